@@ -1,0 +1,511 @@
+//! Loading the configuration file: TOML, YAML or JSON, overridable from the environment.
+//!
+//! ```toml
+//! state = "idbridge.db"
+//! [source]
+//! adapter = "file"
+//! path = "examples/directory.yaml"
+//! [targets.bi]
+//! adapter = "strategy"
+//! base_url = "http://127.0.0.1:8081/MicroStrategyLibrary"
+//! username = "administrator"
+//! password_file = "/run/secrets/bi-password"
+//! ```
+//!
+//! Environment variables `IDBRIDGE__<KEY>__<KEY>...` override keys (`IDBRIDGE__TARGETS__BI__PASSWORD`
+//! sets `targets.bi.password`); the double underscore separates levels because key names
+//! contain single ones. Unknown keys are rejected. Every error names the file, the key path
+//! and what was expected.
+//!
+//! This module reads the shape shared by all parts: `state`, `source`, `targets`. Each
+//! system section's keys other than `adapter` belong to its adapter (and, for targets, to
+//! the sync engine), which validate them against their own typed structs through
+//! [`AdapterConfig::parse`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "IDBRIDGE";
+
+/// The separator between key levels in environment overrides.
+pub const ENV_SEPARATOR: &str = "__";
+
+/// Where a configuration came from, for error messages and relative paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigOrigin {
+    /// The file, or `None` for a configuration built in memory.
+    pub file: Option<PathBuf>,
+    /// The directory relative paths in the configuration are resolved against: the file's
+    /// directory, or the working directory.
+    pub base_dir: PathBuf,
+}
+
+impl ConfigOrigin {
+    /// An in-memory origin whose relative paths resolve against `base_dir`.
+    pub fn in_memory(base_dir: impl Into<PathBuf>) -> Self {
+        ConfigOrigin {
+            file: None,
+            base_dir: base_dir.into(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.file {
+            Some(f) => format!("config file `{}`", f.display()),
+            None => "configuration".to_string(),
+        }
+    }
+
+    /// A [`crate::ErrorKind::Config`] error naming this origin, a key path and the problem.
+    pub fn error(&self, key_path: &str, problem: impl std::fmt::Display) -> Error {
+        if key_path.is_empty() {
+            Error::config(format!("{}: {problem}", self.describe()))
+        } else {
+            Error::config(format!("{}: key `{key_path}`: {problem}", self.describe()))
+        }
+    }
+}
+
+/// One system's section: which adapter, and the rest of its keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemSection {
+    /// The instance name: `source`, or the target's table name.
+    pub name: String,
+    /// The key path of the section (`source`, `targets.bi`).
+    pub key_path: String,
+    /// The registered adapter name.
+    pub adapter: String,
+    /// Every other key of the section.
+    pub settings: Map<String, Value>,
+}
+
+impl SystemSection {
+    /// Removes and returns the keys in `keys` (for the sync engine's own per-target keys),
+    /// leaving the adapter's keys behind.
+    pub fn split_off(&mut self, keys: &[&str]) -> Map<String, Value> {
+        let mut taken = Map::new();
+        for key in keys {
+            if let Some(v) = self.settings.remove(*key) {
+                taken.insert((*key).to_string(), v);
+            }
+        }
+        taken
+    }
+}
+
+/// The loaded configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where the links and the journal live. Default `idbridge.db`, relative to the file.
+    pub state: PathBuf,
+    /// The source of truth.
+    pub source: SystemSection,
+    /// The systems made to match the source, by name, in name order.
+    pub targets: BTreeMap<String, SystemSection>,
+    /// Where the configuration came from.
+    pub origin: ConfigOrigin,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    state: Option<PathBuf>,
+    source: Map<String, Value>,
+    #[serde(default)]
+    targets: BTreeMap<String, Map<String, Value>>,
+}
+
+impl Config {
+    /// Loads a file (format by extension: `.toml`, `.yaml`/`.yml`, `.json`) and applies
+    /// `IDBRIDGE__...` environment overrides.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] naming the file (and key path where there is one) when the
+    /// file is missing, unparsable, has unknown keys or lacks required ones.
+    pub fn load(path: &Path) -> Result<Config> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// Like [`Config::load`], with the environment given explicitly (for tests).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with_env(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config> {
+        let origin = ConfigOrigin {
+            file: Some(path.to_path_buf()),
+            base_dir: path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+        };
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => config::FileFormat::Toml,
+            Some("yaml" | "yml") => config::FileFormat::Yaml,
+            Some("json") => config::FileFormat::Json,
+            _ => {
+                return Err(origin.error(
+                    "",
+                    "unknown format: the file name must end in .toml, .yaml, .yml or .json",
+                ));
+            }
+        };
+        if !path.exists() {
+            return Err(origin.error("", "file not found"));
+        }
+        let env_map: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
+            .collect();
+        let built = config::Config::builder()
+            .add_source(config::File::from(path).format(format))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator(ENV_SEPARATOR)
+                    .separator(ENV_SEPARATOR)
+                    .try_parsing(true)
+                    .source(Some(env_map)),
+            )
+            .build()
+            .map_err(|e| origin.error("", e))?;
+        let tree: Value = built
+            .try_deserialize()
+            .map_err(|e| origin.error("", e))?;
+        Self::from_value(tree, origin)
+    }
+
+    /// Builds a configuration from an already-parsed tree (used by `idbridge demo` and tests).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn from_value(tree: Value, origin: ConfigOrigin) -> Result<Config> {
+        let raw: RawConfig = deserialize_at(tree, "", &origin)?;
+        let source = section("source", "source", raw.source, &origin)?;
+        let mut targets = BTreeMap::new();
+        for (name, body) in raw.targets {
+            if name == "source" {
+                return Err(origin.error(
+                    &format!("targets.{name}"),
+                    "`source` is reserved for the source system; choose another target name",
+                ));
+            }
+            let key_path = format!("targets.{name}");
+            targets.insert(name.clone(), section(&name, &key_path, body, &origin)?);
+        }
+        let state = raw.state.unwrap_or_else(|| PathBuf::from("idbridge.db"));
+        let state = if state.is_absolute() {
+            state
+        } else {
+            origin.base_dir.join(state)
+        };
+        Ok(Config {
+            state,
+            source,
+            targets,
+            origin,
+        })
+    }
+
+    /// Every system, source first: `(name, section)`.
+    pub fn systems(&self) -> impl Iterator<Item = &SystemSection> {
+        std::iter::once(&self.source).chain(self.targets.values())
+    }
+
+    /// The system called `name` (`source` or a target name).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] listing the configured names when there is none.
+    pub fn system(&self, name: &str) -> Result<&SystemSection> {
+        self.systems().find(|s| s.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.systems().map(|s| s.name.as_str()).collect();
+            self.origin.error(
+                "",
+                format!(
+                    "no system named `{name}`; configured: {}",
+                    names.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The [`AdapterConfig`] for one system section.
+    pub fn adapter_config(&self, section: &SystemSection) -> AdapterConfig {
+        AdapterConfig {
+            instance: section.name.clone(),
+            key_path: section.key_path.clone(),
+            settings: section.settings.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+}
+
+fn section(
+    name: &str,
+    key_path: &str,
+    mut body: Map<String, Value>,
+    origin: &ConfigOrigin,
+) -> Result<SystemSection> {
+    let adapter = match body.remove("adapter") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
+        Some(other) => {
+            return Err(origin.error(
+                &format!("{key_path}.adapter"),
+                format!("expected an adapter name (a string), found {other}"),
+            ));
+        }
+        None => {
+            return Err(origin.error(
+                key_path,
+                "missing key `adapter` (which adapter serves this system, e.g. \"file\")",
+            ));
+        }
+    };
+    Ok(SystemSection {
+        name: name.to_string(),
+        key_path: key_path.to_string(),
+        adapter,
+        settings: body,
+    })
+}
+
+/// Deserializes `value` into `T`, naming the full key path of any mismatch.
+fn deserialize_at<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    origin: &ConfigOrigin,
+) -> Result<T> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let inner_path = err.path().to_string();
+        let path = match (prefix.is_empty(), inner_path.as_str()) {
+            (true, ".") => String::new(),
+            (true, p) => p.to_string(),
+            (false, ".") => prefix.to_string(),
+            (false, p) => format!("{prefix}.{p}"),
+        };
+        origin.error(&path, err.into_inner())
+    })
+}
+
+/// One adapter instance's configuration, as its constructor receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterConfig {
+    /// The instance name (`source`, `bi`).
+    pub instance: String,
+    /// The section's key path (`source`, `targets.bi`).
+    pub key_path: String,
+    /// The adapter's keys (`adapter` and the sync engine's keys removed; `<secret>_file`
+    /// keys already replaced by the file's contents).
+    pub settings: Map<String, Value>,
+    /// Where the configuration came from.
+    pub origin: ConfigOrigin,
+}
+
+impl AdapterConfig {
+    /// An in-memory configuration (for tests, the demo and emulators).
+    ///
+    /// `settings` must be a JSON object; anything else yields an empty section.
+    pub fn new(instance: impl Into<String>, settings: Value) -> Self {
+        let instance = instance.into();
+        AdapterConfig {
+            key_path: instance.clone(),
+            instance,
+            settings: match settings {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+            origin: ConfigOrigin::in_memory(std::env::current_dir().unwrap_or_default()),
+        }
+    }
+
+    /// Deserializes the settings into the adapter's typed config. Use
+    /// `#[serde(deny_unknown_fields)]` on `T` so misspelt keys are rejected.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] naming the file, the key path (`targets.bi.base_url`) and
+    /// what was expected.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+        deserialize_at(
+            Value::Object(self.settings.clone()),
+            &self.key_path,
+            &self.origin,
+        )
+    }
+
+    /// A path from the configuration, resolved against the configuration's directory.
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.origin.base_dir.join(path)
+        }
+    }
+
+    /// A [`crate::ErrorKind::Config`] error for key `key` of this section.
+    pub fn error(&self, key: &str, problem: impl std::fmt::Display) -> Error {
+        let path = if key.is_empty() {
+            self.key_path.clone()
+        } else {
+            format!("{}.{key}", self.key_path)
+        };
+        self.origin.error(&path, problem)
+    }
+
+    /// Replaces each `<key>_file` for the secret keys in `secret_keys` by `<key>` holding
+    /// the file's contents (trailing newline removed).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] when both `<key>` and `<key>_file` are given, the file
+    /// cannot be read, or the value is not a path.
+    pub fn resolve_secret_files(&mut self, secret_keys: &[&str]) -> Result<()> {
+        for key in secret_keys {
+            let file_key = format!("{key}_file");
+            let Some(value) = self.settings.remove(&file_key) else {
+                continue;
+            };
+            if self.settings.contains_key(*key) {
+                return Err(self.error(
+                    &file_key,
+                    format!("give either `{key}` or `{file_key}`, not both"),
+                ));
+            }
+            let Value::String(path) = value else {
+                return Err(self.error(&file_key, "expected a file path (a string)"));
+            };
+            let full = self.resolve_path(Path::new(&path));
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                self.error(
+                    &file_key,
+                    format!("cannot read secret file `{}`: {e}", full.display()),
+                )
+            })?;
+            let text = text.trim_end_matches(['\r', '\n']).to_string();
+            self.settings.insert((*key).to_string(), Value::String(text));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write test file");
+        p
+    }
+
+    #[test]
+    fn loads_toml_with_env_override() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.toml",
+            r#"
+state = "s.db"
+[source]
+adapter = "file"
+path = "dir.yaml"
+[targets.bi]
+adapter = "strategy"
+password = "from-file"
+"#,
+        );
+        let cfg = Config::load_with_env(
+            &p,
+            [(
+                "IDBRIDGE__TARGETS__BI__PASSWORD".to_string(),
+                "from-env".to_string(),
+            )],
+        )
+        .expect("loads");
+        assert_eq!(cfg.state, dir.path().join("s.db"));
+        assert_eq!(cfg.source.adapter, "file");
+        let bi = &cfg.targets["bi"];
+        assert_eq!(bi.key_path, "targets.bi");
+        assert_eq!(bi.settings["password"], Value::String("from-env".into()));
+    }
+
+    #[test]
+    fn unknown_top_level_key_names_file_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.yaml",
+            "stat: x\nsource:\n  adapter: file\n",
+        );
+        let err = Config::load_with_env(&p, []).expect_err("misspelt");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains("c.yaml"), "{text}");
+        assert!(text.contains("stat"), "{text}");
+    }
+
+    #[test]
+    fn adapter_parse_names_full_key_path() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct C {
+            base_url: String,
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.toml",
+            "[source]\nadapter = \"file\"\n[targets.bi]\nadapter = \"x\"\nbase_url = \"u\"\nbase_ulr = \"v\"\n",
+        );
+        let cfg = Config::load_with_env(&p, []).expect("loads");
+        let err = cfg
+            .adapter_config(&cfg.targets["bi"])
+            .parse::<C>()
+            .expect_err("misspelt");
+        let text = err.to_string();
+        assert!(text.contains("targets.bi"), "{text}");
+        assert!(text.contains("base_ulr"), "{text}");
+        assert!(text.contains("c.toml"), "{text}");
+    }
+
+    #[test]
+    fn missing_adapter_key_is_named() {
+        let err = Config::from_value(
+            serde_json::json!({"source": {"path": "x"}}),
+            ConfigOrigin::in_memory("."),
+        )
+        .expect_err("no adapter");
+        assert!(err.to_string().contains("`source`"), "{err}");
+        assert!(err.to_string().contains("adapter"), "{err}");
+    }
+
+    #[test]
+    fn secret_file_is_read_and_both_forms_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "pw", "s3cret\n");
+        let mut cfg = AdapterConfig::new("bi", serde_json::json!({"password_file": "pw"}));
+        cfg.origin = ConfigOrigin::in_memory(dir.path());
+        cfg.resolve_secret_files(&["password"]).expect("reads");
+        assert_eq!(cfg.settings["password"], Value::String("s3cret".into()));
+
+        let mut both = AdapterConfig::new(
+            "bi",
+            serde_json::json!({"password": "a", "password_file": "pw"}),
+        );
+        both.origin = ConfigOrigin::in_memory(dir.path());
+        let err = both
+            .resolve_secret_files(&["password"])
+            .expect_err("both given");
+        assert!(err.to_string().contains("password_file"), "{err}");
+    }
+}

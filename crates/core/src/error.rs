@@ -1,0 +1,421 @@
+//! The one error type every idbridge operation returns.
+//!
+//! An [`Error`] carries a coarse [`ErrorKind`] that callers branch on, whether a retry may
+//! help, and context: which adapter instance, which operation, which resource, and the
+//! vendor's own error code and message. Each adapter maps vendor responses to kinds in one
+//! function; everything else only reads kinds, never message text.
+//!
+//! `Display` shows the context and the messages. It never contains a secret because no
+//! constructor in idbridge puts one into an error: secrets live in [`crate::Secret`], whose
+//! own `Display` is redacted.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Result alias used throughout idbridge.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, coarsely enough to decide what to do next.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The addressed record does not exist.
+    NotFound,
+    /// A record with the same unique key (login, name) already exists.
+    AlreadyExists,
+    /// The request conflicts with the current state (concurrent change, stale plan).
+    Conflict,
+    /// Credentials are missing, wrong or expired.
+    Unauthenticated,
+    /// The credentials are valid but not allowed to do this, or the record is protected.
+    PermissionDenied,
+    /// The server asked us to slow down (HTTP 429).
+    RateLimited,
+    /// The server or network is unavailable (5xx, timeouts, dropped connections).
+    Unavailable,
+    /// The request itself is invalid (bad field value, malformed email).
+    InvalidInput,
+    /// The adapter does not offer this operation (see its capabilities).
+    Unsupported,
+    /// The configuration is invalid.
+    Config,
+    /// The server answered something idbridge cannot understand.
+    Protocol,
+}
+
+impl ErrorKind {
+    /// Whether an error of this kind is worth retrying when nothing else is known.
+    ///
+    /// Only [`ErrorKind::RateLimited`] and [`ErrorKind::Unavailable`] are.
+    pub fn retryable_by_default(self) -> bool {
+        matches!(self, ErrorKind::RateLimited | ErrorKind::Unavailable)
+    }
+
+    /// The snake_case name of the kind, as shown in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Protocol => "protocol",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An idbridge error: a kind, a message, a retry hint and context.
+///
+/// Build one with [`Error::new`] (or a shorthand such as [`Error::not_found`]) and add
+/// context with the `with_*` methods. Context that is already set is kept, so the
+/// innermost layer that knows a fact wins.
+// Boxed so that `Result<T, Error>` stays one pointer wide on the error path.
+#[derive(Clone)]
+pub struct Error(Box<Inner>);
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    retryable: bool,
+    adapter: Option<String>,
+    operation: Option<String>,
+    resource: Option<String>,
+    vendor_code: Option<String>,
+    vendor_message: Option<String>,
+    http_status: Option<u16>,
+    retry_after: Option<Duration>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind`; retryable as [`ErrorKind::retryable_by_default`] says.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(Inner {
+            kind,
+            message: message.into(),
+            retryable: kind.retryable_by_default(),
+            adapter: None,
+            operation: None,
+            resource: None,
+            vendor_code: None,
+            vendor_message: None,
+            http_status: None,
+            retry_after: None,
+            source: None,
+        }))
+    }
+
+    /// Shorthand for [`ErrorKind::NotFound`].
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
+    /// Shorthand for [`ErrorKind::AlreadyExists`].
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AlreadyExists, message)
+    }
+
+    /// Shorthand for [`ErrorKind::InvalidInput`].
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// Shorthand for [`ErrorKind::Config`].
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    /// Shorthand for [`ErrorKind::Protocol`].
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Protocol, message)
+    }
+
+    /// Shorthand for [`ErrorKind::Unavailable`].
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unavailable, message)
+    }
+
+    /// Shorthand for [`ErrorKind::Conflict`].
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, message)
+    }
+
+    /// Shorthand for [`ErrorKind::PermissionDenied`].
+    pub fn permission_denied(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PermissionDenied, message)
+    }
+
+    /// The error an adapter returns for an operation it does not offer.
+    pub fn unsupported(adapter: impl Into<String>, operation: impl Into<String>) -> Self {
+        let adapter = adapter.into();
+        let operation = operation.into();
+        Self::new(
+            ErrorKind::Unsupported,
+            format!("adapter `{adapter}` does not support `{operation}`"),
+        )
+        .with_adapter(adapter)
+        .with_operation(operation)
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The message, without context.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Whether a retry of the same request may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.0.retryable
+    }
+
+    /// The adapter instance (for example `bi` or `source`), if known.
+    pub fn adapter(&self) -> Option<&str> {
+        self.0.adapter.as_deref()
+    }
+
+    /// The operation (for example `users_create`), if known.
+    pub fn operation(&self) -> Option<&str> {
+        self.0.operation.as_deref()
+    }
+
+    /// The resource addressed (an id, login or name), if known.
+    pub fn resource(&self) -> Option<&str> {
+        self.0.resource.as_deref()
+    }
+
+    /// The vendor's own error code (`ERR009`, `NotFoundException`), if any.
+    pub fn vendor_code(&self) -> Option<&str> {
+        self.0.vendor_code.as_deref()
+    }
+
+    /// The vendor's own error message, if any.
+    pub fn vendor_message(&self) -> Option<&str> {
+        self.0.vendor_message.as_deref()
+    }
+
+    /// The HTTP status of the response that caused the error, if any.
+    pub fn http_status(&self) -> Option<u16> {
+        self.0.http_status
+    }
+
+    /// How long the server asked us to wait before retrying, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// Overrides whether a retry may help.
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.0.retryable = retryable;
+        self
+    }
+
+    /// Sets the adapter instance unless already set.
+    pub fn with_adapter(mut self, adapter: impl Into<String>) -> Self {
+        if self.0.adapter.is_none() {
+            self.0.adapter = Some(adapter.into());
+        }
+        self
+    }
+
+    /// Sets the operation unless already set.
+    pub fn with_operation(mut self, operation: impl Into<String>) -> Self {
+        if self.0.operation.is_none() {
+            self.0.operation = Some(operation.into());
+        }
+        self
+    }
+
+    /// Sets the resource unless already set.
+    pub fn with_resource(mut self, resource: impl Into<String>) -> Self {
+        if self.0.resource.is_none() {
+            self.0.resource = Some(resource.into());
+        }
+        self
+    }
+
+    /// Sets the vendor's error code and message.
+    pub fn with_vendor(
+        mut self,
+        code: Option<impl Into<String>>,
+        message: Option<impl Into<String>>,
+    ) -> Self {
+        if let Some(code) = code {
+            self.0.vendor_code = Some(code.into());
+        }
+        if let Some(message) = message {
+            self.0.vendor_message = Some(message.into());
+        }
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_http_status(mut self, status: u16) -> Self {
+        self.0.http_status = Some(status);
+        self
+    }
+
+    /// Sets the server's requested back-off.
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.0.retry_after = after;
+        self
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.0.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Replaces the kind (used by the one place in each adapter that maps vendor errors).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.0.kind = kind;
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut wrote_context = false;
+        if let Some(adapter) = &self.0.adapter {
+            write!(f, "{adapter}")?;
+            wrote_context = true;
+        }
+        if let Some(op) = &self.0.operation {
+            write!(f, "{}{op}", if wrote_context { " " } else { "" })?;
+            wrote_context = true;
+        }
+        if let Some(resource) = &self.0.resource {
+            write!(f, "{}`{resource}`", if wrote_context { " " } else { "" })?;
+            wrote_context = true;
+        }
+        if wrote_context {
+            f.write_str(": ")?;
+        }
+        write!(f, "{} ({})", self.0.message, self.0.kind)?;
+        match (&self.0.vendor_code, &self.0.vendor_message) {
+            (Some(code), Some(msg)) if msg != &self.0.message => {
+                write!(f, "; vendor error {code}: {msg}")?
+            }
+            (Some(code), _) => write!(f, "; vendor error {code}")?,
+            (None, Some(msg)) if msg != &self.0.message => write!(f, "; vendor said: {msg}")?,
+            _ => {}
+        }
+        if let Some(status) = self.0.http_status {
+            write!(f, " [HTTP {status}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.0.kind)
+            .field("message", &self.0.message)
+            .field("retryable", &self.0.retryable);
+        for (name, value) in [
+            ("adapter", &self.0.adapter),
+            ("operation", &self.0.operation),
+            ("resource", &self.0.resource),
+            ("vendor_code", &self.0.vendor_code),
+            ("vendor_message", &self.0.vendor_message),
+        ] {
+            if let Some(v) = value {
+                d.field(name, v);
+            }
+        }
+        if let Some(status) = self.0.http_status {
+            d.field("http_status", &status);
+        }
+        if let Some(source) = &self.0.source {
+            d.field("source", &source.to_string());
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A serialisable summary of an [`Error`], for reports, plans and the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// The kind.
+    pub kind: ErrorKind,
+    /// The full display text, with context.
+    pub message: String,
+    /// Whether a retry may help.
+    pub retryable: bool,
+    /// The vendor's error code, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_code: Option<String>,
+    /// The HTTP status, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(e: &Error) -> Self {
+        ErrorReport {
+            kind: e.0.kind,
+            message: e.to_string(),
+            retryable: e.0.retryable,
+            vendor_code: e.0.vendor_code.clone(),
+            http_status: e.0.http_status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_context_and_vendor_code() {
+        let e = Error::not_found("user does not exist")
+            .with_adapter("bi")
+            .with_operation("users_get")
+            .with_resource("ABC")
+            .with_vendor(Some("ERR004"), Some("HTTP 404 Not Found"))
+            .with_http_status(404);
+        assert_eq!(
+            e.to_string(),
+            "bi users_get `ABC`: user does not exist (not_found); vendor error ERR004: HTTP 404 Not Found [HTTP 404]"
+        );
+    }
+
+    #[test]
+    fn inner_context_wins() {
+        let e = Error::unavailable("x")
+            .with_operation("inner")
+            .with_operation("outer");
+        assert_eq!(e.operation(), Some("inner"));
+        assert!(e.is_retryable());
+        assert!(!Error::not_found("x").is_retryable());
+    }
+}

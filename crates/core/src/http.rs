@@ -1,0 +1,668 @@
+//! HTTP plumbing every REST adapter uses: one configured client with timeouts, TLS
+//! settings, a retry policy, request counters and tracing that never records credentials.
+//!
+//! Adapters build requests with [`HttpClient::request`], send them with
+//! [`HttpClient::send`] (which retries what is safe to retry), and map the final response's
+//! status and body to an [`Error`] in their own one error-mapping function. Response
+//! bodies are read with [`read_body`] / [`parse_json`], which cap the size and name the
+//! offending field when the JSON does not match.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::{Error, ErrorKind, Result};
+
+/// How retries back off and when they stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first included. Default 5; 1 disables retries.
+    pub max_attempts: u32,
+    /// The back-off before the first retry (before jitter). Default 200 ms.
+    pub initial_backoff: Duration,
+    /// The largest back-off between two attempts. Default 10 s.
+    pub max_backoff: Duration,
+    /// The time all attempts of one request may take together; no retry starts after it.
+    /// Default 120 s.
+    pub budget: Duration,
+    /// The longest `Retry-After` honoured; a server asking for more gets this. Default 60 s.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            budget: Duration::from_secs(120),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The back-off before retry number `retry` (1-based): exponential, capped, with full
+    /// jitter so that many clients do not retry in lock-step.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)));
+        let cap = exp.min(self.max_backoff);
+        let millis = cap.as_millis().min(u128::from(u64::MAX)) as u64;
+        if millis == 0 {
+            return Duration::ZERO;
+        }
+        // Full jitter, but never below half the back-off so retries still spread out.
+        let low = millis / 2;
+        Duration::from_millis(rand::rng().random_range(low..=millis))
+    }
+}
+
+/// Settings of one adapter's HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Verify the server's TLS certificate. Default `true`; turning it off logs a warning.
+    pub verify_tls: bool,
+    /// An extra PEM bundle of CA certificates to trust, besides the built-in roots.
+    pub ca_file: Option<PathBuf>,
+    /// Time to establish a connection. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time for one whole request and response. Default 60 s.
+    pub request_timeout: Duration,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// Keep cookies between requests (for servers with HTTP sessions). Default `false`.
+    pub cookie_store: bool,
+    /// The most bytes of a response body read. Default 64 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            verify_tls: true,
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            cookie_store: false,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whether a request may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reads: GET, HEAD. Retried on any transient failure.
+    Safe,
+    /// Writes whose repetition has the same effect: PUT, DELETE, and requests the adapter
+    /// marks so. Retried on any transient failure.
+    Idempotent,
+    /// Writes that may take effect twice (POST create, PATCH add). Retried only when the
+    /// server certainly did not process them: 429, or a connection never established.
+    NotIdempotent,
+}
+
+impl Idempotency {
+    /// The default for an HTTP method.
+    pub fn of(method: &Method) -> Self {
+        match *method {
+            Method::GET | Method::HEAD | Method::OPTIONS => Idempotency::Safe,
+            Method::PUT | Method::DELETE => Idempotency::Idempotent,
+            _ => Idempotency::NotIdempotent,
+        }
+    }
+
+    fn may_repeat(self) -> bool {
+        !matches!(self, Idempotency::NotIdempotent)
+    }
+}
+
+/// Requests sent by one adapter: every attempt counts, retries included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// GET and HEAD requests.
+    pub reads: u64,
+    /// Every other request.
+    pub writes: u64,
+    /// Attempts that were retries of an earlier one (included in reads/writes).
+    pub retries: u64,
+}
+
+impl RequestCounts {
+    /// Reads plus writes.
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes
+    }
+
+    /// The requests sent since `earlier` was taken.
+    pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
+        RequestCounts {
+            reads: self.reads.saturating_sub(earlier.reads),
+            writes: self.writes.saturating_sub(earlier.writes),
+            retries: self.retries.saturating_sub(earlier.retries),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    reads: AtomicU64,
+    writes: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// One adapter's HTTP client. Cheap to clone; clones share connections and counters.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    max_body_bytes: usize,
+    counters: Arc<Counters>,
+    adapter: Arc<str>,
+}
+
+impl HttpClient {
+    /// Builds a client for the adapter named `adapter` (used in logs and errors).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the CA file cannot be read or parsed.
+    pub fn new(adapter: &str, settings: &HttpSettings) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("idbridge/", env!("CARGO_PKG_VERSION")))
+            .cookie_store(settings.cookie_store);
+        if !settings.verify_tls {
+            tracing::warn!(
+                adapter,
+                "TLS certificate verification is turned off (verify_tls = false)"
+            );
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config(format!("cannot read ca_file `{}`: {e}", path.display()))
+                    .with_adapter(adapter)
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::config(format!(
+                    "ca_file `{}` is not a PEM certificate bundle: {e}",
+                    path.display()
+                ))
+                .with_adapter(adapter)
+            })?;
+            if certs.is_empty() {
+                return Err(Error::config(format!(
+                    "ca_file `{}` holds no certificate",
+                    path.display()
+                ))
+                .with_adapter(adapter));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| {
+            Error::config(format!("cannot build the HTTP client: {e}")).with_adapter(adapter)
+        })?;
+        Ok(HttpClient {
+            client,
+            policy: settings.retry,
+            max_body_bytes: settings.max_body_bytes,
+            counters: Arc::new(Counters::default()),
+            adapter: Arc::from(adapter),
+        })
+    }
+
+    /// Starts a request.
+    pub fn request(&self, method: Method, url: impl reqwest::IntoUrl) -> RequestBuilder {
+        self.client.request(method, url)
+    }
+
+    /// The requests sent so far.
+    pub fn counts(&self) -> RequestCounts {
+        RequestCounts {
+            reads: self.counters.reads.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The most response-body bytes [`HttpClient::read_json`] accepts.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Sends a request, retrying as its method's [`Idempotency`] allows.
+    ///
+    /// # Errors
+    /// See [`HttpClient::send_with`].
+    pub async fn send(&self, request: RequestBuilder) -> Result<Response> {
+        self.send_with(request, None).await
+    }
+
+    /// Sends a request with an explicit idempotency (or the method's default when `None`).
+    ///
+    /// Retries on 429 (honouring `Retry-After`), 500, 502, 503 (honouring `Retry-After`),
+    /// 504, timeouts and dropped connections, within the policy's attempts and time
+    /// budget, as far as the idempotency allows. Returns the last response whatever its
+    /// status: mapping statuses to errors is the adapter's job.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when no response arrived (connection refused, timeout,
+    /// reset) after the last attempt; [`ErrorKind::InvalidInput`] when the request cannot be
+    /// built.
+    pub async fn send_with(
+        &self,
+        request: RequestBuilder,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Response> {
+        let request = request
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot build request: {e}")).with_source(e))?;
+        let idempotency = idempotency.unwrap_or_else(|| Idempotency::of(request.method()));
+        let method = request.method().clone();
+        let path = request.url().path().to_string();
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        let mut original = Some(request);
+        loop {
+            attempt += 1;
+            // A streaming body cannot be cloned: such a request is sent once, as it is.
+            let this = match original.as_ref().and_then(reqwest::Request::try_clone) {
+                Some(copy) => copy,
+                None => original.take().ok_or_else(|| {
+                    Error::invalid_input(format!(
+                        "{method} {path}: a streamed request body cannot be sent again"
+                    ))
+                })?,
+            };
+            let spare = original.is_some();
+            if matches!(method, Method::GET | Method::HEAD) {
+                self.counters.reads.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.counters.writes.fetch_add(1, Ordering::Relaxed);
+            }
+            if attempt > 1 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            let span = tracing::debug_span!(
+                "http",
+                adapter = %self.adapter,
+                method = %method,
+                path = %path,
+                attempt,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            let t0 = Instant::now();
+            let outcome = self.client.execute(this).instrument(span.clone()).await;
+            let elapsed = t0.elapsed();
+            span.record("duration_ms", elapsed.as_millis() as u64);
+            let can_retry_more = spare
+                && attempt < self.policy.max_attempts
+                && started.elapsed() < self.policy.budget;
+            match outcome {
+                Ok(resp) => {
+                    let status = resp.status();
+                    span.record("status", status.as_u16());
+                    span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
+                    let retry = match status {
+                        StatusCode::TOO_MANY_REQUESTS => true,
+                        StatusCode::INTERNAL_SERVER_ERROR
+                        | StatusCode::BAD_GATEWAY
+                        | StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::GATEWAY_TIMEOUT => idempotency.may_repeat(),
+                        _ => false,
+                    };
+                    if !retry || !can_retry_more {
+                        return Ok(resp);
+                    }
+                    let wait = match status {
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                            retry_after(&resp)
+                                .map(|d| d.min(self.policy.max_retry_after))
+                                .unwrap_or_else(|| self.policy.backoff(attempt))
+                        }
+                        _ => self.policy.backoff(attempt),
+                    };
+                    if started.elapsed() + wait > self.policy.budget {
+                        return Ok(resp);
+                    }
+                    span.in_scope(|| {
+                        tracing::debug!(
+                            status = status.as_u16(),
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying"
+                        )
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+                Err(err) => {
+                    let never_sent = err.is_connect();
+                    let retry = never_sent || idempotency.may_repeat();
+                    let wait = self.policy.backoff(attempt);
+                    if !retry
+                        || !can_retry_more
+                        || started.elapsed() + wait > self.policy.budget
+                    {
+                        let what = if err.is_timeout() {
+                            "timed out"
+                        } else if never_sent {
+                            "could not connect"
+                        } else {
+                            "lost the connection"
+                        };
+                        return Err(Error::unavailable(format!(
+                            "{method} {path} {what} after {attempt} attempt(s)"
+                        ))
+                        .with_adapter(self.adapter.as_ref())
+                        .with_source(without_url(err)));
+                    }
+                    span.in_scope(|| {
+                        tracing::debug!(
+                            error = %without_url_text(&err),
+                            wait_ms = wait.as_millis() as u64,
+                            "retrying after transport error"
+                        )
+                    });
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Reads a response body as JSON into `T`, naming the field that did not match.
+    ///
+    /// # Errors
+    /// See [`parse_json`] and [`read_body`].
+    pub async fn read_json<T: DeserializeOwned>(&self, resp: Response, what: &str) -> Result<T> {
+        let body = read_body(resp, self.max_body_bytes).await?;
+        parse_json(&body, what)
+    }
+}
+
+/// Reqwest errors print the URL, which for some APIs carries a tenant or a query: keep only
+/// the error's own text.
+fn without_url(err: reqwest::Error) -> reqwest::Error {
+    err.without_url()
+}
+
+fn without_url_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    if let Some(url) = err.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    text
+}
+
+/// The `Retry-After` of a response, as seconds or an HTTP date.
+pub fn retry_after(resp: &Response) -> Option<Duration> {
+    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value)
+}
+
+/// Parses a `Retry-After` value: delay seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`] when the body is larger than `limit`;
+/// [`ErrorKind::Unavailable`] when the connection drops while reading.
+pub async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>> {
+    if let Some(len) = resp.content_length()
+        && len > limit as u64
+    {
+        return Err(Error::protocol(format!(
+            "response body of {len} bytes exceeds the limit of {limit} bytes"
+        ))
+        .with_http_status(resp.status().as_u16()));
+    }
+    let status = resp.status().as_u16();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::protocol(format!(
+                        "response body exceeds the limit of {limit} bytes"
+                    ))
+                    .with_http_status(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(Error::unavailable("connection dropped while reading the response")
+                    .with_http_status(status)
+                    .with_source(without_url(e)));
+            }
+        }
+    }
+}
+
+/// Parses JSON into `T`; on failure names the JSON path that did not match and shows the
+/// start of the body, so a truncated body or an HTML error page is recognisable.
+///
+/// # Errors
+/// [`ErrorKind::Protocol`].
+pub fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let at = if path == "." || path.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{path}`")
+            };
+            Err(Error::new(
+                ErrorKind::Protocol,
+                format!(
+                    "unexpected {what} response{at}: {inner}; body starts with: {}",
+                    body_excerpt(body)
+                ),
+            ))
+        }
+    }
+}
+
+/// The first 120 characters of a body, on one line, for error messages.
+pub fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(120)
+        .collect();
+    if one_line.trim().is_empty() {
+        "(empty)".to_string()
+    } else {
+        format!("`{}`", one_line.trim())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast() -> HttpSettings {
+        HttpSettings {
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            },
+            ..HttpSettings::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_get_on_503_and_counts_every_attempt() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/x"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+            .mount(&server)
+            .await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let resp = client
+            .send(client.request(Method::GET, format!("{}/x", server.uri())))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), 200);
+        let counts = client.counts();
+        assert_eq!(counts.reads, 3);
+        assert_eq!(counts.retries, 2);
+        assert_eq!(counts.writes, 0);
+    }
+
+    #[tokio::test]
+    async fn does_not_retry_post_on_500_but_does_on_429() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/a"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/b"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/b"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&server)
+            .await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let a = client
+            .send(client.request(Method::POST, format!("{}/a", server.uri())))
+            .await
+            .expect("response");
+        assert_eq!(a.status(), 500);
+        assert_eq!(client.counts().writes, 1);
+        let b = client
+            .send(client.request(Method::POST, format!("{}/b", server.uri())))
+            .await
+            .expect("response");
+        assert_eq!(b.status(), 201);
+        assert_eq!(client.counts().writes, 3);
+    }
+
+    #[tokio::test]
+    async fn stops_after_max_attempts() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(502))
+            .mount(&server)
+            .await;
+        let mut settings = fast();
+        settings.retry.max_attempts = 3;
+        let client = HttpClient::new("t", &settings).expect("client");
+        let resp = client
+            .send(client.request(Method::GET, server.uri()))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), 502);
+        assert_eq!(client.counts().reads, 3);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_unavailable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let mut settings = fast();
+        settings.retry.max_attempts = 2;
+        let client = HttpClient::new("t", &settings).expect("client");
+        let err = client
+            .send(client.request(Method::GET, format!("http://{addr}/")))
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.is_retryable());
+        assert_eq!(client.counts().reads, 2);
+    }
+
+    #[test]
+    fn parses_retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn parse_json_names_the_path_and_shows_html() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct U {
+            id: String,
+            n: u32,
+        }
+        let err = parse_json::<U>(br#"{"id":"a","n":"x"}"#, "user").expect_err("wrong type");
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(err.message().contains("at `n`"), "{}", err.message());
+        let err = parse_json::<U>(b"<html><body>Bad Gateway</body></html>", "user")
+            .expect_err("html");
+        assert!(err.message().contains("<html>"), "{}", err.message());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        for retry in 1..20 {
+            assert!(p.backoff(retry) <= p.max_backoff);
+        }
+        assert!(p.backoff(1) >= Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,43 @@
+//! # idbridge-core
+//!
+//! The neutral identity model, the five adapter traits ([`Users`], [`Groups`],
+//! [`Memberships`], [`Roles`], [`Sessions`]), the [`Adapter`] trait with its flat
+//! [`Capabilities`], the one [`Error`] type, the [`Secret`] type, configuration loading,
+//! the adapter registry and the HTTP plumbing every REST adapter shares.
+//!
+//! Everything that talks to an adapter goes through an [`AdapterHandle`], which enforces
+//! the declared capabilities and the protected accounts in one place and attaches context
+//! to every error.
+//!
+//! A new platform is one crate that implements the traits for its adapter type and calls
+//! [`register_adapter!`]; see `docs/writing-an-adapter.md`.
+
+mod adapter;
+mod capability;
+pub mod config;
+mod error;
+pub mod http;
+pub mod model;
+pub mod registry;
+mod secret;
+mod traits;
+
+pub use adapter::{Adapter, AdapterExt, AdapterHandle, MAX_PAGES, Protected, collect_pages};
+pub use capability::{Capabilities, Operation};
+pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
+pub use error::{Error, ErrorKind, ErrorReport, Result};
+pub use model::{
+    Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role,
+    Scope, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
+};
+pub use secret::{REDACTED, Secret};
+pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
+
+/// Re-exports for [`register_adapter!`]; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}
+
+/// Re-exported so adapters implement the traits with the same macro version.
+pub use async_trait::async_trait;

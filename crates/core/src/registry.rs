@@ -1,0 +1,139 @@
+//! The adapter registry: every adapter crate submits one [`AdapterDescriptor`] through
+//! [`crate::register_adapter!`], and the CLI and the sync engine build adapters by name.
+//!
+//! Inventory collects submissions at link time, in no particular order. A crate that
+//! nothing references may not be linked at all and its adapter then silently vanishes, so
+//! every binary that ships adapters references each one (the CLI's `shipped` module) and
+//! a test checks that each is registered.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::{AdapterConfig, SystemSection};
+use crate::{Adapter, AdapterHandle, Capabilities, Config, Error, Result};
+
+/// The future an adapter constructor returns.
+pub type BuildFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn Adapter>>> + Send>>;
+
+/// What an adapter crate registers: its name, a description, its capabilities, an example
+/// configuration and its constructor.
+pub struct AdapterDescriptor {
+    /// The name used in `adapter = "..."`.
+    pub name: &'static str,
+    /// One line saying which platform it serves.
+    pub description: &'static str,
+    /// The capabilities the adapter declares before connecting (an instance may narrow
+    /// them after probing its server).
+    pub capabilities: fn() -> Capabilities,
+    /// A TOML example of its section's keys (without the table header).
+    pub example_config: &'static str,
+    /// The keys holding secrets; each may instead be given as `<key>_file`.
+    pub secret_keys: &'static [&'static str],
+    /// Connects and returns the adapter.
+    pub build: fn(AdapterConfig) -> BuildFuture,
+}
+
+impl std::fmt::Debug for AdapterDescriptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterDescriptor")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+inventory::collect!(AdapterDescriptor);
+
+/// Every registered adapter, sorted by name.
+pub fn all() -> Vec<&'static AdapterDescriptor> {
+    let mut v: Vec<_> = inventory::iter::<AdapterDescriptor>.into_iter().collect();
+    v.sort_by_key(|d| d.name);
+    v
+}
+
+/// The adapter registered as `name`.
+///
+/// # Errors
+/// [`crate::ErrorKind::Config`] naming the unknown adapter and listing the known ones.
+pub fn find(name: &str) -> Result<&'static AdapterDescriptor> {
+    let all = all();
+    all.iter().copied().find(|d| d.name == name).ok_or_else(|| {
+        let known: Vec<&str> = all.iter().map(|d| d.name).collect();
+        Error::config(format!(
+            "unknown adapter `{name}`; known adapters: {}",
+            if known.is_empty() {
+                "(none registered)".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })
+}
+
+/// Builds the adapter `adapter` from `config` and wraps it in a checked handle.
+///
+/// # Errors
+/// An unknown adapter name, a secret file that cannot be read, or whatever the adapter's
+/// constructor returns (configuration errors name the key path).
+pub async fn build_adapter(adapter: &str, mut config: AdapterConfig) -> Result<AdapterHandle> {
+    let descriptor = find(adapter).map_err(|e| {
+        let key = format!("{}.adapter", config.key_path);
+        config.origin.error(&key, e.message())
+    })?;
+    config.resolve_secret_files(descriptor.secret_keys)?;
+    let instance = config.instance.clone();
+    let built = (descriptor.build)(config)
+        .await
+        .map_err(|e| e.with_adapter(instance.clone()))?;
+    Ok(AdapterHandle::new(instance, built))
+}
+
+/// Builds one system of a loaded configuration.
+///
+/// # Errors
+/// As [`build_adapter`].
+pub async fn build_system(config: &Config, section: &SystemSection) -> Result<AdapterHandle> {
+    build_adapter(&section.adapter, config.adapter_config(section)).await
+}
+
+/// Registers an adapter, writing its name once.
+///
+/// Expands to `pub const ADAPTER_NAME: &str` (reference it from the binary so the linker
+/// keeps the crate) and an inventory submission of an [`AdapterDescriptor`].
+///
+/// ```ignore
+/// idbridge_core::register_adapter! {
+///     name: "file",
+///     description: "A directory kept in one YAML or JSON file",
+///     capabilities: FileAdapter::declared_capabilities,
+///     example_config: "path = \"examples/directory.yaml\"",
+///     secret_keys: &[],
+///     build: FileAdapter::build,
+/// }
+/// ```
+#[macro_export]
+macro_rules! register_adapter {
+    (
+        name: $name:literal,
+        description: $description:expr,
+        capabilities: $capabilities:expr,
+        example_config: $example:expr,
+        secret_keys: $secrets:expr,
+        build: $build:expr $(,)?
+    ) => {
+        /// The name this adapter is registered under.
+        pub const ADAPTER_NAME: &str = $name;
+
+        $crate::__private::inventory::submit! {
+            $crate::registry::AdapterDescriptor {
+                name: $name,
+                description: $description,
+                capabilities: $capabilities,
+                example_config: $example,
+                secret_keys: $secrets,
+                build: |config| ::std::boxed::Box::pin($build(config)),
+            }
+        }
+    };
+}

@@ -1,0 +1,254 @@
+//! The five traits adapters implement, one per concept, and paging.
+//!
+//! Every method has a default body that returns [`ErrorKind::Unsupported`], so an adapter
+//! implements exactly what its platform offers and states the rest in its
+//! [`Capabilities`](crate::Capabilities). Callers never call these traits on an adapter
+//! directly: they go through [`crate::AdapterHandle`], which rejects undeclared operations
+//! before the adapter runs and adds context to every error.
+//!
+//! # Behavior every adapter follows
+//! - Ids are the platform's own stable ids.
+//! - `create_*` returns the platform's view of the new record, with its id; a duplicate
+//!   login or name fails with [`ErrorKind::AlreadyExists`].
+//! - `get_*`, `update_*`, `delete_*` on a missing id fail with [`ErrorKind::NotFound`].
+//! - `add_member` and `remove_member` are idempotent: adding a present member or removing
+//!   an absent one succeeds and changes nothing. `grant` and `revoke` likewise.
+//! - Listing returns pages; [`crate::AdapterExt`] collects all pages.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
+    UserActivity, UserChanges, UserWrite, UserWriteResult,
+};
+use crate::{Error, ErrorKind, Operation, Result};
+
+/// Which page to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// Where to continue: `None` for the first page, else the previous page's `next`.
+    pub cursor: Option<String>,
+    /// How many records the caller would like; the adapter may return fewer and picks its
+    /// own default when `None`.
+    pub size: Option<usize>,
+}
+
+impl PageRequest {
+    /// The first page with the adapter's default size.
+    pub fn first() -> Self {
+        PageRequest::default()
+    }
+
+    /// The first page with a chosen size.
+    pub fn with_size(size: usize) -> Self {
+        PageRequest {
+            cursor: None,
+            size: Some(size),
+        }
+    }
+
+    /// Reads the cursor as a numeric offset (for offset-paged APIs). A missing cursor is 0.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when the cursor is not a number.
+    pub fn offset(&self) -> Result<usize> {
+        match &self.cursor {
+            None => Ok(0),
+            Some(c) => c.parse().map_err(|_| {
+                Error::invalid_input(format!("page cursor `{c}` is not an offset"))
+            }),
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The records on this page.
+    pub items: Vec<T>,
+    /// The cursor of the next page, or `None` on the last page.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page with no successor.
+    pub fn last(items: Vec<T>) -> Self {
+        Page { items, next: None }
+    }
+
+    /// Cuts `all` into the page `req` asks for, with offset cursors. For adapters that hold
+    /// the whole collection in memory (files, emulators).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when the cursor is not an offset.
+    pub fn slice(all: Vec<T>, req: &PageRequest, default_size: usize) -> Result<Self> {
+        let offset = req.offset()?;
+        let size = req.size.unwrap_or(default_size).max(1);
+        let total = all.len();
+        let items: Vec<T> = all.into_iter().skip(offset).take(size).collect();
+        let end = offset + items.len();
+        let next = (end < total && !items.is_empty()).then(|| end.to_string());
+        Ok(Page { items, next })
+    }
+}
+
+fn not_implemented(op: Operation) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("`{op}` is not implemented by this adapter"),
+    )
+    .with_operation(op.as_str())
+}
+
+/// User accounts.
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// One page of users.
+    async fn list_users(&self, _page: PageRequest) -> Result<Page<User>> {
+        Err(not_implemented(Operation::UsersList))
+    }
+
+    /// One user by id.
+    async fn get_user(&self, _id: &str) -> Result<User> {
+        Err(not_implemented(Operation::UsersGet))
+    }
+
+    /// Creates a user and returns the platform's record.
+    async fn create_user(&self, _user: &NewUser) -> Result<User> {
+        Err(not_implemented(Operation::UsersCreate))
+    }
+
+    /// Changes a user's fields and returns the platform's record.
+    async fn update_user(&self, _id: &str, _changes: &UserChanges) -> Result<User> {
+        Err(not_implemented(Operation::UsersUpdate))
+    }
+
+    /// Enables or disables a user and returns the platform's record.
+    async fn set_user_enabled(&self, _id: &str, _enabled: bool) -> Result<User> {
+        Err(not_implemented(Operation::UsersSetEnabled))
+    }
+
+    /// Deletes a user.
+    async fn delete_user(&self, _id: &str) -> Result<()> {
+        Err(not_implemented(Operation::UsersDelete))
+    }
+
+    /// A user's last login and activity.
+    async fn user_activity(&self, _id: &str) -> Result<UserActivity> {
+        Err(not_implemented(Operation::UsersActivity))
+    }
+
+    /// Applies many user writes, returning one result per write in the same order.
+    ///
+    /// The default runs them one by one through the single-record methods. Adapters whose
+    /// platform has bulk endpoints override it and declare
+    /// [`Capabilities::users_batch_max`](crate::Capabilities::users_batch_max).
+    async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
+        let mut out = Vec::with_capacity(batch.len());
+        for write in batch {
+            out.push(match write {
+                UserWrite::Create { user } => self.create_user(&user).await.map(Some),
+                UserWrite::Update { id, changes } => {
+                    self.update_user(&id, &changes).await.map(Some)
+                }
+                UserWrite::SetEnabled { id, enabled } => {
+                    self.set_user_enabled(&id, enabled).await.map(Some)
+                }
+                UserWrite::Delete { id } => self.delete_user(&id).await.map(|()| None),
+            });
+        }
+        out
+    }
+}
+
+/// Groups.
+#[async_trait]
+pub trait Groups: Send + Sync {
+    /// One page of groups.
+    async fn list_groups(&self, _page: PageRequest) -> Result<Page<Group>> {
+        Err(not_implemented(Operation::GroupsList))
+    }
+
+    /// One group by id.
+    async fn get_group(&self, _id: &str) -> Result<Group> {
+        Err(not_implemented(Operation::GroupsGet))
+    }
+
+    /// Creates a group and returns the platform's record.
+    async fn create_group(&self, _group: &NewGroup) -> Result<Group> {
+        Err(not_implemented(Operation::GroupsCreate))
+    }
+
+    /// Renames a group or changes its description; returns the platform's record.
+    async fn update_group(&self, _id: &str, _changes: &GroupChanges) -> Result<Group> {
+        Err(not_implemented(Operation::GroupsUpdate))
+    }
+
+    /// Deletes a group.
+    async fn delete_group(&self, _id: &str) -> Result<()> {
+        Err(not_implemented(Operation::GroupsDelete))
+    }
+}
+
+/// Group membership, including groups inside groups where the platform allows it.
+#[async_trait]
+pub trait Memberships: Send + Sync {
+    /// One page of a group's direct members.
+    async fn list_members(&self, _group: &str, _page: PageRequest) -> Result<Page<Principal>> {
+        Err(not_implemented(Operation::MembersList))
+    }
+
+    /// Adds a member; succeeds without change when it is already one.
+    async fn add_member(&self, _group: &str, _member: &Principal) -> Result<()> {
+        Err(not_implemented(Operation::MembersAdd))
+    }
+
+    /// Removes a member; succeeds without change when it is not one.
+    async fn remove_member(&self, _group: &str, _member: &Principal) -> Result<()> {
+        Err(not_implemented(Operation::MembersRemove))
+    }
+}
+
+/// Roles and who holds them.
+#[async_trait]
+pub trait Roles: Send + Sync {
+    /// One page of roles.
+    async fn list_roles(&self, _page: PageRequest) -> Result<Page<Role>> {
+        Err(not_implemented(Operation::RolesList))
+    }
+
+    /// One page of grants matching `filter`.
+    async fn list_grants(&self, _filter: &GrantFilter, _page: PageRequest) -> Result<Page<Grant>> {
+        Err(not_implemented(Operation::GrantsList))
+    }
+
+    /// Grants a role; succeeds without change when it is already held.
+    async fn grant(&self, _grant: &Grant) -> Result<()> {
+        Err(not_implemented(Operation::GrantsGrant))
+    }
+
+    /// Revokes a role; succeeds without change when it is not held.
+    async fn revoke(&self, _grant: &Grant) -> Result<()> {
+        Err(not_implemented(Operation::GrantsRevoke))
+    }
+}
+
+/// Live login sessions.
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// One page of sessions, of one user (by id) or of everyone.
+    async fn list_sessions(&self, _user: Option<&str>, _page: PageRequest) -> Result<Page<Session>> {
+        Err(not_implemented(Operation::SessionsList))
+    }
+
+    /// Ends one session; succeeds when it is already gone.
+    async fn revoke_session(&self, _id: &str) -> Result<()> {
+        Err(not_implemented(Operation::SessionsRevoke))
+    }
+
+    /// Ends every session of a user and returns how many were ended.
+    async fn revoke_user_sessions(&self, _user: &str) -> Result<u64> {
+        Err(not_implemented(Operation::SessionsRevokeUser))
+    }
+}
