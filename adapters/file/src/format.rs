@@ -1,0 +1,882 @@
+//! The directory document: users, groups, roles and grants in one YAML or JSON file.
+//!
+//! ```yaml
+//! users:
+//!   - id: u-0001                 # stable id, never reused
+//!     login: ada.lovelace
+//!     email: ada.lovelace@example.com
+//!     display_name: Ada Lovelace
+//!     enabled: true              # optional, default true
+//!     groups: [engineering]      # group names
+//!     attributes: {department: R&D}
+//! groups:
+//!   - id: g-eng
+//!     name: engineering
+//!     description: Engineering
+//!     groups: [all-staff]        # nested: engineering is a member of all-staff
+//! roles:
+//!   - id: r-analyst
+//!     name: analyst
+//!     scope: {project: Sales Analytics}   # omitted = global
+//! grants:
+//!   - {role: analyst, group: engineering}
+//! ```
+//!
+//! References between records use names (group names, logins, role names) so that the file
+//! stays readable by hand; the neutral accessors ([`Directory::to_neutral`]) resolve them
+//! to ids.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use idbridge_core::{
+    Error, ErrorKind, Grant, Group, Membership, Principal, Result, Role, Scope, User,
+};
+use serde::{Deserialize, Serialize};
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// The most problems one validation error lists before summarising the rest.
+const MAX_REPORTED_PROBLEMS: usize = 20;
+
+/// A whole directory document.
+///
+/// Every section is optional in the file and defaults to empty; unknown keys are rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Directory {
+    /// User accounts, in file order.
+    #[serde(default)]
+    pub users: Vec<DirUser>,
+    /// Groups, in file order.
+    #[serde(default)]
+    pub groups: Vec<DirGroup>,
+    /// Roles. Optional section.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<DirRole>,
+    /// Who holds which role. Optional section.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<DirGrant>,
+}
+
+/// A user record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirUser {
+    /// Stable id, unique among users and never reused.
+    pub id: String,
+    /// Login name, unique among users ignoring case.
+    pub login: String,
+    /// Email address; must look like `local@domain.tld` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Whether the account may log in. Default `true`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+    /// Names of the groups the user is a direct member of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Free-form attributes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A group record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGroup {
+    /// Stable id, unique among groups.
+    pub id: String,
+    /// Name, unique among groups ignoring case; what other records refer to.
+    pub name: String,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Names of the groups this group is a direct member of (nesting; no cycles).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+/// A role record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirRole {
+    /// Stable id, unique among roles.
+    pub id: String,
+    /// Name, unique among roles; what grants refer to.
+    pub name: String,
+    /// `{project: NAME}` for a project role; omitted (or `global`) for a global one.
+    #[serde(default, skip_serializing_if = "Scope::is_global")]
+    pub scope: Scope,
+    /// Privileges the role carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub privileges: Vec<String>,
+}
+
+/// A grant: a user (by login) or a group (by name) holding a role (by name).
+///
+/// Exactly one of `user` and `group` is given. `scope` defaults to the role's scope; a
+/// global role may be granted in a project scope, a project role only in its own project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// The role's name.
+    pub role: String,
+    /// The holder's login, for a grant to a user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The holder's group name, for a grant to a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Where the role is held, if not the role's own scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+/// The serialization of a directory file, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml` or `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+}
+
+impl Format {
+    /// The format a file name implies, or `None` for an unknown extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("yaml" | "yml") => Some(Format::Yaml),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    fn for_path(path: &Path) -> Result<Format> {
+        Format::from_path(path).ok_or_else(|| {
+            Error::config(format!(
+                "directory file `{}`: unknown format: the name must end in .yaml, .yml or .json",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// The directory resolved to neutral records (ids instead of names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NeutralDirectory {
+    /// Every user.
+    pub users: Vec<User>,
+    /// Every group.
+    pub groups: Vec<Group>,
+    /// Every direct membership (users in groups, then groups in groups), by id.
+    pub memberships: Vec<Membership>,
+    /// Every role.
+    pub roles: Vec<Role>,
+    /// Every grant, by id, with its effective scope.
+    pub grants: Vec<Grant>,
+}
+
+impl DirUser {
+    /// The neutral record.
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id.clone(),
+            login: self.login.clone(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            enabled: self.enabled,
+            attributes: self.attributes.clone(),
+        }
+    }
+
+    fn describe(&self, index: usize) -> String {
+        format!("users[{index}] (id {}, login {})", self.id, self.login)
+    }
+}
+
+impl DirGroup {
+    /// The neutral record.
+    pub fn to_group(&self) -> Group {
+        Group {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+        }
+    }
+
+    fn describe(&self, index: usize) -> String {
+        format!("groups[{index}] (id {}, name {})", self.id, self.name)
+    }
+}
+
+impl DirRole {
+    /// The neutral record.
+    pub fn to_role(&self) -> Role {
+        Role {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            scope: self.scope.clone(),
+            privileges: self.privileges.clone(),
+        }
+    }
+
+    fn describe(&self, index: usize) -> String {
+        format!("roles[{index}] (id {}, name {})", self.id, self.name)
+    }
+}
+
+impl DirGrant {
+    fn describe(&self, index: usize) -> String {
+        let holder = match (&self.user, &self.group) {
+            (Some(u), None) => format!("user {u}"),
+            (None, Some(g)) => format!("group {g}"),
+            (Some(u), Some(g)) => format!("user {u}, group {g}"),
+            (None, None) => "no holder".to_string(),
+        };
+        format!("grants[{index}] (role {}, {holder})", self.role)
+    }
+
+    /// The effective scope given the role's own scope.
+    pub fn effective_scope(&self, role_scope: &Scope) -> Scope {
+        self.scope.clone().unwrap_or_else(|| role_scope.clone())
+    }
+}
+
+/// Whether `email` looks like a deliverable address: one `@`, a non-empty local part, a
+/// dotted domain of non-empty labels, no whitespace or control characters.
+pub fn is_valid_email(email: &str) -> bool {
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    if local.is_empty() || local.starts_with('.') || local.ends_with('.') || local.len() > 64 {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+}
+
+/// The key logins and group names are compared by.
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+impl Directory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Directory::default()
+    }
+
+    /// Reads and validates a file; the format follows the extension (`.yaml`, `.yml`,
+    /// `.json`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming the file when it is missing, unreadable, has an unknown
+    /// extension, cannot be parsed (with the key path and line/column) or fails
+    /// [`Directory::validate`] (naming each offending record).
+    pub fn load(path: &Path) -> Result<Directory> {
+        let format = Format::for_path(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "directory file `{}`: cannot read: {e}",
+                path.display()
+            ))
+            .with_source(e)
+        })?;
+        let origin = format!("directory file `{}`", path.display());
+        let dir = Directory::parse(&text, format, &origin)?;
+        dir.validate()
+            .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
+        Ok(dir)
+    }
+
+    /// Parses a document without validating it. `origin_name` (a file name or
+    /// `seed directory`) starts every error message.
+    ///
+    /// An empty or whitespace-only text is an empty directory.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] naming the origin, the key path (`users[3].emial`) and, where
+    /// the parser knows it, the line and column.
+    pub fn parse(text: &str, format: Format, origin_name: &str) -> Result<Directory> {
+        if text.trim().is_empty() {
+            return Ok(Directory::default());
+        }
+        let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
+            let path = path.to_string();
+            if path == "." || path.is_empty() {
+                format!("{origin_name}: {inner}")
+            } else {
+                format!("{origin_name}: at `{path}`: {inner}")
+            }
+        };
+        match format {
+            Format::Yaml => {
+                let de = serde_norway::Deserializer::from_str(text);
+                serde_path_to_error::deserialize(de).map_err(|err| {
+                    let msg = describe(err.path(), err.inner());
+                    let msg = match err.inner().location() {
+                        // The parser's own text usually carries the position already.
+                        Some(loc) if !msg.contains("line ") => {
+                            format!("{msg} (line {}, column {})", loc.line(), loc.column())
+                        }
+                        _ => msg,
+                    };
+                    Error::config(msg)
+                })
+            }
+            Format::Json => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let dir: Directory = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+                    let msg = describe(err.path(), err.inner());
+                    Error::config(msg)
+                })?;
+                de.end()
+                    .map_err(|e| Error::config(format!("{origin_name}: trailing content: {e}")))?;
+                Ok(dir)
+            }
+        }
+    }
+
+    /// Serializes the document in `format`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`] if the serializer fails (it does not for valid documents).
+    pub fn to_text(&self, format: Format) -> Result<String> {
+        match format {
+            Format::Yaml => serde_norway::to_string(self)
+                .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
+            Format::Json => serde_json::to_string_pretty(self)
+                .map(|mut s| {
+                    s.push('\n');
+                    s
+                })
+                .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
+        }
+    }
+
+    /// Every problem with the document, each naming its record; empty when valid.
+    ///
+    /// Checks: empty or duplicate ids (per kind), logins (ignoring case), group and role
+    /// names; malformed emails; references to unknown groups, users and roles; duplicate
+    /// entries in a list; group nesting cycles; grants with no or two holders, or a project
+    /// role granted outside its project; duplicate grants.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+
+        let mut user_ids = HashMap::new();
+        let mut logins = HashMap::new();
+        for (i, u) in self.users.iter().enumerate() {
+            let me = u.describe(i);
+            if u.id.trim().is_empty() {
+                out.push(format!("{me}: empty id"));
+            } else if let Some(first) = user_ids.insert(u.id.as_str(), i) {
+                out.push(format!(
+                    "{me}: duplicate id, already used by users[{first}]"
+                ));
+            }
+            if u.login.trim().is_empty() {
+                out.push(format!("{me}: empty login"));
+            } else if u.login.trim() != u.login {
+                out.push(format!("{me}: login has leading or trailing spaces"));
+            } else if let Some(first) = logins.insert(fold(&u.login), i) {
+                out.push(format!(
+                    "{me}: duplicate login (ignoring case), already used by users[{first}] ({})",
+                    self.users[first].login
+                ));
+            }
+            if let Some(email) = &u.email
+                && !is_valid_email(email)
+            {
+                out.push(format!("{me}: malformed email `{email}`"));
+            }
+        }
+
+        let mut group_ids = HashMap::new();
+        let mut group_names: HashMap<String, usize> = HashMap::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let me = g.describe(i);
+            if g.id.trim().is_empty() {
+                out.push(format!("{me}: empty id"));
+            } else if let Some(first) = group_ids.insert(g.id.as_str(), i) {
+                out.push(format!(
+                    "{me}: duplicate id, already used by groups[{first}]"
+                ));
+            }
+            if g.name.trim().is_empty() {
+                out.push(format!("{me}: empty name"));
+            } else if let Some(first) = group_names.insert(fold(&g.name), i) {
+                out.push(format!(
+                    "{me}: duplicate name (ignoring case), already used by groups[{first}] ({})",
+                    self.groups[first].name
+                ));
+            }
+        }
+        let exact_group_names: HashSet<&str> =
+            self.groups.iter().map(|g| g.name.as_str()).collect();
+
+        for (i, u) in self.users.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for name in &u.groups {
+                if !exact_group_names.contains(name.as_str()) {
+                    out.push(format!("{}: unknown group `{name}`", u.describe(i)));
+                } else if !seen.insert(name.as_str()) {
+                    out.push(format!("{}: lists group `{name}` twice", u.describe(i)));
+                }
+            }
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for name in &g.groups {
+                if !exact_group_names.contains(name.as_str()) {
+                    out.push(format!("{}: unknown parent group `{name}`", g.describe(i)));
+                } else if !seen.insert(name.as_str()) {
+                    out.push(format!(
+                        "{}: lists parent group `{name}` twice",
+                        g.describe(i)
+                    ));
+                }
+            }
+        }
+        for cycle in self.nesting_cycles() {
+            let i = cycle[0];
+            let names: Vec<&str> = cycle
+                .iter()
+                .chain(std::iter::once(&i))
+                .map(|&j| self.groups[j].name.as_str())
+                .collect();
+            out.push(format!(
+                "{}: group nesting cycle {}",
+                self.groups[i].describe(i),
+                names.join(" -> ")
+            ));
+        }
+
+        let mut role_ids = HashMap::new();
+        let mut role_names = HashMap::new();
+        for (i, r) in self.roles.iter().enumerate() {
+            let me = r.describe(i);
+            if r.id.trim().is_empty() {
+                out.push(format!("{me}: empty id"));
+            } else if let Some(first) = role_ids.insert(r.id.as_str(), i) {
+                out.push(format!(
+                    "{me}: duplicate id, already used by roles[{first}]"
+                ));
+            }
+            if r.name.trim().is_empty() {
+                out.push(format!("{me}: empty name"));
+            } else if let Some(first) = role_names.insert(r.name.as_str(), i) {
+                out.push(format!(
+                    "{me}: duplicate name, already used by roles[{first}]"
+                ));
+            }
+            if let Scope::Project(p) = &r.scope
+                && p.trim().is_empty()
+            {
+                out.push(format!("{me}: empty project name in scope"));
+            }
+        }
+
+        let exact_logins: HashSet<&str> = self.users.iter().map(|u| u.login.as_str()).collect();
+        let mut seen_grants = HashMap::new();
+        for (i, g) in self.grants.iter().enumerate() {
+            let me = g.describe(i);
+            let role = self.roles.iter().find(|r| r.name == g.role);
+            if role.is_none() {
+                out.push(format!("{me}: unknown role `{}`", g.role));
+            }
+            match (&g.user, &g.group) {
+                (Some(u), None) => {
+                    if !exact_logins.contains(u.as_str()) {
+                        out.push(format!("{me}: unknown user `{u}`"));
+                    }
+                }
+                (None, Some(n)) => {
+                    if !exact_group_names.contains(n.as_str()) {
+                        out.push(format!("{me}: unknown group `{n}`"));
+                    }
+                }
+                _ => out.push(format!("{me}: give exactly one of `user` and `group`")),
+            }
+            if let Some(Scope::Project(p)) = &g.scope
+                && p.trim().is_empty()
+            {
+                out.push(format!("{me}: empty project name in scope"));
+            }
+            if let Some(role) = role {
+                if let (Scope::Project(own), Some(scope)) = (&role.scope, &g.scope)
+                    && scope != &role.scope
+                {
+                    out.push(format!(
+                        "{me}: role `{}` belongs to project `{own}` and cannot be granted in {scope}",
+                        role.name
+                    ));
+                }
+                let key = (
+                    g.role.as_str(),
+                    g.user.as_deref(),
+                    g.group.as_deref(),
+                    g.effective_scope(&role.scope),
+                );
+                if let Some(first) = seen_grants.insert(key, i) {
+                    out.push(format!("{me}: duplicate of grants[{first}]"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks the document (see [`Directory::problems`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] listing every problem, each naming its record, e.g.
+    /// `users[3] (id u-0004, login bob): malformed email `bob@``.
+    pub fn validate(&self) -> Result<()> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let total = problems.len();
+        let mut msg = if total == 1 {
+            "invalid directory: ".to_string()
+        } else {
+            format!("invalid directory ({total} problems): ")
+        };
+        msg.push_str(
+            &problems
+                .iter()
+                .take(MAX_REPORTED_PROBLEMS)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        if total > MAX_REPORTED_PROBLEMS {
+            msg.push_str(&format!("; and {} more", total - MAX_REPORTED_PROBLEMS));
+        }
+        Err(Error::invalid_input(msg))
+    }
+
+    /// Group indices forming nesting cycles, one list per cycle found (each cycle once).
+    fn nesting_cycles(&self) -> Vec<Vec<usize>> {
+        let by_name: HashMap<&str, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.as_str(), i))
+            .collect();
+        // 0 = unvisited, 1 = on the current path, 2 = done.
+        let mut state = vec![0u8; self.groups.len()];
+        let mut cycles = Vec::new();
+        for start in 0..self.groups.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            // Iterative DFS: (node, next parent index to look at).
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let parents = &self.groups[node].groups;
+                if *next < parents.len() {
+                    let parent = parents[*next].as_str();
+                    *next += 1;
+                    let Some(&p) = by_name.get(parent) else {
+                        continue;
+                    };
+                    match state[p] {
+                        0 => {
+                            state[p] = 1;
+                            stack.push((p, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|&(n, _)| n == p).unwrap_or(0);
+                            cycles.push(stack[from..].iter().map(|&(n, _)| n).collect());
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        cycles
+    }
+
+    /// Whether making group `child` a member of group `parent` (by name) would close a
+    /// nesting cycle (including `child == parent`).
+    pub fn would_cycle(&self, child: &str, parent: &str) -> bool {
+        // A cycle appears iff `child` is already reachable upwards from `parent`.
+        let mut todo = vec![parent];
+        let mut seen = HashSet::new();
+        while let Some(name) = todo.pop() {
+            if name == child {
+                return true;
+            }
+            if !seen.insert(name) {
+                continue;
+            }
+            if let Some(g) = self.group_by_name(name) {
+                todo.extend(g.groups.iter().map(String::as_str));
+            }
+        }
+        false
+    }
+
+    /// The user with this id.
+    pub fn user(&self, id: &str) -> Option<&DirUser> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The user with this login (exact).
+    pub fn user_by_login(&self, login: &str) -> Option<&DirUser> {
+        self.users.iter().find(|u| u.login == login)
+    }
+
+    /// The group with this id.
+    pub fn group(&self, id: &str) -> Option<&DirGroup> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// The group with this name (exact).
+    pub fn group_by_name(&self, name: &str) -> Option<&DirGroup> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The role with this id.
+    pub fn role(&self, id: &str) -> Option<&DirRole> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    /// The role with this name.
+    pub fn role_by_name(&self, name: &str) -> Option<&DirRole> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    /// Every user as a neutral record, in file order.
+    pub fn neutral_users(&self) -> Vec<User> {
+        self.users.iter().map(DirUser::to_user).collect()
+    }
+
+    /// Every group as a neutral record, in file order.
+    pub fn neutral_groups(&self) -> Vec<Group> {
+        self.groups.iter().map(DirGroup::to_group).collect()
+    }
+
+    /// Every role as a neutral record, in file order.
+    pub fn neutral_roles(&self) -> Vec<Role> {
+        self.roles.iter().map(DirRole::to_role).collect()
+    }
+
+    /// Every direct membership by id: users in groups (in user order), then groups in
+    /// groups. References to unknown groups are skipped (a validated document has none).
+    pub fn neutral_memberships(&self) -> Vec<Membership> {
+        let ids: HashMap<&str, &str> = self
+            .groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.id.as_str()))
+            .collect();
+        let users = self.users.iter().flat_map(|u| {
+            u.groups.iter().filter_map(|n| {
+                ids.get(n.as_str()).map(|gid| Membership {
+                    group: (*gid).to_string(),
+                    member: Principal::User(u.id.clone()),
+                })
+            })
+        });
+        let groups = self.groups.iter().flat_map(|g| {
+            g.groups.iter().filter_map(|n| {
+                ids.get(n.as_str()).map(|pid| Membership {
+                    group: (*pid).to_string(),
+                    member: Principal::Group(g.id.clone()),
+                })
+            })
+        });
+        users.chain(groups).collect()
+    }
+
+    /// The direct members of the group with id `group_id`: users first, then groups.
+    pub fn members_of(&self, group_id: &str) -> Vec<Principal> {
+        let Some(name) = self.group(group_id).map(|g| g.name.as_str()) else {
+            return Vec::new();
+        };
+        let users = self
+            .users
+            .iter()
+            .filter(|u| u.groups.iter().any(|n| n == name))
+            .map(|u| Principal::User(u.id.clone()));
+        let groups = self
+            .groups
+            .iter()
+            .filter(|g| g.groups.iter().any(|n| n == name))
+            .map(|g| Principal::Group(g.id.clone()));
+        users.chain(groups).collect()
+    }
+
+    /// The grant at `index` resolved to ids, or `None` if a reference is unknown.
+    pub fn neutral_grant(&self, grant: &DirGrant) -> Option<Grant> {
+        let role = self.role_by_name(&grant.role)?;
+        let principal = match (&grant.user, &grant.group) {
+            (Some(login), None) => Principal::User(self.user_by_login(login)?.id.clone()),
+            (None, Some(name)) => Principal::Group(self.group_by_name(name)?.id.clone()),
+            _ => return None,
+        };
+        Some(Grant {
+            role: role.id.clone(),
+            principal,
+            scope: grant.effective_scope(&role.scope),
+        })
+    }
+
+    /// Every grant by id with its effective scope, in file order. Grants with unknown
+    /// references are skipped (a validated document has none).
+    pub fn neutral_grants(&self) -> Vec<Grant> {
+        self.grants
+            .iter()
+            .filter_map(|g| self.neutral_grant(g))
+            .collect()
+    }
+
+    /// The whole directory as neutral records.
+    pub fn to_neutral(&self) -> NeutralDirectory {
+        NeutralDirectory {
+            users: self.neutral_users(),
+            groups: self.neutral_groups(),
+            memberships: self.neutral_memberships(),
+            roles: self.neutral_roles(),
+            grants: self.neutral_grants(),
+        }
+    }
+
+    /// Validates the document and writes it to `path` atomically, in the format the
+    /// extension implies: a temporary file in the same directory is written and fsynced,
+    /// renamed over `path`, and the directory is fsynced. Readers see the old file or the
+    /// new one, never a mix; after a crash at any point the old file is intact. An existing
+    /// file's permissions are kept.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] when the document is invalid (nothing is written);
+    /// [`ErrorKind::Config`] for an unknown extension; [`ErrorKind::PermissionDenied`] or
+    /// [`ErrorKind::Unavailable`] when the file system refuses (the old file is intact and
+    /// no temporary file is left behind).
+    pub fn save_atomic(&self, path: &Path) -> Result<()> {
+        self.save_atomic_with(path, &mut |_| Ok(()))
+    }
+
+    /// [`Directory::save_atomic`] with a hook called at each step, so tests can simulate a
+    /// failure at any point.
+    pub(crate) fn save_atomic_with(
+        &self,
+        path: &Path,
+        hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let format = Format::for_path(path)?;
+        self.validate()?;
+        let text = self.to_text(format)?;
+        write_atomic(path, text.as_bytes(), hook).map_err(|e| io_error(path, "cannot save", e))
+    }
+}
+
+/// Points in an atomic save at which a test hook may inject a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SaveStep {
+    /// The temporary file has been created and half the bytes written.
+    PartlyWritten,
+    /// The temporary file is complete and fsynced, not yet renamed.
+    BeforeRename,
+}
+
+/// Maps an I/O error to an idbridge error naming the file.
+pub(crate) fn io_error(path: &Path, what: &str, e: std::io::Error) -> Error {
+    let kind = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        _ => ErrorKind::Unavailable,
+    };
+    Error::new(
+        kind,
+        format!("directory file `{}`: {what}: {e}", path.display()),
+    )
+    .with_retryable(false)
+    .with_source(e)
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "directory".to_string());
+    let unique = uuid::Uuid::new_v4().simple();
+    path.with_file_name(format!(".{name}.{unique}.tmp"))
+}
+
+fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            // Keep the mode of the file being replaced; a failure here is not fatal.
+            let _ = file.set_permissions(meta.permissions());
+        }
+        let half = bytes.len() / 2;
+        file.write_all(&bytes[..half])?;
+        hook(SaveStep::PartlyWritten)?;
+        file.write_all(&bytes[half..])?;
+        file.sync_all()?;
+        drop(file);
+        hook(SaveStep::BeforeRename)?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // The temporary file is garbage now; the target was never touched.
+        let _ = std::fs::remove_file(&tmp);
+        return result;
+    }
+    sync_parent(path)
+}
+
+#[cfg(unix)]
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_parent(_path: &Path) -> std::io::Result<()> {
+    // Directories cannot be opened for fsync on this platform; the rename is still atomic.
+    Ok(())
+}
