@@ -1,0 +1,239 @@
+//! The adapter: configuration, the logged-in client, capabilities and protected accounts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use idbridge_core::http::RequestCounts;
+use idbridge_core::{
+    Adapter, AdapterConfig, Capabilities, Error, PageRequest, Protected, Result,
+};
+use tokio::sync::Mutex;
+
+use crate::client::{Call, Client};
+use crate::config::StrategyConfig;
+use crate::wire::{self, ProjectJson, UserInfo};
+
+/// A connected Strategy One server.
+pub struct StrategyAdapter {
+    pub(crate) client: Arc<Client>,
+    pub(crate) cfg: StrategyConfig,
+    /// The connecting account (never modified).
+    pub(crate) me: UserInfo,
+    /// Projects by id, read once when first needed.
+    pub(crate) projects: Mutex<Option<Vec<ProjectJson>>>,
+    /// Logins resolved to user ids while listing sessions.
+    pub(crate) user_ids_by_login: Mutex<HashMap<String, String>>,
+    /// Set when the server has no bulk-disconnect endpoint (before 11.3.1).
+    pub(crate) no_bulk_disconnect: AtomicBool,
+}
+
+impl std::fmt::Debug for StrategyAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StrategyAdapter")
+            .field("client", &self.client)
+            .field("project", &self.cfg.project)
+            .finish()
+    }
+}
+
+impl StrategyAdapter {
+    /// What the adapter offers on every Strategy One server this adapter supports.
+    pub fn declared_capabilities() -> Capabilities {
+        Capabilities {
+            users_list: true,
+            users_get: true,
+            users_create: true,
+            users_create_password: true,
+            users_update: true,
+            users_set_enabled: true,
+            users_delete: true,
+            groups_list: true,
+            groups_get: true,
+            groups_create: true,
+            groups_update: true,
+            groups_delete: true,
+            members_list: true,
+            members_add: true,
+            members_remove: true,
+            members_nested: true,
+            roles_list: true,
+            grants_list: true,
+            grants_grant: true,
+            grants_revoke: true,
+            // Security roles are always held in a project; there is no server-wide grant.
+            grants_global: false,
+            grants_project: true,
+            grants_to_groups: true,
+            sessions_list: true,
+            sessions_revoke: true,
+            sessions_revoke_user: true,
+            ..Capabilities::default()
+        }
+    }
+
+    /// Parses the configuration, logs in and reads who the connecting account is.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Config`] for invalid keys;
+    /// [`idbridge_core::ErrorKind::Unauthenticated`] when the login fails; whatever else
+    /// the server answers.
+    pub async fn connect(config: AdapterConfig) -> Result<StrategyAdapter> {
+        let cfg = StrategyConfig::from_adapter_config(&config)?;
+        let client = Client::new(&cfg)?;
+        client.login().await?;
+        let me: UserInfo = client
+            .json(&Call::get("/api/sessions/userInfo"), "session user")
+            .await?;
+        let adapter = StrategyAdapter {
+            client,
+            cfg,
+            me,
+            projects: Mutex::new(None),
+            user_ids_by_login: Mutex::new(HashMap::new()),
+            no_bulk_disconnect: AtomicBool::new(false),
+        };
+        if let Some(project) = adapter.cfg.project.clone() {
+            // Fail at connect time, naming the key, rather than at the first grant.
+            adapter.resolve_project(&project).await.map_err(|e| {
+                if e.kind() == idbridge_core::ErrorKind::NotFound {
+                    config.error("project", e.message())
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(adapter)
+    }
+
+    /// The registry's constructor.
+    ///
+    /// # Errors
+    /// As [`StrategyAdapter::connect`].
+    pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
+        Ok(Arc::new(StrategyAdapter::connect(config).await?))
+    }
+
+    /// The connecting account's user id.
+    pub fn connected_user_id(&self) -> &str {
+        &self.me.id
+    }
+
+    pub(crate) fn page_size(&self, req: &PageRequest) -> usize {
+        req.size.unwrap_or(self.client.page_size()).max(1)
+    }
+
+    /// Every project the server knows: `GET /api/projects` (the projects the caller may
+    /// use), falling back to the monitor listing `GET /api/monitors/projects` when the
+    /// first is refused.
+    pub(crate) async fn all_projects(&self) -> Result<Vec<ProjectJson>> {
+        let mut cache = self.projects.lock().await;
+        if let Some(p) = cache.as_ref() {
+            return Ok(p.clone());
+        }
+        let projects = match self
+            .client
+            .list::<ProjectJson>(&Call::get("/api/projects"), "projects")
+            .await
+        {
+            Ok(p) => p,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    idbridge_core::ErrorKind::PermissionDenied
+                        | idbridge_core::ErrorKind::Unsupported
+                ) =>
+            {
+                self.client
+                    .all::<ProjectJson>(
+                        Call::get("/api/monitors/projects"),
+                        Some("projects"),
+                        "monitored projects",
+                    )
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        *cache = Some(projects.clone());
+        Ok(projects)
+    }
+
+    /// Resolves a project given by id or by name (names compare case-insensitively, as
+    /// Strategy keeps them unique that way) to `(id, name)`.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::NotFound`] listing the known project names.
+    pub(crate) async fn resolve_project(&self, project: &str) -> Result<(String, String)> {
+        let projects = self.all_projects().await?;
+        let wanted = project.trim();
+        let found = projects
+            .iter()
+            .find(|p| p.id.eq_ignore_ascii_case(wanted))
+            .or_else(|| {
+                projects
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(wanted))
+            })
+            .or_else(|| {
+                projects.iter().find(|p| {
+                    p.name
+                        .as_deref()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+                })
+            });
+        match found {
+            Some(p) => Ok((p.id.clone(), p.name.clone().unwrap_or_else(|| p.id.clone()))),
+            None => {
+                let names: Vec<&str> = projects.iter().filter_map(|p| p.name.as_deref()).collect();
+                Err(Error::not_found(format!(
+                    "no project `{wanted}` on the server; projects: {}",
+                    if names.is_empty() {
+                        "(none visible to the connecting account)".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )))
+            }
+        }
+    }
+}
+
+#[idbridge_core::async_trait]
+impl Adapter for StrategyAdapter {
+    fn kind(&self) -> &'static str {
+        crate::ADAPTER_NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Self::declared_capabilities()
+    }
+
+    /// The Administrator user, the connecting account, Everyone and the other system
+    /// groups, by their well-known ids.
+    fn protected(&self) -> Protected {
+        let mut p = Protected::default();
+        p.user_ids.insert(wire::ADMINISTRATOR_USER_ID.to_string());
+        if !self.me.id.is_empty() {
+            p.user_ids.insert(self.me.id.clone());
+        }
+        for g in wire::SYSTEM_GROUP_IDS {
+            p.group_ids.insert(g.to_string());
+        }
+        p
+    }
+
+    /// Reads the session (`GET /api/sessions`), which needs a valid token and cookies.
+    async fn check(&self) -> Result<()> {
+        self.client
+            .ok(&Call::get("/api/sessions"))
+            .await
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.client.logout().await
+    }
+
+    fn request_counts(&self) -> Option<RequestCounts> {
+        Some(self.client.counts())
+    }
+}

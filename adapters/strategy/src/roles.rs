@@ -1,0 +1,179 @@
+//! Security roles and who holds them in which project.
+//!
+//! A Strategy security role is defined once for the server and held per project: a
+//! neutral grant `(role, principal, Scope::Project(p))` is the pair (security role,
+//! project) with the user or group among that project's members of the role. Roles have
+//! no server-wide grants, so the adapter does not declare `grants_global`.
+//!
+//! Grant and revoke are `PATCH /api/securityRoles/{id}` with
+//! `{"op": "add"|"remove", "path": "/members", "value": {"projectId", "memberIds"}}`. The
+//! role is read first (one GET) so a grant already held or a revoke of a grant not held
+//! sends nothing.
+
+use idbridge_core::{
+    Error, Grant, GrantFilter, Page, PageRequest, Principal, Result, Role, Roles, Scope,
+};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::adapter::StrategyAdapter;
+use crate::client::Call;
+use crate::users::not_found_id;
+use crate::wire::{self, RoleJson};
+
+impl StrategyAdapter {
+    async fn role_json(&self, id: &str) -> Result<RoleJson> {
+        if !wire::is_object_id(id) {
+            return Err(not_found_id("security role", id));
+        }
+        self.client
+            .json(&Call::get(format!("/api/securityRoles/{id}")), "security role")
+            .await
+    }
+
+    /// The project a grant's scope names, as `(id, name)`.
+    async fn grant_project(&self, grant: &Grant) -> Result<(String, String)> {
+        match &grant.scope {
+            Scope::Project(p) => self.resolve_project(p).await,
+            Scope::Global => Err(Error::invalid_input(
+                "Strategy security roles are held per project; give the grant a project scope",
+            )),
+        }
+    }
+
+    fn grants_of(role: &RoleJson) -> Vec<(Grant, String)> {
+        let mut out = Vec::new();
+        for project in &role.projects {
+            let scope = Scope::Project(
+                project
+                    .name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| project.id.clone()),
+            );
+            for m in &project.members {
+                let principal = if m.is_group() {
+                    Principal::Group(m.id.clone())
+                } else {
+                    Principal::User(m.id.clone())
+                };
+                out.push((
+                    Grant {
+                        role: role.id.clone(),
+                        principal,
+                        scope: scope.clone(),
+                    },
+                    project.id.clone(),
+                ));
+            }
+        }
+        out
+    }
+
+    async fn change_role_members(&self, grant: &Grant, add: bool) -> Result<()> {
+        let role = self.role_json(&grant.role).await?;
+        let (project_id, _) = self.grant_project(grant).await?;
+        let held = role.projects.iter().any(|p| {
+            p.id.eq_ignore_ascii_case(&project_id)
+                && p.members.iter().any(|m| {
+                    m.id == grant.principal.id() && m.is_group() == grant.principal.is_group()
+                })
+        });
+        if held == add {
+            return Ok(());
+        }
+        let body = json!({"operationList": [{
+            "op": if add { "add" } else { "remove" },
+            "path": "/members",
+            "value": {"projectId": project_id, "memberIds": [grant.principal.id()]},
+        }]});
+        let call = Call::new(Method::PATCH, format!("/api/securityRoles/{}", grant.role))
+            .json(body)
+            .idempotent();
+        self.client.ok(&call).await
+    }
+}
+
+#[idbridge_core::async_trait]
+impl Roles for StrategyAdapter {
+    /// Every security role. With a configured `project`, roles carry that project as
+    /// their scope (where their grants go by default); otherwise the global scope.
+    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
+        let roles: Vec<RoleJson> = self
+            .client
+            .list(&Call::get("/api/securityRoles"), "security roles")
+            .await?;
+        let scope = match &self.cfg.project {
+            Some(p) => Scope::Project(self.resolve_project(p).await?.1),
+            None => Scope::Global,
+        };
+        let all = roles
+            .into_iter()
+            .map(|r| Role {
+                name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+                privileges: r
+                    .privileges
+                    .iter()
+                    .filter_map(|p| p.name.clone().or_else(|| p.id.clone()))
+                    .collect(),
+                id: r.id,
+                scope: scope.clone(),
+            })
+            .collect();
+        Page::slice(all, &page, self.client.page_size())
+    }
+
+    async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
+        let project_id = match &filter.scope {
+            None => None,
+            Some(Scope::Global) => return Page::slice(Vec::new(), &page, 1),
+            Some(Scope::Project(p)) => match self.resolve_project(p).await {
+                Ok((id, _)) => Some(id),
+                Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound => {
+                    return Page::slice(Vec::new(), &page, 1);
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let role_ids: Vec<String> = match &filter.role {
+            Some(r) => vec![r.clone()],
+            None => self
+                .client
+                .list::<RoleJson>(&Call::get("/api/securityRoles"), "security roles")
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect(),
+        };
+        let mut all = Vec::new();
+        for id in role_ids {
+            let role = match self.role_json(&id).await {
+                Ok(r) => r,
+                // A filter naming a role that does not exist matches nothing.
+                Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound && filter.role.is_some() => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for (grant, pid) in Self::grants_of(&role) {
+                if project_id.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&pid)) {
+                    continue;
+                }
+                if filter.principal.as_ref().is_some_and(|p| p != &grant.principal) {
+                    continue;
+                }
+                all.push(grant);
+            }
+        }
+        all.sort();
+        Page::slice(all, &page, self.client.page_size())
+    }
+
+    async fn grant(&self, grant: &Grant) -> Result<()> {
+        self.change_role_members(grant, true).await
+    }
+
+    async fn revoke(&self, grant: &Grant) -> Result<()> {
+        self.change_role_members(grant, false).await
+    }
+}

@@ -1,0 +1,197 @@
+//! Users: listed through the Everyone group's members (or `/api/users`), read, created,
+//! changed with PATCH `operationList`, enabled/disabled, deleted.
+
+use std::collections::BTreeMap;
+
+use idbridge_core::{
+    Error, NewUser, Page, PageRequest, Result, User, UserChanges, Users,
+};
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use crate::adapter::StrategyAdapter;
+use crate::client::Call;
+use crate::config::UserListing;
+use crate::wire::{self, ObjectJson, Operation, OperationList};
+
+/// The attribute key that carries a Strategy user's description.
+pub const DESCRIPTION_ATTRIBUTE: &str = "description";
+
+/// Converts a Strategy user (or member entry) to the neutral record.
+pub(crate) fn to_user(o: ObjectJson) -> User {
+    let login = o
+        .login()
+        .map(str::to_string)
+        .or_else(|| o.name.clone())
+        .unwrap_or_else(|| o.id.clone());
+    let display_name = o
+        .full_name
+        .clone()
+        .or_else(|| o.name.clone())
+        .filter(|n| !n.is_empty());
+    let mut attributes = BTreeMap::new();
+    if let Some(d) = o.description.filter(|d| !d.is_empty()) {
+        attributes.insert(DESCRIPTION_ATTRIBUTE.to_string(), d);
+    }
+    User {
+        id: o.id,
+        login,
+        email: o.default_email_address.filter(|e| !e.is_empty()),
+        display_name,
+        enabled: o.enabled.unwrap_or(true),
+        attributes,
+    }
+}
+
+pub(crate) fn not_found_id(what: &str, id: &str) -> Error {
+    Error::not_found(format!(
+        "no {what} with id `{id}` (Strategy ids are 32 upper-case hex characters)"
+    ))
+}
+
+impl StrategyAdapter {
+    /// `GET /api/users/{id}` as the wire shape.
+    pub(crate) async fn user_json(&self, id: &str) -> Result<ObjectJson> {
+        if !wire::is_object_id(id) {
+            return Err(not_found_id("user", id));
+        }
+        let user: ObjectJson = self
+            .client
+            .json(&Call::get(format!("/api/users/{id}")), "user")
+            .await?;
+        if user.subtype().is_some_and(|s| s != wire::SUBTYPE_USER) {
+            return Err(Error::not_found(format!("object `{id}` is not a user")));
+        }
+        Ok(user)
+    }
+
+    async fn patch_user(&self, id: &str, ops: Vec<Operation>) -> Result<User> {
+        if !wire::is_object_id(id) {
+            return Err(not_found_id("user", id));
+        }
+        let body = serde_json::to_value(OperationList::of(ops))
+            .map_err(|e| Error::protocol(format!("cannot encode the user change: {e}")))?;
+        let call = Call::new(Method::PATCH, format!("/api/users/{id}"))
+            .json(body)
+            .idempotent();
+        let user: ObjectJson = self.client.json(&call, "updated user").await?;
+        Ok(to_user(user))
+    }
+}
+
+#[idbridge_core::async_trait]
+impl Users for StrategyAdapter {
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+        let offset = page.offset()?;
+        let limit = self.page_size(&page);
+        let call = match self.cfg.user_listing {
+            UserListing::EveryoneMembers => Call::get(format!(
+                "/api/usergroups/{}/members",
+                wire::EVERYONE_GROUP_ID
+            )),
+            UserListing::UsersEndpoint => Call::get("/api/users"),
+        };
+        let got = self
+            .client
+            .page::<ObjectJson>(call, offset, limit, None, "user listing")
+            .await?;
+        let count = got.items.len();
+        let end = offset + count;
+        let next = match got.total {
+            Some(total) => (count > 0 && (end as u64) < total).then(|| end.to_string()),
+            None => (count >= limit).then(|| end.to_string()),
+        };
+        let items = got
+            .items
+            .into_iter()
+            .filter(|o| !o.is_group())
+            .map(to_user)
+            .collect();
+        Ok(Page { items, next })
+    }
+
+    async fn get_user(&self, id: &str) -> Result<User> {
+        self.user_json(id).await.map(to_user)
+    }
+
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        let login = user.login.trim();
+        if login.is_empty() {
+            return Err(Error::invalid_input("a user needs a login"));
+        }
+        let mut body = Map::new();
+        body.insert("username".into(), Value::from(login));
+        body.insert(
+            "fullName".into(),
+            Value::from(
+                user.display_name
+                    .as_deref()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or(login),
+            ),
+        );
+        body.insert("enabled".into(), Value::from(user.enabled));
+        if let Some(d) = user.attributes.get(DESCRIPTION_ATTRIBUTE) {
+            body.insert("description".into(), Value::from(d.as_str()));
+        }
+        match &user.password {
+            Some(pw) => {
+                body.insert("password".into(), Value::from(pw.expose()));
+                body.insert("standardAuth".into(), Value::from(true));
+                // The bridge hands out the password it was given; whoever provisions
+                // the account decides whether it must be changed, not the server.
+                body.insert("requireNewPassword".into(), Value::from(false));
+            }
+            None => {
+                body.insert("requireNewPassword".into(), Value::from(false));
+            }
+        }
+        let call = Call::new(Method::POST, "/api/users").json(Value::Object(body));
+        let created: ObjectJson = self.client.json(&call, "created user").await?;
+        Ok(to_user(created))
+    }
+
+    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
+        let mut ops = Vec::new();
+        if let Some(login) = &changes.login {
+            let login = login.trim();
+            if login.is_empty() {
+                return Err(Error::invalid_input("a user's login cannot be empty"));
+            }
+            ops.push(Operation::replace("/username", login));
+        }
+        if let Some(name) = &changes.display_name {
+            // Strategy requires a full name: clearing it falls back to the login.
+            let value = match name.as_deref().filter(|n| !n.trim().is_empty()) {
+                Some(n) => n.to_string(),
+                None => match &changes.login {
+                    Some(l) => l.trim().to_string(),
+                    None => to_user(self.user_json(id).await?).login,
+                },
+            };
+            ops.push(Operation::replace("/fullName", value));
+        }
+        if let Some(attrs) = &changes.attributes {
+            let description = attrs.get(DESCRIPTION_ATTRIBUTE).cloned().unwrap_or_default();
+            ops.push(Operation::replace("/description", description));
+        }
+        if ops.is_empty() {
+            return self.get_user(id).await;
+        }
+        self.patch_user(id, ops).await
+    }
+
+    async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
+        self.patch_user(id, vec![Operation::replace("/enabled", enabled)])
+            .await
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<()> {
+        if !wire::is_object_id(id) {
+            return Err(not_found_id("user", id));
+        }
+        self.client
+            .ok(&Call::new(Method::DELETE, format!("/api/users/{id}")))
+            .await
+    }
+}
