@@ -1,0 +1,130 @@
+//! Groups: the user API's `/groups` resource (form-encoded writes). Squirro groups have a
+//! name and members, no description.
+
+use idbridge_core::{
+    Error, Group, GroupChanges, Groups, NewGroup, Page, PageRequest, Result, async_trait,
+};
+use reqwest::Method;
+
+use crate::adapter::SquirroAdapter;
+use crate::client::{Body, seg};
+use crate::wire::{GroupsResponse, WireGroup, members_field};
+
+pub(crate) fn to_group(w: &WireGroup) -> Group {
+    Group {
+        id: w.id.clone(),
+        name: w.name.clone(),
+        description: None,
+    }
+}
+
+fn refuse_description(description: Option<&str>) -> Result<()> {
+    match description {
+        Some(d) if !d.trim().is_empty() => Err(Error::invalid_input(
+            "Squirro groups have no description; leave it out for this system",
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl SquirroAdapter {
+    pub(crate) async fn wire_groups(&self) -> Result<Vec<WireGroup>> {
+        let url = self.client.user_url("/groups")?;
+        let resp: GroupsResponse = self.client.get_json(&url, &[], "group list").await?;
+        Ok(resp.into_groups())
+    }
+
+    pub(crate) async fn wire_group(&self, id: &str) -> Result<WireGroup> {
+        let url = self.client.user_url(&format!("/groups/{}", seg(id)))?;
+        self.client
+            .get_json(
+                &url,
+                &[("include_projects".to_string(), "False".to_string())],
+                "group",
+            )
+            .await
+    }
+
+    /// Creates a group with initial member users in one call: `POST /groups` with the
+    /// form fields `name` and `members`, the latter JSON text of `[{"id": ...}]`.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::AlreadyExists`] for a taken name (as the server says),
+    /// [`idbridge_core::ErrorKind::NotFound`] for an unknown user, and the usual transport
+    /// and authentication errors.
+    pub async fn create_group_with_members(&self, name: &str, user_ids: &[&str]) -> Result<Group> {
+        if name.trim().is_empty() {
+            return Err(Error::invalid_input("a group needs a name"));
+        }
+        let mut fields = vec![("name".to_string(), name.to_string())];
+        if !user_ids.is_empty() {
+            fields.push((
+                "members".to_string(),
+                members_field(user_ids.iter().copied()),
+            ));
+        }
+        let url = self.client.user_url("/groups")?;
+        let created: WireGroup = self
+            .client
+            .send_json(
+                Method::POST,
+                &url,
+                Body::Form(fields),
+                None,
+                "created group",
+            )
+            .await?;
+        Ok(to_group(&created))
+    }
+}
+
+#[async_trait]
+impl Groups for SquirroAdapter {
+    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
+        let all: Vec<Group> = self.wire_groups().await?.iter().map(to_group).collect();
+        let size = all.len().max(1);
+        Page::slice(all, &page, size)
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Group> {
+        Ok(to_group(&self.wire_group(id).await?))
+    }
+
+    /// `POST /groups` with the form field `name`.
+    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        refuse_description(group.description.as_deref())?;
+        self.create_group_with_members(&group.name, &[]).await
+    }
+
+    /// `PUT /groups/{id}` with the form field `name` (the server requires it, so a change
+    /// without a new name sends the current one). Members are not sent, so they stay.
+    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
+        refuse_description(changes.description.as_ref().and_then(|d| d.as_deref()))?;
+        let Some(name) = &changes.name else {
+            return self.get_group(id).await;
+        };
+        if name.trim().is_empty() {
+            return Err(Error::invalid_input("a group needs a name"));
+        }
+        let url = self.client.user_url(&format!("/groups/{}", seg(id)))?;
+        let updated: WireGroup = self
+            .client
+            .send_json(
+                Method::PUT,
+                &url,
+                Body::form([("name", name.as_str())]),
+                None,
+                "updated group",
+            )
+            .await?;
+        Ok(to_group(&updated))
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        let url = self.client.user_url(&format!("/groups/{}", seg(id)))?;
+        self.client
+            .send(Method::DELETE, &url, &[], Body::None, None)
+            .await
+            .map(|_| ())
+    }
+}

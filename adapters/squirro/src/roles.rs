@@ -1,0 +1,448 @@
+//! Roles. Squirro has two kinds:
+//!
+//! - **server roles** (`admin`, `user`, `demo`, `reader`): every user holds exactly one;
+//!   they are neutral roles in the global scope, held by users only;
+//! - **project roles** (`reader`, `member`, `admin`): a user or a group holds at most one
+//!   per project, through the project's members; they are neutral roles scoped to the
+//!   project, named by its title (projects are looked up through the topic API).
+//!
+//! A grant of another role where one is already held changes it (one role per user, or per
+//! principal and project). Revoking a user's server role gives the user `default_role`
+//! (or `reader` when the revoked role is the default), since a Squirro user always has one.
+
+use idbridge_core::{
+    Error, ErrorKind, Grant, GrantFilter, Page, PageRequest, Principal, Result, Role, Roles, Scope,
+    async_trait,
+};
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use crate::adapter::SquirroAdapter;
+use crate::client::{Body, seg};
+use crate::config::{PROJECT_ROLES, SERVER_ROLES};
+use crate::wire::{MembersResponse, ProjectsResponse, WireMember, WireProject};
+
+/// The project role Squirro gives a project's creator; it can be read but not set.
+pub const OWNER_ROLE: &str = "owner";
+
+/// The permissions each project role carries, from the vendor documentation.
+pub fn project_role_privileges(role: &str) -> Vec<String> {
+    let list: &[&str] = match role {
+        "admin" | OWNER_ROLE => &["*"],
+        "member" => &[
+            "fingerprints.*",
+            "items.*",
+            "previews.*",
+            "projects.read.*",
+            "projects.write.*",
+            "savedsearches.*",
+            "scores.*",
+            "signals.*",
+            "sources.*",
+        ],
+        "reader" => &[
+            "fingerprints.read.*",
+            "fingerprints.write.create.adhoc",
+            "items.read.*",
+            "previews.read.*",
+            "projects.read.*",
+            "savedsearches.read.*",
+            "scores.read.*",
+            "signals.read.*",
+            "sources.read.*",
+        ],
+        _ => &[],
+    };
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The server-level permissions of a server role, as far as the vendor documents them.
+pub fn server_role_privileges(role: &str) -> Vec<String> {
+    let list: &[&str] = match role {
+        "admin" => &["admin", "profile.write.update", "projects.write.create"],
+        "user" => &["user"],
+        _ => &[],
+    };
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// The scope name of a project: its title, or its id when it has none.
+fn project_name(p: &WireProject) -> String {
+    p.title.clone().unwrap_or_else(|| p.id.clone())
+}
+
+fn find_project<'a>(projects: &'a [WireProject], name: &str) -> Option<&'a WireProject> {
+    projects
+        .iter()
+        .find(|p| p.title.as_deref() == Some(name))
+        .or_else(|| {
+            projects.iter().find(|p| {
+                p.title
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
+            })
+        })
+        .or_else(|| projects.iter().find(|p| p.id == name))
+}
+
+fn member_is(m: &WireMember, principal: &Principal) -> bool {
+    if m.member_id != principal.id() {
+        return false;
+    }
+    matches!(
+        (m.member_type.as_deref(), principal),
+        (None, _) | (Some("user"), Principal::User(_)) | (Some("group"), Principal::Group(_))
+    )
+}
+
+fn check_server_role(role: &str) -> Result<()> {
+    if SERVER_ROLES.contains(&role) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "`{role}` is not a Squirro server role; expected one of {}",
+            SERVER_ROLES.join(", ")
+        )))
+    }
+}
+
+fn check_project_role(role: &str, allow_owner: bool) -> Result<()> {
+    if PROJECT_ROLES.contains(&role) || (allow_owner && role == OWNER_ROLE) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "`{role}` is not a Squirro project role that can be granted; expected one of {}",
+            PROJECT_ROLES.join(", ")
+        )))
+    }
+}
+
+fn global_user(grant: &Grant) -> Result<&str> {
+    match &grant.principal {
+        Principal::User(id) => Ok(id),
+        Principal::Group(id) => Err(Error::invalid_input(format!(
+            "group `{id}` cannot hold a server role: on Squirro only users have one; grant a project role instead"
+        ))),
+    }
+}
+
+impl SquirroAdapter {
+    async fn fetch_projects(&self) -> Result<Vec<WireProject>> {
+        let url = self.client.topic_url("/projects")?;
+        let resp: ProjectsResponse = self.client.get_json(&url, &[], "project list").await?;
+        Ok(resp.into_projects())
+    }
+
+    /// The projects, from the cache unless `refresh`.
+    async fn projects(&self, refresh: bool) -> Result<Vec<WireProject>> {
+        let mut cache = self.projects.lock().await;
+        if refresh || cache.is_none() {
+            *cache = Some(self.fetch_projects().await?);
+        }
+        Ok(cache.clone().unwrap_or_default())
+    }
+
+    /// The project named `name` (title, then case-insensitive title, then id).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when no project matches, even after re-reading the list.
+    pub async fn resolve_project(&self, name: &str) -> Result<WireProject> {
+        for refresh in [false, true] {
+            let projects = self.projects(refresh).await?;
+            if let Some(p) = find_project(&projects, name) {
+                return Ok(p.clone());
+            }
+        }
+        Err(Error::not_found(format!("no Squirro project is named `{name}`")).with_resource(name))
+    }
+
+    fn members_url(&self, project_id: &str) -> Result<String> {
+        self.client
+            .user_url(&format!("/projects/{}/members", seg(project_id)))
+    }
+
+    fn member_url(&self, project_id: &str, member_id: &str) -> Result<String> {
+        self.client.user_url(&format!(
+            "/projects/{}/members/{}",
+            seg(project_id),
+            seg(member_id)
+        ))
+    }
+
+    async fn project_members(&self, project_id: &str) -> Result<Vec<WireMember>> {
+        let url = self.members_url(project_id)?;
+        let resp: MembersResponse = self.client.get_json(&url, &[], "project members").await?;
+        Ok(resp.into_members())
+    }
+
+    async fn set_server_role(&self, user: &str, role: &str) -> Result<()> {
+        let mut body = Map::new();
+        body.insert("role".into(), Value::String(role.to_string()));
+        self.put_user_data(user, body).await.map(|_| ())
+    }
+
+    /// The role a user gets when its server role `revoked` is taken away.
+    fn fallback_role(&self, revoked: &str) -> Result<&str> {
+        if self.default_role != revoked {
+            Ok(&self.default_role)
+        } else if revoked != "reader" {
+            Ok("reader")
+        } else {
+            Err(Error::conflict(
+                "a Squirro user always holds one server role; grant the role it should have instead of revoking `reader`",
+            ))
+        }
+    }
+
+    async fn global_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
+        let users = match &filter.principal {
+            Some(Principal::Group(_)) => return Ok(Vec::new()),
+            Some(Principal::User(id)) => match self.wire_user(id).await {
+                Ok(u) => vec![u],
+                Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e),
+            },
+            None => self.wire_users().await?,
+        };
+        Ok(users
+            .into_iter()
+            .filter_map(|u| {
+                let role = u.role?;
+                Some(Grant {
+                    role,
+                    principal: Principal::User(u.id),
+                    scope: Scope::Global,
+                })
+            })
+            .collect())
+    }
+
+    async fn project_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
+        let targets: Vec<(WireProject, String)> = match &filter.scope {
+            Some(Scope::Project(name)) => vec![(self.resolve_project(name).await?, name.clone())],
+            _ => self
+                .projects(true)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    let name = project_name(&p);
+                    (p, name)
+                })
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for (project, scope_name) in targets {
+            for m in self.project_members(&project.id).await? {
+                let Some(role) = m.project_role.clone() else {
+                    continue;
+                };
+                let principal = match m.member_type.as_deref() {
+                    Some("group") => Principal::Group(m.member_id),
+                    _ => Principal::User(m.member_id),
+                };
+                out.push(Grant {
+                    role,
+                    principal,
+                    scope: Scope::Project(scope_name.clone()),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Roles for SquirroAdapter {
+    /// The four server roles (global), then the three project roles of every project.
+    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
+        let mut all: Vec<Role> = SERVER_ROLES
+            .iter()
+            .map(|r| Role {
+                id: (*r).to_string(),
+                name: (*r).to_string(),
+                scope: Scope::Global,
+                privileges: server_role_privileges(r),
+            })
+            .collect();
+        for p in self.projects(true).await? {
+            let name = project_name(&p);
+            for r in PROJECT_ROLES {
+                all.push(Role {
+                    id: r.to_string(),
+                    name: r.to_string(),
+                    scope: Scope::Project(name.clone()),
+                    privileges: project_role_privileges(r),
+                });
+            }
+        }
+        let size = all.len().max(1);
+        Page::slice(all, &page, size)
+    }
+
+    /// Server roles from the user list, project roles from each project's members.
+    async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
+        let mut all = Vec::new();
+        let scope = filter.scope.as_ref();
+        if scope.is_none_or(Scope::is_global) {
+            all.extend(self.global_grants(filter).await?);
+        }
+        if scope.is_none_or(|s| !s.is_global()) {
+            all.extend(self.project_grants(filter).await?);
+        }
+        all.retain(|g| filter.matches(g));
+        all.sort();
+        let size = all.len().max(1);
+        Page::slice(all, &page, size)
+    }
+
+    /// Global: sets the user's server role through the user-data update. Project: adds the
+    /// principal to the project's members (`POST .../members`, form `role` and `user_id`
+    /// or `group_id`), or changes its role (`PUT .../members/{id}`, form `role`).
+    async fn grant(&self, grant: &Grant) -> Result<()> {
+        match &grant.scope {
+            Scope::Global => {
+                let user = global_user(grant)?;
+                check_server_role(&grant.role)?;
+                let current = self.wire_user(user).await?;
+                if current.role.as_deref() == Some(grant.role.as_str()) {
+                    return Ok(());
+                }
+                self.refuse_connecting_user(user, "changes the server role of")?;
+                self.set_server_role(user, &grant.role).await
+            }
+            Scope::Project(name) => {
+                check_project_role(&grant.role, false)?;
+                let project = self.resolve_project(name).await?;
+                let members = self.project_members(&project.id).await?;
+                match members.iter().find(|m| member_is(m, &grant.principal)) {
+                    Some(m) if m.project_role.as_deref() == Some(grant.role.as_str()) => Ok(()),
+                    Some(m) => {
+                        if m.project_role.as_deref() == Some(OWNER_ROLE) {
+                            return Err(Error::permission_denied(format!(
+                                "{} owns project `{name}`; its role is changed in Squirro itself",
+                                grant.principal
+                            )));
+                        }
+                        let url = self.member_url(&project.id, grant.principal.id())?;
+                        self.client
+                            .send(
+                                Method::PUT,
+                                &url,
+                                &[],
+                                Body::form([("role", grant.role.as_str())]),
+                                None,
+                            )
+                            .await
+                            .map(|_| ())
+                    }
+                    None => {
+                        let key = if grant.principal.is_group() {
+                            "group_id"
+                        } else {
+                            "user_id"
+                        };
+                        let url = self.members_url(&project.id)?;
+                        let body = Body::form([
+                            ("role", grant.role.as_str()),
+                            (key, grant.principal.id()),
+                        ]);
+                        match self.client.send(Method::POST, &url, &[], body, None).await {
+                            Ok(_) => Ok(()),
+                            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Global: gives the user its fallback server role when it holds `role`. Project:
+    /// removes the principal from the project's members when it holds `role` there.
+    async fn revoke(&self, grant: &Grant) -> Result<()> {
+        match &grant.scope {
+            Scope::Global => {
+                let user = global_user(grant)?;
+                check_server_role(&grant.role)?;
+                let current = self.wire_user(user).await?;
+                if current.role.as_deref() != Some(grant.role.as_str()) {
+                    return Ok(());
+                }
+                self.refuse_connecting_user(user, "changes the server role of")?;
+                let fallback = self.fallback_role(&grant.role)?.to_string();
+                self.set_server_role(user, &fallback).await
+            }
+            Scope::Project(name) => {
+                check_project_role(&grant.role, true)?;
+                let project = self.resolve_project(name).await?;
+                let members = self.project_members(&project.id).await?;
+                let Some(m) = members.iter().find(|m| member_is(m, &grant.principal)) else {
+                    return Ok(());
+                };
+                if m.project_role.as_deref() != Some(grant.role.as_str()) {
+                    return Ok(());
+                }
+                if grant.role == OWNER_ROLE {
+                    return Err(Error::permission_denied(format!(
+                        "{} owns project `{name}`; ownership is changed in Squirro itself",
+                        grant.principal
+                    )));
+                }
+                let url = self.member_url(&project.id, grant.principal.id())?;
+                match self
+                    .client
+                    .send(Method::DELETE, &url, &[], Body::None, None)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(id: &str, title: &str) -> WireProject {
+        WireProject {
+            id: id.into(),
+            title: Some(title.into()),
+        }
+    }
+
+    #[test]
+    fn projects_are_found_by_title_then_case_then_id() {
+        let ps = vec![p("id1", "Sales"), p("id2", "sales"), p("id3", "Ops")];
+        assert_eq!(
+            find_project(&ps, "sales").map(|p| p.id.as_str()),
+            Some("id2")
+        );
+        assert_eq!(find_project(&ps, "OPS").map(|p| p.id.as_str()), Some("id3"));
+        assert_eq!(find_project(&ps, "id1").map(|p| p.id.as_str()), Some("id1"));
+        assert!(find_project(&ps, "nope").is_none());
+    }
+
+    #[test]
+    fn member_match_respects_the_type() {
+        let m = WireMember {
+            member_id: "x".into(),
+            member_type: Some("group".into()),
+            project_role: Some("reader".into()),
+        };
+        assert!(member_is(&m, &Principal::Group("x".into())));
+        assert!(!member_is(&m, &Principal::User("x".into())));
+    }
+
+    #[test]
+    fn role_names_are_checked() {
+        assert!(check_server_role("demo").is_ok());
+        assert!(check_server_role("member").is_err());
+        assert!(check_project_role("member", false).is_ok());
+        assert!(check_project_role("owner", false).is_err());
+        assert!(check_project_role("owner", true).is_ok());
+    }
+}

@@ -1,0 +1,351 @@
+//! Serde shapes of Squirro's JSON, lenient where the vendor sheet says the server may
+//! return more fields or another wrapping.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use idbridge_core::Secret;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// The token exchange's answer. Not `Debug`: it holds tokens.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    /// The new access token.
+    pub access_token: Secret,
+    /// The refresh token to use from now on (may be the same one, or a rotated one).
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// The session the exchange belongs to.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The connecting user's id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The tenant of the token.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// The connecting user's server role.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A user object as the user API returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireUser {
+    /// The 22-character id.
+    pub id: String,
+    /// The e-mail address, which is also the login.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The display name.
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// The server role.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The groups the user is in (items with an `id`, or bare ids).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub groups: Vec<IdRef>,
+    /// Every other key, custom values set through the user-data update included.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A reference to a record: an object with `id`, or a bare id string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdRef(pub String);
+
+impl<'de> Deserialize<'de> for IdRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Id(String),
+            Obj { id: String },
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Id(id) | Raw::Obj { id } => IdRef(id),
+        })
+    }
+}
+
+/// `GET /users`: `{"users": [...]}`, or a bare array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum UsersResponse {
+    /// The documented wrapped form.
+    Wrapped {
+        /// The users.
+        users: Vec<WireUser>,
+    },
+    /// A bare array.
+    Bare(Vec<WireUser>),
+}
+
+impl UsersResponse {
+    /// The users, whatever the wrapping.
+    pub fn into_users(self) -> Vec<WireUser> {
+        match self {
+            UsersResponse::Wrapped { users } | UsersResponse::Bare(users) => users,
+        }
+    }
+}
+
+/// A group object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireGroup {
+    /// The group id.
+    pub id: String,
+    /// The group name.
+    pub name: String,
+    /// The member users.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub members: Vec<WireUser>,
+}
+
+/// `GET /groups`: a bare array, or `{"groups": [...]}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum GroupsResponse {
+    /// The documented bare array.
+    Bare(Vec<WireGroup>),
+    /// A wrapped form.
+    Wrapped {
+        /// The groups.
+        groups: Vec<WireGroup>,
+    },
+}
+
+impl GroupsResponse {
+    /// The groups, whatever the wrapping.
+    pub fn into_groups(self) -> Vec<WireGroup> {
+        match self {
+            GroupsResponse::Bare(groups) | GroupsResponse::Wrapped { groups } => groups,
+        }
+    }
+}
+
+/// One project member (a user or a group with a project role).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireMember {
+    /// The user or group id.
+    #[serde(alias = "id")]
+    pub member_id: String,
+    /// `user` or `group`.
+    #[serde(default)]
+    pub member_type: Option<String>,
+    /// `reader`, `member`, `admin` (or `owner`).
+    #[serde(default)]
+    pub project_role: Option<String>,
+}
+
+/// `GET /projects/{id}/members`: `{"members": [...]}` or a bare array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum MembersResponse {
+    /// The documented wrapped form.
+    Wrapped {
+        /// The members.
+        members: Vec<WireMember>,
+    },
+    /// A bare array.
+    Bare(Vec<WireMember>),
+}
+
+impl MembersResponse {
+    /// The members, whatever the wrapping.
+    pub fn into_members(self) -> Vec<WireMember> {
+        match self {
+            MembersResponse::Wrapped { members } | MembersResponse::Bare(members) => members,
+        }
+    }
+}
+
+/// A project from the topic API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireProject {
+    /// The project id.
+    pub id: String,
+    /// The project's title (its name in the UI).
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `GET {T}/projects`: a bare array, or `{"projects": [...]}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum ProjectsResponse {
+    /// The documented bare array.
+    Bare(Vec<WireProject>),
+    /// A wrapped form.
+    Wrapped {
+        /// The projects.
+        projects: Vec<WireProject>,
+    },
+}
+
+impl ProjectsResponse {
+    /// The projects, whatever the wrapping.
+    pub fn into_projects(self) -> Vec<WireProject> {
+        match self {
+            ProjectsResponse::Bare(projects) | ProjectsResponse::Wrapped { projects } => projects,
+        }
+    }
+}
+
+/// One grant (a long-lived refresh token of a user).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireGrant {
+    /// The grant id, which is also a session id.
+    pub id: String,
+    /// `user` or `service`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// When it was created (`YYYY-MM-DD HH:MM:SS`).
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Until when it is valid.
+    #[serde(default)]
+    pub valid_to: Option<String>,
+}
+
+/// `GET /users/{id}/grants`: `{"grants": [...]}` or a bare array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum GrantsResponse {
+    /// The documented wrapped form.
+    Wrapped {
+        /// The grants.
+        grants: Vec<WireGrant>,
+    },
+    /// A bare array.
+    Bare(Vec<WireGrant>),
+}
+
+impl GrantsResponse {
+    /// The grants, whatever the wrapping.
+    pub fn into_grants(self) -> Vec<WireGrant> {
+        match self {
+            GrantsResponse::Wrapped { grants } | GrantsResponse::Bare(grants) => grants,
+        }
+    }
+}
+
+/// A session object. Its shape is undocumented, so every field is optional and several
+/// spellings are accepted.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WireSession {
+    /// The session id.
+    #[serde(default, alias = "session_id")]
+    pub id: Option<String>,
+    /// The user's id.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// When it started.
+    #[serde(default, alias = "created")]
+    pub created_at: Option<String>,
+    /// When it was last used.
+    #[serde(default, alias = "last_used", alias = "last_access")]
+    pub last_activity: Option<String>,
+    /// The client application it belongs to.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `user`, `service`, or another kind of session.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Parses Squirro's timestamps: `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS` (both UTC,
+/// optionally with fractions), or RFC 3339.
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+/// The `members` form field of group create/update: JSON text of `[{"id": ...}]`.
+pub fn members_field<'a>(user_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let list: Vec<Value> = user_ids
+        .into_iter()
+        .map(|id| serde_json::json!({ "id": id }))
+        .collect();
+    Value::Array(list).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_accept_both_wrappings_and_keep_extra_keys() {
+        let wrapped: UsersResponse = serde_json::from_str(
+            r#"{"users": [{"id": "a", "email": "a@x.io", "full_name": "A", "role": "user",
+                 "role_permissions": ["user"], "tenant": "t", "department": "Sales",
+                 "groups": [{"id": "g1", "name": "G"}, "g2"]}]}"#,
+        )
+        .expect("wrapped");
+        let users = wrapped.into_users();
+        assert_eq!(users[0].extra["department"], Value::String("Sales".into()));
+        assert_eq!(
+            users[0].groups,
+            vec![IdRef("g1".into()), IdRef("g2".into())]
+        );
+        let bare: UsersResponse =
+            serde_json::from_str(r#"[{"id": "b", "groups": null}]"#).expect("bare");
+        assert_eq!(bare.into_users()[0].id, "b");
+    }
+
+    #[test]
+    fn groups_and_members_parse_the_documented_examples() {
+        let groups: GroupsResponse = serde_json::from_str(
+            r#"[{"id": "1jo-WmmyRvC8UYtPMIQaoQ", "name": "Team East", "members": [
+                {"email": "u@x.io", "full_name": "User 1", "id": "H5Qv-WhgSBGW0WL8xolSCQ",
+                 "role": "user", "role_permissions": ["user"], "tenant": "t"}]}]"#,
+        )
+        .expect("groups");
+        let g = groups.into_groups();
+        assert_eq!(g[0].members[0].id, "H5Qv-WhgSBGW0WL8xolSCQ");
+        let members: MembersResponse = serde_json::from_str(
+            r#"{"members": [{"member_id": "u", "member_type": "user", "project_role": "reader",
+                 "server_role": "user", "project_id": "p", "permissions": ["items.read.*"]}]}"#,
+        )
+        .expect("members");
+        assert_eq!(
+            members.into_members()[0].project_role.as_deref(),
+            Some("reader")
+        );
+    }
+
+    #[test]
+    fn parses_both_timestamp_styles() {
+        let a = parse_time("2012-12-21 16:00:01").expect("space");
+        let b = parse_time("2012-12-21T16:00:01").expect("T");
+        assert_eq!(a, b);
+        assert!(parse_time("2012-12-21T16:00:01+00:00").is_some());
+        assert!(parse_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn members_field_is_json_text() {
+        assert_eq!(members_field(["a", "b"]), r#"[{"id":"a"},{"id":"b"}]"#);
+    }
+}
