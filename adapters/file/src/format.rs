@@ -117,7 +117,7 @@ pub struct DirRole {
     /// Name, unique among roles; what grants refer to.
     pub name: String,
     /// `{project: NAME}` for a project role; omitted (or `global`) for a global one.
-    #[serde(default, skip_serializing_if = "Scope::is_global")]
+    #[serde(default, skip_serializing_if = "Scope::is_global", with = "scope_repr")]
     pub scope: Scope,
     /// Privileges the role carries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -140,7 +140,11 @@ pub struct DirGrant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Where the role is held, if not the role's own scope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "scope_repr::option"
+    )]
     pub scope: Option<Scope>,
 }
 
@@ -259,6 +263,82 @@ impl DirGrant {
     }
 }
 
+/// The file's spelling of a [`Scope`]: omitted or `global` for the global scope,
+/// `{project: NAME}` for a project. (The YAML library would otherwise use tags.)
+mod scope_repr {
+    use std::fmt;
+
+    use idbridge_core::Scope;
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(scope: &Scope, s: S) -> Result<S::Ok, S::Error> {
+        match scope {
+            Scope::Global => s.serialize_str("global"),
+            Scope::Project(p) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("project", p)?;
+                m.end()
+            }
+        }
+    }
+
+    struct ScopeVisitor;
+
+    impl<'de> Visitor<'de> for ScopeVisitor {
+        type Value = Scope;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("`global` or `{project: NAME}`")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Scope, E> {
+            if v == "global" {
+                Ok(Scope::Global)
+            } else {
+                Err(E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scope, A::Error> {
+            let mut project: Option<String> = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if key != "project" {
+                    return Err(de::Error::unknown_field(&key, &["project"]));
+                }
+                if project.is_some() {
+                    return Err(de::Error::duplicate_field("project"));
+                }
+                project = Some(map.next_value()?);
+            }
+            project
+                .map(Scope::Project)
+                .ok_or_else(|| de::Error::missing_field("project"))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
+        d.deserialize_any(ScopeVisitor)
+    }
+
+    pub mod option {
+        use idbridge_core::Scope;
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(scope: &Option<Scope>, s: S) -> Result<S::Ok, S::Error> {
+            match scope {
+                Some(scope) => super::serialize(scope, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Scope>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
+    }
+}
+
 /// Whether `email` looks like a deliverable address: one `@`, a non-empty local part, a
 /// dotted domain of non-empty labels, no whitespace or control characters.
 pub fn is_valid_email(email: &str) -> bool {
@@ -330,7 +410,9 @@ impl Directory {
         }
         let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
             let path = path.to_string();
-            if path == "." || path.is_empty() {
+            let inner = inner.to_string();
+            // The YAML parser names the path itself; say it once.
+            if path == "." || path.is_empty() || inner.contains(&path) {
                 format!("{origin_name}: {inner}")
             } else {
                 format!("{origin_name}: at `{path}`: {inner}")
@@ -879,4 +961,358 @@ fn sync_parent(path: &Path) -> std::io::Result<()> {
 fn sync_parent(_path: &Path) -> std::io::Result<()> {
     // Directories cannot be opened for fsync on this platform; the rename is still atomic.
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+users:
+  - id: u-0001
+    login: ada.lovelace
+    email: ada.lovelace@example.com
+    display_name: Ada Lovelace
+    groups: [engineering]
+    attributes: {department: R&D}
+  - id: u-0002
+    login: zoe
+    enabled: false
+groups:
+  - id: g-all
+    name: all-staff
+  - id: g-eng
+    name: engineering
+    description: Engineering
+    groups: [all-staff]
+roles:
+  - id: r-analyst
+    name: analyst
+    scope: {project: Sales Analytics}
+  - id: r-admin
+    name: admin
+grants:
+  - {role: analyst, group: engineering}
+  - {role: admin, user: zoe}
+  - {role: admin, user: ada.lovelace, scope: {project: Finance}}
+"#;
+
+    fn sample() -> Directory {
+        let d = Directory::parse(SAMPLE, Format::Yaml, "sample").expect("sample parses");
+        d.validate().expect("sample is valid");
+        d
+    }
+
+    fn problems_of(yaml: &str) -> String {
+        let d = Directory::parse(yaml, Format::Yaml, "t").expect("parses");
+        let err = d.validate().expect_err("must be invalid");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        err.message().to_string()
+    }
+
+    #[test]
+    fn sample_resolves_to_neutral_records() {
+        let n = sample().to_neutral();
+        assert_eq!(n.users.len(), 2);
+        assert!(n.users[0].enabled);
+        assert!(!n.users[1].enabled);
+        assert_eq!(n.users[0].attributes["department"], "R&D");
+        assert_eq!(
+            n.memberships,
+            vec![
+                Membership {
+                    group: "g-eng".into(),
+                    member: Principal::User("u-0001".into())
+                },
+                Membership {
+                    group: "g-all".into(),
+                    member: Principal::Group("g-eng".into())
+                },
+            ]
+        );
+        assert_eq!(n.roles[0].scope, Scope::Project("Sales Analytics".into()));
+        assert_eq!(n.roles[1].scope, Scope::Global);
+        assert_eq!(
+            n.grants,
+            vec![
+                Grant {
+                    role: "r-analyst".into(),
+                    principal: Principal::Group("g-eng".into()),
+                    scope: Scope::Project("Sales Analytics".into())
+                },
+                Grant {
+                    role: "r-admin".into(),
+                    principal: Principal::User("u-0002".into()),
+                    scope: Scope::Global
+                },
+                Grant {
+                    role: "r-admin".into(),
+                    principal: Principal::User("u-0001".into()),
+                    scope: Scope::Project("Finance".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn yaml_and_json_round_trip() {
+        let d = sample();
+        for format in [Format::Yaml, Format::Json] {
+            let text = d.to_text(format).expect("serializes");
+            let back = Directory::parse(&text, format, "round trip").expect("parses back");
+            assert_eq!(back, d, "{format:?}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn empty_text_is_an_empty_directory() {
+        let d = Directory::parse("  \n", Format::Yaml, "t").expect("empty is fine");
+        assert_eq!(d, Directory::default());
+        d.validate().expect("empty is valid");
+    }
+
+    #[test]
+    fn yaml_unknown_key_names_origin_path_and_line() {
+        let text = "users:\n  - id: u1\n    login: a\n  - id: u2\n    login: b\n    emial: b@example.com\n";
+        let err = Directory::parse(text, Format::Yaml, "directory file `d.yaml`")
+            .expect_err("misspelt key");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let msg = err.message();
+        assert!(msg.contains("d.yaml"), "{msg}");
+        assert!(msg.contains("users[1]"), "{msg}");
+        assert!(msg.contains("emial"), "{msg}");
+        assert!(msg.contains("line 6"), "{msg}");
+    }
+
+    #[test]
+    fn yaml_wrong_type_names_key_path() {
+        let text = "users:\n  - id: u1\n    login: a\n    enabled: maybe\n";
+        let err = Directory::parse(text, Format::Yaml, "f.yaml").expect_err("bad bool");
+        assert!(
+            err.message().contains("users[0].enabled"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn json_error_names_path_and_line() {
+        let text = "{\"users\": [\n {\"id\": \"u1\", \"login\": 5}\n]}";
+        let err = Directory::parse(text, Format::Json, "f.json").expect_err("bad login");
+        let msg = err.message();
+        assert!(msg.contains("f.json"), "{msg}");
+        assert!(msg.contains("users[0].login"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_user_id_names_both_records() {
+        let msg = problems_of("users:\n  - {id: u1, login: a}\n  - {id: u1, login: b}\n");
+        assert!(msg.contains("users[1] (id u1, login b)"), "{msg}");
+        assert!(msg.contains("users[0]"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_login_ignores_case() {
+        let msg = problems_of("users:\n  - {id: u1, login: Bob}\n  - {id: u2, login: bob}\n");
+        assert!(msg.contains("users[1] (id u2, login bob)"), "{msg}");
+        assert!(msg.contains("duplicate login"), "{msg}");
+    }
+
+    #[test]
+    fn malformed_email_names_the_record() {
+        for bad in [
+            "bob@",
+            "bob",
+            "@example.com",
+            "bob@example",
+            "b ob@example.com",
+            "a@b@c.de",
+        ] {
+            let msg = problems_of(&format!(
+                "users:\n  - {{id: u-0004, login: bob, email: \"{bad}\"}}\n"
+            ));
+            assert!(msg.contains("users[0] (id u-0004, login bob)"), "{msg}");
+            assert!(msg.contains("malformed email"), "{msg}");
+        }
+        assert!(is_valid_email("zoë.müller@example.co.uk"));
+        assert!(is_valid_email("first+tag@sub.example.com"));
+    }
+
+    #[test]
+    fn duplicate_group_name_and_unknown_group_reference() {
+        let msg = problems_of(
+            "users:\n  - {id: u1, login: a, groups: [nope]}\ngroups:\n  - {id: g1, name: eng}\n  - {id: g2, name: ENG}\n",
+        );
+        assert!(
+            msg.contains("groups[1] (id g2, name ENG): duplicate name"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("users[0] (id u1, login a): unknown group `nope`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn nesting_cycle_is_rejected() {
+        let msg = problems_of(
+            "groups:\n  - {id: g1, name: a, groups: [b]}\n  - {id: g2, name: b, groups: [c]}\n  - {id: g3, name: c, groups: [a]}\n",
+        );
+        assert!(msg.contains("nesting cycle"), "{msg}");
+        assert!(msg.contains("a -> b -> c -> a"), "{msg}");
+        let msg = problems_of("groups:\n  - {id: g1, name: a, groups: [a]}\n");
+        assert!(
+            msg.contains("groups[0] (id g1, name a): group nesting cycle a -> a"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn grant_problems_name_the_grant() {
+        let msg = problems_of(
+            "users:\n  - {id: u1, login: a}\nroles:\n  - {id: r1, name: analyst, scope: {project: P}}\ngrants:\n  - {role: ghost, user: a}\n  - {role: analyst, user: nobody}\n  - {role: analyst}\n  - {role: analyst, user: a, scope: {project: Q}}\n",
+        );
+        assert!(
+            msg.contains("grants[0] (role ghost, user a): unknown role"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("grants[1] (role analyst, user nobody): unknown user"),
+            "{msg}"
+        );
+        assert!(msg.contains("grants[2] (role analyst, no holder)"), "{msg}");
+        assert!(
+            msg.contains("grants[3] (role analyst, user a): role `analyst` belongs to project `P`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn duplicate_role_and_duplicate_grant() {
+        let msg = problems_of(
+            "groups:\n  - {id: g1, name: x}\nroles:\n  - {id: r1, name: a}\n  - {id: r1, name: a}\ngrants:\n  - {role: a, group: x}\n  - {role: a, group: x, scope: global}\n",
+        );
+        assert!(
+            msg.contains("roles[1] (id r1, name a): duplicate id"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("roles[1] (id r1, name a): duplicate name"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("grants[1] (role a, group x): duplicate of grants[0]"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn would_cycle_sees_indirect_paths() {
+        let d = sample();
+        assert!(d.would_cycle("all-staff", "engineering"));
+        assert!(d.would_cycle("engineering", "engineering"));
+        assert!(!d.would_cycle("engineering", "all-staff"));
+    }
+
+    #[test]
+    fn load_names_the_file_on_validation_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("d.yaml");
+        std::fs::write(&p, "users:\n  - {id: u1, login: a, email: nope}\n").expect("write");
+        let err = Directory::load(&p).expect_err("invalid");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(
+            err.message().contains("users[0] (id u1, login a)"),
+            "{}",
+            err.message()
+        );
+
+        let err = Directory::load(&dir.path().join("d.txt")).expect_err("extension");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let err = Directory::load(&dir.path().join("missing.yaml")).expect_err("missing");
+        assert!(err.message().contains("missing.yaml"), "{}", err.message());
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn save_atomic_writes_a_loadable_file_in_both_formats() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["d.yaml", "d.json"] {
+            let p = dir.path().join(name);
+            sample().save_atomic(&p).expect("saves");
+            assert_eq!(Directory::load(&p).expect("loads"), sample());
+        }
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn save_atomic_refuses_an_invalid_document_without_touching_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("d.yaml");
+        sample().save_atomic(&p).expect("saves");
+        let before = std::fs::read(&p).expect("read");
+        let mut bad = sample();
+        bad.users[0].email = Some("not-an-email".into());
+        let err = bad.save_atomic(&p).expect_err("invalid");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert_eq!(std::fs::read(&p).expect("read"), before);
+    }
+
+    #[test]
+    fn a_failure_at_any_step_leaves_the_old_file_intact() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("d.yaml");
+        sample().save_atomic(&p).expect("saves");
+        let before = std::fs::read(&p).expect("read");
+        let mut changed = sample();
+        changed.users[0].display_name = Some("Augusta Ada King".into());
+        for step in [SaveStep::PartlyWritten, SaveStep::BeforeRename] {
+            let err = changed
+                .save_atomic_with(&p, &mut |s| {
+                    if s == step {
+                        Err(std::io::Error::other("simulated crash"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .expect_err("injected failure");
+            assert_eq!(err.kind(), ErrorKind::Unavailable, "{step:?}");
+            assert!(err.message().contains("d.yaml"), "{}", err.message());
+            assert_eq!(std::fs::read(&p).expect("read"), before, "{step:?}");
+            assert!(leftovers(dir.path()).is_empty(), "{step:?}");
+        }
+        changed.save_atomic(&p).expect("then a clean save works");
+        assert_eq!(Directory::load(&p).expect("loads"), changed);
+    }
+
+    #[test]
+    fn save_into_a_missing_directory_fails_and_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("no-such-dir").join("d.yaml");
+        let err = sample().save_atomic(&p).expect_err("no directory");
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(!p.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_keeps_the_file_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("d.yaml");
+        sample().save_atomic(&p).expect("saves");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        sample().save_atomic(&p).expect("saves again");
+        let mode = std::fs::metadata(&p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

@@ -9,3 +9,16 @@ pub mod format;
 pub use format::{
     DirGrant, DirGroup, DirRole, DirUser, Directory, Format, NeutralDirectory, is_valid_email,
 };
+
+mod adapter;
+
+pub use adapter::{BATCH_MAX, DEFAULT_PAGE_SIZE, FileAdapter};
+
+idbridge_core::register_adapter! {
+    name: "file",
+    description: "A directory of users, groups, roles and grants kept in one YAML or JSON file",
+    capabilities: FileAdapter::declared_capabilities,
+    example_config: "path = \"examples/directory.yaml\"  # relative to this file\ncreate = false                  # create an empty file if missing",
+    secret_keys: &[],
+    build: FileAdapter::build,
+}

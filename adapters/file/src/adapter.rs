@@ -1,0 +1,767 @@
+//! The `file` adapter: a [`Directory`] file as a platform.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use idbridge_core::{
+    Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Scope,
+    Sessions, User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::format::{
+    DirGrant, DirGroup, DirUser, Directory, Format, fold, io_error, is_valid_email,
+};
+
+/// The page size used when the caller does not ask for one.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// The largest user batch [`Users::write_users`] applies with one save.
+pub const BATCH_MAX: usize = 1000;
+
+/// The adapter's configuration keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// The directory file; relative to the configuration file's directory.
+    path: PathBuf,
+    /// Create an empty directory file when it is missing. Default `false`.
+    #[serde(default)]
+    create: bool,
+}
+
+/// What identifies the file's content as last read or written by this adapter, so that an
+/// edit made by someone else in the meantime is noticed rather than overwritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Fingerprint {
+    fn of(path: &Path) -> Option<Fingerprint> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Fingerprint {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+struct State {
+    dir: Directory,
+    fingerprint: Option<Fingerprint>,
+}
+
+/// A directory kept in one YAML or JSON file, as source and as target.
+///
+/// The document lives in memory behind a lock. Every write works on a copy, validates it
+/// and saves it atomically ([`Directory::save_atomic`]) before the copy replaces the
+/// in-memory state, so a failed write changes neither the file nor what later reads see.
+/// If the file was changed by someone else since it was loaded or last saved, writes fail
+/// with [`idbridge_core::ErrorKind::Conflict`] instead of overwriting those changes.
+pub struct FileAdapter {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for FileAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileAdapter")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn user_not_found(id: &str) -> Error {
+    Error::not_found(format!("no user with id `{id}`")).with_resource(id)
+}
+
+fn group_not_found(id: &str) -> Error {
+    Error::not_found(format!("no group with id `{id}`")).with_resource(id)
+}
+
+fn check_email(email: Option<&String>) -> Result<()> {
+    match email {
+        Some(e) if !is_valid_email(e) => {
+            Err(Error::invalid_input(format!("malformed email `{e}`")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid_input(format!(
+            "the {what} must not be empty"
+        )));
+    }
+    if name.trim() != name {
+        return Err(Error::invalid_input(format!(
+            "the {what} `{name}` has leading or trailing spaces"
+        )));
+    }
+    Ok(())
+}
+
+impl FileAdapter {
+    /// The capabilities every instance declares.
+    pub fn declared_capabilities() -> Capabilities {
+        Capabilities {
+            users_list: true,
+            users_get: true,
+            users_create: true,
+            users_update: true,
+            users_set_enabled: true,
+            users_delete: true,
+            users_batch_max: Some(BATCH_MAX),
+            groups_list: true,
+            groups_get: true,
+            groups_create: true,
+            groups_update: true,
+            groups_delete: true,
+            members_list: true,
+            members_add: true,
+            members_remove: true,
+            members_nested: true,
+            roles_list: true,
+            grants_list: true,
+            grants_grant: true,
+            grants_revoke: true,
+            grants_global: true,
+            grants_project: true,
+            grants_to_groups: true,
+            ..Capabilities::default()
+        }
+    }
+
+    /// Builds the adapter from its configuration section (keys `path`, `create`).
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Config`] for unknown or missing keys, an unknown
+    /// extension, a missing file without `create = true`, or a file that does not parse or
+    /// validate; file system errors when the file cannot be created.
+    pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
+        let parsed: FileConfig = config.parse()?;
+        let path = config.resolve_path(&parsed.path);
+        if Format::from_path(&path).is_none() {
+            return Err(config.error(
+                "path",
+                format!(
+                    "`{}`: the file name must end in .yaml, .yml or .json",
+                    path.display()
+                ),
+            ));
+        }
+        if !parsed.create && !path.exists() {
+            return Err(config.error(
+                "path",
+                format!(
+                    "directory file `{}` does not exist (set `create = true` to start an empty one)",
+                    path.display()
+                ),
+            ));
+        }
+        let adapter = tokio::task::spawn_blocking(move || FileAdapter::open(&path, parsed.create))
+            .await
+            .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
+        Ok(Arc::new(adapter))
+    }
+
+    /// Opens a directory file; with `create`, a missing file (and its parent directories)
+    /// is created holding an empty directory.
+    ///
+    /// # Errors
+    /// As [`FileAdapter::build`].
+    pub fn open(path: &Path, create: bool) -> Result<FileAdapter> {
+        if !path.exists() {
+            if !create {
+                return Err(Error::config(format!(
+                    "directory file `{}` does not exist",
+                    path.display()
+                )));
+            }
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| io_error(path, "cannot create its directory", e))?;
+            }
+            Directory::new().save_atomic(path)?;
+            tracing::info!(path = %path.display(), "created an empty directory file");
+        }
+        let dir = Directory::load(path)?;
+        Ok(FileAdapter {
+            path: path.to_path_buf(),
+            state: Mutex::new(State {
+                dir,
+                fingerprint: Fingerprint::of(path),
+            }),
+        })
+    }
+
+    /// The file this adapter reads and writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A copy of the current document.
+    pub async fn snapshot(&self) -> Directory {
+        self.state.lock().await.dir.clone()
+    }
+
+    async fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+        let state = self.state.lock().await;
+        f(&state.dir)
+    }
+
+    /// Applies `f` to a copy of the document, validates and saves the copy, and only then
+    /// makes it current.
+    async fn write<T>(&self, f: impl FnOnce(&mut Directory) -> Result<T>) -> Result<T> {
+        let mut state = self.state.lock().await;
+        let mut next = state.dir.clone();
+        let out = f(&mut next)?;
+        if next == state.dir {
+            return Ok(out);
+        }
+        let fingerprint = self.save(&state, next.clone()).await?;
+        state.dir = next;
+        state.fingerprint = fingerprint;
+        Ok(out)
+    }
+
+    async fn save(&self, state: &State, next: Directory) -> Result<Option<Fingerprint>> {
+        let path = self.path.clone();
+        let expected = state.fingerprint.clone();
+        tokio::task::spawn_blocking(move || {
+            let current = Fingerprint::of(&path);
+            if current != expected {
+                return Err(Error::conflict(format!(
+                    "directory file `{}` was changed by someone else since it was read; \
+                     reload before writing",
+                    path.display()
+                )));
+            }
+            next.validate()?;
+            next.save_atomic(&path)?;
+            Ok(Fingerprint::of(&path))
+        })
+        .await
+        .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
+    }
+}
+
+/// Directory mutations, each leaving a valid document or failing without change.
+mod ops {
+    use super::*;
+
+    pub(super) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
+        check_name("login", &new.login)?;
+        check_email(new.email.as_ref())?;
+        let key = fold(&new.login);
+        if let Some(other) = dir.users.iter().find(|u| fold(&u.login) == key) {
+            return Err(Error::already_exists(format!(
+                "a user with login `{}` already exists (id {})",
+                other.login, other.id
+            ))
+            .with_resource(new.login.clone()));
+        }
+        let mut id = new_id("u");
+        while dir.user(&id).is_some() {
+            id = new_id("u");
+        }
+        let user = DirUser {
+            id,
+            login: new.login.clone(),
+            email: new.email.clone(),
+            display_name: new.display_name.clone(),
+            enabled: new.enabled,
+            groups: Vec::new(),
+            attributes: new.attributes.clone(),
+        };
+        let out = user.to_user();
+        dir.users.push(user);
+        Ok(out)
+    }
+
+    pub(super) fn update_user(
+        dir: &mut Directory,
+        id: &str,
+        changes: &UserChanges,
+    ) -> Result<User> {
+        let index = dir
+            .users
+            .iter()
+            .position(|u| u.id == id)
+            .ok_or_else(|| user_not_found(id))?;
+        if let Some(Some(email)) = &changes.email {
+            check_email(Some(email))?;
+        }
+        if let Some(login) = &changes.login {
+            check_name("login", login)?;
+            let key = fold(login);
+            if let Some(other) = dir
+                .users
+                .iter()
+                .find(|u| u.id != id && fold(&u.login) == key)
+            {
+                return Err(Error::already_exists(format!(
+                    "a user with login `{}` already exists (id {})",
+                    other.login, other.id
+                ))
+                .with_resource(login.clone()));
+            }
+            let old = dir.users[index].login.clone();
+            if &old != login {
+                for g in &mut dir.grants {
+                    if g.user.as_deref() == Some(old.as_str()) {
+                        g.user = Some(login.clone());
+                    }
+                }
+            }
+        }
+        let mut user = dir.users[index].to_user();
+        changes.apply_to(&mut user);
+        let record = &mut dir.users[index];
+        record.login = user.login.clone();
+        record.email = user.email.clone();
+        record.display_name = user.display_name.clone();
+        record.attributes = user.attributes.clone();
+        Ok(user)
+    }
+
+    pub(super) fn set_enabled(dir: &mut Directory, id: &str, enabled: bool) -> Result<User> {
+        let user = dir
+            .users
+            .iter_mut()
+            .find(|u| u.id == id)
+            .ok_or_else(|| user_not_found(id))?;
+        user.enabled = enabled;
+        Ok(user.to_user())
+    }
+
+    pub(super) fn delete_user(dir: &mut Directory, id: &str) -> Result<()> {
+        let index = dir
+            .users
+            .iter()
+            .position(|u| u.id == id)
+            .ok_or_else(|| user_not_found(id))?;
+        let removed = dir.users.remove(index);
+        dir.grants
+            .retain(|g| g.user.as_deref() != Some(removed.login.as_str()));
+        Ok(())
+    }
+
+    pub(super) fn apply(dir: &mut Directory, write: &UserWrite) -> Result<Option<User>> {
+        match write {
+            UserWrite::Create { user } => create_user(dir, user).map(Some),
+            UserWrite::Update { id, changes } => update_user(dir, id, changes).map(Some),
+            UserWrite::SetEnabled { id, enabled } => set_enabled(dir, id, *enabled).map(Some),
+            UserWrite::Delete { id } => delete_user(dir, id).map(|()| None),
+        }
+    }
+
+    pub(super) fn create_group(dir: &mut Directory, new: &NewGroup) -> Result<Group> {
+        check_name("group name", &new.name)?;
+        let key = fold(&new.name);
+        if let Some(other) = dir.groups.iter().find(|g| fold(&g.name) == key) {
+            return Err(Error::already_exists(format!(
+                "a group named `{}` already exists (id {})",
+                other.name, other.id
+            ))
+            .with_resource(new.name.clone()));
+        }
+        let mut id = new_id("g");
+        while dir.group(&id).is_some() {
+            id = new_id("g");
+        }
+        let group = DirGroup {
+            id,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            groups: Vec::new(),
+        };
+        let out = group.to_group();
+        dir.groups.push(group);
+        Ok(out)
+    }
+
+    /// Replaces every reference to group name `old` by `new`.
+    fn rename_group_refs(dir: &mut Directory, old: &str, new: &str) {
+        let rename = |names: &mut Vec<String>| {
+            for n in names.iter_mut().filter(|n| n.as_str() == old) {
+                *n = new.to_string();
+            }
+        };
+        for u in &mut dir.users {
+            rename(&mut u.groups);
+        }
+        for g in &mut dir.groups {
+            rename(&mut g.groups);
+        }
+        for g in &mut dir.grants {
+            if g.group.as_deref() == Some(old) {
+                g.group = Some(new.to_string());
+            }
+        }
+    }
+
+    pub(super) fn update_group(
+        dir: &mut Directory,
+        id: &str,
+        changes: &GroupChanges,
+    ) -> Result<Group> {
+        let index = dir
+            .groups
+            .iter()
+            .position(|g| g.id == id)
+            .ok_or_else(|| group_not_found(id))?;
+        if let Some(name) = &changes.name {
+            check_name("group name", name)?;
+            let key = fold(name);
+            if let Some(other) = dir
+                .groups
+                .iter()
+                .find(|g| g.id != id && fold(&g.name) == key)
+            {
+                return Err(Error::already_exists(format!(
+                    "a group named `{}` already exists (id {})",
+                    other.name, other.id
+                ))
+                .with_resource(name.clone()));
+            }
+            let old = dir.groups[index].name.clone();
+            if &old != name {
+                rename_group_refs(dir, &old, name);
+            }
+        }
+        let mut group = dir.groups[index].to_group();
+        changes.apply_to(&mut group);
+        let record = &mut dir.groups[index];
+        record.name = group.name.clone();
+        record.description = group.description.clone();
+        Ok(group)
+    }
+
+    pub(super) fn delete_group(dir: &mut Directory, id: &str) -> Result<()> {
+        let index = dir
+            .groups
+            .iter()
+            .position(|g| g.id == id)
+            .ok_or_else(|| group_not_found(id))?;
+        let removed = dir.groups.remove(index);
+        let name = removed.name.as_str();
+        for u in &mut dir.users {
+            u.groups.retain(|n| n != name);
+        }
+        for g in &mut dir.groups {
+            g.groups.retain(|n| n != name);
+        }
+        dir.grants.retain(|g| g.group.as_deref() != Some(name));
+        Ok(())
+    }
+
+    pub(super) fn add_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
+        let name = dir
+            .group(group)
+            .ok_or_else(|| group_not_found(group))?
+            .name
+            .clone();
+        match member {
+            Principal::User(uid) => {
+                let user = dir
+                    .users
+                    .iter_mut()
+                    .find(|u| &u.id == uid)
+                    .ok_or_else(|| user_not_found(uid))?;
+                if !user.groups.contains(&name) {
+                    user.groups.push(name);
+                }
+            }
+            Principal::Group(gid) => {
+                let child = dir.group(gid).ok_or_else(|| group_not_found(gid))?;
+                if child.groups.contains(&name) {
+                    return Ok(());
+                }
+                let child_name = child.name.clone();
+                if dir.would_cycle(&child_name, &name) {
+                    return Err(Error::invalid_input(format!(
+                        "adding group `{child_name}` to group `{name}` would make a nesting cycle"
+                    )));
+                }
+                if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
+                    child.groups.push(name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn remove_member(
+        dir: &mut Directory,
+        group: &str,
+        member: &Principal,
+    ) -> Result<()> {
+        let name = dir
+            .group(group)
+            .ok_or_else(|| group_not_found(group))?
+            .name
+            .clone();
+        match member {
+            Principal::User(uid) => {
+                if let Some(user) = dir.users.iter_mut().find(|u| &u.id == uid) {
+                    user.groups.retain(|n| n != &name);
+                }
+            }
+            Principal::Group(gid) => {
+                if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
+                    child.groups.retain(|n| n != &name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The file-format grant for a neutral one, checking every reference.
+    fn to_dir_grant(dir: &Directory, grant: &Grant) -> Result<DirGrant> {
+        let role = dir.role(&grant.role).ok_or_else(|| {
+            Error::not_found(format!("no role with id `{}`", grant.role))
+                .with_resource(grant.role.clone())
+        })?;
+        if let Scope::Project(own) = &role.scope
+            && grant.scope != role.scope
+        {
+            return Err(Error::invalid_input(format!(
+                "role `{}` belongs to project `{own}` and cannot be granted in {}",
+                role.name, grant.scope
+            )));
+        }
+        if let Scope::Project(p) = &grant.scope
+            && p.trim().is_empty()
+        {
+            return Err(Error::invalid_input("the project name must not be empty"));
+        }
+        let (user, group) = match &grant.principal {
+            Principal::User(id) => (
+                Some(
+                    dir.user(id)
+                        .ok_or_else(|| user_not_found(id))?
+                        .login
+                        .clone(),
+                ),
+                None,
+            ),
+            Principal::Group(id) => (
+                None,
+                Some(
+                    dir.group(id)
+                        .ok_or_else(|| group_not_found(id))?
+                        .name
+                        .clone(),
+                ),
+            ),
+        };
+        Ok(DirGrant {
+            role: role.name.clone(),
+            user,
+            group,
+            scope: (grant.scope != role.scope).then(|| grant.scope.clone()),
+        })
+    }
+
+    fn same(dir: &Directory, a: &DirGrant, b: &DirGrant) -> bool {
+        let scope = |g: &DirGrant| {
+            dir.role_by_name(&g.role)
+                .map(|r| g.effective_scope(&r.scope))
+        };
+        a.role == b.role && a.user == b.user && a.group == b.group && scope(a) == scope(b)
+    }
+
+    pub(super) fn grant(dir: &mut Directory, grant: &Grant) -> Result<()> {
+        let wanted = to_dir_grant(dir, grant)?;
+        if !dir.grants.iter().any(|g| same(dir, g, &wanted)) {
+            dir.grants.push(wanted);
+        }
+        Ok(())
+    }
+
+    pub(super) fn revoke(dir: &mut Directory, grant: &Grant) -> Result<()> {
+        let wanted = match to_dir_grant(dir, grant) {
+            Ok(g) => g,
+            // A project role cannot be held outside its project, so there is nothing to revoke.
+            Err(e) if e.kind() == idbridge_core::ErrorKind::InvalidInput => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let keep: Vec<DirGrant> = dir
+            .grants
+            .iter()
+            .filter(|g| !same(dir, g, &wanted))
+            .cloned()
+            .collect();
+        dir.grants = keep;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Users for FileAdapter {
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+        let all = self.read(Directory::neutral_users).await;
+        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+    }
+
+    async fn get_user(&self, id: &str) -> Result<User> {
+        self.read(|d| d.user(id).map(DirUser::to_user))
+            .await
+            .ok_or_else(|| user_not_found(id))
+    }
+
+    /// Creates a user with a fresh `u-<uuid>` id. An initial password is not stored: the
+    /// file holds no secrets.
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        self.write(|d| ops::create_user(d, user)).await
+    }
+
+    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
+        self.write(|d| ops::update_user(d, id, changes)).await
+    }
+
+    async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
+        self.write(|d| ops::set_enabled(d, id, enabled)).await
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<()> {
+        self.write(|d| ops::delete_user(d, id)).await
+    }
+
+    /// Applies the whole batch to one copy and saves once. Each write succeeds or fails on
+    /// its own; if the final save fails, every write that had succeeded reports that error
+    /// (nothing was written).
+    async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
+        let mut state = self.state.lock().await;
+        let mut next = state.dir.clone();
+        let mut results: Vec<UserWriteResult> =
+            batch.iter().map(|w| ops::apply(&mut next, w)).collect();
+        if next != state.dir {
+            match self.save(&state, next.clone()).await {
+                Ok(fingerprint) => {
+                    state.dir = next;
+                    state.fingerprint = fingerprint;
+                }
+                Err(e) => {
+                    for r in results.iter_mut().filter(|r| r.is_ok()) {
+                        *r = Err(e.clone());
+                    }
+                }
+            }
+        }
+        results
+    }
+}
+
+#[async_trait]
+impl Groups for FileAdapter {
+    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
+        let all = self.read(Directory::neutral_groups).await;
+        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Group> {
+        self.read(|d| d.group(id).map(DirGroup::to_group))
+            .await
+            .ok_or_else(|| group_not_found(id))
+    }
+
+    /// Creates a group with a fresh `g-<uuid>` id.
+    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        self.write(|d| ops::create_group(d, group)).await
+    }
+
+    /// Renaming updates every reference to the group (memberships, nesting, grants).
+    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
+        self.write(|d| ops::update_group(d, id, changes)).await
+    }
+
+    /// Deleting removes the group's memberships and grants too.
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        self.write(|d| ops::delete_group(d, id)).await
+    }
+}
+
+#[async_trait]
+impl Memberships for FileAdapter {
+    async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
+        let all = self
+            .read(|d| d.group(group).map(|_| d.members_of(group)))
+            .await
+            .ok_or_else(|| group_not_found(group))?;
+        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+    }
+
+    /// Adds a user or a group; a group that would make a nesting cycle is refused with
+    /// [`idbridge_core::ErrorKind::InvalidInput`].
+    async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.write(|d| ops::add_member(d, group, member)).await
+    }
+
+    async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.write(|d| ops::remove_member(d, group, member)).await
+    }
+}
+
+#[async_trait]
+impl Roles for FileAdapter {
+    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
+        let all = self.read(Directory::neutral_roles).await;
+        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+    }
+
+    async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
+        let all: Vec<Grant> = self
+            .read(|d| {
+                d.neutral_grants()
+                    .into_iter()
+                    .filter(|g| filter.matches(g))
+                    .collect()
+            })
+            .await;
+        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+    }
+
+    /// A project role can only be granted in its own project
+    /// ([`idbridge_core::ErrorKind::InvalidInput`] otherwise); a global role in any scope.
+    async fn grant(&self, grant: &Grant) -> Result<()> {
+        self.write(|d| ops::grant(d, grant)).await
+    }
+
+    async fn revoke(&self, grant: &Grant) -> Result<()> {
+        self.write(|d| ops::revoke(d, grant)).await
+    }
+}
+
+/// Files hold no sessions; every method keeps its `Unsupported` default.
+impl Sessions for FileAdapter {}
+
+#[async_trait]
+impl Adapter for FileAdapter {
+    fn kind(&self) -> &'static str {
+        crate::ADAPTER_NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        FileAdapter::declared_capabilities()
+    }
+
+    /// Checks that the file is still there and readable as a valid directory.
+    async fn check(&self) -> Result<()> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || Directory::load(&path).map(|_| ()))
+            .await
+            .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
+    }
+}
