@@ -206,7 +206,9 @@ impl AdapterHandle {
     {
         self.gate(op)?;
         fut.await.map_err(|e| {
-            let e = e.with_adapter(self.name.as_ref()).with_operation(op.as_str());
+            let e = e
+                .with_adapter(self.name.as_ref())
+                .with_operation(op.as_str());
             match resource {
                 Some(r) => e.with_resource(r),
                 None => e,
@@ -351,8 +353,12 @@ impl Groups for AdapterHandle {
 
     async fn delete_group(&self, id: &str) -> Result<()> {
         self.protect_group(Operation::GroupsDelete, id)?;
-        self.run(Operation::GroupsDelete, Some(id), self.inner.delete_group(id))
-            .await
+        self.run(
+            Operation::GroupsDelete,
+            Some(id),
+            self.inner.delete_group(id),
+        )
+        .await
     }
 }
 

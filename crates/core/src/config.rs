@@ -179,9 +179,7 @@ impl Config {
             )
             .build()
             .map_err(|e| origin.error("", e))?;
-        let tree: Value = built
-            .try_deserialize()
-            .map_err(|e| origin.error("", e))?;
+        let tree: Value = built.try_deserialize().map_err(|e| origin.error("", e))?;
         Self::from_value(tree, origin)
     }
 
@@ -231,10 +229,7 @@ impl Config {
             let names: Vec<&str> = self.systems().map(|s| s.name.as_str()).collect();
             self.origin.error(
                 "",
-                format!(
-                    "no system named `{name}`; configured: {}",
-                    names.join(", ")
-                ),
+                format!("no system named `{name}`; configured: {}", names.join(", ")),
             )
         })
     }
@@ -390,7 +385,8 @@ impl AdapterConfig {
                 )
             })?;
             let text = text.trim_end_matches(['\r', '\n']).to_string();
-            self.settings.insert((*key).to_string(), Value::String(text));
+            self.settings
+                .insert((*key).to_string(), Value::String(text));
         }
         Ok(())
     }
@@ -441,11 +437,7 @@ password = "from-file"
     #[test]
     fn unknown_top_level_key_names_file_and_key() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = write(
-            dir.path(),
-            "c.yaml",
-            "stat: x\nsource:\n  adapter: file\n",
-        );
+        let p = write(dir.path(), "c.yaml", "stat: x\nsource:\n  adapter: file\n");
         let err = Config::load_with_env(&p, []).expect_err("misspelt");
         assert_eq!(err.kind(), ErrorKind::Config);
         let text = err.to_string();

@@ -275,9 +275,9 @@ impl HttpClient {
         request: RequestBuilder,
         idempotency: Option<Idempotency>,
     ) -> Result<Response> {
-        let request = request
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot build request: {e}")).with_source(e))?;
+        let request = request.build().map_err(|e| {
+            Error::invalid_input(format!("cannot build request: {e}")).with_source(e)
+        })?;
         let idempotency = idempotency.unwrap_or_else(|| Idempotency::of(request.method()));
         let method = request.method().clone();
         let path = request.url().path().to_string();
@@ -360,10 +360,7 @@ impl HttpClient {
                     let never_sent = err.is_connect();
                     let retry = never_sent || idempotency.may_repeat();
                     let wait = self.policy.backoff(attempt);
-                    if !retry
-                        || !can_retry_more
-                        || started.elapsed() + wait > self.policy.budget
-                    {
+                    if !retry || !can_retry_more || started.elapsed() + wait > self.policy.budget {
                         let what = if err.is_timeout() {
                             "timed out"
                         } else if never_sent {
@@ -416,7 +413,11 @@ fn without_url_text(err: &reqwest::Error) -> String {
 
 /// The `Retry-After` of a response, as seconds or an HTTP date.
 pub fn retry_after(resp: &Response) -> Option<Duration> {
-    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     parse_retry_after(value)
 }
 
@@ -468,9 +469,11 @@ pub async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>> {
             }
             Ok(None) => return Ok(body),
             Err(e) => {
-                return Err(Error::unavailable("connection dropped while reading the response")
-                    .with_http_status(status)
-                    .with_source(without_url(e)));
+                return Err(
+                    Error::unavailable("connection dropped while reading the response")
+                        .with_http_status(status)
+                        .with_source(without_url(e)),
+                );
             }
         }
     }
@@ -652,8 +655,8 @@ mod tests {
         let err = parse_json::<U>(br#"{"id":"a","n":"x"}"#, "user").expect_err("wrong type");
         assert_eq!(err.kind(), ErrorKind::Protocol);
         assert!(err.message().contains("at `n`"), "{}", err.message());
-        let err = parse_json::<U>(b"<html><body>Bad Gateway</body></html>", "user")
-            .expect_err("html");
+        let err =
+            parse_json::<U>(b"<html><body>Bad Gateway</body></html>", "user").expect_err("html");
         assert!(err.message().contains("<html>"), "{}", err.message());
     }
 

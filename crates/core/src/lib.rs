@@ -27,8 +27,8 @@ pub use capability::{Capabilities, Operation};
 pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
 pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use model::{
-    Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role,
-    Scope, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
+    Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
+    Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 pub use secret::{REDACTED, Secret};
 pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};

@@ -293,7 +293,10 @@ impl GrantFilter {
     /// Whether `grant` passes the filter.
     pub fn matches(&self, grant: &Grant) -> bool {
         self.role.as_ref().is_none_or(|r| r == &grant.role)
-            && self.principal.as_ref().is_none_or(|p| p == &grant.principal)
+            && self
+                .principal
+                .as_ref()
+                .is_none_or(|p| p == &grant.principal)
             && self.scope.as_ref().is_none_or(|s| s == &grant.scope)
     }
 }

@@ -43,11 +43,21 @@ impl std::fmt::Debug for AdapterDescriptor {
     }
 }
 
-inventory::collect!(AdapterDescriptor);
+/// An inventory entry pointing at an adapter crate's `ADAPTER_DESCRIPTOR` static.
+///
+/// The static is a real symbol that a binary can reference (see the CLI's `shipped`
+/// module), which makes the linker keep the object that also holds this entry.
+#[derive(Debug)]
+pub struct Registration(pub &'static AdapterDescriptor);
+
+inventory::collect!(Registration);
 
 /// Every registered adapter, sorted by name.
 pub fn all() -> Vec<&'static AdapterDescriptor> {
-    let mut v: Vec<_> = inventory::iter::<AdapterDescriptor>.into_iter().collect();
+    let mut v: Vec<_> = inventory::iter::<Registration>
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     v.sort_by_key(|d| d.name);
     v
 }
@@ -99,8 +109,9 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 
 /// Registers an adapter, writing its name once.
 ///
-/// Expands to `pub const ADAPTER_NAME: &str` (reference it from the binary so the linker
-/// keeps the crate) and an inventory submission of an [`AdapterDescriptor`].
+/// Expands to `pub const ADAPTER_NAME: &str`, `pub static ADAPTER_DESCRIPTOR:
+/// AdapterDescriptor` (reference it from the binary so the linker keeps the crate's
+/// registration) and the inventory submission of that descriptor.
 ///
 /// ```ignore
 /// idbridge_core::register_adapter! {
@@ -125,7 +136,8 @@ macro_rules! register_adapter {
         /// The name this adapter is registered under.
         pub const ADAPTER_NAME: &str = $name;
 
-        $crate::__private::inventory::submit! {
+        /// This adapter's registry entry.
+        pub static ADAPTER_DESCRIPTOR: $crate::registry::AdapterDescriptor =
             $crate::registry::AdapterDescriptor {
                 name: $name,
                 description: $description,
@@ -133,7 +145,10 @@ macro_rules! register_adapter {
                 example_config: $example,
                 secret_keys: $secrets,
                 build: |config| ::std::boxed::Box::pin($build(config)),
-            }
+            };
+
+        $crate::__private::inventory::submit! {
+            $crate::registry::Registration(&ADAPTER_DESCRIPTOR)
         }
     };
 }

@@ -55,9 +55,9 @@ impl PageRequest {
     pub fn offset(&self) -> Result<usize> {
         match &self.cursor {
             None => Ok(0),
-            Some(c) => c.parse().map_err(|_| {
-                Error::invalid_input(format!("page cursor `{c}` is not an offset"))
-            }),
+            Some(c) => c
+                .parse()
+                .map_err(|_| Error::invalid_input(format!("page cursor `{c}` is not an offset"))),
         }
     }
 }
@@ -238,7 +238,11 @@ pub trait Roles: Send + Sync {
 #[async_trait]
 pub trait Sessions: Send + Sync {
     /// One page of sessions, of one user (by id) or of everyone.
-    async fn list_sessions(&self, _user: Option<&str>, _page: PageRequest) -> Result<Page<Session>> {
+    async fn list_sessions(
+        &self,
+        _user: Option<&str>,
+        _page: PageRequest,
+    ) -> Result<Page<Session>> {
         Err(not_implemented(Operation::SessionsList))
     }
 
