@@ -1,0 +1,239 @@
+//! `idbridge users|groups|sessions ...`: read-only views of any configured system.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use idbridge_core::{AdapterExt, AdapterHandle, Principal, Result, Users};
+use serde_json::json;
+
+use crate::output::{opt, table};
+
+/// Which system to read, from which configuration.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// The configuration file (TOML, YAML or JSON).
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// The system: `source` or a target name.
+    #[arg(long)]
+    system: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Target {
+    async fn connect(&self) -> Result<AdapterHandle> {
+        let config = super::load_config(&self.config)?;
+        let section = config.system(&self.system)?;
+        super::connect(&config, section).await
+    }
+}
+
+/// `idbridge users ...`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List every user.
+    List(Target),
+    /// Show a user's last login and activity (for platforms without session listing).
+    Activity {
+        #[command(flatten)]
+        target: Target,
+        /// The user's id on that system.
+        id: String,
+    },
+}
+
+/// `idbridge groups ...`
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List every group with its direct members.
+    List(Target),
+}
+
+/// `idbridge sessions ...`
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List live sessions, of everyone or of one user.
+    List {
+        #[command(flatten)]
+        target: Target,
+        /// Only this user's sessions (the user's id on that system).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+/// Runs a `users` subcommand.
+pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
+    match cmd {
+        UsersCommand::List(target) => {
+            let handle = target.connect().await?;
+            let users = handle.all_users().await;
+            close(&handle).await;
+            let mut users = users?;
+            users.sort_by(|a, b| a.login.to_lowercase().cmp(&b.login.to_lowercase()));
+            if target.json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        json!({
+                            "id": u.id,
+                            "login": u.login,
+                            "email": u.email,
+                            "display_name": u.display_name,
+                            "enabled": u.enabled,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                let rows: Vec<Vec<String>> = users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.id.clone(),
+                            u.login.clone(),
+                            opt(u.email.as_deref()),
+                            opt(u.display_name.as_deref()),
+                            if u.enabled { "yes" } else { "no" }.to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["ID", "LOGIN", "EMAIL", "DISPLAY NAME", "ENABLED"], &rows)
+                );
+                println!("{} user(s)", users.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UsersCommand::Activity { target, id } => {
+            let handle = target.connect().await?;
+            let activity = handle.user_activity(&id).await;
+            close(&handle).await;
+            let activity = activity?;
+            if target.json {
+                println!("{}", serde_json::to_string(&activity).unwrap_or_default());
+            } else {
+                let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("never".to_string(), |t| t.to_rfc3339())
+                };
+                println!("user {}", activity.user);
+                println!("  last login:            {}", when(activity.last_login));
+                println!(
+                    "  last session activity: {}",
+                    when(activity.last_session_activity)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs a `groups` subcommand.
+pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
+    match cmd {
+        GroupsCommand::List(target) => {
+            let handle = target.connect().await?;
+            let result = list_groups(&handle).await;
+            close(&handle).await;
+            let mut groups = result?;
+            groups.sort_by(|a, b| a.0.name.to_lowercase().cmp(&b.0.name.to_lowercase()));
+            if target.json {
+                let list: Vec<_> = groups
+                    .iter()
+                    .map(|(g, members)| {
+                        json!({
+                            "id": g.id,
+                            "name": g.name,
+                            "description": g.description,
+                            "members": members,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                let rows: Vec<Vec<String>> = groups
+                    .iter()
+                    .map(|(g, members)| {
+                        vec![
+                            g.id.clone(),
+                            g.name.clone(),
+                            opt(g.description.as_deref()),
+                            members.as_ref().map_or("-".to_string(), |m| {
+                                let users = m.iter().filter(|p| !p.is_group()).count();
+                                let groups = m.len() - users;
+                                format!("{users} user(s), {groups} group(s)")
+                            }),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["ID", "NAME", "DESCRIPTION", "MEMBERS"], &rows)
+                );
+                println!("{} group(s)", groups.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+type GroupWithMembers = (idbridge_core::Group, Option<Vec<Principal>>);
+
+async fn list_groups(handle: &AdapterHandle) -> Result<Vec<GroupWithMembers>> {
+    let groups = handle.all_groups().await?;
+    let can_list_members = handle.capabilities().members_list;
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let members = if can_list_members {
+            Some(handle.all_members(&g.id).await?)
+        } else {
+            None
+        };
+        out.push((g, members));
+    }
+    Ok(out)
+}
+
+/// Runs a `sessions` subcommand.
+pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
+    match cmd {
+        SessionsCommand::List { target, user } => {
+            let handle = target.connect().await?;
+            let result = handle.all_sessions(user.as_deref()).await;
+            close(&handle).await;
+            let sessions = result?;
+            if target.json {
+                println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
+            } else {
+                let rows: Vec<Vec<String>> = sessions
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.id.clone(),
+                            s.login.clone().unwrap_or_else(|| s.user.clone()),
+                            s.started.map_or("-".to_string(), |t| t.to_rfc3339()),
+                            opt(s.client.as_deref()),
+                            opt(s.node.as_deref()),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["ID", "USER", "STARTED", "CLIENT", "NODE"], &rows)
+                );
+                println!("{} session(s)", sessions.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn close(handle: &AdapterHandle) {
+    if let Err(e) = handle.close().await {
+        tracing::warn!(system = handle.name(), error = %e, "closing the connection failed");
+    }
+}

@@ -1,0 +1,24 @@
+//! One module per subcommand.
+
+pub mod adapters;
+pub mod check;
+pub mod emulate;
+pub mod inspect;
+
+use std::path::Path;
+
+use idbridge_core::{AdapterHandle, Config, Result, SystemSection, registry};
+
+/// Loads the configuration file.
+pub fn load_config(path: &Path) -> Result<Config> {
+    Config::load(path)
+}
+
+/// Connects to one configured system. This is the one place where a system section
+/// becomes an adapter, so keys that belong to the sync engine rather than the adapter are
+/// removed here.
+pub async fn connect(config: &Config, section: &SystemSection) -> Result<AdapterHandle> {
+    // Keeps every shipped adapter crate linked (see `shipped`).
+    let _ = crate::shipped::adapters();
+    registry::build_system(config, section).await
+}

@@ -1,0 +1,114 @@
+//! The `idbridge` command.
+//!
+//! Subcommands live one per module under `commands/`; this file only parses arguments,
+//! sets up logging and maps results to exit codes (0 success, 1 error, and for `plan`,
+//! 2 when changes are planned).
+
+mod commands;
+mod output;
+mod shipped;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Keeps users, groups, roles and sessions consistent across business platforms.
+#[derive(Debug, Parser)]
+#[command(name = "idbridge", version, about, long_about = None)]
+struct Cli {
+    /// Log line format on stderr. Filter with RUST_LOG (default: warn).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the registered adapters and their capabilities.
+    Adapters(commands::adapters::Args),
+    /// Validate a configuration, connect to every system and show its capabilities.
+    Check(commands::check::Args),
+    /// Inspect users of a configured system.
+    #[command(subcommand)]
+    Users(commands::inspect::UsersCommand),
+    /// Inspect groups of a configured system.
+    #[command(subcommand)]
+    Groups(commands::inspect::GroupsCommand),
+    /// Inspect sessions of a configured system.
+    #[command(subcommand)]
+    Sessions(commands::inspect::SessionsCommand),
+    /// Run a vendor emulator on loopback until interrupted.
+    Emulate(commands::emulate::Args),
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Transport crates log protocol frames at trace level; idbridge's own spans already say
+    // which request went where, and these crates are kept quieter so that no header
+    // (which may carry a credential) can ever be logged, whatever RUST_LOG says.
+    for directive in [
+        "h2=info",
+        "hyper=info",
+        "hyper_util=info",
+        "rustls=info",
+        "reqwest=debug",
+    ] {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    if let Err(e) = installed {
+        eprintln!("warning: logging not set up: {e}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Adapters(args) => commands::adapters::run(args),
+            Command::Check(args) => commands::check::run(args).await,
+            Command::Users(cmd) => commands::inspect::users(cmd).await,
+            Command::Groups(cmd) => commands::inspect::groups(cmd).await,
+            Command::Sessions(cmd) => commands::inspect::sessions(cmd).await,
+            Command::Emulate(args) => commands::emulate::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
