@@ -1,0 +1,252 @@
+//! The exclusive run lock.
+//!
+//! The lock itself is an exclusive SQLite transaction held on a side file,
+//! `<state>.lock`: SQLite takes an operating-system file lock for it, and the operating system
+//! releases that lock when the holding process ends, however it ends. A stale lock is
+//! therefore impossible by construction: when the holder's PID is gone, so is its lock.
+//!
+//! The holder's identity (PID, host, command, start time) is written into the state file's
+//! `lock_holder` row, which the state file's WAL mode lets a second process read while the
+//! first writes, so the refusal can name the running process. When the lock is taken,
+//! runs left `running` by a process that died are marked `interrupted`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use idbridge_core::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::{Store, db_error, now_text, parse_time};
+
+/// Who holds (or last held) the run lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockHolder {
+    /// The holder's process id.
+    pub pid: u32,
+    /// The holder's host name.
+    pub host: String,
+    /// The command it runs (`apply`, `sync`, ...).
+    pub command: String,
+    /// When it took the lock.
+    pub started: DateTime<Utc>,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`idbridge {}` (PID {} on host {}, started {})",
+            self.command,
+            self.pid,
+            self.host,
+            self.started.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+/// The exclusive right to change targets, held until dropped.
+///
+/// Dropping it clears the holder record and releases the lock. If the process dies
+/// instead, the operating system releases the lock and the next [`Store::lock`] takes over.
+pub struct RunLock {
+    store: Store,
+    // Holds the open exclusive transaction; closing the connection releases the lock.
+    conn: Option<Connection>,
+    holder: LockHolder,
+}
+
+impl std::fmt::Debug for RunLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunLock")
+            .field("holder", &self.holder)
+            .finish()
+    }
+}
+
+impl RunLock {
+    /// Who holds it (this process).
+    pub fn holder(&self) -> &LockHolder {
+        &self.holder
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let pid = self.holder.pid;
+        if let Err(e) = self.store.conn().execute(
+            "DELETE FROM lock_holder WHERE id = 1 AND pid = ?1",
+            params![pid],
+        ) {
+            tracing::warn!(error = %e, "could not clear the run lock holder record");
+        }
+        if let Some(conn) = self.conn.take() {
+            // Rolling back ends the exclusive transaction; closing releases the file lock.
+            let _ = conn.execute_batch("ROLLBACK");
+            drop(conn);
+        }
+    }
+}
+
+/// The path of the lock side file for a state file.
+pub fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state.as_os_str().to_os_string();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// This machine's host name, or `unknown`.
+pub(crate) fn host_name() -> String {
+    for var in ["HOSTNAME", "COMPUTERNAME"] {
+        if let Ok(h) = std::env::var(var) {
+            if !h.trim().is_empty() {
+                return h.trim().to_string();
+            }
+        }
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Whether a process with this id runs on this machine: `Some` where it can be told
+/// (Linux, through /proc), `None` elsewhere.
+fn pid_alive(pid: u32) -> Option<bool> {
+    let proc_root = Path::new("/proc/self");
+    if !proc_root.exists() {
+        return None;
+    }
+    Some(Path::new(&format!("/proc/{pid}")).exists())
+}
+
+impl Store {
+    /// Takes the exclusive run lock for `command`, or fails at once.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Conflict`] naming the running process (PID, host,
+    /// command, start time) when another run holds the lock;
+    /// [`idbridge_core::ErrorKind::Unavailable`] when the lock file cannot be opened.
+    pub fn lock(&self, command: &str) -> Result<RunLock> {
+        let path = lock_path(self.path());
+        let conn = Connection::open(&path)
+            .map_err(|e| db_error(&path, "cannot open the lock file", &e))?;
+        // Fail at once instead of waiting for the other run to finish.
+        conn.busy_timeout(std::time::Duration::ZERO)
+            .map_err(|e| db_error(&path, "cannot configure the lock file", &e))?;
+        if let Err(e) = conn.execute_batch("BEGIN EXCLUSIVE") {
+            let busy = matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            );
+            if !busy {
+                return Err(db_error(&path, "cannot take the run lock", &e));
+            }
+            return Err(self.held_error());
+        }
+        let holder = LockHolder {
+            pid: std::process::id(),
+            host: host_name(),
+            command: command.to_string(),
+            started: Utc::now(),
+        };
+        {
+            let mut main = self.conn();
+            let tx = main
+                .transaction()
+                .map_err(|e| self.error("cannot record the lock holder", &e))?;
+            let interrupted = tx
+                .execute(
+                    "UPDATE runs SET outcome = 'interrupted', ended = ?1 WHERE outcome = 'running'",
+                    params![now_text()],
+                )
+                .map_err(|e| self.error("cannot close interrupted runs", &e))?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    runs = interrupted,
+                    "found runs that ended without finishing (crash or kill); marked interrupted"
+                );
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO lock_holder (id, pid, host, command, started)
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                params![
+                    holder.pid,
+                    holder.host,
+                    holder.command,
+                    holder.started.to_rfc3339()
+                ],
+            )
+            .and_then(|_| tx.commit())
+            .map_err(|e| self.error("cannot record the lock holder", &e))?;
+        }
+        Ok(RunLock {
+            store: self.clone(),
+            conn: Some(conn),
+            holder,
+        })
+    }
+
+    /// Who holds the run lock according to the state file, if anyone recorded it.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn lock_holder(&self) -> Result<Option<LockHolder>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT pid, host, command, started FROM lock_holder WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, u32>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.error("cannot read the lock holder", &e))?;
+        row.map(|(pid, host, command, started)| {
+            Ok(LockHolder {
+                pid,
+                host,
+                command,
+                started: parse_time(&started)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn held_error(&self) -> Error {
+        let state = self.path().display();
+        match self.lock_holder() {
+            Ok(Some(holder)) => {
+                let mut msg = format!(
+                    "another run is in progress on state file `{state}`: {holder}; \
+                     wait for it to finish or stop it"
+                );
+                if holder.host == host_name() && pid_alive(holder.pid) == Some(false) {
+                    // The OS lock is still held, so some process owns it, but not the PID on
+                    // record: most likely a child the recorded process left behind.
+                    msg.push_str(&format!(
+                        " (PID {} no longer exists; another process holds `{}`)",
+                        holder.pid,
+                        lock_path(self.path()).display()
+                    ));
+                }
+                Error::conflict(msg)
+            }
+            Ok(None) => Error::conflict(format!(
+                "another run is in progress on state file `{state}` (it is starting up); \
+                 wait for it to finish or stop it"
+            )),
+            Err(e) => Error::conflict(format!(
+                "another run is in progress on state file `{state}` (its details cannot be read: {e})"
+            )),
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Versioned schema migrations, tracked in SQLite's `user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] moves the schema from version `i` to `i + 1` and runs in
+//! one transaction with the version bump, so a crash during a migration leaves the file at
+//! the old version, intact. Migrations are append-only: never edit a shipped one.
+
+use std::path::Path;
+
+use idbridge_core::{Error, Result};
+use rusqlite::Connection;
+
+use crate::db_error;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: links, journal, runs, the lock holder.
+    "CREATE TABLE links (
+        target      TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+        source_id   TEXT NOT NULL,
+        target_id   TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        updated     TEXT NOT NULL,
+        PRIMARY KEY (target, kind, source_id)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX links_by_target_id ON links (target, kind, target_id);
+    CREATE TABLE runs (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        command  TEXT NOT NULL,
+        started  TEXT NOT NULL,
+        ended    TEXT,
+        pid      INTEGER NOT NULL,
+        host     TEXT NOT NULL,
+        outcome  TEXT NOT NULL,
+        counts   TEXT
+    );
+    CREATE TABLE journal (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run          INTEGER NOT NULL REFERENCES runs (id),
+        time         TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        operation    TEXT NOT NULL,
+        resource     TEXT NOT NULL,
+        state_before TEXT,
+        state_after  TEXT,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'skipped')),
+        error        TEXT
+    );
+    CREATE INDEX journal_by_run ON journal (run, id);
+    CREATE TABLE lock_holder (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        pid     INTEGER NOT NULL,
+        host    TEXT NOT NULL,
+        command TEXT NOT NULL,
+        started TEXT NOT NULL
+    );",
+];
+
+/// Brings the schema to [`SCHEMA_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| db_error(path, "cannot read the schema version", &e))?;
+    if current > SCHEMA_VERSION {
+        return Err(Error::config(format!(
+            "state file `{}` has schema version {current}, newer than the {SCHEMA_VERSION} this \
+             idbridge knows; use the idbridge version that wrote it (or newer)",
+            path.display()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let to = index + 1;
+        let tx = conn
+            .transaction()
+            .map_err(|e| db_error(path, "cannot begin a migration", &e))?;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {to}")))
+            .map_err(|e| db_error(path, &format!("migration to schema {to} failed"), &e))?;
+        tx.commit()
+            .map_err(|e| db_error(path, &format!("migration to schema {to} failed"), &e))?;
+        tracing::debug!(state = %path.display(), to, "migrated state schema");
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+use super::*;
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("state.db")).expect("opens");
+    (dir, store)
+}
+
+fn link(source: &str, target_id: &str, fp: &str) -> Link {
+    Link {
+        target: "bi".into(),
+        kind: LinkKind::User,
+        source_id: source.into(),
+        target_id: target_id.into(),
+        fingerprint: fp.into(),
+        updated: Utc::now(),
+    }
+}
+
+fn entry(run: i64, op: &str, outcome: Outcome) -> NewJournalEntry {
+    NewJournalEntry {
+        run,
+        target: "bi".into(),
+        operation: op.into(),
+        resource: "ada".into(),
+        before: Some(serde_json::json!({"enabled": true})),
+        after: Some(serde_json::json!({"enabled": false})),
+        outcome,
+        error: None,
+    }
+}
+
+#[test]
+fn fresh_file_gets_current_schema_in_wal_mode() {
+    let (dir, store) = temp_store();
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let mode: String = store
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+    let sync: i64 = store
+        .conn()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .expect("sync");
+    assert_eq!(sync, 2, "synchronous must be FULL");
+    drop(store);
+    // Reopening does not re-run migrations (they would fail on existing tables).
+    let again = Store::open(&dir.path().join("state.db")).expect("reopens");
+    assert_eq!(again.schema_version().expect("version"), SCHEMA_VERSION);
+}
+
+#[test]
+fn newer_schema_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
+            .expect("bump");
+    }
+    let err = Store::open(&path).expect_err("newer schema");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn links_round_trip_update_and_delete() {
+    let (_dir, store) = temp_store();
+    store
+        .commit(&[
+            Write::UpsertLink(link("s1", "T1", "fp1")),
+            Write::UpsertLink(link("s2", "T2", "fp2")),
+        ])
+        .expect("commit");
+    let links = store.links("bi", LinkKind::User).expect("links");
+    assert_eq!(links.len(), 2);
+    assert_eq!(links[0].target_id, "T1");
+    assert!(
+        store
+            .links("other", LinkKind::User)
+            .expect("links")
+            .is_empty()
+    );
+    assert!(
+        store
+            .links("bi", LinkKind::Group)
+            .expect("links")
+            .is_empty()
+    );
+
+    store
+        .commit(&[Write::UpsertLink(link("s1", "T1", "fp1b"))])
+        .expect("update");
+    let l = store
+        .link("bi", LinkKind::User, "s1")
+        .expect("read")
+        .expect("present");
+    assert_eq!(l.fingerprint, "fp1b");
+
+    store
+        .commit(&[Write::DeleteLink {
+            target: "bi".into(),
+            kind: LinkKind::User,
+            source_id: "s2".into(),
+        }])
+        .expect("delete");
+    assert!(
+        store
+            .link("bi", LinkKind::User, "s2")
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_new_claim_on_a_target_account_replaces_the_old_link() {
+    let (_dir, store) = temp_store();
+    store
+        .commit(&[Write::UpsertLink(link("old", "T1", "a"))])
+        .expect("commit");
+    store
+        .commit(&[Write::UpsertLink(link("new", "T1", "b"))])
+        .expect("commit");
+    let links = store.links("bi", LinkKind::User).expect("links");
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].source_id, "new");
+}
+
+#[test]
+fn a_failed_batch_leaves_nothing_behind() {
+    let (_dir, store) = temp_store();
+    let run = store.begin_run("apply").expect("run");
+    // The second write violates the journal's foreign key (no run 999).
+    let err = store
+        .commit(&[
+            Write::UpsertLink(link("s1", "T1", "fp")),
+            Write::Journal(entry(999, "create_user", Outcome::Ok)),
+        ])
+        .expect_err("fk violation");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(store.links("bi", LinkKind::User).expect("links").is_empty());
+    assert!(store.journal(Some(run)).expect("journal").is_empty());
+}
+
+#[test]
+fn journal_and_runs_are_recorded_and_read_back() {
+    let (_dir, store) = temp_store();
+    let run = store.begin_run("apply").expect("run");
+    let mut failed = entry(run, "disable_user", Outcome::Failed);
+    failed.error = Some("bi: boom (unavailable)".into());
+    failed.after = None;
+    store
+        .commit(&[
+            Write::Journal(entry(run, "create_user", Outcome::Ok)),
+            Write::Journal(failed),
+        ])
+        .expect("commit");
+    store
+        .finish_run(
+            run,
+            RunOutcome::Failed,
+            &serde_json::json!({"bi": {"ok": 1, "failed": 1}}),
+        )
+        .expect("finish");
+    let other = store.begin_run("sync").expect("run");
+    store
+        .commit(&[Write::Journal(entry(other, "update_user", Outcome::Ok))])
+        .expect("commit");
+
+    let rows = store.journal(Some(run)).expect("journal");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].operation, "create_user");
+    assert_eq!(rows[0].before, Some(serde_json::json!({"enabled": true})));
+    assert_eq!(rows[1].outcome, Outcome::Failed);
+    assert_eq!(rows[1].error.as_deref(), Some("bi: boom (unavailable)"));
+    assert_eq!(rows[1].after, None);
+    assert_eq!(store.journal(None).expect("all").len(), 3);
+
+    let runs = store.runs(10).expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].id, other, "newest first");
+    assert_eq!(runs[0].outcome, RunOutcome::Running);
+    let first = store.run(run).expect("read").expect("exists");
+    assert_eq!(first.outcome, RunOutcome::Failed);
+    assert!(first.ended.is_some());
+    assert_eq!(first.pid, std::process::id());
+    assert_eq!(
+        first.counts,
+        Some(serde_json::json!({"bi": {"ok": 1, "failed": 1}}))
+    );
+    assert!(store.run(12345).expect("read").is_none());
+    assert_eq!(
+        store
+            .finish_run(12345, RunOutcome::Succeeded, &Value::Null)
+            .expect_err("missing")
+            .kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn committed_writes_are_visible_to_a_second_connection_at_once() {
+    let (dir, store) = temp_store();
+    let run = store.begin_run("apply").expect("run");
+    store
+        .commit(&[Write::Journal(entry(run, "create_user", Outcome::Ok))])
+        .expect("commit");
+    // A second process (here: a second connection) sees the row without the first closing.
+    let reader = Store::open(&dir.path().join("state.db")).expect("second open");
+    assert_eq!(reader.journal(Some(run)).expect("journal").len(), 1);
+}
+
+#[test]
+fn second_lock_is_refused_naming_the_holder_and_released_on_drop() {
+    let (dir, store) = temp_store();
+    let lock = store.lock("apply").expect("first lock");
+    assert_eq!(lock.holder().pid, std::process::id());
+
+    // A second handle on the same file, as a second process would open it.
+    let other = Store::open(&dir.path().join("state.db")).expect("second open");
+    let err = other.lock("sync").expect_err("held");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let text = err.to_string();
+    assert!(text.contains("another run is in progress"), "{text}");
+    assert!(
+        text.contains(&format!("PID {}", std::process::id())),
+        "{text}"
+    );
+    assert!(text.contains("idbridge apply"), "{text}");
+    assert!(text.contains(&host_name_for_test()), "{text}");
+
+    drop(lock);
+    assert!(other.lock_holder().expect("read").is_none());
+    let again = other.lock("sync").expect("free after drop");
+    assert_eq!(again.holder().command, "sync");
+}
+
+fn host_name_for_test() -> String {
+    lock::host_name()
+}
+
+#[test]
+fn taking_the_lock_marks_runs_of_dead_processes_interrupted() {
+    let (_dir, store) = temp_store();
+    // A run that started and never finished: its process died (the lock is free).
+    let dead = store.begin_run("apply").expect("run");
+    let _lock = store.lock("apply").expect("lock");
+    let record = store.run(dead).expect("read").expect("exists");
+    assert_eq!(record.outcome, RunOutcome::Interrupted);
+    assert!(record.ended.is_some());
+}
+
+#[test]
+fn a_stale_holder_record_does_not_block_the_next_run() {
+    let (_dir, store) = temp_store();
+    // A process that died holding the lock leaves its holder row behind, but the operating
+    // system released its file lock.
+    store
+        .conn()
+        .execute(
+            "INSERT INTO lock_holder (id, pid, host, command, started) VALUES (1, 999999, 'h', 'sync', ?1)",
+            params![now_text()],
+        )
+        .expect("insert");
+    let lock = store.lock("apply").expect("stale record is taken over");
+    assert_eq!(
+        store.lock_holder().expect("read").expect("holder").pid,
+        lock.holder().pid
+    );
+}
+
+#[test]
+fn backup_is_a_consistent_copy() {
+    let (dir, store) = temp_store();
+    store
+        .commit(&[Write::UpsertLink(link("s1", "T1", "fp"))])
+        .expect("commit");
+    let dest = dir.path().join("backup.db");
+    store.backup_to(&dest).expect("backup");
+    let copy = Store::open(&dest).expect("open copy");
+    assert_eq!(copy.links("bi", LinkKind::User).expect("links").len(), 1);
+}
