@@ -7,6 +7,7 @@
 //! - the conformance suite (module `conformance`): one named scenario per behaviour that
 //!   every adapter runs against a fresh instance of itself.
 
+pub mod conformance;
 pub mod emulator;
 
 /// Re-exports for [`register_emulator!`]; not part of the public API.
