@@ -132,6 +132,8 @@ pub struct ESession {
     pub for_client_id: Option<String>,
     /// The token scope (`*` when unrestricted).
     pub project_permissions: Vec<String>,
+    /// Deleted: its refresh token now gets 410 and the session is no longer shown.
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +250,7 @@ impl State {
             last_used: None,
             for_client_id: None,
             project_permissions: vec!["*".into()],
+            revoked: false,
         });
     }
 
@@ -348,6 +351,9 @@ impl State {
                     .iter()
                     .position(|s| s.refresh_token == token)
                     .ok_or_else(|| ApiError::new(404, "Invalid refresh token"))?;
+                if inner.sessions[idx].revoked {
+                    return Err(ApiError::new(410, "Refresh token revoked"));
+                }
                 if inner.sessions[idx].valid_to <= now {
                     return Err(ApiError::new(410, "Refresh token expired"));
                 }
@@ -375,6 +381,7 @@ impl State {
                     last_used: None,
                     for_client_id: None,
                     project_permissions: vec!["*".into()],
+                    revoked: false,
                 };
                 inner.sessions.push(session);
                 inner.sessions.len() - 1
@@ -391,7 +398,7 @@ impl State {
                 inner
                     .sessions
                     .iter()
-                    .position(|s| s.id == at.session_id)
+                    .position(|s| s.id == at.session_id && !s.revoked)
                     .ok_or_else(|| ApiError::new(410, "Session revoked"))?
             }
             Some(other) => {
@@ -843,6 +850,7 @@ impl State {
             last_used: None,
             for_client_id,
             project_permissions,
+            revoked: false,
         };
         let out = json!({"id": session.id, "refresh_token": session.refresh_token});
         inner.sessions.push(session);
@@ -862,7 +870,7 @@ impl State {
         let grants: Vec<Value> = inner
             .sessions
             .iter()
-            .filter(|s| s.user_id == user_id && s.kind != "login")
+            .filter(|s| s.user_id == user_id && s.kind != "login" && !s.revoked)
             .map(|s| {
                 json!({
                     "id": s.id,
@@ -890,7 +898,7 @@ impl State {
         let s = inner
             .sessions
             .iter()
-            .find(|s| s.id == session_id && s.user_id == user_id)
+            .find(|s| s.id == session_id && s.user_id == user_id && !s.revoked)
             .ok_or_else(|| not_found("Session", session_id))?;
         Ok(json!({
             "id": s.id,
@@ -917,13 +925,12 @@ impl State {
     ) -> ApiResult<()> {
         Self::may_see_sessions(caller, user_id)?;
         let mut inner = self.lock();
-        let before = inner.sessions.len();
-        inner
+        let session = inner
             .sessions
-            .retain(|s| !(s.id == session_id && s.user_id == user_id));
-        if inner.sessions.len() == before {
-            return Err(not_found("Session", session_id));
-        }
+            .iter_mut()
+            .find(|s| s.id == session_id && s.user_id == user_id && !s.revoked)
+            .ok_or_else(|| not_found("Session", session_id))?;
+        session.revoked = true;
         inner.tokens.retain(|_, t| t.session_id != session_id);
         Ok(())
     }
