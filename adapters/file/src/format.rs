@@ -410,9 +410,15 @@ impl Directory {
         }
         let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
             let path = path.to_string();
-            let inner = inner.to_string();
-            // The YAML parser names the path itself; say it once.
-            if path == "." || path.is_empty() || inner.contains(&path) {
+            let mut inner = inner.to_string();
+            // The YAML parser starts its message with (part of) the path; say it once.
+            if let Some((head, rest)) = inner.split_once(": ")
+                && !head.contains(' ')
+                && path.starts_with(head)
+            {
+                inner = rest.to_string();
+            }
+            if path == "." || path.is_empty() {
                 format!("{origin_name}: {inner}")
             } else {
                 format!("{origin_name}: at `{path}`: {inner}")
@@ -1082,6 +1088,7 @@ grants:
         assert!(msg.contains("users[1]"), "{msg}");
         assert!(msg.contains("emial"), "{msg}");
         assert!(msg.contains("line 6"), "{msg}");
+        assert_eq!(msg.matches("users[1]").count(), 1, "path said once: {msg}");
     }
 
     #[test]
