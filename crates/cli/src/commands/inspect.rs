@@ -73,7 +73,7 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
             let users = handle.all_users().await;
             close(&handle).await;
             let mut users = users?;
-            users.sort_by(|a, b| a.login.to_lowercase().cmp(&b.login.to_lowercase()));
+            users.sort_by_key(|u| u.login.to_lowercase());
             if target.json {
                 let list: Vec<_> = users
                     .iter()
@@ -140,7 +140,7 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
             let result = list_groups(&handle).await;
             close(&handle).await;
             let mut groups = result?;
-            groups.sort_by(|a, b| a.0.name.to_lowercase().cmp(&b.0.name.to_lowercase()));
+            groups.sort_by_key(|g| g.0.name.to_lowercase());
             if target.json {
                 let list: Vec<_> = groups
                     .iter()
