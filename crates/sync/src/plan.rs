@@ -1,0 +1,618 @@
+//! The plan: per target, an ordered list of operations with their dependencies, plus what
+//! was deliberately left alone (conflicts, unmanaged and protected accounts, notes).
+//!
+//! A plan is plain serde data: `idbridge plan --out FILE` saves it as JSON and
+//! `idbridge apply FILE` applies it after checking it against the targets' current state.
+//! It never holds a secret (created users carry no password).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use idbridge_core::{
+    Error, Group, GroupChanges, NewGroup, NewUser, Result, Scope, User, UserChanges,
+};
+use serde::{Deserialize, Serialize};
+
+/// The plan file format version this build reads and writes.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// A whole plan: one [`TargetPlan`] per target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The plan file format ([`PLAN_FORMAT`]).
+    pub format: u32,
+    /// When the plan was made.
+    pub created: DateTime<Utc>,
+    /// The targets, in configuration order.
+    pub targets: Vec<TargetPlan>,
+}
+
+impl Plan {
+    /// A plan with no targets.
+    pub fn new() -> Plan {
+        Plan {
+            format: PLAN_FORMAT,
+            created: Utc::now(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// Whether no target has an operation.
+    pub fn is_empty(&self) -> bool {
+        self.targets.iter().all(|t| t.ops.is_empty())
+    }
+
+    /// The number of operations over all targets.
+    pub fn op_count(&self) -> usize {
+        self.targets.iter().map(|t| t.ops.len()).sum()
+    }
+
+    /// The plan of one target.
+    pub fn target(&self, name: &str) -> Option<&TargetPlan> {
+        self.targets.iter().find(|t| t.target == name)
+    }
+
+    /// Parses a saved plan and checks its structure.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::InvalidInput`] when the text is not a plan, has another
+    /// format version, or its operations reference each other inconsistently.
+    pub fn from_json(text: &str) -> Result<Plan> {
+        let plan: Plan = serde_json::from_str(text)
+            .map_err(|e| Error::invalid_input(format!("not an idbridge plan: {e}")))?;
+        if plan.format != PLAN_FORMAT {
+            return Err(Error::invalid_input(format!(
+                "plan format {} is not supported (this idbridge reads format {PLAN_FORMAT}); make a new plan",
+                plan.format
+            )));
+        }
+        for t in &plan.targets {
+            t.check_structure()?;
+        }
+        Ok(plan)
+    }
+
+    /// The plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan::new()
+    }
+}
+
+/// A target account, for listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The target's id.
+    pub id: String,
+    /// Its login (or a group's name).
+    pub login: String,
+}
+
+/// Something the engine refused to decide, with the records involved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// `user` or `group`.
+    pub kind: String,
+    /// The source records involved (`id (login)`).
+    pub sources: Vec<String>,
+    /// The target record involved, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Account>,
+    /// Why nothing was done.
+    pub reason: String,
+}
+
+/// Why an account is disabled or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Its source user is gone.
+    Left,
+    /// Its source user is disabled.
+    DisabledInSource,
+    /// Not in the source, and the target adopts every account.
+    NotInSource,
+    /// `idbridge offboard`.
+    Offboard,
+}
+
+impl Reason {
+    /// A short readable reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Left => "left the source",
+            Reason::DisabledInSource => "disabled in the source",
+            Reason::NotInSource => "not in the source (adopt = \"all\")",
+            Reason::Offboard => "offboarded",
+        }
+    }
+}
+
+/// A record that exists in the target, or one an earlier operation of the plan creates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ref {
+    /// An existing record's id.
+    Id(Arc<str>),
+    /// The record created by operation number `n` of the same target plan.
+    Created(usize),
+}
+
+/// A group, by reference and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GroupRef {
+    /// Which group.
+    #[serde(rename = "ref")]
+    pub at: Ref,
+    /// Its name, for display.
+    pub name: Arc<str>,
+}
+
+/// Whether a principal is a user or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// A user.
+    User,
+    /// A group.
+    Group,
+}
+
+/// A user or group, by reference and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PrincipalRef {
+    /// User or group.
+    pub kind: PrincipalKind,
+    /// Which one.
+    #[serde(rename = "ref")]
+    pub at: Ref,
+    /// Its login or name, for display.
+    pub name: Arc<str>,
+}
+
+/// One operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// Its number in the target plan (its index).
+    pub id: usize,
+    /// Operations that must succeed first (always lower numbers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<usize>,
+    /// What it does.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Action {
+    /// Create a user and link it to its source user.
+    CreateUser {
+        /// The source user's id.
+        source_id: String,
+        /// The account to create.
+        user: NewUser,
+        /// The fingerprint of the desired state, stored with the link.
+        fingerprint: String,
+    },
+    /// Change a user's fields (a rename is an update, never delete and create).
+    UpdateUser {
+        /// The source user's id.
+        source_id: String,
+        /// The target account's id.
+        id: String,
+        /// Its state when planned.
+        before: User,
+        /// What changes.
+        changes: UserChanges,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Re-enable a returning user.
+    EnableUser {
+        /// The source user's id.
+        source_id: String,
+        /// The target account's id.
+        id: String,
+        /// Its state when planned.
+        before: User,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Disable a user.
+    DisableUser {
+        /// The source user's id, when it is linked or still in the source.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_id: Option<String>,
+        /// The target account's id.
+        id: String,
+        /// Its state when planned (kept in the journal).
+        before: User,
+        /// Why.
+        reason: Reason,
+        /// The fingerprint of the desired state, for a user still in the source.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fingerprint: Option<String>,
+    },
+    /// Delete a user.
+    DeleteUser {
+        /// The source user's id, when it was linked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_id: Option<String>,
+        /// The target account's id.
+        id: String,
+        /// Its state when planned (kept in the journal).
+        before: User,
+        /// Why.
+        reason: Reason,
+    },
+    /// End every session of a user.
+    RevokeSessions {
+        /// The target account's id.
+        id: String,
+        /// Its login, for display.
+        login: String,
+        /// Sessions seen when planning (the apply looks again).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sessions: Vec<String>,
+    },
+    /// Record the link to an existing account that already matches (no target write).
+    LinkUser {
+        /// The source user's id.
+        source_id: String,
+        /// The target account's id.
+        id: String,
+        /// Its login, for display.
+        login: String,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Create a group and link it.
+    CreateGroup {
+        /// The source group's id.
+        source_id: String,
+        /// The group to create.
+        group: NewGroup,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Rename a group or change its description.
+    UpdateGroup {
+        /// The source group's id.
+        source_id: String,
+        /// The target group's id.
+        id: String,
+        /// Its state when planned.
+        before: Group,
+        /// What changes.
+        changes: GroupChanges,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Delete a group whose source group is gone (deletion = "delete").
+    DeleteGroup {
+        /// The source group's id it was linked to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_id: Option<String>,
+        /// The target group's id.
+        id: String,
+        /// Its state when planned.
+        before: Group,
+    },
+    /// Record the link to an existing group that already matches.
+    LinkGroup {
+        /// The source group's id.
+        source_id: String,
+        /// The target group's id.
+        id: String,
+        /// Its name, for display.
+        name: String,
+        /// The fingerprint of the desired state.
+        fingerprint: String,
+    },
+    /// Add a member to a group.
+    AddMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        member: PrincipalRef,
+    },
+    /// Remove a member from a group.
+    RemoveMember {
+        /// The group.
+        group: GroupRef,
+        /// The member.
+        member: PrincipalRef,
+    },
+    /// Grant a role.
+    Grant {
+        /// The target role's id.
+        role: String,
+        /// The target role's name, for display.
+        role_name: String,
+        /// Who gets it.
+        principal: PrincipalRef,
+        /// Where.
+        scope: Scope,
+    },
+    /// Revoke a role.
+    Revoke {
+        /// The target role's id.
+        role: String,
+        /// The target role's name, for display.
+        role_name: String,
+        /// Who loses it.
+        principal: PrincipalRef,
+        /// Where.
+        scope: Scope,
+    },
+}
+
+impl Action {
+    /// The operation's name, as journaled (`create_user`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::CreateUser { .. } => "create_user",
+            Action::UpdateUser { .. } => "update_user",
+            Action::EnableUser { .. } => "enable_user",
+            Action::DisableUser { .. } => "disable_user",
+            Action::DeleteUser { .. } => "delete_user",
+            Action::RevokeSessions { .. } => "revoke_sessions",
+            Action::LinkUser { .. } => "link_user",
+            Action::CreateGroup { .. } => "create_group",
+            Action::UpdateGroup { .. } => "update_group",
+            Action::DeleteGroup { .. } => "delete_group",
+            Action::LinkGroup { .. } => "link_group",
+            Action::AddMember { .. } => "add_member",
+            Action::RemoveMember { .. } => "remove_member",
+            Action::Grant { .. } => "grant",
+            Action::Revoke { .. } => "revoke",
+        }
+    }
+
+    /// Whether it sends a write to the target (links are recorded locally only).
+    pub fn writes_target(&self) -> bool {
+        !matches!(self, Action::LinkUser { .. } | Action::LinkGroup { .. })
+    }
+
+    /// Whether it disables or deletes a user (what the deletion guards count).
+    pub fn is_deletion(&self) -> bool {
+        matches!(self, Action::DisableUser { .. } | Action::DeleteUser { .. })
+    }
+
+    /// What it addresses, readably (a login, a group name, `group <- member`).
+    pub fn resource(&self) -> String {
+        match self {
+            Action::CreateUser { user, .. } => user.login.clone(),
+            Action::UpdateUser { before, .. }
+            | Action::EnableUser { before, .. }
+            | Action::DisableUser { before, .. }
+            | Action::DeleteUser { before, .. } => before.login.clone(),
+            Action::RevokeSessions { login, .. } | Action::LinkUser { login, .. } => login.clone(),
+            Action::CreateGroup { group, .. } => group.name.clone(),
+            Action::UpdateGroup { before, .. } | Action::DeleteGroup { before, .. } => {
+                before.name.clone()
+            }
+            Action::LinkGroup { name, .. } => name.clone(),
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                format!("{} <- {}", group.name, member.name)
+            }
+            Action::Grant {
+                role_name,
+                principal,
+                scope,
+                ..
+            }
+            | Action::Revoke {
+                role_name,
+                principal,
+                scope,
+                ..
+            } => format!("{role_name} ({scope}) -> {}", principal.name),
+        }
+    }
+
+    /// Whether it is a single-user write that can go into a batch
+    /// ([`idbridge_core::Users::write_users`]).
+    pub fn is_user_write(&self) -> bool {
+        matches!(
+            self,
+            Action::CreateUser { .. }
+                | Action::UpdateUser { .. }
+                | Action::EnableUser { .. }
+                | Action::DisableUser { .. }
+                | Action::DeleteUser { .. }
+        )
+    }
+
+    fn refs(&self) -> Vec<&Ref> {
+        match self {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                vec![&group.at, &member.at]
+            }
+            Action::Grant { principal, .. } | Action::Revoke { principal, .. } => {
+                vec![&principal.at]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One target's part of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetPlan {
+    /// The target's name.
+    pub target: String,
+    /// Its adapter kind.
+    pub adapter: String,
+    /// How many target accounts idbridge manages there (linked, matched or adopted).
+    pub managed_users: usize,
+    /// The operations, in a valid order.
+    pub ops: Vec<Op>,
+    /// Records the engine refused to decide about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+    /// Target-only accounts left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<Account>,
+    /// Protected accounts a source user matched, left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<Account>,
+    /// What the engine could not do on this target and why (capabilities, mapping).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl TargetPlan {
+    /// An empty plan for a target.
+    pub fn new(target: &str, adapter: &str) -> TargetPlan {
+        TargetPlan {
+            target: target.to_string(),
+            adapter: adapter.to_string(),
+            managed_users: 0,
+            ops: Vec::new(),
+            conflicts: Vec::new(),
+            unmanaged: Vec::new(),
+            protected: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Appends an operation and returns its number.
+    pub fn push(&mut self, action: Action, depends_on: Vec<usize>) -> usize {
+        let id = self.ops.len();
+        let mut depends_on = depends_on;
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        self.ops.push(Op {
+            id,
+            depends_on,
+            action,
+        });
+        id
+    }
+
+    /// The number of user disables and deletes.
+    pub fn deletions(&self) -> usize {
+        self.ops.iter().filter(|o| o.action.is_deletion()).count()
+    }
+
+    /// Checks that operation numbers are their indexes, dependencies point backwards, and
+    /// created references name creating operations.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::InvalidInput`] naming the target and operation.
+    pub fn check_structure(&self) -> Result<()> {
+        let bad = |i: usize, what: String| {
+            Err(Error::invalid_input(format!(
+                "plan for target `{}`: operation {i}: {what}",
+                self.target
+            )))
+        };
+        for (i, op) in self.ops.iter().enumerate() {
+            if op.id != i {
+                return bad(i, format!("is numbered {}", op.id));
+            }
+            if let Some(d) = op.depends_on.iter().find(|d| **d >= i) {
+                return bad(i, format!("depends on a later operation {d}"));
+            }
+            for r in op.action.refs() {
+                if let Ref::Created(n) = r {
+                    let creates = self.ops.get(*n).is_some_and(|o| {
+                        matches!(
+                            o.action,
+                            Action::CreateUser { .. } | Action::CreateGroup { .. }
+                        )
+                    });
+                    if *n >= i || !creates {
+                        return bad(
+                            i,
+                            format!("refers to operation {n}, which creates nothing before it"),
+                        );
+                    }
+                    if !op.depends_on.contains(n) {
+                        return bad(
+                            i,
+                            format!("uses what operation {n} creates without depending on it"),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_round_trips_through_json_and_checks_structure() {
+        let mut t = TargetPlan::new("bi", "file");
+        let create = t.push(
+            Action::CreateUser {
+                source_id: "u1".into(),
+                user: NewUser::new("ada"),
+                fingerprint: "f".into(),
+            },
+            vec![],
+        );
+        t.push(
+            Action::AddMember {
+                group: GroupRef {
+                    at: Ref::Id("g1".into()),
+                    name: "eng".into(),
+                },
+                member: PrincipalRef {
+                    kind: PrincipalKind::User,
+                    at: Ref::Created(create),
+                    name: "ada".into(),
+                },
+            },
+            vec![create],
+        );
+        let mut plan = Plan::new();
+        plan.targets.push(t);
+        let text = plan.to_json();
+        assert!(text.contains("\"op\": \"create_user\""), "{text}");
+        let back = Plan::from_json(&text).expect("parses");
+        assert_eq!(back, plan);
+        assert_eq!(back.op_count(), 2);
+        assert!(!back.is_empty());
+    }
+
+    #[test]
+    fn inconsistent_plans_are_rejected() {
+        let mut t = TargetPlan::new("bi", "file");
+        t.push(
+            Action::AddMember {
+                group: GroupRef {
+                    at: Ref::Id("g1".into()),
+                    name: "eng".into(),
+                },
+                member: PrincipalRef {
+                    kind: PrincipalKind::User,
+                    at: Ref::Created(0),
+                    name: "ada".into(),
+                },
+            },
+            vec![],
+        );
+        let err = t.check_structure().expect_err("self reference");
+        assert!(err.to_string().contains("operation 0"), "{err}");
+
+        let mut plan = Plan::new();
+        plan.format = 99;
+        let err = Plan::from_json(&plan.to_json()).expect_err("format");
+        assert!(err.to_string().contains("format 99"), "{err}");
+        assert!(Plan::from_json("{\"x\":1}").is_err());
+    }
+}

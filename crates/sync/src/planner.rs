@@ -1,0 +1,1668 @@
+//! Map, correlate and diff: from the source and one target's current state to that
+//! target's [`TargetPlan`]. Pure: no I/O, so it can be tested and benchmarked on its own.
+//!
+//! Everything is indexed by hash maps keyed by normalised keys ([`crate::util::norm`]);
+//! there is no loop over one collection inside a loop over another, so the cost grows
+//! linearly with the number of users, groups, memberships and grants.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use idbridge_core::{
+    Capabilities, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Protected, Result,
+    Role, Scope, User, UserChanges,
+};
+use idbridge_store::Link;
+
+use crate::plan::{
+    Account, Action, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref, TargetPlan,
+};
+use crate::settings::{
+    Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
+};
+use crate::state::{Effective, SourceState, TargetState};
+use crate::util::{Fingerprinter, norm, norm_eq};
+
+/// Source records indexed once and shared by every target's planning.
+pub struct SourceIndex<'a> {
+    /// The source records.
+    pub src: &'a SourceState,
+    groups: &'a [Group],
+    group_by_id: HashMap<&'a str, usize>,
+    group_by_name: HashMap<String, usize>,
+    role_by_id: HashMap<&'a str, usize>,
+    role_by_name: HashMap<String, usize>,
+    user_by_id: HashMap<&'a str, usize>,
+    direct_users: Vec<Vec<usize>>,
+    child_groups: Vec<Vec<usize>>,
+    closure: Vec<OnceLock<Vec<usize>>>,
+}
+
+impl<'a> SourceIndex<'a> {
+    /// Indexes the source.
+    pub fn new(src: &'a SourceState) -> SourceIndex<'a> {
+        let groups: &[Group] = src.groups.as_deref().unwrap_or(&[]);
+        let user_by_id: HashMap<&str, usize> = src
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.as_str(), i))
+            .collect();
+        let group_by_id: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.as_str(), i))
+            .collect();
+        let group_by_name = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (norm(&g.name), i))
+            .collect();
+        let roles: &[Role] = src.roles.as_deref().unwrap_or(&[]);
+        let role_by_id = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let role_by_name = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (norm(&r.name), i))
+            .collect();
+        let mut direct_users = vec![Vec::new(); groups.len()];
+        let mut child_groups = vec![Vec::new(); groups.len()];
+        for (gid, members) in &src.members {
+            let Some(&g) = group_by_id.get(gid.as_str()) else {
+                continue;
+            };
+            for m in members {
+                match m {
+                    Principal::User(u) => {
+                        if let Some(&u) = user_by_id.get(u.as_str()) {
+                            direct_users[g].push(u);
+                        }
+                    }
+                    Principal::Group(c) => {
+                        if let Some(&c) = group_by_id.get(c.as_str()) {
+                            if c != g {
+                                child_groups[g].push(c);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for v in direct_users.iter_mut().chain(child_groups.iter_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let closure = (0..groups.len()).map(|_| OnceLock::new()).collect();
+        SourceIndex {
+            src,
+            groups,
+            group_by_id,
+            group_by_name,
+            role_by_id,
+            role_by_name,
+            user_by_id,
+            direct_users,
+            child_groups,
+            closure,
+        }
+    }
+
+    /// Every user of group `g`, directly or through nested groups (cycles are harmless).
+    fn users_in(&self, g: usize) -> &[usize] {
+        self.closure[g].get_or_init(|| {
+            let mut seen = vec![false; self.groups.len()];
+            let mut stack = vec![g];
+            seen[g] = true;
+            let mut out = Vec::new();
+            while let Some(x) = stack.pop() {
+                out.extend_from_slice(&self.direct_users[x]);
+                for &c in &self.child_groups[x] {
+                    if !seen[c] {
+                        seen[c] = true;
+                        stack.push(c);
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+    }
+}
+
+/// Everything the planner needs about one target.
+pub struct TargetInput<'a> {
+    /// The target's name.
+    pub name: &'a str,
+    /// Its adapter kind.
+    pub adapter: &'a str,
+    /// Its capabilities.
+    pub caps: Capabilities,
+    /// The adapter's protected accounts.
+    pub protected: &'a Protected,
+    /// The engine settings.
+    pub settings: &'a TargetSettings,
+    /// The current state.
+    pub state: &'a TargetState,
+    /// Stored user links.
+    pub user_links: &'a [Link],
+    /// Stored group links.
+    pub group_links: &'a [Link],
+}
+
+/// A value found once, or more than once, under a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    One(usize),
+    Many,
+}
+
+fn index_insert(map: &mut HashMap<String, Slot>, key: String, i: usize) {
+    map.entry(key)
+        .and_modify(|s| *s = Slot::Many)
+        .or_insert(Slot::One(i));
+}
+
+/// A source user mapped to what the target should hold.
+#[derive(Debug, Clone)]
+struct DesiredUser {
+    login: String,
+    email: Option<String>,
+    display_name: Option<String>,
+    attributes: Option<BTreeMap<String, String>>,
+    enabled: bool,
+    fingerprint: String,
+}
+
+fn map_user(user: &User, s: &TargetSettings) -> std::result::Result<DesiredUser, String> {
+    let login = s
+        .login
+        .render(user)
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "source user `{}` ({}): the login template gives no value; skipped",
+                user.id, user.login
+            )
+        })?;
+    let email = s.email.render(user).map(|e| e.trim().to_string());
+    let display_name = s.display_name.render(user);
+    let attributes = match &s.attributes {
+        AttributeRule::None => None,
+        AttributeRule::All => Some(user.attributes.clone()),
+        AttributeRule::Map(m) => Some(
+            m.iter()
+                .filter_map(|(k, t)| t.render(user).map(|v| (k.clone(), v)))
+                .collect(),
+        ),
+    };
+    let mut fp = Fingerprinter::default();
+    fp.str(&login)
+        .opt(email.as_deref())
+        .opt(display_name.as_deref())
+        .flag(user.enabled);
+    match &attributes {
+        None => {
+            fp.flag(false);
+        }
+        Some(a) => {
+            fp.flag(true);
+            for (k, v) in a {
+                fp.str(k).str(v);
+            }
+        }
+    }
+    Ok(DesiredUser {
+        login,
+        email,
+        display_name,
+        attributes,
+        enabled: user.enabled,
+        fingerprint: fp.finish(),
+    })
+}
+
+fn group_fingerprint(name: &str, description: Option<&str>) -> String {
+    Fingerprinter::default().str(name).opt(description).finish()
+}
+
+fn describe(u: &User) -> String {
+    format!("{} ({})", u.id, u.login)
+}
+
+/// How source groups meet one target's groups.
+struct GroupMatch {
+    /// Per source group: its target name, or `None` when it is not synced.
+    name: Vec<Option<String>>,
+    /// Per source group: the target group it corresponds to.
+    claim: Vec<Option<usize>>,
+    /// Per source group: whether it is in a conflict (then nothing is done with it).
+    conflicted: Vec<bool>,
+    /// Target groups linked to a source group that no longer exists, with that source id.
+    orphans: Vec<(usize, String)>,
+    conflicts: Vec<Conflict>,
+}
+
+fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
+    let groups = src.groups;
+    let tgroups = &input.state.groups;
+    let t_by_id: HashMap<&str, usize> = tgroups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.id.as_str(), i))
+        .collect();
+    let mut t_by_name: HashMap<String, Slot> = HashMap::with_capacity(tgroups.len());
+    for (i, g) in tgroups.iter().enumerate() {
+        index_insert(&mut t_by_name, norm(&g.name), i);
+    }
+    let links: HashMap<&str, &Link> = input
+        .group_links
+        .iter()
+        .map(|l| (l.source_id.as_str(), l))
+        .collect();
+    let name: Vec<Option<String>> = groups
+        .iter()
+        .map(|g| input.settings.groups.target_name(&g.name))
+        .collect();
+    let mut claim = vec![None; groups.len()];
+    let mut owner: Vec<Option<usize>> = vec![None; tgroups.len()];
+    let mut conflicted = vec![false; groups.len()];
+    let mut conflicts = Vec::new();
+    // Links first.
+    for (i, g) in groups.iter().enumerate() {
+        if name[i].is_none() {
+            continue;
+        }
+        if let Some(&t) = links
+            .get(g.id.as_str())
+            .and_then(|l| t_by_id.get(l.target_id.as_str()))
+        {
+            claim[i] = Some(t);
+            owner[t] = Some(i);
+        }
+    }
+    // Then names; two source groups wanting one target group is a conflict.
+    let mut wanted: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, n) in name.iter().enumerate() {
+        if let (Some(n), None) = (n, claim[i]) {
+            wanted.entry(norm(n)).or_default().push(i);
+        }
+    }
+    // Linked groups keep their names' claim too: a new group may not take a name a
+    // linked group is about to leave only if that group is renamed; keep it simple and
+    // strict: a name held by a linked group of another source group is a conflict.
+    let mut wanted: Vec<(String, Vec<usize>)> = wanted.into_iter().collect();
+    wanted.sort_by_key(|(_, v)| v[0]);
+    for (key, claimants) in wanted {
+        if claimants.len() > 1 {
+            for &i in &claimants {
+                conflicted[i] = true;
+            }
+            conflicts.push(Conflict {
+                kind: "group".into(),
+                sources: claimants
+                    .iter()
+                    .map(|&i| format!("{} ({})", groups[i].id, groups[i].name))
+                    .collect(),
+                target: None,
+                reason: format!("several source groups map to the target group name `{key}`"),
+            });
+            continue;
+        }
+        let i = claimants[0];
+        match t_by_name.get(&key) {
+            None => {}
+            Some(Slot::Many) => {
+                conflicted[i] = true;
+                conflicts.push(Conflict {
+                    kind: "group".into(),
+                    sources: vec![format!("{} ({})", groups[i].id, groups[i].name)],
+                    target: None,
+                    reason: format!("the target has several groups named `{key}`"),
+                });
+            }
+            Some(Slot::One(t)) => match owner[*t] {
+                Some(other) => {
+                    conflicted[i] = true;
+                    conflicts.push(Conflict {
+                        kind: "group".into(),
+                        sources: vec![format!("{} ({})", groups[i].id, groups[i].name)],
+                        target: Some(Account {
+                            id: tgroups[*t].id.clone(),
+                            login: tgroups[*t].name.clone(),
+                        }),
+                        reason: format!(
+                            "the target group is linked to source group `{}`",
+                            groups[other].id
+                        ),
+                    });
+                }
+                None => {
+                    claim[i] = Some(*t);
+                    owner[*t] = Some(i);
+                }
+            },
+        }
+    }
+    let mut orphans = Vec::new();
+    for l in input.group_links {
+        if src.group_by_id.contains_key(l.source_id.as_str()) {
+            continue;
+        }
+        if let Some(&t) = t_by_id.get(l.target_id.as_str()) {
+            if owner[t].is_none() {
+                orphans.push((t, l.source_id.clone()));
+            }
+        }
+    }
+    GroupMatch {
+        name,
+        claim,
+        conflicted,
+        orphans,
+        conflicts,
+    }
+}
+
+/// The existing target groups whose members the plan needs (synced groups that already
+/// exist, and orphaned linked groups).
+pub fn groups_needing_members(
+    src: &SourceIndex<'_>,
+    input: &TargetInput<'_>,
+    effective: &Effective,
+) -> Vec<String> {
+    if !effective.groups || !effective.memberships {
+        return Vec::new();
+    }
+    let m = match_groups(src, input);
+    let mut out: Vec<String> = m
+        .claim
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !m.conflicted[*i])
+        .filter_map(|(_, c)| c.map(|t| input.state.groups[t].id.clone()))
+        .collect();
+    out.extend(
+        m.orphans
+            .iter()
+            .map(|(t, _)| input.state.groups[*t].id.clone()),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Plans one target.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Config`] naming the key path when a role mapping names a
+/// role or group that does not exist.
+pub fn plan_target(
+    src: &SourceIndex<'_>,
+    input: &TargetInput<'_>,
+    effective: &Effective,
+) -> Result<TargetPlan> {
+    let mut p = Planner::new(src, input, effective);
+    p.users();
+    if effective.groups {
+        p.groups();
+    }
+    p.user_refs();
+    if effective.groups && effective.memberships {
+        p.memberships();
+    }
+    if effective.roles {
+        p.roles()?;
+    }
+    p.deactivations();
+    if effective.groups {
+        p.orphan_groups();
+    }
+    Ok(p.finish())
+}
+
+struct Planner<'s, 'i> {
+    src: &'i SourceIndex<'s>,
+    input: &'i TargetInput<'i>,
+    eff: &'i Effective,
+    caps: Capabilities,
+    s: &'i TargetSettings,
+    plan: TargetPlan,
+    // users
+    t_by_id: HashMap<&'i str, usize>,
+    t_by_login: HashMap<String, Slot>,
+    desired: Vec<Option<DesiredUser>>,
+    claim: Vec<Option<usize>>,
+    owner: Vec<Option<usize>>,
+    conflicted: Vec<bool>,
+    protected_t: Vec<bool>,
+    user_links: HashMap<&'i str, &'i Link>,
+    created_user: Vec<Option<usize>>,
+    last_user_op: HashMap<usize, usize>,
+    user_ref: Vec<Option<PrincipalRef>>,
+    /// Target user ids claimed by mapped source users (and not protected).
+    active_users: HashSet<&'i str>,
+    /// Accounts to deactivate, planned after the additive operations.
+    pending_deactivations: Vec<(usize, Reason, Option<String>, Option<String>)>,
+    // groups
+    gm: Option<GroupMatch>,
+    group_ref: Vec<Option<GroupRef>>,
+    /// Target group ids claimed by synced source groups.
+    active_groups: HashSet<&'i str>,
+}
+
+impl<'s, 'i> Planner<'s, 'i> {
+    fn new(src: &'i SourceIndex<'s>, input: &'i TargetInput<'i>, eff: &'i Effective) -> Self {
+        let tusers = &input.state.users;
+        let plan = TargetPlan::new(input.name, input.adapter);
+        Planner {
+            src,
+            input,
+            eff,
+            caps: input.caps,
+            s: input.settings,
+            plan,
+            t_by_id: tusers
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.id.as_str(), i))
+                .collect(),
+            t_by_login: HashMap::new(),
+            desired: Vec::new(),
+            claim: vec![None; src.src.users.len()],
+            owner: vec![None; tusers.len()],
+            conflicted: vec![false; src.src.users.len()],
+            protected_t: vec![false; tusers.len()],
+            user_links: input
+                .user_links
+                .iter()
+                .map(|l| (l.source_id.as_str(), l))
+                .collect(),
+            created_user: vec![None; src.src.users.len()],
+            last_user_op: HashMap::new(),
+            user_ref: Vec::new(),
+            active_users: HashSet::new(),
+            pending_deactivations: Vec::new(),
+            gm: None,
+            group_ref: Vec::new(),
+            active_groups: HashSet::new(),
+        }
+    }
+
+    fn conflict_user(&mut self, sources: Vec<usize>, target: Option<usize>, reason: String) {
+        for &i in &sources {
+            self.conflicted[i] = true;
+        }
+        let users = &self.src.src.users;
+        let tusers = &self.input.state.users;
+        self.plan.conflicts.push(Conflict {
+            kind: "user".into(),
+            sources: sources.iter().map(|&i| describe(&users[i])).collect(),
+            target: target.map(|t| Account {
+                id: tusers[t].id.clone(),
+                login: tusers[t].login.clone(),
+            }),
+            reason,
+        });
+    }
+
+    /// Pushes a user operation, chained after any earlier operation on the same account
+    /// (so that two writes to one account never run at once or share a batch).
+    fn push_user_op(&mut self, t: Option<usize>, action: Action, mut deps: Vec<usize>) -> usize {
+        if let Some(prev) = t.and_then(|t| self.last_user_op.get(&t)) {
+            deps.push(*prev);
+        }
+        let id = self.plan.push(action, deps);
+        if let Some(t) = t {
+            self.last_user_op.insert(t, id);
+        }
+        id
+    }
+
+    fn users(&mut self) {
+        let (src, input) = (self.src, self.input);
+        let users = &src.src.users;
+        let tusers = &input.state.users;
+        let s = self.s;
+        // Map.
+        let mut desired = Vec::with_capacity(users.len());
+        for u in users {
+            match map_user(u, s) {
+                Ok(d) => desired.push(Some(d)),
+                Err(note) => {
+                    self.plan.notes.push(note);
+                    desired.push(None);
+                }
+            }
+        }
+        self.desired = desired;
+        // Index the target.
+        let protected_names: HashSet<String> = s.protected.iter().map(|p| norm(p)).collect();
+        let mut t_by_email: HashMap<String, Slot> = HashMap::new();
+        let mut t_by_login: HashMap<String, Slot> = HashMap::with_capacity(tusers.len());
+        for (i, t) in tusers.iter().enumerate() {
+            let login_key = norm(&t.login);
+            let email_key = t.email.as_deref().map(norm);
+            self.protected_t[i] = self.input.protected.user(&t.id)
+                || (!protected_names.is_empty()
+                    && (protected_names.contains(&login_key)
+                        || protected_names.contains(&norm(&t.id))
+                        || email_key
+                            .as_ref()
+                            .is_some_and(|e| protected_names.contains(e))));
+            index_insert(&mut t_by_login, login_key, i);
+            if let Some(e) = email_key {
+                index_insert(&mut t_by_email, e, i);
+            }
+        }
+        // Correlate: links first.
+        for (i, u) in users.iter().enumerate() {
+            if let Some(&t) = self
+                .user_links
+                .get(u.id.as_str())
+                .and_then(|l| self.t_by_id.get(l.target_id.as_str()))
+            {
+                self.claim[i] = Some(t);
+                self.owner[t] = Some(i);
+            }
+        }
+        // Then correlation keys; collect claims so that a doubly claimed account is seen.
+        let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut ambiguous: Vec<(usize, &'static str)> = Vec::new();
+        let mut taken: Vec<(usize, usize)> = Vec::new();
+        for (i, d) in self.desired.iter().enumerate() {
+            let Some(d) = d else { continue };
+            if self.claim[i].is_some() {
+                continue;
+            }
+            for key in &s.correlate {
+                let (slot, what) = match key {
+                    CorrelationKey::Login => (t_by_login.get(&norm(&d.login)), "login"),
+                    CorrelationKey::Email => match &d.email {
+                        Some(e) => (t_by_email.get(&norm(e)), "email"),
+                        None => (None, "email"),
+                    },
+                };
+                match slot {
+                    None => continue,
+                    Some(Slot::Many) => {
+                        ambiguous.push((i, what));
+                        break;
+                    }
+                    Some(Slot::One(t)) => {
+                        let t = *t;
+                        if let Some(other) = self.owner[t] {
+                            // Linked to another source user: if that user is renamed away
+                            // from this login, the account is not this user's; it will be
+                            // created after the rename.
+                            let renamed_away = matches!(key, CorrelationKey::Login)
+                                && self.desired[other]
+                                    .as_ref()
+                                    .is_some_and(|od| norm(&od.login) != norm(&tusers[t].login));
+                            if renamed_away {
+                                continue;
+                            }
+                            taken.push((i, t));
+                            break;
+                        }
+                        claims.entry(t).or_default().push(i);
+                        break;
+                    }
+                }
+            }
+        }
+        for (i, what) in ambiguous {
+            let login = self.desired[i]
+                .as_ref()
+                .map(|d| d.login.clone())
+                .unwrap_or_default();
+            self.conflict_user(
+                vec![i],
+                None,
+                format!("several target accounts match by {what} (`{login}`); none is chosen"),
+            );
+        }
+        for (i, t) in taken {
+            let other = self.owner[t]
+                .map(|o| users[o].id.clone())
+                .unwrap_or_default();
+            self.conflict_user(
+                vec![i],
+                Some(t),
+                format!("the matching target account is linked to source user `{other}`"),
+            );
+        }
+        let mut claims: Vec<(usize, Vec<usize>)> = claims.into_iter().collect();
+        claims.sort_unstable_by_key(|(t, _)| *t);
+        for (t, claimants) in claims {
+            if claimants.len() > 1 {
+                self.conflict_user(
+                    claimants,
+                    Some(t),
+                    "several source users match this one target account; none is applied".into(),
+                );
+            } else {
+                self.claim[claimants[0]] = Some(t);
+                self.owner[t] = Some(claimants[0]);
+            }
+        }
+        self.t_by_login = t_by_login;
+
+        // Diff claimed accounts; remember which logins renames free up.
+        let mut freed: HashMap<String, usize> = HashMap::new();
+        for (i, u) in users.iter().enumerate() {
+            let Some(t) = self.claim[i] else { continue };
+            if self.conflicted[i] {
+                continue;
+            }
+            let cur = &tusers[t];
+            if self.protected_t[t] {
+                self.plan.protected.push(Account {
+                    id: cur.id.clone(),
+                    login: cur.login.clone(),
+                });
+                continue;
+            }
+            self.plan.managed_users += 1;
+            let Some(d) = self.desired[i].clone() else {
+                // In the source but not mappable: left as it is (noted already).
+                continue;
+            };
+            self.active_users.insert(cur.id.as_str());
+            let link = self.user_links.get(u.id.as_str()).copied();
+            let fp_same =
+                link.is_some_and(|l| l.fingerprint == d.fingerprint && l.target_id == cur.id);
+            let mut ch = user_changes(cur, &d, fp_same);
+            if let Some(new_login) = &ch.login {
+                let key = norm(new_login);
+                let occupied = match self.t_by_login.get(&key) {
+                    Some(Slot::One(o)) => *o != t,
+                    Some(Slot::Many) => true,
+                    None => false,
+                };
+                if occupied && !freed.contains_key(&key) {
+                    self.plan.conflicts.push(Conflict {
+                        kind: "user".into(),
+                        sources: vec![describe(u)],
+                        target: Some(Account {
+                            id: cur.id.clone(),
+                            login: cur.login.clone(),
+                        }),
+                        reason: format!(
+                            "cannot rename to `{new_login}`: another target account has that login"
+                        ),
+                    });
+                    ch.login = None;
+                }
+            }
+            let mut wrote = false;
+            if !ch.is_empty() {
+                if self.caps.users_update {
+                    let renames = ch.login.is_some();
+                    let id = self.push_user_op(
+                        Some(t),
+                        Action::UpdateUser {
+                            source_id: u.id.clone(),
+                            id: cur.id.clone(),
+                            before: cur.clone(),
+                            changes: ch,
+                            fingerprint: d.fingerprint.clone(),
+                        },
+                        vec![],
+                    );
+                    if renames {
+                        freed.insert(norm(&cur.login), id);
+                    }
+                    wrote = true;
+                } else {
+                    self.plan.notes.push(format!(
+                        "`{}` differs from the source but the target cannot update users",
+                        cur.login
+                    ));
+                }
+            }
+            if d.enabled && !cur.enabled {
+                if self.caps.users_set_enabled {
+                    self.push_user_op(
+                        Some(t),
+                        Action::EnableUser {
+                            source_id: u.id.clone(),
+                            id: cur.id.clone(),
+                            before: cur.clone(),
+                            fingerprint: d.fingerprint.clone(),
+                        },
+                        vec![],
+                    );
+                    wrote = true;
+                } else {
+                    self.plan.notes.push(format!(
+                        "`{}` is disabled in the target but enabled in the source; the target cannot enable users",
+                        cur.login
+                    ));
+                }
+            }
+            if !d.enabled {
+                self.pending_deactivations.push((
+                    t,
+                    Reason::DisabledInSource,
+                    Some(u.id.clone()),
+                    Some(d.fingerprint.clone()),
+                ));
+                wrote = true;
+            }
+            let link_current =
+                link.is_some_and(|l| l.target_id == cur.id && l.fingerprint == d.fingerprint);
+            if !wrote && !link_current {
+                self.push_user_op(
+                    Some(t),
+                    Action::LinkUser {
+                        source_id: u.id.clone(),
+                        id: cur.id.clone(),
+                        login: cur.login.clone(),
+                        fingerprint: d.fingerprint.clone(),
+                    },
+                    vec![],
+                );
+            }
+        }
+        // Create the rest.
+        let mut cannot_create = 0usize;
+        for (i, u) in users.iter().enumerate() {
+            if self.claim[i].is_some() || self.conflicted[i] {
+                continue;
+            }
+            let Some(d) = self.desired[i].clone() else {
+                continue;
+            };
+            if !d.enabled {
+                // Disabled in the source and absent from the target: nothing to provision.
+                continue;
+            }
+            if !self.caps.users_create {
+                cannot_create += 1;
+                continue;
+            }
+            let key = norm(&d.login);
+            let mut deps = Vec::new();
+            if let Some(holder) = self.t_by_login.get(&key) {
+                match (holder, freed.get(&key)) {
+                    (Slot::One(_), Some(op)) => deps.push(*op),
+                    (holder, _) => {
+                        let target = match holder {
+                            Slot::One(t) => Some(*t),
+                            Slot::Many => None,
+                        };
+                        self.conflict_user(
+                            vec![i],
+                            target,
+                            format!(
+                                "login `{}` is taken by a target account idbridge does not manage",
+                                d.login
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            let op = self.push_user_op(
+                None,
+                Action::CreateUser {
+                    source_id: u.id.clone(),
+                    user: NewUser {
+                        login: d.login.clone(),
+                        email: d.email.clone(),
+                        display_name: d.display_name.clone(),
+                        enabled: true,
+                        attributes: d.attributes.clone().unwrap_or_default(),
+                        password: None,
+                    },
+                    fingerprint: d.fingerprint.clone(),
+                },
+                deps,
+            );
+            self.created_user[i] = Some(op);
+        }
+        if cannot_create > 0 {
+            self.plan.notes.push(format!(
+                "{cannot_create} source user(s) have no account and the target cannot create users"
+            ));
+        }
+        // Target accounts no present source user claims: leavers, adopted, or unmanaged.
+        let present: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+        let linked_owner: HashMap<&str, &str> = self
+            .input
+            .user_links
+            .iter()
+            .filter(|l| !present.contains(l.source_id.as_str()))
+            .map(|l| (l.target_id.as_str(), l.source_id.as_str()))
+            .collect();
+        for (t, cur) in tusers.iter().enumerate() {
+            if self.owner[t].is_some() {
+                continue;
+            }
+            if self.protected_t[t] {
+                continue;
+            }
+            if let Some(source_id) = linked_owner.get(cur.id.as_str()) {
+                self.plan.managed_users += 1;
+                self.pending_deactivations.push((
+                    t,
+                    Reason::Left,
+                    Some((*source_id).to_string()),
+                    None,
+                ));
+            } else if self.s.adopt == Adopt::All {
+                self.plan.managed_users += 1;
+                self.pending_deactivations
+                    .push((t, Reason::NotInSource, None, None));
+            } else {
+                self.plan.unmanaged.push(Account {
+                    id: cur.id.clone(),
+                    login: cur.login.clone(),
+                });
+            }
+        }
+    }
+
+    fn groups(&mut self) {
+        let (src, input) = (self.src, self.input);
+        let gm = match_groups(src, input);
+        self.plan.conflicts.extend(gm.conflicts.iter().cloned());
+        let groups = src.groups;
+        let tgroups = &input.state.groups;
+        let links: HashMap<&str, &Link> = self
+            .input
+            .group_links
+            .iter()
+            .map(|l| (l.source_id.as_str(), l))
+            .collect();
+        self.group_ref = vec![None; groups.len()];
+        let mut cannot_create = 0usize;
+        for (i, g) in groups.iter().enumerate() {
+            let Some(name) = gm.name[i].clone() else {
+                continue;
+            };
+            if gm.conflicted[i] {
+                continue;
+            }
+            let description = g.description.clone();
+            let fp = group_fingerprint(&name, description.as_deref());
+            match gm.claim[i] {
+                Some(t) => {
+                    let cur = &tgroups[t];
+                    self.group_ref[i] = Some(GroupRef {
+                        at: Ref::Id(Arc::from(cur.id.as_str())),
+                        name: Arc::from(cur.name.as_str()),
+                    });
+                    if self.input.protected.group(&cur.id) {
+                        self.plan.notes.push(format!(
+                            "group `{}` is protected: its name, description and members are left as they are",
+                            cur.name
+                        ));
+                        continue;
+                    }
+                    self.active_groups.insert(cur.id.as_str());
+                    let link = links.get(g.id.as_str()).copied();
+                    let fp_same =
+                        link.is_some_and(|l| l.fingerprint == fp && l.target_id == cur.id);
+                    let mut ch = GroupChanges::default();
+                    if norm(&name) != norm(&cur.name) {
+                        ch.name = Some(name.clone());
+                    }
+                    if let Some(d) = &description {
+                        let differs = Some(d.trim()) != cur.description.as_deref().map(str::trim);
+                        let unkept = fp_same && cur.description.is_none();
+                        if differs && !unkept {
+                            ch.description = Some(Some(d.clone()));
+                        }
+                    }
+                    if !ch.is_empty() && self.caps.groups_update {
+                        self.plan.push(
+                            Action::UpdateGroup {
+                                source_id: g.id.clone(),
+                                id: cur.id.clone(),
+                                before: cur.clone(),
+                                changes: ch,
+                                fingerprint: fp,
+                            },
+                            vec![],
+                        );
+                    } else if !link.is_some_and(|l| l.target_id == cur.id && l.fingerprint == fp) {
+                        if !ch.is_empty() {
+                            self.plan.notes.push(format!(
+                                "group `{}` differs from the source but the target cannot update groups",
+                                cur.name
+                            ));
+                        }
+                        self.plan.push(
+                            Action::LinkGroup {
+                                source_id: g.id.clone(),
+                                id: cur.id.clone(),
+                                name: cur.name.clone(),
+                                fingerprint: fp,
+                            },
+                            vec![],
+                        );
+                    }
+                }
+                None => {
+                    if !self.caps.groups_create {
+                        cannot_create += 1;
+                        continue;
+                    }
+                    let op = self.plan.push(
+                        Action::CreateGroup {
+                            source_id: g.id.clone(),
+                            group: NewGroup {
+                                name: name.clone(),
+                                description,
+                            },
+                            fingerprint: fp,
+                        },
+                        vec![],
+                    );
+                    self.group_ref[i] = Some(GroupRef {
+                        at: Ref::Created(op),
+                        name: Arc::from(name.as_str()),
+                    });
+                }
+            }
+        }
+        if cannot_create > 0 {
+            self.plan.notes.push(format!(
+                "{cannot_create} source group(s) have no counterpart and the target cannot create groups"
+            ));
+        }
+        self.gm = Some(gm);
+    }
+
+    /// The target reference of every source user that takes part in memberships and grants.
+    fn user_refs(&mut self) {
+        let tusers = &self.input.state.users;
+        let mut refs = Vec::with_capacity(self.desired.len());
+        for i in 0..self.desired.len() {
+            let r = match (&self.desired[i], self.claim[i], self.created_user[i]) {
+                _ if self.conflicted[i] => None,
+                (Some(_), Some(t), _) if !self.protected_t[t] => Some(PrincipalRef {
+                    kind: PrincipalKind::User,
+                    at: Ref::Id(Arc::from(tusers[t].id.as_str())),
+                    name: Arc::from(tusers[t].login.as_str()),
+                }),
+                (Some(d), None, Some(op)) => Some(PrincipalRef {
+                    kind: PrincipalKind::User,
+                    at: Ref::Created(op),
+                    name: Arc::from(d.login.as_str()),
+                }),
+                _ => None,
+            };
+            refs.push(r);
+        }
+        self.user_ref = refs;
+    }
+
+    fn group_principal(&self, g: usize) -> Option<PrincipalRef> {
+        self.group_ref
+            .get(g)
+            .and_then(|r| r.as_ref())
+            .map(|r| PrincipalRef {
+                kind: PrincipalKind::Group,
+                at: r.at.clone(),
+                name: r.name.clone(),
+            })
+    }
+
+    fn deps_of(refs: &[&Ref]) -> Vec<usize> {
+        refs.iter()
+            .filter_map(|r| match r {
+                Ref::Created(n) => Some(*n),
+                Ref::Id(_) => None,
+            })
+            .collect()
+    }
+
+    fn memberships(&mut self) {
+        let Some(gm) = self.gm.take() else { return };
+        let nested = self.caps.members_nested;
+        let tgroups = &self.input.state.groups;
+        let mut removals = Vec::new();
+        for (g, gref) in self.group_ref.clone().into_iter().enumerate() {
+            let Some(gref) = gref else { continue };
+            if let Ref::Id(id) = &gref.at {
+                if self.input.protected.group(id) {
+                    continue;
+                }
+            }
+            // Desired members, in a stable order.
+            let mut desired: Vec<PrincipalRef> = Vec::new();
+            let mut seen: HashSet<PrincipalRef> = HashSet::new();
+            let mut add = |p: PrincipalRef, desired: &mut Vec<PrincipalRef>| {
+                if seen.insert(p.clone()) {
+                    desired.push(p);
+                }
+            };
+            if nested {
+                for &u in &self.src.direct_users[g] {
+                    if let Some(r) = &self.user_ref[u] {
+                        add(r.clone(), &mut desired);
+                    }
+                }
+                for &c in &self.src.child_groups[g] {
+                    match self.group_principal(c) {
+                        Some(p) => add(p, &mut desired),
+                        None => {
+                            for &u in self.src.users_in(c) {
+                                if let Some(r) = &self.user_ref[u] {
+                                    add(r.clone(), &mut desired);
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                for &u in self.src.users_in(g) {
+                    if let Some(r) = &self.user_ref[u] {
+                        add(r.clone(), &mut desired);
+                    }
+                }
+            }
+            let current: Option<&Vec<Principal>> = match &gref.at {
+                Ref::Id(id) => match self.input.state.members.get(id.as_ref()) {
+                    Some(m) => Some(m),
+                    None => {
+                        self.plan.notes.push(format!(
+                            "members of group `{}` were not read; its memberships are left as they are",
+                            gref.name
+                        ));
+                        continue;
+                    }
+                },
+                Ref::Created(_) => None,
+            };
+            let current_set: HashSet<(bool, &str)> = current
+                .map(|m| m.iter().map(|p| (p.is_group(), p.id())).collect())
+                .unwrap_or_default();
+            if self.caps.members_add {
+                for m in &desired {
+                    let present = match &m.at {
+                        Ref::Id(id) => {
+                            current_set.contains(&(m.kind == PrincipalKind::Group, id.as_ref()))
+                        }
+                        Ref::Created(_) => false,
+                    };
+                    if !present {
+                        let deps = Self::deps_of(&[&gref.at, &m.at]);
+                        self.plan.push(
+                            Action::AddMember {
+                                group: gref.clone(),
+                                member: m.clone(),
+                            },
+                            deps,
+                        );
+                    }
+                }
+            }
+            if let (Some(current), true) = (current, self.caps.members_remove) {
+                let wanted: HashSet<(bool, &str)> = desired
+                    .iter()
+                    .filter_map(|m| match &m.at {
+                        Ref::Id(id) => Some((m.kind == PrincipalKind::Group, id.as_ref())),
+                        Ref::Created(_) => None,
+                    })
+                    .collect();
+                for p in current {
+                    let key = (p.is_group(), p.id());
+                    if wanted.contains(&key) || !self.is_active_principal(p) {
+                        continue;
+                    }
+                    removals.push((gref.clone(), p.clone()));
+                }
+            }
+        }
+        // Members of orphaned groups (their source group is gone) lose that access, unless
+        // the group itself is deleted or left alone by the deletion policy.
+        if self.s.deletion == DeletionPolicy::Disable && self.caps.members_remove {
+            for (t, _) in &gm.orphans {
+                let cur = &tgroups[*t];
+                if self.input.protected.group(&cur.id) {
+                    continue;
+                }
+                let gref = GroupRef {
+                    at: Ref::Id(Arc::from(cur.id.as_str())),
+                    name: Arc::from(cur.name.as_str()),
+                };
+                if let Some(members) = self.input.state.members.get(&cur.id) {
+                    for p in members {
+                        if self.is_active_principal(p) {
+                            removals.push((gref.clone(), p.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        for (gref, p) in removals {
+            let member = self.principal_ref_of(&p);
+            self.plan.push(
+                Action::RemoveMember {
+                    group: gref,
+                    member,
+                },
+                vec![],
+            );
+        }
+        self.gm = Some(gm);
+    }
+
+    fn is_active_principal(&self, p: &Principal) -> bool {
+        match p {
+            Principal::User(id) => {
+                self.active_users.contains(id.as_str())
+                    && self
+                        .t_by_id
+                        .get(id.as_str())
+                        .is_some_and(|t| !self.protected_t[*t])
+            }
+            Principal::Group(id) => self.active_groups.contains(id.as_str()),
+        }
+    }
+
+    fn principal_ref_of(&self, p: &Principal) -> PrincipalRef {
+        match p {
+            Principal::User(id) => PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Id(Arc::from(id.as_str())),
+                name: Arc::from(
+                    self.t_by_id
+                        .get(id.as_str())
+                        .map(|t| self.input.state.users[*t].login.as_str())
+                        .unwrap_or(id.as_str()),
+                ),
+            },
+            Principal::Group(id) => PrincipalRef {
+                kind: PrincipalKind::Group,
+                at: Ref::Id(Arc::from(id.as_str())),
+                name: Arc::from(
+                    self.input
+                        .state
+                        .groups
+                        .iter()
+                        .find(|g| &g.id == id)
+                        .map(|g| g.name.as_str())
+                        .unwrap_or(id.as_str()),
+                ),
+            },
+        }
+    }
+
+    fn roles(&mut self) -> Result<()> {
+        let s = self.s;
+        let troles = &self.input.state.roles;
+        let mut t_role_by_id: HashMap<&str, usize> = HashMap::new();
+        let mut t_role_by_name: HashMap<String, Slot> = HashMap::new();
+        for (i, r) in troles.iter().enumerate() {
+            t_role_by_id.insert(r.id.as_str(), i);
+            index_insert(&mut t_role_by_name, norm(&r.name), i);
+        }
+        let lookup = |name: &str| -> std::result::Result<usize, String> {
+            if let Some(&i) = t_role_by_id.get(name) {
+                return Ok(i);
+            }
+            match t_role_by_name.get(&norm(name)) {
+                Some(Slot::One(i)) => Ok(*i),
+                Some(Slot::Many) => Err(format!(
+                    "the target has several roles named `{name}`; give the role's id"
+                )),
+                None => {
+                    let mut known: Vec<&str> = troles.iter().map(|r| r.name.as_str()).collect();
+                    known.sort_unstable();
+                    known.truncate(30);
+                    Err(format!(
+                        "target `{}` has no role `{name}`; its roles: {}",
+                        self.input.name,
+                        known.join(", ")
+                    ))
+                }
+            }
+        };
+        let src_roles: &[Role] = self.src.src.roles.as_deref().unwrap_or(&[]);
+        // Source role index -> (target role index, scope rule).
+        let mut role_map: HashMap<usize, (usize, ScopeRule)> = HashMap::new();
+        for (name, rt) in &s.roles {
+            let Some(&sr) = self.src.role_by_name.get(&norm(name)) else {
+                return Err(s.error_at(&rt.key_path, format!("the source has no role `{name}`")));
+            };
+            let tr =
+                lookup(&rt.role).map_err(|e| s.error_at(&format!("{}.role", rt.key_path), e))?;
+            role_map.insert(sr, (tr, rt.scope.clone()));
+        }
+        let mut unmatched = Vec::new();
+        for (i, r) in src_roles.iter().enumerate() {
+            if role_map.contains_key(&i) || s.roles.keys().any(|k| norm(k) == norm(&r.name)) {
+                continue;
+            }
+            match t_role_by_name.get(&norm(&r.name)) {
+                Some(Slot::One(t)) => {
+                    role_map.insert(i, (*t, ScopeRule::Source));
+                }
+                _ => unmatched.push(r.name.clone()),
+            }
+        }
+        if !unmatched.is_empty()
+            && (!s.roles.is_empty() || !s.group_roles.is_empty() || s.concepts.is_some())
+        {
+            self.plan.notes.push(format!(
+                "source role(s) {} have no counterpart in the target and are not mapped (see `roles` in the configuration)",
+                unmatched.join(", ")
+            ));
+        }
+        let mut group_role_map: Vec<(usize, usize, &RoleTarget)> = Vec::new();
+        for (gname, targets) in &s.group_roles {
+            let Some(&g) = self.src.group_by_name.get(&norm(gname)) else {
+                let path = format!("{}.group_roles.{gname}", s.key_path);
+                return Err(s.error_at(&path, format!("the source has no group `{gname}`")));
+            };
+            for rt in targets {
+                let tr = lookup(&rt.role)
+                    .map_err(|e| s.error_at(&format!("{}.role", rt.key_path), e))?;
+                group_role_map.push((g, tr, rt));
+            }
+        }
+        let managed_roles: HashSet<&str> = role_map
+            .values()
+            .map(|(t, _)| troles[*t].id.as_str())
+            .chain(
+                group_role_map
+                    .iter()
+                    .map(|(_, t, _)| troles[*t].id.as_str()),
+            )
+            .collect();
+        // Desired grants.
+        let to_groups = self.caps.grants_to_groups;
+        let mut desired: Vec<(usize, PrincipalRef, Scope)> = Vec::new();
+        let mut seen: HashSet<(usize, PrincipalRef, Scope)> = HashSet::new();
+        let mut skipped_scopes = 0usize;
+        let caps = self.caps;
+        let mut want = |tr: usize, p: PrincipalRef, scope: Scope, desired: &mut Vec<_>| {
+            let ok = if scope.is_global() {
+                caps.grants_global
+            } else {
+                caps.grants_project
+            };
+            if !ok {
+                skipped_scopes += 1;
+                return;
+            }
+            let key = (tr, p, scope);
+            if seen.insert(key.clone()) {
+                desired.push(key);
+            }
+        };
+        let scope_for = |rule: &ScopeRule, source: &Scope, role: &Role| match rule {
+            ScopeRule::Source => source.clone(),
+            ScopeRule::Global => Scope::Global,
+            ScopeRule::Project(p) => {
+                let _ = role;
+                Scope::Project(p.clone())
+            }
+        };
+        for grant in &self.src.src.grants {
+            let Some(&sr) = self.src.role_by_id.get(grant.role.as_str()) else {
+                continue;
+            };
+            let Some((tr, rule)) = role_map.get(&sr) else {
+                continue;
+            };
+            let scope = scope_for(rule, &grant.scope, &troles[*tr]);
+            match &grant.principal {
+                Principal::User(uid) => {
+                    if let Some(r) = self
+                        .src
+                        .user_by_id
+                        .get(uid.as_str())
+                        .and_then(|&u| self.user_ref[u].clone())
+                    {
+                        want(*tr, r, scope, &mut desired);
+                    }
+                }
+                Principal::Group(gid) => {
+                    let Some(&g) = self.src.group_by_id.get(gid.as_str()) else {
+                        continue;
+                    };
+                    match self
+                        .group_principal(g)
+                        .filter(|_| to_groups && self.eff.groups)
+                    {
+                        Some(p) => want(*tr, p, scope, &mut desired),
+                        None => {
+                            for &u in self.src.users_in(g) {
+                                if let Some(r) = self.user_ref[u].clone() {
+                                    want(*tr, r, scope.clone(), &mut desired);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (g, tr, rt) in &group_role_map {
+            let scope = match &rt.scope {
+                ScopeRule::Source => troles[*tr].scope.clone(),
+                ScopeRule::Global => Scope::Global,
+                ScopeRule::Project(p) => Scope::Project(p.clone()),
+            };
+            match self
+                .group_principal(*g)
+                .filter(|_| to_groups && self.eff.groups)
+            {
+                Some(p) => want(*tr, p, scope, &mut desired),
+                None => {
+                    for &u in self.src.users_in(*g) {
+                        if let Some(r) = self.user_ref[u].clone() {
+                            want(*tr, r, scope.clone(), &mut desired);
+                        }
+                    }
+                }
+            }
+        }
+        if skipped_scopes > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_scopes} grant(s) are in a scope the target cannot grant in and were skipped"
+            ));
+        }
+        // Current managed grants.
+        let current: Vec<&Grant> = self
+            .input
+            .state
+            .grants
+            .iter()
+            .filter(|g| {
+                managed_roles.contains(g.role.as_str()) && self.is_active_principal(&g.principal)
+            })
+            .collect();
+        let current_set: HashSet<(&str, bool, &str, &Scope)> = current
+            .iter()
+            .map(|g| {
+                (
+                    g.role.as_str(),
+                    g.principal.is_group(),
+                    g.principal.id(),
+                    &g.scope,
+                )
+            })
+            .collect();
+        let mut wanted_set: HashSet<(&str, bool, String, Scope)> = HashSet::new();
+        if self.caps.grants_grant {
+            for (tr, p, scope) in &desired {
+                let role = &troles[*tr];
+                let present = match &p.at {
+                    Ref::Id(id) => current_set.contains(&(
+                        role.id.as_str(),
+                        p.kind == PrincipalKind::Group,
+                        id.as_ref(),
+                        scope,
+                    )),
+                    Ref::Created(_) => false,
+                };
+                if !present {
+                    let deps = Self::deps_of(&[&p.at]);
+                    self.plan.push(
+                        Action::Grant {
+                            role: role.id.clone(),
+                            role_name: role.name.clone(),
+                            principal: p.clone(),
+                            scope: scope.clone(),
+                        },
+                        deps,
+                    );
+                }
+            }
+        }
+        for (tr, p, scope) in &desired {
+            if let Ref::Id(id) = &p.at {
+                wanted_set.insert((
+                    troles[*tr].id.as_str(),
+                    p.kind == PrincipalKind::Group,
+                    id.to_string(),
+                    scope.clone(),
+                ));
+            }
+        }
+        if self.caps.grants_revoke {
+            for g in current {
+                let key = (
+                    g.role.as_str(),
+                    g.principal.is_group(),
+                    g.principal.id().to_string(),
+                    g.scope.clone(),
+                );
+                if wanted_set.contains(&key) {
+                    continue;
+                }
+                let role_name = t_role_by_id
+                    .get(g.role.as_str())
+                    .map(|&i| troles[i].name.clone())
+                    .unwrap_or_else(|| g.role.clone());
+                let principal = self.principal_ref_of(&g.principal);
+                self.plan.push(
+                    Action::Revoke {
+                        role: g.role.clone(),
+                        role_name,
+                        principal,
+                        scope: g.scope.clone(),
+                    },
+                    vec![],
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn deactivations(&mut self) {
+        let tusers = &self.input.state.users;
+        let mut sessions: HashMap<&str, Vec<String>> = HashMap::new();
+        if let Some(list) = &self.input.state.sessions {
+            for s in list {
+                sessions
+                    .entry(s.user.as_str())
+                    .or_default()
+                    .push(s.id.clone());
+            }
+        }
+        let pending = std::mem::take(&mut self.pending_deactivations);
+        let policy = self.s.deletion;
+        let caps = self.caps;
+        let mut cannot = Vec::new();
+        for (t, reason, source_id, fingerprint) in pending {
+            let cur = &tusers[t];
+            let live = sessions.get(cur.id.as_str()).cloned().unwrap_or_default();
+            // What to do: a source-disabled user is disabled whatever the policy (the
+            // source says so); a leaver follows the policy.
+            let want_delete = match reason {
+                Reason::DisabledInSource => {
+                    !caps.users_set_enabled && policy == DeletionPolicy::Delete
+                }
+                _ => policy == DeletionPolicy::Delete,
+            };
+            let want_disable = match reason {
+                Reason::DisabledInSource => caps.users_set_enabled,
+                _ => policy == DeletionPolicy::Disable,
+            };
+            if policy == DeletionPolicy::Ignore && reason != Reason::DisabledInSource {
+                continue;
+            }
+            if want_delete {
+                if !caps.users_delete {
+                    cannot.push(cur.login.clone());
+                    continue;
+                }
+                let mut deps = Vec::new();
+                if self.eff.sessions_revoke {
+                    let r = self.push_user_op(
+                        Some(t),
+                        Action::RevokeSessions {
+                            id: cur.id.clone(),
+                            login: cur.login.clone(),
+                            sessions: live,
+                        },
+                        vec![],
+                    );
+                    deps.push(r);
+                }
+                self.push_user_op(
+                    Some(t),
+                    Action::DeleteUser {
+                        source_id,
+                        id: cur.id.clone(),
+                        before: cur.clone(),
+                        reason,
+                    },
+                    deps,
+                );
+            } else if want_disable {
+                if !caps.users_set_enabled {
+                    cannot.push(cur.login.clone());
+                    continue;
+                }
+                if cur.enabled {
+                    self.push_user_op(
+                        Some(t),
+                        Action::DisableUser {
+                            source_id,
+                            id: cur.id.clone(),
+                            before: cur.clone(),
+                            reason,
+                            fingerprint,
+                        },
+                        vec![],
+                    );
+                    if self.eff.sessions_revoke {
+                        self.push_user_op(
+                            Some(t),
+                            Action::RevokeSessions {
+                                id: cur.id.clone(),
+                                login: cur.login.clone(),
+                                sessions: live,
+                            },
+                            vec![],
+                        );
+                    }
+                } else if !live.is_empty() && self.eff.sessions_revoke {
+                    // Disabled already (perhaps by a run that stopped before revoking),
+                    // yet sessions are live: finish the job.
+                    self.push_user_op(
+                        Some(t),
+                        Action::RevokeSessions {
+                            id: cur.id.clone(),
+                            login: cur.login.clone(),
+                            sessions: live,
+                        },
+                        vec![],
+                    );
+                } else if let (Some(source_id), Some(fp)) = (&source_id, &fingerprint) {
+                    let link_current = self
+                        .user_links
+                        .get(source_id.as_str())
+                        .is_some_and(|l| l.target_id == cur.id && &l.fingerprint == fp);
+                    if !link_current {
+                        self.push_user_op(
+                            Some(t),
+                            Action::LinkUser {
+                                source_id: source_id.clone(),
+                                id: cur.id.clone(),
+                                login: cur.login.clone(),
+                                fingerprint: fp.clone(),
+                            },
+                            vec![],
+                        );
+                    }
+                }
+            } else {
+                cannot.push(cur.login.clone());
+            }
+        }
+        if !cannot.is_empty() {
+            let n = cannot.len();
+            cannot.truncate(10);
+            self.plan.notes.push(format!(
+                "{n} account(s) should lose access ({}{}) but the target cannot {} them; \
+                 set `deletion` to a policy the target supports",
+                cannot.join(", "),
+                if n > 10 { ", ..." } else { "" },
+                match policy {
+                    DeletionPolicy::Delete => "delete",
+                    _ => "disable",
+                }
+            ));
+        }
+    }
+
+    fn orphan_groups(&mut self) {
+        let Some(gm) = self.gm.take() else { return };
+        let tgroups = &self.input.state.groups;
+        for (t, source_id) in &gm.orphans {
+            let cur = &tgroups[*t];
+            if self.input.protected.group(&cur.id) {
+                continue;
+            }
+            match self.s.deletion {
+                DeletionPolicy::Delete if self.caps.groups_delete => {
+                    self.plan.push(
+                        Action::DeleteGroup {
+                            source_id: Some(source_id.clone()),
+                            id: cur.id.clone(),
+                            before: cur.clone(),
+                        },
+                        vec![],
+                    );
+                }
+                DeletionPolicy::Ignore => {}
+                _ => self.plan.notes.push(format!(
+                    "group `{}` is no longer in the source; it is kept (its managed members are removed; \
+                     deletion = \"delete\" deletes it)",
+                    cur.name
+                )),
+            }
+        }
+        self.gm = Some(gm);
+    }
+
+    fn finish(mut self) -> TargetPlan {
+        let _ = self.eff;
+        self.plan.notes.dedup();
+        self.plan
+    }
+}
+
+/// What changes turn `cur` into `d`. Values compare case- and space-insensitively for the
+/// login and email. A field the target shows empty although idbridge already wrote this
+/// exact desired state (`fp_same`) is a field the target does not keep: not a change.
+fn user_changes(cur: &User, d: &DesiredUser, fp_same: bool) -> UserChanges {
+    let mut ch = UserChanges::default();
+    if norm(&d.login) != norm(&cur.login) {
+        ch.login = Some(d.login.clone());
+    }
+    if let Some(e) = &d.email {
+        if !(norm_eq(Some(e), cur.email.as_deref()) || (fp_same && cur.email.is_none())) {
+            ch.email = Some(Some(e.clone()));
+        }
+    }
+    if let Some(n) = &d.display_name {
+        let differs = Some(n.trim()) != cur.display_name.as_deref().map(str::trim);
+        if differs && !(fp_same && cur.display_name.is_none()) {
+            ch.display_name = Some(Some(n.clone()));
+        }
+    }
+    if let Some(a) = &d.attributes {
+        if a != &cur.attributes && !(fp_same && cur.attributes.is_empty()) {
+            ch.attributes = Some(a.clone());
+        }
+    }
+    ch
+}
+
+#[cfg(test)]
+mod tests;

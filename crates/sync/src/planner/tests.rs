@@ -1,0 +1,809 @@
+use super::*;
+use crate::plan::Op;
+use chrono::Utc;
+use serde_json::json;
+
+fn user(id: &str, login: &str) -> User {
+    User {
+        id: id.into(),
+        login: login.into(),
+        email: Some(format!("{login}@example.com")),
+        display_name: Some(format!("Name {login}")),
+        enabled: true,
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn group(id: &str, name: &str) -> Group {
+    Group {
+        id: id.into(),
+        name: name.into(),
+        description: None,
+    }
+}
+
+fn full_caps() -> Capabilities {
+    Capabilities {
+        users_list: true,
+        users_create: true,
+        users_update: true,
+        users_set_enabled: true,
+        users_delete: true,
+        groups_list: true,
+        groups_create: true,
+        groups_update: true,
+        groups_delete: true,
+        members_list: true,
+        members_add: true,
+        members_remove: true,
+        members_nested: true,
+        roles_list: true,
+        grants_list: true,
+        grants_grant: true,
+        grants_revoke: true,
+        grants_global: true,
+        grants_project: true,
+        grants_to_groups: true,
+        sessions_list: true,
+        sessions_revoke: true,
+        sessions_revoke_user: true,
+        ..Capabilities::default()
+    }
+}
+
+fn link(kind: idbridge_store::LinkKind, source: &str, target: &str, fp: &str) -> Link {
+    Link {
+        target: "t".into(),
+        kind,
+        source_id: source.into(),
+        target_id: target.into(),
+        fingerprint: fp.into(),
+        updated: Utc::now(),
+    }
+}
+
+struct Case {
+    source: SourceState,
+    target: TargetState,
+    caps: Capabilities,
+    settings: TargetSettings,
+    protected: Protected,
+    user_links: Vec<Link>,
+    group_links: Vec<Link>,
+}
+
+impl Case {
+    fn new(source_users: Vec<User>, target_users: Vec<User>) -> Case {
+        Case {
+            source: SourceState {
+                users: source_users,
+                groups: Some(Vec::new()),
+                roles: Some(Vec::new()),
+                ..Default::default()
+            },
+            target: TargetState {
+                users: target_users,
+                ..Default::default()
+            },
+            caps: full_caps(),
+            settings: TargetSettings::defaults("t"),
+            protected: Protected::default(),
+            user_links: Vec::new(),
+            group_links: Vec::new(),
+        }
+    }
+
+    fn plan(&self) -> Result<TargetPlan> {
+        let idx = SourceIndex::new(&self.source);
+        let input = TargetInput {
+            name: "t",
+            adapter: "test",
+            caps: self.caps,
+            protected: &self.protected,
+            settings: &self.settings,
+            state: &self.target,
+            user_links: &self.user_links,
+            group_links: &self.group_links,
+        };
+        let mut notes = Vec::new();
+        let eff = Effective::compute(&self.settings, &self.caps, &self.source, &mut notes);
+        let plan = plan_target(&idx, &input, &eff)?;
+        plan.check_structure()?;
+        Ok(plan)
+    }
+
+    /// Links every source user to the target account with the same id suffix, with the
+    /// fingerprint the planner would write, by running a plan and keeping its links.
+    fn link_as_applied(&mut self) {
+        let plan = self.plan().expect("plan");
+        for op in &plan.ops {
+            match &op.action {
+                Action::LinkUser {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                }
+                | Action::UpdateUser {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                } => {
+                    self.user_links.push(link(
+                        idbridge_store::LinkKind::User,
+                        source_id,
+                        id,
+                        fingerprint,
+                    ));
+                }
+                Action::LinkGroup {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                } => {
+                    self.group_links.push(link(
+                        idbridge_store::LinkKind::Group,
+                        source_id,
+                        id,
+                        fingerprint,
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn names(plan: &TargetPlan) -> Vec<String> {
+    plan.ops
+        .iter()
+        .map(|o| format!("{} {}", o.action.name(), o.action.resource()))
+        .collect()
+}
+
+fn find<'a>(plan: &'a TargetPlan, name: &str) -> Vec<&'a Op> {
+    plan.ops
+        .iter()
+        .filter(|o| o.action.name() == name)
+        .collect()
+}
+
+#[test]
+fn new_users_are_created() {
+    let c = Case::new(vec![user("s1", "ada"), user("s2", "bob")], vec![]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_user ada", "create_user bob"]);
+    let Action::CreateUser {
+        user, source_id, ..
+    } = &plan.ops[0].action
+    else {
+        panic!("not a create")
+    };
+    assert_eq!(source_id, "s1");
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(user.password, None);
+}
+
+#[test]
+fn matching_accounts_are_linked_without_writes_then_nothing_is_planned() {
+    let mut c = Case::new(
+        vec![user("s1", "Ada"), user("s2", "bob")],
+        // Same people, different case and stray space in the target.
+        vec![user("T1", "ada "), user("T2", "BOB")],
+    );
+    c.target.users[0].email = Some("ADA@example.com".into());
+    c.target.users[0].display_name = Some("Name Ada".into());
+    c.target.users[1].display_name = Some("Name bob".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["link_user ada ", "link_user BOB"]);
+    assert!(plan.ops.iter().all(|o| !o.action.writes_target()));
+    c.link_as_applied();
+    assert!(c.plan().expect("plan").ops.is_empty());
+}
+
+#[test]
+fn email_correlates_when_login_differs_and_unicode_forms_match() {
+    let mut s = user("s1", "zoe\u{0308}.martin");
+    s.email = Some("Zoe.Martin@Example.com".into());
+    let mut t = user("T1", "zmartin");
+    t.email = Some(" zoe.martin@example.com".into());
+    let c = Case::new(vec![s], vec![t]);
+    let plan = c.plan().expect("plan");
+    // Matched by email: the login is updated (a rename), never a new account.
+    assert_eq!(names(&plan), vec!["update_user zmartin"]);
+    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(changes.login.as_deref(), Some("zoe\u{0308}.martin"));
+
+    // Unicode NFC: composed and decomposed forms are one login.
+    let c = Case::new(
+        vec![user("s1", "zo\u{00EB}")],
+        vec![User {
+            email: None,
+            ..user("T1", "ZOE\u{0308}")
+        }],
+    );
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "create_user").is_empty(), "{:?}", names(&plan));
+}
+
+#[test]
+fn a_rename_in_the_source_is_an_update_of_the_linked_account() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.link_as_applied();
+    c.source.users[0].login = "ada.king".into();
+    c.source.users[0].display_name = Some("Ada King".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["update_user ada"]);
+    let Action::UpdateUser { changes, id, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(id, "T1");
+    assert_eq!(changes.login.as_deref(), Some("ada.king"));
+    assert_eq!(changes.display_name, Some(Some("Ada King".into())));
+    assert_eq!(changes.email, None, "unchanged fields are not sent");
+}
+
+#[test]
+fn leavers_are_disabled_with_session_revocation_and_rejoiners_re_enabled() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.link_as_applied();
+    c.target.sessions = Some(vec![idbridge_core::Session {
+        id: "sess-1".into(),
+        user: "T2".into(),
+        login: None,
+        started: None,
+        last_activity: None,
+        client: None,
+        node: None,
+    }]);
+    let leaver = c.source.users.remove(1);
+    let plan = c.plan().expect("plan");
+    assert_eq!(
+        names(&plan),
+        vec!["disable_user bob", "revoke_sessions bob"]
+    );
+    assert_eq!(plan.ops[1].depends_on, vec![0]);
+    let Action::DisableUser {
+        reason,
+        before,
+        source_id,
+        ..
+    } = &plan.ops[0].action
+    else {
+        panic!()
+    };
+    assert_eq!(*reason, Reason::Left);
+    assert!(before.enabled);
+    assert_eq!(source_id.as_deref(), Some("s2"));
+    assert_eq!(plan.managed_users, 2);
+    assert_eq!(plan.deletions(), 1);
+
+    // Disabled and sessions gone: nothing more to do.
+    c.target.users[1].enabled = false;
+    c.target.sessions = Some(vec![]);
+    assert!(c.plan().expect("plan").ops.is_empty());
+
+    // Returns: re-enabled, not re-created.
+    c.source.users.push(leaver);
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["enable_user bob"]);
+}
+
+#[test]
+fn sessions_left_live_by_an_interrupted_run_are_revoked() {
+    let mut c = Case::new(
+        vec![user("s1", "ada")],
+        vec![
+            user("T1", "ada"),
+            User {
+                enabled: false,
+                ..user("T2", "bob")
+            },
+        ],
+    );
+    c.user_links
+        .push(link(idbridge_store::LinkKind::User, "gone", "T2", "x"));
+    c.link_as_applied();
+    c.target.sessions = Some(vec![idbridge_core::Session {
+        id: "sess-1".into(),
+        user: "T2".into(),
+        login: None,
+        started: None,
+        last_activity: None,
+        client: None,
+        node: None,
+    }]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["revoke_sessions bob"]);
+}
+
+#[test]
+fn deletion_policies() {
+    let base = || {
+        let mut c = Case::new(
+            vec![user("s1", "ada")],
+            vec![user("T1", "ada"), user("T2", "bob")],
+        );
+        c.user_links
+            .push(link(idbridge_store::LinkKind::User, "gone", "T2", "x"));
+        c
+    };
+    let mut c = base();
+    c.settings.deletion = crate::settings::DeletionPolicy::Delete;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(
+        n.contains(&"revoke_sessions bob".to_string())
+            && n.contains(&"delete_user bob".to_string()),
+        "{n:?}"
+    );
+    let del = find(&plan, "delete_user")[0];
+    let rev = find(&plan, "revoke_sessions")[0];
+    assert!(
+        del.depends_on.contains(&rev.id),
+        "sessions are revoked before the delete"
+    );
+
+    let mut c = base();
+    c.settings.deletion = crate::settings::DeletionPolicy::Ignore;
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "disable_user").is_empty() && find(&plan, "delete_user").is_empty());
+
+    // A target that cannot disable: noted, nothing done.
+    let mut c = base();
+    c.caps.users_set_enabled = false;
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "disable_user").is_empty());
+    assert!(
+        plan.notes.iter().any(|n| n.contains("cannot disable")),
+        "{:?}",
+        plan.notes
+    );
+}
+
+#[test]
+fn unmanaged_accounts_are_left_alone_unless_adopt_all() {
+    let mut c = Case::new(
+        vec![user("s1", "ada")],
+        vec![user("T1", "ada"), user("T9", "local.admin")],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(plan.unmanaged.len(), 1);
+    assert_eq!(plan.unmanaged[0].login, "local.admin");
+    assert!(find(&plan, "disable_user").is_empty());
+    assert_eq!(plan.managed_users, 1);
+
+    c.settings.adopt = crate::settings::Adopt::All;
+    let plan = c.plan().expect("plan");
+    assert!(plan.unmanaged.is_empty());
+    assert_eq!(find(&plan, "disable_user").len(), 1);
+    assert_eq!(plan.managed_users, 2);
+}
+
+#[test]
+fn protected_accounts_are_never_touched() {
+    let mut c = Case::new(
+        vec![
+            User {
+                display_name: Some("Changed".into()),
+                ..user("s1", "administrator")
+            },
+            user("s2", "ops"),
+        ],
+        vec![
+            user("T0", "administrator"),
+            user("T5", "ops"),
+            user("T6", "svc"),
+        ],
+    );
+    c.protected.user_ids.insert("T0".into());
+    c.settings.protected = vec!["OPS@example.com".into(), "svc".into()];
+    c.settings.adopt = crate::settings::Adopt::All;
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.protected.len(), 2);
+}
+
+#[test]
+fn two_source_users_claiming_one_account_is_a_conflict_and_neither_is_applied() {
+    let mut a = user("s1", "ada");
+    a.email = Some("shared@example.com".into());
+    let mut b = user("s2", "ada.l");
+    b.email = Some("shared@example.com".into());
+    let mut t = user("T1", "someone");
+    t.email = Some("shared@example.com".into());
+    let mut c = Case::new(vec![a, b], vec![t]);
+    c.settings.correlate = vec![CorrelationKey::Email];
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.conflicts.len(), 1);
+    assert_eq!(plan.conflicts[0].sources.len(), 2);
+}
+
+#[test]
+fn login_taken_by_an_unmanaged_account_is_a_conflict_not_a_duplicate() {
+    let mut c = Case::new(
+        vec![user("s1", "ada")],
+        vec![User {
+            email: Some("other@x.com".into()),
+            ..user("T1", "ada")
+        }],
+    );
+    c.settings.correlate = vec![CorrelationKey::Email];
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "create_user").is_empty());
+    assert_eq!(plan.conflicts.len(), 1);
+}
+
+#[test]
+fn a_login_freed_by_a_rename_is_created_after_the_rename() {
+    // ada is linked to T1 (login "ada") and renamed to "ada.old"; a new source user takes
+    // the login "ada".
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.link_as_applied();
+    c.source.users[0].login = "ada.old".into();
+    c.source.users.push(user("s2", "ada"));
+    c.source.users[1].email = Some("new.ada@example.com".into());
+    let plan = c.plan().expect("plan");
+    let update = find(&plan, "update_user")[0];
+    let create = find(&plan, "create_user")[0];
+    assert!(create.depends_on.contains(&update.id), "{:?}", plan.ops);
+}
+
+#[test]
+fn groups_memberships_and_nesting() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada")],
+    );
+    c.source.groups = Some(vec![
+        group("g-all", "all-staff"),
+        group("g-eng", "engineering"),
+    ]);
+    c.source
+        .members
+        .insert("g-all".into(), vec![Principal::Group("g-eng".into())]);
+    c.source.members.insert(
+        "g-eng".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.target.groups = vec![group("TG1", "Engineering")];
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T1".into())]);
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"create_group all-staff".to_string()), "{n:?}");
+    assert!(n.contains(&"link_group Engineering".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"add_member Engineering <- bob".to_string()),
+        "{n:?}"
+    );
+    assert!(
+        n.contains(&"add_member all-staff <- Engineering".to_string()),
+        "{n:?}"
+    );
+    assert!(
+        !n.contains(&"add_member Engineering <- ada".to_string()),
+        "already a member: {n:?}"
+    );
+    // The add of bob depends on bob's creation.
+    let add_bob = plan
+        .ops
+        .iter()
+        .find(|o| o.action.resource() == "Engineering <- bob")
+        .expect("add");
+    let create_bob = find(&plan, "create_user")[0];
+    assert!(add_bob.depends_on.contains(&create_bob.id));
+
+    // Without nesting the target gets all-staff's users directly.
+    c.caps.members_nested = false;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(
+        n.contains(&"add_member all-staff <- ada".to_string()),
+        "{n:?}"
+    );
+    assert!(
+        n.contains(&"add_member all-staff <- bob".to_string()),
+        "{n:?}"
+    );
+    assert!(
+        !n.iter().any(|x| x == "add_member all-staff <- Engineering"),
+        "{n:?}"
+    );
+}
+
+#[test]
+fn only_managed_members_are_removed() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob"), user("T3", "local")],
+    );
+    c.source.groups = Some(vec![group("g-eng", "engineering")]);
+    c.source
+        .members
+        .insert("g-eng".into(), vec![Principal::User("s1".into())]);
+    c.target.groups = vec![group("TG1", "engineering")];
+    c.target.members.insert(
+        "TG1".into(),
+        vec![
+            Principal::User("T1".into()),
+            Principal::User("T2".into()),
+            Principal::User("T3".into()),
+        ],
+    );
+    let plan = c.plan().expect("plan");
+    let removes: Vec<String> = find(&plan, "remove_member")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(
+        removes,
+        vec!["engineering <- bob"],
+        "the unmanaged `local` stays"
+    );
+}
+
+#[test]
+fn group_include_exclude_and_rename() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![]);
+    c.source.groups = Some(vec![
+        group("g1", "bi-users"),
+        group("g2", "bi-old"),
+        group("g3", "sales"),
+    ]);
+    c.settings = TargetSettings::from_json(
+        "t",
+        json!({"groups": {"include": ["bi-*"], "exclude": ["*-old"], "rename": {"bi-users": "BI Users"}}}),
+    )
+    .expect("settings");
+    let plan = c.plan().expect("plan");
+    let groups: Vec<String> = find(&plan, "create_group")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(groups, vec!["BI Users"]);
+}
+
+#[test]
+fn field_templates_and_attributes() {
+    let mut c = Case::new(
+        vec![User {
+            attributes: [("department".to_string(), "R&D".to_string())].into(),
+            ..user("s1", "Ada")
+        }],
+        vec![],
+    );
+    c.source.users[0].email = Some("Ada.Lovelace@Example.COM".into());
+    c.settings = TargetSettings::from_json(
+        "t",
+        json!({"fields": {"login": "{email|lower}", "display_name": "{display_name} ({attr.department})"}, "attributes": "all"}),
+    )
+    .expect("settings");
+    let plan = c.plan().expect("plan");
+    let Action::CreateUser { user, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(user.login, "ada.lovelace@example.com");
+    assert_eq!(user.display_name.as_deref(), Some("Name Ada (R&D)"));
+    assert_eq!(
+        user.attributes.get("department").map(String::as_str),
+        Some("R&D")
+    );
+}
+
+#[test]
+fn a_field_the_target_does_not_keep_is_not_rewritten_every_run() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![]);
+    let plan = c.plan().expect("plan");
+    let Action::CreateUser { fingerprint, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    // The target kept the login but not the display name.
+    c.target.users.push(User {
+        display_name: None,
+        ..user("T1", "ada")
+    });
+    c.user_links.push(link(
+        idbridge_store::LinkKind::User,
+        "s1",
+        "T1",
+        fingerprint,
+    ));
+    assert!(c.plan().expect("plan").ops.is_empty());
+    // A real change in the target (drift) is corrected.
+    c.target.users[0].email = Some("wrong@example.com".into());
+    assert_eq!(names(&c.plan().expect("plan")), vec!["update_user ada"]);
+}
+
+#[test]
+fn disabled_source_users_are_not_provisioned_but_linked_ones_are_disabled() {
+    let mut c = Case::new(
+        vec![
+            User {
+                enabled: false,
+                ..user("s1", "ada")
+            },
+            User {
+                enabled: false,
+                ..user("s2", "bob")
+            },
+        ],
+        vec![user("T2", "bob")],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(
+        names(&plan),
+        vec!["disable_user bob", "revoke_sessions bob"]
+    );
+    let Action::DisableUser {
+        reason,
+        fingerprint,
+        ..
+    } = &plan.ops[0].action
+    else {
+        panic!()
+    };
+    assert_eq!(*reason, Reason::DisabledInSource);
+    assert!(fingerprint.is_some());
+    // Once disabled (and linked), nothing more.
+    c.user_links.push(link(
+        idbridge_store::LinkKind::User,
+        "s2",
+        "T2",
+        fingerprint.as_deref().unwrap_or_default(),
+    ));
+    c.target.users[0].enabled = false;
+    assert!(
+        c.plan().expect("plan").ops.is_empty(),
+        "{:?}",
+        names(&c.plan().expect("plan"))
+    );
+}
+
+#[test]
+fn roles_map_to_target_roles_and_unknown_roles_are_config_errors() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.source.groups = Some(vec![group("g-bi", "bi-users")]);
+    c.source
+        .members
+        .insert("g-bi".into(), vec![Principal::User("s1".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r-an".into(),
+        name: "analyst".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.source.grants = vec![Grant {
+        role: "r-an".into(),
+        principal: Principal::Group("g-bi".into()),
+        scope: Scope::Project("Sales".into()),
+    }];
+    c.target.roles = vec![
+        Role {
+            id: "TR1".into(),
+            name: "Normal Users".into(),
+            scope: Scope::Global,
+            privileges: vec![],
+        },
+        Role {
+            id: "TR2".into(),
+            name: "Old".into(),
+            scope: Scope::Global,
+            privileges: vec![],
+        },
+    ];
+    // bob holds the mapped role without a reason: revoked.
+    c.target.grants = vec![Grant {
+        role: "TR1".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Project("Sales".into()),
+    }];
+    c.settings =
+        TargetSettings::from_json("t", json!({"roles": {"analyst": {"role": "Normal Users"}}}))
+            .expect("settings");
+    c.caps.grants_to_groups = false;
+    let plan = c.plan().expect("plan");
+    let grants: Vec<String> = find(&plan, "grant")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(
+        grants,
+        vec!["Normal Users (project Sales) -> ada"],
+        "flattened to the group's users"
+    );
+    let revokes: Vec<String> = find(&plan, "revoke")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(revokes, vec!["Normal Users (project Sales) -> bob"]);
+
+    // To groups where the target can.
+    c.caps.grants_to_groups = true;
+    let plan = c.plan().expect("plan");
+    let grants: Vec<String> = find(&plan, "grant")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(grants, vec!["Normal Users (project Sales) -> bi-users"]);
+
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"analyst": {"role": "Nope"}}}))
+        .expect("settings");
+    let err = c.plan().expect_err("unknown role");
+    assert_eq!(err.kind(), idbridge_core::ErrorKind::Config);
+    assert!(
+        err.to_string().contains("targets.t.roles.analyst.role"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Normal Users"),
+        "lists the known roles: {err}"
+    );
+
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"analsyt": {"role": "Old"}}}))
+        .expect("settings");
+    let err = c.plan().expect_err("unknown source role");
+    assert!(err.to_string().contains("targets.t.roles.analsyt"), "{err}");
+
+    c.settings =
+        TargetSettings::from_json("t", json!({"group_roles": {"nobody": {"role": "Old"}}}))
+            .expect("settings");
+    let err = c.plan().expect_err("unknown group");
+    assert!(
+        err.to_string().contains("targets.t.group_roles.nobody"),
+        "{err}"
+    );
+}
+
+#[test]
+fn orphaned_groups_follow_the_deletion_policy() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.target.groups = vec![group("TG1", "old-team")];
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T1".into())]);
+    c.group_links
+        .push(link(idbridge_store::LinkKind::Group, "g-gone", "TG1", "x"));
+    c.link_as_applied();
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["remove_member old-team <- ada"]);
+    c.settings.deletion = crate::settings::DeletionPolicy::Delete;
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["delete_group old-team"]);
+}
+
+#[test]
+fn groups_needing_members_lists_matched_groups_only() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![]);
+    c.source.groups = Some(vec![group("g1", "eng"), group("g2", "new")]);
+    c.target.groups = vec![group("TG1", "eng"), group("TG9", "unrelated")];
+    let idx = SourceIndex::new(&c.source);
+    let input = TargetInput {
+        name: "t",
+        adapter: "test",
+        caps: c.caps,
+        protected: &c.protected,
+        settings: &c.settings,
+        state: &c.target,
+        user_links: &c.user_links,
+        group_links: &c.group_links,
+    };
+    let mut notes = Vec::new();
+    let eff = Effective::compute(&c.settings, &c.caps, &c.source, &mut notes);
+    assert_eq!(
+        groups_needing_members(&idx, &input, &eff),
+        vec!["TG1".to_string()]
+    );
+}

@@ -1,0 +1,228 @@
+//! What the engine reads: the source's records and each target's current state.
+//!
+//! Reading is the only I/O before planning; the planner works on these snapshots alone.
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, TryStreamExt};
+use idbridge_core::{
+    AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Principal, Result,
+    Role, Session, User,
+};
+
+use crate::settings::{Concept, TargetSettings};
+
+/// The source's records.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceState {
+    /// Every user.
+    pub users: Vec<User>,
+    /// Every group, or `None` when the source does not list groups.
+    pub groups: Option<Vec<Group>>,
+    /// Direct members of each group, by group id.
+    pub members: HashMap<String, Vec<Principal>>,
+    /// Every role, or `None` when the source does not list roles.
+    pub roles: Option<Vec<Role>>,
+    /// Every grant (empty without roles).
+    pub grants: Vec<Grant>,
+}
+
+/// A target's current state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetState {
+    /// Every user.
+    pub users: Vec<User>,
+    /// Every group (empty when groups are not synced to this target).
+    pub groups: Vec<Group>,
+    /// Direct members of the groups the plan needs, by group id.
+    pub members: HashMap<String, Vec<Principal>>,
+    /// Every role (empty when roles are not synced).
+    pub roles: Vec<Role>,
+    /// Every grant (empty when roles are not synced).
+    pub grants: Vec<Grant>,
+    /// Every live session, where the target lists them.
+    pub sessions: Option<Vec<Session>>,
+}
+
+/// Which concepts are synced to one target: what its settings select, narrowed to what
+/// the target and the source can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    /// Groups are created, renamed and linked.
+    pub groups: bool,
+    /// Memberships of synced groups are kept.
+    pub memberships: bool,
+    /// Role grants are kept.
+    pub roles: bool,
+    /// Sessions can be listed (for revocations left over by an interrupted run).
+    pub sessions_list: bool,
+    /// Sessions can be revoked, one way or another.
+    pub sessions_revoke: bool,
+}
+
+impl Effective {
+    /// Computes what is synced, with a note for each selected concept that cannot be.
+    pub fn compute(
+        settings: &TargetSettings,
+        caps: &Capabilities,
+        source: &SourceState,
+        notes: &mut Vec<String>,
+    ) -> Effective {
+        let explicit = settings.concepts.is_some();
+        let mut note = |wanted: bool, ok: bool, why: &str| {
+            if wanted && !ok && explicit {
+                notes.push(why.to_string());
+            }
+            wanted && ok
+        };
+        let groups = note(
+            settings.wants(Concept::Groups),
+            caps.groups_list && source.groups.is_some(),
+            if source.groups.is_none() {
+                "groups are not synced: the source does not list groups"
+            } else {
+                "groups are not synced: the target cannot list groups"
+            },
+        );
+        let memberships = note(
+            settings.wants(Concept::Memberships) && groups,
+            caps.members_list && (caps.members_add || caps.members_remove),
+            "memberships are not synced: the target cannot list or change group members",
+        );
+        let roles = note(
+            settings.wants(Concept::Roles),
+            caps.roles_list
+                && caps.grants_list
+                && (caps.grants_grant || caps.grants_revoke)
+                && source.roles.is_some(),
+            "roles are not synced: the target cannot list roles and grants, or the source has no roles",
+        );
+        Effective {
+            groups,
+            memberships,
+            roles,
+            sessions_list: caps.sessions_list,
+            sessions_revoke: caps.sessions_revoke_user
+                || (caps.sessions_list && caps.sessions_revoke),
+        }
+    }
+}
+
+/// Reads the whole source.
+///
+/// # Errors
+/// Any read error (the run must stop: a source that cannot be read is never taken as
+/// "everyone left").
+pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
+    let caps = source.capabilities();
+    if !caps.users_list {
+        return Err(Error::config(format!(
+            "the source `{}` ({}) cannot list users, so it cannot be a source",
+            source.name(),
+            source.kind()
+        )));
+    }
+    let users = source.all_users();
+    let groups = async {
+        if caps.groups_list {
+            source.all_groups().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let roles = async {
+        if caps.roles_list && caps.grants_list {
+            let all = GrantFilter::default();
+            let (roles, grants) = futures::try_join!(source.all_roles(), source.all_grants(&all))?;
+            Ok::<_, Error>(Some((roles, grants)))
+        } else {
+            Ok(None)
+        }
+    };
+    let (users, groups, roles) = futures::try_join!(users, groups, roles)?;
+    let members = match (&groups, caps.members_list) {
+        (Some(groups), true) => {
+            read_members(source, groups.iter().map(|g| g.id.clone()).collect(), 8).await?
+        }
+        _ => HashMap::new(),
+    };
+    let (roles, grants) = match roles {
+        Some((r, g)) => (Some(r), g),
+        None => (None, Vec::new()),
+    };
+    Ok(SourceState {
+        users,
+        groups,
+        members,
+        roles,
+        grants,
+    })
+}
+
+/// Reads a target's users, groups, roles, grants and sessions (members come later, for
+/// the groups the plan needs: see [`read_members`]).
+///
+/// # Errors
+/// Any read error.
+pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Result<TargetState> {
+    let caps = target.capabilities();
+    if !caps.users_list {
+        return Err(Error::config(format!(
+            "target `{}` ({}) cannot list users, so idbridge cannot keep it in sync",
+            target.name(),
+            target.kind()
+        )));
+    }
+    let users = target.all_users();
+    let groups = async {
+        if effective.groups {
+            target.all_groups().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let roles = async {
+        if effective.roles {
+            let all = GrantFilter::default();
+            futures::try_join!(target.all_roles(), target.all_grants(&all))
+        } else {
+            Ok((Vec::new(), Vec::new()))
+        }
+    };
+    let sessions = async {
+        if effective.sessions_list {
+            target.all_sessions(None).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (users, groups, (roles, grants), sessions) =
+        futures::try_join!(users, groups, roles, sessions)?;
+    Ok(TargetState {
+        users,
+        groups,
+        members: HashMap::new(),
+        roles,
+        grants,
+        sessions,
+    })
+}
+
+/// Reads the direct members of `groups`, `concurrency` groups at a time.
+///
+/// # Errors
+/// The first read error.
+pub async fn read_members(
+    system: &AdapterHandle,
+    groups: Vec<String>,
+    concurrency: usize,
+) -> Result<HashMap<String, Vec<Principal>>> {
+    futures::stream::iter(groups)
+        .map(|g| async move {
+            let members = system.all_members(&g).await?;
+            Ok::<_, Error>((g, members))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
+}
