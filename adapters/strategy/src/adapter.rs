@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use idbridge_core::http::RequestCounts;
-use idbridge_core::{
-    Adapter, AdapterConfig, Capabilities, Error, PageRequest, Protected, Result,
-};
+use idbridge_core::{Adapter, AdapterConfig, Capabilities, Error, PageRequest, Protected, Result};
 use tokio::sync::Mutex;
 
 use crate::client::{Call, Client};
@@ -26,6 +24,26 @@ pub struct StrategyAdapter {
     pub(crate) user_ids_by_login: Mutex<HashMap<String, String>>,
     /// Set when the server has no bulk-disconnect endpoint (before 11.3.1).
     pub(crate) no_bulk_disconnect: AtomicBool,
+    /// The Intelligence Server version (`11.5.0700`), when the server reported it.
+    pub(crate) version: Option<String>,
+}
+
+/// The first server version with `PATCH /api/securityRoles/{id}/members`.
+pub(crate) const ROLE_MEMBERS_ENDPOINT_SINCE: &str = "11.6.0400";
+
+/// Compares dotted versions numerically (`11.5.0700` < `11.6.0400`).
+pub(crate) fn version_at_least(version: &str, min: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    parse(version) >= parse(min)
 }
 
 impl std::fmt::Debug for StrategyAdapter {
@@ -85,6 +103,7 @@ impl StrategyAdapter {
         let me: UserInfo = client
             .json(&Call::get("/api/sessions/userInfo"), "session user")
             .await?;
+        let version = server_version(&client).await;
         let adapter = StrategyAdapter {
             client,
             cfg,
@@ -92,6 +111,7 @@ impl StrategyAdapter {
             projects: Mutex::new(None),
             user_ids_by_login: Mutex::new(HashMap::new()),
             no_bulk_disconnect: AtomicBool::new(false),
+            version,
         };
         if let Some(project) = adapter.cfg.project.clone() {
             // Fail at connect time, naming the key, rather than at the first grant.
@@ -112,6 +132,11 @@ impl StrategyAdapter {
     /// As [`StrategyAdapter::connect`].
     pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
         Ok(Arc::new(StrategyAdapter::connect(config).await?))
+    }
+
+    /// The Intelligence Server version the server reported at connect time.
+    pub fn server_version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// The connecting account's user id.
@@ -169,11 +194,7 @@ impl StrategyAdapter {
         let found = projects
             .iter()
             .find(|p| p.id.eq_ignore_ascii_case(wanted))
-            .or_else(|| {
-                projects
-                    .iter()
-                    .find(|p| p.name.as_deref() == Some(wanted))
-            })
+            .or_else(|| projects.iter().find(|p| p.name.as_deref() == Some(wanted)))
             .or_else(|| {
                 projects.iter().find(|p| {
                     p.name
@@ -194,6 +215,26 @@ impl StrategyAdapter {
                     }
                 )))
             }
+        }
+    }
+}
+
+/// The Intelligence Server version from `GET /api/status` (first 9 characters, as the
+/// official SDK keeps it), or `None` when the server does not say.
+async fn server_version(client: &Client) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(default, rename = "iServerVersion")]
+        iserver_version: Option<String>,
+    }
+    match client
+        .json::<Status>(&Call::get("/api/status"), "server status")
+        .await
+    {
+        Ok(s) => s.iserver_version.map(|v| v.chars().take(9).collect()),
+        Err(e) => {
+            tracing::debug!(adapter = crate::ADAPTER_NAME, error = %e, "server version unknown");
+            None
         }
     }
 }
@@ -224,9 +265,7 @@ impl Adapter for StrategyAdapter {
 
     /// Reads the session (`GET /api/sessions`), which needs a valid token and cookies.
     async fn check(&self) -> Result<()> {
-        self.client
-            .ok(&Call::get("/api/sessions"))
-            .await
+        self.client.ok(&Call::get("/api/sessions")).await
     }
 
     async fn close(&self) -> Result<()> {

@@ -214,7 +214,10 @@ impl Client {
             }
         };
         // A repeated login only opens one more session, which the server expires.
-        let resp = self.http.send_with(rb, Some(Idempotency::Idempotent)).await?;
+        let resp = self
+            .http
+            .send_with(rb, Some(Idempotency::Idempotent))
+            .await?;
         let status = resp.status();
         if !status.is_success() {
             let retry_after = http::retry_after(&resp);
@@ -407,7 +410,10 @@ impl Client {
             None => http::parse_json::<Vec<T>>(&body, what)?,
             Some(k) => {
                 let mut v: Value = http::parse_json(&body, what)?;
-                let inner = v.get_mut(k).map(Value::take).unwrap_or(Value::Array(Vec::new()));
+                let inner = v
+                    .get_mut(k)
+                    .map(Value::take)
+                    .unwrap_or(Value::Array(Vec::new()));
                 serde_json::from_value(inner).map_err(|e| {
                     Error::protocol(format!("unexpected {what} response at `{k}`: {e}"))
                 })?

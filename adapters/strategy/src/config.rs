@@ -101,6 +101,11 @@ pub struct StrategyConfig {
     /// Which endpoint lists users. Default `everyone_members`.
     #[serde(default)]
     pub user_listing: UserListing,
+    /// Read every listed user in full (`GET /api/users/{id}`, 8 at a time) so listings
+    /// carry the email address, which the listing endpoints leave out. Default `true`;
+    /// `false` lists with one request per page and no emails.
+    #[serde(default = "yes")]
+    pub list_details: bool,
     /// The `applicationType` sent at login. Default 35.
     #[serde(default = "default_application_type")]
     pub application_type: u32,
@@ -122,6 +127,7 @@ impl std::fmt::Debug for StrategyConfig {
             .field("ca_file", &self.ca_file)
             .field("page_size", &self.page_size)
             .field("user_listing", &self.user_listing)
+            .field("list_details", &self.list_details)
             .field("application_type", &self.application_type)
             .field("timeout_secs", &self.timeout_secs)
             .finish()
@@ -140,10 +146,9 @@ impl StrategyConfig {
         match c.login_mode {
             LoginMode::Standard | LoginMode::Ldap => {
                 if c.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
-                    return Err(cfg.error(
-                        "username",
-                        "required for login_mode `standard` and `ldap`",
-                    ));
+                    return Err(
+                        cfg.error("username", "required for login_mode `standard` and `ldap`")
+                    );
                 }
                 if c.password.is_none() {
                     return Err(cfg.error(

@@ -152,8 +152,7 @@ pub fn map_error(status: u16, body: &[u8], retry_after: Option<Duration>) -> Err
         .with_vendor(v.code.clone(), vendor_message)
         .with_http_status(status)
         .with_retry_after(retry_after);
-    if kind == ErrorKind::Unavailable && status == 500 && v.iserver_code != Some(ISERVER_TIMEOUT)
-    {
+    if kind == ErrorKind::Unavailable && status == 500 && v.iserver_code != Some(ISERVER_TIMEOUT) {
         // A 500 from the Intelligence Server is a verdict about the request far more often
         // than a passing fault; the HTTP layer has already retried it.
         err = err.with_retryable(false);
@@ -234,41 +233,121 @@ mod tests {
     fn canned_bodies_map_to_kinds() {
         let table: &[(u16, &str, ErrorKind)] = &[
             // Duplicate login or group name, in each form a server may use.
-            (409, r#"{"code":"ERR015","message":"Object already exists","ticketId":"a1"}"#, ErrorKind::AlreadyExists),
-            (400, r#"{"code":"ERR015","message":"The user 'ada' already exists"}"#, ErrorKind::AlreadyExists),
-            (500, r#"{"code":"ERR001","message":"User with login 'ada' already exists.","iServerCode":-2147072488}"#, ErrorKind::AlreadyExists),
-            (400, r#"{"code":"ERR006","message":"A group named 'Sales' already exists"}"#, ErrorKind::AlreadyExists),
+            (
+                409,
+                r#"{"code":"ERR015","message":"Object already exists","ticketId":"a1"}"#,
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                400,
+                r#"{"code":"ERR015","message":"The user 'ada' already exists"}"#,
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                500,
+                r#"{"code":"ERR001","message":"User with login 'ada' already exists.","iServerCode":-2147072488}"#,
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                400,
+                r#"{"code":"ERR006","message":"A group named 'Sales' already exists"}"#,
+                ErrorKind::AlreadyExists,
+            ),
             (409, "", ErrorKind::AlreadyExists),
             // Missing records.
-            (404, r#"{"code":"ERR004","message":"User with ID '0123' could not be found"}"#, ErrorKind::NotFound),
-            (500, r#"{"code":"ERR001","message":"Object with ID '0123' and type 34 is not found in metadata.","iServerCode":-2147216373}"#, ErrorKind::NotFound),
+            (
+                404,
+                r#"{"code":"ERR004","message":"User with ID '0123' could not be found"}"#,
+                ErrorKind::NotFound,
+            ),
+            (
+                500,
+                r#"{"code":"ERR001","message":"Object with ID '0123' and type 34 is not found in metadata.","iServerCode":-2147216373}"#,
+                ErrorKind::NotFound,
+            ),
             (404, "", ErrorKind::NotFound),
             // Expired session and failed login.
-            (401, r#"{"code":"ERR009","message":"The user's session has expired, please reauthenticate"}"#, ErrorKind::Unauthenticated),
-            (401, r#"{"code":"ERR003","message":"Login failed"}"#, ErrorKind::Unauthenticated),
+            (
+                401,
+                r#"{"code":"ERR009","message":"The user's session has expired, please reauthenticate"}"#,
+                ErrorKind::Unauthenticated,
+            ),
+            (
+                401,
+                r#"{"code":"ERR003","message":"Login failed"}"#,
+                ErrorKind::Unauthenticated,
+            ),
             // Forbidden.
-            (403, r#"{"code":"ERR014","message":"You do not have the privilege"}"#, ErrorKind::PermissionDenied),
-            (403, r#"{"code":"ERR017","message":"Insufficient permission","iServerCode":-2147209151}"#, ErrorKind::PermissionDenied),
+            (
+                403,
+                r#"{"code":"ERR014","message":"You do not have the privilege"}"#,
+                ErrorKind::PermissionDenied,
+            ),
+            (
+                403,
+                r#"{"code":"ERR017","message":"Insufficient permission","iServerCode":-2147209151}"#,
+                ErrorKind::PermissionDenied,
+            ),
             (403, "", ErrorKind::PermissionDenied),
             // Invalid input.
-            (400, r#"{"code":"ERR006","message":"Invalid JSON"}"#, ErrorKind::InvalidInput),
-            (400, r#"{"code":"ERR007","message":"Missing required field 'username'"}"#, ErrorKind::InvalidInput),
+            (
+                400,
+                r#"{"code":"ERR006","message":"Invalid JSON"}"#,
+                ErrorKind::InvalidInput,
+            ),
+            (
+                400,
+                r#"{"code":"ERR007","message":"Missing required field 'username'"}"#,
+                ErrorKind::InvalidInput,
+            ),
             // The endpoint does not exist on this version.
-            (404, r#"{"code":"ERR004","message":"HTTP 404 Not Found","ticketId":"x"}"#, ErrorKind::Unsupported),
-            (405, r#"{"code":"ERR001","message":"HTTP 405 Method Not Allowed"}"#, ErrorKind::Unsupported),
+            (
+                404,
+                r#"{"code":"ERR004","message":"HTTP 404 Not Found","ticketId":"x"}"#,
+                ErrorKind::Unsupported,
+            ),
+            (
+                405,
+                r#"{"code":"ERR001","message":"HTTP 405 Method Not Allowed"}"#,
+                ErrorKind::Unsupported,
+            ),
             // Server side.
-            (500, r#"{"code":"ERR001","message":"Unexpected I-Server error"}"#, ErrorKind::Unavailable),
-            (500, r#"{"code":"ERR001","message":"Request timed out","iServerCode":-2147206497}"#, ErrorKind::Unavailable),
-            (503, "<html>Service Unavailable</html>", ErrorKind::Unavailable),
+            (
+                500,
+                r#"{"code":"ERR001","message":"Unexpected I-Server error"}"#,
+                ErrorKind::Unavailable,
+            ),
+            (
+                500,
+                r#"{"code":"ERR001","message":"Request timed out","iServerCode":-2147206497}"#,
+                ErrorKind::Unavailable,
+            ),
+            (
+                503,
+                "<html>Service Unavailable</html>",
+                ErrorKind::Unavailable,
+            ),
             (502, "", ErrorKind::Unavailable),
-            (500, r#"{"code":"ERR013","message":"I-Server unreachable"}"#, ErrorKind::Unavailable),
+            (
+                500,
+                r#"{"code":"ERR013","message":"I-Server unreachable"}"#,
+                ErrorKind::Unavailable,
+            ),
             (429, "", ErrorKind::RateLimited),
             // The wrapped form.
-            (404, r#"{"errors":[{"code":"ERR004","message":"No such user","ticketId":"t"}]}"#, ErrorKind::NotFound),
+            (
+                404,
+                r#"{"errors":[{"code":"ERR004","message":"No such user","ticketId":"t"}]}"#,
+                ErrorKind::NotFound,
+            ),
             (418, "", ErrorKind::Protocol),
         ];
         for (status, body, expected) in table {
-            assert_eq!(kind(*status, body), *expected, "status {status} body {body}");
+            assert_eq!(
+                kind(*status, body),
+                *expected,
+                "status {status} body {body}"
+            );
         }
     }
 
@@ -298,8 +377,14 @@ mod tests {
 
     #[test]
     fn session_expired_signal() {
-        assert!(is_session_expired(401, br#"{"code":"ERR009","message":"x"}"#));
-        assert!(!is_session_expired(401, br#"{"code":"ERR003","message":"x"}"#));
+        assert!(is_session_expired(
+            401,
+            br#"{"code":"ERR009","message":"x"}"#
+        ));
+        assert!(!is_session_expired(
+            401,
+            br#"{"code":"ERR003","message":"x"}"#
+        ));
         assert!(!is_session_expired(500, br#"{"code":"ERR009"}"#));
         assert!(!is_session_expired(401, b"not json"));
     }

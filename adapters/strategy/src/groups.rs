@@ -29,7 +29,13 @@ impl Groups for StrategyAdapter {
         let limit = self.page_size(&page);
         let got = self
             .client
-            .page::<GroupJson>(Call::get("/api/usergroups"), offset, limit, None, "group listing")
+            .page::<GroupJson>(
+                Call::get("/api/usergroups"),
+                offset,
+                limit,
+                None,
+                "group listing",
+            )
             .await?;
         let count = got.items.len();
         let end = offset + count;

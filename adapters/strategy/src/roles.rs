@@ -5,10 +5,12 @@
 //! project) with the user or group among that project's members of the role. Roles have
 //! no server-wide grants, so the adapter does not declare `grants_global`.
 //!
-//! Grant and revoke are `PATCH /api/securityRoles/{id}` with
-//! `{"op": "add"|"remove", "path": "/members", "value": {"projectId", "memberIds"}}`. The
-//! role is read first (one GET) so a grant already held or a revoke of a grant not held
-//! sends nothing.
+//! Grant and revoke send, as the official SDK does,
+//! `{"op": "addElement"|"removeElement", "path": "/members", "value": {"projectId",
+//! "memberIds"}}`: to `PATCH /api/securityRoles/{id}/members` on servers from 11.6.0400,
+//! to `PATCH /api/securityRoles/{id}` before (and when the version is unknown). The role
+//! is read first (one GET) so a grant already held or a revoke of a grant not held sends
+//! nothing.
 
 use idbridge_core::{
     Error, Grant, GrantFilter, Page, PageRequest, Principal, Result, Role, Roles, Scope,
@@ -16,7 +18,7 @@ use idbridge_core::{
 use reqwest::Method;
 use serde_json::json;
 
-use crate::adapter::StrategyAdapter;
+use crate::adapter::{ROLE_MEMBERS_ENDPOINT_SINCE, StrategyAdapter, version_at_least};
 use crate::client::Call;
 use crate::users::not_found_id;
 use crate::wire::{self, RoleJson};
@@ -27,7 +29,10 @@ impl StrategyAdapter {
             return Err(not_found_id("security role", id));
         }
         self.client
-            .json(&Call::get(format!("/api/securityRoles/{id}")), "security role")
+            .json(
+                &Call::get(format!("/api/securityRoles/{id}")),
+                "security role",
+            )
             .await
     }
 
@@ -83,13 +88,20 @@ impl StrategyAdapter {
             return Ok(());
         }
         let body = json!({"operationList": [{
-            "op": if add { "add" } else { "remove" },
+            "op": if add { "addElement" } else { "removeElement" },
             "path": "/members",
             "value": {"projectId": project_id, "memberIds": [grant.principal.id()]},
         }]});
-        let call = Call::new(Method::PATCH, format!("/api/securityRoles/{}", grant.role))
-            .json(body)
-            .idempotent();
+        let path = if self
+            .version
+            .as_deref()
+            .is_some_and(|v| version_at_least(v, ROLE_MEMBERS_ENDPOINT_SINCE))
+        {
+            format!("/api/securityRoles/{}/members", grant.role)
+        } else {
+            format!("/api/securityRoles/{}", grant.role)
+        };
+        let call = Call::new(Method::PATCH, path).json(body).idempotent();
         self.client.ok(&call).await
     }
 }
@@ -150,16 +162,25 @@ impl Roles for StrategyAdapter {
             let role = match self.role_json(&id).await {
                 Ok(r) => r,
                 // A filter naming a role that does not exist matches nothing.
-                Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound && filter.role.is_some() => {
+                Err(e)
+                    if e.kind() == idbridge_core::ErrorKind::NotFound && filter.role.is_some() =>
+                {
                     continue;
                 }
                 Err(e) => return Err(e),
             };
             for (grant, pid) in Self::grants_of(&role) {
-                if project_id.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(&pid)) {
+                if project_id
+                    .as_ref()
+                    .is_some_and(|want| !want.eq_ignore_ascii_case(&pid))
+                {
                     continue;
                 }
-                if filter.principal.as_ref().is_some_and(|p| p != &grant.principal) {
+                if filter
+                    .principal
+                    .as_ref()
+                    .is_some_and(|p| p != &grant.principal)
+                {
                     continue;
                 }
                 all.push(grant);

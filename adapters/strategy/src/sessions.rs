@@ -114,7 +114,12 @@ impl StrategyAdapter {
         Ok(exact)
     }
 
-    async fn to_session(&self, node: &str, c: ConnectionJson, user_id: Option<&str>) -> Result<Session> {
+    async fn to_session(
+        &self,
+        node: &str,
+        c: ConnectionJson,
+        user_id: Option<&str>,
+    ) -> Result<Session> {
         let login = c.username.clone().filter(|l| !l.is_empty());
         let user = match (user_id, &login) {
             (Some(id), _) => id.to_string(),
@@ -304,7 +309,10 @@ impl Sessions for StrategyAdapter {
             .map(|(_, c)| c.id)
             .collect();
         let outcomes = self.disconnect(&ids).await?;
-        let ended = outcomes.iter().filter(|(_, o)| *o == Outcome::Ended).count() as u64;
+        let ended = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Ended)
+            .count() as u64;
         let refused: Vec<&str> = outcomes
             .iter()
             .filter(|(_, o)| *o == Outcome::Refused)

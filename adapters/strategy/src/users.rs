@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use idbridge_core::{
-    Error, NewUser, Page, PageRequest, Result, User, UserChanges, Users,
-};
+use idbridge_core::{Error, NewUser, Page, PageRequest, Result, User, UserChanges, Users};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
@@ -13,6 +11,9 @@ use crate::adapter::StrategyAdapter;
 use crate::client::Call;
 use crate::config::UserListing;
 use crate::wire::{self, ObjectJson, Operation, OperationList};
+
+/// How many user reads a listing keeps in flight (the official SDK's concurrency).
+const DETAIL_CONCURRENCY: usize = 8;
 
 /// The attribute key that carries a Strategy user's description.
 pub const DESCRIPTION_ATTRIBUTE: &str = "description";
@@ -49,7 +50,86 @@ pub(crate) fn not_found_id(what: &str, id: &str) -> Error {
     ))
 }
 
+/// A v1 contact address (`/api/users/{id}/addresses`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddressJson {
+    #[serde(default)]
+    id: String,
+    #[serde(default, deserialize_with = "wire::lenient_string")]
+    delivery_mode: Option<String>,
+    #[serde(default, deserialize_with = "wire::lenient_string")]
+    delivery_type: Option<String>,
+    #[serde(default, deserialize_with = "wire::lenient_bool")]
+    is_default: Option<bool>,
+}
+
+impl AddressJson {
+    fn is_default_email(&self) -> bool {
+        let mode = self
+            .delivery_mode
+            .as_deref()
+            .or(self.delivery_type.as_deref())
+            .unwrap_or("email");
+        mode.eq_ignore_ascii_case("email") && self.is_default == Some(true)
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Addresses {
+    #[serde(default)]
+    addresses: Vec<AddressJson>,
+}
+
+/// The body of a v1 email address on the generic email device, the form the official SDK
+/// sends when no device is named.
+fn email_address_body(email: &str) -> Value {
+    serde_json::json!({
+        "name": "Default Email",
+        "deliveryMode": "EMAIL",
+        "device": "GENERIC_EMAIL",
+        "value": email,
+        "default": true,
+        "isDefault": true,
+    })
+}
+
 impl StrategyAdapter {
+    /// Sets (or with `None` removes) the user's default email address.
+    async fn set_email(&self, id: &str, email: Option<&str>) -> Result<()> {
+        let current: Addresses = self
+            .client
+            .json(
+                &Call::get(format!("/api/users/{id}/addresses")),
+                "user addresses",
+            )
+            .await?;
+        let existing = current
+            .addresses
+            .into_iter()
+            .find(AddressJson::is_default_email);
+        match (existing, email) {
+            (Some(a), Some(e)) => {
+                let call = Call::new(Method::PUT, format!("/api/users/{id}/addresses/{}", a.id))
+                    .json(email_address_body(e));
+                self.client.ok(&call).await
+            }
+            (None, Some(e)) => {
+                let call = Call::new(Method::POST, format!("/api/users/{id}/addresses"))
+                    .json(email_address_body(e));
+                self.client.ok(&call).await
+            }
+            (Some(a), None) => {
+                let call = Call::new(
+                    Method::DELETE,
+                    format!("/api/users/{id}/addresses/{}", a.id),
+                );
+                self.client.ok(&call).await
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
     /// `GET /api/users/{id}` as the wire shape.
     pub(crate) async fn user_json(&self, id: &str) -> Result<ObjectJson> {
         if !wire::is_object_id(id) {
@@ -101,12 +181,26 @@ impl Users for StrategyAdapter {
             Some(total) => (count > 0 && (end as u64) < total).then(|| end.to_string()),
             None => (count >= limit).then(|| end.to_string()),
         };
-        let items = got
-            .items
-            .into_iter()
-            .filter(|o| !o.is_group())
-            .map(to_user)
-            .collect();
+        let listed: Vec<ObjectJson> = got.items.into_iter().filter(|o| !o.is_group()).collect();
+        let items = if self.cfg.list_details {
+            use futures::{StreamExt, TryStreamExt};
+
+            let read: Vec<Option<User>> = futures::stream::iter(listed)
+                .map(|o| async move {
+                    match self.user_json(&o.id).await {
+                        Ok(full) => Ok(Some(to_user(full))),
+                        // Deleted between the listing and this read: leave it out.
+                        Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffered(DETAIL_CONCURRENCY)
+                .try_collect()
+                .await?;
+            read.into_iter().flatten().collect()
+        } else {
+            listed.into_iter().map(to_user).collect()
+        };
         Ok(Page { items, next })
     }
 
@@ -148,7 +242,17 @@ impl Users for StrategyAdapter {
         }
         let call = Call::new(Method::POST, "/api/users").json(Value::Object(body));
         let created: ObjectJson = self.client.json(&call, "created user").await?;
-        Ok(to_user(created))
+        let mut created = to_user(created);
+        if let Some(email) = user
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            self.set_email(&created.id, Some(email)).await?;
+            created.email = Some(email.to_string());
+        }
+        Ok(created)
     }
 
     async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
@@ -172,13 +276,31 @@ impl Users for StrategyAdapter {
             ops.push(Operation::replace("/fullName", value));
         }
         if let Some(attrs) = &changes.attributes {
-            let description = attrs.get(DESCRIPTION_ATTRIBUTE).cloned().unwrap_or_default();
+            let description = attrs
+                .get(DESCRIPTION_ATTRIBUTE)
+                .cloned()
+                .unwrap_or_default();
             ops.push(Operation::replace("/description", description));
+        }
+        if let Some(email) = &changes.email {
+            if !wire::is_object_id(id) {
+                return Err(not_found_id("user", id));
+            }
+            let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+            if ops.is_empty() {
+                // Fail on a missing user before touching its addresses.
+                self.user_json(id).await?;
+            }
+            self.set_email(id, email).await?;
         }
         if ops.is_empty() {
             return self.get_user(id).await;
         }
-        self.patch_user(id, ops).await
+        let mut updated = self.patch_user(id, ops).await?;
+        if let Some(email) = &changes.email {
+            updated.email = email.clone().filter(|e| !e.trim().is_empty());
+        }
+        Ok(updated)
     }
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {

@@ -39,7 +39,10 @@ pub const TYPE_SECURITY_ROLE: i64 = 44;
 
 /// Whether `id` has the shape of a Strategy object id (32 upper-case hex characters).
 pub fn is_object_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
 /// Accepts `true`, `"true"`, `1`, `"1"` (and the false forms); anything else is absent.
@@ -435,7 +438,11 @@ pub fn list_of<T: serde::de::DeserializeOwned>(value: Value) -> Result<Vec<T>, s
     match value {
         Value::Array(_) => serde_json::from_value(value),
         Value::Object(map) => {
-            let arrays: Vec<Value> = map.into_iter().map(|(_, v)| v).filter(Value::is_array).collect();
+            let arrays: Vec<Value> = map
+                .into_iter()
+                .map(|(_, v)| v)
+                .filter(Value::is_array)
+                .collect();
             match <[Value; 1]>::try_from(arrays) {
                 Ok([only]) => serde_json::from_value(only),
                 Err(_) => Err(de::Error::custom("expected a JSON array")),
@@ -479,7 +486,11 @@ mod tests {
             "2019-03-04T18:55:07.000+0100",
         ] {
             let t = parse_timestamp(s).unwrap_or_else(|| panic!("{s} parses"));
-            assert_eq!(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), expect, "{s}");
+            assert_eq!(
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                expect,
+                "{s}"
+            );
         }
         assert_eq!(parse_timestamp("yesterday"), None);
         let t = parse_timestamp("2019-03-04T17:55:07.000+0000").expect("parses");

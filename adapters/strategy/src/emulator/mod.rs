@@ -1,0 +1,289 @@
+//! A stateful, in-memory Strategy One server: the REST endpoints this adapter uses and
+//! those the official Python SDK (mstrio-py) needs to connect, manage users, user groups,
+//! their members and security roles, and list and end user connections.
+//!
+//! Start it with [`start`] (what `idbridge emulate strategy` runs) or build the router
+//! yourself with [`router`] over an [`EmulatorState`].
+//!
+//! What it reproduces:
+//! - login form-encoded or JSON, answering 204 with `X-MSTR-AuthToken` and a `JSESSIONID`
+//!   cookie; every later call needs the token **and** the cookie, else 401 `ERR009`;
+//!   sessions expire after `session_timeout_secs` idle (401 `ERR009`);
+//! - a login opens a configuration-level user connection on the one cluster node, and a
+//!   request naming a project (`X-MSTR-ProjectID`) opens a project connection; both show
+//!   in the sessions monitor and can be disconnected (the bulk endpoint answers 200, 207
+//!   or 403 with per-connection statuses; the caller's own connection is refused);
+//! - `X-MSTR-Total-Count` on every paged listing, the Everyone group listing every user,
+//!   PATCH `operationList` with case-insensitive `op`, the `/api/objects/{id}` routes;
+//! - duplicates answer 409 `ERR015`, missing records 404 `ERR004`, unknown routes 404
+//!   `ERR004` `HTTP 404 Not Found`, missing objects on `/api/objects` 500 `ERR001`.
+//!
+//! Vendor switches (`EmulatorOptions::extra`): `session_timeout_secs` (default 600),
+//! `version` (default `11.5.0700.0045`), `bulk_disconnect` (`false` imitates a server
+//! before 11.3.1, which has no bulk disconnect).
+
+mod routes;
+mod state;
+
+use std::sync::Arc;
+
+use idbridge_core::{Error, Result, Scope};
+use idbridge_file::Directory;
+use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, serve};
+use serde_json::{Value, json};
+
+pub use routes::{PREFIX, router};
+pub use state::{
+    ApiError, EmulatorState, Inner, NODE_NAME, ProjectRec, Settings, TUTORIAL_PROJECT_ID,
+    TUTORIAL_PROJECT_NAME, new_object_id,
+};
+
+use crate::wire::format_timestamp;
+
+/// The administrator's login when the options name none.
+pub const DEFAULT_ADMIN_USER: &str = "administrator";
+/// The administrator's password when the options give none (a development secret).
+pub const DEFAULT_ADMIN_PASSWORD: &str = "idbridge-dev-Str4tegy";
+
+idbridge_testkit::register_emulator! {
+    vendor: "strategy",
+    description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
+    start: start,
+}
+
+/// Reads the vendor switches from `options.extra`.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Config`] naming a switch whose value does not parse.
+pub fn settings_from(options: &EmulatorOptions) -> Result<Settings> {
+    let mut s = Settings::default();
+    for (key, value) in &options.extra {
+        match key.as_str() {
+            "session_timeout_secs" => {
+                s.session_timeout_secs = value.parse().map_err(|_| {
+                    Error::config(format!(
+                        "emulator option session_timeout_secs: `{value}` is not a number of seconds"
+                    ))
+                })?;
+            }
+            "version" => s.version = value.clone(),
+            "bulk_disconnect" => {
+                s.bulk_disconnect = value.parse().map_err(|_| {
+                    Error::config(format!(
+                        "emulator option bulk_disconnect: `{value}` is not true or false"
+                    ))
+                })?;
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "unknown strategy emulator option `{other}`; known: session_timeout_secs, version, bulk_disconnect"
+                )));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// Builds the state the options describe: built-ins, the administrator's credentials, the
+/// seed directory.
+///
+/// # Errors
+/// As [`settings_from`] and [`seed`].
+pub fn state_from(options: &EmulatorOptions) -> Result<Arc<EmulatorState>> {
+    let admin_user = options
+        .admin_user
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ADMIN_USER.to_string());
+    let admin_password = options
+        .admin_password
+        .as_ref()
+        .map(|s| s.expose().to_string())
+        .unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.to_string());
+    let state = Arc::new(EmulatorState::new(
+        &admin_user,
+        &admin_password,
+        settings_from(options)?,
+    ));
+    if let Some(dir) = &options.seed {
+        seed(&state, dir)?;
+    }
+    Ok(state)
+}
+
+/// Starts the emulator on `options.listen` and returns it with the target configuration
+/// that connects to it (the administrator's credentials, the Tutorial project).
+///
+/// # Errors
+/// A bad option or seed, or an address that cannot be bound.
+pub async fn start(options: EmulatorOptions) -> Result<RunningEmulator> {
+    start_with_state(options).await.map(|(r, _)| r)
+}
+
+/// Like [`start`], also returning the state (for tests that look inside).
+///
+/// # Errors
+/// As [`start`].
+pub async fn start_with_state(
+    options: EmulatorOptions,
+) -> Result<(RunningEmulator, Arc<EmulatorState>)> {
+    let state = state_from(&options)?;
+    let (admin_user, admin_password) = {
+        let i = state.lock();
+        let admin = i
+            .users
+            .get(crate::wire::ADMINISTRATOR_USER_ID)
+            .ok_or_else(|| Error::protocol("the emulator lost its administrator"))?;
+        (
+            admin.username.clone(),
+            admin.password.clone().unwrap_or_default(),
+        )
+    };
+    let server = serve(router(state.clone()), options).await?;
+    let base_url = format!("{}/MicroStrategyLibrary", server.url());
+    let config = json!({
+        "adapter": "strategy",
+        "base_url": base_url,
+        "username": admin_user,
+        "password": admin_password,
+        "login_mode": "standard",
+        "project": TUTORIAL_PROJECT_NAME,
+    });
+    Ok((
+        RunningEmulator {
+            vendor: "strategy",
+            base_url,
+            config,
+            server,
+        },
+        state,
+    ))
+}
+
+/// Loads a directory (the file adapter's format) into the state: groups with their
+/// nesting, users with their groups (no password: they log in with an empty one),
+/// roles (matched to existing security roles by name, else created), and grants. A
+/// project scope names a project, which is created when missing; a global grant goes to
+/// the Tutorial project. The directory's own ids are not kept: Strategy assigns its own.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::InvalidInput`] when a reference cannot be resolved or the
+/// emulator refuses a record (a duplicate name, a nesting cycle).
+pub fn seed(state: &EmulatorState, dir: &Directory) -> Result<()> {
+    let mut i = state.lock();
+    let refused =
+        |what: String, e: ApiError| Error::invalid_input(format!("seed: {what}: {}", e.message));
+    let mut group_ids = std::collections::HashMap::new();
+    for g in &dir.groups {
+        let mut body = json!({"name": g.name});
+        if let Some(d) = &g.description {
+            body["description"] = Value::from(d.as_str());
+        }
+        let id = i
+            .create_group(&body)
+            .map_err(|e| refused(format!("group `{}`", g.name), e))?;
+        group_ids.insert(g.name.to_lowercase(), id);
+    }
+    let group_id = |name: &str| {
+        group_ids
+            .get(&name.to_lowercase())
+            .cloned()
+            .ok_or_else(|| Error::invalid_input(format!("seed: unknown group `{name}`")))
+    };
+    for g in &dir.groups {
+        let child = group_id(&g.name)?;
+        for parent in &g.groups {
+            let parent = group_id(parent)?;
+            i.add_member(&parent, &child)
+                .map_err(|e| refused(format!("nesting of group `{}`", g.name), e))?;
+        }
+    }
+    let mut user_ids = std::collections::HashMap::new();
+    for u in &dir.users {
+        let mut body = json!({
+            "username": u.login,
+            "fullName": u.display_name.clone().unwrap_or_else(|| u.login.clone()),
+            "enabled": u.enabled,
+        });
+        if let Some(e) = &u.email {
+            body["defaultEmailAddress"] = Value::from(e.as_str());
+        }
+        if let Some(d) = u.attributes.get(crate::DESCRIPTION_ATTRIBUTE) {
+            body["description"] = Value::from(d.as_str());
+        }
+        let id = i
+            .create_user(&body)
+            .map_err(|e| refused(format!("user `{}`", u.login), e))?;
+        for g in &u.groups {
+            let g = group_id(g)?;
+            i.add_member(&g, &id)
+                .map_err(|e| refused(format!("membership of user `{}`", u.login), e))?;
+        }
+        user_ids.insert(u.login.to_lowercase(), id);
+    }
+    let mut role_ids = std::collections::HashMap::new();
+    for r in &dir.roles {
+        let existing = i
+            .roles
+            .values()
+            .find(|x| x.name.eq_ignore_ascii_case(&r.name))
+            .map(|x| x.id.clone());
+        let id = match existing {
+            Some(id) => id,
+            None => i
+                .create_role(&json!({"name": r.name, "description": ""}))
+                .map_err(|e| refused(format!("role `{}`", r.name), e))?,
+        };
+        if let Scope::Project(p) = &r.scope {
+            ensure_project(&mut i, p);
+        }
+        role_ids.insert(r.name.to_lowercase(), (id, r.scope.clone()));
+    }
+    for g in &dir.grants {
+        let (role, role_scope) = role_ids
+            .get(&g.role.to_lowercase())
+            .cloned()
+            .ok_or_else(|| Error::invalid_input(format!("seed: unknown role `{}`", g.role)))?;
+        let member = match (&g.user, &g.group) {
+            (Some(login), None) => user_ids
+                .get(&login.to_lowercase())
+                .cloned()
+                .ok_or_else(|| Error::invalid_input(format!("seed: unknown user `{login}`")))?,
+            (None, Some(name)) => group_id(name)?,
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "seed: grant of role `{}` needs exactly one of user and group",
+                    g.role
+                )));
+            }
+        };
+        let project = match g.effective_scope(&role_scope) {
+            Scope::Project(p) => ensure_project(&mut i, &p),
+            Scope::Global => TUTORIAL_PROJECT_ID.to_string(),
+        };
+        let ops = state::parse_operations(&json!({"operationList": [{
+            "op": "add", "path": "/members",
+            "value": {"projectId": project, "memberIds": [member]}
+        }]}))
+        .map_err(|e| refused(format!("grant of role `{}`", g.role), e))?;
+        i.patch_role(&role, &ops)
+            .map_err(|e| refused(format!("grant of role `{}`", g.role), e))?;
+    }
+    Ok(())
+}
+
+/// The id of the project named (or with id) `key`, created when missing.
+fn ensure_project(i: &mut Inner, key: &str) -> String {
+    if let Some(p) = i.project(key) {
+        return p.id.clone();
+    }
+    let id = new_object_id();
+    i.projects.push(ProjectRec {
+        id: id.clone(),
+        name: key.to_string(),
+        description: format!(
+            "Created by the emulator's seed on {}",
+            format_timestamp(chrono::Utc::now())
+        ),
+    });
+    id
+}

@@ -1,0 +1,188 @@
+//! The adapter against the emulator, for behaviour the shared suite does not cover: the
+//! expired-session re-login, logout on close, the role-members endpoint of newer servers,
+//! seeding from a directory file, and retries through injected faults.
+
+use idbridge_core::{AdapterExt, Grant, GrantFilter, Principal, Roles, Scope, Users, registry};
+use idbridge_file::{Directory, Format};
+use idbridge_strategy::emulator::{self, TUTORIAL_PROJECT_NAME};
+use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
+
+#[tokio::test]
+async fn an_expired_session_is_renewed_without_the_caller_noticing() {
+    let (running, state) = emulator::start_with_state(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    // The server forgets every session, as after an idle timeout or a restart.
+    state.lock().sessions.clear();
+    let users = h.all_users().await.expect("re-login and repeat");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.login == emulator::DEFAULT_ADMIN_USER)
+    );
+    let logins = running
+        .server
+        .log()
+        .entries()
+        .iter()
+        .filter(|e| e.path.ends_with("/api/auth/login"))
+        .count();
+    assert_eq!(logins, 2);
+}
+
+#[tokio::test]
+async fn close_logs_out_of_the_server() {
+    let (running, state) = emulator::start_with_state(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    assert_eq!(state.lock().sessions.len(), 1);
+    h.close().await.expect("logs out");
+    assert!(state.lock().sessions.is_empty());
+}
+
+#[tokio::test]
+async fn newer_servers_get_grants_through_the_role_members_endpoint() {
+    let mut options = EmulatorOptions::default();
+    options
+        .extra
+        .insert("version".to_string(), "11.6.0400.0101".to_string());
+    let running = emulator::start(options).await.expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    let role = h.all_roles().await.expect("roles").remove(0);
+    let user = h
+        .create_user(&idbridge_core::NewUser::new("grantee"))
+        .await
+        .expect("user");
+    let grant = Grant {
+        role: role.id.clone(),
+        principal: Principal::User(user.id.clone()),
+        scope: Scope::Project(TUTORIAL_PROJECT_NAME.to_string()),
+    };
+    h.grant(&grant).await.expect("granted");
+    let held = h
+        .all_grants(&GrantFilter {
+            principal: Some(grant.principal.clone()),
+            ..GrantFilter::default()
+        })
+        .await
+        .expect("grants");
+    assert_eq!(held, vec![grant.clone()]);
+    h.revoke(&grant).await.expect("revoked");
+    assert!(
+        h.all_grants(&GrantFilter {
+            principal: Some(grant.principal.clone()),
+            ..GrantFilter::default()
+        })
+        .await
+        .expect("grants")
+        .is_empty()
+    );
+    let member_patches = running
+        .server
+        .log()
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.method == "PATCH"
+                && e.path
+                    .ends_with(&format!("/securityRoles/{}/members", role.id))
+        })
+        .count();
+    assert_eq!(member_patches, 2);
+}
+
+const SEED: &str = r#"
+users:
+  - id: u1
+    login: ada
+    email: ada@example.com
+    display_name: Ada Lovelace
+    groups: [engineering]
+  - id: u2
+    login: bob
+    enabled: false
+groups:
+  - id: g1
+    name: engineering
+    description: Engineers
+    groups: [staff]
+  - id: g2
+    name: staff
+roles:
+  - id: r1
+    name: Normal Users
+    scope: {project: Sales}
+grants:
+  - {role: Normal Users, group: engineering}
+"#;
+
+#[tokio::test]
+async fn a_seed_directory_is_loaded_with_nesting_and_grants() {
+    let dir = Directory::parse(SEED, Format::Yaml, "seed.yaml").expect("parses");
+    let options = EmulatorOptions {
+        seed: Some(dir),
+        ..EmulatorOptions::default()
+    };
+    let running = emulator::start(options).await.expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    let users = h.all_users().await.expect("users");
+    let ada = users.iter().find(|u| u.login == "ada").expect("ada seeded");
+    assert_eq!(ada.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(ada.display_name.as_deref(), Some("Ada Lovelace"));
+    assert!(
+        !users
+            .iter()
+            .find(|u| u.login == "bob")
+            .expect("bob")
+            .enabled
+    );
+    let groups = h.all_groups().await.expect("groups");
+    let eng = groups
+        .iter()
+        .find(|g| g.name == "engineering")
+        .expect("group");
+    let staff = groups.iter().find(|g| g.name == "staff").expect("group");
+    assert_eq!(
+        h.all_members(&staff.id).await.expect("members"),
+        vec![Principal::Group(eng.id.clone())]
+    );
+    assert_eq!(
+        h.all_members(&eng.id).await.expect("members"),
+        vec![Principal::User(ada.id.clone())]
+    );
+    let grants = h
+        .all_grants(&GrantFilter {
+            principal: Some(Principal::Group(eng.id.clone())),
+            ..GrantFilter::default()
+        })
+        .await
+        .expect("grants");
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].scope, Scope::Project("Sales".to_string()));
+}
+
+#[tokio::test]
+async fn injected_throttling_and_outages_are_retried() {
+    let options = EmulatorOptions {
+        faults: FaultSpec::parse("429=0.2,503=0.2,retry_after=0,seed=7").expect("spec"),
+        ..EmulatorOptions::default()
+    };
+    let running = emulator::start(options).await.expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects through faults");
+    for _ in 0..5 {
+        h.all_users().await.expect("lists through faults");
+    }
+    assert!(running.server.log().faults() > 0, "no fault was injected");
+}
