@@ -9,12 +9,15 @@ use idbridge_testkit::emulator::EmulatorDescriptor;
 
 /// Every adapter this binary ships, sorted by name.
 pub fn adapters() -> Vec<&'static AdapterDescriptor> {
-    vec![&idbridge_file::ADAPTER_DESCRIPTOR]
+    vec![
+        &idbridge_file::ADAPTER_DESCRIPTOR,
+        &idbridge_strategy::ADAPTER_DESCRIPTOR,
+    ]
 }
 
 /// Every emulator this binary ships, sorted by vendor.
 pub fn emulators() -> Vec<&'static EmulatorDescriptor> {
-    vec![]
+    vec![&idbridge_strategy::emulator::EMULATOR_DESCRIPTOR]
 }
 
 #[cfg(test)]
