@@ -1,8 +1,9 @@
 //! Groups: the user API's `/groups` resource (form-encoded writes). Squirro groups have a
-//! name and members, no description.
+//! name and members, no description: a description given on create is not stored (the
+//! returned record shows none), and changing one is unsupported.
 
 use idbridge_core::{
-    Error, Group, GroupChanges, Groups, NewGroup, Page, PageRequest, Result, async_trait,
+    Error, ErrorKind, Group, GroupChanges, Groups, NewGroup, Page, PageRequest, Result, async_trait,
 };
 use reqwest::Method;
 
@@ -18,13 +19,9 @@ pub(crate) fn to_group(w: &WireGroup) -> Group {
     }
 }
 
-fn refuse_description(description: Option<&str>) -> Result<()> {
-    match description {
-        Some(d) if !d.trim().is_empty() => Err(Error::invalid_input(
-            "Squirro groups have no description; leave it out for this system",
-        )),
-        _ => Ok(()),
-    }
+/// Whether a change sets a description (clearing one is a no-op on Squirro).
+fn sets_description(changes: &GroupChanges) -> bool {
+    matches!(&changes.description, Some(Some(d)) if !d.trim().is_empty())
 }
 
 impl SquirroAdapter {
@@ -90,16 +87,23 @@ impl Groups for SquirroAdapter {
         Ok(to_group(&self.wire_group(id).await?))
     }
 
-    /// `POST /groups` with the form field `name`.
+    /// `POST /groups` with the form field `name`. A description is not sent: Squirro has
+    /// nowhere to keep it.
     async fn create_group(&self, group: &NewGroup) -> Result<Group> {
-        refuse_description(group.description.as_deref())?;
         self.create_group_with_members(&group.name, &[]).await
     }
 
     /// `PUT /groups/{id}` with the form field `name` (the server requires it, so a change
     /// without a new name sends the current one). Members are not sent, so they stay.
     async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
-        refuse_description(changes.description.as_ref().and_then(|d| d.as_deref()))?;
+        if sets_description(changes) {
+            // A missing group is still NotFound; an existing one cannot take a description.
+            self.wire_group(id).await?;
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "Squirro groups have no description",
+            ));
+        }
         let Some(name) = &changes.name else {
             return self.get_group(id).await;
         };

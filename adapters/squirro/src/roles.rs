@@ -4,7 +4,9 @@
 //!   they are neutral roles in the global scope, held by users only;
 //! - **project roles** (`reader`, `member`, `admin`): a user or a group holds at most one
 //!   per project, through the project's members; they are neutral roles scoped to the
-//!   project, named by its title (projects are looked up through the topic API).
+//!   project, named by its title (projects are looked up through the topic API). Their
+//!   role id is `<role>@<project>` (`member@Sales`), so that every listed role has its own
+//!   id; grants and revokes also accept the bare `<role>` with a project scope.
 //!
 //! A grant of another role where one is already held changes it (one role per user, or per
 //! principal and project). Revoking a user's server role gives the user `default_role`
@@ -66,9 +68,39 @@ pub fn server_role_privileges(role: &str) -> Vec<String> {
     list.iter().map(|s| (*s).to_string()).collect()
 }
 
-/// The scope name of a project: its title, or its id when it has none.
-fn project_name(p: &WireProject) -> String {
-    p.title.clone().unwrap_or_else(|| p.id.clone())
+/// The role id of project role `role` in the project called `scope_name`.
+pub fn project_role_id(role: &str, scope_name: &str) -> String {
+    format!("{role}@{scope_name}")
+}
+
+/// Splits a project role id into the role and, when qualified, the project name.
+pub fn split_project_role(id: &str) -> (&str, Option<&str>) {
+    match id.split_once('@') {
+        Some((role, project)) => (role, Some(project)),
+        None => (id, None),
+    }
+}
+
+/// Every project with its scope name: the title, or the id when the project has no title
+/// or shares its title with another project.
+fn scope_names(projects: Vec<WireProject>) -> Vec<(WireProject, String)> {
+    let titles: Vec<Option<String>> = projects
+        .iter()
+        .map(|p| p.title.as_ref().map(|t| t.to_lowercase()))
+        .collect();
+    projects
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let shared =
+                titles[i].is_some() && titles.iter().filter(|t| **t == titles[i]).count() > 1;
+            let name = match &p.title {
+                Some(t) if !shared => t.clone(),
+                _ => p.id.clone(),
+            };
+            (p, name)
+        })
+        .collect()
 }
 
 fn find_project<'a>(projects: &'a [WireProject], name: &str) -> Option<&'a WireProject> {
@@ -120,9 +152,12 @@ fn check_project_role(role: &str, allow_owner: bool) -> Result<()> {
 fn global_user(grant: &Grant) -> Result<&str> {
     match &grant.principal {
         Principal::User(id) => Ok(id),
-        Principal::Group(id) => Err(Error::invalid_input(format!(
-            "group `{id}` cannot hold a server role: on Squirro only users have one; grant a project role instead"
-        ))),
+        Principal::Group(id) => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "group `{id}` cannot hold a server role: on Squirro only users have one; grant a project role instead"
+            ),
+        )),
     }
 }
 
@@ -154,6 +189,30 @@ impl SquirroAdapter {
             }
         }
         Err(Error::not_found(format!("no Squirro project is named `{name}`")).with_resource(name))
+    }
+
+    /// The project role and project of a project-scoped grant: the role id may be bare
+    /// (`member`) or qualified (`member@Sales`), in which case the qualifier must name the
+    /// scope's project.
+    async fn project_grant_target(
+        &self,
+        grant: &Grant,
+        scope_name: &str,
+        allow_owner: bool,
+    ) -> Result<(String, WireProject)> {
+        let (role, qualifier) = split_project_role(&grant.role);
+        check_project_role(role, allow_owner)?;
+        let project = self.resolve_project(scope_name).await?;
+        if let Some(q) = qualifier {
+            let named = self.resolve_project(q).await?;
+            if named.id != project.id {
+                return Err(Error::invalid_input(format!(
+                    "role `{}` belongs to project `{q}`, but the grant's scope is project `{scope_name}`",
+                    grant.role
+                )));
+            }
+        }
+        Ok((role.to_string(), project))
     }
 
     fn members_url(&self, project_id: &str) -> Result<String> {
@@ -220,15 +279,7 @@ impl SquirroAdapter {
     async fn project_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
         let targets: Vec<(WireProject, String)> = match &filter.scope {
             Some(Scope::Project(name)) => vec![(self.resolve_project(name).await?, name.clone())],
-            _ => self
-                .projects(true)
-                .await?
-                .into_iter()
-                .map(|p| {
-                    let name = project_name(&p);
-                    (p, name)
-                })
-                .collect(),
+            _ => scope_names(self.projects(true).await?),
         };
         let mut out = Vec::new();
         for (project, scope_name) in targets {
@@ -241,7 +292,7 @@ impl SquirroAdapter {
                     _ => Principal::User(m.member_id),
                 };
                 out.push(Grant {
-                    role,
+                    role: project_role_id(&role, &scope_name),
                     principal,
                     scope: Scope::Project(scope_name.clone()),
                 });
@@ -253,7 +304,8 @@ impl SquirroAdapter {
 
 #[async_trait]
 impl Roles for SquirroAdapter {
-    /// The four server roles (global), then the three project roles of every project.
+    /// The four server roles (global), then the three project roles of every project
+    /// (ids `<role>@<project>`).
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
         let mut all: Vec<Role> = SERVER_ROLES
             .iter()
@@ -264,11 +316,10 @@ impl Roles for SquirroAdapter {
                 privileges: server_role_privileges(r),
             })
             .collect();
-        for p in self.projects(true).await? {
-            let name = project_name(&p);
+        for (_, name) in scope_names(self.projects(true).await?) {
             for r in PROJECT_ROLES {
                 all.push(Role {
-                    id: r.to_string(),
+                    id: project_role_id(r, &name),
                     name: r.to_string(),
                     scope: Scope::Project(name.clone()),
                     privileges: project_role_privileges(r),
@@ -311,11 +362,10 @@ impl Roles for SquirroAdapter {
                 self.set_server_role(user, &grant.role).await
             }
             Scope::Project(name) => {
-                check_project_role(&grant.role, false)?;
-                let project = self.resolve_project(name).await?;
+                let (role, project) = self.project_grant_target(grant, name, false).await?;
                 let members = self.project_members(&project.id).await?;
                 match members.iter().find(|m| member_is(m, &grant.principal)) {
-                    Some(m) if m.project_role.as_deref() == Some(grant.role.as_str()) => Ok(()),
+                    Some(m) if m.project_role.as_deref() == Some(role.as_str()) => Ok(()),
                     Some(m) => {
                         if m.project_role.as_deref() == Some(OWNER_ROLE) {
                             return Err(Error::permission_denied(format!(
@@ -329,7 +379,7 @@ impl Roles for SquirroAdapter {
                                 Method::PUT,
                                 &url,
                                 &[],
-                                Body::form([("role", grant.role.as_str())]),
+                                Body::form([("role", role.as_str())]),
                                 None,
                             )
                             .await
@@ -342,10 +392,8 @@ impl Roles for SquirroAdapter {
                             "user_id"
                         };
                         let url = self.members_url(&project.id)?;
-                        let body = Body::form([
-                            ("role", grant.role.as_str()),
-                            (key, grant.principal.id()),
-                        ]);
+                        let body =
+                            Body::form([("role", role.as_str()), (key, grant.principal.id())]);
                         match self.client.send(Method::POST, &url, &[], body, None).await {
                             Ok(_) => Ok(()),
                             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
@@ -373,16 +421,15 @@ impl Roles for SquirroAdapter {
                 self.set_server_role(user, &fallback).await
             }
             Scope::Project(name) => {
-                check_project_role(&grant.role, true)?;
-                let project = self.resolve_project(name).await?;
+                let (role, project) = self.project_grant_target(grant, name, true).await?;
                 let members = self.project_members(&project.id).await?;
                 let Some(m) = members.iter().find(|m| member_is(m, &grant.principal)) else {
                     return Ok(());
                 };
-                if m.project_role.as_deref() != Some(grant.role.as_str()) {
+                if m.project_role.as_deref() != Some(role.as_str()) {
                     return Ok(());
                 }
-                if grant.role == OWNER_ROLE {
+                if role == OWNER_ROLE {
                     return Err(Error::permission_denied(format!(
                         "{} owns project `{name}`; ownership is changed in Squirro itself",
                         grant.principal
@@ -435,6 +482,20 @@ mod tests {
         };
         assert!(member_is(&m, &Principal::Group("x".into())));
         assert!(!member_is(&m, &Principal::User("x".into())));
+    }
+
+    #[test]
+    fn project_role_ids_are_qualified_and_unique() {
+        assert_eq!(project_role_id("member", "Sales"), "member@Sales");
+        assert_eq!(
+            split_project_role("member@Sales"),
+            ("member", Some("Sales"))
+        );
+        assert_eq!(split_project_role("member@a@b"), ("member", Some("a@b")));
+        assert_eq!(split_project_role("member"), ("member", None));
+        let named = scope_names(vec![p("i1", "Sales"), p("i2", "sales"), p("i3", "Ops")]);
+        let names: Vec<&str> = named.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["i1", "i2", "Ops"]);
     }
 
     #[test]

@@ -1691,7 +1691,13 @@ mod tests {
                 json!({"grant_type": "refresh_token", "refresh_token": rt}),
             ))
             .expect_err("revoked");
-        assert_eq!(again.status, 404);
+        assert_eq!(again.status, 410);
+        assert_eq!(
+            s.get_session(&admin, &uid, &sid)
+                .expect_err("no longer shown")
+                .status,
+            404
+        );
     }
 
     #[test]
