@@ -11,13 +11,17 @@ use idbridge_testkit::emulator::EmulatorDescriptor;
 pub fn adapters() -> Vec<&'static AdapterDescriptor> {
     vec![
         &idbridge_file::ADAPTER_DESCRIPTOR,
+        &idbridge_squirro::ADAPTER_DESCRIPTOR,
         &idbridge_strategy::ADAPTER_DESCRIPTOR,
     ]
 }
 
 /// Every emulator this binary ships, sorted by vendor.
 pub fn emulators() -> Vec<&'static EmulatorDescriptor> {
-    vec![&idbridge_strategy::emulator::EMULATOR_DESCRIPTOR]
+    vec![
+        &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
+        &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
+    ]
 }
 
 #[cfg(test)]
