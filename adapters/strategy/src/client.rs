@@ -28,6 +28,9 @@ pub const TOTAL_COUNT_HEADER: &str = "X-MSTR-Total-Count";
 /// The name this adapter uses in logs and errors.
 const ADAPTER: &str = "strategy";
 
+/// How often a GET whose answer arrived unreadable is sent.
+pub const READ_ATTEMPTS: usize = 3;
+
 /// One REST call, kept as data so it can be sent again after a re-login.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -179,6 +182,19 @@ impl Client {
     }
 
     async fn login_locked(&self) -> Result<()> {
+        // A success without a token is an answer mangled on the way (a proxy, a cut
+        // connection): logging in again is harmless, so try a few times.
+        let mut last = None;
+        for _ in 0..READ_ATTEMPTS {
+            match self.login_once().await {
+                Err(e) if e.kind() == ErrorKind::Protocol => last = Some(e),
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::protocol("login failed")))
+    }
+
+    async fn login_once(&self) -> Result<()> {
         let url = self.url("/api/auth/login");
         let rb = self.http.request(Method::POST, &url);
         let mode = self.creds.mode.code().to_string();
@@ -357,13 +373,52 @@ impl Client {
         }
     }
 
+    /// Reads a call's 2xx body through `parse` (which also gets `X-MSTR-Total-Count`).
+    ///
+    /// A GET whose body cannot be read to the end or parsed is sent again, up to
+    /// [`READ_ATTEMPTS`] times: a body cut short by a dropped connection or a proxy is
+    /// transient, and a read can be repeated safely. Writes are read once.
+    async fn read<T>(
+        &self,
+        call: &Call,
+        parse: impl Fn(&[u8], Option<u64>) -> Result<T>,
+    ) -> Result<T> {
+        let attempts = if call.method == Method::GET {
+            READ_ATTEMPTS
+        } else {
+            1
+        };
+        let mut last = None;
+        for _ in 0..attempts {
+            let resp = self.send(call).await?;
+            let total = resp
+                .headers()
+                .get(TOTAL_COUNT_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let outcome = match http::read_body(resp, self.http.max_body_bytes()).await {
+                Ok(body) => parse(&body, total),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) if matches!(e.kind(), ErrorKind::Protocol | ErrorKind::Unavailable) => {
+                    tracing::debug!(adapter = ADAPTER, call = %call.describe(), error = %e, "unreadable answer");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::protocol(format!("{} was not read", call.describe()))))
+    }
+
     /// Sends a call and reads its JSON answer into `T`.
     ///
     /// # Errors
     /// As [`Client::send`], and [`ErrorKind::Protocol`] naming the field that did not match.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call, what: &str) -> Result<T> {
-        let resp = self.send(call).await?;
-        self.http.read_json(resp, what).await
+        self.read(call, |body, _| http::parse_json(body, what))
+            .await
     }
 
     /// Sends a call whose answer is a list (a bare array, or one array under a key).
@@ -371,9 +426,12 @@ impl Client {
     /// # Errors
     /// As [`Client::json`].
     pub async fn list<T: DeserializeOwned>(&self, call: &Call, what: &str) -> Result<Vec<T>> {
-        let value: Value = self.json(call, what).await?;
-        crate::wire::list_of(value)
-            .map_err(|e| Error::protocol(format!("unexpected {what} response: {e}")))
+        self.read(call, |body, _| {
+            let value: Value = http::parse_json(body, what)?;
+            crate::wire::list_of(value)
+                .map_err(|e| Error::protocol(format!("unexpected {what} response: {e}")))
+        })
+        .await
     }
 
     /// Sends a call and ignores its body.
@@ -399,27 +457,23 @@ impl Client {
         what: &str,
     ) -> Result<PageOf<T>> {
         let call = call.query("offset", offset).query("limit", limit);
-        let resp = self.send(&call).await?;
-        let total = resp
-            .headers()
-            .get(TOTAL_COUNT_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = http::read_body(resp, self.http.max_body_bytes()).await?;
-        let items = match key {
-            None => http::parse_json::<Vec<T>>(&body, what)?,
-            Some(k) => {
-                let mut v: Value = http::parse_json(&body, what)?;
-                let inner = v
-                    .get_mut(k)
-                    .map(Value::take)
-                    .unwrap_or(Value::Array(Vec::new()));
-                serde_json::from_value(inner).map_err(|e| {
-                    Error::protocol(format!("unexpected {what} response at `{k}`: {e}"))
-                })?
-            }
-        };
-        Ok(PageOf { items, total })
+        self.read(&call, |body, total| {
+            let items = match key {
+                None => http::parse_json::<Vec<T>>(body, what)?,
+                Some(k) => {
+                    let mut v: Value = http::parse_json(body, what)?;
+                    let inner = v
+                        .get_mut(k)
+                        .map(Value::take)
+                        .unwrap_or(Value::Array(Vec::new()));
+                    serde_json::from_value(inner).map_err(|e| {
+                        Error::protocol(format!("unexpected {what} response at `{k}`: {e}"))
+                    })?
+                }
+            };
+            Ok(PageOf { items, total })
+        })
+        .await
     }
 
     /// Reads every page of a paged collection: pages of the configured size until the

@@ -174,7 +174,7 @@ async fn a_seed_directory_is_loaded_with_nesting_and_grants() {
 #[tokio::test]
 async fn injected_throttling_and_outages_are_retried() {
     let options = EmulatorOptions {
-        faults: FaultSpec::parse("429=0.2,503=0.2,retry_after=0,seed=7").expect("spec"),
+        faults: FaultSpec::parse("429=0.1,503=0.1,retry_after=0,seed=7").expect("spec"),
         ..EmulatorOptions::default()
     };
     let running = emulator::start(options).await.expect("starts");
@@ -183,6 +183,27 @@ async fn injected_throttling_and_outages_are_retried() {
         .expect("connects through faults");
     for _ in 0..5 {
         h.all_users().await.expect("lists through faults");
+    }
+    assert!(running.server.log().faults() > 0, "no fault was injected");
+}
+
+#[tokio::test]
+async fn cut_short_answers_and_dropped_connections_are_survived() {
+    let options = EmulatorOptions {
+        faults: FaultSpec::parse("garbage=0.1,reset=0.05,seed=11").expect("spec"),
+        ..EmulatorOptions::default()
+    };
+    let running = emulator::start(options).await.expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects through faults");
+    for _ in 0..5 {
+        let users = h.all_users().await.expect("lists through faults");
+        assert!(
+            users
+                .iter()
+                .any(|u| u.login == emulator::DEFAULT_ADMIN_USER)
+        );
     }
     assert!(running.server.log().faults() > 0, "no fault was injected");
 }
