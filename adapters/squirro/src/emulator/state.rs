@@ -57,8 +57,8 @@ impl Caller {
     }
 }
 
-/// A user record.
-#[derive(Debug, Clone)]
+/// A user record. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct EUser {
     /// The 22-character id.
     pub id: String,
@@ -72,6 +72,18 @@ pub struct EUser {
     pub password: Option<String>,
     /// Custom values set through the user-data update.
     pub custom: Map<String, Value>,
+}
+
+impl std::fmt::Debug for EUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EUser")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("full_name", &self.full_name)
+            .field("role", &self.role)
+            .field("custom", &self.custom)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A group record.
@@ -111,8 +123,9 @@ pub struct EProject {
     pub members: Vec<EMember>,
 }
 
-/// A session: a grant (`user` or `service`) or a password login (`login`).
-#[derive(Debug, Clone)]
+/// A session: a grant (`user` or `service`) or a password login (`login`). `Debug` leaves
+/// the refresh token out.
+#[derive(Clone)]
 pub struct ESession {
     /// The id (also the grant id).
     pub id: String,
@@ -136,7 +149,20 @@ pub struct ESession {
     pub revoked: bool,
 }
 
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for ESession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ESession")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("created_at", &self.created_at)
+            .field("valid_to", &self.valid_to)
+            .field("revoked", &self.revoked)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
 struct AccessToken {
     session_id: String,
     user_id: String,
@@ -154,7 +180,7 @@ pub struct Settings {
     pub min_password_length: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Inner {
     users: Vec<EUser>,
     groups: Vec<EGroup>,
@@ -164,10 +190,24 @@ struct Inner {
 }
 
 /// The whole emulated tenant. Cheap operations under one lock.
-#[derive(Debug)]
 pub struct State {
     settings: Settings,
     inner: Mutex<Inner>,
+}
+
+/// Counts only: the state holds tokens and passwords.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("State")
+            .field("settings", &self.settings)
+            .field("users", &inner.users.len())
+            .field("groups", &inner.groups.len())
+            .field("projects", &inner.projects.len())
+            .field("sessions", &inner.sessions.len())
+            .field("access_tokens", &inner.tokens.len())
+            .finish()
+    }
 }
 
 /// A new 22-character URL-safe id, like Squirro's.
@@ -420,6 +460,10 @@ impl State {
         };
         inner.sessions[session_idx].last_used = Some(now);
         let access = new_hex(40);
+        // Expired tokens are answered 401 either way; dropping them keeps a long-running
+        // emulator's memory flat.
+        let now_instant = Instant::now();
+        inner.tokens.retain(|_, t| t.expires > now_instant);
         inner.tokens.insert(
             access.clone(),
             AccessToken {
@@ -1698,6 +1742,25 @@ mod tests {
                 .status,
             404
         );
+    }
+
+    #[test]
+    fn debug_shows_no_tokens_or_passwords() {
+        let (s, _) = state();
+        s.seed_user(EUser {
+            id: "u".into(),
+            email: "u@example.com".into(),
+            full_name: None,
+            role: "user".into(),
+            password: Some("canary-password".into()),
+            custom: Map::new(),
+        });
+        s.seed_grant("u", "g", "canary-refresh");
+        let text = format!("{s:?}");
+        assert!(!text.contains("canary"), "{text}");
+        let inner = s.lock();
+        let all = format!("{:?} {:?}", inner.users, inner.sessions);
+        assert!(!all.contains("canary"), "{all}");
     }
 
     #[test]
