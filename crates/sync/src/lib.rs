@@ -6,15 +6,24 @@
 //! operations with dependencies -> **guard** against mass deletions and empty sources ->
 //! **apply** with bounded concurrency, journaling every result -> **report**.
 //!
-//! Planning ([`planner`]) is pure; reading ([`state`]) and applying ([`apply`]) do the I/O.
-//! [`Engine`] ties the stages to a configuration and a state file.
+//! Planning ([`planner`]) is pure; reading ([`state`]) and applying ([`Engine::apply`]) do
+//! the I/O. [`Engine`] ties the stages to a configuration and a state file.
 
+pub mod apply;
+mod engine;
+pub mod guard;
+pub mod journal;
 pub mod plan;
 pub mod planner;
+pub mod report;
 pub mod settings;
 pub mod state;
 pub mod template;
 pub mod util;
+pub mod validate;
 
+pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
+pub use engine::{ApplyOptions, Engine, RunReport, Snapshot, Target, TargetSnapshot, open_store};
+pub use guard::GuardViolation;
 pub use plan::{Action, Op, Plan, TargetPlan};
 pub use settings::{TARGET_KEYS, TargetSettings};

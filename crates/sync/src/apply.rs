@@ -1,0 +1,871 @@
+//! Applying one target's plan: dependency order, bounded concurrency, batches where the
+//! adapter takes them, every result journaled (durably) before anything that depends on
+//! it starts, and a failure skipping only its dependents.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use idbridge_core::{
+    AdapterExt, AdapterHandle, Error, ErrorKind, Grant, Groups, Memberships, Principal, Result,
+    Roles, Sessions, UserWrite, Users,
+};
+use idbridge_store::{Link, LinkKind, NewJournalEntry, Outcome, Write};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::journal::JournalWriter;
+use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, TargetPlan};
+use crate::util::norm;
+
+/// A request to stop: operations in flight finish and are journaled, nothing new starts.
+/// Cheap to clone; all clones share the request.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<StopInner>);
+
+#[derive(Default)]
+struct StopInner {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stop({})", self.is_stopped())
+    }
+}
+
+impl Stop {
+    /// A fresh, unset request.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Asks everything holding a clone to stop.
+    pub fn stop(&self) {
+        self.0.flag.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    /// Whether a stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.0.flag.load(Ordering::SeqCst)
+    }
+
+    /// Waits until a stop is requested.
+    pub async fn stopped(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Progress of an apply, reported after each finished operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressEvent {
+    /// The target.
+    pub target: String,
+    /// Operations finished (in any way) so far.
+    pub done: usize,
+    /// Operations planned.
+    pub total: usize,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
+
+/// How one operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Done.
+    Ok,
+    /// The target refused it or could not be reached.
+    Failed,
+    /// Not attempted because an operation it depends on failed.
+    Skipped,
+    /// Not attempted because the run was stopped first.
+    NotStarted,
+}
+
+/// One operation that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpProblem {
+    /// Its number in the target plan.
+    pub op: usize,
+    /// The operation's name.
+    pub operation: String,
+    /// What it addressed.
+    pub resource: String,
+    /// How it ended.
+    pub outcome: OpOutcome,
+    /// Why.
+    pub error: String,
+}
+
+/// What happened in one target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// The target.
+    pub target: String,
+    /// Its adapter kind.
+    pub adapter: String,
+    /// Operations planned.
+    pub planned: usize,
+    /// Operations done.
+    pub ok: usize,
+    /// Operations failed.
+    pub failed: usize,
+    /// Operations skipped because something they depend on failed.
+    pub skipped: usize,
+    /// Operations not started because the run was stopped.
+    pub not_started: usize,
+    /// Operations done, by name.
+    pub done: BTreeMap<String, usize>,
+    /// Why the target was not changed at all (guard, stale plan), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// A failure that stopped the target's apply (the state file could not be written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<String>,
+    /// Failed and skipped operations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<OpProblem>,
+}
+
+impl TargetReport {
+    /// A report for a target whose plan was not applied at all.
+    pub fn refused(plan: &TargetPlan, why: String) -> TargetReport {
+        TargetReport {
+            target: plan.target.clone(),
+            adapter: plan.adapter.clone(),
+            planned: plan.ops.len(),
+            not_started: plan.ops.len(),
+            refused: Some(why),
+            ..Default::default()
+        }
+    }
+
+    /// Whether everything planned was done.
+    pub fn converged(&self) -> bool {
+        self.refused.is_none() && self.fatal.is_none() && self.ok == self.planned
+    }
+}
+
+/// What the apply of one target needs besides the plan.
+pub(crate) struct ApplyContext<'a> {
+    pub handle: &'a AdapterHandle,
+    pub concurrency: usize,
+    pub journal: &'a JournalWriter,
+    pub run: i64,
+    pub stop: &'a Stop,
+    pub progress: Option<&'a ProgressFn>,
+    /// Whether an account found by login when a create says "already exists" may be
+    /// linked (the target correlates by login).
+    pub adopt_existing_login: bool,
+}
+
+struct Done {
+    op: usize,
+    result: Result<Option<String>>,
+    fatal: Option<Error>,
+}
+
+type OpFuture<'a> = Pin<Box<dyn Future<Output = Vec<Done>> + Send + 'a>>;
+
+/// What a successful call produced.
+struct Performed {
+    created: Option<String>,
+    after: Option<Value>,
+    links: Vec<Write>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum St {
+    Pending,
+    Running,
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// Applies one target's plan.
+pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> TargetReport {
+    let n = plan.ops.len();
+    let mut report = TargetReport {
+        target: plan.target.clone(),
+        adapter: plan.adapter.clone(),
+        planned: n,
+        ..Default::default()
+    };
+    let mut remaining: Vec<usize> = plan.ops.iter().map(|o| o.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for op in &plan.ops {
+        for &d in &op.depends_on {
+            if d < n {
+                dependents[d].push(op.id);
+            }
+        }
+    }
+    let mut state = vec![St::Pending; n];
+    let mut created: HashMap<usize, String> = HashMap::new();
+    let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
+    let mut ready_users: VecDeque<usize> = VecDeque::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    let enqueue = |i: usize, ready: &mut VecDeque<usize>, ready_users: &mut VecDeque<usize>| {
+        if batch_max.is_some() && plan.ops[i].action.is_user_write() {
+            ready_users.push_back(i);
+        } else {
+            ready.push_back(i);
+        }
+    };
+    for (i, r) in remaining.iter().enumerate() {
+        if *r == 0 {
+            enqueue(i, &mut ready, &mut ready_users);
+        }
+    }
+    let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
+    let mut finished = 0usize;
+    let concurrency = ctx.concurrency.max(1);
+    loop {
+        while report.fatal.is_none() && !ctx.stop.is_stopped() && inflight.len() < concurrency {
+            if let (Some(max), false) = (batch_max, ready_users.is_empty()) {
+                let take = ready_users.len().min(max);
+                let batch: Vec<usize> = ready_users.drain(..take).collect();
+                for &i in &batch {
+                    state[i] = St::Running;
+                }
+                if batch.len() == 1 {
+                    inflight.push(Box::pin(run_one(
+                        ctx,
+                        plan,
+                        batch[0],
+                        resolve(plan, batch[0], &created),
+                    )));
+                } else {
+                    inflight.push(Box::pin(run_batch(ctx, plan, batch)));
+                }
+                continue;
+            }
+            let Some(i) = ready.pop_front() else { break };
+            state[i] = St::Running;
+            inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+        }
+        let Some(done) = inflight.next().await else {
+            break;
+        };
+        for d in done {
+            finished += 1;
+            if let Some(fatal) = d.fatal {
+                if report.fatal.is_none() {
+                    report.fatal = Some(format!(
+                        "the journal could not be written, so the apply stopped: {fatal}"
+                    ));
+                }
+            }
+            let op = &plan.ops[d.op];
+            match d.result {
+                Ok(new_id) => {
+                    state[d.op] = St::Ok;
+                    report.ok += 1;
+                    *report.done.entry(op.action.name().to_string()).or_default() += 1;
+                    if let Some(id) = new_id {
+                        created.insert(d.op, id);
+                    }
+                    for &next in &dependents[d.op] {
+                        remaining[next] = remaining[next].saturating_sub(1);
+                        if remaining[next] == 0 && state[next] == St::Pending {
+                            enqueue(next, &mut ready, &mut ready_users);
+                        }
+                    }
+                }
+                Err(e) => {
+                    state[d.op] = St::Failed;
+                    report.failed += 1;
+                    tracing::warn!(target = %plan.target, op = op.action.name(), resource = %op.action.resource(), error = %e, "operation failed");
+                    report.problems.push(OpProblem {
+                        op: d.op,
+                        operation: op.action.name().to_string(),
+                        resource: op.action.resource(),
+                        outcome: OpOutcome::Failed,
+                        error: e.to_string(),
+                    });
+                    let skipped = skip_dependents(d.op, &dependents, &mut state);
+                    if !skipped.is_empty() {
+                        let why = format!(
+                            "not attempted: it depends on operation {} ({} {}), which failed",
+                            d.op,
+                            op.action.name(),
+                            op.action.resource()
+                        );
+                        let mut writes = Vec::new();
+                        for &s in &skipped {
+                            let sop = &plan.ops[s];
+                            report.skipped += 1;
+                            finished += 1;
+                            report.problems.push(OpProblem {
+                                op: s,
+                                operation: sop.action.name().to_string(),
+                                resource: sop.action.resource(),
+                                outcome: OpOutcome::Skipped,
+                                error: why.clone(),
+                            });
+                            writes.push(journal_row(
+                                ctx,
+                                plan,
+                                &sop.action,
+                                Outcome::Skipped,
+                                None,
+                                Some(why.clone()),
+                            ));
+                        }
+                        if let Err(e) = ctx.journal.write(writes).await {
+                            report.fatal.get_or_insert_with(|| {
+                                format!(
+                                    "the journal could not be written, so the apply stopped: {e}"
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(progress) = ctx.progress {
+                progress(&ProgressEvent {
+                    target: plan.target.clone(),
+                    done: finished,
+                    total: n,
+                });
+            }
+        }
+    }
+    report.not_started = state.iter().filter(|s| **s == St::Pending).count();
+    report.problems.sort_by_key(|p| p.op);
+    report
+}
+
+/// Marks every operation that (transitively) depends on `failed` as skipped; returns them.
+fn skip_dependents(failed: usize, dependents: &[Vec<usize>], state: &mut [St]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![failed];
+    while let Some(x) = stack.pop() {
+        for &d in &dependents[x] {
+            if state[d] == St::Pending {
+                state[d] = St::Skipped;
+                out.push(d);
+                stack.push(d);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Ids of the records an operation addresses through [`Ref::Created`], resolved.
+#[derive(Default)]
+struct Resolved {
+    group: Option<String>,
+    principal: Option<String>,
+}
+
+fn resolve_ref(r: &Ref, created: &HashMap<usize, String>) -> Result<String> {
+    match r {
+        Ref::Id(id) => Ok(id.to_string()),
+        Ref::Created(n) => created.get(n).cloned().ok_or_else(|| {
+            Error::conflict(format!(
+                "operation {n} should have created this record, but reported no id"
+            ))
+        }),
+    }
+}
+
+fn resolve(plan: &TargetPlan, i: usize, created: &HashMap<usize, String>) -> Result<Resolved> {
+    match &plan.ops[i].action {
+        Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+            Ok(Resolved {
+                group: Some(resolve_ref(&group.at, created)?),
+                principal: Some(resolve_ref(&member.at, created)?),
+            })
+        }
+        Action::Grant { principal, .. } | Action::Revoke { principal, .. } => Ok(Resolved {
+            group: None,
+            principal: Some(resolve_ref(&principal.at, created)?),
+        }),
+        _ => Ok(Resolved::default()),
+    }
+}
+
+fn principal(p: &PrincipalRef, id: String) -> Principal {
+    match p.kind {
+        PrincipalKind::User => Principal::User(id),
+        PrincipalKind::Group => Principal::Group(id),
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Option<Value> {
+    serde_json::to_value(v).ok()
+}
+
+fn before_of(action: &Action) -> Option<Value> {
+    match action {
+        Action::UpdateUser { before, .. }
+        | Action::EnableUser { before, .. }
+        | Action::DisableUser { before, .. }
+        | Action::DeleteUser { before, .. } => to_json(before),
+        Action::UpdateGroup { before, .. } | Action::DeleteGroup { before, .. } => to_json(before),
+        _ => None,
+    }
+}
+
+fn journal_row(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    action: &Action,
+    outcome: Outcome,
+    after: Option<Value>,
+    error: Option<String>,
+) -> Write {
+    Write::Journal(NewJournalEntry {
+        run: ctx.run,
+        target: plan.target.clone(),
+        operation: action.name().to_string(),
+        resource: action.resource(),
+        before: before_of(action),
+        after,
+        outcome,
+        error,
+    })
+}
+
+fn upsert(plan: &TargetPlan, kind: LinkKind, source_id: &str, target_id: &str, fp: &str) -> Write {
+    Write::UpsertLink(Link {
+        target: plan.target.clone(),
+        kind,
+        source_id: source_id.to_string(),
+        target_id: target_id.to_string(),
+        fingerprint: fp.to_string(),
+        updated: chrono::Utc::now(),
+    })
+}
+
+fn delete_link(plan: &TargetPlan, kind: LinkKind, source_id: &str) -> Write {
+    Write::DeleteLink {
+        target: plan.target.clone(),
+        kind,
+        source_id: source_id.to_string(),
+    }
+}
+
+/// The link changes that follow a successful operation.
+fn links_after(
+    plan: &TargetPlan,
+    action: &Action,
+    created: Option<&str>,
+    fp_override: Option<&str>,
+) -> Vec<Write> {
+    match action {
+        Action::CreateUser {
+            source_id,
+            fingerprint,
+            ..
+        } => created
+            .map(|id| {
+                vec![upsert(
+                    plan,
+                    LinkKind::User,
+                    source_id,
+                    id,
+                    fp_override.unwrap_or(fingerprint),
+                )]
+            })
+            .unwrap_or_default(),
+        Action::UpdateUser {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        }
+        | Action::EnableUser {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        }
+        | Action::LinkUser {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        } => vec![upsert(plan, LinkKind::User, source_id, id, fingerprint)],
+        Action::DisableUser {
+            source_id: Some(source_id),
+            id,
+            fingerprint: Some(fp),
+            ..
+        } => vec![upsert(plan, LinkKind::User, source_id, id, fp)],
+        Action::DeleteUser {
+            source_id: Some(source_id),
+            ..
+        } => vec![delete_link(plan, LinkKind::User, source_id)],
+        Action::CreateGroup {
+            source_id,
+            fingerprint,
+            ..
+        } => created
+            .map(|id| {
+                vec![upsert(
+                    plan,
+                    LinkKind::Group,
+                    source_id,
+                    id,
+                    fp_override.unwrap_or(fingerprint),
+                )]
+            })
+            .unwrap_or_default(),
+        Action::UpdateGroup {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        }
+        | Action::LinkGroup {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        } => vec![upsert(plan, LinkKind::Group, source_id, id, fingerprint)],
+        Action::DeleteGroup {
+            source_id: Some(source_id),
+            ..
+        } => vec![delete_link(plan, LinkKind::Group, source_id)],
+        _ => Vec::new(),
+    }
+}
+
+/// Journals one result and turns it into a [`Done`].
+async fn finish(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    i: usize,
+    result: Result<Performed>,
+) -> Done {
+    let action = &plan.ops[i].action;
+    let (writes, outcome) = match result {
+        Ok(p) => {
+            let mut writes = vec![journal_row(ctx, plan, action, Outcome::Ok, p.after, None)];
+            writes.extend(p.links);
+            (writes, Ok(p.created))
+        }
+        Err(e) => (
+            vec![journal_row(
+                ctx,
+                plan,
+                action,
+                Outcome::Failed,
+                None,
+                Some(e.to_string()),
+            )],
+            Err(e),
+        ),
+    };
+    let fatal = ctx.journal.write(writes).await.err();
+    Done {
+        op: i,
+        result: outcome,
+        fatal,
+    }
+}
+
+async fn run_one(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    i: usize,
+    resolved: Result<Resolved>,
+) -> Vec<Done> {
+    let result = match resolved {
+        Ok(r) => perform(ctx, plan, &plan.ops[i].action, r).await,
+        Err(e) => Err(e),
+    };
+    vec![finish(ctx, plan, i, result).await]
+}
+
+async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>) -> Vec<Done> {
+    let mut writes = Vec::with_capacity(batch.len());
+    for &i in &batch {
+        let w = match &plan.ops[i].action {
+            Action::CreateUser { user, .. } => UserWrite::Create { user: user.clone() },
+            Action::UpdateUser { id, changes, .. } => UserWrite::Update {
+                id: id.clone(),
+                changes: changes.clone(),
+            },
+            Action::EnableUser { id, .. } => UserWrite::SetEnabled {
+                id: id.clone(),
+                enabled: true,
+            },
+            Action::DisableUser { id, .. } => UserWrite::SetEnabled {
+                id: id.clone(),
+                enabled: false,
+            },
+            Action::DeleteUser { id, .. } => UserWrite::Delete { id: id.clone() },
+            // Only user writes are batched (see `Action::is_user_write`).
+            _ => continue,
+        };
+        writes.push((i, w));
+    }
+    let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = writes.into_iter().unzip();
+    let results = ctx.handle.write_users(batch_writes).await;
+    let mut results = results.into_iter();
+    let mut out = Vec::with_capacity(ids.len());
+    // Journal the whole batch in one transaction.
+    let mut all_writes = Vec::new();
+    let mut outcomes = Vec::new();
+    for i in ids {
+        let action = &plan.ops[i].action;
+        let raw = results.next().unwrap_or_else(|| {
+            Err(Error::protocol(
+                "the batch returned fewer results than writes",
+            ))
+        });
+        let performed = match (action, raw) {
+            (Action::CreateUser { user, .. }, Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
+                adopt_existing_user(ctx, plan, action, &user.login, e).await
+            }
+            (Action::DeleteUser { .. }, Err(e)) if e.kind() == ErrorKind::NotFound => {
+                Ok(Performed {
+                    created: None,
+                    after: None,
+                    links: links_after(plan, action, None, None),
+                })
+            }
+            (_, Err(e)) => Err(e),
+            (_, Ok(record)) => {
+                let created = match action {
+                    Action::CreateUser { .. } => match &record {
+                        Some(u) => Some(u.id.clone()),
+                        None => {
+                            outcomes.push((
+                                i,
+                                Err(Error::protocol(
+                                    "the target created a user but returned no record",
+                                )),
+                            ));
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
+                Ok(Performed {
+                    after: record.as_ref().and_then(to_json),
+                    links: links_after(plan, action, created.as_deref(), None),
+                    created,
+                })
+            }
+        };
+        outcomes.push((i, performed));
+    }
+    for (i, performed) in outcomes {
+        let action = &plan.ops[i].action;
+        match performed {
+            Ok(p) => {
+                all_writes.push(journal_row(ctx, plan, action, Outcome::Ok, p.after, None));
+                all_writes.extend(p.links);
+                out.push(Done {
+                    op: i,
+                    result: Ok(p.created),
+                    fatal: None,
+                });
+            }
+            Err(e) => {
+                all_writes.push(journal_row(
+                    ctx,
+                    plan,
+                    action,
+                    Outcome::Failed,
+                    None,
+                    Some(e.to_string()),
+                ));
+                out.push(Done {
+                    op: i,
+                    result: Err(e),
+                    fatal: None,
+                });
+            }
+        }
+    }
+    if let Err(e) = ctx.journal.write(all_writes).await {
+        if let Some(first) = out.first_mut() {
+            first.fatal = Some(e);
+        }
+    }
+    out
+}
+
+/// A create said "already exists": a run that stopped after creating but before linking,
+/// or someone else created the account meanwhile. Where the target correlates by login,
+/// the existing account is linked (with an empty fingerprint, so the next run compares
+/// every field) instead of failing.
+async fn adopt_existing_user(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    action: &Action,
+    login: &str,
+    original: Error,
+) -> Result<Performed> {
+    if !ctx.adopt_existing_login {
+        return Err(original);
+    }
+    let key = norm(login);
+    let all = ctx.handle.all_users().await?;
+    match all.into_iter().find(|u| norm(&u.login) == key) {
+        Some(found) if !ctx.handle.protected().user(&found.id) => {
+            tracing::info!(target = %plan.target, login, id = %found.id, "account already existed; linked it");
+            Ok(Performed {
+                after: to_json(&found),
+                links: links_after(plan, action, Some(&found.id), Some("")),
+                created: Some(found.id),
+            })
+        }
+        _ => Err(original),
+    }
+}
+
+async fn perform(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    action: &Action,
+    resolved: Resolved,
+) -> Result<Performed> {
+    let h = ctx.handle;
+    let simple = |after: Option<Value>| Performed {
+        created: None,
+        after,
+        links: links_after(plan, action, None, None),
+    };
+    match action {
+        Action::CreateUser { user, .. } => match h.create_user(user).await {
+            Ok(u) => Ok(Performed {
+                after: to_json(&u),
+                links: links_after(plan, action, Some(&u.id), None),
+                created: Some(u.id),
+            }),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                adopt_existing_user(ctx, plan, action, &user.login, e).await
+            }
+            Err(e) => Err(e),
+        },
+        Action::UpdateUser { id, changes, .. } => {
+            let u = h.update_user(id, changes).await?;
+            Ok(simple(to_json(&u)))
+        }
+        Action::EnableUser { id, .. } => {
+            let u = h.set_user_enabled(id, true).await?;
+            Ok(simple(to_json(&u)))
+        }
+        Action::DisableUser { id, .. } => {
+            let u = h.set_user_enabled(id, false).await?;
+            Ok(simple(to_json(&u)))
+        }
+        Action::DeleteUser { id, .. } => match h.delete_user(id).await {
+            Ok(()) => Ok(simple(None)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(simple(None)),
+            Err(e) => Err(e),
+        },
+        Action::RevokeSessions { id, .. } => {
+            let caps = h.capabilities();
+            let revoked = if caps.sessions_revoke_user {
+                h.revoke_user_sessions(id).await?
+            } else {
+                let sessions = h.all_sessions(Some(id)).await?;
+                let mut n = 0u64;
+                for s in sessions {
+                    match h.revoke_session(&s.id).await {
+                        Ok(()) => n += 1,
+                        Err(e) if e.kind() == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                n
+            };
+            Ok(simple(Some(
+                serde_json::json!({ "sessions_revoked": revoked }),
+            )))
+        }
+        Action::LinkUser { .. } | Action::LinkGroup { .. } => Ok(simple(None)),
+        Action::CreateGroup { group, .. } => match h.create_group(group).await {
+            Ok(g) => Ok(Performed {
+                after: to_json(&g),
+                links: links_after(plan, action, Some(&g.id), None),
+                created: Some(g.id),
+            }),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let key = norm(&group.name);
+                let all = h.all_groups().await?;
+                match all.into_iter().find(|g| norm(&g.name) == key) {
+                    Some(found) if !h.protected().group(&found.id) => Ok(Performed {
+                        after: to_json(&found),
+                        links: links_after(plan, action, Some(&found.id), Some("")),
+                        created: Some(found.id),
+                    }),
+                    _ => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        },
+        Action::UpdateGroup { id, changes, .. } => {
+            let g = h.update_group(id, changes).await?;
+            Ok(simple(to_json(&g)))
+        }
+        Action::DeleteGroup { id, .. } => match h.delete_group(id).await {
+            Ok(()) => Ok(simple(None)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(simple(None)),
+            Err(e) => Err(e),
+        },
+        Action::AddMember { member, .. } | Action::RemoveMember { member, .. } => {
+            let (Some(group), Some(pid)) = (resolved.group, resolved.principal) else {
+                return Err(Error::protocol(
+                    "membership operation without a group or member",
+                ));
+            };
+            let p = principal(member, pid);
+            if matches!(action, Action::AddMember { .. }) {
+                h.add_member(&group, &p).await?;
+            } else {
+                h.remove_member(&group, &p).await?;
+            }
+            Ok(simple(None))
+        }
+        Action::Grant {
+            role,
+            principal: p,
+            scope,
+            ..
+        }
+        | Action::Revoke {
+            role,
+            principal: p,
+            scope,
+            ..
+        } => {
+            let Some(pid) = resolved.principal else {
+                return Err(Error::protocol("grant operation without a principal"));
+            };
+            let grant = Grant {
+                role: role.clone(),
+                principal: principal(p, pid),
+                scope: scope.clone(),
+            };
+            if matches!(action, Action::Grant { .. }) {
+                h.grant(&grant).await?;
+            } else {
+                h.revoke(&grant).await?;
+            }
+            Ok(simple(None))
+        }
+    }
+}

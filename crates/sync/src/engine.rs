@@ -1,0 +1,580 @@
+//! The engine: a source, targets with their settings, and a state file; read, plan, guard,
+//! validate and apply.
+
+use std::path::Path;
+
+use idbridge_core::{AdapterHandle, Config, Error, ErrorKind, Result, registry};
+use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
+use crate::guard::{self, GuardViolation};
+use crate::journal::JournalWriter;
+use crate::plan::{Action, Plan, Reason, TargetPlan};
+use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
+use crate::settings::{CorrelationKey, TargetSettings};
+use crate::state::{Effective, SourceState, TargetState, read_members, read_source, read_target};
+use crate::util::norm;
+use crate::validate::stale_reasons;
+
+/// One configured target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The connected adapter.
+    pub handle: AdapterHandle,
+    /// The engine settings of the target.
+    pub settings: TargetSettings,
+}
+
+impl Target {
+    /// The target's name.
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+}
+
+/// One target's part of a [`Snapshot`].
+#[derive(Debug, Clone)]
+pub struct TargetSnapshot {
+    /// The target's name.
+    pub name: String,
+    /// What is synced to it.
+    pub effective: Effective,
+    /// Notes on what cannot be synced.
+    pub notes: Vec<String>,
+    /// Its current state.
+    pub state: TargetState,
+    /// Stored user links.
+    pub user_links: Vec<idbridge_store::Link>,
+    /// Stored group links.
+    pub group_links: Vec<idbridge_store::Link>,
+}
+
+/// Everything read for one plan.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The source.
+    pub source: SourceState,
+    /// The targets, in engine order.
+    pub targets: Vec<TargetSnapshot>,
+}
+
+/// Options of an apply.
+#[derive(Clone, Default)]
+pub struct ApplyOptions {
+    /// `--allow-deletions N`: lets up to `N` disables and deletes through the guard.
+    pub allow_deletions: Option<usize>,
+    /// Skip the deletion guard (for `offboard`, which names its one account).
+    pub skip_guard: bool,
+    /// A stop request shared with a signal handler.
+    pub stop: Stop,
+    /// Called after each finished operation.
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("allow_deletions", &self.allow_deletions)
+            .field("skip_guard", &self.skip_guard)
+            .finish()
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The run's id in the state file.
+    pub run: i64,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// Per target.
+    pub targets: Vec<TargetReport>,
+}
+
+impl RunReport {
+    /// Whether every target converged.
+    pub fn converged(&self) -> bool {
+        self.outcome == RunOutcome::Succeeded
+    }
+}
+
+/// The sync engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    source: AdapterHandle,
+    targets: Vec<Target>,
+    store: Store,
+}
+
+impl Engine {
+    /// An engine over already-connected systems (for tests, the demo and embedding).
+    pub fn new(source: AdapterHandle, targets: Vec<Target>, store: Store) -> Engine {
+        Engine {
+            source,
+            targets,
+            store,
+        }
+    }
+
+    /// Connects to the source and the targets of a configuration (only `only`, if given)
+    /// and opens its state file.
+    ///
+    /// # Errors
+    /// Configuration errors (naming file and key path), connection errors, a state file
+    /// that cannot be opened, or an unknown `only` target.
+    pub async fn connect(config: &Config, only: Option<&str>) -> Result<Engine> {
+        if let Some(name) = only {
+            if !config.targets.contains_key(name) {
+                let known: Vec<&str> = config.targets.keys().map(String::as_str).collect();
+                return Err(config.origin.error(
+                    "",
+                    format!(
+                        "no target named `{name}`; configured targets: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        if config.targets.is_empty() {
+            return Err(config.origin.error("targets", "no targets are configured"));
+        }
+        let mut prepared = Vec::new();
+        for (name, section) in &config.targets {
+            if only.is_some_and(|o| o != name) {
+                continue;
+            }
+            let mut section = section.clone();
+            let settings = TargetSettings::take_from(config, &mut section)?;
+            prepared.push((section, settings));
+        }
+        let store = open_store(&config.state)?;
+        let source = registry::build_system(config, &config.source);
+        let targets = futures::future::try_join_all(prepared.into_iter().map(
+            |(section, settings)| async move {
+                let handle = registry::build_system(config, &section).await?;
+                Ok::<_, Error>(Target { handle, settings })
+            },
+        ));
+        let (source, targets) = futures::try_join!(source, targets)?;
+        Ok(Engine::new(source, targets, store))
+    }
+
+    /// The source.
+    pub fn source(&self) -> &AdapterHandle {
+        &self.source
+    }
+
+    /// The targets.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// The state file.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Takes the exclusive run lock; see [`Store::lock`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Conflict`] naming the running process when another run holds it.
+    pub fn lock(&self, command: &str) -> Result<RunLock> {
+        self.store.lock(command)
+    }
+
+    /// Logs out of every system (best effort).
+    pub async fn close(&self) {
+        let all = std::iter::once(&self.source).chain(self.targets.iter().map(|t| &t.handle));
+        for h in all {
+            if let Err(e) = h.close().await {
+                tracing::warn!(system = h.name(), error = %e, "closing the connection failed");
+            }
+        }
+    }
+
+    /// Reads the source and every target concurrently, then the members of the target
+    /// groups the plan needs.
+    ///
+    /// # Errors
+    /// A source that fails to read or reads empty (never taken as "everyone left"), any
+    /// target read error, a state file that cannot be read.
+    pub async fn read(&self) -> Result<Snapshot> {
+        let source = async {
+            let s = read_source(&self.source).await.map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!("reading the source failed, so nothing was changed: {e}"),
+                )
+            })?;
+            if s.users.is_empty() {
+                return Err(Error::invalid_input(format!(
+                    "the source `{}` returned no users; refusing to plan, because an empty \
+                     source is far more likely a failed export than everyone leaving",
+                    self.source.name()
+                )));
+            }
+            Ok(s)
+        };
+        // Effective concepts need the source's shape (does it have groups, roles); the
+        // source's capabilities tell that before it is read.
+        let src_caps = self.source.capabilities();
+        let shape = SourceState {
+            groups: src_caps.groups_list.then(Vec::new),
+            roles: (src_caps.roles_list && src_caps.grants_list).then(Vec::new),
+            ..Default::default()
+        };
+        let targets = futures::future::try_join_all(self.targets.iter().map(|t| {
+            let shape = &shape;
+            async move {
+                let mut notes = Vec::new();
+                let caps = t.handle.capabilities();
+                let effective = Effective::compute(&t.settings, &caps, shape, &mut notes);
+                let state = read_target(&t.handle, &effective).await?;
+                let user_links = self.store.links(t.name(), LinkKind::User)?;
+                let group_links = self.store.links(t.name(), LinkKind::Group)?;
+                Ok::<_, Error>(TargetSnapshot {
+                    name: t.name().to_string(),
+                    effective,
+                    notes,
+                    state,
+                    user_links,
+                    group_links,
+                })
+            }
+        }));
+        let (source, mut targets) = futures::try_join!(source, targets)?;
+        let index = SourceIndex::new(&source);
+        let needs: Vec<Vec<String>> = self
+            .targets
+            .iter()
+            .zip(&targets)
+            .map(|(t, snap)| {
+                let protected = t.handle.protected();
+                let input = TargetInput {
+                    name: t.name(),
+                    adapter: t.handle.kind(),
+                    caps: t.handle.capabilities(),
+                    protected,
+                    settings: &t.settings,
+                    state: &snap.state,
+                    user_links: &snap.user_links,
+                    group_links: &snap.group_links,
+                };
+                groups_needing_members(&index, &input, &snap.effective)
+            })
+            .collect();
+        let members = futures::future::try_join_all(
+            self.targets
+                .iter()
+                .zip(needs)
+                .map(|(t, groups)| read_members(&t.handle, groups, t.settings.concurrency)),
+        )
+        .await?;
+        for (snap, m) in targets.iter_mut().zip(members) {
+            snap.state.members = m;
+        }
+        Ok(Snapshot { source, targets })
+    }
+
+    /// Plans every target from a snapshot. Pure apart from logging.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group.
+    pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
+        let index = SourceIndex::new(&snapshot.source);
+        let mut plan = Plan::new();
+        for (t, snap) in self.targets.iter().zip(&snapshot.targets) {
+            let input = TargetInput {
+                name: t.name(),
+                adapter: t.handle.kind(),
+                caps: t.handle.capabilities(),
+                protected: t.handle.protected(),
+                settings: &t.settings,
+                state: &snap.state,
+                user_links: &snap.user_links,
+                group_links: &snap.group_links,
+            };
+            let mut tp = plan_target(&index, &input, &snap.effective)?;
+            let mut notes = snap.notes.clone();
+            notes.append(&mut tp.notes);
+            tp.notes = notes;
+            plan.targets.push(tp);
+        }
+        Ok(plan)
+    }
+
+    /// Reads and plans.
+    ///
+    /// # Errors
+    /// As [`Engine::read`] and [`Engine::plan_snapshot`].
+    pub async fn plan(&self) -> Result<Plan> {
+        let snapshot = self.read().await?;
+        self.plan_snapshot(&snapshot)
+    }
+
+    /// The targets whose plan the deletion guard refuses.
+    pub fn guard(&self, plan: &Plan, allow_deletions: Option<usize>) -> Vec<GuardViolation> {
+        plan.targets
+            .iter()
+            .filter_map(|tp| {
+                let t = self.targets.iter().find(|t| t.name() == tp.target)?;
+                guard::check(tp, &t.settings, allow_deletions)
+            })
+            .collect()
+    }
+
+    /// Re-reads the targets and lists why a saved plan can no longer be applied exactly;
+    /// empty when it can.
+    ///
+    /// # Errors
+    /// As [`Engine::read`].
+    pub async fn stale_reasons(&self, plan: &Plan) -> Result<Vec<String>> {
+        let mut reasons = Vec::new();
+        for tp in &plan.targets {
+            match self.targets.iter().find(|t| t.name() == tp.target) {
+                None => reasons.push(format!(
+                    "target `{}`: not in the configuration any more",
+                    tp.target
+                )),
+                Some(t) if t.handle.kind() != tp.adapter => reasons.push(format!(
+                    "target `{}`: the plan was made for a `{}` adapter, the configuration now uses `{}`",
+                    tp.target,
+                    tp.adapter,
+                    t.handle.kind()
+                )),
+                Some(_) => {}
+            }
+        }
+        if !reasons.is_empty() {
+            return Ok(reasons);
+        }
+        let snapshot = self.read().await?;
+        for tp in &plan.targets {
+            if let Some(snap) = snapshot.targets.iter().find(|s| s.name == tp.target) {
+                for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
+                    reasons.push(format!("target `{}`: {r}", tp.target));
+                }
+            }
+        }
+        Ok(reasons)
+    }
+
+    /// Applies a plan while holding the run lock: guards each target, applies the targets
+    /// concurrently (each with its own bounded concurrency), journals every result, and
+    /// records the run.
+    ///
+    /// # Errors
+    /// Only when the run cannot be recorded in the state file; failures of operations are
+    /// in the report.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        lock: &RunLock,
+        options: &ApplyOptions,
+    ) -> Result<RunReport> {
+        let command = lock.holder().command.clone();
+        let run = self.store.begin_run(&command)?;
+        let journal = JournalWriter::start(self.store.clone())?;
+        let violations = if options.skip_guard {
+            Vec::new()
+        } else {
+            self.guard(plan, options.allow_deletions)
+        };
+        let reports = futures::future::join_all(plan.targets.iter().map(|tp| {
+            let journal = &journal;
+            let violations = &violations;
+            async move {
+                let Some(t) = self.targets.iter().find(|t| t.name() == tp.target) else {
+                    return TargetReport::refused(
+                        tp,
+                        format!("target `{}` is not configured", tp.target),
+                    );
+                };
+                if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
+                    return TargetReport::refused(tp, v.message.clone());
+                }
+                let ctx = ApplyContext {
+                    handle: &t.handle,
+                    concurrency: t.settings.concurrency,
+                    journal,
+                    run,
+                    stop: &options.stop,
+                    progress: options.progress.as_ref(),
+                    adopt_existing_login: t.settings.correlate.contains(&CorrelationKey::Login),
+                };
+                apply_target(&ctx, tp).await
+            }
+        }))
+        .await;
+        let outcome = if reports.iter().all(TargetReport::converged) {
+            RunOutcome::Succeeded
+        } else if options.stop.is_stopped()
+            && reports
+                .iter()
+                .all(|r| r.failed == 0 && r.refused.is_none() && r.fatal.is_none())
+        {
+            RunOutcome::Stopped
+        } else {
+            RunOutcome::Failed
+        };
+        let counts = serde_json::json!(
+            reports
+                .iter()
+                .map(|r| (
+                    r.target.clone(),
+                    serde_json::json!({
+                        "planned": r.planned,
+                        "ok": r.ok,
+                        "failed": r.failed,
+                        "skipped": r.skipped,
+                        "not_started": r.not_started,
+                        "refused": r.refused.is_some(),
+                        "done": r.done,
+                    })
+                ))
+                .collect::<serde_json::Map<_, _>>()
+        );
+        drop(journal);
+        self.store.finish_run(run, outcome, &counts)?;
+        Ok(RunReport {
+            run,
+            outcome,
+            targets: reports,
+        })
+    }
+
+    /// Plans the offboarding of one person: disable the account in every target and
+    /// revoke its sessions wherever the target can. The person is found by login or email
+    /// (case-insensitive), through the source and the stored links first, then directly in
+    /// each target.
+    ///
+    /// # Errors
+    /// As [`Engine::read`]; [`ErrorKind::NotFound`] when no target has such an account.
+    pub async fn offboard_plan(&self, who: &str) -> Result<Plan> {
+        let key = norm(who);
+        let source_user = find_user(&self.source, &key).await?;
+        let mut plan = Plan::new();
+        let mut found_any = false;
+        for t in &self.targets {
+            let mut tp = TargetPlan::new(t.name(), t.handle.kind());
+            let users = idbridge_core::AdapterExt::all_users(&t.handle).await?;
+            let links = self.store.links(t.name(), LinkKind::User)?;
+            let linked_id = source_user.as_ref().and_then(|s| {
+                links
+                    .iter()
+                    .find(|l| l.source_id == s.id)
+                    .map(|l| l.target_id.clone())
+            });
+            let account = users
+                .iter()
+                .find(|u| Some(&u.id) == linked_id.as_ref())
+                .or_else(|| {
+                    users.iter().find(|u| {
+                        norm(&u.login) == key
+                            || u.email.as_deref().map(norm).as_deref() == Some(&key)
+                    })
+                });
+            let Some(account) = account else {
+                tp.notes
+                    .push(format!("no account for `{who}` in this target"));
+                plan.targets.push(tp);
+                continue;
+            };
+            found_any = true;
+            let caps = t.handle.capabilities();
+            let protected = t.handle.protected().user(&account.id)
+                || t.settings.protected.iter().any(|p| {
+                    let p = norm(p);
+                    p == norm(&account.login)
+                        || p == norm(&account.id)
+                        || account.email.as_deref().is_some_and(|e| norm(e) == p)
+                });
+            if protected {
+                tp.notes.push(format!(
+                    "`{}` is protected in this target and is left alone",
+                    account.login
+                ));
+                plan.targets.push(tp);
+                continue;
+            }
+            tp.managed_users = 1;
+            let source_id = source_user.as_ref().map(|s| s.id.clone());
+            let mut deps = Vec::new();
+            if account.enabled {
+                if caps.users_set_enabled {
+                    deps.push(tp.push(
+                        Action::DisableUser {
+                            source_id: source_id.clone(),
+                            id: account.id.clone(),
+                            before: account.clone(),
+                            reason: Reason::Offboard,
+                            fingerprint: None,
+                        },
+                        vec![],
+                    ));
+                } else {
+                    tp.notes.push(format!(
+                        "the target cannot disable accounts; `{}` stays enabled (remove it there by hand, or with deletion = \"delete\" by removing it from the source)",
+                        account.login
+                    ));
+                }
+            }
+            if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
+                tp.push(
+                    Action::RevokeSessions {
+                        id: account.id.clone(),
+                        login: account.login.clone(),
+                        sessions: Vec::new(),
+                    },
+                    deps,
+                );
+            } else {
+                tp.notes.push(
+                    "the target cannot revoke sessions; disabling the account is what cuts access there"
+                        .to_string(),
+                );
+            }
+            if source_user.as_ref().is_some_and(|s| s.enabled) {
+                tp.notes.push(format!(
+                    "`{who}` is still enabled in the source: the next sync re-enables the account \
+                     unless the source is changed too"
+                ));
+            }
+            plan.targets.push(tp);
+        }
+        if !found_any {
+            return Err(Error::not_found(format!(
+                "no target has an account for `{who}` (looked for the login or email, case-insensitively)"
+            )));
+        }
+        Ok(plan)
+    }
+}
+
+async fn find_user(h: &AdapterHandle, key: &str) -> Result<Option<idbridge_core::User>> {
+    let users = idbridge_core::AdapterExt::all_users(h).await?;
+    Ok(users
+        .into_iter()
+        .find(|u| norm(&u.login) == key || u.email.as_deref().map(norm).as_deref() == Some(key)))
+}
+
+/// Opens the state file, with a clear error when its directory is missing.
+///
+/// # Errors
+/// [`ErrorKind::Config`] when the directory does not exist; whatever [`Store::open`]
+/// returns.
+pub fn open_store(path: &Path) -> Result<Store> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the directory of the state file `{}` does not exist (set `state` in the configuration)",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Store::open(path)
+}

@@ -1,0 +1,376 @@
+//! Readable renderings of plans and run reports (JSON is the serde form of each).
+//!
+//! Plans read like a diff: `+` creates, grants and additions, `~` updates with each
+//! field's old and new value, `-` disables, deletes, removals and revocations, `!` session
+//! revocations, `=` links recorded without a write.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use idbridge_core::{User, UserChanges};
+
+use crate::apply::OpOutcome;
+use crate::engine::RunReport;
+use crate::guard::GuardViolation;
+use crate::plan::{Action, Plan, PrincipalKind, Reason, TargetPlan};
+
+fn q(v: &Option<String>) -> String {
+    match v {
+        Some(s) => format!("\"{s}\""),
+        None => "(none)".to_string(),
+    }
+}
+
+fn field_changes(before: &User, ch: &UserChanges) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(l) = &ch.login {
+        out.push(format!("login: \"{}\" -> \"{l}\"", before.login));
+    }
+    if let Some(e) = &ch.email {
+        out.push(format!("email: {} -> {}", q(&before.email), q(e)));
+    }
+    if let Some(n) = &ch.display_name {
+        out.push(format!(
+            "display_name: {} -> {}",
+            q(&before.display_name),
+            q(n)
+        ));
+    }
+    if let Some(a) = &ch.attributes {
+        let mut keys: Vec<&String> = a.keys().chain(before.attributes.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let old = before.attributes.get(k).cloned();
+            let new = a.get(k).cloned();
+            if old != new {
+                out.push(format!("attributes.{k}: {} -> {}", q(&old), q(&new)));
+            }
+        }
+    }
+    out
+}
+
+fn kind_word(k: PrincipalKind) -> &'static str {
+    match k {
+        PrincipalKind::User => "user",
+        PrincipalKind::Group => "group",
+    }
+}
+
+/// One operation as diff lines (first line with its sign, details indented).
+pub fn op_lines(action: &Action) -> Vec<String> {
+    match action {
+        Action::CreateUser { user, .. } => {
+            let mut detail = Vec::new();
+            if let Some(n) = &user.display_name {
+                detail.push(n.clone());
+            }
+            if let Some(e) = &user.email {
+                detail.push(format!("<{e}>"));
+            }
+            let tail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", detail.join(" "))
+            };
+            vec![format!("+ create user {}{tail}", user.login)]
+        }
+        Action::UpdateUser {
+            before, changes, ..
+        } => {
+            let mut v = vec![format!("~ update user {}", before.login)];
+            v.extend(
+                field_changes(before, changes)
+                    .into_iter()
+                    .map(|c| format!("    {c}")),
+            );
+            v
+        }
+        Action::EnableUser { before, .. } => {
+            vec![format!(
+                "+ enable user {} (back in the source)",
+                before.login
+            )]
+        }
+        Action::DisableUser { before, reason, .. } => {
+            vec![format!(
+                "- disable user {} ({})",
+                before.login,
+                reason.as_str()
+            )]
+        }
+        Action::DeleteUser { before, reason, .. } => {
+            vec![format!(
+                "- delete user {} ({})",
+                before.login,
+                reason.as_str()
+            )]
+        }
+        Action::RevokeSessions {
+            login, sessions, ..
+        } => {
+            let n = if sessions.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} live)", sessions.len())
+            };
+            vec![format!("! revoke sessions of {login}{n}")]
+        }
+        Action::LinkUser { login, .. } => {
+            vec![format!(
+                "= link user {login} (existing account, already matching)"
+            )]
+        }
+        Action::CreateGroup { group, .. } => vec![format!("+ create group {}", group.name)],
+        Action::UpdateGroup {
+            before, changes, ..
+        } => {
+            let mut v = vec![format!("~ update group {}", before.name)];
+            if let Some(n) = &changes.name {
+                v.push(format!("    name: \"{}\" -> \"{n}\"", before.name));
+            }
+            if let Some(d) = &changes.description {
+                v.push(format!(
+                    "    description: {} -> {}",
+                    q(&before.description),
+                    q(d)
+                ));
+            }
+            v
+        }
+        Action::DeleteGroup { before, .. } => {
+            vec![format!(
+                "- delete group {} (no longer in the source)",
+                before.name
+            )]
+        }
+        Action::LinkGroup { name, .. } => {
+            vec![format!(
+                "= link group {name} (existing group, already matching)"
+            )]
+        }
+        Action::AddMember { group, member } => vec![format!(
+            "+ add {} {} to group {}",
+            kind_word(member.kind),
+            member.name,
+            group.name
+        )],
+        Action::RemoveMember { group, member } => vec![format!(
+            "- remove {} {} from group {}",
+            kind_word(member.kind),
+            member.name,
+            group.name
+        )],
+        Action::Grant {
+            role_name,
+            principal,
+            scope,
+            ..
+        } => vec![format!(
+            "+ grant {role_name} ({scope}) to {} {}",
+            kind_word(principal.kind),
+            principal.name
+        )],
+        Action::Revoke {
+            role_name,
+            principal,
+            scope,
+            ..
+        } => vec![format!(
+            "- revoke {role_name} ({scope}) from {} {}",
+            kind_word(principal.kind),
+            principal.name
+        )],
+    }
+}
+
+fn count_label(name: &str, n: usize) -> String {
+    let label = match name {
+        "create_user" => "user(s) to create",
+        "update_user" => "user(s) to update",
+        "enable_user" => "user(s) to re-enable",
+        "disable_user" => "user(s) to disable",
+        "delete_user" => "user(s) to delete",
+        "revoke_sessions" => "session revocation(s)",
+        "link_user" => "user link(s) to record",
+        "create_group" => "group(s) to create",
+        "update_group" => "group(s) to update",
+        "delete_group" => "group(s) to delete",
+        "link_group" => "group link(s) to record",
+        "add_member" => "member(s) to add",
+        "remove_member" => "member(s) to remove",
+        "grant" => "grant(s)",
+        "revoke" => "revocation(s) of roles",
+        other => other,
+    };
+    format!("{n} {label}")
+}
+
+/// Operation counts by name, in plan order of first appearance.
+pub fn counts(plan: &TargetPlan) -> Vec<(String, usize)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut map: BTreeMap<String, usize> = BTreeMap::new();
+    for op in &plan.ops {
+        let name = op.action.name().to_string();
+        let e = map.entry(name.clone()).or_insert(0);
+        if *e == 0 {
+            order.push(name);
+        }
+        *e += 1;
+    }
+    order
+        .into_iter()
+        .map(|n| {
+            let c = map.get(&n).copied().unwrap_or_default();
+            (n, c)
+        })
+        .collect()
+}
+
+/// The plan as a readable diff, grouped by target, with counts.
+pub fn render_plan(plan: &Plan, violations: &[GuardViolation]) -> String {
+    let mut out = String::new();
+    for tp in &plan.targets {
+        let _ = writeln!(
+            out,
+            "target {} ({}): {} managed account(s)",
+            tp.target, tp.adapter, tp.managed_users
+        );
+        if tp.ops.is_empty() {
+            let _ = writeln!(out, "  no changes");
+        }
+        for op in &tp.ops {
+            for line in op_lines(&op.action) {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        for c in &tp.conflicts {
+            let target = c
+                .target
+                .as_ref()
+                .map(|a| format!(" with target account `{}` ({})", a.login, a.id))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  ? conflict ({}): {}{target}: {}; nothing is done for it",
+                c.kind,
+                c.sources.join(", "),
+                c.reason
+            );
+        }
+        if !tp.protected.is_empty() {
+            let names: Vec<&str> = tp.protected.iter().map(|a| a.login.as_str()).collect();
+            let _ = writeln!(out, "  protected (never changed): {}", names.join(", "));
+        }
+        if !tp.unmanaged.is_empty() {
+            let mut names: Vec<&str> = tp
+                .unmanaged
+                .iter()
+                .map(|a| a.login.as_str())
+                .take(10)
+                .collect();
+            if tp.unmanaged.len() > 10 {
+                names.push("...");
+            }
+            let _ = writeln!(
+                out,
+                "  unmanaged (not in the source, never linked; left alone): {} account(s): {}",
+                tp.unmanaged.len(),
+                names.join(", ")
+            );
+        }
+        for n in &tp.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        let c = counts(tp);
+        if !c.is_empty() {
+            let parts: Vec<String> = c.iter().map(|(n, k)| count_label(n, *k)).collect();
+            let _ = writeln!(out, "  summary: {}", parts.join(", "));
+        }
+        if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
+            let _ = writeln!(out, "  REFUSED: {}", v.message);
+        }
+        out.push('\n');
+    }
+    let changed = plan.targets.iter().filter(|t| !t.ops.is_empty()).count();
+    if plan.is_empty() {
+        let _ = writeln!(out, "Nothing to change: every target matches the source.");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} change(s) planned in {changed} of {} target(s).",
+            plan.op_count(),
+            plan.targets.len()
+        );
+    }
+    out
+}
+
+/// A run report as text.
+pub fn render_run(report: &RunReport) -> String {
+    let mut out = String::new();
+    for t in &report.targets {
+        let _ = write!(out, "target {} ({}): ", t.target, t.adapter);
+        if let Some(why) = &t.refused {
+            let _ = writeln!(out, "not changed: {why}");
+            continue;
+        }
+        if t.planned == 0 {
+            let _ = writeln!(out, "nothing to do");
+            continue;
+        }
+        let _ = write!(out, "{} of {} done", t.ok, t.planned);
+        if t.failed > 0 {
+            let _ = write!(out, ", {} failed", t.failed);
+        }
+        if t.skipped > 0 {
+            let _ = write!(out, ", {} skipped (depend on a failure)", t.skipped);
+        }
+        if t.not_started > 0 {
+            let _ = write!(out, ", {} not started (stopped)", t.not_started);
+        }
+        out.push('\n');
+        if !t.done.is_empty() {
+            let parts: Vec<String> = t.done.iter().map(|(n, k)| format!("{n} {k}")).collect();
+            let _ = writeln!(out, "  done: {}", parts.join(", "));
+        }
+        if let Some(f) = &t.fatal {
+            let _ = writeln!(out, "  STOPPED: {f}");
+        }
+        for p in t.problems.iter().filter(|p| p.outcome == OpOutcome::Failed) {
+            let _ = writeln!(out, "  failed: {} {}: {}", p.operation, p.resource, p.error);
+        }
+        let skipped = t
+            .problems
+            .iter()
+            .filter(|p| p.outcome == OpOutcome::Skipped)
+            .count();
+        if skipped > 0 {
+            let _ = writeln!(
+                out,
+                "  skipped: {skipped} operation(s) that depend on the failures above"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "run {}: {}",
+        report.run,
+        match report.outcome {
+            idbridge_store::RunOutcome::Succeeded => "every target converged",
+            idbridge_store::RunOutcome::Stopped =>
+                "stopped on request; the next run finishes the job",
+            idbridge_store::RunOutcome::Failed =>
+                "some changes were not made (see above); the next run retries them",
+            idbridge_store::RunOutcome::Running | idbridge_store::RunOutcome::Interrupted =>
+                "did not finish",
+        }
+    );
+    out
+}
+
+/// The readable reason of a deactivation, for callers that list them.
+pub fn reason_text(reason: Reason) -> &'static str {
+    reason.as_str()
+}

@@ -1,0 +1,284 @@
+//! Checking a saved plan against the targets' current state before applying it exactly.
+//!
+//! A plan is stale when an operation no longer makes sense: the account it updates was
+//! changed or removed, the login it creates now exists, a link appeared for a user it
+//! creates (another run got there first), a role it grants is gone. Applying a stale plan
+//! could undo someone's change or create a duplicate, so it is refused as a whole.
+
+use std::collections::{HashMap, HashSet};
+
+use idbridge_core::{Group, User};
+use idbridge_store::Link;
+
+use crate::plan::{Action, PrincipalKind, Ref, TargetPlan};
+use crate::state::TargetState;
+use crate::util::norm;
+
+fn user_diff(before: &User, now: &User) -> Vec<String> {
+    let mut out = Vec::new();
+    let show = |v: &Option<String>| v.clone().map_or("(none)".to_string(), |s| format!("`{s}`"));
+    if before.login != now.login {
+        out.push(format!("login `{}` -> `{}`", before.login, now.login));
+    }
+    if before.email != now.email {
+        out.push(format!(
+            "email {} -> {}",
+            show(&before.email),
+            show(&now.email)
+        ));
+    }
+    if before.display_name != now.display_name {
+        out.push(format!(
+            "display_name {} -> {}",
+            show(&before.display_name),
+            show(&now.display_name)
+        ));
+    }
+    if before.enabled != now.enabled {
+        out.push(format!("enabled {} -> {}", before.enabled, now.enabled));
+    }
+    if before.attributes != now.attributes {
+        out.push("attributes changed".to_string());
+    }
+    out
+}
+
+fn group_diff(before: &Group, now: &Group) -> Vec<String> {
+    let mut out = Vec::new();
+    if before.name != now.name {
+        out.push(format!("name `{}` -> `{}`", before.name, now.name));
+    }
+    if before.description != now.description {
+        out.push("description changed".to_string());
+    }
+    out
+}
+
+/// The reasons `plan` can no longer be applied to a target in state `now` with the stored
+/// links `user_links` and `group_links`; empty when it can.
+pub fn stale_reasons(
+    plan: &TargetPlan,
+    now: &TargetState,
+    user_links: &[Link],
+    group_links: &[Link],
+) -> Vec<String> {
+    let users: HashMap<&str, &User> = now.users.iter().map(|u| (u.id.as_str(), u)).collect();
+    let logins: HashMap<String, &User> = now.users.iter().map(|u| (norm(&u.login), u)).collect();
+    let groups: HashMap<&str, &Group> = now.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+    let group_names: HashMap<String, &Group> =
+        now.groups.iter().map(|g| (norm(&g.name), g)).collect();
+    let roles: HashSet<&str> = now.roles.iter().map(|r| r.id.as_str()).collect();
+    let ulinks: HashMap<&str, &Link> = user_links
+        .iter()
+        .map(|l| (l.source_id.as_str(), l))
+        .collect();
+    let glinks: HashMap<&str, &Link> = group_links
+        .iter()
+        .map(|l| (l.source_id.as_str(), l))
+        .collect();
+    let mut out = Vec::new();
+    let mut say = |i: usize, action: &Action, why: String| {
+        out.push(format!(
+            "operation {i} ({} {}): {why}",
+            action.name(),
+            action.resource()
+        ));
+    };
+    let user_gone = |id: &str| !users.contains_key(id);
+    for op in &plan.ops {
+        let a = &op.action;
+        match a {
+            Action::CreateUser {
+                source_id, user, ..
+            } => {
+                if let Some(existing) = logins.get(&norm(&user.login)) {
+                    say(
+                        op.id,
+                        a,
+                        format!(
+                            "an account with this login now exists (id `{}`)",
+                            existing.id
+                        ),
+                    );
+                } else if let Some(l) = ulinks.get(source_id.as_str()) {
+                    if users.contains_key(l.target_id.as_str()) {
+                        say(
+                            op.id,
+                            a,
+                            format!("the source user is now linked to account `{}`", l.target_id),
+                        );
+                    }
+                }
+            }
+            Action::UpdateUser { id, before, .. }
+            | Action::EnableUser { id, before, .. }
+            | Action::DisableUser { id, before, .. }
+            | Action::DeleteUser { id, before, .. } => match users.get(id.as_str()) {
+                None => say(op.id, a, "the account no longer exists".into()),
+                Some(now) => {
+                    let d = user_diff(before, now);
+                    if !d.is_empty() {
+                        say(
+                            op.id,
+                            a,
+                            format!(
+                                "the account changed since the plan was made: {}",
+                                d.join(", ")
+                            ),
+                        );
+                    }
+                }
+            },
+            Action::RevokeSessions { id, .. } | Action::LinkUser { id, .. } => {
+                if user_gone(id) {
+                    say(op.id, a, "the account no longer exists".into());
+                }
+            }
+            Action::CreateGroup {
+                source_id, group, ..
+            } => {
+                if let Some(existing) = group_names.get(&norm(&group.name)) {
+                    say(
+                        op.id,
+                        a,
+                        format!("a group with this name now exists (id `{}`)", existing.id),
+                    );
+                } else if let Some(l) = glinks.get(source_id.as_str()) {
+                    if groups.contains_key(l.target_id.as_str()) {
+                        say(
+                            op.id,
+                            a,
+                            format!("the source group is now linked to group `{}`", l.target_id),
+                        );
+                    }
+                }
+            }
+            Action::UpdateGroup { id, before, .. } | Action::DeleteGroup { id, before, .. } => {
+                match groups.get(id.as_str()) {
+                    None => say(op.id, a, "the group no longer exists".into()),
+                    Some(now) => {
+                        let d = group_diff(before, now);
+                        if !d.is_empty() {
+                            say(
+                                op.id,
+                                a,
+                                format!(
+                                    "the group changed since the plan was made: {}",
+                                    d.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            Action::LinkGroup { id, .. } => {
+                if !groups.contains_key(id.as_str()) {
+                    say(op.id, a, "the group no longer exists".into());
+                }
+            }
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                if let Ref::Id(g) = &group.at {
+                    if !groups.contains_key(g.as_ref()) {
+                        say(op.id, a, format!("group `{}` no longer exists", group.name));
+                    }
+                }
+                if let Ref::Id(m) = &member.at {
+                    let gone = match member.kind {
+                        PrincipalKind::User => user_gone(m),
+                        PrincipalKind::Group => !groups.contains_key(m.as_ref()),
+                    };
+                    if gone {
+                        say(
+                            op.id,
+                            a,
+                            format!("member `{}` no longer exists", member.name),
+                        );
+                    }
+                }
+            }
+            Action::Grant {
+                role,
+                principal,
+                role_name,
+                ..
+            }
+            | Action::Revoke {
+                role,
+                principal,
+                role_name,
+                ..
+            } => {
+                if !roles.contains(role.as_str()) {
+                    say(op.id, a, format!("role `{role_name}` no longer exists"));
+                }
+                if let Ref::Id(m) = &principal.at {
+                    let gone = match principal.kind {
+                        PrincipalKind::User => user_gone(m),
+                        PrincipalKind::Group => !groups.contains_key(m.as_ref()),
+                    };
+                    if gone {
+                        say(op.id, a, format!("`{}` no longer exists", principal.name));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Reason;
+    use idbridge_core::NewUser;
+
+    fn user(id: &str, login: &str) -> User {
+        User {
+            id: id.into(),
+            login: login.into(),
+            email: None,
+            display_name: None,
+            enabled: true,
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn unchanged_targets_accept_the_plan_and_changed_ones_refuse_it() {
+        let mut plan = TargetPlan::new("bi", "file");
+        plan.push(
+            Action::DisableUser {
+                source_id: None,
+                id: "T1".into(),
+                before: user("T1", "bob"),
+                reason: Reason::Left,
+                fingerprint: None,
+            },
+            vec![],
+        );
+        plan.push(
+            Action::CreateUser {
+                source_id: "s2".into(),
+                user: NewUser::new("ada"),
+                fingerprint: "f".into(),
+            },
+            vec![],
+        );
+        let mut now = TargetState {
+            users: vec![user("T1", "bob")],
+            ..Default::default()
+        };
+        assert!(stale_reasons(&plan, &now, &[], &[]).is_empty());
+
+        now.users[0].enabled = false;
+        now.users.push(user("T7", "ADA"));
+        let reasons = stale_reasons(&plan, &now, &[], &[]);
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("enabled true -> false"), "{reasons:?}");
+        assert!(reasons[1].contains("now exists (id `T7`)"), "{reasons:?}");
+
+        now.users.clear();
+        let reasons = stale_reasons(&plan, &now, &[], &[]);
+        assert!(reasons[0].contains("no longer exists"), "{reasons:?}");
+    }
+}
