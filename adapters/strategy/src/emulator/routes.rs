@@ -150,6 +150,18 @@ fn ok(body: Value) -> ApiResult<Response> {
     Ok(json_response(StatusCode::OK, &body))
 }
 
+/// A 200 answer serialized from a typed body (keeps its field order).
+fn ok_body(body: &impl serde::Serialize) -> ApiResult<Response> {
+    let text = serde_json::to_string(body)
+        .map_err(|e| ApiError::invalid(format!("cannot encode the answer: {e}")))?;
+    let mut resp = Response::new(Body::from(text));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
 fn created(body: Value) -> ApiResult<Response> {
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -515,7 +527,7 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
                 .roles
                 .get(*id)
                 .ok_or_else(|| ApiError::not_found("Security role", id))?;
-            ok(select_fields(i.role_json(r), &req.fields()))
+            ok_body(&i.role_json(r).select(&req.fields()))
         }
         (Method::PATCH, ["securityRoles", id, "members"]) => {
             if !crate::adapter::version_at_least(&st.settings.version, "11.6.0400") {
@@ -531,7 +543,7 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
                 .roles
                 .get(*id)
                 .ok_or_else(|| ApiError::not_found("Security role", id))?;
-            ok(i.role_json(r))
+            ok_body(&i.role_json(r))
         }
         (Method::PATCH, ["securityRoles", id]) => {
             let ops = parse_operations(&req.json()?)?;
@@ -541,7 +553,7 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
                 .roles
                 .get(*id)
                 .ok_or_else(|| ApiError::not_found("Security role", id))?;
-            ok(i.role_json(r))
+            ok_body(&i.role_json(r))
         }
         (Method::DELETE, ["securityRoles", id]) => {
             st.lock().delete_role(id)?;

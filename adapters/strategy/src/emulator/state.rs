@@ -76,6 +76,48 @@ pub const PRIVILEGES: [(&str, &str, bool); 8] = [
     ("205", "Administer user connections", false),
 ];
 
+/// A privilege inside a role, serialized `name` first: the server writes it so and one
+/// helper of the official SDK reads the two values by position.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PrivilegeOut {
+    /// The privilege name.
+    pub name: String,
+    /// The numeric privilege id, as a string.
+    pub id: String,
+}
+
+/// A full security role, serialized with the key order of [`PrivilegeOut`] intact (a
+/// `serde_json::Value` would sort the keys).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleBody {
+    /// The common object fields.
+    #[serde(flatten)]
+    pub common: Map<String, Value>,
+    /// The privileges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<Vec<PrivilegeOut>>,
+    /// Members per project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub projects: Option<Vec<Value>>,
+}
+
+impl RoleBody {
+    /// Keeps only the requested top-level fields.
+    pub fn select(mut self, fields: &Option<Vec<String>>) -> Self {
+        if let Some(fields) = fields {
+            let wanted = |k: &str| fields.iter().any(|f| f == k);
+            self.common.retain(|k, _| wanted(k));
+            if !wanted("privileges") {
+                self.privileges = None;
+            }
+            if !wanted("projects") {
+                self.projects = None;
+            }
+        }
+        self
+    }
+}
+
 /// A failed operation, as the REST tier would answer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -1598,20 +1640,25 @@ impl Inner {
 
     /// The full security role (S2): privileges (`name` before `id`, as the server writes
     /// them) and members per project, one entry per project.
-    pub fn role_json(&self, r: &RoleRec) -> Value {
-        let mut v = self.role_summary(r);
-        let privileges: Vec<Value> = r
+    pub fn role_json(&self, r: &RoleRec) -> RoleBody {
+        let mut common = match self.role_summary(r) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        common.insert("acl".into(), json!([]));
+        let privileges = r
             .privileges
             .iter()
-            .map(|p| {
-                let name = PRIVILEGES
+            .map(|p| PrivilegeOut {
+                name: PRIVILEGES
                     .iter()
                     .find(|(id, _, _)| id == p)
-                    .map_or("Privilege", |(_, n, _)| n);
-                json!({"name": name, "id": p})
+                    .map_or("Privilege", |(_, n, _)| n)
+                    .to_string(),
+                id: p.clone(),
             })
             .collect();
-        let projects: Vec<Value> = self
+        let projects = self
             .projects
             .iter()
             .map(|p| {
@@ -1623,12 +1670,11 @@ impl Inner {
                 json!({"id": p.id, "name": p.name, "members": members})
             })
             .collect();
-        if let Value::Object(map) = &mut v {
-            map.insert("acl".into(), json!([]));
-            map.insert("privileges".into(), Value::from(privileges));
-            map.insert("projects".into(), Value::from(projects));
+        RoleBody {
+            common,
+            privileges: Some(privileges),
+            projects: Some(projects),
         }
-        v
     }
 
     /// A project (P1).
@@ -1818,6 +1864,19 @@ mod tests {
 
     fn state() -> EmulatorState {
         EmulatorState::new("administrator", "pw", Settings::default())
+    }
+
+    #[test]
+    fn role_privileges_are_written_name_first() {
+        let s = state();
+        let i = s.lock();
+        let role = i.roles.values().next().expect("a default role");
+        let text = serde_json::to_string(&i.role_json(role)).expect("serializes");
+        let at = text.find("\"privileges\":[{").expect("privileges present");
+        assert!(
+            text[at..].starts_with("\"privileges\":[{\"name\":"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -87,6 +87,8 @@ def main():
     roles = list_security_roles(conn)
     role = next(r for r in roles if r.name == "Normal Users")
     role = SecurityRole(conn, id=role.id)
+    privileges = role.list_privileges()
+    assert privileges and all(isinstance(k, int) for k in privileges), privileges
     role.grant_to(members=[user], project=project)
     role.fetch()
     holders = [m.id for m in role.list_members(project_name=project)]
