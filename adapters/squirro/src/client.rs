@@ -98,6 +98,24 @@ pub fn seg(raw: &str) -> String {
     out
 }
 
+/// Parses the token exchange's answer. Unlike other bodies it is never quoted in an
+/// error, since it holds tokens: the error names the keys that were there instead.
+fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
+    serde_json::from_slice::<TokenResponse>(body).map_err(|_| {
+        let found = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => format!(
+                "a JSON object with keys {}",
+                map.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            Ok(_) => "JSON that is not an object".to_string(),
+            Err(_) => "a body that is not JSON".to_string(),
+        };
+        Error::protocol(format!(
+            "the token exchange answered {found}; expected an object with a string `access_token`"
+        ))
+    })
+}
+
 impl SquirroClient {
     /// Builds a client from a validated configuration; nothing is sent yet.
     ///
@@ -266,7 +284,7 @@ impl SquirroClient {
             return Err(map_error(Call::TokenExchange, status, wait, &body)
                 .with_operation("token exchange"));
         }
-        let parsed: TokenResponse = idbridge_core::http::parse_json(&body, "token exchange")?;
+        let parsed = parse_token_response(&body)?;
         if parsed.access_token.is_empty() {
             return Err(Error::protocol(
                 "the token exchange returned an empty access token",
@@ -432,6 +450,22 @@ impl SquirroClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_parse_errors_never_quote_the_body() {
+        let err = parse_token_response(br#"{"refresh_token": "canary-rt", "access": 1}"#)
+            .err()
+            .expect("no access_token");
+        assert!(!err.message().contains("canary"), "{}", err.message());
+        assert!(err.message().contains("refresh_token"), "{}", err.message());
+        let err = parse_token_response(b"<html>canary</html>")
+            .err()
+            .expect("not JSON");
+        assert!(!err.message().contains("canary"), "{}", err.message());
+        let ok =
+            parse_token_response(br#"{"access_token": "a", "refresh_token": "r"}"#).expect("valid");
+        assert_eq!(ok.access_token.expose(), "a");
+    }
 
     #[test]
     fn seg_keeps_ids_and_encodes_the_rest() {
