@@ -120,7 +120,13 @@ impl Memberships for StrategyAdapter {
                 "every user belongs to the built-in Everyone group; membership there cannot be removed",
             ));
         }
-        if !self.parent_groups(member).await?.iter().any(|g| g == group) {
+        let parents = match self.parent_groups(member).await {
+            Ok(p) => p,
+            // A member that does not exist is certainly not in the group.
+            Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if !parents.iter().any(|g| g == group) {
             // Not a member: nothing to do, but a missing group is still an error.
             return self.get_group_exists(group).await;
         }

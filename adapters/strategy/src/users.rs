@@ -282,25 +282,27 @@ impl Users for StrategyAdapter {
                 .unwrap_or_default();
             ops.push(Operation::replace("/description", description));
         }
+        // The PATCH first: when it is refused (a taken login), nothing has changed yet.
+        let mut updated = if ops.is_empty() {
+            None
+        } else {
+            Some(self.patch_user(id, ops).await?)
+        };
         if let Some(email) = &changes.email {
-            if !wire::is_object_id(id) {
-                return Err(not_found_id("user", id));
-            }
             let email = email.as_deref().map(str::trim).filter(|e| !e.is_empty());
-            if ops.is_empty() {
+            if updated.is_none() {
                 // Fail on a missing user before touching its addresses.
                 self.user_json(id).await?;
             }
             self.set_email(id, email).await?;
+            if let Some(u) = &mut updated {
+                u.email = email.map(str::to_string);
+            }
         }
-        if ops.is_empty() {
-            return self.get_user(id).await;
+        match updated {
+            Some(u) => Ok(u),
+            None => self.get_user(id).await,
         }
-        let mut updated = self.patch_user(id, ops).await?;
-        if let Some(email) = &changes.email {
-            updated.email = email.clone().filter(|e| !e.trim().is_empty());
-        }
-        Ok(updated)
     }
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
