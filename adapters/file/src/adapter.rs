@@ -126,6 +126,7 @@ impl FileAdapter {
             groups_get: true,
             groups_create: true,
             groups_update: true,
+            groups_description: true,
             groups_delete: true,
             members_list: true,
             members_add: true,
@@ -138,6 +139,7 @@ impl FileAdapter {
             grants_global: true,
             grants_project: true,
             grants_to_groups: true,
+            grants_global_to_groups: true,
             ..Capabilities::default()
         }
     }

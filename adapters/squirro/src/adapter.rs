@@ -46,6 +46,7 @@ impl SquirroAdapter {
             users_create: true,
             users_create_password: true,
             users_update: true,
+            users_login_is_email: true,
             users_set_enabled: false,
             users_delete: true,
             users_activity: false,

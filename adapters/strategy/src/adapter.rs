@@ -70,6 +70,7 @@ impl StrategyAdapter {
             groups_get: true,
             groups_create: true,
             groups_update: true,
+            groups_description: true,
             groups_delete: true,
             members_list: true,
             members_add: true,

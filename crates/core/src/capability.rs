@@ -152,6 +152,9 @@ pub struct Capabilities {
     pub users_create_password: bool,
     /// Update a user's login, email, display name or attributes.
     pub users_update: bool,
+    /// The platform's login is the email address: setting one sets the other. The sync
+    /// engine then maps the login from the email.
+    pub users_login_is_email: bool,
     /// Enable or disable a user. Without it the sync engine falls back to the deletion policy.
     pub users_set_enabled: bool,
     /// Delete a user.
@@ -169,6 +172,9 @@ pub struct Capabilities {
     pub groups_create: bool,
     /// Rename a group or change its description.
     pub groups_update: bool,
+    /// Groups carry a description (stored on create, changeable with `groups_update`).
+    /// Without it the sync engine leaves descriptions alone.
+    pub groups_description: bool,
     /// Delete a group.
     pub groups_delete: bool,
     /// List a group's members, paged.
@@ -191,8 +197,11 @@ pub struct Capabilities {
     pub grants_global: bool,
     /// Roles can be granted in a project scope.
     pub grants_project: bool,
-    /// Roles can be granted to groups (not only to users).
+    /// Roles can be granted to groups (not only to users) in the scopes declared above,
+    /// except the global scope, which also needs `grants_global_to_groups`.
     pub grants_to_groups: bool,
+    /// Global roles can be granted to groups (some platforms give groups project roles only).
+    pub grants_global_to_groups: bool,
     /// List sessions (all, or one user's).
     pub sessions_list: bool,
     /// Revoke one session by id.

@@ -171,6 +171,12 @@ async fn undeclared_qualifiers_are_unsupported(cx: &Ctx) -> Outcome {
             },
             "a grant to a group without grants_to_groups",
         ),
+        (
+            c.grants_global && c.grants_to_groups && !c.grants_global_to_groups,
+            Principal::Group(missing.clone()),
+            Scope::Global,
+            "a global grant to a group without grants_global_to_groups",
+        ),
     ];
     for (applies, principal, scope, what) in shapes {
         if !(applies && grant_ops) {

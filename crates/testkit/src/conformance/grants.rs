@@ -12,7 +12,7 @@ scenarios! { "grants";
     list_and_filter ["grants_list"],
     grant_to_user_global ["users_create", "roles_list", "grants_grant", "grants_revoke", "grants_list", "grants_global"],
     grant_to_user_project ["users_create", "roles_list", "grants_grant", "grants_revoke", "grants_list", "grants_project"],
-    grant_to_group_global ["groups_create", "roles_list", "grants_grant", "grants_revoke", "grants_list", "grants_global", "grants_to_groups"],
+    grant_to_group_global ["groups_create", "roles_list", "grants_grant", "grants_revoke", "grants_list", "grants_global", "grants_to_groups", "grants_global_to_groups"],
     grant_to_group_project ["groups_create", "roles_list", "grants_grant", "grants_revoke", "grants_list", "grants_project", "grants_to_groups"],
     grant_is_idempotent ["users_create", "roles_list", "grants_grant", "grants_list"],
     revoke_is_idempotent ["users_create", "roles_list", "grants_revoke"],

@@ -15,7 +15,7 @@ scenarios! { "groups";
     create_duplicate_name_already_exists ["groups_create"],
     get_missing_not_found ["groups_get"],
     rename_keeps_id ["groups_create", "groups_update", "groups_get"],
-    update_description ["groups_create", "groups_update", "groups_get"],
+    update_description ["groups_create", "groups_update", "groups_get", "groups_description"],
     rename_to_taken_name_already_exists ["groups_create", "groups_update"],
     update_missing_not_found ["groups_update"],
     delete_then_get_not_found ["groups_create", "groups_delete", "groups_get"],
