@@ -1,0 +1,413 @@
+//! The emulator's HTTP surface: every endpoint is served under both API roots
+//! (`/dip/publicapi`, the official client's, and `/public/api`, the documented one), with
+//! and without a trailing slash.
+//!
+//! Requests authenticate with HTTP Basic (API key as user, empty password); `X-DKU-ProxyUser`
+//! impersonates a user for administrator keys. Bodies are JSON whatever the
+//! `Content-Type` (the official client sends none); query booleans are read ignoring case
+//! (`True`, as Python sends them). Errors are `{errorType, message, detailedMessage}`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::state::{ApiError, ApiResult, Caller, NOT_AUTHENTICATED, State};
+use crate::wire::Doc;
+
+/// The API roots served.
+pub const ROOTS: &[&str] = &["/dip/publicapi", "/public/api"];
+
+type S = Arc<State>;
+type Q = Query<HashMap<String, String>>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self.body())).into_response()
+    }
+}
+
+fn ok(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+/// Reads a boolean query parameter as DSS does: `true` in any case is true.
+pub fn query_bool(q: &HashMap<String, String>, name: &str) -> bool {
+    q.get(name)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+fn unauthenticated(msg: &str) -> ApiError {
+    ApiError::new(401, NOT_AUTHENTICATED, msg)
+}
+
+/// The caller of a request, from its Basic credentials and `X-DKU-ProxyUser`.
+fn caller(state: &State, headers: &HeaderMap) -> ApiResult<Caller> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthenticated("No API key given"))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(|| {
+            unauthenticated("Expected HTTP Basic authentication with the API key as user")
+        })?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| unauthenticated("Malformed Basic credentials"))?;
+    let (key, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+    if !password.is_empty() {
+        return Err(unauthenticated(
+            "Unknown API Key (send the key as user with an empty password)",
+        ));
+    }
+    let proxy = headers.get("X-DKU-ProxyUser").and_then(|v| v.to_str().ok());
+    state.authenticate(key, proxy)
+}
+
+fn admin(state: &State, headers: &HeaderMap) -> ApiResult<Caller> {
+    let c = caller(state, headers)?;
+    if c.admin {
+        Ok(c)
+    } else {
+        Err(ApiError::unauthorized(
+            "Action forbidden, you are not admin",
+        ))
+    }
+}
+
+/// Parses a JSON body whatever the content type; an empty body is `null`.
+fn body_json(bytes: &Bytes) -> ApiResult<Value> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::illegal(format!("Malformed JSON body: {e}")))
+}
+
+fn body_object(bytes: &Bytes) -> ApiResult<Doc> {
+    match body_json(bytes)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::illegal("Expected a JSON object")),
+    }
+}
+
+fn body_array(bytes: &Bytes) -> ApiResult<Vec<Value>> {
+    match body_json(bytes)? {
+        Value::Array(items) => Ok(items),
+        _ => Err(ApiError::illegal("Expected a JSON array")),
+    }
+}
+
+type R = ApiResult<Response>;
+
+// ----- auth, own user -------------------------------------------------------------------
+
+async fn auth_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    let c = caller(&s, &h)?;
+    Ok(ok(s.auth_info(&c)))
+}
+
+async fn current_user(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    let c = caller(&s, &h)?;
+    let login = c
+        .login
+        .ok_or_else(|| ApiError::illegal("This API key is not bound to a user"))?;
+    let mut doc = s.get_user(&login)?;
+    doc.remove("adminProperties");
+    Ok(ok(Value::Object(doc)))
+}
+
+async fn save_current_user(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    let c = caller(&s, &h)?;
+    let login = c
+        .login
+        .ok_or_else(|| ApiError::illegal("This API key is not bound to a user"))?;
+    s.save_own_settings(&login, &body_object(&body)?)?;
+    Ok(ok(json!({"msg": "Saved"})))
+}
+
+// ----- users ------------------------------------------------------------------------
+
+async fn list_users(AxState(s): AxState<S>, h: HeaderMap, q: Q) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Array(
+        s.list_users(query_bool(&q, "includeSettings")),
+    )))
+}
+
+async fn create_user(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    admin(&s, &h)?;
+    let login = s.create_user(&body_object(&body)?)?;
+    Ok(ok(json!({"msg": format!("Created user {login}")})))
+}
+
+async fn get_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Object(s.get_user(&login)?)))
+}
+
+async fn put_user(
+    AxState(s): AxState<S>,
+    h: HeaderMap,
+    Path(login): Path<String>,
+    body: Bytes,
+) -> R {
+    admin(&s, &h)?;
+    s.replace_user(&login, body_object(&body)?)?;
+    Ok(ok(json!({"msg": format!("Edited user {login}")})))
+}
+
+async fn delete_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>, q: Q) -> R {
+    let c = admin(&s, &h)?;
+    s.delete_user(&c, &login, query_bool(&q, "allowSelfDeletion"))?;
+    Ok(ok(json!({"msg": format!("Deleted user {login}")})))
+}
+
+async fn user_activity(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
+    admin(&s, &h)?;
+    Ok(ok(s.activity(&login)?))
+}
+
+async fn users_activity(AxState(s): AxState<S>, h: HeaderMap, q: Q) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Array(
+        s.all_activity(query_bool(&q, "enabledUsersOnly")),
+    )))
+}
+
+async fn resync_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
+    admin(&s, &h)?;
+    s.get_user(&login)?;
+    Ok(ok(s.finished_future(Value::Null)))
+}
+
+async fn resync_multi(AxState(s): AxState<S>, h: HeaderMap, _body: Bytes) -> R {
+    admin(&s, &h)?;
+    Ok(ok(s.finished_future(Value::Null)))
+}
+
+async fn users_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    caller(&s, &h)?;
+    Ok(ok(Value::Array(s.users_info())))
+}
+
+async fn user_info(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
+    caller(&s, &h)?;
+    Ok(ok(s.user_info(&login)?))
+}
+
+async fn trial_expired(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    admin(&s, &h)?;
+    Ok(ok(json!([])))
+}
+
+// ----- bulk -------------------------------------------------------------------------
+
+async fn bulk_create(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Array(s.bulk_create(&body_array(&body)?))))
+}
+
+async fn bulk_edit(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Array(s.bulk_edit(&body_array(&body)?))))
+}
+
+async fn bulk_delete(AxState(s): AxState<S>, h: HeaderMap, q: Q, body: Bytes) -> R {
+    let c = admin(&s, &h)?;
+    Ok(ok(Value::Array(s.bulk_delete(
+        &c,
+        &body_array(&body)?,
+        query_bool(&q, "allowSelfDeletion"),
+    ))))
+}
+
+// ----- groups -----------------------------------------------------------------------
+
+async fn list_groups(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Array(s.list_groups())))
+}
+
+async fn groups_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    caller(&s, &h)?;
+    Ok(ok(Value::Array(s.groups_info())))
+}
+
+async fn create_group(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    admin(&s, &h)?;
+    let name = s.create_group(&body_object(&body)?)?;
+    Ok(ok(json!({"msg": format!("Created group {name}")})))
+}
+
+async fn get_group(AxState(s): AxState<S>, h: HeaderMap, Path(name): Path<String>) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Object(s.get_group(&name)?)))
+}
+
+async fn put_group(
+    AxState(s): AxState<S>,
+    h: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> R {
+    admin(&s, &h)?;
+    s.replace_group(&name, body_object(&body)?)?;
+    Ok(ok(json!({"msg": format!("Edited group {name}")})))
+}
+
+async fn delete_group(AxState(s): AxState<S>, h: HeaderMap, Path(name): Path<String>) -> R {
+    admin(&s, &h)?;
+    s.delete_group(&name)?;
+    Ok(ok(json!({"msg": format!("Deleted group {name}")})))
+}
+
+async fn authorization_matrix(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    admin(&s, &h)?;
+    Ok(ok(s.authorization_matrix()))
+}
+
+// ----- projects ---------------------------------------------------------------------
+
+async fn list_projects(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    caller(&s, &h)?;
+    Ok(ok(Value::Array(s.list_projects())))
+}
+
+async fn create_project(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
+    let c = admin(&s, &h)?;
+    let key = s.create_project(&body_object(&body)?, &c)?;
+    Ok(ok(json!({"projectKey": key})))
+}
+
+async fn get_permissions(AxState(s): AxState<S>, h: HeaderMap, Path(key): Path<String>) -> R {
+    admin(&s, &h)?;
+    Ok(ok(Value::Object(s.permissions(&key)?)))
+}
+
+async fn put_permissions(
+    AxState(s): AxState<S>,
+    h: HeaderMap,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> R {
+    admin(&s, &h)?;
+    s.replace_permissions(&key, body_object(&body)?)?;
+    Ok(ok(json!({"msg": "Permissions saved"})))
+}
+
+// ----- futures ----------------------------------------------------------------------
+
+async fn get_future(AxState(s): AxState<S>, h: HeaderMap, Path(id): Path<String>) -> R {
+    caller(&s, &h)?;
+    Ok(ok(json!({
+        "jobId": id,
+        "hasResult": true,
+        "alive": false,
+        "result": null,
+        "progress": {"states": []},
+    })))
+}
+
+async fn abort_future(AxState(s): AxState<S>, h: HeaderMap, Path(_id): Path<String>) -> R {
+    caller(&s, &h)?;
+    Ok(ok(json!({})))
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found("No such API endpoint")
+}
+
+/// Adds `path` (relative to the API root) under every root, with and without a trailing
+/// slash.
+fn add(router: Router<S>, path: &str, method: MethodRouter<S>) -> Router<S> {
+    let mut router = router;
+    for root in ROOTS {
+        let full = format!("{root}{path}");
+        let other = match full.strip_suffix('/') {
+            Some(bare) => bare.to_string(),
+            None => format!("{full}/"),
+        };
+        router = router
+            .route(&full, method.clone())
+            .route(&other, method.clone());
+    }
+    router
+}
+
+/// The router over `state`. Without the bulk setting (a server older than 14.2), the bulk
+/// endpoints answer 404 and `includeSettings` is ignored.
+pub fn router(state: Arc<State>) -> Router {
+    let mut r: Router<S> = Router::new();
+    r = add(r, "/auth/info", get(auth_info));
+    r = add(r, "/current-user", get(current_user).put(save_current_user));
+    r = add(r, "/admin/users/", get(list_users).post(create_user));
+    r = add(
+        r,
+        "/admin/users/{login}",
+        get(get_user).put(put_user).delete(delete_user),
+    );
+    r = add(r, "/admin/users/{login}/activity", get(user_activity));
+    r = add(r, "/admin/users/{login}/actions/resync", post(resync_user));
+    r = add(r, "/admin/users/actions/resync-multi", post(resync_multi));
+    r = add(r, "/admin/users-activity", get(users_activity));
+    r = add(r, "/admin/list-trial-expired-users", get(trial_expired));
+    if state.settings().bulk {
+        r = add(
+            r,
+            "/admin/users/actions/bulk",
+            post(bulk_create).put(bulk_edit).delete(bulk_delete),
+        );
+    }
+    r = add(r, "/admin/groups/", get(list_groups).post(create_group));
+    r = add(
+        r,
+        "/admin/groups/{name}",
+        get(get_group).put(put_group).delete(delete_group),
+    );
+    r = add(r, "/admin/authorization-matrix", get(authorization_matrix));
+    r = add(r, "/users", get(users_info));
+    r = add(r, "/users/{login}", get(user_info));
+    r = add(r, "/groups", get(groups_info));
+    r = add(r, "/projects/", get(list_projects).post(create_project));
+    r = add(
+        r,
+        "/projects/{key}/permissions",
+        get(get_permissions).put(put_permissions),
+    );
+    r = add(
+        r,
+        "/futures/{id}",
+        get(get_future).merge(delete(abort_future)),
+    );
+    r.fallback(fallback).with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_ignore_case() {
+        let q: HashMap<String, String> = [
+            ("a".to_string(), "True".to_string()),
+            ("b".to_string(), "FALSE".to_string()),
+        ]
+        .into();
+        assert!(query_bool(&q, "a"));
+        assert!(!query_bool(&q, "b"));
+        assert!(!query_bool(&q, "c"));
+    }
+}

@@ -1,0 +1,166 @@
+//! Groups: `/admin/groups/...`.
+//!
+//! A group's id is its name. DSS stores memberships by group name on each user, so a
+//! rename would orphan them: renaming is reported as unsupported. Description updates are a
+//! read-modify-write of the whole definition, keeping permission flags, external group
+//! mappings and any field a newer DSS adds.
+
+use idbridge_core::{
+    Error, ErrorKind, Group, GroupChanges, Groups, NewGroup, Page, PageRequest, Result, async_trait,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::adapter::{DataikuAdapter, group_key};
+use crate::client::ApiPath;
+use crate::wire::{Doc, group_doc_has_flags, to_group};
+
+const GROUPS: &[&str] = &["admin", "groups"];
+
+/// The source type of groups the adapter creates.
+pub const GROUP_SOURCE_TYPE: &str = "LOCAL";
+
+impl DataikuAdapter {
+    /// `GET /admin/groups/{name}`.
+    pub(crate) async fn group_doc(&self, name: &str) -> Result<Doc> {
+        self.client
+            .get_json(
+                ApiPath::new(&["admin", "groups", name]),
+                &[],
+                "group definition",
+            )
+            .await
+    }
+
+    /// `PUT /admin/groups/{name}` with the whole definition.
+    pub(crate) async fn put_group_doc(&self, name: &str, doc: &Doc) -> Result<()> {
+        self.client
+            .write(
+                Method::PUT,
+                ApiPath::new(&["admin", "groups", name]),
+                &[],
+                Some(&Value::Object(doc.clone())),
+            )
+            .await
+    }
+
+    /// `GET /admin/groups/`.
+    pub(crate) async fn group_list(&self) -> Result<Vec<Doc>> {
+        self.client
+            .get_json(ApiPath::dir(GROUPS), &[], "group list")
+            .await
+    }
+
+    /// Every group definition with its permission flags: list items that show no flag are
+    /// read one by one (servers may list groups in short form).
+    pub(crate) async fn group_docs_with_flags(&self) -> Result<Vec<Doc>> {
+        let mut docs = self.group_list().await?;
+        for doc in &mut docs {
+            if group_doc_has_flags(doc) {
+                continue;
+            }
+            let Some(name) = doc.get("name").and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            match self.group_doc(&name).await {
+                Ok(full) => *doc = full,
+                Err(e) if e.kind() == ErrorKind::NotFound => doc.clear(),
+                Err(e) => return Err(e),
+            }
+        }
+        docs.retain(|d| !d.is_empty());
+        Ok(docs)
+    }
+}
+
+fn rename_unsupported(id: &str, to: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "DSS keeps memberships by group name, so `{id}` cannot be renamed to `{to}`: create the new group and move the members"
+        ),
+    )
+    .with_resource(id)
+}
+
+#[async_trait]
+impl Groups for DataikuAdapter {
+    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
+        let mut all = self
+            .group_list()
+            .await?
+            .iter()
+            .map(to_group)
+            .collect::<Result<Vec<_>>>()?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let size = all.len().max(1);
+        Page::slice(all, &page, size)
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Group> {
+        to_group(&self.group_doc(id).await?)
+    }
+
+    /// Checks the name is free, then `POST /admin/groups/` with name, description and
+    /// source type `LOCAL`.
+    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        if group.name.trim().is_empty() || group.name.contains('/') {
+            return Err(Error::invalid_input(format!(
+                "`{}` is not a usable DSS group name",
+                group.name
+            )));
+        }
+        match self.group_doc(&group.name).await {
+            Ok(_) => {
+                return Err(Error::already_exists(format!(
+                    "a DSS group named `{}` already exists",
+                    group.name
+                ))
+                .with_resource(&group.name));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.client
+            .write(
+                Method::POST,
+                ApiPath::dir(GROUPS),
+                &[],
+                Some(&json!({
+                    "name": group.name,
+                    "description": group.description,
+                    "sourceType": GROUP_SOURCE_TYPE,
+                })),
+            )
+            .await?;
+        to_group(&self.group_doc(&group.name).await?)
+    }
+
+    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
+        if let Some(to) = changes.name.as_ref().filter(|n| *n != id) {
+            return Err(rename_unsupported(id, to));
+        }
+        let _guard = self.locks.lock(&group_key(id)).await;
+        let mut doc = self.group_doc(id).await?;
+        if let Some(d) = &changes.description {
+            let new = d.clone().map_or(Value::Null, Value::String);
+            if doc.get("description") != Some(&new) {
+                doc.insert("description".into(), new);
+                self.put_group_doc(id, &doc).await?;
+            }
+        }
+        to_group(&doc)
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        let _guard = self.locks.lock(&group_key(id)).await;
+        self.client
+            .write(
+                Method::DELETE,
+                ApiPath::new(&["admin", "groups", id]),
+                &[],
+                None,
+            )
+            .await
+    }
+}
