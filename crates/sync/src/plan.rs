@@ -179,7 +179,9 @@ pub struct PrincipalRef {
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Op {
-    /// Its number in the target plan (its index).
+    /// Its number in the target plan (its index). Serialized as `step`, because the
+    /// operation's own fields include the target record's `id`.
+    #[serde(rename = "step")]
     pub id: usize,
     /// Operations that must succeed first (always lower numbers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -579,13 +581,31 @@ mod tests {
             },
             vec![create],
         );
+        // An operation whose own fields include the record's `id`.
+        t.push(
+            Action::DisableUser {
+                source_id: Some("u9".into()),
+                id: "T9".into(),
+                before: User {
+                    id: "T9".into(),
+                    login: "bob".into(),
+                    email: None,
+                    display_name: None,
+                    enabled: true,
+                    attributes: Default::default(),
+                },
+                reason: Reason::Left,
+                fingerprint: None,
+            },
+            vec![],
+        );
         let mut plan = Plan::new();
         plan.targets.push(t);
         let text = plan.to_json();
         assert!(text.contains("\"op\": \"create_user\""), "{text}");
         let back = Plan::from_json(&text).expect("parses");
         assert_eq!(back, plan);
-        assert_eq!(back.op_count(), 2);
+        assert_eq!(back.op_count(), 3);
         assert!(!back.is_empty());
     }
 

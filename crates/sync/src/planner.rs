@@ -1228,7 +1228,6 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         };
-        let src_roles: &[Role] = self.src.src.roles.as_deref().unwrap_or(&[]);
         // Source role index -> (target role index, scope rule).
         let mut role_map: HashMap<usize, (usize, ScopeRule)> = HashMap::new();
         for (name, rt) in &s.roles {
@@ -1239,26 +1238,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                 lookup(&rt.role).map_err(|e| s.error_at(&format!("{}.role", rt.key_path), e))?;
             role_map.insert(sr, (tr, rt.scope.clone()));
         }
-        let mut unmatched = Vec::new();
-        for (i, r) in src_roles.iter().enumerate() {
-            if role_map.contains_key(&i) || s.roles.keys().any(|k| norm(k) == norm(&r.name)) {
-                continue;
-            }
-            match t_role_by_name.get(&norm(&r.name)) {
-                Some(Slot::One(t)) => {
-                    role_map.insert(i, (*t, ScopeRule::Source));
-                }
-                _ => unmatched.push(r.name.clone()),
-            }
-        }
-        if !unmatched.is_empty()
-            && (!s.roles.is_empty() || !s.group_roles.is_empty() || s.concepts.is_some())
-        {
-            self.plan.notes.push(format!(
-                "source role(s) {} have no counterpart in the target and are not mapped (see `roles` in the configuration)",
-                unmatched.join(", ")
-            ));
-        }
+        // Roles are synced only through explicit mappings: platforms name and scope roles
+        // too differently (and some give every user exactly one) for a same-name guess to
+        // be safe.
         let mut group_role_map: Vec<(usize, usize, &RoleTarget)> = Vec::new();
         for (gname, targets) in &s.group_roles {
             let Some(&g) = self.src.group_by_name.get(&norm(gname)) else {

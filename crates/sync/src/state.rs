@@ -69,6 +69,13 @@ impl Effective {
         notes: &mut Vec<String>,
     ) -> Effective {
         let explicit = settings.concepts.is_some();
+        let mapped = !settings.roles.is_empty() || !settings.group_roles.is_empty();
+        if settings.wants(Concept::Roles) && explicit && !mapped {
+            notes.push(
+                "roles are not synced: no `roles` or `group_roles` mapping is configured"
+                    .to_string(),
+            );
+        }
         let mut note = |wanted: bool, ok: bool, why: &str| {
             if wanted && !ok && explicit {
                 notes.push(why.to_string());
@@ -90,7 +97,7 @@ impl Effective {
             "memberships are not synced: the target cannot list or change group members",
         );
         let roles = note(
-            settings.wants(Concept::Roles),
+            settings.wants(Concept::Roles) && mapped,
             caps.roles_list
                 && caps.grants_list
                 && (caps.grants_grant || caps.grants_revoke)
