@@ -31,8 +31,10 @@ pub fn link_vendors() {
         &idbridge_file::ADAPTER_DESCRIPTOR,
         &idbridge_strategy::ADAPTER_DESCRIPTOR,
         &idbridge_squirro::ADAPTER_DESCRIPTOR,
+        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
         &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
         &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
+        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
     );
 }
 
@@ -203,6 +205,20 @@ impl World {
             file: None,
         });
         self.targets.last().expect("just pushed")
+    }
+
+    /// Changes what target `name` declares (and rebuilds its handle).
+    ///
+    /// # Panics
+    /// When there is no such target.
+    pub fn declare(&mut self, name: &str, f: impl FnOnce(&mut idbridge_core::Capabilities)) {
+        let t = self
+            .targets
+            .iter_mut()
+            .find(|t| t.name == name)
+            .expect("a target of that name");
+        t.recorder.adjust_capabilities(f);
+        t.handle = AdapterHandle::new(t.name.clone(), t.recorder.clone());
     }
 
     /// The target called `name`.

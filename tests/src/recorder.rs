@@ -25,6 +25,7 @@ pub struct Recorder {
     fail_reads: AtomicBool,
     fail_names: Mutex<HashSet<String>>,
     no_batches: bool,
+    caps_override: Mutex<Option<Capabilities>>,
 }
 
 impl Recorder {
@@ -39,6 +40,7 @@ impl Recorder {
             fail_reads: AtomicBool::new(false),
             fail_names: Mutex::new(HashSet::new()),
             no_batches: false,
+            caps_override: Mutex::new(None),
         })
     }
 
@@ -53,7 +55,15 @@ impl Recorder {
             fail_reads: AtomicBool::new(false),
             fail_names: Mutex::new(HashSet::new()),
             no_batches: true,
+            caps_override: Mutex::new(None),
         })
+    }
+
+    /// Changes the declared capabilities (before the handle is built).
+    pub fn adjust_capabilities(&self, f: impl FnOnce(&mut Capabilities)) {
+        let mut caps = self.capabilities();
+        f(&mut caps);
+        *self.caps_override.lock().expect("lock") = Some(caps);
     }
 
     /// Writes that reached the wrapped adapter so far.
@@ -259,6 +269,9 @@ impl Adapter for Recorder {
         self.inner.kind()
     }
     fn capabilities(&self) -> Capabilities {
+        if let Some(caps) = *self.caps_override.lock().expect("lock") {
+            return caps;
+        }
         let mut caps = self.inner.capabilities();
         if self.no_batches {
             caps.users_batch_max = None;

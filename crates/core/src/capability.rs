@@ -155,6 +155,10 @@ pub struct Capabilities {
     /// The platform's login is the email address: setting one sets the other. The sync
     /// engine then maps the login from the email.
     pub users_login_is_email: bool,
+    /// The login cannot change once the account exists (it is the platform's key);
+    /// `users_update` changes the other fields only. The sync engine then keeps a renamed
+    /// user's existing login instead of planning a rename the platform refuses.
+    pub users_login_immutable: bool,
     /// Enable or disable a user. Without it the sync engine falls back to the deletion policy.
     pub users_set_enabled: bool,
     /// Delete a user.

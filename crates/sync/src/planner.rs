@@ -178,9 +178,19 @@ struct DesiredUser {
     fingerprint: String,
 }
 
-fn map_user(user: &User, s: &TargetSettings) -> std::result::Result<DesiredUser, String> {
-    let login = s
-        .login
+fn map_user(
+    user: &User,
+    s: &TargetSettings,
+    login_is_email: bool,
+) -> std::result::Result<DesiredUser, String> {
+    // Where the platform's login is the email, the login follows the email template unless
+    // the configuration says otherwise.
+    let login_template = if login_is_email && !s.login_configured {
+        &s.email
+    } else {
+        &s.login
+    };
+    let login = login_template
         .render(user)
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
@@ -532,7 +542,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         // Map.
         let mut desired = Vec::with_capacity(users.len());
         for u in users {
-            match map_user(u, s) {
+            match map_user(u, s, self.caps.users_login_is_email) {
                 Ok(d) => desired.push(Some(d)),
                 Err(note) => {
                     self.plan.notes.push(note);
@@ -678,6 +688,10 @@ impl<'s, 'i> Planner<'s, 'i> {
             let fp_same =
                 link.is_some_and(|l| l.fingerprint == d.fingerprint && l.target_id == cur.id);
             let mut ch = user_changes(cur, &d, fp_same);
+            if self.caps.users_login_immutable && ch.login.is_some() {
+                // The platform keys accounts by login: the account keeps its login.
+                ch.login = None;
+            }
             if let Some(new_login) = &ch.login {
                 let key = norm(new_login);
                 let occupied = match self.t_by_login.get(&key) {
@@ -890,7 +904,10 @@ impl<'s, 'i> Planner<'s, 'i> {
             if gm.conflicted[i] {
                 continue;
             }
-            let description = g.description.clone();
+            let description = g
+                .description
+                .clone()
+                .filter(|_| self.caps.groups_description);
             let fp = group_fingerprint(&name, description.as_deref());
             match gm.claim[i] {
                 Some(t) => {
@@ -1263,7 +1280,11 @@ impl<'s, 'i> Planner<'s, 'i> {
             )
             .collect();
         // Desired grants.
-        let to_groups = self.caps.grants_to_groups;
+        let (to_groups, global_to_groups) = (
+            self.caps.grants_to_groups,
+            self.caps.grants_global_to_groups,
+        );
+        let group_ok = |scope: &Scope| to_groups && (!scope.is_global() || global_to_groups);
         let mut desired: Vec<(usize, PrincipalRef, Scope)> = Vec::new();
         let mut seen: HashSet<(usize, PrincipalRef, Scope)> = HashSet::new();
         let mut skipped_scopes = 0usize;
@@ -1316,7 +1337,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     };
                     match self
                         .group_principal(g)
-                        .filter(|_| to_groups && self.eff.groups)
+                        .filter(|_| self.eff.groups && group_ok(&scope))
                     {
                         Some(p) => want(*tr, p, scope, &mut desired),
                         None => {
@@ -1338,7 +1359,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             };
             match self
                 .group_principal(*g)
-                .filter(|_| to_groups && self.eff.groups)
+                .filter(|_| self.eff.groups && group_ok(&scope))
             {
                 Some(p) => want(*tr, p, scope, &mut desired),
                 None => {

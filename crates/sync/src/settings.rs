@@ -249,8 +249,12 @@ pub struct TargetSettings {
     pub key_path: String,
     /// The concepts to sync; `None` = all the target can.
     pub concepts: Option<Vec<Concept>>,
-    /// The target login's template. Default `{login}`.
+    /// The target login's template. Default `{login}`, or the email template on targets
+    /// whose login is the email.
     pub login: Template,
+    /// Whether `fields.login` was configured (it then applies even where the login is the
+    /// email).
+    pub login_configured: bool,
     /// The target email's template. Default `{email}`.
     pub email: Template,
     /// The target display name's template. Default `{display_name}`.
@@ -290,6 +294,7 @@ impl TargetSettings {
             key_path: format!("targets.{name}"),
             concepts: None,
             login: Template::field(Field::Login),
+            login_configured: false,
             email: Template::field(Field::Email),
             display_name: Template::field(Field::DisplayName),
             attributes: AttributeRule::None,
@@ -356,6 +361,7 @@ impl TargetSettings {
             Some(t) => Template::parse(t).map_err(|e| cfg.error(&format!("fields.{key}"), e)),
         };
         s.login = template("login", &raw.fields.login, s.login.clone())?;
+        s.login_configured = raw.fields.login.is_some();
         s.email = template("email", &raw.fields.email, s.email.clone())?;
         s.display_name = template("display_name", &raw.fields.display_name, s.display_name)?;
         s.attributes = match raw.attributes {

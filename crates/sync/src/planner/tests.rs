@@ -32,6 +32,7 @@ fn full_caps() -> Capabilities {
         groups_list: true,
         groups_create: true,
         groups_update: true,
+        groups_description: true,
         groups_delete: true,
         members_list: true,
         members_add: true,
@@ -44,6 +45,7 @@ fn full_caps() -> Capabilities {
         grants_global: true,
         grants_project: true,
         grants_to_groups: true,
+        grants_global_to_groups: true,
         sessions_list: true,
         sessions_revoke: true,
         sessions_revoke_user: true,
@@ -806,4 +808,92 @@ fn groups_needing_members_lists_matched_groups_only() {
         groups_needing_members(&idx, &input, &eff),
         vec!["TG1".to_string()]
     );
+}
+
+#[test]
+fn login_follows_the_email_where_the_target_says_so() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![]);
+    c.caps.users_login_is_email = true;
+    let plan = c.plan().expect("plan");
+    let Action::CreateUser { user, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(user.login, "ada@example.com");
+    // An explicit template wins.
+    c.settings =
+        TargetSettings::from_json("t", json!({"fields": {"login": "{login}"}})).expect("settings");
+    let plan = c.plan().expect("plan");
+    let Action::CreateUser { user, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(user.login, "ada");
+}
+
+#[test]
+fn descriptions_are_left_alone_where_groups_have_none() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![]);
+    c.source.groups = Some(vec![Group {
+        description: Some("Engineering".into()),
+        ..group("g1", "eng")
+    }]);
+    c.caps.groups_description = false;
+    let plan = c.plan().expect("plan");
+    let Action::CreateGroup { group: g, .. } = &find(&plan, "create_group")[0].action else {
+        panic!()
+    };
+    assert_eq!(g.description, None);
+    c.target.groups = vec![group("TG1", "eng")];
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "update_group").is_empty(), "{:?}", names(&plan));
+}
+
+#[test]
+fn global_grants_to_groups_are_flattened_where_only_project_grants_go_to_groups() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.source.groups = Some(vec![group("g-bi", "bi-users")]);
+    c.source
+        .members
+        .insert("g-bi".into(), vec![Principal::User("s1".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r".into(),
+        name: "viewer".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.source.grants = vec![Grant {
+        role: "r".into(),
+        principal: Principal::Group("g-bi".into()),
+        scope: Scope::Global,
+    }];
+    c.target.roles = vec![Role {
+        id: "TR".into(),
+        name: "reader".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }];
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
+        .expect("settings");
+    c.caps.grants_global_to_groups = false;
+    let plan = c.plan().expect("plan");
+    let grants: Vec<String> = find(&plan, "grant")
+        .iter()
+        .map(|o| o.action.resource())
+        .collect();
+    assert_eq!(grants, vec!["reader (global) -> ada"]);
+}
+
+#[test]
+fn an_immutable_login_is_kept_on_rename() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.caps.users_login_immutable = true;
+    c.link_as_applied();
+    c.source.users[0].login = "ada.king".into();
+    c.source.users[0].display_name = Some("Ada King".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["update_user ada"]);
+    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(changes.login, None);
+    assert_eq!(changes.display_name, Some(Some("Ada King".into())));
 }
