@@ -6,6 +6,7 @@ use std::time::Duration;
 use idbridge_core::{Error, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value};
 
 /// One injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,6 +23,20 @@ pub enum Fault {
     Slow,
     /// A 200 response whose JSON body is cut short.
     Garbage,
+    /// The request is served, then its answer is replaced by an HTML error page, as a
+    /// reverse proxy sends: `502 Bad Gateway`, or a `200` page (a proxy's maintenance or
+    /// sign-in page), chosen by the dice.
+    Html,
+    /// The request is served, then one value of its JSON answer, chosen by the dice,
+    /// changes type: a string becomes a number, a number a string, a boolean a string,
+    /// null an object, an array an object, an object an array.
+    WrongType,
+    /// The request is served, then one field of its JSON answer, chosen by the dice, is
+    /// removed.
+    Missing,
+    /// The request is served, then its answer is followed by whitespace until the body is
+    /// larger than [`FaultSpec::huge_bytes`], streamed without a `Content-Length`.
+    Huge,
 }
 
 impl Fault {
@@ -34,26 +49,67 @@ impl Fault {
             Fault::Reset => "reset",
             Fault::Slow => "slow",
             Fault::Garbage => "garbage",
+            Fault::Html => "html",
+            Fault::WrongType => "wrongtype",
+            Fault::Missing => "missing",
+            Fault::Huge => "huge",
         }
     }
 
-    const ALL: [Fault; 6] = [
+    /// The fault named `name` in a fault spec (`429`, `reset`, `wrongtype`, ...).
+    pub fn from_name(name: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Whether the request reaches the emulated API before the fault is applied to its
+    /// answer (`html`, `wrongtype`, `missing`, `huge`), so that its effect on the state
+    /// happens although the client cannot read the answer. The other faults answer in
+    /// place of the API, which then never sees the request.
+    pub fn reaches_handler(self) -> bool {
+        matches!(
+            self,
+            Fault::Html | Fault::WrongType | Fault::Missing | Fault::Huge
+        )
+    }
+
+    /// Every fault, in spec order.
+    pub const ALL: [Fault; 10] = [
         Fault::TooManyRequests,
         Fault::InternalError,
         Fault::Unavailable,
         Fault::Reset,
         Fault::Slow,
         Fault::Garbage,
+        Fault::Html,
+        Fault::WrongType,
+        Fault::Missing,
+        Fault::Huge,
     ];
 }
 
 /// Which faults to inject at which rates, and their parameters.
 ///
 /// Written as `429=0.05,503=0.02,reset=0.01,slow=0.01,garbage=0.01`; further keys:
-/// `500=RATE`, `retry_after=SECONDS` (default 1), `slow_ms=MILLIS` (default 2000),
-/// `seed=N` (default 0, for reproducible runs). Rates are probabilities per request and
-/// must add up to at most 1. Faults are decided before the request reaches the emulated
-/// API, so a faulted request never changes state.
+/// `500=RATE`, `html=RATE`, `wrongtype=RATE`, `missing=RATE`, `huge=RATE`,
+/// `retry_after=SECONDS` (default 1), `slow_ms=MILLIS` (default 2000), `huge_mb=MIB`
+/// (default 65), `seed=N` (default 0, for reproducible runs). Rates are probabilities per
+/// request and must add up to at most 1; one roll of the seeded dice per request decides
+/// which fault, if any, it gets.
+///
+/// Two families:
+/// - decided **instead of** the emulated API, which never sees the request, so the state
+///   does not change: `429` (with `Retry-After`), `500`, `503` (with `Retry-After`),
+///   `reset` (the connection is dropped with no answer), `slow` (served after
+///   `slow_ms`), `garbage` (a `200` whose JSON is cut short);
+/// - applied **to the API's real answer**, after the request changed the state, as when
+///   a server does the work and the answer is mangled on the way back: `html` (a `502` or
+///   `200` HTML error page in place of the answer), `wrongtype` (one JSON value changes
+///   type), `missing` (one JSON field is removed), `huge` (the answer padded past
+///   `huge_mb` MiB, streamed without `Content-Length`, never held in memory).
+///   `wrongtype` and `missing` leave an answer with nothing to change (no body, not JSON,
+///   a bare scalar, an empty object) as it is; `huge` cannot pad a `204`, which has no
+///   body. Which value or field is changed is decided by the same dice, so a seeded run
+///   mangles the same way each time as long as the requests arrive in the same order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
     rates: Vec<(Fault, f64)>,
@@ -61,9 +117,15 @@ pub struct FaultSpec {
     pub retry_after: Duration,
     /// The extra delay of a slow response. Default 2 s.
     pub slow_delay: Duration,
+    /// The size a `huge` answer grows past. Default 65 MiB, above the 64 MiB an idbridge
+    /// HTTP client reads by default.
+    pub huge_bytes: u64,
     /// The dice's seed. Default 0.
     pub seed: u64,
 }
+
+/// The default size of a `huge` answer: one MiB more than the client reads.
+pub const DEFAULT_HUGE_BYTES: u64 = 65 * 1024 * 1024;
 
 impl Default for FaultSpec {
     fn default() -> Self {
@@ -71,6 +133,7 @@ impl Default for FaultSpec {
             rates: Vec::new(),
             retry_after: Duration::from_secs(1),
             slow_delay: Duration::from_millis(2000),
+            huge_bytes: DEFAULT_HUGE_BYTES,
             seed: 0,
         }
     }
@@ -137,6 +200,10 @@ impl FaultSpec {
                 "slow_ms" => {
                     out.slow_delay = Duration::from_millis(number("number of milliseconds")? as u64)
                 }
+                "huge_mb" => {
+                    let mib = number("number of MiB")?;
+                    out.huge_bytes = (mib * 1024.0 * 1024.0) as u64;
+                }
                 "seed" => {
                     out.seed = value.parse().map_err(|_| {
                         Error::invalid_input(format!(
@@ -145,9 +212,9 @@ impl FaultSpec {
                     })?
                 }
                 _ => {
-                    let fault = Fault::ALL.into_iter().find(|f| f.as_str() == key).ok_or_else(|| {
+                    let fault = Fault::from_name(key).ok_or_else(|| {
                         Error::invalid_input(format!(
-                            "fault spec: unknown key `{key}`; known: 429, 500, 503, reset, slow, garbage, retry_after, slow_ms, seed"
+                            "fault spec: unknown key `{key}`; known: 429, 500, 503, reset, slow, garbage, html, wrongtype, missing, huge, retry_after, slow_ms, huge_mb, seed"
                         ))
                     })?;
                     let rate = number("rate between 0 and 1")?;
@@ -187,16 +254,29 @@ impl FaultDice {
         &self.spec
     }
 
-    pub(crate) fn roll(&self) -> Option<Fault> {
-        if !self.spec.is_active() {
-            return None;
-        }
-        let x: f64 = match self.rng.lock() {
+    fn draw(&self) -> f64 {
+        match self.rng.lock() {
             Ok(mut rng) => rng.random(),
             // A poisoned lock only means another request panicked mid-roll; the RNG state
             // is still a valid RNG state.
             Err(poisoned) => poisoned.into_inner().random(),
-        };
+        }
+    }
+
+    /// A number in `0..n` (0 when `n` is 0), from the same seeded dice: which value or
+    /// field a mangling fault changes.
+    pub(crate) fn pick(&self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        ((self.draw() * n as f64) as usize).min(n - 1)
+    }
+
+    pub(crate) fn roll(&self) -> Option<Fault> {
+        if !self.spec.is_active() {
+            return None;
+        }
+        let x = self.draw();
         let mut acc = 0.0;
         for (fault, rate) in &self.spec.rates {
             acc += rate;
@@ -208,9 +288,133 @@ impl FaultDice {
     }
 }
 
+/// Counts the values below the root of `value`, in pre-order.
+fn count_values(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.iter().map(|v| 1 + count_values(v)).sum(),
+        Value::Object(map) => map.values().map(|v| 1 + count_values(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// The `index`-th value below the root of `value`, in pre-order.
+fn nth_value(value: &mut Value, mut index: usize) -> Option<&mut Value> {
+    let children: Box<dyn Iterator<Item = &mut Value>> = match value {
+        Value::Array(items) => Box::new(items.iter_mut()),
+        Value::Object(map) => Box::new(map.values_mut()),
+        _ => return None,
+    };
+    for child in children {
+        if index == 0 {
+            return Some(child);
+        }
+        index -= 1;
+        let below = count_values(child);
+        if index < below {
+            return nth_value(child, index);
+        }
+        index -= below;
+    }
+    None
+}
+
+/// The same data under another JSON type: a string becomes its length, a number its
+/// text, a boolean its text, null an empty object, an array an object keyed by position,
+/// an object the array of its values.
+fn retyped(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::from(s.chars().count()),
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Null => Value::Object(Map::new()),
+        Value::Array(items) => Value::Object(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Array(map.into_iter().map(|(_, v)| v).collect()),
+    }
+}
+
+/// The `wrongtype` fault: changes the type of the value below the root that `pick` (given
+/// the number of candidates) chooses. Returns whether anything changed (a bare scalar or
+/// an empty container has no value to change).
+pub(crate) fn change_type(doc: &mut Value, pick: impl FnOnce(usize) -> usize) -> bool {
+    let n = count_values(doc);
+    if n == 0 {
+        return false;
+    }
+    match nth_value(doc, pick(n).min(n - 1)) {
+        Some(target) => {
+            *target = retyped(target.take());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Counts the object fields anywhere in `value`, the root's included.
+fn count_fields(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => items.iter().map(count_fields).sum(),
+        Value::Object(map) => map.len() + map.values().map(count_fields).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// Removes the `index`-th object field of `value` in pre-order (a field comes before the
+/// fields inside its value).
+fn remove_nth_field(value: &mut Value, mut index: usize) -> bool {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                let here = count_fields(item);
+                if index < here {
+                    return remove_nth_field(item, index);
+                }
+                index -= here;
+            }
+            false
+        }
+        Value::Object(map) => {
+            let mut found = None;
+            for (key, child) in map.iter_mut() {
+                if index == 0 {
+                    found = Some(key.clone());
+                    break;
+                }
+                index -= 1;
+                let below = count_fields(child);
+                if index < below {
+                    return remove_nth_field(child, index);
+                }
+                index -= below;
+            }
+            match found {
+                Some(key) => map.remove(&key).is_some(),
+                None => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The `missing` fault: removes the object field that `pick` (given the number of fields
+/// in the whole document) chooses. Returns whether anything changed.
+pub(crate) fn remove_field(doc: &mut Value, pick: impl FnOnce(usize) -> usize) -> bool {
+    let n = count_fields(doc);
+    if n == 0 {
+        return false;
+    }
+    remove_nth_field(doc, pick(n).min(n - 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_the_documented_example() {
@@ -248,5 +452,93 @@ mod tests {
         assert_eq!(rolls_a, rolls_b, "same seed, same faults");
         let hits = rolls_a.iter().filter(|f| f.is_some()).count();
         assert!((800..1200).contains(&hits), "about a quarter: {hits}");
+    }
+
+    #[test]
+    fn parses_the_mangling_faults_and_the_huge_size() {
+        let s = FaultSpec::parse("html=0.1,wrongtype=0.2,missing=0.3,huge=0.05,huge_mb=2")
+            .expect("valid");
+        assert_eq!(s.rate(Fault::Html), 0.1);
+        assert_eq!(s.rate(Fault::WrongType), 0.2);
+        assert_eq!(s.rate(Fault::Missing), 0.3);
+        assert_eq!(s.rate(Fault::Huge), 0.05);
+        assert_eq!(s.huge_bytes, 2 * 1024 * 1024);
+        assert_eq!(FaultSpec::none().huge_bytes, DEFAULT_HUGE_BYTES);
+        for f in Fault::ALL {
+            assert_eq!(Fault::from_name(f.as_str()), Some(f));
+        }
+        assert!(Fault::Html.reaches_handler() && Fault::Huge.reaches_handler());
+        assert!(!Fault::Garbage.reaches_handler() && !Fault::Reset.reaches_handler());
+        let err = FaultSpec::parse("huge_mb=lots").expect_err("not a number");
+        assert!(err.message().contains("huge_mb"), "{}", err.message());
+    }
+
+    #[test]
+    fn pick_is_seeded_and_in_range() {
+        let a = FaultDice::new(FaultSpec::parse("seed=3").expect("valid"));
+        let b = FaultDice::new(FaultSpec::parse("seed=3").expect("valid"));
+        let picks_a: Vec<usize> = (0..500).map(|_| a.pick(7)).collect();
+        let picks_b: Vec<usize> = (0..500).map(|_| b.pick(7)).collect();
+        assert_eq!(picks_a, picks_b);
+        assert!(picks_a.iter().all(|p| *p < 7));
+        assert!(
+            (0..7).all(|v| picks_a.contains(&v)),
+            "every index is reachable"
+        );
+        assert_eq!(a.pick(0), 0);
+    }
+
+    #[test]
+    fn change_type_retypes_exactly_the_chosen_value() {
+        let doc = json!({"list": [{"id": "ab", "n": 3, "ok": true, "x": null}], "tags": ["t"]});
+        // Pre-order below the root (keys in sorted order): list, list[0], id, n, ok, x, tags, tags[0].
+        let expected = [
+            json!({"list": {"0": {"id": "ab", "n": 3, "ok": true, "x": null}}, "tags": ["t"]}),
+            json!({"list": [["ab", 3, true, null]], "tags": ["t"]}),
+            json!({"list": [{"id": 2, "n": 3, "ok": true, "x": null}], "tags": ["t"]}),
+            json!({"list": [{"id": "ab", "n": "3", "ok": true, "x": null}], "tags": ["t"]}),
+            json!({"list": [{"id": "ab", "n": 3, "ok": "true", "x": null}], "tags": ["t"]}),
+            json!({"list": [{"id": "ab", "n": 3, "ok": true, "x": {}}], "tags": ["t"]}),
+            json!({"list": [{"id": "ab", "n": 3, "ok": true, "x": null}], "tags": {"0": "t"}}),
+            json!({"list": [{"id": "ab", "n": 3, "ok": true, "x": null}], "tags": [1]}),
+        ];
+        for (i, want) in expected.iter().enumerate() {
+            let mut d = doc.clone();
+            assert!(change_type(&mut d, |n| {
+                assert_eq!(n, expected.len());
+                i
+            }));
+            assert_eq!(&d, want, "value {i}");
+        }
+        for scalar in [json!("s"), json!(1), json!({}), json!([])] {
+            let mut d = scalar.clone();
+            assert!(!change_type(&mut d, |_| 0));
+            assert_eq!(d, scalar);
+        }
+    }
+
+    #[test]
+    fn remove_field_removes_exactly_the_chosen_field() {
+        let doc = json!([{"id": "a", "inner": {"k": 1}}, {"id": "b"}]);
+        // Pre-order: [0].id, [0].inner, [0].inner.k, [1].id.
+        let expected = [
+            json!([{"inner": {"k": 1}}, {"id": "b"}]),
+            json!([{"id": "a"}, {"id": "b"}]),
+            json!([{"id": "a", "inner": {}}, {"id": "b"}]),
+            json!([{"id": "a", "inner": {"k": 1}}, {}]),
+        ];
+        for (i, want) in expected.iter().enumerate() {
+            let mut d = doc.clone();
+            assert!(remove_field(&mut d, |n| {
+                assert_eq!(n, expected.len());
+                i
+            }));
+            assert_eq!(&d, want, "field {i}");
+        }
+        for nothing in [json!([1, 2]), json!({}), json!("s")] {
+            let mut d = nothing.clone();
+            assert!(!remove_field(&mut d, |_| 0));
+            assert_eq!(d, nothing);
+        }
     }
 }

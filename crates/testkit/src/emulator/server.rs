@@ -4,12 +4,13 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use axum::Router;
 use axum::body::Body;
-use http::{Request, Response, StatusCode, header};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use idbridge_core::http::RequestCounts;
@@ -18,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceExt;
 
-use super::faults::{Fault, FaultDice};
+use super::faults::{Fault, FaultDice, FaultSpec, change_type, remove_field};
 use super::options::EmulatorOptions;
 
 /// One request the emulator received.
@@ -28,8 +29,20 @@ pub struct LoggedRequest {
     pub method: String,
     /// The path, without the query.
     pub path: String,
-    /// The fault injected instead of serving it, if any.
+    /// The fault injected, if any: in place of serving it, or (see
+    /// [`LoggedRequest::reached_handler`]) to the answer after serving it.
     pub fault: Option<&'static str>,
+}
+
+impl LoggedRequest {
+    /// Whether the emulated API received the request: no fault, or a fault applied to
+    /// its answer (`html`, `wrongtype`, `missing`, `huge`), so its effect on the state
+    /// took place.
+    pub fn reached_handler(&self) -> bool {
+        self.fault
+            .and_then(Fault::from_name)
+            .is_none_or(Fault::reaches_handler)
+    }
 }
 
 /// What an emulator received: counters and the list of requests.
@@ -65,11 +78,12 @@ impl RequestLog {
         }
     }
 
-    /// The write requests (not GET/HEAD) that were served, not faulted.
+    /// The write requests (not GET/HEAD) that the emulated API served: not faulted, or
+    /// faulted only in their answer (see [`LoggedRequest::reached_handler`]).
     pub fn served_writes(&self) -> Vec<LoggedRequest> {
         self.entries()
             .into_iter()
-            .filter(|e| e.fault.is_none() && e.method != "GET" && e.method != "HEAD")
+            .filter(|e| e.reached_handler() && e.method != "GET" && e.method != "HEAD")
             .collect()
     }
 
@@ -99,6 +113,7 @@ impl RequestLog {
 pub struct EmulatorServer {
     addr: SocketAddr,
     log: Arc<RequestLog>,
+    dice: Arc<RwLock<Arc<FaultDice>>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -117,6 +132,22 @@ impl EmulatorServer {
     /// The request log.
     pub fn log(&self) -> &Arc<RequestLog> {
         &self.log
+    }
+
+    /// Replaces the faults injected from the next request on, with fresh dice seeded by
+    /// `spec.seed`: a test can connect an adapter to a healthy server, then make every
+    /// answer fail.
+    pub fn set_faults(&self, spec: FaultSpec) {
+        let dice = Arc::new(FaultDice::new(spec));
+        match self.dice.write() {
+            Ok(mut d) => *d = dice,
+            Err(poisoned) => *poisoned.into_inner() = dice,
+        }
+    }
+
+    /// The faults injected now.
+    pub fn faults(&self) -> FaultSpec {
+        current_dice(&self.dice).spec().clone()
     }
 
     /// Stops accepting connections and waits for the accept loop to end.
@@ -141,15 +172,25 @@ impl Drop for EmulatorServer {
 struct Shared {
     router: Router,
     options: EmulatorOptions,
-    dice: FaultDice,
+    dice: Arc<RwLock<Arc<FaultDice>>>,
     log: Arc<RequestLog>,
+}
+
+fn current_dice(dice: &RwLock<Arc<FaultDice>>) -> Arc<FaultDice> {
+    match dice.read() {
+        Ok(d) => d.clone(),
+        // The lock only guards a pointer swap, which cannot leave it half-done.
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
 }
 
 /// Serves `router` on `options.listen` with the options' latency and faults.
 ///
 /// Each request is logged, delayed by `options.latency`, then either answered by an
-/// injected fault (decided by the seeded dice before the router sees it, so a faulted
-/// request never changes state) or passed to the router.
+/// injected fault (decided by the seeded dice before the router sees it, so such a
+/// faulted request never changes state) or passed to the router, whose answer a
+/// mangling fault (`html`, `wrongtype`, `missing`, `huge`) may then replace or alter; see
+/// [`FaultSpec`]. [`EmulatorServer::set_faults`] changes the faults while it runs.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Unavailable`] when the address cannot be bound.
@@ -161,9 +202,12 @@ pub async fn serve(router: Router, options: EmulatorOptions) -> Result<EmulatorS
         .local_addr()
         .map_err(|e| Error::unavailable(format!("cannot read the bound address: {e}")))?;
     let log = Arc::new(RequestLog::default());
+    let dice = Arc::new(RwLock::new(Arc::new(FaultDice::new(
+        options.faults.clone(),
+    ))));
     let shared = Arc::new(Shared {
         router,
-        dice: FaultDice::new(options.faults.clone()),
+        dice: dice.clone(),
         options,
         log: log.clone(),
     });
@@ -183,6 +227,7 @@ pub async fn serve(router: Router, options: EmulatorOptions) -> Result<EmulatorS
     Ok(EmulatorServer {
         addr,
         log,
+        dice,
         stop: Some(stop_tx),
         task: Some(task),
     })
@@ -209,12 +254,13 @@ async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) -> Response<Body> {
-    let fault = shared.dice.roll();
+    let dice = current_dice(&shared.dice);
+    let fault = dice.roll();
     shared.log.record(req.method(), req.uri().path(), fault);
     if !shared.options.latency.is_zero() {
         tokio::time::sleep(shared.options.latency).await;
     }
-    let spec = shared.dice.spec();
+    let spec = dice.spec();
     let retry_after = spec.retry_after.as_secs().to_string();
     match fault {
         Some(Fault::TooManyRequests) => {
@@ -246,13 +292,96 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) 
             return json_response(StatusCode::OK, None, r#"{"id": "trunc"#);
         }
         Some(Fault::Slow) => tokio::time::sleep(spec.slow_delay).await,
-        None => {}
+        Some(Fault::Html | Fault::WrongType | Fault::Missing | Fault::Huge) | None => {}
     }
     let req = req.map(Body::new);
-    match shared.router.clone().oneshot(req).await {
+    let resp = match shared.router.clone().oneshot(req).await {
         Ok(resp) => resp,
         Err(never) => match never {},
+    };
+    match fault {
+        Some(Fault::Html) => html_page(dice.pick(2) == 0),
+        Some(Fault::WrongType) => {
+            rewrite_json(resp, |doc| change_type(doc, |n| dice.pick(n))).await
+        }
+        Some(Fault::Missing) => rewrite_json(resp, |doc| remove_field(doc, |n| dice.pick(n))).await,
+        Some(Fault::Huge) => inflate(resp, spec.huge_bytes).await,
+        _ => resp,
     }
+}
+
+/// What a reverse proxy in front of a failing or restarting server sends.
+const BAD_GATEWAY_PAGE: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// What a proxy's maintenance or sign-in interstitial sends, with status 200.
+const PROXY_OK_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n<body><h1>Your session has ended</h1><p>Please sign in again to continue.</p><form method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" type=\"password\"></form></body></html>\n";
+
+/// The `html` fault's answer: the proxy's 502 page, or its 200 interstitial.
+fn html_page(bad_gateway: bool) -> Response<Body> {
+    let (status, page) = if bad_gateway {
+        (StatusCode::BAD_GATEWAY, BAD_GATEWAY_PAGE)
+    } else {
+        (StatusCode::OK, PROXY_OK_PAGE)
+    };
+    let mut resp = Response::new(Body::from(page));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+/// The most bytes of a handler's answer read to mangle it; emulators answer far less.
+const MANGLE_READ_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Reads the handler's answer whole and hands it to `change` as JSON; an answer that is
+/// not JSON, or that `change` leaves alone, goes out as it came.
+async fn rewrite_json(
+    resp: Response<Body>,
+    change: impl FnOnce(&mut serde_json::Value) -> bool,
+) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MANGLE_READ_LIMIT).await else {
+        // The emulator's own handler failed to produce its body: answer as a server
+        // whose handler crashed mid-answer would.
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    };
+    let changed = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|mut doc| change(&mut doc).then_some(doc))
+        .and_then(|doc| serde_json::to_vec(&doc).ok());
+    let out = changed.map_or(bytes, Bytes::from);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(out))
+}
+
+/// One chunk of the padding a `huge` answer streams, shared by every such answer.
+static PADDING: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+/// The `huge` fault: the handler's answer followed by whitespace until the body is larger
+/// than `size` bytes, streamed chunk by chunk with no `Content-Length`, so that the client
+/// must count what it reads. Trailing whitespace keeps a JSON answer valid JSON: only the
+/// size is wrong.
+async fn inflate(resp: Response<Body>, size: u64) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let head = axum::body::to_bytes(body, MANGLE_READ_LIMIT)
+        .await
+        .unwrap_or_default();
+    let padding = (size + 1).saturating_sub(head.len() as u64);
+    let chunk = PADDING.len() as u64;
+    let full = padding / chunk;
+    // The remainder is below one chunk, so it fits in usize on every platform.
+    let rest = (padding % chunk) as usize;
+    let chunks = std::iter::once(head)
+        .chain((0..full).map(|_| Bytes::from_static(&PADDING)))
+        .chain(std::iter::once(Bytes::from_static(&PADDING[..rest])))
+        .filter(|b| !b.is_empty())
+        .map(Ok::<_, Infallible>);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)))
 }
 
 fn json_response(
@@ -360,5 +489,202 @@ mod tests {
             .await
             .expect("text");
         assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    }
+
+    /// `GET /doc` answers a fixed JSON document; `POST /count` counts calls and answers the
+    /// count, so a test can tell whether the handler ran.
+    fn json_router(counter: Arc<AtomicU64>) -> Router {
+        use axum::routing::post;
+        Router::new()
+            .route(
+                "/doc",
+                get(|| async {
+                    axum::Json(serde_json::json!({"id": "abc", "n": 1, "tags": ["x"]}))
+                }),
+            )
+            .route(
+                "/count",
+                post(move || {
+                    let counter = counter.clone();
+                    async move {
+                        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                        axum::Json(serde_json::json!({"count": n}))
+                    }
+                }),
+            )
+    }
+
+    async fn faulted(spec: &str) -> (EmulatorServer, Arc<AtomicU64>) {
+        let counter = Arc::new(AtomicU64::new(0));
+        let options = EmulatorOptions {
+            faults: FaultSpec::parse(spec).expect("spec"),
+            ..EmulatorOptions::default()
+        };
+        let server = serve(json_router(counter.clone()), options)
+            .await
+            .expect("serve");
+        (server, counter)
+    }
+
+    #[tokio::test]
+    async fn html_replaces_the_answer_after_the_handler_ran() {
+        let (server, counter) = faulted("html=1,seed=1").await;
+        let client = reqwest::Client::new();
+        let mut statuses = std::collections::BTreeSet::new();
+        for _ in 0..16 {
+            let resp = client
+                .post(format!("{}/count", server.url()))
+                .send()
+                .await
+                .expect("answer");
+            statuses.insert(resp.status().as_u16());
+            assert_eq!(
+                resp.headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("text/html; charset=utf-8")
+            );
+            let body = resp.text().await.expect("text");
+            assert!(body.trim_start().starts_with('<'), "{body}");
+            assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+        }
+        assert_eq!(
+            statuses,
+            [200, 502].into_iter().collect(),
+            "both pages are drawn"
+        );
+        assert_eq!(
+            counter.load(Ordering::SeqCst),
+            16,
+            "every write took effect"
+        );
+        assert_eq!(server.log().faults(), 16);
+        assert_eq!(server.log().served_writes().len(), 16);
+    }
+
+    fn type_name(v: &serde_json::Value) -> &'static str {
+        match v {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "bool",
+            serde_json::Value::Number(_) => "number",
+            serde_json::Value::String(_) => "string",
+            serde_json::Value::Array(_) => "array",
+            serde_json::Value::Object(_) => "object",
+        }
+    }
+
+    #[tokio::test]
+    async fn wrongtype_changes_the_type_of_one_value() {
+        let (server, _) = faulted("wrongtype=1,seed=5").await;
+        let original = serde_json::json!({"id": "abc", "n": 1, "tags": ["x"]});
+        let mut changed_paths = std::collections::BTreeSet::new();
+        for _ in 0..24 {
+            let doc: serde_json::Value = reqwest::get(format!("{}/doc", server.url()))
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("still JSON");
+            let obj = doc.as_object().expect("root stays an object");
+            assert_eq!(obj.len(), 3, "{doc}");
+            let mut differing = Vec::new();
+            for key in ["id", "n", "tags"] {
+                let (was, now) = (&original[key], &obj[key]);
+                if type_name(was) != type_name(now) {
+                    differing.push(key.to_string());
+                } else if was != now {
+                    // Only the inner value of `tags` can change without `tags` changing type.
+                    assert_eq!(key, "tags", "{doc}");
+                    assert_eq!(type_name(&now[0]), "number", "{doc}");
+                    differing.push("tags[0]".to_string());
+                }
+            }
+            assert_eq!(differing.len(), 1, "exactly one value changed: {doc}");
+            changed_paths.extend(differing);
+        }
+        assert_eq!(
+            changed_paths.len(),
+            4,
+            "every value is reachable: {changed_paths:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_removes_one_field() {
+        let (server, _) = faulted("missing=1,seed=9").await;
+        let mut removed = std::collections::BTreeSet::new();
+        for _ in 0..24 {
+            let doc: serde_json::Value = reqwest::get(format!("{}/doc", server.url()))
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("still JSON");
+            let obj = doc.as_object().expect("object");
+            assert_eq!(obj.len(), 2, "{doc}");
+            for key in ["id", "n", "tags"] {
+                if !obj.contains_key(key) {
+                    removed.insert(key);
+                } else {
+                    assert_eq!(
+                        obj[key],
+                        serde_json::json!({"id": "abc", "n": 1, "tags": ["x"]})[key]
+                    );
+                }
+            }
+        }
+        assert_eq!(removed.len(), 3, "every field is reachable: {removed:?}");
+    }
+
+    #[tokio::test]
+    async fn huge_streams_past_the_size_without_a_length() {
+        // 2 MiB here; the default, 65 MiB, only takes longer to read.
+        let (server, counter) = faulted("huge=1,huge_mb=2").await;
+        let mut resp = reqwest::Client::new()
+            .post(format!("{}/count", server.url()))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers().get("content-length").is_none());
+        let mut first = Vec::new();
+        let mut total: u64 = 0;
+        while let Some(chunk) = resp.chunk().await.expect("chunk") {
+            if first.len() < 64 {
+                first.extend_from_slice(&chunk[..chunk.len().min(64 - first.len())]);
+            }
+            total += chunk.len() as u64;
+        }
+        assert_eq!(total, 2 * 1024 * 1024 + 1);
+        assert!(first.starts_with(br#"{"count":1}"#), "{first:?}");
+        assert_eq!(counter.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn faults_can_be_switched_while_running() {
+        let (server, _) = faulted("").await;
+        let url = format!("{}/doc", server.url());
+        assert_eq!(reqwest::get(&url).await.expect("get").status(), 200);
+        server.set_faults(FaultSpec::parse("500=1").expect("spec"));
+        assert_eq!(server.faults().rate(Fault::InternalError), 1.0);
+        assert_eq!(reqwest::get(&url).await.expect("get").status(), 500);
+        server.set_faults(FaultSpec::none());
+        assert_eq!(reqwest::get(&url).await.expect("get").status(), 200);
+        let faults: Vec<_> = server.log().entries().iter().map(|e| e.fault).collect();
+        assert_eq!(faults, vec![None, Some("500"), None]);
+    }
+
+    #[tokio::test]
+    async fn a_write_faulted_before_the_handler_is_not_served() {
+        let (server, counter) = faulted("500=1").await;
+        let resp = reqwest::Client::new()
+            .post(format!("{}/count", server.url()))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(resp.status(), 500);
+        assert_eq!(counter.load(Ordering::SeqCst), 0);
+        assert!(server.log().served_writes().is_empty());
+        assert!(!server.log().entries()[0].reached_handler());
     }
 }
