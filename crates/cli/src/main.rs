@@ -50,6 +50,18 @@ enum Command {
     Sessions(commands::inspect::SessionsCommand),
     /// Run a vendor emulator on loopback until interrupted.
     Emulate(commands::emulate::Args),
+    /// Show what a sync would change (exit 0: nothing, 2: changes, 1: error).
+    Plan(commands::plan::Args),
+    /// Apply a saved plan exactly, or plan, confirm and apply.
+    Apply(commands::apply::Args),
+    /// Plan, guard and apply without asking, once or on an interval.
+    Sync(commands::sync::Args),
+    /// Disable one person everywhere and revoke their sessions.
+    Offboard(commands::offboard::Args),
+    /// Show what runs changed.
+    Journal(commands::journal::Args),
+    /// The whole story against in-process emulators, in seconds, with no configuration.
+    Demo(commands::demo::Args),
 }
 
 fn init_logging(format: LogFormat) {
@@ -102,6 +114,12 @@ fn main() -> ExitCode {
             Command::Groups(cmd) => commands::inspect::groups(cmd).await,
             Command::Sessions(cmd) => commands::inspect::sessions(cmd).await,
             Command::Emulate(args) => commands::emulate::run(args).await,
+            Command::Plan(args) => commands::plan::run(args).await,
+            Command::Apply(args) => commands::apply::run(args).await,
+            Command::Sync(args) => commands::sync::run(args).await,
+            Command::Offboard(args) => commands::offboard::run(args).await,
+            Command::Journal(args) => commands::journal::run(args).await,
+            Command::Demo(args) => commands::demo::run(args).await,
         }
     });
     match result {

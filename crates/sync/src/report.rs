@@ -12,7 +12,7 @@ use idbridge_core::{User, UserChanges};
 use crate::apply::OpOutcome;
 use crate::engine::RunReport;
 use crate::guard::GuardViolation;
-use crate::plan::{Action, Plan, PrincipalKind, Reason, TargetPlan};
+use crate::plan::{Action, Plan, PrincipalKind, TargetPlan};
 
 fn q(v: &Option<String>) -> String {
     match v {
@@ -230,6 +230,16 @@ pub fn counts(plan: &TargetPlan) -> Vec<(String, usize)> {
 
 /// The plan as a readable diff, grouped by target, with counts.
 pub fn render_plan(plan: &Plan, violations: &[GuardViolation]) -> String {
+    render_plan_limited(plan, violations, None)
+}
+
+/// Like [`render_plan`], showing at most `max_ops` operations per target (the counts
+/// still cover all of them).
+pub fn render_plan_limited(
+    plan: &Plan,
+    violations: &[GuardViolation],
+    max_ops: Option<usize>,
+) -> String {
     let mut out = String::new();
     for tp in &plan.targets {
         let _ = writeln!(
@@ -240,10 +250,14 @@ pub fn render_plan(plan: &Plan, violations: &[GuardViolation]) -> String {
         if tp.ops.is_empty() {
             let _ = writeln!(out, "  no changes");
         }
-        for op in &tp.ops {
+        let shown = max_ops.unwrap_or(usize::MAX);
+        for op in tp.ops.iter().take(shown) {
             for line in op_lines(&op.action) {
                 let _ = writeln!(out, "  {line}");
             }
+        }
+        if tp.ops.len() > shown {
+            let _ = writeln!(out, "  ... and {} more", tp.ops.len() - shown);
         }
         for c in &tp.conflicts {
             let target = c
@@ -368,9 +382,4 @@ pub fn render_run(report: &RunReport) -> String {
         }
     );
     out
-}
-
-/// The readable reason of a deactivation, for callers that list them.
-pub fn reason_text(reason: Reason) -> &'static str {
-    reason.as_str()
 }

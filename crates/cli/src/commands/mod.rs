@@ -1,9 +1,15 @@
 //! One module per subcommand.
 
 pub mod adapters;
+pub mod apply;
 pub mod check;
+pub mod demo;
 pub mod emulate;
 pub mod inspect;
+pub mod journal;
+pub mod offboard;
+pub mod plan;
+pub mod sync;
 
 use std::path::Path;
 
@@ -20,5 +26,10 @@ pub fn load_config(path: &Path) -> Result<Config> {
 pub async fn connect(config: &Config, section: &SystemSection) -> Result<AdapterHandle> {
     // Keeps every shipped adapter crate linked (see `shipped`).
     let _ = crate::shipped::adapters();
-    registry::build_system(config, section).await
+    // A target's section also holds the sync engine's keys, which its adapter must not see.
+    let mut section = section.clone();
+    if section.key_path.starts_with("targets.") {
+        section.split_off(idbridge_sync::TARGET_KEYS);
+    }
+    registry::build_system(config, &section).await
 }

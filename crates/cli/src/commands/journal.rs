@@ -1,0 +1,166 @@
+//! `idbridge journal`: what runs changed, from the state file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use idbridge_core::{Error, Result};
+use idbridge_store::{RunRecord, Store};
+use serde_json::json;
+
+use crate::output::table;
+
+/// Arguments of `idbridge journal`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration file (its `state` names the state file).
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// Show every operation of this run (default: list the recent runs).
+    #[arg(long)]
+    run: Option<i64>,
+    /// How many recent runs to list.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Print JSON (with each record's state before and after).
+    #[arg(long)]
+    json: bool,
+}
+
+fn summary(r: &RunRecord) -> String {
+    let Some(counts) = r.counts.as_ref().and_then(|c| c.as_object()) else {
+        return String::new();
+    };
+    counts
+        .iter()
+        .map(|(target, c)| {
+            let n = |k: &str| c.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let refused = c.get("refused").and_then(serde_json::Value::as_bool) == Some(true);
+            if refused {
+                format!("{target}: refused")
+            } else if n("failed") > 0 {
+                format!(
+                    "{target}: {}/{} ok, {} failed",
+                    n("ok"),
+                    n("planned"),
+                    n("failed")
+                )
+            } else {
+                format!("{target}: {}/{} ok", n("ok"), n("planned"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Lists runs, or one run's operations.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let config = super::load_config(&args.config)?;
+    if !config.state.exists() {
+        return Err(Error::not_found(format!(
+            "no state file at `{}`: no run has been recorded yet",
+            config.state.display()
+        )));
+    }
+    let store = Store::open(&config.state)?;
+    match args.run {
+        None => {
+            let runs = store.runs(args.limit)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&runs).unwrap_or_default()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            if runs.is_empty() {
+                println!("no runs recorded in {}", config.state.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.command.clone(),
+                        time(&r.started),
+                        r.ended.as_ref().map(time).unwrap_or_else(|| "-".into()),
+                        r.outcome.as_str().to_string(),
+                        summary(r),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(
+                    &[
+                        "run",
+                        "command",
+                        "started (UTC)",
+                        "ended",
+                        "outcome",
+                        "targets"
+                    ],
+                    &rows
+                )
+            );
+            println!(
+                "show what a run changed with: idbridge journal -c {} --run ID",
+                args.config.display()
+            );
+        }
+        Some(id) => {
+            let Some(run) = store.run(id)? else {
+                return Err(Error::not_found(format!(
+                    "no run {id} in {}",
+                    config.state.display()
+                )));
+            };
+            let entries = store.journal(Some(id))?;
+            if args.json {
+                let out = json!({ "run": run, "operations": entries });
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "run {} ({}), started {}, {}: {} operation(s)",
+                run.id,
+                run.command,
+                time(&run.started),
+                run.outcome.as_str(),
+                entries.len()
+            );
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        time(&e.time),
+                        e.target.clone(),
+                        e.operation.clone(),
+                        e.resource.clone(),
+                        e.outcome.as_str().to_string(),
+                        e.error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(
+                    &[
+                        "time (UTC)",
+                        "target",
+                        "operation",
+                        "resource",
+                        "outcome",
+                        "error"
+                    ],
+                    &rows
+                )
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `idbridge plan`: what a sync would change, as a readable diff or JSON; optionally saved
+//! for `idbridge apply PLAN`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use idbridge_core::{Error, Result};
+use idbridge_sync::report;
+use serde_json::json;
+
+use super::apply::{connect_engine, with_spinner};
+
+/// Arguments of `idbridge plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The configuration file (TOML, YAML or JSON).
+    #[arg(short = 'c', long = "config")]
+    config: PathBuf,
+    /// Plan only this target.
+    #[arg(long)]
+    target: Option<String>,
+    /// Print the plan (and any guard refusals) as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Save the plan to this file, for `idbridge apply -c FILE PLAN`.
+    #[arg(long, value_name = "PLAN")]
+    out: Option<PathBuf>,
+    /// Check the deletion guard as `apply --allow-deletions N` would.
+    #[arg(long, value_name = "N")]
+    allow_deletions: Option<usize>,
+}
+
+/// Plans. Exit code 0 when nothing would change, 2 when changes are planned, 1 on error.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let engine = connect_engine(&args.config, args.target.as_deref()).await?;
+    let plan = with_spinner("reading the source and the targets", engine.plan()).await;
+    engine.close().await;
+    let plan = plan?;
+    let violations = engine.guard(&plan, args.allow_deletions);
+    if args.json {
+        let out = json!({ "plan": plan, "refused": violations });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        print!("{}", report::render_plan(&plan, &violations));
+    }
+    if let Some(path) = &args.out {
+        std::fs::write(path, plan.to_json()).map_err(|e| {
+            Error::unavailable(format!(
+                "cannot write the plan to `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        eprintln!(
+            "plan saved to {}; apply it with: idbridge apply -c {} {}",
+            path.display(),
+            args.config.display(),
+            path.display()
+        );
+    }
+    Ok(if plan.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
