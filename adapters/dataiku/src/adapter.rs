@@ -14,7 +14,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::client::{ApiPath, DssClient};
 use crate::config::{BulkMode, DataikuConfig};
-use crate::wire::AuthInfo;
+use crate::wire::{AuthInfo, Doc};
 
 /// The built-in group of DSS administrators; never modified.
 pub const ADMINISTRATORS_GROUP: &str = "administrators";
@@ -26,6 +26,9 @@ pub const ADMINISTRATORS_GROUP: &str = "administrators";
 pub struct KeyedLocks {
     map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// How many confirming reads [`DataikuAdapter::read_for_update`] makes at most.
+const STABLE_READ_ATTEMPTS: usize = 3;
 
 /// Above this many entries, entries nobody holds or waits for are dropped.
 const LOCKS_PRUNE_AT: usize = 1024;
@@ -97,6 +100,7 @@ impl DataikuAdapter {
             users_create_password: true,
             users_update: true,
             users_login_is_email: false,
+            users_login_immutable: true,
             users_set_enabled: true,
             users_delete: true,
             users_activity: true,
@@ -199,6 +203,29 @@ impl DataikuAdapter {
     /// The settings key holding user attributes.
     pub(crate) fn attributes_key(&self) -> &'static str {
         self.cfg.attributes_field.key()
+    }
+
+    /// Reads a document for a read-modify-write. With `verify_reads` (the default) it reads
+    /// until two consecutive answers agree, so that a mangled answer (a field dropped or
+    /// retyped on the way) is never written back as the new document.
+    ///
+    /// # Errors
+    /// As the read; [`ErrorKind::Protocol`] when no two consecutive reads agree.
+    pub(crate) async fn read_for_update(&self, path: ApiPath<'_>, what: &str) -> Result<Doc> {
+        let mut previous: Doc = self.client.get_json(path, &[], what).await?;
+        if !self.cfg.verify_reads {
+            return Ok(previous);
+        }
+        for _ in 0..STABLE_READ_ATTEMPTS {
+            let next: Doc = self.client.get_json(path, &[], what).await?;
+            if next == previous {
+                return Ok(next);
+            }
+            previous = next;
+        }
+        Err(Error::protocol(format!(
+            "the {what} read differently {STABLE_READ_ATTEMPTS} times in a row; not changing it"
+        )))
     }
 
     /// Refuses to change a protected user through a grant (a grant changes group

@@ -17,6 +17,9 @@ use url::Url;
 use crate::config::DataikuConfig;
 use crate::error::map_error;
 
+/// How many times a GET whose 2xx body is not the expected JSON is sent in all.
+const UNREADABLE_READ_ATTEMPTS: u32 = 3;
+
 /// One DSS API client. Cheap to clone.
 #[derive(Clone)]
 pub struct DssClient {
@@ -148,8 +151,42 @@ impl DssClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<T> {
-        let body = self.call(Method::GET, path, query, None, None).await?;
-        idbridge_core::http::parse_json(&body, what)
+        let mut attempt = 1;
+        loop {
+            let body = self.call(Method::GET, path, query, None, None).await?;
+            match idbridge_core::http::parse_json(&body, what) {
+                Ok(v) => return Ok(v),
+                // A read is safe to repeat: a truncated or mangled answer (a proxy, a
+                // dropped chunk) is read again before giving up.
+                Err(e) if attempt < UNREADABLE_READ_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "re-reading an unreadable answer");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A whole-document `PUT` whose answer DSS sends as JSON (user and group settings; the
+    /// official client parses it). An answer that is not JSON means the write cannot be
+    /// trusted, so the same document is sent again (a whole-document replace is idempotent).
+    ///
+    /// # Errors
+    /// As [`DssClient::call`]; [`idbridge_core::ErrorKind::Protocol`] when the answer is
+    /// still not JSON after the last attempt.
+    pub async fn put_document(&self, path: ApiPath<'_>, doc: &Value, what: &str) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            let body = self.call(Method::PUT, path, &[], Some(doc), None).await?;
+            match idbridge_core::http::parse_json::<Value>(&body, what) {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < UNREADABLE_READ_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "re-sending a write with an unreadable answer");
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A write whose answer is ignored (DSS answers most writes with a short message).

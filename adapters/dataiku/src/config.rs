@@ -209,6 +209,11 @@ pub struct DataikuConfig {
     /// Where user attributes live: `adminProperties` (default) or `userProperties`.
     #[serde(default)]
     pub attributes_field: AttributesField,
+    /// Read a document twice before changing it and require both reads to agree, so that
+    /// an answer mangled on the way is never written back. Default `true`; `false` saves one
+    /// request per update.
+    #[serde(default = "yes")]
+    pub verify_reads: bool,
     /// Project roles: name -> permission flags set on the project's permission entry.
     /// Default: `viewer`, `reader`, `contributor`, `admin` (see the adapter's docs).
     #[serde(default = "default_project_roles")]
@@ -235,6 +240,7 @@ impl std::fmt::Debug for DataikuConfig {
             .field("bulk", &self.bulk)
             .field("bulk_max", &self.bulk_max)
             .field("attributes_field", &self.attributes_field)
+            .field("verify_reads", &self.verify_reads)
             .field("project_roles", &self.project_roles)
             .finish()
     }
@@ -316,6 +322,7 @@ api_key_file = "/run/secrets/dss-api-key"   # or api_key = "..." (a personal key
 # admin_login = "admin"                     # never modified (the key's own user always is)
 # bulk = "auto"                             # bulk user endpoints (DSS 14.2+): auto | on | off
 # attributes_field = "adminProperties"      # or "userProperties"
+# verify_reads = true                       # read twice before each read-modify-write
 # project_roles = { reader = ["readProjectContent", "readDashboards"] }"#;
 
 #[cfg(test)]

@@ -32,14 +32,19 @@ impl DataikuAdapter {
             .await
     }
 
+    /// The definition of `name`, read for a read-modify-write.
+    pub(crate) async fn group_doc_for_update(&self, name: &str) -> Result<Doc> {
+        self.read_for_update(ApiPath::new(&["admin", "groups", name]), "group definition")
+            .await
+    }
+
     /// `PUT /admin/groups/{name}` with the whole definition.
     pub(crate) async fn put_group_doc(&self, name: &str, doc: &Doc) -> Result<()> {
         self.client
-            .write(
-                Method::PUT,
+            .put_document(
                 ApiPath::new(&["admin", "groups", name]),
-                &[],
-                Some(&Value::Object(doc.clone())),
+                &Value::Object(doc.clone()),
+                "group save",
             )
             .await
     }
@@ -86,12 +91,26 @@ fn rename_unsupported(id: &str, to: &str) -> Error {
 #[async_trait]
 impl Groups for DataikuAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        let mut all = self
-            .group_list()
-            .await?
-            .iter()
-            .map(to_group)
-            .collect::<Result<Vec<_>>>()?;
+        let mut attempt = 1;
+        let mut all = loop {
+            match self
+                .group_list()
+                .await?
+                .iter()
+                .map(to_group)
+                .collect::<Result<Vec<_>>>()
+            {
+                Ok(all) => break all,
+                // A list with an unusable item (no name) is read again: it was mangled.
+                Err(e)
+                    if e.kind() == ErrorKind::Protocol
+                        && attempt < crate::users::LIST_READ_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         all.sort_by(|a, b| a.id.cmp(&b.id));
         let size = all.len().max(1);
         Page::slice(all, &page, size)
@@ -141,7 +160,7 @@ impl Groups for DataikuAdapter {
             return Err(rename_unsupported(id, to));
         }
         let _guard = self.locks.lock(&group_key(id)).await;
-        let mut doc = self.group_doc(id).await?;
+        let mut doc = self.group_doc_for_update(id).await?;
         if let Some(d) = &changes.description {
             let new = d.clone().map_or(Value::Null, Value::String);
             if doc.get("description") != Some(&new) {

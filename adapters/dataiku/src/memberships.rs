@@ -32,7 +32,7 @@ impl DataikuAdapter {
         member: bool,
     ) -> Result<bool> {
         let _guard = self.locks.lock(&user_key(login)).await;
-        let mut doc = self.user_doc(login).await?;
+        let mut doc = self.user_doc_for_update(login).await?;
         let mut groups = user_groups(&doc);
         let has = groups.iter().any(|g| g == group);
         if has == member {

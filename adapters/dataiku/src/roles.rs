@@ -298,7 +298,12 @@ impl DataikuAdapter {
         self.check_principal(&grant.principal).await?;
         let flags = self.project_role_sets().remove(role).unwrap_or_default();
         let _guard = self.locks.lock(&project_key(&p.project_key)).await;
-        let mut doc = self.permissions(&p.project_key).await?;
+        let mut doc = self
+            .read_for_update(
+                ApiPath::new(&["projects", &p.project_key, "permissions"]),
+                "project permissions",
+            )
+            .await?;
         let mut list = take_entries(&mut doc);
         let index = list.iter().position(|e| {
             e.as_object().and_then(entry_principal).as_ref() == Some(&grant.principal)
@@ -346,7 +351,12 @@ impl DataikuAdapter {
         let role = self.project_role(&grant.role, &p.project_key)?;
         let roles = self.project_role_sets();
         let _guard = self.locks.lock(&project_key(&p.project_key)).await;
-        let mut doc = self.permissions(&p.project_key).await?;
+        let mut doc = self
+            .read_for_update(
+                ApiPath::new(&["projects", &p.project_key, "permissions"]),
+                "project permissions",
+            )
+            .await?;
         let mut list = take_entries(&mut doc);
         let Some(index) = list.iter().position(|e| {
             e.as_object().and_then(entry_principal).as_ref() == Some(&grant.principal)
@@ -386,7 +396,7 @@ impl DataikuAdapter {
             Principal::Group(name) => {
                 self.refuse_protected_group(name)?;
                 let _guard = self.locks.lock(&group_key(name)).await;
-                let mut doc = self.group_doc(name).await?;
+                let mut doc = self.group_doc_for_update(name).await?;
                 let mut changed = false;
                 for f in &flags {
                     if doc.get(f) != Some(&Value::Bool(true)) {
@@ -427,7 +437,7 @@ impl DataikuAdapter {
                     return Ok(());
                 }
                 let _guard = self.locks.lock(&group_key(name)).await;
-                let mut doc = self.group_doc(name).await?;
+                let mut doc = self.group_doc_for_update(name).await?;
                 let held = set_of(true_global_flags(&doc));
                 let mut changed = false;
                 for f in flags_to_clear(&roles, &held, &grant.role) {

@@ -25,6 +25,8 @@ use crate::error::map_bulk_failure;
 use crate::wire::{Activity, BulkItem, Doc, set_string_props, to_user, user_doc_is_complete};
 
 const USERS: &[&str] = &["admin", "users"];
+/// How many times a list with an unusable item is read.
+pub(crate) const LIST_READ_ATTEMPTS: u32 = 3;
 const BULK: &[&str] = &["admin", "users", "actions", "bulk"];
 
 fn rename_unsupported(id: &str, to: &str) -> Error {
@@ -68,14 +70,19 @@ impl DataikuAdapter {
             .await
     }
 
+    /// The settings document of `login`, read for a read-modify-write.
+    pub(crate) async fn user_doc_for_update(&self, login: &str) -> Result<Doc> {
+        self.read_for_update(ApiPath::new(&["admin", "users", login]), "user settings")
+            .await
+    }
+
     /// `PUT /admin/users/{login}` with the whole settings document.
     pub(crate) async fn put_user_doc(&self, login: &str, doc: &Doc) -> Result<()> {
         self.client
-            .write(
-                Method::PUT,
+            .put_document(
                 ApiPath::new(&["admin", "users", login]),
-                &[],
-                Some(&Value::Object(doc.clone())),
+                &Value::Object(doc.clone()),
+                "user save",
             )
             .await
     }
@@ -112,6 +119,25 @@ impl DataikuAdapter {
         }
         docs.retain(|d| !d.is_empty());
         Ok(docs)
+    }
+
+    /// [`DataikuAdapter::user_docs`] read until two consecutive answers agree (with
+    /// `verify_reads`).
+    async fn user_docs_for_update(&self) -> Result<Vec<Doc>> {
+        let mut previous = self.user_docs().await?;
+        if !self.cfg.verify_reads {
+            return Ok(previous);
+        }
+        for _ in 0..3 {
+            let next = self.user_docs().await?;
+            if next == previous {
+                return Ok(next);
+            }
+            previous = next;
+        }
+        Err(Error::protocol(
+            "the user list read differently 3 times in a row; not changing users from it",
+        ))
     }
 
     /// Fails with [`ErrorKind::AlreadyExists`] when `login` exists. DSS documents no error
@@ -154,7 +180,7 @@ impl DataikuAdapter {
     /// read-modify-write; returns the settings.
     async fn finish_create(&self, user: &NewUser) -> Result<Doc> {
         let _guard = self.locks.lock(&user_key(&user.login)).await;
-        let mut doc = self.user_doc(&user.login).await?;
+        let mut doc = self.user_doc_for_update(&user.login).await?;
         let mut changed = false;
         if doc.get("enabled").and_then(Value::as_bool) != Some(user.enabled) {
             doc.insert("enabled".into(), Value::Bool(user.enabled));
@@ -175,7 +201,7 @@ impl DataikuAdapter {
 
     async fn set_enabled_doc(&self, id: &str, enabled: bool) -> Result<Doc> {
         let _guard = self.locks.lock(&user_key(id)).await;
-        let mut doc = self.user_doc(id).await?;
+        let mut doc = self.user_doc_for_update(id).await?;
         if doc.get("enabled").and_then(Value::as_bool) != Some(enabled) {
             doc.insert("enabled".into(), Value::Bool(enabled));
             self.put_user_doc(id, &doc).await?;
@@ -262,7 +288,17 @@ impl DataikuAdapter {
         let logins: Vec<String> = run.iter().map(|w| w.resource().to_string()).collect();
         let keys: Vec<String> = logins.iter().map(|l| user_key(l)).collect();
         let _guards = self.locks.lock_all(&keys).await;
-        let existing: HashMap<String, Doc> = match self.user_docs().await {
+        // Attribute updates rewrite the whole properties object from what was read, so that
+        // read must be trustworthy.
+        let rewrites = run.iter().any(
+            |w| matches!(w, UserWrite::Update { changes, .. } if changes.attributes.is_some()),
+        );
+        let listed = if rewrites {
+            self.user_docs_for_update().await
+        } else {
+            self.user_docs().await
+        };
+        let existing: HashMap<String, Doc> = match listed {
             Ok(docs) => docs
                 .into_iter()
                 .filter_map(|d| {
@@ -471,12 +507,23 @@ impl Users for DataikuAdapter {
     /// Every user in one read (DSS has no paging), cut into pages by login order.
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
         let key = self.attributes_key();
-        let mut all = self
-            .user_docs()
-            .await?
-            .iter()
-            .map(|d| to_user(d, key))
-            .collect::<Result<Vec<_>>>()?;
+        let mut attempt = 1;
+        let mut all = loop {
+            let converted = self
+                .user_docs()
+                .await?
+                .iter()
+                .map(|d| to_user(d, key))
+                .collect::<Result<Vec<_>>>();
+            match converted {
+                Ok(all) => break all,
+                // A list with an unusable item (no login) is read again: it was mangled.
+                Err(e) if e.kind() == ErrorKind::Protocol && attempt < LIST_READ_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         all.sort_by(|a, b| a.id.cmp(&b.id));
         let size = all.len().max(1);
         Page::slice(all, &page, size)
@@ -509,7 +556,7 @@ impl Users for DataikuAdapter {
             return Err(rename_unsupported(id, to));
         }
         let _guard = self.locks.lock(&user_key(id)).await;
-        let mut doc = self.user_doc(id).await?;
+        let mut doc = self.user_doc_for_update(id).await?;
         if apply_changes(&mut doc, changes, self.attributes_key()) {
             self.put_user_doc(id, &doc).await?;
         }

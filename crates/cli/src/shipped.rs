@@ -10,6 +10,7 @@ use idbridge_testkit::emulator::EmulatorDescriptor;
 /// Every adapter this binary ships, sorted by name.
 pub fn adapters() -> Vec<&'static AdapterDescriptor> {
     vec![
+        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
         &idbridge_file::ADAPTER_DESCRIPTOR,
         &idbridge_squirro::ADAPTER_DESCRIPTOR,
         &idbridge_strategy::ADAPTER_DESCRIPTOR,
@@ -19,6 +20,7 @@ pub fn adapters() -> Vec<&'static AdapterDescriptor> {
 /// Every emulator this binary ships, sorted by vendor.
 pub fn emulators() -> Vec<&'static EmulatorDescriptor> {
     vec![
+        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
         &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
         &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
     ]
