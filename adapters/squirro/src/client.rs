@@ -100,7 +100,7 @@ pub fn seg(raw: &str) -> String {
 
 /// Parses the token exchange's answer. Unlike other bodies it is never quoted in an
 /// error, since it holds tokens: the error names the keys that were there instead.
-fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
+pub(crate) fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
     serde_json::from_slice::<TokenResponse>(body).map_err(|_| {
         let found = match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => format!(

@@ -35,3 +35,48 @@ idbridge_core::register_adapter! {
     secret_keys: &["refresh_token", "client_secret"],
     build: SquirroAdapter::build,
 }
+
+/// Entry points for the fuzz targets (`fuzz/`): the adapter's answer parsing as it runs
+/// on what a server sends. Not part of the API; may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    use idbridge_core::http::parse_json;
+    use idbridge_core::{Group, Result, User};
+
+    use crate::wire::{GroupsResponse, UsersResponse};
+
+    /// A token-exchange answer, parsed as the login does (the tokens are dropped).
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn token_response(body: &[u8]) -> Result<()> {
+        crate::client::parse_token_response(body).map(drop)
+    }
+
+    /// A user listing, parsed and converted as `list_users` does for `adapter`'s
+    /// attribute keys.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn users(adapter: &crate::SquirroAdapter, body: &[u8]) -> Result<Vec<User>> {
+        let resp = parse_json::<UsersResponse>(body, "user list")?;
+        Ok(resp
+            .into_users()
+            .into_iter()
+            .map(|w| adapter.to_user(w))
+            .collect())
+    }
+
+    /// A group listing, parsed and converted as `list_groups` does.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn groups(body: &[u8]) -> Result<Vec<Group>> {
+        let resp = parse_json::<GroupsResponse>(body, "group list")?;
+        Ok(resp
+            .into_groups()
+            .iter()
+            .map(crate::groups::to_group)
+            .collect())
+    }
+}

@@ -26,3 +26,39 @@ idbridge_core::register_adapter! {
     secret_keys: &["password", "api_token"],
     build: StrategyAdapter::build,
 }
+
+/// Entry points for the fuzz targets (`fuzz/`): the adapter's answer parsing as it runs
+/// on what a server sends. Not part of the API; may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    use idbridge_core::http::parse_json;
+    use idbridge_core::{Grant, Group, Result, User};
+
+    /// A user answer, parsed and converted as `get_user` does.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn user(body: &[u8]) -> Result<User> {
+        parse_json::<crate::wire::ObjectJson>(body, "user").map(crate::users::to_user)
+    }
+
+    /// A user group answer, parsed and converted as `get_group` does.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn group(body: &[u8]) -> Result<Group> {
+        parse_json::<crate::wire::GroupJson>(body, "user group").map(crate::groups::to_group)
+    }
+
+    /// A security role answer, parsed and turned into grants as `list_grants` does.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    pub fn role_grants(body: &[u8]) -> Result<Vec<Grant>> {
+        let role = parse_json::<crate::wire::RoleJson>(body, "security role")?;
+        Ok(crate::StrategyAdapter::grants_of(&role)
+            .into_iter()
+            .map(|(grant, _)| grant)
+            .collect())
+    }
+}

@@ -46,7 +46,7 @@ impl StrategyAdapter {
         }
     }
 
-    fn grants_of(role: &RoleJson) -> Vec<(Grant, String)> {
+    pub(crate) fn grants_of(role: &RoleJson) -> Vec<(Grant, String)> {
         let mut out = Vec::new();
         for project in &role.projects {
             let scope = Scope::Project(

@@ -1,0 +1,115 @@
+//! Runs every fuzz target's body, in plain `cargo test`, over its committed seeds
+//! (`seeds/<target>/`) and a fixed number of deterministic mutations of them, so CI
+//! exercises the targets without cargo-fuzz. `IDBRIDGE_FUZZ_MUTATIONS=N` changes the
+//! number of mutations per target (default 3000); `IDBRIDGE_FUZZ_SEED=S` the seed.
+
+use std::path::{Path, PathBuf};
+
+use idbridge_fuzz::TARGETS;
+use idbridge_fuzz::mutate::{Rng, mutate};
+
+fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("seed folder {}: {e}", dir.display()))
+        .map(|entry| entry.expect("seed entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let data = std::fs::read(&p).expect("seed file");
+            (p, data)
+        })
+        .collect()
+}
+
+fn env_number(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn run(target: &str) {
+    let body = TARGETS
+        .iter()
+        .find(|(name, _)| *name == target)
+        .map(|(_, body)| *body)
+        .expect("known target");
+    let corpus = seeds(target);
+    assert!(corpus.len() >= 3, "{target}: at least three seeds");
+    for (path, data) in &corpus {
+        body(data);
+        let _ = path;
+    }
+    let mutations = env_number("IDBRIDGE_FUZZ_MUTATIONS", 3000);
+    let mut rng = Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1d_b71d_9e) ^ target.len() as u64);
+    for i in 0..mutations {
+        let (_, base) = &corpus[rng.below(corpus.len())];
+        let (_, other) = &corpus[rng.below(corpus.len())];
+        let input = mutate(base, other, &mut rng);
+        let outcome = std::panic::catch_unwind(|| body(&input));
+        if outcome.is_err() {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("artifacts")
+                .join(target);
+            let _ = std::fs::create_dir_all(&dir);
+            let file = dir.join(format!("mutation-{i}"));
+            let _ = std::fs::write(&file, &input);
+            panic!(
+                "{target}: mutation {i} failed; input saved to {} (replay: cargo fuzz run {target} {})",
+                file.display(),
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn config_value() {
+    run("config_value");
+}
+
+#[test]
+fn config_file() {
+    run("config_file");
+}
+
+#[test]
+fn file_directory() {
+    run("file_directory");
+}
+
+#[test]
+fn strategy_responses() {
+    run("strategy_responses");
+}
+
+#[test]
+fn squirro_responses() {
+    run("squirro_responses");
+}
+
+#[test]
+fn dataiku_responses() {
+    run("dataiku_responses");
+}
+
+#[test]
+fn every_target_has_a_test_and_a_binary() {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let this = std::fs::read_to_string(here.join("tests/corpus.rs")).expect("this file");
+    for (name, _) in TARGETS {
+        assert!(this.contains(&format!("fn {name}()")), "no test for {name}");
+        assert!(
+            here.join("fuzz_targets")
+                .join(format!("{name}.rs"))
+                .is_file(),
+            "no fuzz_targets/{name}.rs"
+        );
+    }
+}
