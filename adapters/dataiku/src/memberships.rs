@@ -55,7 +55,7 @@ impl Memberships for DataikuAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.group_doc(group).await?;
         let mut all: Vec<String> = self
-            .user_list()
+            .user_list_plain()
             .await?
             .iter()
             .filter(|d| user_groups(d).iter().any(|g| g == group))

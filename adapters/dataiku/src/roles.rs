@@ -220,7 +220,7 @@ impl DataikuAdapter {
                     Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
                     Err(e) => return Err(e),
                 },
-                _ => self.user_list().await?,
+                _ => self.user_list_plain().await?,
             };
             for u in &users {
                 let Some(login) = str_field(u, "login") else {

@@ -98,6 +98,17 @@ impl DataikuAdapter {
             .await
     }
 
+    /// `GET /admin/users/` without settings: logins and `groups`, enough for memberships.
+    pub(crate) async fn user_list_plain(&self) -> Result<Vec<Doc>> {
+        self.client
+            .get_json(
+                ApiPath::dir(USERS),
+                &[("includeSettings", "false")],
+                "user list",
+            )
+            .await
+    }
+
     /// Every user's settings: the list, completed by one read per item that lacks what the
     /// neutral record needs (older servers list users without settings).
     pub(crate) async fn user_docs(&self) -> Result<Vec<Doc>> {
