@@ -599,10 +599,12 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
     let mut writes = Vec::with_capacity(batch.len());
     for &i in &batch {
         let w = match &plan.ops[i].action {
-            Action::CreateUser { user, .. } => UserWrite::Create { user: user.clone() },
+            Action::CreateUser { user, .. } => UserWrite::Create {
+                user: user.as_ref().clone(),
+            },
             Action::UpdateUser { id, changes, .. } => UserWrite::Update {
                 id: id.clone(),
-                changes: changes.clone(),
+                changes: changes.as_ref().clone(),
             },
             Action::EnableUser { id, .. } => UserWrite::SetEnabled {
                 id: id.clone(),

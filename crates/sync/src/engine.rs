@@ -507,7 +507,7 @@ impl Engine {
                         Action::DisableUser {
                             source_id: source_id.clone(),
                             id: account.id.clone(),
-                            before: account.clone(),
+                            before: Box::new(account.clone()),
                             reason: Reason::Offboard,
                             fingerprint: None,
                         },

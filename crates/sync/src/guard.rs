@@ -98,14 +98,14 @@ mod tests {
                 Action::DisableUser {
                     source_id: None,
                     id: format!("T{i}"),
-                    before: User {
+                    before: Box::new(User {
                         id: format!("T{i}"),
                         login: format!("u{i}"),
                         email: None,
                         display_name: None,
                         enabled: true,
                         attributes: Default::default(),
-                    },
+                    }),
                     reason: Reason::Left,
                     fingerprint: None,
                 },

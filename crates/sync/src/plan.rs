@@ -200,7 +200,7 @@ pub enum Action {
         /// The source user's id.
         source_id: String,
         /// The account to create.
-        user: NewUser,
+        user: Box<NewUser>,
         /// The fingerprint of the desired state, stored with the link.
         fingerprint: String,
     },
@@ -211,9 +211,9 @@ pub enum Action {
         /// The target account's id.
         id: String,
         /// Its state when planned.
-        before: User,
+        before: Box<User>,
         /// What changes.
-        changes: UserChanges,
+        changes: Box<UserChanges>,
         /// The fingerprint of the desired state.
         fingerprint: String,
     },
@@ -224,7 +224,7 @@ pub enum Action {
         /// The target account's id.
         id: String,
         /// Its state when planned.
-        before: User,
+        before: Box<User>,
         /// The fingerprint of the desired state.
         fingerprint: String,
     },
@@ -236,7 +236,7 @@ pub enum Action {
         /// The target account's id.
         id: String,
         /// Its state when planned (kept in the journal).
-        before: User,
+        before: Box<User>,
         /// Why.
         reason: Reason,
         /// The fingerprint of the desired state, for a user still in the source.
@@ -251,7 +251,7 @@ pub enum Action {
         /// The target account's id.
         id: String,
         /// Its state when planned (kept in the journal).
-        before: User,
+        before: Box<User>,
         /// Why.
         reason: Reason,
     },
@@ -292,9 +292,9 @@ pub enum Action {
         /// The target group's id.
         id: String,
         /// Its state when planned.
-        before: Group,
+        before: Box<Group>,
         /// What changes.
-        changes: GroupChanges,
+        changes: Box<GroupChanges>,
         /// The fingerprint of the desired state.
         fingerprint: String,
     },
@@ -306,7 +306,7 @@ pub enum Action {
         /// The target group's id.
         id: String,
         /// Its state when planned.
-        before: Group,
+        before: Box<Group>,
     },
     /// Record the link to an existing group that already matches.
     LinkGroup {
@@ -562,7 +562,7 @@ mod tests {
         let create = t.push(
             Action::CreateUser {
                 source_id: "u1".into(),
-                user: NewUser::new("ada"),
+                user: Box::new(NewUser::new("ada")),
                 fingerprint: "f".into(),
             },
             vec![],
@@ -586,14 +586,14 @@ mod tests {
             Action::DisableUser {
                 source_id: Some("u9".into()),
                 id: "T9".into(),
-                before: User {
+                before: Box::new(User {
                     id: "T9".into(),
                     login: "bob".into(),
                     email: None,
                     display_name: None,
                     enabled: true,
                     attributes: Default::default(),
-                },
+                }),
                 reason: Reason::Left,
                 fingerprint: None,
             },

@@ -5,6 +5,7 @@
 //! there is no loop over one collection inside a loop over another, so the cost grows
 //! linearly with the number of users, groups, memberships and grants.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -21,7 +22,7 @@ use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
 };
 use crate::state::{Effective, SourceState, TargetState};
-use crate::util::{Fingerprinter, norm, norm_eq};
+use crate::util::{Fingerprinter, norm, norm_eq, norm_key};
 
 /// Source records indexed once and shared by every target's planning.
 pub struct SourceIndex<'a> {
@@ -161,7 +162,7 @@ enum Slot {
     Many,
 }
 
-fn index_insert(map: &mut HashMap<String, Slot>, key: String, i: usize) {
+fn index_insert<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Slot>, key: K, i: usize) {
     map.entry(key)
         .and_modify(|s| *s = Slot::Many)
         .or_insert(Slot::One(i));
@@ -169,20 +170,28 @@ fn index_insert(map: &mut HashMap<String, Slot>, key: String, i: usize) {
 
 /// A source user mapped to what the target should hold.
 #[derive(Debug, Clone)]
-struct DesiredUser {
-    login: String,
-    email: Option<String>,
-    display_name: Option<String>,
+struct DesiredUser<'a> {
+    login: Cow<'a, str>,
+    email: Option<Cow<'a, str>>,
+    display_name: Option<Cow<'a, str>>,
     attributes: Option<BTreeMap<String, String>>,
     enabled: bool,
     fingerprint: String,
 }
 
-fn map_user(
-    user: &User,
+fn trimmed(v: Cow<'_, str>) -> Cow<'_, str> {
+    match v {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+    }
+}
+
+fn map_user<'a>(
+    user: &'a User,
     s: &TargetSettings,
     login_is_email: bool,
-) -> std::result::Result<DesiredUser, String> {
+) -> std::result::Result<DesiredUser<'a>, String> {
     // Where the platform's login is the email, the login follows the email template unless
     // the configuration says otherwise.
     let login_template = if login_is_email && !s.login_configured {
@@ -192,7 +201,7 @@ fn map_user(
     };
     let login = login_template
         .render(user)
-        .map(|l| l.trim().to_string())
+        .map(trimmed)
         .filter(|l| !l.is_empty())
         .ok_or_else(|| {
             format!(
@@ -200,14 +209,14 @@ fn map_user(
                 user.id, user.login
             )
         })?;
-    let email = s.email.render(user).map(|e| e.trim().to_string());
+    let email = s.email.render(user).map(trimmed);
     let display_name = s.display_name.render(user);
     let attributes = match &s.attributes {
         AttributeRule::None => None,
         AttributeRule::All => Some(user.attributes.clone()),
         AttributeRule::Map(m) => Some(
             m.iter()
-                .filter_map(|(k, t)| t.render(user).map(|v| (k.clone(), v)))
+                .filter_map(|(k, t)| t.render(user).map(|v| (k.clone(), v.into_owned())))
                 .collect(),
         ),
     };
@@ -445,8 +454,8 @@ struct Planner<'s, 'i> {
     plan: TargetPlan,
     // users
     t_by_id: HashMap<&'i str, usize>,
-    t_by_login: HashMap<String, Slot>,
-    desired: Vec<Option<DesiredUser>>,
+    t_by_login: HashMap<Cow<'i, str>, Slot>,
+    desired: Vec<Option<DesiredUser<'i>>>,
     claim: Vec<Option<usize>>,
     owner: Vec<Option<usize>>,
     conflicted: Vec<bool>,
@@ -553,18 +562,18 @@ impl<'s, 'i> Planner<'s, 'i> {
         self.desired = desired;
         // Index the target.
         let protected_names: HashSet<String> = s.protected.iter().map(|p| norm(p)).collect();
-        let mut t_by_email: HashMap<String, Slot> = HashMap::new();
-        let mut t_by_login: HashMap<String, Slot> = HashMap::with_capacity(tusers.len());
+        let mut t_by_email: HashMap<Cow<'i, str>, Slot> = HashMap::new();
+        let mut t_by_login: HashMap<Cow<'i, str>, Slot> = HashMap::with_capacity(tusers.len());
         for (i, t) in tusers.iter().enumerate() {
-            let login_key = norm(&t.login);
-            let email_key = t.email.as_deref().map(norm);
+            let login_key = norm_key(&t.login);
+            let email_key = t.email.as_deref().map(norm_key);
             self.protected_t[i] = self.input.protected.user(&t.id)
                 || (!protected_names.is_empty()
-                    && (protected_names.contains(&login_key)
+                    && (protected_names.contains(login_key.as_ref())
                         || protected_names.contains(&norm(&t.id))
                         || email_key
                             .as_ref()
-                            .is_some_and(|e| protected_names.contains(e))));
+                            .is_some_and(|e| protected_names.contains(e.as_ref()))));
             index_insert(&mut t_by_login, login_key, i);
             if let Some(e) = email_key {
                 index_insert(&mut t_by_email, e, i);
@@ -592,9 +601,9 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             for key in &s.correlate {
                 let (slot, what) = match key {
-                    CorrelationKey::Login => (t_by_login.get(&norm(&d.login)), "login"),
+                    CorrelationKey::Login => (t_by_login.get(norm_key(&d.login).as_ref()), "login"),
                     CorrelationKey::Email => match &d.email {
-                        Some(e) => (t_by_email.get(&norm(e)), "email"),
+                        Some(e) => (t_by_email.get(norm_key(e).as_ref()), "email"),
                         None => (None, "email"),
                     },
                 };
@@ -611,9 +620,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                             // from this login, the account is not this user's; it will be
                             // created after the rename.
                             let renamed_away = matches!(key, CorrelationKey::Login)
-                                && self.desired[other]
-                                    .as_ref()
-                                    .is_some_and(|od| norm(&od.login) != norm(&tusers[t].login));
+                                && self.desired[other].as_ref().is_some_and(|od| {
+                                    norm_key(&od.login) != norm_key(&tusers[t].login)
+                                });
                             if renamed_away {
                                 continue;
                             }
@@ -629,7 +638,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         for (i, what) in ambiguous {
             let login = self.desired[i]
                 .as_ref()
-                .map(|d| d.login.clone())
+                .map(|d| d.login.to_string())
                 .unwrap_or_default();
             self.conflict_user(
                 vec![i],
@@ -694,7 +703,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             if let Some(new_login) = &ch.login {
                 let key = norm(new_login);
-                let occupied = match self.t_by_login.get(&key) {
+                let occupied = match self.t_by_login.get(key.as_str()) {
                     Some(Slot::One(o)) => *o != t,
                     Some(Slot::Many) => true,
                     None => false,
@@ -723,8 +732,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Action::UpdateUser {
                             source_id: u.id.clone(),
                             id: cur.id.clone(),
-                            before: cur.clone(),
-                            changes: ch,
+                            before: Box::new(cur.clone()),
+                            changes: Box::new(ch),
                             fingerprint: d.fingerprint.clone(),
                         },
                         vec![],
@@ -747,7 +756,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Action::EnableUser {
                             source_id: u.id.clone(),
                             id: cur.id.clone(),
-                            before: cur.clone(),
+                            before: Box::new(cur.clone()),
                             fingerprint: d.fingerprint.clone(),
                         },
                         vec![],
@@ -803,7 +812,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             let key = norm(&d.login);
             let mut deps = Vec::new();
-            if let Some(holder) = self.t_by_login.get(&key) {
+            if let Some(holder) = self.t_by_login.get(key.as_str()) {
                 match (holder, freed.get(&key)) {
                     (Slot::One(_), Some(op)) => deps.push(*op),
                     (holder, _) => {
@@ -827,14 +836,14 @@ impl<'s, 'i> Planner<'s, 'i> {
                 None,
                 Action::CreateUser {
                     source_id: u.id.clone(),
-                    user: NewUser {
-                        login: d.login.clone(),
-                        email: d.email.clone(),
-                        display_name: d.display_name.clone(),
+                    user: Box::new(NewUser {
+                        login: d.login.to_string(),
+                        email: d.email.as_deref().map(str::to_string),
+                        display_name: d.display_name.as_deref().map(str::to_string),
                         enabled: true,
                         attributes: d.attributes.clone().unwrap_or_default(),
                         password: None,
-                    },
+                    }),
                     fingerprint: d.fingerprint.clone(),
                 },
                 deps,
@@ -943,8 +952,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                             Action::UpdateGroup {
                                 source_id: g.id.clone(),
                                 id: cur.id.clone(),
-                                before: cur.clone(),
-                                changes: ch,
+                                before: Box::new(cur.clone()),
+                                changes: Box::new(ch),
                                 fingerprint: fp,
                             },
                             vec![],
@@ -1013,7 +1022,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 (Some(d), None, Some(op)) => Some(PrincipalRef {
                     kind: PrincipalKind::User,
                     at: Ref::Created(op),
-                    name: Arc::from(d.login.as_str()),
+                    name: Arc::from(d.login.as_ref()),
                 }),
                 _ => None,
             };
@@ -1520,7 +1529,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     Action::DeleteUser {
                         source_id,
                         id: cur.id.clone(),
-                        before: cur.clone(),
+                        before: Box::new(cur.clone()),
                         reason,
                     },
                     deps,
@@ -1536,7 +1545,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Action::DisableUser {
                             source_id,
                             id: cur.id.clone(),
-                            before: cur.clone(),
+                            before: Box::new(cur.clone()),
                             reason,
                             fingerprint,
                         },
@@ -1617,7 +1626,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Action::DeleteGroup {
                             source_id: Some(source_id.clone()),
                             id: cur.id.clone(),
-                            before: cur.clone(),
+                            before: Box::new(cur.clone()),
                         },
                         vec![],
                     );
@@ -1645,18 +1654,18 @@ impl<'s, 'i> Planner<'s, 'i> {
 /// exact desired state (`fp_same`) is a field the target does not keep: not a change.
 fn user_changes(cur: &User, d: &DesiredUser, fp_same: bool) -> UserChanges {
     let mut ch = UserChanges::default();
-    if norm(&d.login) != norm(&cur.login) {
-        ch.login = Some(d.login.clone());
+    if norm_key(&d.login) != norm_key(&cur.login) {
+        ch.login = Some(d.login.to_string());
     }
     if let Some(e) = &d.email {
         if !(norm_eq(Some(e), cur.email.as_deref()) || (fp_same && cur.email.is_none())) {
-            ch.email = Some(Some(e.clone()));
+            ch.email = Some(Some(e.to_string()));
         }
     }
     if let Some(n) = &d.display_name {
         let differs = Some(n.trim()) != cur.display_name.as_deref().map(str::trim);
         if differs && !(fp_same && cur.display_name.is_none()) {
-            ch.display_name = Some(Some(n.clone()));
+            ch.display_name = Some(Some(n.to_string()));
         }
     }
     if let Some(a) = &d.attributes {

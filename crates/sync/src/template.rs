@@ -6,6 +6,8 @@
 //! `lower`, `upper`, `trim`. `{{` and `}}` stand for literal braces. When a placeholder's
 //! field has no value for a user, the whole template has no value for that user.
 
+use std::borrow::Cow;
+
 use idbridge_core::User;
 use unicode_normalization::UnicodeNormalization;
 
@@ -106,11 +108,11 @@ impl Template {
     }
 
     /// Renders the template for one user; `None` when a placeholder's field has no value.
-    pub fn render(&self, user: &User) -> Option<String> {
-        // Common case: a single placeholder without filters needs no buffer.
+    /// A template that copies one field unchanged borrows it.
+    pub fn render<'u>(&self, user: &'u User) -> Option<Cow<'u, str>> {
         if let [Part::Field(field, filters)] = self.parts.as_slice() {
             if filters.is_empty() {
-                return value(field, user).map(str::to_string);
+                return value(field, user).map(Cow::Borrowed);
             }
         }
         let mut out = String::new();
@@ -130,7 +132,7 @@ impl Template {
                 }
             }
         }
-        Some(out)
+        Some(Cow::Owned(out))
     }
 }
 

@@ -14,10 +14,21 @@ pub fn norm(s: &str) -> String {
     t.nfc().collect::<String>().to_lowercase().nfc().collect()
 }
 
+/// Like [`norm`], borrowing when the text is already in normal form (trimmed, ASCII,
+/// lower-case), which is the common case for logins and emails.
+pub fn norm_key(s: &str) -> std::borrow::Cow<'_, str> {
+    let t = s.trim();
+    if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Borrowed(t)
+    } else {
+        std::borrow::Cow::Owned(norm(s))
+    }
+}
+
 /// Whether two optional values are equal once normalised; `None` equals only `None`.
 pub fn norm_eq(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => a == b || norm(a) == norm(b),
+        (Some(a), Some(b)) => a == b || norm_key(a) == norm_key(b),
         (None, None) => true,
         _ => false,
     }
@@ -130,6 +141,11 @@ mod tests {
     #[test]
     fn norm_folds_case_space_and_unicode_forms() {
         assert_eq!(norm("  Ada.Lovelace "), "ada.lovelace");
+        assert!(matches!(
+            norm_key(" ada "),
+            std::borrow::Cow::Borrowed("ada")
+        ));
+        assert_eq!(norm_key("Zoe\u{0308}"), norm("zo\u{00EB}"));
         // "Zoë" with a combining diaeresis vs the precomposed character.
         assert_eq!(norm("Zoe\u{0308}"), norm("ZO\u{00CB}"));
         assert_ne!(norm("zoe"), norm("zoë"));

@@ -250,7 +250,7 @@ mod tests {
             Action::DisableUser {
                 source_id: None,
                 id: "T1".into(),
-                before: user("T1", "bob"),
+                before: Box::new(user("T1", "bob")),
                 reason: Reason::Left,
                 fingerprint: None,
             },
@@ -259,7 +259,7 @@ mod tests {
         plan.push(
             Action::CreateUser {
                 source_id: "s2".into(),
-                user: NewUser::new("ada"),
+                user: Box::new(NewUser::new("ada")),
                 fingerprint: "f".into(),
             },
             vec![],
