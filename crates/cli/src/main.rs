@@ -65,28 +65,39 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    // Transport crates log protocol frames at trace level; idbridge's own spans already say
-    // which request went where, and these crates are kept quieter so that no header
-    // (which may carry a credential) can ever be logged, whatever RUST_LOG says.
-    for directive in [
-        "h2=info",
-        "hyper=info",
-        "hyper_util=info",
-        "rustls=info",
-        "reqwest=debug",
-    ] {
-        if let Ok(d) = directive.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    use tracing::Level;
+    use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, fmt};
+
+    let wanted = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Transport crates log protocol frames at trace level. They are capped at info whatever
+    // RUST_LOG says, so that no header (which may carry a credential) is ever logged;
+    // idbridge's own `http` spans already say which request went where.
+    let ceiling = Targets::new()
+        .with_default(Level::TRACE)
+        .with_target("h2", Level::INFO)
+        .with_target("hyper", Level::INFO)
+        .with_target("hyper_util", Level::INFO)
+        .with_target("rustls", Level::INFO);
+    let filter = wanted.and(ceiling);
     let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::registry()
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .try_init(),
     };
     if let Err(e) = installed {
         eprintln!("warning: logging not set up: {e}");
