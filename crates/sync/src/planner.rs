@@ -473,6 +473,9 @@ struct Planner<'s, 'i> {
     group_ref: Vec<Option<GroupRef>>,
     /// Target group ids claimed by synced source groups.
     active_groups: HashSet<&'i str>,
+    tg_by_id: HashMap<&'i str, usize>,
+    /// The configured `protected` entries, normalised.
+    protected_names: HashSet<String>,
 }
 
 impl<'s, 'i> Planner<'s, 'i> {
@@ -510,7 +513,23 @@ impl<'s, 'i> Planner<'s, 'i> {
             gm: None,
             group_ref: Vec::new(),
             active_groups: HashSet::new(),
+            tg_by_id: input
+                .state
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.as_str(), i))
+                .collect(),
+            protected_names: input.settings.protected.iter().map(|p| norm(p)).collect(),
         }
+    }
+
+    /// Whether a target group is protected (by its adapter, or by the `protected` list).
+    fn group_protected(&self, g: &Group) -> bool {
+        self.input.protected.group(&g.id)
+            || (!self.protected_names.is_empty()
+                && (self.protected_names.contains(norm_key(&g.name).as_ref())
+                    || self.protected_names.contains(norm_key(&g.id).as_ref())))
     }
 
     fn conflict_user(&mut self, sources: Vec<usize>, target: Option<usize>, reason: String) {
@@ -561,7 +580,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         }
         self.desired = desired;
         // Index the target.
-        let protected_names: HashSet<String> = s.protected.iter().map(|p| norm(p)).collect();
+        let protected_names = self.protected_names.clone();
         let mut t_by_email: HashMap<Cow<'i, str>, Slot> = HashMap::new();
         let mut t_by_login: HashMap<Cow<'i, str>, Slot> = HashMap::with_capacity(tusers.len());
         for (i, t) in tusers.iter().enumerate() {
@@ -925,7 +944,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         at: Ref::Id(Arc::from(cur.id.as_str())),
                         name: Arc::from(cur.name.as_str()),
                     });
-                    if self.input.protected.group(&cur.id) {
+                    if self.group_protected(cur) {
                         self.plan.notes.push(format!(
                             "group `{}` is protected: its name, description and members are left as they are",
                             cur.name
@@ -1059,7 +1078,11 @@ impl<'s, 'i> Planner<'s, 'i> {
         for (g, gref) in self.group_ref.clone().into_iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
-                if self.input.protected.group(id) {
+                let protected = self
+                    .tg_by_id
+                    .get(id.as_ref())
+                    .is_some_and(|&t| self.group_protected(&self.input.state.groups[t]));
+                if protected {
                     continue;
                 }
             }
@@ -1154,7 +1177,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         if self.s.deletion == DeletionPolicy::Disable && self.caps.members_remove {
             for (t, _) in &gm.orphans {
                 let cur = &tgroups[*t];
-                if self.input.protected.group(&cur.id) {
+                if self.group_protected(cur) {
                     continue;
                 }
                 let gref = GroupRef {
@@ -1617,7 +1640,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let tgroups = &self.input.state.groups;
         for (t, source_id) in &gm.orphans {
             let cur = &tgroups[*t];
-            if self.input.protected.group(&cur.id) {
+            if self.group_protected(cur) {
                 continue;
             }
             match self.s.deletion {

@@ -897,3 +897,31 @@ fn an_immutable_login_is_kept_on_rename() {
     assert_eq!(changes.login, None);
     assert_eq!(changes.display_name, Some(Some("Ada King".into())));
 }
+
+#[test]
+fn configured_protected_groups_are_never_changed() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.source.groups = Some(vec![Group {
+        description: Some("New".into()),
+        ..group("g1", "admins")
+    }]);
+    c.source
+        .members
+        .insert("g1".into(), vec![Principal::User("s1".into())]);
+    c.target.groups = vec![group("TG1", "Admins")];
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T2".into())]);
+    c.settings =
+        TargetSettings::from_json("t", json!({"protected": ["admins"]})).expect("settings");
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(
+        !n.iter()
+            .any(|x| x.contains("Admins") && !x.starts_with("link_user")),
+        "{n:?}"
+    );
+}
