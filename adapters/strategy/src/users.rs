@@ -23,7 +23,7 @@ pub(crate) fn to_user(o: ObjectJson) -> User {
     let login = o
         .login()
         .map(str::to_string)
-        .or_else(|| o.name.clone())
+        .or_else(|| o.name.clone().filter(|n| !n.is_empty()))
         .unwrap_or_else(|| o.id.clone());
     let display_name = o
         .full_name
