@@ -375,3 +375,65 @@ async fn a_crash_mid_apply_against_the_emulators_converges_on_rerun() {
         idbridge_sync::report::render_plan(&plan, &[])
     );
 }
+
+#[tokio::test]
+async fn offboarding_disables_everywhere_and_revokes_sessions_where_possible() {
+    let w = world(EmulatorOptions::default()).await;
+    let (_, report) = w.sync().await.expect("first sync");
+    assert!(report.converged());
+    strategy_login(&w, "margaret.hamilton").await;
+    let engine = w.engine();
+    let plan = engine
+        .offboard_plan("Margaret.Hamilton")
+        .await
+        .expect("plan");
+    let text = idbridge_sync::report::render_plan(&plan, &[]);
+    assert!(
+        text.contains("- disable user margaret.hamilton (offboarded)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("! revoke sessions of margaret.hamilton"),
+        "{text}"
+    );
+    assert!(text.contains("still enabled in the source"), "{text}");
+    let lock = engine.lock("offboard").expect("lock");
+    let opts = ApplyOptions {
+        skip_guard: true,
+        ..Default::default()
+    };
+    let report = engine.apply(&plan, &lock, &opts).await.expect("apply");
+    assert!(
+        report.converged(),
+        "{}",
+        idbridge_sync::report::render_run(&report)
+    );
+    drop(lock);
+    let bi = w.target_users("bi").await.expect("bi");
+    let m = bi
+        .iter()
+        .find(|u| u.login == "margaret.hamilton")
+        .expect("bi account");
+    assert!(!m.enabled);
+    assert!(
+        w.target("bi")
+            .handle
+            .all_sessions(Some(&m.id))
+            .await
+            .expect("sessions")
+            .is_empty()
+    );
+    let dss = w.target_users("dss").await.expect("dss");
+    assert!(
+        !dss.iter()
+            .find(|u| u.login == "margaret.hamilton")
+            .expect("dss account")
+            .enabled
+    );
+
+    let err = engine
+        .offboard_plan("nobody.here")
+        .await
+        .expect_err("unknown person");
+    assert_eq!(err.kind(), idbridge_core::ErrorKind::NotFound);
+}
