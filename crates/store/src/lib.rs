@@ -80,6 +80,10 @@ pub struct Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// About to be attempted: written before a disable or delete, with the record's last
+    /// state, so that it is kept even if the process dies during the operation. A later row
+    /// of the same run and resource gives the outcome.
+    Started,
     /// The target accepted the operation.
     Ok,
     /// The target refused it or could not be reached.
@@ -92,6 +96,7 @@ impl Outcome {
     /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
+            Outcome::Started => "started",
             Outcome::Ok => "ok",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
@@ -100,6 +105,7 @@ impl Outcome {
 
     fn parse(s: &str) -> Result<Self> {
         match s {
+            "started" => Ok(Outcome::Started),
             "ok" => Ok(Outcome::Ok),
             "failed" => Ok(Outcome::Failed),
             "skipped" => Ok(Outcome::Skipped),

@@ -14,7 +14,7 @@ use crate::db_error;
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: links, journal, runs, the lock holder.
     "CREATE TABLE links (
         target      TEXT NOT NULL,
@@ -56,6 +56,24 @@ const MIGRATIONS: &[&str] = &[
         command TEXT NOT NULL,
         started TEXT NOT NULL
     );",
+    // 2: journal rows may record that a destructive operation is about to start (with the
+    // record's last state), before its outcome is known.
+    "CREATE TABLE journal_v2 (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run          INTEGER NOT NULL REFERENCES runs (id),
+        time         TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        operation    TEXT NOT NULL,
+        resource     TEXT NOT NULL,
+        state_before TEXT,
+        state_after  TEXT,
+        outcome      TEXT NOT NULL CHECK (outcome IN ('started', 'ok', 'failed', 'skipped')),
+        error        TEXT
+    );
+    INSERT INTO journal_v2 SELECT * FROM journal;
+    DROP TABLE journal;
+    ALTER TABLE journal_v2 RENAME TO journal;
+    CREATE INDEX journal_by_run ON journal (run, id);",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

@@ -281,3 +281,37 @@ fn backup_is_a_consistent_copy() {
     let copy = Store::open(&dest).expect("open copy");
     assert_eq!(copy.links("bi", LinkKind::User).expect("links").len(), 1);
 }
+
+#[test]
+fn a_version_1_file_is_migrated_keeping_its_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(schema::MIGRATIONS[0]).expect("schema 1");
+        conn.execute_batch("PRAGMA user_version = 1")
+            .expect("version");
+        conn.execute(
+            "INSERT INTO runs (command, started, pid, host, outcome) VALUES ('apply', ?1, 1, 'h', 'succeeded')",
+            params![now_text()],
+        )
+        .expect("run");
+        conn.execute(
+            "INSERT INTO journal (run, time, target, operation, resource, outcome) VALUES (1, ?1, 'bi', 'create_user', 'ada', 'ok')",
+            params![now_text()],
+        )
+        .expect("row");
+    }
+    let store = Store::open(&path).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let rows = store.journal(Some(1)).expect("journal");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].resource, "ada");
+    store
+        .commit(&[Write::Journal(entry(1, "delete_user", Outcome::Started))])
+        .expect("started rows are accepted");
+    assert_eq!(
+        store.journal(Some(1)).expect("journal")[1].outcome,
+        Outcome::Started
+    );
+}

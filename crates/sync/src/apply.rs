@@ -582,12 +582,33 @@ async fn finish(
     }
 }
 
+/// Whether an operation disables or deletes something: its record's last state is then
+/// journaled (as `started`) before the call is made.
+fn destructive(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::DisableUser { .. } | Action::DeleteUser { .. } | Action::DeleteGroup { .. }
+    )
+}
+
 async fn run_one(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     i: usize,
     resolved: Result<Resolved>,
 ) -> Vec<Done> {
+    let action = &plan.ops[i].action;
+    tracing::debug!(target = %plan.target, op = action.name(), resource = %action.resource(), "operation");
+    if destructive(action) {
+        let started = journal_row(ctx, plan, action, Outcome::Started, None, None);
+        if let Err(e) = ctx.journal.write(vec![started]).await {
+            return vec![Done {
+                op: i,
+                result: Err(e.clone()),
+                fatal: Some(e),
+            }];
+        }
+    }
     let result = match resolved {
         Ok(r) => perform(ctx, plan, &plan.ops[i].action, r).await,
         Err(e) => Err(e),
@@ -621,6 +642,23 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         writes.push((i, w));
     }
     let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = writes.into_iter().unzip();
+    let started: Vec<Write> = ids
+        .iter()
+        .map(|&i| &plan.ops[i].action)
+        .filter(|a| destructive(a))
+        .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
+        .collect();
+    if let Err(e) = ctx.journal.write(started).await {
+        return ids
+            .into_iter()
+            .map(|i| Done {
+                op: i,
+                result: Err(e.clone()),
+                fatal: Some(e.clone()),
+            })
+            .collect();
+    }
+    tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
     let results = ctx.handle.write_users(batch_writes).await;
     let mut results = results.into_iter();
     let mut out = Vec::with_capacity(ids.len());

@@ -6,6 +6,7 @@ use std::path::Path;
 use idbridge_core::{AdapterHandle, Config, Error, ErrorKind, Result, registry};
 use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
 use crate::guard::{self, GuardViolation};
@@ -394,6 +395,7 @@ impl Engine {
                 if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
                     return TargetReport::refused(tp, v.message.clone());
                 }
+                let span = tracing::info_span!("target", target = %tp.target, ops = tp.ops.len());
                 let ctx = ApplyContext {
                     handle: &t.handle,
                     concurrency: t.settings.concurrency,
@@ -403,9 +405,10 @@ impl Engine {
                     progress: options.progress.as_ref(),
                     adopt_existing_login: t.settings.correlate.contains(&CorrelationKey::Login),
                 };
-                apply_target(&ctx, tp).await
+                apply_target(&ctx, tp).instrument(span).await
             }
         }))
+        .instrument(tracing::info_span!("run", run, command = %command))
         .await;
         let outcome = if reports.iter().all(TargetReport::converged) {
             RunOutcome::Succeeded
