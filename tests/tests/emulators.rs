@@ -31,8 +31,6 @@ async fn world(options: EmulatorOptions) -> World {
     w.add_emulator_target("dataiku", "dss", json!({}), options)
         .await
         .expect("dataiku emulator");
-    // DSS keys accounts by their login, which therefore never changes.
-    w.declare("dss", |c| c.users_login_immutable = true);
     w
 }
 
