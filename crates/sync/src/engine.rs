@@ -222,6 +222,7 @@ impl Engine {
         let src_caps = self.source.capabilities();
         let shape = SourceState {
             groups: src_caps.groups_list.then(Vec::new),
+            members_listed: src_caps.groups_list && src_caps.members_list,
             roles: (src_caps.roles_list && src_caps.grants_list).then(Vec::new),
             ..Default::default()
         };

@@ -23,25 +23,53 @@ pub struct GuardViolation {
     pub message: String,
 }
 
-/// Checks one target's plan against its limits.
+/// Checks one target's plan against its limits: user disables and deletes against the
+/// managed accounts, group deletions against the managed groups.
 ///
-/// `allow_deletions` (from `--allow-deletions N`) lets up to `N` disables and deletes
-/// through whatever the limits say, for one run.
+/// `allow_deletions` (from `--allow-deletions N`) lets up to `N` of each through whatever
+/// the limits say, for one run.
 pub fn check(
     plan: &TargetPlan,
     settings: &TargetSettings,
     allow_deletions: Option<usize>,
 ) -> Option<GuardViolation> {
-    let deletions = plan.deletions();
+    let group_deletions = plan
+        .ops
+        .iter()
+        .filter(|o| matches!(o.action, crate::plan::Action::DeleteGroup { .. }))
+        .count();
+    check_one(
+        plan,
+        settings,
+        allow_deletions,
+        (plan.deletions(), plan.managed_users),
+        ("disables or deletes", "accounts"),
+    )
+    .or_else(|| {
+        check_one(
+            plan,
+            settings,
+            allow_deletions,
+            (group_deletions, plan.managed_groups),
+            ("deletes", "groups"),
+        )
+    })
+}
+
+fn check_one(
+    plan: &TargetPlan,
+    settings: &TargetSettings,
+    allow_deletions: Option<usize>,
+    (deletions, managed): (usize, usize),
+    (verb, what): (&str, &str),
+) -> Option<GuardViolation> {
     if deletions == 0 {
         return None;
     }
     if allow_deletions.is_some_and(|n| deletions <= n) {
         return None;
     }
-    let managed = plan.managed_users;
     let percent_limit = settings.max_deletion_percent;
-    // Compare in integers of hundredths to avoid rounding surprises at the boundary.
     let over_percent = (deletions as f64) * 100.0 > percent_limit * (managed as f64) + f64::EPSILON;
     let over_absolute = deletions > settings.max_deletions;
     if !over_percent && !over_absolute {
@@ -67,7 +95,7 @@ pub fn check(
         None => String::new(),
     };
     let message = format!(
-        "target `{}`: the plan disables or deletes {deletions} of {managed} managed accounts \
+        "target `{}`: the plan {verb} {deletions} of {managed} managed {what} \
          ({share:.1}%), more than {}{already}; nothing is changed in this target. If this is \
          intended, run once with --allow-deletions {deletions}, or raise the limit in `{}`",
         plan.target,
@@ -144,6 +172,30 @@ mod tests {
         assert!(check(&plan(10, 3), &s, None).is_none());
         let v = check(&plan(10, 4), &s, None).expect("over 3");
         assert!(v.message.contains("max_deletions = 3"), "{}", v.message);
+    }
+
+    #[test]
+    fn mass_group_deletion_is_refused_too() {
+        let s = TargetSettings::defaults("bi");
+        let mut p = plan(100, 0);
+        p.managed_groups = 8;
+        for i in 0..8 {
+            p.push(
+                Action::DeleteGroup {
+                    source_id: None,
+                    id: format!("G{i}"),
+                    before: Box::new(idbridge_core::Group {
+                        id: format!("G{i}"),
+                        name: format!("g{i}"),
+                        description: None,
+                    }),
+                },
+                vec![],
+            );
+        }
+        let v = check(&p, &s, None).expect("all groups deleted");
+        assert!(v.message.contains("8 of 8 managed groups"), "{}", v.message);
+        assert!(check(&p, &s, Some(8)).is_none());
     }
 
     #[test]

@@ -456,6 +456,9 @@ pub struct TargetPlan {
     pub adapter: String,
     /// How many target accounts idbridge manages there (linked, matched or adopted).
     pub managed_users: usize,
+    /// How many target groups idbridge manages there (linked or matched).
+    #[serde(default)]
+    pub managed_groups: usize,
     /// The operations, in a valid order.
     pub ops: Vec<Op>,
     /// Records the engine refused to decide about.
@@ -479,6 +482,7 @@ impl TargetPlan {
             target: target.to_string(),
             adapter: adapter.to_string(),
             managed_users: 0,
+            managed_groups: 0,
             ops: Vec::new(),
             conflicts: Vec::new(),
             unmanaged: Vec::new(),

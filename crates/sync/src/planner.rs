@@ -915,6 +915,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let (src, input) = (self.src, self.input);
         let gm = match_groups(src, input);
         self.plan.conflicts.extend(gm.conflicts.iter().cloned());
+        self.plan.managed_groups += gm.orphans.len();
         let groups = src.groups;
         let tgroups = &input.state.groups;
         let links: HashMap<&str, &Link> = self
@@ -952,6 +953,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         continue;
                     }
                     self.active_groups.insert(cur.id.as_str());
+                    self.plan.managed_groups += 1;
                     let link = links.get(g.id.as_str()).copied();
                     let fp_same =
                         link.is_some_and(|l| l.fingerprint == fp && l.target_id == cur.id);

@@ -21,6 +21,9 @@ pub struct SourceState {
     pub groups: Option<Vec<Group>>,
     /// Direct members of each group, by group id.
     pub members: HashMap<String, Vec<Principal>>,
+    /// Whether `members` was read (the source lists group members). Without it, target
+    /// memberships are not synced: empty groups would otherwise look intended.
+    pub members_listed: bool,
     /// Every role, or `None` when the source does not list roles.
     pub roles: Option<Vec<Role>>,
     /// Every grant (empty without roles).
@@ -93,8 +96,12 @@ impl Effective {
         );
         let memberships = note(
             settings.wants(Concept::Memberships) && groups,
-            caps.members_list && (caps.members_add || caps.members_remove),
-            "memberships are not synced: the target cannot list or change group members",
+            caps.members_list && (caps.members_add || caps.members_remove) && source.members_listed,
+            if source.members_listed {
+                "memberships are not synced: the target cannot list or change group members"
+            } else {
+                "memberships are not synced: the source does not list group members"
+            },
         );
         let roles = note(
             settings.wants(Concept::Roles) && mapped,
@@ -159,6 +166,7 @@ pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
     };
     Ok(SourceState {
         users,
+        members_listed: groups.is_some() && caps.members_list,
         groups,
         members,
         roles,

@@ -64,6 +64,7 @@ fn source(users: usize, groups: usize, per_user: usize) -> SourceState {
         users: users_v,
         groups: Some(groups_v),
         members,
+        members_listed: true,
         roles: None,
         grants: Vec::new(),
     }

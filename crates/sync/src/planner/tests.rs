@@ -80,6 +80,7 @@ impl Case {
             source: SourceState {
                 users: source_users,
                 groups: Some(Vec::new()),
+                members_listed: true,
                 roles: Some(Vec::new()),
                 ..Default::default()
             },
@@ -923,5 +924,22 @@ fn configured_protected_groups_are_never_changed() {
         !n.iter()
             .any(|x| x.contains("Admins") && !x.starts_with("link_user")),
         "{n:?}"
+    );
+}
+
+#[test]
+fn memberships_are_left_alone_when_the_source_cannot_list_members() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.source.groups = Some(vec![group("g1", "eng")]);
+    c.source.members_listed = false;
+    c.target.groups = vec![group("TG1", "eng")];
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T1".into())]);
+    let plan = c.plan().expect("plan");
+    assert!(
+        find(&plan, "remove_member").is_empty(),
+        "{:?}",
+        names(&plan)
     );
 }
