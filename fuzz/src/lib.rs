@@ -21,8 +21,11 @@ use serde_json::Value;
 
 pub mod mutate;
 
+/// A target's body: takes any bytes, panics only on a bug.
+pub type Body = fn(&[u8]);
+
 /// Every target: its name (the binary in `fuzz_targets/`, the folder in `seeds/`) and body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("config_value", config_value),
     ("config_file", config_file),
     ("file_directory", file_directory),

@@ -47,7 +47,7 @@ fn run(target: &str) {
         let _ = path;
     }
     let mutations = env_number("IDBRIDGE_FUZZ_MUTATIONS", 3000);
-    let mut rng = Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1d_b71d_9e) ^ target.len() as u64);
+    let mut rng = Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1db7_1d9e) ^ target.len() as u64);
     for i in 0..mutations {
         let (_, base) = &corpus[rng.below(corpus.len())];
         let (_, other) = &corpus[rng.below(corpus.len())];
