@@ -635,6 +635,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_ca_file_is_a_config_error_naming_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.pem");
+        let settings = HttpSettings {
+            ca_file: Some(missing.clone()),
+            ..HttpSettings::default()
+        };
+        let err = HttpClient::new("bi", &settings).expect_err("missing file");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("missing.pem"), "{err}");
+
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let settings = HttpSettings {
+            ca_file: Some(not_pem),
+            ..HttpSettings::default()
+        };
+        let err = HttpClient::new("bi", &settings).expect_err("no certificate");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("not.pem"), "{err}");
+    }
+
+    #[test]
     fn parses_retry_after_forms() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         assert_eq!(
