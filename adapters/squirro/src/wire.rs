@@ -69,8 +69,6 @@ impl<'de> Deserialize<'de> for IdRef {
 }
 
 /// `GET /users`: `{"users": [...]}`, or a bare array.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub enum UsersResponse {
     /// The documented wrapped form.
     Wrapped {
@@ -103,8 +101,6 @@ pub struct WireGroup {
 }
 
 /// `GET /groups`: a bare array, or `{"groups": [...]}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub enum GroupsResponse {
     /// The documented bare array.
     Bare(Vec<WireGroup>),
@@ -139,8 +135,6 @@ pub struct WireMember {
 }
 
 /// `GET /projects/{id}/members`: `{"members": [...]}` or a bare array.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub enum MembersResponse {
     /// The documented wrapped form.
     Wrapped {
@@ -171,8 +165,6 @@ pub struct WireProject {
 }
 
 /// `GET {T}/projects`: a bare array, or `{"projects": [...]}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub enum ProjectsResponse {
     /// The documented bare array.
     Bare(Vec<WireProject>),
@@ -209,8 +201,6 @@ pub struct WireGrant {
 }
 
 /// `GET /users/{id}/grants`: `{"grants": [...]}` or a bare array.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub enum GrantsResponse {
     /// The documented wrapped form.
     Wrapped {
@@ -252,6 +242,95 @@ pub struct WireSession {
     /// `user`, `service`, or another kind of session.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
+}
+
+/// Reads `{"<key>": [...]}` or a bare `[...]` (`true` for the wrapped form). A mismatch
+/// says which form was expected and names the position inside the list
+/// (`users[2].groups`), where an untagged enum would only say that no variant matched.
+fn wrapped_or_bare<'de, D, T>(d: D, key: &str) -> Result<(bool, Vec<T>), D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let expected = format!("expected a list, or an object with a `{key}` list");
+    let (wrapped, items) = match Value::deserialize(d)? {
+        items @ Value::Array(_) => (false, items),
+        Value::Object(mut map) => match map.remove(key) {
+            Some(items) => (true, items),
+            None => {
+                return Err(serde::de::Error::custom(format!(
+                    "{expected}; found an object without `{key}`"
+                )));
+            }
+        },
+        other => {
+            let found = match other {
+                Value::Null => "null",
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                _ => "a string",
+            };
+            return Err(serde::de::Error::custom(format!(
+                "{expected}; found {found}"
+            )));
+        }
+    };
+    serde_path_to_error::deserialize::<_, Vec<T>>(items)
+        .map(|v| (wrapped, v))
+        .map_err(|e| {
+            let inner = e.path().to_string();
+            let path = match (wrapped, inner.as_str()) {
+                (true, ".") => key.to_string(),
+                (true, p) => format!("{key}{p}"),
+                (false, p) => p.to_string(),
+            };
+            serde::de::Error::custom(format!("at `{path}`: {}", e.into_inner()))
+        })
+}
+
+impl<'de> Deserialize<'de> for UsersResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match wrapped_or_bare(d, "users")? {
+            (true, users) => UsersResponse::Wrapped { users },
+            (false, users) => UsersResponse::Bare(users),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupsResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match wrapped_or_bare(d, "groups")? {
+            (true, groups) => GroupsResponse::Wrapped { groups },
+            (false, groups) => GroupsResponse::Bare(groups),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MembersResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match wrapped_or_bare(d, "members")? {
+            (true, members) => MembersResponse::Wrapped { members },
+            (false, members) => MembersResponse::Bare(members),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProjectsResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match wrapped_or_bare(d, "projects")? {
+            (true, projects) => ProjectsResponse::Wrapped { projects },
+            (false, projects) => ProjectsResponse::Bare(projects),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for GrantsResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match wrapped_or_bare(d, "grants")? {
+            (true, grants) => GrantsResponse::Wrapped { grants },
+            (false, grants) => GrantsResponse::Bare(grants),
+        })
+    }
 }
 
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
@@ -347,5 +426,29 @@ mod tests {
     #[test]
     fn members_field_is_json_text() {
         assert_eq!(members_field(["a", "b"]), r#"[{"id":"a"},{"id":"b"}]"#);
+    }
+
+    #[test]
+    fn a_list_that_does_not_match_names_the_position_and_the_expected_forms() {
+        let err = |body: &str| {
+            idbridge_core::http::parse_json::<UsersResponse>(body.as_bytes(), "user list")
+                .err()
+                .map(|e| e.message().to_string())
+                .unwrap_or_default()
+        };
+        let wrapped = err(r#"{"users": [{"id": "a"}, {"id": "b", "groups": {"0": "g"}}]}"#);
+        assert!(wrapped.contains("at `users[1].groups`"), "{wrapped}");
+        let bare = err(r#"[{"id": 7}]"#);
+        assert!(bare.contains("at `[0].id`"), "{bare}");
+        let other = err(r#"{"items": []}"#);
+        assert!(other.contains("an object without `users`"), "{other}");
+        assert!(err("3").contains("found a number"));
+        assert!(!wrapped.contains("variant"), "{wrapped}");
+        let ok = idbridge_core::http::parse_json::<GroupsResponse>(
+            br#"{"groups": [{"id": "g", "name": "n"}]}"#,
+            "group list",
+        )
+        .expect("wrapped groups");
+        assert_eq!(ok.into_groups()[0].name, "n");
     }
 }
