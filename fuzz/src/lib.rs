@@ -314,7 +314,7 @@ pub fn dataiku_responses(data: &[u8]) {
         _ => Vec::new(),
     };
     for doc in &docs {
-        match wire::to_user(doc, "userProfile") {
+        match wire::to_user(doc, "adminProperties") {
             Ok(u) => assert!(!u.login.is_empty() && u.id == u.login, "{u:?}"),
             Err(e) => expect_kind(&e, ErrorKind::Protocol, "dataiku user"),
         }
