@@ -1,0 +1,255 @@
+//! The three vendor emulators as sync targets, with injected latency, a directory file as
+//! the source, and request accounting from the emulators' own request logs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use idbridge_core::{AdapterConfig, Error, Result, registry};
+use idbridge_file::{Directory, Format};
+use idbridge_store::Store;
+use idbridge_sync::{Engine, Plan, Target, TargetSettings};
+use idbridge_testkit::emulator::{EmulatorOptions, LoggedRequest, RunningEmulator, start_emulator};
+use serde_json::Value;
+
+use crate::planning::targets;
+
+/// Keeps the vendor crates linked, so that their adapters and emulators are registered.
+pub fn link_vendors() {
+    let _ = (
+        &idbridge_file::ADAPTER_DESCRIPTOR,
+        &idbridge_strategy::ADAPTER_DESCRIPTOR,
+        &idbridge_squirro::ADAPTER_DESCRIPTOR,
+        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
+        &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
+        &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
+        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
+    );
+}
+
+/// One target: its name, vendor and emulator.
+pub struct EmulatedTarget {
+    /// The target's name (`bi`, `sq`, `dss`).
+    pub name: &'static str,
+    /// The vendor.
+    pub vendor: &'static str,
+    /// The running emulator.
+    pub emulator: RunningEmulator,
+}
+
+/// A source file, a state file and the three emulated targets.
+pub struct World {
+    /// Holds the source and state files.
+    pub dir: tempfile::TempDir,
+    /// The source directory file.
+    pub source_path: PathBuf,
+    /// The targets, in engine order.
+    pub targets: Vec<EmulatedTarget>,
+    /// The engine over them.
+    pub engine: Engine,
+    /// The latency every emulator adds to each request.
+    pub latency: Duration,
+    /// Operations in flight per target.
+    pub concurrency: usize,
+}
+
+/// Writes `dir` as the source file at `path` (JSON: the quickest to read).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_source(path: &std::path::Path, dir: &Directory) -> Result<()> {
+    let text = dir.to_text(Format::Json)?;
+    std::fs::write(path, text)
+        .map_err(|e| Error::unavailable(format!("cannot write `{}`: {e}", path.display())))
+}
+
+impl World {
+    /// Starts the emulators (each seeded with `seed`, if any) and connects an engine whose
+    /// source is `source`.
+    ///
+    /// # Errors
+    /// When an emulator does not start or an adapter cannot connect.
+    pub async fn start(
+        source: &Directory,
+        seed: Option<&Directory>,
+        latency: Duration,
+        concurrency: usize,
+    ) -> Result<World> {
+        link_vendors();
+        let dir = tempfile::tempdir()
+            .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
+        let source_path = dir.path().join("source.json");
+        write_source(&source_path, source)?;
+        let mut emulated = Vec::new();
+        let mut engine_targets = Vec::new();
+        for (name, vendor, settings) in targets() {
+            let options = EmulatorOptions {
+                latency,
+                seed: seed.cloned(),
+                ..EmulatorOptions::default()
+            };
+            let emulator = start_emulator(vendor, options).await?;
+            let handle = registry::build_adapter(vendor, emulator.adapter_config(name)).await?;
+            let mut settings = settings;
+            if let Value::Object(m) = &mut settings {
+                m.insert("concurrency".into(), Value::from(concurrency));
+                // The benchmarks provision thousands of accounts at once on purpose.
+                m.insert("max_deletions".into(), Value::from(1_000_000));
+            }
+            engine_targets.push(Target {
+                handle,
+                settings: TargetSettings::from_json(name, settings)?,
+            });
+            emulated.push(EmulatedTarget {
+                name,
+                vendor,
+                emulator,
+            });
+        }
+        let source_handle = registry::build_adapter(
+            "file",
+            AdapterConfig::new("source", serde_json::json!({ "path": source_path })),
+        )
+        .await?;
+        let store = Store::open(&dir.path().join("state.db"))?;
+        let engine = Engine::new(source_handle, engine_targets, store);
+        Ok(World {
+            dir,
+            source_path,
+            targets: emulated,
+            engine,
+            latency,
+            concurrency,
+        })
+    }
+
+    /// Replaces the source file and reconnects the engine's source to it.
+    ///
+    /// # Errors
+    /// When the file cannot be written or opened.
+    pub async fn set_source(&mut self, source: &Directory) -> Result<()> {
+        write_source(&self.source_path, source)?;
+        let source_handle = registry::build_adapter(
+            "file",
+            AdapterConfig::new("source", serde_json::json!({ "path": self.source_path })),
+        )
+        .await?;
+        let store = Store::open(&self.dir.path().join("state.db"))?;
+        self.engine = Engine::new(source_handle, self.engine.targets().to_vec(), store);
+        Ok(())
+    }
+
+    /// Where each emulator's request log stands now.
+    pub fn mark(&self) -> Vec<usize> {
+        self.targets
+            .iter()
+            .map(|t| t.emulator.server.log().entries().len())
+            .collect()
+    }
+
+    /// The requests each target received since `mark`, login and token requests left out.
+    pub fn since(&self, mark: &[usize]) -> Vec<Requests> {
+        self.targets
+            .iter()
+            .zip(mark)
+            .map(|(t, &from)| {
+                let entries = t.emulator.server.log().entries();
+                Requests::of(entries.get(from..).unwrap_or(&[]))
+            })
+            .collect()
+    }
+
+    /// Retries the adapters made so far, per target (each retry is also a request).
+    pub fn retries(&self) -> Vec<u64> {
+        self.engine
+            .targets()
+            .iter()
+            .map(|t| t.handle.request_counts().map_or(0, |c| c.retries))
+            .collect()
+    }
+}
+
+/// Whether a path is a login or token exchange (not part of the sync's own work).
+pub fn is_auth_path(path: &str) -> bool {
+    path.contains("/auth/") || path.contains("oauth2") || path.ends_with("/token")
+}
+
+/// A path with its ids replaced by `{id}`: any segment holding a digit, or longer than 20
+/// characters (Squirro's ids are 22 characters of base64).
+pub fn pattern(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.chars().any(|c| c.is_ascii_digit()) || s.len() > 20 {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Requests received by one target in a window.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    /// GET and HEAD.
+    pub reads: usize,
+    /// Everything else.
+    pub writes: usize,
+    /// Requests that drew an injected fault.
+    pub faulted: usize,
+    /// Counts by `METHOD pattern`.
+    pub by_pattern: BTreeMap<String, usize>,
+}
+
+impl Requests {
+    fn of(entries: &[LoggedRequest]) -> Requests {
+        let mut r = Requests::default();
+        for e in entries.iter().filter(|e| !is_auth_path(&e.path)) {
+            if e.method == "GET" || e.method == "HEAD" {
+                r.reads += 1;
+            } else {
+                r.writes += 1;
+            }
+            if e.fault.is_some() {
+                r.faulted += 1;
+            }
+            *r.by_pattern
+                .entry(format!("{} {}", e.method, pattern(&e.path)))
+                .or_default() += 1;
+        }
+        r
+    }
+
+    /// Reads plus writes.
+    pub fn total(&self) -> usize {
+        self.reads + self.writes
+    }
+}
+
+/// The fewest write requests that carry out `plan`'s part for target `name`: one per
+/// operation that writes to the target, user writes grouped by `batch_max` where the
+/// adapter takes batches.
+pub fn required_writes(plan: &Plan, name: &str, batch_max: Option<usize>) -> usize {
+    let Some(tp) = plan.target(name) else {
+        return 0;
+    };
+    let writing = tp.ops.iter().filter(|o| o.action.writes_target());
+    match batch_max.filter(|m| *m > 1) {
+        None => writing.count(),
+        Some(max) => {
+            let (users, other): (Vec<_>, Vec<_>) = writing.partition(|o| o.action.is_user_write());
+            other.len() + users.len().div_ceil(max)
+        }
+    }
+}
+
+/// Prints the request breakdown of each target, most frequent first.
+pub fn print_breakdown(world: &World, requests: &[Requests]) {
+    for (t, r) in world.targets.iter().zip(requests) {
+        let mut rows: Vec<(&String, &usize)> = r.by_pattern.iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let text: Vec<String> = rows.iter().map(|(p, n)| format!("{n} x {p}")).collect();
+        println!("    {} ({}): {}", t.name, t.vendor, text.join(", "));
+    }
+}

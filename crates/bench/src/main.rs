@@ -1,0 +1,233 @@
+//! `idbridge-bench`: measures idbridge and prints the figures (it asserts nothing about
+//! time). Build it optimised: `cargo run --release -p idbridge-bench -- <benchmark>`.
+//! docs/performance.md lists every figure with the command that produced it.
+
+mod data;
+mod emulated;
+mod large_group;
+mod planning;
+mod provision;
+mod rss;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use idbridge_core::Result;
+
+use crate::data::Shape;
+use crate::planning::Scenario;
+
+/// idbridge benchmarks. Each prints its figures; none asserts anything about time.
+#[derive(Debug, Parser)]
+#[command(name = "idbridge-bench", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn parse_list(text: &str) -> std::result::Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|s| {
+            let s = s.trim().replace('_', "");
+            let (num, mult) = match s.strip_suffix(['k', 'K']) {
+                Some(n) => (n.to_string(), 1_000),
+                None => match s.strip_suffix(['m', 'M']) {
+                    Some(n) => (n.to_string(), 1_000_000),
+                    None => (s.clone(), 1),
+                },
+            };
+            num.parse::<usize>()
+                .map(|n| n * mult)
+                .map_err(|_| format!("`{s}` is not a count (such as 10000, 100k or 1m)"))
+        })
+        .collect()
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark 1: planning cost at 10k, 100k and 1M users against three in-memory
+    /// targets: time, peak resident memory (each size in a fresh process), growth ratios.
+    Plan {
+        /// Source user counts (`10k,100k,1m`).
+        #[arg(long, value_parser = parse_list, default_value = "10k,100k,1m")]
+        sizes: std::vec::Vec<usize>,
+        /// Groups.
+        #[arg(long, default_value_t = 2000)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// The targets' current state: already in sync (`steady`, the nightly run),
+        /// empty (`initial`), or both.
+        #[arg(long, value_enum)]
+        scenario: Option<Scenario>,
+    },
+    /// One planning measurement in this process (what `plan` runs per size).
+    #[command(hide = true)]
+    PlanChild {
+        #[arg(long)]
+        users: usize,
+        #[arg(long)]
+        groups: usize,
+        #[arg(long)]
+        per_user: usize,
+        #[arg(long, value_enum)]
+        scenario: Scenario,
+    },
+    /// Benchmarks 2 and 3: initial provisioning into the three emulators at once with
+    /// latency, then the no-op re-sync of the same source.
+    Provision {
+        /// Users (scaled by --scale).
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Groups (scaled by --scale).
+        #[arg(long, default_value_t = 500)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// Latency each emulator adds to every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// Operations in flight per target.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Multiplies users and groups (0.1 = a tenth).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// Benchmark 4: one member added to a large group: write count and plan time per
+    /// group size.
+    LargeGroup {
+        /// Users in the directory (the group holds some of them).
+        #[arg(long, default_value_t = 50_000)]
+        users: usize,
+        /// Group sizes.
+        #[arg(long, value_parser = parse_list, default_value = "5k,50k")]
+        sizes: std::vec::Vec<usize>,
+        /// Latency each emulator adds to every request, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Operations in flight per target.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Benchmark 5: the provisioning at concurrency 1 (one request after another) and at
+    /// `--concurrency`, each into fresh emulators, with the speed-up.
+    Compare {
+        /// Users (scaled by --scale).
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Groups (scaled by --scale).
+        #[arg(long, default_value_t = 500)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// Latency each emulator adds to every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// The concurrency compared with 1.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Multiplies users and groups; at 1.0 the concurrency-1 run takes over an hour.
+        #[arg(long, default_value_t = 0.1)]
+        scale: f64,
+    },
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let rt = || {
+        runtime().map_err(|e| {
+            idbridge_core::Error::unavailable(format!("cannot start the async runtime: {e}"))
+        })
+    };
+    match cli.command {
+        Command::Plan {
+            sizes,
+            groups,
+            per_user,
+            scenario,
+        } => {
+            let scenarios = match scenario {
+                Some(s) => vec![s],
+                None => vec![Scenario::Steady, Scenario::Initial],
+            };
+            planning::run(&sizes, groups, per_user, &scenarios)
+        }
+        Command::PlanChild {
+            users,
+            groups,
+            per_user,
+            scenario,
+        } => {
+            let shape = Shape {
+                users,
+                groups,
+                per_user,
+            };
+            let m = planning::measure(shape, scenario)?;
+            println!("{}", serde_json::to_string(&m).unwrap_or_default());
+            Ok(())
+        }
+        Command::Provision {
+            users,
+            groups,
+            per_user,
+            latency_ms,
+            concurrency,
+            scale,
+        } => {
+            let shape = provision::scaled(users, groups, per_user, scale);
+            rt()?.block_on(provision::provision(
+                shape,
+                Duration::from_millis(latency_ms),
+                concurrency,
+            ))
+        }
+        Command::LargeGroup {
+            users,
+            sizes,
+            latency_ms,
+            concurrency,
+        } => rt()?.block_on(large_group::run(
+            users,
+            &sizes,
+            Duration::from_millis(latency_ms),
+            concurrency,
+        )),
+        Command::Compare {
+            users,
+            groups,
+            per_user,
+            latency_ms,
+            concurrency,
+            scale,
+        } => {
+            let shape = provision::scaled(users, groups, per_user, scale);
+            rt()?.block_on(provision::compare(
+                shape,
+                Duration::from_millis(latency_ms),
+                concurrency,
+            ))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Benchmark 1, planning cost: the engine's pure planning stage for a large source against
+//! three targets whose current state is already in memory (no HTTP).
+//!
+//! Each size runs in a fresh child process (`idbridge-bench plan-child`), so that its
+//! peak resident memory (`VmHWM`) belongs to that size alone; the child is pinned to one
+//! core with `taskset` where it exists, and plans on the calling thread.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use idbridge_core::{
+    Adapter, AdapterHandle, Capabilities, Error, Group, Groups, Memberships, Principal, Result,
+    Roles, Sessions, User, Users, async_trait, registry,
+};
+use idbridge_store::{Link, LinkKind, Store};
+use idbridge_sync::planner::{SourceIndex, TargetInput, plan_target};
+use idbridge_sync::state::{Effective, SourceState, TargetState};
+use idbridge_sync::{Action, Engine, Snapshot, Target, TargetSettings, TargetSnapshot};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::data::{self, Shape};
+use crate::rss;
+
+/// A target that only declares what a vendor adapter declares: planning never calls it.
+struct Declared {
+    kind: &'static str,
+    caps: Capabilities,
+}
+
+#[async_trait]
+impl Users for Declared {}
+#[async_trait]
+impl Groups for Declared {}
+#[async_trait]
+impl Memberships for Declared {}
+#[async_trait]
+impl Roles for Declared {}
+#[async_trait]
+impl Sessions for Declared {}
+
+#[async_trait]
+impl Adapter for Declared {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+}
+
+/// The three targets of the benchmarks: name, vendor, engine settings.
+pub fn targets() -> [(&'static str, &'static str, Value); 3] {
+    [
+        ("bi", "strategy", json!({})),
+        // Squirro accounts cannot be disabled: leavers are deleted.
+        ("sq", "squirro", json!({"deletion": "delete"})),
+        ("dss", "dataiku", json!({})),
+    ]
+}
+
+/// Which current state the targets are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// Every target already holds the source (a nightly run with nothing to do): the plan
+    /// must compare everything and find nothing.
+    Steady,
+    /// Every target is empty: the plan creates every user and group and adds every member.
+    Initial,
+}
+
+/// What one child measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Source users.
+    pub users: usize,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Time to plan the three targets, in milliseconds.
+    pub plan_ms: f64,
+    /// Operations planned over the three targets.
+    pub ops: usize,
+    /// Resident memory before planning (source and target states built), MiB.
+    pub rss_before_mib: f64,
+    /// Peak resident memory of the whole process, MiB.
+    pub peak_mib: f64,
+    /// Whether the peak was reset after building the data (see [`rss::reset_peak`]).
+    pub peak_reset: bool,
+    /// Time to generate the data, in milliseconds (not part of planning).
+    pub build_ms: f64,
+}
+
+fn declared(vendor: &str) -> Result<(&'static str, Capabilities)> {
+    let d = registry::find(vendor)?;
+    Ok((d.name, (d.capabilities)()))
+}
+
+/// The account a synced target holds for user `i`.
+fn target_user(i: usize, caps: &Capabilities) -> User {
+    let mut u = data::user(i);
+    u.id = format!("T{i}");
+    if caps.users_login_is_email {
+        u.login = data::email(i);
+    }
+    u
+}
+
+/// A target's state after a completed first sync, with its links (fingerprints left
+/// empty: [`refresh_fingerprints`] fills them as the engine would).
+fn synced_state(
+    shape: Shape,
+    name: &str,
+    caps: &Capabilities,
+) -> (TargetState, Vec<Link>, Vec<Link>) {
+    let now = chrono::Utc::now();
+    let users = (0..shape.users).map(|i| target_user(i, caps)).collect();
+    let groups = (0..shape.groups)
+        .map(|g| Group {
+            id: format!("TG{g}"),
+            name: data::group_name(g),
+            description: None,
+        })
+        .collect();
+    let mut members: HashMap<String, Vec<Principal>> = HashMap::with_capacity(shape.groups);
+    for i in 0..shape.users {
+        for g in shape.groups_of(i) {
+            members
+                .entry(format!("TG{g}"))
+                .or_default()
+                .push(Principal::User(format!("T{i}")));
+        }
+    }
+    let link = |kind, source_id: String, target_id: String| Link {
+        target: name.to_string(),
+        kind,
+        source_id,
+        target_id,
+        fingerprint: String::new(),
+        updated: now,
+    };
+    let user_links = (0..shape.users)
+        .map(|i| link(LinkKind::User, data::user_id(i), format!("T{i}")))
+        .collect();
+    let group_links = (0..shape.groups)
+        .map(|g| link(LinkKind::Group, data::group_id(g), format!("TG{g}")))
+        .collect();
+    let state = TargetState {
+        users,
+        groups,
+        members,
+        sessions: caps.sessions_list.then(Vec::new),
+        ..TargetState::default()
+    };
+    (state, user_links, group_links)
+}
+
+/// Plans one target whose links carry no fingerprint (every record is re-linked) and
+/// stores the fingerprints the plan computed, as a completed run would have.
+fn refresh_fingerprints(
+    index: &SourceIndex<'_>,
+    t: &Target,
+    snap: &mut TargetSnapshot,
+) -> Result<()> {
+    let input = TargetInput {
+        name: t.name(),
+        adapter: t.handle.kind(),
+        caps: t.handle.capabilities(),
+        protected: t.handle.protected(),
+        settings: &t.settings,
+        state: &snap.state,
+        user_links: &snap.user_links,
+        group_links: &snap.group_links,
+    };
+    let plan = plan_target(index, &input, &snap.effective)?;
+    let mut users: HashMap<String, String> = HashMap::new();
+    let mut groups: HashMap<String, String> = HashMap::new();
+    for op in plan.ops {
+        match op.action {
+            Action::LinkUser {
+                source_id,
+                fingerprint,
+                ..
+            } => {
+                users.insert(source_id, fingerprint);
+            }
+            Action::LinkGroup {
+                source_id,
+                fingerprint,
+                ..
+            } => {
+                groups.insert(source_id, fingerprint);
+            }
+            other => {
+                return Err(Error::protocol(format!(
+                    "the synced state of `{}` is not in sync: the plan has `{}`",
+                    t.name(),
+                    other.name()
+                )));
+            }
+        }
+    }
+    for l in &mut snap.user_links {
+        if let Some(fp) = users.remove(&l.source_id) {
+            l.fingerprint = fp;
+        }
+    }
+    for l in &mut snap.group_links {
+        if let Some(fp) = groups.remove(&l.source_id) {
+            l.fingerprint = fp;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one measurement in this process (the child's work) and returns it.
+///
+/// # Errors
+/// When the state file cannot be created or planning fails.
+pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
+    crate::emulated::link_vendors();
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir()
+        .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
+    let store = Store::open(&dir.path().join("state.db"))?;
+    let source: SourceState = data::source_state(shape);
+    let source_handle = AdapterHandle::new(
+        "source",
+        Arc::new(Declared {
+            kind: "file",
+            caps: idbridge_file::FileAdapter::declared_capabilities(),
+        }),
+    );
+    let mut engine_targets = Vec::new();
+    let mut snaps = Vec::new();
+    for (name, vendor, settings) in targets() {
+        let (kind, caps) = declared(vendor)?;
+        let handle = AdapterHandle::new(name, Arc::new(Declared { kind, caps }));
+        let settings = TargetSettings::from_json(name, settings)?;
+        let mut notes = Vec::new();
+        let effective = Effective::compute(&settings, &caps, &source, &mut notes);
+        let (state, user_links, group_links) = match scenario {
+            Scenario::Steady => synced_state(shape, name, &caps),
+            Scenario::Initial => (
+                TargetState {
+                    sessions: caps.sessions_list.then(Vec::new),
+                    ..TargetState::default()
+                },
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        engine_targets.push(Target { handle, settings });
+        snaps.push(TargetSnapshot {
+            name: name.to_string(),
+            effective,
+            notes,
+            state,
+            user_links,
+            group_links,
+        });
+    }
+    if scenario == Scenario::Steady {
+        let index = SourceIndex::new(&source);
+        for (t, snap) in engine_targets.iter().zip(snaps.iter_mut()) {
+            refresh_fingerprints(&index, t, snap)?;
+        }
+    }
+    let engine = Engine::new(source_handle, engine_targets, store);
+    let snapshot = Snapshot {
+        source,
+        targets: snaps,
+    };
+    let build_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let peak_reset = rss::reset_peak();
+    let rss_before = rss::current_mib();
+
+    let t1 = Instant::now();
+    let plan = engine.plan_snapshot(&snapshot)?;
+    let plan_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let ops = plan.op_count();
+    let peak = rss::peak_mib();
+    drop(plan);
+    Ok(Measurement {
+        users: shape.users,
+        scenario,
+        plan_ms,
+        ops,
+        rss_before_mib: rss_before.unwrap_or(f64::NAN),
+        peak_mib: peak.unwrap_or(f64::NAN),
+        peak_reset,
+        build_ms,
+    })
+}
+
+/// Runs each size in a fresh child process and prints the figures and growth ratios.
+///
+/// # Errors
+/// When a child cannot be started or fails.
+pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenario]) -> Result<()> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::unavailable(format!("cannot find this program: {e}")))?;
+    let pin = std::path::Path::new("/usr/bin/taskset").exists();
+    println!(
+        "planning cost: {groups} groups, {per_user} memberships per user, three targets (strategy, squirro, dataiku capabilities) in memory"
+    );
+    println!(
+        "each size in a fresh process{}; time = Engine::plan_snapshot on one thread",
+        if pin {
+            ", pinned to one core (taskset -c 0)"
+        } else {
+            ""
+        }
+    );
+    for &scenario in scenarios {
+        println!("\nscenario: {scenario:?}");
+        println!(
+            "{:>9} {:>10} {:>11} {:>12} {:>11} {:>10}",
+            "users", "plan ms", "ops", "RSS before", "peak RSS", "build ms"
+        );
+        let mut results: Vec<Measurement> = Vec::new();
+        for &n in sizes {
+            let mut cmd = if pin {
+                let mut c = Command::new("/usr/bin/taskset");
+                c.arg("-c").arg("0").arg(&exe);
+                c
+            } else {
+                Command::new(&exe)
+            };
+            cmd.args([
+                "plan-child",
+                "--users",
+                &n.to_string(),
+                "--groups",
+                &groups.to_string(),
+                "--per-user",
+                &per_user.to_string(),
+                "--scenario",
+                match scenario {
+                    Scenario::Steady => "steady",
+                    Scenario::Initial => "initial",
+                },
+            ]);
+            let out = cmd
+                .output()
+                .map_err(|e| Error::unavailable(format!("cannot start the measurement: {e}")))?;
+            if !out.status.success() {
+                return Err(Error::unavailable(format!(
+                    "the measurement for {n} users failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                )));
+            }
+            let text = String::from_utf8_lossy(&out.stdout);
+            let m: Measurement = text
+                .lines()
+                .rev()
+                .find_map(|l| serde_json::from_str(l).ok())
+                .ok_or_else(|| Error::protocol(format!("no measurement in: {text}")))?;
+            println!(
+                "{:>9} {:>10.1} {:>11} {:>8.0} MiB {:>7.0} MiB {:>10.0}{}",
+                m.users,
+                m.plan_ms,
+                m.ops,
+                m.rss_before_mib,
+                m.peak_mib,
+                m.build_ms,
+                if m.peak_reset {
+                    ""
+                } else {
+                    "  (peak includes building the data)"
+                }
+            );
+            results.push(m);
+        }
+        for w in results.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            let size = b.users as f64 / a.users as f64;
+            println!(
+                "growth {:>7} -> {:>7} users (x{size:.0}): time x{:.2}, peak RSS x{:.2}, RSS before planning x{:.2}, planning's own memory (peak - before) x{:.2}",
+                a.users,
+                b.users,
+                b.plan_ms / a.plan_ms,
+                b.peak_mib / a.peak_mib,
+                b.rss_before_mib / a.rss_before_mib,
+                (b.peak_mib - b.rss_before_mib) / (a.peak_mib - a.rss_before_mib).max(1.0),
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Benchmarks 2, 3 and 5: initial provisioning into the three emulators at once with
+//! injected latency, the no-op re-sync that follows, and the same provisioning one
+//! request at a time.
+
+use std::time::{Duration, Instant};
+
+use idbridge_core::Result;
+use idbridge_sync::{ApplyOptions, RunReport, report};
+
+use crate::data::{self, Shape};
+use crate::emulated::{Requests, World, print_breakdown, required_writes};
+
+/// What one full sync (lock, read, plan, apply) cost.
+pub struct SyncFigures {
+    /// Read, plan and apply together.
+    pub wall: Duration,
+    /// Reading the source and the targets.
+    pub read: Duration,
+    /// Planning.
+    pub plan: Duration,
+    /// Applying.
+    pub apply: Duration,
+    /// Operations planned, over all targets.
+    pub ops: usize,
+    /// Per target: every request of the run.
+    pub requests: Vec<Requests>,
+    /// Per target: the requests of the read stage (the listing pages).
+    pub listing: Vec<Requests>,
+    /// Per target: the fewest write requests the plan needs.
+    pub required: Vec<usize>,
+    /// Per target: retries the adapter made (included in `requests`).
+    pub retries: Vec<u64>,
+    /// The apply's report.
+    pub report: RunReport,
+}
+
+/// One full sync, measured.
+///
+/// # Errors
+/// A held lock, read and planning errors.
+pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
+    let engine = &world.engine;
+    let start_mark = world.mark();
+    let start_retries = world.retries();
+    let t0 = Instant::now();
+    let lock = engine.lock("sync")?;
+    let snapshot = engine.read().await?;
+    let read = t0.elapsed();
+    let listing = world.since(&start_mark);
+    let t1 = Instant::now();
+    let plan = engine.plan_snapshot(&snapshot)?;
+    let plan_time = t1.elapsed();
+    drop(snapshot);
+    let t2 = Instant::now();
+    let report = engine.apply(&plan, &lock, &ApplyOptions::default()).await?;
+    let apply = t2.elapsed();
+    let wall = t0.elapsed();
+    drop(lock);
+    let required = engine
+        .targets()
+        .iter()
+        .map(|t| required_writes(&plan, t.name(), t.handle.capabilities().users_batch_max))
+        .collect();
+    let retries = world
+        .retries()
+        .iter()
+        .zip(&start_retries)
+        .map(|(now, before)| now - before)
+        .collect();
+    Ok(SyncFigures {
+        wall,
+        read,
+        plan: plan_time,
+        apply,
+        ops: plan.op_count(),
+        requests: world.since(&start_mark),
+        listing,
+        required,
+        retries,
+        report,
+    })
+}
+
+/// The lower bound of a run: per target, its requests / its concurrency x latency; the
+/// run is bounded by the slowest target.
+pub fn lower_bounds(world: &World, f: &SyncFigures) -> Vec<Duration> {
+    f.requests
+        .iter()
+        .map(|r| {
+            world
+                .latency
+                .mul_f64(r.total() as f64 / world.concurrency.max(1) as f64)
+        })
+        .collect()
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Prints the per-target request table of a run and returns the run's lower bound.
+pub fn print_run(world: &World, f: &SyncFigures) -> Duration {
+    println!(
+        "  wall {:.2} s (read {:.2} s, plan {:.3} s, apply {:.2} s); {} operations planned; converged: {}",
+        secs(f.wall),
+        secs(f.read),
+        secs(f.plan),
+        secs(f.apply),
+        f.ops,
+        if f.report.converged() { "yes" } else { "NO" }
+    );
+    if !f.report.converged() {
+        print!("{}", report::render_run(&f.report));
+    }
+    let bounds = lower_bounds(world, f);
+    println!(
+        "  {:<4} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>7} {:>10}",
+        "tgt",
+        "reads",
+        "writes",
+        "total",
+        "listing",
+        "req.wr",
+        "minimum",
+        "retries",
+        "extra",
+        "bound s"
+    );
+    for (i, t) in world.targets.iter().enumerate() {
+        let r = &f.requests[i];
+        let listing = f.listing[i].total();
+        let minimum = listing + f.required[i];
+        let extra = r.total() as i64 - minimum as i64 - f.retries[i] as i64;
+        println!(
+            "  {:<4} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>7} {:>10.2}",
+            t.name,
+            r.reads,
+            r.writes,
+            r.total(),
+            listing,
+            f.required[i],
+            minimum,
+            f.retries[i],
+            extra,
+            secs(bounds[i])
+        );
+    }
+    let bound = bounds.iter().copied().max().unwrap_or_default();
+    if bound.is_zero() {
+        println!("  lower bound of the run: 0 (no latency injected)");
+    } else {
+        println!(
+            "  lower bound of the run (slowest target): {:.2} s; wall / bound = {:.3}",
+            secs(bound),
+            secs(f.wall) / secs(bound)
+        );
+    }
+    println!("  requests by kind (login and token requests excluded):");
+    print_breakdown(world, &f.requests);
+    bound
+}
+
+/// The provisioning shape at `scale` (users, groups and memberships scaled alike).
+pub fn scaled(users: usize, groups: usize, per_user: usize, scale: f64) -> Shape {
+    let s = |n: usize| ((n as f64 * scale).round() as usize).max(1);
+    Shape {
+        users: s(users),
+        groups: s(groups),
+        per_user,
+    }
+}
+
+/// Benchmarks 2 and 3: provisioning, then the no-op re-sync.
+///
+/// # Errors
+/// When the emulators cannot start or a run cannot be made.
+pub async fn provision(shape: Shape, latency: Duration, concurrency: usize) -> Result<()> {
+    println!(
+        "initial provisioning: {} users, {} groups, {} memberships into strategy (bi), squirro (sq) and dataiku (dss) at once",
+        shape.users,
+        shape.groups,
+        shape.memberships()
+    );
+    println!(
+        "each emulator adds {} ms to every request; concurrency {concurrency} per target",
+        latency.as_millis()
+    );
+    let world = World::start(&data::directory(shape), None, latency, concurrency).await?;
+    let first = measured_sync(&world).await?;
+    print_run(&world, &first);
+
+    println!("\nno-op re-sync of the same source:");
+    let second = measured_sync(&world).await?;
+    print_run(&world, &second);
+    for (i, t) in world.targets.iter().enumerate() {
+        println!(
+            "  {:<4} write requests: {}; read requests: {} (of which before planning: {})",
+            t.name, second.requests[i].writes, second.requests[i].reads, second.listing[i].reads
+        );
+    }
+    Ok(())
+}
+
+/// Benchmark 5: the same provisioning at concurrency 1 and at `concurrency`, each into
+/// fresh emulators, with the speed-up.
+///
+/// # Errors
+/// As [`provision`].
+pub async fn compare(shape: Shape, latency: Duration, concurrency: usize) -> Result<()> {
+    println!(
+        "comparison: {} users, {} groups, {} memberships; {} ms latency; concurrency 1 (one request after another) vs {concurrency}",
+        shape.users,
+        shape.groups,
+        shape.memberships(),
+        latency.as_millis()
+    );
+    let mut walls = Vec::new();
+    for c in [1, concurrency] {
+        println!("\nconcurrency {c}:");
+        let world = World::start(&data::directory(shape), None, latency, c).await?;
+        let f = measured_sync(&world).await?;
+        print_run(&world, &f);
+        walls.push(f.wall);
+    }
+    println!(
+        "\nspeed-up of concurrency {concurrency} over concurrency 1: x{:.2} ({:.1} s -> {:.1} s)",
+        secs(walls[0]) / secs(walls[1]).max(f64::MIN_POSITIVE),
+        secs(walls[0]),
+        secs(walls[1])
+    );
+    Ok(())
+}
