@@ -95,6 +95,15 @@ fn email_address_body(email: &str) -> Value {
 }
 
 impl StrategyAdapter {
+    /// Gives a user created a moment ago, which has no address yet, its default email
+    /// address: one request, without reading the (empty) address list first, as the
+    /// official SDK does after creating a user.
+    async fn add_email(&self, id: &str, email: &str) -> Result<()> {
+        let call = Call::new(Method::POST, format!("/api/users/{id}/addresses"))
+            .json(email_address_body(email));
+        self.client.ok(&call).await
+    }
+
     /// Sets (or with `None` removes) the user's default email address.
     async fn set_email(&self, id: &str, email: Option<&str>) -> Result<()> {
         let current: Addresses = self
@@ -249,7 +258,7 @@ impl Users for StrategyAdapter {
             .map(str::trim)
             .filter(|e| !e.is_empty())
         {
-            self.set_email(&created.id, Some(email)).await?;
+            self.add_email(&created.id, email).await?;
             created.email = Some(email.to_string());
         }
         Ok(created)

@@ -1,0 +1,59 @@
+//! How many requests a user creation costs: the account, then its email address, with no
+//! read in between (a new account has no address to look at).
+
+use idbridge_core::{AdapterExt, NewUser, Users, registry};
+use idbridge_strategy::emulator;
+use idbridge_testkit::emulator::EmulatorOptions;
+
+#[tokio::test]
+async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept() {
+    let running = emulator::start(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    let before = running.server.log().entries().len();
+    let mut user = NewUser::new("ada.lovelace");
+    user.email = Some("ada.lovelace@example.com".into());
+    user.display_name = Some("Ada Lovelace".into());
+    let created = h.create_user(&user).await.expect("created");
+    let sent: Vec<String> = running.server.log().entries()[before..]
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[0].starts_with("POST ") && sent[0].ends_with("/api/users"),
+        "{sent:?}"
+    );
+    assert!(
+        sent[1].starts_with("POST ")
+            && sent[1].ends_with(&format!("/api/users/{}/addresses", created.id)),
+        "{sent:?}"
+    );
+    assert_eq!(created.email.as_deref(), Some("ada.lovelace@example.com"));
+    let read = h
+        .all_users()
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|u| u.id == created.id)
+        .expect("listed");
+    assert_eq!(read.email.as_deref(), Some("ada.lovelace@example.com"));
+    // Changing the email later still replaces the one address rather than adding another.
+    let changes = idbridge_core::UserChanges {
+        email: Some(Some("ada@example.org".into())),
+        ..Default::default()
+    };
+    let updated = h.update_user(&created.id, &changes).await.expect("updated");
+    assert_eq!(updated.email.as_deref(), Some("ada@example.org"));
+    assert_eq!(
+        h.get_user(&created.id)
+            .await
+            .expect("read")
+            .email
+            .as_deref(),
+        Some("ada@example.org")
+    );
+}
