@@ -452,7 +452,9 @@ impl AdapterHandle {
         if grant.principal.is_group() && !self.caps.grants_to_groups {
             return unsupported("grants_to_groups");
         }
-        if grant.principal.is_group() && grant.scope.is_global() && !self.caps.grants_global_to_groups
+        if grant.principal.is_group()
+            && grant.scope.is_global()
+            && !self.caps.grants_global_to_groups
         {
             return unsupported("grants_global_to_groups");
         }
