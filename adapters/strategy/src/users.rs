@@ -94,14 +94,29 @@ fn email_address_body(email: &str) -> Value {
     })
 }
 
+/// How many times a lost email-address write of a new user is repaired by reading the
+/// addresses back before the creation is reported as failed.
+const EMAIL_REPAIRS: usize = 3;
+
 impl StrategyAdapter {
     /// Gives a user created a moment ago, which has no address yet, its default email
     /// address: one request, without reading the (empty) address list first, as the
     /// official SDK does after creating a user.
+    ///
+    /// The add is not repeated blindly when its answer is lost (it could add the address
+    /// twice): the addresses are read back and the email set from what is there, a few
+    /// times while the server stays unavailable.
     async fn add_email(&self, id: &str, email: &str) -> Result<()> {
         let call = Call::new(Method::POST, format!("/api/users/{id}/addresses"))
             .json(email_address_body(email));
-        self.client.ok(&call).await
+        let mut result = self.client.ok(&call).await;
+        for _ in 0..EMAIL_REPAIRS {
+            match result {
+                Err(e) if e.is_retryable() => result = self.set_email(id, Some(email)).await,
+                done => return done,
+            }
+        }
+        result
     }
 
     /// Sets (or with `None` removes) the user's default email address.

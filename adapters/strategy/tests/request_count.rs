@@ -3,7 +3,7 @@
 
 use idbridge_core::{AdapterExt, NewUser, Users, registry};
 use idbridge_strategy::emulator;
-use idbridge_testkit::emulator::EmulatorOptions;
+use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
 
 #[tokio::test]
 async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept() {
@@ -56,4 +56,45 @@ async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept(
             .as_deref(),
         Some("ada@example.org")
     );
+}
+
+#[tokio::test]
+async fn a_lost_email_write_of_a_new_user_is_repaired_without_a_second_address() {
+    let (running, state) = emulator::start_with_state(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    // Connected while healthy; now some requests fail before the server sees them.
+    running
+        .server
+        .set_faults(FaultSpec::parse("500=0.2,reset=0.1,seed=3").expect("spec"));
+    let mut created = Vec::new();
+    for i in 0..40 {
+        let mut user = NewUser::new(format!("user.{i}"));
+        user.email = Some(format!("user.{i}@example.com"));
+        if let Ok(u) = h.create_user(&user).await {
+            created.push((u.id, i));
+        }
+    }
+    running.server.set_faults(FaultSpec::none());
+    let repairs = running
+        .server
+        .log()
+        .entries()
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.ends_with("/addresses"))
+        .count();
+    assert!(repairs > 0, "some address write was lost and repaired");
+    assert!(created.len() >= 10, "{} users created", created.len());
+    for (id, i) in created {
+        let u = h.get_user(&id).await.expect("read");
+        assert_eq!(u.email, Some(format!("user.{i}@example.com")));
+        let n = state.lock().users.get(&id).map_or(0, |u| u.addresses.len());
+        assert_eq!(
+            n, 1,
+            "user.{i} has {n} addresses: a repair never adds a second one"
+        );
+    }
 }
