@@ -226,6 +226,10 @@ pub struct RunRecord {
 pub enum Write {
     /// Append a journal row.
     Journal(NewJournalEntry),
+    /// Complete the newest `started` row of the same run, target, operation and resource
+    /// with this row's outcome, time, state after and error (and state before, when this
+    /// row has one); append the row when no such row is in flight.
+    FinishJournal(NewJournalEntry),
     /// Insert or replace a link. Any other link of the same target and kind that points at
     /// the same target id is removed (the newest claim on an account wins).
     UpsertLink(Link),
@@ -441,8 +445,36 @@ impl Store {
             .map_err(|e| self.error("cannot begin a transaction", &e))?;
         let now = now_text();
         for write in writes {
+            if let Write::FinishJournal(j) = write {
+                let finished = tx
+                    .prepare_cached(
+                        "UPDATE journal SET time = ?1, state_before = COALESCE(?2, state_before),
+                           state_after = ?3, outcome = ?4, error = ?5
+                         WHERE id = (SELECT id FROM journal
+                           WHERE run = ?6 AND target = ?7 AND operation = ?8 AND resource = ?9
+                             AND outcome = 'started'
+                           ORDER BY id DESC LIMIT 1)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            now,
+                            to_json_text(&j.before),
+                            to_json_text(&j.after),
+                            j.outcome.as_str(),
+                            j.error,
+                            j.run,
+                            j.target,
+                            j.operation,
+                            j.resource,
+                        ])
+                    })
+                    .map_err(|e| self.error("cannot write the journal", &e))?;
+                if finished > 0 {
+                    continue;
+                }
+            }
             match write {
-                Write::Journal(j) => {
+                Write::Journal(j) | Write::FinishJournal(j) => {
                     tx.prepare_cached(
                         "INSERT INTO journal
                          (run, time, target, operation, resource, state_before, state_after, outcome, error)

@@ -74,6 +74,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP TABLE journal;
     ALTER TABLE journal_v2 RENAME TO journal;
     CREATE INDEX journal_by_run ON journal (run, id);",
+    // 3: every write is journaled as started before it is sent, and its outcome then
+    // completes that row: find the row in flight quickly.
+    "CREATE INDEX journal_in_flight ON journal (run, target, operation, resource, id)
+        WHERE outcome = 'started';",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

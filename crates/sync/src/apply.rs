@@ -1,6 +1,8 @@
 //! Applying one target's plan: dependency order, bounded concurrency, batches where the
-//! adapter takes them, every result journaled (durably) before anything that depends on
-//! it starts, and a failure skipping only its dependents.
+//! adapter takes them, every write announced in the journal (`started`, durably) before
+//! it is sent and every result journaled (durably) before anything that depends on it
+//! starts, a failure that a retry may cure tried again a few times, and a failure
+//! skipping only its dependents.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -10,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Error, ErrorKind, Grant, Groups, Memberships, Principal, Result,
-    Roles, Sessions, UserWrite, Users,
+    AdapterExt, AdapterHandle, Error, ErrorKind, Grant, GroupChanges, Groups, Memberships,
+    NewGroup, NewUser, Principal, Result, Roles, Sessions, User, UserChanges, UserWrite, Users,
 };
 use idbridge_store::{Link, LinkKind, NewJournalEntry, Outcome, Write};
 use serde::{Deserialize, Serialize};
@@ -19,7 +21,7 @@ use serde_json::Value;
 
 use crate::journal::JournalWriter;
 use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, TargetPlan};
-use crate::util::norm;
+use crate::util::{norm, norm_eq};
 
 /// A request to stop: operations in flight finish and are journaled, nothing new starts.
 /// Cheap to clone; all clones share the request.
@@ -172,6 +174,23 @@ pub(crate) struct ApplyContext<'a> {
     pub adopt_existing_login: bool,
 }
 
+/// Attempts of one operation, the first included, while its failures are retryable
+/// (the target was unavailable or throttled). A retried create that the target did carry
+/// out finds the account already there and adopts it (see [`adopt_existing_user`]).
+const OP_ATTEMPTS: u32 = 4;
+
+/// The pause before retry number `retry` (1-based) of an operation: the target's
+/// `Retry-After` where it sent one (at most a minute), else 250 ms doubling to 4 s.
+fn retry_wait(error: &Error, retry: u32) -> std::time::Duration {
+    use std::time::Duration;
+    match error.retry_after() {
+        Some(after) => after.min(Duration::from_secs(60)),
+        None => Duration::from_millis(250)
+            .saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)))
+            .min(Duration::from_secs(4)),
+    }
+}
+
 struct Done {
     op: usize,
     result: Result<Option<String>>,
@@ -215,6 +234,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         }
     }
     let mut state = vec![St::Pending; n];
+    let mut attempts = vec![1u32; n];
     let mut created: HashMap<usize, String> = HashMap::new();
     let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
     let mut ready_users: VecDeque<usize> = VecDeque::new();
@@ -262,6 +282,33 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             break;
         };
         for d in done {
+            if let Err(e) = &d.result {
+                let retry = e.is_retryable()
+                    && attempts[d.op] < OP_ATTEMPTS
+                    && d.fatal.is_none()
+                    && report.fatal.is_none()
+                    && !ctx.stop.is_stopped();
+                if retry {
+                    let wait = retry_wait(e, attempts[d.op]);
+                    attempts[d.op] += 1;
+                    let op = &plan.ops[d.op];
+                    tracing::info!(target = %plan.target, op = op.action.name(), resource = %op.action.resource(), attempt = attempts[d.op], wait_ms = wait.as_millis() as u64, error = %e, "operation failed; trying again");
+                    let (i, resolved, error) = (d.op, resolve(plan, d.op, &created), e.clone());
+                    inflight.push(Box::pin(async move {
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => run_one(ctx, plan, i, resolved).await,
+                            // A stop request ends the wait: the failure stands (it is
+                            // journaled already) and nothing new is sent.
+                            () = ctx.stop.stopped() => vec![Done {
+                                op: i,
+                                result: Err(error),
+                                fatal: None,
+                            }],
+                        }
+                    }));
+                    continue;
+                }
+            }
             finished += 1;
             if let Some(fatal) = d.fatal {
                 if report.fatal.is_none() {
@@ -443,6 +490,32 @@ fn journal_row(
     })
 }
 
+/// Whether an operation disables or deletes something: its `started` row, with the
+/// record's last state, then stays as it is and the outcome gets a row of its own.
+fn destructive(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::DisableUser { .. } | Action::DeleteUser { .. } | Action::DeleteGroup { .. }
+    )
+}
+
+/// The journal row of an operation's outcome: it completes the operation's `started` row
+/// in place (one row per attempt), except for a disable or delete, whose last-state row
+/// stays beside it.
+fn outcome_row(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    action: &Action,
+    outcome: Outcome,
+    after: Option<Value>,
+    error: Option<String>,
+) -> Write {
+    match journal_row(ctx, plan, action, outcome, after, error) {
+        Write::Journal(row) if !destructive(action) => Write::FinishJournal(row),
+        other => other,
+    }
+}
+
 fn upsert(plan: &TargetPlan, kind: LinkKind, source_id: &str, target_id: &str, fp: &str) -> Write {
     Write::UpsertLink(Link {
         target: plan.target.clone(),
@@ -558,12 +631,12 @@ async fn finish(
     let action = &plan.ops[i].action;
     let (writes, outcome) = match result {
         Ok(p) => {
-            let mut writes = vec![journal_row(ctx, plan, action, Outcome::Ok, p.after, None)];
+            let mut writes = vec![outcome_row(ctx, plan, action, Outcome::Ok, p.after, None)];
             writes.extend(p.links);
             (writes, Ok(p.created))
         }
         Err(e) => (
-            vec![journal_row(
+            vec![outcome_row(
                 ctx,
                 plan,
                 action,
@@ -582,15 +655,6 @@ async fn finish(
     }
 }
 
-/// Whether an operation disables or deletes something: its record's last state is then
-/// journaled (as `started`) before the call is made.
-fn destructive(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::DisableUser { .. } | Action::DeleteUser { .. } | Action::DeleteGroup { .. }
-    )
-}
-
 async fn run_one(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
@@ -599,7 +663,10 @@ async fn run_one(
 ) -> Vec<Done> {
     let action = &plan.ops[i].action;
     tracing::debug!(target = %plan.target, op = action.name(), resource = %action.resource(), "operation");
-    if destructive(action) {
+    // Every write is announced before it is sent, so that a process killed between the
+    // target's answer and the result's row still leaves the write in the journal (and a
+    // disable or delete leaves the record's last state there).
+    if action.writes_target() {
         let started = journal_row(ctx, plan, action, Outcome::Started, None, None);
         if let Err(e) = ctx.journal.write(vec![started]).await {
             return vec![Done {
@@ -645,7 +712,7 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
     let started: Vec<Write> = ids
         .iter()
         .map(|&i| &plan.ops[i].action)
-        .filter(|a| destructive(a))
+        .filter(|a| a.writes_target())
         .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
         .collect();
     if let Err(e) = ctx.journal.write(started).await {
@@ -674,7 +741,7 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         });
         let performed = match (action, raw) {
             (Action::CreateUser { user, .. }, Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
-                adopt_existing_user(ctx, plan, action, &user.login, e).await
+                adopt_existing_user(ctx, plan, action, user, e).await
             }
             (Action::DeleteUser { .. }, Err(e)) if e.kind() == ErrorKind::NotFound => {
                 Ok(Performed {
@@ -713,7 +780,7 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         let action = &plan.ops[i].action;
         match performed {
             Ok(p) => {
-                all_writes.push(journal_row(ctx, plan, action, Outcome::Ok, p.after, None));
+                all_writes.push(outcome_row(ctx, plan, action, Outcome::Ok, p.after, None));
                 all_writes.extend(p.links);
                 out.push(Done {
                     op: i,
@@ -722,7 +789,7 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
                 });
             }
             Err(e) => {
-                all_writes.push(journal_row(
+                all_writes.push(outcome_row(
                     ctx,
                     plan,
                     action,
@@ -747,32 +814,108 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
 }
 
 /// A create said "already exists": a run that stopped after creating but before linking,
-/// or someone else created the account meanwhile. Where the target correlates by login,
-/// the existing account is linked (with an empty fingerprint, so the next run compares
-/// every field) instead of failing.
+/// a retried create whose first attempt the target carried out although its answer was
+/// lost, or someone else created the account meanwhile. Where the target correlates by
+/// login, the existing account is adopted instead of failing: fields that differ from the
+/// account the plan wanted to create are updated, and the account is linked. When it
+/// cannot be updated, it is linked with an empty fingerprint, so that the next run compares
+/// every field.
 async fn adopt_existing_user(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     action: &Action,
-    login: &str,
+    wanted: &NewUser,
     original: Error,
 ) -> Result<Performed> {
     if !ctx.adopt_existing_login {
         return Err(original);
     }
-    let key = norm(login);
+    let key = norm(&wanted.login);
     let all = ctx.handle.all_users().await?;
-    match all.into_iter().find(|u| norm(&u.login) == key) {
-        Some(found) if !ctx.handle.protected().user(&found.id) => {
-            tracing::info!(target = %plan.target, login, id = %found.id, "account already existed; linked it");
-            Ok(Performed {
-                after: to_json(&found),
-                links: links_after(plan, action, Some(&found.id), Some("")),
-                created: Some(found.id),
-            })
-        }
-        _ => Err(original),
+    let found = match all.into_iter().find(|u| norm(&u.login) == key) {
+        Some(found) if !ctx.handle.protected().user(&found.id) => found,
+        _ => return Err(original),
+    };
+    let changes = adopt_changes(&found, wanted);
+    if changes.is_empty() || ctx.handle.capabilities().users_update {
+        let account = if changes.is_empty() {
+            found
+        } else {
+            ctx.handle.update_user(&found.id, &changes).await?
+        };
+        tracing::info!(target = %plan.target, login = %wanted.login, id = %account.id, "account already existed; adopted it");
+        return Ok(Performed {
+            after: to_json(&account),
+            links: links_after(plan, action, Some(&account.id), None),
+            created: Some(account.id),
+        });
     }
+    tracing::info!(target = %plan.target, login = %wanted.login, id = %found.id, "account already existed; linked it");
+    Ok(Performed {
+        after: to_json(&found),
+        links: links_after(plan, action, Some(&found.id), Some("")),
+        created: Some(found.id),
+    })
+}
+
+/// What turns an existing account into the one a create wanted: the email, display name
+/// and attributes it asked for, where the account differs.
+fn adopt_changes(found: &User, wanted: &NewUser) -> UserChanges {
+    let mut changes = UserChanges::default();
+    if let Some(email) = &wanted.email {
+        if !norm_eq(Some(email), found.email.as_deref()) {
+            changes.email = Some(Some(email.clone()));
+        }
+    }
+    if let Some(name) = &wanted.display_name {
+        if Some(name.trim()) != found.display_name.as_deref().map(str::trim) {
+            changes.display_name = Some(Some(name.clone()));
+        }
+    }
+    if !wanted.attributes.is_empty() && wanted.attributes != found.attributes {
+        changes.attributes = Some(wanted.attributes.clone());
+    }
+    changes
+}
+
+/// A group create said "already exists" (see [`adopt_existing_user`]): the group of that
+/// name is adopted, its description set where it differs and the target keeps one.
+async fn adopt_existing_group(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    action: &Action,
+    wanted: &NewGroup,
+    original: Error,
+) -> Result<Performed> {
+    let h = ctx.handle;
+    let key = norm(&wanted.name);
+    let all = h.all_groups().await?;
+    let found = match all.into_iter().find(|g| norm(&g.name) == key) {
+        Some(found) if !h.protected().group(&found.id) => found,
+        _ => return Err(original),
+    };
+    let description = wanted
+        .description
+        .as_ref()
+        .filter(|d| Some(d.trim()) != found.description.as_deref().map(str::trim));
+    let caps = h.capabilities();
+    let (group, fingerprint) = match description {
+        None => (found, None),
+        Some(d) if caps.groups_update && caps.groups_description => {
+            let changes = GroupChanges {
+                description: Some(Some(d.clone())),
+                ..Default::default()
+            };
+            (h.update_group(&found.id, &changes).await?, None)
+        }
+        Some(_) => (found, Some("")),
+    };
+    tracing::info!(target = %plan.target, name = %wanted.name, id = %group.id, "group already existed; adopted it");
+    Ok(Performed {
+        after: to_json(&group),
+        links: links_after(plan, action, Some(&group.id), fingerprint),
+        created: Some(group.id),
+    })
 }
 
 async fn perform(
@@ -795,7 +938,7 @@ async fn perform(
                 created: Some(u.id),
             }),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                adopt_existing_user(ctx, plan, action, &user.login, e).await
+                adopt_existing_user(ctx, plan, action, user, e).await
             }
             Err(e) => Err(e),
         },
@@ -844,16 +987,7 @@ async fn perform(
                 created: Some(g.id),
             }),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let key = norm(&group.name);
-                let all = h.all_groups().await?;
-                match all.into_iter().find(|g| norm(&g.name) == key) {
-                    Some(found) if !h.protected().group(&found.id) => Ok(Performed {
-                        after: to_json(&found),
-                        links: links_after(plan, action, Some(&found.id), Some("")),
-                        created: Some(found.id),
-                    }),
-                    _ => Err(e),
-                }
+                adopt_existing_group(ctx, plan, action, group, e).await
             }
             Err(e) => Err(e),
         },

@@ -1,0 +1,437 @@
+//! The engine's own answer to failures a retry may cure, end to end against directory-file
+//! targets behind a wrapper that fails on command: such an operation is tried again
+//! within the run (so a first sync converges under faults), a create the target carried
+//! out although its answer was lost is adopted and completed rather than duplicated, a
+//! failure that persists still fails after a few attempts, and every write is announced
+//! in the journal before it is sent.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use idbridge_core::http::RequestCounts;
+use idbridge_core::{
+    Adapter, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
+    Session, Sessions, User, UserChanges, Users, async_trait,
+};
+use idbridge_e2e::{Recorder, World, WorldTarget};
+use idbridge_file::FileAdapter;
+use idbridge_store::{Outcome, Store};
+use idbridge_sync::{ApplyOptions, OpOutcome, TargetSettings};
+use serde_json::json;
+
+/// Fails chosen writes of the wrapped adapter with a retryable error.
+#[derive(Default)]
+struct Faults {
+    /// Creates of these logins fail, before reaching the target, this many more times.
+    create_fails: HashMap<String, usize>,
+    /// Creates of these logins reach the target (without email and display name, as a
+    /// two-step create cut after its first step would), then fail, once.
+    create_lost: HashSet<String>,
+    /// Creates of these logins always fail.
+    create_always: HashSet<String>,
+    /// The next this many member additions fail before reaching the target.
+    member_fails: usize,
+}
+
+struct Flaky {
+    inner: Arc<dyn Adapter>,
+    faults: Mutex<Faults>,
+    create_calls: Mutex<HashMap<String, usize>>,
+    member_calls: AtomicUsize,
+}
+
+impl Flaky {
+    fn new(inner: Arc<dyn Adapter>, faults: Faults) -> Arc<Flaky> {
+        Arc::new(Flaky {
+            inner,
+            faults: Mutex::new(faults),
+            create_calls: Mutex::new(HashMap::new()),
+            member_calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn creates_of(&self, login: &str) -> usize {
+        self.create_calls
+            .lock()
+            .expect("lock")
+            .get(login)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+fn unavailable(what: &str) -> Error {
+    Error::unavailable(format!("injected: {what} (the server is restarting)"))
+}
+
+#[async_trait]
+impl Users for Flaky {
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+        self.inner.list_users(page).await
+    }
+    async fn get_user(&self, id: &str) -> Result<User> {
+        self.inner.get_user(id).await
+    }
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        *self
+            .create_calls
+            .lock()
+            .expect("lock")
+            .entry(user.login.clone())
+            .or_default() += 1;
+        let lost = {
+            let mut f = self.faults.lock().expect("lock");
+            if f.create_always.contains(&user.login) {
+                return Err(unavailable("create"));
+            }
+            if let Some(n) = f.create_fails.get_mut(&user.login).filter(|n| **n > 0) {
+                *n -= 1;
+                return Err(unavailable("create"));
+            }
+            f.create_lost.remove(&user.login)
+        };
+        if lost {
+            let mut first_step = NewUser::new(user.login.clone());
+            first_step.enabled = user.enabled;
+            self.inner.create_user(&first_step).await?;
+            return Err(unavailable("create answered nothing"));
+        }
+        self.inner.create_user(user).await
+    }
+    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
+        self.inner.update_user(id, changes).await
+    }
+    async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
+        self.inner.set_user_enabled(id, enabled).await
+    }
+    async fn delete_user(&self, id: &str) -> Result<()> {
+        self.inner.delete_user(id).await
+    }
+}
+
+#[async_trait]
+impl Groups for Flaky {
+    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
+        self.inner.list_groups(page).await
+    }
+    async fn get_group(&self, id: &str) -> Result<Group> {
+        self.inner.get_group(id).await
+    }
+    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        self.inner.create_group(group).await
+    }
+    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
+        self.inner.update_group(id, changes).await
+    }
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        self.inner.delete_group(id).await
+    }
+}
+
+#[async_trait]
+impl Memberships for Flaky {
+    async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
+        self.inner.list_members(group, page).await
+    }
+    async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.member_calls.fetch_add(1, Ordering::SeqCst);
+        {
+            let mut f = self.faults.lock().expect("lock");
+            if f.member_fails > 0 {
+                f.member_fails -= 1;
+                return Err(unavailable("add member"));
+            }
+        }
+        self.inner.add_member(group, member).await
+    }
+    async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.inner.remove_member(group, member).await
+    }
+}
+
+#[async_trait]
+impl Roles for Flaky {
+    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
+        self.inner.list_roles(page).await
+    }
+    async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
+        self.inner.list_grants(filter, page).await
+    }
+    async fn grant(&self, grant: &Grant) -> Result<()> {
+        self.inner.grant(grant).await
+    }
+    async fn revoke(&self, grant: &Grant) -> Result<()> {
+        self.inner.revoke(grant).await
+    }
+}
+
+#[async_trait]
+impl Sessions for Flaky {
+    async fn list_sessions(&self, user: Option<&str>, page: PageRequest) -> Result<Page<Session>> {
+        self.inner.list_sessions(user, page).await
+    }
+}
+
+#[async_trait]
+impl Adapter for Flaky {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            // One write per call, so that each fails or succeeds on its own.
+            users_batch_max: None,
+            ..self.inner.capabilities()
+        }
+    }
+    fn protected(&self) -> Protected {
+        self.inner.protected()
+    }
+    fn request_counts(&self) -> Option<RequestCounts> {
+        None
+    }
+}
+
+/// A world whose one target `mirror` is an empty directory file behind `Flaky`.
+fn world(faults: Faults) -> (World, Arc<Flaky>) {
+    let mut w = World::new();
+    let path = w.dir.path().join("mirror.yaml");
+    let file = FileAdapter::open(&path, true).expect("target file");
+    let flaky = Flaky::new(Arc::new(file), faults);
+    let recorder = Recorder::unbatched(flaky.clone());
+    w.targets.push(WorldTarget {
+        name: "mirror".into(),
+        handle: AdapterHandle::new("mirror", recorder.clone()),
+        recorder,
+        settings: TargetSettings::from_json("mirror", json!({})).expect("settings"),
+        emulator: None,
+        file: None,
+    });
+    (w, flaky)
+}
+
+fn no_duplicates(users: &[User]) {
+    let mut seen = HashSet::new();
+    for u in users {
+        assert!(
+            seen.insert(u.login.to_lowercase()),
+            "duplicate account `{}`",
+            u.login
+        );
+    }
+}
+
+#[tokio::test]
+async fn failures_a_retry_cures_are_tried_again_within_the_same_run() {
+    let mut faults = Faults {
+        member_fails: 5,
+        ..Faults::default()
+    };
+    faults.create_fails.insert("ada.lovelace".into(), 2);
+    faults.create_fails.insert("grace.hopper".into(), 1);
+    let (w, flaky) = world(faults);
+    let (plan, report) = w.sync().await.expect("sync");
+    assert!(
+        report.converged(),
+        "{}",
+        idbridge_sync::report::render_run(&report)
+    );
+    assert_eq!(flaky.creates_of("ada.lovelace"), 3);
+    assert_eq!(flaky.creates_of("grace.hopper"), 2);
+    let adds = plan.targets[0]
+        .ops
+        .iter()
+        .filter(|o| o.action.name() == "add_member")
+        .count();
+    assert_eq!(flaky.member_calls.load(Ordering::SeqCst), adds + 5);
+    let users = w.target_users("mirror").await.expect("read back");
+    no_duplicates(&users);
+    let ada = users
+        .iter()
+        .find(|u| u.login == "ada.lovelace")
+        .expect("created");
+    assert_eq!(ada.email.as_deref(), Some("ada.lovelace@example.com"));
+    let engineering = w
+        .target_group_members("mirror", "engineering")
+        .await
+        .expect("members");
+    assert!(
+        engineering.contains(&"ada.lovelace".to_string()),
+        "{engineering:?}"
+    );
+
+    // The journal tells the story: the failed attempts, then the success.
+    let store = Store::open(&w.state).expect("state");
+    let ada_rows: Vec<Outcome> = store
+        .journal(Some(report.run))
+        .expect("journal")
+        .into_iter()
+        .filter(|r| r.operation == "create_user" && r.resource == "ada.lovelace")
+        .map(|r| r.outcome)
+        .collect();
+    assert_eq!(
+        ada_rows.iter().filter(|o| **o == Outcome::Failed).count(),
+        2
+    );
+    assert_eq!(ada_rows.last(), Some(&Outcome::Ok), "{ada_rows:?}");
+
+    let (plan, _) = w.sync().await.expect("second sync");
+    assert!(
+        plan.is_empty(),
+        "{}",
+        idbridge_sync::report::render_plan(&plan, &[])
+    );
+}
+
+#[tokio::test]
+async fn a_create_carried_out_but_not_answered_is_adopted_and_completed_not_duplicated() {
+    let mut faults = Faults::default();
+    faults.create_lost.insert("alan.turing".into());
+    let (w, flaky) = world(faults);
+    let (_, report) = w.sync().await.expect("sync");
+    assert!(
+        report.converged(),
+        "{}",
+        idbridge_sync::report::render_run(&report)
+    );
+    assert_eq!(flaky.creates_of("alan.turing"), 2, "tried again once");
+    let users = w.target_users("mirror").await.expect("read back");
+    no_duplicates(&users);
+    let alan = users
+        .iter()
+        .find(|u| u.login == "alan.turing")
+        .expect("there");
+    // The first step left the account bare; adopting it wrote what the create wanted.
+    assert_eq!(alan.email.as_deref(), Some("alan.turing@example.com"));
+    assert_eq!(alan.display_name.as_deref(), Some("Alan Turing"));
+    let platform = w
+        .target_group_members("mirror", "platform")
+        .await
+        .expect("members");
+    assert!(
+        platform.contains(&"alan.turing".to_string()),
+        "{platform:?}"
+    );
+
+    // Adopted and completed, so the link is current: the next run has nothing to do.
+    let (plan, _) = w.sync().await.expect("second sync");
+    assert!(
+        plan.is_empty(),
+        "{}",
+        idbridge_sync::report::render_plan(&plan, &[])
+    );
+}
+
+#[tokio::test]
+async fn a_failure_that_persists_fails_after_four_attempts_and_skips_only_its_dependents() {
+    let mut faults = Faults::default();
+    faults.create_always.insert("ada.lovelace".into());
+    let (w, flaky) = world(faults);
+    let (_, report) = w.sync().await.expect("sync");
+    assert!(!report.converged());
+    assert_eq!(flaky.creates_of("ada.lovelace"), 4);
+    let t = &report.targets[0];
+    assert_eq!(t.failed, 1, "{t:?}");
+    let failed = t
+        .problems
+        .iter()
+        .find(|p| p.outcome == OpOutcome::Failed)
+        .expect("the failure");
+    assert_eq!(failed.resource, "ada.lovelace");
+    assert!(failed.error.contains("restarting"), "{}", failed.error);
+    assert!(
+        t.problems
+            .iter()
+            .filter(|p| p.outcome == OpOutcome::Skipped)
+            .all(|p| p.resource.contains("ada.lovelace")),
+        "only Ada's memberships are skipped: {t:?}"
+    );
+    let users = w.target_users("mirror").await.expect("read back");
+    assert!(users.iter().any(|u| u.login == "grace.hopper"));
+    assert!(!users.iter().any(|u| u.login == "ada.lovelace"));
+}
+
+#[tokio::test]
+async fn a_stop_request_ends_the_wait_for_a_retry_and_sends_nothing_more() {
+    let mut faults = Faults::default();
+    faults.create_always.insert("ada.lovelace".into());
+    let (w, flaky) = world(faults);
+    let engine = w.engine();
+    let lock = engine.lock("sync").expect("lock");
+    let plan = engine.plan().await.expect("plan");
+    let options = ApplyOptions::default();
+    let stopper = async {
+        while flaky.creates_of("ada.lovelace") == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        options.stop.stop();
+    };
+    let (report, ()) = tokio::join!(engine.apply(&plan, &lock, &options), stopper);
+    let report = report.expect("apply");
+    assert_eq!(
+        flaky.creates_of("ada.lovelace"),
+        1,
+        "no attempt starts once stopped"
+    );
+    let t = &report.targets[0];
+    assert!(
+        t.problems
+            .iter()
+            .any(|p| p.outcome == OpOutcome::Failed && p.resource == "ada.lovelace"),
+        "{t:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_write_is_announced_in_the_journal_before_it_is_sent() {
+    let mut w = World::new();
+    w.add_file_target("mirror", json!({}));
+    let rec = w.target("mirror").recorder.clone();
+    // The 7th write reaches the target and never returns, as if the process died there.
+    rec.crash_after(7);
+    let crashed_run = {
+        let engine = w.engine();
+        let lock = engine.lock("apply").expect("lock");
+        let plan = engine.plan().await.expect("plan");
+        let opts = ApplyOptions::default();
+        tokio::select! {
+            r = engine.apply(&plan, &lock, &opts) => panic!("should have been cut off: {r:?}"),
+            () = rec.crashed() => {}
+        }
+        engine.store().runs(1).expect("runs")[0].id
+    };
+    let store = Store::open(&w.state).expect("state");
+    let rows = store.journal(Some(crashed_run)).expect("journal");
+    let writing = |op: &str| op != "link_user" && op != "link_group";
+    let attempted = rows
+        .iter()
+        .filter(|r| writing(&r.operation) && r.outcome != Outcome::Skipped)
+        .count();
+    assert!(
+        attempted >= rec.writes(),
+        "{} writes reached the target, {attempted} are in the journal: {rows:?}",
+        rec.writes()
+    );
+    let in_flight: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Started)
+        .collect();
+    assert!(
+        !in_flight.is_empty(),
+        "the cut-off write is in the journal, as started"
+    );
+
+    // A run that finishes leaves one row per operation, none of them still started.
+    w.restart();
+    let (plan, report) = w.sync().await.expect("rerun");
+    assert!(
+        report.converged(),
+        "{}",
+        idbridge_sync::report::render_run(&report)
+    );
+    let rows = store.journal(Some(report.run)).expect("journal");
+    assert!(rows.iter().all(|r| r.outcome == Outcome::Ok), "{rows:?}");
+    assert_eq!(rows.len(), plan.op_count());
+}
