@@ -152,9 +152,15 @@ pub fn map_error(status: u16, body: &[u8], retry_after: Option<Duration>) -> Err
         .with_vendor(v.code.clone(), vendor_message)
         .with_http_status(status)
         .with_retry_after(retry_after);
-    if kind == ErrorKind::Unavailable && status == 500 && v.iserver_code != Some(ISERVER_TIMEOUT) {
-        // A 500 from the Intelligence Server is a verdict about the request far more often
-        // than a passing fault; the HTTP layer has already retried it.
+    if kind == ErrorKind::Unavailable
+        && status == 500
+        && v.code.is_some()
+        && v.iserver_code != Some(ISERVER_TIMEOUT)
+    {
+        // A 500 from the Intelligence Server (it carries the server's error code) is a
+        // verdict about the request far more often than a passing fault; the HTTP layer
+        // has already retried it. A 500 without one comes from the web tier or a proxy in
+        // front of it, and may pass.
         err = err.with_retryable(false);
     }
     err

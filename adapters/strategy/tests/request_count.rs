@@ -98,3 +98,13 @@ async fn a_lost_email_write_of_a_new_user_is_repaired_without_a_second_address()
         );
     }
 }
+
+#[test]
+fn a_500_without_the_servers_error_code_may_pass_and_is_retryable() {
+    use idbridge_strategy::error::map_error;
+    // The web tier or a proxy failed: worth another attempt.
+    assert!(map_error(500, br#"{"error":"Internal server error"}"#, None).is_retryable());
+    assert!(map_error(500, b"", None).is_retryable());
+    // The Intelligence Server's own verdict is not.
+    assert!(!map_error(500, br#"{"code":"ERR001","message":"boom"}"#, None).is_retryable());
+}
