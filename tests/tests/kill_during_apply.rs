@@ -1,0 +1,280 @@
+//! Fault suite: `kill -9` of the `idbridge` process at random moments during apply, 20
+//! times in a row (seeded, so the same moments every run), each followed by a rerun. The
+//! emulators live in this test process and outlive every killed run. At the end the
+//! targets hold exactly the source, with no duplicate, and the journal shows every write
+//! that reached a target: every account, group and membership there has its journal row,
+//! and every write request an emulator served is matched by journal rows of its kind.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use idbridge_core::registry;
+use idbridge_store::{Outcome, Store};
+use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, start_emulator};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use support::{ExactState, Shape, TARGETS};
+
+/// The dice of the kill moments.
+const SEED: u64 = 20_261_124;
+/// Kills in a row.
+const KILLS: usize = 20;
+
+struct Killable(Child);
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn is_auth(path: &str) -> bool {
+    path.contains("/auth/") || path.contains("oauth2") || path.ends_with("/token")
+}
+
+fn served_writes(emulators: &[(String, RunningEmulator)]) -> usize {
+    emulators
+        .iter()
+        .map(|(_, e)| {
+            e.server
+                .log()
+                .served_writes()
+                .iter()
+                .filter(|r| !is_auth(&r.path))
+                .count()
+        })
+        .sum()
+}
+
+fn sync(bin: &Path, config: &Path, log: &Path) -> Killable {
+    let log = std::fs::File::create(log).expect("log file");
+    let err = log.try_clone().expect("log file");
+    Killable(
+        Command::new(bin)
+            .args(["sync", "-c"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("idbridge starts"),
+    )
+}
+
+/// What one served write request is, from its method and path: the journal operation it
+/// belongs to, and the record it names (a user key, a group name), where the path names
+/// one.
+fn classify(
+    vendor: &str,
+    method: &str,
+    path: &str,
+    state: &ExactState,
+) -> (&'static str, Option<String>) {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let last = segs.last().copied().unwrap_or_default();
+    let before_last = segs.len().checked_sub(2).map_or("", |i| segs[i]);
+    let user = |id: &str| state.key_of_id.get(id).cloned();
+    let group = |id: &str| state.group_ids.get(id).cloned();
+    match (vendor, method) {
+        ("strategy", "POST") if last == "users" => ("create_user", None),
+        // The email is a contact address, written right after the account (or when it
+        // changes).
+        ("strategy", "POST") if last == "addresses" => ("user_write", user(before_last)),
+        ("strategy", "POST") if last == "usergroups" => ("create_group", None),
+        ("strategy", "PATCH") if before_last == "usergroups" => ("add_member", group(last)),
+        ("squirro", "POST") if last == "users" => ("create_user", None),
+        // The display name is written right after the account (or when it changes).
+        ("squirro", "PUT") if before_last == "users" => ("user_write", user(last)),
+        ("squirro", "POST") if last == "groups" => ("create_group", None),
+        ("squirro", "POST") if before_last == "groups" => ("add_member", group(last)),
+        ("dataiku", "POST") if last == "bulk" => ("create_user", None),
+        ("dataiku", "POST") if last == "groups" => ("create_group", None),
+        // Memberships live on the user: a read-modify-write of the user's settings.
+        ("dataiku", "PUT") if before_last == "users" => ("add_member", Some(last.to_lowercase())),
+        _ => panic!("{vendor}: unexpected write {method} {path}; teach this test what it is"),
+    }
+}
+
+/// The journal operations a classified write may belong to.
+fn operations(kind: &str) -> &[&str] {
+    match kind {
+        "user_write" => &["create_user", "update_user"],
+        "create_user" => &["create_user"],
+        "create_group" => &["create_group"],
+        _ => &["add_member"],
+    }
+}
+
+/// The journal rows of one target that record an attempt (not a skip), one per run and
+/// operation and resource.
+fn journaled(store: &Store, target: &str) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    store
+        .journal(None)
+        .expect("read the journal")
+        .into_iter()
+        .filter(|r| r.target == target && r.outcome != Outcome::Skipped)
+        .filter(|r| seen.insert((r.run, r.operation.clone(), r.resource.to_lowercase())))
+        .map(|r| (r.operation, r.resource.to_lowercase()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_apply_twenty_times_then_a_rerun_converges_and_the_journal_shows_every_write()
+{
+    idbridge_e2e::link_vendors();
+    let bin = tokio::task::spawn_blocking(support::idbridge_bin)
+        .await
+        .expect("build");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shape = Shape {
+        users: 500,
+        groups: 10,
+        per_user: 2,
+    };
+    let source = dir.path().join("source.json");
+    shape.write(&source);
+    let state = dir.path().join("state.db");
+
+    let mut emulators = Vec::new();
+    let mut sections = Vec::new();
+    for (name, vendor) in TARGETS {
+        let options = EmulatorOptions {
+            // Slow enough that a kill lands a few writes after the moment drawn.
+            latency: Duration::from_millis(3),
+            ..EmulatorOptions::default()
+        };
+        let e = start_emulator(vendor, options).await.expect("emulator");
+        sections.push((name.to_string(), e.config.clone(), support::settings(name)));
+        emulators.push((name.to_string(), e));
+    }
+    let config = support::write_config(dir.path(), &source, &state, &sections);
+
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let mut kills = 0;
+    let mut runs = 0;
+    while kills < KILLS {
+        runs += 1;
+        assert!(
+            runs <= KILLS * 3,
+            "only {kills} runs could be killed during apply in {runs} runs"
+        );
+        let base = served_writes(&emulators);
+        let at = base + rng.random_range(1..=40);
+        let log = dir.path().join(format!("run-{runs}.log"));
+        let mut child = sync(&bin, &config, &log);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = child.0.try_wait().expect("poll the run") {
+                // It finished before the moment came: nothing was killed this time.
+                assert!(
+                    status.success() || runs > 1,
+                    "the run failed: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+                break;
+            }
+            if served_writes(&emulators) >= at {
+                child.0.kill().expect("kill -9");
+                child.0.wait().expect("reap");
+                kills += 1;
+                break;
+            }
+            assert!(Instant::now() < deadline, "run {runs} hangs");
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+    }
+
+    // The rerun that is let finish converges; a plan after it changes nothing.
+    let log = dir.path().join("final.log");
+    let mut last = sync(&bin, &config, &log);
+    let status = tokio::task::spawn_blocking(move || last.0.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(
+        status.success(),
+        "the rerun after {kills} kills did not converge:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let plan = Command::new(&bin)
+        .args(["plan", "-c"])
+        .arg(&config)
+        .output()
+        .expect("plan runs");
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "a plan after the rerun changes nothing:\n{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+
+    let store = Store::open(&state).expect("state file");
+    for (name, e) in &emulators {
+        let handle = registry::build_adapter(e.vendor, e.adapter_config(name))
+            .await
+            .expect("connect");
+        let exact = shape.assert_exact(name, &handle).await;
+        let rows = journaled(&store, name);
+        let has = |op: &str, resource: &str| rows.iter().any(|(o, r)| o == op && r == resource);
+        // Every account, group and membership in the target has its journal row.
+        for key in exact.key_of_id.values() {
+            assert!(
+                ["create_user", "link_user", "update_user"]
+                    .iter()
+                    .any(|op| has(op, key)),
+                "{name}: account `{key}` is in the target but not in the journal"
+            );
+        }
+        for group in exact.group_ids.values() {
+            assert!(
+                has("create_group", group) || has("link_group", group),
+                "{name}: group `{group}` is in the target but not in the journal"
+            );
+        }
+        for (group, member) in &exact.memberships {
+            assert!(
+                has("add_member", &format!("{group} <- {member}")),
+                "{name}: `{member}` in `{group}` is in the target but not in the journal"
+            );
+        }
+        // Every write request the emulator served is matched by journal rows of its kind:
+        // per named record where the path names one, else per operation.
+        let mut served: BTreeMap<(&str, Option<String>), usize> = BTreeMap::new();
+        for r in e.server.log().served_writes() {
+            if is_auth(&r.path) {
+                continue;
+            }
+            *served
+                .entry(classify(e.vendor, &r.method, &r.path, &exact))
+                .or_default() += 1;
+        }
+        for ((kind, key), n) in served {
+            let rows_of_kind = rows
+                .iter()
+                .filter(|(o, r)| {
+                    operations(kind).contains(&o.as_str())
+                        && match (&key, kind) {
+                            (None, _) => true,
+                            (Some(k), "add_member") if e.vendor == "dataiku" => {
+                                r.ends_with(&format!("<- {k}"))
+                            }
+                            (Some(k), "add_member") => r.starts_with(&format!("{k} <- ")),
+                            (Some(k), _) => r == k,
+                        }
+                })
+                .count();
+            assert!(
+                n <= rows_of_kind,
+                "{name}: {n} served `{kind}` write(s) for {key:?}, but only {rows_of_kind} journal row(s)"
+            );
+        }
+    }
+    assert!(kills >= KILLS);
+}
