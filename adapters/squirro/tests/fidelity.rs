@@ -6,59 +6,19 @@
 //! root). Without it or without the package the test is skipped with a message, unless
 //! `IDBRIDGE_REQUIRE_FIDELITY=1`, which turns the skip into a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use idbridge_core::{AdapterExt, registry};
 use idbridge_squirro::emulator::{DEFAULT_REFRESH_TOKEN, start_with_state};
 use idbridge_testkit::emulator::EmulatorOptions;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("IDBRIDGE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"))
-}
-
-/// `Ok(())` when the interpreter imports `squirro_client`, else why not.
-fn client_available(python: &Path) -> Result<(), String> {
-    match Command::new(python)
-        .args(["-c", "import squirro_client"])
-        .output()
-    {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(format!(
-            "`{}` cannot import squirro_client: {}",
-            python.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Err(format!("cannot run `{}`: {e}", python.display())),
-    }
-}
-
-fn required() -> bool {
-    std::env::var("IDBRIDGE_REQUIRE_FIDELITY").is_ok_and(|v| v == "1")
-}
+use idbridge_testkit::fidelity;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn squirroclient_drives_the_emulator() {
-    let python = python();
-    if let Err(why) = client_available(&python) {
-        if required() {
-            panic!("IDBRIDGE_REQUIRE_FIDELITY=1 but {why}");
-        }
-        eprintln!(
-            "SKIPPED squirroclient fidelity: {why} (run scripts/python-env.sh, or set IDBRIDGE_PYTHON)"
-        );
+    let Some(python) = fidelity::python_with("squirro_client", "squirroclient fidelity") else {
         return;
-    }
+    };
     let (emulator, state) = start_with_state(EmulatorOptions::default())
         .await
         .expect("emulator starts");

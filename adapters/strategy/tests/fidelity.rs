@@ -6,39 +6,11 @@
 //! `IDBRIDGE_REQUIRE_FIDELITY=1`, in which case it fails.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use idbridge_core::{AdapterExt, registry};
 use idbridge_strategy::emulator;
 use idbridge_testkit::emulator::EmulatorOptions;
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The interpreter with mstrio-py, or `None` when the test should be skipped.
-fn python() -> Option<PathBuf> {
-    let required = std::env::var("IDBRIDGE_REQUIRE_FIDELITY").is_ok_and(|v| v == "1");
-    let python = std::env::var_os("IDBRIDGE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
-    let has_sdk = std::process::Command::new(&python)
-        .args(["-c", "import mstrio"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if has_sdk {
-        return Some(python);
-    }
-    let msg = format!(
-        "mstrio-py is not importable with `{}`: create the virtualenv with `python3 -m venv .venv && .venv/bin/pip install -r adapters/strategy/tests/fidelity/requirements.txt` or set IDBRIDGE_PYTHON",
-        python.display()
-    );
-    assert!(!required, "IDBRIDGE_REQUIRE_FIDELITY=1 but {msg}");
-    eprintln!("SKIPPED strategy fidelity test: {msg}");
-    None
-}
+use idbridge_testkit::fidelity;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mstrio_py_manages_users_groups_roles_and_connections_on_the_emulator() {
@@ -53,7 +25,7 @@ async fn mstrio_py_works_against_a_newer_server_version_too() {
 }
 
 async fn run_against(version: Option<&str>) {
-    let Some(python) = python() else {
+    let Some(python) = fidelity::python_with("mstrio", "strategy fidelity (mstrio-py)") else {
         return;
     };
     let mut options = EmulatorOptions::default();

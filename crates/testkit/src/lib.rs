@@ -9,6 +9,7 @@
 
 pub mod conformance;
 pub mod emulator;
+pub mod fidelity;
 
 /// Re-exports for [`register_emulator!`]; not part of the public API.
 #[doc(hidden)]
