@@ -63,38 +63,16 @@ pub(crate) fn stop_on_signals() -> Stop {
     let stop = Stop::new();
     let s = stop.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        super::shutdown_signal().await;
         eprintln!(
             "stopping: finishing the operations in flight (press Ctrl-C again to quit at once)"
         );
         s.stop();
-        wait_for_signal().await;
+        super::shutdown_signal().await;
         eprintln!("quitting at once; the next run converges");
         std::process::exit(130);
     });
     stop
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Progress bars per target when stderr is a terminal; log events otherwise.

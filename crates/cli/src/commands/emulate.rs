@@ -79,31 +79,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         "{} emulator listening on {}; stop with Ctrl-C",
         running.vendor, running.base_url
     );
-    wait_for_shutdown_signal().await;
+    super::shutdown_signal().await;
     eprintln!("stopping the {} emulator", running.vendor);
     running.server.shutdown().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Resolves on SIGINT, or SIGTERM on Unix.
-pub async fn wait_for_shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
