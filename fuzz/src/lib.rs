@@ -242,6 +242,16 @@ fn squirro_adapter() -> &'static idbridge_squirro::SquirroAdapter {
     })
 }
 
+/// Replaces every string value (not the keys) in `v` by the same placeholder.
+fn scrub_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = "-".to_string(),
+        Value::Array(items) => items.iter_mut().for_each(scrub_strings),
+        Value::Object(map) => map.values_mut().for_each(scrub_strings),
+        _ => {}
+    }
+}
+
 /// The Squirro adapter on any answer: the error mapping for API calls and for the token
 /// exchange, the token-exchange parser (whose errors never quote the body: it holds
 /// tokens), and the user, group, member, project, grant and session answers.
@@ -260,14 +270,15 @@ pub fn squirro_responses(data: &[u8]) {
     }
     if let Err(e) = fuzzing::token_response(body) {
         expect_kind(&e, ErrorKind::Protocol, "squirro token exchange");
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
-            for value in map.values() {
-                if let Value::String(s) = value
-                    && s.len() >= 8
-                    && !map.contains_key(s.as_str())
-                {
-                    assert!(!e.to_string().contains(s.as_str()), "quoted a value: {e}");
-                }
+        // The error depends on the keys and types only: with every string value replaced
+        // the text is the same, so no value (a token) can be in it.
+        if let Ok(mut doc) = serde_json::from_slice::<Value>(body) {
+            scrub_strings(&mut doc);
+            let scrubbed = serde_json::to_vec(&doc).expect("a JSON value serialises");
+            // (A body whose failure the JSON tree does not keep, such as a duplicate key,
+            // may parse once rewritten: there is nothing to compare then.)
+            if let Err(again) = fuzzing::token_response(&scrubbed) {
+                assert_eq!(e.to_string(), again.to_string(), "the error quotes a value");
             }
         }
     }
