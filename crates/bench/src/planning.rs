@@ -379,13 +379,11 @@ pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenari
             let (a, b) = (&w[0], &w[1]);
             let size = b.users as f64 / a.users as f64;
             println!(
-                "growth {:>7} -> {:>7} users (x{size:.0}): time x{:.2}, peak RSS x{:.2}, RSS before planning x{:.2}, planning's own memory (peak - before) x{:.2}",
+                "growth {:>7} -> {:>7} users (x{size:.0}): plan time x{:.2}, peak RSS x{:.2}",
                 a.users,
                 b.users,
                 b.plan_ms / a.plan_ms,
                 b.peak_mib / a.peak_mib,
-                b.rss_before_mib / a.rss_before_mib,
-                (b.peak_mib - b.rss_before_mib) / (a.peak_mib - a.rss_before_mib).max(1.0),
             );
         }
     }
