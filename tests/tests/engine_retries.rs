@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
-    Session, Sessions, User, UserChanges, Users, async_trait,
+    Adapter, AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group,
+    GroupChanges, Groups, Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected,
+    Result, Role, Roles, Session, Sessions, User, UserChanges, Users, async_trait,
 };
 use idbridge_e2e::{Recorder, World, WorldTarget};
 use idbridge_file::FileAdapter;
@@ -325,13 +325,13 @@ async fn a_create_carried_out_but_not_answered_is_adopted_and_completed_not_dupl
 }
 
 #[tokio::test]
-async fn a_failure_that_persists_fails_after_four_attempts_and_skips_only_its_dependents() {
+async fn a_failure_that_persists_fails_after_six_attempts_and_skips_only_its_dependents() {
     let mut faults = Faults::default();
     faults.create_always.insert("ada.lovelace".into());
     let (w, flaky) = world(faults);
     let (_, report) = w.sync().await.expect("sync");
     assert!(!report.converged());
-    assert_eq!(flaky.creates_of("ada.lovelace"), 4);
+    assert_eq!(flaky.creates_of("ada.lovelace"), 6);
     let t = &report.targets[0];
     assert_eq!(t.failed, 1, "{t:?}");
     let failed = t
@@ -351,6 +351,39 @@ async fn a_failure_that_persists_fails_after_four_attempts_and_skips_only_its_de
     let users = w.target_users("mirror").await.expect("read back");
     assert!(users.iter().any(|u| u.login == "grace.hopper"));
     assert!(!users.iter().any(|u| u.login == "ada.lovelace"));
+}
+
+#[tokio::test]
+async fn a_target_that_looks_down_is_not_retried_operation_after_operation() {
+    let users = World::new();
+    let logins: Vec<String> = users
+        .source
+        .all_users()
+        .await
+        .expect("source")
+        .into_iter()
+        .map(|u| u.login)
+        .collect();
+    drop(users);
+    let mut faults = Faults::default();
+    faults.create_always.extend(logins.iter().cloned());
+    let (w, flaky) = world(faults);
+    let (_, report) = w.sync().await.expect("sync");
+    assert!(!report.converged());
+    let calls: usize = logins.iter().map(|l| flaky.creates_of(l)).sum();
+    let enabled = report.targets[0]
+        .done
+        .get("create_user")
+        .copied()
+        .unwrap_or(0)
+        + report.targets[0].failed;
+    assert!(enabled > 20, "{enabled} creates planned");
+    // Six attempts each would be 6 x the creates; once the failures pile up with no
+    // success in between, the rest fail at their first attempt.
+    assert!(
+        calls < enabled * 2,
+        "{calls} create calls for {enabled} creates"
+    );
 }
 
 #[tokio::test]
