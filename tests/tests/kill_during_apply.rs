@@ -172,9 +172,10 @@ async fn kill_9_during_apply_twenty_times_then_a_rerun_converges_and_the_journal
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(status) = child.0.try_wait().expect("poll the run") {
-                // It finished before the moment came: nothing was killed this time.
+                // It finished before the moment came: nothing was killed this time, and
+                // the run converged.
                 assert!(
-                    status.success() || runs > 1,
+                    status.success(),
                     "the run failed: {}",
                     std::fs::read_to_string(&log).unwrap_or_default()
                 );
