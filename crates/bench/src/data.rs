@@ -1,11 +1,12 @@
 //! Synthetic directories: users, groups and memberships generated from a few numbers, the
 //! same way every time, so that two runs of a benchmark measure the same work.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use idbridge_core::{Group, Principal, User};
+use idbridge_core::{Error, Group, Result, User};
 use idbridge_file::{DirGroup, DirUser, Directory};
 use idbridge_sync::state::SourceState;
+use idbridge_sync::table::{MemberList, Members, UserTable};
 
 /// The shape of a synthetic directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +89,15 @@ pub fn user(i: usize) -> User {
 }
 
 /// The source as the engine holds it after reading.
-pub fn source_state(shape: Shape) -> SourceState {
-    let users: Vec<User> = (0..shape.users).map(user).collect();
+///
+/// # Errors
+/// Only when the users' text passes the table's 4 GiB limit.
+pub fn source_state(shape: Shape) -> Result<SourceState> {
+    let mut users = UserTable::new();
+    for i in 0..shape.users {
+        users.push(user(i))?;
+    }
+    users.shrink_to_fit();
     let groups: Vec<Group> = (0..shape.groups)
         .map(|g| Group {
             id: group_id(g),
@@ -97,23 +105,35 @@ pub fn source_state(shape: Shape) -> SourceState {
             description: None,
         })
         .collect();
-    let mut members: HashMap<String, Vec<Principal>> = HashMap::with_capacity(shape.groups);
-    for i in 0..shape.users {
-        for g in shape.groups_of(i) {
-            members
-                .entry(group_id(g))
-                .or_default()
-                .push(Principal::User(user_id(i)));
-        }
-    }
-    SourceState {
+    Ok(SourceState {
         users,
         groups: Some(groups),
-        members,
+        members: members_by_position(shape, group_id)?,
         members_listed: true,
         roles: None,
         grants: Vec::new(),
+    })
+}
+
+/// The memberships of `shape` with user `i` at position `i` of its state's users, under
+/// the group ids `group_id` gives.
+///
+/// # Errors
+/// When a position does not fit the table's 32-bit positions.
+pub fn members_by_position(shape: Shape, group_id: impl Fn(usize) -> String) -> Result<Members> {
+    let mut lists = vec![MemberList::default(); shape.groups];
+    for i in 0..shape.users {
+        let position = u32::try_from(i)
+            .map_err(|_| Error::invalid_input("more users than 32-bit positions"))?;
+        for g in shape.groups_of(i) {
+            lists[g].users.push(position);
+        }
     }
+    let mut members = Members::new();
+    for (g, list) in lists.into_iter().enumerate() {
+        members.insert_list(group_id(g), list);
+    }
+    Ok(members)
 }
 
 /// The source as a directory file (for the file adapter).
@@ -183,11 +203,10 @@ mod tests {
             groups: 7,
             per_user: 3,
         };
-        let src = source_state(shape);
+        let src = source_state(shape).expect("source");
         let dir = directory(shape);
         dir.validate().expect("a valid directory");
-        assert_eq!(dir.neutral_users(), src.users);
-        let members: usize = src.members.values().map(Vec::len).sum();
-        assert_eq!(members, dir.neutral_memberships().len());
+        assert_eq!(dir.neutral_users(), src.users.to_users());
+        assert_eq!(src.members.memberships(), dir.neutral_memberships().len());
     }
 }

@@ -5,19 +5,19 @@
 //! peak resident memory (`VmHWM`) belongs to that size alone; the child is pinned to one
 //! core with `taskset` where it exists, and plans on the calling thread.
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use idbridge_core::{
-    Adapter, AdapterHandle, Capabilities, Error, Group, Groups, Memberships, Principal, Result,
-    Roles, Sessions, User, Users, async_trait, registry,
+    Adapter, AdapterHandle, Capabilities, Error, Group, Groups, Memberships, Result, Roles,
+    Sessions, User, Users, async_trait, registry,
 };
 use idbridge_store::{Link, LinkKind, Store};
-use idbridge_sync::planner::{SourceIndex, TargetInput, plan_target};
+use idbridge_sync::planner::{group_link_fingerprint, user_link_fingerprint};
 use idbridge_sync::state::{Effective, SourceState, TargetState};
-use idbridge_sync::{Action, Engine, Snapshot, Target, TargetSettings, TargetSnapshot};
+use idbridge_sync::table::{LinkTable, UserTable};
+use idbridge_sync::{Engine, Snapshot, Target, TargetSettings, TargetSnapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -108,111 +108,54 @@ fn target_user(i: usize, caps: &Capabilities) -> User {
     u
 }
 
-/// A target's state after a completed first sync, with its links (fingerprints left
-/// empty: [`refresh_fingerprints`] fills them as the engine would).
+/// A target's state after a completed first sync of `source`, with the links an apply
+/// would have stored (fingerprints included), built straight into the engine's tables.
 fn synced_state(
     shape: Shape,
-    name: &str,
-    caps: &Capabilities,
-) -> (TargetState, Vec<Link>, Vec<Link>) {
+    source: &SourceState,
+    target: &Target,
+) -> Result<(TargetState, LinkTable, Vec<Link>)> {
+    let caps = target.handle.capabilities();
+    let settings = &target.settings;
+    let mut users = UserTable::new();
+    let mut user_links = LinkTable::new();
+    for (i, u) in source.users.iter().enumerate() {
+        let t = target_user(i, &caps);
+        let fingerprint = user_link_fingerprint(u, settings, &caps).unwrap_or_default();
+        user_links.insert(u.id, &t.id, &fingerprint)?;
+        users.push(t)?;
+    }
+    users.shrink_to_fit();
     let now = chrono::Utc::now();
-    let users = (0..shape.users).map(|i| target_user(i, caps)).collect();
-    let groups = (0..shape.groups)
+    let groups: Vec<Group> = (0..shape.groups)
         .map(|g| Group {
             id: format!("TG{g}"),
             name: data::group_name(g),
             description: None,
         })
         .collect();
-    let mut members: HashMap<String, Vec<Principal>> = HashMap::with_capacity(shape.groups);
-    for i in 0..shape.users {
-        for g in shape.groups_of(i) {
-            members
-                .entry(format!("TG{g}"))
-                .or_default()
-                .push(Principal::User(format!("T{i}")));
-        }
-    }
-    let link = |kind, source_id: String, target_id: String| Link {
-        target: name.to_string(),
-        kind,
-        source_id,
-        target_id,
-        fingerprint: String::new(),
-        updated: now,
-    };
-    let user_links = (0..shape.users)
-        .map(|i| link(LinkKind::User, data::user_id(i), format!("T{i}")))
-        .collect();
-    let group_links = (0..shape.groups)
-        .map(|g| link(LinkKind::Group, data::group_id(g), format!("TG{g}")))
+    let group_links = source
+        .groups
+        .iter()
+        .flatten()
+        .zip(&groups)
+        .map(|(sg, tg)| Link {
+            target: target.name().to_string(),
+            kind: LinkKind::Group,
+            source_id: sg.id.clone(),
+            target_id: tg.id.clone(),
+            fingerprint: group_link_fingerprint(sg, settings, &caps).unwrap_or_default(),
+            updated: now,
+        })
         .collect();
     let state = TargetState {
         users,
         groups,
-        members,
+        members: data::members_by_position(shape, |g| format!("TG{g}"))?,
         sessions: caps.sessions_list.then(Vec::new),
         ..TargetState::default()
     };
-    (state, user_links, group_links)
-}
-
-/// Plans one target whose links carry no fingerprint (every record is re-linked) and
-/// stores the fingerprints the plan computed, as a completed run would have.
-fn refresh_fingerprints(
-    index: &SourceIndex<'_>,
-    t: &Target,
-    snap: &mut TargetSnapshot,
-) -> Result<()> {
-    let input = TargetInput {
-        name: t.name(),
-        adapter: t.handle.kind(),
-        caps: t.handle.capabilities(),
-        protected: t.handle.protected(),
-        settings: &t.settings,
-        state: &snap.state,
-        user_links: &snap.user_links,
-        group_links: &snap.group_links,
-    };
-    let plan = plan_target(index, &input, &snap.effective)?;
-    let mut users: HashMap<String, String> = HashMap::new();
-    let mut groups: HashMap<String, String> = HashMap::new();
-    for op in plan.ops {
-        match op.action {
-            Action::LinkUser {
-                source_id,
-                fingerprint,
-                ..
-            } => {
-                users.insert(source_id, fingerprint);
-            }
-            Action::LinkGroup {
-                source_id,
-                fingerprint,
-                ..
-            } => {
-                groups.insert(source_id, fingerprint);
-            }
-            other => {
-                return Err(Error::protocol(format!(
-                    "the synced state of `{}` is not in sync: the plan has `{}`",
-                    t.name(),
-                    other.name()
-                )));
-            }
-        }
-    }
-    for l in &mut snap.user_links {
-        if let Some(fp) = users.remove(&l.source_id) {
-            l.fingerprint = fp;
-        }
-    }
-    for l in &mut snap.group_links {
-        if let Some(fp) = groups.remove(&l.source_id) {
-            l.fingerprint = fp;
-        }
-    }
-    Ok(())
+    Ok((state, user_links, group_links))
 }
 
 /// Runs one measurement in this process (the child's work) and returns it.
@@ -225,7 +168,7 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
     let dir = tempfile::tempdir()
         .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
     let store = Store::open(&dir.path().join("state.db"))?;
-    let source: SourceState = data::source_state(shape);
+    let source: SourceState = data::source_state(shape)?;
     let source_handle = AdapterHandle::new(
         "source",
         Arc::new(Declared {
@@ -241,18 +184,19 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
         let settings = TargetSettings::from_json(name, settings)?;
         let mut notes = Vec::new();
         let effective = Effective::compute(&settings, &caps, &source, &mut notes);
+        let target = Target { handle, settings };
         let (state, user_links, group_links) = match scenario {
-            Scenario::Steady => synced_state(shape, name, &caps),
+            Scenario::Steady => synced_state(shape, &source, &target)?,
             Scenario::Initial => (
                 TargetState {
                     sessions: caps.sessions_list.then(Vec::new),
                     ..TargetState::default()
                 },
-                Vec::new(),
+                LinkTable::new(),
                 Vec::new(),
             ),
         };
-        engine_targets.push(Target { handle, settings });
+        engine_targets.push(target);
         snaps.push(TargetSnapshot {
             name: name.to_string(),
             effective,
@@ -261,12 +205,6 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
             user_links,
             group_links,
         });
-    }
-    if scenario == Scenario::Steady {
-        let index = SourceIndex::new(&source);
-        for (t, snap) in engine_targets.iter().zip(snaps.iter_mut()) {
-            refresh_fingerprints(&index, t, snap)?;
-        }
     }
     let engine = Engine::new(source_handle, engine_targets, store);
     let snapshot = Snapshot {
@@ -282,6 +220,15 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
     let plan_ms = t1.elapsed().as_secs_f64() * 1e3;
     let ops = plan.op_count();
     let peak = rss::peak_mib();
+    if scenario == Scenario::Steady {
+        if let Some(op) = plan.targets.iter().flat_map(|t| &t.ops).next() {
+            return Err(Error::protocol(format!(
+                "the synced targets are not in sync: the plan has `{}` {}",
+                op.action.name(),
+                op.action.resource()
+            )));
+        }
+    }
     drop(plan);
     Ok(Measurement {
         users: shape.users,

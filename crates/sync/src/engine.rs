@@ -15,6 +15,7 @@ use crate::plan::{Action, Plan, Reason, TargetPlan};
 use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
 use crate::settings::{CorrelationKey, TargetSettings};
 use crate::state::{Effective, SourceState, TargetState, read_members, read_source, read_target};
+use crate::table::{LinkTable, Members};
 use crate::util::norm;
 use crate::validate::stale_reasons;
 
@@ -46,7 +47,7 @@ pub struct TargetSnapshot {
     /// Its current state.
     pub state: TargetState,
     /// Stored user links.
-    pub user_links: Vec<idbridge_store::Link>,
+    pub user_links: LinkTable,
     /// Stored group links.
     pub group_links: Vec<idbridge_store::Link>,
 }
@@ -233,7 +234,8 @@ impl Engine {
                 let caps = t.handle.capabilities();
                 let effective = Effective::compute(&t.settings, &caps, shape, &mut notes);
                 let state = read_target(&t.handle, &effective).await?;
-                let user_links = self.store.links(t.name(), LinkKind::User)?;
+                let user_links =
+                    LinkTable::from_links(&self.store.links(t.name(), LinkKind::User)?)?;
                 let group_links = self.store.links(t.name(), LinkKind::Group)?;
                 Ok::<_, Error>(TargetSnapshot {
                     name: t.name().to_string(),
@@ -266,6 +268,8 @@ impl Engine {
                 groups_needing_members(&index, &input, &snap.effective)
             })
             .collect();
+        // The index borrows the source, which the snapshot is about to own.
+        drop(index);
         let members = futures::future::try_join_all(
             self.targets
                 .iter()
@@ -274,7 +278,7 @@ impl Engine {
         )
         .await?;
         for (snap, m) in targets.iter_mut().zip(members) {
-            snap.state.members = m;
+            snap.state.members = Members::from_principals(m, &snap.state.users);
         }
         Ok(Snapshot { source, targets })
     }

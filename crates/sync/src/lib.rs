@@ -18,6 +18,7 @@ pub mod planner;
 pub mod report;
 pub mod settings;
 pub mod state;
+pub mod table;
 pub mod template;
 pub mod util;
 pub mod validate;

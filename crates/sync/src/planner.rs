@@ -1,17 +1,21 @@
 //! Map, correlate and diff: from the source and one target's current state to that
 //! target's [`TargetPlan`]. Pure: no I/O, so it can be tested and benchmarked on its own.
 //!
-//! Everything is indexed by hash maps keyed by normalised keys ([`crate::util::norm`]);
-//! there is no loop over one collection inside a loop over another, so the cost grows
-//! linearly with the number of users, groups, memberships and grants.
+//! Records are addressed by their positions in the snapshot's tables ([`crate::table`]);
+//! what must be found by a key (a login, an email, a name) is indexed once in a hash map of
+//! normalised keys ([`crate::util::norm`]), built only when the plan needs it. There is no
+//! loop over one collection inside a loop over another, so the cost grows linearly with
+//! the number of users, groups, memberships and grants.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
+
+use hashbrown::{HashMap, HashSet};
 
 use idbridge_core::{
     Capabilities, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Protected, Result,
-    Role, Scope, User, UserChanges,
+    Role, Scope, UserChanges,
 };
 use idbridge_store::Link;
 
@@ -22,7 +26,8 @@ use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
 };
 use crate::state::{Effective, SourceState, TargetState};
-use crate::util::{Fingerprinter, norm, norm_eq, norm_key};
+use crate::table::{LinkTable, UserRef, UserTable};
+use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
 
 /// Source records indexed once and shared by every target's planning.
 pub struct SourceIndex<'a> {
@@ -33,7 +38,6 @@ pub struct SourceIndex<'a> {
     group_by_name: HashMap<String, usize>,
     role_by_id: HashMap<&'a str, usize>,
     role_by_name: HashMap<String, usize>,
-    user_by_id: HashMap<&'a str, usize>,
     direct_users: Vec<Vec<usize>>,
     child_groups: Vec<Vec<usize>>,
     closure: Vec<OnceLock<Vec<usize>>>,
@@ -43,12 +47,6 @@ impl<'a> SourceIndex<'a> {
     /// Indexes the source.
     pub fn new(src: &'a SourceState) -> SourceIndex<'a> {
         let groups: &[Group] = src.groups.as_deref().unwrap_or(&[]);
-        let user_by_id: HashMap<&str, usize> = src
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.as_str(), i))
-            .collect();
         let group_by_id: HashMap<&str, usize> = groups
             .iter()
             .enumerate()
@@ -72,22 +70,17 @@ impl<'a> SourceIndex<'a> {
             .collect();
         let mut direct_users = vec![Vec::new(); groups.len()];
         let mut child_groups = vec![Vec::new(); groups.len()];
-        for (gid, members) in &src.members {
-            let Some(&g) = group_by_id.get(gid.as_str()) else {
+        for (gid, members) in src.members.iter() {
+            let Some(&g) = group_by_id.get(gid) else {
                 continue;
             };
-            for m in members {
-                match m {
-                    Principal::User(u) => {
-                        if let Some(&u) = user_by_id.get(u.as_str()) {
-                            direct_users[g].push(u);
-                        }
-                    }
-                    Principal::Group(c) => {
-                        if let Some(&c) = group_by_id.get(c.as_str()) {
-                            if c != g {
-                                child_groups[g].push(c);
-                            }
+            direct_users[g].extend(members.users.iter().map(|&u| u as usize));
+            for m in &members.others {
+                // Users the source's listing does not show cannot be provisioned.
+                if let Principal::Group(c) = m {
+                    if let Some(&c) = group_by_id.get(c.as_str()) {
+                        if c != g {
+                            child_groups[g].push(c);
                         }
                     }
                 }
@@ -105,7 +98,6 @@ impl<'a> SourceIndex<'a> {
             group_by_name,
             role_by_id,
             role_by_name,
-            user_by_id,
             direct_users,
             child_groups,
             closure,
@@ -150,7 +142,7 @@ pub struct TargetInput<'a> {
     /// The current state.
     pub state: &'a TargetState,
     /// Stored user links.
-    pub user_links: &'a [Link],
+    pub user_links: &'a LinkTable,
     /// Stored group links.
     pub group_links: &'a [Link],
 }
@@ -176,7 +168,7 @@ struct DesiredUser<'a> {
     display_name: Option<Cow<'a, str>>,
     attributes: Option<BTreeMap<String, String>>,
     enabled: bool,
-    fingerprint: String,
+    fingerprint: u64,
 }
 
 fn trimmed(v: Cow<'_, str>) -> Cow<'_, str> {
@@ -188,7 +180,7 @@ fn trimmed(v: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 fn map_user<'a>(
-    user: &'a User,
+    user: UserRef<'a>,
     s: &TargetSettings,
     login_is_email: bool,
 ) -> std::result::Result<DesiredUser<'a>, String> {
@@ -242,7 +234,7 @@ fn map_user<'a>(
         display_name,
         attributes,
         enabled: user.enabled,
-        fingerprint: fp.finish(),
+        fingerprint: fp.value(),
     })
 }
 
@@ -250,7 +242,35 @@ fn group_fingerprint(name: &str, description: Option<&str>) -> String {
     Fingerprinter::default().str(name).opt(description).finish()
 }
 
-fn describe(u: &User) -> String {
+/// The fingerprint the link of a source user carries once its account in a target with
+/// these settings and capabilities matches it (what an apply stores); `None` when the user
+/// does not map (its login template gives no value).
+pub fn user_link_fingerprint(
+    user: UserRef<'_>,
+    settings: &TargetSettings,
+    caps: &Capabilities,
+) -> Option<String> {
+    map_user(user, settings, caps.users_login_is_email)
+        .ok()
+        .map(|d| fingerprint_text(d.fingerprint))
+}
+
+/// The fingerprint the link of a source group carries once its target group matches it;
+/// `None` when the settings do not sync this group.
+pub fn group_link_fingerprint(
+    group: &Group,
+    settings: &TargetSettings,
+    caps: &Capabilities,
+) -> Option<String> {
+    let name = settings.groups.target_name(&group.name)?;
+    let description = group
+        .description
+        .as_deref()
+        .filter(|_| caps.groups_description);
+    Some(group_fingerprint(&name, description))
+}
+
+fn describe(u: UserRef<'_>) -> String {
     format!("{} ({})", u.id, u.login)
 }
 
@@ -445,6 +465,25 @@ pub fn plan_target(
     Ok(p.finish())
 }
 
+/// A current member the plan removes.
+enum Member {
+    /// The account at this position of the target's users.
+    Account(usize),
+    /// Any other member (a group).
+    Other(Principal),
+}
+
+/// What a source user is in one target's plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserTarget {
+    /// Nothing: not mapped, in a conflict, protected or not provisioned.
+    Absent,
+    /// The existing account at this position of the target's users.
+    Existing(usize),
+    /// The account the operation at this index creates.
+    Created(usize),
+}
+
 struct Planner<'s, 'i> {
     src: &'i SourceIndex<'s>,
     input: &'i TargetInput<'i>,
@@ -453,21 +492,22 @@ struct Planner<'s, 'i> {
     s: &'i TargetSettings,
     plan: TargetPlan,
     // users
-    t_by_id: HashMap<&'i str, usize>,
-    t_by_login: HashMap<Cow<'i, str>, Slot>,
+    /// The target's accounts by normalised login, built when first needed.
+    t_by_login: Option<HashMap<Cow<'i, str>, Slot>>,
     desired: Vec<Option<DesiredUser<'i>>>,
     claim: Vec<Option<usize>>,
     owner: Vec<Option<usize>>,
     conflicted: Vec<bool>,
     protected_t: Vec<bool>,
-    user_links: HashMap<&'i str, &'i Link>,
+    /// Per source user claimed through its stored link: that link's fingerprint.
+    linked_fp: Vec<Option<u64>>,
     created_user: Vec<Option<usize>>,
     last_user_op: HashMap<usize, usize>,
-    user_ref: Vec<Option<PrincipalRef>>,
-    /// Target user ids claimed by mapped source users (and not protected).
-    active_users: HashSet<&'i str>,
+    user_target: Vec<UserTarget>,
+    /// Per target account: claimed by a mapped source user (and not protected).
+    active_t: Vec<bool>,
     /// Accounts to deactivate, planned after the additive operations.
-    pending_deactivations: Vec<(usize, Reason, Option<String>, Option<String>)>,
+    pending_deactivations: Vec<(usize, Reason, Option<String>, Option<u64>)>,
     // groups
     gm: Option<GroupMatch>,
     group_ref: Vec<Option<GroupRef>>,
@@ -478,9 +518,43 @@ struct Planner<'s, 'i> {
     protected_names: HashSet<String>,
 }
 
+/// The target's accounts by normalised login.
+fn login_index(tusers: &UserTable) -> HashMap<Cow<'_, str>, Slot> {
+    let mut m = HashMap::with_capacity(tusers.len());
+    for (i, t) in tusers.iter().enumerate() {
+        index_insert(&mut m, norm_key(t.login), i);
+    }
+    m
+}
+
+/// The member reference of a source user in one target.
+fn user_principal(
+    at: UserTarget,
+    tusers: &UserTable,
+    desired: Option<&DesiredUser<'_>>,
+) -> Option<PrincipalRef> {
+    match at {
+        UserTarget::Absent => None,
+        UserTarget::Existing(t) => {
+            let cur = tusers.get(t);
+            Some(PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Id(Arc::from(cur.id)),
+                name: Arc::from(cur.login),
+            })
+        }
+        UserTarget::Created(op) => desired.map(|d| PrincipalRef {
+            kind: PrincipalKind::User,
+            at: Ref::Created(op),
+            name: Arc::from(d.login.as_ref()),
+        }),
+    }
+}
+
 impl<'s, 'i> Planner<'s, 'i> {
     fn new(src: &'i SourceIndex<'s>, input: &'i TargetInput<'i>, eff: &'i Effective) -> Self {
         let tusers = &input.state.users;
+        let sources = src.src.users.len();
         let plan = TargetPlan::new(input.name, input.adapter);
         Planner {
             src,
@@ -489,26 +563,17 @@ impl<'s, 'i> Planner<'s, 'i> {
             caps: input.caps,
             s: input.settings,
             plan,
-            t_by_id: tusers
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.id.as_str(), i))
-                .collect(),
-            t_by_login: HashMap::new(),
+            t_by_login: None,
             desired: Vec::new(),
-            claim: vec![None; src.src.users.len()],
+            claim: vec![None; sources],
             owner: vec![None; tusers.len()],
-            conflicted: vec![false; src.src.users.len()],
+            conflicted: vec![false; sources],
             protected_t: vec![false; tusers.len()],
-            user_links: input
-                .user_links
-                .iter()
-                .map(|l| (l.source_id.as_str(), l))
-                .collect(),
-            created_user: vec![None; src.src.users.len()],
+            linked_fp: vec![None; sources],
+            created_user: vec![None; sources],
             last_user_op: HashMap::new(),
-            user_ref: Vec::new(),
-            active_users: HashSet::new(),
+            user_target: Vec::new(),
+            active_t: vec![false; tusers.len()],
             pending_deactivations: Vec::new(),
             gm: None,
             group_ref: Vec::new(),
@@ -532,6 +597,15 @@ impl<'s, 'i> Planner<'s, 'i> {
                     || self.protected_names.contains(norm_key(&g.id).as_ref())))
     }
 
+    /// Which target account holds a normalised login.
+    fn login_slot(&mut self, key: &str) -> Option<Slot> {
+        let tusers = &self.input.state.users;
+        self.t_by_login
+            .get_or_insert_with(|| login_index(tusers))
+            .get(key)
+            .copied()
+    }
+
     fn conflict_user(&mut self, sources: Vec<usize>, target: Option<usize>, reason: String) {
         for &i in &sources {
             self.conflicted[i] = true;
@@ -540,10 +614,13 @@ impl<'s, 'i> Planner<'s, 'i> {
         let tusers = &self.input.state.users;
         self.plan.conflicts.push(Conflict {
             kind: "user".into(),
-            sources: sources.iter().map(|&i| describe(&users[i])).collect(),
-            target: target.map(|t| Account {
-                id: tusers[t].id.clone(),
-                login: tusers[t].login.clone(),
+            sources: sources.iter().map(|&i| describe(users.get(i))).collect(),
+            target: target.map(|t| {
+                let cur = tusers.get(t);
+                Account {
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                }
             }),
             reason,
         });
@@ -564,12 +641,12 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     fn users(&mut self) {
         let (src, input) = (self.src, self.input);
-        let users = &src.src.users;
-        let tusers = &input.state.users;
+        let users: &'i UserTable = &src.src.users;
+        let tusers: &'i UserTable = &input.state.users;
         let s = self.s;
         // Map.
         let mut desired = Vec::with_capacity(users.len());
-        for u in users {
+        for u in users.iter() {
             match map_user(u, s, self.caps.users_login_is_email) {
                 Ok(d) => desired.push(Some(d)),
                 Err(note) => {
@@ -579,37 +656,277 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
         }
         self.desired = desired;
-        // Index the target.
-        let protected_names = self.protected_names.clone();
-        let mut t_by_email: HashMap<Cow<'i, str>, Slot> = HashMap::new();
-        let mut t_by_login: HashMap<Cow<'i, str>, Slot> = HashMap::with_capacity(tusers.len());
-        for (i, t) in tusers.iter().enumerate() {
-            let login_key = norm_key(&t.login);
-            let email_key = t.email.as_deref().map(norm_key);
-            self.protected_t[i] = self.input.protected.user(&t.id)
-                || (!protected_names.is_empty()
-                    && (protected_names.contains(login_key.as_ref())
-                        || protected_names.contains(&norm(&t.id))
-                        || email_key
-                            .as_ref()
-                            .is_some_and(|e| protected_names.contains(e.as_ref()))));
-            index_insert(&mut t_by_login, login_key, i);
-            if let Some(e) = email_key {
-                index_insert(&mut t_by_email, e, i);
+        // Protected accounts (by the adapter, or by the `protected` list).
+        let protected_names = std::mem::take(&mut self.protected_names);
+        if !input.protected.user_ids.is_empty() || !protected_names.is_empty() {
+            for (i, t) in tusers.iter().enumerate() {
+                self.protected_t[i] = input.protected.user(t.id)
+                    || (!protected_names.is_empty()
+                        && (protected_names.contains(norm_key(t.login).as_ref())
+                            || protected_names.contains(&norm(t.id))
+                            || t.email
+                                .is_some_and(|e| protected_names.contains(norm_key(e).as_ref()))));
             }
         }
+        self.protected_names = protected_names;
         // Correlate: links first.
+        let mut links_of_present = 0usize;
         for (i, u) in users.iter().enumerate() {
-            if let Some(&t) = self
-                .user_links
-                .get(u.id.as_str())
-                .and_then(|l| self.t_by_id.get(l.target_id.as_str()))
-            {
+            let Some(l) = input.user_links.get(u.id) else {
+                continue;
+            };
+            links_of_present += 1;
+            if let Some(t) = tusers.find(l.target_id) {
                 self.claim[i] = Some(t);
                 self.owner[t] = Some(i);
+                self.linked_fp[i] = l.fingerprint;
             }
         }
         // Then correlation keys; collect claims so that a doubly claimed account is seen.
+        let unclaimed =
+            (0..users.len()).any(|i| self.claim[i].is_none() && self.desired[i].is_some());
+        if unclaimed {
+            self.correlate_by_keys();
+        }
+
+        // Diff claimed accounts; remember which logins renames free up.
+        let desired = std::mem::take(&mut self.desired);
+        let mut freed: HashMap<String, usize> = HashMap::new();
+        for (i, u) in users.iter().enumerate() {
+            let Some(t) = self.claim[i] else { continue };
+            if self.conflicted[i] {
+                continue;
+            }
+            let cur = tusers.get(t);
+            if self.protected_t[t] {
+                self.plan.protected.push(Account {
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                });
+                continue;
+            }
+            self.plan.managed_users += 1;
+            let Some(d) = &desired[i] else {
+                // In the source but not mappable: left as it is (noted already).
+                continue;
+            };
+            self.active_t[t] = true;
+            // Claimed through its link, so the link names this very account.
+            let link_current = self.linked_fp[i] == Some(d.fingerprint);
+            let mut ch = user_changes(cur, d, link_current);
+            if self.caps.users_login_immutable && ch.login.is_some() {
+                // The platform keys accounts by login: the account keeps its login.
+                ch.login = None;
+            }
+            if let Some(new_login) = &ch.login {
+                let key = norm(new_login);
+                let occupied = match self.login_slot(&key) {
+                    Some(Slot::One(o)) => o != t,
+                    Some(Slot::Many) => true,
+                    None => false,
+                };
+                if occupied && !freed.contains_key(&key) {
+                    self.plan.conflicts.push(Conflict {
+                        kind: "user".into(),
+                        sources: vec![describe(u)],
+                        target: Some(Account {
+                            id: cur.id.to_string(),
+                            login: cur.login.to_string(),
+                        }),
+                        reason: format!(
+                            "cannot rename to `{new_login}`: another target account has that login"
+                        ),
+                    });
+                    ch.login = None;
+                }
+            }
+            let mut wrote = false;
+            if !ch.is_empty() {
+                if self.caps.users_update {
+                    let renames = ch.login.is_some();
+                    let id = self.push_user_op(
+                        Some(t),
+                        Action::UpdateUser {
+                            source_id: u.id.to_string(),
+                            id: cur.id.to_string(),
+                            before: Box::new(cur.to_user()),
+                            changes: Box::new(ch),
+                            fingerprint: fingerprint_text(d.fingerprint),
+                        },
+                        vec![],
+                    );
+                    if renames {
+                        freed.insert(norm(cur.login), id);
+                    }
+                    wrote = true;
+                } else {
+                    self.plan.notes.push(format!(
+                        "`{}` differs from the source but the target cannot update users",
+                        cur.login
+                    ));
+                }
+            }
+            if d.enabled && !cur.enabled {
+                if self.caps.users_set_enabled {
+                    self.push_user_op(
+                        Some(t),
+                        Action::EnableUser {
+                            source_id: u.id.to_string(),
+                            id: cur.id.to_string(),
+                            before: Box::new(cur.to_user()),
+                            fingerprint: fingerprint_text(d.fingerprint),
+                        },
+                        vec![],
+                    );
+                    wrote = true;
+                } else {
+                    self.plan.notes.push(format!(
+                        "`{}` is disabled in the target but enabled in the source; the target cannot enable users",
+                        cur.login
+                    ));
+                }
+            }
+            if !d.enabled {
+                self.pending_deactivations.push((
+                    t,
+                    Reason::DisabledInSource,
+                    Some(u.id.to_string()),
+                    Some(d.fingerprint),
+                ));
+                wrote = true;
+            }
+            if !wrote && !link_current {
+                self.push_user_op(
+                    Some(t),
+                    Action::LinkUser {
+                        source_id: u.id.to_string(),
+                        id: cur.id.to_string(),
+                        login: cur.login.to_string(),
+                        fingerprint: fingerprint_text(d.fingerprint),
+                    },
+                    vec![],
+                );
+            }
+        }
+        // Create the rest.
+        let mut cannot_create = 0usize;
+        for (i, u) in users.iter().enumerate() {
+            if self.claim[i].is_some() || self.conflicted[i] {
+                continue;
+            }
+            let Some(d) = &desired[i] else {
+                continue;
+            };
+            if !d.enabled {
+                // Disabled in the source and absent from the target: nothing to provision.
+                continue;
+            }
+            if !self.caps.users_create {
+                cannot_create += 1;
+                continue;
+            }
+            let key = norm(&d.login);
+            let mut deps = Vec::new();
+            if let Some(holder) = self.login_slot(&key) {
+                match (holder, freed.get(&key)) {
+                    (Slot::One(_), Some(op)) => deps.push(*op),
+                    (holder, _) => {
+                        let target = match holder {
+                            Slot::One(t) => Some(t),
+                            Slot::Many => None,
+                        };
+                        self.conflict_user(
+                            vec![i],
+                            target,
+                            format!(
+                                "login `{}` is taken by a target account idbridge does not manage",
+                                d.login
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+            let op = self.push_user_op(
+                None,
+                Action::CreateUser {
+                    source_id: u.id.to_string(),
+                    user: Box::new(NewUser {
+                        login: d.login.to_string(),
+                        email: d.email.as_deref().map(str::to_string),
+                        display_name: d.display_name.as_deref().map(str::to_string),
+                        enabled: true,
+                        attributes: d.attributes.clone().unwrap_or_default(),
+                        password: None,
+                    }),
+                    fingerprint: fingerprint_text(d.fingerprint),
+                },
+                deps,
+            );
+            self.created_user[i] = Some(op);
+        }
+        self.desired = desired;
+        if cannot_create > 0 {
+            self.plan.notes.push(format!(
+                "{cannot_create} source user(s) have no account and the target cannot create users"
+            ));
+        }
+        // Target accounts no present source user claims: leavers, adopted, or unmanaged.
+        // Links whose source user is gone name the leavers; when every link belongs to a
+        // present source user there are none to look for.
+        let linked_owner: HashMap<&str, &str> = if links_of_present == input.user_links.len() {
+            HashMap::new()
+        } else {
+            input
+                .user_links
+                .iter()
+                .filter(|l| users.find(l.source_id).is_none())
+                .map(|l| (l.target_id, l.source_id))
+                .collect()
+        };
+        for (t, cur) in tusers.iter().enumerate() {
+            if self.owner[t].is_some() {
+                continue;
+            }
+            if self.protected_t[t] {
+                continue;
+            }
+            if let Some(source_id) = linked_owner.get(cur.id) {
+                self.plan.managed_users += 1;
+                self.pending_deactivations.push((
+                    t,
+                    Reason::Left,
+                    Some((*source_id).to_string()),
+                    None,
+                ));
+            } else if self.s.adopt == Adopt::All {
+                self.plan.managed_users += 1;
+                self.pending_deactivations
+                    .push((t, Reason::NotInSource, None, None));
+            } else {
+                self.plan.unmanaged.push(Account {
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Claims target accounts for the source users no link claimed, by the configured
+    /// correlation keys.
+    fn correlate_by_keys(&mut self) {
+        let tusers: &'i UserTable = &self.input.state.users;
+        let s = self.s;
+        let mut t_by_email: HashMap<Cow<'i, str>, Slot> = HashMap::new();
+        for (i, t) in tusers.iter().enumerate() {
+            if let Some(e) = t.email {
+                index_insert(&mut t_by_email, norm_key(e), i);
+            }
+        }
+        let t_by_login = self
+            .t_by_login
+            .take()
+            .unwrap_or_else(|| login_index(tusers));
         let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut ambiguous: Vec<(usize, &'static str)> = Vec::new();
         let mut taken: Vec<(usize, usize)> = Vec::new();
@@ -640,7 +957,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             // created after the rename.
                             let renamed_away = matches!(key, CorrelationKey::Login)
                                 && self.desired[other].as_ref().is_some_and(|od| {
-                                    norm_key(&od.login) != norm_key(&tusers[t].login)
+                                    norm_key(&od.login) != norm_key(tusers.get(t).login)
                                 });
                             if renamed_away {
                                 continue;
@@ -654,6 +971,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         }
+        self.t_by_login = Some(t_by_login);
         for (i, what) in ambiguous {
             let login = self.desired[i]
                 .as_ref()
@@ -667,7 +985,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         }
         for (i, t) in taken {
             let other = self.owner[t]
-                .map(|o| users[o].id.clone())
+                .map(|o| self.src.src.users.id(o).to_string())
                 .unwrap_or_default();
             self.conflict_user(
                 vec![i],
@@ -687,226 +1005,6 @@ impl<'s, 'i> Planner<'s, 'i> {
             } else {
                 self.claim[claimants[0]] = Some(t);
                 self.owner[t] = Some(claimants[0]);
-            }
-        }
-        self.t_by_login = t_by_login;
-
-        // Diff claimed accounts; remember which logins renames free up.
-        let mut freed: HashMap<String, usize> = HashMap::new();
-        for (i, u) in users.iter().enumerate() {
-            let Some(t) = self.claim[i] else { continue };
-            if self.conflicted[i] {
-                continue;
-            }
-            let cur = &tusers[t];
-            if self.protected_t[t] {
-                self.plan.protected.push(Account {
-                    id: cur.id.clone(),
-                    login: cur.login.clone(),
-                });
-                continue;
-            }
-            self.plan.managed_users += 1;
-            let Some(d) = self.desired[i].clone() else {
-                // In the source but not mappable: left as it is (noted already).
-                continue;
-            };
-            self.active_users.insert(cur.id.as_str());
-            let link = self.user_links.get(u.id.as_str()).copied();
-            let fp_same =
-                link.is_some_and(|l| l.fingerprint == d.fingerprint && l.target_id == cur.id);
-            let mut ch = user_changes(cur, &d, fp_same);
-            if self.caps.users_login_immutable && ch.login.is_some() {
-                // The platform keys accounts by login: the account keeps its login.
-                ch.login = None;
-            }
-            if let Some(new_login) = &ch.login {
-                let key = norm(new_login);
-                let occupied = match self.t_by_login.get(key.as_str()) {
-                    Some(Slot::One(o)) => *o != t,
-                    Some(Slot::Many) => true,
-                    None => false,
-                };
-                if occupied && !freed.contains_key(&key) {
-                    self.plan.conflicts.push(Conflict {
-                        kind: "user".into(),
-                        sources: vec![describe(u)],
-                        target: Some(Account {
-                            id: cur.id.clone(),
-                            login: cur.login.clone(),
-                        }),
-                        reason: format!(
-                            "cannot rename to `{new_login}`: another target account has that login"
-                        ),
-                    });
-                    ch.login = None;
-                }
-            }
-            let mut wrote = false;
-            if !ch.is_empty() {
-                if self.caps.users_update {
-                    let renames = ch.login.is_some();
-                    let id = self.push_user_op(
-                        Some(t),
-                        Action::UpdateUser {
-                            source_id: u.id.clone(),
-                            id: cur.id.clone(),
-                            before: Box::new(cur.clone()),
-                            changes: Box::new(ch),
-                            fingerprint: d.fingerprint.clone(),
-                        },
-                        vec![],
-                    );
-                    if renames {
-                        freed.insert(norm(&cur.login), id);
-                    }
-                    wrote = true;
-                } else {
-                    self.plan.notes.push(format!(
-                        "`{}` differs from the source but the target cannot update users",
-                        cur.login
-                    ));
-                }
-            }
-            if d.enabled && !cur.enabled {
-                if self.caps.users_set_enabled {
-                    self.push_user_op(
-                        Some(t),
-                        Action::EnableUser {
-                            source_id: u.id.clone(),
-                            id: cur.id.clone(),
-                            before: Box::new(cur.clone()),
-                            fingerprint: d.fingerprint.clone(),
-                        },
-                        vec![],
-                    );
-                    wrote = true;
-                } else {
-                    self.plan.notes.push(format!(
-                        "`{}` is disabled in the target but enabled in the source; the target cannot enable users",
-                        cur.login
-                    ));
-                }
-            }
-            if !d.enabled {
-                self.pending_deactivations.push((
-                    t,
-                    Reason::DisabledInSource,
-                    Some(u.id.clone()),
-                    Some(d.fingerprint.clone()),
-                ));
-                wrote = true;
-            }
-            let link_current =
-                link.is_some_and(|l| l.target_id == cur.id && l.fingerprint == d.fingerprint);
-            if !wrote && !link_current {
-                self.push_user_op(
-                    Some(t),
-                    Action::LinkUser {
-                        source_id: u.id.clone(),
-                        id: cur.id.clone(),
-                        login: cur.login.clone(),
-                        fingerprint: d.fingerprint.clone(),
-                    },
-                    vec![],
-                );
-            }
-        }
-        // Create the rest.
-        let mut cannot_create = 0usize;
-        for (i, u) in users.iter().enumerate() {
-            if self.claim[i].is_some() || self.conflicted[i] {
-                continue;
-            }
-            let Some(d) = self.desired[i].clone() else {
-                continue;
-            };
-            if !d.enabled {
-                // Disabled in the source and absent from the target: nothing to provision.
-                continue;
-            }
-            if !self.caps.users_create {
-                cannot_create += 1;
-                continue;
-            }
-            let key = norm(&d.login);
-            let mut deps = Vec::new();
-            if let Some(holder) = self.t_by_login.get(key.as_str()) {
-                match (holder, freed.get(&key)) {
-                    (Slot::One(_), Some(op)) => deps.push(*op),
-                    (holder, _) => {
-                        let target = match holder {
-                            Slot::One(t) => Some(*t),
-                            Slot::Many => None,
-                        };
-                        self.conflict_user(
-                            vec![i],
-                            target,
-                            format!(
-                                "login `{}` is taken by a target account idbridge does not manage",
-                                d.login
-                            ),
-                        );
-                        continue;
-                    }
-                }
-            }
-            let op = self.push_user_op(
-                None,
-                Action::CreateUser {
-                    source_id: u.id.clone(),
-                    user: Box::new(NewUser {
-                        login: d.login.to_string(),
-                        email: d.email.as_deref().map(str::to_string),
-                        display_name: d.display_name.as_deref().map(str::to_string),
-                        enabled: true,
-                        attributes: d.attributes.clone().unwrap_or_default(),
-                        password: None,
-                    }),
-                    fingerprint: d.fingerprint.clone(),
-                },
-                deps,
-            );
-            self.created_user[i] = Some(op);
-        }
-        if cannot_create > 0 {
-            self.plan.notes.push(format!(
-                "{cannot_create} source user(s) have no account and the target cannot create users"
-            ));
-        }
-        // Target accounts no present source user claims: leavers, adopted, or unmanaged.
-        let present: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
-        let linked_owner: HashMap<&str, &str> = self
-            .input
-            .user_links
-            .iter()
-            .filter(|l| !present.contains(l.source_id.as_str()))
-            .map(|l| (l.target_id.as_str(), l.source_id.as_str()))
-            .collect();
-        for (t, cur) in tusers.iter().enumerate() {
-            if self.owner[t].is_some() {
-                continue;
-            }
-            if self.protected_t[t] {
-                continue;
-            }
-            if let Some(source_id) = linked_owner.get(cur.id.as_str()) {
-                self.plan.managed_users += 1;
-                self.pending_deactivations.push((
-                    t,
-                    Reason::Left,
-                    Some((*source_id).to_string()),
-                    None,
-                ));
-            } else if self.s.adopt == Adopt::All {
-                self.plan.managed_users += 1;
-                self.pending_deactivations
-                    .push((t, Reason::NotInSource, None, None));
-            } else {
-                self.plan.unmanaged.push(Account {
-                    id: cur.id.clone(),
-                    login: cur.login.clone(),
-                });
             }
         }
     }
@@ -1028,28 +1126,28 @@ impl<'s, 'i> Planner<'s, 'i> {
         self.gm = Some(gm);
     }
 
-    /// The target reference of every source user that takes part in memberships and grants.
+    /// What every source user is in this target, for memberships and grants.
     fn user_refs(&mut self) {
-        let tusers = &self.input.state.users;
         let mut refs = Vec::with_capacity(self.desired.len());
         for i in 0..self.desired.len() {
             let r = match (&self.desired[i], self.claim[i], self.created_user[i]) {
-                _ if self.conflicted[i] => None,
-                (Some(_), Some(t), _) if !self.protected_t[t] => Some(PrincipalRef {
-                    kind: PrincipalKind::User,
-                    at: Ref::Id(Arc::from(tusers[t].id.as_str())),
-                    name: Arc::from(tusers[t].login.as_str()),
-                }),
-                (Some(d), None, Some(op)) => Some(PrincipalRef {
-                    kind: PrincipalKind::User,
-                    at: Ref::Created(op),
-                    name: Arc::from(d.login.as_ref()),
-                }),
-                _ => None,
+                _ if self.conflicted[i] => UserTarget::Absent,
+                (Some(_), Some(t), _) if !self.protected_t[t] => UserTarget::Existing(t),
+                (Some(_), None, Some(op)) => UserTarget::Created(op),
+                _ => UserTarget::Absent,
             };
             refs.push(r);
         }
-        self.user_ref = refs;
+        self.user_target = refs;
+    }
+
+    /// The member reference of source user `u`.
+    fn user_ref(&self, u: usize) -> Option<PrincipalRef> {
+        user_principal(
+            self.user_target[u],
+            &self.input.state.users,
+            self.desired[u].as_ref(),
+        )
     }
 
     fn group_principal(&self, g: usize) -> Option<PrincipalRef> {
@@ -1075,54 +1173,31 @@ impl<'s, 'i> Planner<'s, 'i> {
     fn memberships(&mut self) {
         let Some(gm) = self.gm.take() else { return };
         let nested = self.caps.members_nested;
+        let tusers: &'i UserTable = &self.input.state.users;
         let tgroups = &self.input.state.groups;
-        let mut removals = Vec::new();
-        for (g, gref) in self.group_ref.clone().into_iter().enumerate() {
+        let members = &self.input.state.members;
+        // Per-group marks, stamped with the group's index so that they need no clearing:
+        // which source users were already taken, which accounts are wanted and which are
+        // members now.
+        let mut seen_src = vec![usize::MAX; self.desired.len()];
+        let mut wanted_t = vec![usize::MAX; tusers.len()];
+        let mut present_t = vec![usize::MAX; tusers.len()];
+        let mut removals: Vec<(GroupRef, Member)> = Vec::new();
+        // A few Arcs per group; the loop below needs `self` for the rest.
+        let group_refs = self.group_ref.clone();
+        for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
                 let protected = self
                     .tg_by_id
                     .get(id.as_ref())
-                    .is_some_and(|&t| self.group_protected(&self.input.state.groups[t]));
+                    .is_some_and(|&t| self.group_protected(&tgroups[t]));
                 if protected {
                     continue;
                 }
             }
-            // Desired members, in a stable order.
-            let mut desired: Vec<PrincipalRef> = Vec::new();
-            let mut seen: HashSet<PrincipalRef> = HashSet::new();
-            let mut add = |p: PrincipalRef, desired: &mut Vec<PrincipalRef>| {
-                if seen.insert(p.clone()) {
-                    desired.push(p);
-                }
-            };
-            if nested {
-                for &u in &self.src.direct_users[g] {
-                    if let Some(r) = &self.user_ref[u] {
-                        add(r.clone(), &mut desired);
-                    }
-                }
-                for &c in &self.src.child_groups[g] {
-                    match self.group_principal(c) {
-                        Some(p) => add(p, &mut desired),
-                        None => {
-                            for &u in self.src.users_in(c) {
-                                if let Some(r) = &self.user_ref[u] {
-                                    add(r.clone(), &mut desired);
-                                }
-                            }
-                        }
-                    }
-                }
-            } else {
-                for &u in self.src.users_in(g) {
-                    if let Some(r) = &self.user_ref[u] {
-                        add(r.clone(), &mut desired);
-                    }
-                }
-            }
-            let current: Option<&Vec<Principal>> = match &gref.at {
-                Ref::Id(id) => match self.input.state.members.get(id.as_ref()) {
+            let current = match &gref.at {
+                Ref::Id(id) => match members.get(id) {
                     Some(m) => Some(m),
                     None => {
                         self.plan.notes.push(format!(
@@ -1134,43 +1209,97 @@ impl<'s, 'i> Planner<'s, 'i> {
                 },
                 Ref::Created(_) => None,
             };
-            let current_set: HashSet<(bool, &str)> = current
-                .map(|m| m.iter().map(|p| (p.is_group(), p.id())).collect())
-                .unwrap_or_default();
-            if self.caps.members_add {
-                for m in &desired {
-                    let present = match &m.at {
-                        Ref::Id(id) => {
-                            current_set.contains(&(m.kind == PrincipalKind::Group, id.as_ref()))
-                        }
-                        Ref::Created(_) => false,
-                    };
-                    if !present {
-                        let deps = Self::deps_of(&[&gref.at, &m.at]);
-                        self.plan.push(
-                            Action::AddMember {
-                                group: gref.clone(),
-                                member: m.clone(),
-                            },
-                            deps,
-                        );
-                    }
+            if let Some(cur) = current {
+                for &t in &cur.users {
+                    present_t[t as usize] = g;
                 }
             }
-            if let (Some(current), true) = (current, self.caps.members_remove) {
-                let wanted: HashSet<(bool, &str)> = desired
-                    .iter()
-                    .filter_map(|m| match &m.at {
-                        Ref::Id(id) => Some((m.kind == PrincipalKind::Group, id.as_ref())),
-                        Ref::Created(_) => None,
-                    })
-                    .collect();
-                for p in current {
-                    let key = (p.is_group(), p.id());
-                    if wanted.contains(&key) || !self.is_active_principal(p) {
-                        continue;
+            let current_others: HashSet<(bool, &str)> = current
+                .map(|m| m.others.iter().map(|p| (p.is_group(), p.id())).collect())
+                .unwrap_or_default();
+            // Desired members, in a stable order: source users (directly or through groups
+            // that are not synced), then groups.
+            let mut users: Vec<usize> = Vec::new();
+            let mut groups: Vec<PrincipalRef> = Vec::new();
+            let mut take = |u: usize, users: &mut Vec<usize>| {
+                if seen_src[u] != g {
+                    seen_src[u] = g;
+                    users.push(u);
+                }
+            };
+            if nested {
+                for &u in &self.src.direct_users[g] {
+                    take(u, &mut users);
+                }
+                for &c in &self.src.child_groups[g] {
+                    match self.group_principal(c) {
+                        Some(p) => {
+                            if !groups.contains(&p) {
+                                groups.push(p);
+                            }
+                        }
+                        None => {
+                            for &u in self.src.users_in(c) {
+                                take(u, &mut users);
+                            }
+                        }
                     }
-                    removals.push((gref.clone(), p.clone()));
+                }
+            } else {
+                for &u in self.src.users_in(g) {
+                    take(u, &mut users);
+                }
+            }
+            let mut adds: Vec<PrincipalRef> = Vec::new();
+            for u in users {
+                match self.user_target[u] {
+                    UserTarget::Absent => {}
+                    UserTarget::Existing(t) => {
+                        wanted_t[t] = g;
+                        if current.is_none() || present_t[t] != g {
+                            adds.extend(self.user_ref(u));
+                        }
+                    }
+                    UserTarget::Created(_) => adds.extend(self.user_ref(u)),
+                }
+            }
+            let mut wanted_groups: HashSet<Arc<str>> = HashSet::new();
+            for p in groups {
+                let present = match &p.at {
+                    Ref::Id(id) => {
+                        wanted_groups.insert(id.clone());
+                        current_others.contains(&(true, id.as_ref()))
+                    }
+                    Ref::Created(_) => false,
+                };
+                if !present {
+                    adds.push(p);
+                }
+            }
+            if self.caps.members_add {
+                for m in adds {
+                    let deps = Self::deps_of(&[&gref.at, &m.at]);
+                    self.plan.push(
+                        Action::AddMember {
+                            group: gref.clone(),
+                            member: m,
+                        },
+                        deps,
+                    );
+                }
+            }
+            if let (Some(cur), true) = (current, self.caps.members_remove) {
+                for &t in &cur.users {
+                    let t = t as usize;
+                    if wanted_t[t] != g && self.active_t[t] {
+                        removals.push((gref.clone(), Member::Account(t)));
+                    }
+                }
+                for p in &cur.others {
+                    let wanted = p.is_group() && wanted_groups.contains(p.id());
+                    if !wanted && self.is_active_principal(p) {
+                        removals.push((gref.clone(), Member::Other(p.clone())));
+                    }
                 }
             }
         }
@@ -1186,17 +1315,32 @@ impl<'s, 'i> Planner<'s, 'i> {
                     at: Ref::Id(Arc::from(cur.id.as_str())),
                     name: Arc::from(cur.name.as_str()),
                 };
-                if let Some(members) = self.input.state.members.get(&cur.id) {
-                    for p in members {
+                if let Some(list) = members.get(&cur.id) {
+                    for &u in &list.users {
+                        if self.active_t[u as usize] {
+                            removals.push((gref.clone(), Member::Account(u as usize)));
+                        }
+                    }
+                    for p in &list.others {
                         if self.is_active_principal(p) {
-                            removals.push((gref.clone(), p.clone()));
+                            removals.push((gref.clone(), Member::Other(p.clone())));
                         }
                     }
                 }
             }
         }
-        for (gref, p) in removals {
-            let member = self.principal_ref_of(&p);
+        for (gref, m) in removals {
+            let member = match m {
+                Member::Account(t) => {
+                    let cur = tusers.get(t);
+                    PrincipalRef {
+                        kind: PrincipalKind::User,
+                        at: Ref::Id(Arc::from(cur.id)),
+                        name: Arc::from(cur.login),
+                    }
+                }
+                Member::Other(p) => self.principal_ref_of(&p),
+            };
             self.plan.push(
                 Action::RemoveMember {
                     group: gref,
@@ -1210,13 +1354,12 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     fn is_active_principal(&self, p: &Principal) -> bool {
         match p {
-            Principal::User(id) => {
-                self.active_users.contains(id.as_str())
-                    && self
-                        .t_by_id
-                        .get(id.as_str())
-                        .is_some_and(|t| !self.protected_t[*t])
-            }
+            Principal::User(id) => self
+                .input
+                .state
+                .users
+                .find(id)
+                .is_some_and(|t| self.active_t[t]),
             Principal::Group(id) => self.active_groups.contains(id.as_str()),
         }
     }
@@ -1227,9 +1370,11 @@ impl<'s, 'i> Planner<'s, 'i> {
                 kind: PrincipalKind::User,
                 at: Ref::Id(Arc::from(id.as_str())),
                 name: Arc::from(
-                    self.t_by_id
-                        .get(id.as_str())
-                        .map(|t| self.input.state.users[*t].login.as_str())
+                    self.input
+                        .state
+                        .users
+                        .find(id)
+                        .map(|t| self.input.state.users.get(t).login)
                         .unwrap_or(id.as_str()),
                 ),
             },
@@ -1237,12 +1382,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                 kind: PrincipalKind::Group,
                 at: Ref::Id(Arc::from(id.as_str())),
                 name: Arc::from(
-                    self.input
-                        .state
-                        .groups
-                        .iter()
-                        .find(|g| &g.id == id)
-                        .map(|g| g.name.as_str())
+                    self.tg_by_id
+                        .get(id.as_str())
+                        .map(|&t| self.input.state.groups[t].name.as_str())
                         .unwrap_or(id.as_str()),
                 ),
             },
@@ -1356,12 +1498,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             let scope = scope_for(rule, &grant.scope, &troles[*tr]);
             match &grant.principal {
                 Principal::User(uid) => {
-                    if let Some(r) = self
-                        .src
-                        .user_by_id
-                        .get(uid.as_str())
-                        .and_then(|&u| self.user_ref[u].clone())
-                    {
+                    if let Some(r) = self.src.src.users.find(uid).and_then(|u| self.user_ref(u)) {
                         want(*tr, r, scope, &mut desired);
                     }
                 }
@@ -1376,7 +1513,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Some(p) => want(*tr, p, scope, &mut desired),
                         None => {
                             for &u in self.src.users_in(g) {
-                                if let Some(r) = self.user_ref[u].clone() {
+                                if let Some(r) = self.user_ref(u) {
                                     want(*tr, r, scope.clone(), &mut desired);
                                 }
                             }
@@ -1398,7 +1535,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 Some(p) => want(*tr, p, scope, &mut desired),
                 None => {
                     for &u in self.src.users_in(*g) {
-                        if let Some(r) = self.user_ref[u].clone() {
+                        if let Some(r) = self.user_ref(u) {
                             want(*tr, r, scope.clone(), &mut desired);
                         }
                     }
@@ -1514,8 +1651,8 @@ impl<'s, 'i> Planner<'s, 'i> {
         let caps = self.caps;
         let mut cannot = Vec::new();
         for (t, reason, source_id, fingerprint) in pending {
-            let cur = &tusers[t];
-            let live = sessions.get(cur.id.as_str()).cloned().unwrap_or_default();
+            let cur = tusers.get(t);
+            let live = sessions.get(cur.id).cloned().unwrap_or_default();
             // What to do: a source-disabled user is disabled whatever the policy (the
             // source says so); a leaver follows the policy.
             let want_delete = match reason {
@@ -1533,7 +1670,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             if want_delete {
                 if !caps.users_delete {
-                    cannot.push(cur.login.clone());
+                    cannot.push(cur.login.to_string());
                     continue;
                 }
                 let mut deps = Vec::new();
@@ -1541,8 +1678,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                     let r = self.push_user_op(
                         Some(t),
                         Action::RevokeSessions {
-                            id: cur.id.clone(),
-                            login: cur.login.clone(),
+                            id: cur.id.to_string(),
+                            login: cur.login.to_string(),
                             sessions: live,
                         },
                         vec![],
@@ -1553,15 +1690,15 @@ impl<'s, 'i> Planner<'s, 'i> {
                     Some(t),
                     Action::DeleteUser {
                         source_id,
-                        id: cur.id.clone(),
-                        before: Box::new(cur.clone()),
+                        id: cur.id.to_string(),
+                        before: Box::new(cur.to_user()),
                         reason,
                     },
                     deps,
                 );
             } else if want_disable {
                 if !caps.users_set_enabled {
-                    cannot.push(cur.login.clone());
+                    cannot.push(cur.login.to_string());
                     continue;
                 }
                 if cur.enabled {
@@ -1569,10 +1706,10 @@ impl<'s, 'i> Planner<'s, 'i> {
                         Some(t),
                         Action::DisableUser {
                             source_id,
-                            id: cur.id.clone(),
-                            before: Box::new(cur.clone()),
+                            id: cur.id.to_string(),
+                            before: Box::new(cur.to_user()),
                             reason,
-                            fingerprint,
+                            fingerprint: fingerprint.map(fingerprint_text),
                         },
                         vec![],
                     );
@@ -1580,8 +1717,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                         self.push_user_op(
                             Some(t),
                             Action::RevokeSessions {
-                                id: cur.id.clone(),
-                                login: cur.login.clone(),
+                                id: cur.id.to_string(),
+                                login: cur.login.to_string(),
                                 sessions: live,
                             },
                             vec![],
@@ -1593,32 +1730,33 @@ impl<'s, 'i> Planner<'s, 'i> {
                     self.push_user_op(
                         Some(t),
                         Action::RevokeSessions {
-                            id: cur.id.clone(),
-                            login: cur.login.clone(),
+                            id: cur.id.to_string(),
+                            login: cur.login.to_string(),
                             sessions: live,
                         },
                         vec![],
                     );
                 } else if let (Some(source_id), Some(fp)) = (&source_id, &fingerprint) {
                     let link_current = self
+                        .input
                         .user_links
-                        .get(source_id.as_str())
-                        .is_some_and(|l| l.target_id == cur.id && &l.fingerprint == fp);
+                        .get(source_id)
+                        .is_some_and(|l| l.target_id == cur.id && l.fingerprint == Some(*fp));
                     if !link_current {
                         self.push_user_op(
                             Some(t),
                             Action::LinkUser {
                                 source_id: source_id.clone(),
-                                id: cur.id.clone(),
-                                login: cur.login.clone(),
-                                fingerprint: fp.clone(),
+                                id: cur.id.to_string(),
+                                login: cur.login.to_string(),
+                                fingerprint: fingerprint_text(*fp),
                             },
                             vec![],
                         );
                     }
                 }
             } else {
-                cannot.push(cur.login.clone());
+                cannot.push(cur.login.to_string());
             }
         }
         if !cannot.is_empty() {
@@ -1677,24 +1815,24 @@ impl<'s, 'i> Planner<'s, 'i> {
 /// What changes turn `cur` into `d`. Values compare case- and space-insensitively for the
 /// login and email. A field the target shows empty although idbridge already wrote this
 /// exact desired state (`fp_same`) is a field the target does not keep: not a change.
-fn user_changes(cur: &User, d: &DesiredUser, fp_same: bool) -> UserChanges {
+fn user_changes(cur: UserRef<'_>, d: &DesiredUser, fp_same: bool) -> UserChanges {
     let mut ch = UserChanges::default();
-    if norm_key(&d.login) != norm_key(&cur.login) {
+    if norm_key(&d.login) != norm_key(cur.login) {
         ch.login = Some(d.login.to_string());
     }
     if let Some(e) = &d.email {
-        if !(norm_eq(Some(e), cur.email.as_deref()) || (fp_same && cur.email.is_none())) {
+        if !(norm_eq(Some(e), cur.email) || (fp_same && cur.email.is_none())) {
             ch.email = Some(Some(e.to_string()));
         }
     }
     if let Some(n) = &d.display_name {
-        let differs = Some(n.trim()) != cur.display_name.as_deref().map(str::trim);
+        let differs = Some(n.trim()) != cur.display_name.map(str::trim);
         if differs && !(fp_same && cur.display_name.is_none()) {
             ch.display_name = Some(Some(n.to_string()));
         }
     }
     if let Some(a) = &d.attributes {
-        if a != &cur.attributes && !(fp_same && cur.attributes.is_empty()) {
+        if a != cur.attributes && !(fp_same && cur.attributes.is_empty()) {
             ch.attributes = Some(a.clone());
         }
     }

@@ -1,6 +1,8 @@
 //! What the engine reads: the source's records and each target's current state.
 //!
 //! Reading is the only I/O before planning; the planner works on these snapshots alone.
+//! Users and members are kept in the compact tables of [`crate::table`], converted as
+//! each listing arrives.
 
 use std::collections::HashMap;
 
@@ -11,16 +13,17 @@ use idbridge_core::{
 };
 
 use crate::settings::{Concept, TargetSettings};
+use crate::table::{Members, UserTable};
 
 /// The source's records.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceState {
     /// Every user.
-    pub users: Vec<User>,
+    pub users: UserTable,
     /// Every group, or `None` when the source does not list groups.
     pub groups: Option<Vec<Group>>,
-    /// Direct members of each group, by group id.
-    pub members: HashMap<String, Vec<Principal>>,
+    /// Direct members of each group, by group id (users resolved against `users`).
+    pub members: Members,
     /// Whether `members` was read (the source lists group members). Without it, target
     /// memberships are not synced: empty groups would otherwise look intended.
     pub members_listed: bool,
@@ -34,11 +37,12 @@ pub struct SourceState {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TargetState {
     /// Every user.
-    pub users: Vec<User>,
+    pub users: UserTable,
     /// Every group (empty when groups are not synced to this target).
     pub groups: Vec<Group>,
-    /// Direct members of the groups the plan needs, by group id.
-    pub members: HashMap<String, Vec<Principal>>,
+    /// Direct members of the groups the plan needs, by group id (users resolved against
+    /// `users`).
+    pub members: Members,
     /// Every role (empty when roles are not synced).
     pub roles: Vec<Role>,
     /// Every grant (empty when roles are not synced).
@@ -154,11 +158,13 @@ pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
         }
     };
     let (users, groups, roles) = futures::try_join!(users, groups, roles)?;
+    let users = to_table(users)?;
     let members = match (&groups, caps.members_list) {
-        (Some(groups), true) => {
-            read_members(source, groups.iter().map(|g| g.id.clone()).collect(), 8).await?
-        }
-        _ => HashMap::new(),
+        (Some(groups), true) => Members::from_principals(
+            read_members(source, groups.iter().map(|g| g.id.clone()).collect(), 8).await?,
+            &users,
+        ),
+        _ => Members::new(),
     };
     let (roles, grants) = match roles {
         Some((r, g)) => (Some(r), g),
@@ -214,13 +220,20 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
     let (users, groups, (roles, grants), sessions) =
         futures::try_join!(users, groups, roles, sessions)?;
     Ok(TargetState {
-        users,
+        users: to_table(users)?,
         groups,
-        members: HashMap::new(),
+        members: Members::new(),
         roles,
         grants,
         sessions,
     })
+}
+
+/// A listing as a table, its spare capacity released.
+fn to_table(users: Vec<User>) -> Result<UserTable> {
+    let mut t = UserTable::from_users(users)?;
+    t.shrink_to_fit();
+    Ok(t)
 }
 
 /// Reads the direct members of `groups`, `concurrency` groups at a time.

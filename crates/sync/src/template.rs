@@ -8,8 +8,9 @@
 
 use std::borrow::Cow;
 
-use idbridge_core::User;
 use unicode_normalization::UnicodeNormalization;
+
+use crate::table::UserRef;
 
 /// A source field a template can read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,10 +110,11 @@ impl Template {
 
     /// Renders the template for one user; `None` when a placeholder's field has no value.
     /// A template that copies one field unchanged borrows it.
-    pub fn render<'u>(&self, user: &'u User) -> Option<Cow<'u, str>> {
+    pub fn render<'u>(&self, user: impl Into<UserRef<'u>>) -> Option<Cow<'u, str>> {
+        let user = user.into();
         if let [Part::Field(field, filters)] = self.parts.as_slice() {
             if filters.is_empty() {
-                return value(field, user).map(Cow::Borrowed);
+                return value(field, &user).map(Cow::Borrowed);
             }
         }
         let mut out = String::new();
@@ -120,7 +122,7 @@ impl Template {
             match part {
                 Part::Lit(s) => out.push_str(s),
                 Part::Field(field, filters) => {
-                    let mut v = value(field, user)?.to_string();
+                    let mut v = value(field, &user)?.to_string();
                     for f in filters {
                         v = match f {
                             Filter::Lower => v.to_lowercase().nfc().collect(),
@@ -136,12 +138,12 @@ impl Template {
     }
 }
 
-fn value<'a>(field: &Field, user: &'a User) -> Option<&'a str> {
+fn value<'a>(field: &Field, user: &UserRef<'a>) -> Option<&'a str> {
     match field {
-        Field::Id => Some(user.id.as_str()),
-        Field::Login => Some(user.login.as_str()),
-        Field::Email => user.email.as_deref(),
-        Field::DisplayName => user.display_name.as_deref(),
+        Field::Id => Some(user.id),
+        Field::Login => Some(user.login),
+        Field::Email => user.email,
+        Field::DisplayName => user.display_name,
         Field::Attr(name) => user.attributes.get(name).map(String::as_str),
     }
     .filter(|v| !v.trim().is_empty())
@@ -184,6 +186,7 @@ fn parse_placeholder(inner: &str, text: &str) -> Result<Part, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idbridge_core::User;
 
     fn user() -> User {
         User {

@@ -85,8 +85,18 @@ impl Fingerprinter {
 
     /// The fingerprint text.
     pub fn finish(&self) -> String {
-        format!("{:016x}", self.0)
+        fingerprint_text(self.0)
     }
+
+    /// The fingerprint as a number (what [`Fingerprinter::finish`] writes as text).
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A fingerprint's text, as stored with links: 16 lower-case hex digits.
+pub fn fingerprint_text(value: u64) -> String {
+    format!("{value:016x}")
 }
 
 /// A shell-style pattern: `*` matches any run of characters, `?` one character; matching

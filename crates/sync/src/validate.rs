@@ -12,32 +12,33 @@ use idbridge_store::Link;
 
 use crate::plan::{Action, PrincipalKind, Ref, TargetPlan};
 use crate::state::TargetState;
+use crate::table::{LinkTable, UserRef};
 use crate::util::norm;
 
-fn user_diff(before: &User, now: &User) -> Vec<String> {
+fn user_diff(before: &User, now: UserRef<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    let show = |v: &Option<String>| v.clone().map_or("(none)".to_string(), |s| format!("`{s}`"));
+    let show = |v: Option<&str>| v.map_or("(none)".to_string(), |s| format!("`{s}`"));
     if before.login != now.login {
         out.push(format!("login `{}` -> `{}`", before.login, now.login));
     }
-    if before.email != now.email {
+    if before.email.as_deref() != now.email {
         out.push(format!(
             "email {} -> {}",
-            show(&before.email),
-            show(&now.email)
+            show(before.email.as_deref()),
+            show(now.email)
         ));
     }
-    if before.display_name != now.display_name {
+    if before.display_name.as_deref() != now.display_name {
         out.push(format!(
             "display_name {} -> {}",
-            show(&before.display_name),
-            show(&now.display_name)
+            show(before.display_name.as_deref()),
+            show(now.display_name)
         ));
     }
     if before.enabled != now.enabled {
         out.push(format!("enabled {} -> {}", before.enabled, now.enabled));
     }
-    if before.attributes != now.attributes {
+    if &before.attributes != now.attributes {
         out.push("attributes changed".to_string());
     }
     out
@@ -59,19 +60,16 @@ fn group_diff(before: &Group, now: &Group) -> Vec<String> {
 pub fn stale_reasons(
     plan: &TargetPlan,
     now: &TargetState,
-    user_links: &[Link],
+    user_links: &LinkTable,
     group_links: &[Link],
 ) -> Vec<String> {
-    let users: HashMap<&str, &User> = now.users.iter().map(|u| (u.id.as_str(), u)).collect();
-    let logins: HashMap<String, &User> = now.users.iter().map(|u| (norm(&u.login), u)).collect();
+    let users: HashMap<&str, UserRef<'_>> = now.users.iter().map(|u| (u.id, u)).collect();
+    let logins: HashMap<String, UserRef<'_>> =
+        now.users.iter().map(|u| (norm(u.login), u)).collect();
     let groups: HashMap<&str, &Group> = now.groups.iter().map(|g| (g.id.as_str(), g)).collect();
     let group_names: HashMap<String, &Group> =
         now.groups.iter().map(|g| (norm(&g.name), g)).collect();
     let roles: HashSet<&str> = now.roles.iter().map(|r| r.id.as_str()).collect();
-    let ulinks: HashMap<&str, &Link> = user_links
-        .iter()
-        .map(|l| (l.source_id.as_str(), l))
-        .collect();
     let glinks: HashMap<&str, &Link> = group_links
         .iter()
         .map(|l| (l.source_id.as_str(), l))
@@ -100,8 +98,8 @@ pub fn stale_reasons(
                             existing.id
                         ),
                     );
-                } else if let Some(l) = ulinks.get(source_id.as_str()) {
-                    if users.contains_key(l.target_id.as_str()) {
+                } else if let Some(l) = user_links.get(source_id) {
+                    if users.contains_key(l.target_id) {
                         say(
                             op.id,
                             a,
@@ -116,7 +114,7 @@ pub fn stale_reasons(
             | Action::DeleteUser { id, before, .. } => match users.get(id.as_str()) {
                 None => say(op.id, a, "the account no longer exists".into()),
                 Some(now) => {
-                    let d = user_diff(before, now);
+                    let d = user_diff(before, *now);
                     if !d.is_empty() {
                         say(
                             op.id,
@@ -230,6 +228,7 @@ pub fn stale_reasons(
 mod tests {
     use super::*;
     use crate::plan::Reason;
+    use crate::table::UserTable;
     use idbridge_core::NewUser;
 
     fn user(id: &str, login: &str) -> User {
@@ -264,21 +263,23 @@ mod tests {
             },
             vec![],
         );
-        let mut now = TargetState {
-            users: vec![user("T1", "bob")],
+        let state = |users: Vec<User>| TargetState {
+            users: UserTable::from_users(users).expect("users"),
             ..Default::default()
         };
-        assert!(stale_reasons(&plan, &now, &[], &[]).is_empty());
+        let none = LinkTable::new();
+        let now = state(vec![user("T1", "bob")]);
+        assert!(stale_reasons(&plan, &now, &none, &[]).is_empty());
 
-        now.users[0].enabled = false;
-        now.users.push(user("T7", "ADA"));
-        let reasons = stale_reasons(&plan, &now, &[], &[]);
+        let mut bob = user("T1", "bob");
+        bob.enabled = false;
+        let now = state(vec![bob, user("T7", "ADA")]);
+        let reasons = stale_reasons(&plan, &now, &none, &[]);
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(reasons[0].contains("enabled true -> false"), "{reasons:?}");
         assert!(reasons[1].contains("now exists (id `T7`)"), "{reasons:?}");
 
-        now.users.clear();
-        let reasons = stale_reasons(&plan, &now, &[], &[]);
+        let reasons = stale_reasons(&plan, &state(vec![]), &none, &[]);
         assert!(reasons[0].contains("no longer exists"), "{reasons:?}");
     }
 }

@@ -1,6 +1,8 @@
 use super::*;
 use crate::plan::Op;
+use crate::table::Members;
 use chrono::Utc;
+use idbridge_core::User;
 use serde_json::json;
 
 fn user(id: &str, login: &str) -> User {
@@ -64,9 +66,61 @@ fn link(kind: idbridge_store::LinkKind, source: &str, target: &str, fp: &str) ->
     }
 }
 
+/// The source as records, built into the engine's tables when planning.
+#[derive(Default)]
+struct RawSource {
+    users: Vec<User>,
+    groups: Option<Vec<Group>>,
+    members: HashMap<String, Vec<Principal>>,
+    members_listed: bool,
+    roles: Option<Vec<Role>>,
+    grants: Vec<Grant>,
+}
+
+impl RawSource {
+    fn build(&self) -> SourceState {
+        let users = UserTable::from_users(self.users.clone()).expect("users");
+        let members = Members::from_principals(self.members.clone(), &users);
+        SourceState {
+            users,
+            groups: self.groups.clone(),
+            members,
+            members_listed: self.members_listed,
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+        }
+    }
+}
+
+/// A target's state as records.
+#[derive(Default)]
+struct RawTarget {
+    users: Vec<User>,
+    groups: Vec<Group>,
+    members: HashMap<String, Vec<Principal>>,
+    roles: Vec<Role>,
+    grants: Vec<Grant>,
+    sessions: Option<Vec<idbridge_core::Session>>,
+}
+
+impl RawTarget {
+    fn build(&self) -> TargetState {
+        let users = UserTable::from_users(self.users.clone()).expect("users");
+        let members = Members::from_principals(self.members.clone(), &users);
+        TargetState {
+            users,
+            groups: self.groups.clone(),
+            members,
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+            sessions: self.sessions.clone(),
+        }
+    }
+}
+
 struct Case {
-    source: SourceState,
-    target: TargetState,
+    source: RawSource,
+    target: RawTarget,
     caps: Capabilities,
     settings: TargetSettings,
     protected: Protected,
@@ -77,14 +131,14 @@ struct Case {
 impl Case {
     fn new(source_users: Vec<User>, target_users: Vec<User>) -> Case {
         Case {
-            source: SourceState {
+            source: RawSource {
                 users: source_users,
                 groups: Some(Vec::new()),
                 members_listed: true,
                 roles: Some(Vec::new()),
                 ..Default::default()
             },
-            target: TargetState {
+            target: RawTarget {
                 users: target_users,
                 ..Default::default()
             },
@@ -97,19 +151,22 @@ impl Case {
     }
 
     fn plan(&self) -> Result<TargetPlan> {
-        let idx = SourceIndex::new(&self.source);
+        let source = self.source.build();
+        let target = self.target.build();
+        let user_links = LinkTable::from_links(&self.user_links).expect("links");
+        let idx = SourceIndex::new(&source);
         let input = TargetInput {
             name: "t",
             adapter: "test",
             caps: self.caps,
             protected: &self.protected,
             settings: &self.settings,
-            state: &self.target,
-            user_links: &self.user_links,
+            state: &target,
+            user_links: &user_links,
             group_links: &self.group_links,
         };
         let mut notes = Vec::new();
-        let eff = Effective::compute(&self.settings, &self.caps, &self.source, &mut notes);
+        let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
         let plan = plan_target(&idx, &input, &eff)?;
         plan.check_structure()?;
         Ok(plan)
@@ -792,19 +849,22 @@ fn groups_needing_members_lists_matched_groups_only() {
     let mut c = Case::new(vec![user("s1", "ada")], vec![]);
     c.source.groups = Some(vec![group("g1", "eng"), group("g2", "new")]);
     c.target.groups = vec![group("TG1", "eng"), group("TG9", "unrelated")];
-    let idx = SourceIndex::new(&c.source);
+    let source = c.source.build();
+    let target = c.target.build();
+    let user_links = LinkTable::from_links(&c.user_links).expect("links");
+    let idx = SourceIndex::new(&source);
     let input = TargetInput {
         name: "t",
         adapter: "test",
         caps: c.caps,
         protected: &c.protected,
         settings: &c.settings,
-        state: &c.target,
-        user_links: &c.user_links,
+        state: &target,
+        user_links: &user_links,
         group_links: &c.group_links,
     };
     let mut notes = Vec::new();
-    let eff = Effective::compute(&c.settings, &c.caps, &c.source, &mut notes);
+    let eff = Effective::compute(&c.settings, &c.caps, &source, &mut notes);
     assert_eq!(
         groups_needing_members(&idx, &input, &eff),
         vec!["TG1".to_string()]

@@ -1,0 +1,637 @@
+//! Compact, indexed storage for what the engine reads: users, links and group members.
+//!
+//! A run holds every system's users at once (the source and each target), a link per
+//! managed account and millions of memberships. Kept as neutral records (`User`, `Link`,
+//! `Principal`), that is four heap strings per user and one per member: about 250 bytes a
+//! user and 64 bytes a membership. These tables keep the same data in one text buffer per
+//! table with fixed-size rows (40 bytes a user, 4 bytes a member that is a known user),
+//! plus an index built once while reading, so the planner looks records up by position
+//! instead of hashing strings again for every target.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use idbridge_core::{Error, Principal, Result, User};
+use idbridge_store::Link;
+
+/// A piece of a table's text: start and length in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// The length that marks an absent optional value.
+const ABSENT: u32 = u32::MAX;
+
+impl Span {
+    const NONE: Span = Span {
+        start: 0,
+        len: ABSENT,
+    };
+}
+
+/// The text of one table: every string appended to one buffer.
+#[derive(Debug, Clone, Default)]
+struct Text(String);
+
+impl Text {
+    fn push(&mut self, s: &str) -> Result<Span> {
+        let start = u32::try_from(self.0.len()).ok();
+        let len = u32::try_from(s.len()).ok().filter(|l| *l != ABSENT);
+        let end = start.zip(len).and_then(|(a, b)| a.checked_add(b));
+        match (start, len, end) {
+            (Some(start), Some(len), Some(_)) => {
+                self.0.push_str(s);
+                Ok(Span { start, len })
+            }
+            _ => Err(Error::invalid_input(
+                "more than 4 GiB of text in one listing; split the source or target into \
+                 several instances",
+            )),
+        }
+    }
+
+    fn push_opt(&mut self, s: Option<&str>) -> Result<Span> {
+        match s {
+            Some(s) => self.push(s),
+            None => Ok(Span::NONE),
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        // Spans come only from `push` on this buffer, so they lie on character boundaries
+        // inside it; `get` keeps even a broken invariant from panicking.
+        self.0
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+
+    fn get_opt(&self, span: Span) -> Option<&str> {
+        (span.len != ABSENT).then(|| self.get(span))
+    }
+
+    fn shrink(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+/// A user as stored in a [`UserTable`], borrowed: the same fields as [`User`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserRef<'a> {
+    /// The system's stable id.
+    pub id: &'a str,
+    /// The login.
+    pub login: &'a str,
+    /// The email, if any.
+    pub email: Option<&'a str>,
+    /// The display name, if any.
+    pub display_name: Option<&'a str>,
+    /// Whether the account may sign in.
+    pub enabled: bool,
+    /// Free-form attributes (empty when none).
+    pub attributes: &'a BTreeMap<String, String>,
+}
+
+/// The attributes of a user that has none.
+static NO_ATTRIBUTES: BTreeMap<String, String> = BTreeMap::new();
+
+impl<'a> UserRef<'a> {
+    /// An owned copy.
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id.to_string(),
+            login: self.login.to_string(),
+            email: self.email.map(str::to_string),
+            display_name: self.display_name.map(str::to_string),
+            enabled: self.enabled,
+            attributes: self.attributes.clone(),
+        }
+    }
+}
+
+impl<'a> From<&'a User> for UserRef<'a> {
+    fn from(u: &'a User) -> UserRef<'a> {
+        UserRef {
+            id: &u.id,
+            login: &u.login,
+            email: u.email.as_deref(),
+            display_name: u.display_name.as_deref(),
+            enabled: u.enabled,
+            attributes: &u.attributes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct UserRow {
+    id: Span,
+    login: Span,
+    email: Span,
+    display_name: Span,
+    /// Index into `attributes`, or `ABSENT` when the user has none.
+    attributes: u32,
+    enabled: bool,
+}
+
+/// Users in listing order, with an index by id.
+///
+/// Positions (`usize` indexes from 0 to `len() - 1`) are stable: the planner and
+/// [`Members`] refer to users by position. When a listing holds one id twice, both rows
+/// are kept and the id leads to the later one.
+#[derive(Clone, Default)]
+pub struct UserTable {
+    text: Text,
+    rows: Vec<UserRow>,
+    attributes: Vec<BTreeMap<String, String>>,
+    by_id: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for UserTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for UserTable {
+    fn eq(&self, other: &UserTable) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl UserTable {
+    /// An empty table.
+    pub fn new() -> UserTable {
+        UserTable::default()
+    }
+
+    /// A table of `users`, in their order.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::InvalidInput`] when the users' text passes 4 GiB.
+    pub fn from_users(users: impl IntoIterator<Item = User>) -> Result<UserTable> {
+        let mut t = UserTable::new();
+        t.extend(users)?;
+        Ok(t)
+    }
+
+    /// Appends users (a page of a listing) and returns the table's new length.
+    ///
+    /// # Errors
+    /// As [`UserTable::from_users`]; users appended before the error stay.
+    pub fn extend(&mut self, users: impl IntoIterator<Item = User>) -> Result<usize> {
+        for u in users {
+            self.push(u)?;
+        }
+        Ok(self.len())
+    }
+
+    /// Appends one user and returns its position.
+    ///
+    /// # Errors
+    /// As [`UserTable::from_users`].
+    pub fn push(&mut self, u: User) -> Result<usize> {
+        let position = self.rows.len();
+        let pos32 = u32::try_from(position)
+            .ok()
+            .filter(|p| *p != ABSENT)
+            .ok_or_else(|| Error::invalid_input("more than 4 billion users in one listing"))?;
+        let id = self.text.push(&u.id)?;
+        let login = self.text.push(&u.login)?;
+        let email = self.text.push_opt(u.email.as_deref())?;
+        let display_name = self.text.push_opt(u.display_name.as_deref())?;
+        let attributes = if u.attributes.is_empty() {
+            ABSENT
+        } else {
+            // Fewer attribute sets than rows, so this index fits whenever `pos32` does.
+            let i = u32::try_from(self.attributes.len()).unwrap_or(ABSENT);
+            self.attributes.push(u.attributes);
+            i
+        };
+        self.rows.push(UserRow {
+            id,
+            login,
+            email,
+            display_name,
+            attributes,
+            enabled: u.enabled,
+        });
+        let hash = self.hasher.hash_one(u.id.as_str());
+        let (text, rows) = (&self.text, &self.rows);
+        match self
+            .by_id
+            .find_mut(hash, |&p| text.get(rows[p as usize].id) == u.id)
+        {
+            Some(p) => *p = pos32,
+            None => {
+                let hasher = &self.hasher;
+                self.by_id.insert_unique(hash, pos32, |&p| {
+                    hasher.hash_one(text.get(rows[p as usize].id))
+                });
+            }
+        }
+        Ok(position)
+    }
+
+    /// Releases spare capacity once a listing is complete.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink();
+        self.rows.shrink_to_fit();
+    }
+
+    /// How many users.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The user at `position`.
+    ///
+    /// # Panics
+    /// When `position >= len()`, like slice indexing: positions come from this table.
+    pub fn get(&self, position: usize) -> UserRef<'_> {
+        self.view(&self.rows[position])
+    }
+
+    fn view<'a>(&'a self, r: &UserRow) -> UserRef<'a> {
+        UserRef {
+            id: self.text.get(r.id),
+            login: self.text.get(r.login),
+            email: self.text.get_opt(r.email),
+            display_name: self.text.get_opt(r.display_name),
+            enabled: r.enabled,
+            attributes: self
+                .attributes
+                .get(r.attributes as usize)
+                .unwrap_or(&NO_ATTRIBUTES),
+        }
+    }
+
+    /// The id of the user at `position` (cheaper than [`UserTable::get`]).
+    ///
+    /// # Panics
+    /// As [`UserTable::get`].
+    pub fn id(&self, position: usize) -> &str {
+        self.text.get(self.rows[position].id)
+    }
+
+    /// The position of the user with this id.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(id);
+        self.by_id
+            .find(hash, |&p| self.text.get(self.rows[p as usize].id) == id)
+            .map(|&p| p as usize)
+    }
+
+    /// Every user, in listing order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = UserRef<'_>> + '_ {
+        self.rows.iter().map(|r| self.view(r))
+    }
+
+    /// Owned copies of every user.
+    pub fn to_users(&self) -> Vec<User> {
+        self.iter().map(|u| u.to_user()).collect()
+    }
+}
+
+/// A stored link, borrowed from a [`LinkTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkRef<'a> {
+    /// The source record's id.
+    pub source_id: &'a str,
+    /// The target record's id.
+    pub target_id: &'a str,
+    /// The fingerprint stored with the link, when it is one idbridge writes (16 hex
+    /// digits); anything else never equals a computed fingerprint.
+    pub fingerprint: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LinkRow {
+    source: Span,
+    target: Span,
+    fingerprint: Option<u64>,
+}
+
+/// One target's stored links of one kind, indexed by source id.
+#[derive(Clone, Default)]
+pub struct LinkTable {
+    text: Text,
+    rows: Vec<LinkRow>,
+    by_source: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for LinkTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Reads a fingerprint as written by [`crate::util::Fingerprinter::finish`].
+pub fn parse_fingerprint(text: &str) -> Option<u64> {
+    (text.len() == 16)
+        .then(|| u64::from_str_radix(text, 16).ok())
+        .flatten()
+}
+
+impl LinkTable {
+    /// An empty table.
+    pub fn new() -> LinkTable {
+        LinkTable::default()
+    }
+
+    /// A table of `links`; a later link for the same source id replaces an earlier one.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::InvalidInput`] when the ids' text passes 4 GiB.
+    pub fn from_links<'l>(links: impl IntoIterator<Item = &'l Link>) -> Result<LinkTable> {
+        let mut t = LinkTable::new();
+        for l in links {
+            t.insert(&l.source_id, &l.target_id, &l.fingerprint)?;
+        }
+        Ok(t)
+    }
+
+    /// Adds a link, or replaces the one of the same source id.
+    ///
+    /// # Errors
+    /// As [`LinkTable::from_links`].
+    pub fn insert(&mut self, source_id: &str, target_id: &str, fingerprint: &str) -> Result<()> {
+        let hash = self.hasher.hash_one(source_id);
+        let (text, rows) = (&self.text, &self.rows);
+        let existing = self
+            .by_source
+            .find(hash, |&p| text.get(rows[p as usize].source) == source_id)
+            .copied();
+        let target = self.text.push(target_id)?;
+        let fingerprint = parse_fingerprint(fingerprint);
+        if let Some(p) = existing {
+            let row = &mut self.rows[p as usize];
+            row.target = target;
+            row.fingerprint = fingerprint;
+            return Ok(());
+        }
+        let position = u32::try_from(self.rows.len())
+            .map_err(|_| Error::invalid_input("more than 4 billion links for one target"))?;
+        let source = self.text.push(source_id)?;
+        self.rows.push(LinkRow {
+            source,
+            target,
+            fingerprint,
+        });
+        let (text, rows, hasher) = (&self.text, &self.rows, &self.hasher);
+        self.by_source.insert_unique(hash, position, |&p| {
+            hasher.hash_one(text.get(rows[p as usize].source))
+        });
+        Ok(())
+    }
+
+    fn view(&self, r: &LinkRow) -> LinkRef<'_> {
+        LinkRef {
+            source_id: self.text.get(r.source),
+            target_id: self.text.get(r.target),
+            fingerprint: r.fingerprint,
+        }
+    }
+
+    /// The link of a source id.
+    pub fn get(&self, source_id: &str) -> Option<LinkRef<'_>> {
+        let hash = self.hasher.hash_one(source_id);
+        self.by_source
+            .find(hash, |&p| {
+                self.text.get(self.rows[p as usize].source) == source_id
+            })
+            .map(|&p| self.view(&self.rows[p as usize]))
+    }
+
+    /// Every link.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = LinkRef<'_>> + '_ {
+        self.rows.iter().map(|r| self.view(r))
+    }
+
+    /// How many links.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// The direct members of one group, split by what the state knows about them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberList {
+    /// Members that are users of the same state's [`UserTable`], by position; sorted, no
+    /// repeats.
+    pub users: Vec<u32>,
+    /// Every other member: groups, and users the user listing does not show.
+    pub others: Vec<Principal>,
+}
+
+impl MemberList {
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.users.len() + self.others.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.others.is_empty()
+    }
+
+    /// Every member as a neutral principal (users first, then the others).
+    pub fn principals<'a>(&'a self, users: &'a UserTable) -> impl Iterator<Item = Principal> + 'a {
+        self.users
+            .iter()
+            .map(|&p| Principal::User(users.id(p as usize).to_string()))
+            .chain(self.others.iter().cloned())
+    }
+}
+
+/// Direct members of groups, by group id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    groups: HashMap<String, MemberList>,
+}
+
+impl Members {
+    /// No groups.
+    pub fn new() -> Members {
+        Members::default()
+    }
+
+    /// Members of many groups, the users among them resolved against `users`.
+    pub fn from_principals(
+        groups: impl IntoIterator<Item = (String, Vec<Principal>)>,
+        users: &UserTable,
+    ) -> Members {
+        let mut m = Members::new();
+        for (g, principals) in groups {
+            m.insert(g, principals, users);
+        }
+        m
+    }
+
+    /// Sets the members of `group` from a list whose users are already positions in the
+    /// state's [`UserTable`] (sorted and repeats removed here).
+    pub fn insert_list(&mut self, group: String, mut list: MemberList) {
+        list.users.sort_unstable();
+        list.users.dedup();
+        list.users.shrink_to_fit();
+        self.groups.insert(group, list);
+    }
+
+    /// Sets the members of `group`, the users among them resolved against `users`.
+    pub fn insert(&mut self, group: String, principals: Vec<Principal>, users: &UserTable) {
+        let mut list = MemberList::default();
+        for p in principals {
+            match &p {
+                Principal::User(id) => match users.find(id).and_then(|i| u32::try_from(i).ok()) {
+                    Some(i) => list.users.push(i),
+                    None => list.others.push(p),
+                },
+                Principal::Group(_) => list.others.push(p),
+            }
+        }
+        self.insert_list(group, list);
+    }
+
+    /// The members of a group, when they were read.
+    pub fn get(&self, group: &str) -> Option<&MemberList> {
+        self.groups.get(group)
+    }
+
+    /// Whether the members of a group were read.
+    pub fn contains(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
+    }
+
+    /// Every group read, with its members.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &MemberList)> + '_ {
+        self.groups.iter().map(|(g, m)| (g.as_str(), m))
+    }
+
+    /// How many groups were read.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Whether no group was read.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Memberships in total.
+    pub fn memberships(&self) -> usize {
+        self.groups.values().map(MemberList::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, login: &str) -> User {
+        User {
+            id: id.into(),
+            login: login.into(),
+            email: Some(format!("{login}@example.com")),
+            display_name: None,
+            enabled: true,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn users_round_trip_and_are_found_by_id() {
+        let mut a = user("1", "ada");
+        a.attributes.insert("dept".into(), "R&D".into());
+        a.display_name = Some("Zoë".into());
+        let b = User {
+            email: None,
+            enabled: false,
+            ..user("2", "bob")
+        };
+        let t = UserTable::from_users(vec![a.clone(), b.clone()]).expect("table");
+        assert_eq!(t.to_users(), vec![a, b]);
+        assert_eq!(t.find("2"), Some(1));
+        assert_eq!(t.find("3"), None);
+        assert_eq!(t.get(1).email, None);
+        assert_eq!(
+            t.get(0).attributes.get("dept").map(String::as_str),
+            Some("R&D")
+        );
+        assert!(t.get(1).attributes.is_empty());
+    }
+
+    #[test]
+    fn an_empty_string_is_not_an_absent_one() {
+        let u = User {
+            email: Some(String::new()),
+            ..user("1", "ada")
+        };
+        let t = UserTable::from_users(vec![u]).expect("table");
+        assert_eq!(t.get(0).email, Some(""));
+    }
+
+    #[test]
+    fn a_repeated_id_leads_to_the_later_row() {
+        let t = UserTable::from_users(vec![user("1", "a"), user("1", "b")]).expect("table");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.find("1"), Some(1));
+    }
+
+    #[test]
+    fn links_are_found_by_source_and_replaced() {
+        let mut t = LinkTable::new();
+        t.insert("s1", "t1", "00000000000000ff").expect("insert");
+        t.insert("s2", "t2", "not a fingerprint").expect("insert");
+        t.insert("s1", "t9", "0000000000000001").expect("insert");
+        assert_eq!(t.len(), 2);
+        let l = t.get("s1").expect("link");
+        assert_eq!((l.target_id, l.fingerprint), ("t9", Some(1)));
+        assert_eq!(t.get("s2").expect("link").fingerprint, None);
+        assert!(t.get("s3").is_none());
+    }
+
+    #[test]
+    fn members_resolve_known_users_and_keep_the_rest() {
+        let users = UserTable::from_users(vec![user("u1", "a"), user("u2", "b")]).expect("t");
+        let m = Members::from_principals(
+            [(
+                "g".to_string(),
+                vec![
+                    Principal::User("u2".into()),
+                    Principal::Group("g2".into()),
+                    Principal::User("u1".into()),
+                    Principal::User("u2".into()),
+                    Principal::User("ghost".into()),
+                ],
+            )],
+            &users,
+        );
+        let g = m.get("g").expect("group");
+        assert_eq!(g.users, vec![0, 1]);
+        assert_eq!(
+            g.others,
+            vec![
+                Principal::Group("g2".into()),
+                Principal::User("ghost".into())
+            ]
+        );
+        assert_eq!(g.len(), 4);
+        let all: Vec<Principal> = g.principals(&users).collect();
+        assert_eq!(all[0], Principal::User("u1".into()));
+        assert!(m.get("other").is_none());
+    }
+}
