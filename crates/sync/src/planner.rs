@@ -1183,6 +1183,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut wanted_t = vec![usize::MAX; tusers.len()];
         let mut present_t = vec![usize::MAX; tusers.len()];
         let mut removals: Vec<(GroupRef, Member)> = Vec::new();
+        let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.desired.len()];
         // A few Arcs per group; the loop below needs `self` for the rest.
         let group_refs = self.group_ref.clone();
         for (g, gref) in group_refs.iter().enumerate() {
@@ -1252,15 +1253,20 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             let mut adds: Vec<PrincipalRef> = Vec::new();
             for u in users {
-                match self.user_target[u] {
-                    UserTarget::Absent => {}
+                let add = match self.user_target[u] {
+                    UserTarget::Absent => false,
                     UserTarget::Existing(t) => {
                         wanted_t[t] = g;
-                        if current.is_none() || present_t[t] != g {
-                            adds.extend(self.user_ref(u));
-                        }
+                        current.is_none() || present_t[t] != g
                     }
-                    UserTarget::Created(_) => adds.extend(self.user_ref(u)),
+                    UserTarget::Created(_) => true,
+                };
+                if add {
+                    // One reference per user, shared by all its operations.
+                    if ref_cache[u].is_none() {
+                        ref_cache[u] = self.user_ref(u);
+                    }
+                    adds.extend(ref_cache[u].clone());
                 }
             }
             let mut wanted_groups: HashSet<Arc<str>> = HashSet::new();
