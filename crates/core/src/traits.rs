@@ -22,6 +22,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
+use crate::model::{MemberWrite, MemberWriteResult};
 use crate::{Error, ErrorKind, Operation, Result};
 
 /// Which page to read.
@@ -207,6 +208,25 @@ pub trait Memberships: Send + Sync {
     /// Removes a member; succeeds without change when it is not one.
     async fn remove_member(&self, _group: &str, _member: &Principal) -> Result<()> {
         Err(not_implemented(Operation::MembersRemove))
+    }
+
+    /// Applies many membership writes, returning one result per write in the same order.
+    /// Each write is idempotent like [`Memberships::add_member`] and
+    /// [`Memberships::remove_member`], and fails alone: a missing group or member fails
+    /// the writes that name it, not the others.
+    ///
+    /// The default runs them one by one through the single-write methods. Adapters whose
+    /// platform takes several membership changes in one request override it and declare
+    /// [`Capabilities::members_batch_max`](crate::Capabilities::members_batch_max).
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let mut out = Vec::with_capacity(batch.len());
+        for write in batch {
+            out.push(match &write {
+                MemberWrite::Add { group, member } => self.add_member(group, member).await,
+                MemberWrite::Remove { group, member } => self.remove_member(group, member).await,
+            });
+        }
+        out
     }
 }
 
