@@ -114,6 +114,7 @@ impl DataikuAdapter {
             members_list: true,
             members_add: true,
             members_remove: true,
+            members_list_all: true,
             members_nested: false,
             roles_list: true,
             grants_list: true,

@@ -6,7 +6,7 @@
 //! changes for the same user (in one run, in parallel) both survive.
 
 use idbridge_core::{
-    Error, ErrorKind, Memberships, Page, PageRequest, Principal, Result, async_trait,
+    Error, ErrorKind, Membership, Memberships, Page, PageRequest, Principal, Result, async_trait,
 };
 
 use crate::adapter::{DataikuAdapter, user_key};
@@ -78,5 +78,27 @@ impl Memberships for DataikuAdapter {
     async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
         let login = user_of(group, member)?;
         self.set_membership(group, login, false).await.map(drop)
+    }
+
+    /// Every user's `groups` list, from one user listing (`list_members` reads the same
+    /// listing once per group). A group name a user still carries after its group was
+    /// deleted is listed too; callers keep the groups they know.
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        let mut all: Vec<Membership> = self
+            .user_list_plain()
+            .await?
+            .iter()
+            .filter_map(|d| {
+                let login = d.get("login").and_then(|v| v.as_str())?;
+                Some(user_groups(d).into_iter().map(move |group| Membership {
+                    group,
+                    member: Principal::User(login.to_string()),
+                }))
+            })
+            .flatten()
+            .collect();
+        all.sort();
+        all.dedup();
+        Ok(all)
     }
 }

@@ -13,7 +13,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
-use crate::model::{MemberWrite, MemberWriteResult};
+use crate::model::{MemberWrite, MemberWriteResult, Membership};
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Capabilities, Error, Operation, Result};
 
@@ -395,6 +395,15 @@ impl Memberships for AdapterHandle {
             Operation::MembersRemove,
             Some(group),
             self.inner.remove_member(group, member),
+        )
+        .await
+    }
+
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        self.run(
+            Operation::MembersListAll,
+            None,
+            self.inner.list_all_members(),
         )
         .await
     }

@@ -41,6 +41,7 @@ mod capabilities;
 mod grants;
 mod groups;
 mod members;
+mod members_all;
 mod protected;
 #[cfg(test)]
 mod selftest;
@@ -323,6 +324,7 @@ pub(crate) fn all_scenarios() -> Vec<Scenario> {
     v.extend(users::scenarios());
     v.extend(groups::scenarios());
     v.extend(members::scenarios());
+    v.extend(members_all::scenarios());
     v.extend(grants::scenarios());
     v.extend(sessions::scenarios());
     v.extend(protected::scenarios());
