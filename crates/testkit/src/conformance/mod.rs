@@ -42,6 +42,7 @@ mod grants;
 mod groups;
 mod members;
 mod members_all;
+mod members_batch;
 mod protected;
 #[cfg(test)]
 mod selftest;
@@ -325,6 +326,7 @@ pub(crate) fn all_scenarios() -> Vec<Scenario> {
     v.extend(groups::scenarios());
     v.extend(members::scenarios());
     v.extend(members_all::scenarios());
+    v.extend(members_batch::scenarios());
     v.extend(grants::scenarios());
     v.extend(sessions::scenarios());
     v.extend(protected::scenarios());
