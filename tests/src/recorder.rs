@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, Memberships,
-    NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles, Session,
-    Sessions, User, UserActivity, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, Membership,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
+    Session, Sessions, User, UserActivity, UserChanges, UserWrite, UserWriteResult, Users,
+    async_trait,
 };
 use tokio::sync::Notify;
 
@@ -228,6 +229,10 @@ impl Memberships for Recorder {
     }
     async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
         self.write(self.inner.remove_member(group, member)).await
+    }
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        self.check_read()?;
+        self.inner.list_all_members().await
     }
 }
 
