@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, Membership,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
-    Session, Sessions, User, UserActivity, UserChanges, UserWrite, UserWriteResult, Users,
-    async_trait,
+    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, MemberWrite,
+    MemberWriteResult, Membership, Memberships, NewGroup, NewUser, Page, PageRequest, Principal,
+    Protected, Result, Role, Roles, Session, Sessions, User, UserActivity, UserChanges, UserWrite,
+    UserWriteResult, Users, async_trait,
 };
 use tokio::sync::Notify;
 
@@ -234,6 +234,14 @@ impl Memberships for Recorder {
         self.check_read()?;
         self.inner.list_all_members().await
     }
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let n = batch.len();
+        let results = self.inner.write_members(batch).await;
+        for _ in 0..n {
+            self.after_write().await;
+        }
+        results
+    }
 }
 
 #[async_trait]
@@ -280,6 +288,7 @@ impl Adapter for Recorder {
         let mut caps = self.inner.capabilities();
         if self.no_batches {
             caps.users_batch_max = None;
+            caps.members_batch_max = None;
         }
         caps
     }
