@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, Memberships,
-    NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles, Session,
-    Sessions, User, UserActivity, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, MemberWrite,
+    MemberWriteResult, Membership, Memberships, NewGroup, NewUser, Page, PageRequest, Principal,
+    Protected, Result, Role, Roles, Session, Sessions, User, UserActivity, UserChanges, UserWrite,
+    UserWriteResult, Users, async_trait,
 };
 use tokio::sync::Notify;
 
@@ -229,6 +230,18 @@ impl Memberships for Recorder {
     async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
         self.write(self.inner.remove_member(group, member)).await
     }
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        self.check_read()?;
+        self.inner.list_all_members().await
+    }
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let n = batch.len();
+        let results = self.inner.write_members(batch).await;
+        for _ in 0..n {
+            self.after_write().await;
+        }
+        results
+    }
 }
 
 #[async_trait]
@@ -275,6 +288,7 @@ impl Adapter for Recorder {
         let mut caps = self.inner.capabilities();
         if self.no_batches {
             caps.users_batch_max = None;
+            caps.members_batch_max = None;
         }
         caps
     }

@@ -97,6 +97,9 @@ fn classify(
         ("dataiku", "POST") if last == "groups" => ("create_group", None),
         // Memberships live on the user: a read-modify-write of the user's settings.
         ("dataiku", "PUT") if before_last == "users" => ("add_member", Some(last.to_lowercase())),
+        // Memberships of many users at once: a bulk edit of their `groups` lists (the same
+        // endpoint also carries user field changes).
+        ("dataiku", "PUT") if last == "bulk" => ("bulk_edit", None),
         _ => panic!("{vendor}: unexpected write {method} {path}; teach this test what it is"),
     }
 }
@@ -107,6 +110,7 @@ fn operations(kind: &str) -> &[&str] {
         "user_write" => &["create_user", "update_user"],
         "create_user" => &["create_user"],
         "create_group" => &["create_group"],
+        "bulk_edit" => &["add_member", "remove_member", "update_user", "create_user"],
         _ => &["add_member"],
     }
 }

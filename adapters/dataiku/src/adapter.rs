@@ -114,6 +114,7 @@ impl DataikuAdapter {
             members_list: true,
             members_add: true,
             members_remove: true,
+            members_list_all: true,
             members_nested: false,
             roles_list: true,
             grants_list: true,
@@ -293,6 +294,10 @@ impl Adapter for DataikuAdapter {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             users_batch_max: self.bulk.then_some(self.cfg.bulk_max),
+            // One request per user's changes, or one bulk edit for many users.
+            members_batch_max: Some(self.cfg.bulk_max),
+            members_batch_by_member: true,
+            members_batch_bulk: self.bulk,
             ..Self::declared_capabilities()
         }
     }

@@ -278,7 +278,7 @@ fn chunks(batch: &[UserWrite], max: usize) -> Vec<std::ops::Range<usize>> {
 
 impl DataikuAdapter {
     /// Sends one bulk request and returns the items by login.
-    async fn bulk_call(
+    pub(crate) async fn bulk_call(
         &self,
         method: Method,
         body: Value,

@@ -58,6 +58,7 @@ impl SquirroAdapter {
             members_list: true,
             members_add: true,
             members_remove: true,
+            members_list_all: true,
             members_nested: false,
             roles_list: true,
             grants_list: true,

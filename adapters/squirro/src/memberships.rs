@@ -3,7 +3,7 @@
 
 use idbridge_core::http::Idempotency;
 use idbridge_core::{
-    Error, ErrorKind, Memberships, Page, PageRequest, Principal, Result, async_trait,
+    Error, ErrorKind, Membership, Memberships, Page, PageRequest, Principal, Result, async_trait,
 };
 use reqwest::Method;
 
@@ -31,6 +31,21 @@ impl Memberships for SquirroAdapter {
             .collect();
         let size = all.len().max(1);
         Page::slice(all, &page, size)
+    }
+
+    /// Every group's `members`, from the one `GET /groups` listing (which carries them, as
+    /// `GET /groups/{id}` does), instead of one group read per group.
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        let mut all: Vec<Membership> = Vec::new();
+        for g in self.wire_groups().await? {
+            all.extend(g.members.into_iter().map(|u| Membership {
+                group: g.id.clone(),
+                member: Principal::User(u.id),
+            }));
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
     }
 
     /// `POST /groups/{group}` with the form field `user_id`. A 409 (already a member)

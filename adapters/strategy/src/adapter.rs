@@ -76,6 +76,7 @@ impl StrategyAdapter {
             members_add: true,
             members_remove: true,
             members_nested: true,
+            members_batch_max: Some(crate::memberships::MEMBERS_PER_REQUEST),
             roles_list: true,
             grants_list: true,
             grants_grant: true,

@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use idbridge_core::Result;
-use idbridge_sync::{ApplyOptions, RunReport, report};
+use std::collections::HashMap;
+
+use idbridge_core::{Capabilities, Result};
+use idbridge_sync::{Action, ApplyOptions, Plan, RunReport, report};
 
 use crate::data::{self, Shape};
 use crate::emulated::{Requests, World, print_breakdown, required_writes};
@@ -26,7 +28,7 @@ pub struct SyncFigures {
     pub requests: Vec<Requests>,
     /// Per target: the requests of the read stage (the listing pages).
     pub listing: Vec<Requests>,
-    /// Per target: the fewest write requests the plan needs.
+    /// Per target: the fewest write requests the plan needs (see [`required_requests`]).
     pub required: Vec<usize>,
     /// Per target: retries the adapter made (included in `requests`).
     pub retries: Vec<u64>,
@@ -59,7 +61,7 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
     let required = engine
         .targets()
         .iter()
-        .map(|t| required_writes(&plan, t.name(), t.handle.capabilities().users_batch_max))
+        .map(|t| required_requests(&plan, t.name(), &t.handle.capabilities()))
         .collect();
     let retries = world
         .retries()
@@ -79,6 +81,58 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
         retries,
         report,
     })
+}
+
+/// The fewest write requests that carry out `plan`'s part for target `name`, grouped as the
+/// target's adapter takes them: user writes by `users_batch_max`, and membership changes
+/// by `members_batch_max` — per group (one request per group and batch), per member, or,
+/// on a bulk platform, as many changes per request as a batch holds. Every other write is
+/// one request.
+pub fn required_requests(plan: &Plan, name: &str, caps: &Capabilities) -> usize {
+    let Some(tp) = plan.target(name) else {
+        return 0;
+    };
+    let members: Vec<&Action> = tp
+        .ops
+        .iter()
+        .map(|o| &o.action)
+        .filter(|a| matches!(a, Action::AddMember { .. } | Action::RemoveMember { .. }))
+        .collect();
+    let others = required_writes(plan, name, caps.users_batch_max) - members.len();
+    let Some(max) = caps.members_batch_max.filter(|m| *m > 1) else {
+        return others + members.len();
+    };
+    if caps.members_batch_bulk {
+        return others + members.len().div_ceil(max);
+    }
+    let mut per_key: HashMap<String, usize> = HashMap::new();
+    for a in members {
+        let (Action::AddMember { group, member } | Action::RemoveMember { group, member }) = a
+        else {
+            continue;
+        };
+        let key = if caps.members_batch_by_member {
+            format!("{:?}/{:?}", member.kind, member.at)
+        } else {
+            format!("{:?}", group.at)
+        };
+        *per_key.entry(key).or_default() += 1;
+    }
+    others + per_key.values().map(|n| n.div_ceil(max)).sum::<usize>()
+}
+
+/// How a target's membership changes count in the minimum, in words.
+fn member_grouping(caps: &Capabilities) -> String {
+    match caps.members_batch_max.filter(|m| *m > 1) {
+        None => "one request per membership change".to_string(),
+        Some(max) if caps.members_batch_bulk => {
+            format!("membership changes in bulk requests of up to {max}")
+        }
+        Some(max) if caps.members_batch_by_member => {
+            format!("one request per member (up to {max} changes each)")
+        }
+        Some(max) => format!("one request per group (up to {max} changes each)"),
+    }
 }
 
 /// The lower bound of a run: per target, its requests / its concurrency x latency; the
@@ -144,6 +198,15 @@ pub fn print_run(world: &World, f: &SyncFigures) -> Duration {
             extra,
             secs(bounds[i])
         );
+    }
+    println!("  minimum = listing + req.wr, where req.wr counts one request per write, except:");
+    for t in world.engine.targets() {
+        let caps = t.handle.capabilities();
+        let users = match caps.users_batch_max.filter(|m| *m > 1) {
+            Some(max) => format!("user writes in batches of up to {max}"),
+            None => "one request per user write".to_string(),
+        };
+        println!("    {}: {users}; {}", t.name(), member_grouping(&caps));
     }
     let bound = bounds.iter().copied().max().unwrap_or_default();
     if bound.is_zero() {
@@ -229,4 +292,81 @@ pub async fn compare(shape: Shape, latency: Duration, concurrency: usize) -> Res
         secs(walls[1])
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use idbridge_sync::TargetPlan;
+    use idbridge_sync::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+
+    use super::*;
+
+    /// Users `u0..u{users}` each added to groups `g0..g{groups}`, plus one group create.
+    fn plan(users: usize, groups: usize) -> Plan {
+        let mut tp = TargetPlan::new("t", "x");
+        tp.push(
+            Action::CreateGroup {
+                source_id: "s".into(),
+                group: idbridge_core::NewGroup {
+                    name: "new".into(),
+                    description: None,
+                },
+                fingerprint: String::new(),
+            },
+            Vec::new(),
+        );
+        for u in 0..users {
+            for g in 0..groups {
+                tp.push(
+                    Action::AddMember {
+                        group: GroupRef {
+                            at: Ref::Id(format!("g{g}").into()),
+                            name: format!("g{g}").into(),
+                        },
+                        member: PrincipalRef {
+                            kind: PrincipalKind::User,
+                            at: Ref::Id(format!("u{u}").into()),
+                            name: format!("u{u}").into(),
+                        },
+                    },
+                    Vec::new(),
+                );
+            }
+        }
+        let mut plan = Plan::new();
+        plan.targets.push(tp);
+        plan
+    }
+
+    fn caps(max: Option<usize>, by_member: bool, bulk: bool) -> Capabilities {
+        Capabilities {
+            members_batch_max: max,
+            members_batch_by_member: by_member,
+            members_batch_bulk: bulk,
+            ..Capabilities::default()
+        }
+    }
+
+    #[test]
+    fn membership_changes_count_as_the_target_groups_them() {
+        // 10 users x 3 groups = 30 changes, plus the group create.
+        let p = plan(10, 3);
+        assert_eq!(required_requests(&p, "t", &caps(None, false, false)), 31);
+        // Per group, at most 4 per request: 3 groups x ceil(10 / 4).
+        assert_eq!(
+            required_requests(&p, "t", &caps(Some(4), false, false)),
+            1 + 9
+        );
+        // Per member: 10 users, 3 changes each, in one request.
+        assert_eq!(
+            required_requests(&p, "t", &caps(Some(4), true, false)),
+            1 + 10
+        );
+        // Bulk: 30 changes, 8 per request.
+        assert_eq!(
+            required_requests(&p, "t", &caps(Some(8), true, true)),
+            1 + 4
+        );
+        assert_eq!(required_requests(&p, "other", &caps(None, false, false)), 0);
+    }
 }

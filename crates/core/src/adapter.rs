@@ -13,6 +13,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
+use crate::model::{MemberWrite, MemberWriteResult, Membership};
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Capabilities, Error, Operation, Result};
 
@@ -397,6 +398,69 @@ impl Memberships for AdapterHandle {
         )
         .await
     }
+
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        self.run(
+            Operation::MembersListAll,
+            None,
+            self.inner.list_all_members(),
+        )
+        .await
+    }
+
+    /// Checks every write as the single-write methods do (capability, nesting, protected
+    /// users); rejected writes get their error in place and only the accepted ones reach
+    /// the adapter, in one batch.
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let mut results: Vec<Option<MemberWriteResult>> = Vec::with_capacity(batch.len());
+        let mut accepted = Vec::new();
+        let mut accepted_meta = Vec::new();
+        for write in batch {
+            let op = write.operation();
+            let group = write.group().to_string();
+            let check = self.gate(op).and_then(|()| match &write {
+                MemberWrite::Add { member, .. }
+                    if member.is_group() && !self.caps.members_nested =>
+                {
+                    Err(Error::unsupported(self.name.as_ref(), "members_nested")
+                        .with_resource(format!("{member} in group {group}")))
+                }
+                MemberWrite::Remove {
+                    member: Principal::User(id),
+                    ..
+                } => self.protect_user(op, id),
+                _ => Ok(()),
+            });
+            match check {
+                Ok(()) => {
+                    accepted_meta.push((results.len(), op, group));
+                    results.push(None);
+                    accepted.push(write);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        if !accepted.is_empty() {
+            let expected = accepted.len();
+            let mut outcomes = self.inner.write_members(accepted).await.into_iter();
+            for (slot, op, group) in accepted_meta {
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(Error::protocol(format!(
+                        "the adapter returned fewer results than the {expected} membership writes it was given"
+                    )))
+                });
+                results[slot] = Some(outcome.map_err(|e| {
+                    e.with_adapter(self.name.as_ref())
+                        .with_operation(op.as_str())
+                        .with_resource(group)
+                }));
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(Error::protocol("batch slot left without a result"))))
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -562,4 +626,155 @@ where
     Err(Error::protocol(format!(
         "listing did not end after {MAX_PAGES} pages"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ErrorKind;
+
+    /// Records what reaches it; adds to group `missing` fail with NotFound.
+    #[derive(Default)]
+    struct Recorder {
+        seen: Mutex<Vec<String>>,
+        protected: Protected,
+        caps: Capabilities,
+    }
+
+    #[async_trait]
+    impl Users for Recorder {}
+    #[async_trait]
+    impl Groups for Recorder {}
+    #[async_trait]
+    impl Roles for Recorder {}
+    #[async_trait]
+    impl Sessions for Recorder {}
+    #[async_trait]
+    impl Memberships for Recorder {
+        async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
+            self.seen
+                .lock()
+                .expect("lock")
+                .push(format!("add {group} {member}"));
+            if group == "missing" {
+                return Err(Error::not_found("no such group"));
+            }
+            Ok(())
+        }
+
+        async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
+            self.seen
+                .lock()
+                .expect("lock")
+                .push(format!("remove {group} {member}"));
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl Adapter for Recorder {
+        fn kind(&self) -> &'static str {
+            "recorder"
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.caps
+        }
+        fn protected(&self) -> Protected {
+            self.protected.clone()
+        }
+    }
+
+    fn user(id: &str) -> Principal {
+        Principal::User(id.to_string())
+    }
+
+    #[tokio::test]
+    async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order() {
+        let rec = Arc::new(Recorder {
+            caps: Capabilities {
+                members_add: true,
+                members_remove: true,
+                ..Capabilities::default()
+            },
+            protected: Protected {
+                user_ids: ["admin".to_string()].into_iter().collect(),
+                group_ids: BTreeSet::new(),
+            },
+            ..Recorder::default()
+        });
+        let h = AdapterHandle::new("t", rec.clone());
+        let results = h
+            .write_members(vec![
+                MemberWrite::Add {
+                    group: "g1".into(),
+                    member: user("a"),
+                },
+                MemberWrite::Remove {
+                    group: "g1".into(),
+                    member: user("admin"),
+                },
+                MemberWrite::Add {
+                    group: "g2".into(),
+                    member: Principal::Group("g1".into()),
+                },
+                MemberWrite::Add {
+                    group: "missing".into(),
+                    member: user("b"),
+                },
+                MemberWrite::Remove {
+                    group: "g2".into(),
+                    member: user("c"),
+                },
+            ])
+            .await;
+        assert_eq!(results.len(), 5);
+        assert!(results[0].is_ok());
+        let denied = results[1].as_ref().expect_err("protected");
+        assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+        let nested = results[2].as_ref().expect_err("no nesting");
+        assert_eq!(nested.kind(), ErrorKind::Unsupported);
+        let missing = results[3].as_ref().expect_err("missing group");
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
+        assert!(missing.to_string().contains("missing"), "{missing}");
+        assert!(results[4].is_ok());
+        assert_eq!(
+            *rec.seen.lock().expect("lock"),
+            vec![
+                "add g1 user a".to_string(),
+                "add missing user b".to_string(),
+                "remove g2 user c".to_string(),
+            ],
+            "only the accepted writes reach the adapter, in order"
+        );
+    }
+
+    #[tokio::test]
+    async fn write_members_refuses_undeclared_operations_per_write() {
+        let rec = Arc::new(Recorder {
+            caps: Capabilities {
+                members_add: true,
+                ..Capabilities::default()
+            },
+            ..Recorder::default()
+        });
+        let h = AdapterHandle::new("t", rec.clone());
+        let results = h
+            .write_members(vec![
+                MemberWrite::Remove {
+                    group: "g".into(),
+                    member: user("a"),
+                },
+                MemberWrite::Add {
+                    group: "g".into(),
+                    member: user("a"),
+                },
+            ])
+            .await;
+        let refused = results[0].as_ref().expect_err("undeclared");
+        assert_eq!(refused.kind(), ErrorKind::Unsupported);
+        assert!(results[1].is_ok());
+        assert_eq!(rec.seen.lock().expect("lock").len(), 1);
+    }
 }

@@ -45,6 +45,8 @@ pub enum Operation {
     MembersAdd,
     /// [`crate::Memberships::remove_member`]
     MembersRemove,
+    /// [`crate::Memberships::list_all_members`]
+    MembersListAll,
     /// [`crate::Roles::list_roles`]
     RolesList,
     /// [`crate::Roles::list_grants`]
@@ -63,7 +65,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 22] = [
+    pub const ALL: [Operation; 23] = [
         Operation::UsersList,
         Operation::UsersGet,
         Operation::UsersCreate,
@@ -79,6 +81,7 @@ impl Operation {
         Operation::MembersList,
         Operation::MembersAdd,
         Operation::MembersRemove,
+        Operation::MembersListAll,
         Operation::RolesList,
         Operation::GrantsList,
         Operation::GrantsGrant,
@@ -106,6 +109,7 @@ impl Operation {
             Operation::MembersList => "members_list",
             Operation::MembersAdd => "members_add",
             Operation::MembersRemove => "members_remove",
+            Operation::MembersListAll => "members_list_all",
             Operation::RolesList => "roles_list",
             Operation::GrantsList => "grants_list",
             Operation::GrantsGrant => "grants_grant",
@@ -126,6 +130,7 @@ impl Operation {
                 | Operation::GroupsList
                 | Operation::GroupsGet
                 | Operation::MembersList
+                | Operation::MembersListAll
                 | Operation::RolesList
                 | Operation::GrantsList
                 | Operation::SessionsList
@@ -187,8 +192,25 @@ pub struct Capabilities {
     pub members_add: bool,
     /// Remove a member (idempotent).
     pub members_remove: bool,
+    /// List every group's direct members at once, with fewer requests than one member
+    /// listing per group (the platform keeps memberships on its user records, or its group
+    /// listing carries the members). The sync engine then reads a target's memberships
+    /// with this one call instead of one listing per group.
+    pub members_list_all: bool,
     /// Groups can be members of groups. Without it, the sync engine flattens nesting.
     pub members_nested: bool,
+    /// The platform takes several membership writes in one request; the most writes (adds
+    /// and removes) in one [`crate::Memberships::write_members`] call. `None` means writes
+    /// go one by one (the default batch implementation).
+    pub members_batch_max: Option<usize>,
+    /// The platform keeps memberships on the member (a user's list of groups): the sync
+    /// engine gathers one member's changes into one batch. Without it, one group's changes.
+    pub members_batch_by_member: bool,
+    /// One request carries a whole membership batch, whatever groups and members it spans
+    /// (a bulk endpoint), so the sync engine fills a batch with several groups (members
+    /// with `members_batch_by_member`). Without it the adapter sends one request per group
+    /// (per member) of a batch, and the engine gives each batch a single group (member).
+    pub members_batch_bulk: bool,
     /// List roles.
     pub roles_list: bool,
     /// List who holds which role.
@@ -235,6 +257,7 @@ impl Capabilities {
             Operation::MembersList => self.members_list,
             Operation::MembersAdd => self.members_add,
             Operation::MembersRemove => self.members_remove,
+            Operation::MembersListAll => self.members_list_all,
             Operation::RolesList => self.roles_list,
             Operation::GrantsList => self.grants_list,
             Operation::GrantsGrant => self.grants_grant,

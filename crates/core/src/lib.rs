@@ -30,6 +30,7 @@ pub use model::{
     Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
+pub use model::{MemberWrite, MemberWriteResult};
 pub use secret::{REDACTED, Secret};
 pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 

@@ -394,6 +394,59 @@ impl UserWrite {
 /// What a successful [`UserWrite`] produced: the platform's record, or nothing for a delete.
 pub type UserWriteResult = crate::Result<Option<User>>;
 
+/// One membership write in a batch handed to [`crate::Memberships::write_members`]: one
+/// principal added to or removed from one group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MemberWrite {
+    /// Add `member` to `group` (succeeds without change when it is one already).
+    Add {
+        /// The group's id.
+        group: String,
+        /// The member to add.
+        member: Principal,
+    },
+    /// Remove `member` from `group` (succeeds without change when it is not one).
+    Remove {
+        /// The group's id.
+        group: String,
+        /// The member to remove.
+        member: Principal,
+    },
+}
+
+impl MemberWrite {
+    /// The operation this write performs.
+    pub fn operation(&self) -> crate::Operation {
+        match self {
+            MemberWrite::Add { .. } => crate::Operation::MembersAdd,
+            MemberWrite::Remove { .. } => crate::Operation::MembersRemove,
+        }
+    }
+
+    /// Whether it adds (else it removes).
+    pub fn is_add(&self) -> bool {
+        matches!(self, MemberWrite::Add { .. })
+    }
+
+    /// The group's id.
+    pub fn group(&self) -> &str {
+        match self {
+            MemberWrite::Add { group, .. } | MemberWrite::Remove { group, .. } => group,
+        }
+    }
+
+    /// The member.
+    pub fn member(&self) -> &Principal {
+        match self {
+            MemberWrite::Add { member, .. } | MemberWrite::Remove { member, .. } => member,
+        }
+    }
+}
+
+/// What a [`MemberWrite`] came to: done (or nothing to do), or why not.
+pub type MemberWriteResult = crate::Result<()>;
+
 /// Serde helper for `Option<Option<T>>` fields: absent = `None`, `null` = `Some(None)`.
 pub mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -22,6 +22,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
+use crate::model::{MemberWrite, MemberWriteResult, Membership};
 use crate::{Error, ErrorKind, Operation, Result};
 
 /// Which page to read.
@@ -207,6 +208,38 @@ pub trait Memberships: Send + Sync {
     /// Removes a member; succeeds without change when it is not one.
     async fn remove_member(&self, _group: &str, _member: &Principal) -> Result<()> {
         Err(not_implemented(Operation::MembersRemove))
+    }
+
+    /// Every direct membership of every group, read with fewer requests than one
+    /// [`Memberships::list_members`] per group: from one user listing where the platform
+    /// keeps memberships on its users, or from a group listing that carries the members.
+    ///
+    /// Adapters implement it only where it is cheaper, and declare
+    /// [`Capabilities::members_list_all`](crate::Capabilities::members_list_all). It must
+    /// agree with `list_members` for every existing group. The order is unspecified. It may
+    /// name groups the group listing does not show (a platform that stores group names on
+    /// its users can keep the name of a deleted group); callers keep the groups they know.
+    async fn list_all_members(&self) -> Result<Vec<Membership>> {
+        Err(not_implemented(Operation::MembersListAll))
+    }
+
+    /// Applies many membership writes, returning one result per write in the same order.
+    /// Each write is idempotent like [`Memberships::add_member`] and
+    /// [`Memberships::remove_member`], and fails alone: a missing group or member fails
+    /// the writes that name it, not the others.
+    ///
+    /// The default runs them one by one through the single-write methods. Adapters whose
+    /// platform takes several membership changes in one request override it and declare
+    /// [`Capabilities::members_batch_max`](crate::Capabilities::members_batch_max).
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let mut out = Vec::with_capacity(batch.len());
+        for write in batch {
+            out.push(match &write {
+                MemberWrite::Add { group, member } => self.add_member(group, member).await,
+                MemberWrite::Remove { group, member } => self.remove_member(group, member).await,
+            });
+        }
+        out
     }
 }
 

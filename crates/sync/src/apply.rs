@@ -4,7 +4,7 @@
 //! starts, a failure that a retry may cure tried again a few times (unless the target
 //! looks down), and a failure skipping only its dependents.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Error, ErrorKind, Grant, GroupChanges, Groups, Memberships,
-    NewGroup, NewUser, Principal, Result, Roles, Sessions, User, UserChanges, UserWrite, Users,
+    AdapterExt, AdapterHandle, Capabilities, Error, ErrorKind, Grant, GroupChanges, Groups,
+    MemberWrite, Memberships, NewGroup, NewUser, Principal, Result, Roles, Sessions, User,
+    UserChanges, UserWrite, Users,
 };
 use idbridge_store::{Link, LinkKind, NewJournalEntry, Outcome, Write};
 use serde::{Deserialize, Serialize};
@@ -248,16 +249,35 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
     let mut ready_users: VecDeque<usize> = VecDeque::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
-    let enqueue = |i: usize, ready: &mut VecDeque<usize>, ready_users: &mut VecDeque<usize>| {
+    let mut ready_members = MemberQueue::new(&ctx.handle.capabilities());
+    let enqueue = |i: usize,
+                   created: &HashMap<usize, String>,
+                   ready: &mut VecDeque<usize>,
+                   ready_users: &mut VecDeque<usize>,
+                   ready_members: &mut Option<MemberQueue>| {
         if batch_max.is_some() && plan.ops[i].action.is_user_write() {
             ready_users.push_back(i);
-        } else {
-            ready.push_back(i);
+            return;
         }
+        if let Some(queue) = ready_members.as_mut() {
+            // Ready means every operation it depends on is done, so its references resolve;
+            // one that does not goes alone and fails there.
+            if let Some(write) = member_write(plan, i, created) {
+                queue.push(i, write);
+                return;
+            }
+        }
+        ready.push_back(i);
     };
     for (i, r) in remaining.iter().enumerate() {
         if *r == 0 {
-            enqueue(i, &mut ready, &mut ready_users);
+            enqueue(
+                i,
+                &created,
+                &mut ready,
+                &mut ready_users,
+                &mut ready_members,
+            );
         }
     }
     let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
@@ -283,9 +303,26 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 }
                 continue;
             }
-            let Some(i) = ready.pop_front() else { break };
-            state[i] = St::Running;
-            inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+            if let Some(i) = ready.pop_front() {
+                state[i] = St::Running;
+                inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+                continue;
+            }
+            // Membership changes go last, so that those waiting for the creates still
+            // running can join the batches of their group (or member).
+            let Some(queue) = ready_members.as_mut().filter(|q| !q.is_empty()) else {
+                break;
+            };
+            let batch = queue.take();
+            for (i, _) in &batch {
+                state[*i] = St::Running;
+            }
+            if let [(i, _)] = batch.as_slice() {
+                let i = *i;
+                inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+            } else {
+                inflight.push(Box::pin(run_member_batch(ctx, plan, batch)));
+            }
         }
         let Some(done) = inflight.next().await else {
             break;
@@ -344,7 +381,13 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                     for &next in &dependents[d.op] {
                         remaining[next] = remaining[next].saturating_sub(1);
                         if remaining[next] == 0 && state[next] == St::Pending {
-                            enqueue(next, &mut ready, &mut ready_users);
+                            enqueue(
+                                next,
+                                &created,
+                                &mut ready,
+                                &mut ready_users,
+                                &mut ready_members,
+                            );
                         }
                     }
                 }
@@ -828,6 +871,188 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
     out
 }
 
+/// Ready membership changes waiting to be sent in batches (see
+/// [`Capabilities::members_batch_max`]): by group, or by member where the platform keeps
+/// memberships on the member, in the order they became ready.
+pub(crate) struct MemberQueue {
+    max: usize,
+    by_member: bool,
+    bulk: bool,
+    sets: HashMap<String, VecDeque<(usize, MemberWrite)>>,
+    order: VecDeque<String>,
+    len: usize,
+}
+
+impl MemberQueue {
+    /// A queue for a target that takes membership batches, else `None`.
+    pub(crate) fn new(caps: &Capabilities) -> Option<MemberQueue> {
+        let max = caps.members_batch_max.filter(|m| *m > 1)?;
+        Some(MemberQueue {
+            max,
+            by_member: caps.members_batch_by_member,
+            bulk: caps.members_batch_bulk,
+            sets: HashMap::new(),
+            order: VecDeque::new(),
+            len: 0,
+        })
+    }
+
+    fn key(&self, write: &MemberWrite) -> String {
+        if self.by_member {
+            match write.member() {
+                Principal::User(id) => format!("u:{id}"),
+                Principal::Group(id) => format!("g:{id}"),
+            }
+        } else {
+            write.group().to_string()
+        }
+    }
+
+    /// Queues operation `i`.
+    pub(crate) fn push(&mut self, i: usize, write: MemberWrite) {
+        let key = self.key(&write);
+        let set = self.sets.entry(key.clone()).or_default();
+        if set.is_empty() {
+            self.order.push_back(key);
+        }
+        set.push_back((i, write));
+        self.len += 1;
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next batch: the ready changes of the group (member) that has waited longest, at
+    /// most `max`; on a bulk platform, followed by whole sets of the next ones while they
+    /// fit. Two changes of the same membership never share a batch: the later one waits
+    /// for the next.
+    pub(crate) fn take(&mut self) -> Vec<(usize, MemberWrite)> {
+        let mut batch: Vec<(usize, MemberWrite)> = Vec::new();
+        let mut pairs: HashSet<(String, Principal)> = HashSet::new();
+        while let Some(key) = self.order.front().cloned() {
+            let Some(set) = self.sets.get_mut(&key) else {
+                self.order.pop_front();
+                continue;
+            };
+            if !batch.is_empty() && (!self.bulk || set.len() > self.max - batch.len()) {
+                break;
+            }
+            let mut left = VecDeque::new();
+            while let Some((i, write)) = set.pop_front() {
+                if batch.len() < self.max
+                    && pairs.insert((write.group().to_string(), write.member().clone()))
+                {
+                    batch.push((i, write));
+                } else {
+                    left.push_back((i, write));
+                }
+            }
+            if left.is_empty() {
+                self.sets.remove(&key);
+                self.order.pop_front();
+            } else {
+                // What did not fit (or repeats a membership) heads the next batch.
+                *set = left;
+                break;
+            }
+            if !self.bulk || batch.len() >= self.max {
+                break;
+            }
+        }
+        self.len -= batch.len();
+        batch
+    }
+}
+
+/// The membership write of operation `i`, if it is one and its references resolve.
+fn member_write(
+    plan: &TargetPlan,
+    i: usize,
+    created: &HashMap<usize, String>,
+) -> Option<MemberWrite> {
+    let (Action::AddMember { member, .. } | Action::RemoveMember { member, .. }) =
+        &plan.ops[i].action
+    else {
+        return None;
+    };
+    let resolved = resolve(plan, i, created).ok()?;
+    let (group, pid) = (resolved.group?, resolved.principal?);
+    let member = principal(member, pid);
+    Some(match plan.ops[i].action {
+        Action::AddMember { .. } => MemberWrite::Add { group, member },
+        _ => MemberWrite::Remove { group, member },
+    })
+}
+
+/// Sends a batch of membership changes in one call: each keeps its own journal rows
+/// (`started` before the call, its own outcome after) and its own result.
+async fn run_member_batch(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    batch: Vec<(usize, MemberWrite)>,
+) -> Vec<Done> {
+    let (ids, writes): (Vec<usize>, Vec<MemberWrite>) = batch.into_iter().unzip();
+    let started: Vec<Write> = ids
+        .iter()
+        .map(|&i| journal_row(ctx, plan, &plan.ops[i].action, Outcome::Started, None, None))
+        .collect();
+    if let Err(e) = ctx.journal.write(started).await {
+        return ids
+            .into_iter()
+            .map(|i| Done {
+                op: i,
+                result: Err(e.clone()),
+                fatal: Some(e.clone()),
+            })
+            .collect();
+    }
+    tracing::debug!(target = %plan.target, writes = writes.len(), "membership batch");
+    let mut results = ctx.handle.write_members(writes).await.into_iter();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
+    for i in ids {
+        let action = &plan.ops[i].action;
+        let result = results.next().unwrap_or_else(|| {
+            Err(Error::protocol(
+                "the batch returned fewer results than writes",
+            ))
+        });
+        match result {
+            Ok(()) => {
+                rows.push(outcome_row(ctx, plan, action, Outcome::Ok, None, None));
+                out.push(Done {
+                    op: i,
+                    result: Ok(None),
+                    fatal: None,
+                });
+            }
+            Err(e) => {
+                rows.push(outcome_row(
+                    ctx,
+                    plan,
+                    action,
+                    Outcome::Failed,
+                    None,
+                    Some(e.to_string()),
+                ));
+                out.push(Done {
+                    op: i,
+                    result: Err(e),
+                    fatal: None,
+                });
+            }
+        }
+    }
+    if let Err(e) = ctx.journal.write(rows).await {
+        if let Some(first) = out.first_mut() {
+            first.fatal = Some(e);
+        }
+    }
+    out
+}
+
 /// A create said "already exists": a run that stopped after creating but before linking,
 /// a retried create whose first attempt the target carried out although its answer was
 /// lost, or someone else created the account meanwhile. Where the target correlates by
@@ -1058,3 +1283,6 @@ async fn perform(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,12 +4,12 @@
 //! Users and members are kept in the compact tables of [`crate::table`], converted as
 //! each listing arrives.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Principal, Result,
-    Role, Session, User,
+    AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Memberships,
+    Principal, Result, Role, Session, User,
 };
 
 use crate::settings::{Concept, TargetSettings};
@@ -236,7 +236,10 @@ fn to_table(users: Vec<User>) -> Result<UserTable> {
     Ok(t)
 }
 
-/// Reads the direct members of `groups`, `concurrency` groups at a time.
+/// Reads the direct members of `groups`, `concurrency` groups at a time, or all of them
+/// in one [`Memberships::list_all_members`] call where the system declares
+/// `members_list_all` (it then costs fewer requests than one listing per group). Every
+/// group asked for gets an entry, empty when it has no members.
 ///
 /// # Errors
 /// The first read error.
@@ -245,6 +248,23 @@ pub async fn read_members(
     groups: Vec<String>,
     concurrency: usize,
 ) -> Result<HashMap<String, Vec<Principal>>> {
+    if groups.is_empty() {
+        return Ok(HashMap::new());
+    }
+    if system.capabilities().members_list_all {
+        let mut out: HashMap<String, Vec<Principal>> =
+            groups.into_iter().map(|g| (g, Vec::new())).collect();
+        let mut seen = HashSet::new();
+        for m in system.list_all_members().await? {
+            // Groups nobody asked about (or that no longer exist) are left out.
+            if let Some(members) = out.get_mut(&m.group) {
+                if seen.insert((m.group, m.member.clone())) {
+                    members.push(m.member);
+                }
+            }
+        }
+        return Ok(out);
+    }
     futures::stream::iter(groups)
         .map(|g| async move {
             let members = system.all_members(&g).await?;

@@ -62,6 +62,7 @@ where
         Operation::MembersList => target.list_members(&missing, first).await.map(drop),
         Operation::MembersAdd => target.add_member(&missing, &user).await,
         Operation::MembersRemove => target.remove_member(&missing, &user).await,
+        Operation::MembersListAll => target.list_all_members().await.map(drop),
         Operation::RolesList => target.list_roles(first).await.map(drop),
         Operation::GrantsList => target
             .list_grants(&GrantFilter::default(), first)

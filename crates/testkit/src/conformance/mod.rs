@@ -41,6 +41,8 @@ mod capabilities;
 mod grants;
 mod groups;
 mod members;
+mod members_all;
+mod members_batch;
 mod protected;
 #[cfg(test)]
 mod selftest;
@@ -323,6 +325,8 @@ pub(crate) fn all_scenarios() -> Vec<Scenario> {
     v.extend(users::scenarios());
     v.extend(groups::scenarios());
     v.extend(members::scenarios());
+    v.extend(members_all::scenarios());
+    v.extend(members_batch::scenarios());
     v.extend(grants::scenarios());
     v.extend(sessions::scenarios());
     v.extend(protected::scenarios());

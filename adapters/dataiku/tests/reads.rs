@@ -1,0 +1,56 @@
+//! Wire tests of the read paths: every membership comes from one user listing.
+
+use idbridge_core::{AdapterConfig, Membership, Memberships, Principal};
+use idbridge_dataiku::DataikuAdapter;
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ROOT: &str = "/dip/publicapi";
+
+#[tokio::test]
+async fn all_memberships_are_one_user_listing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{ROOT}/auth/info")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"authIdentifier": "admin"})))
+        .mount(&server)
+        .await;
+    // The only other request the adapter may send: no group reads, no per-user reads.
+    Mock::given(method("GET"))
+        .and(path(format!("{ROOT}/admin/users/")))
+        .and(query_param("includeSettings", "false"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"login": "bob", "groups": ["readers", "writers"]},
+            {"login": "ada", "groups": ["readers", "readers"]},
+            {"login": "eve", "groups": []},
+            {"login": "old"},
+            {"groups": ["no-login"]}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = json!({"base_url": server.uri(), "api_key": "k", "bulk": "off"});
+    let dss = DataikuAdapter::connect(AdapterConfig::new("dss", settings))
+        .await
+        .expect("connects");
+    let all = dss.list_all_members().await.expect("lists");
+    let m = |g: &str, u: &str| Membership {
+        group: g.to_string(),
+        member: Principal::User(u.to_string()),
+    };
+    assert_eq!(
+        all,
+        vec![
+            m("readers", "ada"),
+            m("readers", "bob"),
+            m("writers", "bob")
+        ]
+    );
+    let received = server.received_requests().await.expect("recorded");
+    let reads: Vec<String> = received.iter().map(|r| r.url.path().to_string()).collect();
+    assert_eq!(
+        reads,
+        vec![format!("{ROOT}/auth/info"), format!("{ROOT}/admin/users/")]
+    );
+}

@@ -1,0 +1,54 @@
+//! Wire tests of the read paths: every membership comes from the one group listing.
+
+use idbridge_core::{AdapterConfig, Membership, Memberships, Principal};
+use idbridge_squirro::SquirroAdapter;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn all_memberships_are_the_group_listing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-1",
+            "refresh_token": "rt-1",
+            "user_id": "ADMIN00000000000000001",
+            "tenant": "acme",
+            "role": "admin",
+        })))
+        .mount(&server)
+        .await;
+    // No `GET /groups/{id}`: the listing carries the members.
+    Mock::given(method("GET"))
+        .and(path("/api/user/v0/acme/groups"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": "G1", "name": "Readers", "members": [
+                {"id": "U2", "email": "bob@example.com"},
+                {"id": "U1", "email": "ada@example.com"}
+            ]},
+            {"id": "G2", "name": "Writers", "members": [{"id": "U2", "email": "bob@example.com"}]},
+            {"id": "G3", "name": "Empty", "members": []},
+            {"id": "G4", "name": "Null", "members": null}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = json!({"cluster_url": server.uri(), "tenant": "acme", "refresh_token": "rt-1"});
+    let sq = SquirroAdapter::connect(&AdapterConfig::new("sq", settings))
+        .await
+        .expect("connects");
+    let all = sq.list_all_members().await.expect("lists");
+    let m = |g: &str, u: &str| Membership {
+        group: g.to_string(),
+        member: Principal::User(u.to_string()),
+    };
+    assert_eq!(all, vec![m("G1", "U1"), m("G1", "U2"), m("G2", "U2")]);
+    let received = server.received_requests().await.expect("recorded");
+    let gets = received
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .count();
+    assert_eq!(gets, 1, "one listing, nothing else read");
+}

@@ -1,0 +1,338 @@
+//! Membership batches: how ready changes are cut into batches, and that each change keeps
+//! its own journal rows, result and retries.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+
+use idbridge_core::{
+    Adapter, AdapterHandle, Capabilities, Error, Groups, MemberWrite, MemberWriteResult,
+    Memberships, Principal, Result, Roles, Sessions, Users, async_trait,
+};
+use idbridge_store::{Outcome, Store};
+
+use super::*;
+use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+
+/// Memberships in memory. Batches are recorded; a write to group `broken` fails alone;
+/// `flaky` writes fail, retryably, whenever they arrive in a batch.
+struct Members {
+    caps: Capabilities,
+    state: Mutex<BTreeSet<(String, String)>>,
+    batches: Mutex<Vec<Vec<MemberWrite>>>,
+    singles: Mutex<Vec<MemberWrite>>,
+    flaky: HashSet<String>,
+}
+
+impl Members {
+    fn new(caps: Capabilities) -> Arc<Members> {
+        Arc::new(Members {
+            caps,
+            state: Mutex::new(BTreeSet::new()),
+            batches: Mutex::new(Vec::new()),
+            singles: Mutex::new(Vec::new()),
+            flaky: HashSet::new(),
+        })
+    }
+
+    fn apply(&self, w: &MemberWrite) -> Result<()> {
+        if w.group() == "broken" {
+            return Err(Error::not_found("no group `broken`"));
+        }
+        let key = (w.group().to_string(), w.member().id().to_string());
+        let mut state = self.state.lock().expect("lock");
+        if w.is_add() {
+            state.insert(key);
+        } else {
+            state.remove(&key);
+        }
+        Ok(())
+    }
+
+    fn batches(&self) -> Vec<Vec<MemberWrite>> {
+        self.batches.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl Users for Members {}
+#[async_trait]
+impl Groups for Members {}
+#[async_trait]
+impl Roles for Members {}
+#[async_trait]
+impl Sessions for Members {}
+
+#[async_trait]
+impl Memberships for Members {
+    async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
+        let w = MemberWrite::Add {
+            group: group.into(),
+            member: member.clone(),
+        };
+        self.singles.lock().expect("lock").push(w.clone());
+        self.apply(&w)
+    }
+
+    async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
+        let w = MemberWrite::Remove {
+            group: group.into(),
+            member: member.clone(),
+        };
+        self.singles.lock().expect("lock").push(w.clone());
+        self.apply(&w)
+    }
+
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        self.batches.lock().expect("lock").push(batch.clone());
+        batch
+            .iter()
+            .map(|w| {
+                if self.flaky.contains(w.member().id()) {
+                    return Err(Error::unavailable("injected failure"));
+                }
+                self.apply(w)
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Adapter for Members {
+    fn kind(&self) -> &'static str {
+        "members"
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+}
+
+fn caps(max: usize, by_member: bool, bulk: bool) -> Capabilities {
+    Capabilities {
+        members_add: true,
+        members_remove: true,
+        members_batch_max: Some(max),
+        members_batch_by_member: by_member,
+        members_batch_bulk: bulk,
+        ..Capabilities::default()
+    }
+}
+
+fn group(id: &str) -> GroupRef {
+    GroupRef {
+        at: Ref::Id(id.into()),
+        name: id.into(),
+    }
+}
+
+fn user(id: &str) -> PrincipalRef {
+    PrincipalRef {
+        kind: PrincipalKind::User,
+        at: Ref::Id(id.into()),
+        name: id.into(),
+    }
+}
+
+fn add(g: &str, u: &str) -> Action {
+    Action::AddMember {
+        group: group(g),
+        member: user(u),
+    }
+}
+
+fn remove(g: &str, u: &str) -> Action {
+    Action::RemoveMember {
+        group: group(g),
+        member: user(u),
+    }
+}
+
+fn plan(actions: Vec<Action>) -> TargetPlan {
+    let mut plan = TargetPlan::new("t", "members");
+    for a in actions {
+        plan.push(a, Vec::new());
+    }
+    plan
+}
+
+/// Applies `plan`; returns the report and the state file (with the directory holding it).
+async fn apply(
+    adapter: Arc<Members>,
+    plan: &TargetPlan,
+    concurrency: usize,
+) -> (TargetReport, Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("store");
+    let run = store.begin_run("apply").expect("run");
+    let journal = JournalWriter::start(store.clone()).expect("journal");
+    let handle = AdapterHandle::new("t", adapter);
+    let stop = Stop::new();
+    let ctx = ApplyContext {
+        handle: &handle,
+        concurrency,
+        journal: &journal,
+        run,
+        stop: &stop,
+        progress: None,
+        adopt_existing_login: false,
+    };
+    let report = apply_target(&ctx, plan).await;
+    (report, store, dir)
+}
+
+fn shape(batches: &[Vec<MemberWrite>]) -> Vec<Vec<String>> {
+    batches
+        .iter()
+        .map(|b| {
+            b.iter()
+                .map(|w| {
+                    format!(
+                        "{}{}<-{}",
+                        if w.is_add() { "+" } else { "-" },
+                        w.group(),
+                        w.member().id()
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn by_group_each_batch_holds_one_group_up_to_the_maximum() {
+    let adapter = Members::new(caps(2, false, false));
+    let plan = plan(vec![
+        add("g1", "a"),
+        add("g2", "a"),
+        add("g1", "b"),
+        remove("g1", "c"),
+        add("g2", "b"),
+    ]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(
+        shape(&adapter.batches()),
+        vec![vec!["+g1<-a", "+g1<-b"], vec!["+g2<-a", "+g2<-b"],],
+        "one group per batch, at most two"
+    );
+    // g1's third change went alone (a batch of one uses the single-write method).
+    assert_eq!(adapter.singles.lock().expect("lock").len(), 1);
+    assert_eq!(
+        *adapter.state.lock().expect("lock"),
+        [("g1", "a"), ("g1", "b"), ("g2", "a"), ("g2", "b")]
+            .iter()
+            .map(|(g, u)| (g.to_string(), u.to_string()))
+            .collect()
+    );
+}
+
+#[tokio::test]
+async fn by_member_on_a_bulk_platform_batches_whole_members_together() {
+    let adapter = Members::new(caps(4, true, true));
+    let plan = plan(vec![
+        add("g1", "a"),
+        add("g1", "b"),
+        add("g2", "a"),
+        add("g3", "a"),
+        add("g2", "b"),
+        add("g1", "c"),
+        add("g2", "c"),
+    ]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(
+        shape(&adapter.batches()),
+        vec![
+            // a's three changes, then b's two do not fit in the rest of the batch.
+            vec!["+g1<-a", "+g2<-a", "+g3<-a"],
+            vec!["+g1<-b", "+g2<-b", "+g1<-c", "+g2<-c"],
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_changes_of_one_membership_never_share_a_batch() {
+    let adapter = Members::new(caps(10, false, true));
+    let plan = plan(vec![remove("g1", "a"), add("g1", "b"), add("g1", "a")]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert!(report.converged(), "{report:?}");
+    let batches = shape(&adapter.batches());
+    assert_eq!(batches, vec![vec!["-g1<-a", "+g1<-b"]]);
+    let singles = adapter.singles.lock().expect("lock").clone();
+    assert_eq!(
+        singles,
+        vec![MemberWrite::Add {
+            group: "g1".into(),
+            member: Principal::User("a".into())
+        }],
+        "the repeated membership waited for a batch of its own"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_fails_only_its_change_and_every_change_has_its_journal_rows() {
+    let adapter = Members::new(caps(10, true, true));
+    let plan = plan(vec![add("g1", "a"), add("broken", "a"), add("g1", "b")]);
+    let (report, store, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert_eq!(adapter.batches().len(), 1, "one batch");
+    assert_eq!((report.ok, report.failed), (2, 1), "{report:?}");
+    assert_eq!(report.problems.len(), 1);
+    assert_eq!(report.problems[0].op, 1);
+    let rows = store.journal(None).expect("journal");
+    for (i, op) in plan.ops.iter().enumerate() {
+        let resource = op.action.resource();
+        let mine: Vec<_> = rows.iter().filter(|r| r.resource == resource).collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "one row per change, completed in place: {mine:?}"
+        );
+        let want = if i == 1 { Outcome::Failed } else { Outcome::Ok };
+        assert_eq!(mine[0].outcome, want, "{resource}");
+        assert_eq!(mine[0].operation, "add_member");
+    }
+}
+
+#[tokio::test]
+async fn a_retryable_failure_in_a_batch_is_tried_again_alone() {
+    let mut members = Members {
+        caps: caps(10, false, false),
+        state: Mutex::new(BTreeSet::new()),
+        batches: Mutex::new(Vec::new()),
+        singles: Mutex::new(Vec::new()),
+        flaky: HashSet::new(),
+    };
+    members.flaky.insert("b".into());
+    let adapter = Arc::new(members);
+    let plan = plan(vec![add("g1", "a"), add("g1", "b"), add("g1", "c")]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 2).await;
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(adapter.batches().len(), 1);
+    assert_eq!(
+        adapter.singles.lock().expect("lock").clone(),
+        vec![MemberWrite::Add {
+            group: "g1".into(),
+            member: Principal::User("b".into())
+        }],
+        "only the failed change was sent again, through the single-write method"
+    );
+    assert!(
+        adapter
+            .state
+            .lock()
+            .expect("lock")
+            .contains(&("g1".to_string(), "b".to_string()))
+    );
+}
+
+#[tokio::test]
+async fn without_a_batch_maximum_changes_go_one_by_one() {
+    let adapter = Members::new(Capabilities {
+        members_batch_max: None,
+        ..caps(1, false, false)
+    });
+    let plan = plan(vec![add("g1", "a"), add("g1", "b")]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 4).await;
+    assert!(report.converged(), "{report:?}");
+    assert!(adapter.batches().is_empty());
+    assert_eq!(adapter.singles.lock().expect("lock").len(), 2);
+}
