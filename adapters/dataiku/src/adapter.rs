@@ -295,7 +295,7 @@ impl Adapter for DataikuAdapter {
         Capabilities {
             users_batch_max: self.bulk.then_some(self.cfg.bulk_max),
             // One request per user's changes, or one bulk edit for many users.
-            members_batch_max: Some(self.cfg.bulk_max),
+            members_batch_max: Some(self.cfg.members_bulk_max),
             members_batch_by_member: true,
             members_batch_bulk: self.bulk,
             ..Self::declared_capabilities()

@@ -12,6 +12,7 @@
 //! # admin_login = "admin"
 //! # bulk = "auto"                   # auto | on | off
 //! # bulk_max = 100
+//! # members_bulk_max = 1000
 //! # attributes_field = "adminProperties"
 //! # [targets.dss.project_roles]
 //! # reader = ["readProjectContent", "readDashboards"]
@@ -40,6 +41,9 @@ pub const DEFAULT_USER_PROFILE: &str = "READER";
 
 /// The most users sent in one bulk request unless configured.
 pub const DEFAULT_BULK_MAX: usize = 100;
+
+/// The default most membership changes in one batch.
+pub const DEFAULT_MEMBERS_BULK_MAX: usize = 1000;
 
 /// The project permission flags every project role is built from, in the order DSS lists
 /// them. New flags DSS adds are accepted in `project_roles` too.
@@ -164,6 +168,10 @@ fn default_bulk_max() -> usize {
     DEFAULT_BULK_MAX
 }
 
+fn default_members_bulk_max() -> usize {
+    DEFAULT_MEMBERS_BULK_MAX
+}
+
 fn default_connect_timeout() -> u64 {
     10
 }
@@ -206,6 +214,12 @@ pub struct DataikuConfig {
     /// The most users in one bulk request. Default 100.
     #[serde(default = "default_bulk_max")]
     pub bulk_max: usize,
+    /// The most membership changes in one batch (the batch size the adapter declares for
+    /// memberships). On bulk servers a batch costs one user listing and one bulk edit of
+    /// the users it touches, so larger batches read the user list less often. Default
+    /// 1000.
+    #[serde(default = "default_members_bulk_max")]
+    pub members_bulk_max: usize,
     /// Where user attributes live: `adminProperties` (default) or `userProperties`.
     #[serde(default)]
     pub attributes_field: AttributesField,
@@ -239,6 +253,7 @@ impl std::fmt::Debug for DataikuConfig {
             .field("admin_login", &self.admin_login)
             .field("bulk", &self.bulk)
             .field("bulk_max", &self.bulk_max)
+            .field("members_bulk_max", &self.members_bulk_max)
             .field("attributes_field", &self.attributes_field)
             .field("verify_reads", &self.verify_reads)
             .field("project_roles", &self.project_roles)
@@ -251,7 +266,7 @@ impl DataikuConfig {
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] naming the key: unknown keys, a base URL that is
-    /// not http(s), an API root not starting with `/`, an empty key, a zero `bulk_max`, or
+    /// not http(s), an API root not starting with `/`, an empty key, a zero `bulk_max` or `members_bulk_max`, or
     /// a project role with no flag or a name containing `:`.
     pub fn from_adapter_config(cfg: &AdapterConfig) -> Result<Self> {
         let mut c: DataikuConfig = cfg.parse()?;
@@ -274,6 +289,9 @@ impl DataikuConfig {
         }
         if c.bulk_max == 0 {
             return Err(cfg.error("bulk_max", "must be at least 1"));
+        }
+        if c.members_bulk_max == 0 {
+            return Err(cfg.error("members_bulk_max", "must be at least 1"));
         }
         if c.source_type.trim().is_empty() {
             return Err(cfg.error("source_type", "must not be empty"));
@@ -321,6 +339,7 @@ api_key_file = "/run/secrets/dss-api-key"   # or api_key = "..." (a personal key
 # user_profile = "READER"                   # userProfile of created users (licence-dependent)
 # admin_login = "admin"                     # never modified (the key's own user always is)
 # bulk = "auto"                             # bulk user endpoints (DSS 14.2+): auto | on | off
+# members_bulk_max = 1000                   # membership changes per batch (one user listing each)
 # attributes_field = "adminProperties"      # or "userProperties"
 # verify_reads = true                       # read twice before each read-modify-write
 # project_roles = { reader = ["readProjectContent", "readDashboards"] }"#;
@@ -343,6 +362,7 @@ mod tests {
         assert_eq!(c.source_type, "LOCAL");
         assert_eq!(c.user_profile, "READER");
         assert_eq!(c.bulk, BulkMode::Auto);
+        assert_eq!((c.bulk_max, c.members_bulk_max), (100, 1000));
         assert_eq!(c.attributes_field, AttributesField::AdminProperties);
         assert_eq!(
             c.project_roles["reader"],
@@ -372,6 +392,10 @@ mod tests {
             (
                 json!({"base_url": "http://h", "api_key": "k", "bulk": "maybe"}),
                 "bulk",
+            ),
+            (
+                json!({"base_url": "http://h", "api_key": "k", "members_bulk_max": 0}),
+                "members_bulk_max",
             ),
             (
                 json!({"base_url": "http://h", "api_key": "k", "apikey": "k"}),

@@ -2,12 +2,12 @@
 //! injected latency, the no-op re-sync that follows, and the same provisioning one
 //! request at a time.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
 use idbridge_core::{Capabilities, Result};
-use idbridge_sync::{Action, ApplyOptions, Plan, RunReport, report};
+use idbridge_sync::{Action, ApplyOptions, Plan, ProgressEvent, RunReport, report};
 
 use crate::data::{self, Shape};
 use crate::emulated::{Requests, World, print_breakdown, required_writes};
@@ -34,6 +34,8 @@ pub struct SyncFigures {
     pub retries: Vec<u64>,
     /// The apply's report.
     pub report: RunReport,
+    /// Per target: when its last operation finished, from the start of the apply.
+    pub finished: Vec<(String, Duration)>,
 }
 
 /// One full sync, measured.
@@ -54,8 +56,22 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
     let plan_time = t1.elapsed();
     drop(snapshot);
     let t2 = Instant::now();
-    let report = engine.apply(&plan, &lock, &ApplyOptions::default()).await?;
+    let finished: Arc<Mutex<BTreeMap<String, Duration>>> = Arc::default();
+    let record = Arc::clone(&finished);
+    let options = ApplyOptions {
+        progress: Some(Arc::new(move |e: &ProgressEvent| {
+            if let Ok(mut f) = record.lock() {
+                f.insert(e.target.clone(), t2.elapsed());
+            }
+        })),
+        ..ApplyOptions::default()
+    };
+    let report = engine.apply(&plan, &lock, &options).await?;
     let apply = t2.elapsed();
+    let finished = finished
+        .lock()
+        .map(|f| f.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
     let wall = t0.elapsed();
     drop(lock);
     let required = engine
@@ -80,6 +96,7 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
         required,
         retries,
         report,
+        finished,
     })
 }
 
@@ -163,6 +180,14 @@ pub fn print_run(world: &World, f: &SyncFigures) -> Duration {
         f.ops,
         if f.report.converged() { "yes" } else { "NO" }
     );
+    if !f.finished.is_empty() {
+        let each: Vec<String> = f
+            .finished
+            .iter()
+            .map(|(t, d)| format!("{t} {:.2} s", secs(*d)))
+            .collect();
+        println!("  each target's apply ended after: {}", each.join(", "));
+    }
     if !f.report.converged() {
         print!("{}", report::render_run(&f.report));
     }

@@ -101,6 +101,16 @@ impl RunReport {
     }
 }
 
+/// A target's apply task, ended when its handle is dropped: dropping the future of
+/// [`Engine::apply`] must stop every target's apply, as it did when they ran inside it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The sync engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -387,34 +397,66 @@ impl Engine {
         } else {
             self.guard(plan, options.allow_deletions)
         };
-        let reports = futures::future::join_all(plan.targets.iter().map(|tp| {
-            let journal = &journal;
-            let violations = &violations;
-            async move {
-                let Some(t) = self.targets.iter().find(|t| t.name() == tp.target) else {
-                    return TargetReport::refused(
-                        tp,
-                        format!("target `{}` is not configured", tp.target),
-                    );
-                };
-                if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
-                    return TargetReport::refused(tp, v.message.clone());
-                }
-                let span = tracing::info_span!("target", target = %tp.target, ops = tp.ops.len());
-                let ctx = ApplyContext {
-                    handle: &t.handle,
-                    concurrency: t.settings.concurrency,
-                    journal,
-                    run,
-                    stop: &options.stop,
-                    progress: options.progress.as_ref(),
-                    adopt_existing_login: t.settings.correlate.contains(&CorrelationKey::Login),
-                };
-                apply_target(&ctx, tp).instrument(span).await
+        // Each target is applied on a task of its own, so that the work one target's
+        // answers cost (parsing a large listing, say) never holds up the others.
+        let run_span = tracing::info_span!("run", run, command = %command);
+        let mut tasks = Vec::with_capacity(plan.targets.len());
+        for tp in &plan.targets {
+            let Some(t) = self.targets.iter().find(|t| t.name() == tp.target) else {
+                tasks.push(Err(TargetReport::refused(
+                    tp,
+                    format!("target `{}` is not configured", tp.target),
+                )));
+                continue;
+            };
+            if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
+                tasks.push(Err(TargetReport::refused(tp, v.message.clone())));
+                continue;
             }
-        }))
-        .instrument(tracing::info_span!("run", run, command = %command))
-        .await;
+            let span = tracing::info_span!(parent: &run_span, "target", target = %tp.target, ops = tp.ops.len());
+            let handle = t.handle.clone();
+            let concurrency = t.settings.concurrency;
+            let adopt_existing_login = t.settings.correlate.contains(&CorrelationKey::Login);
+            let journal = journal.clone();
+            let stop = options.stop.clone();
+            let progress = options.progress.clone();
+            let owned = tp.clone();
+            let task = tokio::spawn(
+                async move {
+                    let ctx = ApplyContext {
+                        handle: &handle,
+                        concurrency,
+                        journal: &journal,
+                        run,
+                        stop: &stop,
+                        progress: progress.as_ref(),
+                        adopt_existing_login,
+                    };
+                    apply_target(&ctx, &owned).await
+                }
+                .instrument(span),
+            );
+            tasks.push(Ok(AbortOnDrop(task)));
+        }
+        let mut reports = Vec::with_capacity(tasks.len());
+        for (task, tp) in tasks.into_iter().zip(&plan.targets) {
+            reports.push(match task {
+                Err(refused) => refused,
+                Ok(mut task) => match (&mut task.0).await {
+                    Ok(report) => report,
+                    // A panic is a bug; the run still records what the other targets did,
+                    // and the journal what this one did before it stopped.
+                    Err(e) => {
+                        let mut r = TargetReport::refused(tp, String::new());
+                        r.refused = None;
+                        r.fatal = Some(format!(
+                            "the apply stopped unexpectedly ({e}); see the journal for what was done"
+                        ));
+                        r
+                    }
+                },
+            });
+        }
         let outcome = if reports.iter().all(TargetReport::converged) {
             RunOutcome::Succeeded
         } else if options.stop.is_stopped()

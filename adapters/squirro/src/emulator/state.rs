@@ -183,10 +183,43 @@ pub struct Settings {
 #[derive(Default)]
 struct Inner {
     users: Vec<EUser>,
+    /// Positions in `users` by id: every request looks a user up at least once, and a
+    /// scan per request would make the emulator, not the latency, the bottleneck of a
+    /// large run.
+    user_positions: HashMap<String, usize>,
     groups: Vec<EGroup>,
     projects: Vec<EProject>,
     sessions: Vec<ESession>,
     tokens: HashMap<String, AccessToken>,
+}
+
+impl Inner {
+    fn user_position(&self, id: &str) -> Option<usize> {
+        self.user_positions.get(id).copied()
+    }
+
+    fn user(&self, id: &str) -> Option<&EUser> {
+        self.user_position(id).and_then(|i| self.users.get(i))
+    }
+
+    fn user_mut(&mut self, id: &str) -> Option<&mut EUser> {
+        self.user_position(id).and_then(|i| self.users.get_mut(i))
+    }
+
+    fn push_user(&mut self, user: EUser) {
+        self.user_positions
+            .insert(user.id.clone(), self.users.len());
+        self.users.push(user);
+    }
+
+    fn reindex_users(&mut self) {
+        self.user_positions = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i))
+            .collect();
+    }
 }
 
 /// The whole emulated tenant. Cheap operations under one lock.
@@ -274,7 +307,7 @@ impl State {
 
     /// Adds a user with a fixed id (seeding).
     pub fn seed_user(&self, user: EUser) {
-        self.lock().users.push(user);
+        self.lock().push_user(user);
     }
 
     /// Adds a grant session with a fixed refresh token (seeding).
@@ -450,12 +483,7 @@ impl State {
             None => return Err(ApiError::new(400, "Missing grant_type")),
         };
         let session = inner.sessions[session_idx].clone();
-        let Some(user) = inner
-            .users
-            .iter()
-            .find(|u| u.id == session.user_id)
-            .cloned()
-        else {
+        let Some(user) = inner.user(&session.user_id).cloned() else {
             return Err(ApiError::new(410, "The token's user no longer exists"));
         };
         inner.sessions[session_idx].last_used = Some(now);
@@ -505,9 +533,7 @@ impl State {
             return Err(ApiError::new(401, "Access token expired"));
         }
         let user = inner
-            .users
-            .iter()
-            .find(|u| u.id == at.user_id)
+            .user(&at.user_id)
             .ok_or_else(|| ApiError::new(401, "Invalid access token"))?;
         Ok(Caller {
             user_id: user.id.clone(),
@@ -601,11 +627,7 @@ impl State {
             return Err(forbidden());
         }
         let inner = self.lock();
-        let u = inner
-            .users
-            .iter()
-            .find(|u| u.id == id)
-            .ok_or_else(|| not_found("User", id))?;
+        let u = inner.user(id).ok_or_else(|| not_found("User", id))?;
         Ok(Self::user_json(
             &inner,
             u,
@@ -663,7 +685,7 @@ impl State {
             custom: Map::new(),
         };
         let out = Self::user_json(&inner, &user, &self.settings.tenant, false, false);
-        inner.users.push(user);
+        inner.push_user(user);
         Ok(out)
     }
 
@@ -687,9 +709,7 @@ impl State {
         }
         let mut inner = self.lock();
         let idx = inner
-            .users
-            .iter()
-            .position(|u| u.id == id)
+            .user_position(id)
             .ok_or_else(|| not_found("User", id))?;
         if let Some(v) = fields.get("email") {
             let email = value_text(v).unwrap_or_default();
@@ -754,6 +774,7 @@ impl State {
         let mut inner = self.lock();
         let before = inner.users.len();
         inner.users.retain(|u| u.id != id);
+        inner.reindex_users();
         if inner.users.len() == before {
             return Err(not_found("User", id));
         }
@@ -809,11 +830,7 @@ impl State {
         }
         self.check_password(&new)?;
         let mut inner = self.lock();
-        let user = inner
-            .users
-            .iter_mut()
-            .find(|u| u.id == id)
-            .ok_or_else(|| not_found("User", id))?;
+        let user = inner.user_mut(id).ok_or_else(|| not_found("User", id))?;
         if caller.user_id == id
             && user.password.is_some()
             && user.password.as_deref() != Some(current.as_str())
@@ -880,7 +897,7 @@ impl State {
             .filter(|v: &Vec<String>| !v.is_empty())
             .unwrap_or_else(|| vec!["*".into()]);
         let mut inner = self.lock();
-        if !inner.users.iter().any(|u| u.id == user_id) {
+        if inner.user(user_id).is_none() {
             return Err(not_found("User", user_id));
         }
         let now = Utc::now();
@@ -908,7 +925,7 @@ impl State {
     pub fn list_grants(&self, caller: &Caller, user_id: &str) -> ApiResult<Value> {
         Self::may_see_sessions(caller, user_id)?;
         let inner = self.lock();
-        if !inner.users.iter().any(|u| u.id == user_id) {
+        if inner.user(user_id).is_none() {
             return Err(not_found("User", user_id));
         }
         let grants: Vec<Value> = inner
@@ -985,7 +1002,7 @@ impl State {
         let members: Vec<Value> = g
             .members
             .iter()
-            .filter_map(|id| inner.users.iter().find(|u| &u.id == id))
+            .filter_map(|id| inner.user(id))
             .map(|u| Self::user_summary(u, tenant))
             .collect();
         let mut out = json!({"id": g.id, "name": g.name, "members": members});
@@ -1050,7 +1067,7 @@ impl State {
     fn member_ids(inner: &Inner, value: Option<&Value>) -> ApiResult<Vec<String>> {
         let ids = parse_id_list(value, "members")?;
         for id in &ids {
-            if !inner.users.iter().any(|u| &u.id == id) {
+            if inner.user(id).is_none() {
                 return Err(ApiError::new(400, format!("Unknown user {id} in members")));
             }
         }
@@ -1211,9 +1228,7 @@ impl State {
             .ok_or_else(|| ApiError::new(400, "user_id is required"))?;
         let mut inner = self.lock();
         let user = inner
-            .users
-            .iter()
-            .find(|u| u.id == user_id)
+            .user(&user_id)
             .cloned()
             .ok_or_else(|| not_found("User", &user_id))?;
         let group = inner
@@ -1282,7 +1297,7 @@ impl State {
                 out["name"] = json!(g.name);
             }
             out["server_role"] = Value::Null;
-        } else if let Some(u) = inner.users.iter().find(|u| u.id == m.member_id) {
+        } else if let Some(u) = inner.user(&m.member_id) {
             out["email"] = json!(u.email);
             out["full_name"] = json!(u.full_name);
             out["server_role"] = json!(u.role);
@@ -1475,7 +1490,7 @@ impl State {
             if !inner.groups.iter().any(|g| g.id == member_id) {
                 return Err(not_found("Group", &member_id));
             }
-        } else if !inner.users.iter().any(|u| u.id == member_id) {
+        } else if inner.user(&member_id).is_none() {
             return Err(not_found("User", &member_id));
         }
         if inner.projects[idx]
