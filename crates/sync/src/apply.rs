@@ -786,9 +786,6 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
     let results = ctx.handle.write_users(batch_writes).await;
     let mut results = results.into_iter();
-    let mut out = Vec::with_capacity(ids.len());
-    // Journal the whole batch in one transaction.
-    let mut all_writes = Vec::new();
     let mut outcomes = Vec::new();
     for i in ids {
         let action = &plan.ops[i].action;
@@ -834,6 +831,18 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         };
         outcomes.push((i, performed));
     }
+    journal_outcomes(ctx, plan, outcomes).await
+}
+
+/// Journals the outcomes of a batch in one transaction (each operation's outcome row and
+/// links) and turns them into results; a journal failure is fatal, reported once.
+async fn journal_outcomes(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    outcomes: Vec<(usize, Result<Performed>)>,
+) -> Vec<Done> {
+    let mut all_writes = Vec::new();
+    let mut out = Vec::with_capacity(outcomes.len());
     for (i, performed) in outcomes {
         let action = &plan.ops[i].action;
         match performed {
@@ -1010,47 +1019,23 @@ async fn run_member_batch(
     }
     tracing::debug!(target = %plan.target, writes = writes.len(), "membership batch");
     let mut results = ctx.handle.write_members(writes).await.into_iter();
-    let mut rows = Vec::with_capacity(ids.len());
-    let mut out = Vec::with_capacity(ids.len());
-    for i in ids {
-        let action = &plan.ops[i].action;
-        let result = results.next().unwrap_or_else(|| {
-            Err(Error::protocol(
-                "the batch returned fewer results than writes",
-            ))
-        });
-        match result {
-            Ok(()) => {
-                rows.push(outcome_row(ctx, plan, action, Outcome::Ok, None, None));
-                out.push(Done {
-                    op: i,
-                    result: Ok(None),
-                    fatal: None,
-                });
-            }
-            Err(e) => {
-                rows.push(outcome_row(
-                    ctx,
-                    plan,
-                    action,
-                    Outcome::Failed,
-                    None,
-                    Some(e.to_string()),
-                ));
-                out.push(Done {
-                    op: i,
-                    result: Err(e),
-                    fatal: None,
-                });
-            }
-        }
-    }
-    if let Err(e) = ctx.journal.write(rows).await {
-        if let Some(first) = out.first_mut() {
-            first.fatal = Some(e);
-        }
-    }
-    out
+    let outcomes = ids
+        .into_iter()
+        .map(|i| {
+            let result = results.next().unwrap_or_else(|| {
+                Err(Error::protocol(
+                    "the batch returned fewer results than writes",
+                ))
+            });
+            let performed = result.map(|()| Performed {
+                created: None,
+                after: None,
+                links: Vec::new(),
+            });
+            (i, performed)
+        })
+        .collect();
+    journal_outcomes(ctx, plan, outcomes).await
 }
 
 /// A create said "already exists": a run that stopped after creating but before linking,
