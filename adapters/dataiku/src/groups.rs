@@ -152,7 +152,13 @@ impl Groups for DataikuAdapter {
                 })),
             )
             .await?;
-        to_group(&self.group_doc(&group.name).await?)
+        // DSS names a group by its name, so the request says what was created; reading it
+        // back would cost a request per group and tell nothing more.
+        Ok(Group {
+            id: group.name.clone(),
+            name: group.name.clone(),
+            description: group.description.clone().filter(|d| !d.is_empty()),
+        })
     }
 
     async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use idbridge_core::{
-    Adapter, AdapterConfig, ErrorKind, Grant, GroupChanges, Groups, Memberships, NewUser,
+    Adapter, AdapterConfig, ErrorKind, Grant, GroupChanges, Groups, Memberships, NewGroup, NewUser,
     Principal, Roles, Scope, UserChanges, UserWrite, Users,
 };
 use idbridge_dataiku::DataikuAdapter;
@@ -590,4 +590,41 @@ async fn old_list_items_are_completed_one_by_one() {
         users.items[1].attributes.get("dept").map(String::as_str),
         Some("R&D")
     );
+}
+
+#[tokio::test]
+async fn a_group_create_checks_the_name_then_posts_and_reads_nothing_back() {
+    let server = MockServer::start().await;
+    mount_auth_info(&server).await;
+    Mock::given(method("GET"))
+        .and(path(p("/admin/groups/analysts")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "errorType": "com.dataiku.dip.exceptions.UnknownObjectException",
+            "message": "Group analysts does not exist"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p("/admin/groups/")))
+        .and(body_json(json!({
+            "name": "analysts", "description": "Data people", "sourceType": "LOCAL"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"msg": "Created"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a = connect(&server, json!({})).await;
+    let g = a
+        .create_group(&NewGroup {
+            name: "analysts".into(),
+            description: Some("Data people".into()),
+        })
+        .await
+        .expect("created");
+    assert_eq!(
+        (g.id.as_str(), g.name.as_str(), g.description.as_deref()),
+        ("analysts", "analysts", Some("Data people"))
+    );
+    // The name check and the create only: the mocks' `expect(1)` hold on drop.
 }
