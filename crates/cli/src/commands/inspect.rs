@@ -183,19 +183,26 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
 
 type GroupWithMembers = (idbridge_core::Group, Option<Vec<Principal>>);
 
+/// Every group with its direct members, read the way a sync reads them (one listing for
+/// all groups where the system offers it, else 8 groups at a time).
 async fn list_groups(handle: &AdapterHandle) -> Result<Vec<GroupWithMembers>> {
     let groups = handle.all_groups().await?;
-    let can_list_members = handle.capabilities().members_list;
-    let mut out = Vec::with_capacity(groups.len());
-    for g in groups {
-        let members = if can_list_members {
-            Some(handle.all_members(&g.id).await?)
-        } else {
-            None
-        };
-        out.push((g, members));
-    }
-    Ok(out)
+    let caps = handle.capabilities();
+    let mut members = if caps.members_list || caps.members_list_all {
+        let ids = groups.iter().map(|g| g.id.clone()).collect();
+        Some(idbridge_sync::state::read_members(handle, ids, 8).await?)
+    } else {
+        None
+    };
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let m = members
+                .as_mut()
+                .map(|all| all.remove(&g.id).unwrap_or_default());
+            (g, m)
+        })
+        .collect())
 }
 
 /// Runs a `sessions` subcommand.
