@@ -767,21 +767,8 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         writes.push((i, w));
     }
     let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = writes.into_iter().unzip();
-    let started: Vec<Write> = ids
-        .iter()
-        .map(|&i| &plan.ops[i].action)
-        .filter(|a| a.writes_target())
-        .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
-        .collect();
-    if let Err(e) = ctx.journal.write(started).await {
-        return ids
-            .into_iter()
-            .map(|i| Done {
-                op: i,
-                result: Err(e.clone()),
-                fatal: Some(e.clone()),
-            })
-            .collect();
+    if let Err(failed) = journal_started(ctx, plan, &ids).await {
+        return failed;
     }
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
     let results = ctx.handle.write_users(batch_writes).await;
@@ -832,6 +819,30 @@ async fn run_batch(ctx: &ApplyContext<'_>, plan: &TargetPlan, batch: Vec<usize>)
         outcomes.push((i, performed));
     }
     journal_outcomes(ctx, plan, outcomes).await
+}
+
+/// Journals a batch's writes as started, in one durable transaction, before anything is
+/// sent; when that fails, nothing is sent and every operation of the batch fails with it.
+async fn journal_started(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    ids: &[usize],
+) -> std::result::Result<(), Vec<Done>> {
+    let started: Vec<Write> = ids
+        .iter()
+        .map(|&i| &plan.ops[i].action)
+        .filter(|a| a.writes_target())
+        .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
+        .collect();
+    ctx.journal.write(started).await.map_err(|e| {
+        ids.iter()
+            .map(|&i| Done {
+                op: i,
+                result: Err(e.clone()),
+                fatal: Some(e.clone()),
+            })
+            .collect()
+    })
 }
 
 /// Journals the outcomes of a batch in one transaction (each operation's outcome row and
@@ -1003,19 +1014,8 @@ async fn run_member_batch(
     batch: Vec<(usize, MemberWrite)>,
 ) -> Vec<Done> {
     let (ids, writes): (Vec<usize>, Vec<MemberWrite>) = batch.into_iter().unzip();
-    let started: Vec<Write> = ids
-        .iter()
-        .map(|&i| journal_row(ctx, plan, &plan.ops[i].action, Outcome::Started, None, None))
-        .collect();
-    if let Err(e) = ctx.journal.write(started).await {
-        return ids
-            .into_iter()
-            .map(|i| Done {
-                op: i,
-                result: Err(e.clone()),
-                fatal: Some(e.clone()),
-            })
-            .collect();
+    if let Err(failed) = journal_started(ctx, plan, &ids).await {
+        return failed;
     }
     tracing::debug!(target = %plan.target, writes = writes.len(), "membership batch");
     let mut results = ctx.handle.write_members(writes).await.into_iter();
