@@ -210,6 +210,7 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
     let snapshot = Snapshot {
         source,
         targets: snaps,
+        unavailable: Vec::new(),
     };
     let build_ms = t0.elapsed().as_secs_f64() * 1e3;
     let peak_reset = rss::reset_peak();

@@ -1,13 +1,17 @@
 //! The `idbridge` command.
 //!
 //! Subcommands live one per module under `commands/`; this file only parses arguments,
-//! sets up logging and maps results to exit codes (0 success, 1 error, and for `plan`,
-//! 2 when changes are planned).
+//! sets up logging and maps results to exit codes. Every command exits with one of
+//! [`exit`]'s codes: 0 success (converged, nothing to do), 1 failed, 2 changes pending
+//! (`plan`), 3 partly failed (`apply`, `sync`, `offboard`, `plan`: some targets done, some
+//! failed or unreachable), 64 usage error. docs/operations.md lists them per command.
 
 mod commands;
+mod exit;
 mod output;
 mod shipped;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -50,7 +54,8 @@ enum Command {
     Sessions(commands::inspect::SessionsCommand),
     /// Run a vendor emulator on loopback until interrupted.
     Emulate(commands::emulate::Args),
-    /// Show what a sync would change (exit 0: nothing, 2: changes, 1: error).
+    /// Show what a sync would change (exit 0: nothing, 2: changes, 3: a target could not be
+    /// read, 1: error).
     Plan(commands::plan::Args),
     /// Apply a saved plan exactly, or plan, confirm and apply.
     Apply(commands::apply::Args),
@@ -82,10 +87,14 @@ fn init_logging(format: LogFormat) {
         .with_target("hyper_util", Level::INFO)
         .with_target("rustls", Level::INFO);
     let filter = wanted.and(ceiling);
+    // Colour codes only help a person at a terminal; in a file or a pipe they are noise
+    // (and NO_COLOR, https://no-color.org, turns them off there too).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let installed = match format {
         LogFormat::Text => tracing_subscriber::registry()
             .with(
                 fmt::layer()
+                    .with_ansi(ansi)
                     .with_writer(std::io::stderr)
                     .with_filter(filter),
             )
@@ -94,6 +103,7 @@ fn init_logging(format: LogFormat) {
             .with(
                 fmt::layer()
                     .json()
+                    .with_ansi(false)
                     .with_writer(std::io::stderr)
                     .with_filter(filter),
             )
@@ -105,7 +115,10 @@ fn init_logging(format: LogFormat) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit::clap_error(&e),
+    };
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -114,7 +127,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return exit::FAILED;
         }
     };
     let result = runtime.block_on(async move {
@@ -137,7 +150,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            exit::FAILED
         }
     }
 }

@@ -219,6 +219,13 @@ pub struct RunRecord {
     pub outcome: RunOutcome,
     /// Counts per target and operation, as the engine reported them.
     pub counts: Option<Value>,
+    /// The operating-system user who ran it (`None` for runs recorded before idbridge
+    /// kept it).
+    #[serde(default)]
+    pub os_user: Option<String>,
+    /// The SHA-256 digest (hex) of the plan it applied, when it applied one.
+    #[serde(default)]
+    pub plan_digest: Option<String>,
 }
 
 /// A change to apply in one transaction with [`Store::commit`].
@@ -547,10 +554,28 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be written.
     pub fn begin_run(&self, command: &str) -> Result<i64> {
+        self.begin_run_with_plan(command, None)
+    }
+
+    /// Like [`Store::begin_run`], also recording the digest of the plan the run applies
+    /// (see `Plan::digest` in the sync engine). Both record the operating-system user
+    /// running this process.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be written.
+    pub fn begin_run_with_plan(&self, command: &str, plan_digest: Option<&str>) -> Result<i64> {
         let conn = self.conn();
         conn.execute(
-            "INSERT INTO runs (command, started, pid, host, outcome) VALUES (?1, ?2, ?3, ?4, 'running')",
-            params![command, now_text(), std::process::id(), lock::host_name()],
+            "INSERT INTO runs (command, started, pid, host, outcome, os_user, plan_digest)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+            params![
+                command,
+                now_text(),
+                std::process::id(),
+                lock::host_name(),
+                lock::os_user(),
+                plan_digest
+            ],
         )
         .map_err(|e| self.error("cannot record the run", &e))?;
         Ok(conn.last_insert_rowid())
@@ -582,8 +607,8 @@ impl Store {
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.query_runs(
-            "SELECT id, command, started, ended, pid, host, outcome, counts FROM runs
-             ORDER BY id DESC LIMIT ?1",
+            "SELECT id, command, started, ended, pid, host, outcome, counts, os_user, plan_digest
+             FROM runs ORDER BY id DESC LIMIT ?1",
             params![limit],
         )
     }
@@ -595,8 +620,8 @@ impl Store {
     pub fn run(&self, id: i64) -> Result<Option<RunRecord>> {
         Ok(self
             .query_runs(
-                "SELECT id, command, started, ended, pid, host, outcome, counts FROM runs
-                 WHERE id = ?1",
+                "SELECT id, command, started, ended, pid, host, outcome, counts, os_user,
+                 plan_digest FROM runs WHERE id = ?1",
                 params![id],
             )?
             .into_iter()
@@ -619,12 +644,14 @@ impl Store {
                     r.get::<_, String>(5)?,
                     r.get::<_, String>(6)?,
                     r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
                 ))
             })
             .map_err(|e| self.error("cannot read runs", &e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, command, started, ended, pid, host, outcome, counts) =
+            let (id, command, started, ended, pid, host, outcome, counts, os_user, plan_digest) =
                 row.map_err(|e| self.error("cannot read runs", &e))?;
             out.push(RunRecord {
                 id,
@@ -635,6 +662,8 @@ impl Store {
                 host,
                 outcome: RunOutcome::parse(&outcome)?,
                 counts: parse_json(counts)?,
+                os_user,
+                plan_digest,
             });
         }
         Ok(out)

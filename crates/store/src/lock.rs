@@ -112,6 +112,43 @@ pub(crate) fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The operating-system user running this process: on Unix the account name of its user
+/// id (from the password database), else `USER`/`LOGNAME`/`USERNAME`, else `uid N`, else
+/// `unknown`.
+pub(crate) fn os_user() -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The owner of /proc/self is this process's real user; unlike `USER`, it cannot
+        // be set by whoever starts the process.
+        if let Ok(meta) = std::fs::metadata("/proc/self") {
+            let uid = meta.uid();
+            return passwd_name(uid).unwrap_or_else(|| format!("uid {uid}"));
+        }
+    }
+    for var in ["USER", "LOGNAME", "USERNAME"] {
+        if let Ok(u) = std::env::var(var) {
+            if !u.trim().is_empty() {
+                return u.trim().to_string();
+            }
+        }
+    }
+    "unknown".to_string()
+}
+
+/// The account name of `uid` in /etc/passwd, when it is listed there (directory services
+/// may hold accounts it does not list).
+#[cfg(unix)]
+fn passwd_name(uid: u32) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
 /// Whether a process with this id runs on this machine: `Some` where it can be told
 /// (Linux, through /proc), `None` elsewhere.
 fn pid_alive(pid: u32) -> Option<bool> {

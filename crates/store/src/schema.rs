@@ -78,6 +78,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // completes that row: find the row in flight quickly.
     "CREATE INDEX journal_in_flight ON journal (run, target, operation, resource, id)
         WHERE outcome = 'started';",
+    // 4: who ran each run (the operating-system user) and which plan it applied (the
+    // plan's SHA-256 digest); NULL in the runs recorded before.
+    "ALTER TABLE runs ADD COLUMN os_user TEXT;
+    ALTER TABLE runs ADD COLUMN plan_digest TEXT;",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

@@ -138,6 +138,9 @@ pub struct TargetReport {
     /// A failure that stopped the target's apply (the state file could not be written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fatal: Option<String>,
+    /// Why the target could not be connected to or read, if so: nothing was changed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
     /// Failed and skipped operations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<OpProblem>,
@@ -156,9 +159,24 @@ impl TargetReport {
         }
     }
 
+    /// A report for a target that could not be connected to or read: nothing was done.
+    pub fn unavailable(plan: &TargetPlan, why: String) -> TargetReport {
+        TargetReport {
+            target: plan.target.clone(),
+            adapter: plan.adapter.clone(),
+            planned: plan.ops.len(),
+            not_started: plan.ops.len(),
+            unavailable: Some(why),
+            ..Default::default()
+        }
+    }
+
     /// Whether everything planned was done.
     pub fn converged(&self) -> bool {
-        self.refused.is_none() && self.fatal.is_none() && self.ok == self.planned
+        self.refused.is_none()
+            && self.fatal.is_none()
+            && self.unavailable.is_none()
+            && self.ok == self.planned
     }
 }
 

@@ -57,8 +57,30 @@ pub struct TargetSnapshot {
 pub struct Snapshot {
     /// The source.
     pub source: SourceState,
-    /// The targets, in engine order.
+    /// The targets that could be read, in engine order.
     pub targets: Vec<TargetSnapshot>,
+    /// The targets that could not be connected to or read, with the reason.
+    pub unavailable: Vec<UnavailableTarget>,
+}
+
+/// A configured target that could not be connected to or read. The engine reports it and
+/// goes on with the others; nothing is changed there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnavailableTarget {
+    /// The target's name.
+    pub name: String,
+    /// Its adapter kind.
+    pub adapter: String,
+    /// Why: the error's text (which never holds a secret, see [`idbridge_core::Error`]).
+    pub reason: String,
+}
+
+/// A target whose connection failed, kept so that a later run can try again.
+#[derive(Debug, Clone)]
+struct Disconnected {
+    status: UnavailableTarget,
+    section: idbridge_core::SystemSection,
+    settings: TargetSettings,
 }
 
 /// Options of an apply.
@@ -72,6 +94,9 @@ pub struct ApplyOptions {
     pub stop: Stop,
     /// Called after each finished operation.
     pub progress: Option<ProgressFn>,
+    /// Targets found unreachable or unreadable since the plan was made (by
+    /// [`Engine::check_saved`]): reported unavailable and not touched.
+    pub unavailable: Vec<UnavailableTarget>,
 }
 
 impl std::fmt::Debug for ApplyOptions {
@@ -111,12 +136,25 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// What a check of a saved plan against the targets found (see [`Engine::check_saved`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SavedPlanCheck {
+    /// Why the plan can no longer be applied exactly; empty when it can.
+    pub stale: Vec<String>,
+    /// Targets of the plan that cannot be reached or read now: the rest of the plan can
+    /// still be applied, these are skipped.
+    pub unavailable: Vec<UnavailableTarget>,
+}
+
 /// The sync engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
     source: AdapterHandle,
     targets: Vec<Target>,
     store: Store,
+    /// Targets whose connection failed, and the configuration to try them again with.
+    disconnected: Vec<Disconnected>,
+    config: Option<std::sync::Arc<Config>>,
 }
 
 impl Engine {
@@ -126,15 +164,23 @@ impl Engine {
             source,
             targets,
             store,
+            disconnected: Vec::new(),
+            config: None,
         }
     }
 
     /// Connects to the source and the targets of a configuration (only `only`, if given)
     /// and opens its state file.
     ///
+    /// A target that cannot be connected to does not stop the others: it is kept as
+    /// unavailable (see [`Engine::unavailable`]), planned as such, and tried again by
+    /// [`Engine::reconnect`]. When the source cannot be connected to, every system already
+    /// logged in to is logged out of again before the error is returned.
+    ///
     /// # Errors
-    /// Configuration errors (naming file and key path), connection errors, a state file
-    /// that cannot be opened, or an unknown `only` target.
+    /// Configuration errors (naming file and key path, for the source or any target), a
+    /// source that cannot be connected to, a state file that cannot be opened, or an
+    /// unknown `only` target.
     pub async fn connect(config: &Config, only: Option<&str>) -> Result<Engine> {
         if let Some(name) = only {
             if !config.targets.contains_key(name) {
@@ -161,15 +207,74 @@ impl Engine {
             prepared.push((section, settings));
         }
         let store = open_store(&config.state)?;
-        let source = registry::build_system(config, &config.source);
-        let targets = futures::future::try_join_all(prepared.into_iter().map(
-            |(section, settings)| async move {
-                let handle = registry::build_system(config, &section).await?;
-                Ok::<_, Error>(Target { handle, settings })
-            },
-        ));
-        let (source, targets) = futures::try_join!(source, targets)?;
-        Ok(Engine::new(source, targets, store))
+        let source = async {
+            tracing::info!(system = %config.source.name, adapter = %config.source.adapter, "source: connecting");
+            registry::build_system(config, &config.source).await
+        };
+        let targets = futures::future::join_all(
+            prepared
+                .into_iter()
+                .map(|(section, settings)| connect_target(config, section, settings)),
+        );
+        let (source, targets) = futures::join!(source, targets);
+        let mut connected = Vec::new();
+        let mut disconnected = Vec::new();
+        let mut fatal = None;
+        for t in targets {
+            match t {
+                Ok(t) => connected.push(t),
+                // A configuration mistake is no outage: it stops the command, as it would
+                // with a single target.
+                Err((_, e)) if e.kind() == ErrorKind::Config => {
+                    fatal.get_or_insert(e);
+                }
+                Err((d, _)) => disconnected.push(*d),
+            }
+        }
+        let source = match (source, fatal) {
+            (Ok(source), None) => source,
+            // Log out of everything that did log in: no session is left open.
+            (Ok(source), Some(e)) => {
+                close_all(std::iter::once(&source).chain(connected.iter().map(|t| &t.handle)))
+                    .await;
+                return Err(e);
+            }
+            (Err(e), _) => {
+                close_all(connected.iter().map(|t| &t.handle)).await;
+                return Err(e);
+            }
+        };
+        let mut engine = Engine::new(source, connected, store);
+        engine.disconnected = disconnected;
+        engine.config = Some(std::sync::Arc::new(config.clone()));
+        Ok(engine)
+    }
+
+    /// Tries again to connect to the targets whose connection failed (for runs on an
+    /// interval, so that a target back up is synced again without a restart). A target
+    /// that connects joins the others; one that fails again keeps its new reason.
+    pub async fn reconnect(&mut self) {
+        let Some(config) = self.config.clone() else {
+            return;
+        };
+        let pending = std::mem::take(&mut self.disconnected);
+        let results = futures::future::join_all(
+            pending
+                .into_iter()
+                .map(|d| connect_target(&config, d.section, d.settings)),
+        )
+        .await;
+        for r in results {
+            match r {
+                Ok(t) => self.targets.push(t),
+                Err((d, _)) => self.disconnected.push(*d),
+            }
+        }
+    }
+
+    /// The targets that could not be connected to, with the reason.
+    pub fn unavailable(&self) -> Vec<UnavailableTarget> {
+        self.disconnected.iter().map(|d| d.status.clone()).collect()
     }
 
     /// The source.
@@ -197,22 +302,22 @@ impl Engine {
 
     /// Logs out of every system (best effort).
     pub async fn close(&self) {
-        let all = std::iter::once(&self.source).chain(self.targets.iter().map(|t| &t.handle));
-        for h in all {
-            if let Err(e) = h.close().await {
-                tracing::warn!(system = h.name(), error = %e, "closing the connection failed");
-            }
-        }
+        close_all(std::iter::once(&self.source).chain(self.targets.iter().map(|t| &t.handle)))
+            .await;
     }
 
     /// Reads the source and every target concurrently, then the members of the target
     /// groups the plan needs.
     ///
+    /// A target that cannot be read is listed in [`Snapshot::unavailable`] with the reason
+    /// (as are the targets that could not be connected to), and the others are read on.
+    ///
     /// # Errors
-    /// A source that fails to read or reads empty (never taken as "everyone left"), any
-    /// target read error, a state file that cannot be read.
+    /// A source that fails to read or reads empty (never taken as "everyone left"), a
+    /// state file that cannot be read.
     pub async fn read(&self) -> Result<Snapshot> {
         let source = async {
+            tracing::info!(system = %self.source.name(), "source: reading");
             let s = read_source(&self.source).await.map_err(|e| {
                 Error::new(
                     e.kind(),
@@ -226,6 +331,7 @@ impl Engine {
                     self.source.name()
                 )));
             }
+            tracing::info!(system = %self.source.name(), users = s.users.len(), "source: read");
             Ok(s)
         };
         // Effective concepts need the source's shape (does it have groups, roles); the
@@ -237,32 +343,45 @@ impl Engine {
             roles: (src_caps.roles_list && src_caps.grants_list).then(Vec::new),
             ..Default::default()
         };
+        // The outer error is the state file's (the run stops); the inner one is the
+        // target's own (it is skipped, the others go on).
         let targets = futures::future::try_join_all(self.targets.iter().map(|t| {
             let shape = &shape;
             async move {
                 let mut notes = Vec::new();
                 let caps = t.handle.capabilities();
                 let effective = Effective::compute(&t.settings, &caps, shape, &mut notes);
-                let state = read_target(&t.handle, &effective).await?;
                 let user_links =
                     LinkTable::from_links(&self.store.links(t.name(), LinkKind::User)?)?;
                 let group_links = self.store.links(t.name(), LinkKind::Group)?;
-                Ok::<_, Error>(TargetSnapshot {
+                tracing::info!(target = %t.name(), "reading");
+                let state = match read_target(&t.handle, &effective).await {
+                    Ok(state) => state,
+                    Err(e) => return Ok(Err(e)),
+                };
+                tracing::info!(target = %t.name(), users = state.users.len(), "read");
+                Ok::<_, Error>(Ok(TargetSnapshot {
                     name: t.name().to_string(),
                     effective,
                     notes,
                     state,
                     user_links,
                     group_links,
-                })
+                }))
             }
         }));
-        let (source, mut targets) = futures::try_join!(source, targets)?;
+        let (source, read) = futures::try_join!(source, targets)?;
+        let mut unavailable = self.unavailable();
+        let mut readable: Vec<(&Target, TargetSnapshot)> = Vec::new();
+        for (t, r) in self.targets.iter().zip(read) {
+            match r {
+                Ok(snap) => readable.push((t, snap)),
+                Err(e) => unavailable.push(self.unreadable(t, &e)),
+            }
+        }
         let index = SourceIndex::new(&source);
-        let needs: Vec<Vec<String>> = self
-            .targets
+        let needs: Vec<Vec<String>> = readable
             .iter()
-            .zip(&targets)
             .map(|(t, snap)| {
                 let protected = t.handle.protected();
                 let input = TargetInput {
@@ -280,17 +399,38 @@ impl Engine {
             .collect();
         // The index borrows the source, which the snapshot is about to own.
         drop(index);
-        let members = futures::future::try_join_all(
-            self.targets
+        let members = futures::future::join_all(
+            readable
                 .iter()
                 .zip(needs)
-                .map(|(t, groups)| read_members(&t.handle, groups, t.settings.concurrency)),
+                .map(|((t, _), groups)| read_members(&t.handle, groups, t.settings.concurrency)),
         )
-        .await?;
-        for (snap, m) in targets.iter_mut().zip(members) {
-            snap.state.members = Members::from_principals(m, &snap.state.users);
+        .await;
+        let mut targets = Vec::with_capacity(readable.len());
+        for ((t, mut snap), m) in readable.into_iter().zip(members) {
+            match m {
+                Ok(m) => {
+                    snap.state.members = Members::from_principals(m, &snap.state.users);
+                    targets.push(snap);
+                }
+                Err(e) => unavailable.push(self.unreadable(t, &e)),
+            }
         }
-        Ok(Snapshot { source, targets })
+        Ok(Snapshot {
+            source,
+            targets,
+            unavailable,
+        })
+    }
+
+    /// Reports a target whose read failed; it is skipped and the others go on.
+    fn unreadable(&self, t: &Target, e: &Error) -> UnavailableTarget {
+        tracing::warn!(target = %t.name(), error = %e, "cannot read; this target is skipped");
+        UnavailableTarget {
+            name: t.name().to_string(),
+            adapter: t.handle.kind().to_string(),
+            reason: format!("cannot read: {e}"),
+        }
     }
 
     /// Plans every target from a snapshot. Pure apart from logging.
@@ -300,7 +440,10 @@ impl Engine {
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
         let index = SourceIndex::new(&snapshot.source);
         let mut plan = Plan::new();
-        for (t, snap) in self.targets.iter().zip(&snapshot.targets) {
+        for t in &self.targets {
+            let Some(snap) = snapshot.targets.iter().find(|s| s.name == t.name()) else {
+                continue;
+            };
             let input = TargetInput {
                 name: t.name(),
                 adapter: t.handle.kind(),
@@ -315,7 +458,15 @@ impl Engine {
             let mut notes = snap.notes.clone();
             notes.append(&mut tp.notes);
             tp.notes = notes;
+            tracing::info!(target = %tp.target, operations = tp.ops.len(), "planned");
             plan.targets.push(tp);
+        }
+        for u in &snapshot.unavailable {
+            plan.targets.push(TargetPlan::unavailable(
+                &u.name,
+                &u.adapter,
+                u.reason.clone(),
+            ));
         }
         Ok(plan)
     }
@@ -341,19 +492,37 @@ impl Engine {
     }
 
     /// Re-reads the targets and lists why a saved plan can no longer be applied exactly;
-    /// empty when it can.
+    /// empty when it can. A target that cannot be reached or read now is one of the
+    /// reasons (see [`Engine::check_saved`] to apply the rest of the plan without it).
     ///
     /// # Errors
     /// As [`Engine::read`].
     pub async fn stale_reasons(&self, plan: &Plan) -> Result<Vec<String>> {
-        let mut reasons = Vec::new();
+        let check = self.check_saved(plan).await?;
+        let mut reasons = check.stale;
+        for u in check.unavailable {
+            reasons.push(format!("target `{}`: {}", u.name, u.reason));
+        }
+        Ok(reasons)
+    }
+
+    /// Re-reads the targets and checks a saved plan against them: why it can no longer be
+    /// applied exactly (any reason refuses the whole plan), and which of its targets cannot
+    /// be reached or read now (those are skipped, the rest can be applied).
+    ///
+    /// # Errors
+    /// As [`Engine::read`].
+    pub async fn check_saved(&self, plan: &Plan) -> Result<SavedPlanCheck> {
+        let mut check = SavedPlanCheck::default();
+        let down = self.unavailable();
         for tp in &plan.targets {
             match self.targets.iter().find(|t| t.name() == tp.target) {
-                None => reasons.push(format!(
+                None if down.iter().any(|d| d.name == tp.target) => {}
+                None => check.stale.push(format!(
                     "target `{}`: not in the configuration any more",
                     tp.target
                 )),
-                Some(t) if t.handle.kind() != tp.adapter => reasons.push(format!(
+                Some(t) if t.handle.kind() != tp.adapter => check.stale.push(format!(
                     "target `{}`: the plan was made for a `{}` adapter, the configuration now uses `{}`",
                     tp.target,
                     tp.adapter,
@@ -362,18 +531,20 @@ impl Engine {
                 Some(_) => {}
             }
         }
-        if !reasons.is_empty() {
-            return Ok(reasons);
+        if !check.stale.is_empty() {
+            return Ok(check);
         }
         let snapshot = self.read().await?;
         for tp in &plan.targets {
             if let Some(snap) = snapshot.targets.iter().find(|s| s.name == tp.target) {
                 for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
-                    reasons.push(format!("target `{}`: {r}", tp.target));
+                    check.stale.push(format!("target `{}`: {r}", tp.target));
                 }
+            } else if let Some(u) = snapshot.unavailable.iter().find(|u| u.name == tp.target) {
+                check.unavailable.push(u.clone());
             }
         }
-        Ok(reasons)
+        Ok(check)
     }
 
     /// Applies a plan while holding the run lock: guards each target, applies the targets
@@ -390,7 +561,9 @@ impl Engine {
         options: &ApplyOptions,
     ) -> Result<RunReport> {
         let command = lock.holder().command.clone();
-        let run = self.store.begin_run(&command)?;
+        let digest = plan.digest();
+        let run = self.store.begin_run_with_plan(&command, Some(&digest))?;
+        let down = self.unavailable();
         let journal = JournalWriter::start(self.store.clone())?;
         let violations = if options.skip_guard {
             Vec::new()
@@ -402,6 +575,17 @@ impl Engine {
         let run_span = tracing::info_span!("run", run, command = %command);
         let mut tasks = Vec::with_capacity(plan.targets.len());
         for tp in &plan.targets {
+            let unavailable = tp.unavailable.clone().or_else(|| {
+                down.iter()
+                    .chain(&options.unavailable)
+                    .find(|u| u.name == tp.target)
+                    .map(|u| u.reason.clone())
+            });
+            if let Some(why) = unavailable {
+                tracing::warn!(target = %tp.target, reason = %why, "unavailable; nothing is changed there");
+                tasks.push(Err(TargetReport::unavailable(tp, why)));
+                continue;
+            }
             let Some(t) = self.targets.iter().find(|t| t.name() == tp.target) else {
                 tasks.push(Err(TargetReport::refused(
                     tp,
@@ -410,9 +594,11 @@ impl Engine {
                 continue;
             };
             if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
+                tracing::warn!(target = %tp.target, reason = %v.message, "refused by the deletion guard");
                 tasks.push(Err(TargetReport::refused(tp, v.message.clone())));
                 continue;
             }
+            tracing::info!(target = %tp.target, operations = tp.ops.len(), "applying");
             let span = tracing::info_span!(parent: &run_span, "target", target = %tp.target, ops = tp.ops.len());
             let handle = t.handle.clone();
             let concurrency = t.settings.concurrency;
@@ -457,12 +643,22 @@ impl Engine {
                 },
             });
         }
+        for r in &reports {
+            if r.unavailable.is_some() || r.refused.is_some() {
+                continue;
+            }
+            if r.converged() {
+                tracing::info!(target = %r.target, ok = r.ok, "done");
+            } else {
+                tracing::warn!(target = %r.target, ok = r.ok, failed = r.failed, skipped = r.skipped, not_started = r.not_started, "not done");
+            }
+        }
         let outcome = if reports.iter().all(TargetReport::converged) {
             RunOutcome::Succeeded
         } else if options.stop.is_stopped()
-            && reports
-                .iter()
-                .all(|r| r.failed == 0 && r.refused.is_none() && r.fatal.is_none())
+            && reports.iter().all(|r| {
+                r.failed == 0 && r.refused.is_none() && r.fatal.is_none() && r.unavailable.is_none()
+            })
         {
             RunOutcome::Stopped
         } else {
@@ -480,6 +676,7 @@ impl Engine {
                         "skipped": r.skipped,
                         "not_started": r.not_started,
                         "refused": r.refused.is_some(),
+                        "unavailable": r.unavailable,
                         "done": r.done,
                     })
                 ))
@@ -499,16 +696,36 @@ impl Engine {
     /// (case-insensitive), through the source and the stored links first, then directly in
     /// each target.
     ///
+    /// Offboarding is for emergencies, so nothing one system does stops it elsewhere: a
+    /// source that cannot be read only loses the stored links as a way to find the
+    /// account (the login or email still finds it), and a target that cannot be reached
+    /// or read is planned as unavailable while the others are offboarded.
+    ///
     /// # Errors
-    /// As [`Engine::read`]; [`ErrorKind::NotFound`] when no target has such an account.
+    /// A state file that cannot be read; [`ErrorKind::NotFound`] when no target that
+    /// could be read has such an account.
     pub async fn offboard_plan(&self, who: &str) -> Result<Plan> {
         let key = norm(who);
-        let source_user = find_user(&self.source, &key).await?;
+        let source_user = match find_user(&self.source, &key).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(system = %self.source.name(), error = %e, "cannot read the source; looking for the account by login and email only");
+                None
+            }
+        };
         let mut plan = Plan::new();
         let mut found_any = false;
         for t in &self.targets {
             let mut tp = TargetPlan::new(t.name(), t.handle.kind());
-            let users = idbridge_core::AdapterExt::all_users(&t.handle).await?;
+            let users = match idbridge_core::AdapterExt::all_users(&t.handle).await {
+                Ok(users) => users,
+                Err(e) => {
+                    let u = self.unreadable(t, &e);
+                    plan.targets
+                        .push(TargetPlan::unavailable(&u.name, &u.adapter, u.reason));
+                    continue;
+                }
+            };
             let links = self.store.links(t.name(), LinkKind::User)?;
             let linked_id = source_user.as_ref().and_then(|s| {
                 links
@@ -593,12 +810,72 @@ impl Engine {
             }
             plan.targets.push(tp);
         }
+        for u in self.unavailable() {
+            plan.targets
+                .push(TargetPlan::unavailable(&u.name, &u.adapter, u.reason));
+        }
         if !found_any {
+            let down: Vec<String> = plan
+                .unavailable()
+                .map(|t| {
+                    format!(
+                        "`{}` ({})",
+                        t.target,
+                        t.unavailable.as_deref().unwrap_or_default()
+                    )
+                })
+                .collect();
+            let also = if down.is_empty() {
+                String::new()
+            } else {
+                format!("; these targets could not be searched: {}", down.join(", "))
+            };
             return Err(Error::not_found(format!(
-                "no target has an account for `{who}` (looked for the login or email, case-insensitively)"
+                "no target has an account for `{who}` (looked for the login or email, case-insensitively){also}"
             )));
         }
         Ok(plan)
+    }
+}
+
+/// Connects one target; on failure, what is needed to report it and try again.
+async fn connect_target(
+    config: &Config,
+    section: idbridge_core::SystemSection,
+    settings: TargetSettings,
+) -> std::result::Result<Target, (Box<Disconnected>, Error)> {
+    tracing::info!(target = %section.name, adapter = %section.adapter, "connecting");
+    match registry::build_system(config, &section).await {
+        Ok(handle) => {
+            tracing::info!(target = %section.name, "connected");
+            Ok(Target { handle, settings })
+        }
+        Err(e) => {
+            tracing::warn!(target = %section.name, error = %e, "cannot connect; this target is skipped");
+            let status = UnavailableTarget {
+                name: section.name.clone(),
+                adapter: section.adapter.clone(),
+                reason: format!("cannot connect: {e}"),
+            };
+            Err((
+                Box::new(Disconnected {
+                    status,
+                    section,
+                    settings,
+                }),
+                e,
+            ))
+        }
+    }
+}
+
+/// Logs out of each system (best effort: a failure is logged, and the others are still
+/// logged out of).
+async fn close_all<'a>(handles: impl Iterator<Item = &'a AdapterHandle>) {
+    for h in handles {
+        if let Err(e) = h.close().await {
+            tracing::warn!(system = h.name(), error = %e, "closing the connection failed");
+        }
     }
 }
 

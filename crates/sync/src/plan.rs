@@ -42,6 +42,28 @@ impl Plan {
         self.targets.iter().all(|t| t.ops.is_empty())
     }
 
+    /// The targets that could not be connected to or read (see
+    /// [`TargetPlan::unavailable`]).
+    pub fn unavailable(&self) -> impl Iterator<Item = &TargetPlan> {
+        self.targets.iter().filter(|t| t.unavailable.is_some())
+    }
+
+    /// The SHA-256 digest of the plan (hex, lower case) over its compact JSON form: the
+    /// same for a plan and for its saved copy read back, so the journal's digest of an
+    /// applied plan can be compared with a reviewed file's.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        // Serializing plain data with string keys cannot fail.
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&bytes)
+            .iter()
+            .fold(String::with_capacity(64), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            })
+    }
+
     /// The number of operations over all targets.
     pub fn op_count(&self) -> usize {
         self.targets.iter().map(|t| t.ops.len()).sum()
@@ -473,6 +495,11 @@ pub struct TargetPlan {
     /// What the engine could not do on this target and why (capabilities, mapping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Why the target could not be planned, when it could not be connected to or read:
+    /// such a target has no operations, nothing is changed there, and the other targets
+    /// go on without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 impl TargetPlan {
@@ -488,6 +515,16 @@ impl TargetPlan {
             unmanaged: Vec::new(),
             protected: Vec::new(),
             notes: Vec::new(),
+            unavailable: None,
+        }
+    }
+
+    /// The plan of a target that could not be connected to or read: no operations, and
+    /// `why` (an error's text, which never holds a secret) as its reason.
+    pub fn unavailable(target: &str, adapter: &str, why: String) -> TargetPlan {
+        TargetPlan {
+            unavailable: Some(why),
+            ..TargetPlan::new(target, adapter)
         }
     }
 

@@ -242,6 +242,14 @@ pub fn render_plan_limited(
 ) -> String {
     let mut out = String::new();
     for tp in &plan.targets {
+        if let Some(why) = &tp.unavailable {
+            let _ = writeln!(
+                out,
+                "target {} ({}): UNAVAILABLE, skipped (nothing is planned or changed there): {why}\n",
+                tp.target, tp.adapter
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "target {} ({}): {} managed account(s)",
@@ -308,8 +316,20 @@ pub fn render_plan_limited(
         out.push('\n');
     }
     let changed = plan.targets.iter().filter(|t| !t.ops.is_empty()).count();
-    if plan.is_empty() {
+    let down: Vec<&str> = plan.unavailable().map(|t| t.target.as_str()).collect();
+    if !down.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} of {} target(s) could not be reached or read and are skipped: {}.",
+            down.len(),
+            plan.targets.len(),
+            down.join(", ")
+        );
+    }
+    if plan.is_empty() && down.is_empty() {
         let _ = writeln!(out, "Nothing to change: every target matches the source.");
+    } else if plan.is_empty() {
+        let _ = writeln!(out, "Nothing to change in the targets that could be read.");
     } else {
         let _ = writeln!(
             out,
@@ -326,6 +346,10 @@ pub fn render_run(report: &RunReport) -> String {
     let mut out = String::new();
     for t in &report.targets {
         let _ = write!(out, "target {} ({}): ", t.target, t.adapter);
+        if let Some(why) = &t.unavailable {
+            let _ = writeln!(out, "UNAVAILABLE, not changed: {why}");
+            continue;
+        }
         if let Some(why) = &t.refused {
             let _ = writeln!(out, "not changed: {why}");
             continue;
@@ -375,6 +399,8 @@ pub fn render_run(report: &RunReport) -> String {
             idbridge_store::RunOutcome::Succeeded => "every target converged",
             idbridge_store::RunOutcome::Stopped =>
                 "stopped on request; the next run finishes the job",
+            idbridge_store::RunOutcome::Failed if report.targets.iter().any(|t| t.converged()) =>
+                "partly failed: some targets converged, others did not (see above); the next run retries them",
             idbridge_store::RunOutcome::Failed =>
                 "some changes were not made (see above); the next run retries them",
             idbridge_store::RunOutcome::Running | idbridge_store::RunOutcome::Interrupted =>

@@ -131,8 +131,9 @@ pub(crate) async fn with_spinner<T>(
     out
 }
 
-/// Prints a run report (text or JSON) and returns the exit code: 0 when every target
-/// converged, 1 otherwise.
+/// Prints a run report (text or JSON) and returns the exit code (see
+/// [`crate::exit::of_run`]): 0 when every target converged or the run was stopped on
+/// request, 3 when some targets converged and others did not, 1 when none did.
 pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
     if json {
         println!(
@@ -142,17 +143,16 @@ pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
     } else {
         print!("{}", report::render_run(report));
     }
-    if report.converged() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    crate::exit::of_run(report)
 }
 
 /// Applies a saved plan, or plans, confirms and applies.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let engine = connect_engine(&args.config, None).await?;
     let lock = engine.lock("apply")?;
+    // Targets of a saved plan that cannot be reached or read now: skipped, the rest is
+    // applied.
+    let mut down = Vec::new();
     let plan = match &args.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -160,11 +160,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             })?;
             let plan = Plan::from_json(&text)
                 .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))?;
-            let reasons = with_spinner(
+            let check = with_spinner(
                 "checking the plan against the targets",
-                engine.stale_reasons(&plan),
+                engine.check_saved(&plan),
             )
             .await?;
+            let reasons = check.stale;
+            down = check.unavailable;
             if !reasons.is_empty() {
                 eprintln!(
                     "refusing to apply `{}`: the targets changed since it was made, so it cannot be applied exactly:",
@@ -190,11 +192,21 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             print!("{shown}");
         }
     }
-    if plan.is_empty() {
+    for u in &down {
+        eprintln!(
+            "target `{}` is skipped, it cannot be reached or read now: {}",
+            u.name, u.reason
+        );
+    }
+    let skipped = plan.unavailable().count() + down.len();
+    if plan.is_empty() && skipped == 0 {
         engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))? {
+    // With nothing to change but a target skipped, the run is still recorded (with that
+    // target's reason) and the exit code says the sync is not complete.
+    if !plan.is_empty() && !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))?
+    {
         eprintln!("nothing applied");
         engine.close().await;
         return Ok(ExitCode::SUCCESS);
@@ -203,6 +215,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         allow_deletions: args.allow_deletions,
         stop: stop_on_signals(),
         progress: progress(&plan),
+        unavailable: down,
         ..Default::default()
     };
     let report = engine.apply(&plan, &lock, &options).await?;

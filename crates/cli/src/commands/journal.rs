@@ -35,7 +35,9 @@ fn summary(r: &RunRecord) -> String {
         .map(|(target, c)| {
             let n = |k: &str| c.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
             let refused = c.get("refused").and_then(serde_json::Value::as_bool) == Some(true);
-            if refused {
+            if let Some(why) = c.get("unavailable").and_then(serde_json::Value::as_str) {
+                format!("{target}: unavailable ({why})")
+            } else if refused {
                 format!("{target}: refused")
             } else if n("failed") > 0 {
                 format!(
@@ -50,6 +52,15 @@ fn summary(r: &RunRecord) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The first 12 hex digits of the run's plan digest (enough to tell plans apart in a
+/// list; `journal --run ID` shows it whole).
+fn short_digest(r: &RunRecord) -> String {
+    r.plan_digest
+        .as_deref()
+        .map(|d| d.chars().take(12).collect())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -89,6 +100,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                         time(&r.started),
                         r.ended.as_ref().map(time).unwrap_or_else(|| "-".into()),
                         r.outcome.as_str().to_string(),
+                        r.os_user.clone().unwrap_or_else(|| "-".into()),
+                        short_digest(r),
                         summary(r),
                     ]
                 })
@@ -102,6 +115,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                         "started (UTC)",
                         "ended",
                         "outcome",
+                        "user",
+                        "plan",
                         "targets"
                     ],
                     &rows
@@ -126,13 +141,21 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             println!(
-                "run {} ({}), started {}, {}: {} operation(s)",
+                "run {} ({}), started {} by {}, {}: {} operation(s)",
                 run.id,
                 run.command,
                 time(&run.started),
+                run.os_user.as_deref().unwrap_or("an unrecorded user"),
                 run.outcome.as_str(),
                 entries.len()
             );
+            if let Some(digest) = &run.plan_digest {
+                println!("plan applied: SHA-256 {digest}");
+            }
+            let targets = summary(&run);
+            if !targets.is_empty() {
+                println!("targets: {targets}");
+            }
             let rows: Vec<Vec<String>> = entries
                 .iter()
                 .map(|e| {

@@ -30,7 +30,9 @@ pub struct Args {
     allow_deletions: Option<usize>,
 }
 
-/// Plans. Exit code 0 when nothing would change, 2 when changes are planned, 1 on error.
+/// Plans. Exit code 0 when nothing would change, 2 when changes are planned, 3 when some
+/// targets could not be reached or read (the others are planned and shown), 1 on error
+/// or when no target could be read.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let engine = connect_engine(&args.config, args.target.as_deref()).await?;
     let plan = with_spinner("reading the source and the targets", engine.plan()).await;
@@ -51,15 +53,21 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             ))
         })?;
         eprintln!(
-            "plan saved to {}; apply it with: idbridge apply -c {} {}",
+            "plan saved to {} (SHA-256 {}); apply it with: idbridge apply -c {} {}",
             path.display(),
+            plan.digest(),
             args.config.display(),
             path.display()
         );
     }
-    Ok(if plan.is_empty() {
+    let down = plan.unavailable().count();
+    Ok(if down > 0 && down == plan.targets.len() {
+        crate::exit::FAILED
+    } else if down > 0 {
+        crate::exit::code(crate::exit::PARTLY_FAILED)
+    } else if plan.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(2)
+        crate::exit::code(crate::exit::CHANGES_PENDING)
     })
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use idbridge_core::Result;
+use idbridge_store::RunLock;
 use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
@@ -15,8 +16,9 @@ pub struct Args {
     /// The configuration file (TOML, YAML or JSON).
     #[arg(short = 'c', long = "config")]
     config: PathBuf,
-    /// Run again every DURATION (`90s`, `15m`, `1h30m`, `1d`) until SIGINT/SIGTERM.
-    #[arg(long, value_parser = parse_duration)]
+    /// Run again every DURATION (`90s`, `15m`, `1h30m`, `1d`; at least 5s) until
+    /// SIGINT/SIGTERM, holding the run lock all along.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     interval: Option<Duration>,
     /// Sync only this target.
     #[arg(long)]
@@ -27,6 +29,23 @@ pub struct Args {
     /// Print each run report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The shortest `--interval`: a shorter one re-reads every system without pause, loading
+/// them for nothing (changes take longer than that to matter).
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Parses an `--interval` (see [`parse_duration`]) and refuses one under [`MIN_INTERVAL`].
+fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d < MIN_INTERVAL {
+        return Err(format!(
+            "`{text}` is {}s; the interval must be at least {}s",
+            d.as_secs(),
+            MIN_INTERVAL.as_secs()
+        ));
+    }
+    Ok(d)
 }
 
 /// Parses `90s`, `15m`, `1h30m`, `2h`, `1d` or a plain number of seconds.
@@ -67,10 +86,21 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String
     Ok(Duration::from_secs(total))
 }
 
-/// One locked run: plan, guard, apply.
-async fn once(engine: &Engine, args: &Args, stop: &Stop) -> Result<RunReport> {
-    let lock = engine.lock("sync")?;
-    let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
+/// One run under the lock: plan, guard, apply. `None` when a stop was requested while
+/// reading (nothing was changed, and no run is recorded).
+async fn once(
+    engine: &mut Engine,
+    args: &Args,
+    stop: &Stop,
+    lock: &RunLock,
+) -> Result<Option<RunReport>> {
+    // A target that could not be connected to at start (or in the last run) may be back.
+    engine.reconnect().await;
+    let engine = &*engine;
+    let plan = tokio::select! {
+        plan = with_spinner("reading the source and the targets", engine.plan()) => plan?,
+        () = stop.stopped() => return Ok(None),
+    };
     let violations = engine.guard(&plan, args.allow_deletions);
     if !args.json {
         print!(
@@ -84,29 +114,51 @@ async fn once(engine: &Engine, args: &Args, stop: &Stop) -> Result<RunReport> {
         progress: progress(&plan),
         ..Default::default()
     };
-    let report = engine.apply(&plan, &lock, &options).await?;
-    Ok(report)
+    let report = engine.apply(&plan, lock, &options).await?;
+    Ok(Some(report))
 }
 
-/// Syncs once (exit 0 when everything converged, 1 otherwise), or forever on an interval.
+/// Syncs once, or on an interval until SIGINT/SIGTERM, holding the run lock throughout.
+///
+/// Once: exit 0 when every target converged (or the run was stopped on request), 3 when
+/// some did and others did not, 1 when none did or the source could not be read. On an
+/// interval: 0 when stopped on request (each run's outcome is in the journal and the
+/// logs), 1 when it cannot start (configuration, source, lock held by another run).
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, args.target.as_deref()).await?;
+    let mut engine = connect_engine(&args.config, args.target.as_deref()).await?;
+    // Taken once for the life of the process, so that no `apply` or other `sync` slips in
+    // between two runs of an interval.
+    let lock = match engine.lock("sync") {
+        Ok(lock) => lock,
+        Err(e) => {
+            engine.close().await;
+            return Err(e);
+        }
+    };
     let stop = stop_on_signals();
     let Some(interval) = args.interval else {
-        let result = once(&engine, &args, &stop).await;
+        let result = once(&mut engine, &args, &stop, &lock).await;
+        drop(lock);
         engine.close().await;
-        return Ok(finish(&result?, args.json));
-    };
-    let mut last;
-    loop {
-        last = match once(&engine, &args, &stop).await {
-            Ok(report) => finish(&report, args.json),
-            Err(e) => {
-                // A failed run (unreadable source, held lock) waits for the next tick.
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
+        return Ok(match result? {
+            Some(report) => finish(&report, args.json),
+            None => {
+                eprintln!("stopped on request before any change");
+                crate::exit::SUCCESS
             }
-        };
+        });
+    };
+    loop {
+        match once(&mut engine, &args, &stop, &lock).await {
+            Ok(Some(report)) => {
+                let _ = finish(&report, args.json);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // A failed run (an unreadable source) waits for the next tick.
+                eprintln!("error: {e}");
+            }
+        }
         if stop.is_stopped() {
             break;
         }
@@ -115,8 +167,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             () = stop.stopped() => break,
         }
     }
+    drop(lock);
     engine.close().await;
-    Ok(last)
+    eprintln!("stopped on request");
+    Ok(crate::exit::SUCCESS)
 }
 
 #[cfg(test)]
@@ -135,5 +189,15 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("1h30").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn intervals_under_the_minimum_are_refused() {
+        assert_eq!(parse_interval("5s"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));
+        for short in ["0", "0s", "1", "4s"] {
+            let e = parse_interval(short).expect_err(short);
+            assert!(e.contains("at least 5s"), "{short}: {e}");
+        }
     }
 }
