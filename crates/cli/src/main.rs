@@ -18,7 +18,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Keeps users, groups, roles and sessions consistent across business platforms.
 #[derive(Debug, Parser)]
-#[command(name = "idbridge", version, about, long_about = None)]
+#[command(
+    name = "idbridge",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success (converged, nothing to do, stopped on request); 1 failed; \
+                  2 changes pending (plan); 3 partly failed (some targets converged, others \
+                  failed or could not be reached); 64 usage error."
+)]
 struct Cli {
     /// Log line format on stderr. Filter with RUST_LOG (default: warn).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]

@@ -315,3 +315,43 @@ fn a_version_1_file_is_migrated_keeping_its_journal() {
         Outcome::Started
     );
 }
+
+#[test]
+fn runs_record_the_os_user_and_the_plan_digest() {
+    let (_dir, store) = temp_store();
+    let with_plan = store
+        .begin_run_with_plan("apply", Some("ab12"))
+        .expect("run");
+    let without = store.begin_run("sync").expect("run");
+    let a = store.run(with_plan).expect("read").expect("there");
+    let b = store.run(without).expect("read").expect("there");
+    assert_eq!(a.plan_digest.as_deref(), Some("ab12"));
+    assert_eq!(b.plan_digest, None);
+    let user = a.os_user.expect("the user is recorded");
+    assert!(!user.trim().is_empty());
+    assert_eq!(b.os_user.as_deref(), Some(user.as_str()));
+    assert_eq!(store.runs(10).expect("runs")[1].os_user, Some(user));
+}
+
+#[test]
+fn runs_recorded_before_users_and_digests_were_kept_read_back_without_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        for sql in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("older schema");
+        }
+        conn.execute_batch("PRAGMA user_version = 3")
+            .expect("version");
+        conn.execute(
+            "INSERT INTO runs (command, started, pid, host, outcome) VALUES ('sync', ?1, 1, 'h', 'succeeded')",
+            params![now_text()],
+        )
+        .expect("run");
+    }
+    let store = Store::open(&path).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let run = store.run(1).expect("read").expect("there");
+    assert_eq!((run.os_user, run.plan_digest), (None, None));
+}

@@ -851,7 +851,11 @@ async fn connect_target(
             Ok(Target { handle, settings })
         }
         Err(e) => {
-            tracing::warn!(target = %section.name, error = %e, "cannot connect; this target is skipped");
+            // A configuration error stops the command (see `Engine::connect`), so it is
+            // not announced as a skipped target.
+            if e.kind() != ErrorKind::Config {
+                tracing::warn!(target = %section.name, error = %e, "cannot connect; this target is skipped");
+            }
             let status = UnavailableTarget {
                 name: section.name.clone(),
                 adapter: section.adapter.clone(),

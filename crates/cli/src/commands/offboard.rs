@@ -25,7 +25,8 @@ pub struct Args {
     json: bool,
 }
 
-/// Shows the offboarding plan, confirms, applies. Exit 0 when every target converged.
+/// Shows the offboarding plan, confirms, applies. Exit 0 when every target converged, 3
+/// when some did and others failed or could not be reached, 1 when none did.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let engine = connect_engine(&args.config, None).await?;
     let lock = engine.lock("offboard")?;

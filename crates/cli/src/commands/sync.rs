@@ -80,9 +80,6 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String
     if !number.is_empty() {
         return Err(format!("`{text}`: the last number has no unit"));
     }
-    if total == 0 {
-        return Err(format!("`{text}`: the interval must be positive"));
-    }
     Ok(Duration::from_secs(total))
 }
 
@@ -188,7 +185,7 @@ mod tests {
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("1h30").is_err());
-        assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
     }
 
     #[test]

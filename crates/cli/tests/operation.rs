@@ -1,0 +1,469 @@
+//! Running idbridge as an administrator does: exit codes, a target that is down, stopping
+//! on SIGTERM, `--interval` and its lock, log lines, and what the journal records.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use idbridge_store::{Outcome, RunOutcome, Store};
+
+const CANARY: &str = "Canary-S3cret-0e5d21";
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_idbridge")
+}
+
+fn idbridge(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env_remove("RUST_LOG").env_remove("NO_COLOR");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null()).output().expect("idbridge runs")
+}
+
+fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Starts `idbridge emulate VENDOR` and returns it with its target configuration.
+fn emulator(vendor: &str, extra: &[&str]) -> (Running, serde_json::Value) {
+    let mut child = Command::new(bin())
+        .arg("emulate")
+        .arg(vendor)
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the emulator starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the emulator prints its announcement");
+    let announcement: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{vendor}: bad announcement {line:?}: {e}"));
+    (Running(child), announcement["config"].clone())
+}
+
+/// A port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    port
+}
+
+/// A source directory of `n` people, `person.NN`.
+fn write_source(path: &Path, n: usize) {
+    let mut text = String::from("users:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - id: p{i:02}\n    login: person.{i:02}\n    email: person.{i:02}@example.com\n    display_name: Person {i}\n"
+        ));
+    }
+    std::fs::write(path, text).expect("write the source");
+}
+
+/// A JSON configuration with a file source of `n` people and these targets.
+fn write_config(dir: &Path, n: usize, targets: serde_json::Value) -> PathBuf {
+    let source = dir.join("source.yaml");
+    write_source(&source, n);
+    let config = serde_json::json!({
+        "state": dir.join("state.db"),
+        "source": {"adapter": "file", "path": source},
+        "targets": targets,
+    });
+    let path = dir.join("idbridge.json");
+    std::fs::write(&path, config.to_string()).expect("write config");
+    path
+}
+
+/// A file target section.
+fn file_target(dir: &Path, name: &str) -> serde_json::Value {
+    serde_json::json!({"adapter": "file", "path": dir.join(format!("{name}.yaml")), "create": true})
+}
+
+fn logins(config: &str, system: &str) -> Vec<String> {
+    let out = idbridge(
+        &["users", "list", "--system", system, "-c", config, "--json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let users: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    users
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|u| u["login"].as_str().map(str::to_lowercase))
+        .collect()
+}
+
+/// Waits (polling, up to two minutes) until `ready` holds, failing with `what`.
+fn wait_for(what: &str, child: &mut Running, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        if let Some(status) = child.0.try_wait().expect("poll") {
+            panic!("the process ended ({status}) before {what}");
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sigterm(child: &Running) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "SIGTERM sent");
+}
+
+fn wait_exit(child: &mut Running) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.0.try_wait().expect("poll") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the process does not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_and_version_exit_0() {
+    let out = idbridge(&["plan", "--tagret", "bi"], &[]);
+    assert_eq!(out.status.code(), Some(64), "{}", all_output(&out));
+    assert!(all_output(&out).contains("--tagret"), "{}", all_output(&out));
+    let out = idbridge(&["no-such-command"], &[]);
+    assert_eq!(out.status.code(), Some(64), "{}", all_output(&out));
+    let out = idbridge(&[], &[]);
+    assert_eq!(out.status.code(), Some(64), "no command: {}", all_output(&out));
+    let out = idbridge(&["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = idbridge(&["plan", "--help"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = idbridge(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+}
+
+#[test]
+fn intervals_under_five_seconds_are_usage_errors() {
+    for short in ["0", "0s", "1s", "4s"] {
+        let out = idbridge(&["sync", "-c", "idbridge.toml", "--interval", short], &[]);
+        let text = all_output(&out);
+        assert_eq!(out.status.code(), Some(64), "{short}: {text}");
+        assert!(
+            text.contains("--interval") && text.contains("at least 5s"),
+            "{short}: names the flag and the minimum: {text}"
+        );
+    }
+}
+
+#[test]
+fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        3,
+        serde_json::json!({"copy": file_target(dir.path(), "copy")}),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+    let mut child = Running(
+        Command::new(bin())
+            .args(["sync", "-c", cfg, "--interval", "5s"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sync starts"),
+    );
+    let state = dir.path().join("state.db");
+    wait_for("the first run ends", &mut child, || {
+        state.exists()
+            && Store::open(&state)
+                .and_then(|s| s.runs(1))
+                .is_ok_and(|r| r.first().is_some_and(|r| r.ended.is_some()))
+    });
+    // Between two runs of the interval, no other run may start.
+    for args in [
+        vec!["sync", "-c", cfg],
+        vec!["apply", "-c", cfg, "--yes"],
+    ] {
+        let out = idbridge(&args, &[]);
+        let text = all_output(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?} is refused: {text}");
+        assert!(
+            text.contains(&format!("PID {}", child.0.id())),
+            "{args:?}: the refusal names the running process: {text}"
+        );
+    }
+    sigterm(&child);
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(0), "stopped on request");
+    let out = idbridge(&["sync", "-c", cfg], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the lock is free again: {}",
+        all_output(&out)
+    );
+}
+
+#[test]
+fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exits_0() {
+    let (_emulator, target) = emulator("squirro", &["--latency-ms", "100"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut target = target;
+    target["concurrency"] = serde_json::json!(2);
+    let people = 40;
+    let cfg = write_config(dir.path(), people, serde_json::json!({"sq": target}));
+    let mut child = Running(
+        Command::new(bin())
+            .args(["sync", "-c"])
+            .arg(&cfg)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sync starts"),
+    );
+    let state = dir.path().join("state.db");
+    wait_for("the first write is journaled", &mut child, || {
+        state.exists()
+            && Store::open(&state)
+                .and_then(|s| s.journal(None))
+                .is_ok_and(|j| j.iter().any(|e| e.outcome == Outcome::Ok))
+    });
+    sigterm(&child);
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(0), "a stop on request exits 0");
+
+    let store = Store::open(&state).expect("state");
+    let runs = store.runs(10).expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].outcome, RunOutcome::Stopped, "{runs:?}");
+    let journal = store.journal(Some(runs[0].id)).expect("journal");
+    let in_flight: Vec<_> = journal
+        .iter()
+        .filter(|e| e.outcome == Outcome::Started)
+        .collect();
+    assert!(
+        in_flight.is_empty(),
+        "every operation in flight was finished and journaled: {in_flight:?}"
+    );
+    let created = journal
+        .iter()
+        .filter(|e| e.operation == "create_user" && e.outcome == Outcome::Ok)
+        .count();
+    assert!(
+        created < people,
+        "the stop came mid-apply ({created} of {people} created)"
+    );
+
+    // The next run finishes the job.
+    let out = idbridge(&["sync", "-c", cfg.to_str().expect("utf-8")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+}
+
+#[test]
+fn one_unreachable_target_is_skipped_and_reported_while_the_others_converge() {
+    let (_bi, bi) = emulator("strategy", &[]);
+    let (_sq, sq) = emulator("squirro", &[]);
+    // A Dataiku whose server is down: nothing listens on its port.
+    let (dss_emulator, mut dss) = emulator("dataiku", &["--api-key", CANARY]);
+    drop(dss_emulator);
+    dss["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}", closed_port()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({"bi": bi, "sq": sq, "dss": dss}),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+
+    let out = idbridge(&["plan", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "plan: {text}");
+    assert!(text.contains("target dss (dataiku): UNAVAILABLE"), "{text}");
+    assert!(text.contains("+ create user person.01"), "{text}");
+
+    let out = idbridge(&["sync", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "partly failed: {text}");
+    assert!(!text.contains(CANARY), "no secret in the output: {text}");
+    assert!(logins(cfg, "bi").contains(&"person.01".to_string()));
+    assert!(logins(cfg, "sq").contains(&"person.01@example.com".to_string()));
+
+    let out = idbridge(&["journal", "-c", cfg, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let run = &runs[0];
+    assert_eq!(run["outcome"], "failed", "{run}");
+    let why = run["counts"]["dss"]["unavailable"]
+        .as_str()
+        .unwrap_or_else(|| panic!("dss is journaled unavailable: {run}"));
+    assert!(why.contains("cannot connect"), "{why}");
+    assert!(!why.contains(CANARY), "{why}");
+    assert_eq!(run["counts"]["bi"]["unavailable"], serde_json::Value::Null);
+    assert!(run["counts"]["bi"]["ok"].as_u64() >= Some(2), "{run}");
+    let out = idbridge(&["journal", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert!(text.contains("dss: unavailable (cannot connect"), "{text}");
+
+    // With only the unreachable target, nothing converged: plan and sync exit 1.
+    let out = idbridge(&["plan", "-c", cfg, "--target", "dss"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let out = idbridge(&["sync", "-c", cfg, "--target", "dss"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+}
+
+#[test]
+fn an_unreadable_source_changes_nothing_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({"copy": file_target(dir.path(), "copy")}),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+    // An export that came out empty is a failed source, never "everyone left".
+    std::fs::write(dir.path().join("source.yaml"), "users: []\n").expect("empty it");
+    let out = idbridge(&["sync", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("returned no users"), "{text}");
+    assert!(logins(cfg, "copy").is_empty(), "nothing was created");
+    // A source that is not there at all.
+    std::fs::remove_file(dir.path().join("source.yaml")).expect("remove the source");
+    let out = idbridge(&["sync", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("source.yaml"), "{text}");
+    assert!(logins(cfg, "copy").is_empty(), "nothing was created");
+}
+
+#[test]
+fn logs_carry_no_colour_outside_a_terminal_and_say_what_each_target_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({
+            "one": file_target(dir.path(), "one"),
+            "two": file_target(dir.path(), "two"),
+        }),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+    let out = idbridge(&["sync", "-c", cfg], &[("RUST_LOG", "info")]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "no escape sequence in a log that is not a terminal:\n{log}"
+    );
+    for name in ["one", "two"] {
+        for step in ["connecting", "reading", "read", "planned", "applying", "done"] {
+            assert!(
+                log.lines()
+                    .any(|l| l.contains(&format!("target={name}")) && l.contains(step)),
+                "target {name}: no `{step}` line:\n{log}"
+            );
+        }
+    }
+    assert!(
+        log.lines()
+            .any(|l| l.contains("source: read") && l.contains("users=2")),
+        "says how many users it read:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("target=one") && l.contains("planned") && l.contains("operations=2")),
+        "says how many operations it planned:\n{log}"
+    );
+}
+
+#[test]
+fn the_journal_records_who_ran_and_the_digest_of_the_applied_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({"copy": file_target(dir.path(), "copy")}),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+    let saved = dir.path().join("plan.json");
+    let saved = saved.to_str().expect("utf-8");
+    let out = idbridge(&["plan", "-c", cfg, "--out", saved], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let digest = stderr
+        .split("SHA-256 ")
+        .nth(1)
+        .map(|t| t.chars().take_while(char::is_ascii_hexdigit).collect::<String>())
+        .unwrap_or_else(|| panic!("plan --out names the digest: {stderr}"));
+    assert_eq!(digest.len(), 64, "{stderr}");
+    // The user is the process's own, not whatever the environment claims.
+    let out = idbridge(
+        &["apply", "-c", cfg, saved, "--yes"],
+        &[("USER", "someone-else"), ("LOGNAME", "someone-else")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+
+    let me = Command::new("id").arg("-un").output().expect("id runs");
+    let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+    assert!(!me.is_empty());
+
+    let out = idbridge(&["journal", "-c", cfg, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(runs[0]["os_user"], me.as_str(), "{runs}");
+    assert_eq!(runs[0]["plan_digest"], digest.as_str(), "{runs}");
+
+    let out = idbridge(&["journal", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert!(text.contains(&me) && text.contains(&digest[..12]), "{text}");
+    let id = runs[0]["id"].to_string();
+    let out = idbridge(&["journal", "-c", cfg, "--run", &id], &[]);
+    let text = all_output(&out);
+    assert!(
+        text.contains(&format!("by {me}")) && text.contains(&format!("SHA-256 {digest}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_configuration_error_in_one_target_stops_the_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut broken = file_target(dir.path(), "broken");
+    broken["no_such_key"] = serde_json::json!(1);
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({"copy": file_target(dir.path(), "copy"), "broken": broken}),
+    );
+    let cfg = cfg.to_str().expect("utf-8");
+    let out = idbridge(&["sync", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("no_such_key"), "names the key: {text}");
+    assert!(logins(cfg, "copy").is_empty(), "nothing was created: {text}");
+}
