@@ -16,7 +16,10 @@ async fn a_target_that_cannot_be_read_is_skipped_and_the_others_converge() {
     let (plan, report) = w.sync().await.expect("the run goes on without `b`");
     let b = plan.target("b").expect("`b` is in the plan");
     assert!(b.ops.is_empty(), "nothing is planned for `b`");
-    let why = b.unavailable.as_deref().expect("`b` is reported unavailable");
+    let why = b
+        .unavailable
+        .as_deref()
+        .expect("`b` is reported unavailable");
     assert!(why.contains("injected read failure"), "{why}");
     assert!(!plan.target("a").expect("a").ops.is_empty());
 
@@ -29,7 +32,10 @@ async fn a_target_that_cannot_be_read_is_skipped_and_the_others_converge() {
     assert!(!w.target_users("a").await.expect("read a").is_empty());
 
     let store = Store::open(&w.state).expect("state");
-    let run = store.run(report.run).expect("read").expect("the run is journaled");
+    let run = store
+        .run(report.run)
+        .expect("read")
+        .expect("the run is journaled");
     assert_eq!(run.outcome, RunOutcome::Failed);
     let counts = run.counts.expect("counts");
     assert!(
@@ -71,7 +77,11 @@ async fn a_saved_plan_skips_a_target_that_cannot_be_read_now() {
     let engine = w.engine();
     let plan = engine.plan().await.expect("plan");
     let saved = idbridge_sync::Plan::from_json(&plan.to_json()).expect("round trip");
-    assert_eq!(saved.digest(), plan.digest(), "a saved plan keeps its digest");
+    assert_eq!(
+        saved.digest(),
+        plan.digest(),
+        "a saved plan keeps its digest"
+    );
 
     w.target("b").recorder.fail_reads(true);
     let check = engine.check_saved(&saved).await.expect("checked");
@@ -83,7 +93,10 @@ async fn a_saved_plan_skips_a_target_that_cannot_be_read_now() {
         unavailable: check.unavailable,
         ..Default::default()
     };
-    let report = engine.apply(&saved, &lock, &options).await.expect("applies");
+    let report = engine
+        .apply(&saved, &lock, &options)
+        .await
+        .expect("applies");
     assert!(report.targets[0].converged(), "{report:?}");
     assert!(report.targets[1].unavailable.is_some(), "{report:?}");
     assert_eq!(w.target("b").recorder.writes(), 0);

@@ -97,7 +97,8 @@ fn init_logging(format: LogFormat) {
     let filter = wanted.and(ceiling);
     // Colour codes only help a person at a terminal; in a file or a pipe they are noise
     // (and NO_COLOR, https://no-color.org, turns them off there too).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let installed = match format {
         LogFormat::Text => tracing_subscriber::registry()
             .with(

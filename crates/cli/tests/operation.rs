@@ -150,11 +150,20 @@ fn wait_exit(child: &mut Running) -> std::process::ExitStatus {
 fn usage_errors_exit_64_and_help_and_version_exit_0() {
     let out = idbridge(&["plan", "--tagret", "bi"], &[]);
     assert_eq!(out.status.code(), Some(64), "{}", all_output(&out));
-    assert!(all_output(&out).contains("--tagret"), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("--tagret"),
+        "{}",
+        all_output(&out)
+    );
     let out = idbridge(&["no-such-command"], &[]);
     assert_eq!(out.status.code(), Some(64), "{}", all_output(&out));
     let out = idbridge(&[], &[]);
-    assert_eq!(out.status.code(), Some(64), "no command: {}", all_output(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "no command: {}",
+        all_output(&out)
+    );
     let out = idbridge(&["--help"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let out = idbridge(&["plan", "--help"], &[]);
@@ -203,10 +212,7 @@ fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
                 .is_ok_and(|r| r.first().is_some_and(|r| r.ended.is_some()))
     });
     // Between two runs of the interval, no other run may start.
-    for args in [
-        vec!["sync", "-c", cfg],
-        vec!["apply", "-c", cfg, "--yes"],
-    ] {
+    for args in [vec!["sync", "-c", cfg], vec!["apply", "-c", cfg, "--yes"]] {
         let out = idbridge(&args, &[]);
         let text = all_output(&out);
         assert_eq!(out.status.code(), Some(1), "{args:?} is refused: {text}");
@@ -352,6 +358,13 @@ fn an_unreadable_source_changes_nothing_and_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("returned no users"), "{text}");
     assert!(logins(cfg, "copy").is_empty(), "nothing was created");
+    let out = idbridge(&["journal", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert!(
+        text.contains("failed")
+            && text.contains("source: failed (the source `source` returned no users"),
+        "the failed run is journaled: {text}"
+    );
     // A source that is not there at all.
     std::fs::remove_file(dir.path().join("source.yaml")).expect("remove the source");
     let out = idbridge(&["sync", "-c", cfg], &[]);
@@ -381,7 +394,14 @@ fn logs_carry_no_colour_outside_a_terminal_and_say_what_each_target_does() {
         "no escape sequence in a log that is not a terminal:\n{log}"
     );
     for name in ["one", "two"] {
-        for step in ["connecting", "reading", "read", "planned", "applying", "done"] {
+        for step in [
+            "connecting",
+            "reading",
+            "read",
+            "planned",
+            "applying",
+            "done",
+        ] {
             assert!(
                 log.lines()
                     .any(|l| l.contains(&format!("target={name}")) && l.contains(step)),
@@ -395,8 +415,9 @@ fn logs_carry_no_colour_outside_a_terminal_and_say_what_each_target_does() {
         "says how many users it read:\n{log}"
     );
     assert!(
-        log.lines()
-            .any(|l| l.contains("target=one") && l.contains("planned") && l.contains("operations=2")),
+        log.lines().any(|l| l.contains("target=one")
+            && l.contains("planned")
+            && l.contains("operations=2")),
         "says how many operations it planned:\n{log}"
     );
 }
@@ -418,7 +439,11 @@ fn the_journal_records_who_ran_and_the_digest_of_the_applied_plan() {
     let digest = stderr
         .split("SHA-256 ")
         .nth(1)
-        .map(|t| t.chars().take_while(char::is_ascii_hexdigit).collect::<String>())
+        .map(|t| {
+            t.chars()
+                .take_while(char::is_ascii_hexdigit)
+                .collect::<String>()
+        })
         .unwrap_or_else(|| panic!("plan --out names the digest: {stderr}"));
     assert_eq!(digest.len(), 64, "{stderr}");
     // The user is the process's own, not whatever the environment claims.
@@ -465,5 +490,8 @@ fn a_configuration_error_in_one_target_stops_the_command() {
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("no_such_key"), "names the key: {text}");
-    assert!(logins(cfg, "copy").is_empty(), "nothing was created: {text}");
+    assert!(
+        logins(cfg, "copy").is_empty(),
+        "nothing was created: {text}"
+    );
 }

@@ -309,6 +309,9 @@ impl Store {
         let conn = Connection::open(path).map_err(|e| db_error(path, "cannot open", &e))?;
         let path_buf = path.to_path_buf();
         let err = |what: &str, e: rusqlite::Error| db_error(&path_buf, what, &e);
+        // Wait for another process's write (or migration) rather than fail at once.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| err("cannot set the busy timeout", e))?;
         // WAL so that `idbridge journal` and `plan` can read while a run writes.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))

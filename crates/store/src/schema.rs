@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use idbridge_core::{Error, Result};
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::db_error;
 
@@ -85,22 +85,36 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].
+///
+/// Each step reads the version inside an immediate (write-locked) transaction, so that two
+/// processes opening a new or older file at once (a run starting while `idbridge journal`
+/// reads) never apply the same migration twice: the second waits, then finds it done.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    // The common case, an up-to-date file, needs no write lock.
     let current: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| db_error(path, "cannot read the schema version", &e))?;
-    if current > SCHEMA_VERSION {
-        return Err(Error::config(format!(
-            "state file `{}` has schema version {current}, newer than the {SCHEMA_VERSION} this \
-             idbridge knows; use the idbridge version that wrote it (or newer)",
-            path.display()
-        )));
+    if current == SCHEMA_VERSION {
+        return Ok(());
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
-        let to = index + 1;
+    loop {
         let tx = conn
-            .transaction()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db_error(path, "cannot begin a migration", &e))?;
+        let current: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_error(path, "cannot read the schema version", &e))?;
+        if current > SCHEMA_VERSION {
+            return Err(Error::config(format!(
+                "state file `{}` has schema version {current}, newer than the {SCHEMA_VERSION} this \
+                 idbridge knows; use the idbridge version that wrote it (or newer)",
+                path.display()
+            )));
+        }
+        let Some(sql) = MIGRATIONS.get(current.max(0) as usize) else {
+            return Ok(());
+        };
+        let to = current.max(0) + 1;
         tx.execute_batch(sql)
             .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {to}")))
             .map_err(|e| db_error(path, &format!("migration to schema {to} failed"), &e))?;
@@ -108,5 +122,4 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             .map_err(|e| db_error(path, &format!("migration to schema {to} failed"), &e))?;
         tracing::debug!(state = %path.display(), to, "migrated state schema");
     }
-    Ok(())
 }

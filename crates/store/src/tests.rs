@@ -355,3 +355,23 @@ fn runs_recorded_before_users_and_digests_were_kept_read_back_without_them() {
     let run = store.run(1).expect("read").expect("there");
     assert_eq!((run.os_user, run.plan_digest), (None, None));
 }
+
+#[test]
+fn two_processes_opening_a_new_file_at_once_both_succeed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("state.db");
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version()))
+        })
+        .collect();
+    for t in opened {
+        let version = t
+            .join()
+            .expect("no panic")
+            .expect("opens")
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+}

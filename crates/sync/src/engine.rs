@@ -691,6 +691,21 @@ impl Engine {
         })
     }
 
+    /// Records a run that failed before it could apply anything (the source could not be
+    /// read, say), so that the journal shows it with its error next to the runs that did
+    /// apply. Nothing was changed in any target.
+    ///
+    /// # Errors
+    /// When the state file cannot be written.
+    pub fn record_failed_run(&self, lock: &RunLock, error: &Error) -> Result<i64> {
+        let run = self.store.begin_run(&lock.holder().command)?;
+        let counts = serde_json::json!({
+            "source": { "error": error.to_string() },
+        });
+        self.store.finish_run(run, RunOutcome::Failed, &counts)?;
+        Ok(run)
+    }
+
     /// Plans the offboarding of one person: disable the account in every target and
     /// revoke its sessions wherever the target can. The person is found by login or email
     /// (case-insensitive), through the source and the stored links first, then directly in

@@ -181,7 +181,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
             plan
         }
-        None => with_spinner("reading the source and the targets", engine.plan()).await?,
+        None => match with_spinner("reading the source and the targets", engine.plan()).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // The journal shows the failed run too, not only the runs that applied.
+                if let Err(journal) = engine.record_failed_run(&lock, &e) {
+                    tracing::warn!(error = %journal, "cannot record the failed run");
+                }
+                return Err(e);
+            }
+        },
     };
     let violations = engine.guard(&plan, args.allow_deletions);
     if !args.json || !args.yes {

@@ -35,7 +35,9 @@ fn summary(r: &RunRecord) -> String {
         .map(|(target, c)| {
             let n = |k: &str| c.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
             let refused = c.get("refused").and_then(serde_json::Value::as_bool) == Some(true);
-            if let Some(why) = c.get("unavailable").and_then(serde_json::Value::as_str) {
+            if let Some(why) = c.get("error").and_then(serde_json::Value::as_str) {
+                format!("{target}: failed ({why})")
+            } else if let Some(why) = c.get("unavailable").and_then(serde_json::Value::as_str) {
                 format!("{target}: unavailable ({why})")
             } else if refused {
                 format!("{target}: refused")

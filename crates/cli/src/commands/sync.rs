@@ -95,8 +95,18 @@ async fn once(
     engine.reconnect().await;
     let engine = &*engine;
     let plan = tokio::select! {
-        plan = with_spinner("reading the source and the targets", engine.plan()) => plan?,
+        plan = with_spinner("reading the source and the targets", engine.plan()) => plan,
         () = stop.stopped() => return Ok(None),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(e) => {
+            // The journal shows the failed run too, not only the runs that applied.
+            if let Err(journal) = engine.record_failed_run(lock, &e) {
+                tracing::warn!(error = %journal, "cannot record the failed run");
+            }
+            return Err(e);
+        }
     };
     let violations = engine.guard(&plan, args.allow_deletions);
     if !args.json {
