@@ -495,3 +495,68 @@ fn a_configuration_error_in_one_target_stops_the_command() {
         "nothing was created: {text}"
     );
 }
+
+#[test]
+fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
+    let port = closed_port();
+    let dss = serde_json::json!({
+        "adapter": "dataiku",
+        "base_url": format!("http://127.0.0.1:{port}"),
+        "api_key": CANARY,
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        2,
+        serde_json::json!({"copy": file_target(dir.path(), "copy"), "dss": dss}),
+    );
+    let mut child = Running(
+        Command::new(bin())
+            .args(["sync", "--interval", "5s", "-c"])
+            .arg(&cfg)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sync starts"),
+    );
+    let state = dir.path().join("state.db");
+    let runs = || {
+        Store::open(&state)
+            .and_then(|s| s.runs(100))
+            .unwrap_or_default()
+    };
+    let dss_of = |r: &idbridge_store::RunRecord| {
+        r.counts
+            .as_ref()
+            .map(|c| c["dss"].clone())
+            .unwrap_or_default()
+    };
+    wait_for("a run skips the unreachable target", &mut child, || {
+        runs()
+            .iter()
+            .any(|r| r.ended.is_some() && dss_of(r)["unavailable"].is_string())
+    });
+    let _back = Running(
+        Command::new(bin())
+            .args(["emulate", "dataiku", "--api-key", CANARY, "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    wait_for(
+        "a later run syncs the target that is back",
+        &mut child,
+        || {
+            runs()
+                .iter()
+                .any(|r| r.outcome == RunOutcome::Succeeded && dss_of(r)["ok"].as_u64() >= Some(2))
+        },
+    );
+    sigterm(&child);
+    assert_eq!(wait_exit(&mut child).code(), Some(0));
+}

@@ -86,14 +86,11 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String
 /// One run under the lock: plan, guard, apply. `None` when a stop was requested while
 /// reading (nothing was changed, and no run is recorded).
 async fn once(
-    engine: &mut Engine,
+    engine: &Engine,
     args: &Args,
     stop: &Stop,
     lock: &RunLock,
 ) -> Result<Option<RunReport>> {
-    // A target that could not be connected to at start (or in the last run) may be back.
-    engine.reconnect().await;
-    let engine = &*engine;
     let plan = tokio::select! {
         plan = with_spinner("reading the source and the targets", engine.plan()) => plan,
         () = stop.stopped() => return Ok(None),
@@ -144,7 +141,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let stop = stop_on_signals();
     let Some(interval) = args.interval else {
-        let result = once(&mut engine, &args, &stop, &lock).await;
+        let result = once(&engine, &args, &stop, &lock).await;
         drop(lock);
         engine.close().await;
         return Ok(match result? {
@@ -155,8 +152,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         });
     };
+    let mut first = true;
     loop {
-        match once(&mut engine, &args, &stop, &lock).await {
+        if !first {
+            // A target that could not be connected to at start (or since) may be back.
+            engine.reconnect().await;
+        }
+        first = false;
+        match once(&engine, &args, &stop, &lock).await {
             Ok(Some(report)) => {
                 let _ = finish(&report, args.json);
             }
