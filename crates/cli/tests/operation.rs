@@ -335,6 +335,22 @@ fn one_unreachable_target_is_skipped_and_reported_while_the_others_converge() {
     let text = all_output(&out);
     assert!(text.contains("dss: unavailable (cannot connect"), "{text}");
 
+    // Offboarding goes on where it can, says where it could not, and exits 3.
+    let out = idbridge(&["offboard", "person.00", "-c", cfg, "--yes"], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "offboard: {text}");
+    assert!(text.contains("target dss (dataiku): UNAVAILABLE"), "{text}");
+    let out = idbridge(
+        &["users", "list", "--system", "bi", "-c", cfg, "--json"],
+        &[],
+    );
+    let users: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let person = users
+        .as_array()
+        .and_then(|u| u.iter().find(|u| u["login"] == "person.00"))
+        .unwrap_or_else(|| panic!("person.00 in bi: {users}"));
+    assert_eq!(person["enabled"], false, "disabled in bi: {person}");
+
     // With only the unreachable target, nothing converged: plan and sync exit 1.
     let out = idbridge(&["plan", "-c", cfg, "--target", "dss"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
