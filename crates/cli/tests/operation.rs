@@ -576,3 +576,36 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
     sigterm(&child);
     assert_eq!(wait_exit(&mut child).code(), Some(0));
 }
+
+#[test]
+fn a_source_that_cannot_be_connected_to_leaves_no_target_session_open() {
+    let (_bi, bi) = emulator("strategy", &[]);
+    let mut source = bi.clone();
+    let base = bi["base_url"].as_str().expect("a base URL");
+    let path = base.splitn(4, '/').nth(3).unwrap_or_default();
+    source["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}/{path}", closed_port()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = serde_json::json!({
+        "state": dir.path().join("state.db"),
+        "source": source,
+        "targets": {"bi": bi},
+    });
+    let cfg = dir.path().join("idbridge.json");
+    std::fs::write(&cfg, config.to_string()).expect("write config");
+    let cfg = cfg.to_str().expect("utf-8");
+
+    let out = idbridge(&["plan", "-c", cfg], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    // The listing's own session is the only one open: the plan logged out of `bi`.
+    let out = idbridge(
+        &["sessions", "list", "--system", "bi", "-c", cfg, "--json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let sessions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        sessions.as_array().map(Vec::len),
+        Some(1),
+        "sessions left open: {sessions}"
+    );
+}
