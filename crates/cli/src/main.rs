@@ -136,7 +136,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::errln!("error: {e}");
             ExitCode::FAILURE
         }
     }

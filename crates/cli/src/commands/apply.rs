@@ -2,6 +2,7 @@
 //! show, confirm and apply. Also the helpers the other sync commands share: connecting the
 //! engine, confirmation, progress bars, and stopping cleanly on SIGINT/SIGTERM.
 
+use crate::output::{err, errln, out};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,7 +48,7 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
             "not asking for confirmation without a terminal; pass --yes to apply",
         ));
     }
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin
@@ -64,12 +65,10 @@ pub(crate) fn stop_on_signals() -> Stop {
     let s = stop.clone();
     tokio::spawn(async move {
         super::shutdown_signal().await;
-        eprintln!(
-            "stopping: finishing the operations in flight (press Ctrl-C again to quit at once)"
-        );
+        errln!("stopping: finishing the operations in flight (press Ctrl-C again to quit at once)");
         s.stop();
         super::shutdown_signal().await;
-        eprintln!("quitting at once; the next run converges");
+        errln!("quitting at once; the next run converges");
         std::process::exit(130);
     });
     stop
@@ -135,12 +134,9 @@ pub(crate) async fn with_spinner<T>(
 /// converged, 1 otherwise.
 pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
+        crate::output::json(report);
     } else {
-        print!("{}", report::render_run(report));
+        out!("{}", report::render_run(report));
     }
     if report.converged() {
         ExitCode::SUCCESS
@@ -166,14 +162,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             )
             .await?;
             if !reasons.is_empty() {
-                eprintln!(
+                errln!(
                     "refusing to apply `{}`: the targets changed since it was made, so it cannot be applied exactly:",
                     path.display()
                 );
                 for r in &reasons {
-                    eprintln!("  {r}");
+                    errln!("  {r}");
                 }
-                eprintln!("make a new plan with `idbridge plan` (nothing was changed)");
+                errln!("make a new plan with `idbridge plan` (nothing was changed)");
                 engine.close().await;
                 return Ok(ExitCode::FAILURE);
             }
@@ -185,9 +181,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.json || !args.yes {
         let shown = report::render_plan(&plan, &violations);
         if args.json {
-            eprint!("{shown}");
+            err!("{shown}");
         } else {
-            print!("{shown}");
+            out!("{shown}");
         }
     }
     if plan.is_empty() {
@@ -195,7 +191,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))? {
-        eprintln!("nothing applied");
+        errln!("nothing applied");
         engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }

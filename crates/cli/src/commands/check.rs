@@ -1,5 +1,6 @@
 //! `idbridge check`: validate the configuration and connect to every system.
 
+use crate::output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,24 +27,24 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             Ok(h) => h,
             Err(e) => {
                 failed += 1;
-                println!("{label}: FAILED to build: {e}");
+                outln!("{label}: FAILED to build: {e}");
                 continue;
             }
         };
         match handle.check().await {
             Ok(()) => {
-                println!("{label}: ok");
+                outln!("{label}: ok");
                 let ops: Vec<&str> = handle
                     .capabilities()
                     .supported()
                     .iter()
                     .map(|o| o.as_str())
                     .collect();
-                println!("  supports: {}", ops.join(", "));
+                outln!("  supports: {}", ops.join(", "));
             }
             Err(e) => {
                 failed += 1;
-                println!("{label}: FAILED: {e}");
+                outln!("{label}: FAILED: {e}");
             }
         }
         if let Err(e) = handle.close().await {
@@ -51,10 +52,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     if failed > 0 {
-        println!("{failed} of {systems} system(s) failed");
+        outln!("{failed} of {systems} system(s) failed");
         Ok(ExitCode::FAILURE)
     } else {
-        println!(
+        outln!(
             "configuration {} is valid and all {systems} system(s) answered",
             args.config.display()
         );

@@ -1,5 +1,6 @@
 //! `idbridge users|groups|sessions ...`: read-only views of any configured system.
 
+use crate::output::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -87,7 +88,7 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                crate::output::json_line(&serde_json::Value::Array(list));
             } else {
                 let rows: Vec<Vec<String>> = users
                     .iter()
@@ -101,11 +102,11 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "LOGIN", "EMAIL", "DISPLAY NAME", "ENABLED"], &rows)
                 );
-                println!("{} user(s)", users.len());
+                outln!("{} user(s)", users.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -115,14 +116,14 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
             close(&handle).await;
             let activity = activity?;
             if target.json {
-                println!("{}", serde_json::to_string(&activity).unwrap_or_default());
+                crate::output::json_line(&activity);
             } else {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map_or("never".to_string(), |t| t.to_rfc3339())
                 };
-                println!("user {}", activity.user);
-                println!("  last login:            {}", when(activity.last_login));
-                println!(
+                outln!("user {}", activity.user);
+                outln!("  last login:            {}", when(activity.last_login));
+                outln!(
                     "  last session activity: {}",
                     when(activity.last_session_activity)
                 );
@@ -153,7 +154,7 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                crate::output::json_line(&serde_json::Value::Array(list));
             } else {
                 let rows: Vec<Vec<String>> = groups
                     .iter()
@@ -170,11 +171,11 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "NAME", "DESCRIPTION", "MEMBERS"], &rows)
                 );
-                println!("{} group(s)", groups.len());
+                outln!("{} group(s)", groups.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -214,7 +215,7 @@ pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
             close(&handle).await;
             let sessions = result?;
             if target.json {
-                println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
+                crate::output::json_line(&sessions);
             } else {
                 let rows: Vec<Vec<String>> = sessions
                     .iter()
@@ -228,11 +229,11 @@ pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "USER", "STARTED", "CLIENT", "NODE"], &rows)
                 );
-                println!("{} session(s)", sessions.len());
+                outln!("{} session(s)", sessions.len());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,5 +1,6 @@
 //! `idbridge journal`: what runs changed, from the state file.
 
+use crate::output::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,14 +71,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         None => {
             let runs = store.runs(args.limit)?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&runs).unwrap_or_default()
-                );
+                crate::output::json(&runs);
                 return Ok(ExitCode::SUCCESS);
             }
             if runs.is_empty() {
-                println!("no runs recorded in {}", config.state.display());
+                outln!("no runs recorded in {}", config.state.display());
                 return Ok(ExitCode::SUCCESS);
             }
             let rows: Vec<Vec<String>> = runs
@@ -93,7 +91,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &[
@@ -107,7 +105,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     &rows
                 )
             );
-            println!(
+            outln!(
                 "show what a run changed with: idbridge journal -c {} --run ID",
                 args.config.display()
             );
@@ -122,10 +120,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let entries = store.journal(Some(id))?;
             if args.json {
                 let out = json!({ "run": run, "operations": entries });
-                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                crate::output::json(&out);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "run {} ({}), started {}, {}: {} operation(s)",
                 run.id,
                 run.command,
@@ -146,7 +144,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &[

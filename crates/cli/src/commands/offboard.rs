@@ -1,6 +1,7 @@
 //! `idbridge offboard LOGIN`: disable one person's account in every target and revoke its
 //! sessions wherever the target can, after showing what will happen.
 
+use crate::output::{err, errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,16 +37,16 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     .await?;
     let shown = report::render_plan(&plan, &[]);
     if args.json {
-        eprint!("{shown}");
+        err!("{shown}");
     } else {
-        print!("{shown}");
+        out!("{shown}");
     }
     if plan.is_empty() {
         engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("Offboard {}?", args.login))? {
-        eprintln!("nothing changed");
+        errln!("nothing changed");
         engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }

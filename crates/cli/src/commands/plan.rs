@@ -1,6 +1,7 @@
 //! `idbridge plan`: what a sync would change, as a readable diff or JSON; optionally saved
 //! for `idbridge apply PLAN`.
 
+use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,9 +40,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     let violations = engine.guard(&plan, args.allow_deletions);
     if args.json {
         let out = json!({ "plan": plan, "refused": violations });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        crate::output::json(&out);
     } else {
-        print!("{}", report::render_plan(&plan, &violations));
+        out!("{}", report::render_plan(&plan, &violations));
     }
     if let Some(path) = &args.out {
         std::fs::write(path, plan.to_json()).map_err(|e| {
@@ -50,7 +51,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 path.display()
             ))
         })?;
-        eprintln!(
+        errln!(
             "plan saved to {}; apply it with: idbridge apply -c {} {}",
             path.display(),
             args.config.display(),

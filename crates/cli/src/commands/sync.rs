@@ -1,5 +1,6 @@
 //! `idbridge sync`: plan, guard and apply without asking, once or on an interval.
 
+use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -73,7 +74,7 @@ async fn once(engine: &Engine, args: &Args, stop: &Stop) -> Result<RunReport> {
     let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
     let violations = engine.guard(&plan, args.allow_deletions);
     if !args.json {
-        print!(
+        out!(
             "{}",
             report::render_plan_limited(&plan, &violations, Some(50))
         );
@@ -103,7 +104,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             Ok(report) => finish(&report, args.json),
             Err(e) => {
                 // A failed run (unreadable source, held lock) waits for the next tick.
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 ExitCode::FAILURE
             }
         };
