@@ -162,13 +162,34 @@ impl Engine {
         }
         let store = open_store(&config.state)?;
         let source = registry::build_system(config, &config.source);
-        let targets = futures::future::try_join_all(prepared.into_iter().map(
-            |(section, settings)| async move {
+        // Every connection is let finish, so that those that logged in can be logged out
+        // of when another one fails.
+        let targets =
+            futures::future::join_all(prepared.into_iter().map(|(section, settings)| async move {
                 let handle = registry::build_system(config, &section).await?;
                 Ok::<_, Error>(Target { handle, settings })
-            },
-        ));
-        let (source, targets) = futures::try_join!(source, targets)?;
+            }));
+        let (source, targets) = futures::join!(source, targets);
+        let failed = source
+            .as_ref()
+            .err()
+            .or_else(|| targets.iter().find_map(|t| t.as_ref().err()));
+        if let Some(e) = failed.cloned() {
+            let connected = source.iter().chain(
+                targets
+                    .iter()
+                    .filter_map(|t| t.as_ref().ok())
+                    .map(|t| &t.handle),
+            );
+            for h in connected {
+                if let Err(e) = h.close().await {
+                    tracing::warn!(system = h.name(), error = %e, "closing the connection failed");
+                }
+            }
+            return Err(e);
+        }
+        let source = source?;
+        let targets = targets.into_iter().collect::<Result<Vec<_>>>()?;
         Ok(Engine::new(source, targets, store))
     }
 
@@ -612,9 +633,28 @@ async fn find_user(h: &AdapterHandle, key: &str) -> Result<Option<idbridge_core:
 /// Opens the state file, with a clear error when its directory is missing.
 ///
 /// # Errors
-/// [`ErrorKind::Config`] when the directory does not exist; whatever [`Store::open`]
-/// returns.
+/// As [`check_state_path`]; whatever [`Store::open`] returns.
 pub fn open_store(path: &Path) -> Result<Store> {
+    check_state_path(path)?;
+    Store::open(path)
+}
+
+/// Checks, without creating anything, that a state file can be opened at `path`: its
+/// directory exists, and what is there (if anything) is a file.
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming the path when the directory does not exist or the path is
+/// not a file.
+pub fn check_state_path(path: &Path) -> Result<()> {
+    if path.exists() && !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "the state file `{}` is not a file (set `state` in the configuration)",
+                path.display()
+            ),
+        ));
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.exists() {
             return Err(Error::new(
@@ -626,5 +666,5 @@ pub fn open_store(path: &Path) -> Result<Store> {
             ));
         }
     }
-    Store::open(path)
+    Ok(())
 }

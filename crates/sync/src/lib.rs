@@ -24,7 +24,9 @@ pub mod util;
 pub mod validate;
 
 pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
-pub use engine::{ApplyOptions, Engine, RunReport, Snapshot, Target, TargetSnapshot, open_store};
+pub use engine::{
+    ApplyOptions, Engine, RunReport, Snapshot, Target, TargetSnapshot, check_state_path, open_store,
+};
 pub use guard::GuardViolation;
 pub use plan::{Action, Op, Plan, TargetPlan};
 pub use settings::{TARGET_KEYS, TargetSettings};

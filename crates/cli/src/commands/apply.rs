@@ -59,19 +59,9 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
 }
 
 /// A stop request set by the first SIGINT or SIGTERM: operations in flight finish and are
-/// journaled, nothing new starts. A second SIGINT exits at once.
+/// journaled, nothing new starts. A second signal quits at once (see [`super::connected`]).
 pub(crate) fn stop_on_signals() -> Stop {
-    let stop = Stop::new();
-    let s = stop.clone();
-    tokio::spawn(async move {
-        super::shutdown_signal().await;
-        errln!("stopping: finishing the operations in flight (press Ctrl-C again to quit at once)");
-        s.stop();
-        super::shutdown_signal().await;
-        errln!("quitting at once; the next run converges");
-        std::process::exit(130);
-    });
-    stop
+    super::connected::graceful_stop()
 }
 
 /// Progress bars per target when stderr is a terminal; log events otherwise.
@@ -147,7 +137,11 @@ pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
 
 /// Applies a saved plan, or plans, confirms and applies.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, None).await?;
+    let config = args.config.clone();
+    super::connected::with_engine(&config, None, |engine| apply(engine, args)).await
+}
+
+async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     let lock = engine.lock("apply")?;
     let plan = match &args.plan {
         Some(path) => {
@@ -170,7 +164,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     errln!("  {r}");
                 }
                 errln!("make a new plan with `idbridge plan` (nothing was changed)");
-                engine.close().await;
                 return Ok(ExitCode::FAILURE);
             }
             plan
@@ -187,12 +180,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     if plan.is_empty() {
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))? {
         errln!("nothing applied");
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     let options = ApplyOptions {
@@ -203,6 +194,5 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let report = engine.apply(&plan, &lock, &options).await?;
     drop(lock);
-    engine.close().await;
     Ok(finish(&report, args.json))
 }

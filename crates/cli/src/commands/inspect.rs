@@ -8,6 +8,7 @@ use clap::Subcommand;
 use idbridge_core::{AdapterExt, AdapterHandle, Principal, Result, Users};
 use serde_json::json;
 
+use super::connected::run_connected;
 use crate::output::{opt, table};
 
 /// Which system to read, from which configuration.
@@ -70,10 +71,8 @@ pub enum SessionsCommand {
 pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
     match cmd {
         UsersCommand::List(target) => {
-            let handle = target.connect().await?;
-            let users = handle.all_users().await;
-            close(&handle).await;
-            let mut users = users?;
+            let mut users =
+                run_connected(target.connect(), |h| async move { h.all_users().await }).await?;
             users.sort_by_key(|u| u.login.to_lowercase());
             if target.json {
                 let list: Vec<_> = users
@@ -111,10 +110,12 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::Activity { target, id } => {
-            let handle = target.connect().await?;
-            let activity = handle.user_activity(&id).await;
-            close(&handle).await;
-            let activity = activity?;
+            let activity =
+                run_connected(
+                    target.connect(),
+                    |h| async move { h.user_activity(&id).await },
+                )
+                .await?;
             if target.json {
                 crate::output::json_line(&activity);
             } else {
@@ -137,10 +138,8 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
 pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
     match cmd {
         GroupsCommand::List(target) => {
-            let handle = target.connect().await?;
-            let result = list_groups(&handle).await;
-            close(&handle).await;
-            let mut groups = result?;
+            let mut groups =
+                run_connected(target.connect(), |h| async move { list_groups(&h).await }).await?;
             groups.sort_by_key(|g| g.0.name.to_lowercase());
             if target.json {
                 let list: Vec<_> = groups
@@ -210,10 +209,10 @@ async fn list_groups(handle: &AdapterHandle) -> Result<Vec<GroupWithMembers>> {
 pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
     match cmd {
         SessionsCommand::List { target, user } => {
-            let handle = target.connect().await?;
-            let result = handle.all_sessions(user.as_deref()).await;
-            close(&handle).await;
-            let sessions = result?;
+            let sessions = run_connected(target.connect(), |h| async move {
+                h.all_sessions(user.as_deref()).await
+            })
+            .await?;
             if target.json {
                 crate::output::json_line(&sessions);
             } else {
@@ -237,11 +236,5 @@ pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-async fn close(handle: &AdapterHandle) {
-    if let Err(e) = handle.close().await {
-        tracing::warn!(system = handle.name(), error = %e, "closing the connection failed");
     }
 }

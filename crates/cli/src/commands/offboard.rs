@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idbridge_core::Result;
-use idbridge_sync::{ApplyOptions, report};
+use idbridge_sync::{ApplyOptions, Engine, report};
 
-use super::apply::{confirm, connect_engine, finish, stop_on_signals, with_spinner};
+use super::apply::{confirm, finish, stop_on_signals, with_spinner};
 
 /// Arguments of `idbridge offboard`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +28,11 @@ pub struct Args {
 
 /// Shows the offboarding plan, confirms, applies. Exit 0 when every target converged.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, None).await?;
+    let config = args.config.clone();
+    super::connected::with_engine(&config, None, |engine| offboard(engine, args)).await
+}
+
+async fn offboard(engine: Engine, args: Args) -> Result<ExitCode> {
     let lock = engine.lock("offboard")?;
     let plan = with_spinner(
         "looking for the account in every target",
@@ -42,12 +46,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         out!("{shown}");
     }
     if plan.is_empty() {
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("Offboard {}?", args.login))? {
         errln!("nothing changed");
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     let options = ApplyOptions {
@@ -57,6 +59,5 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let report = engine.apply(&plan, &lock, &options).await?;
     drop(lock);
-    engine.close().await;
     Ok(finish(&report, args.json))
 }

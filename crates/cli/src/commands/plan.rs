@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idbridge_core::{Error, Result};
-use idbridge_sync::report;
+use idbridge_sync::{Engine, report};
 use serde_json::json;
 
-use super::apply::{connect_engine, with_spinner};
+use super::apply::with_spinner;
 
 /// Arguments of `idbridge plan`.
 #[derive(Debug, clap::Args)]
@@ -33,10 +33,13 @@ pub struct Args {
 
 /// Plans. Exit code 0 when nothing would change, 2 when changes are planned, 1 on error.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, args.target.as_deref()).await?;
-    let plan = with_spinner("reading the source and the targets", engine.plan()).await;
-    engine.close().await;
-    let plan = plan?;
+    let config = args.config.clone();
+    let target = args.target.clone();
+    super::connected::with_engine(&config, target.as_deref(), |engine| plan(engine, args)).await
+}
+
+async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
+    let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
     let violations = engine.guard(&plan, args.allow_deletions);
     if args.json {
         let out = json!({ "plan": plan, "refused": violations });

@@ -8,7 +8,7 @@ use std::time::Duration;
 use idbridge_core::Result;
 use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
-use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
+use super::apply::{finish, progress, stop_on_signals, with_spinner};
 
 /// Arguments of `idbridge sync`.
 #[derive(Debug, clap::Args)]
@@ -91,12 +91,16 @@ async fn once(engine: &Engine, args: &Args, stop: &Stop) -> Result<RunReport> {
 
 /// Syncs once (exit 0 when everything converged, 1 otherwise), or forever on an interval.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, args.target.as_deref()).await?;
+    let config = args.config.clone();
+    let target = args.target.clone();
+    super::connected::with_engine(&config, target.as_deref(), |engine| sync(engine, args)).await
+}
+
+async fn sync(engine: Engine, args: Args) -> Result<ExitCode> {
     let stop = stop_on_signals();
     let Some(interval) = args.interval else {
-        let result = once(&engine, &args, &stop).await;
-        engine.close().await;
-        return Ok(finish(&result?, args.json));
+        let report = once(&engine, &args, &stop).await?;
+        return Ok(finish(&report, args.json));
     };
     let mut last;
     loop {
@@ -116,7 +120,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             () = stop.stopped() => break,
         }
     }
-    engine.close().await;
     Ok(last)
 }
 
