@@ -17,7 +17,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use idbridge_core::{AdapterHandle, Result};
 use idbridge_sync::{Engine, Stop};
@@ -54,25 +54,31 @@ impl Connections for AdapterHandle {
 /// finish and are journaled, nothing new starts) instead of abandoning the command.
 pub(crate) fn graceful_stop() -> Stop {
     let stop = Stop::new();
-    *GRACEFUL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(stop.clone());
+    *GRACEFUL.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop.clone());
     stop
 }
 
 fn graceful() -> Option<Stop> {
     GRACEFUL
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(PoisonError::into_inner)
         .clone()
 }
 
-/// Watches for signals for one command; [`Stop::stopped`] of the returned request resolves
-/// when the command is to be abandoned.
-fn watch_signals() -> (Stop, tokio::task::JoinHandle<()>) {
-    let abandon = Stop::new();
-    let a = abandon.clone();
-    let task = tokio::spawn(async move {
+/// What the signal watcher of a command knows of its connections.
+enum Held<C> {
+    /// Still connecting.
+    Connecting,
+    /// A signal came while connecting: log out as soon as the connections are made.
+    AbandonWhenConnected,
+    /// Connected.
+    Connected(C),
+}
+
+/// Watches for signals for one command, on a task of its own: a command blocked in a
+/// synchronous read (the confirmation prompt) is abandoned all the same.
+fn watch_signals<C: Connections>(held: Arc<Mutex<Held<C>>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         super::shutdown_signal().await;
         if let Some(stop) = graceful() {
             errln!(
@@ -82,16 +88,34 @@ fn watch_signals() -> (Stop, tokio::task::JoinHandle<()>) {
             super::shutdown_signal().await;
             errln!("quitting at once; the next run converges");
         }
-        a.stop();
-        // One more while connecting or logging out: end at once.
+        let connected = {
+            let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+            match &*held {
+                Held::Connected(c) => Some(c.clone()),
+                _ => {
+                    *held = Held::AbandonWhenConnected;
+                    None
+                }
+            }
+        };
+        match connected {
+            Some(c) => abandon(&c).await,
+            None => {
+                // One more while connecting: end at once.
+                super::shutdown_signal().await;
+                std::process::exit(INTERRUPTED);
+            }
+        }
+    })
+}
+
+/// Logs out and ends the process as interrupted. A further signal meanwhile ends it at
+/// once.
+async fn abandon(connections: &impl Connections) -> ! {
+    tokio::spawn(async {
         super::shutdown_signal().await;
         std::process::exit(INTERRUPTED);
     });
-    (abandon, task)
-}
-
-/// Logs out and ends the process as interrupted.
-async fn abandon(connections: &impl Connections) -> ! {
     connections.log_out().await;
     errln!("interrupted; logged out of every system");
     std::process::exit(INTERRUPTED);
@@ -110,32 +134,30 @@ where
     C: Connections,
     Fut: Future<Output = Result<T>>,
 {
-    let (abandoned, watcher) = watch_signals();
+    let held = Arc::new(Mutex::new(Held::Connecting));
+    let watcher = watch_signals(held.clone());
     // Connecting is not abandoned half-way: a connection cut off after its login would
-    // stay logged in. A second signal still ends the process at once.
-    let connections = connect.await;
-    let connections = match connections {
+    // stay logged in.
+    let connections = match connect.await {
         Ok(c) => c,
         Err(e) => {
             watcher.abort();
             return Err(e);
         }
     };
-    if abandoned.is_stopped() {
+    let abandoned = {
+        let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+        let abandoned = matches!(*held, Held::AbandonWhenConnected);
+        *held = Held::Connected(connections.clone());
+        abandoned
+    };
+    if abandoned {
         abandon(&connections).await;
     }
-    let result = tokio::select! {
-        r = body(connections.clone()) => Some(r),
-        () = abandoned.stopped() => None,
-    };
-    match result {
-        Some(r) => {
-            connections.log_out().await;
-            watcher.abort();
-            r
-        }
-        None => abandon(&connections).await,
-    }
+    let result = body(connections.clone()).await;
+    connections.log_out().await;
+    watcher.abort();
+    result
 }
 
 /// Loads the configuration, connects the engine (only `target`, if given), runs `body`
