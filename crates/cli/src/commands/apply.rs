@@ -161,7 +161,8 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
                     path.display()
                 );
                 for r in &reasons {
-                    errln!("  {r}");
+                    // A reason quotes target values; each stays on its line.
+                    errln!("  {}", idbridge_core::text::Escaped(r));
                 }
                 errln!("make a new plan with `idbridge plan` (nothing was changed)");
                 return Ok(ExitCode::FAILURE);

@@ -122,7 +122,7 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map_or("never".to_string(), |t| t.to_rfc3339())
                 };
-                outln!("user {}", activity.user);
+                outln!("user {}", idbridge_core::text::Escaped(&activity.user));
                 outln!("  last login:            {}", when(activity.last_login));
                 outln!(
                     "  last session activity: {}",
