@@ -55,6 +55,15 @@ impl std::fmt::Debug for StrategyAdapter {
     }
 }
 
+/// Ends the session a failed connect opened (the caller never gets an adapter to close)
+/// and returns the connect's error.
+async fn logged_out(client: &Client, e: idbridge_core::Error) -> idbridge_core::Error {
+    if let Err(out) = client.logout().await {
+        tracing::warn!(error = %out, "logging out after a failed connect failed");
+    }
+    e
+}
+
 impl StrategyAdapter {
     /// What the adapter offers on every Strategy One server this adapter supports.
     pub fn declared_capabilities() -> Capabilities {
@@ -102,9 +111,13 @@ impl StrategyAdapter {
         let cfg = StrategyConfig::from_adapter_config(&config)?;
         let client = Client::new(&cfg)?;
         client.login().await?;
-        let me: UserInfo = client
+        let me: UserInfo = match client
             .json(&Call::get("/api/sessions/userInfo"), "session user")
-            .await?;
+            .await
+        {
+            Ok(me) => me,
+            Err(e) => return Err(logged_out(&client, e).await),
+        };
         let version = server_version(&client).await;
         let adapter = StrategyAdapter {
             client,
@@ -117,13 +130,14 @@ impl StrategyAdapter {
         };
         if let Some(project) = adapter.cfg.project.clone() {
             // Fail at connect time, naming the key, rather than at the first grant.
-            adapter.resolve_project(&project).await.map_err(|e| {
-                if e.kind() == idbridge_core::ErrorKind::NotFound {
+            if let Err(e) = adapter.resolve_project(&project).await {
+                let e = if e.kind() == idbridge_core::ErrorKind::NotFound {
                     config.error("project", e.message())
                 } else {
                     e
-                }
-            })?;
+                };
+                return Err(logged_out(&adapter.client, e).await);
+            }
         }
         Ok(adapter)
     }

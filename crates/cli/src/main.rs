@@ -119,7 +119,7 @@ fn init_logging(format: LogFormat) {
             .try_init(),
     };
     if let Err(e) = installed {
-        eprintln!("warning: logging not set up: {e}");
+        output::errln!("warning: logging not set up: {e}");
     }
 }
 
@@ -135,7 +135,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::errln!("error: cannot start the async runtime: {e}");
             return exit::FAILED;
         }
     };
@@ -158,7 +158,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            output::errln!("error: {e}");
             exit::FAILED
         }
     }

@@ -293,8 +293,19 @@ impl Error {
     }
 }
 
+/// Shown with [`crate::text::escape_lines`]: messages quote names and vendor answers, and
+/// a control character in one of them must not act on the terminal (or the log file) that
+/// shows the error. Newlines stay, for multi-line parser messages.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.write_plain(&mut text)?;
+        f.write_str(&crate::text::escape_lines(&text))
+    }
+}
+
+impl Error {
+    fn write_plain(&self, f: &mut impl fmt::Write) -> fmt::Result {
         let mut wrote_context = false;
         if let Some(adapter) = &self.0.adapter {
             write!(f, "{adapter}")?;

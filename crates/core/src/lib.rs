@@ -20,6 +20,7 @@ pub mod http;
 pub mod model;
 pub mod registry;
 mod secret;
+pub mod text;
 mod traits;
 
 pub use adapter::{Adapter, AdapterExt, AdapterHandle, MAX_PAGES, Protected, collect_pages};

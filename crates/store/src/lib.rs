@@ -340,6 +340,30 @@ impl Store {
         Ok(store)
     }
 
+    /// A state database in memory, with the current schema and no links or runs: what a
+    /// first run sees, without a file. For `idbridge check`, which plans without writing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when SQLite cannot set it up.
+    pub fn open_in_memory() -> Result<Store> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory()
+            .map_err(|e| db_error(&path, "cannot open an in-memory database", &e))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(|e| db_error(&path, "cannot set pragmas", &e))?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: path.clone(),
+                conn: Mutex::new(conn),
+            }),
+        };
+        {
+            let mut conn = store.conn();
+            schema::migrate(&mut conn, &path)?;
+        }
+        Ok(store)
+    }
+
     /// The state file's path.
     pub fn path(&self) -> &Path {
         &self.inner.path

@@ -908,9 +908,28 @@ async fn find_user(h: &AdapterHandle, key: &str) -> Result<Option<idbridge_core:
 /// Opens the state file, with a clear error when its directory is missing.
 ///
 /// # Errors
-/// [`ErrorKind::Config`] when the directory does not exist; whatever [`Store::open`]
-/// returns.
+/// As [`check_state_path`]; whatever [`Store::open`] returns.
 pub fn open_store(path: &Path) -> Result<Store> {
+    check_state_path(path)?;
+    Store::open(path)
+}
+
+/// Checks, without creating anything, that a state file can be opened at `path`: its
+/// directory exists, and what is there (if anything) is a file.
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming the path when the directory does not exist or the path is
+/// not a file.
+pub fn check_state_path(path: &Path) -> Result<()> {
+    if path.exists() && !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "the state file `{}` is not a file (set `state` in the configuration)",
+                path.display()
+            ),
+        ));
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !parent.exists() {
             return Err(Error::new(
@@ -922,5 +941,5 @@ pub fn open_store(path: &Path) -> Result<Store> {
             ));
         }
     }
-    Store::open(path)
+    Ok(())
 }

@@ -26,7 +26,7 @@ pub mod validate;
 pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
 pub use engine::{
     ApplyOptions, Engine, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
-    UnavailableTarget, open_store,
+    UnavailableTarget, check_state_path, open_store,
 };
 pub use guard::GuardViolation;
 pub use plan::{Action, Op, Plan, TargetPlan};

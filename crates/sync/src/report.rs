@@ -3,10 +3,15 @@
 //! Plans read like a diff: `+` creates, grants and additions, `~` updates with each
 //! field's old and new value, `-` disables, deletes, removals and revocations, `!` session
 //! revocations, `=` links recorded without a write.
+//!
+//! Every value that comes from data (logins, names, e-mails, role names, notes and errors
+//! quoting them) goes through [`idbridge_core::text::Escaped`], so that a control character
+//! in a name can neither act on the reviewer's terminal nor forge a line of the plan.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use idbridge_core::text::Escaped;
 use idbridge_core::{User, UserChanges};
 
 use crate::apply::OpOutcome;
@@ -14,9 +19,14 @@ use crate::engine::RunReport;
 use crate::guard::GuardViolation;
 use crate::plan::{Action, Plan, PrincipalKind, TargetPlan};
 
+/// A value from data, escaped for showing.
+fn e(s: &str) -> Escaped<'_> {
+    Escaped(s)
+}
+
 fn q(v: &Option<String>) -> String {
     match v {
-        Some(s) => format!("\"{s}\""),
+        Some(s) => format!("\"{}\"", e(s)),
         None => "(none)".to_string(),
     }
 }
@@ -24,7 +34,7 @@ fn q(v: &Option<String>) -> String {
 fn field_changes(before: &User, ch: &UserChanges) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(l) = &ch.login {
-        out.push(format!("login: \"{}\" -> \"{l}\"", before.login));
+        out.push(format!("login: \"{}\" -> \"{}\"", e(&before.login), e(l)));
     }
     if let Some(e) = &ch.email {
         out.push(format!("email: {} -> {}", q(&before.email), q(e)));
@@ -44,7 +54,7 @@ fn field_changes(before: &User, ch: &UserChanges) -> Vec<String> {
             let old = before.attributes.get(k).cloned();
             let new = a.get(k).cloned();
             if old != new {
-                out.push(format!("attributes.{k}: {} -> {}", q(&old), q(&new)));
+                out.push(format!("attributes.{}: {} -> {}", e(k), q(&old), q(&new)));
             }
         }
     }
@@ -64,22 +74,22 @@ pub fn op_lines(action: &Action) -> Vec<String> {
         Action::CreateUser { user, .. } => {
             let mut detail = Vec::new();
             if let Some(n) = &user.display_name {
-                detail.push(n.clone());
+                detail.push(e(n).to_string());
             }
-            if let Some(e) = &user.email {
-                detail.push(format!("<{e}>"));
+            if let Some(e_) = &user.email {
+                detail.push(format!("<{}>", e(e_)));
             }
             let tail = if detail.is_empty() {
                 String::new()
             } else {
                 format!("  ({})", detail.join(" "))
             };
-            vec![format!("+ create user {}{tail}", user.login)]
+            vec![format!("+ create user {}{tail}", e(&user.login))]
         }
         Action::UpdateUser {
             before, changes, ..
         } => {
-            let mut v = vec![format!("~ update user {}", before.login)];
+            let mut v = vec![format!("~ update user {}", e(&before.login))];
             v.extend(
                 field_changes(before, changes)
                     .into_iter()
@@ -90,20 +100,20 @@ pub fn op_lines(action: &Action) -> Vec<String> {
         Action::EnableUser { before, .. } => {
             vec![format!(
                 "+ enable user {} (back in the source)",
-                before.login
+                e(&before.login)
             )]
         }
         Action::DisableUser { before, reason, .. } => {
             vec![format!(
                 "- disable user {} ({})",
-                before.login,
+                e(&before.login),
                 reason.as_str()
             )]
         }
         Action::DeleteUser { before, reason, .. } => {
             vec![format!(
                 "- delete user {} ({})",
-                before.login,
+                e(&before.login),
                 reason.as_str()
             )]
         }
@@ -115,20 +125,21 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             } else {
                 format!(" ({} live)", sessions.len())
             };
-            vec![format!("! revoke sessions of {login}{n}")]
+            vec![format!("! revoke sessions of {}{n}", e(login))]
         }
         Action::LinkUser { login, .. } => {
             vec![format!(
-                "= link user {login} (existing account, already matching)"
+                "= link user {} (existing account, already matching)",
+                e(login)
             )]
         }
-        Action::CreateGroup { group, .. } => vec![format!("+ create group {}", group.name)],
+        Action::CreateGroup { group, .. } => vec![format!("+ create group {}", e(&group.name))],
         Action::UpdateGroup {
             before, changes, ..
         } => {
-            let mut v = vec![format!("~ update group {}", before.name)];
+            let mut v = vec![format!("~ update group {}", e(&before.name))];
             if let Some(n) = &changes.name {
-                v.push(format!("    name: \"{}\" -> \"{n}\"", before.name));
+                v.push(format!("    name: \"{}\" -> \"{}\"", e(&before.name), e(n)));
             }
             if let Some(d) = &changes.description {
                 v.push(format!(
@@ -142,25 +153,26 @@ pub fn op_lines(action: &Action) -> Vec<String> {
         Action::DeleteGroup { before, .. } => {
             vec![format!(
                 "- delete group {} (no longer in the source)",
-                before.name
+                e(&before.name)
             )]
         }
         Action::LinkGroup { name, .. } => {
             vec![format!(
-                "= link group {name} (existing group, already matching)"
+                "= link group {} (existing group, already matching)",
+                e(name)
             )]
         }
         Action::AddMember { group, member } => vec![format!(
             "+ add {} {} to group {}",
             kind_word(member.kind),
-            member.name,
-            group.name
+            e(&member.name),
+            e(&group.name)
         )],
         Action::RemoveMember { group, member } => vec![format!(
             "- remove {} {} from group {}",
             kind_word(member.kind),
-            member.name,
-            group.name
+            e(&member.name),
+            e(&group.name)
         )],
         Action::Grant {
             role_name,
@@ -168,9 +180,11 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             scope,
             ..
         } => vec![format!(
-            "+ grant {role_name} ({scope}) to {} {}",
+            "+ grant {} ({}) to {} {}",
+            e(role_name),
+            e(&scope.to_string()),
             kind_word(principal.kind),
-            principal.name
+            e(&principal.name)
         )],
         Action::Revoke {
             role_name,
@@ -178,9 +192,11 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             scope,
             ..
         } => vec![format!(
-            "- revoke {role_name} ({scope}) from {} {}",
+            "- revoke {} ({}) from {} {}",
+            e(role_name),
+            e(&scope.to_string()),
             kind_word(principal.kind),
-            principal.name
+            e(&principal.name)
         )],
     }
 }
@@ -253,7 +269,9 @@ pub fn render_plan_limited(
         let _ = writeln!(
             out,
             "target {} ({}): {} managed account(s)",
-            tp.target, tp.adapter, tp.managed_users
+            e(&tp.target),
+            tp.adapter,
+            tp.managed_users
         );
         if tp.ops.is_empty() {
             let _ = writeln!(out, "  no changes");
@@ -271,19 +289,19 @@ pub fn render_plan_limited(
             let target = c
                 .target
                 .as_ref()
-                .map(|a| format!(" with target account `{}` ({})", a.login, a.id))
+                .map(|a| format!(" with target account `{}` ({})", e(&a.login), e(&a.id)))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  ? conflict ({}): {}{target}: {}; nothing is done for it",
                 c.kind,
-                c.sources.join(", "),
-                c.reason
+                e(&c.sources.join(", ")),
+                e(&c.reason)
             );
         }
         if !tp.protected.is_empty() {
             let names: Vec<&str> = tp.protected.iter().map(|a| a.login.as_str()).collect();
-            let _ = writeln!(out, "  protected (never changed): {}", names.join(", "));
+            let _ = writeln!(out, "  protected (never changed): {}", e(&names.join(", ")));
         }
         if !tp.unmanaged.is_empty() {
             let mut names: Vec<&str> = tp
@@ -299,11 +317,11 @@ pub fn render_plan_limited(
                 out,
                 "  unmanaged (not in the source, never linked; left alone): {} account(s): {}",
                 tp.unmanaged.len(),
-                names.join(", ")
+                e(&names.join(", "))
             );
         }
         for n in &tp.notes {
-            let _ = writeln!(out, "  note: {n}");
+            let _ = writeln!(out, "  note: {}", e(n));
         }
         let c = counts(tp);
         if !c.is_empty() {
@@ -311,7 +329,7 @@ pub fn render_plan_limited(
             let _ = writeln!(out, "  summary: {}", parts.join(", "));
         }
         if let Some(v) = violations.iter().find(|v| v.target == tp.target) {
-            let _ = writeln!(out, "  REFUSED: {}", v.message);
+            let _ = writeln!(out, "  REFUSED: {}", e(&v.message));
         }
         out.push('\n');
     }
@@ -345,13 +363,13 @@ pub fn render_plan_limited(
 pub fn render_run(report: &RunReport) -> String {
     let mut out = String::new();
     for t in &report.targets {
-        let _ = write!(out, "target {} ({}): ", t.target, t.adapter);
+        let _ = write!(out, "target {} ({}): ", e(&t.target), t.adapter);
         if let Some(why) = &t.unavailable {
-            let _ = writeln!(out, "UNAVAILABLE, not changed: {why}");
+            let _ = writeln!(out, "UNAVAILABLE, not changed: {}", e(why));
             continue;
         }
         if let Some(why) = &t.refused {
-            let _ = writeln!(out, "not changed: {why}");
+            let _ = writeln!(out, "not changed: {}", e(why));
             continue;
         }
         if t.planned == 0 {
@@ -370,14 +388,24 @@ pub fn render_run(report: &RunReport) -> String {
         }
         out.push('\n');
         if !t.done.is_empty() {
-            let parts: Vec<String> = t.done.iter().map(|(n, k)| format!("{n} {k}")).collect();
+            let parts: Vec<String> = t
+                .done
+                .iter()
+                .map(|(n, k)| format!("{} {k}", e(n)))
+                .collect();
             let _ = writeln!(out, "  done: {}", parts.join(", "));
         }
         if let Some(f) = &t.fatal {
-            let _ = writeln!(out, "  STOPPED: {f}");
+            let _ = writeln!(out, "  STOPPED: {}", e(f));
         }
         for p in t.problems.iter().filter(|p| p.outcome == OpOutcome::Failed) {
-            let _ = writeln!(out, "  failed: {} {}: {}", p.operation, p.resource, p.error);
+            let _ = writeln!(
+                out,
+                "  failed: {} {}: {}",
+                e(&p.operation),
+                e(&p.resource),
+                e(&p.error)
+            );
         }
         let skipped = t
             .problems

@@ -1,5 +1,6 @@
 //! `idbridge adapters`: the registered adapters and their capabilities.
 
+use crate::output::outln;
 use std::process::ExitCode;
 
 use idbridge_core::Result;
@@ -33,17 +34,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        crate::output::json_line(&serde_json::Value::Array(list));
         return Ok(ExitCode::SUCCESS);
     }
     for d in all {
         let caps = (d.capabilities)();
-        println!("{}  {}", d.name, d.description);
+        outln!("{}  {}", d.name, d.description);
         let ops: Vec<&str> = caps.supported().iter().map(|o| o.as_str()).collect();
-        println!("  supports: {}", ops.join(", "));
+        outln!("  supports: {}", ops.join(", "));
         let missing: Vec<&str> = caps.unsupported().iter().map(|o| o.as_str()).collect();
         if !missing.is_empty() {
-            println!("  does not support: {}", missing.join(", "));
+            outln!("  does not support: {}", missing.join(", "));
         }
         let mut notes = Vec::new();
         if caps.members_nested {
@@ -56,16 +57,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             notes.push(format!("pages of up to {max}"));
         }
         if !notes.is_empty() {
-            println!("  notes: {}", notes.join("; "));
+            outln!("  notes: {}", notes.join("; "));
         }
         if args.examples {
-            println!("  example:");
-            println!("    adapter = \"{}\"", d.name);
+            outln!("  example:");
+            outln!("    adapter = \"{}\"", d.name);
             for line in d.example_config.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
         }
-        println!();
+        outln!();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! show, confirm and apply. Also the helpers the other sync commands share: connecting the
 //! engine, confirmation, progress bars, and stopping cleanly on SIGINT/SIGTERM.
 
+use crate::output::{err, errln, out};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,7 +48,7 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
             "not asking for confirmation without a terminal; pass --yes to apply",
         ));
     }
-    eprint!("{question} [y/N] ");
+    err!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin
@@ -58,21 +59,9 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
 }
 
 /// A stop request set by the first SIGINT or SIGTERM: operations in flight finish and are
-/// journaled, nothing new starts. A second SIGINT exits at once.
+/// journaled, nothing new starts. A second signal quits at once (see [`super::connected`]).
 pub(crate) fn stop_on_signals() -> Stop {
-    let stop = Stop::new();
-    let s = stop.clone();
-    tokio::spawn(async move {
-        super::shutdown_signal().await;
-        eprintln!(
-            "stopping: finishing the operations in flight (press Ctrl-C again to quit at once)"
-        );
-        s.stop();
-        super::shutdown_signal().await;
-        eprintln!("quitting at once; the next run converges");
-        std::process::exit(130);
-    });
-    stop
+    super::connected::graceful_stop()
 }
 
 /// Progress bars per target when stderr is a terminal; log events otherwise.
@@ -136,19 +125,20 @@ pub(crate) async fn with_spinner<T>(
 /// request, 3 when some targets converged and others did not, 1 when none did.
 pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
+        crate::output::json(report);
     } else {
-        print!("{}", report::render_run(report));
+        out!("{}", report::render_run(report));
     }
     crate::exit::of_run(report)
 }
 
 /// Applies a saved plan, or plans, confirms and applies.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, None).await?;
+    let config = args.config.clone();
+    super::connected::with_engine(&config, None, |engine| apply(engine, args)).await
+}
+
+async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     let lock = engine.lock("apply")?;
     // Targets of a saved plan that cannot be reached or read now: skipped, the rest is
     // applied.
@@ -168,15 +158,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let reasons = check.stale;
             down = check.unavailable;
             if !reasons.is_empty() {
-                eprintln!(
+                errln!(
                     "refusing to apply `{}`: the targets changed since it was made, so it cannot be applied exactly:",
                     path.display()
                 );
                 for r in &reasons {
-                    eprintln!("  {r}");
+                    // A reason quotes target values; each stays on its line.
+                    errln!("  {}", idbridge_core::text::Escaped(r));
                 }
-                eprintln!("make a new plan with `idbridge plan` (nothing was changed)");
-                engine.close().await;
+                errln!("make a new plan with `idbridge plan` (nothing was changed)");
                 return Ok(ExitCode::FAILURE);
             }
             plan
@@ -196,28 +186,27 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if !args.json || !args.yes {
         let shown = report::render_plan(&plan, &violations);
         if args.json {
-            eprint!("{shown}");
+            err!("{shown}");
         } else {
-            print!("{shown}");
+            out!("{shown}");
         }
     }
     for u in &down {
-        eprintln!(
+        errln!(
             "target `{}` is skipped, it cannot be reached or read now: {}",
-            u.name, u.reason
+            u.name,
+            u.reason
         );
     }
     let skipped = plan.unavailable().count() + down.len();
     if plan.is_empty() && skipped == 0 {
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     // With nothing to change but a target skipped, the run is still recorded (with that
     // target's reason) and the exit code says the sync is not complete.
     if !plan.is_empty() && !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))?
     {
-        eprintln!("nothing applied");
-        engine.close().await;
+        errln!("nothing applied");
         return Ok(ExitCode::SUCCESS);
     }
     let options = ApplyOptions {
@@ -229,6 +218,5 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let report = engine.apply(&plan, &lock, &options).await?;
     drop(lock);
-    engine.close().await;
     Ok(finish(&report, args.json))
 }

@@ -1,9 +1,14 @@
-//! `idbridge check`: validate the configuration and connect to every system.
+//! `idbridge check`: validate the configuration as a plan would, and connect to every
+//! system, without writing anything.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use idbridge_core::Result;
+use idbridge_core::{AdapterHandle, Config, Result};
+use idbridge_store::Store;
+use idbridge_sync::{Engine, Target, TargetSettings};
+
+use crate::output::outln;
 
 /// Arguments of `idbridge check`.
 #[derive(Debug, clap::Args)]
@@ -13,51 +18,136 @@ pub struct Args {
     config: PathBuf,
 }
 
-/// Builds every system, checks its connection, prints its capabilities. Exit code 1 when
-/// any system fails.
-pub async fn run(args: Args) -> Result<ExitCode> {
-    let config = super::load_config(&args.config)?;
+/// What connecting every system gave.
+#[derive(Clone)]
+struct Connected {
+    /// Per system, in configuration order: the handle, or `None` when it failed.
+    handles: Vec<Option<AdapterHandle>>,
+    failed: usize,
+}
+
+impl super::connected::Connections for Connected {
+    async fn log_out(&self) {
+        for handle in self.handles.iter().flatten() {
+            handle.log_out().await;
+        }
+    }
+}
+
+/// Connects and checks every system, printing each one's outcome.
+async fn connect_all(config: &Config) -> Connected {
+    let mut handles = Vec::new();
     let mut failed = 0;
-    let mut systems = 0;
     for section in config.systems() {
-        systems += 1;
         let label = format!("{} ({})", section.name, section.adapter);
-        let handle = match super::connect(&config, section).await {
+        let handle = match super::connect(config, section).await {
             Ok(h) => h,
             Err(e) => {
                 failed += 1;
-                println!("{label}: FAILED to build: {e}");
+                outln!("{label}: FAILED to build: {e}");
+                handles.push(None);
                 continue;
             }
         };
         match handle.check().await {
             Ok(()) => {
-                println!("{label}: ok");
+                outln!("{label}: ok");
                 let ops: Vec<&str> = handle
                     .capabilities()
                     .supported()
                     .iter()
                     .map(|o| o.as_str())
                     .collect();
-                println!("  supports: {}", ops.join(", "));
+                outln!("  supports: {}", ops.join(", "));
             }
             Err(e) => {
                 failed += 1;
-                println!("{label}: FAILED: {e}");
+                outln!("{label}: FAILED: {e}");
             }
         }
-        if let Err(e) = handle.close().await {
-            tracing::warn!(system = %section.name, error = %e, "closing the connection failed");
+        handles.push(Some(handle));
+    }
+    Connected { handles, failed }
+}
+
+/// Checks the engine's keys of every target, the state file's place, every system's
+/// connection, and then (when all of that passed) reads every system and plans against an
+/// empty, in-memory state, which checks the role and group mappings against what the
+/// source and the targets hold. Nothing is written: no state file is created and no
+/// target is changed. Exit code 1 when anything fails.
+pub async fn run(args: Args) -> Result<ExitCode> {
+    let config = super::load_config(&args.config)?;
+    let mut problems = 0;
+
+    let mut settings = Vec::new();
+    for (name, section) in &config.targets {
+        let mut section = section.clone();
+        match TargetSettings::take_from(&config, &mut section) {
+            Ok(s) => settings.push(s),
+            Err(e) => {
+                problems += 1;
+                outln!("targets.{name}: FAILED: {e}");
+            }
         }
     }
-    if failed > 0 {
-        println!("{failed} of {systems} system(s) failed");
+    match idbridge_sync::check_state_path(&config.state) {
+        Ok(()) => outln!("state {}: ok", config.state.display()),
+        Err(e) => {
+            problems += 1;
+            outln!("state: FAILED: {e}");
+        }
+    }
+
+    let (systems, failed, plan_checked) = super::connected::run_connected(
+        async { Ok(connect_all(&config).await) },
+        |connected| async move {
+            let systems = connected.handles.len();
+            let failed = connected.failed;
+            if failed > 0 || problems > 0 {
+                return Ok((systems, failed, None));
+            }
+            let handles = connected.handles.into_iter().flatten().collect();
+            Ok((systems, failed, Some(plan_check(handles, settings).await)))
+        },
+    )
+    .await?;
+    match plan_checked {
+        Some(Ok(())) => outln!("mappings: ok (a plan can be made)"),
+        Some(Err(e)) => {
+            problems += 1;
+            outln!("mappings: FAILED: {e}");
+        }
+        None => outln!("mappings: not checked (fix the problems above first)"),
+    }
+
+    if failed > 0 || problems > 0 {
+        outln!(
+            "{failed} of {systems} system(s) failed; {problems} other problem(s) in {}",
+            args.config.display()
+        );
         Ok(ExitCode::FAILURE)
     } else {
-        println!(
+        outln!(
             "configuration {} is valid and all {systems} system(s) answered",
             args.config.display()
         );
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Reads every system and plans as `idbridge plan` does, against an empty in-memory state
+/// (the configured state file is neither created nor changed). The handles are the
+/// source's first, then the targets' in configuration order, as [`Config::systems`] gives
+/// them.
+async fn plan_check(handles: Vec<AdapterHandle>, settings: Vec<TargetSettings>) -> Result<()> {
+    let mut handles = handles.into_iter();
+    let Some(source) = handles.next() else {
+        return Ok(());
+    };
+    let targets = handles
+        .zip(settings)
+        .map(|(handle, settings)| Target { handle, settings })
+        .collect();
+    let engine = Engine::new(source, targets, Store::open_in_memory()?);
+    engine.plan().await.map(|_| ())
 }

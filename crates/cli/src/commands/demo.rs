@@ -4,6 +4,7 @@
 //! then a rename, a leaver and a joiner show update-not-recreate, disable plus session
 //! revocation, and creation.
 
+use crate::output::{out, outln};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ struct DemoTarget {
 }
 
 fn heading(text: &str) {
-    println!("\n== {text}\n");
+    outln!("\n== {text}\n");
 }
 
 /// Engine settings for the demo's target of `vendor`, from what the emulator and the
@@ -113,14 +114,14 @@ async fn live_sessions(t: &DemoTarget, login: &str, email: &str) -> Result<Optio
 async fn plan_apply(engine: &Engine, full: bool, label: &str) -> Result<Plan> {
     let plan = engine.plan().await?;
     let limit = if full { None } else { Some(12) };
-    print!("{}", report::render_plan_limited(&plan, &[], limit));
+    out!("{}", report::render_plan_limited(&plan, &[], limit));
     if plan.is_empty() {
         return Ok(plan);
     }
-    println!("\n-- {label}\n");
+    outln!("\n-- {label}\n");
     let lock = engine.lock("demo")?;
     let report = engine.apply(&plan, &lock, &ApplyOptions::default()).await?;
-    print!("{}", report::render_run(&report));
+    out!("{}", report::render_run(&report));
     Ok(plan)
 }
 
@@ -143,9 +144,11 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
     for d in emulators() {
         let emulator = start_emulator(d.vendor, EmulatorOptions::default()).await?;
         let handle = registry::build_adapter(d.vendor, emulator.adapter_config(d.vendor)).await?;
-        println!(
+        outln!(
             "{:<10} {}  ({})",
-            d.vendor, emulator.base_url, d.description
+            d.vendor,
+            emulator.base_url,
+            d.description
         );
         settings.push(TargetSettings::from_json(
             d.vendor,
@@ -161,7 +164,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
         let path: PathBuf = dir.join("mirror.yaml");
         let cfg = AdapterConfig::new("mirror", json!({"path": path, "create": true}));
         let handle = registry::build_adapter("file", cfg).await?;
-        println!("no vendor emulator is registered; using a directory-file target instead");
+        outln!("no vendor emulator is registered; using a directory-file target instead");
         settings.push(TargetSettings::from_json("mirror", json!({}))?);
         targets.push(DemoTarget {
             name: "mirror".into(),
@@ -179,7 +182,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
     )
     .await?;
     let people = source.all_users().await?.len();
-    println!("\nsource: the example directory ({people} people, groups, roles)");
+    outln!("\nsource: the example directory ({people} people, groups, roles)");
     let store = Store::open(&dir.join("state.db"))?;
     let engine = Engine::new(
         source.clone(),
@@ -200,11 +203,11 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
     heading("3. A second run plans nothing and sends no write");
     let before: Vec<Option<usize>> = targets.iter().map(writes_served).collect();
     let plan = engine.plan().await?;
-    print!("{}", report::render_plan(&plan, &[]));
+    out!("{}", report::render_plan(&plan, &[]));
     let after: Vec<Option<usize>> = targets.iter().map(writes_served).collect();
     for ((t, b), a) in targets.iter().zip(&before).zip(&after) {
         if let (Some(b), Some(a)) = (b, a) {
-            println!(
+            outln!(
                 "{:<10} write requests during the second run: {}",
                 t.name,
                 a - b
@@ -219,7 +222,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
         .and_then(|t| t.emulator.as_ref());
     if let Some(em) = strategy {
         strategy_login(em, "alan.turing").await?;
-        println!("alan.turing logs in to strategy (a live session)");
+        outln!("alan.turing logs in to strategy (a live session)");
     }
     let all = source.all_users().await?;
     let by_login = |l: &str| {
@@ -240,9 +243,9 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
             },
         )
         .await?;
-    println!("rename:  grace.hopper -> grace.murray (Grace Murray)");
+    outln!("rename:  grace.hopper -> grace.murray (Grace Murray)");
     source.delete_user(&alan.id).await?;
-    println!("leaver:  alan.turing");
+    outln!("leaver:  alan.turing");
     let mut nina = NewUser::new("nina.simone");
     nina.email = Some("nina.simone@example.com".into());
     nina.display_name = Some("Nina Simone".into());
@@ -254,7 +257,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
                 .await?;
         }
     }
-    println!("joiner:  nina.simone (sales, bi-users)\n");
+    outln!("joiner:  nina.simone (sales, bi-users)\n");
     let sessions_before: Vec<Option<usize>> = {
         let mut v = Vec::new();
         for t in &targets {
@@ -278,9 +281,9 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
             Some(u) => Some(u),
             None => find_user(&t.handle, "nina.simone@example.com").await?,
         };
-        println!("{}:", t.name);
+        outln!("{}:", t.name);
         if let Some(g) = grace_now {
-            println!(
+            outln!(
                 "  grace: same account {} (login {}, {})",
                 g.id,
                 g.login,
@@ -288,24 +291,24 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
             );
         }
         match alan_now {
-            Some(a) => println!(
+            Some(a) => outln!(
                 "  alan:  {}",
                 if a.enabled { "enabled" } else { "disabled" }
             ),
-            None => println!("  alan:  deleted (this platform cannot disable accounts)"),
+            None => outln!("  alan:  deleted (this platform cannot disable accounts)"),
         }
         let after = live_sessions(t, "alan.turing", "alan.turing@example.com").await?;
         if let (Some(b), Some(a)) = (before, after) {
-            println!("  alan's live sessions: {b} before, {a} after");
+            outln!("  alan's live sessions: {b} before, {a} after");
         }
         if let Some(n) = nina_now {
-            println!("  nina:  created ({})", n.login);
+            outln!("  nina:  created ({})", n.login);
         }
     }
 
     heading("6. And again: nothing left to do");
     let plan = engine.plan().await?;
-    print!("{}", report::render_plan(&plan, &[]));
+    out!("{}", report::render_plan(&plan, &[]));
 
     engine.close().await;
     for t in targets {
@@ -313,7 +316,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
             e.server.shutdown().await;
         }
     }
-    println!(
+    outln!(
         "\nThat was idbridge. Next: `idbridge adapters`, docs/configuration.md, docs/operations.md."
     );
     Ok(if plan.is_empty() {

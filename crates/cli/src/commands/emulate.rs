@@ -1,6 +1,6 @@
 //! `idbridge emulate <vendor>`: run a vendor emulator on loopback until interrupted.
 
-use std::io::Write;
+use crate::output::errln;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,16 +71,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         extra,
     };
     let running = start_emulator(&args.vendor, options).await?;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "{}", running.announcement())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::unavailable(format!("cannot write to stdout: {e}")))?;
-    eprintln!(
+    // A closed stdout drops the announcement; the address is on stderr too.
+    crate::output::json_line(&running.announcement());
+    errln!(
         "{} emulator listening on {}; stop with Ctrl-C",
-        running.vendor, running.base_url
+        running.vendor,
+        running.base_url
     );
     super::shutdown_signal().await;
-    eprintln!("stopping the {} emulator", running.vendor);
+    errln!("stopping the {} emulator", running.vendor);
     running.server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

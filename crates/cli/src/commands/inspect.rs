@@ -1,5 +1,6 @@
 //! `idbridge users|groups|sessions ...`: read-only views of any configured system.
 
+use crate::output::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,6 +8,7 @@ use clap::Subcommand;
 use idbridge_core::{AdapterExt, AdapterHandle, Principal, Result, Users};
 use serde_json::json;
 
+use super::connected::run_connected;
 use crate::output::{opt, table};
 
 /// Which system to read, from which configuration.
@@ -69,10 +71,8 @@ pub enum SessionsCommand {
 pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
     match cmd {
         UsersCommand::List(target) => {
-            let handle = target.connect().await?;
-            let users = handle.all_users().await;
-            close(&handle).await;
-            let mut users = users?;
+            let mut users =
+                run_connected(target.connect(), |h| async move { h.all_users().await }).await?;
             users.sort_by_key(|u| u.login.to_lowercase());
             if target.json {
                 let list: Vec<_> = users
@@ -87,7 +87,7 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                crate::output::json_line(&serde_json::Value::Array(list));
             } else {
                 let rows: Vec<Vec<String>> = users
                     .iter()
@@ -101,28 +101,30 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "LOGIN", "EMAIL", "DISPLAY NAME", "ENABLED"], &rows)
                 );
-                println!("{} user(s)", users.len());
+                outln!("{} user(s)", users.len());
             }
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::Activity { target, id } => {
-            let handle = target.connect().await?;
-            let activity = handle.user_activity(&id).await;
-            close(&handle).await;
-            let activity = activity?;
+            let activity =
+                run_connected(
+                    target.connect(),
+                    |h| async move { h.user_activity(&id).await },
+                )
+                .await?;
             if target.json {
-                println!("{}", serde_json::to_string(&activity).unwrap_or_default());
+                crate::output::json_line(&activity);
             } else {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map_or("never".to_string(), |t| t.to_rfc3339())
                 };
-                println!("user {}", activity.user);
-                println!("  last login:            {}", when(activity.last_login));
-                println!(
+                outln!("user {}", idbridge_core::text::Escaped(&activity.user));
+                outln!("  last login:            {}", when(activity.last_login));
+                outln!(
                     "  last session activity: {}",
                     when(activity.last_session_activity)
                 );
@@ -136,10 +138,8 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
 pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
     match cmd {
         GroupsCommand::List(target) => {
-            let handle = target.connect().await?;
-            let result = list_groups(&handle).await;
-            close(&handle).await;
-            let mut groups = result?;
+            let mut groups =
+                run_connected(target.connect(), |h| async move { list_groups(&h).await }).await?;
             groups.sort_by_key(|g| g.0.name.to_lowercase());
             if target.json {
                 let list: Vec<_> = groups
@@ -153,7 +153,7 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(list));
+                crate::output::json_line(&serde_json::Value::Array(list));
             } else {
                 let rows: Vec<Vec<String>> = groups
                     .iter()
@@ -170,11 +170,11 @@ pub async fn groups(cmd: GroupsCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "NAME", "DESCRIPTION", "MEMBERS"], &rows)
                 );
-                println!("{} group(s)", groups.len());
+                outln!("{} group(s)", groups.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -209,12 +209,12 @@ async fn list_groups(handle: &AdapterHandle) -> Result<Vec<GroupWithMembers>> {
 pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
     match cmd {
         SessionsCommand::List { target, user } => {
-            let handle = target.connect().await?;
-            let result = handle.all_sessions(user.as_deref()).await;
-            close(&handle).await;
-            let sessions = result?;
+            let sessions = run_connected(target.connect(), |h| async move {
+                h.all_sessions(user.as_deref()).await
+            })
+            .await?;
             if target.json {
-                println!("{}", serde_json::to_string(&sessions).unwrap_or_default());
+                crate::output::json_line(&sessions);
             } else {
                 let rows: Vec<Vec<String>> = sessions
                     .iter()
@@ -228,19 +228,13 @@ pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(&["ID", "USER", "STARTED", "CLIENT", "NODE"], &rows)
                 );
-                println!("{} session(s)", sessions.len());
+                outln!("{} session(s)", sessions.len());
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-async fn close(handle: &AdapterHandle) {
-    if let Err(e) = handle.close().await {
-        tracing::warn!(system = handle.name(), error = %e, "closing the connection failed");
     }
 }

@@ -1,5 +1,6 @@
 //! `idbridge journal`: what runs changed, from the state file.
 
+use crate::output::{out, outln};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -83,14 +84,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         None => {
             let runs = store.runs(args.limit)?;
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&runs).unwrap_or_default()
-                );
+                crate::output::json(&runs);
                 return Ok(ExitCode::SUCCESS);
             }
             if runs.is_empty() {
-                println!("no runs recorded in {}", config.state.display());
+                outln!("no runs recorded in {}", config.state.display());
                 return Ok(ExitCode::SUCCESS);
             }
             let rows: Vec<Vec<String>> = runs
@@ -108,7 +106,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &[
@@ -124,7 +122,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     &rows
                 )
             );
-            println!(
+            outln!(
                 "show what a run changed with: idbridge journal -c {} --run ID",
                 args.config.display()
             );
@@ -139,10 +137,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let entries = store.journal(Some(id))?;
             if args.json {
                 let out = json!({ "run": run, "operations": entries });
-                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                crate::output::json(&out);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "run {} ({}), started {} by {}, {}: {} operation(s)",
                 run.id,
                 run.command,
@@ -152,11 +150,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 entries.len()
             );
             if let Some(digest) = &run.plan_digest {
-                println!("plan applied: SHA-256 {digest}");
+                outln!("plan applied: SHA-256 {digest}");
             }
             let targets = summary(&run);
             if !targets.is_empty() {
-                println!("targets: {targets}");
+                outln!("targets: {targets}");
             }
             let rows: Vec<Vec<String>> = entries
                 .iter()
@@ -171,7 +169,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &[

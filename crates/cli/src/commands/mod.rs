@@ -3,6 +3,7 @@
 pub mod adapters;
 pub mod apply;
 pub mod check;
+pub mod connected;
 pub mod demo;
 pub mod emulate;
 pub mod inspect;

@@ -1,13 +1,14 @@
 //! `idbridge offboard LOGIN`: disable one person's account in every target and revoke its
 //! sessions wherever the target can, after showing what will happen.
 
+use crate::output::{err, errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idbridge_core::Result;
-use idbridge_sync::{ApplyOptions, report};
+use idbridge_sync::{ApplyOptions, Engine, report};
 
-use super::apply::{confirm, connect_engine, finish, stop_on_signals, with_spinner};
+use super::apply::{confirm, finish, stop_on_signals, with_spinner};
 
 /// Arguments of `idbridge offboard`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +29,11 @@ pub struct Args {
 /// Shows the offboarding plan, confirms, applies. Exit 0 when every target converged, 3
 /// when some did and others failed or could not be reached, 1 when none did.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, None).await?;
+    let config = args.config.clone();
+    super::connected::with_engine(&config, None, |engine| offboard(engine, args)).await
+}
+
+async fn offboard(engine: Engine, args: Args) -> Result<ExitCode> {
     let lock = engine.lock("offboard")?;
     let plan = with_spinner(
         "looking for the account in every target",
@@ -37,17 +42,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     .await?;
     let shown = report::render_plan(&plan, &[]);
     if args.json {
-        eprint!("{shown}");
+        err!("{shown}");
     } else {
-        print!("{shown}");
+        out!("{shown}");
     }
     if plan.is_empty() {
-        engine.close().await;
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("Offboard {}?", args.login))? {
-        eprintln!("nothing changed");
-        engine.close().await;
+        errln!("nothing changed");
         return Ok(ExitCode::SUCCESS);
     }
     let options = ApplyOptions {
@@ -57,6 +60,5 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let report = engine.apply(&plan, &lock, &options).await?;
     drop(lock);
-    engine.close().await;
     Ok(finish(&report, args.json))
 }

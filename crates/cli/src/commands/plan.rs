@@ -1,14 +1,15 @@
 //! `idbridge plan`: what a sync would change, as a readable diff or JSON; optionally saved
 //! for `idbridge apply PLAN`.
 
+use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idbridge_core::{Error, Result};
-use idbridge_sync::report;
+use idbridge_sync::{Engine, report};
 use serde_json::json;
 
-use super::apply::{connect_engine, with_spinner};
+use super::apply::with_spinner;
 
 /// Arguments of `idbridge plan`.
 #[derive(Debug, clap::Args)]
@@ -34,16 +35,19 @@ pub struct Args {
 /// targets could not be reached or read (the others are planned and shown), 1 on error
 /// or when no target could be read.
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let engine = connect_engine(&args.config, args.target.as_deref()).await?;
-    let plan = with_spinner("reading the source and the targets", engine.plan()).await;
-    engine.close().await;
-    let plan = plan?;
+    let config = args.config.clone();
+    let target = args.target.clone();
+    super::connected::with_engine(&config, target.as_deref(), |engine| plan(engine, args)).await
+}
+
+async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
+    let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
     let violations = engine.guard(&plan, args.allow_deletions);
     if args.json {
         let out = json!({ "plan": plan, "refused": violations });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        crate::output::json(&out);
     } else {
-        print!("{}", report::render_plan(&plan, &violations));
+        out!("{}", report::render_plan(&plan, &violations));
     }
     if let Some(path) = &args.out {
         std::fs::write(path, plan.to_json()).map_err(|e| {
@@ -52,7 +56,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 path.display()
             ))
         })?;
-        eprintln!(
+        errln!(
             "plan saved to {} (SHA-256 {}); apply it with: idbridge apply -c {} {}",
             path.display(),
             plan.digest(),

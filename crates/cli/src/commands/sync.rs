@@ -1,5 +1,6 @@
 //! `idbridge sync`: plan, guard and apply without asking, once or on an interval.
 
+use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use idbridge_store::RunLock;
 use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
+use super::connected::SharedEngine;
 
 /// Arguments of `idbridge sync`.
 #[derive(Debug, clap::Args)]
@@ -107,7 +109,7 @@ async fn once(
     };
     let violations = engine.guard(&plan, args.allow_deletions);
     if !args.json {
-        print!(
+        out!(
             "{}",
             report::render_plan_limited(&plan, &violations, Some(50))
         );
@@ -129,25 +131,27 @@ async fn once(
 /// interval: 0 when stopped on request (each run's outcome is in the journal and the
 /// logs), 1 when it cannot start (configuration, source, lock held by another run).
 pub async fn run(args: Args) -> Result<ExitCode> {
-    let mut engine = connect_engine(&args.config, args.target.as_deref()).await?;
+    let config = args.config.clone();
+    let target = args.target.clone();
+    let connect = async {
+        let engine = connect_engine(&config, target.as_deref()).await?;
+        Ok(SharedEngine::new(engine))
+    };
+    super::connected::run_connected(connect, |engine| sync(engine, args)).await
+}
+
+async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
     // Taken once for the life of the process, so that no `apply` or other `sync` slips in
     // between two runs of an interval.
-    let lock = match engine.lock("sync") {
-        Ok(lock) => lock,
-        Err(e) => {
-            engine.close().await;
-            return Err(e);
-        }
-    };
+    let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
     let Some(interval) = args.interval else {
-        let result = once(&engine, &args, &stop, &lock).await;
+        let result = once(&*shared.read().await, &args, &stop, &lock).await;
         drop(lock);
-        engine.close().await;
         return Ok(match result? {
             Some(report) => finish(&report, args.json),
             None => {
-                eprintln!("stopped on request before any change");
+                errln!("stopped on request before any change");
                 crate::exit::SUCCESS
             }
         });
@@ -156,17 +160,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     loop {
         if !first {
             // A target that could not be connected to at start (or since) may be back.
-            engine.reconnect().await;
+            shared.write().await.reconnect().await;
         }
         first = false;
-        match once(&engine, &args, &stop, &lock).await {
+        let result = once(&*shared.read().await, &args, &stop, &lock).await;
+        match result {
             Ok(Some(report)) => {
                 let _ = finish(&report, args.json);
             }
             Ok(None) => {}
             Err(e) => {
                 // A failed run (an unreadable source) waits for the next tick.
-                eprintln!("error: {e}");
+                errln!("error: {e}");
             }
         }
         if stop.is_stopped() {
@@ -178,8 +183,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
     }
     drop(lock);
-    engine.close().await;
-    eprintln!("stopped on request");
+    errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
 }
 

@@ -1,0 +1,274 @@
+//! Output a reviewer can trust: control characters in data are shown escaped in every
+//! human-readable output, and a closed output never panics nor stops the work.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// A display name that erases the line above and moves the cursor up, a login with a
+/// carriage return and a bidi override, a group name with a CSI (C1) and DEL.
+const EVIL_NAME: &str = "Eve \u{1b}[2K\u{1b}[1A Mallory";
+const EVIL_LOGIN: &str = "eve\r\u{202e}nimda";
+const EVIL_GROUP: &str = "ops\u{9b}2J\u{7f}\u{2067}x";
+
+fn idbridge() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbridge"));
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    idbridge()
+        .args(args)
+        .output()
+        .expect("the idbridge binary runs")
+}
+
+fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The raw control characters a terminal acts on (or that reorder what it shows).
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+fn assert_no_raw_controls(what: &str, out: &Output) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        let found = raw_controls(&text);
+        assert!(
+            found.is_empty(),
+            "{what}: raw control characters {found:?} on {stream}:\n{text}"
+        );
+    }
+}
+
+/// A directory (JSON) of `people` ordinary users plus one hostile one in a hostile group.
+fn write_source(path: &Path, people: usize) {
+    let mut users: Vec<serde_json::Value> = (0..people)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("u-{i:05}"),
+                "login": format!("person.{i:05}"),
+                "email": format!("person.{i:05}@example.com"),
+                "display_name": format!("Person {i:05} with a name long enough to fill a pipe"),
+                "groups": ["staff"],
+            })
+        })
+        .collect();
+    users.push(serde_json::json!({
+        "id": "u-evil",
+        "login": EVIL_LOGIN,
+        "email": "eve@example.com",
+        "display_name": EVIL_NAME,
+        "groups": [EVIL_GROUP],
+    }));
+    let directory = serde_json::json!({
+        "users": users,
+        "groups": [
+            {"id": "g-staff", "name": "staff"},
+            {"id": "g-evil", "name": EVIL_GROUP, "description": "\u{1b}]0;owned\u{7}"},
+        ],
+    });
+    std::fs::write(path, directory.to_string()).expect("write the source");
+}
+
+/// A configuration syncing a directory file into a fresh directory file.
+fn config(dir: &Path, people: usize) -> String {
+    let source = dir.join("source.json");
+    write_source(&source, people);
+    let path = dir.join("idbridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
+            dir.join("state.db"),
+            source,
+            dir.join("target.json"),
+        ),
+    )
+    .expect("write config");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+#[test]
+fn control_characters_in_data_are_shown_escaped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), 3);
+
+    let out = run(&["plan", "-c", &cfg]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert_no_raw_controls("plan", &out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("+ create user eve\\r\\u{202e}nimda  (Eve \\u{1b}[2K\\u{1b}[1A Mallory"),
+        "the escaped values are shown where the raw ones were:\n{text}"
+    );
+    assert!(text.contains("\\u{9b}2J\\u{7f}\\u{2067}x"), "{text}");
+
+    let out = run(&["apply", "-c", &cfg, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_no_raw_controls("apply", &out);
+
+    for system in ["source", "copy"] {
+        for what in ["users", "groups"] {
+            let out = run(&[what, "list", "-c", &cfg, "--system", system]);
+            assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+            assert_no_raw_controls(&format!("{what} list --system {system}"), &out);
+            // Every row stays one line: the header, the rows and the count.
+            let rows = String::from_utf8_lossy(&out.stdout).lines().count();
+            let expected = if what == "users" { 4 } else { 2 };
+            assert_eq!(rows, 1 + expected + 1, "{}", all_output(&out));
+
+            // JSON stays JSON, with the same values, and is as safe on a terminal.
+            let out = run(&[what, "list", "-c", &cfg, "--system", system, "--json"]);
+            assert_no_raw_controls(&format!("{what} list --json"), &out);
+            let list: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("--json is JSON");
+            let text = list.to_string();
+            let value = if what == "users" {
+                EVIL_NAME
+            } else {
+                EVIL_GROUP
+            };
+            assert!(
+                list.as_array()
+                    .expect("a list")
+                    .iter()
+                    .any(|v| v["display_name"] == value || v["name"] == value),
+                "the JSON keeps the real value: {text}"
+            );
+        }
+    }
+
+    let out = run(&["journal", "-c", &cfg]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_no_raw_controls("journal", &out);
+    let out = run(&["journal", "-c", &cfg, "--run", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_no_raw_controls("journal --run", &out);
+
+    // An error quoting the value (no such person to offboard) is escaped too.
+    let out = run(&["offboard", EVIL_NAME, "-c", &cfg, "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_no_raw_controls("offboard error", &out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Eve \\u{1b}[2K"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+/// A pipe whose reading end is already closed, so that the first write to it fails with
+/// EPIPE whatever the timing.
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("`true` runs");
+    let write_end = reader.stdin.take().expect("stdin is piped");
+    reader.wait().expect("`true` exits");
+    Stdio::from(write_end)
+}
+
+/// Runs with stdout closed before the first write.
+fn run_with_closed_stdout(args: &[&str]) -> Output {
+    idbridge()
+        .args(args)
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the idbridge binary runs")
+}
+
+fn assert_quiet(what: &str, out: &Output, code: Option<i32>) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{what}: {stderr}"
+    );
+    assert_eq!(out.status.code(), code, "{what}: {stderr}");
+}
+
+#[test]
+fn a_closed_stdout_never_panics_and_keeps_the_exit_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path(), 3);
+    let cases: [(&[&str], Option<i32>); 8] = [
+        (&["adapters"], Some(0)),
+        (&["adapters", "--json", "--examples"], Some(0)),
+        (&["check", "-c", &cfg], Some(0)),
+        (&["plan", "-c", &cfg], Some(2)),
+        (&["plan", "-c", &cfg, "--json"], Some(2)),
+        (
+            &["users", "list", "-c", &cfg, "--system", "source"],
+            Some(0),
+        ),
+        (
+            &["groups", "list", "-c", &cfg, "--system", "source"],
+            Some(0),
+        ),
+        (&["demo"], Some(0)),
+    ];
+    for (args, code) in cases {
+        let out = run_with_closed_stdout(args);
+        assert_quiet(&args.join(" "), &out, code);
+    }
+
+    // A sync whose plan print hits the closed pipe still applies, journals and exits 0.
+    let out = run_with_closed_stdout(&["sync", "-c", &cfg]);
+    assert_quiet("sync", &out, Some(0));
+    let out = run(&["plan", "-c", &cfg]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the sync applied everything: {}",
+        all_output(&out)
+    );
+    for args in [
+        &["journal", "-c", &cfg][..],
+        &["journal", "-c", &cfg, "--json"][..],
+        &["journal", "-c", &cfg, "--run", "1"][..],
+    ] {
+        let out = run_with_closed_stdout(args);
+        assert_quiet(&args.join(" "), &out, Some(0));
+    }
+}
+
+#[test]
+fn output_closed_after_one_line_stops_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Far more than a pipe buffers, so that the command is still writing when the reader
+    // goes away.
+    let cfg = config(dir.path(), 3000);
+    for args in [
+        &["users", "list", "-c", &cfg, "--system", "source"][..],
+        &["plan", "-c", &cfg][..],
+    ] {
+        let mut child = idbridge()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the idbridge binary runs");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout is piped"))
+            .read_line(&mut first)
+            .expect("one line");
+        assert!(!first.is_empty(), "{args:?} printed a line");
+        // The reader (and with it the pipe) is gone here.
+        let out = child.wait_with_output().expect("it exits");
+        let code = if args[0] == "plan" { Some(2) } else { Some(0) };
+        assert_quiet(&args.join(" "), &out, code);
+    }
+}
