@@ -714,9 +714,15 @@ impl<'s, 'i> Planner<'s, 'i> {
             // Claimed through its link, so the link names this very account.
             let link_current = self.linked_fp[i] == Some(d.fingerprint);
             let mut ch = user_changes(cur, d, link_current);
-            if self.caps.users_login_immutable && ch.login.is_some() {
-                // The platform keys accounts by login: the account keeps its login.
-                ch.login = None;
+            if self.caps.users_login_immutable {
+                if let Some(wanted) = ch.login.take() {
+                    // The platform keys accounts by login: the account keeps its login,
+                    // and the plan says so on every run (a silent drop reads as "renamed").
+                    self.plan.notes.push(format!(
+                        "login stays `{}` on {}: the platform cannot change logins (the source renamed it to `{wanted}`)",
+                        cur.login, input.name
+                    ));
+                }
             }
             if let Some(new_login) = &ch.login {
                 let key = norm(new_login);
@@ -1186,6 +1192,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.desired.len()];
         // A few Arcs per group; the loop below needs `self` for the rest.
         let group_refs = self.group_ref.clone();
+        let (mut skipped_adds, mut skipped_removals) = (0usize, 0usize);
         for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
@@ -1282,7 +1289,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                     adds.push(p);
                 }
             }
-            if self.caps.members_add {
+            if !self.caps.members_add {
+                skipped_adds += adds.len();
+            } else {
                 for m in adds {
                     let deps = Self::deps_of(&[&gref.at, &m.at]);
                     self.plan.push(
@@ -1293,6 +1302,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                         deps,
                     );
                 }
+            }
+            if let (Some(cur), false) = (current, self.caps.members_remove) {
+                skipped_removals += cur
+                    .users
+                    .iter()
+                    .filter(|&&t| wanted_t[t as usize] != g && self.active_t[t as usize])
+                    .count();
             }
             if let (Some(cur), true) = (current, self.caps.members_remove) {
                 for &t in &cur.users {
@@ -1309,9 +1325,25 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         }
+        if skipped_adds > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_adds} member(s) should be added to groups but the target cannot add members"
+            ));
+        }
+        if skipped_removals > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_removals} member(s) should be removed from groups but the target cannot remove members"
+            ));
+        }
         // Members of orphaned groups (their source group is gone) lose that access, unless
         // the group itself is deleted or left alone by the deletion policy.
-        if self.s.deletion == DeletionPolicy::Disable && self.caps.members_remove {
+        // A group the policy would delete but the target cannot is emptied of them too.
+        let keeps_orphans = match self.s.deletion {
+            DeletionPolicy::Disable => true,
+            DeletionPolicy::Delete => !self.caps.groups_delete,
+            DeletionPolicy::Ignore => false,
+        };
+        if keeps_orphans && self.caps.members_remove {
             for (t, _) in &gm.orphans {
                 let cur = &tgroups[*t];
                 if self.group_protected(cur) {
@@ -1575,7 +1607,8 @@ impl<'s, 'i> Planner<'s, 'i> {
             })
             .collect();
         let mut wanted_set: HashSet<(&str, bool, String, Scope)> = HashSet::new();
-        if self.caps.grants_grant {
+        let mut skipped_grants = 0usize;
+        {
             for (tr, p, scope) in &desired {
                 let role = &troles[*tr];
                 let present = match &p.at {
@@ -1587,7 +1620,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                     )),
                     Ref::Created(_) => false,
                 };
-                if !present {
+                if !present && !self.caps.grants_grant {
+                    skipped_grants += 1;
+                } else if !present {
                     let deps = Self::deps_of(&[&p.at]);
                     self.plan.push(
                         Action::Grant {
@@ -1611,7 +1646,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                 ));
             }
         }
-        if self.caps.grants_revoke {
+        if skipped_grants > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_grants} role grant(s) are wanted but the target cannot grant roles"
+            ));
+        }
+        let mut skipped_revokes = 0usize;
+        {
             for g in current {
                 let key = (
                     g.role.as_str(),
@@ -1620,6 +1661,10 @@ impl<'s, 'i> Planner<'s, 'i> {
                     g.scope.clone(),
                 );
                 if wanted_set.contains(&key) {
+                    continue;
+                }
+                if !self.caps.grants_revoke {
+                    skipped_revokes += 1;
                     continue;
                 }
                 let role_name = t_role_by_id
@@ -1637,6 +1682,11 @@ impl<'s, 'i> Planner<'s, 'i> {
                     vec![],
                 );
             }
+        }
+        if skipped_revokes > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_revokes} role grant(s) should be revoked but the target cannot revoke roles"
+            ));
         }
         Ok(())
     }
@@ -1801,7 +1851,12 @@ impl<'s, 'i> Planner<'s, 'i> {
                     );
                 }
                 DeletionPolicy::Ignore => {}
-                _ => self.plan.notes.push(format!(
+                DeletionPolicy::Delete => self.plan.notes.push(format!(
+                    "group `{}` is no longer in the source; it is kept because the target cannot delete groups \
+                     (its managed members are removed)",
+                    cur.name
+                )),
+                DeletionPolicy::Disable => self.plan.notes.push(format!(
                     "group `{}` is no longer in the source; it is kept (its managed members are removed; \
                      deletion = \"delete\" deletes it)",
                     cur.name

@@ -952,11 +952,24 @@ fn an_immutable_login_is_kept_on_rename() {
     c.source.users[0].display_name = Some("Ada King".into());
     let plan = c.plan().expect("plan");
     assert_eq!(names(&plan), vec!["update_user ada"]);
-    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+    let Action::UpdateUser {
+        changes,
+        fingerprint,
+        ..
+    } = &plan.ops[0].action
+    else {
         panic!()
     };
     assert_eq!(changes.login, None);
     assert_eq!(changes.display_name, Some(Some("Ada King".into())));
+    let note = "login stays `ada` on t: the platform cannot change logins (the source renamed it to `ada.king`)";
+    assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
+    // Once the other fields are applied, the login still differs: still said.
+    c.user_links[0].fingerprint = fingerprint.clone();
+    c.target.users[0].display_name = Some("Ada King".into());
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
 }
 
 #[test]
@@ -1001,5 +1014,97 @@ fn memberships_are_left_alone_when_the_source_cannot_list_members() {
         find(&plan, "remove_member").is_empty(),
         "{:?}",
         names(&plan)
+    );
+}
+
+#[test]
+fn changes_a_target_cannot_make_are_noted_not_dropped() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob"), user("T3", "eve")],
+    );
+    c.source.groups = Some(vec![group("g1", "eng")]);
+    c.source
+        .members
+        .insert("g1".into(), vec![Principal::User("s1".into())]);
+    c.target.groups = vec![group("TG1", "eng")];
+    // bob is a member the source does not want; ada is missing.
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T2".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r1".into(),
+        name: "viewer".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.source.grants = vec![Grant {
+        role: "r1".into(),
+        principal: Principal::User("s1".into()),
+        scope: Scope::Global,
+    }];
+    c.target.roles = vec![Role {
+        id: "TR".into(),
+        name: "reader".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }];
+    c.target.grants = vec![Grant {
+        role: "TR".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
+        .expect("settings");
+    c.caps.members_add = false;
+    c.caps.grants_grant = false;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
+    assert!(n.contains(&"revoke reader (global) -> bob".to_string()), "{n:?}");
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains("1 member(s) should be added to groups but the target cannot add members"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 role grant(s) are wanted but the target cannot grant roles"),
+        "{notes}"
+    );
+
+    c.caps.members_add = true;
+    c.caps.grants_grant = true;
+    c.caps.members_remove = false;
+    c.caps.grants_revoke = false;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"add_member eng <- ada".to_string()), "{n:?}");
+    assert!(n.contains(&"grant reader (global) -> ada".to_string()), "{n:?}");
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains("1 member(s) should be removed from groups but the target cannot remove members"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 role grant(s) should be revoked but the target cannot revoke roles"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_rename_the_platform_cannot_make_is_shown_in_the_rendered_plan() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.caps.users_login_immutable = true;
+    c.link_as_applied();
+    c.source.users[0].login = "ada.king".into();
+    let tp = c.plan().expect("plan");
+    let mut plan = crate::plan::Plan::new();
+    plan.targets.push(tp);
+    let text = crate::report::render_plan(&plan, &[]);
+    assert!(
+        text.contains(
+            "  note: login stays `ada` on t: the platform cannot change logins (the source renamed it to `ada.king`)\n"
+        ),
+        "{text}"
     );
 }
