@@ -20,7 +20,8 @@ use idbridge_core::{
 use idbridge_store::Link;
 
 use crate::plan::{
-    Account, Action, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref, TargetPlan,
+    Account, Action, CanSignIn, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref,
+    TargetPlan,
 };
 use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
@@ -28,6 +29,12 @@ use crate::settings::{
 use crate::state::{Effective, SourceState, TargetState};
 use crate::table::{LinkTable, UserRef, UserTable};
 use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
+
+/// The fingerprint a leaver's link carries once a target that cannot disable it has been
+/// stripped of its access (memberships, roles, sessions): the next runs then do not
+/// revoke its sessions again unless something changed. It is no source user's
+/// fingerprint, so a leaver who returns is compared field by field.
+const STRIPPED: u64 = 0x5354_5249_5050_4544;
 
 /// Source records indexed once and shared by every target's planning.
 pub struct SourceIndex<'a> {
@@ -409,12 +416,17 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
 }
 
 /// The existing target groups whose members the plan needs (synced groups that already
-/// exist, and orphaned linked groups).
+/// exist, and orphaned linked groups). On a target that cannot disable accounts, every
+/// group: an account that should lose access is removed from all of them.
 pub fn groups_needing_members(
     src: &SourceIndex<'_>,
     input: &TargetInput<'_>,
     effective: &Effective,
 ) -> Vec<String> {
+    let caps = &input.caps;
+    if effective.groups && !caps.users_set_enabled && caps.members_list && caps.members_remove {
+        return input.state.groups.iter().map(|g| g.id.clone()).collect();
+    }
     if !effective.groups || !effective.memberships {
         return Vec::new();
     }
@@ -455,8 +467,12 @@ pub fn plan_target(
     if effective.groups && effective.memberships {
         p.memberships();
     }
+    if effective.groups {
+        p.strip_memberships();
+    }
     if effective.roles {
         p.roles()?;
+        p.strip_grants();
     }
     p.deactivations();
     if effective.groups {
@@ -508,6 +524,12 @@ struct Planner<'s, 'i> {
     active_t: Vec<bool>,
     /// Accounts to deactivate, planned after the additive operations.
     pending_deactivations: Vec<(usize, Reason, Option<String>, Option<u64>)>,
+    /// Per target account: it should have no access but the target cannot disable it, so
+    /// its memberships, grants and sessions are removed instead (see [`Planner::contains`]).
+    contained_t: Vec<bool>,
+    /// Per contained account: the operations that strip it, which its session revocation
+    /// follows.
+    strip_ops: HashMap<usize, Vec<usize>>,
     // groups
     gm: Option<GroupMatch>,
     group_ref: Vec<Option<GroupRef>>,
@@ -575,6 +597,8 @@ impl<'s, 'i> Planner<'s, 'i> {
             user_target: Vec::new(),
             active_t: vec![false; tusers.len()],
             pending_deactivations: Vec::new(),
+            contained_t: vec![false; tusers.len()],
+            strip_ops: HashMap::new(),
             gm: None,
             group_ref: Vec::new(),
             active_groups: HashSet::new(),
@@ -595,6 +619,35 @@ impl<'s, 'i> Planner<'s, 'i> {
             || (!self.protected_names.is_empty()
                 && (self.protected_names.contains(norm_key(&g.name).as_ref())
                     || self.protected_names.contains(norm_key(&g.id).as_ref())))
+    }
+
+    /// Whether an account that should lose access for `reason` is stripped of its access
+    /// instead: the target cannot disable accounts, and the deletion policy does not
+    /// delete it (or the target cannot delete either).
+    fn contains(&self, reason: Reason) -> bool {
+        if self.caps.users_set_enabled {
+            return false;
+        }
+        let deletes = self.s.deletion == DeletionPolicy::Delete && self.caps.users_delete;
+        match reason {
+            // The source (or a hold) says so, whatever the policy.
+            Reason::DisabledInSource | Reason::Held | Reason::Offboard => !deletes,
+            Reason::Left | Reason::NotInSource => match self.s.deletion {
+                DeletionPolicy::Disable => true,
+                DeletionPolicy::Delete => !self.caps.users_delete,
+                DeletionPolicy::Ignore => false,
+            },
+        }
+    }
+
+    /// Queues account `t` for deactivation, marking it contained when the target cannot
+    /// disable it (then it is no one's member and holds no role in this plan).
+    fn deactivate(&mut self, t: usize, reason: Reason, source_id: Option<String>, fp: Option<u64>) {
+        if self.contains(reason) && self.input.state.users.get(t).enabled {
+            self.contained_t[t] = true;
+            self.active_t[t] = false;
+        }
+        self.pending_deactivations.push((t, reason, source_id, fp));
     }
 
     /// Which target account holds a normalised login.
@@ -793,12 +846,12 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
             if !d.enabled {
-                self.pending_deactivations.push((
+                self.deactivate(
                     t,
                     Reason::DisabledInSource,
                     Some(u.id.to_string()),
                     Some(d.fingerprint),
-                ));
+                );
                 wrote = true;
             }
             if !wrote && !link_current {
@@ -899,16 +952,10 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             if let Some(source_id) = linked_owner.get(cur.id) {
                 self.plan.managed_users += 1;
-                self.pending_deactivations.push((
-                    t,
-                    Reason::Left,
-                    Some((*source_id).to_string()),
-                    None,
-                ));
+                self.deactivate(t, Reason::Left, Some((*source_id).to_string()), None);
             } else if self.s.adopt == Adopt::All {
                 self.plan.managed_users += 1;
-                self.pending_deactivations
-                    .push((t, Reason::NotInSource, None, None));
+                self.deactivate(t, Reason::NotInSource, None, None);
             } else {
                 self.plan.unmanaged.push(Account {
                     id: cur.id.to_string(),
@@ -1138,7 +1185,9 @@ impl<'s, 'i> Planner<'s, 'i> {
         for i in 0..self.desired.len() {
             let r = match (&self.desired[i], self.claim[i], self.created_user[i]) {
                 _ if self.conflicted[i] => UserTarget::Absent,
-                (Some(_), Some(t), _) if !self.protected_t[t] => UserTarget::Existing(t),
+                (Some(_), Some(t), _) if !self.protected_t[t] && !self.contained_t[t] => {
+                    UserTarget::Existing(t)
+                }
                 (Some(_), None, Some(op)) => UserTarget::Created(op),
                 _ => UserTarget::Absent,
             };
@@ -1388,6 +1437,168 @@ impl<'s, 'i> Planner<'s, 'i> {
             );
         }
         self.gm = Some(gm);
+    }
+
+    /// Removes every contained account from every group whose members were read (not
+    /// only the synced ones: a group it kept is access it kept), except protected groups.
+    fn strip_memberships(&mut self) {
+        if !self.contained_t.contains(&true) {
+            return;
+        }
+        let tusers: &'i UserTable = &self.input.state.users;
+        let tgroups = &self.input.state.groups;
+        for cur in tgroups {
+            let Some(list) = self.input.state.members.get(&cur.id) else {
+                continue;
+            };
+            if self.group_protected(cur) {
+                continue;
+            }
+            for &u in &list.users {
+                let t = u as usize;
+                if !self.contained_t[t] || !self.caps.members_remove {
+                    continue;
+                }
+                let acc = tusers.get(t);
+                let op = self.plan.push(
+                    Action::RemoveMember {
+                        group: GroupRef {
+                            at: Ref::Id(Arc::from(cur.id.as_str())),
+                            name: Arc::from(cur.name.as_str()),
+                        },
+                        member: PrincipalRef {
+                            kind: PrincipalKind::User,
+                            at: Ref::Id(Arc::from(acc.id)),
+                            name: Arc::from(acc.login),
+                        },
+                    },
+                    vec![],
+                );
+                self.strip_ops.entry(t).or_default().push(op);
+            }
+        }
+    }
+
+    /// Revokes every role grant a contained account holds directly, whichever role.
+    fn strip_grants(&mut self) {
+        if !self.contained_t.contains(&true) || !self.caps.grants_revoke {
+            return;
+        }
+        let tusers: &'i UserTable = &self.input.state.users;
+        let troles = &self.input.state.roles;
+        for g in &self.input.state.grants {
+            let Principal::User(id) = &g.principal else {
+                continue;
+            };
+            let Some(t) = tusers.find(id).filter(|&t| self.contained_t[t]) else {
+                continue;
+            };
+            let role_name = troles
+                .iter()
+                .find(|r| r.id == g.role)
+                .map_or_else(|| g.role.clone(), |r| r.name.clone());
+            let op = self.plan.push(
+                Action::Revoke {
+                    role: g.role.clone(),
+                    role_name,
+                    principal: self.principal_ref_of(&g.principal),
+                    scope: g.scope.clone(),
+                },
+                vec![],
+            );
+            self.strip_ops.entry(t).or_default().push(op);
+        }
+    }
+
+    /// Plans what takes the place of a disable for a contained account: its sessions are
+    /// revoked after its memberships and grants are removed, and it is listed as able to
+    /// sign in. Runs once per change: sessions are revoked when something was stripped,
+    /// when live sessions are listed, or when no earlier run recorded the account as
+    /// stripped (its link carries [`STRIPPED`] for a leaver, the desired state's
+    /// fingerprint otherwise).
+    fn contain(
+        &mut self,
+        t: usize,
+        reason: Reason,
+        source_id: Option<String>,
+        fingerprint: Option<u64>,
+        live: Vec<String>,
+    ) {
+        let cur = self.input.state.users.get(t);
+        let stripped = self.strip_ops.remove(&t).unwrap_or_default();
+        let marker = fingerprint.unwrap_or(STRIPPED);
+        let recorded = match &source_id {
+            Some(sid) => self
+                .input
+                .user_links
+                .get(sid)
+                .is_some_and(|l| l.target_id == cur.id && l.fingerprint == Some(marker)),
+            // Adopted accounts have no link to record it in: revoke only with a change.
+            None => true,
+        };
+        let revoke = self.eff.sessions_revoke
+            && (!live.is_empty()
+                || (!self.eff.sessions_list && (!stripped.is_empty() || !recorded)));
+        let mut last = stripped.clone();
+        if revoke {
+            let op = self.push_user_op(
+                Some(t),
+                Action::RevokeSessions {
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                    sessions: live,
+                },
+                stripped.clone(),
+            );
+            last = vec![op];
+        }
+        // Only where sessions cannot be listed does a later run need the record.
+        let record = self.eff.sessions_revoke && !self.eff.sessions_list && !recorded;
+        if let (Some(sid), true) = (&source_id, record) {
+            self.push_user_op(
+                Some(t),
+                Action::LinkUser {
+                    source_id: sid.clone(),
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                    fingerprint: fingerprint_text(marker),
+                },
+                last,
+            );
+        }
+        let memberships = if !self.eff.groups {
+            "groups are not synced here, so its memberships are left as they are"
+        } else if !self.caps.members_remove {
+            "the platform cannot remove members, so its memberships are left as they are"
+        } else {
+            "memberships removed"
+        };
+        let roles = if !self.eff.roles {
+            "roles are not synced here, so its roles are left as they are"
+        } else if !self.caps.grants_revoke {
+            "the platform cannot revoke roles, so its roles are left as they are"
+        } else {
+            "roles removed"
+        };
+        let sessions = if self.eff.sessions_revoke {
+            "sessions revoked"
+        } else {
+            "the platform cannot revoke sessions"
+        };
+        let both = if memberships == "memberships removed" && roles == "roles removed" {
+            "memberships and roles removed".to_string()
+        } else {
+            format!("{memberships}; {roles}")
+        };
+        self.plan.can_sign_in.push(CanSignIn {
+            id: cur.id.to_string(),
+            login: cur.login.to_string(),
+            reason,
+            why: format!(
+                "cannot disable on this platform: {both}, {sessions}; the account can still sign in"
+            ),
+            stripped_now: !stripped.is_empty(),
+        });
     }
 
     fn is_active_principal(&self, p: &Principal) -> bool {
@@ -1709,6 +1920,10 @@ impl<'s, 'i> Planner<'s, 'i> {
         for (t, reason, source_id, fingerprint) in pending {
             let cur = tusers.get(t);
             let live = sessions.get(cur.id).cloned().unwrap_or_default();
+            if self.contained_t[t] {
+                self.contain(t, reason, source_id, fingerprint, live);
+                continue;
+            }
             // What to do: a source-disabled user is disabled whatever the policy (the
             // source says so); a leaver follows the policy.
             let want_delete = match reason {

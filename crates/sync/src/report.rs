@@ -259,6 +259,9 @@ pub fn render_plan_limited(
         if tp.ops.len() > shown {
             let _ = writeln!(out, "  ... and {} more", tp.ops.len() - shown);
         }
+        for c in &tp.can_sign_in {
+            let _ = writeln!(out, "  ! {} ({}): {}", c.login, c.reason.as_str(), c.why);
+        }
         for c in &tp.conflicts {
             let target = c
                 .target
@@ -308,7 +311,14 @@ pub fn render_plan_limited(
         out.push('\n');
     }
     let changed = plan.targets.iter().filter(|t| !t.ops.is_empty()).count();
-    if plan.is_empty() {
+    let stuck = plan.can_sign_in();
+    if plan.is_empty() && stuck > 0 {
+        let _ = writeln!(
+            out,
+            "Nothing to change, but {stuck} account(s) that should have no access can still sign in \
+             (see above); deletion = \"delete\" removes them."
+        );
+    } else if plan.is_empty() {
         let _ = writeln!(out, "Nothing to change: every target matches the source.");
     } else {
         let _ = writeln!(
@@ -319,6 +329,19 @@ pub fn render_plan_limited(
         );
     }
     out
+}
+
+/// The accounts of a target that can still sign in, one line each.
+fn can_sign_in_lines(out: &mut String, t: &crate::apply::TargetReport) {
+    for c in &t.can_sign_in {
+        let _ = writeln!(
+            out,
+            "  still able to sign in: {} ({}): {}",
+            c.login,
+            c.reason.as_str(),
+            c.why
+        );
+    }
 }
 
 /// A run report as text.
@@ -332,6 +355,7 @@ pub fn render_run(report: &RunReport) -> String {
         }
         if t.planned == 0 {
             let _ = writeln!(out, "nothing to do");
+            can_sign_in_lines(&mut out, t);
             continue;
         }
         let _ = write!(out, "{} of {} done", t.ok, t.planned);
@@ -366,7 +390,14 @@ pub fn render_run(report: &RunReport) -> String {
                 "  skipped: {skipped} operation(s) that depend on the failures above"
             );
         }
+        can_sign_in_lines(&mut out, t);
     }
+    let stuck: usize = report.targets.iter().map(|t| t.can_sign_in.len()).sum();
+    let only_stuck = stuck > 0
+        && report
+            .targets
+            .iter()
+            .all(|t| t.refused.is_none() && t.fatal.is_none() && t.ok == t.planned);
     let _ = writeln!(
         out,
         "run {}: {}",
@@ -375,6 +406,9 @@ pub fn render_run(report: &RunReport) -> String {
             idbridge_store::RunOutcome::Succeeded => "every target converged",
             idbridge_store::RunOutcome::Stopped =>
                 "stopped on request; the next run finishes the job",
+            idbridge_store::RunOutcome::Failed if only_stuck =>
+                "not converged: accounts that should have no access can still sign in (see above); \
+                 deletion = \"delete\" removes them",
             idbridge_store::RunOutcome::Failed =>
                 "some changes were not made (see above); the next run retries them",
             idbridge_store::RunOutcome::Running | idbridge_store::RunOutcome::Interrupted =>

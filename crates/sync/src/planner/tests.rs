@@ -416,16 +416,20 @@ fn deletion_policies() {
     let plan = c.plan().expect("plan");
     assert!(find(&plan, "disable_user").is_empty() && find(&plan, "delete_user").is_empty());
 
-    // A target that cannot disable: noted, nothing done.
+    // A target that cannot disable: listed as able to sign in (it has no memberships,
+    // grants or live sessions to remove here).
     let mut c = base();
     c.caps.users_set_enabled = false;
     let plan = c.plan().expect("plan");
     assert!(find(&plan, "disable_user").is_empty());
     assert!(
-        plan.notes.iter().any(|n| n.contains("cannot disable")),
+        !names(&plan).iter().any(|n| n.ends_with("bob")),
         "{:?}",
-        plan.notes
+        names(&plan)
     );
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert_eq!(plan.can_sign_in[0].login, "bob");
+    assert!(plan.can_sign_in[0].why.contains("the account can still sign in"));
 }
 
 #[test]
@@ -1107,4 +1111,161 @@ fn a_rename_the_platform_cannot_make_is_shown_in_the_rendered_plan() {
         ),
         "{text}"
     );
+}
+
+/// ada stays, bob left the source; the target cannot disable accounts, cannot list
+/// sessions but can revoke a user's sessions. bob is in a synced group, in a group only
+/// the target has, and holds a mapped role.
+fn leaver_on_a_target_that_cannot_disable() -> Case {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.caps.users_set_enabled = false;
+    c.caps.sessions_list = false;
+    c.caps.sessions_revoke = false;
+    c.source.groups = Some(vec![group("g1", "eng")]);
+    c.source.members.insert(
+        "g1".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.target.groups = vec![group("TG1", "eng"), group("TG2", "ops")];
+    c.target.members.insert(
+        "TG1".into(),
+        vec![Principal::User("T1".into()), Principal::User("T2".into())],
+    );
+    c.target
+        .members
+        .insert("TG2".into(), vec![Principal::User("T2".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r1".into(),
+        name: "viewer".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.target.roles = vec![Role {
+        id: "TR".into(),
+        name: "reader".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }];
+    c.target.grants = vec![Grant {
+        role: "TR".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
+        .expect("settings");
+    c.link_as_applied();
+    c.source.users.retain(|u| u.id != "s2");
+    c.source.members.insert("g1".into(), vec![Principal::User("s1".into())]);
+    c
+}
+
+#[test]
+fn a_leaver_the_target_cannot_disable_is_stripped_and_listed_as_able_to_sign_in() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert_eq!(
+        n,
+        vec![
+            "remove_member eng <- bob",
+            "remove_member ops <- bob",
+            "revoke reader (global) -> bob",
+            "revoke_sessions bob",
+            "link_user bob",
+        ],
+        "{n:?}"
+    );
+    // The revocation follows the removals; the link records it after the revocation.
+    assert_eq!(plan.ops[3].depends_on, vec![0, 1, 2]);
+    assert_eq!(plan.ops[4].depends_on, vec![3]);
+    assert_eq!(plan.can_sign_in.len(), 1, "{:?}", plan.can_sign_in);
+    let c0 = &plan.can_sign_in[0];
+    assert_eq!((c0.login.as_str(), c0.reason), ("bob", Reason::Left));
+    assert_eq!(
+        c0.why,
+        "cannot disable on this platform: memberships and roles removed, sessions revoked; \
+         the account can still sign in"
+    );
+    assert!(c0.stripped_now);
+    // Counted by the deletion guard like a disable.
+    assert_eq!(plan.deletions(), 1);
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("cannot disable them")),
+        "{:?}",
+        plan.notes
+    );
+
+    // Applied: the removals are done and the link records it. Nothing is planned again,
+    // yet the account is still listed.
+    let Action::LinkUser { fingerprint, .. } = &plan.ops[4].action else {
+        panic!()
+    };
+    c.user_links
+        .iter_mut()
+        .filter(|l| l.source_id == "s2")
+        .for_each(|l| l.fingerprint = fingerprint.clone());
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T1".into())]);
+    c.target.members.insert("TG2".into(), vec![]);
+    c.target.grants.clear();
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "disable_user").is_empty());
+    assert!(
+        !names(&plan).iter().any(|n| n.ends_with("bob")),
+        "{:?}",
+        names(&plan)
+    );
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert!(!plan.can_sign_in[0].stripped_now);
+    assert_eq!(plan.deletions(), 0);
+
+    // Someone adds bob to a group again: removed again, sessions revoked again.
+    c.target
+        .members
+        .insert("TG2".into(), vec![Principal::User("T2".into())]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(
+        names(&plan),
+        vec!["remove_member ops <- bob", "revoke_sessions bob"]
+    );
+}
+
+#[test]
+fn deletion_delete_still_deletes_on_a_target_that_cannot_disable() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    c.settings.deletion = DeletionPolicy::Delete;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"delete_user bob".to_string()), "{n:?}");
+    assert!(plan.can_sign_in.is_empty());
+}
+
+#[test]
+fn a_user_disabled_in_the_source_is_stripped_where_the_target_cannot_disable() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    // bob is back in the source, disabled.
+    let mut bob = user("s2", "bob");
+    bob.enabled = false;
+    c.source.users.push(bob);
+    c.source.members.insert(
+        "g1".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.source.grants = vec![Grant {
+        role: "r1".into(),
+        principal: Principal::User("s2".into()),
+        scope: Scope::Global,
+    }];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    // Not added back anywhere, stripped of what it has.
+    assert!(!n.iter().any(|x| x.starts_with("add_member") || x.starts_with("grant ")), "{n:?}");
+    assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
+    assert!(n.contains(&"revoke reader (global) -> bob".to_string()), "{n:?}");
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert_eq!(plan.can_sign_in[0].reason, Reason::DisabledInSource);
 }
