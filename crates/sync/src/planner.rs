@@ -36,6 +36,12 @@ use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
 /// fingerprint, so a leaver who returns is compared field by field.
 const STRIPPED: u64 = 0x5354_5249_5050_4544;
 
+/// Whether a link fingerprint is the record that an account was stripped of its access on
+/// a target that cannot disable it (a link operation carrying it writes nothing there).
+pub fn is_stripped_marker(fingerprint: &str) -> bool {
+    fingerprint == fingerprint_text(STRIPPED)
+}
+
 /// Source records indexed once and shared by every target's planning.
 pub struct SourceIndex<'a> {
     /// The source records.
@@ -472,6 +478,8 @@ pub fn plan_target(
     }
     if effective.roles {
         p.roles()?;
+    }
+    if effective.grants {
         p.strip_grants();
     }
     p.deactivations();
@@ -1479,13 +1487,23 @@ impl<'s, 'i> Planner<'s, 'i> {
         }
     }
 
-    /// Revokes every role grant a contained account holds directly, whichever role.
+    /// Revokes every role grant a contained account holds directly, whichever role. Where
+    /// every user holds one global role (`grants_global_floor`), a global role above the
+    /// least is replaced by the least, granted once.
     fn strip_grants(&mut self) {
         if !self.contained_t.contains(&true) || !self.caps.grants_revoke {
             return;
         }
         let tusers: &'i UserTable = &self.input.state.users;
         let troles = &self.input.state.roles;
+        let role_name = |id: &str| {
+            troles
+                .iter()
+                .find(|r| r.id == id)
+                .map_or_else(|| id.to_string(), |r| r.name.clone())
+        };
+        let floor = self.caps.grants_global_floor;
+        let mut floored: HashSet<usize> = HashSet::new();
         for g in &self.input.state.grants {
             let Principal::User(id) = &g.principal else {
                 continue;
@@ -1493,19 +1511,26 @@ impl<'s, 'i> Planner<'s, 'i> {
             let Some(t) = tusers.find(id).filter(|&t| self.contained_t[t]) else {
                 continue;
             };
-            let role_name = troles
-                .iter()
-                .find(|r| r.id == g.role)
-                .map_or_else(|| g.role.clone(), |r| r.name.clone());
-            let op = self.plan.push(
-                Action::Revoke {
+            let action = match floor {
+                Some(f) if g.scope.is_global() => {
+                    if g.role == f || !self.caps.grants_grant || !floored.insert(t) {
+                        continue;
+                    }
+                    Action::Grant {
+                        role: f.to_string(),
+                        role_name: role_name(f),
+                        principal: self.principal_ref_of(&g.principal),
+                        scope: Scope::Global,
+                    }
+                }
+                _ => Action::Revoke {
                     role: g.role.clone(),
-                    role_name,
+                    role_name: role_name(&g.role),
                     principal: self.principal_ref_of(&g.principal),
                     scope: g.scope.clone(),
                 },
-                vec![],
-            );
+            };
+            let op = self.plan.push(action, vec![]);
             self.strip_ops.entry(t).or_default().push(op);
         }
     }
@@ -1566,29 +1591,24 @@ impl<'s, 'i> Planner<'s, 'i> {
                 last,
             );
         }
-        let memberships = if !self.eff.groups {
-            "groups are not synced here, so its memberships are left as they are"
-        } else if !self.caps.members_remove {
-            "the platform cannot remove members, so its memberships are left as they are"
-        } else {
+        let memberships = if self.eff.groups && self.caps.members_remove {
             "memberships removed"
-        };
-        let roles = if !self.eff.roles {
-            "roles are not synced here, so its roles are left as they are"
-        } else if !self.caps.grants_revoke {
-            "the platform cannot revoke roles, so its roles are left as they are"
         } else {
+            "its group memberships could not be read or removed here"
+        };
+        let roles = if self.eff.grants {
             "roles removed"
+        } else {
+            "its roles could not be read or revoked here"
         };
         let sessions = if self.eff.sessions_revoke {
             "sessions revoked"
         } else {
-            "the platform cannot revoke sessions"
+            "sessions cannot be revoked here"
         };
-        let both = if memberships == "memberships removed" && roles == "roles removed" {
-            "memberships and roles removed".to_string()
-        } else {
-            format!("{memberships}; {roles}")
+        let both = match (self.eff.groups && self.caps.members_remove, self.eff.grants) {
+            (true, true) => "memberships and roles removed".to_string(),
+            _ => format!("{memberships}, {roles}"),
         };
         self.plan.can_sign_in.push(CanSignIn {
             id: cur.id.to_string(),

@@ -117,6 +117,13 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             };
             vec![format!("! revoke sessions of {login}{n}")]
         }
+        Action::LinkUser {
+            login, fingerprint, ..
+        } if crate::planner::is_stripped_marker(fingerprint) => {
+            vec![format!(
+                "= record that {login} was stripped of its access (no write to the target)"
+            )]
+        }
         Action::LinkUser { login, .. } => {
             vec![format!(
                 "= link user {login} (existing account, already matching)"

@@ -192,7 +192,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     if plan.is_empty() {
         engine.close().await;
-        return Ok(ExitCode::SUCCESS);
+        // Nothing to do is not converged while an account that should have no access
+        // can still sign in (a target that cannot disable it).
+        return Ok(if plan.can_sign_in() > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     if !args.yes && !confirm(&format!("Apply {} change(s)?", plan.op_count()))? {
         eprintln!("nothing applied");

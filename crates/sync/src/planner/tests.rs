@@ -429,7 +429,11 @@ fn deletion_policies() {
     );
     assert_eq!(plan.can_sign_in.len(), 1);
     assert_eq!(plan.can_sign_in[0].login, "bob");
-    assert!(plan.can_sign_in[0].why.contains("the account can still sign in"));
+    assert!(
+        plan.can_sign_in[0]
+            .why
+            .contains("the account can still sign in")
+    );
 }
 
 #[test]
@@ -1065,7 +1069,10 @@ fn changes_a_target_cannot_make_are_noted_not_dropped() {
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
-    assert!(n.contains(&"revoke reader (global) -> bob".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"revoke reader (global) -> bob".to_string()),
+        "{n:?}"
+    );
     let notes = plan.notes.join("\n");
     assert!(
         notes.contains("1 member(s) should be added to groups but the target cannot add members"),
@@ -1083,10 +1090,15 @@ fn changes_a_target_cannot_make_are_noted_not_dropped() {
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(n.contains(&"add_member eng <- ada".to_string()), "{n:?}");
-    assert!(n.contains(&"grant reader (global) -> ada".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"grant reader (global) -> ada".to_string()),
+        "{n:?}"
+    );
     let notes = plan.notes.join("\n");
     assert!(
-        notes.contains("1 member(s) should be removed from groups but the target cannot remove members"),
+        notes.contains(
+            "1 member(s) should be removed from groups but the target cannot remove members"
+        ),
         "{notes}"
     );
     assert!(
@@ -1158,7 +1170,9 @@ fn leaver_on_a_target_that_cannot_disable() -> Case {
         .expect("settings");
     c.link_as_applied();
     c.source.users.retain(|u| u.id != "s2");
-    c.source.members.insert("g1".into(), vec![Principal::User("s1".into())]);
+    c.source
+        .members
+        .insert("g1".into(), vec![Principal::User("s1".into())]);
     c
 }
 
@@ -1263,9 +1277,44 @@ fn a_user_disabled_in_the_source_is_stripped_where_the_target_cannot_disable() {
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     // Not added back anywhere, stripped of what it has.
-    assert!(!n.iter().any(|x| x.starts_with("add_member") || x.starts_with("grant ")), "{n:?}");
+    assert!(
+        !n.iter()
+            .any(|x| x.starts_with("add_member") || x.starts_with("grant ")),
+        "{n:?}"
+    );
     assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
-    assert!(n.contains(&"revoke reader (global) -> bob".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"revoke reader (global) -> bob".to_string()),
+        "{n:?}"
+    );
     assert_eq!(plan.can_sign_in.len(), 1);
     assert_eq!(plan.can_sign_in[0].reason, Reason::DisabledInSource);
+}
+
+#[test]
+fn where_every_user_holds_one_global_role_a_stripped_account_gets_the_least() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    c.caps.grants_global_floor = Some("TLOW");
+    c.target.roles.push(Role {
+        id: "TLOW".into(),
+        name: "nobody".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    });
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(
+        n.contains(&"grant nobody (global) -> bob".to_string()),
+        "{n:?}"
+    );
+    assert!(!n.iter().any(|x| x.starts_with("revoke ")), "{n:?}");
+    // Holding the least already: nothing to do about roles.
+    c.target.grants = vec![Grant {
+        role: "TLOW".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.iter().any(|x| x.contains("(global)")), "{n:?}");
 }
