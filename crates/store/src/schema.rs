@@ -78,6 +78,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // completes that row: find the row in flight quickly.
     "CREATE INDEX journal_in_flight ON journal (run, target, operation, resource, id)
         WHERE outcome = 'started';",
+    // Offboarding holds: a person `idbridge offboard` disabled stays disabled in every
+    // target until the hold is lifted. Lifted holds are kept, with who lifted them when.
+    "CREATE TABLE holds (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        person      TEXT NOT NULL,
+        source_id   TEXT,
+        keys        TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        lifted      TEXT,
+        lifted_by   TEXT
+    );
+    CREATE INDEX holds_active ON holds (id) WHERE lifted IS NULL;",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].
