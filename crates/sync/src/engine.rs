@@ -4,12 +4,13 @@
 use std::path::Path;
 
 use idbridge_core::{AdapterHandle, Config, Error, ErrorKind, Result, registry};
-use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
+use idbridge_store::{LinkKind, NewHold, RunLock, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
 use crate::guard::{self, GuardViolation};
+use crate::holds::HoldIndex;
 use crate::journal::JournalWriter;
 use crate::plan::{Action, Plan, Reason, TargetPlan};
 use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
@@ -293,12 +294,14 @@ impl Engine {
         Ok(Snapshot { source, targets })
     }
 
-    /// Plans every target from a snapshot. Pure apart from logging.
+    /// Plans every target from a snapshot and the offboarding holds in the state file.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group.
+    /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group; a state
+    /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
-        let index = SourceIndex::new(&snapshot.source);
+        let holds = HoldIndex::new(self.store.holds()?);
+        let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
         let mut plan = Plan::new();
         for (t, snap) in self.targets.iter().zip(&snapshot.targets) {
             let input = TargetInput {
@@ -550,6 +553,17 @@ impl Engine {
             }
             tp.managed_users = 1;
             let source_id = source_user.as_ref().map(|s| s.id.clone());
+            if !caps.users_set_enabled && account.enabled {
+                tp.can_sign_in.push(crate::plan::CanSignIn {
+                    id: account.id.clone(),
+                    login: account.login.clone(),
+                    reason: Reason::Offboard,
+                    why: "cannot disable on this platform: sessions revoked; the hold makes every \
+                          sync remove its memberships and roles; the account can still sign in"
+                        .to_string(),
+                    stripped_now: false,
+                });
+            }
             let mut deps = Vec::new();
             if account.enabled {
                 if caps.users_set_enabled {
@@ -562,11 +576,6 @@ impl Engine {
                             fingerprint: None,
                         },
                         vec![],
-                    ));
-                } else {
-                    tp.notes.push(format!(
-                        "the target cannot disable accounts; `{}` stays enabled (remove it there by hand, or with deletion = \"delete\" by removing it from the source)",
-                        account.login
                     ));
                 }
             }
@@ -587,8 +596,8 @@ impl Engine {
             }
             if source_user.as_ref().is_some_and(|s| s.enabled) {
                 tp.notes.push(format!(
-                    "`{who}` is still enabled in the source: the next sync re-enables the account \
-                     unless the source is changed too"
+                    "`{who}` is still enabled in the source: a hold keeps the account disabled \
+                     through every sync until `idbridge offboard --lift {who}`"
                 ));
             }
             plan.targets.push(tp);
@@ -599,6 +608,44 @@ impl Engine {
             )));
         }
         Ok(plan)
+    }
+}
+
+impl Engine {
+    /// The hold an offboarding of `who` records: the person's source id and source login
+    /// and email when the source has them, and the login and email of every account the
+    /// offboarding plan addresses. `reason` says why (the command, and any reason given);
+    /// the hold is placed by the operating-system user.
+    ///
+    /// # Errors
+    /// A source that cannot be read.
+    pub async fn offboard_hold(&self, who: &str, plan: &Plan, reason: &str) -> Result<NewHold> {
+        let source_user = find_user(&self.source, &norm(who)).await?;
+        let mut keys = vec![who.to_string()];
+        if let Some(s) = &source_user {
+            keys.push(s.login.clone());
+            keys.extend(s.email.clone());
+        }
+        for op in plan.targets.iter().flat_map(|t| &t.ops) {
+            match &op.action {
+                Action::DisableUser { before, .. } => {
+                    keys.push(before.login.clone());
+                    keys.extend(before.email.clone());
+                }
+                Action::RevokeSessions { login, .. } => keys.push(login.clone()),
+                _ => {}
+            }
+        }
+        for t in &plan.targets {
+            keys.extend(t.can_sign_in.iter().map(|c| c.login.clone()));
+        }
+        Ok(NewHold {
+            person: who.trim().to_string(),
+            source_id: source_user.map(|s| s.id),
+            keys,
+            by: idbridge_store::os_user(),
+            reason: reason.to_string(),
+        })
     }
 }
 

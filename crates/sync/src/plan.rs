@@ -121,6 +121,22 @@ pub struct CanSignIn {
     pub stripped_now: bool,
 }
 
+/// An account kept disabled by an offboarding hold (`idbridge offboard`), whatever the
+/// source says, until `idbridge offboard --lift`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldAccount {
+    /// The target's id.
+    pub id: String,
+    /// Its login.
+    pub login: String,
+    /// The person as the hold names them.
+    pub person: String,
+    /// When the hold was placed.
+    pub since: DateTime<Utc>,
+    /// Who placed it.
+    pub by: String,
+}
+
 /// Something the engine refused to decide, with the records involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
@@ -507,6 +523,9 @@ pub struct TargetPlan {
     /// cannot disable them (see [`CanSignIn`]). Listed on every plan while they remain.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub can_sign_in: Vec<CanSignIn>,
+    /// Accounts an offboarding hold keeps disabled (see [`HeldAccount`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldAccount>,
 }
 
 impl TargetPlan {
@@ -523,6 +542,7 @@ impl TargetPlan {
             protected: Vec::new(),
             notes: Vec::new(),
             can_sign_in: Vec::new(),
+            held: Vec::new(),
         }
     }
 

@@ -17,11 +17,12 @@ use idbridge_core::{
     Capabilities, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Protected, Result,
     Role, Scope, UserChanges,
 };
-use idbridge_store::Link;
+use idbridge_store::{Hold, Link};
 
+use crate::holds::HoldIndex;
 use crate::plan::{
-    Account, Action, CanSignIn, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref,
-    TargetPlan,
+    Account, Action, CanSignIn, Conflict, GroupRef, HeldAccount, PrincipalKind, PrincipalRef,
+    Reason, Ref, TargetPlan,
 };
 use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
@@ -54,6 +55,7 @@ pub struct SourceIndex<'a> {
     direct_users: Vec<Vec<usize>>,
     child_groups: Vec<Vec<usize>>,
     closure: Vec<OnceLock<Vec<usize>>>,
+    holds: Option<&'a HoldIndex>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -114,7 +116,14 @@ impl<'a> SourceIndex<'a> {
             direct_users,
             child_groups,
             closure,
+            holds: None,
         }
+    }
+
+    /// The same index, with the offboarding holds every target's plan keeps.
+    pub fn with_holds(mut self, holds: &'a HoldIndex) -> SourceIndex<'a> {
+        self.holds = (!holds.is_empty()).then_some(holds);
+        self
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).
@@ -525,6 +534,8 @@ struct Planner<'s, 'i> {
     protected_t: Vec<bool>,
     /// Per source user claimed through its stored link: that link's fingerprint.
     linked_fp: Vec<Option<u64>>,
+    /// Per source user: the offboarding hold that keeps it disabled.
+    held_src: Vec<Option<&'i Hold>>,
     created_user: Vec<Option<usize>>,
     last_user_op: HashMap<usize, usize>,
     user_target: Vec<UserTarget>,
@@ -600,6 +611,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             conflicted: vec![false; sources],
             protected_t: vec![false; tusers.len()],
             linked_fp: vec![None; sources],
+            held_src: vec![None; sources],
             created_user: vec![None; sources],
             last_user_op: HashMap::new(),
             user_target: Vec::new(),
@@ -658,6 +670,18 @@ impl<'s, 'i> Planner<'s, 'i> {
         self.pending_deactivations.push((t, reason, source_id, fp));
     }
 
+    /// Lists account `t` as held by an offboarding in the plan.
+    fn list_held(&mut self, t: usize, h: &Hold) {
+        let cur = self.input.state.users.get(t);
+        self.plan.held.push(HeldAccount {
+            id: cur.id.to_string(),
+            login: cur.login.to_string(),
+            person: h.person.clone(),
+            since: h.created,
+            by: h.created_by.clone(),
+        });
+    }
+
     /// Which target account holds a normalised login.
     fn login_slot(&mut self, key: &str) -> Option<Slot> {
         let tusers = &self.input.state.users;
@@ -707,9 +731,22 @@ impl<'s, 'i> Planner<'s, 'i> {
         let s = self.s;
         // Map.
         let mut desired = Vec::with_capacity(users.len());
-        for u in users.iter() {
+        let holds: Option<&'i HoldIndex> = src.holds;
+        for (i, u) in users.iter().enumerate() {
             match map_user(u, s, self.caps.users_login_is_email) {
-                Ok(d) => desired.push(Some(d)),
+                Ok(mut d) => {
+                    if let Some(h) = holds.and_then(|x| x.source_user(u)) {
+                        // Held by an offboarding: disabled whatever the source says, with
+                        // a state of its own, so that lifting the hold is a change.
+                        d.enabled = false;
+                        d.fingerprint = Fingerprinter::default()
+                            .str(&fingerprint_text(d.fingerprint))
+                            .str("held")
+                            .value();
+                        self.held_src[i] = Some(h);
+                    }
+                    desired.push(Some(d));
+                }
                 Err(note) => {
                     self.plan.notes.push(note);
                     desired.push(None);
@@ -854,12 +891,14 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
             if !d.enabled {
-                self.deactivate(
-                    t,
-                    Reason::DisabledInSource,
-                    Some(u.id.to_string()),
-                    Some(d.fingerprint),
-                );
+                let reason = match self.held_src[i] {
+                    Some(h) => {
+                        self.list_held(t, h);
+                        Reason::Held
+                    }
+                    None => Reason::DisabledInSource,
+                };
+                self.deactivate(t, reason, Some(u.id.to_string()), Some(d.fingerprint));
                 wrote = true;
             }
             if !wrote && !link_current {
@@ -958,12 +997,26 @@ impl<'s, 'i> Planner<'s, 'i> {
             if self.protected_t[t] {
                 continue;
             }
+            let hold = holds.and_then(|x| x.account(cur));
+            if let Some(h) = hold {
+                self.list_held(t, h);
+            }
             if let Some(source_id) = linked_owner.get(cur.id) {
                 self.plan.managed_users += 1;
-                self.deactivate(t, Reason::Left, Some((*source_id).to_string()), None);
+                // A held leaver is disabled even where leavers are left alone.
+                let reason = match hold {
+                    Some(_) if self.s.deletion == DeletionPolicy::Ignore => Reason::Held,
+                    _ => Reason::Left,
+                };
+                self.deactivate(t, reason, Some((*source_id).to_string()), None);
             } else if self.s.adopt == Adopt::All {
                 self.plan.managed_users += 1;
-                self.deactivate(t, Reason::NotInSource, None, None);
+                let reason = hold.map_or(Reason::NotInSource, |_| Reason::Held);
+                self.deactivate(t, reason, None, None);
+            } else if hold.is_some() {
+                // An account offboarding found directly in the target: kept disabled.
+                self.plan.managed_users += 1;
+                self.deactivate(t, Reason::Held, None, None);
             } else {
                 self.plan.unmanaged.push(Account {
                     id: cur.id.to_string(),
@@ -1946,17 +1999,19 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             // What to do: a source-disabled user is disabled whatever the policy (the
             // source says so); a leaver follows the policy.
-            let want_delete = match reason {
-                Reason::DisabledInSource => {
-                    !caps.users_set_enabled && policy == DeletionPolicy::Delete
-                }
-                _ => policy == DeletionPolicy::Delete,
+            // Disabled in the source, or held by an offboarding: off whatever the policy.
+            let forced = matches!(reason, Reason::DisabledInSource | Reason::Held);
+            let want_delete = if forced {
+                !caps.users_set_enabled && policy == DeletionPolicy::Delete
+            } else {
+                policy == DeletionPolicy::Delete
             };
-            let want_disable = match reason {
-                Reason::DisabledInSource => caps.users_set_enabled,
-                _ => policy == DeletionPolicy::Disable,
+            let want_disable = if forced {
+                caps.users_set_enabled
+            } else {
+                policy == DeletionPolicy::Disable
             };
-            if policy == DeletionPolicy::Ignore && reason != Reason::DisabledInSource {
+            if policy == DeletionPolicy::Ignore && !forced {
                 continue;
             }
             if want_delete {

@@ -266,6 +266,16 @@ pub fn render_plan_limited(
         if tp.ops.len() > shown {
             let _ = writeln!(out, "  ... and {} more", tp.ops.len() - shown);
         }
+        for h in &tp.held {
+            let _ = writeln!(
+                out,
+                "  = {} held by offboard since {} (by {}): kept disabled; `idbridge offboard --lift {}` ends the hold",
+                h.login,
+                h.since.format("%Y-%m-%d %H:%M UTC"),
+                h.by,
+                h.person
+            );
+        }
         for c in &tp.can_sign_in {
             let _ = writeln!(out, "  ! {} ({}): {}", c.login, c.reason.as_str(), c.why);
         }

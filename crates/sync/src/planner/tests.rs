@@ -126,6 +126,7 @@ struct Case {
     protected: Protected,
     user_links: Vec<Link>,
     group_links: Vec<Link>,
+    holds: Vec<idbridge_store::Hold>,
 }
 
 impl Case {
@@ -147,6 +148,7 @@ impl Case {
             protected: Protected::default(),
             user_links: Vec::new(),
             group_links: Vec::new(),
+            holds: Vec::new(),
         }
     }
 
@@ -154,7 +156,8 @@ impl Case {
         let source = self.source.build();
         let target = self.target.build();
         let user_links = LinkTable::from_links(&self.user_links).expect("links");
-        let idx = SourceIndex::new(&source);
+        let holds = crate::holds::HoldIndex::new(self.holds.clone());
+        let idx = SourceIndex::new(&source).with_holds(&holds);
         let input = TargetInput {
             name: "t",
             adapter: "test",
@@ -1317,4 +1320,78 @@ fn where_every_user_holds_one_global_role_a_stripped_account_gets_the_least() {
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(!n.iter().any(|x| x.contains("(global)")), "{n:?}");
+}
+
+fn hold(person: &str, source_id: Option<&str>) -> idbridge_store::Hold {
+    idbridge_store::Hold {
+        id: 1,
+        person: person.into(),
+        source_id: source_id.map(str::to_string),
+        keys: vec![person.to_lowercase()],
+        created: Utc::now(),
+        created_by: "alice".into(),
+        reason: "offboard".into(),
+        lifted: None,
+        lifted_by: None,
+    }
+}
+
+#[test]
+fn a_held_person_stays_disabled_whatever_the_source_says_until_the_hold_is_lifted() {
+    // bob is enabled in the source, but held; his account was disabled by the offboard.
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.link_as_applied();
+    c.target.users[1].enabled = false;
+    c.holds = vec![hold("bob", Some("s2"))];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.iter().any(|x| x.starts_with("enable_user")), "{n:?}");
+    assert_eq!(plan.held.len(), 1, "{:?}", plan.held);
+    assert_eq!(plan.held[0].login, "bob");
+    assert_eq!(plan.held[0].by, "alice");
+    // Recorded once as held (a link write only), then nothing.
+    assert_eq!(n, vec!["link_user bob"]);
+    let Action::LinkUser { fingerprint, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    c.user_links
+        .iter_mut()
+        .filter(|l| l.source_id == "s2")
+        .for_each(|l| l.fingerprint = fingerprint.clone());
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.held.len(), 1);
+
+    // Someone enables it on the platform: disabled again, as held.
+    c.target.users[1].enabled = true;
+    let plan = c.plan().expect("plan");
+    let Action::DisableUser { reason, .. } = &find(&plan, "disable_user")[0].action else {
+        panic!()
+    };
+    assert_eq!(*reason, Reason::Held);
+
+    // Lifted: the source rules again.
+    c.target.users[1].enabled = false;
+    c.holds.clear();
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["enable_user bob"]);
+    assert!(plan.held.is_empty());
+}
+
+#[test]
+fn a_held_person_is_not_created_and_a_held_unmanaged_account_is_kept_disabled() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T9", "eve")],
+    );
+    // bob by his login (no source id known), eve only in the target.
+    c.holds = vec![hold("bob", None), hold("eve@example.com", None)];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.contains(&"create_user bob".to_string()), "{n:?}");
+    assert!(n.contains(&"disable_user eve".to_string()), "{n:?}");
+    assert!(plan.unmanaged.is_empty(), "{:?}", plan.unmanaged);
 }
