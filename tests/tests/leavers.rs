@@ -1,7 +1,7 @@
 //! No leaver left active: a platform that cannot disable accounts (Squirro), and
 //! offboarding holds that outlast the source.
 
-use idbridge_core::AdapterExt;
+use idbridge_core::{AdapterExt, Users};
 use idbridge_e2e::World;
 use idbridge_sync::report::{render_plan, render_run};
 use idbridge_testkit::emulator::EmulatorOptions;
@@ -120,5 +120,112 @@ async fn deletion_delete_removes_the_leaver_from_a_platform_that_cannot_disable(
             .expect("users")
             .iter()
             .any(|u| u.login == ALAN)
+    );
+}
+
+/// Offboards `who` as `idbridge offboard --yes` does: plan, hold, apply, journal.
+async fn offboard(w: &World, who: &str) -> idbridge_sync::RunReport {
+    let engine = w.engine();
+    let plan = engine.offboard_plan(who).await.expect("offboard plan");
+    let new_hold = engine
+        .offboard_hold(who, &plan, "offboard: compromised")
+        .await
+        .expect("hold");
+    let hold = engine.store().add_hold(&new_hold).expect("hold recorded");
+    let lock = engine.lock("offboard").expect("lock");
+    let opts = idbridge_sync::ApplyOptions {
+        skip_guard: true,
+        ..Default::default()
+    };
+    let report = engine.apply(&plan, &lock, &opts).await.expect("apply");
+    idbridge_sync::holds::journal_placed(engine.store(), report.run, &hold).expect("journal");
+    report
+}
+
+async fn enabled(w: &World, login: &str) -> bool {
+    w.target_users("bi")
+        .await
+        .expect("users")
+        .iter()
+        .find(|u| u.login == login)
+        .expect("account")
+        .enabled
+}
+
+#[tokio::test]
+async fn an_offboarding_hold_outlasts_the_source_until_it_is_lifted() {
+    let mut w = World::new();
+    w.add_file_target("bi", json!({}));
+    let (_, report) = w.sync().await.expect("first sync");
+    assert!(report.converged(), "{}", render_run(&report));
+
+    let report = offboard(&w, "Alan.Turing").await;
+    assert!(report.converged(), "{}", render_run(&report));
+    assert!(!enabled(&w, "alan.turing").await);
+
+    // The source still lists alan, enabled: the sync keeps the account disabled and says why.
+    assert!(w.source_user("alan.turing").await.expect("source").enabled);
+    let (plan, report) = w.sync().await.expect("sync");
+    let text = render_plan(&plan, &[]);
+    assert!(
+        text.contains("= alan.turing held by offboard since "),
+        "{text}"
+    );
+    assert!(!text.contains("enable user alan.turing"), "{text}");
+    assert!(report.converged(), "{}", render_run(&report));
+    assert!(!enabled(&w, "alan.turing").await);
+
+    // Enabled on the platform by someone: disabled again.
+    let bi = &w.target("bi").handle;
+    let id = w
+        .target_users("bi")
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.login == "alan.turing")
+        .expect("account")
+        .id;
+    bi.set_user_enabled(&id, true).await.expect("enable by hand");
+    let (plan, _) = w.sync().await.expect("sync");
+    assert!(
+        render_plan(&plan, &[]).contains("- disable user alan.turing (held by offboard)"),
+        "{}",
+        render_plan(&plan, &[])
+    );
+    assert!(!enabled(&w, "alan.turing").await);
+
+    // Lifted: journaled as a run of its own; the next sync re-enables the account.
+    let engine = w.engine();
+    let lock = engine.lock("offboard --lift").expect("lock");
+    let lifted = idbridge_sync::holds::lift(engine.store(), &lock, "alan.turing@example.com")
+        .expect("lift");
+    drop(lock);
+    assert_eq!(lifted.holds.len(), 1);
+    let err = {
+        let lock = engine.lock("offboard --lift").expect("lock");
+        idbridge_sync::holds::lift(engine.store(), &lock, "alan.turing").expect_err("no more")
+    };
+    assert_eq!(err.kind(), idbridge_core::ErrorKind::NotFound);
+    let (plan, report) = w.sync().await.expect("sync");
+    assert!(
+        render_plan(&plan, &[]).contains("+ enable user alan.turing"),
+        "{}",
+        render_plan(&plan, &[])
+    );
+    assert!(report.converged());
+    assert!(enabled(&w, "alan.turing").await);
+
+    let store = engine.store();
+    let run = store.run(lifted.run).expect("run").expect("recorded");
+    assert_eq!(run.command, "offboard --lift");
+    let journal = store.journal(None).expect("journal");
+    let ops: Vec<(&str, &str)> = journal
+        .iter()
+        .filter(|e| e.operation.ends_with("_hold"))
+        .map(|e| (e.operation.as_str(), e.resource.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![("place_hold", "Alan.Turing"), ("lift_hold", "Alan.Turing")]
     );
 }
