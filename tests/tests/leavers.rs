@@ -185,7 +185,9 @@ async fn an_offboarding_hold_outlasts_the_source_until_it_is_lifted() {
         .find(|u| u.login == "alan.turing")
         .expect("account")
         .id;
-    bi.set_user_enabled(&id, true).await.expect("enable by hand");
+    bi.set_user_enabled(&id, true)
+        .await
+        .expect("enable by hand");
     let (plan, _) = w.sync().await.expect("sync");
     assert!(
         render_plan(&plan, &[]).contains("- disable user alan.turing (held by offboard)"),
@@ -197,8 +199,8 @@ async fn an_offboarding_hold_outlasts_the_source_until_it_is_lifted() {
     // Lifted: journaled as a run of its own; the next sync re-enables the account.
     let engine = w.engine();
     let lock = engine.lock("offboard --lift").expect("lock");
-    let lifted = idbridge_sync::holds::lift(engine.store(), &lock, "alan.turing@example.com")
-        .expect("lift");
+    let lifted =
+        idbridge_sync::holds::lift(engine.store(), &lock, "alan.turing@example.com").expect("lift");
     drop(lock);
     assert_eq!(lifted.holds.len(), 1);
     let err = {

@@ -553,18 +553,27 @@ impl Engine {
             }
             tp.managed_users = 1;
             let source_id = source_user.as_ref().map(|s| s.id.clone());
+            let mut deps = Vec::new();
             if !caps.users_set_enabled && account.enabled {
+                // The nearest thing to disabling: no group, no role, no session.
+                deps = strip_account(t, account, &mut tp).await?;
+                let sessions =
+                    if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
+                        "sessions revoked"
+                    } else {
+                        "sessions cannot be revoked here"
+                    };
                 tp.can_sign_in.push(crate::plan::CanSignIn {
                     id: account.id.clone(),
                     login: account.login.clone(),
                     reason: Reason::Offboard,
-                    why: "cannot disable on this platform: sessions revoked; the hold makes every \
-                          sync remove its memberships and roles; the account can still sign in"
-                        .to_string(),
-                    stripped_now: false,
+                    why: format!(
+                        "cannot disable on this platform: memberships and roles removed, {sessions}; \
+                         the account can still sign in"
+                    ),
+                    stripped_now: !deps.is_empty(),
                 });
             }
-            let mut deps = Vec::new();
             if account.enabled {
                 if caps.users_set_enabled {
                     deps.push(tp.push(
@@ -609,6 +618,101 @@ impl Engine {
         }
         Ok(plan)
     }
+}
+
+/// Plans the removal of every group membership and role grant of `account` in target
+/// `t` (a target that cannot disable it), and returns the operations.
+async fn strip_account(
+    t: &Target,
+    account: &idbridge_core::User,
+    tp: &mut TargetPlan,
+) -> Result<Vec<usize>> {
+    use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+    use idbridge_core::{AdapterExt, GrantFilter, Principal, Scope};
+    let caps = t.handle.capabilities();
+    let me = Principal::User(account.id.clone());
+    let user_ref = PrincipalRef {
+        kind: PrincipalKind::User,
+        at: Ref::Id(account.id.as_str().into()),
+        name: account.login.as_str().into(),
+    };
+    let mut ops = Vec::new();
+    if caps.groups_list && caps.members_list && caps.members_remove {
+        let groups = t.handle.all_groups().await?;
+        let ids = groups.iter().map(|g| g.id.clone()).collect();
+        let members = read_members(&t.handle, ids, t.settings.concurrency).await?;
+        for g in &groups {
+            let protected = t.handle.protected().group(&g.id)
+                || t.settings
+                    .protected
+                    .iter()
+                    .any(|p| norm(p) == norm(&g.name));
+            if protected || !members.get(&g.id).is_some_and(|m| m.contains(&me)) {
+                continue;
+            }
+            ops.push(tp.push(
+                Action::RemoveMember {
+                    group: GroupRef {
+                        at: Ref::Id(g.id.as_str().into()),
+                        name: g.name.as_str().into(),
+                    },
+                    member: user_ref.clone(),
+                },
+                vec![],
+            ));
+        }
+    } else {
+        tp.notes.push(format!(
+            "the target cannot list or remove group members; `{}` keeps its memberships",
+            account.login
+        ));
+    }
+    if caps.roles_list && caps.grants_list && caps.grants_revoke {
+        let filter = GrantFilter {
+            principal: Some(me.clone()),
+            ..Default::default()
+        };
+        let (roles, grants) =
+            futures::try_join!(t.handle.all_roles(), t.handle.all_grants(&filter))?;
+        let name_of = |id: &str| {
+            roles
+                .iter()
+                .find(|r| r.id == id)
+                .map_or_else(|| id.to_string(), |r| r.name.clone())
+        };
+        let floor = caps.grants_global_floor;
+        let mut floored = false;
+        for g in grants.iter().filter(|g| g.principal == me) {
+            let action = match floor {
+                // One global role is always held: the least replaces the others.
+                Some(f) if g.scope.is_global() => {
+                    if g.role == f || floored || !caps.grants_grant {
+                        continue;
+                    }
+                    floored = true;
+                    Action::Grant {
+                        role: f.to_string(),
+                        role_name: name_of(f),
+                        principal: user_ref.clone(),
+                        scope: Scope::Global,
+                    }
+                }
+                _ => Action::Revoke {
+                    role: g.role.clone(),
+                    role_name: name_of(&g.role),
+                    principal: user_ref.clone(),
+                    scope: g.scope.clone(),
+                },
+            };
+            ops.push(tp.push(action, vec![]));
+        }
+    } else {
+        tp.notes.push(format!(
+            "the target cannot list or revoke role grants; `{}` keeps its roles",
+            account.login
+        ));
+    }
+    Ok(ops)
 }
 
 impl Engine {
