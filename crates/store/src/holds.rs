@@ -62,7 +62,7 @@ impl Hold {
     pub fn names(&self, who: &str) -> bool {
         let who = norm(who);
         norm(&self.person) == who
-            || self.keys.iter().any(|k| *k == who)
+            || self.keys.contains(&who)
             || self.source_id.as_deref().is_some_and(|s| norm(s) == who)
     }
 }

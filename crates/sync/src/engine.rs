@@ -574,19 +574,17 @@ impl Engine {
                     stripped_now: !deps.is_empty(),
                 });
             }
-            if account.enabled {
-                if caps.users_set_enabled {
-                    deps.push(tp.push(
-                        Action::DisableUser {
-                            source_id: source_id.clone(),
-                            id: account.id.clone(),
-                            before: Box::new(account.clone()),
-                            reason: Reason::Offboard,
-                            fingerprint: None,
-                        },
-                        vec![],
-                    ));
-                }
+            if account.enabled && caps.users_set_enabled {
+                deps.push(tp.push(
+                    Action::DisableUser {
+                        source_id: source_id.clone(),
+                        id: account.id.clone(),
+                        before: Box::new(account.clone()),
+                        reason: Reason::Offboard,
+                        fingerprint: None,
+                    },
+                    vec![],
+                ));
             }
             if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
                 tp.push(
