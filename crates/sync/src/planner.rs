@@ -1138,12 +1138,20 @@ impl<'s, 'i> Planner<'s, 'i> {
             .collect();
         self.group_ref = vec![None; groups.len()];
         let mut cannot_create = 0usize;
+        let mut unkept_descriptions = 0usize;
         for (i, g) in groups.iter().enumerate() {
             let Some(name) = gm.name[i].clone() else {
                 continue;
             };
             if gm.conflicted[i] {
                 continue;
+            }
+            if !self.caps.groups_description
+                && g.description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty())
+            {
+                unkept_descriptions += 1;
             }
             let description = g
                 .description
@@ -1235,6 +1243,11 @@ impl<'s, 'i> Planner<'s, 'i> {
         if cannot_create > 0 {
             self.plan.notes.push(format!(
                 "{cannot_create} source group(s) have no counterpart and the target cannot create groups"
+            ));
+        }
+        if unkept_descriptions > 0 {
+            self.plan.notes.push(format!(
+                "{unkept_descriptions} group description(s) are not synced: the platform has no group descriptions"
             ));
         }
         self.gm = Some(gm);

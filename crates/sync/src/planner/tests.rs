@@ -1395,3 +1395,22 @@ fn a_held_person_is_not_created_and_a_held_unmanaged_account_is_kept_disabled() 
     assert!(n.contains(&"disable_user eve".to_string()), "{n:?}");
     assert!(plan.unmanaged.is_empty(), "{:?}", plan.unmanaged);
 }
+
+#[test]
+fn group_descriptions_a_target_cannot_keep_are_noted() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.source.groups = Some(vec![Group {
+        description: Some("The engineers".into()),
+        ..group("g1", "eng")
+    }]);
+    c.target.groups = vec![group("TG1", "eng")];
+    c.caps.groups_description = false;
+    let plan = c.plan().expect("plan");
+    assert!(
+        plan.notes.iter().any(|n| n
+            == "1 group description(s) are not synced: the platform has no group descriptions"),
+        "{:?}",
+        plan.notes
+    );
+    assert!(find(&plan, "update_group").is_empty());
+}
