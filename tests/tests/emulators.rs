@@ -401,11 +401,23 @@ async fn offboarding_disables_everywhere_and_revokes_sessions_where_possible() {
         ..Default::default()
     };
     let report = engine.apply(&plan, &lock, &opts).await.expect("apply");
-    assert!(
-        report.converged(),
-        "{}",
-        idbridge_sync::report::render_run(&report)
-    );
+    // Squirro cannot disable: the account loses its groups, roles and sessions but can
+    // still sign in, so the run does not converge there.
+    for t in &report.targets {
+        assert_eq!(
+            t.converged(),
+            t.target != "sq",
+            "{}",
+            idbridge_sync::report::render_run(&report)
+        );
+    }
+    let sq = report
+        .targets
+        .iter()
+        .find(|t| t.target == "sq")
+        .expect("sq");
+    assert_eq!(sq.can_sign_in[0].login, "margaret.hamilton@example.com");
+    assert!(sq.done.contains_key("remove_member"), "{:?}", sq.done);
     drop(lock);
     let bi = w.target_users("bi").await.expect("bi");
     let m = bi

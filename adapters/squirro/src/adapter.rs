@@ -67,6 +67,7 @@ impl SquirroAdapter {
             grants_global: true,
             grants_project: true,
             grants_to_groups: true,
+            grants_global_floor: Some("reader"),
             sessions_list: false,
             sessions_revoke: true,
             sessions_revoke_user: true,

@@ -228,6 +228,12 @@ pub struct Capabilities {
     pub grants_to_groups: bool,
     /// Global roles can be granted to groups (some platforms give groups project roles only).
     pub grants_global_to_groups: bool,
+    /// Every user holds exactly one global role, and this one (by id) is the least:
+    /// revoking another gives the user a lesser role rather than none, and this one cannot
+    /// be revoked. When the sync engine must take an account's global roles away (an
+    /// account that should lose access on a target that cannot disable it), it grants this
+    /// one instead of revoking. `None` (the default): global roles are revoked.
+    pub grants_global_floor: Option<&'static str>,
     /// List sessions (all, or one user's).
     pub sessions_list: bool,
     /// Revoke one session by id.

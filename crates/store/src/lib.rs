@@ -7,7 +7,9 @@
 //! - **the journal**: every operation a run performed on a target, with the record's state
 //!   before and after, the outcome and the error;
 //! - **runs**: when each run started and ended, what it counted, how it ended;
-//! - **the run lock**: at most one run changes targets at a time.
+//! - **the run lock**: at most one run changes targets at a time;
+//! - **holds**: people `idbridge offboard` disabled, kept disabled by every later plan
+//!   until the hold is lifted.
 //!
 //! # Durability
 //! The database runs in WAL mode with `synchronous = FULL`: every commit is on disk (the WAL
@@ -24,6 +26,7 @@
 //! run. Who holds it (PID, host, command, start time) is recorded in the state file, so a
 //! second run stops at once with a message naming the first.
 
+mod holds;
 mod lock;
 mod schema;
 
@@ -36,6 +39,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use holds::{Hold, NewHold};
+pub use lock::os_user;
 pub use lock::{LockHolder, RunLock};
 pub use schema::SCHEMA_VERSION;
 

@@ -115,7 +115,7 @@ pub(crate) fn host_name() -> String {
 /// The operating-system user running this process: on Unix the account name of its user
 /// id (from the password database), else `USER`/`LOGNAME`/`USERNAME`, else `uid N`, else
 /// `unknown`.
-pub(crate) fn os_user() -> String {
+pub fn os_user() -> String {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -82,6 +82,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // plan's SHA-256 digest); NULL in the runs recorded before.
     "ALTER TABLE runs ADD COLUMN os_user TEXT;
     ALTER TABLE runs ADD COLUMN plan_digest TEXT;",
+    // 5: offboarding holds: a person `idbridge offboard` disabled stays disabled in every
+    // target until the hold is lifted. Lifted holds are kept, with who lifted them when.
+    "CREATE TABLE holds (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        person      TEXT NOT NULL,
+        source_id   TEXT,
+        keys        TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        lifted      TEXT,
+        lifted_by   TEXT
+    );
+    CREATE INDEX holds_active ON holds (id) WHERE lifted IS NULL;",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

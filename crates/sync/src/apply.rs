@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::journal::JournalWriter;
-use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, TargetPlan};
+use crate::plan::{Action, CanSignIn, PrincipalKind, PrincipalRef, Ref, TargetPlan};
 use crate::util::{norm, norm_eq};
 
 /// A request to stop: operations in flight finish and are journaled, nothing new starts.
@@ -144,6 +144,10 @@ pub struct TargetReport {
     /// Failed and skipped operations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<OpProblem>,
+    /// Accounts that should have no access but can still sign in, because the target
+    /// cannot disable them (from the plan). The target has not converged while any remain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub can_sign_in: Vec<CanSignIn>,
 }
 
 impl TargetReport {
@@ -155,6 +159,7 @@ impl TargetReport {
             planned: plan.ops.len(),
             not_started: plan.ops.len(),
             refused: Some(why),
+            can_sign_in: plan.can_sign_in.clone(),
             ..Default::default()
         }
     }
@@ -171,12 +176,14 @@ impl TargetReport {
         }
     }
 
-    /// Whether everything planned was done.
+    /// Whether everything planned was done and no account that should have no access
+    /// can still sign in.
     pub fn converged(&self) -> bool {
         self.refused.is_none()
             && self.fatal.is_none()
             && self.unavailable.is_none()
             && self.ok == self.planned
+            && self.can_sign_in.is_empty()
     }
 }
 
@@ -249,6 +256,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         target: plan.target.clone(),
         adapter: plan.adapter.clone(),
         planned: n,
+        can_sign_in: plan.can_sign_in.clone(),
         ..Default::default()
     };
     let mut remaining: Vec<usize> = plan.ops.iter().map(|o| o.depends_on.len()).collect();

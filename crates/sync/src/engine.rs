@@ -4,12 +4,13 @@
 use std::path::Path;
 
 use idbridge_core::{AdapterHandle, Config, Error, ErrorKind, Result, registry};
-use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
+use idbridge_store::{LinkKind, NewHold, RunLock, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
 use crate::guard::{self, GuardViolation};
+use crate::holds::HoldIndex;
 use crate::journal::JournalWriter;
 use crate::plan::{Action, Plan, Reason, TargetPlan};
 use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
@@ -433,12 +434,14 @@ impl Engine {
         }
     }
 
-    /// Plans every target from a snapshot. Pure apart from logging.
+    /// Plans every target from a snapshot and the offboarding holds in the state file.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group.
+    /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group; a state
+    /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
-        let index = SourceIndex::new(&snapshot.source);
+        let holds = HoldIndex::new(self.store.holds()?);
+        let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
         let mut plan = Plan::new();
         for t in &self.targets {
             let Some(snap) = snapshot.targets.iter().find(|s| s.name == t.name()) else {
@@ -783,24 +786,37 @@ impl Engine {
             tp.managed_users = 1;
             let source_id = source_user.as_ref().map(|s| s.id.clone());
             let mut deps = Vec::new();
-            if account.enabled {
-                if caps.users_set_enabled {
-                    deps.push(tp.push(
-                        Action::DisableUser {
-                            source_id: source_id.clone(),
-                            id: account.id.clone(),
-                            before: Box::new(account.clone()),
-                            reason: Reason::Offboard,
-                            fingerprint: None,
-                        },
-                        vec![],
-                    ));
-                } else {
-                    tp.notes.push(format!(
-                        "the target cannot disable accounts; `{}` stays enabled (remove it there by hand, or with deletion = \"delete\" by removing it from the source)",
-                        account.login
-                    ));
-                }
+            if !caps.users_set_enabled && account.enabled {
+                // The nearest thing to disabling: no group, no role, no session.
+                deps = strip_account(t, account, &mut tp).await?;
+                let sessions =
+                    if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
+                        "sessions revoked"
+                    } else {
+                        "sessions cannot be revoked here"
+                    };
+                tp.can_sign_in.push(crate::plan::CanSignIn {
+                    id: account.id.clone(),
+                    login: account.login.clone(),
+                    reason: Reason::Offboard,
+                    why: format!(
+                        "cannot disable on this platform: memberships and roles removed, {sessions}; \
+                         the account can still sign in"
+                    ),
+                    stripped_now: !deps.is_empty(),
+                });
+            }
+            if account.enabled && caps.users_set_enabled {
+                deps.push(tp.push(
+                    Action::DisableUser {
+                        source_id: source_id.clone(),
+                        id: account.id.clone(),
+                        before: Box::new(account.clone()),
+                        reason: Reason::Offboard,
+                        fingerprint: None,
+                    },
+                    vec![],
+                ));
             }
             if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
                 tp.push(
@@ -819,8 +835,8 @@ impl Engine {
             }
             if source_user.as_ref().is_some_and(|s| s.enabled) {
                 tp.notes.push(format!(
-                    "`{who}` is still enabled in the source: the next sync re-enables the account \
-                     unless the source is changed too"
+                    "`{who}` is still enabled in the source: a hold keeps the account disabled \
+                     through every sync until `idbridge offboard --lift {who}`"
                 ));
             }
             plan.targets.push(tp);
@@ -895,6 +911,147 @@ async fn close_all<'a>(handles: impl Iterator<Item = &'a AdapterHandle>) {
         if let Err(e) = h.close().await {
             tracing::warn!(system = h.name(), error = %e, "closing the connection failed");
         }
+    }
+}
+
+/// Plans the removal of every group membership and role grant of `account` in target
+/// `t` (a target that cannot disable it), and returns the operations.
+async fn strip_account(
+    t: &Target,
+    account: &idbridge_core::User,
+    tp: &mut TargetPlan,
+) -> Result<Vec<usize>> {
+    use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+    use idbridge_core::{AdapterExt, GrantFilter, Principal, Scope};
+    let caps = t.handle.capabilities();
+    let me = Principal::User(account.id.clone());
+    let user_ref = PrincipalRef {
+        kind: PrincipalKind::User,
+        at: Ref::Id(account.id.as_str().into()),
+        name: account.login.as_str().into(),
+    };
+    let mut ops = Vec::new();
+    if caps.groups_list && caps.members_list && caps.members_remove {
+        let groups = t.handle.all_groups().await?;
+        let ids = groups.iter().map(|g| g.id.clone()).collect();
+        let members = read_members(&t.handle, ids, t.settings.concurrency).await?;
+        for g in &groups {
+            let protected = t.handle.protected().group(&g.id)
+                || t.settings
+                    .protected
+                    .iter()
+                    .any(|p| norm(p) == norm(&g.name));
+            if protected || !members.get(&g.id).is_some_and(|m| m.contains(&me)) {
+                continue;
+            }
+            ops.push(tp.push(
+                Action::RemoveMember {
+                    group: GroupRef {
+                        at: Ref::Id(g.id.as_str().into()),
+                        name: g.name.as_str().into(),
+                    },
+                    member: user_ref.clone(),
+                },
+                vec![],
+            ));
+        }
+    } else {
+        tp.notes.push(format!(
+            "the target cannot list or remove group members; `{}` keeps its memberships",
+            account.login
+        ));
+    }
+    if caps.roles_list && caps.grants_list && caps.grants_revoke {
+        let filter = GrantFilter {
+            principal: Some(me.clone()),
+            ..Default::default()
+        };
+        let (roles, grants) =
+            futures::try_join!(t.handle.all_roles(), t.handle.all_grants(&filter))?;
+        let name_of = |id: &str| {
+            roles
+                .iter()
+                .find(|r| r.id == id)
+                .map_or_else(|| id.to_string(), |r| r.name.clone())
+        };
+        let floor = caps.grants_global_floor;
+        let mut floored = false;
+        for g in grants.iter().filter(|g| g.principal == me) {
+            let action = match floor {
+                // One global role is always held: the least replaces the others.
+                Some(f) if g.scope.is_global() => {
+                    if g.role == f || floored || !caps.grants_grant {
+                        continue;
+                    }
+                    floored = true;
+                    Action::Grant {
+                        role: f.to_string(),
+                        role_name: name_of(f),
+                        principal: user_ref.clone(),
+                        scope: Scope::Global,
+                    }
+                }
+                _ => Action::Revoke {
+                    role: g.role.clone(),
+                    role_name: name_of(&g.role),
+                    principal: user_ref.clone(),
+                    scope: g.scope.clone(),
+                },
+            };
+            ops.push(tp.push(action, vec![]));
+        }
+    } else {
+        tp.notes.push(format!(
+            "the target cannot list or revoke role grants; `{}` keeps its roles",
+            account.login
+        ));
+    }
+    Ok(ops)
+}
+
+impl Engine {
+    /// The hold an offboarding of `who` records: the person's source id and source login
+    /// and email when the source has them, and the login and email of every account the
+    /// offboarding plan addresses. `reason` says why (the command, and any reason given);
+    /// the hold is placed by the operating-system user.
+    ///
+    /// # Errors
+    /// A source that cannot be read.
+    pub async fn offboard_hold(&self, who: &str, plan: &Plan, reason: &str) -> Result<NewHold> {
+        // A source that cannot be read now must not stop the hold: the accounts the plan
+        // addresses still name the person.
+        let source_user = match find_user(&self.source, &norm(who)).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the source; the hold names the accounts found in the targets");
+                None
+            }
+        };
+        let mut keys = vec![who.to_string()];
+        if let Some(s) = &source_user {
+            keys.push(s.login.clone());
+            keys.extend(s.email.clone());
+        }
+        for op in plan.targets.iter().flat_map(|t| &t.ops) {
+            match &op.action {
+                Action::DisableUser { before, .. } => {
+                    keys.push(before.login.clone());
+                    keys.extend(before.email.clone());
+                }
+                Action::RevokeSessions { login, .. } => keys.push(login.clone()),
+                _ => {}
+            }
+        }
+        for t in &plan.targets {
+            keys.extend(t.can_sign_in.iter().map(|c| c.login.clone()));
+        }
+        Ok(NewHold {
+            person: who.trim().to_string(),
+            source_id: source_user.map(|s| s.id),
+            keys,
+            by: idbridge_store::os_user(),
+            reason: reason.to_string(),
+        })
     }
 }
 

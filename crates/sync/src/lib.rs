@@ -12,6 +12,7 @@
 pub mod apply;
 mod engine;
 pub mod guard;
+pub mod holds;
 pub mod journal;
 pub mod plan;
 pub mod planner;

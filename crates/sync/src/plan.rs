@@ -69,6 +69,13 @@ impl Plan {
         self.targets.iter().map(|t| t.ops.len()).sum()
     }
 
+    /// The number of accounts, over all targets, that should have no access but can
+    /// still sign in (their target cannot disable them). Non-zero means not converged,
+    /// even when there is nothing left to do.
+    pub fn can_sign_in(&self) -> usize {
+        self.targets.iter().map(|t| t.can_sign_in.len()).sum()
+    }
+
     /// The plan of one target.
     pub fn target(&self, name: &str) -> Option<&TargetPlan> {
         self.targets.iter().find(|t| t.target == name)
@@ -116,6 +123,42 @@ pub struct Account {
     pub login: String,
 }
 
+/// An account that should have no access but that the target cannot disable: the plan
+/// removes what it can (memberships, roles, sessions), and the account can still sign in.
+/// A target with such accounts is never reported as converged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanSignIn {
+    /// The target's id.
+    pub id: String,
+    /// Its login.
+    pub login: String,
+    /// Why it should have no access.
+    pub reason: Reason,
+    /// What is done instead of disabling, and what is left ("cannot disable on this
+    /// platform: ...").
+    pub why: String,
+    /// Whether this plan removes something from it (counted by the deletion guard as a
+    /// disable); false once earlier runs removed everything they could.
+    #[serde(default)]
+    pub stripped_now: bool,
+}
+
+/// An account kept disabled by an offboarding hold (`idbridge offboard`), whatever the
+/// source says, until `idbridge offboard --lift`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldAccount {
+    /// The target's id.
+    pub id: String,
+    /// Its login.
+    pub login: String,
+    /// The person as the hold names them.
+    pub person: String,
+    /// When the hold was placed.
+    pub since: DateTime<Utc>,
+    /// Who placed it.
+    pub by: String,
+}
+
 /// Something the engine refused to decide, with the records involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
@@ -142,6 +185,8 @@ pub enum Reason {
     NotInSource,
     /// `idbridge offboard`.
     Offboard,
+    /// Held disabled by an earlier `idbridge offboard` (until `offboard --lift`).
+    Held,
 }
 
 impl Reason {
@@ -152,6 +197,7 @@ impl Reason {
             Reason::DisabledInSource => "disabled in the source",
             Reason::NotInSource => "not in the source (adopt = \"all\")",
             Reason::Offboard => "offboarded",
+            Reason::Held => "held by offboard",
         }
     }
 }
@@ -500,6 +546,13 @@ pub struct TargetPlan {
     /// go on without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+    /// Accounts that should have no access but can still sign in, because the target
+    /// cannot disable them (see [`CanSignIn`]). Listed on every plan while they remain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub can_sign_in: Vec<CanSignIn>,
+    /// Accounts an offboarding hold keeps disabled (see [`HeldAccount`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldAccount>,
 }
 
 impl TargetPlan {
@@ -516,6 +569,8 @@ impl TargetPlan {
             protected: Vec::new(),
             notes: Vec::new(),
             unavailable: None,
+            can_sign_in: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -542,9 +597,11 @@ impl TargetPlan {
         id
     }
 
-    /// The number of user disables and deletes.
+    /// The number of user disables and deletes, counting each account this plan strips of
+    /// its access in place of a disable (a target that cannot disable) as one.
     pub fn deletions(&self) -> usize {
         self.ops.iter().filter(|o| o.action.is_deletion()).count()
+            + self.can_sign_in.iter().filter(|c| c.stripped_now).count()
     }
 
     /// Checks that operation numbers are their indexes, dependencies point backwards, and

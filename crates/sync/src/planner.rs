@@ -17,10 +17,12 @@ use idbridge_core::{
     Capabilities, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Protected, Result,
     Role, Scope, UserChanges,
 };
-use idbridge_store::Link;
+use idbridge_store::{Hold, Link};
 
+use crate::holds::HoldIndex;
 use crate::plan::{
-    Account, Action, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref, TargetPlan,
+    Account, Action, CanSignIn, Conflict, GroupRef, HeldAccount, PrincipalKind, PrincipalRef,
+    Reason, Ref, TargetPlan,
 };
 use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
@@ -28,6 +30,18 @@ use crate::settings::{
 use crate::state::{Effective, SourceState, TargetState};
 use crate::table::{LinkTable, UserRef, UserTable};
 use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
+
+/// The fingerprint a leaver's link carries once a target that cannot disable it has been
+/// stripped of its access (memberships, roles, sessions): the next runs then do not
+/// revoke its sessions again unless something changed. It is no source user's
+/// fingerprint, so a leaver who returns is compared field by field.
+const STRIPPED: u64 = 0x5354_5249_5050_4544;
+
+/// Whether a link fingerprint is the record that an account was stripped of its access on
+/// a target that cannot disable it (a link operation carrying it writes nothing there).
+pub fn is_stripped_marker(fingerprint: &str) -> bool {
+    fingerprint == fingerprint_text(STRIPPED)
+}
 
 /// Source records indexed once and shared by every target's planning.
 pub struct SourceIndex<'a> {
@@ -41,6 +55,7 @@ pub struct SourceIndex<'a> {
     direct_users: Vec<Vec<usize>>,
     child_groups: Vec<Vec<usize>>,
     closure: Vec<OnceLock<Vec<usize>>>,
+    holds: Option<&'a HoldIndex>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -101,7 +116,14 @@ impl<'a> SourceIndex<'a> {
             direct_users,
             child_groups,
             closure,
+            holds: None,
         }
+    }
+
+    /// The same index, with the offboarding holds every target's plan keeps.
+    pub fn with_holds(mut self, holds: &'a HoldIndex) -> SourceIndex<'a> {
+        self.holds = (!holds.is_empty()).then_some(holds);
+        self
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).
@@ -409,12 +431,17 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
 }
 
 /// The existing target groups whose members the plan needs (synced groups that already
-/// exist, and orphaned linked groups).
+/// exist, and orphaned linked groups). On a target that cannot disable accounts, every
+/// group: an account that should lose access is removed from all of them.
 pub fn groups_needing_members(
     src: &SourceIndex<'_>,
     input: &TargetInput<'_>,
     effective: &Effective,
 ) -> Vec<String> {
+    let caps = &input.caps;
+    if effective.groups && !caps.users_set_enabled && caps.members_list && caps.members_remove {
+        return input.state.groups.iter().map(|g| g.id.clone()).collect();
+    }
     if !effective.groups || !effective.memberships {
         return Vec::new();
     }
@@ -455,8 +482,14 @@ pub fn plan_target(
     if effective.groups && effective.memberships {
         p.memberships();
     }
+    if effective.groups {
+        p.strip_memberships();
+    }
     if effective.roles {
         p.roles()?;
+    }
+    if effective.grants {
+        p.strip_grants();
     }
     p.deactivations();
     if effective.groups {
@@ -501,6 +534,8 @@ struct Planner<'s, 'i> {
     protected_t: Vec<bool>,
     /// Per source user claimed through its stored link: that link's fingerprint.
     linked_fp: Vec<Option<u64>>,
+    /// Per source user: the offboarding hold that keeps it disabled.
+    held_src: Vec<Option<&'i Hold>>,
     created_user: Vec<Option<usize>>,
     last_user_op: HashMap<usize, usize>,
     user_target: Vec<UserTarget>,
@@ -508,6 +543,12 @@ struct Planner<'s, 'i> {
     active_t: Vec<bool>,
     /// Accounts to deactivate, planned after the additive operations.
     pending_deactivations: Vec<(usize, Reason, Option<String>, Option<u64>)>,
+    /// Per target account: it should have no access but the target cannot disable it, so
+    /// its memberships, grants and sessions are removed instead (see [`Planner::contains`]).
+    contained_t: Vec<bool>,
+    /// Per contained account: the operations that strip it, which its session revocation
+    /// follows.
+    strip_ops: HashMap<usize, Vec<usize>>,
     // groups
     gm: Option<GroupMatch>,
     group_ref: Vec<Option<GroupRef>>,
@@ -570,11 +611,14 @@ impl<'s, 'i> Planner<'s, 'i> {
             conflicted: vec![false; sources],
             protected_t: vec![false; tusers.len()],
             linked_fp: vec![None; sources],
+            held_src: vec![None; sources],
             created_user: vec![None; sources],
             last_user_op: HashMap::new(),
             user_target: Vec::new(),
             active_t: vec![false; tusers.len()],
             pending_deactivations: Vec::new(),
+            contained_t: vec![false; tusers.len()],
+            strip_ops: HashMap::new(),
             gm: None,
             group_ref: Vec::new(),
             active_groups: HashSet::new(),
@@ -595,6 +639,47 @@ impl<'s, 'i> Planner<'s, 'i> {
             || (!self.protected_names.is_empty()
                 && (self.protected_names.contains(norm_key(&g.name).as_ref())
                     || self.protected_names.contains(norm_key(&g.id).as_ref())))
+    }
+
+    /// Whether an account that should lose access for `reason` is stripped of its access
+    /// instead: the target cannot disable accounts, and the deletion policy does not
+    /// delete it (or the target cannot delete either).
+    fn contains(&self, reason: Reason) -> bool {
+        if self.caps.users_set_enabled {
+            return false;
+        }
+        let deletes = self.s.deletion == DeletionPolicy::Delete && self.caps.users_delete;
+        match reason {
+            // The source (or a hold) says so, whatever the policy.
+            Reason::DisabledInSource | Reason::Held | Reason::Offboard => !deletes,
+            Reason::Left | Reason::NotInSource => match self.s.deletion {
+                DeletionPolicy::Disable => true,
+                DeletionPolicy::Delete => !self.caps.users_delete,
+                DeletionPolicy::Ignore => false,
+            },
+        }
+    }
+
+    /// Queues account `t` for deactivation, marking it contained when the target cannot
+    /// disable it (then it is no one's member and holds no role in this plan).
+    fn deactivate(&mut self, t: usize, reason: Reason, source_id: Option<String>, fp: Option<u64>) {
+        if self.contains(reason) && self.input.state.users.get(t).enabled {
+            self.contained_t[t] = true;
+            self.active_t[t] = false;
+        }
+        self.pending_deactivations.push((t, reason, source_id, fp));
+    }
+
+    /// Lists account `t` as held by an offboarding in the plan.
+    fn list_held(&mut self, t: usize, h: &Hold) {
+        let cur = self.input.state.users.get(t);
+        self.plan.held.push(HeldAccount {
+            id: cur.id.to_string(),
+            login: cur.login.to_string(),
+            person: h.person.clone(),
+            since: h.created,
+            by: h.created_by.clone(),
+        });
     }
 
     /// Which target account holds a normalised login.
@@ -646,9 +731,22 @@ impl<'s, 'i> Planner<'s, 'i> {
         let s = self.s;
         // Map.
         let mut desired = Vec::with_capacity(users.len());
-        for u in users.iter() {
+        let holds: Option<&'i HoldIndex> = src.holds;
+        for (i, u) in users.iter().enumerate() {
             match map_user(u, s, self.caps.users_login_is_email) {
-                Ok(d) => desired.push(Some(d)),
+                Ok(mut d) => {
+                    if let Some(h) = holds.and_then(|x| x.source_user(u)) {
+                        // Held by an offboarding: disabled whatever the source says, with
+                        // a state of its own, so that lifting the hold is a change.
+                        d.enabled = false;
+                        d.fingerprint = Fingerprinter::default()
+                            .str(&fingerprint_text(d.fingerprint))
+                            .str("held")
+                            .value();
+                        self.held_src[i] = Some(h);
+                    }
+                    desired.push(Some(d));
+                }
                 Err(note) => {
                     self.plan.notes.push(note);
                     desired.push(None);
@@ -714,9 +812,15 @@ impl<'s, 'i> Planner<'s, 'i> {
             // Claimed through its link, so the link names this very account.
             let link_current = self.linked_fp[i] == Some(d.fingerprint);
             let mut ch = user_changes(cur, d, link_current);
-            if self.caps.users_login_immutable && ch.login.is_some() {
-                // The platform keys accounts by login: the account keeps its login.
-                ch.login = None;
+            if self.caps.users_login_immutable {
+                if let Some(wanted) = ch.login.take() {
+                    // The platform keys accounts by login: the account keeps its login,
+                    // and the plan says so on every run (a silent drop reads as "renamed").
+                    self.plan.notes.push(format!(
+                        "login stays `{}` on {}: the platform cannot change logins (the source renamed it to `{wanted}`)",
+                        cur.login, input.name
+                    ));
+                }
             }
             if let Some(new_login) = &ch.login {
                 let key = norm(new_login);
@@ -787,12 +891,14 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
             if !d.enabled {
-                self.pending_deactivations.push((
-                    t,
-                    Reason::DisabledInSource,
-                    Some(u.id.to_string()),
-                    Some(d.fingerprint),
-                ));
+                let reason = match self.held_src[i] {
+                    Some(h) => {
+                        self.list_held(t, h);
+                        Reason::Held
+                    }
+                    None => Reason::DisabledInSource,
+                };
+                self.deactivate(t, reason, Some(u.id.to_string()), Some(d.fingerprint));
                 wrote = true;
             }
             if !wrote && !link_current {
@@ -891,18 +997,26 @@ impl<'s, 'i> Planner<'s, 'i> {
             if self.protected_t[t] {
                 continue;
             }
+            let hold = holds.and_then(|x| x.account(cur));
+            if let Some(h) = hold {
+                self.list_held(t, h);
+            }
             if let Some(source_id) = linked_owner.get(cur.id) {
                 self.plan.managed_users += 1;
-                self.pending_deactivations.push((
-                    t,
-                    Reason::Left,
-                    Some((*source_id).to_string()),
-                    None,
-                ));
+                // A held leaver is disabled even where leavers are left alone.
+                let reason = match hold {
+                    Some(_) if self.s.deletion == DeletionPolicy::Ignore => Reason::Held,
+                    _ => Reason::Left,
+                };
+                self.deactivate(t, reason, Some((*source_id).to_string()), None);
             } else if self.s.adopt == Adopt::All {
                 self.plan.managed_users += 1;
-                self.pending_deactivations
-                    .push((t, Reason::NotInSource, None, None));
+                let reason = hold.map_or(Reason::NotInSource, |_| Reason::Held);
+                self.deactivate(t, reason, None, None);
+            } else if hold.is_some() {
+                // An account offboarding found directly in the target: kept disabled.
+                self.plan.managed_users += 1;
+                self.deactivate(t, Reason::Held, None, None);
             } else {
                 self.plan.unmanaged.push(Account {
                     id: cur.id.to_string(),
@@ -1024,12 +1138,20 @@ impl<'s, 'i> Planner<'s, 'i> {
             .collect();
         self.group_ref = vec![None; groups.len()];
         let mut cannot_create = 0usize;
+        let mut unkept_descriptions = 0usize;
         for (i, g) in groups.iter().enumerate() {
             let Some(name) = gm.name[i].clone() else {
                 continue;
             };
             if gm.conflicted[i] {
                 continue;
+            }
+            if !self.caps.groups_description
+                && g.description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty())
+            {
+                unkept_descriptions += 1;
             }
             let description = g
                 .description
@@ -1123,6 +1245,11 @@ impl<'s, 'i> Planner<'s, 'i> {
                 "{cannot_create} source group(s) have no counterpart and the target cannot create groups"
             ));
         }
+        if unkept_descriptions > 0 {
+            self.plan.notes.push(format!(
+                "{unkept_descriptions} group description(s) are not synced: the platform has no group descriptions"
+            ));
+        }
         self.gm = Some(gm);
     }
 
@@ -1132,7 +1259,9 @@ impl<'s, 'i> Planner<'s, 'i> {
         for i in 0..self.desired.len() {
             let r = match (&self.desired[i], self.claim[i], self.created_user[i]) {
                 _ if self.conflicted[i] => UserTarget::Absent,
-                (Some(_), Some(t), _) if !self.protected_t[t] => UserTarget::Existing(t),
+                (Some(_), Some(t), _) if !self.protected_t[t] && !self.contained_t[t] => {
+                    UserTarget::Existing(t)
+                }
                 (Some(_), None, Some(op)) => UserTarget::Created(op),
                 _ => UserTarget::Absent,
             };
@@ -1186,6 +1315,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.desired.len()];
         // A few Arcs per group; the loop below needs `self` for the rest.
         let group_refs = self.group_ref.clone();
+        let (mut skipped_adds, mut skipped_removals) = (0usize, 0usize);
         for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
@@ -1282,7 +1412,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                     adds.push(p);
                 }
             }
-            if self.caps.members_add {
+            if !self.caps.members_add {
+                skipped_adds += adds.len();
+            } else {
                 for m in adds {
                     let deps = Self::deps_of(&[&gref.at, &m.at]);
                     self.plan.push(
@@ -1293,6 +1425,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                         deps,
                     );
                 }
+            }
+            if let (Some(cur), false) = (current, self.caps.members_remove) {
+                skipped_removals += cur
+                    .users
+                    .iter()
+                    .filter(|&&t| wanted_t[t as usize] != g && self.active_t[t as usize])
+                    .count();
             }
             if let (Some(cur), true) = (current, self.caps.members_remove) {
                 for &t in &cur.users {
@@ -1309,9 +1448,25 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         }
+        if skipped_adds > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_adds} member(s) should be added to groups but the target cannot add members"
+            ));
+        }
+        if skipped_removals > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_removals} member(s) should be removed from groups but the target cannot remove members"
+            ));
+        }
         // Members of orphaned groups (their source group is gone) lose that access, unless
         // the group itself is deleted or left alone by the deletion policy.
-        if self.s.deletion == DeletionPolicy::Disable && self.caps.members_remove {
+        // A group the policy would delete but the target cannot is emptied of them too.
+        let keeps_orphans = match self.s.deletion {
+            DeletionPolicy::Disable => true,
+            DeletionPolicy::Delete => !self.caps.groups_delete,
+            DeletionPolicy::Ignore => false,
+        };
+        if keeps_orphans && self.caps.members_remove {
             for (t, _) in &gm.orphans {
                 let cur = &tgroups[*t];
                 if self.group_protected(cur) {
@@ -1356,6 +1511,180 @@ impl<'s, 'i> Planner<'s, 'i> {
             );
         }
         self.gm = Some(gm);
+    }
+
+    /// Removes every contained account from every group whose members were read (not
+    /// only the synced ones: a group it kept is access it kept), except protected groups.
+    fn strip_memberships(&mut self) {
+        if !self.contained_t.contains(&true) {
+            return;
+        }
+        let tusers: &'i UserTable = &self.input.state.users;
+        let tgroups = &self.input.state.groups;
+        for cur in tgroups {
+            let Some(list) = self.input.state.members.get(&cur.id) else {
+                continue;
+            };
+            if self.group_protected(cur) {
+                continue;
+            }
+            for &u in &list.users {
+                let t = u as usize;
+                if !self.contained_t[t] || !self.caps.members_remove {
+                    continue;
+                }
+                let acc = tusers.get(t);
+                let op = self.plan.push(
+                    Action::RemoveMember {
+                        group: GroupRef {
+                            at: Ref::Id(Arc::from(cur.id.as_str())),
+                            name: Arc::from(cur.name.as_str()),
+                        },
+                        member: PrincipalRef {
+                            kind: PrincipalKind::User,
+                            at: Ref::Id(Arc::from(acc.id)),
+                            name: Arc::from(acc.login),
+                        },
+                    },
+                    vec![],
+                );
+                self.strip_ops.entry(t).or_default().push(op);
+            }
+        }
+    }
+
+    /// Revokes every role grant a contained account holds directly, whichever role. Where
+    /// every user holds one global role (`grants_global_floor`), a global role above the
+    /// least is replaced by the least, granted once.
+    fn strip_grants(&mut self) {
+        if !self.contained_t.contains(&true) || !self.caps.grants_revoke {
+            return;
+        }
+        let tusers: &'i UserTable = &self.input.state.users;
+        let troles = &self.input.state.roles;
+        let role_name = |id: &str| {
+            troles
+                .iter()
+                .find(|r| r.id == id)
+                .map_or_else(|| id.to_string(), |r| r.name.clone())
+        };
+        let floor = self.caps.grants_global_floor;
+        let mut floored: HashSet<usize> = HashSet::new();
+        for g in &self.input.state.grants {
+            let Principal::User(id) = &g.principal else {
+                continue;
+            };
+            let Some(t) = tusers.find(id).filter(|&t| self.contained_t[t]) else {
+                continue;
+            };
+            let action = match floor {
+                Some(f) if g.scope.is_global() => {
+                    if g.role == f || !self.caps.grants_grant || !floored.insert(t) {
+                        continue;
+                    }
+                    Action::Grant {
+                        role: f.to_string(),
+                        role_name: role_name(f),
+                        principal: self.principal_ref_of(&g.principal),
+                        scope: Scope::Global,
+                    }
+                }
+                _ => Action::Revoke {
+                    role: g.role.clone(),
+                    role_name: role_name(&g.role),
+                    principal: self.principal_ref_of(&g.principal),
+                    scope: g.scope.clone(),
+                },
+            };
+            let op = self.plan.push(action, vec![]);
+            self.strip_ops.entry(t).or_default().push(op);
+        }
+    }
+
+    /// Plans what takes the place of a disable for a contained account: its sessions are
+    /// revoked after its memberships and grants are removed, and it is listed as able to
+    /// sign in. Runs once per change: sessions are revoked when something was stripped,
+    /// when live sessions are listed, or when no earlier run recorded the account as
+    /// stripped (its link carries [`STRIPPED`] for a leaver, the desired state's
+    /// fingerprint otherwise).
+    fn contain(
+        &mut self,
+        t: usize,
+        reason: Reason,
+        source_id: Option<String>,
+        fingerprint: Option<u64>,
+        live: Vec<String>,
+    ) {
+        let cur = self.input.state.users.get(t);
+        let stripped = self.strip_ops.remove(&t).unwrap_or_default();
+        let marker = fingerprint.unwrap_or(STRIPPED);
+        let recorded = match &source_id {
+            Some(sid) => self
+                .input
+                .user_links
+                .get(sid)
+                .is_some_and(|l| l.target_id == cur.id && l.fingerprint == Some(marker)),
+            // Adopted accounts have no link to record it in: revoke only with a change.
+            None => true,
+        };
+        let revoke = self.eff.sessions_revoke
+            && (!live.is_empty()
+                || (!self.eff.sessions_list && (!stripped.is_empty() || !recorded)));
+        let mut last = stripped.clone();
+        if revoke {
+            let op = self.push_user_op(
+                Some(t),
+                Action::RevokeSessions {
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                    sessions: live,
+                },
+                stripped.clone(),
+            );
+            last = vec![op];
+        }
+        // Only where sessions cannot be listed does a later run need the record.
+        let record = self.eff.sessions_revoke && !self.eff.sessions_list && !recorded;
+        if let (Some(sid), true) = (&source_id, record) {
+            self.push_user_op(
+                Some(t),
+                Action::LinkUser {
+                    source_id: sid.clone(),
+                    id: cur.id.to_string(),
+                    login: cur.login.to_string(),
+                    fingerprint: fingerprint_text(marker),
+                },
+                last,
+            );
+        }
+        let memberships = if self.eff.groups && self.caps.members_remove {
+            "memberships removed"
+        } else {
+            "its group memberships could not be read or removed here"
+        };
+        let roles = if self.eff.grants {
+            "roles removed"
+        } else {
+            "its roles could not be read or revoked here"
+        };
+        let sessions = if self.eff.sessions_revoke {
+            "sessions revoked"
+        } else {
+            "sessions cannot be revoked here"
+        };
+        let both = match (self.eff.groups && self.caps.members_remove, self.eff.grants) {
+            (true, true) => "memberships and roles removed".to_string(),
+            _ => format!("{memberships}, {roles}"),
+        };
+        self.plan.can_sign_in.push(CanSignIn {
+            id: cur.id.to_string(),
+            login: cur.login.to_string(),
+            reason,
+            why: format!(
+                "cannot disable on this platform: {both}, {sessions}; the account can still sign in"
+            ),
+            stripped_now: !stripped.is_empty(),
+        });
     }
 
     fn is_active_principal(&self, p: &Principal) -> bool {
@@ -1575,7 +1904,8 @@ impl<'s, 'i> Planner<'s, 'i> {
             })
             .collect();
         let mut wanted_set: HashSet<(&str, bool, String, Scope)> = HashSet::new();
-        if self.caps.grants_grant {
+        let mut skipped_grants = 0usize;
+        {
             for (tr, p, scope) in &desired {
                 let role = &troles[*tr];
                 let present = match &p.at {
@@ -1587,7 +1917,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                     )),
                     Ref::Created(_) => false,
                 };
-                if !present {
+                if !present && !self.caps.grants_grant {
+                    skipped_grants += 1;
+                } else if !present {
                     let deps = Self::deps_of(&[&p.at]);
                     self.plan.push(
                         Action::Grant {
@@ -1611,7 +1943,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                 ));
             }
         }
-        if self.caps.grants_revoke {
+        if skipped_grants > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_grants} role grant(s) are wanted but the target cannot grant roles"
+            ));
+        }
+        let mut skipped_revokes = 0usize;
+        {
             for g in current {
                 let key = (
                     g.role.as_str(),
@@ -1620,6 +1958,10 @@ impl<'s, 'i> Planner<'s, 'i> {
                     g.scope.clone(),
                 );
                 if wanted_set.contains(&key) {
+                    continue;
+                }
+                if !self.caps.grants_revoke {
+                    skipped_revokes += 1;
                     continue;
                 }
                 let role_name = t_role_by_id
@@ -1637,6 +1979,11 @@ impl<'s, 'i> Planner<'s, 'i> {
                     vec![],
                 );
             }
+        }
+        if skipped_revokes > 0 {
+            self.plan.notes.push(format!(
+                "{skipped_revokes} role grant(s) should be revoked but the target cannot revoke roles"
+            ));
         }
         Ok(())
     }
@@ -1659,19 +2006,25 @@ impl<'s, 'i> Planner<'s, 'i> {
         for (t, reason, source_id, fingerprint) in pending {
             let cur = tusers.get(t);
             let live = sessions.get(cur.id).cloned().unwrap_or_default();
+            if self.contained_t[t] {
+                self.contain(t, reason, source_id, fingerprint, live);
+                continue;
+            }
             // What to do: a source-disabled user is disabled whatever the policy (the
             // source says so); a leaver follows the policy.
-            let want_delete = match reason {
-                Reason::DisabledInSource => {
-                    !caps.users_set_enabled && policy == DeletionPolicy::Delete
-                }
-                _ => policy == DeletionPolicy::Delete,
+            // Disabled in the source, or held by an offboarding: off whatever the policy.
+            let forced = matches!(reason, Reason::DisabledInSource | Reason::Held);
+            let want_delete = if forced {
+                !caps.users_set_enabled && policy == DeletionPolicy::Delete
+            } else {
+                policy == DeletionPolicy::Delete
             };
-            let want_disable = match reason {
-                Reason::DisabledInSource => caps.users_set_enabled,
-                _ => policy == DeletionPolicy::Disable,
+            let want_disable = if forced {
+                caps.users_set_enabled
+            } else {
+                policy == DeletionPolicy::Disable
             };
-            if policy == DeletionPolicy::Ignore && reason != Reason::DisabledInSource {
+            if policy == DeletionPolicy::Ignore && !forced {
                 continue;
             }
             if want_delete {
@@ -1801,7 +2154,12 @@ impl<'s, 'i> Planner<'s, 'i> {
                     );
                 }
                 DeletionPolicy::Ignore => {}
-                _ => self.plan.notes.push(format!(
+                DeletionPolicy::Delete => self.plan.notes.push(format!(
+                    "group `{}` is no longer in the source; it is kept because the target cannot delete groups \
+                     (its managed members are removed)",
+                    cur.name
+                )),
+                DeletionPolicy::Disable => self.plan.notes.push(format!(
                     "group `{}` is no longer in the source; it is kept (its managed members are removed; \
                      deletion = \"delete\" deletes it)",
                     cur.name

@@ -127,6 +127,14 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             };
             vec![format!("! revoke sessions of {}{n}", e(login))]
         }
+        Action::LinkUser {
+            login, fingerprint, ..
+        } if crate::planner::is_stripped_marker(fingerprint) => {
+            vec![format!(
+                "= record that {} was stripped of its access (no write to the target)",
+                e(login)
+            )]
+        }
         Action::LinkUser { login, .. } => {
             vec![format!(
                 "= link user {} (existing account, already matching)",
@@ -285,6 +293,25 @@ pub fn render_plan_limited(
         if tp.ops.len() > shown {
             let _ = writeln!(out, "  ... and {} more", tp.ops.len() - shown);
         }
+        for h in &tp.held {
+            let _ = writeln!(
+                out,
+                "  = {} held by offboard since {} (by {}): kept disabled; `idbridge offboard --lift {}` ends the hold",
+                e(&h.login),
+                h.since.format("%Y-%m-%d %H:%M UTC"),
+                e(&h.by),
+                e(&h.person)
+            );
+        }
+        for c in &tp.can_sign_in {
+            let _ = writeln!(
+                out,
+                "  ! {} ({}): {}",
+                e(&c.login),
+                c.reason.as_str(),
+                e(&c.why)
+            );
+        }
         for c in &tp.conflicts {
             let target = c
                 .target
@@ -334,7 +361,10 @@ pub fn render_plan_limited(
         out.push('\n');
     }
     let changed = plan.targets.iter().filter(|t| !t.ops.is_empty()).count();
-    let down: Vec<&str> = plan.unavailable().map(|t| t.target.as_str()).collect();
+    let down: Vec<String> = plan
+        .unavailable()
+        .map(|t| e(&t.target).to_string())
+        .collect();
     if !down.is_empty() {
         let _ = writeln!(
             out,
@@ -344,7 +374,14 @@ pub fn render_plan_limited(
             down.join(", ")
         );
     }
-    if plan.is_empty() && down.is_empty() {
+    let stuck = plan.can_sign_in();
+    if plan.is_empty() && stuck > 0 {
+        let _ = writeln!(
+            out,
+            "Nothing to change, but {stuck} account(s) that should have no access can still sign in \
+             (see above); deletion = \"delete\" removes them."
+        );
+    } else if plan.is_empty() && down.is_empty() {
         let _ = writeln!(out, "Nothing to change: every target matches the source.");
     } else if plan.is_empty() {
         let _ = writeln!(out, "Nothing to change in the targets that could be read.");
@@ -357,6 +394,19 @@ pub fn render_plan_limited(
         );
     }
     out
+}
+
+/// The accounts of a target that can still sign in, one line each.
+fn can_sign_in_lines(out: &mut String, t: &crate::apply::TargetReport) {
+    for c in &t.can_sign_in {
+        let _ = writeln!(
+            out,
+            "  still able to sign in: {} ({}): {}",
+            e(&c.login),
+            c.reason.as_str(),
+            e(&c.why)
+        );
+    }
 }
 
 /// A run report as text.
@@ -374,6 +424,7 @@ pub fn render_run(report: &RunReport) -> String {
         }
         if t.planned == 0 {
             let _ = writeln!(out, "nothing to do");
+            can_sign_in_lines(&mut out, t);
             continue;
         }
         let _ = write!(out, "{} of {} done", t.ok, t.planned);
@@ -418,7 +469,13 @@ pub fn render_run(report: &RunReport) -> String {
                 "  skipped: {skipped} operation(s) that depend on the failures above"
             );
         }
+        can_sign_in_lines(&mut out, t);
     }
+    let stuck: usize = report.targets.iter().map(|t| t.can_sign_in.len()).sum();
+    let only_stuck = stuck > 0
+        && report.targets.iter().all(|t| {
+            t.refused.is_none() && t.fatal.is_none() && t.unavailable.is_none() && t.ok == t.planned
+        });
     let _ = writeln!(
         out,
         "run {}: {}",
@@ -427,6 +484,9 @@ pub fn render_run(report: &RunReport) -> String {
             idbridge_store::RunOutcome::Succeeded => "every target converged",
             idbridge_store::RunOutcome::Stopped =>
                 "stopped on request; the next run finishes the job",
+            idbridge_store::RunOutcome::Failed if only_stuck =>
+                "not converged: accounts that should have no access can still sign in (see above); \
+                 deletion = \"delete\" removes them",
             idbridge_store::RunOutcome::Failed if report.targets.iter().any(|t| t.converged()) =>
                 "partly failed: some targets converged, others did not (see above); the next run retries them",
             idbridge_store::RunOutcome::Failed =>

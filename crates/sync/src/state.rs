@@ -61,6 +61,9 @@ pub struct Effective {
     pub memberships: bool,
     /// Role grants are kept.
     pub roles: bool,
+    /// Roles and grants are read: where grants are kept, and on a target that cannot
+    /// disable accounts, where an account that should lose access loses every grant.
+    pub grants: bool,
     /// Sessions can be listed (for revocations left over by an interrupted run).
     pub sessions_list: bool,
     /// Sessions can be revoked, one way or another.
@@ -115,10 +118,16 @@ impl Effective {
                 && source.roles.is_some(),
             "roles are not synced: the target cannot list roles and grants, or the source has no roles",
         );
+        let grants = roles
+            || (!caps.users_set_enabled
+                && caps.roles_list
+                && caps.grants_list
+                && caps.grants_revoke);
         Effective {
             groups,
             memberships,
             roles,
+            grants,
             sessions_list: caps.sessions_list,
             sessions_revoke: caps.sessions_revoke_user
                 || (caps.sessions_list && caps.sessions_revoke),
@@ -203,7 +212,7 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
         }
     };
     let roles = async {
-        if effective.roles {
+        if effective.grants {
             let all = GrantFilter::default();
             futures::try_join!(target.all_roles(), target.all_grants(&all))
         } else {

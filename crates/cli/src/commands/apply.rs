@@ -200,7 +200,13 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     }
     let skipped = plan.unavailable().count() + down.len();
     if plan.is_empty() && skipped == 0 {
-        return Ok(ExitCode::SUCCESS);
+        // Nothing to do is not converged while an account that should have no access
+        // can still sign in (a target that cannot disable it).
+        return Ok(if plan.can_sign_in() > 0 {
+            crate::exit::FAILED
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     // With nothing to change but a target skipped, the run is still recorded (with that
     // target's reason) and the exit code says the sync is not complete.

@@ -126,6 +126,7 @@ struct Case {
     protected: Protected,
     user_links: Vec<Link>,
     group_links: Vec<Link>,
+    holds: Vec<idbridge_store::Hold>,
 }
 
 impl Case {
@@ -147,6 +148,7 @@ impl Case {
             protected: Protected::default(),
             user_links: Vec::new(),
             group_links: Vec::new(),
+            holds: Vec::new(),
         }
     }
 
@@ -154,7 +156,8 @@ impl Case {
         let source = self.source.build();
         let target = self.target.build();
         let user_links = LinkTable::from_links(&self.user_links).expect("links");
-        let idx = SourceIndex::new(&source);
+        let holds = crate::holds::HoldIndex::new(self.holds.clone());
+        let idx = SourceIndex::new(&source).with_holds(&holds);
         let input = TargetInput {
             name: "t",
             adapter: "test",
@@ -416,15 +419,23 @@ fn deletion_policies() {
     let plan = c.plan().expect("plan");
     assert!(find(&plan, "disable_user").is_empty() && find(&plan, "delete_user").is_empty());
 
-    // A target that cannot disable: noted, nothing done.
+    // A target that cannot disable: listed as able to sign in (it has no memberships,
+    // grants or live sessions to remove here).
     let mut c = base();
     c.caps.users_set_enabled = false;
     let plan = c.plan().expect("plan");
     assert!(find(&plan, "disable_user").is_empty());
     assert!(
-        plan.notes.iter().any(|n| n.contains("cannot disable")),
+        !names(&plan).iter().any(|n| n.ends_with("bob")),
         "{:?}",
-        plan.notes
+        names(&plan)
+    );
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert_eq!(plan.can_sign_in[0].login, "bob");
+    assert!(
+        plan.can_sign_in[0]
+            .why
+            .contains("the account can still sign in")
     );
 }
 
@@ -952,11 +963,24 @@ fn an_immutable_login_is_kept_on_rename() {
     c.source.users[0].display_name = Some("Ada King".into());
     let plan = c.plan().expect("plan");
     assert_eq!(names(&plan), vec!["update_user ada"]);
-    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+    let Action::UpdateUser {
+        changes,
+        fingerprint,
+        ..
+    } = &plan.ops[0].action
+    else {
         panic!()
     };
     assert_eq!(changes.login, None);
     assert_eq!(changes.display_name, Some(Some("Ada King".into())));
+    let note = "login stays `ada` on t: the platform cannot change logins (the source renamed it to `ada.king`)";
+    assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
+    // Once the other fields are applied, the login still differs: still said.
+    c.user_links[0].fingerprint = fingerprint.clone();
+    c.target.users[0].display_name = Some("Ada King".into());
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert!(plan.notes.iter().any(|n| n == note), "{:?}", plan.notes);
 }
 
 #[test]
@@ -1002,4 +1026,391 @@ fn memberships_are_left_alone_when_the_source_cannot_list_members() {
         "{:?}",
         names(&plan)
     );
+}
+
+#[test]
+fn changes_a_target_cannot_make_are_noted_not_dropped() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob"), user("T3", "eve")],
+    );
+    c.source.groups = Some(vec![group("g1", "eng")]);
+    c.source
+        .members
+        .insert("g1".into(), vec![Principal::User("s1".into())]);
+    c.target.groups = vec![group("TG1", "eng")];
+    // bob is a member the source does not want; ada is missing.
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T2".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r1".into(),
+        name: "viewer".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.source.grants = vec![Grant {
+        role: "r1".into(),
+        principal: Principal::User("s1".into()),
+        scope: Scope::Global,
+    }];
+    c.target.roles = vec![Role {
+        id: "TR".into(),
+        name: "reader".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }];
+    c.target.grants = vec![Grant {
+        role: "TR".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
+        .expect("settings");
+    c.caps.members_add = false;
+    c.caps.grants_grant = false;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"revoke reader (global) -> bob".to_string()),
+        "{n:?}"
+    );
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains("1 member(s) should be added to groups but the target cannot add members"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 role grant(s) are wanted but the target cannot grant roles"),
+        "{notes}"
+    );
+
+    c.caps.members_add = true;
+    c.caps.grants_grant = true;
+    c.caps.members_remove = false;
+    c.caps.grants_revoke = false;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"add_member eng <- ada".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"grant reader (global) -> ada".to_string()),
+        "{n:?}"
+    );
+    let notes = plan.notes.join("\n");
+    assert!(
+        notes.contains(
+            "1 member(s) should be removed from groups but the target cannot remove members"
+        ),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 role grant(s) should be revoked but the target cannot revoke roles"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_rename_the_platform_cannot_make_is_shown_in_the_rendered_plan() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.caps.users_login_immutable = true;
+    c.link_as_applied();
+    c.source.users[0].login = "ada.king".into();
+    let tp = c.plan().expect("plan");
+    let mut plan = crate::plan::Plan::new();
+    plan.targets.push(tp);
+    let text = crate::report::render_plan(&plan, &[]);
+    assert!(
+        text.contains(
+            "  note: login stays `ada` on t: the platform cannot change logins (the source renamed it to `ada.king`)\n"
+        ),
+        "{text}"
+    );
+}
+
+/// ada stays, bob left the source; the target cannot disable accounts, cannot list
+/// sessions but can revoke a user's sessions. bob is in a synced group, in a group only
+/// the target has, and holds a mapped role.
+fn leaver_on_a_target_that_cannot_disable() -> Case {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.caps.users_set_enabled = false;
+    c.caps.sessions_list = false;
+    c.caps.sessions_revoke = false;
+    c.source.groups = Some(vec![group("g1", "eng")]);
+    c.source.members.insert(
+        "g1".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.target.groups = vec![group("TG1", "eng"), group("TG2", "ops")];
+    c.target.members.insert(
+        "TG1".into(),
+        vec![Principal::User("T1".into()), Principal::User("T2".into())],
+    );
+    c.target
+        .members
+        .insert("TG2".into(), vec![Principal::User("T2".into())]);
+    c.source.roles = Some(vec![Role {
+        id: "r1".into(),
+        name: "viewer".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }]);
+    c.target.roles = vec![Role {
+        id: "TR".into(),
+        name: "reader".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }];
+    c.target.grants = vec![Grant {
+        role: "TR".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
+        .expect("settings");
+    c.link_as_applied();
+    c.source.users.retain(|u| u.id != "s2");
+    c.source
+        .members
+        .insert("g1".into(), vec![Principal::User("s1".into())]);
+    c
+}
+
+#[test]
+fn a_leaver_the_target_cannot_disable_is_stripped_and_listed_as_able_to_sign_in() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert_eq!(
+        n,
+        vec![
+            "remove_member eng <- bob",
+            "remove_member ops <- bob",
+            "revoke reader (global) -> bob",
+            "revoke_sessions bob",
+            "link_user bob",
+        ],
+        "{n:?}"
+    );
+    // The revocation follows the removals; the link records it after the revocation.
+    assert_eq!(plan.ops[3].depends_on, vec![0, 1, 2]);
+    assert_eq!(plan.ops[4].depends_on, vec![3]);
+    assert_eq!(plan.can_sign_in.len(), 1, "{:?}", plan.can_sign_in);
+    let c0 = &plan.can_sign_in[0];
+    assert_eq!((c0.login.as_str(), c0.reason), ("bob", Reason::Left));
+    assert_eq!(
+        c0.why,
+        "cannot disable on this platform: memberships and roles removed, sessions revoked; \
+         the account can still sign in"
+    );
+    assert!(c0.stripped_now);
+    // Counted by the deletion guard like a disable.
+    assert_eq!(plan.deletions(), 1);
+    assert!(
+        !plan.notes.iter().any(|n| n.contains("cannot disable them")),
+        "{:?}",
+        plan.notes
+    );
+
+    // Applied: the removals are done and the link records it. Nothing is planned again,
+    // yet the account is still listed.
+    let Action::LinkUser { fingerprint, .. } = &plan.ops[4].action else {
+        panic!()
+    };
+    c.user_links
+        .iter_mut()
+        .filter(|l| l.source_id == "s2")
+        .for_each(|l| l.fingerprint = fingerprint.clone());
+    c.target
+        .members
+        .insert("TG1".into(), vec![Principal::User("T1".into())]);
+    c.target.members.insert("TG2".into(), vec![]);
+    c.target.grants.clear();
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "disable_user").is_empty());
+    assert!(
+        !names(&plan).iter().any(|n| n.ends_with("bob")),
+        "{:?}",
+        names(&plan)
+    );
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert!(!plan.can_sign_in[0].stripped_now);
+    assert_eq!(plan.deletions(), 0);
+
+    // Someone adds bob to a group again: removed again, sessions revoked again.
+    c.target
+        .members
+        .insert("TG2".into(), vec![Principal::User("T2".into())]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(
+        names(&plan),
+        vec!["remove_member ops <- bob", "revoke_sessions bob"]
+    );
+}
+
+#[test]
+fn deletion_delete_still_deletes_on_a_target_that_cannot_disable() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    c.settings.deletion = DeletionPolicy::Delete;
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(n.contains(&"delete_user bob".to_string()), "{n:?}");
+    assert!(plan.can_sign_in.is_empty());
+}
+
+#[test]
+fn a_user_disabled_in_the_source_is_stripped_where_the_target_cannot_disable() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    // bob is back in the source, disabled.
+    let mut bob = user("s2", "bob");
+    bob.enabled = false;
+    c.source.users.push(bob);
+    c.source.members.insert(
+        "g1".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.source.grants = vec![Grant {
+        role: "r1".into(),
+        principal: Principal::User("s2".into()),
+        scope: Scope::Global,
+    }];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    // Not added back anywhere, stripped of what it has.
+    assert!(
+        !n.iter()
+            .any(|x| x.starts_with("add_member") || x.starts_with("grant ")),
+        "{n:?}"
+    );
+    assert!(n.contains(&"remove_member eng <- bob".to_string()), "{n:?}");
+    assert!(
+        n.contains(&"revoke reader (global) -> bob".to_string()),
+        "{n:?}"
+    );
+    assert_eq!(plan.can_sign_in.len(), 1);
+    assert_eq!(plan.can_sign_in[0].reason, Reason::DisabledInSource);
+}
+
+#[test]
+fn where_every_user_holds_one_global_role_a_stripped_account_gets_the_least() {
+    let mut c = leaver_on_a_target_that_cannot_disable();
+    c.caps.grants_global_floor = Some("TLOW");
+    c.target.roles.push(Role {
+        id: "TLOW".into(),
+        name: "nobody".into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    });
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(
+        n.contains(&"grant nobody (global) -> bob".to_string()),
+        "{n:?}"
+    );
+    assert!(!n.iter().any(|x| x.starts_with("revoke ")), "{n:?}");
+    // Holding the least already: nothing to do about roles.
+    c.target.grants = vec![Grant {
+        role: "TLOW".into(),
+        principal: Principal::User("T2".into()),
+        scope: Scope::Global,
+    }];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.iter().any(|x| x.contains("(global)")), "{n:?}");
+}
+
+fn hold(person: &str, source_id: Option<&str>) -> idbridge_store::Hold {
+    idbridge_store::Hold {
+        id: 1,
+        person: person.into(),
+        source_id: source_id.map(str::to_string),
+        keys: vec![person.to_lowercase()],
+        created: Utc::now(),
+        created_by: "alice".into(),
+        reason: "offboard".into(),
+        lifted: None,
+        lifted_by: None,
+    }
+}
+
+#[test]
+fn a_held_person_stays_disabled_whatever_the_source_says_until_the_hold_is_lifted() {
+    // bob is enabled in the source, but held; his account was disabled by the offboard.
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.link_as_applied();
+    c.target.users[1].enabled = false;
+    c.holds = vec![hold("bob", Some("s2"))];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.iter().any(|x| x.starts_with("enable_user")), "{n:?}");
+    assert_eq!(plan.held.len(), 1, "{:?}", plan.held);
+    assert_eq!(plan.held[0].login, "bob");
+    assert_eq!(plan.held[0].by, "alice");
+    // Recorded once as held (a link write only), then nothing.
+    assert_eq!(n, vec!["link_user bob"]);
+    let Action::LinkUser { fingerprint, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    c.user_links
+        .iter_mut()
+        .filter(|l| l.source_id == "s2")
+        .for_each(|l| l.fingerprint = fingerprint.clone());
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.held.len(), 1);
+
+    // Someone enables it on the platform: disabled again, as held.
+    c.target.users[1].enabled = true;
+    let plan = c.plan().expect("plan");
+    let Action::DisableUser { reason, .. } = &find(&plan, "disable_user")[0].action else {
+        panic!()
+    };
+    assert_eq!(*reason, Reason::Held);
+
+    // Lifted: the source rules again.
+    c.target.users[1].enabled = false;
+    c.holds.clear();
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["enable_user bob"]);
+    assert!(plan.held.is_empty());
+}
+
+#[test]
+fn a_held_person_is_not_created_and_a_held_unmanaged_account_is_kept_disabled() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T9", "eve")],
+    );
+    // bob by his login (no source id known), eve only in the target.
+    c.holds = vec![hold("bob", None), hold("eve@example.com", None)];
+    let plan = c.plan().expect("plan");
+    let n = names(&plan);
+    assert!(!n.contains(&"create_user bob".to_string()), "{n:?}");
+    assert!(n.contains(&"disable_user eve".to_string()), "{n:?}");
+    assert!(plan.unmanaged.is_empty(), "{:?}", plan.unmanaged);
+}
+
+#[test]
+fn group_descriptions_a_target_cannot_keep_are_noted() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    c.source.groups = Some(vec![Group {
+        description: Some("The engineers".into()),
+        ..group("g1", "eng")
+    }]);
+    c.target.groups = vec![group("TG1", "eng")];
+    c.caps.groups_description = false;
+    let plan = c.plan().expect("plan");
+    assert!(
+        plan.notes.iter().any(|n| n
+            == "1 group description(s) are not synced: the platform has no group descriptions"),
+        "{:?}",
+        plan.notes
+    );
+    assert!(find(&plan, "update_group").is_empty());
 }

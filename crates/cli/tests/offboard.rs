@@ -1,0 +1,103 @@
+//! `offboard`, `offboard --list` and `offboard --lift` as an administrator runs them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn idbridge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idbridge"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("USER", "alice")
+        .output()
+        .expect("the idbridge binary runs")
+}
+
+fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A config syncing a copy of the example directory into a fresh directory file.
+fn config(dir: &Path) -> String {
+    let source = dir.join("source.yaml");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml");
+    std::fs::copy(example, &source).expect("copy the example");
+    let path = dir.join("idbridge.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
+            dir.join("state.db"),
+            source,
+            dir.join("target.yaml"),
+        ),
+    )
+    .expect("write config");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+#[test]
+fn an_offboarding_holds_until_lifted_and_both_are_journaled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path());
+    let out = idbridge(&["sync", "-c", &cfg]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+
+    let out = idbridge(&["offboard", "-c", &cfg, "--list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(all_output(&out).contains("no holds in force"));
+
+    let out = idbridge(&[
+        "offboard",
+        "alan.turing",
+        "-c",
+        &cfg,
+        "--yes",
+        "--reason",
+        "laptop stolen",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("- disable user alan.turing (offboarded)"),
+        "{}",
+        all_output(&out)
+    );
+
+    let out = idbridge(&["offboard", "-c", &cfg, "--list"]);
+    let text = all_output(&out);
+    assert!(text.contains("alan.turing  held since "), "{text}");
+    assert!(
+        text.contains(" by alice (offboard: laptop stolen)"),
+        "{text}"
+    );
+
+    // The source still has alan enabled: the sync keeps the account disabled.
+    let out = idbridge(&["sync", "-c", &cfg]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("= alan.turing held by offboard since "),
+        "{text}"
+    );
+    assert!(!text.contains("enable user alan.turing"), "{text}");
+
+    let out = idbridge(&["offboard", "-c", &cfg, "--lift", "nobody"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(all_output(&out).contains("no hold in force names `nobody`"));
+
+    let out = idbridge(&["offboard", "-c", &cfg, "--lift", "ALAN.TURING"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = idbridge(&["plan", "-c", &cfg]);
+    assert!(
+        all_output(&out).contains("+ enable user alan.turing"),
+        "{}",
+        all_output(&out)
+    );
+
+    let out = idbridge(&["journal", "-c", &cfg]);
+    let text = all_output(&out);
+    assert!(text.contains("offboard --lift"), "{text}");
+}
