@@ -7,8 +7,11 @@
 pub mod format;
 
 pub use format::{
-    DirGrant, DirGroup, DirRole, DirUser, Directory, Format, NeutralDirectory, is_valid_email,
+    COMPLETE_KEY, Complete, DirGrant, DirGroup, DirRole, DirUser, Directory, Format,
+    NeutralDirectory, is_valid_email,
 };
+
+pub mod limits;
 
 mod adapter;
 

@@ -23,6 +23,7 @@ roles:
 grants:
   - {role: analyst, group: eng}
   - {role: admin, user: ada}
+complete: {users: 2, groups: 2, roles: 2, grants: 2}
 "#;
 
 fn config(dir: &Path, settings: serde_json::Value) -> AdapterConfig {
@@ -113,7 +114,7 @@ async fn invalid_file_fails_to_build_naming_file_and_record() {
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         tmp.path().join("d.yaml"),
-        "users:\n  - {id: u-9, login: eve, groups: [ghosts]}\n",
+        "users:\n  - {id: u-9, login: eve, groups: [ghosts]}\ncomplete: {users: 1, groups: 0, roles: 0, grants: 0}\n",
     )
     .expect("write");
     let err = registry::build_adapter(

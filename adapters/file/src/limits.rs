@@ -1,0 +1,498 @@
+//! A cheap scan of a YAML text, run before the parser, that refuses documents nested too
+//! deeply or whose aliases would expand too far.
+//!
+//! Why a scan of its own: the YAML scanner's work grows with the square of the flow
+//! nesting depth (every token looks at one saved key per open bracket), so a few hundred
+//! kilobytes of `[[[[…` keep it busy for most of a minute before any limit of the
+//! deserializer is reached. Aliases (`*name`) repeat the node their anchor (`&name`)
+//! names, and nested anchors multiply: ten lines can stand for a billion values. A
+//! directory file needs neither: its deepest node is a scope inside a grant inside the
+//! `grants` list, and an exporter that shares a list between records (PyYAML writes
+//! `&id001` / `*id001` for that) repeats small nodes a bounded number of times.
+//!
+//! The scan reads the text once. It does not parse YAML; it tracks quoted scalars,
+//! comments and brackets well enough to over-estimate the flow depth of ordinary files,
+//! and it measures what each anchored node spans (a bracketed node to its closing bracket,
+//! a block node to the end of its indented lines, a scalar to the end of its token) to
+//! estimate how much text the aliases stand for, counting aliases inside anchored nodes
+//! with their own weight.
+
+use std::collections::HashMap;
+
+/// The deepest bracket (`[`, `{`) nesting a YAML directory file may use.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// How many times its own length the text of a YAML directory file may grow when every
+/// alias is replaced by the node it names (plus [`ALIAS_EXPANSION_ALLOWANCE`]).
+pub const MAX_ALIAS_EXPANSION_FACTOR: usize = 10;
+
+/// Bytes of alias expansion every file may use whatever its length.
+pub const ALIAS_EXPANSION_ALLOWANCE: usize = 1 << 20;
+
+/// Checks `text` against [`MAX_FLOW_DEPTH`] and the alias expansion budget.
+///
+/// # Errors
+/// A message naming the limit, the line where it was passed and what to do.
+pub fn check_yaml(text: &str) -> std::result::Result<(), String> {
+    let bytes = text.as_bytes();
+    let mut scan = Scan::new(bytes);
+    scan.run()?;
+    let budget = bytes
+        .len()
+        .saturating_mul(MAX_ALIAS_EXPANSION_FACTOR)
+        .saturating_add(ALIAS_EXPANSION_ALLOWANCE);
+    let expansion = scan.expansion(budget);
+    if expansion > budget {
+        return Err(format!(
+            "the YAML aliases (`*name`) would expand the file past the alias expansion \
+             limit ({} times its size plus {} KiB); write the records out instead of \
+             repeating anchored nodes",
+            MAX_ALIAS_EXPANSION_FACTOR,
+            ALIAS_EXPANSION_ALLOWANCE / 1024
+        ));
+    }
+    Ok(())
+}
+
+/// An anchored node: where it starts and ends, in bytes.
+struct Anchor {
+    start: usize,
+    end: usize,
+    /// Block nodes end with the first later line indented less than this column, or at
+    /// it unless the line is a `- ` item and the flag allows those (a sequence may sit at
+    /// its key's column).
+    block: Option<(usize, bool)>,
+    /// Flow nodes end when the flow depth drops below this.
+    flow_depth: Option<usize>,
+}
+
+struct Scan<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+    depth: usize,
+    /// Whether the next character may start a token (and so a quoted scalar or an alias).
+    token_start: bool,
+    /// Whether the last token was a quoted scalar or a closed bracket, after which a `:`
+    /// is an indicator even without a space.
+    after_json: bool,
+    /// Indentation of the current line (spaces before its first character).
+    indent: usize,
+    at_line_start: bool,
+    anchors: Vec<Anchor>,
+    /// Anchor name to its latest definition (YAML lets a later anchor shadow an earlier).
+    names: HashMap<&'a [u8], usize>,
+    /// Each alias use: its position and the anchor it names, if defined before it.
+    aliases: Vec<(usize, Option<usize>)>,
+    /// Anchors whose node is still open.
+    open: Vec<usize>,
+}
+
+fn is_anchor_char(c: u8) -> bool {
+    !matches!(
+        c,
+        b' ' | b'\t' | b'\r' | b'\n' | b',' | b'[' | b']' | b'{' | b'}'
+    )
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Scan {
+            text,
+            pos: 0,
+            line: 1,
+            depth: 0,
+            token_start: true,
+            after_json: false,
+            indent: 0,
+            at_line_start: true,
+            anchors: Vec::new(),
+            names: HashMap::new(),
+            aliases: Vec::new(),
+            open: Vec::new(),
+        }
+    }
+
+    fn peek(&self, offset: usize) -> Option<u8> {
+        self.text.get(self.pos + offset).copied()
+    }
+
+    fn newline(&mut self) {
+        self.line += 1;
+        self.indent = 0;
+        self.at_line_start = true;
+        self.token_start = true;
+    }
+
+    /// Closes the block anchors a line indented `indent` ends (its start is `at`).
+    fn close_blocks(&mut self, indent: usize, dash: bool, at: usize) {
+        let anchors = &mut self.anchors;
+        self.open.retain(|&i| {
+            let a = &mut anchors[i];
+            match a.block {
+                Some((col, dash_inside))
+                    if indent < col || (indent == col && !(dash && dash_inside)) =>
+                {
+                    a.end = at;
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+
+    /// Closes the flow anchors whose bracket just closed.
+    fn close_flows(&mut self) {
+        let (anchors, depth, pos) = (&mut self.anchors, self.depth, self.pos);
+        self.open.retain(|&i| {
+            let a = &mut anchors[i];
+            match a.flow_depth {
+                Some(d) if depth < d => {
+                    a.end = pos + 1;
+                    false
+                }
+                _ => true,
+            }
+        });
+    }
+
+    fn run(&mut self) -> std::result::Result<(), String> {
+        while let Some(c) = self.peek(0) {
+            if self.at_line_start {
+                match c {
+                    b' ' => {
+                        self.indent += 1;
+                        self.pos += 1;
+                        continue;
+                    }
+                    b'\n' | b'\r' | b'#' => {}
+                    // Lines of blank or comment do not end a block node.
+                    _ => {
+                        self.at_line_start = false;
+                        let line_start = self.pos - self.indent;
+                        let dash = c == b'-'
+                            && matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+                        if self.depth == 0 {
+                            self.close_blocks(self.indent, dash, line_start);
+                        }
+                    }
+                }
+            }
+            match c {
+                b'\n' => {
+                    self.pos += 1;
+                    self.newline();
+                }
+                b' ' | b'\t' | b'\r' => {
+                    self.pos += 1;
+                }
+                b'#' if self.token_start || self.prev_is_space() => {
+                    while let Some(c) = self.peek(0) {
+                        if c == b'\n' {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                }
+                b'"' | b'\'' if self.token_start => self.quoted(c),
+                b'!' if self.token_start => {
+                    // A tag; what follows it still starts the node.
+                    self.name();
+                    self.token_start = true;
+                }
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    if self.depth > MAX_FLOW_DEPTH {
+                        return Err(format!(
+                            "line {}: brackets nest deeper than the nesting limit of {} \
+                             levels; a directory file needs only a few",
+                            self.line, MAX_FLOW_DEPTH
+                        ));
+                    }
+                    self.pos += 1;
+                    self.token_start = true;
+                    self.after_json = false;
+                }
+                b']' | b'}' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    self.close_flows();
+                    self.pos += 1;
+                    self.token_start = false;
+                    self.after_json = true;
+                }
+                b',' => {
+                    self.pos += 1;
+                    self.token_start = true;
+                }
+                b'-' | b'?' | b':'
+                    if matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+                        || (c == b':'
+                            && self.depth > 0
+                            && (self.after_json
+                                || matches!(
+                                    self.peek(1),
+                                    Some(b',' | b'[' | b']' | b'{' | b'}')
+                                ))) =>
+                {
+                    self.pos += 1;
+                    self.token_start = true;
+                    self.after_json = false;
+                }
+                b'&' if self.token_start => self.anchor(),
+                b'*' if self.token_start => self.alias(),
+                b'|' | b'>' if self.token_start && self.depth == 0 => self.block_scalar(),
+                _ => {
+                    self.pos += 1;
+                    self.token_start = false;
+                    self.after_json = false;
+                }
+            }
+        }
+        let end = self.text.len();
+        for &i in &self.open {
+            self.anchors[i].end = end;
+        }
+        Ok(())
+    }
+
+    fn prev_is_space(&self) -> bool {
+        self.pos == 0 || matches!(self.text[self.pos - 1], b' ' | b'\t')
+    }
+
+    /// Skips a quoted scalar. An unterminated one runs to the end of the text: the parser
+    /// reports it in its own words, and nothing can nest inside it.
+    fn quoted(&mut self, quote: u8) {
+        self.pos += 1;
+        while let Some(c) = self.peek(0) {
+            self.pos += 1;
+            match c {
+                b'\\' if quote == b'"' => {
+                    if self.peek(0) == Some(b'\n') {
+                        self.line += 1;
+                    }
+                    self.pos += 1;
+                }
+                b'\'' if quote == b'\'' && self.peek(0) == Some(b'\'') => self.pos += 1,
+                b'\n' => self.line += 1,
+                c if c == quote => {
+                    self.token_start = false;
+                    self.after_json = true;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn name(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        while self.peek(0).is_some_and(is_anchor_char) {
+            self.pos += 1;
+        }
+        &self.text[start..self.pos]
+    }
+
+    fn anchor(&mut self) {
+        let start = self.pos;
+        self.pos += 1;
+        let name = self.name();
+        // What the anchor names starts at the next token: a bracket on this line, a
+        // scalar on this line, or the indented lines below.
+        let rest = &self.text[self.pos..];
+        let line_end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+        let next = rest[..line_end]
+            .iter()
+            .position(|&c| !matches!(c, b' ' | b'\t' | b'\r'));
+        let index = self.anchors.len();
+        // The column that owns a block node: the key's for `key: &a`, the dash's for
+        // `- &a` (after any `- ` prefixes of nested items on the same line).
+        let line_start = self.text[..start]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+        let before = &self.text[line_start..start];
+        let mut col = before.iter().take_while(|&&c| c == b' ').count();
+        let mut last_dash = None;
+        while before.get(col) == Some(&b'-')
+            && matches!(before.get(col + 1), None | Some(b' ' | b'\t'))
+        {
+            last_dash = Some(col);
+            col += 1;
+            col += before[col..]
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
+        }
+        let block = if col >= before.len() {
+            // Nothing but dashes before the anchor: the node is the list item itself.
+            (last_dash.unwrap_or(col), false)
+        } else {
+            (col, true)
+        };
+        let anchor = match next.map(|i| rest[i]) {
+            Some(b'[' | b'{') => Anchor {
+                start,
+                end: start,
+                block: None,
+                flow_depth: Some(self.depth + 1),
+            },
+            _ if self.depth == 0 => Anchor {
+                // A node on the lines below, or a scalar (or a mapping starting on this
+                // line) that runs at least to the end of the line.
+                start,
+                end: start,
+                block: Some(block),
+                flow_depth: None,
+            },
+            _ => Anchor {
+                start,
+                end: start,
+                block: None,
+                flow_depth: Some(self.depth),
+            },
+        };
+        self.anchors.push(anchor);
+        self.names.insert(name, index);
+        self.open.push(index);
+        self.token_start = true;
+    }
+
+    fn alias(&mut self) {
+        let at = self.pos;
+        self.pos += 1;
+        let name = self.name();
+        let target = self.names.get(name).copied();
+        self.aliases.push((at, target));
+        self.token_start = false;
+    }
+
+    /// Skips a literal or folded block scalar: its lines are text, not structure.
+    fn block_scalar(&mut self) {
+        let parent = self.indent;
+        // The rest of the indicator line (chomping, indentation, comment).
+        while let Some(c) = self.peek(0) {
+            if c == b'\n' {
+                break;
+            }
+            self.pos += 1;
+        }
+        loop {
+            if self.peek(0) != Some(b'\n') {
+                return;
+            }
+            let next = self.pos + 1;
+            let rest = &self.text[next..];
+            let spaces = rest.iter().take_while(|&&c| c == b' ').count();
+            let blank = matches!(rest.get(spaces), None | Some(b'\n' | b'\r'));
+            if !blank && spaces <= parent {
+                return;
+            }
+            self.pos = next;
+            self.line += 1;
+            while let Some(c) = self.peek(0) {
+                if c == b'\n' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if self.pos >= self.text.len() {
+                return;
+            }
+        }
+    }
+
+    /// The estimated bytes the aliases stand for, stopping once past `budget`.
+    ///
+    /// An anchored node weighs its length plus what the aliases inside it weigh; anchors
+    /// are defined before their aliases, so one pass in definition order resolves them.
+    fn expansion(&self, budget: usize) -> usize {
+        let mut weight: Vec<usize> = Vec::with_capacity(self.anchors.len());
+        for a in &self.anchors {
+            let inner = self
+                .aliases
+                .iter()
+                .filter(|(at, _)| *at > a.start && *at < a.end)
+                .filter_map(|(_, t)| t.and_then(|t| weight.get(t)))
+                .fold(0usize, |sum, w| sum.saturating_add(*w));
+            let len = a.end.saturating_sub(a.start);
+            weight.push(len.saturating_add(inner).min(budget.saturating_add(1)));
+        }
+        let mut total = 0usize;
+        for (_, target) in &self.aliases {
+            if let Some(w) = target.and_then(|t| weight.get(t)) {
+                total = total.saturating_add(*w);
+                if total > budget {
+                    break;
+                }
+            }
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_files_pass() {
+        let text = "users:\n  - {id: u1, login: \"o'brien\", groups: [a, b]}\n  - id: u2\n    login: O'Neil # [[[\n    display_name: 'it''s [me'\ngroups: []\n";
+        check_yaml(text).expect("ordinary file");
+    }
+
+    #[test]
+    fn deep_brackets_are_refused_with_the_limit_named() {
+        let text = format!("users: {}", "[".repeat(MAX_FLOW_DEPTH + 1));
+        let err = check_yaml(&text).expect_err("too deep");
+        assert!(err.contains("nesting limit"), "{err}");
+        let ok = format!(
+            "users: {}{}",
+            "[".repeat(MAX_FLOW_DEPTH),
+            "]".repeat(MAX_FLOW_DEPTH)
+        );
+        check_yaml(&ok).expect("at the limit");
+    }
+
+    #[test]
+    fn quotes_cannot_hide_brackets() {
+        // A quote inside a plain scalar is text, so the brackets after it still count.
+        let text = format!("x: [a \"{}", "[".repeat(MAX_FLOW_DEPTH + 1));
+        assert!(check_yaml(&text).is_err());
+    }
+
+    #[test]
+    fn shared_small_nodes_pass_and_nested_aliases_are_refused() {
+        let mut text = String::from("groups: &g [staff]\nusers:\n");
+        for i in 0..5000 {
+            text.push_str(&format!("  - {{id: u{i}, login: l{i}, groups: *g}}\n"));
+        }
+        check_yaml(&text).expect("shared list");
+
+        let mut laughs = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for level in b'b'..=b'i' {
+            let prev = (level - 1) as char;
+            let me = level as char;
+            laughs.push_str(&format!(
+                "{me}: &{me} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+        }
+        let err = check_yaml(&laughs).expect_err("billion laughs");
+        assert!(err.contains("alias expansion limit"), "{err}");
+    }
+
+    #[test]
+    fn block_anchors_end_with_their_indentation() {
+        let mut text = String::from("base: &b\n  department: R&D\n  site: x\nusers:\n");
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "  - id: u{i}\n    login: l{i}\n    attributes: *b\n"
+            ));
+        }
+        if let Err(e) = check_yaml(&text) {
+            panic!("{e}")
+        }
+    }
+}
