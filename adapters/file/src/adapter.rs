@@ -968,3 +968,42 @@ impl Adapter for FileAdapter {
             .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat_changed_at(at: SystemTime) -> Stat {
+        Stat {
+            len: 10,
+            modified: Some(at),
+            changed: None,
+            inode: None,
+        }
+    }
+
+    #[test]
+    fn metadata_proves_nothing_about_a_file_changed_just_before_it_was_read() {
+        let now = SystemTime::now();
+        let stat = stat_changed_at(now);
+        let seen = Seen {
+            stat: stat.clone(),
+            hash: 1,
+            at: now,
+        };
+        // Same length and times, but a second write within the same tick would look
+        // exactly like this: the content must be compared.
+        assert!(!seen.proven_by(&stat));
+
+        let old = stat_changed_at(now - Duration::from_secs(60));
+        let seen = Seen {
+            stat: old.clone(),
+            hash: 1,
+            at: now,
+        };
+        assert!(seen.proven_by(&old));
+        let mut longer = old.clone();
+        longer.len += 1;
+        assert!(!seen.proven_by(&longer));
+    }
+}

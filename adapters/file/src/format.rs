@@ -1466,6 +1466,150 @@ grants:
         assert!(err.message().contains("missing.yaml"), "{}", err.message());
     }
 
+    #[test]
+    fn written_files_end_with_the_trailer_and_read_back_complete() {
+        for format in [Format::Yaml, Format::Json] {
+            let text = sample().to_text(format).expect("serializes");
+            let back = Directory::parse_checked(&text, format, "t", true).expect("complete");
+            assert_eq!(back, sample());
+        }
+        let text = sample().to_text(Format::Yaml).expect("serializes");
+        assert!(
+            text.trim_end()
+                .ends_with("complete:\n  users: 2\n  groups: 2\n  roles: 2\n  grants: 3"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_a_written_file_is_refused() {
+        for format in [Format::Yaml, Format::Json] {
+            let text = sample().to_text(format).expect("serializes");
+            let whole = text.trim_end().len();
+            for cut in 0..whole {
+                if !text.is_char_boundary(cut) {
+                    continue;
+                }
+                let result = Directory::parse_checked(&text[..cut], format, "d.yaml", true);
+                assert!(
+                    result.is_err(),
+                    "{format:?} cut at byte {cut} of {whole} was accepted:\n{}",
+                    &text[..cut]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_login_is_refused_naming_the_file_and_the_trailer() {
+        // Cut off mid-write: the last login reads `hen` and the trailer never came.
+        let text = "users:\n  - {id: u1, login: ada}\n  - id: u2\n    login: hen";
+        let err = Directory::parse_checked(text, Format::Yaml, "directory file `d.yaml`", true)
+            .expect_err("incomplete");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let msg = err.message();
+        assert!(msg.contains("d.yaml"), "{msg}");
+        assert!(msg.contains("incomplete"), "{msg}");
+        assert!(msg.contains("`complete` trailer"), "{msg}");
+        // Without the requirement the same text still parses (for hand-made seeds).
+        Directory::parse(text, Format::Yaml, "t").expect("lenient parse");
+        // An empty file is no more complete than a cut one.
+        assert!(Directory::parse_checked("", Format::Yaml, "t", true).is_err());
+    }
+
+    #[test]
+    fn a_trailer_that_does_not_match_is_refused_even_when_not_required() {
+        let text = "users:\n  - {id: u1, login: ada}\ncomplete: {users: 3, groups: 0, roles: 0, grants: 0}\n";
+        let err = Directory::parse(text, Format::Yaml, "directory file `d.yaml`")
+            .expect_err("count mismatch");
+        let msg = err.message();
+        assert!(msg.contains("d.yaml"), "{msg}");
+        assert!(msg.contains("3 users but the file holds 1"), "{msg}");
+
+        let text = "complete: {users: 0, groups: 0, roles: 0, grants: 0}\nusers: []\n";
+        let err = Directory::parse(text, Format::Yaml, "t").expect_err("key after trailer");
+        assert!(
+            err.message().contains("must be the last key"),
+            "{}",
+            err.message()
+        );
+
+        let text = "users: []\ncomplete: {users: 0, groups: 0}\n";
+        let err = Directory::parse(text, Format::Yaml, "t").expect_err("partial trailer");
+        assert!(err.message().contains("roles"), "{}", err.message());
+
+        let text = "{\"users\": [], \"complete\": {\"users\": 0, \"groups\": 1, \"roles\": 0, \"grants\": 0}}";
+        let err = Directory::parse(text, Format::Json, "t").expect_err("json mismatch");
+        assert!(
+            err.message().contains("1 groups but the file holds 0"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_naming_the_nesting_limit() {
+        // About 200 KB of brackets: the YAML scanner alone would take most of a minute.
+        let text = format!("users: {}", "[".repeat(200 * 1024));
+        let err =
+            Directory::parse(&text, Format::Yaml, "directory file `d.yaml`").expect_err("too deep");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(err.message().contains("nesting limit"), "{}", err.message());
+
+        // JSON nesting stops at the first value of the wrong type, or at the JSON
+        // parser's own recursion limit.
+        let text = format!("{{\"users\": {}", "[".repeat(200 * 1024));
+        Directory::parse(&text, Format::Json, "t").expect_err("too deep");
+
+        // Block nesting stays within the parser's own recursion limit.
+        let mut text = String::from("users:\n");
+        for depth in 1..300 {
+            text.push_str(&format!("{}- \n", "  ".repeat(depth)));
+        }
+        let err = Directory::parse(&text, Format::Yaml, "t").expect_err("too deep");
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_naming_the_alias_expansion_limit() {
+        let mut text = String::from(
+            "users:\n  - id: u1\n    login: a\n    groups: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        let mut prev = 'a';
+        for (i, name) in ('b'..='j').enumerate() {
+            text.push_str(&format!(
+                "  - id: u{}\n    login: l{}\n    groups: &{name} [{}]\n",
+                i + 2,
+                i + 2,
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+            prev = name;
+        }
+        let err = Directory::parse(&text, Format::Yaml, "directory file `d.yaml`")
+            .expect_err("billion laughs");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(
+            err.message().contains("alias expansion limit"),
+            "{}",
+            err.message()
+        );
+
+        // An exporter sharing one small list between records stays well inside it.
+        let mut text = String::from(
+            "groups:\n  - {id: g1, name: staff}\nusers:\n  - id: u0\n    login: l0\n    groups: &id001\n    - staff\n",
+        );
+        for i in 1..2000 {
+            text.push_str(&format!(
+                "  - id: u{i}\n    login: l{i}\n    groups: *id001\n"
+            ));
+        }
+        let dir = Directory::parse(&text, Format::Yaml, "t").expect("shared list");
+        assert_eq!(dir.users.len(), 2000);
+        dir.validate().expect("valid");
+    }
+
     fn leftovers(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir)
             .expect("read dir")
