@@ -104,7 +104,11 @@ fn env_secrets_never_appear_in_output_at_trace_level() {
         assert!(!envs.is_empty(), "{vendor}: its config carries a secret");
         let dir = tempfile::tempdir().expect("tempdir");
         let directory = dir.path().join("dir.yaml");
-        std::fs::write(&directory, "users: []\n").expect("write directory");
+        std::fs::write(
+            &directory,
+            "users: []\ncomplete: {users: 0, groups: 0, roles: 0, grants: 0}\n",
+        )
+        .expect("write directory");
         let config = serde_json::json!({
             "source": {"adapter": "file", "path": directory},
             "targets": {"t": target},

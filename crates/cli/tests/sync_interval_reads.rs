@@ -109,7 +109,10 @@ fn an_edit_to_the_source_during_sync_interval_reaches_the_target_on_the_next_run
     // An administrator edits the source the way an exporter replaces it.
     let text = std::fs::read_to_string(&source).expect("read the source");
     assert!(text.contains("display_name: Ada Lovelace"), "{text}");
-    let edited = text.replace("display_name: Ada Lovelace", "display_name: Augusta Ada King");
+    let edited = text.replace(
+        "display_name: Ada Lovelace",
+        "display_name: Augusta Ada King",
+    );
     let staged = dir.path().join("source.yaml.new");
     std::fs::write(&staged, edited).expect("stage the edit");
     std::fs::rename(&staged, &source).expect("replace the source");
