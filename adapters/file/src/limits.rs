@@ -84,8 +84,13 @@ struct Scan<'a> {
     names: HashMap<&'a [u8], usize>,
     /// Each alias use: its position and the anchor it names, if defined before it.
     aliases: Vec<(usize, Option<usize>)>,
-    /// Anchors whose node is still open.
-    open: Vec<usize>,
+    /// Block anchors whose node is still open, innermost last (their columns never
+    /// decrease towards the end, so closing pops from the end).
+    open_blocks: Vec<usize>,
+    /// Flow anchors whose node is still open, innermost last (likewise by depth).
+    open_flows: Vec<usize>,
+    /// Where the current line starts.
+    line_start: usize,
 }
 
 fn is_anchor_char(c: u8) -> bool {
@@ -109,7 +114,9 @@ impl<'a> Scan<'a> {
             anchors: Vec::new(),
             names: HashMap::new(),
             aliases: Vec::new(),
-            open: Vec::new(),
+            open_blocks: Vec::new(),
+            open_flows: Vec::new(),
+            line_start: 0,
         }
     }
 
@@ -118,6 +125,7 @@ impl<'a> Scan<'a> {
     }
 
     fn newline(&mut self) {
+        self.line_start = self.pos;
         self.line += 1;
         self.indent = 0;
         self.at_line_start = true;
@@ -126,34 +134,32 @@ impl<'a> Scan<'a> {
 
     /// Closes the block anchors a line indented `indent` ends (its start is `at`).
     fn close_blocks(&mut self, indent: usize, dash: bool, at: usize) {
-        let anchors = &mut self.anchors;
-        self.open.retain(|&i| {
-            let a = &mut anchors[i];
+        while let Some(&i) = self.open_blocks.last() {
+            let a = &mut self.anchors[i];
             match a.block {
                 Some((col, dash_inside))
                     if indent < col || (indent == col && !(dash && dash_inside)) =>
                 {
                     a.end = at;
-                    false
+                    self.open_blocks.pop();
                 }
-                _ => true,
+                _ => break,
             }
-        });
+        }
     }
 
     /// Closes the flow anchors whose bracket just closed.
     fn close_flows(&mut self) {
-        let (anchors, depth, pos) = (&mut self.anchors, self.depth, self.pos);
-        self.open.retain(|&i| {
-            let a = &mut anchors[i];
+        while let Some(&i) = self.open_flows.last() {
+            let a = &mut self.anchors[i];
             match a.flow_depth {
-                Some(d) if depth < d => {
-                    a.end = pos + 1;
-                    false
+                Some(d) if self.depth < d => {
+                    a.end = self.pos + 1;
+                    self.open_flows.pop();
                 }
-                _ => true,
+                _ => break,
             }
-        });
+        }
     }
 
     fn run(&mut self) -> std::result::Result<(), String> {
@@ -249,7 +255,7 @@ impl<'a> Scan<'a> {
             }
         }
         let end = self.text.len();
-        for &i in &self.open {
+        for &i in self.open_blocks.iter().chain(&self.open_flows) {
             self.anchors[i].end = end;
         }
         Ok(())
@@ -267,13 +273,17 @@ impl<'a> Scan<'a> {
             self.pos += 1;
             match c {
                 b'\\' if quote == b'"' => {
-                    if self.peek(0) == Some(b'\n') {
-                        self.line += 1;
-                    }
                     self.pos += 1;
+                    if self.text.get(self.pos - 1) == Some(&b'\n') {
+                        self.line += 1;
+                        self.line_start = self.pos;
+                    }
                 }
                 b'\'' if quote == b'\'' && self.peek(0) == Some(b'\'') => self.pos += 1,
-                b'\n' => self.line += 1,
+                b'\n' => {
+                    self.line += 1;
+                    self.line_start = self.pos;
+                }
                 c if c == quote => {
                     self.token_start = false;
                     self.after_json = true;
@@ -298,19 +308,45 @@ impl<'a> Scan<'a> {
         let name = self.name();
         // What the anchor names starts at the next token: a bracket on this line, a
         // scalar on this line, or the indented lines below.
-        let rest = &self.text[self.pos..];
-        let line_end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-        let next = rest[..line_end]
+        let next = self.text[self.pos..]
             .iter()
-            .position(|&c| !matches!(c, b' ' | b'\t' | b'\r'));
+            .find(|&&c| !matches!(c, b' ' | b'\t' | b'\r'))
+            .copied();
         let index = self.anchors.len();
-        // The column that owns a block node: the key's for `key: &a`, the dash's for
-        // `- &a` (after any `- ` prefixes of nested items on the same line).
-        let line_start = self.text[..start]
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |i| i + 1);
-        let before = &self.text[line_start..start];
+        let flow_start = matches!(next, Some(b'[' | b'{'));
+        if self.depth == 0 && !flow_start {
+            // A node on the lines below, or a scalar (or a mapping starting on this line)
+            // that runs at least to the end of the line.
+            self.anchors.push(Anchor {
+                start,
+                end: start,
+                block: Some(self.owner_column(start)),
+                flow_depth: None,
+            });
+            self.open_blocks.push(index);
+        } else {
+            self.anchors.push(Anchor {
+                start,
+                end: start,
+                block: None,
+                flow_depth: Some(if flow_start {
+                    self.depth + 1
+                } else {
+                    self.depth
+                }),
+            });
+            self.open_flows.push(index);
+        }
+        self.names.insert(name, index);
+        self.token_start = true;
+    }
+
+    /// The column that owns a block node anchored at `start`, and whether a `- ` line at
+    /// that column still belongs to it: the key's column for `key: &a` (a sequence may sit
+    /// at its key's column), the dash's for `- &a` (after any `- ` prefixes of nested items
+    /// on the same line).
+    fn owner_column(&self, start: usize) -> (usize, bool) {
+        let before = &self.text[self.line_start..start];
         let mut col = before.iter().take_while(|&&c| c == b' ').count();
         let mut last_dash = None;
         while before.get(col) == Some(&b'-')
@@ -323,38 +359,12 @@ impl<'a> Scan<'a> {
                 .take_while(|&&c| c == b' ' || c == b'\t')
                 .count();
         }
-        let block = if col >= before.len() {
+        if col >= before.len() {
             // Nothing but dashes before the anchor: the node is the list item itself.
             (last_dash.unwrap_or(col), false)
         } else {
             (col, true)
-        };
-        let anchor = match next.map(|i| rest[i]) {
-            Some(b'[' | b'{') => Anchor {
-                start,
-                end: start,
-                block: None,
-                flow_depth: Some(self.depth + 1),
-            },
-            _ if self.depth == 0 => Anchor {
-                // A node on the lines below, or a scalar (or a mapping starting on this
-                // line) that runs at least to the end of the line.
-                start,
-                end: start,
-                block: Some(block),
-                flow_depth: None,
-            },
-            _ => Anchor {
-                start,
-                end: start,
-                block: None,
-                flow_depth: Some(self.depth),
-            },
-        };
-        self.anchors.push(anchor);
-        self.names.insert(name, index);
-        self.open.push(index);
-        self.token_start = true;
+        }
     }
 
     fn alias(&mut self) {
@@ -388,6 +398,7 @@ impl<'a> Scan<'a> {
                 return;
             }
             self.pos = next;
+            self.line_start = next;
             self.line += 1;
             while let Some(c) = self.peek(0) {
                 if c == b'\n' {
@@ -403,24 +414,36 @@ impl<'a> Scan<'a> {
 
     /// The estimated bytes the aliases stand for, stopping once past `budget`.
     ///
-    /// An anchored node weighs its length plus what the aliases inside it weigh; anchors
-    /// are defined before their aliases, so one pass in definition order resolves them.
+    /// An anchored node weighs its length plus what the aliases inside it weigh. A node's
+    /// aliases name nodes that ended before them, so weighing the nodes in the order they
+    /// end resolves every one (an alias inside its own node is recursion, which the
+    /// parser's repetition limit stops).
     fn expansion(&self, budget: usize) -> usize {
-        let mut weight: Vec<usize> = Vec::with_capacity(self.anchors.len());
-        for a in &self.anchors {
-            let inner = self
-                .aliases
-                .iter()
-                .filter(|(at, _)| *at > a.start && *at < a.end)
-                .filter_map(|(_, t)| t.and_then(|t| weight.get(t)))
-                .fold(0usize, |sum, w| sum.saturating_add(*w));
-            let len = a.end.saturating_sub(a.start);
-            weight.push(len.saturating_add(inner).min(budget.saturating_add(1)));
+        let cap = budget.saturating_add(1);
+        // Aliases are recorded in text order.
+        let positions: Vec<usize> = self.aliases.iter().map(|(at, _)| *at).collect();
+        let mut order: Vec<usize> = (0..self.anchors.len()).collect();
+        order.sort_by_key(|&i| self.anchors[i].end);
+        let mut weight: Vec<Option<usize>> = vec![None; self.anchors.len()];
+        for i in order {
+            let a = &self.anchors[i];
+            let from = positions.partition_point(|&p| p <= a.start);
+            let to = positions.partition_point(|&p| p < a.end).max(from);
+            let mut w = a.end.saturating_sub(a.start);
+            for (_, target) in &self.aliases[from..to] {
+                if let Some(inner) = target.and_then(|t| weight[t]) {
+                    w = w.saturating_add(inner);
+                    if w >= cap {
+                        break;
+                    }
+                }
+            }
+            weight[i] = Some(w.min(cap));
         }
         let mut total = 0usize;
         for (_, target) in &self.aliases {
-            if let Some(w) = target.and_then(|t| weight.get(t)) {
-                total = total.saturating_add(*w);
+            if let Some(w) = target.and_then(|t| weight[t]) {
+                total = total.saturating_add(w);
                 if total > budget {
                     break;
                 }
