@@ -91,6 +91,9 @@ struct Scan<'a> {
     open_flows: Vec<usize>,
     /// Where the current line starts.
     line_start: usize,
+    /// In block context, the column a plain scalar being read belongs to: a later line
+    /// indented deeper continues the scalar (its quotes are text, not a new token).
+    plain_owner: Option<usize>,
 }
 
 fn is_anchor_char(c: u8) -> bool {
@@ -117,6 +120,7 @@ impl<'a> Scan<'a> {
             open_blocks: Vec::new(),
             open_flows: Vec::new(),
             line_start: 0,
+            plain_owner: None,
         }
     }
 
@@ -129,7 +133,8 @@ impl<'a> Scan<'a> {
         self.line += 1;
         self.indent = 0;
         self.at_line_start = true;
-        self.token_start = true;
+        // Whether the next line starts a token is decided at its first character (block
+        // context); in flow context a line break changes nothing.
     }
 
     /// Closes the block anchors a line indented `indent` ends (its start is `at`).
@@ -179,7 +184,12 @@ impl<'a> Scan<'a> {
                         let dash = c == b'-'
                             && matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
                         if self.depth == 0 {
-                            self.close_blocks(self.indent, dash, line_start);
+                            let continues = self.plain_owner.is_some_and(|col| self.indent > col);
+                            if !continues {
+                                self.plain_owner = None;
+                                self.close_blocks(self.indent, dash, line_start);
+                            }
+                            self.token_start = !continues;
                         }
                     }
                 }
@@ -200,13 +210,18 @@ impl<'a> Scan<'a> {
                         self.pos += 1;
                     }
                 }
-                b'"' | b'\'' if self.token_start => self.quoted(c),
+                b'"' | b'\'' if self.token_start => {
+                    self.plain_owner = None;
+                    self.quoted(c);
+                }
                 b'!' if self.token_start => {
                     // A tag; what follows it still starts the node.
                     self.name();
                     self.token_start = true;
                 }
-                b'[' | b'{' => {
+                // In block context a bracket inside a plain scalar is text.
+                b'[' | b'{' if self.token_start || self.depth > 0 => {
+                    self.plain_owner = None;
                     self.depth += 1;
                     if self.depth > MAX_FLOW_DEPTH {
                         return Err(format!(
@@ -219,35 +234,44 @@ impl<'a> Scan<'a> {
                     self.token_start = true;
                     self.after_json = false;
                 }
-                b']' | b'}' => {
-                    self.depth = self.depth.saturating_sub(1);
+                b']' | b'}' if self.depth > 0 => {
+                    self.depth -= 1;
                     self.close_flows();
                     self.pos += 1;
                     self.token_start = false;
                     self.after_json = true;
                 }
-                b',' => {
+                b',' if self.depth > 0 => {
                     self.pos += 1;
                     self.token_start = true;
                 }
-                b'-' | b'?' | b':'
-                    if matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
-                        || (c == b':'
-                            && self.depth > 0
-                            && (self.after_json
-                                || matches!(
-                                    self.peek(1),
-                                    Some(b',' | b'[' | b']' | b'{' | b'}')
-                                ))) =>
+                // `- ` and `? ` are indicators only where a token may start; `: ` anywhere.
+                b'-' | b'?'
+                    if self.token_start
+                        && matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n')) =>
                 {
                     self.pos += 1;
                     self.token_start = true;
                     self.after_json = false;
                 }
+                b':' if matches!(self.peek(1), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+                    || (c == b':'
+                        && self.depth > 0
+                        && (self.after_json
+                            || matches!(self.peek(1), Some(b',' | b'[' | b']' | b'{' | b'}')))) =>
+                {
+                    self.pos += 1;
+                    self.token_start = true;
+                    self.after_json = false;
+                    self.plain_owner = None;
+                }
                 b'&' if self.token_start => self.anchor(),
                 b'*' if self.token_start => self.alias(),
                 b'|' | b'>' if self.token_start && self.depth == 0 => self.block_scalar(),
                 _ => {
+                    if self.token_start && self.depth == 0 {
+                        self.plain_owner = Some(self.owner_column(self.pos).0);
+                    }
                     self.pos += 1;
                     self.token_start = false;
                     self.after_json = false;
@@ -262,7 +286,7 @@ impl<'a> Scan<'a> {
     }
 
     fn prev_is_space(&self) -> bool {
-        self.pos == 0 || matches!(self.text[self.pos - 1], b' ' | b'\t')
+        self.pos == 0 || matches!(self.text[self.pos - 1], b' ' | b'\t' | b'\n' | b'\r')
     }
 
     /// Skips a quoted scalar. An unterminated one runs to the end of the text: the parser
@@ -378,7 +402,8 @@ impl<'a> Scan<'a> {
 
     /// Skips a literal or folded block scalar: its lines are text, not structure.
     fn block_scalar(&mut self) {
-        let parent = self.indent;
+        // Its lines are those indented deeper than the node it belongs to.
+        let parent = self.owner_column(self.pos).0;
         // The rest of the indicator line (chomping, indentation, comment).
         while let Some(c) = self.peek(0) {
             if c == b'\n' {
@@ -481,6 +506,28 @@ mod tests {
         // A quote inside a plain scalar is text, so the brackets after it still count.
         let text = format!("x: [a \"{}", "[".repeat(MAX_FLOW_DEPTH + 1));
         assert!(check_yaml(&text).is_err());
+    }
+
+    #[test]
+    fn text_that_is_not_a_quoted_scalar_cannot_hide_brackets() {
+        let deep = "[".repeat(MAX_FLOW_DEPTH + 1);
+        for text in [
+            // A plain scalar continued on the next line: its quote is text.
+            format!("x: [a\n\"{deep}"),
+            format!("key: a\n  \"b\nx: {deep}"),
+            // `- `, `? ` and `,` inside a plain scalar are text too.
+            format!("x: [a - \"{deep}"),
+            format!("key: a, \"b\nx: {deep}"),
+            // A comment at the start of a line.
+            format!("key: a\n# note: \"\nx: {deep}"),
+        ] {
+            let err = check_yaml(&text).expect_err(&text);
+            assert!(err.contains("nesting limit"), "{err}");
+        }
+        // Brackets inside a block plain scalar are text.
+        check_yaml(&format!("name: a{}\n", "[".repeat(MAX_FLOW_DEPTH + 1))).expect("text");
+        // Quoted scalars hide their brackets, on one line or several.
+        check_yaml(&format!("name: \"{deep}\"\nother: '{deep}\n  {deep}'\n")).expect("text");
     }
 
     #[test]
