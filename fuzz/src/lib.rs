@@ -139,10 +139,24 @@ pub fn file_directory(data: &[u8]) {
     } else {
         Format::Json
     };
+    // Requiring the trailer refuses more than the plain parse, never less.
+    let strict = Directory::parse_checked(text, format, "fuzz directory", true);
+    if let Err(e) = &strict {
+        expect_kind(e, ErrorKind::Config, "Directory::parse_checked");
+    }
     let dir = match Directory::parse(text, format, "fuzz directory") {
         Ok(dir) => dir,
-        Err(e) => return expect_kind(&e, ErrorKind::Config, "Directory::parse"),
+        Err(e) => {
+            assert!(
+                strict.is_err(),
+                "the strict parse accepted what the plain one refused"
+            );
+            return expect_kind(&e, ErrorKind::Config, "Directory::parse");
+        }
     };
+    if let Ok(strict) = strict {
+        assert_eq!(strict, dir, "the strict parse read another directory");
+    }
     let problems = dir.problems();
     match dir.validate() {
         Ok(()) => assert!(problems.is_empty(), "{problems:?}"),
@@ -151,9 +165,11 @@ pub fn file_directory(data: &[u8]) {
     let _ = dir.to_neutral();
     for out in [Format::Yaml, Format::Json] {
         let written = dir.to_text(out).expect("a parsed directory serialises");
-        let again = Directory::parse(&written, out, "round trip").unwrap_or_else(|e| {
-            panic!("re-parsing the {out:?} the parser wrote failed: {e}\n{written}")
-        });
+        // What idbridge writes ends with the trailer, so it reads back as complete.
+        let again =
+            Directory::parse_checked(&written, out, "round trip", true).unwrap_or_else(|e| {
+                panic!("re-parsing the {out:?} the parser wrote failed: {e}\n{written}")
+            });
         assert_eq!(
             again, dir,
             "{out:?} round trip changed the directory\n{written}"

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
@@ -31,40 +31,160 @@ struct FileConfig {
     /// Create an empty directory file when it is missing. Default `false`.
     #[serde(default)]
     create: bool,
+    /// Refuse a file that does not end with the `complete` trailer. Default `true`.
+    #[serde(default = "yes")]
+    require_complete: bool,
 }
 
-/// What identifies the file's content as last read or written by this adapter, so that an
-/// edit made by someone else in the meantime is noticed rather than overwritten.
+fn yes() -> bool {
+    true
+}
+
+/// How long after a file's last change its metadata alone cannot prove it unchanged: a
+/// second write within the file system's timestamp granularity (up to two seconds on
+/// some) leaves length and times as they were.
+const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The file's metadata: what changes whenever the file is written or replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint {
+struct Stat {
     len: u64,
     modified: Option<SystemTime>,
+    /// The inode change time and the inode (Unix): a replaced file has a new inode, and
+    /// the change time cannot be set back by tools that restore modification times.
+    changed: Option<(i64, i64)>,
+    inode: Option<(u64, u64)>,
 }
 
-impl Fingerprint {
-    fn of(path: &Path) -> Option<Fingerprint> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(Fingerprint {
+impl Stat {
+    fn of(path: &Path) -> std::io::Result<Stat> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        let (changed, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                Some((meta.ctime(), meta.ctime_nsec())),
+                Some((meta.dev(), meta.ino())),
+            )
+        };
+        #[cfg(not(unix))]
+        let (changed, inode) = (None, None);
+        Ok(Stat {
             len: meta.len(),
             modified: meta.modified().ok(),
+            changed,
+            inode,
         })
     }
+
+    /// The latest time the file was changed, as far as the metadata says.
+    fn last_change(&self) -> Option<SystemTime> {
+        let changed = self.changed.and_then(|(secs, nanos)| {
+            let secs = u64::try_from(secs).ok()?;
+            let nanos = u32::try_from(nanos).ok()?;
+            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+        });
+        match (self.modified, changed) {
+            (Some(m), Some(c)) => Some(m.max(c)),
+            (m, c) => m.or(c),
+        }
+    }
+}
+
+/// What this adapter knows of the file's content as it last read or wrote it, so that a
+/// change by someone else is noticed: reads reload it, writes refuse to overwrite it.
+#[derive(Debug, Clone)]
+struct Seen {
+    stat: Stat,
+    /// A hash of the bytes, for the changes the metadata cannot show.
+    hash: u64,
+    /// When the bytes were read (or written); taken before the read.
+    at: SystemTime,
+}
+
+impl Seen {
+    /// Whether `now` (the file's current metadata) proves the content is still the one
+    /// seen, without reading it: the metadata is the same and the file had last changed
+    /// well before it was read, so a later write would have moved its times.
+    fn proven_by(&self, now: &Stat) -> bool {
+        if &self.stat != now {
+            return false;
+        }
+        match (now.last_change(), self.at.checked_sub(RACY_WINDOW)) {
+            (Some(changed), Some(settled)) => changed < settled,
+            _ => false,
+        }
+    }
+}
+
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// Reads the file's bytes with the metadata they belong to. A file that changes while it
+/// is read is read again (a few times) so that bytes and metadata agree.
+fn read_file(path: &Path) -> Result<(String, Seen)> {
+    let mut attempts = 0;
+    loop {
+        let at = SystemTime::now();
+        let before = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
+        let bytes = std::fs::read(path).map_err(|e| io_error(path, "cannot read", e))?;
+        let after = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
+        attempts += 1;
+        if before == after || attempts >= 3 {
+            let text = String::from_utf8(bytes).map_err(|e| {
+                Error::config(format!(
+                    "directory file `{}`: not UTF-8 text: {e}",
+                    path.display()
+                ))
+            })?;
+            let seen = Seen {
+                stat: after,
+                hash: hash_bytes(text.as_bytes()),
+                at,
+            };
+            return Ok((text, seen));
+        }
+    }
+}
+
+/// What [`FileAdapter::refresh`] found.
+enum Fresh {
+    /// The content is the one already held.
+    Same(Option<Seen>),
+    /// The file holds a different document.
+    Changed(Box<Directory>, Seen),
 }
 
 struct State {
     dir: Directory,
-    fingerprint: Option<Fingerprint>,
+    seen: Seen,
 }
 
 /// A directory kept in one YAML or JSON file, as source and as target.
 ///
-/// The document lives in memory behind a lock. Every write works on a copy, validates it
-/// and saves it atomically ([`Directory::save_atomic`]) before the copy replaces the
-/// in-memory state, so a failed write changes neither the file nor what later reads see.
-/// If the file was changed by someone else since it was loaded or last saved, writes fail
-/// with [`idbridge_core::ErrorKind::Conflict`] instead of overwriting those changes.
+/// The document is held in memory behind a lock and is re-read whenever the file changed:
+/// every listing (its first page) and every `get` first checks the file's metadata and,
+/// while its last change is too recent for the metadata to prove anything, its content;
+/// a changed file is parsed and validated again, so a long-running `sync --interval` sees
+/// every edit. A file that no longer reads (cut off, invalid) fails that read and keeps
+/// the document as it was.
+///
+/// Every write works on a copy, validates it and saves it atomically
+/// ([`Directory::save_atomic`]) before the copy replaces the in-memory state, so a failed
+/// write changes neither the file nor what later reads see. If the file was changed by
+/// someone else since it was last read or saved, writes fail with
+/// [`idbridge_core::ErrorKind::Conflict`] instead of overwriting those changes (the next
+/// read loads them).
+///
+/// With `require_complete` (the default) a file must end with the
+/// [`crate::Complete`] trailer; every save writes it.
 pub struct FileAdapter {
     path: PathBuf,
+    require_complete: bool,
     state: Mutex<State>,
 }
 
@@ -72,6 +192,7 @@ impl std::fmt::Debug for FileAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileAdapter")
             .field("path", &self.path)
+            .field("require_complete", &self.require_complete)
             .finish()
     }
 }
@@ -144,12 +265,14 @@ impl FileAdapter {
         }
     }
 
-    /// Builds the adapter from its configuration section (keys `path`, `create`).
+    /// Builds the adapter from its configuration section (keys `path`, `create`,
+    /// `require_complete`).
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] for unknown or missing keys, an unknown
-    /// extension, a missing file without `create = true`, or a file that does not parse or
-    /// validate; file system errors when the file cannot be created.
+    /// extension, a missing file without `create = true`, or a file that does not parse,
+    /// validate or (with `require_complete`) prove itself complete; file system errors when
+    /// the file cannot be created.
     pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
         let parsed: FileConfig = config.parse()?;
         let path = config.resolve_path(&parsed.path);
@@ -171,18 +294,29 @@ impl FileAdapter {
                 ),
             ));
         }
-        let adapter = tokio::task::spawn_blocking(move || FileAdapter::open(&path, parsed.create))
-            .await
-            .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
+        let adapter = tokio::task::spawn_blocking(move || {
+            FileAdapter::open_with(&path, parsed.create, parsed.require_complete)
+        })
+        .await
+        .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
         Ok(Arc::new(adapter))
     }
 
-    /// Opens a directory file; with `create`, a missing file (and its parent directories)
-    /// is created holding an empty directory.
+    /// Opens a directory file requiring the `complete` trailer; with `create`, a missing
+    /// file (and its parent directories) is created holding an empty directory.
     ///
     /// # Errors
     /// As [`FileAdapter::build`].
     pub fn open(path: &Path, create: bool) -> Result<FileAdapter> {
+        FileAdapter::open_with(path, create, true)
+    }
+
+    /// [`FileAdapter::open`], choosing whether the file must end with the `complete`
+    /// trailer.
+    ///
+    /// # Errors
+    /// As [`FileAdapter::build`].
+    pub fn open_with(path: &Path, create: bool, require_complete: bool) -> Result<FileAdapter> {
         if !path.exists() {
             if !create {
                 return Err(Error::config(format!(
@@ -197,13 +331,12 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let dir = Directory::load(path)?;
+        let (text, seen) = read_file(path)?;
+        let dir = Directory::from_file_text(path, &text, require_complete)?;
         Ok(FileAdapter {
             path: path.to_path_buf(),
-            state: Mutex::new(State {
-                dir,
-                fingerprint: Fingerprint::of(path),
-            }),
+            require_complete,
+            state: Mutex::new(State { dir, seen }),
         })
     }
 
@@ -212,14 +345,66 @@ impl FileAdapter {
         &self.path
     }
 
-    /// A copy of the current document.
+    /// A copy of the document as last read or written (without looking at the file).
     pub async fn snapshot(&self) -> Directory {
         self.state.lock().await.dir.clone()
     }
 
-    async fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+    /// Serves `f` from the document, first reloading it if the file changed.
+    ///
+    /// # Errors
+    /// A file that cannot be read, parsed, validated or proven complete.
+    async fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> Result<T> {
+        let mut state = self.state.lock().await;
+        self.refresh(&mut state).await?;
+        Ok(f(&state.dir))
+    }
+
+    /// Serves `f` from the document as held: for the pages after a listing's first, so
+    /// that one listing reads one version of the file.
+    async fn read_held<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
         let state = self.state.lock().await;
         f(&state.dir)
+    }
+
+    /// Serves the first page of a listing fresh, later pages from the same version.
+    async fn list<T>(&self, page: &PageRequest, f: impl FnOnce(&Directory) -> T) -> Result<T> {
+        if page.cursor.is_none() {
+            self.read(f).await
+        } else {
+            Ok(self.read_held(f).await)
+        }
+    }
+
+    /// Reloads the document when the file no longer holds what was last read or written.
+    async fn refresh(&self, state: &mut State) -> Result<()> {
+        let path = self.path.clone();
+        let known = state.seen.clone();
+        let require = self.require_complete;
+        let fresh = tokio::task::spawn_blocking(move || -> Result<Fresh> {
+            let now = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
+            if known.proven_by(&now) {
+                return Ok(Fresh::Same(None));
+            }
+            let (text, seen) = read_file(&path)?;
+            if seen.hash == known.hash {
+                return Ok(Fresh::Same(Some(seen)));
+            }
+            let dir = Directory::from_file_text(&path, &text, require)?;
+            Ok(Fresh::Changed(Box::new(dir), seen))
+        })
+        .await
+        .map_err(|e| Error::unavailable(format!("reading the directory file failed: {e}")))??;
+        match fresh {
+            Fresh::Same(None) => {}
+            Fresh::Same(Some(seen)) => state.seen = seen,
+            Fresh::Changed(dir, seen) => {
+                tracing::debug!(path = %self.path.display(), "the directory file changed; reloaded it");
+                state.dir = *dir;
+                state.seen = seen;
+            }
+        }
+        Ok(())
     }
 
     /// Applies `f` to a copy of the document, validates and saves the copy, and only then
@@ -231,18 +416,26 @@ impl FileAdapter {
         if next == state.dir {
             return Ok(out);
         }
-        let fingerprint = self.save(&state, next.clone()).await?;
+        let seen = self.save(&state, next.clone()).await?;
         state.dir = next;
-        state.fingerprint = fingerprint;
+        state.seen = seen;
         Ok(out)
     }
 
-    async fn save(&self, state: &State, next: Directory) -> Result<Option<Fingerprint>> {
+    async fn save(&self, state: &State, next: Directory) -> Result<Seen> {
         let path = self.path.clone();
-        let expected = state.fingerprint.clone();
+        let expected = state.seen.clone();
         tokio::task::spawn_blocking(move || {
-            let current = Fingerprint::of(&path);
-            if current != expected {
+            let unchanged = match Stat::of(&path) {
+                Ok(now) if expected.proven_by(&now) => true,
+                Ok(now) if now == expected.stat => {
+                    // Too recent for the metadata to tell: compare the content.
+                    let (_, seen) = read_file(&path)?;
+                    seen.hash == expected.hash
+                }
+                _ => false,
+            };
+            if !unchanged {
                 return Err(Error::conflict(format!(
                     "directory file `{}` was changed by someone else since it was read; \
                      reload before writing",
@@ -250,8 +443,14 @@ impl FileAdapter {
                 )));
             }
             next.validate()?;
-            next.save_atomic(&path)?;
-            Ok(Fingerprint::of(&path))
+            let at = SystemTime::now();
+            let text = next.save_atomic_text(&path)?;
+            let stat = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
+            Ok(Seen {
+                stat,
+                hash: hash_bytes(text.as_bytes()),
+                at,
+            })
         })
         .await
         .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
@@ -613,13 +812,13 @@ mod ops {
 #[async_trait]
 impl Users for FileAdapter {
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
-        let all = self.read(Directory::neutral_users).await;
+        let all = self.list(&page, Directory::neutral_users).await?;
         Page::slice(all, &page, DEFAULT_PAGE_SIZE)
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
         self.read(|d| d.user(id).map(DirUser::to_user))
-            .await
+            .await?
             .ok_or_else(|| user_not_found(id))
     }
 
@@ -651,9 +850,9 @@ impl Users for FileAdapter {
             batch.iter().map(|w| ops::apply(&mut next, w)).collect();
         if next != state.dir {
             match self.save(&state, next.clone()).await {
-                Ok(fingerprint) => {
+                Ok(seen) => {
                     state.dir = next;
-                    state.fingerprint = fingerprint;
+                    state.seen = seen;
                 }
                 Err(e) => {
                     for r in results.iter_mut().filter(|r| r.is_ok()) {
@@ -669,13 +868,13 @@ impl Users for FileAdapter {
 #[async_trait]
 impl Groups for FileAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        let all = self.read(Directory::neutral_groups).await;
+        let all = self.list(&page, Directory::neutral_groups).await?;
         Page::slice(all, &page, DEFAULT_PAGE_SIZE)
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
         self.read(|d| d.group(id).map(DirGroup::to_group))
-            .await
+            .await?
             .ok_or_else(|| group_not_found(id))
     }
 
@@ -699,8 +898,8 @@ impl Groups for FileAdapter {
 impl Memberships for FileAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         let all = self
-            .read(|d| d.group(group).map(|_| d.members_of(group)))
-            .await
+            .list(&page, |d| d.group(group).map(|_| d.members_of(group)))
+            .await?
             .ok_or_else(|| group_not_found(group))?;
         Page::slice(all, &page, DEFAULT_PAGE_SIZE)
     }
@@ -719,19 +918,19 @@ impl Memberships for FileAdapter {
 #[async_trait]
 impl Roles for FileAdapter {
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
-        let all = self.read(Directory::neutral_roles).await;
+        let all = self.list(&page, Directory::neutral_roles).await?;
         Page::slice(all, &page, DEFAULT_PAGE_SIZE)
     }
 
     async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
         let all: Vec<Grant> = self
-            .read(|d| {
+            .list(&page, |d| {
                 d.neutral_grants()
                     .into_iter()
                     .filter(|g| filter.matches(g))
                     .collect()
             })
-            .await;
+            .await?;
         Page::slice(all, &page, DEFAULT_PAGE_SIZE)
     }
 
@@ -759,11 +958,52 @@ impl Adapter for FileAdapter {
         FileAdapter::declared_capabilities()
     }
 
-    /// Checks that the file is still there and readable as a valid directory.
+    /// Checks that the file is still there and readable as a valid directory (complete,
+    /// when `require_complete`).
     async fn check(&self) -> Result<()> {
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || Directory::load(&path).map(|_| ()))
+        let require = self.require_complete;
+        tokio::task::spawn_blocking(move || Directory::load_checked(&path, require).map(|_| ()))
             .await
             .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat_changed_at(at: SystemTime) -> Stat {
+        Stat {
+            len: 10,
+            modified: Some(at),
+            changed: None,
+            inode: None,
+        }
+    }
+
+    #[test]
+    fn metadata_proves_nothing_about_a_file_changed_just_before_it_was_read() {
+        let now = SystemTime::now();
+        let stat = stat_changed_at(now);
+        let seen = Seen {
+            stat: stat.clone(),
+            hash: 1,
+            at: now,
+        };
+        // Same length and times, but a second write within the same tick would look
+        // exactly like this: the content must be compared.
+        assert!(!seen.proven_by(&stat));
+
+        let old = stat_changed_at(now - Duration::from_secs(60));
+        let seen = Seen {
+            stat: old.clone(),
+            hash: 1,
+            at: now,
+        };
+        assert!(seen.proven_by(&old));
+        let mut longer = old.clone();
+        longer.len += 1;
+        assert!(!seen.proven_by(&longer));
     }
 }

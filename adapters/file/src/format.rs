@@ -20,7 +20,12 @@
 //!     scope: {project: Sales Analytics}   # omitted = global
 //! grants:
 //!   - {role: analyst, group: engineering}
+//! complete: {users: 1, groups: 1, roles: 1, grants: 1}   # written last
 //! ```
+//!
+//! The `complete` trailer, written after every record, counts the records of each section.
+//! A file cut off while being written has lost it (or holds counts its records do not
+//! match), so a reader can tell a whole file from a truncated one; see [`Complete`].
 //!
 //! References between records use names (group names, logins, role names) so that the file
 //! stays readable by hand; the neutral accessors ([`Directory::to_neutral`]) resolve them
@@ -146,6 +151,113 @@ pub struct DirGrant {
         with = "scope_repr::option"
     )]
     pub scope: Option<Scope>,
+}
+
+/// The trailer that proves a directory file was written to its end: the number of records
+/// in each section, under the key `complete`, which must be the document's last key.
+///
+/// Every file this crate writes ends with it. A reader that requires it
+/// ([`Directory::parse_checked`] with `require_complete`) refuses a file without it or
+/// whose counts do not match its records; every reader refuses a trailer that does not
+/// match.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Complete {
+    /// How many records the `users` section holds.
+    pub users: usize,
+    /// How many records the `groups` section holds.
+    pub groups: usize,
+    /// How many records the `roles` section holds.
+    pub roles: usize,
+    /// How many records the `grants` section holds.
+    pub grants: usize,
+}
+
+impl Complete {
+    /// The counts of a directory.
+    pub fn of(dir: &Directory) -> Complete {
+        Complete {
+            users: dir.users.len(),
+            groups: dir.groups.len(),
+            roles: dir.roles.len(),
+            grants: dir.grants.len(),
+        }
+    }
+}
+
+/// The key of the [`Complete`] trailer.
+pub const COMPLETE_KEY: &str = "complete";
+
+/// A parsed file: its records and its trailer, if it has one.
+struct Parsed {
+    directory: Directory,
+    complete: Option<Complete>,
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &["users", "groups", "roles", "grants", COMPLETE_KEY];
+
+impl<'de> Deserialize<'de> for Parsed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Parsed, D::Error> {
+        struct ParsedVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ParsedVisitor {
+            type Value = Parsed;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping with the keys users, groups, roles, grants and complete")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Parsed, A::Error> {
+                use serde::de::Error as _;
+                let mut directory = Directory::default();
+                let mut seen: Vec<String> = Vec::new();
+                let mut complete = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if complete.is_some() {
+                        // The trailer is written last; anything after it means the file
+                        // was not written the way the trailer promises.
+                        return Err(A::Error::custom(format!(
+                            "`{key}` comes after `{COMPLETE_KEY}`, which must be the last key \
+                             of the file"
+                        )));
+                    }
+                    if seen.contains(&key) {
+                        return Err(A::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    match key.as_str() {
+                        "users" => directory.users = map.next_value()?,
+                        "groups" => directory.groups = map.next_value()?,
+                        "roles" => directory.roles = map.next_value()?,
+                        "grants" => directory.grants = map.next_value()?,
+                        COMPLETE_KEY => complete = Some(map.next_value::<Complete>()?),
+                        other => return Err(A::Error::unknown_field(other, TOP_LEVEL_KEYS)),
+                    }
+                    seen.push(key);
+                }
+                Ok(Parsed {
+                    directory,
+                    complete,
+                })
+            }
+        }
+
+        d.deserialize_map(ParsedVisitor)
+    }
+}
+
+/// What a file is written as: the records, then the trailer.
+#[derive(Serialize)]
+struct Written<'a> {
+    users: &'a [DirUser],
+    groups: &'a [DirGroup],
+    #[serde(skip_serializing_if = "<[DirRole]>::is_empty")]
+    roles: &'a [DirRole],
+    #[serde(skip_serializing_if = "<[DirGrant]>::is_empty")]
+    grants: &'a [DirGrant],
+    complete: Complete,
 }
 
 /// The serialization of a directory file, chosen by extension.
@@ -374,14 +486,25 @@ impl Directory {
     }
 
     /// Reads and validates a file; the format follows the extension (`.yaml`, `.yml`,
-    /// `.json`).
+    /// `.json`). A [`Complete`] trailer is checked when the file has one, not required;
+    /// see [`Directory::load_checked`].
     ///
     /// # Errors
     /// [`ErrorKind::Config`] naming the file when it is missing, unreadable, has an unknown
-    /// extension, cannot be parsed (with the key path and line/column) or fails
+    /// extension, cannot be parsed (with the key path and line/column), passes a nesting or
+    /// alias limit, has a trailer its records do not match, or fails
     /// [`Directory::validate`] (naming each offending record).
     pub fn load(path: &Path) -> Result<Directory> {
-        let format = Format::for_path(path)?;
+        Directory::load_checked(path, false)
+    }
+
+    /// [`Directory::load`], refusing with `require_complete` a file that lacks the
+    /// [`Complete`] trailer.
+    ///
+    /// # Errors
+    /// As [`Directory::load`], and [`ErrorKind::Config`] for a missing trailer when it is
+    /// required.
+    pub fn load_checked(path: &Path, require_complete: bool) -> Result<Directory> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::config(format!(
                 "directory file `{}`: cannot read: {e}",
@@ -389,25 +512,98 @@ impl Directory {
             ))
             .with_source(e)
         })?;
+        Directory::from_file_text(path, &text, require_complete)
+    }
+
+    /// Parses (checking the trailer) and validates the text read from `path`.
+    pub(crate) fn from_file_text(
+        path: &Path,
+        text: &str,
+        require_complete: bool,
+    ) -> Result<Directory> {
+        let format = Format::for_path(path)?;
         let origin = format!("directory file `{}`", path.display());
-        let dir = Directory::parse(&text, format, &origin)?;
+        let dir = Directory::parse_checked(text, format, &origin, require_complete)?;
         dir.validate()
             .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
         Ok(dir)
     }
 
     /// Parses a document without validating it. `origin_name` (a file name or
-    /// `seed directory`) starts every error message.
+    /// `seed directory`) starts every error message. A [`Complete`] trailer is checked
+    /// when present.
     ///
     /// An empty or whitespace-only text is an empty directory.
     ///
     /// # Errors
     /// [`ErrorKind::Config`] naming the origin, the key path (`users[3].emial`) and, where
-    /// the parser knows it, the line and column.
+    /// the parser knows it, the line and column; or naming the nesting or alias limit a
+    /// YAML text passes ([`crate::limits`]), or the trailer counts that do not match.
     pub fn parse(text: &str, format: Format, origin_name: &str) -> Result<Directory> {
-        if text.trim().is_empty() {
-            return Ok(Directory::default());
+        Directory::parse_checked(text, format, origin_name, false)
+    }
+
+    /// [`Directory::parse`], refusing with `require_complete` a text without the
+    /// [`Complete`] trailer (an empty text included): a file cut off while it was being
+    /// written must not be read as a directory that lost its last records.
+    ///
+    /// # Errors
+    /// As [`Directory::parse`], and [`ErrorKind::Config`] for a missing trailer when it is
+    /// required.
+    pub fn parse_checked(
+        text: &str,
+        format: Format,
+        origin_name: &str,
+        require_complete: bool,
+    ) -> Result<Directory> {
+        let parsed = if text.trim().is_empty() {
+            Parsed {
+                directory: Directory::default(),
+                complete: None,
+            }
+        } else {
+            Directory::parse_document(text, format, origin_name)?
+        };
+        match parsed.complete {
+            Some(promised) => {
+                let found = Complete::of(&parsed.directory);
+                if promised != found {
+                    let mut wrong = Vec::new();
+                    for (what, p, f) in [
+                        ("users", promised.users, found.users),
+                        ("groups", promised.groups, found.groups),
+                        ("roles", promised.roles, found.roles),
+                        ("grants", promised.grants, found.grants),
+                    ] {
+                        if p != f {
+                            wrong.push(format!("{p} {what} but the file holds {f}"));
+                        }
+                    }
+                    return Err(Error::config(format!(
+                        "{origin_name}: incomplete or altered: its `{COMPLETE_KEY}` trailer \
+                         counts {}; refusing to read it",
+                        wrong.join(", ")
+                    )));
+                }
+            }
+            None if require_complete => {
+                let found = Complete::of(&parsed.directory);
+                return Err(Error::config(format!(
+                    "{origin_name}: incomplete: the file does not end with the \
+                     `{COMPLETE_KEY}` trailer (`{COMPLETE_KEY}: {{users: N, groups: N, roles: N, \
+                     grants: N}}`), so it may have been cut off while being written; refusing \
+                     to read it (as read it holds {} users, {} groups, {} roles and {} grants; \
+                     an exporter writes the trailer last; `require_complete = false` reads \
+                     files without one)",
+                    found.users, found.groups, found.roles, found.grants
+                )));
+            }
+            None => {}
         }
+        Ok(parsed.directory)
+    }
+
+    fn parse_document(text: &str, format: Format, origin_name: &str) -> Result<Parsed> {
         let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
             let path = path.to_string();
             let mut inner = inner.to_string();
@@ -426,9 +622,12 @@ impl Directory {
         };
         match format {
             Format::Yaml => {
+                crate::limits::check_yaml(text)
+                    .map_err(|e| Error::config(format!("{origin_name}: {e}")))?;
                 let de = serde_norway::Deserializer::from_str(text);
                 serde_path_to_error::deserialize(de).map_err(|err| {
                     let msg = describe(err.path(), err.inner());
+                    let msg = explain_parser_limit(msg);
                     let msg = match err.inner().location() {
                         // The parser's own text usually carries the position already.
                         Some(loc) if !msg.contains("line ") => {
@@ -441,9 +640,9 @@ impl Directory {
             }
             Format::Json => {
                 let mut de = serde_json::Deserializer::from_str(text);
-                let dir: Directory = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+                let dir: Parsed = serde_path_to_error::deserialize(&mut de).map_err(|err| {
                     let msg = describe(err.path(), err.inner());
-                    Error::config(msg)
+                    Error::config(explain_parser_limit(msg))
                 })?;
                 de.end()
                     .map_err(|e| Error::config(format!("{origin_name}: trailing content: {e}")))?;
@@ -456,11 +655,19 @@ impl Directory {
     ///
     /// # Errors
     /// [`ErrorKind::Protocol`] if the serializer fails (it does not for valid documents).
+    /// The text ends with the [`Complete`] trailer.
     pub fn to_text(&self, format: Format) -> Result<String> {
+        let written = Written {
+            users: &self.users,
+            groups: &self.groups,
+            roles: &self.roles,
+            grants: &self.grants,
+            complete: Complete::of(self),
+        };
         match format {
-            Format::Yaml => serde_norway::to_string(self)
+            Format::Yaml => serde_norway::to_string(&written)
                 .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
-            Format::Json => serde_json::to_string_pretty(self)
+            Format::Json => serde_json::to_string_pretty(&written)
                 .map(|mut s| {
                     s.push('\n');
                     s
@@ -873,6 +1080,11 @@ impl Directory {
     /// [`ErrorKind::Unavailable`] when the file system refuses (the old file is intact and
     /// no temporary file is left behind).
     pub fn save_atomic(&self, path: &Path) -> Result<()> {
+        self.save_atomic_with(path, &mut |_| Ok(())).map(|_| ())
+    }
+
+    /// [`Directory::save_atomic`], returning the text written.
+    pub(crate) fn save_atomic_text(&self, path: &Path) -> Result<String> {
         self.save_atomic_with(path, &mut |_| Ok(()))
     }
 
@@ -882,11 +1094,26 @@ impl Directory {
         &self,
         path: &Path,
         hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let format = Format::for_path(path)?;
         self.validate()?;
         let text = self.to_text(format)?;
-        write_atomic(path, text.as_bytes(), hook).map_err(|e| io_error(path, "cannot save", e))
+        write_atomic(path, text.as_bytes(), hook).map_err(|e| io_error(path, "cannot save", e))?;
+        Ok(text)
+    }
+}
+
+/// Adds what the parsers' own limits mean to their terse messages.
+fn explain_parser_limit(msg: String) -> String {
+    if msg.contains("recursion limit exceeded") {
+        format!(
+            "{msg} (the document nests deeper than the parser's recursion limit of 128 \
+             levels; a directory file needs only a few)"
+        )
+    } else if msg.contains("repetition limit exceeded") {
+        format!("{msg} (the YAML aliases expand past the parser's repetition limit)")
+    } else {
+        msg
     }
 }
 
@@ -1240,6 +1467,150 @@ grants:
         assert_eq!(err.kind(), ErrorKind::Config);
         let err = Directory::load(&dir.path().join("missing.yaml")).expect_err("missing");
         assert!(err.message().contains("missing.yaml"), "{}", err.message());
+    }
+
+    #[test]
+    fn written_files_end_with_the_trailer_and_read_back_complete() {
+        for format in [Format::Yaml, Format::Json] {
+            let text = sample().to_text(format).expect("serializes");
+            let back = Directory::parse_checked(&text, format, "t", true).expect("complete");
+            assert_eq!(back, sample());
+        }
+        let text = sample().to_text(Format::Yaml).expect("serializes");
+        assert!(
+            text.trim_end()
+                .ends_with("complete:\n  users: 2\n  groups: 2\n  roles: 2\n  grants: 3"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_truncation_of_a_written_file_is_refused() {
+        for format in [Format::Yaml, Format::Json] {
+            let text = sample().to_text(format).expect("serializes");
+            let whole = text.trim_end().len();
+            for cut in 0..whole {
+                if !text.is_char_boundary(cut) {
+                    continue;
+                }
+                let result = Directory::parse_checked(&text[..cut], format, "d.yaml", true);
+                assert!(
+                    result.is_err(),
+                    "{format:?} cut at byte {cut} of {whole} was accepted:\n{}",
+                    &text[..cut]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_login_is_refused_naming_the_file_and_the_trailer() {
+        // Cut off mid-write: the last login reads `hen` and the trailer never came.
+        let text = "users:\n  - {id: u1, login: ada}\n  - id: u2\n    login: hen";
+        let err = Directory::parse_checked(text, Format::Yaml, "directory file `d.yaml`", true)
+            .expect_err("incomplete");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let msg = err.message();
+        assert!(msg.contains("d.yaml"), "{msg}");
+        assert!(msg.contains("incomplete"), "{msg}");
+        assert!(msg.contains("`complete` trailer"), "{msg}");
+        // Without the requirement the same text still parses (for hand-made seeds).
+        Directory::parse(text, Format::Yaml, "t").expect("lenient parse");
+        // An empty file is no more complete than a cut one.
+        assert!(Directory::parse_checked("", Format::Yaml, "t", true).is_err());
+    }
+
+    #[test]
+    fn a_trailer_that_does_not_match_is_refused_even_when_not_required() {
+        let text = "users:\n  - {id: u1, login: ada}\ncomplete: {users: 3, groups: 0, roles: 0, grants: 0}\n";
+        let err = Directory::parse(text, Format::Yaml, "directory file `d.yaml`")
+            .expect_err("count mismatch");
+        let msg = err.message();
+        assert!(msg.contains("d.yaml"), "{msg}");
+        assert!(msg.contains("3 users but the file holds 1"), "{msg}");
+
+        let text = "complete: {users: 0, groups: 0, roles: 0, grants: 0}\nusers: []\n";
+        let err = Directory::parse(text, Format::Yaml, "t").expect_err("key after trailer");
+        assert!(
+            err.message().contains("must be the last key"),
+            "{}",
+            err.message()
+        );
+
+        let text = "users: []\ncomplete: {users: 0, groups: 0}\n";
+        let err = Directory::parse(text, Format::Yaml, "t").expect_err("partial trailer");
+        assert!(err.message().contains("roles"), "{}", err.message());
+
+        let text = "{\"users\": [], \"complete\": {\"users\": 0, \"groups\": 1, \"roles\": 0, \"grants\": 0}}";
+        let err = Directory::parse(text, Format::Json, "t").expect_err("json mismatch");
+        assert!(
+            err.message().contains("1 groups but the file holds 0"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_refused_naming_the_nesting_limit() {
+        // About 200 KB of brackets: the YAML scanner alone would take most of a minute.
+        let text = format!("users: {}", "[".repeat(200 * 1024));
+        let err =
+            Directory::parse(&text, Format::Yaml, "directory file `d.yaml`").expect_err("too deep");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(err.message().contains("nesting limit"), "{}", err.message());
+
+        // JSON nesting stops at the first value of the wrong type, or at the JSON
+        // parser's own recursion limit.
+        let text = format!("{{\"users\": {}", "[".repeat(200 * 1024));
+        Directory::parse(&text, Format::Json, "t").expect_err("too deep");
+
+        // Block nesting stays within the parser's own recursion limit.
+        let mut text = String::from("users:\n");
+        for depth in 1..300 {
+            text.push_str(&format!("{}- \n", "  ".repeat(depth)));
+        }
+        let err = Directory::parse(&text, Format::Yaml, "t").expect_err("too deep");
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_naming_the_alias_expansion_limit() {
+        let mut text = String::from(
+            "users:\n  - id: u1\n    login: a\n    groups: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        );
+        let mut prev = 'a';
+        for (i, name) in ('b'..='j').enumerate() {
+            text.push_str(&format!(
+                "  - id: u{}\n    login: l{}\n    groups: &{name} [{}]\n",
+                i + 2,
+                i + 2,
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+            prev = name;
+        }
+        let err = Directory::parse(&text, Format::Yaml, "directory file `d.yaml`")
+            .expect_err("billion laughs");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("d.yaml"), "{}", err.message());
+        assert!(
+            err.message().contains("alias expansion limit"),
+            "{}",
+            err.message()
+        );
+
+        // An exporter sharing one small list between records stays well inside it.
+        let mut text = String::from(
+            "groups:\n  - {id: g1, name: staff}\nusers:\n  - id: u0\n    login: l0\n    groups: &id001\n    - staff\n",
+        );
+        for i in 1..2000 {
+            text.push_str(&format!(
+                "  - id: u{i}\n    login: l{i}\n    groups: *id001\n"
+            ));
+        }
+        let dir = Directory::parse(&text, Format::Yaml, "t").expect("shared list");
+        assert_eq!(dir.users.len(), 2000);
+        dir.validate().expect("valid");
     }
 
     fn leftovers(dir: &Path) -> Vec<String> {

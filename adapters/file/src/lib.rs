@@ -7,8 +7,11 @@
 pub mod format;
 
 pub use format::{
-    DirGrant, DirGroup, DirRole, DirUser, Directory, Format, NeutralDirectory, is_valid_email,
+    COMPLETE_KEY, Complete, DirGrant, DirGroup, DirRole, DirUser, Directory, Format,
+    NeutralDirectory, is_valid_email,
 };
+
+pub mod limits;
 
 mod adapter;
 
@@ -18,7 +21,7 @@ idbridge_core::register_adapter! {
     name: "file",
     description: "A directory of users, groups, roles and grants kept in one YAML or JSON file",
     capabilities: FileAdapter::declared_capabilities,
-    example_config: "path = \"examples/directory.yaml\"  # relative to this file\ncreate = false                  # create an empty file if missing",
+    example_config: "path = \"examples/directory.yaml\"  # relative to this file\ncreate = false                  # create an empty file if missing\nrequire_complete = true         # refuse a file without its `complete` trailer",
     secret_keys: &[],
     build: FileAdapter::build,
 }

@@ -23,6 +23,7 @@ roles:
 grants:
   - {role: analyst, group: eng}
   - {role: admin, user: ada}
+complete: {users: 2, groups: 2, roles: 2, grants: 2}
 "#;
 
 fn config(dir: &Path, settings: serde_json::Value) -> AdapterConfig {
@@ -113,7 +114,7 @@ async fn invalid_file_fails_to_build_naming_file_and_record() {
     let tmp = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         tmp.path().join("d.yaml"),
-        "users:\n  - {id: u-9, login: eve, groups: [ghosts]}\n",
+        "users:\n  - {id: u-9, login: eve, groups: [ghosts]}\ncomplete: {users: 1, groups: 0, roles: 0, grants: 0}\n",
     )
     .expect("write");
     let err = registry::build_adapter(
@@ -423,4 +424,122 @@ async fn example_directory_loads_and_validates() {
             |u| !u.login.is_ascii() || u.display_name.as_deref().is_some_and(|d| !d.is_ascii())
         )
     );
+}
+
+fn logins(users: &[idbridge_core::User]) -> Vec<String> {
+    users.iter().map(|u| u.login.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_listing_after_an_external_edit_sees_the_edit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let h = seeded(tmp.path()).await;
+    assert_eq!(logins(&h.all_users().await.expect("lists")), ["ada", "bob"]);
+
+    // An edit of the same length, right after the first read: length and times within
+    // the same timestamp tick must not hide it.
+    let same_length = SEED.replace("login: bob", "login: bib");
+    assert_eq!(same_length.len(), SEED.len());
+    std::fs::write(tmp.path().join("d.yaml"), &same_length).expect("edit");
+    assert_eq!(logins(&h.all_users().await.expect("lists")), ["ada", "bib"]);
+
+    // A longer edit, replacing the file the way editors and exporters do.
+    let longer = SEED
+        .replace(
+            "  - {id: u-2, login: bob}",
+            "  - {id: u-2, login: bob}\n  - {id: u-3, login: carol}",
+        )
+        .replace("users: 2,", "users: 3,");
+    let staged = tmp.path().join("d.yaml.new");
+    std::fs::write(&staged, &longer).expect("stage");
+    std::fs::rename(&staged, tmp.path().join("d.yaml")).expect("replace");
+    assert_eq!(
+        logins(&h.all_users().await.expect("lists")),
+        ["ada", "bob", "carol"]
+    );
+    assert_eq!(h.get_user("u-3").await.expect("gets").login, "carol");
+}
+
+#[tokio::test]
+async fn a_write_after_a_reload_keeps_the_edit_and_an_unread_edit_is_never_overwritten() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let h = seeded(tmp.path()).await;
+    h.create_user(&NewUser::new("carol"))
+        .await
+        .expect("creates");
+
+    // Someone edits the file after idbridge wrote it.
+    let mut edited = on_disk(tmp.path());
+    edited.users[0].display_name = Some("Ada Lovelace".into());
+    edited
+        .save_atomic(&tmp.path().join("d.yaml"))
+        .expect("edit");
+
+    // A write before any read refuses to overwrite the edit.
+    let err = h
+        .create_user(&NewUser::new("dave"))
+        .await
+        .expect_err("conflict");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert_eq!(on_disk(tmp.path()), edited);
+
+    // The next listing loads the edit; writes then build on it.
+    let users = h.all_users().await.expect("lists");
+    assert_eq!(users[0].display_name.as_deref(), Some("Ada Lovelace"));
+    h.create_user(&NewUser::new("dave")).await.expect("creates");
+    let disk = on_disk(tmp.path());
+    assert_eq!(disk.users[0].display_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(disk.users.len(), 4);
+}
+
+#[tokio::test]
+async fn a_file_cut_off_after_open_fails_the_read_until_it_is_whole_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let h = seeded(tmp.path()).await;
+    assert_eq!(h.all_users().await.expect("lists").len(), 2);
+
+    // Cut where the text still parses: the roles and grants are gone, with the trailer.
+    let cut = &SEED[..SEED.find("roles:").expect("roles")];
+    std::fs::write(tmp.path().join("d.yaml"), cut).expect("cut");
+    let err = h.all_users().await.expect_err("incomplete");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("d.yaml"), "{err}");
+    assert!(err.to_string().contains("`complete` trailer"), "{err}");
+    let err = h.check().await.expect_err("check sees it too");
+    assert!(err.to_string().contains("incomplete"), "{err}");
+
+    std::fs::write(tmp.path().join("d.yaml"), SEED).expect("whole again");
+    assert_eq!(logins(&h.all_users().await.expect("lists")), ["ada", "bob"]);
+}
+
+#[tokio::test]
+async fn require_complete_false_reads_a_file_without_trailer_and_writes_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bare = SEED.replace("complete: {users: 2, groups: 2, roles: 2, grants: 2}\n", "");
+    std::fs::write(tmp.path().join("d.yaml"), &bare).expect("write");
+    let err = registry::build_adapter(
+        "file",
+        config(tmp.path(), serde_json::json!({"path": "d.yaml"})),
+    )
+    .await
+    .expect_err("the trailer is required by default");
+    assert!(err.to_string().contains("incomplete"), "{err}");
+
+    let h = registry::build_adapter(
+        "file",
+        config(
+            tmp.path(),
+            serde_json::json!({"path": "d.yaml", "require_complete": false}),
+        ),
+    )
+    .await
+    .expect("builds");
+    assert_eq!(h.all_users().await.expect("lists").len(), 2);
+    h.create_user(&NewUser::new("carol"))
+        .await
+        .expect("creates");
+    let text = std::fs::read_to_string(tmp.path().join("d.yaml")).expect("read");
+    let written = Directory::parse_checked(&text, idbridge_file::Format::Yaml, "d.yaml", true)
+        .expect("what idbridge writes is complete");
+    assert_eq!(written.users.len(), 3);
 }

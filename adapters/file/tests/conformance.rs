@@ -21,6 +21,7 @@ roles:
 grants:
   - {role: viewer, group: existing-all}
   - {role: analyst, user: existing.one}
+complete: {users: 2, groups: 2, roles: 2, grants: 2}
 "#;
 
 struct FileFixture;

@@ -105,7 +105,14 @@ fn env_secrets_never_appear_in_output_at_trace_level() {
         let dir = tempfile::tempdir().expect("tempdir");
         let directory = dir.path().join("dir.yaml");
         // One user: `check` plans, and a plan refuses an empty source.
-        std::fs::write(&directory, "users:\n  - {id: u-1, login: ada}\n").expect("write directory");
+        std::fs::write(
+            &directory,
+            "users:
+  - {id: u-1, login: ada}
+complete: {users: 1, groups: 0, roles: 0, grants: 0}
+",
+        )
+        .expect("write directory");
         let config = serde_json::json!({
             "source": {"adapter": "file", "path": directory},
             "targets": {"t": target},

@@ -139,7 +139,7 @@ impl Adapter for Buggy {
     }
 }
 
-const SEED: &str = "users:\n  - {id: u-admin, login: admin}\ngroups:\n  - {id: g-admins, name: admins}\nroles:\n  - {id: r-v, name: viewer}\n  - {id: r-p, name: proj, scope: {project: P}}\n";
+const SEED: &str = "users:\n  - {id: u-admin, login: admin}\ngroups:\n  - {id: g-admins, name: admins}\nroles:\n  - {id: r-v, name: viewer}\n  - {id: r-p, name: proj, scope: {project: P}}\ncomplete: {users: 1, groups: 1, roles: 2, grants: 0}\n";
 
 struct BuggyFixture(Bug);
 
