@@ -78,6 +78,9 @@ fn write_source(path: &Path, n: usize) {
             "  - id: p{i:02}\n    login: person.{i:02}\n    email: person.{i:02}@example.com\n    display_name: Person {i}\n"
         ));
     }
+    text.push_str(&format!(
+        "complete: {{users: {n}, groups: 0, roles: 0, grants: 0}}\n"
+    ));
     std::fs::write(path, text).expect("write the source");
 }
 
@@ -368,7 +371,11 @@ fn an_unreadable_source_changes_nothing_and_exits_1() {
     );
     let cfg = cfg.to_str().expect("utf-8");
     // An export that came out empty is a failed source, never "everyone left".
-    std::fs::write(dir.path().join("source.yaml"), "users: []\n").expect("empty it");
+    std::fs::write(
+        dir.path().join("source.yaml"),
+        "users: []\ncomplete: {users: 0, groups: 0, roles: 0, grants: 0}\n",
+    )
+    .expect("empty it");
     let out = idbridge(&["sync", "-c", cfg], &[]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");

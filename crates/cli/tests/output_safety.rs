@@ -80,7 +80,14 @@ fn write_source(path: &Path, people: usize) {
             {"id": "g-evil", "name": EVIL_GROUP, "description": "\u{1b}]0;owned\u{7}"},
         ],
     });
-    std::fs::write(path, directory.to_string()).expect("write the source");
+    // The trailer must be the document's last key, and `json!` sorts keys: append it.
+    let mut text = directory.to_string();
+    text.pop();
+    text.push_str(&format!(
+        ",\"complete\":{{\"users\":{},\"groups\":2,\"roles\":0,\"grants\":0}}}}",
+        people + 1
+    ));
+    std::fs::write(path, text).expect("write the source");
 }
 
 /// A configuration syncing a directory file into a fresh directory file.
