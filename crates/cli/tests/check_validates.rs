@@ -1,47 +1,29 @@
 //! `idbridge check` rejects what `idbridge plan` would reject, names the key path or file,
 //! and writes nothing.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn idbridge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the idbridge binary runs")
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{all_output, copy_example, example_directory, file_config, idbridge};
 
 /// A source and a target directory file, both holding the example's roles, and a
 /// configuration syncing one into the other with `extra` in the target's section.
 fn config(dir: &Path, state: &Path, extra: &str) -> String {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml");
-    std::fs::copy(&example, dir.join("source.yaml")).expect("copy the example");
-    std::fs::copy(&example, dir.join("target.yaml")).expect("copy the example");
-    let path = dir.join("idbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "state = {state:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\n{extra}",
-            dir.join("source.yaml"),
-            dir.join("target.yaml"),
-        ),
+    copy_example(&dir.join("source.yaml"));
+    copy_example(&dir.join("target.yaml"));
+    file_config(
+        dir,
+        state,
+        &dir.join("source.yaml"),
+        &dir.join("target.yaml"),
+        extra,
     )
-    .expect("write config");
-    path.to_str().expect("utf-8 path").to_string()
 }
 
 /// `check` and `plan` both fail, naming `needle`, and no state file appears.
 fn both_refuse(dir: &Path, cfg: &str, state: &Path, needle: &str) {
-    let out = idbridge(&["check", "-c", cfg]);
+    let out = idbridge(&["check", "-c", cfg], &[]);
     assert_eq!(out.status.code(), Some(1), "check: {}", all_output(&out));
     assert!(
         all_output(&out).contains(needle),
@@ -49,13 +31,12 @@ fn both_refuse(dir: &Path, cfg: &str, state: &Path, needle: &str) {
         all_output(&out)
     );
     assert!(!state.exists(), "check created no state file");
-    let out = idbridge(&["plan", "-c", cfg]);
+    let out = idbridge(&["plan", "-c", cfg], &[]);
     assert_eq!(out.status.code(), Some(1), "plan: {}", all_output(&out));
     let target = std::fs::read(dir.join("target.yaml")).expect("target");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml");
     assert_eq!(
         target,
-        std::fs::read(example).expect("example"),
+        std::fs::read(example_directory()).expect("example"),
         "the target was not written"
     );
 }
@@ -66,7 +47,7 @@ fn an_unknown_deletion_value_fails_check_naming_the_key() {
     let state = dir.path().join("state.db");
     let cfg = config(dir.path(), &state, "deletion = \"archive\"\n");
     both_refuse(dir.path(), &cfg, &state, "targets.copy.deletion");
-    assert!(all_output(&idbridge(&["check", "-c", &cfg])).contains("idbridge.toml"));
+    assert!(all_output(&idbridge(&["check", "-c", &cfg], &[])).contains("idbridge.toml"));
 }
 
 #[test]
@@ -79,7 +60,7 @@ fn an_unknown_role_in_a_mapping_fails_check_naming_the_key() {
         "[targets.copy.roles.analyst]\nrole = \"no-such-role\"\n",
     );
     both_refuse(dir.path(), &cfg, &state, "targets.copy.roles.analyst.role");
-    let out = idbridge(&["check", "-c", &cfg]);
+    let out = idbridge(&["check", "-c", &cfg], &[]);
     assert!(
         all_output(&out).contains("no role `no-such-role`"),
         "{}",
@@ -105,10 +86,10 @@ fn a_valid_configuration_passes_check_without_writing() {
         &state,
         "deletion = \"delete\"\n[targets.copy.roles.analyst]\nrole = \"viewer\"\n",
     );
-    let out = idbridge(&["check", "-c", &cfg]);
+    let out = idbridge(&["check", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(!state.exists(), "check created no state file");
-    let out = idbridge(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert!(
         matches!(out.status.code(), Some(0 | 2)),
         "{}",

@@ -1,32 +1,16 @@
 //! The `idbridge` binary, run as a user would run it.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn idbridge(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbridge"));
-    cmd.args(args).env_remove("RUST_LOG");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("the idbridge binary runs")
-}
+use std::process::Output;
+
+use support::{example_directory, idbridge, write_config};
 
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn example_directory() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml")
-}
-
-fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
-    let path = dir.join("idbridge.toml");
-    std::fs::write(&path, body).expect("write config");
-    path
 }
 
 #[test]

@@ -1,43 +1,14 @@
 //! `offboard`, `offboard --list` and `offboard --lift` as an administrator runs them.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
+
+use support::{all_output, example_config as config};
 
 fn idbridge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        // Who placed a hold comes from the process's user id, not from `$USER`.
-        .env("USER", "mallory")
-        .output()
-        .expect("the idbridge binary runs")
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A config syncing a copy of the example directory into a fresh directory file.
-fn config(dir: &Path) -> String {
-    let source = dir.join("source.yaml");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml");
-    std::fs::copy(example, &source).expect("copy the example");
-    let path = dir.join("idbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
-            dir.join("state.db"),
-            source,
-            dir.join("target.yaml"),
-        ),
-    )
-    .expect("write config");
-    path.to_str().expect("utf-8 path").to_string()
+    // Who placed a hold comes from the process's user id, not from `$USER`.
+    support::idbridge(args, &[("USER", "mallory")])
 }
 
 #[test]

@@ -1,73 +1,29 @@
 //! Running idbridge as an administrator does: exit codes, a target that is down, stopping
 //! on SIGTERM, `--interval` and its lock, log lines, and what the journal records.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use idbridge_store::{Outcome, RunOutcome, Store};
+use support::{
+    Running, all_output, closed_port, emulator, file_target, start, users_only, write_json_config,
+    write_yaml_directory,
+};
 
 const CANARY: &str = "Canary-S3cret-0e5d21";
 
-/// A child process killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_idbridge")
-}
-
+/// Runs `idbridge ARGS` without `NO_COLOR` either, so that whether logs carry colour is the
+/// binary's own choice.
 fn idbridge(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).env_remove("RUST_LOG").env_remove("NO_COLOR");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.stdin(Stdio::null()).output().expect("idbridge runs")
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    support::output(
+        support::command()
+            .args(args)
+            .env_remove("NO_COLOR")
+            .envs(envs.iter().copied()),
     )
-}
-
-/// Starts `idbridge emulate VENDOR` and returns it with its target configuration.
-fn emulator(vendor: &str, extra: &[&str]) -> (Running, serde_json::Value) {
-    let mut child = Command::new(bin())
-        .arg("emulate")
-        .arg(vendor)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the emulator starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the emulator prints its announcement");
-    let announcement: serde_json::Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("{vendor}: bad announcement {line:?}: {e}"));
-    (Running(child), announcement["config"].clone())
-}
-
-/// A port on loopback that nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    drop(listener);
-    port
 }
 
 /// A source directory of `n` people, `person.NN`.
@@ -78,14 +34,11 @@ fn write_source(path: &Path, n: usize) {
             "  - id: p{i:02}\n    login: person.{i:02}\n    email: person.{i:02}@example.com\n    display_name: Person {i}\n"
         ));
     }
-    text.push_str(&format!(
-        "complete: {{users: {n}, groups: 0, roles: 0, grants: 0}}\n"
-    ));
-    std::fs::write(path, text).expect("write the source");
+    write_yaml_directory(path, &text, users_only(n));
 }
 
 /// A JSON configuration with a file source of `n` people and these targets.
-fn write_config(dir: &Path, n: usize, targets: serde_json::Value) -> PathBuf {
+fn write_config(dir: &Path, n: usize, targets: serde_json::Value) -> String {
     let source = dir.join("source.yaml");
     write_source(&source, n);
     let config = serde_json::json!({
@@ -93,14 +46,7 @@ fn write_config(dir: &Path, n: usize, targets: serde_json::Value) -> PathBuf {
         "source": {"adapter": "file", "path": source},
         "targets": targets,
     });
-    let path = dir.join("idbridge.json");
-    std::fs::write(&path, config.to_string()).expect("write config");
-    path
-}
-
-/// A file target section.
-fn file_target(dir: &Path, name: &str) -> serde_json::Value {
-    serde_json::json!({"adapter": "file", "path": dir.join(format!("{name}.yaml")), "create": true})
+    write_json_config(&dir.join("idbridge.json"), &config)
 }
 
 fn logins(config: &str, system: &str) -> Vec<String> {
@@ -126,25 +72,6 @@ fn wait_for(what: &str, child: &mut Running, mut ready: impl FnMut() -> bool) {
             panic!("the process ended ({status}) before {what}");
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn sigterm(child: &Running) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "SIGTERM sent");
-}
-
-fn wait_exit(child: &mut Running) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = child.0.try_wait().expect("poll") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the process does not end");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -196,17 +123,8 @@ fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
         3,
         serde_json::json!({"copy": file_target(dir.path(), "copy")}),
     );
-    let cfg = cfg.to_str().expect("utf-8");
-    let mut child = Running(
-        Command::new(bin())
-            .args(["sync", "-c", cfg, "--interval", "5s"])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sync starts"),
-    );
+    let cfg = cfg.as_str();
+    let mut child = start(&["sync", "-c", cfg, "--interval", "5s"]);
     let state = dir.path().join("state.db");
     wait_for("the first run ends", &mut child, || {
         state.exists()
@@ -224,8 +142,8 @@ fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
             "{args:?}: the refusal names the running process: {text}"
         );
     }
-    sigterm(&child);
-    let status = wait_exit(&mut child);
+    child.sigterm();
+    let status = child.wait_exit();
     assert_eq!(status.code(), Some(0), "stopped on request");
     let out = idbridge(&["sync", "-c", cfg], &[]);
     assert_eq!(
@@ -244,17 +162,7 @@ fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exi
     target["concurrency"] = serde_json::json!(2);
     let people = 40;
     let cfg = write_config(dir.path(), people, serde_json::json!({"sq": target}));
-    let mut child = Running(
-        Command::new(bin())
-            .args(["sync", "-c"])
-            .arg(&cfg)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sync starts"),
-    );
+    let mut child = start(&["sync", "-c", &cfg]);
     let state = dir.path().join("state.db");
     wait_for("the first write is journaled", &mut child, || {
         state.exists()
@@ -262,8 +170,8 @@ fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exi
                 .and_then(|s| s.journal(None))
                 .is_ok_and(|j| j.iter().any(|e| e.outcome == Outcome::Ok))
     });
-    sigterm(&child);
-    let status = wait_exit(&mut child);
+    child.sigterm();
+    let status = child.wait_exit();
     assert_eq!(status.code(), Some(0), "a stop on request exits 0");
 
     let store = Store::open(&state).expect("state");
@@ -289,7 +197,7 @@ fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exi
     );
 
     // The next run finishes the job.
-    let out = idbridge(&["sync", "-c", cfg.to_str().expect("utf-8")], &[]);
+    let out = idbridge(&["sync", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 }
 
@@ -307,7 +215,7 @@ fn one_unreachable_target_is_skipped_and_reported_while_the_others_converge() {
         2,
         serde_json::json!({"bi": bi, "sq": sq, "dss": dss}),
     );
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = cfg.as_str();
 
     let out = idbridge(&["plan", "-c", cfg], &[]);
     let text = all_output(&out);
@@ -369,7 +277,7 @@ fn an_unreadable_source_changes_nothing_and_exits_1() {
         2,
         serde_json::json!({"copy": file_target(dir.path(), "copy")}),
     );
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = cfg.as_str();
     // An export that came out empty is a failed source, never "everyone left".
     std::fs::write(
         dir.path().join("source.yaml"),
@@ -408,7 +316,7 @@ fn logs_carry_no_colour_outside_a_terminal_and_say_what_each_target_does() {
             "two": file_target(dir.path(), "two"),
         }),
     );
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = cfg.as_str();
     let out = idbridge(&["sync", "-c", cfg], &[("RUST_LOG", "info")]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let log = String::from_utf8_lossy(&out.stderr);
@@ -453,7 +361,7 @@ fn the_journal_records_who_ran_and_the_digest_of_the_applied_plan() {
         2,
         serde_json::json!({"copy": file_target(dir.path(), "copy")}),
     );
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = cfg.as_str();
     let saved = dir.path().join("plan.json");
     let saved = saved.to_str().expect("utf-8");
     let out = idbridge(&["plan", "-c", cfg, "--out", saved], &[]);
@@ -508,7 +416,7 @@ fn a_configuration_error_in_one_target_stops_the_command() {
         2,
         serde_json::json!({"copy": file_target(dir.path(), "copy"), "broken": broken}),
     );
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = cfg.as_str();
     let out = idbridge(&["sync", "-c", cfg], &[]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -533,17 +441,7 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
         2,
         serde_json::json!({"copy": file_target(dir.path(), "copy"), "dss": dss}),
     );
-    let mut child = Running(
-        Command::new(bin())
-            .args(["sync", "--interval", "5s", "-c"])
-            .arg(&cfg)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sync starts"),
-    );
+    let mut child = start(&["sync", "--interval", "5s", "-c", &cfg]);
     let state = dir.path().join("state.db");
     let runs = || {
         Store::open(&state)
@@ -561,16 +459,14 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
             .iter()
             .any(|r| r.ended.is_some() && dss_of(r)["unavailable"].is_string())
     });
-    let _back = Running(
-        Command::new(bin())
-            .args(["emulate", "dataiku", "--api-key", CANARY, "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the emulator starts"),
-    );
+    let _back = start(&[
+        "emulate",
+        "dataiku",
+        "--api-key",
+        CANARY,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
     wait_for(
         "a later run syncs the target that is back",
         &mut child,
@@ -580,8 +476,8 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
                 .any(|r| r.outcome == RunOutcome::Succeeded && dss_of(r)["ok"].as_u64() >= Some(2))
         },
     );
-    sigterm(&child);
-    assert_eq!(wait_exit(&mut child).code(), Some(0));
+    child.sigterm();
+    assert_eq!(child.wait_exit().code(), Some(0));
 }
 
 #[test]
@@ -597,9 +493,8 @@ fn a_source_that_cannot_be_connected_to_leaves_no_target_session_open() {
         "source": source,
         "targets": {"bi": bi},
     });
-    let cfg = dir.path().join("idbridge.json");
-    std::fs::write(&cfg, config.to_string()).expect("write config");
-    let cfg = cfg.to_str().expect("utf-8");
+    let cfg = write_json_config(&dir.path().join("idbridge.json"), &config);
+    let cfg = cfg.as_str();
 
     let out = idbridge(&["plan", "-c", cfg], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));

@@ -1,36 +1,21 @@
 //! Output a reviewer can trust: control characters in data are shown escaped in every
 //! human-readable output, and a closed output never panics nor stops the work.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use support::{
+    Complete, all_output, command, copy_config, idbridge, users_only, write_json_directory,
+};
 
 /// A display name that erases the line above and moves the cursor up, a login with a
 /// carriage return and a bidi override, a group name with a CSI (C1) and DEL.
 const EVIL_NAME: &str = "Eve \u{1b}[2K\u{1b}[1A Mallory";
 const EVIL_LOGIN: &str = "eve\r\u{202e}nimda";
 const EVIL_GROUP: &str = "ops\u{9b}2J\u{7f}\u{2067}x";
-
-fn idbridge() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbridge"));
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    idbridge()
-        .args(args)
-        .output()
-        .expect("the idbridge binary runs")
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// The raw control characters a terminal acts on (or that reorder what it shows).
 fn raw_controls(text: &str) -> Vec<char> {
@@ -80,32 +65,18 @@ fn write_source(path: &Path, people: usize) {
             {"id": "g-evil", "name": EVIL_GROUP, "description": "\u{1b}]0;owned\u{7}"},
         ],
     });
-    // The trailer must be the document's last key, and `json!` sorts keys: append it.
-    let mut text = directory.to_string();
-    text.pop();
-    text.push_str(&format!(
-        ",\"complete\":{{\"users\":{},\"groups\":2,\"roles\":0,\"grants\":0}}}}",
-        people + 1
-    ));
-    std::fs::write(path, text).expect("write the source");
+    let complete = Complete {
+        groups: 2,
+        ..users_only(people + 1)
+    };
+    write_json_directory(path, &directory, complete);
 }
 
 /// A configuration syncing a directory file into a fresh directory file.
 fn config(dir: &Path, people: usize) -> String {
     let source = dir.join("source.json");
     write_source(&source, people);
-    let path = dir.join("idbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
-            dir.join("state.db"),
-            source,
-            dir.join("target.json"),
-        ),
-    )
-    .expect("write config");
-    path.to_str().expect("utf-8 path").to_string()
+    copy_config(dir, &source, &dir.join("target.json"))
 }
 
 #[test]
@@ -113,7 +84,7 @@ fn control_characters_in_data_are_shown_escaped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path(), 3);
 
-    let out = run(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
     assert_no_raw_controls("plan", &out);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -123,13 +94,13 @@ fn control_characters_in_data_are_shown_escaped() {
     );
     assert!(text.contains("\\u{9b}2J\\u{7f}\\u{2067}x"), "{text}");
 
-    let out = run(&["apply", "-c", &cfg, "--yes"]);
+    let out = idbridge(&["apply", "-c", &cfg, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_no_raw_controls("apply", &out);
 
     for system in ["source", "copy"] {
         for what in ["users", "groups"] {
-            let out = run(&[what, "list", "-c", &cfg, "--system", system]);
+            let out = idbridge(&[what, "list", "-c", &cfg, "--system", system], &[]);
             assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
             assert_no_raw_controls(&format!("{what} list --system {system}"), &out);
             // Every row stays one line: the header, the rows and the count.
@@ -138,7 +109,10 @@ fn control_characters_in_data_are_shown_escaped() {
             assert_eq!(rows, 1 + expected + 1, "{}", all_output(&out));
 
             // JSON stays JSON, with the same values, and is as safe on a terminal.
-            let out = run(&[what, "list", "-c", &cfg, "--system", system, "--json"]);
+            let out = idbridge(
+                &[what, "list", "-c", &cfg, "--system", system, "--json"],
+                &[],
+            );
             assert_no_raw_controls(&format!("{what} list --json"), &out);
             let list: serde_json::Value =
                 serde_json::from_slice(&out.stdout).expect("--json is JSON");
@@ -158,15 +132,15 @@ fn control_characters_in_data_are_shown_escaped() {
         }
     }
 
-    let out = run(&["journal", "-c", &cfg]);
+    let out = idbridge(&["journal", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_no_raw_controls("journal", &out);
-    let out = run(&["journal", "-c", &cfg, "--run", "1"]);
+    let out = idbridge(&["journal", "-c", &cfg, "--run", "1"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_no_raw_controls("journal --run", &out);
 
     // An error quoting the value (no such person to offboard) is escaped too.
-    let out = run(&["offboard", EVIL_NAME, "-c", &cfg, "--yes"]);
+    let out = idbridge(&["offboard", EVIL_NAME, "-c", &cfg, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert_no_raw_controls("offboard error", &out);
     assert!(
@@ -190,7 +164,7 @@ fn closed_pipe() -> Stdio {
 
 /// Runs with stdout closed before the first write.
 fn run_with_closed_stdout(args: &[&str]) -> Output {
-    idbridge()
+    command()
         .args(args)
         .stdout(closed_pipe())
         .stderr(Stdio::piped())
@@ -235,7 +209,7 @@ fn a_closed_stdout_never_panics_and_keeps_the_exit_code() {
     // A sync whose plan print hits the closed pipe still applies, journals and exits 0.
     let out = run_with_closed_stdout(&["sync", "-c", &cfg]);
     assert_quiet("sync", &out, Some(0));
-    let out = run(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -262,7 +236,7 @@ fn output_closed_after_one_line_stops_quietly() {
         &["users", "list", "-c", &cfg, "--system", "source"][..],
         &["plan", "-c", &cfg][..],
     ] {
-        let mut child = idbridge()
+        let mut child = command()
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

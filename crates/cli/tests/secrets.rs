@@ -1,52 +1,33 @@
 //! Secrets given through the environment never appear in any output, even at
 //! `RUST_LOG=trace`, for every shipped vendor adapter talking to its emulator.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
+
+use std::process::{Command, Output};
+
+use support::{Running, bin, users_only, write_json_config, write_yaml_directory};
 
 const CANARY: &str = "Canary-S3cret-7f3a9c";
 const VENDORS: [&str; 3] = ["dataiku", "squirro", "strategy"];
 
-struct Emulator(Child);
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `idbridge emulate VENDOR` with the canary as every credential, and returns its
-/// announcement.
-fn start(vendor: &str) -> (Emulator, serde_json::Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args([
-            "emulate",
-            vendor,
+/// target configuration.
+fn start(vendor: &str) -> (Running, serde_json::Value) {
+    support::emulator(
+        vendor,
+        &[
             "--admin-password",
             CANARY,
             "--api-key",
             CANARY,
             "--refresh-token",
             CANARY,
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the emulator starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the emulator prints its announcement");
-    let announcement: serde_json::Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("{vendor}: bad announcement {line:?}: {e}"));
-    (Emulator(child), announcement)
+        ],
+    )
 }
 
 fn secret_keys(vendor: &str) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_idbridge"))
+    let out = Command::new(bin())
         .args(["adapters", "--json"])
         .output()
         .expect("idbridge adapters runs");
@@ -64,7 +45,7 @@ fn secret_keys(vendor: &str) -> Vec<String> {
 }
 
 fn run(args: &[&str], envs: &[(String, String)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbridge"));
+    let mut cmd = Command::new(bin());
     cmd.args(args).env("RUST_LOG", "trace");
     for (k, v) in envs {
         cmd.env(k, v);
@@ -88,8 +69,7 @@ fn assert_clean(vendor: &str, what: &str, out: &Output) {
 #[test]
 fn env_secrets_never_appear_in_output_at_trace_level() {
     for vendor in VENDORS {
-        let (_emulator, announcement) = start(vendor);
-        let mut target = announcement["config"].clone();
+        let (_emulator, mut target) = start(vendor);
         let keys = secret_keys(vendor);
         let mut envs = Vec::new();
         let obj = target.as_object_mut().expect("config is an object");
@@ -105,21 +85,17 @@ fn env_secrets_never_appear_in_output_at_trace_level() {
         let dir = tempfile::tempdir().expect("tempdir");
         let directory = dir.path().join("dir.yaml");
         // One user: `check` plans, and a plan refuses an empty source.
-        std::fs::write(
+        write_yaml_directory(
             &directory,
-            "users:
-  - {id: u-1, login: ada}
-complete: {users: 1, groups: 0, roles: 0, grants: 0}
-",
-        )
-        .expect("write directory");
+            "users:\n  - {id: u-1, login: ada}\n",
+            users_only(1),
+        );
         let config = serde_json::json!({
             "source": {"adapter": "file", "path": directory},
             "targets": {"t": target},
         });
-        let cfg = dir.path().join("idbridge.json");
-        std::fs::write(&cfg, config.to_string()).expect("write config");
-        let cfg = cfg.to_str().expect("utf-8 path");
+        let cfg = write_json_config(&dir.path().join("idbridge.json"), &config);
+        let cfg = cfg.as_str();
 
         let out = run(&["check", "-c", cfg], &envs);
         assert!(

@@ -2,30 +2,16 @@
 //! after logging in to the Strategy emulator, and a command interrupted while it reads,
 //! leave the emulator's session count where it was.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idbridge_strategy::emulator::{EmulatorState, start_with_state};
 use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};
-
-fn idbridge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the idbridge binary runs")
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{all_output, copy_example, idbridge, write_json_config};
 
 fn sessions(state: &EmulatorState) -> usize {
     state.lock().sessions.len()
@@ -40,9 +26,8 @@ fn config(
     target: impl FnOnce(&mut serde_json::Value),
     more: serde_json::Value,
 ) -> String {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml");
     let source = dir.join("source.yaml");
-    std::fs::copy(example, &source).expect("copy the example");
+    copy_example(&source);
     let mut bi = emulator.config.clone();
     target(&mut bi);
     let mut targets = serde_json::json!({ "bi": bi });
@@ -54,9 +39,7 @@ fn config(
         "source": {"adapter": "file", "path": source},
         "targets": targets,
     });
-    let path = dir.join(name);
-    std::fs::write(&path, config.to_string()).expect("write config");
-    path.to_str().expect("utf-8 path").to_string()
+    write_json_config(&dir.join(name), &config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +111,7 @@ async fn failing_commands_log_out_of_strategy() {
     ];
     for (what, args) in cases {
         let before = sessions(&state);
-        let out = idbridge(&args);
+        let out = idbridge(&args, &[]);
         assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
         assert_eq!(
             sessions(&state),
@@ -145,7 +128,7 @@ async fn failing_commands_log_out_of_strategy() {
         vec!["sessions", "list", "-c", &valid, "--system", "bi"],
     ] {
         let before = sessions(&state);
-        let out = idbridge(&args);
+        let out = idbridge(&args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", all_output(&out));
         assert_eq!(sessions(&state), before, "{args:?}: {}", all_output(&out));
     }
@@ -180,9 +163,8 @@ async fn an_interrupted_plan_logs_out() {
         serde_json::json!({}),
     );
     let before = sessions(&state);
-    let child = Command::new(env!("CARGO_BIN_EXE_idbridge"))
+    let child = support::command()
         .args(["plan", "-c", &cfg])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -1,48 +1,13 @@
 //! `plan`, `apply`, `journal` and `demo` as a user runs them: output and exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn idbridge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the idbridge binary runs")
-}
+use std::process::Output;
+
+use support::{all_output, example_config as config, idbridge};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn example_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml")
-}
-
-/// A config syncing a copy of the example directory into a fresh directory file.
-fn config(dir: &Path) -> String {
-    let source = dir.join("source.yaml");
-    std::fs::copy(example_directory(), &source).expect("copy the example");
-    let path = dir.join("idbridge.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
-            dir.join("state.db"),
-            source,
-            dir.join("target.yaml"),
-        ),
-    )
-    .expect("write config");
-    path.to_str().expect("utf-8 path").to_string()
 }
 
 #[test]
@@ -50,7 +15,7 @@ fn plan_exit_codes_follow_what_would_change() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path());
 
-    let out = idbridge(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -60,12 +25,12 @@ fn plan_exit_codes_follow_what_would_change() {
     let text = stdout(&out);
     assert!(text.contains("+ create user ada.lovelace"), "{text}");
 
-    let out = idbridge(&["plan", "-c", &cfg, "--json"]);
+    let out = idbridge(&["plan", "-c", &cfg, "--json"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan --json is JSON");
     assert!(plan.is_object(), "{plan}");
 
-    let out = idbridge(&["apply", "-c", &cfg, "--yes"]);
+    let out = idbridge(&["apply", "-c", &cfg, "--yes"], &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -73,7 +38,7 @@ fn plan_exit_codes_follow_what_would_change() {
         all_output(&out)
     );
 
-    let out = idbridge(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -81,14 +46,14 @@ fn plan_exit_codes_follow_what_would_change() {
         all_output(&out)
     );
 
-    let out = idbridge(&["journal", "-c", &cfg, "--json"]);
+    let out = idbridge(&["journal", "-c", &cfg, "--json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let journal: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("journal --json is JSON");
     assert!(!journal.to_string().is_empty());
 
     std::fs::write(dir.path().join("idbridge.toml"), "[source]\nadapter = 1\n").expect("write");
-    let out = idbridge(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -103,17 +68,17 @@ fn a_saved_plan_applies_exactly_and_then_nothing_is_left() {
     let cfg = config(dir.path());
     let saved = dir.path().join("plan.json");
     let saved = saved.to_str().expect("utf-8 path");
-    let out = idbridge(&["plan", "-c", &cfg, "--out", saved]);
+    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"]);
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = idbridge(&["plan", "-c", &cfg]);
+    let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 }
 
 #[test]
 fn demo_tells_the_whole_story() {
-    let out = idbridge(&["demo"]);
+    let out = idbridge(&["demo"], &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     for vendor in ["dataiku", "squirro", "strategy"] {

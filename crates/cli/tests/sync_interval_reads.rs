@@ -2,21 +2,21 @@
 
 #![cfg(unix)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::example_config;
 
 /// How long to wait for something the process should do within a couple of runs; only
 /// a bound on waiting, never asserted as a duration.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-fn example_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml")
-}
-
-/// The running `idbridge sync`, stopped with SIGTERM (or killed) when dropped.
+/// The running `idbridge sync`, killed when dropped, and the file its output goes to.
 struct Running {
-    child: Child,
+    child: support::Running,
     log: PathBuf,
 }
 
@@ -25,29 +25,22 @@ impl Running {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits for the process to end, killing it after [`PATIENCE`].
     fn terminate(&mut self) -> std::process::ExitStatus {
+        let child = &mut self.child.0;
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &child.id().to_string()])
             .status();
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait for idbridge") {
+            if let Some(status) = child.try_wait().expect("wait for idbridge") {
                 return status;
             }
             if Instant::now() > deadline {
-                let _ = self.child.kill();
-                return self.child.wait().expect("wait after kill");
+                let _ = child.kill();
+                return child.wait().expect("wait after kill");
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }
@@ -73,35 +66,24 @@ fn wait_for(path: &Path, needle: &str, running: &Running) -> String {
 #[test]
 fn an_edit_to_the_source_during_sync_interval_reaches_the_target_on_the_next_run() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = example_config(dir.path());
     let source = dir.path().join("source.yaml");
     let target = dir.path().join("target.yaml");
-    std::fs::copy(example_directory(), &source).expect("copy the example");
-    let cfg = dir.path().join("idbridge.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "state = {:?}\n[source]\nadapter = \"file\"\npath = {:?}\n[targets.copy]\nadapter = \"file\"\npath = {:?}\ncreate = true\n",
-            dir.path().join("state.db"),
-            source,
-            target,
-        ),
-    )
-    .expect("write config");
 
     let log = dir.path().join("sync.log");
     let out = std::fs::File::create(&log).expect("log file");
     let err = out.try_clone().expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_idbridge"))
-        .args(["sync", "-c"])
-        .arg(&cfg)
-        .args(["--interval", "5s"])
-        .env_remove("RUST_LOG")
+    let child = support::command()
+        .args(["sync", "-c", &cfg, "--interval", "5s"])
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
         .spawn()
         .expect("the idbridge binary runs");
-    let mut running = Running { child, log };
+    let mut running = Running {
+        child: support::Running(child),
+        log,
+    };
 
     // The first run copies everyone.
     wait_for(&target, "display_name: Ada Lovelace", &running);

@@ -1,0 +1,213 @@
+//! Shared by the CLI's integration tests: running the `idbridge` binary, its emulators,
+//! directory files and the configurations that point at them.
+
+// Every test file is its own crate and uses only some of these helpers; the ones it does
+// not use would otherwise warn as dead code there.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use idbridge_file::Complete;
+
+/// The `idbridge` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_idbridge")
+}
+
+/// `idbridge` with `RUST_LOG` removed, so that a developer's log settings do not reach
+/// what the tests read.
+pub fn command() -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs `cmd` to the end with an empty stdin, and returns what it printed.
+pub fn output(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("the idbridge binary runs")
+}
+
+/// Runs `idbridge ARGS` (see [`command`]) with `envs` set, to the end.
+pub fn idbridge(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    output(command().args(args).envs(envs.iter().copied()))
+}
+
+/// Stdout then stderr, as text.
+pub fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A child process killed when the test ends, however it ends.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// Sends SIGTERM, failing the test if it cannot be sent.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM sent");
+    }
+
+    /// Waits (polling, up to two minutes) until the process ends.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("poll") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the process does not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Starts `idbridge ARGS` (see [`command`]) in the background, with no stdin and its
+/// output discarded.
+pub fn start(args: &[&str]) -> Running {
+    Running(
+        command()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("idbridge starts"),
+    )
+}
+
+/// Starts `idbridge emulate VENDOR EXTRA...` and returns it with the target configuration
+/// its announcement carries.
+pub fn emulator(vendor: &str, extra: &[&str]) -> (Running, serde_json::Value) {
+    let mut child = command()
+        .arg("emulate")
+        .arg(vendor)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the emulator starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the emulator prints its announcement");
+    let announcement: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{vendor}: bad announcement {line:?}: {e}"));
+    (Running(child), announcement["config"].clone())
+}
+
+/// A port on loopback that nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    port
+}
+
+/// The example directory file shipped with the project (50 users, 8 groups).
+pub fn example_directory() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml")
+}
+
+/// Copies the example directory file to `to`.
+pub fn copy_example(to: &Path) {
+    std::fs::copy(example_directory(), to).expect("copy the example");
+}
+
+/// A directory file's `complete` trailer of `users` users and nothing else.
+pub fn users_only(users: usize) -> Complete {
+    Complete {
+        users,
+        ..Complete::default()
+    }
+}
+
+/// Writes a YAML directory file: `body` (its sections, each line ending in a newline) and
+/// then the `complete` trailer, which must be the file's last top-level key.
+pub fn write_yaml_directory(path: &Path, body: &str, complete: Complete) {
+    let text = format!(
+        "{body}complete: {{users: {}, groups: {}, roles: {}, grants: {}}}\n",
+        complete.users, complete.groups, complete.roles, complete.grants
+    );
+    std::fs::write(path, text).expect("write the directory");
+}
+
+/// Writes a JSON directory file: the object `directory` with the `complete` trailer added
+/// as its last key (`json!` sorts keys, so the trailer is appended to the text).
+pub fn write_json_directory(path: &Path, directory: &serde_json::Value, complete: Complete) {
+    let mut text = directory.to_string();
+    assert_eq!(text.pop(), Some('}'), "a directory is a JSON object");
+    let trailer = serde_json::to_string(&complete).expect("the trailer serializes");
+    text.push_str(&format!(",\"complete\":{trailer}}}"));
+    std::fs::write(path, text).expect("write the directory");
+}
+
+/// Writes `body` as `DIR/idbridge.toml` and returns its path.
+pub fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("idbridge.toml");
+    std::fs::write(&path, body).expect("write config");
+    path
+}
+
+/// Writes `DIR/idbridge.toml` syncing the directory file `source` into the directory file
+/// `target` (the target `copy`, with `extra` in its section), with its state at `state`;
+/// returns the config's path.
+pub fn file_config(dir: &Path, state: &Path, source: &Path, target: &Path, extra: &str) -> String {
+    let path = write_config(
+        dir,
+        &format!(
+            "state = {state:?}\n[source]\nadapter = \"file\"\npath = {source:?}\n[targets.copy]\nadapter = \"file\"\npath = {target:?}\n{extra}"
+        ),
+    );
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+/// Writes `DIR/idbridge.toml` syncing the directory file `source` into a fresh directory
+/// file `target`, created on the first run, with its state in `DIR/state.db`; returns the
+/// config's path.
+pub fn copy_config(dir: &Path, source: &Path, target: &Path) -> String {
+    file_config(
+        dir,
+        &dir.join("state.db"),
+        source,
+        target,
+        "create = true\n",
+    )
+}
+
+/// A config syncing a copy of the example directory (`DIR/source.yaml`) into a fresh
+/// directory file (`DIR/target.yaml`), with its state in `DIR/state.db`.
+pub fn example_config(dir: &Path) -> String {
+    let source = dir.join("source.yaml");
+    copy_example(&source);
+    copy_config(dir, &source, &dir.join("target.yaml"))
+}
+
+/// Writes the JSON configuration `config` to `path` and returns the path.
+pub fn write_json_config(path: &Path, config: &serde_json::Value) -> String {
+    std::fs::write(path, config.to_string()).expect("write config");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+/// A file target section writing `DIR/NAME.yaml`, created on the first run.
+pub fn file_target(dir: &Path, name: &str) -> serde_json::Value {
+    serde_json::json!({"adapter": "file", "path": dir.join(format!("{name}.yaml")), "create": true})
+}
