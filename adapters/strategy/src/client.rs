@@ -77,7 +77,8 @@ impl Call {
         self
     }
 
-    fn describe(&self) -> String {
+    /// `METHOD /path`, for errors and logs (no query, which may carry search text).
+    pub fn describe(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
