@@ -22,12 +22,16 @@ use serde_json::{Map, Value, json};
 use crate::adapter::{DataikuAdapter, user_key};
 use crate::client::ApiPath;
 use crate::error::map_bulk_failure;
-use crate::wire::{Activity, BulkItem, Doc, set_string_props, to_user, user_doc_is_complete};
+use crate::wire::{
+    Activity, BulkItem, Doc, set_string_props, str_field, to_user, user_doc_is_complete,
+};
 
 const USERS: &[&str] = &["admin", "users"];
 /// How many times a list with an unusable item is read.
 pub(crate) const LIST_READ_ATTEMPTS: u32 = 3;
 const BULK: &[&str] = &["admin", "users", "actions", "bulk"];
+/// The user listing, as errors name it.
+pub(crate) const USER_LIST: &str = "GET /admin/users/";
 
 fn rename_unsupported(id: &str, to: &str) -> Error {
     Error::new(
@@ -464,7 +468,7 @@ impl DataikuAdapter {
                         }
                         let login = w.resource();
                         results[i] = Some(match by_login.get(login) {
-                            Some(doc) => to_user(doc, self.attributes_key()).map(Some),
+                            Some(doc) => to_user(doc, self.attributes_key(), USER_LIST).map(Some),
                             None => Err(Error::protocol(format!(
                                 "DSS reported `{login}` written but does not list it"
                             ))
@@ -524,7 +528,14 @@ impl Users for DataikuAdapter {
                 .user_docs()
                 .await?
                 .iter()
-                .map(|d| to_user(d, key))
+                .map(|d| {
+                    let endpoint = if user_doc_is_complete(d, key) {
+                        USER_LIST.to_string()
+                    } else {
+                        format!("GET /admin/users/{}", str_field(d, "login").unwrap_or("?"))
+                    };
+                    to_user(d, key, &endpoint)
+                })
                 .collect::<Result<Vec<_>>>();
             match converted {
                 Ok(all) => break all,
@@ -541,7 +552,11 @@ impl Users for DataikuAdapter {
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
-        to_user(&self.user_doc(id).await?, self.attributes_key())
+        to_user(
+            &self.user_doc(id).await?,
+            self.attributes_key(),
+            &format!("GET /admin/users/{id}"),
+        )
     }
 
     /// Checks the login is free, creates with `POST /admin/users/` (login, password,
@@ -559,7 +574,11 @@ impl Users for DataikuAdapter {
             )
             .await?;
         let doc = self.finish_create(user).await?;
-        to_user(&doc, self.attributes_key())
+        to_user(
+            &doc,
+            self.attributes_key(),
+            &format!("GET /admin/users/{}", user.login),
+        )
     }
 
     async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
@@ -568,15 +587,22 @@ impl Users for DataikuAdapter {
         }
         let _guard = self.locks.lock(&user_key(id)).await;
         let mut doc = self.user_doc_for_update(id).await?;
+        // What was read is checked before anything is written back.
+        let endpoint = format!("GET /admin/users/{id}");
+        to_user(&doc, self.attributes_key(), &endpoint)?;
         if apply_changes(&mut doc, changes, self.attributes_key()) {
             self.put_user_doc(id, &doc).await?;
         }
-        to_user(&doc, self.attributes_key())
+        to_user(&doc, self.attributes_key(), &endpoint)
     }
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
         let doc = self.set_enabled_doc(id, enabled).await?;
-        to_user(&doc, self.attributes_key())
+        to_user(
+            &doc,
+            self.attributes_key(),
+            &format!("GET /admin/users/{id}"),
+        )
     }
 
     /// `DELETE /admin/users/{login}?allowSelfDeletion=false`.

@@ -268,7 +268,8 @@ async fn the_adapter_on_the_emulator() {
     );
     a.and(b).and(c).expect("added");
     let mut groups =
-        idbridge_dataiku::wire::user_groups(&state.get_user("batch.two").expect("exists"));
+        idbridge_dataiku::wire::user_groups(&state.get_user("batch.two").expect("exists"), "state")
+            .expect("groups");
     groups.sort();
     assert_eq!(groups, ["administrators", "data_team", "readers"]);
 
@@ -403,7 +404,7 @@ async fn mangled_answers_are_never_written_back() {
             }
             assert_eq!(now.get(k), Some(v), "{l}: `{k}` changed or lost");
         }
-        let groups = idbridge_dataiku::wire::user_groups(&now);
+        let groups = idbridge_dataiku::wire::user_groups(&now, "state").expect("groups");
         assert!(groups.iter().all(|g| g == "data_team"), "{l}: {groups:?}");
     }
     // Whatever failed converges once the faults stop.
