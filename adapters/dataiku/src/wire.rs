@@ -127,9 +127,7 @@ pub fn bad_field(endpoint: &str, what: &str, id: &str, field: &str, problem: &st
     } else {
         format!("{what} `{id}`")
     };
-    Error::protocol(format!(
-        "DSS answered {endpoint} with {record} whose `{field}` {problem}; the record is not used, as a guessed value could grant, enable or rename something"
-    ))
+    Error::unusable_field("DSS", endpoint, &record, field, problem)
 }
 
 /// A string field that may be absent or `null`.

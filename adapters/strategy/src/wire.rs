@@ -168,15 +168,12 @@ impl<'a> Origin<'a> {
 
     /// The error for field `field` of this record, which `problem` describes.
     pub fn error(&self, field: &str, problem: &str) -> Error {
-        let id = if self.id.is_empty() {
-            "without an id".to_string()
+        let record = if self.id.is_empty() {
+            format!("a {} without an id", self.what)
         } else {
-            format!("`{}`", self.id)
+            format!("{} `{}`", self.what, self.id)
         };
-        Error::protocol(format!(
-            "Strategy answered {} with {} {id} whose `{field}` {problem}; the record is not used, as a guessed value could grant, enable or rename something",
-            self.endpoint, self.what
-        ))
+        Error::unusable_field("Strategy", self.endpoint, &record, field, problem)
     }
 
     /// The field's value, which must be there and of its type.
