@@ -184,6 +184,44 @@ impl StrategyAdapter {
         }
     }
 
+    /// How a created account signs in, added to the create body: never with a blank or
+    /// guessable password.
+    ///
+    /// The account always gets a password: the one given, else a random one nobody sees
+    /// ([`idbridge_core::account::random_password`], sent only in this request). With
+    /// `new_user_ldapdn` or `new_user_trust_id` configured it is bound to that sign-in
+    /// (`ldapdn`, `trustId`) and standard (password) login is turned off for it
+    /// (`standardAuth: false`), as the official SDK's `User.create` sends these fields.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](idbridge_core::ErrorKind::InvalidInput) when a template
+    /// needs a value the user lacks (such as an email).
+    fn sign_in_fields(&self, user: &NewUser, body: &mut Map<String, Value>) -> Result<()> {
+        let password = user
+            .password
+            .clone()
+            .filter(|p| !p.expose().trim().is_empty())
+            .unwrap_or_else(idbridge_core::account::random_password);
+        body.insert("password".into(), Value::from(password.expose()));
+        // The bridge hands out no password: nobody is asked to change one.
+        body.insert("requireNewPassword".into(), Value::from(false));
+        let mut bound = false;
+        for (key, template, field) in [
+            ("new_user_ldapdn", &self.cfg.new_user_ldapdn, "ldapdn"),
+            ("new_user_trust_id", &self.cfg.new_user_trust_id, "trustId"),
+        ] {
+            if let Some(t) = template {
+                let value = t
+                    .render(user)
+                    .map_err(|e| Error::invalid_input(format!("{key}: {e}")))?;
+                body.insert(field.into(), Value::from(value));
+                bound = true;
+            }
+        }
+        body.insert("standardAuth".into(), Value::from(!bound));
+        Ok(())
+    }
+
     /// `GET /api/users/{id}` as the wire shape.
     pub(crate) async fn user_json(&self, id: &str) -> Result<ObjectJson> {
         if !wire::is_object_id(id) {
@@ -296,18 +334,7 @@ impl Users for StrategyAdapter {
         if let Some(d) = user.attributes.get(DESCRIPTION_ATTRIBUTE) {
             body.insert("description".into(), Value::from(d.as_str()));
         }
-        match &user.password {
-            Some(pw) => {
-                body.insert("password".into(), Value::from(pw.expose()));
-                body.insert("standardAuth".into(), Value::from(true));
-                // The bridge hands out the password it was given; whoever provisions
-                // the account decides whether it must be changed, not the server.
-                body.insert("requireNewPassword".into(), Value::from(false));
-            }
-            None => {
-                body.insert("requireNewPassword".into(), Value::from(false));
-            }
-        }
+        self.sign_in_fields(user, &mut body)?;
         let call = Call::new(Method::POST, "/api/users").json(Value::Object(body));
         let created: ObjectJson = self.client.json(&call, "created user").await?;
         let mut created = to_user(created, &call.describe())?;
