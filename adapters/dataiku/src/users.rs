@@ -30,6 +30,8 @@ const USERS: &[&str] = &["admin", "users"];
 /// How many times a list with an unusable item is read.
 pub(crate) const LIST_READ_ATTEMPTS: u32 = 3;
 const BULK: &[&str] = &["admin", "users", "actions", "bulk"];
+/// The source type of accounts DSS itself authenticates with a password.
+pub(crate) const LOCAL_SOURCE: &str = "LOCAL";
 /// The user listing, as errors name it.
 pub(crate) const USER_LIST: &str = "GET /admin/users/";
 
@@ -169,10 +171,27 @@ impl DataikuAdapter {
     }
 
     /// The create body for `POST /admin/users/` (and each item of a bulk create).
+    /// The `POST /admin/users/` body, as the official client's `create_user` sends it.
+    ///
+    /// How the account signs in follows the configured `source_type`: a `LOCAL` account
+    /// (DSS checks its password) gets the password given, else a random one nobody sees
+    /// ([`idbridge_core::account::random_password`]), so it is never loginable with a
+    /// blank or guessable one; any other source type (`LDAP`, `LOCAL_NO_AUTH` for single
+    /// sign-on, `AZURE_AD`, `CUSTOM`, ...) binds it to the company's sign-in, and the
+    /// password is left out as the official client leaves it for them.
     fn create_body(&self, user: &NewUser) -> Value {
+        let password = if self.cfg.source_type.eq_ignore_ascii_case(LOCAL_SOURCE) {
+            let given = user
+                .password
+                .clone()
+                .filter(|p| !p.expose().trim().is_empty());
+            Some(given.unwrap_or_else(idbridge_core::account::random_password))
+        } else {
+            None
+        };
         json!({
             "login": user.login,
-            "password": user.password.as_ref().map(|p| p.expose().to_string()),
+            "password": password.as_ref().map(|p| p.expose().to_string()),
             "displayName": user.display_name.clone().unwrap_or_default(),
             "sourceType": self.cfg.source_type,
             "groups": [],

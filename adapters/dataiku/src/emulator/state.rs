@@ -809,6 +809,23 @@ impl State {
         self.lock().passwords.get(login).cloned()
     }
 
+    /// Whether a sign-in to the DSS login page as `login` with `password` succeeds, as DSS
+    /// decides it: only for an enabled `LOCAL` account with a password, and only with that
+    /// password (never an empty one). Accounts of another source type sign in through
+    /// their directory or single sign-on, never with a DSS password.
+    pub fn can_sign_in(&self, login: &str, password: &str) -> bool {
+        let inner = self.lock();
+        let Some(doc) = inner.users.get(login) else {
+            return false;
+        };
+        let local = doc.get("sourceType").and_then(Value::as_str) == Some("LOCAL");
+        let enabled = doc.get("enabled").and_then(Value::as_bool) == Some(true);
+        local
+            && enabled
+            && !password.is_empty()
+            && inner.passwords.get(login).is_some_and(|p| p == password)
+    }
+
     fn activity_json(login: &str, a: &ActivityRec) -> Value {
         json!({
             "login": login,
