@@ -201,8 +201,9 @@ impl Users for SquirroAdapter {
     }
 
     /// `POST /v0/{tenant}/users` with `{"email", "password", "role"}` (role:
-    /// `default_role`), then one user-data update when a display name or attributes are
-    /// given, since the create call takes neither.
+    /// `default_role`; password: the one given, else a random one nobody sees), then one
+    /// user-data update when a display name or attributes are given, since the create
+    /// call takes neither.
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         if !is_email(&user.login) {
             return Err(Error::invalid_input(format!(
@@ -228,10 +229,19 @@ impl Users for SquirroAdapter {
             attributes: (!user.attributes.is_empty()).then(|| user.attributes.clone()),
             ..UserChanges::default()
         })?;
-        let mut body = json!({ "email": user.login, "role": self.default_role });
-        if let Some(pw) = user.password.as_ref().filter(|p| !p.is_empty()) {
-            body["password"] = Value::String(pw.expose().to_string());
-        }
+        // Never without a password: the one given, else a random one nobody sees. Squirro
+        // has no per-account binding to a company sign-in in its user API; accounts that
+        // sign in through single sign-on simply never use this password.
+        let password = user
+            .password
+            .clone()
+            .filter(|p| !p.expose().trim().is_empty())
+            .unwrap_or_else(idbridge_core::account::random_password);
+        let body = json!({
+            "email": user.login,
+            "role": self.default_role,
+            "password": password.expose(),
+        });
         let url = self.client.user_url_v0("/users")?;
         let created: WireUser = self
             .client
