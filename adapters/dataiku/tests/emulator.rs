@@ -417,3 +417,28 @@ async fn mangled_answers_are_never_written_back() {
     }
     eprintln!("{failures} operations failed cleanly under faults");
 }
+
+/// A base URL that is not the DSS address (here with an extra path) finds no public API:
+/// connecting fails with the URL that answered 404 and asks whether base_url is the DSS
+/// address, instead of carrying on with every later read "not found".
+#[tokio::test]
+async fn a_wrong_base_url_says_404_where_and_asks_for_the_dss_address() {
+    let e = start(EmulatorOptions::default()).await.expect("starts");
+    let mut cfg = e.adapter_config("dss");
+    let good = cfg.settings["base_url"]
+        .as_str()
+        .expect("base_url")
+        .to_string();
+    let wrong = format!("{}/studio", good.trim_end_matches('/'));
+    cfg.settings
+        .insert("base_url".into(), serde_json::Value::from(wrong.clone()));
+    let err = registry::build_adapter("dataiku", cfg)
+        .await
+        .expect_err("no API there");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("404 at {wrong}/dip/publicapi/auth/info"))
+            && text.contains("is base_url the DSS address"),
+        "{text}"
+    );
+}

@@ -236,6 +236,16 @@ impl Client {
             .send_with(rb, Some(Idempotency::Idempotent))
             .await?;
         let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            // The REST API lives under the Library web application: a 404 at its login
+            // endpoint means base_url points somewhere else, not a missing feature.
+            return Err(Error::config(format!(
+                "404 at {url}: is this the Library URL (ending in /MicroStrategyLibrary)? base_url is `{}`",
+                self.base_url
+            ))
+            .with_http_status(404)
+            .with_operation("login"));
+        }
         if !status.is_success() {
             let retry_after = http::retry_after(&resp);
             let body = http::read_body(resp, self.http.max_body_bytes()).await?;

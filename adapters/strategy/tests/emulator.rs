@@ -207,3 +207,34 @@ async fn cut_short_answers_and_dropped_connections_are_survived() {
     }
     assert!(running.server.log().faults() > 0, "no fault was injected");
 }
+
+/// A base URL without the Library path reaches a server that has no REST API there: the
+/// error says 404 at which URL and asks whether it is the Library URL, instead of "this
+/// server version does not offer the endpoint".
+#[tokio::test]
+async fn a_base_url_without_the_library_path_asks_for_it() {
+    let running = emulator::start(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let mut cfg = running.adapter_config("bi");
+    let full = cfg.settings["base_url"]
+        .as_str()
+        .expect("base_url")
+        .to_string();
+    let root = full
+        .strip_suffix("/MicroStrategyLibrary")
+        .expect("the emulator serves the Library path")
+        .to_string();
+    cfg.settings
+        .insert("base_url".into(), serde_json::Value::from(root.clone()));
+    let err = registry::build_adapter("strategy", cfg)
+        .await
+        .expect_err("no REST API at the root");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("404 at {root}/api/auth/login"))
+            && text.contains("is this the Library URL (ending in /MicroStrategyLibrary)?"),
+        "{text}"
+    );
+    assert!(!text.contains("does not offer the endpoint"), "{text}");
+}
