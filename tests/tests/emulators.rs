@@ -146,62 +146,12 @@ async fn first_sync_into_all_three_then_a_second_run_sends_no_write() {
 }
 
 /// Logs a user in to the Strategy emulator, which opens a user connection. Accounts the
-/// bridge creates have a random password nobody knows, so the administrator first sets a
-/// known one, as an administrator handing out an account would.
+/// bridge creates have a random password nobody knows: an empty one is refused, and the
+/// session is opened with one the administrator sets.
 async fn strategy_login(w: &World, login: &str) {
     let emulator = w.target("bi").emulator.as_ref().expect("emulator");
-    let base = &emulator.base_url;
-    let admin_cfg = emulator.adapter_config("admin");
-    let text = |k: &str| admin_cfg.settings[k].as_str().expect(k).to_string();
-    let admin = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client");
-    let resp = admin
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"username": text("username"), "password": text("password"), "loginMode": 1}))
-        .send()
-        .await
-        .expect("admin login");
-    let token = resp
-        .headers()
-        .get("X-MSTR-AuthToken")
-        .and_then(|v| v.to_str().ok())
-        .expect("admin token")
-        .to_string();
-    let found: Vec<serde_json::Value> = admin
-        .get(format!("{base}/api/users"))
-        .query(&[("abbreviationBegins", login)])
-        .header("X-MSTR-AuthToken", &token)
-        .send()
-        .await
-        .expect("user search")
-        .json()
-        .await
-        .expect("user search answer");
-    let id = found
-        .iter()
-        .find(|u| u["abbreviation"] == login)
-        .and_then(|u| u["id"].as_str())
-        .unwrap_or_else(|| panic!("no user {login}: {found:?}"))
-        .to_string();
-    let password = "Known-test-pw-7";
-    let resp = admin
-        .patch(format!("{base}/api/users/{id}"))
-        .header("X-MSTR-AuthToken", &token)
-        .json(
-            &json!({"operationList": [{"op": "replace", "path": "/password", "value": password}]}),
-        )
-        .send()
-        .await
-        .expect("set the password");
-    assert!(
-        resp.status().is_success(),
-        "set the password: {}",
-        resp.status()
-    );
     let empty = reqwest::Client::new()
-        .post(format!("{base}/api/auth/login"))
+        .post(format!("{}/api/auth/login", emulator.base_url))
         .json(&json!({"username": login, "password": "", "loginMode": 1}))
         .send()
         .await
@@ -211,17 +161,9 @@ async fn strategy_login(w: &World, login: &str) {
         401,
         "{login} logs in with an empty password"
     );
-    let resp = reqwest::Client::new()
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"username": login, "password": password, "loginMode": 1}))
-        .send()
+    idbridge_strategy::emulator::sign_in_as(emulator, login)
         .await
-        .expect("login request");
-    assert!(
-        resp.status().is_success(),
-        "login as {login}: {}",
-        resp.status()
-    );
+        .unwrap_or_else(|e| panic!("login as {login}: {e}"));
 }
 
 #[tokio::test]
