@@ -522,9 +522,10 @@ pub struct Nodes {
 pub struct ConnectionJson {
     /// The connection id (what C2 and C3 take).
     pub id: String,
-    /// The user's login name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub username: Option<String>,
+    /// The user's login name: whose connection it is, read strictly (revoking a user's
+    /// sessions must not pass over one it cannot attribute).
+    #[serde(default)]
+    pub username: Field<String>,
     /// When the connection was opened.
     #[serde(default, deserialize_with = "lenient_string")]
     pub date_connection_created: Option<String>,
