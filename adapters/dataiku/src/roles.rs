@@ -266,12 +266,35 @@ impl DataikuAdapter {
         };
         let roles = self.project_role_sets();
         let mut out = Vec::new();
+        let known_flags: BTreeSet<&String> = roles.values().flatten().collect();
         for p in projects {
             let doc = self.permissions(&p.project_key).await?;
+            let endpoint = format!("GET /projects/{}/permissions", p.project_key);
+            let unusable = |record: &str, field: &str, problem: &str| {
+                Error::unusable_field("DSS", &endpoint, record, field, problem)
+            };
+            if !matches!(doc.get("permissions"), Some(Value::Array(_))) {
+                return Err(unusable("the permissions", "permissions", "is not a list"));
+            }
             for entry in entries(&doc) {
-                let Some(principal) = entry_principal(entry) else {
-                    continue;
-                };
+                // Each entry names either a group or a user; one naming neither is not a
+                // grant to nobody, it is an entry that cannot be read.
+                let principal = entry_principal(entry).ok_or_else(|| {
+                    unusable("a permission entry", "group` or `user", "is missing")
+                })?;
+                // A permission flag the roles are made of must be a boolean: text such as
+                // `"true"` is read neither way.
+                for flag in &known_flags {
+                    if let Some(v) = entry.get(flag.as_str())
+                        && !(v.is_boolean() || v.is_null())
+                    {
+                        return Err(unusable(
+                            &format!("the entry of `{}`", principal.id()),
+                            flag,
+                            "is not a boolean",
+                        ));
+                    }
+                }
                 let held = set_of(true_entry_flags(entry));
                 for role in maximal_roles(&roles, &held) {
                     out.push(Grant {
