@@ -109,3 +109,47 @@ async fn a_group_without_its_members_list_fails_the_read() {
         err.message()
     );
 }
+
+/// A user listed without its server role fails the grant read: every Squirro user has
+/// one, and reading it as "no role" would revoke the grant everywhere.
+#[tokio::test]
+async fn a_user_without_a_server_role_fails_the_grant_read() {
+    use idbridge_core::{GrantFilter, PageRequest, Roles, Scope};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "at-1",
+            "refresh_token": "rt-1",
+            "user_id": "ADMIN00000000000000001",
+            "tenant": "acme",
+            "role": "admin",
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/v0/acme/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"users": [
+            {"id": "U1", "email": "ada@example.com", "role": "user"},
+            {"id": "U2", "email": "bob@example.com"}
+        ]})))
+        .mount(&server)
+        .await;
+    let settings = json!({"cluster_url": server.uri(), "tenant": "acme", "refresh_token": "rt-1"});
+    let sq = SquirroAdapter::connect(&AdapterConfig::new("sq", settings))
+        .await
+        .expect("connects");
+    let filter = GrantFilter {
+        scope: Some(Scope::Global),
+        ..GrantFilter::default()
+    };
+    let err = sq
+        .list_grants(&filter, PageRequest::first())
+        .await
+        .expect_err("a user without a role");
+    assert!(
+        err.message().contains("user `U2` whose `role` is missing"),
+        "{}",
+        err.message()
+    );
+}
