@@ -221,3 +221,58 @@ impl Roles for StrategyAdapter {
         self.change_role_members(grant, false).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn grants(role: serde_json::Value) -> Result<Vec<(Grant, String)>> {
+        let role: RoleJson = serde_json::from_value(role).expect("parses");
+        StrategyAdapter::grants_of(&role, "GET /api/securityRoles/R")
+    }
+
+    #[test]
+    fn grants_come_from_named_projects_and_typed_members() {
+        let ok = grants(json!({"id": "R", "name": "Normal Users", "projects": [
+            {"id": "P", "name": "Tutorial", "members": [
+                {"id": "U", "name": "ada", "subType": 8704},
+                {"id": "G", "name": "sales", "subType": "8705"}
+            ]}
+        ]}))
+        .expect("valid");
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].0.scope, Scope::Project("Tutorial".into()));
+        assert_eq!(ok[1].0.principal, Principal::Group("G".into()));
+    }
+
+    /// A project without a name (the grants' scope) or a member that is neither a user
+    /// nor a group fails the role: no grant lands in a scope named after an id, and no
+    /// group is taken for a user.
+    #[test]
+    fn a_garbled_project_or_member_fails_the_role() {
+        for (role, needle) in [
+            (
+                json!({"id": "R", "projects": [{"id": "P", "members": []}]}),
+                "`projects[P].name` is missing",
+            ),
+            (
+                json!({"id": "R", "projects": [{"id": "P", "name": 4, "members": []}]}),
+                "`projects[P].name` is a number",
+            ),
+            (
+                json!({"id": "R", "projects": [{"id": "P", "name": "T", "members": [{"id": "G"}]}]}),
+                "`projects[P].members[G].subType`",
+            ),
+        ] {
+            let err = grants(role.clone()).expect_err(&role.to_string());
+            assert!(
+                err.message()
+                    .contains("Strategy answered GET /api/securityRoles/R")
+                    && err.message().contains(needle),
+                "{role}: {}",
+                err.message()
+            );
+        }
+    }
+}
