@@ -169,9 +169,9 @@ impl DataikuAdapter {
             Err(e) if e.http_status() == Some(404) && base_url_is_wrong(&client).await => {
                 return Err(Error::config(format!(
                     "404 at {}: is base_url the DSS address (the one the browser opens, without {})? base_url is `{}`",
-                    client.url(ApiPath::new(&["auth", "info"])),
+                    idbridge_core::http::display_url(client.url(ApiPath::new(&["auth", "info"])).as_str()),
                     cfg.api_path,
-                    cfg.base_url
+                    idbridge_core::http::display_url(&cfg.base_url)
                 ))
                 .with_http_status(404));
             }

@@ -287,7 +287,8 @@ impl SquirroClient {
             return Err(Error::new(
                 err.kind(),
                 format!(
-                    "404 at {url}: the refresh token is unknown, or cluster_url is not the Squirro cluster's address (give the address the web UI is served from, without /api)"
+                    "404 at {}: the refresh token is unknown, or cluster_url is not the Squirro cluster's address (give the address the web UI is served from, without /api)",
+                    idbridge_core::http::display_url(&url)
                 ),
             )
             .with_vendor(err.vendor_code(), err.vendor_message())

@@ -240,8 +240,9 @@ impl Client {
             // The REST API lives under the Library web application: a 404 at its login
             // endpoint means base_url points somewhere else, not a missing feature.
             return Err(Error::config(format!(
-                "404 at {url}: is this the Library URL (ending in /MicroStrategyLibrary)? base_url is `{}`",
-                self.base_url
+                "404 at {}: is this the Library URL (ending in /MicroStrategyLibrary)? base_url is `{}`",
+                http::display_url(&url),
+                http::display_url(&self.base_url)
             ))
             .with_http_status(404)
             .with_operation("login"));

@@ -567,6 +567,22 @@ impl Cause {
     }
 }
 
+/// A URL as errors may show it: without user information (`user:password@`), query or
+/// fragment, which can carry credentials or tokens. Text that is not a URL is returned
+/// as it is.
+pub fn display_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
 /// Reqwest errors print the URL, which for some APIs carries a tenant or a query: keep only
 /// the error's own text.
 fn without_url(err: reqwest::Error) -> reqwest::Error {
@@ -875,6 +891,15 @@ mod tests {
                 || text.contains("an http:// URL for an HTTPS port"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn urls_in_errors_carry_no_credentials() {
+        assert_eq!(
+            display_url("https://u:canary-pw@h.example.com:8443/a/b?token=canary#x"),
+            "https://h.example.com:8443/a/b"
+        );
+        assert_eq!(display_url("not a url"), "not a url");
     }
 
     #[test]
