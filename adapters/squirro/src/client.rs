@@ -443,6 +443,7 @@ impl SquirroClient {
     ) -> Result<T> {
         let body = self.send(Method::GET, url, query, Body::None, None).await?;
         idbridge_core::http::parse_json(&body, what)
+            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &Method::GET, url))
     }
 
     /// Sends a write and parses its JSON answer.
@@ -457,8 +458,11 @@ impl SquirroClient {
         idempotency: Option<Idempotency>,
         what: &str,
     ) -> Result<T> {
-        let bytes = self.send(method, url, &[], body, idempotency).await?;
+        let bytes = self
+            .send(method.clone(), url, &[], body, idempotency)
+            .await?;
         idbridge_core::http::parse_json(&bytes, what)
+            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &method, url))
     }
 }
 

@@ -423,21 +423,14 @@ impl Client {
         }
         let err =
             last.unwrap_or_else(|| Error::protocol(format!("{} was not read", call.describe())));
-        Err(if err.kind() == ErrorKind::Protocol {
-            // Name the vendor and the request: a message about a JSON path alone does not
-            // say which answer it was.
-            let mut named = Error::protocol(format!(
-                "Strategy answered {}: {}",
-                call.describe(),
-                err.message()
-            ));
-            if let Some(status) = err.http_status() {
-                named = named.with_http_status(status);
-            }
-            named
-        } else {
-            err
-        })
+        // Name the vendor and the request: a message about a JSON path alone does not say
+        // which answer it was.
+        Err(http::name_request(
+            err,
+            "Strategy",
+            &call.method,
+            &call.path,
+        ))
     }
 
     /// Sends a call and reads its JSON answer into `T`.

@@ -567,6 +567,32 @@ impl Cause {
     }
 }
 
+/// Names the vendor and the request (`GET /api/users`, the path only) in an unreadable
+/// answer's error ([`ErrorKind::Protocol`]), whose text otherwise only names a JSON path;
+/// other errors are returned as they are.
+pub fn name_request(err: Error, vendor: &str, method: &Method, url_or_path: &str) -> Error {
+    if err.kind() != ErrorKind::Protocol {
+        return err;
+    }
+    let path = match reqwest::Url::parse(url_or_path) {
+        Ok(u) => u.path().to_string(),
+        Err(_) => url_or_path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let mut named = Error::new(
+        ErrorKind::Protocol,
+        format!("{vendor} answered {method} {path}: {}", err.message()),
+    )
+    .with_retryable(err.is_retryable());
+    if let Some(status) = err.http_status() {
+        named = named.with_http_status(status);
+    }
+    named
+}
+
 /// A URL as errors may show it: without user information (`user:password@`), query or
 /// fragment, which can carry credentials or tokens. Text that is not a URL is returned
 /// as it is.
@@ -891,6 +917,27 @@ mod tests {
                 || text.contains("an http:// URL for an HTTPS port"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn unreadable_answers_name_the_vendor_and_the_request() {
+        let err = parse_json::<Vec<u32>>(b"{}", "user list").expect_err("not a list");
+        let named = name_request(
+            err,
+            "DSS",
+            &Method::GET,
+            "https://h/dip/publicapi/admin/users/?x=canary",
+        );
+        assert!(
+            named.message().starts_with(
+                "DSS answered GET /dip/publicapi/admin/users/: unexpected user list response"
+            ),
+            "{}",
+            named.message()
+        );
+        assert!(!named.message().contains("canary"));
+        let other = name_request(Error::not_found("x"), "DSS", &Method::GET, "/a");
+        assert_eq!(other.message(), "x");
     }
 
     #[test]
