@@ -466,13 +466,22 @@ mod strategy_source {
     /// One run from a Strategy emulator (with `faults`) into a new empty file target;
     /// returns the run's outcome and the target's users and groups afterwards.
     async fn run(faults: &str) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
+        run_from("strategy", directory(), faults).await
+    }
+
+    /// [`run`] from the emulator of `vendor` seeded with `dir`.
+    async fn run_from(
+        vendor: &str,
+        dir: Directory,
+        faults: &str,
+    ) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
         super::link_vendors();
         let options = EmulatorOptions {
-            seed: Some(directory()),
+            seed: Some(dir),
             ..EmulatorOptions::default()
         };
-        let emulator = start_emulator("strategy", options).await.expect("emulator");
-        let source = registry::build_adapter("strategy", emulator.adapter_config("bi-source"))
+        let emulator = start_emulator(vendor, options).await.expect("emulator");
+        let source = registry::build_adapter(vendor, emulator.adapter_config("source"))
             .await
             .expect("source adapter");
         emulator
@@ -500,7 +509,7 @@ mod strategy_source {
                 .map_err(|e| e.to_string())?;
             // A run may also end with the source's failure recorded in the report.
             let text = format!("{report:?}");
-            if text.contains("Strategy answered") {
+            if text.contains(" answered ") {
                 return Err(text);
             }
             Ok(())
@@ -518,13 +527,17 @@ mod strategy_source {
     }
 
     async fn garbled(faults: &str, field: &str) {
-        let (outcome, users, groups) = run(faults).await;
+        garbled_from("strategy", directory(), "Strategy", faults, field).await;
+    }
+
+    async fn garbled_from(vendor: &str, dir: Directory, name: &str, faults: &str, field: &str) {
+        let (outcome, users, groups) = run_from(vendor, dir, faults).await;
         let err = outcome.expect_err(&format!(
             "{faults}: the run succeeded and made users {users:?}, groups {groups:?}"
         ));
         println!("{faults}: {err}");
         assert!(
-            err.contains("Strategy") && err.contains(&format!("`{field}`")),
+            err.contains(name) && err.contains(&format!("`{field}`")),
             "{faults}: the error names the vendor and the field: {err}"
         );
         assert!(
@@ -564,5 +577,33 @@ mod strategy_source {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_member_without_a_subtype_fails_the_read() {
         garbled("missing=1,fields=subtype|subType", "subtype").await;
+    }
+
+    /// The same for the other vendors as sources: a garbled enabled flag, group list or
+    /// login (Squirro's e-mail address) fails the read and changes nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dataiku_and_squirro_sources_fail_closed_too() {
+        garbled_from(
+            "dataiku",
+            directory(),
+            "DSS",
+            "missing=1,fields=enabled",
+            "enabled",
+        )
+        .await;
+        garbled_from(
+            "dataiku",
+            directory(),
+            "DSS",
+            "wrongtype=1,fields=groups",
+            "groups",
+        )
+        .await;
+        let mut sq = directory();
+        for u in &mut sq.users {
+            u.login = u.email.clone().expect("an email");
+            u.enabled = true;
+        }
+        garbled_from("squirro", sq, "Squirro", "missing=1,fields=email", "email").await;
     }
 }
