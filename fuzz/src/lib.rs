@@ -341,24 +341,27 @@ pub fn dataiku_responses(data: &[u8]) {
         _ => Vec::new(),
     };
     for doc in &docs {
-        match wire::to_user(doc, "adminProperties") {
+        match wire::to_user(doc, "adminProperties", "GET /admin/users/") {
             Ok(u) => assert!(!u.login.is_empty() && u.id == u.login, "{u:?}"),
             Err(e) => expect_kind(&e, ErrorKind::Protocol, "dataiku user"),
         }
-        match wire::to_group(doc) {
+        match wire::to_group(doc, "GET /admin/groups/") {
             Ok(g) => assert!(!g.name.is_empty()),
             Err(e) => expect_kind(&e, ErrorKind::Protocol, "dataiku group"),
         }
         let _ = wire::user_doc_is_complete(doc, "userProperties");
-        let _ = wire::user_groups(doc);
         let _ = wire::string_props(doc, "userProperties");
-        let _ = wire::true_global_flags(doc);
+        let _ = wire::true_global_flags(doc, "GET /admin/groups/");
         let _ = wire::group_doc_has_flags(doc);
         let _ = wire::true_entry_flags(doc);
-        let mut copy = doc.clone();
-        let groups = wire::user_groups(doc);
-        wire::set_user_groups(&mut copy, &groups);
-        assert_eq!(wire::user_groups(&copy), groups);
+        if let Ok(groups) = wire::user_groups(doc, "GET /admin/users/") {
+            let mut copy = doc.clone();
+            wire::set_user_groups(&mut copy, &groups);
+            assert_eq!(
+                wire::user_groups(&copy, "GET /admin/users/").expect("written back"),
+                groups
+            );
+        }
     }
     if let Ok(activity) = serde_json::from_value::<wire::Activity>(value.clone()) {
         let _ = activity.to_neutral("fuzz-user");

@@ -421,3 +421,189 @@ async fn squirro_some_answers_malformed() {
 async fn dataiku_some_answers_malformed() {
     some_answers_malformed("dataiku", 7).await;
 }
+
+/// A Strategy source whose answers garble one field of every record must fail the read:
+/// a leaver disabled in the source stays disabled (is not created enabled), no login
+/// becomes the garbled value, no group takes its id as its name. Each case runs a full
+/// `plan` + `apply` into an empty directory-file target and checks that it failed and
+/// wrote nothing; then, with the faults off, the same run creates what the source holds.
+mod strategy_source {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use idbridge_core::{AdapterExt, AdapterHandle, registry};
+    use idbridge_file::{DirGroup, DirUser, Directory, FileAdapter};
+    use idbridge_store::Store;
+    use idbridge_sync::{ApplyOptions, Engine, Target, TargetSettings};
+    use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec, start_emulator};
+
+    fn user(id: &str, login: &str, enabled: bool) -> DirUser {
+        DirUser {
+            id: id.to_string(),
+            login: login.to_string(),
+            email: Some(format!("{login}@example.com")),
+            display_name: Some(format!("Person {login}")),
+            enabled,
+            groups: vec!["sales".to_string()],
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn directory() -> Directory {
+        Directory {
+            users: vec![user("u1", "ada", true), user("u2", "leaver", false)],
+            groups: vec![DirGroup {
+                id: "g1".to_string(),
+                name: "sales".to_string(),
+                description: None,
+                groups: Vec::new(),
+            }],
+            roles: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// One run from a Strategy emulator (with `faults`) into a new empty file target;
+    /// returns the run's outcome and the target's users and groups afterwards.
+    async fn run(faults: &str) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
+        run_from("strategy", directory(), faults).await
+    }
+
+    /// [`run`] from the emulator of `vendor` seeded with `dir`.
+    async fn run_from(
+        vendor: &str,
+        dir: Directory,
+        faults: &str,
+    ) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
+        super::link_vendors();
+        let options = EmulatorOptions {
+            seed: Some(dir),
+            ..EmulatorOptions::default()
+        };
+        let emulator = start_emulator(vendor, options).await.expect("emulator");
+        let source = registry::build_adapter(vendor, emulator.adapter_config("source"))
+            .await
+            .expect("source adapter");
+        emulator
+            .server
+            .set_faults(FaultSpec::parse(faults).expect("fault spec"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("target.yaml");
+        let file = FileAdapter::open(&path, true).expect("target file");
+        let target = AdapterHandle::new("files", Arc::new(file));
+        let settings = TargetSettings::from_json("files", serde_json::json!({})).expect("settings");
+        let engine = Engine::new(
+            source,
+            vec![Target {
+                handle: target.clone(),
+                settings,
+            }],
+            Store::open(&dir.path().join("state.db")).expect("state"),
+        );
+        let lock = engine.lock("sync").expect("lock");
+        let outcome = async {
+            let plan = engine.plan().await.map_err(|e| e.to_string())?;
+            let report = engine
+                .apply(&plan, &lock, &ApplyOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            // A run may also end with the source's failure recorded in the report.
+            let text = format!("{report:?}");
+            if text.contains(" answered ") {
+                return Err(text);
+            }
+            Ok(())
+        }
+        .await;
+        let users = target.all_users().await.expect("read the target");
+        let groups = target
+            .all_groups()
+            .await
+            .expect("read the target's groups")
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        (outcome, users, groups)
+    }
+
+    async fn garbled(faults: &str, field: &str) {
+        garbled_from("strategy", directory(), "Strategy", faults, field).await;
+    }
+
+    async fn garbled_from(vendor: &str, dir: Directory, name: &str, faults: &str, field: &str) {
+        let (outcome, users, groups) = run_from(vendor, dir, faults).await;
+        let err = outcome.expect_err(&format!(
+            "{faults}: the run succeeded and made users {users:?}, groups {groups:?}"
+        ));
+        println!("{faults}: {err}");
+        assert!(
+            err.contains(name) && err.contains(&format!("`{field}`")),
+            "{faults}: the error names the vendor and the field: {err}"
+        );
+        assert!(
+            users.is_empty() && groups.is_empty(),
+            "{faults}: a failed source read changed the target: users {users:?}, groups {groups:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn healthy_answers_create_the_leaver_disabled() {
+        let (outcome, users, groups) = run("").await;
+        outcome.expect("a healthy run");
+        // A leaver is not created at all, or created disabled: never enabled.
+        assert!(
+            users.iter().all(|u| u.login != "leaver" || !u.enabled),
+            "{users:?}"
+        );
+        assert!(users.iter().any(|u| u.login == "ada" && u.enabled));
+        assert!(groups.iter().any(|g| g == "sales"), "{groups:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_enabled_flag_fails_the_read() {
+        garbled("missing=1,fields=enabled", "enabled").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_numeric_login_fails_the_read() {
+        garbled("wrongtype=1,fields=username|abbreviation", "username").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_without_a_name_fails_the_read() {
+        garbled("missing=1,fields=name", "name").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_without_a_subtype_fails_the_read() {
+        garbled("missing=1,fields=subtype|subType", "subtype").await;
+    }
+
+    /// The same for the other vendors as sources: a garbled enabled flag, group list or
+    /// login (Squirro's e-mail address) fails the read and changes nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dataiku_and_squirro_sources_fail_closed_too() {
+        garbled_from(
+            "dataiku",
+            directory(),
+            "DSS",
+            "missing=1,fields=enabled",
+            "enabled",
+        )
+        .await;
+        garbled_from(
+            "dataiku",
+            directory(),
+            "DSS",
+            "wrongtype=1,fields=groups",
+            "groups",
+        )
+        .await;
+        let mut sq = directory();
+        for u in &mut sq.users {
+            u.login = u.email.clone().expect("an email");
+            u.enabled = true;
+        }
+        garbled_from("squirro", sq, "Squirro", "missing=1,fields=email", "email").await;
+    }
+}

@@ -166,6 +166,15 @@ impl DataikuAdapter {
             {
                 return Err(e);
             }
+            Err(e) if e.http_status() == Some(404) && base_url_is_wrong(&client).await => {
+                return Err(Error::config(format!(
+                    "404 at {}: is base_url the DSS address (the one the browser opens, without {})? base_url is `{}`",
+                    idbridge_core::http::display_url(client.url(ApiPath::new(&["auth", "info"])).as_str()),
+                    cfg.api_path,
+                    idbridge_core::http::display_url(&cfg.base_url)
+                ))
+                .with_http_status(404));
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot tell which user the DSS API key acts as; only admin_login is protected");
                 None
@@ -283,6 +292,17 @@ async fn probe_bulk(client: &DssClient) -> bool {
             false
         }
     }
+}
+
+/// Whether the public API is missing at the configured address altogether: the user list,
+/// which every DSS version serves, answers 404 too.
+async fn base_url_is_wrong(client: &DssClient) -> bool {
+    matches!(
+        client
+            .call(Method::GET, ApiPath::dir(&["admin", "users"]), &[], None, None)
+            .await,
+        Err(e) if e.http_status() == Some(404)
+    )
 }
 
 #[async_trait]

@@ -162,7 +162,15 @@ impl DssClient {
                     tracing::debug!(error = %e, attempt, "re-reading an unreadable answer");
                     attempt += 1;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    let url = self.url(path);
+                    return Err(idbridge_core::http::name_request(
+                        e,
+                        "DSS",
+                        &Method::GET,
+                        url.as_str(),
+                    ));
+                }
             }
         }
     }

@@ -97,7 +97,7 @@ impl Groups for DataikuAdapter {
                 .group_list()
                 .await?
                 .iter()
-                .map(to_group)
+                .map(|d| to_group(d, "GET /admin/groups/"))
                 .collect::<Result<Vec<_>>>()
             {
                 Ok(all) => break all,
@@ -117,7 +117,10 @@ impl Groups for DataikuAdapter {
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
-        to_group(&self.group_doc(id).await?)
+        to_group(
+            &self.group_doc(id).await?,
+            &format!("GET /admin/groups/{id}"),
+        )
     }
 
     /// Checks the name is free, then `POST /admin/groups/` with name, description and
@@ -174,7 +177,7 @@ impl Groups for DataikuAdapter {
                 self.put_group_doc(id, &doc).await?;
             }
         }
-        to_group(&doc)
+        to_group(&doc, &format!("GET /admin/groups/{id}"))
     }
 
     async fn delete_group(&self, id: &str) -> Result<()> {

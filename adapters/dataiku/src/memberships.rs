@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use crate::adapter::{DataikuAdapter, user_key};
 use crate::error::map_bulk_failure;
-use crate::wire::{set_user_groups, user_groups};
+use crate::users::USER_LIST;
+use crate::wire::{set_user_groups, user_groups, user_login};
 
 fn user_of<'a>(group: &str, member: &'a Principal) -> Result<&'a str> {
     match member {
@@ -39,7 +40,7 @@ impl DataikuAdapter {
     ) -> Result<bool> {
         let _guard = self.locks.lock(&user_key(login)).await;
         let mut doc = self.user_doc_for_update(login).await?;
-        let mut groups = user_groups(&doc);
+        let mut groups = user_groups(&doc, &format!("GET /admin/users/{login}"))?;
         let has = groups.iter().any(|g| g == group);
         if has == member {
             return Ok(false);
@@ -60,13 +61,12 @@ impl Memberships for DataikuAdapter {
     /// The users whose `groups` list names the group (after checking the group exists).
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.group_doc(group).await?;
-        let mut all: Vec<String> = self
-            .user_list_plain()
-            .await?
-            .iter()
-            .filter(|d| user_groups(d).iter().any(|g| g == group))
-            .filter_map(|d| d.get("login").and_then(|v| v.as_str()).map(str::to_string))
-            .collect();
+        let mut all: Vec<String> = Vec::new();
+        for d in self.user_list_plain().await? {
+            if user_groups(&d, USER_LIST)?.iter().any(|g| g == group) {
+                all.push(user_login(&d, USER_LIST)?.to_string());
+            }
+        }
         all.sort();
         all.dedup();
         let size = all.len().max(1);
@@ -90,19 +90,16 @@ impl Memberships for DataikuAdapter {
     /// listing once per group). A group name a user still carries after its group was
     /// deleted is listed too; callers keep the groups they know.
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
-        let mut all: Vec<Membership> = self
-            .user_list_plain()
-            .await?
-            .iter()
-            .filter_map(|d| {
-                let login = d.get("login").and_then(|v| v.as_str())?;
-                Some(user_groups(d).into_iter().map(move |group| Membership {
+        let mut all: Vec<Membership> = Vec::new();
+        for d in self.user_list_plain().await? {
+            let login = user_login(&d, USER_LIST)?;
+            for group in user_groups(&d, USER_LIST)? {
+                all.push(Membership {
                     group,
                     member: Principal::User(login.to_string()),
-                }))
-            })
-            .flatten()
-            .collect();
+                });
+            }
+        }
         all.sort();
         all.dedup();
         Ok(all)
@@ -227,7 +224,8 @@ impl DataikuAdapter {
     async fn user_member_writes(&self, login: &str, changes: &[(usize, &str, bool)]) -> Result<()> {
         let _guard = self.locks.lock(&user_key(login)).await;
         let mut doc = self.user_doc_for_update(login).await?;
-        if let Some(groups) = changed_groups(&user_groups(&doc), changes) {
+        let current = user_groups(&doc, &format!("GET /admin/users/{login}"))?;
+        if let Some(groups) = changed_groups(&current, changes) {
             set_user_groups(&mut doc, &groups);
             self.put_user_doc(login, &doc).await?;
         }
@@ -263,7 +261,7 @@ impl DataikuAdapter {
             .filter_map(|d| {
                 let login = d.get("login").and_then(Value::as_str)?;
                 let groups = match d.get("groups") {
-                    Some(Value::Array(_)) => Some(user_groups(d)),
+                    Some(Value::Array(_)) => user_groups(d, USER_LIST).ok(),
                     _ => None,
                 };
                 Some((login, groups))

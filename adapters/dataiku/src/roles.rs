@@ -28,7 +28,13 @@ use serde_json::{Map, Value};
 use crate::adapter::{DataikuAdapter, group_key, project_key};
 use crate::client::ApiPath;
 use crate::config::PROJECT_FLAGS;
-use crate::wire::{Doc, ProjectItem, str_field, true_entry_flags, true_global_flags, user_groups};
+use crate::wire::{
+    Doc, ProjectItem, group_name, str_field, true_entry_flags, true_global_flags, user_groups,
+    user_login,
+};
+
+/// The group listing, as errors name it.
+const GROUP_LIST: &str = "GET /admin/groups/";
 
 /// Separates the project key from the role name in a project role's id.
 pub const PROJECT_ROLE_SEPARATOR: char = ':';
@@ -175,22 +181,23 @@ impl DataikuAdapter {
 
     /// Role groups: every group carrying at least one global permission flag, with them.
     async fn role_groups(&self) -> Result<BTreeMap<String, BTreeSet<String>>> {
-        Ok(self
-            .group_docs_with_flags()
-            .await?
-            .iter()
-            .filter_map(|d| {
-                let name = str_field(d, "name")?.to_string();
-                let flags = set_of(true_global_flags(d));
-                (!flags.is_empty()).then_some((name, flags))
-            })
-            .collect())
+        let mut out = BTreeMap::new();
+        for d in self.group_docs_with_flags().await? {
+            let flags = set_of(true_global_flags(&d, GROUP_LIST)?);
+            if !flags.is_empty() {
+                out.insert(group_name(&d, GROUP_LIST)?.to_string(), flags);
+            }
+        }
+        Ok(out)
     }
 
     /// A role group by name, with its flags.
     async fn role_group(&self, role: &str) -> Result<BTreeSet<String>> {
         let doc = self.group_doc(role).await?;
-        let flags = set_of(true_global_flags(&doc));
+        let flags = set_of(true_global_flags(
+            &doc,
+            &format!("GET /admin/groups/{role}"),
+        )?);
         if flags.is_empty() {
             return Err(Error::invalid_input(format!(
                 "group `{role}` carries no permission flag, so it is not a role; make users members of it instead"
@@ -203,14 +210,13 @@ impl DataikuAdapter {
     async fn global_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
         let mut out = Vec::new();
         let groups = self.group_docs_with_flags().await?;
-        let roles: BTreeMap<String, BTreeSet<String>> = groups
-            .iter()
-            .filter_map(|d| {
-                let flags = set_of(true_global_flags(d));
-                (!flags.is_empty()).then(|| (str_field(d, "name").unwrap_or("").to_string(), flags))
-            })
-            .filter(|(n, _)| !n.is_empty())
-            .collect();
+        let mut roles: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for d in &groups {
+            let flags = set_of(true_global_flags(d, GROUP_LIST)?);
+            if !flags.is_empty() {
+                roles.insert(group_name(d, GROUP_LIST)?.to_string(), flags);
+            }
+        }
         let want_users = !matches!(filter.principal, Some(Principal::Group(_)));
         let want_groups = !matches!(filter.principal, Some(Principal::User(_)));
         if want_users {
@@ -223,10 +229,8 @@ impl DataikuAdapter {
                 _ => self.user_list_plain().await?,
             };
             for u in &users {
-                let Some(login) = str_field(u, "login") else {
-                    continue;
-                };
-                for g in user_groups(u) {
+                let login = user_login(u, crate::users::USER_LIST)?;
+                for g in user_groups(u, crate::users::USER_LIST)? {
                     if roles.contains_key(&g) {
                         out.push(Grant {
                             role: g,
@@ -239,12 +243,10 @@ impl DataikuAdapter {
         }
         if want_groups {
             for g in &groups {
-                let Some(name) = str_field(g, "name") else {
-                    continue;
-                };
+                let name = group_name(g, GROUP_LIST)?;
                 let mut others = roles.clone();
                 others.remove(name);
-                let held = set_of(true_global_flags(g));
+                let held = set_of(true_global_flags(g, GROUP_LIST)?);
                 for role in maximal_roles(&others, &held) {
                     out.push(Grant {
                         role: role.to_string(),
@@ -264,12 +266,35 @@ impl DataikuAdapter {
         };
         let roles = self.project_role_sets();
         let mut out = Vec::new();
+        let known_flags: BTreeSet<&String> = roles.values().flatten().collect();
         for p in projects {
             let doc = self.permissions(&p.project_key).await?;
+            let endpoint = format!("GET /projects/{}/permissions", p.project_key);
+            let unusable = |record: &str, field: &str, problem: &str| {
+                Error::unusable_field("DSS", &endpoint, record, field, problem)
+            };
+            if !matches!(doc.get("permissions"), Some(Value::Array(_))) {
+                return Err(unusable("the permissions", "permissions", "is not a list"));
+            }
             for entry in entries(&doc) {
-                let Some(principal) = entry_principal(entry) else {
-                    continue;
-                };
+                // Each entry names either a group or a user; one naming neither is not a
+                // grant to nobody, it is an entry that cannot be read.
+                let principal = entry_principal(entry).ok_or_else(|| {
+                    unusable("a permission entry", "group` or `user", "is missing")
+                })?;
+                // A permission flag the roles are made of must be a boolean: text such as
+                // `"true"` is read neither way.
+                for flag in &known_flags {
+                    if let Some(v) = entry.get(flag.as_str())
+                        && !(v.is_boolean() || v.is_null())
+                    {
+                        return Err(unusable(
+                            &format!("the entry of `{}`", principal.id()),
+                            flag,
+                            "is not a boolean",
+                        ));
+                    }
+                }
                 let held = set_of(true_entry_flags(entry));
                 for role in maximal_roles(&roles, &held) {
                     out.push(Grant {
@@ -438,7 +463,10 @@ impl DataikuAdapter {
                 }
                 let _guard = self.locks.lock(&group_key(name)).await;
                 let mut doc = self.group_doc_for_update(name).await?;
-                let held = set_of(true_global_flags(&doc));
+                let held = set_of(true_global_flags(
+                    &doc,
+                    &format!("GET /admin/groups/{name}"),
+                )?);
                 let mut changed = false;
                 for f in flags_to_clear(&roles, &held, &grant.role) {
                     if doc.get(&f) == Some(&Value::Bool(true)) {

@@ -22,12 +22,18 @@ use serde_json::{Map, Value, json};
 use crate::adapter::{DataikuAdapter, user_key};
 use crate::client::ApiPath;
 use crate::error::map_bulk_failure;
-use crate::wire::{Activity, BulkItem, Doc, set_string_props, to_user, user_doc_is_complete};
+use crate::wire::{
+    Activity, BulkItem, Doc, set_string_props, str_field, to_user, user_doc_is_complete,
+};
 
 const USERS: &[&str] = &["admin", "users"];
 /// How many times a list with an unusable item is read.
 pub(crate) const LIST_READ_ATTEMPTS: u32 = 3;
 const BULK: &[&str] = &["admin", "users", "actions", "bulk"];
+/// The source type of accounts DSS itself authenticates with a password.
+pub(crate) const LOCAL_SOURCE: &str = "LOCAL";
+/// The user listing, as errors name it.
+pub(crate) const USER_LIST: &str = "GET /admin/users/";
 
 fn rename_unsupported(id: &str, to: &str) -> Error {
     Error::new(
@@ -165,10 +171,27 @@ impl DataikuAdapter {
     }
 
     /// The create body for `POST /admin/users/` (and each item of a bulk create).
+    /// The `POST /admin/users/` body, as the official client's `create_user` sends it.
+    ///
+    /// How the account signs in follows the configured `source_type`: a `LOCAL` account
+    /// (DSS checks its password) gets the password given, else a random one nobody sees
+    /// ([`idbridge_core::account::random_password`]), so it is never loginable with a
+    /// blank or guessable one; any other source type (`LDAP`, `LOCAL_NO_AUTH` for single
+    /// sign-on, `AZURE_AD`, `CUSTOM`, ...) binds it to the company's sign-in, and the
+    /// password is left out as the official client leaves it for them.
     fn create_body(&self, user: &NewUser) -> Value {
+        let password = if self.cfg.source_type.eq_ignore_ascii_case(LOCAL_SOURCE) {
+            let given = user
+                .password
+                .clone()
+                .filter(|p| !p.expose().trim().is_empty());
+            Some(given.unwrap_or_else(idbridge_core::account::random_password))
+        } else {
+            None
+        };
         json!({
             "login": user.login,
-            "password": user.password.as_ref().map(|p| p.expose().to_string()),
+            "password": password.as_ref().map(|p| p.expose().to_string()),
             "displayName": user.display_name.clone().unwrap_or_default(),
             "sourceType": self.cfg.source_type,
             "groups": [],
@@ -464,7 +487,7 @@ impl DataikuAdapter {
                         }
                         let login = w.resource();
                         results[i] = Some(match by_login.get(login) {
-                            Some(doc) => to_user(doc, self.attributes_key()).map(Some),
+                            Some(doc) => to_user(doc, self.attributes_key(), USER_LIST).map(Some),
                             None => Err(Error::protocol(format!(
                                 "DSS reported `{login}` written but does not list it"
                             ))
@@ -524,7 +547,14 @@ impl Users for DataikuAdapter {
                 .user_docs()
                 .await?
                 .iter()
-                .map(|d| to_user(d, key))
+                .map(|d| {
+                    let endpoint = if user_doc_is_complete(d, key) {
+                        USER_LIST.to_string()
+                    } else {
+                        format!("GET /admin/users/{}", str_field(d, "login").unwrap_or("?"))
+                    };
+                    to_user(d, key, &endpoint)
+                })
                 .collect::<Result<Vec<_>>>();
             match converted {
                 Ok(all) => break all,
@@ -541,7 +571,11 @@ impl Users for DataikuAdapter {
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
-        to_user(&self.user_doc(id).await?, self.attributes_key())
+        to_user(
+            &self.user_doc(id).await?,
+            self.attributes_key(),
+            &format!("GET /admin/users/{id}"),
+        )
     }
 
     /// Checks the login is free, creates with `POST /admin/users/` (login, password,
@@ -559,7 +593,11 @@ impl Users for DataikuAdapter {
             )
             .await?;
         let doc = self.finish_create(user).await?;
-        to_user(&doc, self.attributes_key())
+        to_user(
+            &doc,
+            self.attributes_key(),
+            &format!("GET /admin/users/{}", user.login),
+        )
     }
 
     async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
@@ -568,15 +606,22 @@ impl Users for DataikuAdapter {
         }
         let _guard = self.locks.lock(&user_key(id)).await;
         let mut doc = self.user_doc_for_update(id).await?;
+        // What was read is checked before anything is written back.
+        let endpoint = format!("GET /admin/users/{id}");
+        to_user(&doc, self.attributes_key(), &endpoint)?;
         if apply_changes(&mut doc, changes, self.attributes_key()) {
             self.put_user_doc(id, &doc).await?;
         }
-        to_user(&doc, self.attributes_key())
+        to_user(&doc, self.attributes_key(), &endpoint)
     }
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
         let doc = self.set_enabled_doc(id, enabled).await?;
-        to_user(&doc, self.attributes_key())
+        to_user(
+            &doc,
+            self.attributes_key(),
+            &format!("GET /admin/users/{id}"),
+        )
     }
 
     /// `DELETE /admin/users/{login}?allowSelfDeletion=false`.

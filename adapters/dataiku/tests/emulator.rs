@@ -268,7 +268,8 @@ async fn the_adapter_on_the_emulator() {
     );
     a.and(b).and(c).expect("added");
     let mut groups =
-        idbridge_dataiku::wire::user_groups(&state.get_user("batch.two").expect("exists"));
+        idbridge_dataiku::wire::user_groups(&state.get_user("batch.two").expect("exists"), "state")
+            .expect("groups");
     groups.sort();
     assert_eq!(groups, ["administrators", "data_team", "readers"]);
 
@@ -403,7 +404,7 @@ async fn mangled_answers_are_never_written_back() {
             }
             assert_eq!(now.get(k), Some(v), "{l}: `{k}` changed or lost");
         }
-        let groups = idbridge_dataiku::wire::user_groups(&now);
+        let groups = idbridge_dataiku::wire::user_groups(&now, "state").expect("groups");
         assert!(groups.iter().all(|g| g == "data_team"), "{l}: {groups:?}");
     }
     // Whatever failed converges once the faults stop.
@@ -415,4 +416,29 @@ async fn mangled_answers_are_never_written_back() {
         assert_eq!(u.enabled, i % 2 == 0);
     }
     eprintln!("{failures} operations failed cleanly under faults");
+}
+
+/// A base URL that is not the DSS address (here with an extra path) finds no public API:
+/// connecting fails with the URL that answered 404 and asks whether base_url is the DSS
+/// address, instead of carrying on with every later read "not found".
+#[tokio::test]
+async fn a_wrong_base_url_says_404_where_and_asks_for_the_dss_address() {
+    let e = start(EmulatorOptions::default()).await.expect("starts");
+    let mut cfg = e.adapter_config("dss");
+    let good = cfg.settings["base_url"]
+        .as_str()
+        .expect("base_url")
+        .to_string();
+    let wrong = format!("{}/studio", good.trim_end_matches('/'));
+    cfg.settings
+        .insert("base_url".into(), serde_json::Value::from(wrong.clone()));
+    let err = registry::build_adapter("dataiku", cfg)
+        .await
+        .expect_err("no API there");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("404 at {wrong}/dip/publicapi/auth/info"))
+            && text.contains("is base_url the DSS address"),
+        "{text}"
+    );
 }

@@ -269,7 +269,7 @@ impl SquirroClient {
         let url = format!("{}/oauth2/token", self.urls.user);
         let rb = self
             .http
-            .request(Method::POST, url)
+            .request(Method::POST, &url)
             .header(ACCEPT, "application/json")
             .form(&form);
         // Repeating an exchange only mints another access token.
@@ -280,6 +280,21 @@ impl SquirroClient {
         let status = resp.status().as_u16();
         let wait = retry_after(&resp);
         let body = read_body(resp, self.http.max_body_bytes()).await?;
+        if status == 404 {
+            // Squirro answers 404 for a refresh token it does not know, and so does any
+            // server without Squirro's user API at this path: name both causes and the URL.
+            let err = map_error(Call::TokenExchange, status, wait, &body);
+            return Err(Error::new(
+                err.kind(),
+                format!(
+                    "404 at {}: the refresh token is unknown, or cluster_url is not the Squirro cluster's address (give the address the web UI is served from, without /api)",
+                    idbridge_core::http::display_url(&url)
+                ),
+            )
+            .with_vendor(err.vendor_code(), err.vendor_message())
+            .with_http_status(404)
+            .with_operation("token exchange"));
+        }
         if !(200..300).contains(&status) {
             return Err(map_error(Call::TokenExchange, status, wait, &body)
                 .with_operation("token exchange"));
@@ -428,6 +443,7 @@ impl SquirroClient {
     ) -> Result<T> {
         let body = self.send(Method::GET, url, query, Body::None, None).await?;
         idbridge_core::http::parse_json(&body, what)
+            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &Method::GET, url))
     }
 
     /// Sends a write and parses its JSON answer.
@@ -442,8 +458,11 @@ impl SquirroClient {
         idempotency: Option<Idempotency>,
         what: &str,
     ) -> Result<T> {
-        let bytes = self.send(method, url, &[], body, idempotency).await?;
+        let bytes = self
+            .send(method.clone(), url, &[], body, idempotency)
+            .await?;
         idbridge_core::http::parse_json(&bytes, what)
+            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &method, url))
     }
 }
 

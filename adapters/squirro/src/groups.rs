@@ -11,12 +11,23 @@ use crate::adapter::SquirroAdapter;
 use crate::client::{Body, seg};
 use crate::wire::{GroupsResponse, WireGroup, members_field};
 
-pub(crate) fn to_group(w: &WireGroup) -> Group {
-    Group {
+/// The neutral group of a group object read from `endpoint`.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Protocol`] when the id or name is empty (a group is never
+/// named after its id).
+pub(crate) fn to_group(w: &WireGroup, endpoint: &str) -> Result<Group> {
+    if w.id.trim().is_empty() {
+        return Err(w.unusable(endpoint, "id", "is empty"));
+    }
+    if w.name.trim().is_empty() {
+        return Err(w.unusable(endpoint, "name", "is empty"));
+    }
+    Ok(Group {
         id: w.id.clone(),
         name: w.name.clone(),
         description: None,
-    }
+    })
 }
 
 /// Whether a change sets a description (clearing one is a no-op on Squirro).
@@ -71,20 +82,25 @@ impl SquirroAdapter {
                 "created group",
             )
             .await?;
-        Ok(to_group(&created))
+        to_group(&created, "POST /groups")
     }
 }
 
 #[async_trait]
 impl Groups for SquirroAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        let all: Vec<Group> = self.wire_groups().await?.iter().map(to_group).collect();
+        let all: Vec<Group> = self
+            .wire_groups()
+            .await?
+            .iter()
+            .map(|g| to_group(g, "GET /groups"))
+            .collect::<Result<_>>()?;
         let size = all.len().max(1);
         Page::slice(all, &page, size)
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
-        Ok(to_group(&self.wire_group(id).await?))
+        to_group(&self.wire_group(id).await?, &format!("GET /groups/{id}"))
     }
 
     /// `POST /groups` with the form field `name`. A description is not sent: Squirro has
@@ -121,7 +137,7 @@ impl Groups for SquirroAdapter {
                 "updated group",
             )
             .await?;
-        Ok(to_group(&updated))
+        to_group(&updated, &format!("PUT /groups/{id}"))
     }
 
     async fn delete_group(&self, id: &str) -> Result<()> {

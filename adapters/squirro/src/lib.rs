@@ -60,11 +60,10 @@ pub mod fuzzing {
     /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
     pub fn users(adapter: &crate::SquirroAdapter, body: &[u8]) -> Result<Vec<User>> {
         let resp = parse_json::<UsersResponse>(body, "user list")?;
-        Ok(resp
-            .into_users()
+        resp.into_users()
             .into_iter()
-            .map(|w| adapter.to_user(w))
-            .collect())
+            .map(|w| adapter.to_user(w, "GET /users"))
+            .collect()
     }
 
     /// A group listing, parsed and converted as `list_groups` does.
@@ -73,10 +72,9 @@ pub mod fuzzing {
     /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
     pub fn groups(body: &[u8]) -> Result<Vec<Group>> {
         let resp = parse_json::<GroupsResponse>(body, "group list")?;
-        Ok(resp
-            .into_groups()
+        resp.into_groups()
             .iter()
-            .map(crate::groups::to_group)
-            .collect())
+            .map(|g| crate::groups::to_group(g, "GET /groups"))
+            .collect()
     }
 }

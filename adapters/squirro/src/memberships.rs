@@ -25,7 +25,7 @@ impl Memberships for SquirroAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         let g = self.wire_group(group).await?;
         let all: Vec<Principal> = g
-            .members
+            .members(&format!("GET /groups/{group}"))?
             .into_iter()
             .map(|u| Principal::User(u.id))
             .collect();
@@ -38,8 +38,9 @@ impl Memberships for SquirroAdapter {
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         let mut all: Vec<Membership> = Vec::new();
         for g in self.wire_groups().await? {
-            all.extend(g.members.into_iter().map(|u| Membership {
-                group: g.id.clone(),
+            let id = g.id.clone();
+            all.extend(g.members("GET /groups")?.into_iter().map(|u| Membership {
+                group: id.clone(),
                 member: Principal::User(u.id),
             }));
         }

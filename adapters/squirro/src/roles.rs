@@ -263,17 +263,27 @@ impl SquirroAdapter {
             },
             None => self.wire_users().await?,
         };
-        Ok(users
+        users
             .into_iter()
-            .filter_map(|u| {
-                let role = u.role?;
-                Some(Grant {
+            .map(|u| {
+                // Every Squirro user has a server role; one without is an unreadable record,
+                // not a user without a grant (which would revoke it everywhere).
+                let role = u.role.filter(|r| !r.is_empty()).ok_or_else(|| {
+                    Error::unusable_field(
+                        "Squirro",
+                        "GET /users",
+                        &format!("user `{}`", u.id),
+                        "role",
+                        "is missing",
+                    )
+                })?;
+                Ok(Grant {
                     role,
                     principal: Principal::User(u.id),
                     scope: Scope::Global,
                 })
             })
-            .collect())
+            .collect()
     }
 
     async fn project_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
@@ -283,13 +293,30 @@ impl SquirroAdapter {
         };
         let mut out = Vec::new();
         for (project, scope_name) in targets {
+            let endpoint = format!("GET /projects/{}/members", project.id);
             for m in self.project_members(&project.id).await? {
-                let Some(role) = m.project_role.clone() else {
-                    continue;
+                let bad = |field: &str, problem: &str| {
+                    Error::unusable_field(
+                        "Squirro",
+                        &endpoint,
+                        &format!("member `{}`", m.member_id),
+                        field,
+                        problem,
+                    )
+                };
+                let Some(role) = m.project_role.clone().filter(|r| !r.is_empty()) else {
+                    return Err(bad("project_role", "is missing"));
                 };
                 let principal = match m.member_type.as_deref() {
                     Some("group") => Principal::Group(m.member_id),
-                    _ => Principal::User(m.member_id),
+                    Some("user") => Principal::User(m.member_id),
+                    Some(other) => {
+                        return Err(bad(
+                            "member_type",
+                            &format!("is `{other}`, neither `user` nor `group`"),
+                        ));
+                    }
+                    None => return Err(bad("member_type", "is missing")),
                 };
                 out.push(Grant {
                     role: project_role_id(&role, &scope_name),

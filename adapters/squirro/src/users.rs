@@ -45,7 +45,29 @@ pub fn is_email(text: &str) -> bool {
 }
 
 impl SquirroAdapter {
-    pub(crate) fn to_user(&self, w: WireUser) -> User {
+    /// The neutral user of a user object read from `endpoint` (`GET /users`).
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] naming the endpoint, the user and the field
+    /// when the id or the e-mail address (the login) is missing or empty. The login is
+    /// never taken from the id: that would rename the account everywhere.
+    pub(crate) fn to_user(&self, w: WireUser, endpoint: &str) -> Result<User> {
+        let bad = |field: &str, problem: &str| {
+            let record = if w.id.is_empty() {
+                "a user without an id".to_string()
+            } else {
+                format!("user `{}`", w.id)
+            };
+            Error::unusable_field("Squirro", endpoint, &record, field, problem)
+        };
+        if w.id.trim().is_empty() {
+            return Err(bad("id", "is empty"));
+        }
+        let login = match w.email.as_deref().map(str::trim) {
+            Some(e) if !e.is_empty() => e.to_string(),
+            Some(_) => return Err(bad("email", "is empty")),
+            None => return Err(bad("email", "is missing")),
+        };
         let attributes: BTreeMap<String, String> = self
             .attribute_keys
             .iter()
@@ -56,14 +78,16 @@ impl SquirroAdapter {
                 _ => None,
             })
             .collect();
-        User {
-            login: w.email.clone().unwrap_or_else(|| w.id.clone()),
+        Ok(User {
+            login,
             email: w.email,
             display_name: w.full_name.filter(|n| !n.is_empty()),
             id: w.id,
+            // Not a default: Squirro has no enabled flag, so every account it lists can
+            // sign in (leavers are deleted, or stripped of groups, roles and sessions).
             enabled: true,
             attributes,
-        }
+        })
     }
 
     /// Every user of the tenant, as the server returns them (the list is not paged).
@@ -166,19 +190,20 @@ impl Users for SquirroAdapter {
             .wire_users()
             .await?
             .into_iter()
-            .map(|w| self.to_user(w))
-            .collect();
+            .map(|w| self.to_user(w, "GET /users"))
+            .collect::<Result<_>>()?;
         let size = all.len().max(1);
         Page::slice(all, &page, size)
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
-        Ok(self.to_user(self.wire_user(id).await?))
+        self.to_user(self.wire_user(id).await?, &format!("GET /users/{id}"))
     }
 
     /// `POST /v0/{tenant}/users` with `{"email", "password", "role"}` (role:
-    /// `default_role`), then one user-data update when a display name or attributes are
-    /// given, since the create call takes neither.
+    /// `default_role`; password: the one given, else a random one nobody sees), then one
+    /// user-data update when a display name or attributes are given, since the create
+    /// call takes neither.
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         if !is_email(&user.login) {
             return Err(Error::invalid_input(format!(
@@ -204,24 +229,33 @@ impl Users for SquirroAdapter {
             attributes: (!user.attributes.is_empty()).then(|| user.attributes.clone()),
             ..UserChanges::default()
         })?;
-        let mut body = json!({ "email": user.login, "role": self.default_role });
-        if let Some(pw) = user.password.as_ref().filter(|p| !p.is_empty()) {
-            body["password"] = Value::String(pw.expose().to_string());
-        }
+        // Never without a password: the one given, else a random one nobody sees. Squirro
+        // has no per-account binding to a company sign-in in its user API; accounts that
+        // sign in through single sign-on simply never use this password.
+        let password = user
+            .password
+            .clone()
+            .filter(|p| !p.expose().trim().is_empty())
+            .unwrap_or_else(idbridge_core::account::random_password);
+        let body = json!({
+            "email": user.login,
+            "role": self.default_role,
+            "password": password.expose(),
+        });
         let url = self.client.user_url_v0("/users")?;
         let created: WireUser = self
             .client
             .send_json(Method::POST, &url, Body::Json(body), None, "created user")
             .await?;
         if follow_up.is_empty() {
-            return Ok(self.to_user(created));
+            return self.to_user(created, "POST /users");
         }
         let id = created.id.clone();
         let updated = self
             .put_user_data(&id, follow_up)
             .await
-            .map_err(|e| e.with_resource(id))?;
-        Ok(self.to_user(updated))
+            .map_err(|e| e.with_resource(id.clone()))?;
+        self.to_user(updated, &format!("PUT /users/{id}"))
     }
 
     /// `PUT /{user_data_api_version}/{tenant}/users/{id}` with the changed fields
@@ -231,7 +265,10 @@ impl Users for SquirroAdapter {
         if body.is_empty() {
             return self.get_user(id).await;
         }
-        Ok(self.to_user(self.put_user_data(id, body).await?))
+        self.to_user(
+            self.put_user_data(id, body).await?,
+            &format!("PUT /users/{id}"),
+        )
     }
 
     async fn delete_user(&self, id: &str) -> Result<()> {

@@ -95,9 +95,36 @@ pub struct WireGroup {
     pub id: String,
     /// The group name.
     pub name: String,
+    /// The member users, as sent: every group object carries the list (`null` for none,
+    /// as the documented examples of empty groups allow); `None` when the key is missing,
+    /// which [`WireGroup::members`] refuses.
+    #[serde(default, deserialize_with = "present_null_as_empty")]
+    pub members: Option<Vec<WireUser>>,
+}
+
+impl WireGroup {
+    /// The error for this group read from `endpoint` whose `field` is unusable.
+    pub fn unusable(&self, endpoint: &str, field: &str, problem: &str) -> idbridge_core::Error {
+        idbridge_core::Error::unusable_field(
+            "Squirro",
+            endpoint,
+            &format!("group `{}`", self.id),
+            field,
+            problem,
+        )
+    }
+
     /// The member users.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub members: Vec<WireUser>,
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the group came without its `members`
+    /// list: it is never taken to have none, which would remove every membership.
+    pub fn members(self, endpoint: &str) -> Result<Vec<WireUser>, idbridge_core::Error> {
+        match self.members {
+            Some(m) => Ok(m),
+            None => Err(self.unusable(endpoint, "members", "is missing")),
+        }
+    }
 }
 
 /// `GET /groups`: a bare array, or `{"groups": [...]}`.
@@ -333,6 +360,16 @@ impl<'de> Deserialize<'de> for GrantsResponse {
     }
 }
 
+/// For a key that is present: `null` is an empty list. (A missing key is the field's
+/// default, `None`, which tells it apart.)
+fn present_null_as_empty<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default()))
+}
+
 fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -402,7 +439,30 @@ mod tests {
         )
         .expect("groups");
         let g = groups.into_groups();
-        assert_eq!(g[0].members[0].id, "H5Qv-WhgSBGW0WL8xolSCQ");
+        let members = g[0].clone().members("GET /groups").expect("listed");
+        assert_eq!(members[0].id, "H5Qv-WhgSBGW0WL8xolSCQ");
+        // A group without its members list is refused, not taken to have none; `null`
+        // is an empty list.
+        let bare: GroupsResponse = serde_json::from_str(
+            r#"[{"id": "g", "name": "G", "members": null}, {"id": "h", "name": "H"}]"#,
+        )
+        .expect("groups");
+        let mut groups = bare.into_groups().into_iter();
+        let null = groups.next().expect("two groups");
+        assert!(
+            null.members("GET /groups")
+                .expect("null is none")
+                .is_empty()
+        );
+        for g in groups {
+            let err = g.members("GET /groups").expect_err("no members list");
+            assert!(
+                err.message().contains("Squirro answered GET /groups")
+                    && err.message().contains("`members` is missing"),
+                "{}",
+                err.message()
+            );
+        }
         let members: MembersResponse = serde_json::from_str(
             r#"{"members": [{"member_id": "u", "member_type": "user", "project_role": "reader",
                  "server_role": "user", "project_id": "p", "permissions": ["items.read.*"]}]}"#,

@@ -437,3 +437,30 @@ async fn emulator_wire_details() {
         .expect("json");
     assert!(me["projects"].is_array(), "{me}");
 }
+
+/// A cluster URL with a path the server does not serve answers 404 at the token exchange:
+/// the error names the URL and both possible causes.
+#[tokio::test]
+async fn a_wrong_cluster_url_says_404_where_and_asks_for_the_cluster_address() {
+    let e =
+        idbridge_squirro::emulator::start(idbridge_testkit::emulator::EmulatorOptions::default())
+            .await
+            .expect("starts");
+    let mut cfg = e.adapter_config("sq");
+    let good = cfg.settings["cluster_url"]
+        .as_str()
+        .expect("cluster_url")
+        .to_string();
+    let wrong = format!("{}/squirro", good.trim_end_matches('/'));
+    cfg.settings
+        .insert("cluster_url".into(), serde_json::Value::from(wrong.clone()));
+    let err = idbridge_core::registry::build_adapter("squirro", cfg)
+        .await
+        .expect_err("no API there");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("404 at {wrong}/api/user/oauth2/token"))
+            && text.contains("cluster_url is not the Squirro cluster's address"),
+        "{text}"
+    );
+}

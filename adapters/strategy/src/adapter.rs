@@ -219,7 +219,17 @@ impl StrategyAdapter {
                 })
             });
         match found {
-            Some(p) => Ok((p.id.clone(), p.name.clone().unwrap_or_else(|| p.id.clone()))),
+            // The name is the grants' scope: a project without one is not named after its id.
+            Some(p) => match p.name.clone().filter(|n| !n.trim().is_empty()) {
+                Some(name) => Ok((p.id.clone(), name)),
+                None => Err(Error::unusable_field(
+                    "Strategy",
+                    "GET /api/projects",
+                    &format!("project `{}`", p.id),
+                    "name",
+                    "is missing",
+                )),
+            },
             None => {
                 let names: Vec<&str> = projects.iter().filter_map(|p| p.name.as_deref()).collect();
                 Err(Error::not_found(format!(

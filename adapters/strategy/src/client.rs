@@ -77,7 +77,8 @@ impl Call {
         self
     }
 
-    fn describe(&self) -> String {
+    /// `METHOD /path`, for errors and logs (no query, which may carry search text).
+    pub fn describe(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
@@ -235,6 +236,17 @@ impl Client {
             .send_with(rb, Some(Idempotency::Idempotent))
             .await?;
         let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            // The REST API lives under the Library web application: a 404 at its login
+            // endpoint means base_url points somewhere else, not a missing feature.
+            return Err(Error::config(format!(
+                "404 at {}: is this the Library URL (ending in /MicroStrategyLibrary)? base_url is `{}`",
+                http::display_url(&url),
+                http::display_url(&self.base_url)
+            ))
+            .with_http_status(404)
+            .with_operation("login"));
+        }
         if !status.is_success() {
             let retry_after = http::retry_after(&resp);
             let body = http::read_body(resp, self.http.max_body_bytes()).await?;
@@ -409,7 +421,16 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| Error::protocol(format!("{} was not read", call.describe()))))
+        let err =
+            last.unwrap_or_else(|| Error::protocol(format!("{} was not read", call.describe())));
+        // Name the vendor and the request: a message about a JSON path alone does not say
+        // which answer it was.
+        Err(http::name_request(
+            err,
+            "Strategy",
+            &call.method,
+            &call.path,
+        ))
     }
 
     /// Sends a call and reads its JSON answer into `T`.

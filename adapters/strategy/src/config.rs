@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use idbridge_core::account::UserTemplate;
 use idbridge_core::http::HttpSettings;
 use idbridge_core::{AdapterConfig, Result, Secret};
 use serde::Deserialize;
@@ -112,6 +113,16 @@ pub struct StrategyConfig {
     /// Seconds one request may take. Default 60.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// The LDAP distinguished name of created users, as a template of the new user
+    /// (`uid={login},ou=people,dc=example,dc=com`): binds each account to the directory
+    /// the Intelligence Server authenticates against. Default none.
+    #[serde(default)]
+    pub new_user_ldapdn: Option<UserTemplate>,
+    /// The trusted-authentication id of created users (`trustId`), as a template
+    /// (`{email|lower}`): binds each account to the single sign-on the Library trusts.
+    /// Default none.
+    #[serde(default)]
+    pub new_user_trust_id: Option<UserTemplate>,
 }
 
 impl std::fmt::Debug for StrategyConfig {
@@ -130,6 +141,8 @@ impl std::fmt::Debug for StrategyConfig {
             .field("list_details", &self.list_details)
             .field("application_type", &self.application_type)
             .field("timeout_secs", &self.timeout_secs)
+            .field("new_user_ldapdn", &self.new_user_ldapdn)
+            .field("new_user_trust_id", &self.new_user_trust_id)
             .finish()
     }
 }
@@ -264,6 +277,27 @@ mod tests {
         ))
         .expect_err("bad scheme");
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn sign_in_templates_are_checked() {
+        let cfg = AdapterConfig::new(
+            "bi",
+            json!({"base_url": "https://h/MicroStrategyLibrary", "username": "u", "password": "p",
+                   "new_user_ldapdn": "uid={login},dc=x", "new_user_trust_id": "{email|lower}"}),
+        );
+        let c = StrategyConfig::from_adapter_config(&cfg).expect("valid");
+        assert_eq!(
+            c.new_user_ldapdn.as_ref().map(UserTemplate::as_str),
+            Some("uid={login},dc=x")
+        );
+        let err = StrategyConfig::from_adapter_config(&AdapterConfig::new(
+            "bi",
+            json!({"base_url": "https://h/MicroStrategyLibrary", "username": "u", "password": "p",
+                   "new_user_trust_id": "{mail}"}),
+        ))
+        .expect_err("unknown placeholder");
+        assert!(err.to_string().contains("new_user_trust_id"), "{err}");
     }
 
     #[test]

@@ -8,18 +8,33 @@ use serde_json::{Value, json};
 use crate::adapter::StrategyAdapter;
 use crate::client::Call;
 use crate::users::not_found_id;
-use crate::wire::{self, GroupJson, Operation, OperationList};
+use crate::wire::{self, GroupJson, Operation, OperationList, Origin};
 
 /// The fields read for one group: everything but `members`, which for a large group is
 /// big and which the members listing serves paged (the official SDK does the same).
 const GROUP_FIELDS: &str = "id,name,description,type,subtype";
 
-pub(crate) fn to_group(g: GroupJson) -> Group {
-    Group {
-        name: g.name.clone().unwrap_or_else(|| g.id.clone()),
-        id: g.id,
-        description: g.description.filter(|d| !d.is_empty()),
+/// Converts a group read from `endpoint` to the neutral record.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Protocol`] naming the endpoint, the group and the field when
+/// the id or name is missing or empty or the name or description has another JSON type:
+/// a group is never named after its id, which would rename it on every target.
+pub(crate) fn to_group(g: GroupJson, endpoint: &str) -> Result<Group> {
+    let origin = Origin::new(endpoint, "user group", &g.id);
+    if g.id.trim().is_empty() {
+        return Err(origin.error("id", "is empty"));
     }
+    let name = origin.require_text("name", &g.name)?.to_string();
+    let description = origin
+        .optional("description", &g.description)?
+        .filter(|d| !d.is_empty())
+        .cloned();
+    Ok(Group {
+        id: g.id,
+        name,
+        description,
+    })
 }
 
 #[idbridge_core::async_trait]
@@ -27,15 +42,11 @@ impl Groups for StrategyAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
         let offset = page.offset()?;
         let limit = self.page_size(&page);
+        let call = Call::get("/api/usergroups");
+        let endpoint = call.describe();
         let got = self
             .client
-            .page::<GroupJson>(
-                Call::get("/api/usergroups"),
-                offset,
-                limit,
-                None,
-                "group listing",
-            )
+            .page::<GroupJson>(call, offset, limit, None, "group listing")
             .await?;
         let count = got.items.len();
         let end = offset + count;
@@ -44,7 +55,11 @@ impl Groups for StrategyAdapter {
             None => (count >= limit).then(|| end.to_string()),
         };
         Ok(Page {
-            items: got.items.into_iter().map(to_group).collect(),
+            items: got
+                .items
+                .into_iter()
+                .map(|g| to_group(g, &endpoint))
+                .collect::<Result<_>>()?,
             next,
         })
     }
@@ -55,7 +70,7 @@ impl Groups for StrategyAdapter {
         }
         let call = Call::get(format!("/api/usergroups/{id}")).query("fields", GROUP_FIELDS);
         let g: GroupJson = self.client.json(&call, "group").await?;
-        Ok(to_group(g))
+        to_group(g, &call.describe())
     }
 
     async fn create_group(&self, group: &NewGroup) -> Result<Group> {
@@ -69,7 +84,7 @@ impl Groups for StrategyAdapter {
         }
         let call = Call::new(Method::POST, "/api/usergroups").json(body);
         let created: GroupJson = self.client.json(&call, "created group").await?;
-        Ok(to_group(created))
+        to_group(created, &call.describe())
     }
 
     async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
@@ -99,7 +114,7 @@ impl Groups for StrategyAdapter {
             .json(body)
             .idempotent();
         let g: GroupJson = self.client.json(&call, "updated group").await?;
-        Ok(to_group(g))
+        to_group(g, &call.describe())
     }
 
     /// Deletes through `DELETE /api/objects/{id}?type=34`, the call the official SDK makes

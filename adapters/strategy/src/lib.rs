@@ -39,7 +39,7 @@ pub mod fuzzing {
     /// # Errors
     /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
     pub fn user(body: &[u8]) -> Result<User> {
-        parse_json::<crate::wire::ObjectJson>(body, "user").map(crate::users::to_user)
+        crate::users::to_user(parse_json(body, "user")?, "GET /api/users/{id}")
     }
 
     /// A user group answer, parsed and converted as `get_group` does.
@@ -47,18 +47,21 @@ pub mod fuzzing {
     /// # Errors
     /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
     pub fn group(body: &[u8]) -> Result<Group> {
-        parse_json::<crate::wire::GroupJson>(body, "user group").map(crate::groups::to_group)
+        crate::groups::to_group(parse_json(body, "user group")?, "GET /api/usergroups/{id}")
     }
 
     /// A security role answer, parsed and turned into grants as `list_grants` does.
     ///
     /// # Errors
-    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
+    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse or a field the
+    /// grants depend on is missing or of another type.
     pub fn role_grants(body: &[u8]) -> Result<Vec<Grant>> {
         let role = parse_json::<crate::wire::RoleJson>(body, "security role")?;
-        Ok(crate::StrategyAdapter::grants_of(&role)
-            .into_iter()
-            .map(|(grant, _)| grant)
-            .collect())
+        Ok(
+            crate::StrategyAdapter::grants_of(&role, "GET /api/securityRoles/{id}")?
+                .into_iter()
+                .map(|(grant, _)| grant)
+                .collect(),
+        )
     }
 }

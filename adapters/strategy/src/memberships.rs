@@ -14,7 +14,7 @@ use reqwest::Method;
 use crate::adapter::StrategyAdapter;
 use crate::client::Call;
 use crate::users::not_found_id;
-use crate::wire::{self, IdName, ObjectJson, Operation, OperationList};
+use crate::wire::{self, IdName, ObjectJson, Operation, OperationList, Origin};
 
 impl StrategyAdapter {
     /// The ids of the groups `member` belongs to directly.
@@ -191,15 +191,11 @@ impl Memberships for StrategyAdapter {
         }
         let offset = page.offset()?;
         let limit = self.page_size(&page);
+        let call = Call::get(format!("/api/usergroups/{group}/members"));
+        let endpoint = call.describe();
         let got = self
             .client
-            .page::<ObjectJson>(
-                Call::get(format!("/api/usergroups/{group}/members")),
-                offset,
-                limit,
-                None,
-                "group members",
-            )
+            .page::<ObjectJson>(call, offset, limit, None, "group members")
             .await?;
         let count = got.items.len();
         let end = offset + count;
@@ -211,13 +207,17 @@ impl Memberships for StrategyAdapter {
             .items
             .into_iter()
             .map(|m| {
-                if m.is_group() {
+                let origin = Origin::new(&endpoint, "group member", &m.id);
+                if m.id.trim().is_empty() {
+                    return Err(origin.error("id", "is empty"));
+                }
+                Ok(if m.is_group(&origin)? {
                     Principal::Group(m.id)
                 } else {
                     Principal::User(m.id)
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(Page { items, next })
     }
 

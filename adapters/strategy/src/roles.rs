@@ -21,7 +21,7 @@ use serde_json::json;
 use crate::adapter::{ROLE_MEMBERS_ENDPOINT_SINCE, StrategyAdapter, version_at_least};
 use crate::client::Call;
 use crate::users::not_found_id;
-use crate::wire::{self, RoleJson};
+use crate::wire::{self, Origin, RoleJson};
 
 impl StrategyAdapter {
     async fn role_json(&self, id: &str) -> Result<RoleJson> {
@@ -46,18 +46,37 @@ impl StrategyAdapter {
         }
     }
 
-    pub(crate) fn grants_of(role: &RoleJson) -> Vec<(Grant, String)> {
+    /// The grants of a role read from `endpoint`, with each one's project id.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] naming the role and the field when a project
+    /// has no name (the grants' scope) or a member no id or no user/group subtype: a grant
+    /// is never put in a scope named after an id, nor given to a user that is a group.
+    pub(crate) fn grants_of(role: &RoleJson, endpoint: &str) -> Result<Vec<(Grant, String)>> {
+        let origin = Origin::new(endpoint, "security role", &role.id);
         let mut out = Vec::new();
         for project in &role.projects {
+            if project.id.trim().is_empty() {
+                return Err(origin.error("projects[].id", "is empty"));
+            }
             let scope = Scope::Project(
-                project
-                    .name
-                    .clone()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or_else(|| project.id.clone()),
+                origin
+                    .require_text(&format!("projects[{}].name", project.id), &project.name)?
+                    .to_string(),
             );
             for m in &project.members {
-                let principal = if m.is_group() {
+                let field = format!("projects[{}].members[{}]", project.id, m.id);
+                let member = Origin::new(endpoint, "security role", &role.id);
+                if m.id.trim().is_empty() {
+                    return Err(member.error(&format!("{field}.id"), "is empty"));
+                }
+                let is_group = m.is_group(&member).map_err(|_| {
+                    member.error(
+                        &format!("{field}.subType"),
+                        "is missing or not a user's or a group's",
+                    )
+                })?;
+                let principal = if is_group {
                     Principal::Group(m.id.clone())
                 } else {
                     Principal::User(m.id.clone())
@@ -72,17 +91,15 @@ impl StrategyAdapter {
                 ));
             }
         }
-        out
+        Ok(out)
     }
 
     async fn change_role_members(&self, grant: &Grant, add: bool) -> Result<()> {
         let role = self.role_json(&grant.role).await?;
         let (project_id, _) = self.grant_project(grant).await?;
-        let held = role.projects.iter().any(|p| {
-            p.id.eq_ignore_ascii_case(&project_id)
-                && p.members.iter().any(|m| {
-                    m.id == grant.principal.id() && m.is_group() == grant.principal.is_group()
-                })
+        let endpoint = format!("GET /api/securityRoles/{}", grant.role);
+        let held = Self::grants_of(&role, &endpoint)?.iter().any(|(g, pid)| {
+            pid.eq_ignore_ascii_case(&project_id) && g.principal == grant.principal
         });
         if held == add {
             return Ok(());
@@ -121,17 +138,23 @@ impl Roles for StrategyAdapter {
         };
         let all = roles
             .into_iter()
-            .map(|r| Role {
-                name: r.name.clone().unwrap_or_else(|| r.id.clone()),
-                privileges: r
-                    .privileges
-                    .iter()
-                    .filter_map(|p| p.name.clone().or_else(|| p.id.clone()))
-                    .collect(),
-                id: r.id,
-                scope: scope.clone(),
+            .map(|r| {
+                let origin = Origin::new("GET /api/securityRoles", "security role", &r.id);
+                if r.id.trim().is_empty() {
+                    return Err(origin.error("id", "is empty"));
+                }
+                Ok(Role {
+                    name: origin.require_text("name", &r.name)?.to_string(),
+                    privileges: r
+                        .privileges
+                        .iter()
+                        .filter_map(|p| p.name.clone().or_else(|| p.id.clone()))
+                        .collect(),
+                    id: r.id,
+                    scope: scope.clone(),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Page::slice(all, &page, self.client.page_size())
     }
 
@@ -169,7 +192,7 @@ impl Roles for StrategyAdapter {
                 }
                 Err(e) => return Err(e),
             };
-            for (grant, pid) in Self::grants_of(&role) {
+            for (grant, pid) in Self::grants_of(&role, &format!("GET /api/securityRoles/{id}"))? {
                 if project_id
                     .as_ref()
                     .is_some_and(|want| !want.eq_ignore_ascii_case(&pid))
@@ -196,5 +219,60 @@ impl Roles for StrategyAdapter {
 
     async fn revoke(&self, grant: &Grant) -> Result<()> {
         self.change_role_members(grant, false).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn grants(role: serde_json::Value) -> Result<Vec<(Grant, String)>> {
+        let role: RoleJson = serde_json::from_value(role).expect("parses");
+        StrategyAdapter::grants_of(&role, "GET /api/securityRoles/R")
+    }
+
+    #[test]
+    fn grants_come_from_named_projects_and_typed_members() {
+        let ok = grants(json!({"id": "R", "name": "Normal Users", "projects": [
+            {"id": "P", "name": "Tutorial", "members": [
+                {"id": "U", "name": "ada", "subType": 8704},
+                {"id": "G", "name": "sales", "subType": "8705"}
+            ]}
+        ]}))
+        .expect("valid");
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].0.scope, Scope::Project("Tutorial".into()));
+        assert_eq!(ok[1].0.principal, Principal::Group("G".into()));
+    }
+
+    /// A project without a name (the grants' scope) or a member that is neither a user
+    /// nor a group fails the role: no grant lands in a scope named after an id, and no
+    /// group is taken for a user.
+    #[test]
+    fn a_garbled_project_or_member_fails_the_role() {
+        for (role, needle) in [
+            (
+                json!({"id": "R", "projects": [{"id": "P", "members": []}]}),
+                "`projects[P].name` is missing",
+            ),
+            (
+                json!({"id": "R", "projects": [{"id": "P", "name": 4, "members": []}]}),
+                "`projects[P].name` is a number",
+            ),
+            (
+                json!({"id": "R", "projects": [{"id": "P", "name": "T", "members": [{"id": "G"}]}]}),
+                "`projects[P].members[G].subType`",
+            ),
+        ] {
+            let err = grants(role.clone()).expect_err(&role.to_string());
+            assert!(
+                err.message()
+                    .contains("Strategy answered GET /api/securityRoles/R")
+                    && err.message().contains(needle),
+                "{role}: {}",
+                err.message()
+            );
+        }
     }
 }

@@ -120,7 +120,7 @@ impl StrategyAdapter {
         c: ConnectionJson,
         user_id: Option<&str>,
     ) -> Result<Session> {
-        let login = c.username.clone().filter(|l| !l.is_empty());
+        let login = c.username.value().cloned().filter(|l| !l.is_empty());
         let user = match (user_id, &login) {
             (Some(id), _) => id.to_string(),
             (None, Some(l)) => self.user_id_of(l).await?,
@@ -281,7 +281,7 @@ impl Sessions for StrategyAdapter {
         let mut items = Vec::new();
         for c in got.items {
             match &login {
-                Some(l) if c.username.as_deref() != Some(l.as_str()) => continue,
+                Some(l) if c.username.value() != Some(l) => continue,
                 Some(_) => items.push(self.to_session(node, c, user).await?),
                 None => items.push(self.to_session(node, c, None).await?),
             }
@@ -301,13 +301,16 @@ impl Sessions for StrategyAdapter {
 
     async fn revoke_user_sessions(&self, user: &str) -> Result<u64> {
         let login = self.login_of(user).await?;
-        let ids: Vec<String> = self
-            .all_connections()
-            .await?
-            .into_iter()
-            .filter(|(_, c)| c.username.as_deref() == Some(login.as_str()))
-            .map(|(_, c)| c.id)
-            .collect();
+        let mut ids: Vec<String> = Vec::new();
+        for (node, c) in self.all_connections().await? {
+            // A connection whose owner cannot be read might be this user's: revoking
+            // must not report success past it.
+            let endpoint = format!("GET /api/monitors/userConnections?clusterNode={node}");
+            let origin = wire::Origin::new(&endpoint, "user connection", &c.id);
+            if origin.require_text("username", &c.username)? == login {
+                ids.push(c.id);
+            }
+        }
         let outcomes = self.disconnect(&ids).await?;
         let ended = outcomes
             .iter()

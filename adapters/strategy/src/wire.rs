@@ -3,8 +3,16 @@
 //! Every struct ignores unknown fields. Booleans may arrive as `true` or `"true"`,
 //! `type`/`subtype` as numbers or strings, and node names as `name` or `node`; the
 //! helpers here accept each form.
+//!
+//! Fields the engine acts on (ids, logins, names, the enabled flag, subtypes that decide
+//! whether a member is a user or a group) are read strictly as [`Field`]s: a value that is
+//! missing where the server always sends it, or of another JSON type, makes the record an
+//! error naming the endpoint, the record and the field ([`Origin`]). It never becomes a
+//! default: an absent `enabled` is not "enabled", a numeric login is not a login, a group
+//! without a name is not named after its id.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use idbridge_core::Error;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,7 +53,174 @@ pub fn is_object_id(id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
 }
 
+/// A JSON type that a strict [`Field`] accepts, and the forms Strategy sends it in.
+pub trait WireValue: Sized {
+    /// What the field should hold, for error messages (`a string`).
+    const EXPECTED: &'static str;
+    /// The value, when `v` is one of the accepted forms.
+    fn from_wire(v: &Value) -> Option<Self>;
+}
+
+impl WireValue for String {
+    const EXPECTED: &'static str = "a string";
+    fn from_wire(v: &Value) -> Option<Self> {
+        v.as_str().map(str::to_string)
+    }
+}
+
+impl WireValue for bool {
+    const EXPECTED: &'static str = "a boolean";
+    /// A JSON boolean, or the text `"true"`/`"false"` that old servers send (the REST
+    /// documentation's samples show both); nothing else, not even `1` or `"yes"`.
+    fn from_wire(v: &Value) -> Option<Self> {
+        match v {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl WireValue for i64 {
+    const EXPECTED: &'static str = "a whole number";
+    /// A JSON integer or its decimal text (`type`/`subtype` arrive either way).
+    fn from_wire(v: &Value) -> Option<Self> {
+        match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+/// The JSON type of a value, for error messages.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One field of a record, read strictly: absent (or `null`), a value in an accepted form,
+/// or something else (kept as the JSON type that arrived, never as the value, which could
+/// be anything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Field<T> {
+    /// Not in the answer, or `null`.
+    #[default]
+    Absent,
+    /// A value in an accepted form.
+    Value(T),
+    /// Present in a form that is not accepted; holds the JSON type that arrived.
+    Invalid(&'static str),
+}
+
+impl<'de, T: WireValue> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Null => Field::Absent,
+            v => match T::from_wire(&v) {
+                Some(t) => Field::Value(t),
+                None => Field::Invalid(json_type(&v)),
+            },
+        })
+    }
+}
+
+impl<T> Field<T> {
+    /// The value, when one arrived in an accepted form (for fields nothing depends on).
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Field::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl<T> From<T> for Field<T> {
+    fn from(v: T) -> Self {
+        Field::Value(v)
+    }
+}
+
+/// Where a record was read: the endpoint, what the record is and its id. Names all three
+/// (and the vendor) in the errors of a record the adapter refuses to use.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The request, `GET /api/users/{id}`.
+    pub endpoint: &'a str,
+    /// What the record is: `user`, `user group`, `security role`.
+    pub what: &'a str,
+    /// The record's id, as far as known.
+    pub id: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    /// A record of `what` with `id` read from `endpoint`.
+    pub fn new(endpoint: &'a str, what: &'a str, id: &'a str) -> Self {
+        Origin { endpoint, what, id }
+    }
+
+    /// The error for field `field` of this record, which `problem` describes.
+    pub fn error(&self, field: &str, problem: &str) -> Error {
+        let record = if self.id.is_empty() {
+            format!("a {} without an id", self.what)
+        } else {
+            format!("{} `{}`", self.what, self.id)
+        };
+        Error::unusable_field("Strategy", self.endpoint, &record, field, problem)
+    }
+
+    /// The field's value, which must be there and of its type.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] naming the field when it is absent or of
+    /// another type.
+    pub fn require<'f, T: WireValue>(&self, field: &str, f: &'f Field<T>) -> Result<&'f T, Error> {
+        match self.optional(field, f)? {
+            Some(v) => Ok(v),
+            None => Err(self.error(field, "is missing")),
+        }
+    }
+
+    /// The field's value if present; an absent field is `None`.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when it is present with another type.
+    pub fn optional<'f, T: WireValue>(
+        &self,
+        field: &str,
+        f: &'f Field<T>,
+    ) -> Result<Option<&'f T>, Error> {
+        match f {
+            Field::Absent => Ok(None),
+            Field::Value(v) => Ok(Some(v)),
+            Field::Invalid(got) => {
+                Err(self.error(field, &format!("is {got} where {} belongs", T::EXPECTED)))
+            }
+        }
+    }
+
+    /// A string field that must be there and not blank.
+    ///
+    /// # Errors
+    /// As [`Origin::require`], and when the text is blank.
+    pub fn require_text<'f>(&self, field: &str, f: &'f Field<String>) -> Result<&'f str, Error> {
+        let v = self.require(field, f)?;
+        if v.trim().is_empty() {
+            return Err(self.error(field, "is empty"));
+        }
+        Ok(v)
+    }
+}
+
 /// Accepts `true`, `"true"`, `1`, `"1"` (and the false forms); anything else is absent.
+/// Only for fields nothing is decided on (session listings, nodes).
 pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::Bool(b)) => Some(b),
@@ -105,11 +280,11 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
-/// `{id, name}` as found in `memberships`, `owner`, project lists.
+/// `{id, name}` as found in `memberships`, `owner`, project lists. The id is required: a
+/// parent group without one cannot be told apart from any other.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct IdName {
     /// The object id.
-    #[serde(default)]
     pub id: String,
     /// The object name.
     #[serde(default, deserialize_with = "lenient_string")]
@@ -124,58 +299,94 @@ pub struct ObjectJson {
     /// The object id.
     pub id: String,
     /// The display name (a user's full name, a group's name).
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub name: Option<String>,
-    /// The login name of a user.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub username: Option<String>,
-    /// The abbreviation: a user's login name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub abbreviation: Option<String>,
+    #[serde(default)]
+    pub name: Field<String>,
+    /// The login name of a user (G6 entries and full user reads).
+    #[serde(default)]
+    pub username: Field<String>,
+    /// The abbreviation: a user's login name (every listing carries it).
+    #[serde(default)]
+    pub abbreviation: Field<String>,
     /// A user's full name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub full_name: Option<String>,
-    /// Whether a user may log in.
-    #[serde(default, deserialize_with = "lenient_bool")]
-    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub full_name: Field<String>,
+    /// Whether a user may log in (G6 entries and full user reads; U1 search entries
+    /// leave it out).
+    #[serde(default)]
+    pub enabled: Field<bool>,
     /// The description.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub description: Option<String>,
+    #[serde(default)]
+    pub description: Field<String>,
     /// A user's default email address (newer servers).
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub default_email_address: Option<String>,
+    #[serde(default)]
+    pub default_email_address: Field<String>,
     /// The object type (34 for users and groups).
-    #[serde(default, rename = "type", deserialize_with = "lenient_int")]
-    pub object_type: Option<i64>,
+    #[serde(default, rename = "type")]
+    pub object_type: Field<i64>,
     /// The subtype (8704 user, 8705 group).
-    #[serde(default, deserialize_with = "lenient_int")]
-    pub subtype: Option<i64>,
+    #[serde(default)]
+    pub subtype: Field<i64>,
     /// The same subtype under the casing used inside security roles.
-    #[serde(default, rename = "subType", deserialize_with = "lenient_int")]
-    pub sub_type: Option<i64>,
+    #[serde(default, rename = "subType")]
+    pub sub_type: Field<i64>,
+}
+
+/// The subtype under either spelling, strictly: present with another type is an error.
+fn subtype_of(
+    origin: &Origin<'_>,
+    subtype: &Field<i64>,
+    sub_type: &Field<i64>,
+) -> Result<Option<i64>, Error> {
+    match origin.optional("subtype", subtype)? {
+        Some(v) => Ok(Some(*v)),
+        None => Ok(origin.optional("subType", sub_type)?.copied()),
+    }
+}
+
+/// Whether a member entry is a group, from its subtype, which every member listing
+/// carries: 8705 a group, 8704 a user; anything else, or none, is an error (a user taken
+/// for a group, or the reverse, would change the wrong membership).
+fn member_is_group(
+    origin: &Origin<'_>,
+    subtype: &Field<i64>,
+    sub_type: &Field<i64>,
+) -> Result<bool, Error> {
+    match subtype_of(origin, subtype, sub_type)? {
+        Some(SUBTYPE_GROUP) => Ok(true),
+        Some(SUBTYPE_USER) => Ok(false),
+        Some(other) => Err(origin.error(
+            "subtype",
+            &format!("is {other}, neither a user ({SUBTYPE_USER}) nor a group ({SUBTYPE_GROUP})"),
+        )),
+        None => Err(origin.error("subtype", "is missing")),
+    }
 }
 
 impl ObjectJson {
     /// The subtype under either spelling.
-    pub fn subtype(&self) -> Option<i64> {
-        self.subtype.or(self.sub_type)
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when one is present with another type.
+    pub fn subtype(&self, origin: &Origin<'_>) -> Result<Option<i64>, Error> {
+        subtype_of(origin, &self.subtype, &self.sub_type)
     }
 
-    /// Whether this entry is a user group; entries without a subtype count as users when
-    /// they carry a login, as groups otherwise.
-    pub fn is_group(&self) -> bool {
-        match self.subtype() {
-            Some(SUBTYPE_GROUP) => true,
-            Some(_) => false,
-            None => self.username.is_none() && self.abbreviation.is_none(),
-        }
+    /// Whether this entry of a listing is a user group, from its subtype.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Protocol`] when the subtype is missing, of another type,
+    /// or neither a user's nor a group's.
+    pub fn is_group(&self, origin: &Origin<'_>) -> Result<bool, Error> {
+        member_is_group(origin, &self.subtype, &self.sub_type)
     }
 
-    /// The user's login: `username`, else `abbreviation`.
+    /// The user's login as far as it arrived (`username`, else `abbreviation`), for
+    /// lookups that only compare it; converting a user reads it strictly instead.
     pub fn login(&self) -> Option<&str> {
         self.username
-            .as_deref()
-            .or(self.abbreviation.as_deref())
+            .value()
+            .or(self.abbreviation.value())
+            .map(String::as_str)
             .filter(|s| !s.is_empty())
     }
 }
@@ -186,11 +397,11 @@ pub struct GroupJson {
     /// The group id.
     pub id: String,
     /// The group name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub name: Option<String>,
+    #[serde(default)]
+    pub name: Field<String>,
     /// The description.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub description: Option<String>,
+    #[serde(default)]
+    pub description: Field<String>,
 }
 
 /// A member of a security role in one project.
@@ -202,17 +413,20 @@ pub struct RoleMemberJson {
     #[serde(default, deserialize_with = "lenient_string")]
     pub name: Option<String>,
     /// 8704 user, 8705 group (this endpoint spells it `subType`).
-    #[serde(default, rename = "subType", deserialize_with = "lenient_int")]
-    pub sub_type: Option<i64>,
+    #[serde(default, rename = "subType")]
+    pub sub_type: Field<i64>,
     /// The same, spelt `subtype`.
-    #[serde(default, deserialize_with = "lenient_int")]
-    pub subtype: Option<i64>,
+    #[serde(default)]
+    pub subtype: Field<i64>,
 }
 
 impl RoleMemberJson {
     /// Whether the member is a group.
-    pub fn is_group(&self) -> bool {
-        self.sub_type.or(self.subtype) == Some(SUBTYPE_GROUP)
+    ///
+    /// # Errors
+    /// As [`ObjectJson::is_group`].
+    pub fn is_group(&self, origin: &Origin<'_>) -> Result<bool, Error> {
+        member_is_group(origin, &self.subtype, &self.sub_type)
     }
 }
 
@@ -221,9 +435,9 @@ impl RoleMemberJson {
 pub struct RoleProjectJson {
     /// The project id.
     pub id: String,
-    /// The project name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub name: Option<String>,
+    /// The project name (the scope of the grants).
+    #[serde(default)]
+    pub name: Field<String>,
     /// Users and groups holding the role in this project.
     #[serde(default)]
     pub members: Vec<RoleMemberJson>,
@@ -246,8 +460,8 @@ pub struct RoleJson {
     /// The role id.
     pub id: String,
     /// The role name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub name: Option<String>,
+    #[serde(default)]
+    pub name: Field<String>,
     /// The privileges (S2 only).
     #[serde(default)]
     pub privileges: Vec<PrivilegeJson>,
@@ -308,9 +522,10 @@ pub struct Nodes {
 pub struct ConnectionJson {
     /// The connection id (what C2 and C3 take).
     pub id: String,
-    /// The user's login name.
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub username: Option<String>,
+    /// The user's login name: whose connection it is, read strictly (revoking a user's
+    /// sessions must not pass over one it cannot attribute).
+    #[serde(default)]
+    pub username: Field<String>,
     /// When the connection was opened.
     #[serde(default, deserialize_with = "lenient_string")]
     pub date_connection_created: Option<String>,
@@ -464,14 +679,60 @@ mod tests {
             "type": "34", "subtype": 8704
         }))
         .expect("parses");
-        assert_eq!(u.enabled, Some(false));
-        assert_eq!(u.object_type, Some(34));
+        let origin = Origin::new("GET /api/users/A", "user", "A");
+        assert_eq!(u.enabled, Field::Value(false));
+        assert_eq!(u.object_type, Field::Value(34));
         assert_eq!(u.login(), Some("ada"));
-        assert!(!u.is_group());
+        assert!(!u.is_group(&origin).expect("a user"));
         let g: ObjectJson =
             serde_json::from_value(json!({"id": "G", "name": "Sales", "subtype": "8705"}))
                 .expect("parses");
-        assert!(g.is_group());
+        assert!(g.is_group(&origin).expect("a group"));
+    }
+
+    #[test]
+    fn strict_fields_keep_what_arrived() {
+        let u: ObjectJson = serde_json::from_value(json!({
+            "id": "A", "username": 11, "enabled": "maybe", "fullName": null, "subtype": []
+        }))
+        .expect("a wrong type is kept, not a parse failure");
+        assert_eq!(u.username, Field::Invalid("a number"));
+        assert_eq!(u.enabled, Field::Invalid("a string"));
+        assert_eq!(u.full_name, Field::Absent);
+        assert_eq!(u.abbreviation, Field::Absent);
+        assert_eq!(u.login(), None);
+        let origin = Origin::new("GET /api/users/A", "user", "A");
+        let err = origin
+            .require("username", &u.username)
+            .expect_err("a number");
+        assert_eq!(err.kind(), idbridge_core::ErrorKind::Protocol);
+        for needle in [
+            "Strategy",
+            "GET /api/users/A",
+            "user `A`",
+            "`username`",
+            "a number",
+        ] {
+            assert!(
+                err.message().contains(needle),
+                "{needle}: {}",
+                err.message()
+            );
+        }
+        let err = origin
+            .require("enabled", &u.enabled)
+            .expect_err("not a boolean");
+        assert!(err.message().contains("`enabled`"), "{}", err.message());
+        let err = u.is_group(&origin).expect_err("subtype of the wrong type");
+        assert!(err.message().contains("`subtype`"), "{}", err.message());
+        let err = origin
+            .require_text("name", &Field::Value(" ".to_string()))
+            .expect_err("blank");
+        assert!(err.message().contains("is empty"), "{}", err.message());
+        // Numbers and "yes" are not booleans here, whatever lenient parsers make of them.
+        for v in [json!(1), json!("yes"), json!("1")] {
+            assert_eq!(bool::from_wire(&v), None, "{v}");
+        }
     }
 
     #[test]

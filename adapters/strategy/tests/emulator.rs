@@ -207,3 +207,83 @@ async fn cut_short_answers_and_dropped_connections_are_survived() {
     }
     assert!(running.server.log().faults() > 0, "no fault was injected");
 }
+
+/// A base URL without the Library path reaches a server that has no REST API there: the
+/// error says 404 at which URL and asks whether it is the Library URL, instead of "this
+/// server version does not offer the endpoint".
+#[tokio::test]
+async fn a_base_url_without_the_library_path_asks_for_it() {
+    let running = emulator::start(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let mut cfg = running.adapter_config("bi");
+    let full = cfg.settings["base_url"]
+        .as_str()
+        .expect("base_url")
+        .to_string();
+    let root = full
+        .strip_suffix("/MicroStrategyLibrary")
+        .expect("the emulator serves the Library path")
+        .to_string();
+    cfg.settings
+        .insert("base_url".into(), serde_json::Value::from(root.clone()));
+    let err = registry::build_adapter("strategy", cfg)
+        .await
+        .expect_err("no REST API at the root");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("404 at {root}/api/auth/login"))
+            && text.contains("is this the Library URL (ending in /MicroStrategyLibrary)?"),
+        "{text}"
+    );
+    assert!(!text.contains("does not offer the endpoint"), "{text}");
+}
+
+/// Connection failures through the adapter name the host and the cause: an `https://`
+/// URL for the plain-HTTP emulator, a closed loopback port, a host name that does not
+/// resolve (`.invalid` never does, and sends nothing off the machine).
+#[tokio::test]
+async fn connection_errors_name_the_host_and_the_cause() {
+    let running = emulator::start(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let good = running.adapter_config("bi").settings["base_url"]
+        .as_str()
+        .expect("base_url")
+        .to_string();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let cases = [
+        (
+            good.replace("http://", "https://"),
+            "answers plain HTTP, not HTTPS",
+        ),
+        (
+            format!("http://{closed}/MicroStrategyLibrary"),
+            "connection refused: nothing listens on",
+        ),
+        (
+            "https://bi.example.invalid/MicroStrategyLibrary".to_string(),
+            "the host name `bi.example.invalid` does not resolve (DNS)",
+        ),
+    ];
+    for (url, needle) in cases {
+        let mut cfg = running.adapter_config("bi");
+        cfg.settings
+            .insert("base_url".into(), serde_json::Value::from(url.clone()));
+        let err = registry::build_adapter("strategy", cfg)
+            .await
+            .expect_err(&url);
+        let text = err.to_string();
+        let host = url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .expect("a host");
+        assert!(text.contains(needle), "{url}: {text}");
+        assert!(text.contains(host), "{url}: names the host: {text}");
+        assert!(!text.contains(emulator::DEFAULT_ADMIN_PASSWORD), "{text}");
+    }
+}

@@ -532,3 +532,67 @@ async fn without_bulk_disconnect_connections_are_ended_one_by_one() {
         .expect("connects");
     assert_eq!(adapter.revoke_user_sessions(ADA).await.expect("ended"), 1);
 }
+
+/// A connection whose owner cannot be read (its `username` missing or not text) might be
+/// the leaver's: revoking the user's sessions fails, naming it, and disconnects nothing,
+/// rather than reporting every session ended past it.
+#[tokio::test]
+async fn revoking_fails_on_a_connection_whose_owner_cannot_be_read() {
+    for garbled in [
+        json!({"id": "S9:-1"}),
+        json!({"id": "S9:-1", "username": 3}),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(format!("{API}/auth/login")))
+            .respond_with(login_ok("tok"))
+            .mount(&server)
+            .await;
+        mount_user_info(&server).await;
+        Mock::given(method("GET"))
+            .and(path(format!("{API}/users/{ADA}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(member(ADA, "ada")))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{API}/monitors/iServer/nodes")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"nodes": [
+                {"name": "node-a", "status": "running"}
+            ]})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{API}/monitors/userConnections")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("X-MSTR-Total-Count", "2")
+                    .set_body_json(json!({"userConnections": [
+                        {"id": "S1:-1", "username": "ada"},
+                        garbled.clone()
+                    ]})),
+            )
+            .mount(&server)
+            .await;
+        let adapter = StrategyAdapter::connect(config(&server, json!({})))
+            .await
+            .expect("connects");
+        let err = adapter
+            .revoke_user_sessions(ADA)
+            .await
+            .expect_err(&garbled.to_string());
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(
+            err.message().contains("user connection `S9:-1`")
+                && err.message().contains("`username`"),
+            "{}",
+            err.message()
+        );
+        let received = server.received_requests().await.expect("recorded");
+        assert!(
+            received
+                .iter()
+                .all(|r| r.method.as_str() == "GET" || r.url.path().ends_with("/auth/login")),
+            "nothing disconnected"
+        );
+    }
+}

@@ -121,6 +121,27 @@ impl Error {
         }))
     }
 
+    /// A record a server sent that the adapter refuses to use, because a field the engine
+    /// acts on is missing or of another type: [`ErrorKind::Protocol`], not retryable,
+    /// naming the vendor, the request (`GET /api/users/ABC`), the record (`user \`ABC\``)
+    /// and the field. Adapters return this instead of guessing a value, which could grant,
+    /// enable or rename something.
+    pub fn unusable_field(
+        vendor: &str,
+        endpoint: &str,
+        record: &str,
+        field: &str,
+        problem: &str,
+    ) -> Self {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "{vendor} answered {endpoint} with {record} whose `{field}` {problem}; the record is not used, as a guessed value could grant, enable or rename something"
+            ),
+        )
+        .with_retryable(false)
+    }
+
     /// Shorthand for [`ErrorKind::NotFound`].
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, message)

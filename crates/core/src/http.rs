@@ -281,6 +281,7 @@ impl HttpClient {
         let idempotency = idempotency.unwrap_or_else(|| Idempotency::of(request.method()));
         let method = request.method().clone();
         let path = request.url().path().to_string();
+        let place = Place::of(request.url());
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut original = Some(request);
@@ -358,19 +359,24 @@ impl HttpClient {
                 }
                 Err(err) => {
                     let never_sent = err.is_connect();
-                    let retry = never_sent || idempotency.may_repeat();
+                    let cause = Cause::of(&err, &place);
+                    // A wrong scheme or an untrusted certificate does not heal by itself.
+                    let retry = (never_sent || idempotency.may_repeat()) && !cause.is_permanent();
                     let wait = self.policy.backoff(attempt);
                     if !retry || !can_retry_more || started.elapsed() + wait > self.policy.budget {
                         let what = if err.is_timeout() {
-                            "timed out"
+                            "timed out at"
                         } else if never_sent {
-                            "could not connect"
+                            "could not connect to"
                         } else {
-                            "lost the connection"
+                            "lost the connection to"
                         };
                         return Err(Error::unavailable(format!(
-                            "{method} {path} {what} after {attempt} attempt(s)"
+                            "{method} {path} {what} {} after {attempt} attempt(s): {}",
+                            place.host_port,
+                            cause.describe(&place)
                         ))
+                        .with_retryable(!cause.is_permanent())
                         .with_adapter(self.adapter.as_ref())
                         .with_source(without_url(err)));
                     }
@@ -394,6 +400,212 @@ impl HttpClient {
     pub async fn read_json<T: DeserializeOwned>(&self, resp: Response, what: &str) -> Result<T> {
         let body = read_body(resp, self.max_body_bytes).await?;
         parse_json(&body, what)
+    }
+}
+
+/// Where a request went, for errors: the scheme and `host:port`, never the path's query
+/// or any credentials in the URL.
+#[derive(Debug, Clone)]
+struct Place {
+    https: bool,
+    host: String,
+    host_port: String,
+}
+
+impl Place {
+    fn of(url: &reqwest::Url) -> Place {
+        let host = url.host_str().unwrap_or("(no host)").to_string();
+        let host_port = match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        Place {
+            https: url.scheme() == "https",
+            host,
+            host_port,
+        }
+    }
+}
+
+/// Why no answer arrived, read from the transport error's chain of sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cause {
+    /// Nothing listens on the port (or a firewall rejects the connection).
+    Refused,
+    /// The host name does not resolve.
+    Dns,
+    /// Connecting or answering took longer than the configured timeout.
+    Timeout,
+    /// An `https://` URL, but the server answered plain HTTP.
+    PlainHttpOnHttps,
+    /// An `http://` URL, but the server did not answer HTTP (it likely expects TLS).
+    NotHttpOnHttp,
+    /// The server's certificate is not trusted (the text says why).
+    Certificate(String),
+    /// Another TLS failure (the text says which).
+    Tls(String),
+    /// The connection was reset or closed before an answer.
+    Closed,
+    /// Anything else: the innermost error's text.
+    Other(String),
+}
+
+impl Cause {
+    fn of(err: &reqwest::Error, place: &Place) -> Cause {
+        let mut texts = Vec::new();
+        let mut io_kind = None;
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = current {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                io_kind.get_or_insert(io.kind());
+            }
+            texts.push(e.to_string());
+            current = e.source();
+        }
+        let all = texts.join(" | ").to_ascii_lowercase();
+        let innermost = texts
+            .last()
+            .map(|t| match err.url() {
+                Some(url) => t.replace(url.as_str(), "<url>"),
+                None => t.clone(),
+            })
+            .unwrap_or_default();
+        let has = |needles: &[&str]| needles.iter().any(|n| all.contains(n));
+        if err.is_timeout() || io_kind == Some(std::io::ErrorKind::TimedOut) {
+            return Cause::Timeout;
+        }
+        if io_kind == Some(std::io::ErrorKind::ConnectionRefused) || has(&["connection refused"]) {
+            return Cause::Refused;
+        }
+        if has(&[
+            "dns error",
+            "failed to lookup address",
+            "name or service not known",
+            "no such host",
+            "nodename nor servname",
+            "temporary failure in name resolution",
+        ]) {
+            return Cause::Dns;
+        }
+        if place.https {
+            if has(&[
+                "invalidcontenttype",
+                "corrupt message",
+                "wrong version number",
+                "http request",
+            ]) {
+                return Cause::PlainHttpOnHttps;
+            }
+            if has(&["certificate", "unknownissuer", "notvalidforname", "cert"]) {
+                return Cause::Certificate(innermost);
+            }
+            if has(&["tls", "handshake", "alert"]) {
+                return Cause::Tls(innermost);
+            }
+        } else if has(&[
+            "invalid http version",
+            "invalid status",
+            "invalid header",
+            "parse",
+        ]) {
+            return Cause::NotHttpOnHttp;
+        }
+        if matches!(
+            io_kind,
+            Some(
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        ) || has(&[
+            "connection closed",
+            "connection reset",
+            "incomplete message",
+        ]) {
+            return Cause::Closed;
+        }
+        Cause::Other(innermost)
+    }
+
+    /// A wrong scheme or an untrusted certificate: repeating the request cannot help.
+    fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Cause::PlainHttpOnHttps | Cause::NotHttpOnHttp | Cause::Certificate(_) | Cause::Tls(_)
+        )
+    }
+
+    fn describe(&self, place: &Place) -> String {
+        let hp = &place.host_port;
+        match self {
+            Cause::Refused => format!(
+                "connection refused: nothing listens on {hp} (check the port, and that the server runs)"
+            ),
+            Cause::Dns => format!(
+                "the host name `{}` does not resolve (DNS): check its spelling",
+                place.host
+            ),
+            Cause::Timeout => format!(
+                "no answer from {hp} within the timeout (a firewall dropping packets, or an overloaded server)"
+            ),
+            Cause::PlainHttpOnHttps => format!(
+                "TLS handshake failed: {hp} answers plain HTTP, not HTTPS; use an http:// URL or the server's HTTPS port"
+            ),
+            Cause::NotHttpOnHttp => {
+                format!("{hp} did not answer HTTP; it likely expects HTTPS: use an https:// URL")
+            }
+            Cause::Certificate(detail) => format!(
+                "TLS handshake failed: the certificate of {hp} is not trusted ({detail}); give its CA in ca_file"
+            ),
+            Cause::Tls(detail) => format!("TLS handshake with {hp} failed: {detail}"),
+            Cause::Closed => format!(
+                "{hp} closed the connection without an answer (a proxy, a server restart, or an http:// URL for an HTTPS port)"
+            ),
+            Cause::Other(detail) => detail.clone(),
+        }
+    }
+}
+
+/// Names the vendor and the request (`GET /api/users`, the path only) in an unreadable
+/// answer's error ([`ErrorKind::Protocol`]), whose text otherwise only names a JSON path;
+/// other errors are returned as they are.
+pub fn name_request(err: Error, vendor: &str, method: &Method, url_or_path: &str) -> Error {
+    if err.kind() != ErrorKind::Protocol {
+        return err;
+    }
+    let path = match reqwest::Url::parse(url_or_path) {
+        Ok(u) => u.path().to_string(),
+        Err(_) => url_or_path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let mut named = Error::new(
+        ErrorKind::Protocol,
+        format!("{vendor} answered {method} {path}: {}", err.message()),
+    )
+    .with_retryable(err.is_retryable());
+    if let Some(status) = err.http_status() {
+        named = named.with_http_status(status);
+    }
+    named
+}
+
+/// A URL as errors may show it: without user information (`user:password@`), query or
+/// fragment, which can carry credentials or tokens. Text that is not a URL is returned
+/// as it is.
+pub fn display_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
     }
 }
 
@@ -632,6 +844,109 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert!(err.is_retryable());
         assert_eq!(client.counts().reads, 2);
+    }
+
+    /// Sends one GET to `url` with two attempts; the error text.
+    async fn failure(url: &str) -> Error {
+        let mut settings = fast();
+        settings.retry.max_attempts = 2;
+        settings.connect_timeout = Duration::from_secs(20);
+        let client = HttpClient::new("t", &settings).expect("client");
+        client
+            .send(client.request(Method::GET, url))
+            .await
+            .expect_err("no answer")
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_named_with_its_cause() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let err = failure(&format!("http://{addr}/x")).await;
+        let text = err.to_string();
+        assert!(text.contains(&addr.to_string()), "{text}");
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn an_unresolvable_host_is_a_dns_failure() {
+        let err = failure("https://no-such-host.invalid/x").await;
+        let text = err.to_string();
+        assert!(text.contains("no-such-host.invalid:443"), "{text}");
+        assert!(text.contains("does not resolve (DNS)"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_says_so_and_is_not_retried() {
+        let server = MockServer::start().await;
+        let url = server.uri().replace("http://", "https://");
+        let err = failure(&format!("{url}/x")).await;
+        let text = err.to_string();
+        assert!(text.contains("answers plain HTTP, not HTTPS"), "{text}");
+        assert!(text.contains("after 1 attempt(s)"), "{text}");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn http_to_a_tls_server_says_it_likely_expects_https() {
+        // A server that answers every connection the way a TLS server answers a plain
+        // HTTP request: a TLS alert record, then it closes.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                // TLS 1.2 alert: fatal (2), protocol_version (70).
+                let _ = sock
+                    .write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46])
+                    .await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        let err = failure(&format!("http://{addr}/x")).await;
+        let text = err.to_string();
+        assert!(text.contains(&addr.to_string()), "{text}");
+        assert!(
+            text.contains("likely expects HTTPS")
+                || text.contains("an http:// URL for an HTTPS port"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unreadable_answers_name_the_vendor_and_the_request() {
+        let err = parse_json::<Vec<u32>>(b"{}", "user list").expect_err("not a list");
+        let named = name_request(
+            err,
+            "DSS",
+            &Method::GET,
+            "https://h/dip/publicapi/admin/users/?x=canary",
+        );
+        assert!(
+            named.message().starts_with(
+                "DSS answered GET /dip/publicapi/admin/users/: unexpected user list response"
+            ),
+            "{}",
+            named.message()
+        );
+        assert!(!named.message().contains("canary"));
+        let other = name_request(Error::not_found("x"), "DSS", &Method::GET, "/a");
+        assert_eq!(other.message(), "x");
+    }
+
+    #[test]
+    fn urls_in_errors_carry_no_credentials() {
+        assert_eq!(
+            display_url("https://u:canary-pw@h.example.com:8443/a/b?token=canary#x"),
+            "https://h.example.com:8443/a/b"
+        );
+        assert_eq!(display_url("not a url"), "not a url");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! A new platform is one crate that implements the traits for its adapter type and calls
 //! [`register_adapter!`]; see `docs/writing-an-adapter.md`.
 
+pub mod account;
 mod adapter;
 mod capability;
 pub mod config;

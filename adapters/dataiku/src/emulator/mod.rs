@@ -261,7 +261,7 @@ pub fn seed_directory(state: &State, dir: &Directory) {
                 }
                 if let Some(login) = &grant.user {
                     if let Ok(mut doc) = state.get_user(login) {
-                        let mut groups = crate::wire::user_groups(&doc);
+                        let mut groups = crate::emulator::state::groups_of(&doc);
                         if !groups.contains(&role.name) {
                             groups.push(role.name.clone());
                         }

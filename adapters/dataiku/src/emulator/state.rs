@@ -12,6 +12,17 @@ use serde_json::{Map, Value, json};
 
 use crate::wire::Doc;
 
+/// The group names of a stored user document (the emulator's own data, always well formed).
+pub(crate) fn groups_of(doc: &Doc) -> Vec<String> {
+    match doc.get("groups") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `com.dataiku.dip.server.controllers.NotFoundException`: unknown user or group.
 pub const NOT_FOUND: &str = "com.dataiku.dip.server.controllers.NotFoundException";
 /// Unknown or missing API key.
@@ -459,7 +470,7 @@ impl State {
     fn user_is_admin(inner: &Inner, login: &str) -> bool {
         inner.users.get(login).is_some_and(|u| {
             u.get("enabled").and_then(Value::as_bool) != Some(false)
-                && crate::wire::user_groups(u).iter().any(|g| {
+                && crate::emulator::state::groups_of(u).iter().any(|g| {
                     inner
                         .groups
                         .get(g)
@@ -534,7 +545,7 @@ impl State {
                 let groups = inner
                     .users
                     .get(login)
-                    .map(crate::wire::user_groups)
+                    .map(crate::emulator::state::groups_of)
                     .unwrap_or_default();
                 json!({
                     "authIdentifier": login,
@@ -798,6 +809,23 @@ impl State {
         self.lock().passwords.get(login).cloned()
     }
 
+    /// Whether a sign-in to the DSS login page as `login` with `password` succeeds, as DSS
+    /// decides it: only for an enabled `LOCAL` account with a password, and only with that
+    /// password (never an empty one). Accounts of another source type sign in through
+    /// their directory or single sign-on, never with a DSS password.
+    pub fn can_sign_in(&self, login: &str, password: &str) -> bool {
+        let inner = self.lock();
+        let Some(doc) = inner.users.get(login) else {
+            return false;
+        };
+        let local = doc.get("sourceType").and_then(Value::as_str) == Some("LOCAL");
+        let enabled = doc.get("enabled").and_then(Value::as_bool) == Some(true);
+        local
+            && enabled
+            && !password.is_empty()
+            && inner.passwords.get(login).is_some_and(|p| p == password)
+    }
+
     fn activity_json(login: &str, a: &ActivityRec) -> Value {
         json!({
             "login": login,
@@ -1009,7 +1037,7 @@ impl State {
             return Err(ApiError::not_found(format!("Group {name} not found")));
         }
         for user in inner.users.values_mut() {
-            let groups: Vec<String> = crate::wire::user_groups(user)
+            let groups: Vec<String> = crate::emulator::state::groups_of(user)
                 .into_iter()
                 .filter(|g| g != name)
                 .collect();
@@ -1184,7 +1212,7 @@ impl State {
                 .iter()
                 .map(|f| ((*f).to_string(), Value::Bool(false)))
                 .collect();
-            for g in crate::wire::user_groups(u) {
+            for g in crate::emulator::state::groups_of(u) {
                 if let Some(gd) = inner.groups.get(&g) {
                     for (f, v) in global_of(gd) {
                         if v == Value::Bool(true) {

@@ -282,6 +282,15 @@ impl State {
         &self.settings.tenant
     }
 
+    /// The stored password of the user with this e-mail address, for tests.
+    pub fn password_of(&self, email: &str) -> Option<String> {
+        self.lock()
+            .users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .and_then(|u| u.password.clone())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         match self.inner.lock() {
             Ok(g) => g,

@@ -51,6 +51,84 @@ idbridge_testkit::register_emulator! {
     start: start,
 }
 
+/// Opens a user connection as `login` on a running Strategy emulator, as a person signing
+/// in would: the administrator (from the emulator's adapter configuration) first gives the
+/// account a known password through the REST API, since accounts the adapter creates have
+/// a random one nobody knows; then `login` signs in with it.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Unavailable`] naming the step that failed (the
+/// administrator's login, the user search, the password change, the user's login), or
+/// [`idbridge_core::ErrorKind::NotFound`] when no user has that login.
+pub async fn sign_in_as(emulator: &RunningEmulator, login: &str) -> Result<()> {
+    const PASSWORD: &str = "Emulator-session-pw-7";
+    let base = &emulator.base_url;
+    let cfg = emulator.adapter_config("admin");
+    let text = |k: &str| {
+        cfg.settings
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let failed = |step: &str, e: &dyn std::fmt::Display| {
+        Error::unavailable(format!("signing in as {login}: {step}: {e}"))
+    };
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .map_err(|e| failed("client", &e))?;
+    let resp = admin
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": text("username"), "password": text("password"), "loginMode": 1}))
+        .send()
+        .await
+        .map_err(|e| failed("administrator login", &e))?;
+    let token = resp
+        .headers()
+        .get(crate::client::AUTH_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| failed("administrator login", &resp.status()))?
+        .to_string();
+    let found: Vec<Value> = admin
+        .get(format!("{base}/api/users"))
+        .query(&[("abbreviationBegins", login)])
+        .header(crate::client::AUTH_TOKEN_HEADER, &token)
+        .send()
+        .await
+        .map_err(|e| failed("user search", &e))?
+        .json()
+        .await
+        .map_err(|e| failed("user search", &e))?;
+    let id = found
+        .iter()
+        .find(|u| u["abbreviation"] == login)
+        .and_then(|u| u["id"].as_str())
+        .ok_or_else(|| Error::not_found(format!("no user `{login}` on the emulator")))?;
+    let resp = admin
+        .patch(format!("{base}/api/users/{id}"))
+        .header(crate::client::AUTH_TOKEN_HEADER, &token)
+        .json(
+            &json!({"operationList": [{"op": "replace", "path": "/password", "value": PASSWORD}]}),
+        )
+        .send()
+        .await
+        .map_err(|e| failed("password change", &e))?;
+    if !resp.status().is_success() {
+        return Err(failed("password change", &resp.status()));
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({"username": login, "password": PASSWORD, "loginMode": 1}))
+        .send()
+        .await
+        .map_err(|e| failed("login", &e))?;
+    if !resp.status().is_success() {
+        return Err(failed("login", &resp.status()));
+    }
+    Ok(())
+}
+
 /// Reads the vendor switches from `options.extra`.
 ///
 /// # Errors

@@ -596,6 +596,15 @@ impl Inner {
                     .values()
                     .find(|u| u.username.eq_ignore_ascii_case(username))
                     .ok_or_else(|| ApiError::login_failed("Login failed"))?;
+                // Standard login of an account bound to LDAP or trusted authentication
+                // (`standardAuth: false`) is refused whatever the password.
+                if mode == 1 && user.extra.get("standardAuth") == Some(&Value::Bool(false)) {
+                    return Err(ApiError::login_failed(
+                        "Login failed: standard authentication is not allowed for this user",
+                    ));
+                }
+                // A user created without a password logs in with an empty one, as on a
+                // server whose minimum password length is 0 (the vendor's default).
                 let ok = match &user.password {
                     Some(p) => p == password,
                     None => password.is_empty(),

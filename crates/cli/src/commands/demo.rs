@@ -81,22 +81,9 @@ async fn find_user(h: &AdapterHandle, login_or_email: &str) -> Result<Option<Use
     }))
 }
 
-/// Logs `login` in to the Strategy emulator with an empty password (users created
-/// without one log in that way), which opens a live user connection.
+/// Signs `login` in to the Strategy emulator, which opens a live user connection.
 async fn strategy_login(emulator: &RunningEmulator, login: &str) -> Result<()> {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/auth/login", emulator.base_url))
-        .json(&json!({"username": login, "password": "", "loginMode": 1}))
-        .send()
-        .await
-        .map_err(|e| Error::unavailable(format!("logging in as {login}: {e}")))?;
-    if !resp.status().is_success() {
-        return Err(Error::unavailable(format!(
-            "logging in as {login}: HTTP {}",
-            resp.status()
-        )));
-    }
-    Ok(())
+    idbridge_strategy::emulator::sign_in_as(emulator, login).await
 }
 
 async fn live_sessions(t: &DemoTarget, login: &str, email: &str) -> Result<Option<usize>> {

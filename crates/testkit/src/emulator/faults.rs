@@ -92,7 +92,8 @@ impl Fault {
 /// Written as `429=0.05,503=0.02,reset=0.01,slow=0.01,garbage=0.01`; further keys:
 /// `500=RATE`, `html=RATE`, `wrongtype=RATE`, `missing=RATE`, `huge=RATE`,
 /// `retry_after=SECONDS` (default 1), `slow_ms=MILLIS` (default 2000), `huge_mb=MIB`
-/// (default 65), `seed=N` (default 0, for reproducible runs). Rates are probabilities per
+/// (default 65), `seed=N` (default 0, for reproducible runs), `fields=KEY|KEY...`
+/// (default none: see below). Rates are probabilities per
 /// request and must add up to at most 1; one roll of the seeded dice per request decides
 /// which fault, if any, it gets.
 ///
@@ -110,6 +111,12 @@ impl Fault {
 ///   a bare scalar, an empty object) as it is; `huge` cannot pad a `204`, which has no
 ///   body. Which value or field is changed is decided by the same dice, so a seeded run
 ///   mangles the same way each time as long as the requests arrive in the same order.
+///
+/// With `fields` (object keys separated by `|`, such as `fields=enabled|username`),
+/// `wrongtype` and `missing` aim instead: they change the type of, or remove, **every**
+/// field of the answer with one of those keys, at any depth, and nothing else; an answer
+/// without such a field passes unchanged. This reproduces a server that garbles one field
+/// of every record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
     rates: Vec<(Fault, f64)>,
@@ -122,6 +129,9 @@ pub struct FaultSpec {
     pub huge_bytes: u64,
     /// The dice's seed. Default 0.
     pub seed: u64,
+    /// The object keys `wrongtype` and `missing` aim at; empty (the default) lets the
+    /// dice pick one value or field per answer.
+    pub fields: Vec<String>,
 }
 
 /// The default size of a `huge` answer: one MiB more than the client reads.
@@ -135,6 +145,7 @@ impl Default for FaultSpec {
             slow_delay: Duration::from_millis(2000),
             huge_bytes: DEFAULT_HUGE_BYTES,
             seed: 0,
+            fields: Vec::new(),
         }
     }
 }
@@ -204,6 +215,19 @@ impl FaultSpec {
                     let mib = number("number of MiB")?;
                     out.huge_bytes = (mib * 1024.0 * 1024.0) as u64;
                 }
+                "fields" => {
+                    out.fields = value
+                        .split('|')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    if out.fields.is_empty() {
+                        return Err(Error::invalid_input(
+                            "fault spec `fields`: name at least one key (`fields=enabled|username`)",
+                        ));
+                    }
+                }
                 "seed" => {
                     out.seed = value.parse().map_err(|_| {
                         Error::invalid_input(format!(
@@ -214,7 +238,7 @@ impl FaultSpec {
                 _ => {
                     let fault = Fault::from_name(key).ok_or_else(|| {
                         Error::invalid_input(format!(
-                            "fault spec: unknown key `{key}`; known: 429, 500, 503, reset, slow, garbage, html, wrongtype, missing, huge, retry_after, slow_ms, huge_mb, seed"
+                            "fault spec: unknown key `{key}`; known: 429, 500, 503, reset, slow, garbage, html, wrongtype, missing, huge, retry_after, slow_ms, huge_mb, seed, fields"
                         ))
                     })?;
                     let rate = number("rate between 0 and 1")?;
@@ -411,6 +435,49 @@ pub(crate) fn remove_field(doc: &mut Value, pick: impl FnOnce(usize) -> usize) -
     remove_nth_field(doc, pick(n).min(n - 1))
 }
 
+/// The aimed `wrongtype` fault: changes the type of every value under a key in `keys`, at
+/// any depth. Returns whether anything changed.
+pub(crate) fn change_type_of_keys(doc: &mut Value, keys: &[String]) -> bool {
+    match doc {
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |acc, v| change_type_of_keys(v, keys) | acc),
+        Value::Object(map) => {
+            let mut changed = false;
+            for (key, child) in map.iter_mut() {
+                if keys.iter().any(|k| k == key) {
+                    *child = retyped(child.take());
+                    changed = true;
+                } else {
+                    changed |= change_type_of_keys(child, keys);
+                }
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// The aimed `missing` fault: removes every field under a key in `keys`, at any depth.
+/// Returns whether anything changed.
+pub(crate) fn remove_keys(doc: &mut Value, keys: &[String]) -> bool {
+    match doc {
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |acc, v| remove_keys(v, keys) | acc),
+        Value::Object(map) => {
+            let before = map.len();
+            map.retain(|key, _| !keys.iter().any(|k| k == key));
+            let mut changed = map.len() != before;
+            for child in map.values_mut() {
+                changed |= remove_keys(child, keys);
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +582,35 @@ mod tests {
             assert!(!change_type(&mut d, |_| 0));
             assert_eq!(d, scalar);
         }
+    }
+
+    #[test]
+    fn aimed_faults_change_every_named_field_and_nothing_else() {
+        let s = FaultSpec::parse("missing=1,fields=enabled|username").expect("valid");
+        assert_eq!(s.fields, ["enabled", "username"]);
+        assert!(FaultSpec::parse("fields=|").is_err());
+        let keys = s.fields.clone();
+        let doc = json!([
+            {"id": "a", "username": "ada", "enabled": false, "inner": {"enabled": true}},
+            {"id": "b", "name": "x"}
+        ]);
+        let mut d = doc.clone();
+        assert!(remove_keys(&mut d, &keys));
+        assert_eq!(
+            d,
+            json!([{"id": "a", "inner": {}}, {"id": "b", "name": "x"}])
+        );
+        let mut d = doc.clone();
+        assert!(change_type_of_keys(&mut d, &keys));
+        assert_eq!(
+            d,
+            json!([
+                {"id": "a", "username": 3, "enabled": "false", "inner": {"enabled": "true"}},
+                {"id": "b", "name": "x"}
+            ])
+        );
+        let mut none = json!({"id": "c"});
+        assert!(!remove_keys(&mut none, &keys) && !change_type_of_keys(&mut none, &keys));
     }
 
     #[test]

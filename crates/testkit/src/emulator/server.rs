@@ -19,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceExt;
 
-use super::faults::{Fault, FaultDice, FaultSpec, change_type, remove_field};
+use super::faults::{
+    Fault, FaultDice, FaultSpec, change_type, change_type_of_keys, remove_field, remove_keys,
+};
 use super::options::EmulatorOptions;
 
 /// One request the emulator received.
@@ -301,6 +303,12 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) 
     };
     match fault {
         Some(Fault::Html) => html_page(dice.pick(2) == 0),
+        Some(Fault::WrongType) if !spec.fields.is_empty() => {
+            rewrite_json(resp, |doc| change_type_of_keys(doc, &spec.fields)).await
+        }
+        Some(Fault::Missing) if !spec.fields.is_empty() => {
+            rewrite_json(resp, |doc| remove_keys(doc, &spec.fields)).await
+        }
         Some(Fault::WrongType) => {
             rewrite_json(resp, |doc| change_type(doc, |n| dice.pick(n))).await
         }
