@@ -18,9 +18,13 @@ pub struct StrategyAdapter {
     pub(crate) cfg: StrategyConfig,
     /// The connecting account (never modified).
     pub(crate) me: UserInfo,
-    /// Projects by id, read once when first needed.
+    /// The projects as last read, `None` until the next use reads them. A process that
+    /// syncs on an interval keeps one adapter, so this is dropped when a roles listing or a
+    /// project-scoped grants listing starts (each run reads roles before it writes grants)
+    /// and re-read when a name is not in it: every run sees the projects as they are.
     pub(crate) projects: Mutex<Option<Vec<ProjectJson>>>,
-    /// Logins resolved to user ids while listing sessions.
+    /// Logins resolved to user ids while listing sessions; emptied when a listing starts,
+    /// so that a login deleted and created again is never taken for its old user.
     pub(crate) user_ids_by_login: Mutex<HashMap<String, String>>,
     /// Set when the server has no bulk-disconnect endpoint (before 11.3.1).
     pub(crate) no_bulk_disconnect: AtomicBool,
@@ -164,20 +168,32 @@ impl StrategyAdapter {
         req.size.unwrap_or(self.client.page_size()).max(1)
     }
 
-    /// Every project the server knows: `GET /api/projects` (the projects the caller may
-    /// use), falling back to the monitor listing `GET /api/monitors/projects` when the
-    /// first is refused.
+    /// Every project the server knows, as last read (read now when not yet read or
+    /// dropped by [`StrategyAdapter::forget_projects`]).
     pub(crate) async fn all_projects(&self) -> Result<Vec<ProjectJson>> {
         let mut cache = self.projects.lock().await;
         if let Some(p) = cache.as_ref() {
             return Ok(p.clone());
         }
-        let projects = match self
+        let projects = self.read_projects().await?;
+        *cache = Some(projects.clone());
+        Ok(projects)
+    }
+
+    /// Drops the projects read so far: the next use reads them again.
+    pub(crate) async fn forget_projects(&self) {
+        *self.projects.lock().await = None;
+    }
+
+    /// Reads the projects: `GET /api/projects` (the projects the caller may use), falling
+    /// back to the monitor listing `GET /api/monitors/projects` when the first is refused.
+    async fn read_projects(&self) -> Result<Vec<ProjectJson>> {
+        match self
             .client
             .list::<ProjectJson>(&Call::get("/api/projects"), "projects")
             .await
         {
-            Ok(p) => p,
+            Ok(p) => Ok(p),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -191,34 +207,26 @@ impl StrategyAdapter {
                         Some("projects"),
                         "monitored projects",
                     )
-                    .await?
+                    .await
             }
-            Err(e) => return Err(e),
-        };
-        *cache = Some(projects.clone());
-        Ok(projects)
+            Err(e) => Err(e),
+        }
     }
 
     /// Resolves a project given by id or by name (names compare case-insensitively, as
-    /// Strategy keeps them unique that way) to `(id, name)`.
+    /// Strategy keeps them unique that way) to `(id, name)`. A project missing from the
+    /// projects read so far is looked for again in a fresh read (it may be new or renamed).
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::NotFound`] listing the known project names.
     pub(crate) async fn resolve_project(&self, project: &str) -> Result<(String, String)> {
-        let projects = self.all_projects().await?;
         let wanted = project.trim();
-        let found = projects
-            .iter()
-            .find(|p| p.id.eq_ignore_ascii_case(wanted))
-            .or_else(|| projects.iter().find(|p| p.name.as_deref() == Some(wanted)))
-            .or_else(|| {
-                projects.iter().find(|p| {
-                    p.name
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-                })
-            });
-        match found {
+        let mut projects = self.all_projects().await?;
+        if find_project(&projects, wanted).is_none() {
+            self.forget_projects().await;
+            projects = self.all_projects().await?;
+        }
+        match find_project(&projects, wanted) {
             // The name is the grants' scope: a project without one is not named after its id.
             Some(p) => match p.name.clone().filter(|n| !n.trim().is_empty()) {
                 Some(name) => Ok((p.id.clone(), name)),
@@ -243,6 +251,22 @@ impl StrategyAdapter {
             }
         }
     }
+}
+
+/// The project with id `wanted`, else the one named exactly `wanted`, else the one whose
+/// name matches it case-insensitively.
+fn find_project<'a>(projects: &'a [ProjectJson], wanted: &str) -> Option<&'a ProjectJson> {
+    projects
+        .iter()
+        .find(|p| p.id.eq_ignore_ascii_case(wanted))
+        .or_else(|| projects.iter().find(|p| p.name.as_deref() == Some(wanted)))
+        .or_else(|| {
+            projects.iter().find(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+            })
+        })
 }
 
 /// The Intelligence Server version from `GET /api/status` (first 9 characters, as the

@@ -94,6 +94,18 @@ impl StrategyAdapter {
         Ok(out)
     }
 
+    /// The project a listing's scope names: on the first page from projects read afresh.
+    async fn project_of_listing(
+        &self,
+        project: &str,
+        page: &PageRequest,
+    ) -> Result<(String, String)> {
+        if page.cursor.is_none() {
+            self.forget_projects().await;
+        }
+        self.resolve_project(project).await
+    }
+
     async fn change_role_members(&self, grant: &Grant, add: bool) -> Result<()> {
         let role = self.role_json(&grant.role).await?;
         let (project_id, _) = self.grant_project(grant).await?;
@@ -127,7 +139,13 @@ impl StrategyAdapter {
 impl Roles for StrategyAdapter {
     /// Every security role. With a configured `project`, roles carry that project as
     /// their scope (where their grants go by default); otherwise the global scope.
+    ///
+    /// The first page drops the projects read before, so that the project name and the
+    /// grants written after this listing come from projects read in this run.
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
+        if page.cursor.is_none() {
+            self.forget_projects().await;
+        }
         let roles: Vec<RoleJson> = self
             .client
             .list(&Call::get("/api/securityRoles"), "security roles")
@@ -158,11 +176,13 @@ impl Roles for StrategyAdapter {
         Page::slice(all, &page, self.client.page_size())
     }
 
+    /// The grants the filter matches. With a project scope, the first page reads the
+    /// projects afresh, so that the scope names the project as it is now.
     async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
         let project_id = match &filter.scope {
             None => None,
             Some(Scope::Global) => return Page::slice(Vec::new(), &page, 1),
-            Some(Scope::Project(p)) => match self.resolve_project(p).await {
+            Some(Scope::Project(p)) => match self.project_of_listing(p, &page).await {
                 Ok((id, _)) => Some(id),
                 Err(e) if e.kind() == idbridge_core::ErrorKind::NotFound => {
                     return Page::slice(Vec::new(), &page, 1);

@@ -82,8 +82,9 @@ impl StrategyAdapter {
             .ok_or_else(|| Error::protocol(format!("user `{user_id}` has no login")))
     }
 
-    /// A user's id, by login (`GET /api/users?abbreviationBegins=`), cached; empty when no
-    /// user has that login any more.
+    /// A user's id, by login (`GET /api/users?abbreviationBegins=`), kept for the rest of
+    /// the listing (a listing's first page starts afresh); empty when no user has that
+    /// login any more.
     async fn user_id_of(&self, login: &str) -> Result<String> {
         if let Some(id) = self.user_ids_by_login.lock().await.get(login) {
             return Ok(id.clone());
@@ -231,6 +232,11 @@ fn encode_segment(s: &str) -> String {
 #[idbridge_core::async_trait]
 impl Sessions for StrategyAdapter {
     async fn list_sessions(&self, user: Option<&str>, page: PageRequest) -> Result<Page<Session>> {
+        if page.cursor.is_none() {
+            // A login may have been deleted and given to a new user since the last listing:
+            // its connections are the new user's.
+            self.user_ids_by_login.lock().await.clear();
+        }
         let login = match user {
             Some(id) => Some(self.login_of(id).await?),
             None => None,
