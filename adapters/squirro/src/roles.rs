@@ -191,6 +191,24 @@ impl SquirroAdapter {
         Err(Error::not_found(format!("no Squirro project is named `{name}`")).with_resource(name))
     }
 
+    /// The project `name` names now, when it is another than `stale` (a project deleted
+    /// and created again under the same name has a new id): read after the server did not
+    /// find `stale`. `None` when the name still names `stale`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when no project has that name any more.
+    async fn moved_project(&self, name: &str, stale: &WireProject) -> Result<Option<WireProject>> {
+        let projects = self.projects(true).await?;
+        match find_project(&projects, name) {
+            Some(p) if p.id != stale.id => Ok(Some(p.clone())),
+            Some(_) => Ok(None),
+            None => Err(
+                Error::not_found(format!("no Squirro project is named `{name}`"))
+                    .with_resource(name),
+            ),
+        }
+    }
+
     /// The project role and project of a project-scoped grant: the role id may be bare
     /// (`member`) or qualified (`member@Sales`), in which case the qualifier must name the
     /// scope's project.
@@ -213,6 +231,82 @@ impl SquirroAdapter {
             }
         }
         Ok((role.to_string(), project))
+    }
+
+    /// Grants project role `role` in `project` (named `name` in the grant): a member
+    /// already holding it is left alone, one holding another role gets this one.
+    async fn grant_in(
+        &self,
+        grant: &Grant,
+        name: &str,
+        role: &str,
+        project: &WireProject,
+    ) -> Result<()> {
+        let members = self.project_members(&project.id).await?;
+        match members.iter().find(|m| member_is(m, &grant.principal)) {
+            Some(m) if m.project_role.as_deref() == Some(role) => Ok(()),
+            Some(m) => {
+                if m.project_role.as_deref() == Some(OWNER_ROLE) {
+                    return Err(Error::permission_denied(format!(
+                        "{} owns project `{name}`; its role is changed in Squirro itself",
+                        grant.principal
+                    )));
+                }
+                let url = self.member_url(&project.id, grant.principal.id())?;
+                self.client
+                    .send(Method::PUT, &url, &[], Body::form([("role", role)]), None)
+                    .await
+                    .map(|_| ())
+            }
+            None => {
+                let key = if grant.principal.is_group() {
+                    "group_id"
+                } else {
+                    "user_id"
+                };
+                let url = self.members_url(&project.id)?;
+                let body = Body::form([("role", role), (key, grant.principal.id())]);
+                match self.client.send(Method::POST, &url, &[], body, None).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Revokes project role `role` in `project` (named `name` in the grant) when the
+    /// principal holds it there.
+    async fn revoke_in(
+        &self,
+        grant: &Grant,
+        name: &str,
+        role: &str,
+        project: &WireProject,
+    ) -> Result<()> {
+        let members = self.project_members(&project.id).await?;
+        let Some(m) = members.iter().find(|m| member_is(m, &grant.principal)) else {
+            return Ok(());
+        };
+        if m.project_role.as_deref() != Some(role) {
+            return Ok(());
+        }
+        if role == OWNER_ROLE {
+            return Err(Error::permission_denied(format!(
+                "{} owns project `{name}`; ownership is changed in Squirro itself",
+                grant.principal
+            )));
+        }
+        let url = self.member_url(&project.id, grant.principal.id())?;
+        match self
+            .client
+            .send(Method::DELETE, &url, &[], Body::None, None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn members_url(&self, project_id: &str) -> Result<String> {
@@ -286,10 +380,20 @@ impl SquirroAdapter {
             .collect()
     }
 
+    /// The project grants the filter matches, from projects read afresh.
     async fn project_grants(&self, filter: &GrantFilter) -> Result<Vec<Grant>> {
+        let projects = self.projects(true).await?;
         let targets: Vec<(WireProject, String)> = match &filter.scope {
-            Some(Scope::Project(name)) => vec![(self.resolve_project(name).await?, name.clone())],
-            _ => scope_names(self.projects(true).await?),
+            Some(Scope::Project(name)) => match find_project(&projects, name) {
+                Some(p) => vec![(p.clone(), name.clone())],
+                None => {
+                    return Err(
+                        Error::not_found(format!("no Squirro project is named `{name}`"))
+                            .with_resource(name),
+                    );
+                }
+            },
+            _ => scope_names(projects),
         };
         let mut out = Vec::new();
         for (project, scope_name) in targets {
@@ -390,43 +494,14 @@ impl Roles for SquirroAdapter {
             }
             Scope::Project(name) => {
                 let (role, project) = self.project_grant_target(grant, name, false).await?;
-                let members = self.project_members(&project.id).await?;
-                match members.iter().find(|m| member_is(m, &grant.principal)) {
-                    Some(m) if m.project_role.as_deref() == Some(role.as_str()) => Ok(()),
-                    Some(m) => {
-                        if m.project_role.as_deref() == Some(OWNER_ROLE) {
-                            return Err(Error::permission_denied(format!(
-                                "{} owns project `{name}`; its role is changed in Squirro itself",
-                                grant.principal
-                            )));
-                        }
-                        let url = self.member_url(&project.id, grant.principal.id())?;
-                        self.client
-                            .send(
-                                Method::PUT,
-                                &url,
-                                &[],
-                                Body::form([("role", role.as_str())]),
-                                None,
-                            )
-                            .await
-                            .map(|_| ())
-                    }
-                    None => {
-                        let key = if grant.principal.is_group() {
-                            "group_id"
-                        } else {
-                            "user_id"
-                        };
-                        let url = self.members_url(&project.id)?;
-                        let body =
-                            Body::form([("role", role.as_str()), (key, grant.principal.id())]);
-                        match self.client.send(Method::POST, &url, &[], body, None).await {
-                            Ok(_) => Ok(()),
-                            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
-                            Err(e) => Err(e),
+                match self.grant_in(grant, name, &role, &project).await {
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        match self.moved_project(name, &project).await? {
+                            Some(moved) => self.grant_in(grant, name, &role, &moved).await,
+                            None => Err(e),
                         }
                     }
+                    done => done,
                 }
             }
         }
@@ -449,28 +524,14 @@ impl Roles for SquirroAdapter {
             }
             Scope::Project(name) => {
                 let (role, project) = self.project_grant_target(grant, name, true).await?;
-                let members = self.project_members(&project.id).await?;
-                let Some(m) = members.iter().find(|m| member_is(m, &grant.principal)) else {
-                    return Ok(());
-                };
-                if m.project_role.as_deref() != Some(role.as_str()) {
-                    return Ok(());
-                }
-                if role == OWNER_ROLE {
-                    return Err(Error::permission_denied(format!(
-                        "{} owns project `{name}`; ownership is changed in Squirro itself",
-                        grant.principal
-                    )));
-                }
-                let url = self.member_url(&project.id, grant.principal.id())?;
-                match self
-                    .client
-                    .send(Method::DELETE, &url, &[], Body::None, None)
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(e),
+                match self.revoke_in(grant, name, &role, &project).await {
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        match self.moved_project(name, &project).await? {
+                            Some(moved) => self.revoke_in(grant, name, &role, &moved).await,
+                            None => Err(e),
+                        }
+                    }
+                    done => done,
                 }
             }
         }
