@@ -19,7 +19,9 @@ pub struct SquirroAdapter {
     pub(crate) client: SquirroClient,
     pub(crate) default_role: String,
     pub(crate) attribute_keys: Vec<String>,
-    /// Projects read from the topic API, refreshed whenever a name is not found.
+    /// Projects read from the topic API: read again by every roles or grants listing, and
+    /// by a grant or revoke that does not find a name or whose project id the server no
+    /// longer knows, so that a process syncing on an interval sees each run's projects.
     pub(crate) projects: Mutex<Option<Vec<WireProject>>>,
 }
 
