@@ -5,9 +5,12 @@
 //! vendor's own error code and message. Each adapter maps vendor responses to kinds in one
 //! function; everything else only reads kinds, never message text.
 //!
-//! `Display` shows the context and the messages. It never contains a secret because no
-//! constructor in idbridge puts one into an error: secrets live in [`crate::Secret`], whose
-//! own `Display` is redacted.
+//! `Display` shows the context and the messages. No constructor in idbridge puts a secret
+//! into an error (secrets live in [`crate::Secret`], whose own `Display` is redacted), but a
+//! server may: an error body that repeats the request quotes the password or the token it
+//! was sent. So the message and the vendor's text are cleaned of every registered secret
+//! value ([`crate::redact`]) when the error is made, and the whole text again when it is
+//! shown (a token may be registered after the error was made).
 
 use std::fmt;
 use std::sync::Arc;
@@ -106,9 +109,14 @@ struct Inner {
 impl Error {
     /// A new error of `kind`; retryable as [`ErrorKind::retryable_by_default`] says.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message: String = message.into();
+        let message = match crate::redact(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
         Error(Box::new(Inner {
             kind,
-            message: message.into(),
+            message,
             retryable: kind.retryable_by_default(),
             adapter: None,
             operation: None,
@@ -274,17 +282,18 @@ impl Error {
         self
     }
 
-    /// Sets the vendor's error code and message.
+    /// Sets the vendor's error code and message (cleaned of every registered secret, like
+    /// the message).
     pub fn with_vendor(
         mut self,
         code: Option<impl Into<String>>,
         message: Option<impl Into<String>>,
     ) -> Self {
         if let Some(code) = code {
-            self.0.vendor_code = Some(code.into());
+            self.0.vendor_code = Some(crate::redact(&code.into()).into_owned());
         }
         if let Some(message) = message {
-            self.0.vendor_message = Some(message.into());
+            self.0.vendor_message = Some(crate::redact(&message.into()).into_owned());
         }
         self
     }
@@ -314,14 +323,15 @@ impl Error {
     }
 }
 
-/// Shown with [`crate::text::escape_lines`]: messages quote names and vendor answers, and
-/// a control character in one of them must not act on the terminal (or the log file) that
-/// shows the error. Newlines stay, for multi-line parser messages.
+/// Shown cleaned of every registered secret ([`crate::redact`]) and with
+/// [`crate::text::escape_lines`]: messages quote names and vendor answers, which may repeat
+/// a credential, and a control character in one of them must not act on the terminal (or
+/// the log file) that shows the error. Newlines stay, for multi-line parser messages.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut text = String::new();
         self.write_plain(&mut text)?;
-        f.write_str(&crate::text::escape_lines(&text))
+        f.write_str(&crate::text::escape_lines(&crate::redact(&text)))
     }
 }
 
@@ -363,7 +373,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.0.kind)
-            .field("message", &self.0.message)
+            .field("message", &crate::redact(&self.0.message))
             .field("retryable", &self.0.retryable);
         for (name, value) in [
             ("adapter", &self.0.adapter),
@@ -373,14 +383,14 @@ impl fmt::Debug for Error {
             ("vendor_message", &self.0.vendor_message),
         ] {
             if let Some(v) = value {
-                d.field(name, v);
+                d.field(name, &crate::redact(v));
             }
         }
         if let Some(status) = self.0.http_status {
             d.field("http_status", &status);
         }
         if let Some(source) = &self.0.source {
-            d.field("source", &source.to_string());
+            d.field("source", &crate::redact(&source.to_string()));
         }
         d.finish()
     }
@@ -440,6 +450,26 @@ mod tests {
             e.to_string(),
             "bi users_get `ABC`: user does not exist (not_found); vendor error ERR004: HTTP 404 Not Found [HTTP 404]"
         );
+    }
+
+    #[test]
+    fn server_text_is_cleaned_of_registered_secrets() {
+        let password = crate::Secret::new("error-canary-Pw-1d2e");
+        let e = Error::invalid_input(format!("bad request: password={}", password.expose()))
+            .with_vendor(Some("E1"), Some(format!("echo {}", password.expose())));
+        for text in [
+            e.to_string(),
+            format!("{e:?}"),
+            e.message().to_string(),
+            e.vendor_message().unwrap_or_default().to_string(),
+        ] {
+            assert!(!text.contains("error-canary"), "{text}");
+            assert!(text.contains(crate::REDACTED), "{text}");
+        }
+        // A token registered after the error was made is gone from its text too.
+        let e = Error::invalid_input("session late-token-5a6b7c ended");
+        crate::register_secret("late-token-5a6b7c");
+        assert!(!e.to_string().contains("late-token"), "{e}");
     }
 
     #[test]

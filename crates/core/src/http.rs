@@ -1,6 +1,13 @@
 //! HTTP plumbing every REST adapter uses: one configured client with timeouts, TLS
 //! settings, a retry policy, request counters and tracing that never records credentials.
 //!
+//! Credentials stay with the server they were configured for: a redirect is followed only
+//! within the origin (scheme, host and port) of the request, so neither a header, a cookie
+//! nor a form body with a password goes to another server, nor from `https` to `http`.
+//! Every credential the client sends or receives outside a [`crate::Secret`]
+//! (`Authorization` headers, cookies, token headers) is registered with
+//! [`crate::register_secret`], so that no error or log line shows it.
+//!
 //! Adapters build requests with [`HttpClient::request`], send them with
 //! [`HttpClient::send`] (which retries what is safe to retry), and map the final response's
 //! status and body to an [`Error`] in their own one error-mapping function. Response
@@ -13,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -189,7 +197,10 @@ impl HttpClient {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("idbridge/", env!("CARGO_PKG_VERSION")))
-            .cookie_store(settings.cookie_store);
+            .redirect(redirect_policy());
+        if settings.cookie_store {
+            builder = builder.cookie_provider(Arc::new(RegisteringJar::default()));
+        }
         if !settings.verify_tls {
             tracing::warn!(
                 adapter,
@@ -278,6 +289,7 @@ impl HttpClient {
         let request = request.build().map_err(|e| {
             Error::invalid_input(format!("cannot build request: {e}")).with_source(e)
         })?;
+        register_credentials(request.headers(), Direction::Sent);
         let idempotency = idempotency.unwrap_or_else(|| Idempotency::of(request.method()));
         let method = request.method().clone();
         let path = request.url().path().to_string();
@@ -323,6 +335,7 @@ impl HttpClient {
                 && started.elapsed() < self.policy.budget;
             match outcome {
                 Ok(resp) => {
+                    register_credentials(resp.headers(), Direction::Received);
                     let status = resp.status();
                     span.record("status", status.as_u16());
                     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
@@ -356,6 +369,17 @@ impl HttpClient {
                         )
                     });
                     tokio::time::sleep(wait).await;
+                }
+                Err(err) if err.is_redirect() => {
+                    // Not followed by the policy: say where it went; trying again would
+                    // be redirected again.
+                    let refused = std::error::Error::source(&err)
+                        .and_then(|e| e.downcast_ref::<RedirectRefused>())
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "the server redirected the request in a loop".into());
+                    return Err(Error::config(format!("{method} {path}: {refused}"))
+                        .with_retryable(false)
+                        .with_adapter(self.adapter.as_ref()));
                 }
                 Err(err) => {
                     let never_sent = err.is_connect();
@@ -400,6 +424,186 @@ impl HttpClient {
     pub async fn read_json<T: DeserializeOwned>(&self, resp: Response, what: &str) -> Result<T> {
         let body = read_body(resp, self.max_body_bytes).await?;
         parse_json(&body, what)
+    }
+}
+
+/// The most redirects followed for one request (all within its origin).
+const MAX_REDIRECTS: usize = 10;
+
+/// Follows a redirect only within the origin (scheme, host and port) of the request it
+/// answers. Redirects are where credentials leak: a `307` re-sends a login form with its
+/// password, custom token headers are re-sent to any host, and reqwest keeps even the
+/// `Authorization` header on an `https` -> `http` redirect to the same host. So no
+/// redirect to another origin is followed, whatever the status, and the error says where
+/// it pointed.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first().cloned() else {
+            return attempt.follow();
+        };
+        let to = attempt.url().clone();
+        let status = attempt.status().as_u16();
+        if !same_origin(&first, &to) {
+            return attempt.error(RedirectRefused {
+                from: origin_of(&first),
+                to: display_url(to.as_str()),
+                status,
+                downgrade: first.scheme() == "https" && to.scheme() == "http",
+                too_many: false,
+            });
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefused {
+                from: origin_of(&first),
+                to: display_url(to.as_str()),
+                status,
+                downgrade: false,
+                too_many: true,
+            });
+        }
+        attempt.follow()
+    })
+}
+
+/// Whether two URLs share scheme, host and port (the default port of the scheme when
+/// none is written).
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// `scheme://host:port` of a URL.
+fn origin_of(url: &reqwest::Url) -> String {
+    match url.port_or_known_default() {
+        Some(port) => format!(
+            "{}://{}:{port}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ),
+        None => format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default()),
+    }
+}
+
+/// A redirect the policy did not follow.
+#[derive(Debug)]
+struct RedirectRefused {
+    from: String,
+    to: String,
+    status: u16,
+    downgrade: bool,
+    too_many: bool,
+}
+
+impl std::fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let RedirectRefused {
+            from,
+            to,
+            status,
+            downgrade,
+            too_many,
+        } = self;
+        if *too_many {
+            return write!(
+                f,
+                "the server at {from} redirected the request more than {MAX_REDIRECTS} times (last to {to}, HTTP {status}); not followed"
+            );
+        }
+        let why = if *downgrade {
+            "a redirect from https to http would send the credentials in clear"
+        } else {
+            "credentials are only sent to the configured origin (scheme, host and port)"
+        };
+        write!(
+            f,
+            "the server at {from} redirected the request to {to} (HTTP {status}); not followed: {why}. If that is the right server, configure its address instead"
+        )
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
+/// Which way a header went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Sent,
+    Received,
+}
+
+/// Whether a header carries a credential: the standard ones, any the client marked
+/// sensitive, and vendor headers named after a token, key, secret, password or session
+/// (`X-MSTR-AuthToken`, `X-API-Key`).
+fn is_credential_header(name: &reqwest::header::HeaderName, value: &HeaderValue) -> bool {
+    use reqwest::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, SET_COOKIE};
+    if value.is_sensitive()
+        || [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE].contains(name)
+    {
+        return true;
+    }
+    let name = name.as_str();
+    ["token", "key", "secret", "password", "session"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+/// Registers every credential in `headers` ([`crate::register_secret`]): the whole value,
+/// the credential after an `Authorization` scheme (`Bearer x`, `Basic x`), and each
+/// cookie's value.
+fn register_credentials(headers: &reqwest::header::HeaderMap, direction: Direction) {
+    use reqwest::header::{COOKIE, SET_COOKIE};
+    for (name, value) in headers {
+        if !is_credential_header(name, value) {
+            continue;
+        }
+        let Ok(text) = value.to_str() else {
+            continue;
+        };
+        if name == SET_COOKIE {
+            register_cookie_values(text.split(';').take(1));
+        } else if name == COOKIE && direction == Direction::Sent {
+            register_cookie_values(text.split(';'));
+        } else {
+            crate::register_secret(text.trim());
+            if let Some((_, credential)) = text.trim().split_once(' ') {
+                crate::register_secret(credential.trim());
+            }
+        }
+    }
+}
+
+/// Registers the values of `name=value` pairs.
+fn register_cookie_values<'a>(pairs: impl Iterator<Item = &'a str>) {
+    for pair in pairs {
+        if let Some((_, value)) = pair.split_once('=') {
+            crate::register_secret(value.trim().trim_matches('"'));
+        }
+    }
+}
+
+/// reqwest's cookie jar, registering every cookie value it receives before it stores it
+/// (the cookie store logs what it inserts at debug level, and a session cookie is as
+/// good as the password).
+#[derive(Debug, Default)]
+struct RegisteringJar(reqwest::cookie::Jar);
+
+impl reqwest::cookie::CookieStore for RegisteringJar {
+    fn set_cookies(
+        &self,
+        cookie_headers: &mut dyn Iterator<Item = &HeaderValue>,
+        url: &reqwest::Url,
+    ) {
+        let headers: Vec<&HeaderValue> = cookie_headers.collect();
+        for header in &headers {
+            if let Ok(text) = header.to_str() {
+                register_cookie_values(text.split(';').take(1));
+            }
+        }
+        self.0.set_cookies(&mut headers.into_iter(), url);
+    }
+
+    fn cookies(&self, url: &reqwest::Url) -> Option<HeaderValue> {
+        self.0.cookies(url)
     }
 }
 
@@ -719,9 +923,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
     }
 }
 
-/// The first 120 characters of a body, on one line, for error messages.
+/// The first 120 characters of a body, on one line, for error messages, cleaned of every
+/// registered secret ([`crate::redact`]): a server may repeat the request it refused.
 pub fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
+    let text = crate::redact(&text);
     let one_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -996,6 +1202,118 @@ mod tests {
         let err =
             parse_json::<U>(b"<html><body>Bad Gateway</body></html>", "user").expect_err("html");
         assert!(err.message().contains("<html>"), "{}", err.message());
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_another_origin_is_not_followed_and_named() {
+        let login = MockServer::start().await;
+        let other = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(307)
+                    .insert_header("Location", format!("{}/steal?x=1", other.uri())),
+            )
+            .mount(&login)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&other)
+            .await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let err = client
+            .send(
+                client
+                    .request(Method::POST, format!("{}/api/auth/login", login.uri()))
+                    .form(&[("password", "redirect-canary-pw")]),
+            )
+            .await
+            .expect_err("not followed");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(!err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("redirected the request to {}/steal", other.uri())),
+            "{text}"
+        );
+        assert!(text.contains("not followed"), "{text}");
+        assert!(text.contains("POST /api/auth/login"), "{text}");
+        assert!(!text.contains("x=1"), "{text}");
+        let received = other.received_requests().await.unwrap_or_default();
+        assert!(received.is_empty(), "the other origin got {received:?}");
+        assert_eq!(client.counts().writes, 1, "sent once, not retried");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_within_the_origin_is_followed() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/old"))
+            .respond_with(ResponseTemplate::new(302).insert_header("Location", "/new"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/new"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("here"))
+            .mount(&server)
+            .await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let resp = client
+            .send(client.request(Method::GET, format!("{}/old", server.uri())))
+            .await
+            .expect("followed");
+        assert_eq!(resp.status(), 200);
+    }
+
+    #[test]
+    fn origins_differ_by_scheme_host_or_port() {
+        let u = |s: &str| reqwest::Url::parse(s).expect("url");
+        assert!(same_origin(&u("https://h/a"), &u("https://h:443/b?c")));
+        assert!(!same_origin(&u("https://h/a"), &u("http://h/a")));
+        assert!(!same_origin(&u("https://h:8443/a"), &u("http://h:8443/a")));
+        assert!(!same_origin(&u("http://h:8080/a"), &u("http://h:8081/a")));
+        assert!(!same_origin(&u("http://h/a"), &u("http://other/a")));
+        let downgrade = RedirectRefused {
+            from: origin_of(&u("https://h:8443/x")),
+            to: display_url("http://h:8443/x"),
+            status: 307,
+            downgrade: true,
+            too_many: false,
+        }
+        .to_string();
+        assert!(
+            downgrade.contains("https://h:8443 redirected the request to http://h:8443/x"),
+            "{downgrade}"
+        );
+        assert!(downgrade.contains("in clear"), "{downgrade}");
+    }
+
+    #[tokio::test]
+    async fn credentials_sent_and_received_are_registered() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Set-Cookie", "JSESSIONID=cookie-canary-91ab; Path=/")
+                    .insert_header("X-Auth-Token", "header-token-canary-22cd"),
+            )
+            .mount(&server)
+            .await;
+        let settings = HttpSettings {
+            cookie_store: true,
+            ..fast()
+        };
+        let client = HttpClient::new("t", &settings).expect("client");
+        client
+            .send(
+                client
+                    .request(Method::GET, server.uri())
+                    .bearer_auth("bearer-canary-33ef"),
+            )
+            .await
+            .expect("response");
+        let text = "cookie-canary-91ab header-token-canary-22cd Bearer bearer-canary-33ef";
+        let clean = crate::redact(text);
+        assert!(!clean.contains("canary"), "{clean}");
     }
 
     #[test]

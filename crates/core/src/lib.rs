@@ -33,7 +33,7 @@ pub use model::{
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 pub use model::{MemberWrite, MemberWriteResult};
-pub use secret::{REDACTED, Secret};
+pub use secret::{MIN_SECRET_LEN, REDACTED, Secret, redact, register_secret};
 pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 
 /// Re-exports for [`register_adapter!`]; not part of the public API.

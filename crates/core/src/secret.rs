@@ -1,7 +1,19 @@
-//! A string that never prints.
+//! A string that never prints, and the process-wide list of secret values that every
+//! text shown to a person is cleaned of.
+//!
+//! A [`Secret`] never prints its value. But a value also reaches text another way: a server
+//! that repeats the request in its error body (`password=...`), a session cookie or token
+//! that a dependency logs. So every secret value the process holds is also registered here:
+//! each [`Secret`] when it is made (configured passwords, API keys, refresh tokens, and the
+//! access and session tokens adapters receive), and each credential the HTTP layer sends
+//! or receives outside a [`Secret`] (`Authorization` headers, cookies). [`redact`] replaces
+//! every registered value in a text; errors, server text quoted in them, and every log line
+//! go through it.
 
+use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -19,9 +31,21 @@ pub const REDACTED: &str = "<redacted>";
 pub struct Secret(Arc<str>);
 
 impl Secret {
-    /// Wraps a value.
+    /// Wraps a value, and registers it (see [`register_secret`]) so that no text shown
+    /// later carries it.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(Arc::from(value.into()))
+        let value: Arc<str> = Arc::from(value.into());
+        register(&value, false);
+        Secret(value)
+    }
+
+    /// Wraps a configured value (a password, API key or token from the configuration),
+    /// which stays registered for the life of the process however many derived values
+    /// come after it.
+    pub fn configured(value: impl Into<String>) -> Self {
+        let value: Arc<str> = Arc::from(value.into());
+        register(&value, true);
+        Secret(value)
     }
 
     /// The value itself. Only call this where it is sent to the server.
@@ -62,31 +86,211 @@ impl<'de> Deserialize<'de> for Secret {
                 f.write_str("a secret string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
-                Ok(Secret::new(v))
+                Ok(Secret::configured(v))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
-                Ok(Secret::new(v))
+                Ok(Secret::configured(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+                Ok(Secret::configured(v.to_string()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+                Ok(Secret::configured(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+                Ok(Secret::configured(v.to_string()))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+                Ok(Secret::configured(v.to_string()))
             }
         }
         deserializer.deserialize_any(SecretVisitor)
     }
 }
 
+/// Values shorter than this are not registered: replacing every `admin` or `1234` in
+/// every message would garble common text, and so short a value is no secret anyway.
+pub const MIN_SECRET_LEN: usize = 6;
+
+/// The most derived values (tokens, cookies) kept registered; beyond it the oldest go
+/// first. A long-running `sync --interval` logs in again and again, and a value that old
+/// belongs to an expired session. Configured values are never dropped.
+const MAX_DERIVED: usize = 512;
+
+struct Registry {
+    /// How many derived values are kept.
+    cap: usize,
+    /// Configured values.
+    pinned: Vec<String>,
+    /// Derived values, oldest first.
+    derived: VecDeque<String>,
+    /// Every form (see `forms`) of every value, longest first, so that a value
+    /// containing another is replaced whole.
+    patterns: Vec<String>,
+}
+
+impl Registry {
+    const fn new(cap: usize) -> Self {
+        Registry {
+            cap,
+            pinned: Vec::new(),
+            derived: VecDeque::new(),
+            patterns: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, value: &str, pinned: bool) {
+        if value.chars().count() < MIN_SECRET_LEN || self.pinned.iter().any(|p| p == value) {
+            return;
+        }
+        if let Some(at) = self.derived.iter().position(|v| v == value) {
+            if !pinned {
+                // Seen again: it is in use, so it is the last to be dropped.
+                if let Some(v) = self.derived.remove(at) {
+                    self.derived.push_back(v);
+                }
+                return;
+            }
+            self.derived.remove(at);
+        }
+        if pinned {
+            self.pinned.push(value.to_string());
+        } else {
+            self.derived.push_back(value.to_string());
+            while self.derived.len() > self.cap {
+                self.derived.pop_front();
+            }
+        }
+        let mut all: Vec<String> = self
+            .pinned
+            .iter()
+            .chain(self.derived.iter())
+            .flat_map(|v| forms(v))
+            .collect();
+        all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        all.dedup();
+        self.patterns = all;
+    }
+
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out: Option<String> = None;
+        for pattern in &self.patterns {
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(pattern.as_str()) {
+                out = Some(current.replace(pattern.as_str(), REDACTED));
+            }
+        }
+        match out {
+            Some(s) => Cow::Owned(s),
+            None => Cow::Borrowed(text),
+        }
+    }
+}
+
+static REGISTRY: RwLock<Registry> = RwLock::new(Registry::new(MAX_DERIVED));
+
+/// The forms a value takes in the text a server may send back: as it is, form-encoded
+/// (`a+b%21`), percent-encoded (`a%20b%21`) and escaped inside a JSON string.
+fn forms(value: &str) -> Vec<String> {
+    let mut out = vec![value.to_string()];
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let json = serde_json::to_string(value)
+        .ok()
+        .and_then(|q| q.strip_prefix('"')?.strip_suffix('"').map(str::to_string));
+    for f in [Some(form), Some(percent), json].into_iter().flatten() {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn register(value: &str, pinned: bool) {
+    if value.chars().count() < MIN_SECRET_LEN {
+        return;
+    }
+    // A panic while holding the lock cannot leave the lists in a state that matters (at
+    // worst one value is missing), so a poisoned lock is used as it is.
+    match REGISTRY.write() {
+        Ok(mut r) => r.add(value, pinned),
+        Err(poisoned) => poisoned.into_inner().add(value, pinned),
+    }
+}
+
+/// Registers a secret value that the process holds outside a [`Secret`] (a cookie or an
+/// `Authorization` header the HTTP layer sends or receives), so that [`redact`] removes
+/// it from every text. Values shorter than [`MIN_SECRET_LEN`] characters are ignored.
+/// Every [`Secret`] registers itself; there is no need to call this for one.
+pub fn register_secret(value: &str) {
+    register(value, false);
+}
+
+/// `text` with every registered secret value (in each of the forms a server may echo it
+/// in: as it is, form- or percent-encoded, JSON-escaped) replaced by [`REDACTED`].
+/// Borrowed when nothing was replaced.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    if text.len() < MIN_SECRET_LEN {
+        return Cow::Borrowed(text);
+    }
+    let registry = match REGISTRY.read() {
+        Ok(r) => r,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    match registry.redact(text) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(s) => Cow::Owned(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registered_values_are_redacted_in_every_form() {
+        let s = Secret::new("Pa55 w&rd\"quoted\"-reg");
+        let text = format!(
+            "raw {} form password=Pa55+w%26rd%22quoted%22-reg json {{\"p\":\"Pa55 w&rd\\\"quoted\\\"-reg\"}} pct Pa55%20w%26rd%22quoted%22-reg",
+            s.expose()
+        );
+        let clean = redact(&text);
+        assert!(!clean.contains("Pa55"), "{clean}");
+        assert_eq!(clean.matches(REDACTED).count(), 4, "{clean}");
+    }
+
+    #[test]
+    fn short_values_are_not_registered() {
+        let _ = Secret::new("admin");
+        assert_eq!(redact("the admin group"), "the admin group");
+        register_secret("cookie-value-4f1e");
+        assert_eq!(redact("JSESSIONID=cookie-value-4f1e"), "JSESSIONID=<redacted>");
+    }
+
+    #[test]
+    fn a_value_containing_another_is_replaced_whole() {
+        register_secret("inner-token-77");
+        register_secret("outer-inner-token-77-suffix");
+        assert_eq!(redact("x outer-inner-token-77-suffix y"), "x <redacted> y");
+    }
+
+    #[test]
+    fn configured_values_outlive_many_derived_ones() {
+        let mut r = Registry::new(3);
+        r.add("configured-canary-0a1b", true);
+        for i in 0..10 {
+            r.add(&format!("derived-token-{i:06}"), false);
+        }
+        assert_eq!(r.redact("configured-canary-0a1b"), REDACTED);
+        assert_eq!(r.redact("derived-token-000000"), "derived-token-000000");
+        assert_eq!(r.redact("derived-token-000009"), REDACTED);
+        // A value seen again is kept longest.
+        r.add("derived-token-000007", false);
+        r.add("derived-token-000010", false);
+        r.add("derived-token-000011", false);
+        assert_eq!(r.redact("derived-token-000007"), REDACTED);
+        assert_eq!(r.redact("derived-token-000008"), "derived-token-000008");
+    }
 
     #[test]
     fn never_prints_its_value() {
