@@ -5,15 +5,28 @@
 //! plan, the run reports, the journal (as the command shows it, as JSON, and in the
 //! SQLite state file itself) nor in any error message, including the ones a wrong
 //! credential provokes.
+//!
+//! The credentials the servers hand out are secrets too: every session cookie, session
+//! token, access token and refresh token the emulators issued during the run (their
+//! request logs list them), and the `Authorization` header made of the API key, appear
+//! nowhere either.
+//!
+//! And a server whose error answers repeat the request (`auth=...`, the login form, the
+//! session cookie) has its answers shown with every one of those values redacted, in the
+//! printed error and in every log line.
 
 mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
 
+use base64::Engine as _;
 use idbridge_core::{Secret, registry};
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec, start_emulator};
+use serde_json::{Value, json};
 use support::{Shape, TARGETS};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PASSWORD: &str = "Canary-Pa55word-e41b7c";
 const API_KEY: &str = "canary-api-key-93f0d2a6";
@@ -36,11 +49,22 @@ fn assert_no_canary(what: &str, bytes: &[u8]) {
     }
 }
 
+/// Where a value a server handed out shows up in `bytes`, if it does.
+fn find_derived<'a>(bytes: &[u8], derived: &'a [String]) -> Option<&'a str> {
+    derived
+        .iter()
+        .find(|d| bytes.windows(d.len()).any(|w| w == d.as_bytes()))
+        .map(String::as_str)
+}
+
 struct Runner<'a> {
     bin: &'a Path,
     config: &'a Path,
     env: Vec<(String, String)>,
     outputs: usize,
+    /// Every output, kept to check it for the credentials the servers handed out, which
+    /// are only known once the run is over.
+    seen: Vec<(String, Vec<u8>)>,
 }
 
 impl Runner<'_> {
@@ -72,6 +96,10 @@ impl Runner<'_> {
         let what = format!("`idbridge {}`", args.join(" "));
         assert_no_canary(&format!("{what} stdout"), &out.stdout);
         assert_no_canary(&format!("{what} stderr"), &out.stderr);
+        self.seen
+            .push((format!("{what} stdout"), out.stdout.clone()));
+        self.seen
+            .push((format!("{what} stderr"), out.stderr.clone()));
         out
     }
 }
@@ -148,6 +176,7 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
         config: &config,
         env,
         outputs: 0,
+        seen: Vec::new(),
     };
     r.run(&["check"], "text");
     let plan_file = dir.path().join("plan.json");
@@ -193,16 +222,223 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     r.run(&["sync"], "json");
     r.env = good;
 
+    // The credentials the servers handed out: session cookies and tokens (Strategy),
+    // access and refresh tokens (Squirro), and the `Authorization` header the API key
+    // makes (Dataiku).
+    let mut derived = Vec::new();
+    for ((name, _), e) in TARGETS.iter().zip(&emulators) {
+        let issued = e.server.log().issued_credentials();
+        if *name != "dss" {
+            assert!(
+                !issued.is_empty(),
+                "{name}: the emulator's request log lists the credentials it issued"
+            );
+        }
+        derived.extend(issued);
+    }
+    derived.push(base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:")));
+    derived.retain(|d| d.len() >= 8);
+    for (what, bytes) in &r.seen {
+        if let Some(found) = find_derived(bytes, &derived) {
+            panic!(
+                "{what}: a credential a server handed out leaked ({found}):\n{}",
+                String::from_utf8_lossy(bytes)
+                    .lines()
+                    .filter(|l| l.contains(found))
+                    .take(5)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+
     // The state file, its write-ahead log, and anything else left in the directory.
     for entry in std::fs::read_dir(dir.path()).expect("list") {
         let path = entry.expect("entry").path();
         if path.is_file() && path != config {
-            assert_no_canary(
-                &format!("{}", path.display()),
-                &std::fs::read(&path).expect("read"),
+            let bytes = std::fs::read(&path).expect("read");
+            assert_no_canary(&format!("{}", path.display()), &bytes);
+            assert_eq!(
+                find_derived(&bytes, &derived),
+                None,
+                "{}: a credential a server handed out leaked",
+                path.display()
             );
         }
     }
     assert!(r.outputs >= 12);
     drop(emulators);
+}
+
+/// What the echoing server hands out, and so what must never be shown.
+const SESSION_TOKEN: &str = "echo-session-token-4b1d9e";
+const SESSION_COOKIE: &str = "echo-jsessionid-7a2c5f80";
+const ACCESS_TOKEN: &str = "echo-access-token-c3e8a1";
+const ROTATED_REFRESH_TOKEN: &str = "echo-rotated-refresh-token-9d0b";
+
+/// A server that logs in anyone (Strategy's login answers a session token and cookie,
+/// Squirro's token exchange an access token and a rotated refresh token) and answers
+/// every other request with an error whose text repeats every request it received so
+/// far: the method, path, `Authorization`, token and `Cookie` headers, and the body (the
+/// login form with its password, the token exchange with the refresh token). It speaks
+/// each vendor's error shape at once: `code`/`message` (Strategy), `error` (Squirro),
+/// `errorType`/`message` (Dataiku).
+#[derive(Clone, Default)]
+struct Echo {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for Echo {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let entry = format!(
+            "{} {} auth={} token={} cookie={} body={}",
+            request.method,
+            request.url.path(),
+            header("authorization"),
+            header("x-mstr-authtoken"),
+            header("cookie"),
+            String::from_utf8_lossy(&request.body)
+        );
+        let seen = {
+            let mut seen = self.seen.lock().expect("lock");
+            seen.push(entry);
+            seen.join(" | ")
+        };
+        let path = request.url.path();
+        if path.ends_with("/api/auth/login") {
+            return ResponseTemplate::new(204)
+                .insert_header("X-MSTR-AuthToken", SESSION_TOKEN)
+                .insert_header(
+                    "Set-Cookie",
+                    format!("JSESSIONID={SESSION_COOKIE}; Path=/; HttpOnly").as_str(),
+                );
+        }
+        if path.ends_with("/oauth2/token") {
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": ACCESS_TOKEN,
+                "refresh_token": ROTATED_REFRESH_TOKEN,
+                "tenant": "echo",
+                "user_id": "U0000000000000000000AA",
+                "session_id": "S0000000000000000000AA",
+                "role": "admin",
+            }));
+        }
+        // The newest request first: an excerpt cut short still shows it.
+        let seen: Vec<&str> = seen.rsplit(" | ").collect();
+        let text = format!("could not process the request: {}", seen.join(" | "));
+        ResponseTemplate::new(400).set_body_json(json!({
+            "code": "ERR006",
+            "message": text,
+            "error": text,
+            "errorType": "java.lang.IllegalArgumentException",
+        }))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
+    idbridge_e2e::link_vendors();
+    let bin = tokio::task::spawn_blocking(support::idbridge_bin)
+        .await
+        .expect("build");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"));
+    let never: Vec<&str> = CANARIES
+        .iter()
+        .copied()
+        .chain([
+            SESSION_TOKEN,
+            SESSION_COOKIE,
+            ACCESS_TOKEN,
+            ROTATED_REFRESH_TOKEN,
+            basic.as_str(),
+        ])
+        .collect();
+    for (name, vendor) in TARGETS {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = dir.path().join("source.json");
+        Shape {
+            users: 2,
+            groups: 1,
+            per_user: 1,
+        }
+        .write(&source);
+        // The emulator only provides a working configuration for the vendor; the target is
+        // pointed at the echoing server instead.
+        let emulator = start_emulator(
+            vendor,
+            EmulatorOptions {
+                admin_password: Some(Secret::new(PASSWORD)),
+                api_key: Some(Secret::new(API_KEY)),
+                refresh_token: Some(Secret::new(REFRESH_TOKEN)),
+                ..EmulatorOptions::default()
+            },
+        )
+        .await
+        .expect("emulator");
+        let echo = MockServer::start().await;
+        let responder = Echo::default();
+        Mock::given(wiremock::matchers::any())
+            .respond_with(responder.clone())
+            .mount(&echo)
+            .await;
+        let section = serde_json::to_string(&emulator.config)
+            .expect("json")
+            .replace(&emulator.server.url(), &echo.uri());
+        let section: Value = serde_json::from_str(&section).expect("json");
+        let config = support::write_config(
+            dir.path(),
+            &source,
+            &dir.path().join("state.db"),
+            &[(name.to_string(), section, support::settings(name))],
+        );
+        for (args, format) in [
+            (vec!["check"], "text"),
+            (vec!["users", "list", "--system", name, "--json"], "json"),
+            (vec!["plan"], "text"),
+        ] {
+            let out = Command::new(&bin)
+                .args(["--log-format", format])
+                .args(&args)
+                .arg("-c")
+                .arg(&config)
+                .env("RUST_LOG", "trace")
+                .output()
+                .expect("idbridge runs");
+            let what = format!("{vendor}: `idbridge {}`", args.join(" "));
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.status.success(), "{what} fails: {text}");
+            assert!(
+                text.contains("could not process the request"),
+                "{what}: the server's error text is shown: {text}"
+            );
+            for secret in &never {
+                assert!(
+                    !text.contains(secret),
+                    "{what}: `{secret}`, repeated by the server, was shown:\n{}",
+                    text.lines()
+                        .filter(|l| l.contains(secret))
+                        .take(5)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+        }
+        let seen = responder.seen.lock().expect("lock").join("\n");
+        assert!(
+            never.iter().any(|s| seen.contains(s)),
+            "{vendor}: the server received a credential to repeat"
+        );
+    }
 }

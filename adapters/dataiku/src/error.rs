@@ -103,7 +103,7 @@ pub fn map_error(status: u16, body: &[u8], retry_after: Option<Duration>) -> Err
         .as_ref()
         .and_then(|b| b.message.clone().or_else(|| b.detailed_message.clone()))
         .filter(|m| !m.trim().is_empty())
-        .map(|m| clip(&m));
+        .map(|m| clip(&idbridge_core::redact(&m)));
     let kind = match status {
         429 => ErrorKind::RateLimited,
         502..=504 => ErrorKind::Unavailable,

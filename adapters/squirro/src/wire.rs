@@ -10,9 +10,10 @@ use serde_json::{Map, Value};
 #[derive(Deserialize)]
 pub struct TokenResponse {
     /// The new access token.
+    #[serde(deserialize_with = "Secret::deserialize_derived")]
     pub access_token: Secret,
     /// The refresh token to use from now on (may be the same one, or a rotated one).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "Secret::deserialize_derived_opt")]
     pub refresh_token: Option<Secret>,
     /// The session the exchange belongs to.
     #[serde(default)]

@@ -85,15 +85,21 @@ fn init_logging(format: LogFormat) {
     use tracing_subscriber::{Layer, fmt};
 
     let wanted = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    // Transport crates log protocol frames at trace level. They are capped at info whatever
-    // RUST_LOG says, so that no header (which may carry a credential) is ever logged;
-    // idbridge's own `http` spans already say which request went where.
+    // Transport crates log protocol frames at trace level, and the cookie store logs every
+    // cookie it keeps (`inserting Set-Cookie 'JSESSIONID=...'`) at debug level. They are
+    // capped at info whatever RUST_LOG says, so that no header or cookie (which may carry
+    // a credential or a live session) is ever logged; idbridge's own `http` spans already
+    // say which request went where. Behind the caps, every line is cleaned of every known
+    // secret value on its way out (`output::LogWriter`).
     let ceiling = Targets::new()
         .with_default(Level::TRACE)
         .with_target("h2", Level::INFO)
         .with_target("hyper", Level::INFO)
         .with_target("hyper_util", Level::INFO)
-        .with_target("rustls", Level::INFO);
+        .with_target("rustls", Level::INFO)
+        .with_target("reqwest", Level::INFO)
+        .with_target("cookie_store", Level::INFO)
+        .with_target("cookie", Level::INFO);
     let filter = wanted.and(ceiling);
     // Colour codes only help a person at a terminal; in a file or a pipe they are noise
     // (and NO_COLOR, https://no-color.org, turns them off there too).
@@ -104,7 +110,7 @@ fn init_logging(format: LogFormat) {
             .with(
                 fmt::layer()
                     .with_ansi(ansi)
-                    .with_writer(std::io::stderr)
+                    .with_writer(output::LogWriter)
                     .with_filter(filter),
             )
             .try_init(),
@@ -113,7 +119,7 @@ fn init_logging(format: LogFormat) {
                 fmt::layer()
                     .json()
                     .with_ansi(false)
-                    .with_writer(std::io::stderr)
+                    .with_writer(output::LogWriter)
                     .with_filter(filter),
             )
             .try_init(),

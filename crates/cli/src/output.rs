@@ -12,6 +12,11 @@
 //!   [`table`] escapes every cell. JSON stays JSON: [`json`] writes the serializer's output
 //!   with the characters it leaves raw written as `\uXXXX` escapes.
 //!
+//! - **No secret is shown.** Everything written (text, JSON and log lines, see
+//!   [`LogWriter`]) is cleaned of every secret value the process knows
+//!   ([`idbridge_core::redact`]): configured credentials, and the tokens and cookies the
+//!   servers handed out, which a server's error text or a dependency's log line may repeat.
+//!
 //! Use [`outln!`](crate::output::outln) / [`out!`](crate::output::out) for stdout and
 //! [`errln!`](crate::output::errln) / [`err!`](crate::output::err) for stderr instead of
 //! `println!` and friends.
@@ -20,6 +25,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use idbridge_core::redact;
 use idbridge_core::text::{escape, escape_json, escape_lines};
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -42,37 +48,95 @@ fn write_to(closed: &AtomicBool, mut stream: impl Write, text: &str) {
     }
 }
 
-/// Writes human-readable text to stdout, escaped; dropped once stdout is closed.
+/// Writes human-readable text to stdout, escaped and cleaned of secrets; dropped once
+/// stdout is closed.
 pub fn stdout_text(args: fmt::Arguments<'_>) {
     let text = args.to_string();
     write_to(
         &STDOUT_CLOSED,
         std::io::stdout().lock(),
-        &escape_lines(&text),
+        &escape_lines(&redact(&text)),
     );
 }
 
-/// Writes human-readable text to stderr, escaped; dropped once stderr is closed.
+/// Writes human-readable text to stderr, escaped and cleaned of secrets; dropped once
+/// stderr is closed.
 pub fn stderr_text(args: fmt::Arguments<'_>) {
     let text = args.to_string();
     write_to(
         &STDERR_CLOSED,
         std::io::stderr().lock(),
-        &escape_lines(&text),
+        &escape_lines(&redact(&text)),
     );
+}
+
+/// Where log lines go: stderr, each line cleaned of every secret value the process knows
+/// ([`idbridge_core::redact`]) on its way out. This covers the lines of dependencies too,
+/// which idbridge does not format (a cookie store logging the cookies it keeps, a
+/// transport logging a header), behind the targets `init_logging` silences.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+/// One log line being formatted; written, cleaned, when dropped.
+#[derive(Debug, Default)]
+pub struct LogLine(Vec<u8>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogLine;
+
+    fn make_writer(&'a self) -> LogLine {
+        LogLine::default()
+    }
+}
+
+impl Write for LogLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        if self.0.is_empty() || STDERR_CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.0);
+        let clean = redact(&text);
+        // No log line about a failed log line: it would come back here.
+        let mut stderr = std::io::stderr().lock();
+        if stderr
+            .write_all(clean.as_bytes())
+            .and_then(|()| stderr.flush())
+            .is_err()
+        {
+            STDERR_CLOSED.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Writes a value as pretty JSON and a newline to stdout (see the module docs).
 pub fn json(value: &impl serde::Serialize) {
-    json_to(value, true);
+    json_to(value, true, true);
 }
 
 /// Writes a value as one-line JSON and a newline to stdout.
 pub fn json_line(value: &impl serde::Serialize) {
-    json_to(value, false);
+    json_to(value, false, true);
 }
 
-fn json_to(value: &impl serde::Serialize, pretty: bool) {
+/// Writes a value as one-line JSON and a newline to stdout with the secrets it carries
+/// left in: only for `idbridge emulate`, whose announcement hands out the emulator's own
+/// development credentials, which is its purpose.
+pub fn json_line_with_secrets(value: &impl serde::Serialize) {
+    json_to(value, false, false);
+}
+
+fn json_to(value: &impl serde::Serialize, pretty: bool, clean: bool) {
     let text = if pretty {
         serde_json::to_string_pretty(value)
     } else {
@@ -87,6 +151,11 @@ fn json_to(value: &impl serde::Serialize, pretty: bool) {
         }
     };
     text.push('\n');
+    let text = if clean {
+        redact(&text).into_owned()
+    } else {
+        text
+    };
     let text = escape_json(&text);
     write_to(&STDOUT_CLOSED, std::io::stdout().lock(), &text);
 }

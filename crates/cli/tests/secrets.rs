@@ -1,5 +1,6 @@
 //! Secrets given through the environment never appear in any output, even at
-//! `RUST_LOG=trace`, for every shipped vendor adapter talking to its emulator.
+//! `RUST_LOG=trace`, for every shipped vendor adapter talking to its emulator; nor do the
+//! session cookies and tokens the emulators hand out.
 
 mod support;
 
@@ -53,6 +54,26 @@ fn run(args: &[&str], envs: &[(String, String)]) -> Output {
     cmd.output().expect("idbridge runs")
 }
 
+/// A session cookie, session token or bearer token shown with its value: the marker
+/// followed by a letter or digit (a redacted one is followed by `<redacted>`).
+fn derived_secret_shown(text: &str) -> Option<&str> {
+    const MARKERS: [&str; 5] = [
+        "JSESSIONID=",
+        "Bearer ",
+        "X-MSTR-AuthToken: ",
+        "access_token=",
+        "access_token\":\"",
+    ];
+    text.lines().find(|line| {
+        MARKERS.iter().any(|m| {
+            line.match_indices(m).any(|(at, _)| {
+                let rest = &line[at + m.len()..];
+                rest.chars().next().is_some_and(char::is_alphanumeric)
+            })
+        })
+    })
+}
+
 fn assert_clean(vendor: &str, what: &str, out: &Output) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -60,6 +81,11 @@ fn assert_clean(vendor: &str, what: &str, out: &Output) {
         !stdout.contains(CANARY) && !stderr.contains(CANARY),
         "{vendor} {what}: the secret leaked:\n{stdout}\n{stderr}"
     );
+    for text in [&stdout, &stderr] {
+        if let Some(line) = derived_secret_shown(text) {
+            panic!("{vendor} {what}: a session credential leaked: {line}");
+        }
+    }
     assert!(
         !stderr.is_empty(),
         "{vendor} {what}: trace logging produced output"

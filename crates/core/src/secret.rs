@@ -26,7 +26,8 @@ pub const REDACTED: &str = "<redacted>";
 /// `Debug`, `Display` and `Serialize` all show [`REDACTED`]; the only way to read the value
 /// is [`Secret::expose`], which call sites use right where the value goes on the wire.
 /// Deserializes from a string, or from a number or boolean (environment overrides may
-/// parse a numeric password as a number).
+/// parse a numeric password as a number), as a configured value (see
+/// [`Secret::configured`]); values a server sends use [`Secret::deserialize_derived`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Arc<str>);
 
@@ -49,8 +50,35 @@ impl Secret {
     }
 
     /// The value itself. Only call this where it is sent to the server.
+    ///
+    /// A value in use is kept registered longest (see [`register_secret`]).
     pub fn expose(&self) -> &str {
+        touch(&self.0);
         &self.0
+    }
+
+    /// Deserializes a secret a server handed out (an access token, a rotated refresh
+    /// token) rather than one from the configuration: registered like [`Secret::new`],
+    /// among the derived values that make room for newer ones. For
+    /// `#[serde(deserialize_with = "Secret::deserialize_derived")]`.
+    ///
+    /// # Errors
+    /// When the value is not a string.
+    pub fn deserialize_derived<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Secret, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+
+    /// [`Secret::deserialize_derived`] for an optional value (`null` or absent is `None`;
+    /// use with `#[serde(default)]`).
+    ///
+    /// # Errors
+    /// When the value is neither a string nor `null`.
+    pub fn deserialize_derived_opt<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Secret>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(|v| v.map(Secret::new))
     }
 
     /// Whether the value is empty.
@@ -86,36 +114,40 @@ impl<'de> Deserialize<'de> for Secret {
                 f.write_str("a secret string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
-                Ok(Secret::configured(v))
+                Ok(Secret::new(v))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
-                Ok(Secret::configured(v))
+                Ok(Secret::new(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secret, E> {
-                Ok(Secret::configured(v.to_string()))
+                Ok(Secret::new(v.to_string()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Secret, E> {
-                Ok(Secret::configured(v.to_string()))
+                Ok(Secret::new(v.to_string()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secret, E> {
-                Ok(Secret::configured(v.to_string()))
+                Ok(Secret::new(v.to_string()))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Secret, E> {
-                Ok(Secret::configured(v.to_string()))
+                Ok(Secret::new(v.to_string()))
             }
         }
-        deserializer.deserialize_any(SecretVisitor)
+        let secret = deserializer.deserialize_any(SecretVisitor)?;
+        // From the configuration: kept registered for the life of the process.
+        register(&secret.0, true);
+        Ok(secret)
     }
 }
 
-/// Values shorter than this are not registered: replacing every `admin` or `1234` in
-/// every message would garble common text, and so short a value is no secret anyway.
+/// Values shorter than this are not registered: a value that short cannot be told from
+/// ordinary text, and replacing every `admin` or `1234` in every message would garble it.
 pub const MIN_SECRET_LEN: usize = 6;
 
-/// The most derived values (tokens, cookies) kept registered; beyond it the oldest go
-/// first. A long-running `sync --interval` logs in again and again, and a value that old
-/// belongs to an expired session. Configured values are never dropped.
-const MAX_DERIVED: usize = 512;
+/// The most derived values (tokens, cookies, generated passwords) kept registered; beyond
+/// it the one unused for the longest time goes first. A long-running `sync --interval`
+/// logs in again and again, and a value unused that long belongs to an expired session
+/// or an account created long ago. Configured values are never dropped.
+const MAX_DERIVED: usize = 1024;
 
 struct Registry {
     /// How many derived values are kept.
@@ -172,6 +204,18 @@ impl Registry {
         self.patterns = all;
     }
 
+    /// Marks a derived value as in use: it is then the last to be dropped.
+    fn touch(&mut self, value: &str) {
+        if self.derived.back().is_some_and(|v| v == value) {
+            return;
+        }
+        if let Some(at) = self.derived.iter().position(|v| v == value)
+            && let Some(v) = self.derived.remove(at)
+        {
+            self.derived.push_back(v);
+        }
+    }
+
     fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out: Option<String> = None;
         for pattern in &self.patterns {
@@ -215,6 +259,16 @@ fn register(value: &str, pinned: bool) {
     match REGISTRY.write() {
         Ok(mut r) => r.add(value, pinned),
         Err(poisoned) => poisoned.into_inner().add(value, pinned),
+    }
+}
+
+fn touch(value: &str) {
+    if value.len() < MIN_SECRET_LEN {
+        return;
+    }
+    match REGISTRY.write() {
+        Ok(mut r) => r.touch(value),
+        Err(poisoned) => poisoned.into_inner().touch(value),
     }
 }
 
@@ -284,12 +338,14 @@ mod tests {
         assert_eq!(r.redact("configured-canary-0a1b"), REDACTED);
         assert_eq!(r.redact("derived-token-000000"), "derived-token-000000");
         assert_eq!(r.redact("derived-token-000009"), REDACTED);
-        // A value seen again is kept longest.
+        // A value seen again, or in use, is kept longest.
         r.add("derived-token-000007", false);
+        r.touch("derived-token-000008");
         r.add("derived-token-000010", false);
         r.add("derived-token-000011", false);
         assert_eq!(r.redact("derived-token-000007"), REDACTED);
-        assert_eq!(r.redact("derived-token-000008"), "derived-token-000008");
+        assert_eq!(r.redact("derived-token-000008"), REDACTED);
+        assert_eq!(r.redact("derived-token-000009"), "derived-token-000009");
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     };
     let running = start_emulator(&args.vendor, options).await?;
     // A closed stdout drops the announcement; the address is on stderr too.
-    crate::output::json_line(&running.announcement());
+    crate::output::json_line_with_secrets(&running.announcement());
     errln!(
         "{} emulator listening on {}; stop with Ctrl-C",
         running.vendor,

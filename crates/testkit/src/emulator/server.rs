@@ -1,6 +1,7 @@
 //! A real HTTP server on loopback that serves an emulator's axum router behind latency,
 //! fault injection and a request log.
 
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub struct RequestLog {
     writes: AtomicU64,
     faults: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
+    issued: Mutex<BTreeSet<String>>,
 }
 
 impl RequestLog {
@@ -87,6 +89,86 @@ impl RequestLog {
             .into_iter()
             .filter(|e| e.reached_handler() && e.method != "GET" && e.method != "HEAD")
             .collect()
+    }
+
+    /// Every credential the emulator handed out so far: each cookie value it set
+    /// (`Set-Cookie`), each value of a response header named after a token
+    /// (`X-MSTR-AuthToken`), and each string under a JSON key named after a token
+    /// (`access_token`, `refresh_token`, `apiToken`). Tests assert that none of them shows
+    /// in anything the client printed or wrote.
+    pub fn issued_credentials(&self) -> Vec<String> {
+        match self.issued.lock() {
+            Ok(i) => i.iter().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().iter().cloned().collect(),
+        }
+    }
+
+    fn issue(&self, value: &str) {
+        let value = value.trim().trim_matches('"');
+        if value.is_empty() {
+            return;
+        }
+        match self.issued.lock() {
+            Ok(mut i) => i.insert(value.to_string()),
+            Err(poisoned) => poisoned.into_inner().insert(value.to_string()),
+        };
+    }
+
+    /// Notes the credentials in a handler's answer (see
+    /// [`RequestLog::issued_credentials`]); the answer goes out unchanged.
+    async fn note_credentials(&self, resp: Response<Body>) -> Response<Body> {
+        for (name, value) in resp.headers() {
+            let Ok(text) = value.to_str() else {
+                continue;
+            };
+            if name == header::SET_COOKIE {
+                if let Some((_, v)) = text.split(';').next().and_then(|p| p.split_once('=')) {
+                    self.issue(v);
+                }
+            } else if name.as_str().contains("token") {
+                self.issue(text);
+            }
+        }
+        let json = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        if !json {
+            return resp;
+        }
+        let (mut parts, body) = resp.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MANGLE_READ_LIMIT).await else {
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Response::from_parts(parts, Body::empty());
+        };
+        // Only answers that mention a token are parsed: user listings need not be.
+        if bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"token"))
+            && let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        {
+            self.note_json(&doc);
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    }
+
+    fn note_json(&self, doc: &serde_json::Value) {
+        match doc {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(s)
+                            if key.to_ascii_lowercase().contains("token") =>
+                        {
+                            self.issue(s)
+                        }
+                        other => self.note_json(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| self.note_json(v)),
+            _ => {}
+        }
     }
 
     fn record(&self, method: &http::Method, path: &str, fault: Option<Fault>) {
@@ -301,6 +383,7 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) 
         Ok(resp) => resp,
         Err(never) => match never {},
     };
+    let resp = shared.log.note_credentials(resp).await;
     match fault {
         Some(Fault::Html) => html_page(dice.pick(2) == 0),
         Some(Fault::WrongType) if !spec.fields.is_empty() => {
