@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn configured_values_outlive_many_derived_ones() {
-        let mut r = Registry::new(3);
+        let mut r = Registry::new(4);
         r.add("configured-canary-0a1b", true);
         for i in 0..10 {
             r.add(&format!("derived-token-{i:06}"), false);
