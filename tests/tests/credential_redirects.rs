@@ -108,7 +108,11 @@ async fn redirected_login_is_refused(vendor: &str) {
         assert!(!text.contains(canary), "{vendor}: {text}");
     }
     assert!(
-        !login.received_requests().await.unwrap_or_default().is_empty(),
+        !login
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
         "{vendor}: the configured server was asked"
     );
 }

@@ -11,8 +11,8 @@
 //! go through it.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::collections::VecDeque;
+use std::fmt;
 use std::sync::{Arc, RwLock};
 
 use serde::de::{self, Deserializer, Visitor};
@@ -318,7 +318,10 @@ mod tests {
         let _ = Secret::new("admin");
         assert_eq!(redact("the admin group"), "the admin group");
         register_secret("cookie-value-4f1e");
-        assert_eq!(redact("JSESSIONID=cookie-value-4f1e"), "JSESSIONID=<redacted>");
+        assert_eq!(
+            redact("JSESSIONID=cookie-value-4f1e"),
+            "JSESSIONID=<redacted>"
+        );
     }
 
     #[test]
