@@ -11,7 +11,8 @@
 //! go through it.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -149,6 +150,10 @@ pub const MIN_SECRET_LEN: usize = 6;
 /// or an account created long ago. Configured values are never dropped.
 const MAX_DERIVED: usize = 1024;
 
+/// A pattern's place in [`Registry::patterns`]: longest first, so that a value containing
+/// another is replaced whole.
+type PatternKey = (Reverse<usize>, String);
+
 struct Registry {
     /// How many derived values are kept.
     cap: usize,
@@ -156,9 +161,8 @@ struct Registry {
     pinned: Vec<String>,
     /// Derived values, oldest first.
     derived: VecDeque<String>,
-    /// Every form (see `forms`) of every value, longest first, so that a value
-    /// containing another is replaced whole.
-    patterns: Vec<String>,
+    /// Every form (see `forms`) of every value, with how many values have it.
+    patterns: BTreeMap<PatternKey, usize>,
 }
 
 impl Registry {
@@ -167,7 +171,7 @@ impl Registry {
             cap,
             pinned: Vec::new(),
             derived: VecDeque::new(),
-            patterns: Vec::new(),
+            patterns: BTreeMap::new(),
         }
     }
 
@@ -183,25 +187,36 @@ impl Registry {
                 }
                 return;
             }
+            // Now configured: it moves (with its patterns) to the values kept for good.
             self.derived.remove(at);
+            self.pinned.push(value.to_string());
+            return;
+        }
+        for form in forms(value) {
+            *self
+                .patterns
+                .entry((Reverse(form.len()), form))
+                .or_insert(0) += 1;
         }
         if pinned {
             self.pinned.push(value.to_string());
-        } else {
-            self.derived.push_back(value.to_string());
-            while self.derived.len() > self.cap {
-                self.derived.pop_front();
+            return;
+        }
+        self.derived.push_back(value.to_string());
+        while self.derived.len() > self.cap {
+            let Some(old) = self.derived.pop_front() else {
+                break;
+            };
+            for form in forms(&old) {
+                let key = (Reverse(form.len()), form);
+                if let Some(n) = self.patterns.get_mut(&key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.patterns.remove(&key);
+                    }
+                }
             }
         }
-        let mut all: Vec<String> = self
-            .pinned
-            .iter()
-            .chain(self.derived.iter())
-            .flat_map(|v| forms(v))
-            .collect();
-        all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        all.dedup();
-        self.patterns = all;
     }
 
     /// Marks a derived value as in use: it is then the last to be dropped.
@@ -218,7 +233,7 @@ impl Registry {
 
     fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out: Option<String> = None;
-        for pattern in &self.patterns {
+        for (_, pattern) in self.patterns.keys() {
             let current = out.as_deref().unwrap_or(text);
             if current.contains(pattern.as_str()) {
                 out = Some(current.replace(pattern.as_str(), REDACTED));
