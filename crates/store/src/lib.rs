@@ -660,6 +660,43 @@ impl Store {
             .next())
     }
 
+    /// The earliest run that applied the plan with this digest (see
+    /// [`Store::begin_run_with_plan`]), if any.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn run_of_plan(&self, plan_digest: &str) -> Result<Option<RunRecord>> {
+        Ok(self
+            .query_runs(
+                "SELECT id, command, started, ended, pid, host, outcome, counts, os_user,
+                 plan_digest FROM runs WHERE plan_digest = ?1 ORDER BY id LIMIT 1",
+                params![plan_digest],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// The secret key that seals saved plans: 32 random bytes, made in the state file on
+    /// first use and never shown. Whoever can read the state file can read it; a plan
+    /// sealed with it proves that an idbridge with this state file wrote it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read or written.
+    pub fn plan_key(&self) -> Result<[u8; 32]> {
+        let conn = self.conn();
+        // SQLite's randomblob draws from the operating system's random source.
+        conn.execute(
+            "INSERT OR IGNORE INTO plan_key (id, key) VALUES (1, randomblob(32))",
+            [],
+        )
+        .map_err(|e| self.error("cannot create the plan key", &e))?;
+        let key: Vec<u8> = conn
+            .query_row("SELECT key FROM plan_key WHERE id = 1", [], |r| r.get(0))
+            .map_err(|e| self.error("cannot read the plan key", &e))?;
+        key.try_into()
+            .map_err(|_| corrupt("the plan key is not 32 bytes".to_string()))
+    }
+
     fn query_runs(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<RunRecord>> {
         let conn = self.conn();
         let mut stmt = conn

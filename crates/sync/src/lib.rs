@@ -17,6 +17,7 @@ pub mod journal;
 pub mod plan;
 pub mod planner;
 pub mod report;
+pub mod seal;
 pub mod settings;
 pub mod state;
 pub mod table;
@@ -26,7 +27,7 @@ pub mod validate;
 
 pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
 pub use engine::{
-    ApplyOptions, Engine, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
+    ApplyOptions, Engine, LiveCounts, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
     UnavailableTarget, check_state_path, open_store,
 };
 pub use guard::GuardViolation;
