@@ -71,12 +71,16 @@ async fn operations_whose_source_user_left_are_found_and_can_be_dropped() {
     let leaver = w.remove_source_user("alan.turing").await.expect("leaver");
 
     let check = engine.check_saved(&plan).await.expect("check");
-    assert!(check.integrity.is_none() && check.stale.is_empty(), "{check:?}");
+    assert!(
+        check.integrity.is_none() && check.stale.is_empty(),
+        "{check:?}"
+    );
     let (target, ops) = &check.source_stale[0];
     assert_eq!(target, "copy");
     assert!(
-        ops.iter().any(|(_, why)| why.contains("create_user alan.turing")
-            && why.contains(&format!("`{}` is no longer in the source", leaver.id))),
+        ops.iter()
+            .any(|(_, why)| why.contains("create_user alan.turing")
+                && why.contains(&format!("`{}` is no longer in the source", leaver.id))),
         "{ops:?}"
     );
     let before = plan.op_count();

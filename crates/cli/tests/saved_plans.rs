@@ -7,7 +7,9 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{all_output, example_config, file_config, idbridge, users_only, write_yaml_directory};
+use support::{
+    all_output, example_config, file_config, idbridge, users_only, write_yaml_directory,
+};
 
 fn read_plan(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read plan")).expect("JSON plan")
@@ -81,15 +83,26 @@ fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
     write_plan(saved, &edited);
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("content was altered"), "{}", all_output(&out));
+    assert!(
+        stderr(&out).contains("content was altered"),
+        "{}",
+        all_output(&out)
+    );
     // So is a plan with its seal taken off.
     let mut edited = original.clone();
     edited.as_object_mut().expect("object").remove("seal");
     write_plan(saved, &edited);
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("carries no seal"), "{}", all_output(&out));
-    assert!(!target_text(dir.path()).contains("login"), "nothing was applied");
+    assert!(
+        stderr(&out).contains("carries no seal"),
+        "{}",
+        all_output(&out)
+    );
+    assert!(
+        !target_text(dir.path()).contains("login"),
+        "nothing was applied"
+    );
 
     // The plan as written applies.
     write_plan(saved, &original);
@@ -127,7 +140,11 @@ fn a_plan_made_with_another_configuration_or_state_file_is_refused() {
     );
     let out = idbridge(&["apply", "-c", &other_cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("another configuration"), "{}", all_output(&out));
+    assert!(
+        stderr(&out).contains("another configuration"),
+        "{}",
+        all_output(&out)
+    );
 
     // The same configuration, with another state file.
     let elsewhere = dir.path().join("elsewhere");
@@ -141,8 +158,15 @@ fn a_plan_made_with_another_configuration_or_state_file_is_refused() {
     );
     let out = idbridge(&["apply", "-c", &other_state, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("another state file"), "{}", all_output(&out));
-    assert!(!target_text(dir.path()).contains("login"), "nothing was applied");
+    assert!(
+        stderr(&out).contains("another state file"),
+        "{}",
+        all_output(&out)
+    );
+    assert!(
+        !target_text(dir.path()).contains("login"),
+        "nothing was applied"
+    );
 }
 
 /// A source directory of these people.
@@ -179,12 +203,18 @@ fn a_plan_whose_source_user_left_is_refused_naming_the_user_or_applied_without_i
             && text.contains("--drop-stale"),
         "{text}"
     );
-    assert!(!target_text(dir.path()).contains("login"), "nothing applied");
+    assert!(
+        !target_text(dir.path()).contains("login"),
+        "nothing applied"
+    );
 
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes", "--drop-stale"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let text = stderr(&out);
-    assert!(text.contains("dropped from") && text.contains("create_user bob"), "{text}");
+    assert!(
+        text.contains("dropped from") && text.contains("create_user bob"),
+        "{text}"
+    );
     let target = target_text(dir.path());
     assert!(
         target.contains("ada") && target.contains("cyd") && !target.contains("bob"),

@@ -214,8 +214,7 @@ impl SavedPlanCheck {
                 })
                 .collect();
             for c in &mut tp.can_sign_in {
-                c.stripped_now = touched.contains(c.id.as_str())
-                    || live.stripped.iter().any(|s| *s == c.id);
+                c.stripped_now = touched.contains(c.id.as_str()) || live.stripped.contains(&c.id);
             }
         }
     }
@@ -611,7 +610,10 @@ impl Engine {
         }
         reasons.extend(check.stale);
         for (target, ops) in check.source_stale {
-            reasons.extend(ops.into_iter().map(|(_, r)| format!("target `{target}`: {r}")));
+            reasons.extend(
+                ops.into_iter()
+                    .map(|(_, r)| format!("target `{target}`: {r}")),
+            );
         }
         for u in check.unavailable {
             reasons.push(format!("target `{}`: {}", u.name, u.reason));
@@ -623,9 +625,7 @@ impl Engine {
     /// all their settings (in key order), or, for an engine built without a configuration,
     /// the systems' names and kinds.
     fn config_binding(&self) -> Vec<u8> {
-        let section = |s: &idbridge_core::SystemSection| {
-            serde_json::json!({"name": s.name, "adapter": s.adapter, "settings": s.settings})
-        };
+        let section = |s: &idbridge_core::SystemSection| serde_json::json!({"name": s.name, "adapter": s.adapter, "settings": s.settings});
         let value = match &self.config {
             Some(c) => serde_json::json!({
                 "source": section(&c.source),
@@ -747,10 +747,7 @@ impl Engine {
         options: &ApplyOptions,
     ) -> Result<RunReport> {
         let command = lock.holder().command.clone();
-        let digest = options
-            .plan_digest
-            .clone()
-            .unwrap_or_else(|| plan.digest());
+        let digest = options.plan_digest.clone().unwrap_or_else(|| plan.digest());
         let run = self.store.begin_run_with_plan(&command, Some(&digest))?;
         let down = self.unavailable();
         let journal = JournalWriter::start(self.store.clone())?;

@@ -83,7 +83,14 @@ impl Sealer {
 
     fn plan_mac(&self, digest: &str, config: &str, state: &str) -> HmacSha256 {
         let mut mac = Self::mac_with(&self.key);
-        for part in [b"idbridge plan\0".as_slice(), digest.as_bytes(), b"\0", config.as_bytes(), b"\0", state.as_bytes()] {
+        for part in [
+            b"idbridge plan\0".as_slice(),
+            digest.as_bytes(),
+            b"\0",
+            config.as_bytes(),
+            b"\0",
+            state.as_bytes(),
+        ] {
             mac.update(part);
         }
         mac
@@ -150,7 +157,12 @@ mod tests {
         let sealer = Sealer::new(key, b"config one");
         let mut plan = Plan::new();
         plan.targets.push(TargetPlan::new("bi", "file"));
-        assert!(sealer.check(&plan).expect_err("unsealed").contains("no seal"));
+        assert!(
+            sealer
+                .check(&plan)
+                .expect_err("unsealed")
+                .contains("no seal")
+        );
         sealer.seal(&mut plan);
         sealer.check(&plan).expect("sealed");
         let back = Plan::from_json(&plan.to_json()).expect("parses");
@@ -174,7 +186,12 @@ mod tests {
         if let Some(s) = forged.seal.as_mut() {
             s.config = "00".repeat(32);
         }
-        assert!(sealer.check(&forged).expect_err("forged").contains("altered"));
+        assert!(
+            sealer
+                .check(&forged)
+                .expect_err("forged")
+                .contains("altered")
+        );
         assert!(!format!("{sealer:?}").contains("7, 7"));
     }
 }

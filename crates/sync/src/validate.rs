@@ -287,7 +287,12 @@ fn op_key(plan: &TargetPlan, action: &Action) -> String {
             format!("{name} {id}")
         }
         Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
-            format!("{name} {} {:?} {}", at(&group.at), member.kind, at(&member.at))
+            format!(
+                "{name} {} {:?} {}",
+                at(&group.at),
+                member.kind,
+                at(&member.at)
+            )
         }
         Action::Grant {
             role,

@@ -282,4 +282,3 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     drop(lock);
     Ok(finish(&report, args.json))
 }
-
