@@ -223,3 +223,73 @@ fn a_plan_whose_source_user_left_is_refused_naming_the_user_or_applied_without_i
     let out = idbridge(&["plan", "-c", &cfg], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 }
+
+#[test]
+fn with_require_approval_a_plan_applies_only_once_another_user_approved_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source.yaml");
+    write_people(&source, &["ada", "bob"]);
+    let cfg = file_config(
+        dir.path(),
+        &dir.path().join("state.db"),
+        &source,
+        &dir.path().join("target.yaml"),
+        "create = true\n",
+    );
+    let body = std::fs::read_to_string(&cfg).expect("read config");
+    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
+    let saved = dir.path().join("plan.json");
+    let saved = saved.to_str().expect("utf-8");
+    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        stderr(&out).contains("it is not approved"),
+        "{}",
+        all_output(&out)
+    );
+
+    // Its maker cannot approve it.
+    let out = idbridge(&["approve", "-c", &cfg, saved], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(stderr(&out).contains("made it"), "{}", all_output(&out));
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        !target_text(dir.path()).contains("login"),
+        "nothing applied"
+    );
+
+    // A plan another user made (sealed with this state file's key, as `plan --out` run by
+    // that user would) is approved by this one, and then applies.
+    let mut plan = idbridge_sync::Plan::from_json(&std::fs::read_to_string(saved).expect("read"))
+        .expect("plan");
+    plan.made_by = Some("someone-else".into());
+    let config = idbridge_core::Config::load(Path::new(&cfg)).expect("config");
+    let store = idbridge_store::Store::open(&config.state).expect("state");
+    idbridge_sync::seal::Sealer::new(
+        store.plan_key().expect("key"),
+        &idbridge_sync::approval::config_binding(&config),
+    )
+    .seal(&mut plan);
+    drop(store);
+    std::fs::write(saved, plan.to_json()).expect("write plan");
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let out = idbridge(&["approve", "-c", &cfg, saved], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("made by someone-else"),
+        "{}",
+        all_output(&out)
+    );
+    let out = idbridge(&["journal", "-c", &cfg, "--json"], &[]);
+    let runs: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(runs[0]["command"], "approve", "{runs}");
+    assert_eq!(runs[0]["plan_digest"], plan.digest().as_str(), "{runs}");
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(target_text(dir.path()).contains("bob"));
+}

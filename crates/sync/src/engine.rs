@@ -151,6 +151,10 @@ pub struct SavedPlanCheck {
     /// The run that already applied this plan (by its digest), if one did. When set,
     /// nothing else was checked.
     pub applied: Option<idbridge_store::RunRecord>,
+    /// Why the plan lacks the approval the configuration requires (`require_approval`,
+    /// see [`crate::approval`]); `None` when approved or not required. When set, nothing
+    /// else was checked.
+    pub approval: Option<String>,
     /// Why the plan can no longer be applied exactly; empty when it can.
     pub stale: Vec<String>,
     /// Operations whose source record vanished or changed since the plan was made, by
@@ -184,6 +188,7 @@ impl SavedPlanCheck {
     pub fn is_clean(&self) -> bool {
         self.integrity.is_none()
             && self.applied.is_none()
+            && self.approval.is_none()
             && self.stale.is_empty()
             && self.source_stale.iter().all(|(_, ops)| ops.is_empty())
     }
@@ -605,6 +610,7 @@ impl Engine {
     pub async fn stale_reasons(&self, plan: &Plan) -> Result<Vec<String>> {
         let check = self.check_saved(plan).await?;
         let mut reasons: Vec<String> = check.integrity.into_iter().collect();
+        reasons.extend(check.approval);
         if let Some(run) = check.applied {
             reasons.push(format!("the plan was already applied in run {}", run.id));
         }
@@ -625,19 +631,17 @@ impl Engine {
     /// all their settings (in key order), or, for an engine built without a configuration,
     /// the systems' names and kinds.
     fn config_binding(&self) -> Vec<u8> {
-        let section = |s: &idbridge_core::SystemSection| serde_json::json!({"name": s.name, "adapter": s.adapter, "settings": s.settings});
-        let value = match &self.config {
-            Some(c) => serde_json::json!({
-                "source": section(&c.source),
-                "targets": c.targets.values().map(section).collect::<Vec<_>>(),
-            }),
-            None => serde_json::json!({
-                "source": [self.source.name(), self.source.kind()],
-                "targets": self.targets.iter().map(|t| [t.name(), t.handle.kind()]).collect::<Vec<_>>(),
-            }),
-        };
-        // Plain JSON values serialize; maps are in key order.
-        serde_json::to_vec(&value).unwrap_or_default()
+        match &self.config {
+            Some(c) => crate::approval::config_binding(c),
+            None => {
+                let value = serde_json::json!({
+                    "source": [self.source.name(), self.source.kind()],
+                    "targets": self.targets.iter().map(|t| [t.name(), t.handle.kind()]).collect::<Vec<_>>(),
+                });
+                // Plain JSON values serialize.
+                serde_json::to_vec(&value).unwrap_or_default()
+            }
+        }
     }
 
     /// The sealer of this engine's state file and configuration.
@@ -651,12 +655,14 @@ impl Engine {
         ))
     }
 
-    /// Seals a plan about to be saved, binding it to its content, this configuration and
-    /// this state file (see [`crate::seal`]).
+    /// Seals a plan about to be saved, binding it to its content, who saves it (the
+    /// operating-system user, see [`Plan::made_by`]), this configuration and this state
+    /// file (see [`crate::seal`]).
     ///
     /// # Errors
     /// A state file whose key cannot be read or made.
     pub fn seal(&self, plan: &mut Plan) -> Result<()> {
+        plan.made_by = Some(idbridge_store::os_user());
         self.sealer()?.seal(plan);
         Ok(())
     }
@@ -679,6 +685,12 @@ impl Engine {
         if let Some(run) = self.store.run_of_plan(&plan.digest())? {
             check.applied = Some(run);
             return Ok(check);
+        }
+        if self.config.as_ref().is_some_and(|c| c.require_approval) {
+            if let Some(why) = crate::approval::missing_approval(&self.store, plan)? {
+                check.approval = Some(why);
+                return Ok(check);
+            }
         }
         let down = self.unavailable();
         for tp in &plan.targets {

@@ -10,6 +10,7 @@
 //! the I/O. [`Engine`] ties the stages to a configuration and a state file.
 
 pub mod apply;
+pub mod approval;
 mod engine;
 pub mod guard;
 pub mod holds;

@@ -25,6 +25,10 @@ pub struct Plan {
     pub created: DateTime<Utc>,
     /// The targets, in configuration order.
     pub targets: Vec<TargetPlan>,
+    /// Who saved the plan (the operating-system user of `idbridge plan --out`), for
+    /// approvals: a plan is not approved by its maker. Covered by the digest and the seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
     /// The seal `idbridge plan --out` puts on a saved plan (see [`Seal`]); `None` on a
     /// plan that was never saved. Not part of [`Plan::digest`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +57,7 @@ impl Plan {
             format: PLAN_FORMAT,
             created: Utc::now(),
             targets: Vec::new(),
+            made_by: None,
             seal: None,
         }
     }
@@ -79,11 +84,14 @@ impl Plan {
             format: u32,
             created: &'a DateTime<Utc>,
             targets: &'a [TargetPlan],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            made_by: &'a Option<String>,
         }
         let content = Content {
             format: self.format,
             created: &self.created,
             targets: &self.targets,
+            made_by: &self.made_by,
         };
         // Serializing plain data with string keys cannot fail.
         let bytes = serde_json::to_vec(&content).unwrap_or_default();

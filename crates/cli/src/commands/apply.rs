@@ -169,6 +169,13 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::FAILURE);
             }
+            if let Some(why) = &check.approval {
+                errln!(
+                    "refusing to apply `{}`: {why}; nothing was changed",
+                    path.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
             if let Some(run) = &check.applied {
                 errln!(
                     "`{}` was already applied in run {} (started {}, {}); nothing was changed.                      See `idbridge journal --run {}`, or make a new plan",
