@@ -19,8 +19,10 @@ pub struct Args {
     /// The configuration file (TOML, YAML or JSON).
     #[arg(short = 'c', long = "config")]
     config: PathBuf,
-    /// A plan saved with `idbridge plan --out`; applied exactly, or refused if a target
-    /// changed underneath. Without it, a fresh plan is made, shown and confirmed.
+    /// A plan saved with `idbridge plan --out`; applied exactly, or refused if it was
+    /// altered, made with another configuration or state file, applied already, not
+    /// approved (with `require_approval`), or a target or the source changed underneath.
+    /// Without it, a fresh plan is made, shown and confirmed.
     plan: Option<PathBuf>,
     /// Apply without asking.
     #[arg(long)]
