@@ -289,6 +289,12 @@ fn with_require_approval_a_plan_applies_only_once_another_user_approved_it() {
     let runs: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(runs[0]["command"], "approve", "{runs}");
     assert_eq!(runs[0]["plan_digest"], plan.digest().as_str(), "{runs}");
+    let out = idbridge(&["journal", "-c", &cfg], &[]);
+    assert!(
+        all_output(&out).contains("approved the plan made by someone-else"),
+        "{}",
+        all_output(&out)
+    );
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(target_text(dir.path()).contains("bob"));
