@@ -816,6 +816,40 @@ mod tests {
     }
 
     #[test]
+    fn dropping_an_operation_drops_its_dependants_and_renumbers_the_rest() {
+        let mut t = TargetPlan::new("bi", "file");
+        let create = |id: &str, login: &str| Action::CreateUser {
+            source_id: id.into(),
+            user: Box::new(NewUser::new(login)),
+            fingerprint: "f".into(),
+        };
+        let member = |n: usize, login: &str| Action::AddMember {
+            group: GroupRef {
+                at: Ref::Id("g1".into()),
+                name: "eng".into(),
+            },
+            member: PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Created(n),
+                name: login.into(),
+            },
+        };
+        let bob = t.push(create("u1", "bob"), vec![]);
+        let ada = t.push(create("u2", "ada"), vec![]);
+        t.push(member(bob, "bob"), vec![bob]);
+        t.push(member(ada, "ada"), vec![ada]);
+        let removed = t.drop_ops(&[bob].into_iter().collect());
+        assert_eq!(removed, vec![0, 2]);
+        assert_eq!(t.ops.len(), 2);
+        t.check_structure().expect("consistent");
+        assert_eq!(t.ops[1].depends_on, vec![0]);
+        assert!(matches!(
+            &t.ops[1].action,
+            Action::AddMember { member, .. } if member.at == Ref::Created(0)
+        ));
+    }
+
+    #[test]
     fn inconsistent_plans_are_rejected() {
         let mut t = TargetPlan::new("bi", "file");
         t.push(
