@@ -299,3 +299,53 @@ fn with_require_approval_a_plan_applies_only_once_another_user_approved_it() {
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(target_text(dir.path()).contains("bob"));
 }
+
+/// Seals `plan` with the key of the state file `config` names, as `plan --out` would: what
+/// someone who got hold of the state file's key could do.
+fn forge_seal(config: &str, plan: &mut idbridge_sync::Plan) {
+    let config = idbridge_core::Config::load(Path::new(config)).expect("config");
+    let store = idbridge_store::Store::open(&config.state).expect("state");
+    idbridge_sync::seal::Sealer::new(
+        store.plan_key().expect("key"),
+        &idbridge_sync::approval::config_binding(&config),
+    )
+    .seal(plan);
+}
+
+#[test]
+fn a_saved_plan_that_lies_about_the_managed_accounts_is_refused_by_the_guard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source.yaml");
+    let people: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
+    let all: Vec<&str> = people.iter().map(String::as_str).collect();
+    write_people(&source, &all);
+    let cfg = support::copy_config(dir.path(), &source, &dir.path().join("target.yaml"));
+    let out = idbridge(&["apply", "-c", &cfg, "--yes"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+
+    // 5 of 10 leave: over the 10 % guard.
+    write_people(&source, &all[5..]);
+    let saved = dir.path().join("plan.json");
+    let saved = saved.to_str().expect("utf-8");
+    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
+    assert!(
+        all_output(&out).contains("5 of 10 managed accounts"),
+        "{}",
+        all_output(&out)
+    );
+    let mut plan = idbridge_sync::Plan::from_json(&std::fs::read_to_string(saved).expect("read"))
+        .expect("plan");
+    plan.targets[0].managed_users = 100_000;
+    forge_seal(&cfg, &mut plan);
+    std::fs::write(saved, plan.to_json()).expect("write plan");
+
+    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the plan disables or deletes 5 of 10 managed accounts"),
+        "the guard refuses, counting the accounts managed now: {text}"
+    );
+    let target = target_text(dir.path());
+    assert!(!target.contains("enabled: false"), "{target}");
+}
