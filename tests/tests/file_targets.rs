@@ -438,7 +438,9 @@ async fn a_saved_plan_that_went_stale_is_refused() {
         .await
         .expect("rename");
     let engine = w.engine();
-    let plan = engine.plan().await.expect("plan");
+    let mut plan = engine.plan().await.expect("plan");
+    // Sealed, as `idbridge plan --out` saves it.
+    engine.seal(&mut plan).expect("seal");
     let saved = plan.to_json();
     assert!(
         engine

@@ -75,7 +75,9 @@ async fn a_saved_plan_skips_a_target_that_cannot_be_read_now() {
     w.add_file_target("a", json!({}));
     w.add_file_target("b", json!({}));
     let engine = w.engine();
-    let plan = engine.plan().await.expect("plan");
+    let mut plan = engine.plan().await.expect("plan");
+    // Sealed, as `idbridge plan --out` saves it.
+    engine.seal(&mut plan).expect("seal");
     let saved = idbridge_sync::Plan::from_json(&plan.to_json()).expect("round trip");
     assert_eq!(
         saved.digest(),

@@ -67,6 +67,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Apply a saved plan exactly, or plan, confirm and apply.
     Apply(commands::apply::Args),
+    /// Approve a saved plan made by another user (for `require_approval = true`).
+    Approve(commands::approve::Args),
     /// Plan, guard and apply without asking, once or on an interval.
     Sync(commands::sync::Args),
     /// Disable one person everywhere and revoke their sessions.
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
             Command::Emulate(args) => commands::emulate::run(args).await,
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Apply(args) => commands::apply::run(args).await,
+            Command::Approve(args) => commands::approve::run(args).await,
             Command::Sync(args) => commands::sync::run(args).await,
             Command::Offboard(args) => commands::offboard::run(args).await,
             Command::Journal(args) => commands::journal::run(args).await,

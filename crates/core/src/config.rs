@@ -109,6 +109,9 @@ pub struct Config {
     pub source: SystemSection,
     /// The systems made to match the source, by name, in name order.
     pub targets: BTreeMap<String, SystemSection>,
+    /// `require_approval`: whether `apply` takes a saved plan only once a user other than
+    /// the one who made it approved it (`idbridge approve`). Default false.
+    pub require_approval: bool,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
 }
@@ -118,6 +121,8 @@ pub struct Config {
 struct RawConfig {
     #[serde(default)]
     state: Option<PathBuf>,
+    #[serde(default)]
+    require_approval: bool,
     source: Map<String, Value>,
     #[serde(default)]
     targets: BTreeMap<String, Map<String, Value>>,
@@ -209,6 +214,7 @@ impl Config {
         };
         Ok(Config {
             state,
+            require_approval: raw.require_approval,
             source,
             targets,
             origin,

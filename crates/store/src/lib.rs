@@ -660,6 +660,85 @@ impl Store {
             .next())
     }
 
+    /// The earliest run that applied the plan with this digest (see
+    /// [`Store::begin_run_with_plan`]), if any.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn run_of_plan(&self, plan_digest: &str) -> Result<Option<RunRecord>> {
+        Ok(self
+            .query_runs(
+                "SELECT id, command, started, ended, pid, host, outcome, counts, os_user,
+                 plan_digest FROM runs WHERE plan_digest = ?1 AND command != 'approve'
+                 ORDER BY id LIMIT 1",
+                params![plan_digest],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    /// Records that the operating-system user running this process approved the plan
+    /// with this digest: a finished run of command `approve` (so the journal lists it with
+    /// who and when), its counts naming the plan's maker. Returns the run's id.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be written.
+    pub fn record_approval(&self, plan_digest: &str, made_by: Option<&str>) -> Result<i64> {
+        let conn = self.conn();
+        let now = now_text();
+        let counts = serde_json::json!({ "approved": plan_digest, "made_by": made_by });
+        conn.execute(
+            "INSERT INTO runs (command, started, ended, pid, host, outcome, counts, os_user,
+                               plan_digest)
+             VALUES ('approve', ?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                now,
+                std::process::id(),
+                lock::host_name(),
+                RunOutcome::Succeeded.as_str(),
+                counts.to_string(),
+                lock::os_user(),
+                plan_digest
+            ],
+        )
+        .map_err(|e| self.error("cannot record the approval", &e))?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// The approvals of the plan with this digest (see [`Store::record_approval`]),
+    /// oldest first.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn approvals(&self, plan_digest: &str) -> Result<Vec<RunRecord>> {
+        self.query_runs(
+            "SELECT id, command, started, ended, pid, host, outcome, counts, os_user, plan_digest
+             FROM runs WHERE plan_digest = ?1 AND command = 'approve' ORDER BY id",
+            params![plan_digest],
+        )
+    }
+
+    /// The secret key that seals saved plans: 32 random bytes, made in the state file on
+    /// first use and never shown. Whoever can read the state file can read it; a plan
+    /// sealed with it proves that an idbridge with this state file wrote it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read or written.
+    pub fn plan_key(&self) -> Result<[u8; 32]> {
+        let conn = self.conn();
+        // SQLite's randomblob draws from the operating system's random source.
+        conn.execute(
+            "INSERT OR IGNORE INTO plan_key (id, key) VALUES (1, randomblob(32))",
+            [],
+        )
+        .map_err(|e| self.error("cannot create the plan key", &e))?;
+        let key: Vec<u8> = conn
+            .query_row("SELECT key FROM plan_key WHERE id = 1", [], |r| r.get(0))
+            .map_err(|e| self.error("cannot read the plan key", &e))?;
+        key.try_into()
+            .map_err(|_| corrupt("the plan key is not 32 bytes".to_string()))
+    }
+
     fn query_runs(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<RunRecord>> {
         let conn = self.conn();
         let mut stmt = conn

@@ -96,6 +96,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         lifted_by   TEXT
     );
     CREATE INDEX holds_active ON holds (id) WHERE lifted IS NULL;",
+    // 6: the secret that seals saved plans (32 random bytes, made on first use), so that
+    // `apply` takes only plans this state file's idbridge wrote; and the runs by the plan
+    // they applied, to say when a plan was applied before.
+    "CREATE TABLE plan_key (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        key BLOB NOT NULL
+    );
+    CREATE INDEX runs_plan_digest ON runs (plan_digest) WHERE plan_digest IS NOT NULL;",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

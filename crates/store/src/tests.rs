@@ -375,3 +375,42 @@ fn two_processes_opening_a_new_file_at_once_both_succeed() {
         assert_eq!(version, SCHEMA_VERSION);
     }
 }
+
+#[test]
+fn the_plan_key_is_made_once_per_file_and_kept() {
+    let (dir, store) = temp_store();
+    let key = store.plan_key().expect("key");
+    assert_ne!(key, [0u8; 32]);
+    assert_eq!(store.plan_key().expect("again"), key);
+    drop(store);
+    let reopened = Store::open(&dir.path().join("state.db")).expect("reopens");
+    assert_eq!(reopened.plan_key().expect("kept"), key);
+    let (_other_dir, other) = temp_store();
+    assert_ne!(
+        other.plan_key().expect("other"),
+        key,
+        "each state file has its own"
+    );
+}
+
+#[test]
+fn runs_are_found_by_the_plan_they_applied_and_approvals_are_kept_apart() {
+    let (_dir, store) = temp_store();
+    assert!(store.run_of_plan("d1").expect("none").is_none());
+    let approval = store.record_approval("d1", Some("maker")).expect("approve");
+    assert!(store.run_of_plan("d1").expect("not applied").is_none());
+    let approvals = store.approvals("d1").expect("approvals");
+    assert_eq!(approvals.len(), 1);
+    assert_eq!(approvals[0].id, approval);
+    assert_eq!(approvals[0].outcome, RunOutcome::Succeeded);
+    assert_eq!(approvals[0].os_user.as_deref(), Some(os_user().as_str()));
+    let run = store.begin_run_with_plan("apply", Some("d1")).expect("run");
+    store
+        .begin_run_with_plan("apply", Some("d1"))
+        .expect("again");
+    assert_eq!(
+        store.run_of_plan("d1").expect("applied").map(|r| r.id),
+        Some(run)
+    );
+    assert!(store.approvals("d2").expect("none").is_empty());
+}

@@ -10,6 +10,7 @@
 //! the I/O. [`Engine`] ties the stages to a configuration and a state file.
 
 pub mod apply;
+pub mod approval;
 mod engine;
 pub mod guard;
 pub mod holds;
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod plan;
 pub mod planner;
 pub mod report;
+pub mod seal;
 pub mod settings;
 pub mod state;
 pub mod table;
@@ -26,7 +28,7 @@ pub mod validate;
 
 pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
 pub use engine::{
-    ApplyOptions, Engine, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
+    ApplyOptions, Engine, LiveCounts, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
     UnavailableTarget, check_state_path, open_store,
 };
 pub use guard::GuardViolation;

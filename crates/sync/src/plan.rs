@@ -25,6 +25,29 @@ pub struct Plan {
     pub created: DateTime<Utc>,
     /// The targets, in configuration order.
     pub targets: Vec<TargetPlan>,
+    /// Who saved the plan (the operating-system user of `idbridge plan --out`), for
+    /// approvals: a plan is not approved by its maker. Covered by the digest and the seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
+    /// The seal `idbridge plan --out` puts on a saved plan (see [`Seal`]); `None` on a
+    /// plan that was never saved. Not part of [`Plan::digest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<Seal>,
+}
+
+/// What binds a saved plan to the idbridge that wrote it: a keyed digest (HMAC-SHA-256,
+/// with a secret kept in the state file) over the plan's content, the configuration and
+/// the state file it was made against. `apply` refuses a plan whose seal does not match,
+/// naming what differs. The fields are hex; none of them reveals a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seal {
+    /// Which state file's key sealed the plan (a digest of the key, not the key).
+    pub state: String,
+    /// The configuration the plan was made with, keyed by the state file's secret (so
+    /// that it reveals nothing about secrets in the configuration).
+    pub config: String,
+    /// The keyed digest over the plan's [`Plan::digest`], `config` and `state`.
+    pub mac: String,
 }
 
 impl Plan {
@@ -34,6 +57,8 @@ impl Plan {
             format: PLAN_FORMAT,
             created: Utc::now(),
             targets: Vec::new(),
+            made_by: None,
+            seal: None,
         }
     }
 
@@ -48,13 +73,28 @@ impl Plan {
         self.targets.iter().filter(|t| t.unavailable.is_some())
     }
 
-    /// The SHA-256 digest of the plan (hex, lower case) over its compact JSON form: the
-    /// same for a plan and for its saved copy read back, so the journal's digest of an
-    /// applied plan can be compared with a reviewed file's.
+    /// The SHA-256 digest of the plan (hex, lower case) over its compact JSON form without
+    /// its seal: the same for a plan and for its saved copy read back, so the journal's
+    /// digest of an applied plan can be compared with a reviewed file's.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};
+        /// The plan's fields but the seal, in the plan's own serialized form.
+        #[derive(Serialize)]
+        struct Content<'a> {
+            format: u32,
+            created: &'a DateTime<Utc>,
+            targets: &'a [TargetPlan],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            made_by: &'a Option<String>,
+        }
+        let content = Content {
+            format: self.format,
+            created: &self.created,
+            targets: &self.targets,
+            made_by: &self.made_by,
+        };
         // Serializing plain data with string keys cannot fail.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let bytes = serde_json::to_vec(&content).unwrap_or_default();
         Sha256::digest(&bytes)
             .iter()
             .fold(String::with_capacity(64), |mut out, b| {
@@ -502,7 +542,36 @@ impl Action {
         )
     }
 
-    fn refs(&self) -> Vec<&Ref> {
+    fn refs_mut(&mut self) -> Vec<&mut Ref> {
+        match self {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                vec![&mut group.at, &mut member.at]
+            }
+            Action::Grant { principal, .. } | Action::Revoke { principal, .. } => {
+                vec![&mut principal.at]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The source record an operation carries out, when it names one (`source_id`).
+    pub fn source_id(&self) -> Option<&str> {
+        match self {
+            Action::CreateUser { source_id, .. }
+            | Action::UpdateUser { source_id, .. }
+            | Action::EnableUser { source_id, .. }
+            | Action::LinkUser { source_id, .. }
+            | Action::CreateGroup { source_id, .. }
+            | Action::UpdateGroup { source_id, .. }
+            | Action::LinkGroup { source_id, .. } => Some(source_id),
+            Action::DisableUser { source_id, .. }
+            | Action::DeleteUser { source_id, .. }
+            | Action::DeleteGroup { source_id, .. } => source_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn refs(&self) -> Vec<&Ref> {
         match self {
             Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
                 vec![&group.at, &member.at]
@@ -602,6 +671,45 @@ impl TargetPlan {
     pub fn deletions(&self) -> usize {
         self.ops.iter().filter(|o| o.action.is_deletion()).count()
             + self.can_sign_in.iter().filter(|c| c.stripped_now).count()
+    }
+
+    /// Removes the operations numbered in `drop`, and every operation that depends on a
+    /// removed one (directly or through others), renumbering the rest so that the plan
+    /// stays consistent. Returns the numbers (in this plan) of every operation removed.
+    pub fn drop_ops(&mut self, drop: &std::collections::BTreeSet<usize>) -> Vec<usize> {
+        let mut gone = vec![false; self.ops.len()];
+        let mut new_index = vec![None; self.ops.len()];
+        let mut next = 0;
+        for (i, op) in self.ops.iter().enumerate() {
+            // Dependencies point backwards, so one pass sees every removal before its
+            // dependants.
+            if drop.contains(&i) || op.depends_on.iter().any(|d| gone.get(*d) == Some(&true)) {
+                gone[i] = true;
+            } else {
+                new_index[i] = Some(next);
+                next += 1;
+            }
+        }
+        let removed: Vec<usize> = (0..self.ops.len()).filter(|i| gone[*i]).collect();
+        let ops = std::mem::take(&mut self.ops);
+        for (i, mut op) in ops.into_iter().enumerate() {
+            let Some(at) = new_index[i] else { continue };
+            op.id = at;
+            op.depends_on = op
+                .depends_on
+                .iter()
+                .filter_map(|d| new_index.get(*d).copied().flatten())
+                .collect();
+            for r in op.action.refs_mut() {
+                if let Ref::Created(n) = r {
+                    if let Some(m) = new_index.get(*n).copied().flatten() {
+                        *n = m;
+                    }
+                }
+            }
+            self.ops.push(op);
+        }
+        removed
     }
 
     /// Checks that operation numbers are their indexes, dependencies point backwards, and
@@ -705,6 +813,40 @@ mod tests {
         assert_eq!(back, plan);
         assert_eq!(back.op_count(), 3);
         assert!(!back.is_empty());
+    }
+
+    #[test]
+    fn dropping_an_operation_drops_its_dependants_and_renumbers_the_rest() {
+        let mut t = TargetPlan::new("bi", "file");
+        let create = |id: &str, login: &str| Action::CreateUser {
+            source_id: id.into(),
+            user: Box::new(NewUser::new(login)),
+            fingerprint: "f".into(),
+        };
+        let member = |n: usize, login: &str| Action::AddMember {
+            group: GroupRef {
+                at: Ref::Id("g1".into()),
+                name: "eng".into(),
+            },
+            member: PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Created(n),
+                name: login.into(),
+            },
+        };
+        let bob = t.push(create("u1", "bob"), vec![]);
+        let ada = t.push(create("u2", "ada"), vec![]);
+        t.push(member(bob, "bob"), vec![bob]);
+        t.push(member(ada, "ada"), vec![ada]);
+        let removed = t.drop_ops(&[bob].into_iter().collect());
+        assert_eq!(removed, vec![0, 2]);
+        assert_eq!(t.ops.len(), 2);
+        t.check_structure().expect("consistent");
+        assert_eq!(t.ops[1].depends_on, vec![0]);
+        assert!(matches!(
+            &t.ops[1].action,
+            Action::AddMember { member, .. } if member.at == Ref::Created(0)
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use idbridge_core::{Group, User};
 use idbridge_store::Link;
 
 use crate::plan::{Action, PrincipalKind, Ref, TargetPlan};
-use crate::state::TargetState;
+use crate::state::{SourceState, TargetState};
 use crate::table::{LinkTable, UserRef};
 use crate::util::norm;
 
@@ -220,6 +220,157 @@ pub fn stale_reasons(
                 }
             }
         }
+    }
+    out
+}
+
+/// What identifies an operation across two plans of the same target: its kind and the
+/// records it addresses, with the fingerprint of the desired state when it has one, but
+/// not its number or what it saw of the target (that is [`stale_reasons`]' concern).
+fn op_key(plan: &TargetPlan, action: &Action) -> String {
+    let at = |r: &Ref| match r {
+        Ref::Id(id) => format!("id:{id}"),
+        Ref::Created(n) => match plan.ops.get(*n).map(|o| &o.action) {
+            Some(Action::CreateUser { source_id, .. }) => format!("new-user:{source_id}"),
+            Some(Action::CreateGroup { source_id, .. }) => format!("new-group:{source_id}"),
+            _ => format!("new:{n}"),
+        },
+    };
+    let name = action.name();
+    match action {
+        Action::CreateUser {
+            source_id,
+            fingerprint,
+            ..
+        }
+        | Action::CreateGroup {
+            source_id,
+            fingerprint,
+            ..
+        }
+        | Action::LinkUser {
+            source_id,
+            fingerprint,
+            ..
+        }
+        | Action::LinkGroup {
+            source_id,
+            fingerprint,
+            ..
+        } => format!("{name} {source_id} {fingerprint}"),
+        Action::UpdateUser {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        }
+        | Action::EnableUser {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        }
+        | Action::UpdateGroup {
+            source_id,
+            id,
+            fingerprint,
+            ..
+        } => format!("{name} {source_id} {id} {fingerprint}"),
+        Action::DisableUser {
+            id,
+            reason,
+            fingerprint,
+            ..
+        } => format!("{name} {id} {} {fingerprint:?}", reason.as_str()),
+        Action::DeleteUser { id, reason, .. } => format!("{name} {id} {}", reason.as_str()),
+        Action::DeleteGroup { id, .. } | Action::RevokeSessions { id, .. } => {
+            format!("{name} {id}")
+        }
+        Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+            format!(
+                "{name} {} {:?} {}",
+                at(&group.at),
+                member.kind,
+                at(&member.at)
+            )
+        }
+        Action::Grant {
+            role,
+            principal,
+            scope,
+            ..
+        }
+        | Action::Revoke {
+            role,
+            principal,
+            scope,
+            ..
+        } => format!(
+            "{name} {role} {scope} {:?} {}",
+            principal.kind,
+            at(&principal.at)
+        ),
+    }
+}
+
+/// The operations of a saved target plan that the source no longer calls for: `fresh` is
+/// the plan made now from the current source and target state, and `source` the source
+/// as read now. An operation of `saved` with no like operation in `fresh` is stale: its
+/// source record vanished or changed since the plan was made (or the source's groups,
+/// memberships or roles it follows did). Returns each stale operation's number with why,
+/// naming the source record.
+pub fn source_stale(
+    saved: &TargetPlan,
+    fresh: &TargetPlan,
+    source: &SourceState,
+) -> Vec<(usize, String)> {
+    let wanted: HashSet<String> = fresh.ops.iter().map(|o| op_key(fresh, &o.action)).collect();
+    let group_names: HashMap<&str, &str> = source
+        .groups
+        .iter()
+        .flatten()
+        .map(|g| (g.id.as_str(), g.name.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    for op in &saved.ops {
+        let a = &op.action;
+        if wanted.contains(&op_key(saved, a)) {
+            continue;
+        }
+        let is_group = matches!(
+            a,
+            Action::CreateGroup { .. }
+                | Action::UpdateGroup { .. }
+                | Action::LinkGroup { .. }
+                | Action::DeleteGroup { .. }
+        );
+        let why = match a.source_id() {
+            Some(sid) if is_group => match group_names.get(sid) {
+                None => format!("the source group `{sid}` is no longer in the source"),
+                Some(name) => format!(
+                    "the source group `{sid}` (`{name}`) changed since the plan was made"
+                ),
+            },
+            Some(sid) => match source.users.find(sid).map(|p| source.users.get(p)) {
+                None => format!("the source user `{sid}` is no longer in the source"),
+                Some(u) if matches!(a, Action::DisableUser { .. } | Action::DeleteUser { .. }) => {
+                    format!(
+                        "the source user `{sid}` (`{}`) changed since the plan was made,                          and no longer calls for it",
+                        u.login
+                    )
+                }
+                Some(u) => format!(
+                    "the source user `{sid}` (`{}`) changed since the plan was made",
+                    u.login
+                ),
+            },
+            None => "the source no longer calls for it (its records changed since the plan                      was made)"
+                .to_string(),
+        };
+        out.push((
+            op.id,
+            format!("operation {} ({} {}): {why}", op.id, a.name(), a.resource()),
+        ));
     }
     out
 }

@@ -19,8 +19,10 @@ pub struct Args {
     /// The configuration file (TOML, YAML or JSON).
     #[arg(short = 'c', long = "config")]
     config: PathBuf,
-    /// A plan saved with `idbridge plan --out`; applied exactly, or refused if a target
-    /// changed underneath. Without it, a fresh plan is made, shown and confirmed.
+    /// A plan saved with `idbridge plan --out`; applied exactly, or refused if it was
+    /// altered, made with another configuration or state file, applied already, not
+    /// approved (with `require_approval`), or a target or the source changed underneath.
+    /// Without it, a fresh plan is made, shown and confirmed.
     plan: Option<PathBuf>,
     /// Apply without asking.
     #[arg(long)]
@@ -31,6 +33,10 @@ pub struct Args {
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
+    /// With a saved plan: drop (and list) the operations whose source record vanished or
+    /// changed since the plan was made, and apply the rest, instead of refusing the plan.
+    #[arg(long, requires = "plan")]
+    drop_stale: bool,
 }
 
 /// Loads the configuration and connects the engine (only `target`, if given).
@@ -143,20 +149,48 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     // Targets of a saved plan that cannot be reached or read now: skipped, the rest is
     // applied.
     let mut down = Vec::new();
+    let mut saved_digest = None;
     let plan = match &args.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display()))
             })?;
-            let plan = Plan::from_json(&text)
+            let mut plan = Plan::from_json(&text)
                 .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))?;
+            // The journal records the plan as written, whatever is dropped from it below.
+            saved_digest = Some(plan.digest());
             let check = with_spinner(
                 "checking the plan against the targets",
                 engine.check_saved(&plan),
             )
             .await?;
-            let reasons = check.stale;
-            down = check.unavailable;
+            if let Some(why) = &check.integrity {
+                errln!(
+                    "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with                      `idbridge plan --out` and review it",
+                    path.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if let Some(why) = &check.approval {
+                errln!(
+                    "refusing to apply `{}`: {why}; nothing was changed",
+                    path.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if let Some(run) = &check.applied {
+                errln!(
+                    "`{}` was already applied in run {} (started {}, {}); nothing was changed.                      See `idbridge journal --run {}`, or make a new plan",
+                    path.display(),
+                    run.id,
+                    run.started.format("%Y-%m-%d %H:%M:%S UTC"),
+                    run.outcome.as_str(),
+                    run.id
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            let reasons = check.stale.clone();
+            down = check.unavailable.clone();
             if !reasons.is_empty() {
                 errln!(
                     "refusing to apply `{}`: the targets changed since it was made, so it cannot be applied exactly:",
@@ -169,6 +203,36 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
                 errln!("make a new plan with `idbridge plan` (nothing was changed)");
                 return Ok(ExitCode::FAILURE);
             }
+            let source_stale: Vec<String> = check
+                .source_stale
+                .iter()
+                .flat_map(|(t, ops)| ops.iter().map(move |(_, r)| format!("target `{t}`: {r}")))
+                .collect();
+            if !source_stale.is_empty() {
+                if args.drop_stale {
+                    errln!(
+                        "dropped from `{}`, because the source changed since it was made:",
+                        path.display()
+                    );
+                    for r in check.drop_source_stale(&mut plan) {
+                        errln!("  {}", idbridge_core::text::Escaped(&r));
+                    }
+                } else {
+                    errln!(
+                        "refusing to apply `{}`: the source changed since it was made, so these                          operations are no longer called for:",
+                        path.display()
+                    );
+                    for r in &source_stale {
+                        errln!("  {}", idbridge_core::text::Escaped(r));
+                    }
+                    errln!(
+                        "make a new plan with `idbridge plan`, or pass --drop-stale to apply                          the rest (nothing was changed)"
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            // The guards count from what was read now, never from numbers in the file.
+            check.recount(&mut plan);
             plan
         }
         None => match with_spinner("reading the source and the targets", engine.plan()).await {
@@ -220,6 +284,7 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
         stop: stop_on_signals(),
         progress: progress(&plan),
         unavailable: down,
+        plan_digest: saved_digest,
         ..Default::default()
     };
     let report = engine.apply(&plan, &lock, &options).await?;

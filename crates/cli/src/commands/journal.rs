@@ -31,6 +31,14 @@ fn summary(r: &RunRecord) -> String {
     let Some(counts) = r.counts.as_ref().and_then(|c| c.as_object()) else {
         return String::new();
     };
+    // An approval (`idbridge approve`) changes nothing; it names the plan's maker.
+    if r.command == "approve" {
+        let maker = counts
+            .get("made_by")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("(unknown)");
+        return format!("approved the plan made by {maker}");
+    }
     counts
         .iter()
         .map(|(target, c)| {

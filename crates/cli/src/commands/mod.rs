@@ -2,6 +2,7 @@
 
 pub mod adapters;
 pub mod apply;
+pub mod approve;
 pub mod check;
 pub mod connected;
 pub mod demo;

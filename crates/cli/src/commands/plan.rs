@@ -50,6 +50,10 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         out!("{}", report::render_plan(&plan, &violations));
     }
     if let Some(path) = &args.out {
+        // Sealed, so that `apply` takes it only unaltered, with this configuration and
+        // this state file.
+        let mut plan = plan.clone();
+        engine.seal(&mut plan)?;
         std::fs::write(path, plan.to_json()).map_err(|e| {
             Error::unavailable(format!(
                 "cannot write the plan to `{}`: {e}",
