@@ -536,8 +536,11 @@ mod strategy_source {
             "{faults}: the run succeeded and made users {users:?}, groups {groups:?}"
         ));
         println!("{faults}: {err}");
+        // Every record carries the garbled field, so whichever read fails first names it:
+        // `name` on its own, or inside a path such as `projects[ID].name`.
         assert!(
-            err.contains(name) && err.contains(&format!("`{field}`")),
+            err.contains(name)
+                && (err.contains(&format!("`{field}`")) || err.contains(&format!(".{field}`"))),
             "{faults}: the error names the vendor and the field: {err}"
         );
         assert!(
