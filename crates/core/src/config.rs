@@ -14,7 +14,9 @@
 //!
 //! Environment variables `IDBRIDGE__<KEY>__<KEY>...` override keys (`IDBRIDGE__TARGETS__BI__PASSWORD`
 //! sets `targets.bi.password`); the double underscore separates levels because key names
-//! contain single ones. Unknown keys are rejected. Every error names the file, the key path
+//! contain single ones. An override is kept as the text it is: a string key (every secret
+//! among them) gets it exactly as given (`007` stays `007`), and a number or boolean key
+//! reads its number or boolean from the text. Unknown keys are rejected. Every error names the file, the key path
 //! and what was expected.
 //!
 //! This module reads the shape shared by all parts: `state`, `source`, `targets`. Each
@@ -174,7 +176,6 @@ impl Config {
                 config::Environment::with_prefix(ENV_PREFIX)
                     .prefix_separator(ENV_SEPARATOR)
                     .separator(ENV_SEPARATOR)
-                    .try_parsing(true)
                     .source(Some(env_map)),
             )
             .build()
@@ -280,7 +281,7 @@ fn deserialize_at<T: DeserializeOwned>(
     prefix: &str,
     origin: &ConfigOrigin,
 ) -> Result<T> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(crate::config_value::Textual(value)).map_err(|err| {
         let inner_path = err.path().to_string();
         let path = match (prefix.is_empty(), inner_path.as_str()) {
             (true, ".") => String::new(),
@@ -290,6 +291,28 @@ fn deserialize_at<T: DeserializeOwned>(
         };
         origin.error(&path, err.into_inner())
     })
+}
+
+/// The largest secret file read: 64 KiB, far more than any password, key or token, and
+/// small enough that a wrong path (`/dev/zero`, a log file) cannot exhaust memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads a secret file of at most [`MAX_SECRET_FILE_BYTES`] bytes; the error says what is
+/// wrong without showing any of the contents.
+fn read_secret_file(path: &Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "larger than {} KiB; a secret file holds only the secret",
+            MAX_SECRET_FILE_BYTES / 1024
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// One adapter instance's configuration, as its constructor receives it.
@@ -360,8 +383,10 @@ impl AdapterConfig {
     /// the file's contents (trailing newline removed).
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Config`] when both `<key>` and `<key>_file` are given, the file
-    /// cannot be read, or the value is not a path.
+    /// [`crate::ErrorKind::Config`] naming the key and the file when both `<key>` and
+    /// `<key>_file` are given, the file cannot be read, is larger than
+    /// [`MAX_SECRET_FILE_BYTES`] (never read further, so `/dev/zero` is refused at once) or
+    /// is not UTF-8 text, or the value is not a path.
     pub fn resolve_secret_files(&mut self, secret_keys: &[&str]) -> Result<()> {
         for key in secret_keys {
             let file_key = format!("{key}_file");
@@ -378,10 +403,10 @@ impl AdapterConfig {
                 return Err(self.error(&file_key, "expected a file path (a string)"));
             };
             let full = self.resolve_path(Path::new(&path));
-            let text = std::fs::read_to_string(&full).map_err(|e| {
+            let text = read_secret_file(&full).map_err(|problem| {
                 self.error(
                     &file_key,
-                    format!("cannot read secret file `{}`: {e}", full.display()),
+                    format!("secret file `{}`: {problem}", full.display()),
                 )
             })?;
             let text = text.trim_end_matches(['\r', '\n']).to_string();
@@ -499,5 +524,117 @@ password = "from-file"
             .resolve_secret_files(&["password"])
             .expect_err("both given");
         assert!(err.to_string().contains("password_file"), "{err}");
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Typed {
+        password: crate::Secret,
+        username: String,
+        #[serde(default)]
+        concurrency: Option<usize>,
+        #[serde(default)]
+        verify_tls: Option<bool>,
+    }
+
+    fn typed(cfg: &Config) -> Result<Typed> {
+        cfg.adapter_config(&cfg.targets["bi"]).parse::<Typed>()
+    }
+
+    #[test]
+    fn environment_overrides_are_kept_verbatim() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.toml",
+            "[source]\nadapter = \"file\"\n[targets.bi]\nadapter = \"x\"\npassword = \"p\"\nusername = \"u\"\n",
+        );
+        for (password, username) in [
+            ("007", "1e3"),
+            ("1e3", "0x10"),
+            ("true", "-0"),
+            (" 42 ", "7.50"),
+        ] {
+            let env = [
+                (
+                    "IDBRIDGE__TARGETS__BI__PASSWORD".to_string(),
+                    password.to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__USERNAME".to_string(),
+                    username.to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+                    "3".to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__VERIFY_TLS".to_string(),
+                    "false".to_string(),
+                ),
+            ];
+            let cfg = Config::load_with_env(&p, env).expect("loads");
+            let t = typed(&cfg).expect("parses");
+            assert_eq!(t.password.expose(), password);
+            assert_eq!(t.username, username);
+            assert_eq!(t.concurrency, Some(3));
+            assert_eq!(t.verify_tls, Some(false));
+        }
+        let env = [(
+            "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+            "three".to_string(),
+        )];
+        let cfg = Config::load_with_env(&p, env).expect("loads");
+        let err = typed(&cfg).expect_err("not a number");
+        assert!(err.to_string().contains("targets.bi.concurrency"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_written_as_a_number_in_a_file_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.yaml",
+            "source:\n  adapter: file\ntargets:\n  bi:\n    adapter: x\n    username: u\n    password: 0074321\n",
+        );
+        let cfg = Config::load_with_env(&p, []).expect("loads");
+        let err = typed(&cfg).expect_err("a number");
+        let text = err.to_string();
+        assert!(text.contains("targets.bi.password"), "{text}");
+        assert!(text.contains("quote"), "{text}");
+        assert!(!text.contains("74321"), "{text}");
+    }
+
+    #[test]
+    fn secret_files_are_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = "x".repeat(usize::try_from(MAX_SECRET_FILE_BYTES).expect("small") + 1);
+        write(dir.path(), "big", &big);
+        write(dir.path(), "edge", &big[1..]);
+        std::fs::write(dir.path().join("binary"), [0xff, 0xfe, 0x00]).expect("write");
+        let attempt = |file: &str| {
+            let mut cfg =
+                AdapterConfig::new("targets.bi", serde_json::json!({"api_key_file": file}));
+            cfg.origin = ConfigOrigin::in_memory(dir.path());
+            cfg.resolve_secret_files(&["api_key"]).map(|()| cfg)
+        };
+        for (file, problem) in [
+            ("/dev/zero", "larger than 64 KiB"),
+            ("big", "larger than 64 KiB"),
+            ("binary", "not UTF-8"),
+        ] {
+            let err = attempt(file).expect_err("refused");
+            assert_eq!(err.kind(), ErrorKind::Config);
+            let text = err.to_string();
+            assert!(text.contains("targets.bi.api_key_file"), "{text}");
+            assert!(text.contains(file), "{text}");
+            assert!(text.contains(problem), "{text}");
+            assert!(!text.contains("xxxx"), "{text}");
+        }
+        let cfg = attempt("edge").expect("64 KiB exactly is read");
+        assert_eq!(
+            cfg.settings["api_key"].as_str().map(str::len),
+            Some(big.len() - 1)
+        );
     }
 }

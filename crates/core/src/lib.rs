@@ -16,6 +16,7 @@ pub mod account;
 mod adapter;
 mod capability;
 pub mod config;
+mod config_value;
 mod error;
 pub mod http;
 pub mod model;
