@@ -293,6 +293,27 @@ fn deserialize_at<T: DeserializeOwned>(
     })
 }
 
+/// The per-system key that lets the section's server URLs use plain `http://` to a host
+/// other than this machine. Default `false`.
+pub const ALLOW_PLAIN_HTTP_KEY: &str = "allow_plain_http";
+
+/// Whether a URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1` (an
+/// IPv4-mapped loopback address included). Plain HTTP to it never crosses a network.
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Whether a configuration key names a server URL: `url` or `<something>_url`.
+fn is_url_key(key: &str) -> bool {
+    key == "url" || key.ends_with("_url")
+}
+
 /// The largest secret file read: 64 KiB, far more than any password, key or token, and
 /// small enough that a wrong path (`/dev/zero`, a log file) cannot exhaust memory.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
@@ -377,6 +398,68 @@ impl AdapterConfig {
             format!("{}.{key}", self.key_path)
         };
         self.origin.error(&path, problem)
+    }
+
+    /// Refuses plain `http://` server URLs to hosts other than this machine, unless the
+    /// section sets [`ALLOW_PLAIN_HTTP_KEY`] (`allow_plain_http = true`), and takes that key
+    /// out of the settings so that the adapter never sees it.
+    ///
+    /// Every key named `url` or ending in `_url` is a server URL; credentials go to those
+    /// servers, and over plain HTTP anyone on the path reads them. `localhost`, 127.0.0.0/8
+    /// and `::1` are allowed (emulators and local tunnels listen there). A value that does not
+    /// parse as a URL is left for the adapter to report. When the key allows plain HTTP, each
+    /// such URL is named in a warning.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] naming the key path and the URL (without credentials or
+    /// query) of a refused URL, or naming `allow_plain_http` when it is not a boolean.
+    pub fn check_server_urls(&mut self) -> Result<()> {
+        let allow = match self.settings.remove(ALLOW_PLAIN_HTTP_KEY) {
+            None => false,
+            Some(Value::Bool(b)) => b,
+            // Environment overrides arrive as text.
+            Some(Value::String(s)) if s.trim() == "true" => true,
+            Some(Value::String(s)) if s.trim() == "false" => false,
+            Some(other) => {
+                return Err(self.error(
+                    ALLOW_PLAIN_HTTP_KEY,
+                    format!("expected true or false, found {other}"),
+                ));
+            }
+        };
+        for (key, value) in &self.settings {
+            let Value::String(raw) = value else {
+                continue;
+            };
+            if !is_url_key(key) {
+                continue;
+            }
+            let Ok(url) = url::Url::parse(raw.trim()) else {
+                continue;
+            };
+            if url.scheme() != "http" || url.host().is_none_or(|h| is_loopback(&h)) {
+                continue;
+            }
+            let shown = crate::http::display_url(raw.trim());
+            if allow {
+                tracing::warn!(
+                    system = %self.instance,
+                    "{}.{key} is plain HTTP ({shown}): credentials cross the network unencrypted \
+                     ({ALLOW_PLAIN_HTTP_KEY} = true)",
+                    self.key_path
+                );
+                continue;
+            }
+            return Err(self.error(
+                key,
+                format!(
+                    "`{shown}` is plain HTTP to another machine: the credentials would cross \
+                     the network unencrypted. Use https://, or set `{ALLOW_PLAIN_HTTP_KEY} = true` \
+                     in this system's section if the network path is trusted"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Replaces each `<key>_file` for the secret keys in `secret_keys` by `<key>` holding
@@ -636,5 +719,66 @@ password = "from-file"
             cfg.settings["api_key"].as_str().map(str::len),
             Some(big.len() - 1)
         );
+    }
+
+    fn urls(settings: Value) -> Result<AdapterConfig> {
+        let mut cfg = AdapterConfig::new("bi", settings);
+        cfg.key_path = "targets.bi".into();
+        cfg.check_server_urls().map(|()| cfg)
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed() {
+        for url in [
+            "http://example.invalid/MicroStrategyLibrary",
+            "http://10.0.0.7:8080",
+            "HTTP://bi.example.com",
+            "http://user:pw@[2001:db8::1]/x?token=t",
+            "http://localhost.example.com",
+        ] {
+            let err = urls(serde_json::json!({"base_url": url})).expect_err(url);
+            assert_eq!(err.kind(), ErrorKind::Config);
+            let text = err.to_string();
+            assert!(text.contains("targets.bi.base_url"), "{text}");
+            assert!(text.contains("plain HTTP"), "{text}");
+            assert!(text.contains("allow_plain_http"), "{text}");
+            assert!(!text.contains("pw@") && !text.contains("token=t"), "{text}");
+            for allow in [serde_json::json!(true), serde_json::json!("true")] {
+                let cfg = urls(serde_json::json!({"base_url": url, "allow_plain_http": allow}))
+                    .expect("allowed");
+                assert!(!cfg.settings.contains_key("allow_plain_http"));
+            }
+        }
+        let err = urls(
+            serde_json::json!({"cluster_url": "http://squirro.example.com",
+                                          "base_url": "https://x"}),
+        )
+        .expect_err("every *_url key is checked");
+        assert!(err.to_string().contains("targets.bi.cluster_url"), "{err}");
+        let err = urls(serde_json::json!({"base_url": "http://h", "allow_plain_http": "yes"}))
+            .expect_err("not a boolean");
+        assert!(
+            err.to_string().contains("targets.bi.allow_plain_http"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn loopback_https_and_non_urls_are_accepted() {
+        for url in [
+            "http://127.0.0.1:8081/MicroStrategyLibrary",
+            "http://127.1.2.3",
+            "http://localhost:11200",
+            "http://LOCALHOST./x",
+            "http://[::1]:9000",
+            "http://[::ffff:127.0.0.1]/",
+            "https://bi.example.com",
+            "not a url",
+        ] {
+            urls(serde_json::json!({"base_url": url})).expect(url);
+        }
+        // Keys that are not URLs are not looked at.
+        urls(serde_json::json!({"path": "http://example.com", "homepage": "http://x"}))
+            .expect("not URL keys");
     }
 }
