@@ -2,16 +2,34 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The form correlation keys are compared in: trimmed, lower-cased, Unicode NFC.
+/// The form logins, e-mails and group names are compared in: trimmed, Unicode NFC, case
+/// folded.
 ///
 /// `Zoë` typed with a combining diaeresis and `ZOË` with a precomposed one give the same key.
+/// Case folding is lower-casing plus the folds lower-casing leaves out: `ß` and `ẞ` are
+/// `ss`, the final sigma `ς` is `σ`, and the Latin ligatures (`ﬁ`) are their letters, so
+/// `STRASSE` and `Straße` are one key, as Unicode's caseless matching has it.
 pub fn norm(s: &str) -> String {
     let t = s.trim();
     // Fast path: plain ASCII is already NFC.
     if t.is_ascii() {
         return t.to_ascii_lowercase();
     }
-    t.nfc().collect::<String>().to_lowercase().nfc().collect()
+    let mut folded = String::with_capacity(t.len());
+    for c in t.nfc().flat_map(char::to_lowercase) {
+        match c {
+            'ß' => folded.push_str("ss"),
+            'ς' => folded.push('σ'),
+            '\u{fb00}' => folded.push_str("ff"),
+            '\u{fb01}' => folded.push_str("fi"),
+            '\u{fb02}' => folded.push_str("fl"),
+            '\u{fb03}' => folded.push_str("ffi"),
+            '\u{fb04}' => folded.push_str("ffl"),
+            '\u{fb05}' | '\u{fb06}' => folded.push_str("st"),
+            c => folded.push(c),
+        }
+    }
+    folded.nfc().collect()
 }
 
 /// Like [`norm`], borrowing when the text is already in normal form (trimmed, ASCII,
@@ -159,6 +177,11 @@ mod tests {
         // "Zoë" with a combining diaeresis vs the precomposed character.
         assert_eq!(norm("Zoe\u{0308}"), norm("ZO\u{00CB}"));
         assert_ne!(norm("zoe"), norm("zoë"));
+        // Case folding beyond lower-casing.
+        assert_eq!(norm("STRASSE"), norm("Straße"));
+        assert_eq!(norm("STRAẞE"), "strasse");
+        assert_eq!(norm("ΟΔΥΣΣΕΥΣ"), norm("οδυσσευς"));
+        assert_eq!(norm("\u{fb01}le"), "file");
         assert!(norm_eq(Some("A@x.com"), Some("a@X.COM ")));
         assert!(!norm_eq(Some("a"), None));
     }
