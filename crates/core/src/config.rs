@@ -321,19 +321,27 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 /// Reads a secret file of at most [`MAX_SECRET_FILE_BYTES`] bytes; the error says what is
 /// wrong without showing any of the contents.
 fn read_secret_file(path: &Path) -> std::result::Result<String, String> {
+    let bytes = read_bounded(path, MAX_SECRET_FILE_BYTES)?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Reads at most `limit` bytes of a file named by the configuration, never more (so a
+/// device such as `/dev/zero` is refused at once); the error says what is wrong without
+/// showing any of the contents.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
     let mut bytes = Vec::new();
-    file.take(MAX_SECRET_FILE_BYTES + 1)
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read it: {e}"))?;
-    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(format!(
-            "larger than {} KiB; a secret file holds only the secret",
-            MAX_SECRET_FILE_BYTES / 1024
+            "larger than {} KiB; is it the right file?",
+            limit / 1024
         ));
     }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+    Ok(bytes)
 }
 
 /// One adapter instance's configuration, as its constructor receives it.
