@@ -15,6 +15,7 @@
 pub mod account;
 mod adapter;
 mod capability;
+pub mod compare;
 pub mod config;
 mod config_value;
 mod error;

@@ -1,35 +1,11 @@
 //! Small pure helpers: key normalisation, fingerprints, glob patterns.
 
-use unicode_normalization::UnicodeNormalization;
-
 /// The form logins, e-mails and group names are compared in: trimmed, Unicode NFC, case
-/// folded.
+/// folded ([`idbridge_core::compare::fold`]).
 ///
 /// `Zoë` typed with a combining diaeresis and `ZOË` with a precomposed one give the same key.
-/// Case folding is lower-casing plus the folds lower-casing leaves out: `ß` and `ẞ` are
-/// `ss`, the final sigma `ς` is `σ`, and the Latin ligatures (`ﬁ`) are their letters, so
-/// `STRASSE` and `Straße` are one key, as Unicode's caseless matching has it.
 pub fn norm(s: &str) -> String {
-    let t = s.trim();
-    // Fast path: plain ASCII is already NFC.
-    if t.is_ascii() {
-        return t.to_ascii_lowercase();
-    }
-    let mut folded = String::with_capacity(t.len());
-    for c in t.nfc().flat_map(char::to_lowercase) {
-        match c {
-            'ß' => folded.push_str("ss"),
-            'ς' => folded.push('σ'),
-            '\u{fb00}' => folded.push_str("ff"),
-            '\u{fb01}' => folded.push_str("fi"),
-            '\u{fb02}' => folded.push_str("fl"),
-            '\u{fb03}' => folded.push_str("ffi"),
-            '\u{fb04}' => folded.push_str("ffl"),
-            '\u{fb05}' | '\u{fb06}' => folded.push_str("st"),
-            c => folded.push(c),
-        }
-    }
-    folded.nfc().collect()
+    idbridge_core::compare::fold(s)
 }
 
 /// Like [`norm`], borrowing when the text is already in normal form (trimmed, ASCII,
