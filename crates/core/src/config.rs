@@ -14,7 +14,9 @@
 //!
 //! Environment variables `IDBRIDGE__<KEY>__<KEY>...` override keys (`IDBRIDGE__TARGETS__BI__PASSWORD`
 //! sets `targets.bi.password`); the double underscore separates levels because key names
-//! contain single ones. Unknown keys are rejected. Every error names the file, the key path
+//! contain single ones. An override is kept as the text it is: a string key (every secret
+//! among them) gets it exactly as given (`007` stays `007`), and a number or boolean key
+//! reads its number or boolean from the text. Unknown keys are rejected. Every error names the file, the key path
 //! and what was expected.
 //!
 //! This module reads the shape shared by all parts: `state`, `source`, `targets`. Each
@@ -179,7 +181,6 @@ impl Config {
                 config::Environment::with_prefix(ENV_PREFIX)
                     .prefix_separator(ENV_SEPARATOR)
                     .separator(ENV_SEPARATOR)
-                    .try_parsing(true)
                     .source(Some(env_map)),
             )
             .build()
@@ -286,7 +287,7 @@ fn deserialize_at<T: DeserializeOwned>(
     prefix: &str,
     origin: &ConfigOrigin,
 ) -> Result<T> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(crate::config_value::Textual(value)).map_err(|err| {
         let inner_path = err.path().to_string();
         let path = match (prefix.is_empty(), inner_path.as_str()) {
             (true, ".") => String::new(),
@@ -296,6 +297,57 @@ fn deserialize_at<T: DeserializeOwned>(
         };
         origin.error(&path, err.into_inner())
     })
+}
+
+/// The per-system key that lets the section's server URLs use plain `http://` to a host
+/// other than this machine. Default `false`.
+pub const ALLOW_PLAIN_HTTP_KEY: &str = "allow_plain_http";
+
+/// Whether a URL's host is this machine: `localhost`, 127.0.0.0/8 or `::1` (an
+/// IPv4-mapped loopback address included). Plain HTTP to it never crosses a network.
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Whether a configuration key names a server URL: `url` or `<something>_url`.
+fn is_url_key(key: &str) -> bool {
+    key == "url" || key.ends_with("_url")
+}
+
+/// The largest secret file read: 64 KiB, far more than any password, key or token, and
+/// small enough that a wrong path (`/dev/zero`, a log file) cannot exhaust memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads a secret file of at most [`MAX_SECRET_FILE_BYTES`] bytes; the error says what is
+/// wrong without showing any of the contents.
+fn read_secret_file(path: &Path) -> std::result::Result<String, String> {
+    let bytes = read_bounded(path, MAX_SECRET_FILE_BYTES)?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Reads at most `limit` bytes of a file named by the configuration, never more (so a
+/// device such as `/dev/zero` is refused at once); the error says what is wrong without
+/// showing any of the contents.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "larger than {} KiB; is it the right file?",
+            limit / 1024
+        ));
+    }
+    Ok(bytes)
 }
 
 /// One adapter instance's configuration, as its constructor receives it.
@@ -362,12 +414,76 @@ impl AdapterConfig {
         self.origin.error(&path, problem)
     }
 
+    /// Refuses plain `http://` server URLs to hosts other than this machine, unless the
+    /// section sets [`ALLOW_PLAIN_HTTP_KEY`] (`allow_plain_http = true`), and takes that key
+    /// out of the settings so that the adapter never sees it.
+    ///
+    /// Every key named `url` or ending in `_url` is a server URL; credentials go to those
+    /// servers, and over plain HTTP anyone on the path reads them. `localhost`, 127.0.0.0/8
+    /// and `::1` are allowed (emulators and local tunnels listen there). A value that does not
+    /// parse as a URL is left for the adapter to report. When the key allows plain HTTP, each
+    /// such URL is named in a warning.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] naming the key path and the URL (without credentials or
+    /// query) of a refused URL, or naming `allow_plain_http` when it is not a boolean.
+    pub fn check_server_urls(&mut self) -> Result<()> {
+        let allow = match self.settings.remove(ALLOW_PLAIN_HTTP_KEY) {
+            None => false,
+            Some(Value::Bool(b)) => b,
+            // Environment overrides arrive as text.
+            Some(Value::String(s)) if s.trim() == "true" => true,
+            Some(Value::String(s)) if s.trim() == "false" => false,
+            Some(other) => {
+                return Err(self.error(
+                    ALLOW_PLAIN_HTTP_KEY,
+                    format!("expected true or false, found {other}"),
+                ));
+            }
+        };
+        for (key, value) in &self.settings {
+            let Value::String(raw) = value else {
+                continue;
+            };
+            if !is_url_key(key) {
+                continue;
+            }
+            let Ok(url) = url::Url::parse(raw.trim()) else {
+                continue;
+            };
+            if url.scheme() != "http" || url.host().is_none_or(|h| is_loopback(&h)) {
+                continue;
+            }
+            let shown = crate::http::display_url(raw.trim());
+            if allow {
+                tracing::warn!(
+                    system = %self.instance,
+                    "{}.{key} is plain HTTP ({shown}): credentials cross the network unencrypted \
+                     ({ALLOW_PLAIN_HTTP_KEY} = true)",
+                    self.key_path
+                );
+                continue;
+            }
+            return Err(self.error(
+                key,
+                format!(
+                    "`{shown}` is plain HTTP to another machine: the credentials would cross \
+                     the network unencrypted. Use https://, or set `{ALLOW_PLAIN_HTTP_KEY} = true` \
+                     in this system's section if the network path is trusted"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Replaces each `<key>_file` for the secret keys in `secret_keys` by `<key>` holding
     /// the file's contents (trailing newline removed).
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Config`] when both `<key>` and `<key>_file` are given, the file
-    /// cannot be read, or the value is not a path.
+    /// [`crate::ErrorKind::Config`] naming the key and the file when both `<key>` and
+    /// `<key>_file` are given, the file cannot be read, is larger than
+    /// [`MAX_SECRET_FILE_BYTES`] (never read further, so `/dev/zero` is refused at once) or
+    /// is not UTF-8 text, or the value is not a path.
     pub fn resolve_secret_files(&mut self, secret_keys: &[&str]) -> Result<()> {
         for key in secret_keys {
             let file_key = format!("{key}_file");
@@ -384,10 +500,10 @@ impl AdapterConfig {
                 return Err(self.error(&file_key, "expected a file path (a string)"));
             };
             let full = self.resolve_path(Path::new(&path));
-            let text = std::fs::read_to_string(&full).map_err(|e| {
+            let text = read_secret_file(&full).map_err(|problem| {
                 self.error(
                     &file_key,
-                    format!("cannot read secret file `{}`: {e}", full.display()),
+                    format!("secret file `{}`: {problem}", full.display()),
                 )
             })?;
             let text = text.trim_end_matches(['\r', '\n']).to_string();
@@ -505,5 +621,178 @@ password = "from-file"
             .resolve_secret_files(&["password"])
             .expect_err("both given");
         assert!(err.to_string().contains("password_file"), "{err}");
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Typed {
+        password: crate::Secret,
+        username: String,
+        #[serde(default)]
+        concurrency: Option<usize>,
+        #[serde(default)]
+        verify_tls: Option<bool>,
+    }
+
+    fn typed(cfg: &Config) -> Result<Typed> {
+        cfg.adapter_config(&cfg.targets["bi"]).parse::<Typed>()
+    }
+
+    #[test]
+    fn environment_overrides_are_kept_verbatim() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.toml",
+            "[source]\nadapter = \"file\"\n[targets.bi]\nadapter = \"x\"\npassword = \"p\"\nusername = \"u\"\n",
+        );
+        for (password, username) in [
+            ("007", "1e3"),
+            ("1e3", "0x10"),
+            ("true", "-0"),
+            (" 42 ", "7.50"),
+        ] {
+            let env = [
+                (
+                    "IDBRIDGE__TARGETS__BI__PASSWORD".to_string(),
+                    password.to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__USERNAME".to_string(),
+                    username.to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+                    "3".to_string(),
+                ),
+                (
+                    "IDBRIDGE__TARGETS__BI__VERIFY_TLS".to_string(),
+                    "false".to_string(),
+                ),
+            ];
+            let cfg = Config::load_with_env(&p, env).expect("loads");
+            let t = typed(&cfg).expect("parses");
+            assert_eq!(t.password.expose(), password);
+            assert_eq!(t.username, username);
+            assert_eq!(t.concurrency, Some(3));
+            assert_eq!(t.verify_tls, Some(false));
+        }
+        let env = [(
+            "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+            "three".to_string(),
+        )];
+        let cfg = Config::load_with_env(&p, env).expect("loads");
+        let err = typed(&cfg).expect_err("not a number");
+        assert!(err.to_string().contains("targets.bi.concurrency"), "{err}");
+    }
+
+    #[test]
+    fn a_secret_written_as_a_number_in_a_file_is_refused_without_showing_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            "c.yaml",
+            "source:\n  adapter: file\ntargets:\n  bi:\n    adapter: x\n    username: u\n    password: 0074321\n",
+        );
+        let cfg = Config::load_with_env(&p, []).expect("loads");
+        let err = typed(&cfg).expect_err("a number");
+        let text = err.to_string();
+        assert!(text.contains("targets.bi.password"), "{text}");
+        assert!(text.contains("quote"), "{text}");
+        assert!(!text.contains("74321"), "{text}");
+    }
+
+    #[test]
+    fn secret_files_are_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = "x".repeat(usize::try_from(MAX_SECRET_FILE_BYTES).expect("small") + 1);
+        write(dir.path(), "big", &big);
+        write(dir.path(), "edge", &big[1..]);
+        std::fs::write(dir.path().join("binary"), [0xff, 0xfe, 0x00]).expect("write");
+        let attempt = |file: &str| {
+            let mut cfg =
+                AdapterConfig::new("targets.bi", serde_json::json!({"api_key_file": file}));
+            cfg.origin = ConfigOrigin::in_memory(dir.path());
+            cfg.resolve_secret_files(&["api_key"]).map(|()| cfg)
+        };
+        for (file, problem) in [
+            ("/dev/zero", "larger than 64 KiB"),
+            ("big", "larger than 64 KiB"),
+            ("binary", "not UTF-8"),
+        ] {
+            let err = attempt(file).expect_err("refused");
+            assert_eq!(err.kind(), ErrorKind::Config);
+            let text = err.to_string();
+            assert!(text.contains("targets.bi.api_key_file"), "{text}");
+            assert!(text.contains(file), "{text}");
+            assert!(text.contains(problem), "{text}");
+            assert!(!text.contains("xxxx"), "{text}");
+        }
+        let cfg = attempt("edge").expect("64 KiB exactly is read");
+        assert_eq!(
+            cfg.settings["api_key"].as_str().map(str::len),
+            Some(big.len() - 1)
+        );
+    }
+
+    fn urls(settings: Value) -> Result<AdapterConfig> {
+        let mut cfg = AdapterConfig::new("bi", settings);
+        cfg.key_path = "targets.bi".into();
+        cfg.check_server_urls().map(|()| cfg)
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed() {
+        for url in [
+            "http://example.invalid/MicroStrategyLibrary",
+            "http://10.0.0.7:8080",
+            "HTTP://bi.example.com",
+            "http://user:pw@[2001:db8::1]/x?token=t",
+            "http://localhost.example.com",
+        ] {
+            let err = urls(serde_json::json!({"base_url": url})).expect_err(url);
+            assert_eq!(err.kind(), ErrorKind::Config);
+            let text = err.to_string();
+            assert!(text.contains("targets.bi.base_url"), "{text}");
+            assert!(text.contains("plain HTTP"), "{text}");
+            assert!(text.contains("allow_plain_http"), "{text}");
+            assert!(!text.contains("pw@") && !text.contains("token=t"), "{text}");
+            for allow in [serde_json::json!(true), serde_json::json!("true")] {
+                let cfg = urls(serde_json::json!({"base_url": url, "allow_plain_http": allow}))
+                    .expect("allowed");
+                assert!(!cfg.settings.contains_key("allow_plain_http"));
+            }
+        }
+        let err = urls(
+            serde_json::json!({"cluster_url": "http://squirro.example.com",
+                                          "base_url": "https://x"}),
+        )
+        .expect_err("every *_url key is checked");
+        assert!(err.to_string().contains("targets.bi.cluster_url"), "{err}");
+        let err = urls(serde_json::json!({"base_url": "http://h", "allow_plain_http": "yes"}))
+            .expect_err("not a boolean");
+        assert!(
+            err.to_string().contains("targets.bi.allow_plain_http"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn loopback_https_and_non_urls_are_accepted() {
+        for url in [
+            "http://127.0.0.1:8081/MicroStrategyLibrary",
+            "http://127.1.2.3",
+            "http://localhost:11200",
+            "http://LOCALHOST./x",
+            "http://[::1]:9000",
+            "http://[::ffff:127.0.0.1]/",
+            "https://bi.example.com",
+            "not a url",
+        ] {
+            urls(serde_json::json!({"base_url": url})).expect(url);
+        }
+        // Keys that are not URLs are not looked at.
+        urls(serde_json::json!({"path": "http://example.com", "homepage": "http://x"}))
+            .expect("not URL keys");
     }
 }

@@ -82,6 +82,9 @@ impl RetryPolicy {
     }
 }
 
+/// The largest `ca_file` read: 4 MiB, several times a whole system CA bundle.
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Settings of one adapter's HTTP client.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -209,9 +212,9 @@ impl HttpClient {
             builder = builder.danger_accept_invalid_certs(true);
         }
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::config(format!("cannot read ca_file `{}`: {e}", path.display()))
-                    .with_adapter(adapter)
+            // Bounded: a wrong path (`/dev/zero`, a log) must not exhaust memory.
+            let pem = crate::config::read_bounded(path, MAX_CA_FILE_BYTES).map_err(|e| {
+                Error::config(format!("ca_file `{}`: {e}", path.display())).with_adapter(adapter)
             })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 Error::config(format!(
@@ -1176,6 +1179,19 @@ mod tests {
         let err = HttpClient::new("bi", &settings).expect_err("no certificate");
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(err.to_string().contains("not.pem"), "{err}");
+    }
+
+    #[test]
+    fn an_endless_ca_file_is_refused_without_reading_it_all() {
+        let settings = HttpSettings {
+            ca_file: Some(PathBuf::from("/dev/zero")),
+            ..HttpSettings::default()
+        };
+        let err = HttpClient::new("bi", &settings).expect_err("endless file");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains("ca_file `/dev/zero`"), "{text}");
+        assert!(text.contains("larger than 4096 KiB"), "{text}");
     }
 
     #[test]

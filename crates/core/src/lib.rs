@@ -15,7 +15,9 @@
 pub mod account;
 mod adapter;
 mod capability;
+pub mod compare;
 pub mod config;
+mod config_value;
 mod error;
 pub mod http;
 pub mod model;

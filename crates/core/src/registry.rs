@@ -84,7 +84,8 @@ pub fn find(name: &str) -> Result<&'static AdapterDescriptor> {
 /// Builds the adapter `adapter` from `config` and wraps it in a checked handle.
 ///
 /// # Errors
-/// An unknown adapter name, a secret file that cannot be read, or whatever the adapter's
+/// An unknown adapter name, a secret file that cannot be read, a plain `http://` server
+/// URL to another machine (see [`AdapterConfig::check_server_urls`]), or whatever the adapter's
 /// constructor returns (configuration errors name the key path).
 pub async fn build_adapter(adapter: &str, mut config: AdapterConfig) -> Result<AdapterHandle> {
     let descriptor = find(adapter).map_err(|e| {
@@ -92,6 +93,7 @@ pub async fn build_adapter(adapter: &str, mut config: AdapterConfig) -> Result<A
         config.origin.error(&key, e.message())
     })?;
     config.resolve_secret_files(descriptor.secret_keys)?;
+    config.check_server_urls()?;
     let instance = config.instance.clone();
     let built = (descriptor.build)(config)
         .await

@@ -22,13 +22,18 @@ use serde::{Deserialize, Serialize, Serializer};
 /// The text every secret shows instead of its value.
 pub const REDACTED: &str = "<redacted>";
 
+/// Why a secret given as a number or boolean is refused.
+const NOT_TEXT: &str = "a secret must be a string: quote it in the file so that it is kept \
+                        exactly as written (as a number, `007` would be read as 7)";
+
 /// A password, API key or token.
 ///
 /// `Debug`, `Display` and `Serialize` all show [`REDACTED`]; the only way to read the value
 /// is [`Secret::expose`], which call sites use right where the value goes on the wire.
-/// Deserializes from a string, or from a number or boolean (environment overrides may
-/// parse a numeric password as a number), as a configured value (see
-/// [`Secret::configured`]); values a server sends use [`Secret::deserialize_derived`].
+/// Deserializes from a string only, as a configured value (see [`Secret::configured`]): a
+/// number or boolean in a file has lost how it was written (`007` read as 7), so it is
+/// refused with an error that does not show it. Values a server sends use
+/// [`Secret::deserialize_derived`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Arc<str>);
 
@@ -120,17 +125,20 @@ impl<'de> Deserialize<'de> for Secret {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
                 Ok(Secret::new(v))
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+            // A secret written as a number (`password: 007` in YAML, `"password": 7` in
+            // JSON) has already lost what was written: leading zeros, an exponent. It is
+            // refused rather than guessed back, and the message never shows the value.
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(E::custom(NOT_TEXT))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(E::custom(NOT_TEXT))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(E::custom(NOT_TEXT))
             }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Secret, E> {
-                Ok(Secret::new(v.to_string()))
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+                Err(E::custom(NOT_TEXT))
             }
         }
         let secret = deserializer.deserialize_any(SecretVisitor)?;
@@ -380,8 +388,14 @@ mod tests {
     }
 
     #[test]
-    fn deserializes_numbers_as_text() {
-        let s: Secret = serde_json::from_str("1234").expect("a number is accepted");
-        assert_eq!(s.expose(), "1234");
+    fn numbers_are_refused_without_showing_them() {
+        let s: Secret = serde_json::from_str("\"007\"").expect("a string is accepted");
+        assert_eq!(s.expose(), "007");
+        for number in ["7041", "1e3", "true"] {
+            let err = serde_json::from_str::<Secret>(number).expect_err("a number is refused");
+            let text = err.to_string();
+            assert!(text.contains("must be a string"), "{text}");
+            assert!(!text.contains(number), "{text}");
+        }
     }
 }

@@ -21,7 +21,7 @@ pub struct NewHold {
     /// The source user's id, when the source has the person.
     pub source_id: Option<String>,
     /// Logins and email addresses of the person (in the source and in the targets);
-    /// normalised (trimmed, lowercased) when stored. `person` is always one of them.
+    /// normalised ([`idbridge_core::compare::fold`]) when stored. `person` is always one of them.
     pub keys: Vec<String>,
     /// Who placed it (the operating-system user).
     pub by: String,
@@ -53,12 +53,13 @@ pub struct Hold {
 }
 
 fn norm(key: &str) -> String {
-    key.trim().to_lowercase()
+    idbridge_core::compare::fold(key)
 }
 
 impl Hold {
     /// Whether `who` names this hold's person: the name given, one of its keys, or its
-    /// source id (case-insensitively, ignoring surrounding spaces).
+    /// source id (compared as [`idbridge_core::compare::fold`] does: case folded, Unicode NFC, ignoring
+    /// surrounding spaces).
     pub fn names(&self, who: &str) -> bool {
         let who = norm(who);
         norm(&self.person) == who
@@ -191,6 +192,24 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hold_is_named_whatever_the_unicode_form_or_case() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("state.db")).expect("opens");
+        let h = store
+            .add_hold(&NewHold {
+                person: "zo\u{00EB}".into(),
+                source_id: None,
+                keys: vec!["Zo\u{00EB}@example.com".into()],
+                by: "alice".into(),
+                reason: "offboard".into(),
+            })
+            .expect("added");
+        assert!(h.names("zoe\u{0308}"), "{h:?}");
+        assert!(h.names("ZOE\u{0308}@EXAMPLE.COM"), "{h:?}");
+        assert!(!h.names("zoe"), "{h:?}");
+    }
 
     #[test]
     fn holds_are_recorded_listed_and_lifted_with_their_history() {

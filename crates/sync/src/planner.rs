@@ -754,6 +754,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
         }
         self.desired = desired;
+        self.refuse_unsafe_and_colliding_logins();
         // Protected accounts (by the adapter, or by the `protected` list).
         let protected_names = std::mem::take(&mut self.protected_names);
         if !input.protected.user_ids.is_empty() || !protected_names.is_empty() {
@@ -1026,6 +1027,86 @@ impl<'s, 'i> Planner<'s, 'i> {
         }
     }
 
+    /// Puts in conflict, so that nothing is done with them, the source users whose login
+    /// would be unsafe on a target or would name the same account as another's.
+    ///
+    /// A login with a control, zero-width or bidirectional character
+    /// ([`idbridge_core::text::is_unsafe`]) shows as another login (`admin\u{202e}` reads
+    /// backwards, `ada\u{200b}` looks like `ada`), so it is never written to a target. Two
+    /// source users whose logins are equal once compared as the targets compare them
+    /// ([`norm`]: Unicode NFC, case folded, so `zoë` precomposed and `zoe` + U+0308 are one
+    /// login) would become one account or two look-alike ones; both are named instead.
+    fn refuse_unsafe_and_colliding_logins(&mut self) {
+        let mut unsafe_logins: Vec<(usize, String)> = Vec::new();
+        let mut first: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(self.desired.len());
+        let mut collisions: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, d) in self.desired.iter().enumerate() {
+            let Some(d) = d else { continue };
+            if let Some(c) = d.login.chars().find(|c| idbridge_core::text::is_unsafe(*c)) {
+                unsafe_logins.push((
+                    i,
+                    format!(
+                        "login `{}` contains U+{:04X}, a control, invisible or bidirectional \
+                         character that makes a login look like another; it is not written to \
+                         the target",
+                        idbridge_core::text::Escaped(&d.login),
+                        u32::from(c)
+                    ),
+                ));
+                continue;
+            }
+            match first.entry(norm_key(&d.login)) {
+                hashbrown::hash_map::Entry::Occupied(e) => {
+                    collisions.entry(*e.get()).or_default().push(i);
+                }
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                }
+            }
+        }
+        drop(first);
+        for (i, reason) in unsafe_logins {
+            self.conflict_user(vec![i], None, reason);
+        }
+        for (i, others) in collisions {
+            let login = self.desired[i]
+                .as_ref()
+                .map(|d| idbridge_core::text::escape(&d.login).into_owned())
+                .unwrap_or_default();
+            let mut sources = vec![i];
+            sources.extend(others);
+            let shown: Vec<String> = sources
+                .iter()
+                .map(|&j| {
+                    let l = self.desired[j].as_ref().map_or("", |d| d.login.as_ref());
+                    let points: Vec<String> = l
+                        .chars()
+                        .filter(|c| !c.is_ascii())
+                        .map(|c| format!("U+{:04X}", u32::from(c)))
+                        .collect();
+                    if points.is_empty() {
+                        format!("`{}`", idbridge_core::text::escape(l))
+                    } else {
+                        format!(
+                            "`{}` ({})",
+                            idbridge_core::text::escape(l),
+                            points.join(" ")
+                        )
+                    }
+                })
+                .collect();
+            self.conflict_user(
+                sources,
+                None,
+                format!(
+                    "these source users have the same login `{login}` once Unicode-normalised \
+                     and case-folded: {}; none is applied until the source tells them apart",
+                    shown.join(", ")
+                ),
+            );
+        }
+    }
+
     /// Claims target accounts for the source users no link claimed, by the configured
     /// correlation keys.
     fn correlate_by_keys(&mut self) {
@@ -1086,6 +1167,10 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
         }
         self.t_by_login = Some(t_by_login);
+        // A source user already in conflict (an unsafe or colliding login) is named once,
+        // for that; what it matches here only keeps its account from looking unclaimed.
+        ambiguous.retain(|(i, _)| !self.conflicted[*i]);
+        taken.retain(|(i, _)| !self.conflicted[*i]);
         for (i, what) in ambiguous {
             let login = self.desired[i]
                 .as_ref()
@@ -1110,7 +1195,9 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut claims: Vec<(usize, Vec<usize>)> = claims.into_iter().collect();
         claims.sort_unstable_by_key(|(t, _)| *t);
         for (t, claimants) in claims {
-            if claimants.len() > 1 {
+            if claimants.len() > 1 && claimants.iter().all(|&i| self.conflicted[i]) {
+                self.owner[t] = Some(claimants[0]);
+            } else if claimants.len() > 1 {
                 self.conflict_user(
                     claimants,
                     Some(t),

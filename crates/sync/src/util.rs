@@ -1,17 +1,11 @@
 //! Small pure helpers: key normalisation, fingerprints, glob patterns.
 
-use unicode_normalization::UnicodeNormalization;
-
-/// The form correlation keys are compared in: trimmed, lower-cased, Unicode NFC.
+/// The form logins, e-mails and group names are compared in: trimmed, Unicode NFC, case
+/// folded ([`idbridge_core::compare::fold`]).
 ///
 /// `Zoë` typed with a combining diaeresis and `ZOË` with a precomposed one give the same key.
 pub fn norm(s: &str) -> String {
-    let t = s.trim();
-    // Fast path: plain ASCII is already NFC.
-    if t.is_ascii() {
-        return t.to_ascii_lowercase();
-    }
-    t.nfc().collect::<String>().to_lowercase().nfc().collect()
+    idbridge_core::compare::fold(s)
 }
 
 /// Like [`norm`], borrowing when the text is already in normal form (trimmed, ASCII,
@@ -159,6 +153,11 @@ mod tests {
         // "Zoë" with a combining diaeresis vs the precomposed character.
         assert_eq!(norm("Zoe\u{0308}"), norm("ZO\u{00CB}"));
         assert_ne!(norm("zoe"), norm("zoë"));
+        // Case folding beyond lower-casing.
+        assert_eq!(norm("STRASSE"), norm("Straße"));
+        assert_eq!(norm("STRAẞE"), "strasse");
+        assert_eq!(norm("ΟΔΥΣΣΕΥΣ"), norm("οδυσσευς"));
+        assert_eq!(norm("\u{fb01}le"), "file");
         assert!(norm_eq(Some("A@x.com"), Some("a@X.COM ")));
         assert!(!norm_eq(Some("a"), None));
     }

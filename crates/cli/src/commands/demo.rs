@@ -74,10 +74,10 @@ fn writes_served(t: &DemoTarget) -> Option<usize> {
 }
 
 async fn find_user(h: &AdapterHandle, login_or_email: &str) -> Result<Option<User>> {
-    let key = login_or_email.to_lowercase();
+    use idbridge_core::compare::fold;
+    let key = fold(login_or_email);
     Ok(h.all_users().await?.into_iter().find(|u| {
-        u.login.to_lowercase() == key
-            || u.email.as_deref().map(str::to_lowercase) == Some(key.clone())
+        fold(&u.login) == key || u.email.as_deref().map(fold).as_deref() == Some(key.as_str())
     }))
 }
 

@@ -1414,3 +1414,73 @@ fn group_descriptions_a_target_cannot_keep_are_noted() {
     );
     assert!(find(&plan, "update_group").is_empty());
 }
+
+#[test]
+fn logins_differing_only_in_unicode_form_or_case_are_a_collision_named_by_record() {
+    // `zoë` precomposed, `zoe` + combining diaeresis, and upper case: one login three times.
+    let c = Case::new(
+        vec![
+            user("s1", "zo\u{00EB}"),
+            user("s2", "zoe\u{0308}"),
+            user("s3", "ZO\u{00CB}"),
+            user("s4", "ada"),
+        ],
+        vec![],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_user ada"]);
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+    let conflict = &plan.conflicts[0];
+    assert_eq!(conflict.sources.len(), 3, "{conflict:?}");
+    for id in ["s1", "s2", "s3"] {
+        assert!(
+            conflict.sources.iter().any(|s| s.starts_with(id)),
+            "{conflict:?}"
+        );
+    }
+    assert!(conflict.reason.contains("U+0308"), "{}", conflict.reason);
+    assert!(conflict.reason.contains("U+00EB"), "{}", conflict.reason);
+
+    // One of them already has its account: the newcomer does not get a look-alike one,
+    // and the linked account is left as it is until the source tells them apart.
+    let mut c = Case::new(vec![user("s1", "zo\u{00EB}")], vec![]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(find(&plan, "create_user").len(), 1);
+    c.target.users.push(user("T1", "zo\u{00EB}"));
+    c.link_as_applied();
+    c.source.users.push(user("s2", "zoe\u{0308}"));
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "create_user").is_empty(), "{:?}", names(&plan));
+    assert!(find(&plan, "disable_user").is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+}
+
+#[test]
+fn logins_with_invisible_control_or_bidirectional_characters_are_refused() {
+    let c = Case::new(
+        vec![
+            user("s1", "ada\u{200B}"),
+            user("s2", "\u{202E}nimda.ops"),
+            user("s3", "bob\u{1b}[2K"),
+            user("s4", "ada"),
+        ],
+        vec![],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_user ada"]);
+    assert_eq!(plan.conflicts.len(), 3, "{:?}", plan.conflicts);
+    for (conflict, (id, point)) in
+        plan.conflicts
+            .iter()
+            .zip([("s1", "U+200B"), ("s2", "U+202E"), ("s3", "U+001B")])
+    {
+        assert_eq!(conflict.sources.len(), 1);
+        assert!(conflict.sources[0].starts_with(id), "{conflict:?}");
+        assert!(conflict.reason.contains(point), "{}", conflict.reason);
+        assert!(
+            !conflict.reason.chars().any(idbridge_core::text::is_unsafe),
+            "the reason shows the login escaped: {:?}",
+            conflict.reason
+        );
+    }
+}
