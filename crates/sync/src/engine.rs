@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
-use crate::guard::{self, GuardViolation};
+use crate::guard::{self, Allowances, GuardViolation};
 use crate::holds::HoldIndex;
 use crate::journal::JournalWriter;
 use crate::plan::{Action, Plan, Reason, TargetPlan};
@@ -89,6 +89,12 @@ struct Disconnected {
 pub struct ApplyOptions {
     /// `--allow-deletions N`: lets up to `N` disables and deletes through the guard.
     pub allow_deletions: Option<usize>,
+    /// `--allow-removals N`: lets up to `N` membership removals and role revocations
+    /// through the guard.
+    pub allow_removals: Option<usize>,
+    /// `--allow-adoptions N`: lets up to `N` adoptions of existing accounts through the
+    /// guard.
+    pub allow_adoptions: Option<usize>,
     /// Skip the deletion guard (for `offboard`, which names its one account).
     pub skip_guard: bool,
     /// A stop request shared with a signal handler.
@@ -104,6 +110,8 @@ impl std::fmt::Debug for ApplyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApplyOptions")
             .field("allow_deletions", &self.allow_deletions)
+            .field("allow_removals", &self.allow_removals)
+            .field("allow_adoptions", &self.allow_adoptions)
             .field("skip_guard", &self.skip_guard)
             .finish()
     }
@@ -483,13 +491,20 @@ impl Engine {
         self.plan_snapshot(&snapshot)
     }
 
-    /// The targets whose plan the deletion guard refuses.
+    /// The targets whose plan the guards refuse, with `--allow-deletions` the only override
+    /// (see [`Engine::guard_with`]).
     pub fn guard(&self, plan: &Plan, allow_deletions: Option<usize>) -> Vec<GuardViolation> {
+        self.guard_with(plan, &Allowances::deletions(allow_deletions))
+    }
+
+    /// The targets whose plan the guards refuse (deletions, membership removals, role
+    /// revocations, adoptions; see [`guard::check_all`]), with the one-run overrides.
+    pub fn guard_with(&self, plan: &Plan, allow: &Allowances) -> Vec<GuardViolation> {
         plan.targets
             .iter()
             .filter_map(|tp| {
                 let t = self.targets.iter().find(|t| t.name() == tp.target)?;
-                guard::check(tp, &t.settings, allow_deletions)
+                guard::check_all(tp, &t.settings, allow)
             })
             .collect()
     }
@@ -571,7 +586,14 @@ impl Engine {
         let violations = if options.skip_guard {
             Vec::new()
         } else {
-            self.guard(plan, options.allow_deletions)
+            self.guard_with(
+                plan,
+                &Allowances {
+                    deletions: options.allow_deletions,
+                    removals: options.allow_removals,
+                    adoptions: options.allow_adoptions,
+                },
+            )
         };
         // Each target is applied on a task of its own, so that the work one target's
         // answers cost (parsing a large listing, say) never holds up the others.

@@ -1,5 +1,6 @@
-//! The deletion guard: a plan that would disable or delete too many managed accounts in a
-//! target is refused for that target, naming the numbers and the one-time override.
+//! The guards: a plan that would disable or delete too many managed accounts, remove too
+//! many memberships, revoke too many roles or adopt too many existing accounts in a target
+//! is refused for that target, naming the numbers and the one-time override.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,67 +12,162 @@ use crate::settings::TargetSettings;
 pub struct GuardViolation {
     /// The target.
     pub target: String,
-    /// Disables and deletes in the plan.
+    /// The operations counted by the first limit passed (disables and deletes, membership
+    /// removals, role revocations or adoptions).
     pub deletions: usize,
-    /// Managed accounts in the target.
+    /// What they are counted against (managed accounts, groups, memberships or grants).
     pub managed: usize,
-    /// The configured absolute limit.
+    /// That limit's configured absolute value.
     pub max_deletions: usize,
-    /// The configured percentage limit.
+    /// That limit's configured percentage (100 for the adoption limit, which has none).
     pub max_deletion_percent: f64,
     /// The full explanation.
     pub message: String,
 }
 
-/// Checks one target's plan against its limits: user disables and deletes against the
-/// managed accounts, group deletions against the managed groups.
-///
-/// `allow_deletions` (from `--allow-deletions N`) lets up to `N` of each through whatever
-/// the limits say, for one run.
+/// The one-run overrides of the guards, from the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allowances {
+    /// `--allow-deletions N`: up to `N` user disables and deletes, and `N` group deletions.
+    pub deletions: Option<usize>,
+    /// `--allow-removals N`: up to `N` membership removals, and `N` role revocations.
+    pub removals: Option<usize>,
+    /// `--allow-adoptions N`: up to `N` adoptions of existing accounts.
+    pub adoptions: Option<usize>,
+}
+
+impl Allowances {
+    /// Only `--allow-deletions`.
+    pub fn deletions(allow_deletions: Option<usize>) -> Allowances {
+        Allowances {
+            deletions: allow_deletions,
+            ..Allowances::default()
+        }
+    }
+}
+
+/// Checks one target's plan against its deletion limits only (see [`check_all`]).
 pub fn check(
     plan: &TargetPlan,
     settings: &TargetSettings,
     allow_deletions: Option<usize>,
+) -> Option<GuardViolation> {
+    check_all(plan, settings, &Allowances::deletions(allow_deletions))
+}
+
+/// Checks one target's plan against all its limits: user disables and deletes against the
+/// managed accounts (`max_deletions`, `max_deletion_percent`), group deletions against the
+/// managed groups (the same limits), membership removals against the managed groups'
+/// current memberships (`max_membership_removals`, `max_membership_removal_percent`), role
+/// revocations against the target's current grants (`max_revocations`,
+/// `max_revocation_percent`) and adoptions of existing accounts (`max_adoptions`).
+/// Removals and revocations of accounts stripped in place of a disable count as disables.
+///
+/// Each override in `allow` lets up to `N` of its kinds through whatever the limits say,
+/// for one run. Every limit passed is named in the one violation returned.
+pub fn check_all(
+    plan: &TargetPlan,
+    settings: &TargetSettings,
+    allow: &Allowances,
 ) -> Option<GuardViolation> {
     let group_deletions = plan
         .ops
         .iter()
         .filter(|o| matches!(o.action, crate::plan::Action::DeleteGroup { .. }))
         .count();
-    check_one(
-        plan,
-        settings,
-        allow_deletions,
-        (plan.deletions(), plan.managed_users),
-        ("disables or deletes", "accounts"),
-    )
-    .or_else(|| {
-        check_one(
-            plan,
-            settings,
-            allow_deletions,
+    let deletion_limits = Limits {
+        absolute: ("max_deletions", settings.max_deletions),
+        percent: Some(("max_deletion_percent", settings.max_deletion_percent)),
+        flag: "--allow-deletions",
+        allowed: allow.deletions,
+    };
+    let removal = |absolute, percent| Limits {
+        absolute,
+        percent: Some(percent),
+        flag: "--allow-removals",
+        allowed: allow.removals,
+    };
+    let checks = [
+        (
+            deletion_limits,
+            (plan.deletions(), plan.managed_users),
+            ("disables or deletes", "managed accounts"),
+        ),
+        (
+            deletion_limits,
             (group_deletions, plan.managed_groups),
-            ("deletes", "groups"),
-        )
-    })
+            ("deletes", "managed groups"),
+        ),
+        (
+            removal(
+                ("max_membership_removals", settings.max_membership_removals),
+                (
+                    "max_membership_removal_percent",
+                    settings.max_membership_removal_percent,
+                ),
+            ),
+            (plan.membership_removals(), plan.managed_memberships),
+            ("removes", "memberships of managed groups"),
+        ),
+        (
+            removal(
+                ("max_revocations", settings.max_revocations),
+                ("max_revocation_percent", settings.max_revocation_percent),
+            ),
+            (plan.revocations(), plan.managed_grants),
+            ("revokes", "role grants"),
+        ),
+        (
+            Limits {
+                absolute: ("max_adoptions", settings.max_adoptions),
+                percent: None,
+                flag: "--allow-adoptions",
+                allowed: allow.adoptions,
+            },
+            (plan.adoptions(), plan.managed_users),
+            ("adopts", "managed accounts"),
+        ),
+    ];
+    let found: Vec<GuardViolation> = checks
+        .into_iter()
+        .filter_map(|(limits, counts, words)| check_one(plan, settings, limits, counts, words))
+        .collect();
+    let mut found = found.into_iter();
+    let mut first = found.next()?;
+    for more in found {
+        first.message.push_str("\n");
+        first.message.push_str(&more.message);
+    }
+    Some(first)
+}
+
+/// One limit pair and its override.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    absolute: (&'static str, usize),
+    percent: Option<(&'static str, f64)>,
+    flag: &'static str,
+    allowed: Option<usize>,
 }
 
 fn check_one(
     plan: &TargetPlan,
     settings: &TargetSettings,
-    allow_deletions: Option<usize>,
+    limits: Limits,
     (deletions, managed): (usize, usize),
     (verb, what): (&str, &str),
 ) -> Option<GuardViolation> {
     if deletions == 0 {
         return None;
     }
-    if allow_deletions.is_some_and(|n| deletions <= n) {
+    if limits.allowed.is_some_and(|n| deletions <= n) {
         return None;
     }
-    let percent_limit = settings.max_deletion_percent;
-    let over_percent = (deletions as f64) * 100.0 > percent_limit * (managed as f64) + f64::EPSILON;
-    let over_absolute = deletions > settings.max_deletions;
+    let (abs_key, max_absolute) = limits.absolute;
+    let (pct_key, percent_limit) = limits.percent.unwrap_or(("", 100.0));
+    let over_percent = limits.percent.is_some()
+        && (deletions as f64) * 100.0 > percent_limit * (managed as f64) + f64::EPSILON;
+    let over_absolute = deletions > max_absolute;
     if !over_percent && !over_absolute {
         return None;
     }
@@ -82,22 +178,23 @@ fn check_one(
     };
     let mut why = Vec::new();
     if over_absolute {
-        why.push(format!("max_deletions = {}", settings.max_deletions));
+        why.push(format!("{abs_key} = {max_absolute}"));
     }
     if over_percent {
         why.push(format!(
-            "max_deletion_percent = {percent_limit} ({} of {managed})",
+            "{pct_key} = {percent_limit} ({} of {managed})",
             ((percent_limit * managed as f64) / 100.0).floor()
         ));
     }
-    let already = match allow_deletions {
-        Some(n) => format!(" (--allow-deletions {n} is fewer)"),
+    let flag = limits.flag;
+    let already = match limits.allowed {
+        Some(n) => format!(" ({flag} {n} is fewer)"),
         None => String::new(),
     };
     let message = format!(
-        "target `{}`: the plan {verb} {deletions} of {managed} managed {what} \
+        "target `{}`: the plan {verb} {deletions} of {managed} {what} \
          ({share:.1}%), more than {}{already}; nothing is changed in this target. If this is \
-         intended, run once with --allow-deletions {deletions}, or raise the limit in `{}`",
+         intended, run once with {flag} {deletions}, or raise the limit in `{}`",
         plan.target,
         why.join(" and "),
         settings.key_path,
@@ -106,7 +203,7 @@ fn check_one(
         target: plan.target.clone(),
         deletions,
         managed,
-        max_deletions: settings.max_deletions,
+        max_deletions: max_absolute,
         max_deletion_percent: percent_limit,
         message,
     })
