@@ -300,4 +300,142 @@ mod tests {
         let s = TargetSettings::defaults("bi");
         assert!(check(&plan(40, 40), &s, None).is_some());
     }
+
+    fn user_ref(i: usize) -> crate::plan::PrincipalRef {
+        crate::plan::PrincipalRef {
+            kind: crate::plan::PrincipalKind::User,
+            at: crate::plan::Ref::Id(format!("T{i}").into()),
+            name: format!("u{i}").into(),
+        }
+    }
+
+    /// 50 users, each in 4 groups, all dropped from the source: 200 removals.
+    fn membership_drop(users: usize, per_user: usize) -> TargetPlan {
+        let mut p = plan(50, 0);
+        p.managed_memberships = 200;
+        for i in 0..users {
+            for g in 0..per_user {
+                p.push(
+                    Action::RemoveMember {
+                        group: crate::plan::GroupRef {
+                            at: crate::plan::Ref::Id(format!("G{g}").into()),
+                            name: format!("g{g}").into(),
+                        },
+                        member: user_ref(i),
+                    },
+                    vec![],
+                );
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn dropping_every_membership_is_refused() {
+        let s = TargetSettings::defaults("bi");
+        let p = membership_drop(50, 4);
+        let v = check_all(&p, &s, &Allowances::default()).expect("every membership dropped");
+        assert!(
+            v.message.contains("removes 200 of 200 memberships of managed groups"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("max_membership_removal_percent = 20"),
+            "{}",
+            v.message
+        );
+        assert!(v.message.contains("--allow-removals 200"), "{}", v.message);
+        // The deletion override does not cover it; its own does.
+        let only_deletions = Allowances::deletions(Some(1000));
+        assert!(check_all(&p, &s, &only_deletions).is_some());
+        let allowed = Allowances {
+            removals: Some(200),
+            ..Allowances::default()
+        };
+        assert!(check_all(&p, &s, &allowed).is_none());
+        // Within the limits (20% of 200): passes.
+        assert!(check_all(&membership_drop(10, 4), &s, &Allowances::default()).is_none());
+        // The absolute limit.
+        let mut s = s;
+        s.max_membership_removal_percent = 100.0;
+        s.max_membership_removals = 30;
+        let v = check_all(&membership_drop(10, 4), &s, &Allowances::default()).expect("over 30");
+        assert!(v.message.contains("max_membership_removals = 30"), "{}", v.message);
+    }
+
+    #[test]
+    fn mass_revocations_are_refused() {
+        let s = TargetSettings::defaults("bi");
+        let mut p = plan(50, 0);
+        p.managed_grants = 60;
+        for i in 0..50 {
+            p.push(
+                Action::Revoke {
+                    role: "r".into(),
+                    role_name: "analyst".into(),
+                    principal: user_ref(i),
+                    scope: idbridge_core::Scope::Global,
+                },
+                vec![],
+            );
+        }
+        let v = check_all(&p, &s, &Allowances::default()).expect("revocations");
+        assert!(v.message.contains("revokes 50 of 60 role grants"), "{}", v.message);
+        let allowed = Allowances {
+            removals: Some(50),
+            ..Allowances::default()
+        };
+        assert!(check_all(&p, &s, &allowed).is_none());
+    }
+
+    #[test]
+    fn removals_of_accounts_stripped_in_place_of_a_disable_count_as_disables() {
+        let s = TargetSettings::defaults("bi");
+        let mut p = membership_drop(3, 4);
+        p.managed_users = 100;
+        for i in 0..3 {
+            p.can_sign_in.push(crate::plan::CanSignIn {
+                id: format!("T{i}"),
+                login: format!("u{i}"),
+                reason: Reason::Left,
+                why: "cannot disable".into(),
+                stripped_now: true,
+            });
+        }
+        p.managed_memberships = 20;
+        assert_eq!(p.membership_removals(), 0);
+        assert!(check_all(&p, &s, &Allowances::default()).is_none());
+    }
+
+    #[test]
+    fn adoptions_beyond_the_limit_are_refused() {
+        let s = TargetSettings::defaults("bi");
+        let adoptions = |n: usize| {
+            let mut p = plan(n, 0);
+            for i in 0..n {
+                p.push(
+                    Action::LinkUser {
+                        source_id: format!("s{i}"),
+                        id: format!("T{i}"),
+                        login: format!("u{i}"),
+                        fingerprint: "0000000000000000".into(),
+                        adopted_by: Some("email".into()),
+                    },
+                    vec![],
+                );
+            }
+            p
+        };
+        assert!(check_all(&adoptions(10), &s, &Allowances::default()).is_none());
+        let v = check_all(&adoptions(11), &s, &Allowances::default()).expect("11 > 10");
+        assert!(v.message.contains("adopts 11"), "{}", v.message);
+        assert!(v.message.contains("max_adoptions = 10"), "{}", v.message);
+        assert!(v.message.contains("--allow-adoptions 11"), "{}", v.message);
+        let allowed = Allowances {
+            adoptions: Some(11),
+            ..Allowances::default()
+        };
+        assert!(check_all(&adoptions(11), &s, &allowed).is_none());
+    }
 }

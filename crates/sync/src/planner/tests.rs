@@ -1580,3 +1580,56 @@ fn additions_to_a_privileged_group_are_never_planned_and_are_listed() {
     assert!(find(&plan, "add_member").is_empty(), "{:?}", names(&plan));
     assert_eq!(plan.refused.len(), 1, "{:?}", plan.refused);
 }
+
+#[test]
+fn dropping_every_membership_of_50_users_is_refused_by_the_guard() {
+    let n = 50;
+    let src: Vec<User> = (0..n).map(|i| user(&format!("s{i}"), &format!("u{i}"))).collect();
+    let tgt: Vec<User> = (0..n).map(|i| user(&format!("T{i}"), &format!("u{i}"))).collect();
+    let mut c = Case::new(src, tgt);
+    c.link_as_applied();
+    c.source.groups = Some(vec![group("sg1", "eng"), group("sg2", "ops")]);
+    c.target.groups = vec![group("G1", "eng"), group("G2", "ops")];
+    for (sg, tg) in [("sg1", "G1"), ("sg2", "G2")] {
+        c.target.members.insert(
+            tg.into(),
+            (0..n).map(|i| Principal::User(format!("T{i}"))).collect(),
+        );
+        // Still in the source: nothing to do.
+        c.source.members.insert(
+            sg.into(),
+            (0..n).map(|i| Principal::User(format!("s{i}"))).collect(),
+        );
+    }
+    let guard = |c: &Case| {
+        let plan = c.plan().expect("plan");
+        let v = crate::guard::check_all(&plan, &c.settings, &crate::guard::Allowances::default());
+        (plan, v)
+    };
+    let (plan, v) = guard(&c);
+    assert!(
+        find(&plan, "remove_member").is_empty() && find(&plan, "add_member").is_empty(),
+        "{:?}",
+        names(&plan)
+    );
+    assert_eq!(plan.managed_memberships, 100);
+    assert!(v.is_none());
+    // A few leave the groups: within the limits.
+    for sg in ["sg1", "sg2"] {
+        c.source.members.get_mut(sg).expect("group").truncate(n - 5);
+    }
+    let (plan, v) = guard(&c);
+    assert_eq!(find(&plan, "remove_member").len(), 10);
+    assert!(v.is_none(), "{v:?}");
+    // Every membership dropped from the source: refused, with the numbers.
+    c.source.members.clear();
+    let (plan, v) = guard(&c);
+    assert_eq!(find(&plan, "remove_member").len(), 100);
+    let v = v.expect("refused");
+    assert!(
+        v.message.contains("removes 100 of 100 memberships of managed groups"),
+        "{}",
+        v.message
+    );
+    assert!(v.message.contains("--allow-removals 100"), "{}", v.message);
+}
