@@ -732,6 +732,14 @@ impl<'s, 'i> Planner<'s, 'i> {
         ))
     }
 
+    /// A user link fingerprint of target account `t`, as stored (see [`Self::user_fp_text`]).
+    fn account_fp_text(&self, t: usize, fp: u64) -> String {
+        match self.owner[t] {
+            Some(i) => self.user_fp_text(i, fp),
+            None => fingerprint_text(fp),
+        }
+    }
+
     /// A user link fingerprint as stored: marked when the account keeps its own login.
     fn user_fp_text(&self, i: usize, fp: u64) -> String {
         let text = fingerprint_text(fp);
@@ -2293,7 +2301,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             id: cur.id.to_string(),
                             before: Box::new(cur.to_user()),
                             reason,
-                            fingerprint: fingerprint.map(fingerprint_text),
+                            fingerprint: fingerprint.map(|fp| self.account_fp_text(t, fp)),
                         },
                         vec![],
                     );
@@ -2333,7 +2341,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                                 source_id: source_id.clone(),
                                 id: cur.id.to_string(),
                                 login: cur.login.to_string(),
-                                fingerprint: fingerprint_text(*fp),
+                                fingerprint: self.account_fp_text(t, *fp),
                                 adopted_by: None,
                             },
                             vec![],
