@@ -135,7 +135,7 @@ pub fn check_all(
     let mut found = found.into_iter();
     let mut first = found.next()?;
     for more in found {
-        first.message.push_str("\n");
+        first.message.push('\n');
         first.message.push_str(&more.message);
     }
     Some(first)
@@ -336,7 +336,8 @@ mod tests {
         let p = membership_drop(50, 4);
         let v = check_all(&p, &s, &Allowances::default()).expect("every membership dropped");
         assert!(
-            v.message.contains("removes 200 of 200 memberships of managed groups"),
+            v.message
+                .contains("removes 200 of 200 memberships of managed groups"),
             "{}",
             v.message
         );
@@ -361,7 +362,11 @@ mod tests {
         s.max_membership_removal_percent = 100.0;
         s.max_membership_removals = 30;
         let v = check_all(&membership_drop(10, 4), &s, &Allowances::default()).expect("over 30");
-        assert!(v.message.contains("max_membership_removals = 30"), "{}", v.message);
+        assert!(
+            v.message.contains("max_membership_removals = 30"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]
@@ -381,7 +386,11 @@ mod tests {
             );
         }
         let v = check_all(&p, &s, &Allowances::default()).expect("revocations");
-        assert!(v.message.contains("revokes 50 of 60 role grants"), "{}", v.message);
+        assert!(
+            v.message.contains("revokes 50 of 60 role grants"),
+            "{}",
+            v.message
+        );
         let allowed = Allowances {
             removals: Some(50),
             ..Allowances::default()

@@ -716,7 +716,10 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
         }
         let why = if !member_of.is_empty() {
-            format!("it is a member of the privileged group {}", member_of.join(", "))
+            format!(
+                "it is a member of the privileged group {}",
+                member_of.join(", ")
+            )
         } else if !unread.is_empty() {
             format!(
                 "the members of the privileged group {} could not be read",
@@ -956,7 +959,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     if self.keeps_login[i] {
                         c.login = None;
                     }
-                    !c.is_empty() || (d.enabled && !cur.enabled) || !d.enabled
+                    !(c.is_empty() && d.enabled && cur.enabled)
                 };
                 // When writes follow, the link records no desired state yet, so that a
                 // failed write is retried by the next run.

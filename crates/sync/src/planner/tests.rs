@@ -1442,10 +1442,9 @@ fn mallory_case() -> Case {
         vec![user("T1", "ada"), admin],
     );
     c.target.groups = vec![group("G-adm", "administrators"), group("G-eng", "eng")];
-    c.target.members.insert(
-        "G-adm".into(),
-        vec![Principal::User("T-ops".into())],
-    );
+    c.target
+        .members
+        .insert("G-adm".into(), vec![Principal::User("T-ops".into())]);
     c.protected.privileged_group_ids.insert("G-adm".into());
     c
 }
@@ -1464,7 +1463,10 @@ fn correlation_never_takes_over_an_administrator_account() {
     let r = &plan.refused[0];
     assert_eq!(r.op, "adopt_user");
     assert!(r.resource.contains("ops.admin"), "{r:?}");
-    assert!(r.reason.contains("privileged group `administrators`"), "{r:?}");
+    assert!(
+        r.reason.contains("privileged group `administrators`"),
+        "{r:?}"
+    );
     assert!(r.reason.contains("targets.t.adopt_privileged"), "{r:?}");
     let text = crate::report::render_plan(
         &crate::plan::Plan {
@@ -1522,8 +1524,14 @@ fn an_ordinary_adoption_is_shown_as_such_and_keeps_the_login() {
     else {
         panic!("{:?}", names(&plan))
     };
-    assert_eq!((adopted_by.as_deref(), login.as_str()), (Some("email"), "m.old"));
-    assert!(fingerprint.ends_with(crate::table::KEEPS_LOGIN), "{fingerprint}");
+    assert_eq!(
+        (adopted_by.as_deref(), login.as_str()),
+        (Some("email"), "m.old")
+    );
+    assert!(
+        fingerprint.ends_with(crate::table::KEEPS_LOGIN),
+        "{fingerprint}"
+    );
     for op in &plan.ops {
         if let Action::UpdateUser { changes, .. } = &op.action {
             assert_eq!(changes.login, None, "never renamed");
@@ -1585,8 +1593,12 @@ fn additions_to_a_privileged_group_are_never_planned_and_are_listed() {
 #[test]
 fn dropping_every_membership_of_50_users_is_refused_by_the_guard() {
     let n = 50;
-    let src: Vec<User> = (0..n).map(|i| user(&format!("s{i}"), &format!("u{i}"))).collect();
-    let tgt: Vec<User> = (0..n).map(|i| user(&format!("T{i}"), &format!("u{i}"))).collect();
+    let src: Vec<User> = (0..n)
+        .map(|i| user(&format!("s{i}"), &format!("u{i}")))
+        .collect();
+    let tgt: Vec<User> = (0..n)
+        .map(|i| user(&format!("T{i}"), &format!("u{i}")))
+        .collect();
     let mut c = Case::new(src, tgt);
     c.link_as_applied();
     c.source.groups = Some(vec![group("sg1", "eng"), group("sg2", "ops")]);
@@ -1628,7 +1640,8 @@ fn dropping_every_membership_of_50_users_is_refused_by_the_guard() {
     assert_eq!(find(&plan, "remove_member").len(), 100);
     let v = v.expect("refused");
     assert!(
-        v.message.contains("removes 100 of 100 memberships of managed groups"),
+        v.message
+            .contains("removes 100 of 100 memberships of managed groups"),
         "{}",
         v.message
     );
