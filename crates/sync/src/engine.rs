@@ -389,6 +389,7 @@ impl Engine {
             }
         }
         let index = SourceIndex::new(&source);
+        let no_creates = hashbrown::HashSet::new();
         let needs: Vec<Vec<String>> = readable
             .iter()
             .map(|(t, snap)| {
@@ -402,6 +403,7 @@ impl Engine {
                     state: &snap.state,
                     user_links: &snap.user_links,
                     group_links: &snap.group_links,
+                    own_creates: &no_creates,
                 };
                 groups_needing_members(&index, &input, &snap.effective)
             })
@@ -442,6 +444,29 @@ impl Engine {
         }
     }
 
+    /// Per target, the normalised logins that recent runs which did not succeed journaled a
+    /// create of: accounts idbridge itself created (or may have) without recording the
+    /// link, which a later run links again without counting it as an adoption.
+    fn own_creates(&self) -> Result<hashbrown::HashMap<String, hashbrown::HashSet<String>>> {
+        /// How many recent runs are looked at.
+        const RECENT_RUNS: usize = 50;
+        let mut out: hashbrown::HashMap<String, hashbrown::HashSet<String>> =
+            hashbrown::HashMap::new();
+        for run in self.store.runs(RECENT_RUNS)? {
+            if run.outcome == RunOutcome::Succeeded {
+                continue;
+            }
+            for e in self.store.journal(Some(run.id))? {
+                if e.operation == "create_user" {
+                    out.entry(e.target)
+                        .or_default()
+                        .insert(norm(&e.resource));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Plans every target from a snapshot and the offboarding holds in the state file.
     ///
     /// # Errors
@@ -449,6 +474,8 @@ impl Engine {
     /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
         let holds = HoldIndex::new(self.store.holds()?);
+        let own_creates = self.own_creates()?;
+        let no_creates = hashbrown::HashSet::new();
         let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
         let mut plan = Plan::new();
         for t in &self.targets {
@@ -464,6 +491,7 @@ impl Engine {
                 state: &snap.state,
                 user_links: &snap.user_links,
                 group_links: &snap.group_links,
+                own_creates: own_creates.get(t.name()).unwrap_or(&no_creates),
             };
             let mut tp = plan_target(&index, &input, &snap.effective)?;
             let mut notes = snap.notes.clone();

@@ -167,6 +167,9 @@ pub struct TargetInput<'a> {
     pub user_links: &'a LinkTable,
     /// Stored group links.
     pub group_links: &'a [Link],
+    /// Normalised logins of accounts idbridge journaled a create of in a run that did not
+    /// succeed: linking one again is no adoption of a foreign account.
+    pub own_creates: &'a HashSet<String>,
 }
 
 /// A value found once, or more than once, under a key.
@@ -926,8 +929,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                 });
                 continue;
             }
-            let adopted_by = self.matched_by[i];
-            if adopted_by.is_some() && desired[i].is_some() {
+            let matched_by = self.matched_by[i];
+            if matched_by.is_some() && desired[i].is_some() {
                 if let Some(why) = self.adoption_refusal(t) {
                     self.plan.refused.push(Refused {
                         op: "adopt_user".into(),
@@ -939,6 +942,9 @@ impl<'s, 'i> Planner<'s, 'i> {
                     continue;
                 }
             }
+            // An account an interrupted run created is linked again, not adopted.
+            let adopted_by = matched_by
+                .filter(|_| !input.own_creates.contains(norm_key(cur.login).as_ref()));
             self.plan.managed_users += 1;
             let Some(d) = &desired[i] else {
                 // In the source but not mappable: left as it is (noted already).

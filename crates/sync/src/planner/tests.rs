@@ -167,6 +167,7 @@ impl Case {
             state: &target,
             user_links: &user_links,
             group_links: &self.group_links,
+            own_creates: &HashSet::new(),
         };
         let mut notes = Vec::new();
         let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
@@ -889,6 +890,7 @@ fn groups_needing_members_lists_matched_groups_only() {
         state: &target,
         user_links: &user_links,
         group_links: &c.group_links,
+        own_creates: &HashSet::new(),
     };
     let mut notes = Vec::new();
     let eff = Effective::compute(&c.settings, &c.caps, &source, &mut notes);
