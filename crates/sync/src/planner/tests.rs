@@ -127,6 +127,7 @@ struct Case {
     user_links: Vec<Link>,
     group_links: Vec<Link>,
     holds: Vec<idbridge_store::Hold>,
+    own_creates: HashSet<String>,
 }
 
 impl Case {
@@ -149,6 +150,7 @@ impl Case {
             user_links: Vec::new(),
             group_links: Vec::new(),
             holds: Vec::new(),
+            own_creates: HashSet::new(),
         }
     }
 
@@ -167,7 +169,7 @@ impl Case {
             state: &target,
             user_links: &user_links,
             group_links: &self.group_links,
-            own_creates: &HashSet::new(),
+            own_creates: &self.own_creates,
         };
         let mut notes = Vec::new();
         let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
@@ -1648,4 +1650,14 @@ fn dropping_every_membership_of_50_users_is_refused_by_the_guard() {
         v.message
     );
     assert!(v.message.contains("--allow-removals 100"), "{}", v.message);
+}
+
+#[test]
+fn an_account_an_interrupted_run_created_is_linked_not_adopted() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    assert_eq!(c.plan().expect("plan").adoptions(), 1);
+    c.own_creates.insert("ada".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["link_user ada"]);
+    assert_eq!(plan.adoptions(), 0);
 }
