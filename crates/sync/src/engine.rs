@@ -458,9 +458,7 @@ impl Engine {
             }
             for e in self.store.journal(Some(run.id))? {
                 if e.operation == "create_user" {
-                    out.entry(e.target)
-                        .or_default()
-                        .insert(norm(&e.resource));
+                    out.entry(e.target).or_default().insert(norm(&e.resource));
                 }
             }
         }

@@ -943,8 +943,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
             // An account an interrupted run created is linked again, not adopted.
-            let adopted_by = matched_by
-                .filter(|_| !input.own_creates.contains(norm_key(cur.login).as_ref()));
+            let adopted_by =
+                matched_by.filter(|_| !input.own_creates.contains(norm_key(cur.login).as_ref()));
             self.plan.managed_users += 1;
             let Some(d) = &desired[i] else {
                 // In the source but not mappable: left as it is (noted already).
