@@ -189,6 +189,10 @@ impl DataikuAdapter {
         protected.user_ids.extend(identity.iter().cloned());
         protected.user_ids.extend(cfg.admin_login.iter().cloned());
         protected.group_ids.insert(ADMINISTRATORS_GROUP.to_string());
+        // Membership of `administrators` is the instance's admin right.
+        protected
+            .privileged_group_ids
+            .insert(ADMINISTRATORS_GROUP.to_string());
         tracing::debug!(bulk, identity = ?identity, "connected to DSS");
         Ok(DataikuAdapter {
             client,

@@ -266,12 +266,24 @@ async fn the_adapter_on_the_emulator() {
         h.add_member("readers", &user),
         h.add_member("administrators", &user),
     );
-    a.and(b).and(c).expect("added");
+    a.and(b).expect("added");
+    // `administrators` is privileged: nothing is ever added to it.
+    let refused = c.expect_err("privileged group");
+    assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+    let err = h
+        .grant(&Grant {
+            role: "administrators".into(),
+            principal: user.clone(),
+            scope: Scope::Global,
+        })
+        .await
+        .expect_err("the administrators role is the privileged group");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
     let mut groups =
         idbridge_dataiku::wire::user_groups(&state.get_user("batch.two").expect("exists"), "state")
             .expect("groups");
     groups.sort();
-    assert_eq!(groups, ["administrators", "data_team", "readers"]);
+    assert_eq!(groups, ["data_team", "readers"]);
 
     // Revoking a global role from the connecting admin is refused.
     let err = h

@@ -310,6 +310,9 @@ impl Adapter for StrategyAdapter {
         for g in wire::SYSTEM_GROUP_IDS {
             p.group_ids.insert(g.to_string());
         }
+        for g in wire::PRIVILEGED_GROUP_IDS {
+            p.privileged_group_ids.insert(g.to_string());
+        }
         p
     }
 

@@ -36,6 +36,11 @@ pub const SYSTEM_GROUP_IDS: [&str; 4] = [
     PUBLIC_GROUP_ID,
 ];
 
+/// The groups whose members administer the platform (System Administrators, and System
+/// Monitors, who watch and cancel every session and job): never given members.
+pub const PRIVILEGED_GROUP_IDS: [&str; 2] =
+    [SYSTEM_ADMINISTRATORS_GROUP_ID, SYSTEM_MONITORS_GROUP_ID];
+
 /// The object type of users and user groups.
 pub const TYPE_USER_OR_GROUP: i64 = 34;
 /// The object subtype of a user.

@@ -287,3 +287,33 @@ async fn connection_errors_name_the_host_and_the_cause() {
         assert!(!text.contains(emulator::DEFAULT_ADMIN_PASSWORD), "{text}");
     }
 }
+
+#[tokio::test]
+async fn nobody_is_added_to_system_administrators_whatever_a_plan_says() {
+    use idbridge_core::{ErrorKind, Memberships, NewUser};
+    use idbridge_strategy::wire::{SYSTEM_ADMINISTRATORS_GROUP_ID, SYSTEM_MONITORS_GROUP_ID};
+    let (running, state) = emulator::start_with_state(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let h = registry::build_adapter("strategy", running.adapter_config("bi"))
+        .await
+        .expect("connects");
+    let mut new = NewUser::new("evil.admin");
+    new.password = Some(idbridge_core::Secret::new("Initial-1234"));
+    let evil = h.create_user(&new).await.expect("created");
+    let before = running.server.log().entries().len();
+    for group in [SYSTEM_ADMINISTRATORS_GROUP_ID, SYSTEM_MONITORS_GROUP_ID] {
+        let err = h
+            .add_member(group, &Principal::User(evil.id.clone()))
+            .await
+            .expect_err("privileged");
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        assert!(err.to_string().contains("privileged"), "{err}");
+        assert!(!state.lock().members_of(group).contains(&evil.id));
+    }
+    assert_eq!(
+        running.server.log().entries().len(),
+        before,
+        "no request reached the server"
+    );
+}

@@ -22,13 +22,18 @@ use crate::{Capabilities, Error, Operation, Result};
 /// Each adapter fills it with its platform's built-ins and the connecting account. The
 /// [`AdapterHandle`] refuses, with [`crate::ErrorKind::PermissionDenied`]: updating,
 /// disabling or deleting a protected user; removing a protected user from a group;
-/// updating or deleting a protected group.
+/// updating or deleting a protected group; adding any member to a privileged group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Protected {
     /// Protected user ids.
     pub user_ids: BTreeSet<String>,
     /// Protected group ids.
     pub group_ids: BTreeSet<String>,
+    /// Privileged group ids: groups whose members administer the platform (its
+    /// administrators group). Nothing is ever added to them, and the sync engine never
+    /// adopts one of their members without a named override. Default: none.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub privileged_group_ids: BTreeSet<String>,
 }
 
 impl Protected {
@@ -40,6 +45,11 @@ impl Protected {
     /// Whether a group id is protected.
     pub fn group(&self, id: &str) -> bool {
         self.group_ids.contains(id)
+    }
+
+    /// Whether a group id is privileged (membership grants administration).
+    pub fn privileged_group(&self, id: &str) -> bool {
+        self.privileged_group_ids.contains(id)
     }
 }
 
@@ -197,6 +207,20 @@ impl AdapterHandle {
             .with_adapter(self.name.as_ref())
             .with_operation(op.as_str())
             .with_resource(id));
+        }
+        Ok(())
+    }
+
+    /// Refuses any addition to a privileged group, whatever a plan says: membership there
+    /// is administration of the platform, which idbridge never hands out.
+    fn protect_privileged(&self, op: Operation, group: &str) -> Result<()> {
+        if self.protected.privileged_group(group) {
+            return Err(Error::permission_denied(format!(
+                "group `{group}` is privileged (its members administer the platform); idbridge never adds members to it"
+            ))
+            .with_adapter(self.name.as_ref())
+            .with_operation(op.as_str())
+            .with_resource(group));
         }
         Ok(())
     }
@@ -379,6 +403,7 @@ impl Memberships for AdapterHandle {
             return Err(Error::unsupported(self.name.as_ref(), "members_nested")
                 .with_resource(format!("{member} in group {group}")));
         }
+        self.protect_privileged(Operation::MembersAdd, group)?;
         self.run(
             Operation::MembersAdd,
             Some(group),
@@ -409,7 +434,7 @@ impl Memberships for AdapterHandle {
     }
 
     /// Checks every write as the single-write methods do (capability, nesting, protected
-    /// users); rejected writes get their error in place and only the accepted ones reach
+    /// users, privileged groups); rejected writes get their error in place and only the accepted ones reach
     /// the adapter, in one batch.
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         let mut results: Vec<Option<MemberWriteResult>> = Vec::with_capacity(batch.len());
@@ -425,6 +450,7 @@ impl Memberships for AdapterHandle {
                     Err(Error::unsupported(self.name.as_ref(), "members_nested")
                         .with_resource(format!("{member} in group {group}")))
                 }
+                MemberWrite::Add { .. } => self.protect_privileged(op, &group),
                 MemberWrite::Remove {
                     member: Principal::User(id),
                     ..
@@ -481,6 +507,10 @@ impl Roles for AdapterHandle {
 
     async fn grant(&self, grant: &Grant) -> Result<()> {
         self.check_grant_shape(Operation::GrantsGrant, grant)?;
+        if grant.scope.is_global() {
+            // A platform whose global roles are groups: granting the role is joining the group.
+            self.protect_privileged(Operation::GrantsGrant, &grant.role)?;
+        }
         self.run(
             Operation::GrantsGrant,
             Some(&grant.role),
@@ -700,7 +730,7 @@ mod tests {
             },
             protected: Protected {
                 user_ids: ["admin".to_string()].into_iter().collect(),
-                group_ids: BTreeSet::new(),
+                ..Protected::default()
             },
             ..Recorder::default()
         });
@@ -776,5 +806,55 @@ mod tests {
         assert_eq!(refused.kind(), ErrorKind::Unsupported);
         assert!(results[1].is_ok());
         assert_eq!(rec.seen.lock().expect("lock").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_forged_addition_to_a_privileged_group_is_refused() {
+        let rec = Arc::new(Recorder {
+            caps: Capabilities {
+                members_add: true,
+                members_remove: true,
+                ..Capabilities::default()
+            },
+            protected: Protected {
+                privileged_group_ids: ["admins".to_string()].into_iter().collect(),
+                ..Protected::default()
+            },
+            ..Recorder::default()
+        });
+        let h = AdapterHandle::new("bi", rec.clone());
+        let err = h
+            .add_member("admins", &user("evil"))
+            .await
+            .expect_err("privileged");
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("`admins` is privileged"), "{err}");
+        let results = h
+            .write_members(vec![
+                MemberWrite::Add {
+                    group: "admins".into(),
+                    member: user("evil"),
+                },
+                MemberWrite::Add {
+                    group: "eng".into(),
+                    member: user("evil"),
+                },
+                MemberWrite::Remove {
+                    group: "admins".into(),
+                    member: user("gone"),
+                },
+            ])
+            .await;
+        let denied = results[0].as_ref().expect_err("privileged in a batch");
+        assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+        assert!(results[1].is_ok() && results[2].is_ok());
+        assert_eq!(
+            *rec.seen.lock().expect("lock"),
+            vec![
+                "add eng user evil".to_string(),
+                "remove admins user gone".to_string()
+            ],
+            "nothing is added to the privileged group"
+        );
     }
 }

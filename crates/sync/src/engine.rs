@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
-use crate::guard::{self, GuardViolation};
+use crate::guard::{self, Allowances, GuardViolation};
 use crate::holds::HoldIndex;
 use crate::journal::JournalWriter;
 use crate::plan::{Action, Plan, Reason, TargetPlan};
@@ -89,6 +89,12 @@ struct Disconnected {
 pub struct ApplyOptions {
     /// `--allow-deletions N`: lets up to `N` disables and deletes through the guard.
     pub allow_deletions: Option<usize>,
+    /// `--allow-removals N`: lets up to `N` membership removals and role revocations
+    /// through the guard.
+    pub allow_removals: Option<usize>,
+    /// `--allow-adoptions N`: lets up to `N` adoptions of existing accounts through the
+    /// guard.
+    pub allow_adoptions: Option<usize>,
     /// Skip the deletion guard (for `offboard`, which names its one account).
     pub skip_guard: bool,
     /// A stop request shared with a signal handler.
@@ -108,6 +114,8 @@ impl std::fmt::Debug for ApplyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApplyOptions")
             .field("allow_deletions", &self.allow_deletions)
+            .field("allow_removals", &self.allow_removals)
+            .field("allow_adoptions", &self.allow_adoptions)
             .field("skip_guard", &self.skip_guard)
             .finish()
     }
@@ -178,6 +186,10 @@ pub struct LiveCounts {
     pub managed_users: usize,
     /// Groups idbridge manages there now.
     pub managed_groups: usize,
+    /// Memberships of managed accounts there now (the removal guard's base).
+    pub managed_memberships: usize,
+    /// Role grants of managed accounts there now (the revocation guard's base).
+    pub managed_grants: usize,
     /// Accounts that cannot be disabled there and that a plan made now strips.
     pub stripped: Vec<String>,
 }
@@ -205,6 +217,8 @@ impl SavedPlanCheck {
             };
             tp.managed_users = live.managed_users;
             tp.managed_groups = live.managed_groups;
+            tp.managed_memberships = live.managed_memberships;
+            tp.managed_grants = live.managed_grants;
             let touched: std::collections::HashSet<&str> = tp
                 .ops
                 .iter()
@@ -488,6 +502,7 @@ impl Engine {
             }
         }
         let index = SourceIndex::new(&source);
+        let no_creates = hashbrown::HashSet::new();
         let needs: Vec<Vec<String>> = readable
             .iter()
             .map(|(t, snap)| {
@@ -501,6 +516,7 @@ impl Engine {
                     state: &snap.state,
                     user_links: &snap.user_links,
                     group_links: &snap.group_links,
+                    own_creates: &no_creates,
                 };
                 groups_needing_members(&index, &input, &snap.effective)
             })
@@ -541,6 +557,27 @@ impl Engine {
         }
     }
 
+    /// Per target, the normalised logins that recent runs which did not succeed journaled a
+    /// create of: accounts idbridge itself created (or may have) without recording the
+    /// link, which a later run links again without counting it as an adoption.
+    fn own_creates(&self) -> Result<hashbrown::HashMap<String, hashbrown::HashSet<String>>> {
+        /// How many recent runs are looked at.
+        const RECENT_RUNS: usize = 50;
+        let mut out: hashbrown::HashMap<String, hashbrown::HashSet<String>> =
+            hashbrown::HashMap::new();
+        for run in self.store.runs(RECENT_RUNS)? {
+            if run.outcome == RunOutcome::Succeeded {
+                continue;
+            }
+            for e in self.store.journal(Some(run.id))? {
+                if e.operation == "create_user" {
+                    out.entry(e.target).or_default().insert(norm(&e.resource));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Plans every target from a snapshot and the offboarding holds in the state file.
     ///
     /// # Errors
@@ -548,6 +585,8 @@ impl Engine {
     /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
         let holds = HoldIndex::new(self.store.holds()?);
+        let own_creates = self.own_creates()?;
+        let no_creates = hashbrown::HashSet::new();
         let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
         let mut plan = Plan::new();
         for t in &self.targets {
@@ -563,6 +602,7 @@ impl Engine {
                 state: &snap.state,
                 user_links: &snap.user_links,
                 group_links: &snap.group_links,
+                own_creates: own_creates.get(t.name()).unwrap_or(&no_creates),
             };
             let mut tp = plan_target(&index, &input, &snap.effective)?;
             let mut notes = snap.notes.clone();
@@ -590,13 +630,20 @@ impl Engine {
         self.plan_snapshot(&snapshot)
     }
 
-    /// The targets whose plan the deletion guard refuses.
+    /// The targets whose plan the guards refuse, with `--allow-deletions` the only override
+    /// (see [`Engine::guard_with`]).
     pub fn guard(&self, plan: &Plan, allow_deletions: Option<usize>) -> Vec<GuardViolation> {
+        self.guard_with(plan, &Allowances::deletions(allow_deletions))
+    }
+
+    /// The targets whose plan the guards refuse (deletions, membership removals, role
+    /// revocations, adoptions; see [`guard::check_all`]), with the one-run overrides.
+    pub fn guard_with(&self, plan: &Plan, allow: &Allowances) -> Vec<GuardViolation> {
         plan.targets
             .iter()
             .filter_map(|tp| {
                 let t = self.targets.iter().find(|t| t.name() == tp.target)?;
-                guard::check(tp, &t.settings, allow_deletions)
+                guard::check_all(tp, &t.settings, allow)
             })
             .collect()
     }
@@ -730,6 +777,8 @@ impl Engine {
                         target: tp.target.clone(),
                         managed_users: now.managed_users,
                         managed_groups: now.managed_groups,
+                        managed_memberships: now.managed_memberships,
+                        managed_grants: now.managed_grants,
                         stripped: now
                             .can_sign_in
                             .iter()
@@ -766,7 +815,14 @@ impl Engine {
         let violations = if options.skip_guard {
             Vec::new()
         } else {
-            self.guard(plan, options.allow_deletions)
+            self.guard_with(
+                plan,
+                &Allowances {
+                    deletions: options.allow_deletions,
+                    removals: options.allow_removals,
+                    adoptions: options.allow_adoptions,
+                },
+            )
         };
         // Each target is applied on a task of its own, so that the work one target's
         // answers cost (parsing a large listing, say) never holds up the others.

@@ -31,6 +31,6 @@ pub use engine::{
     ApplyOptions, Engine, LiveCounts, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
     UnavailableTarget, check_state_path, open_store,
 };
-pub use guard::GuardViolation;
+pub use guard::{Allowances, GuardViolation};
 pub use plan::{Action, Op, Plan, TargetPlan};
 pub use settings::{TARGET_KEYS, TargetSettings};

@@ -199,6 +199,17 @@ pub struct HeldAccount {
     pub by: String,
 }
 
+/// An operation the source implies but the engine refuses to plan, whatever the source says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// The operation (`add_member`, `adopt_user`).
+    pub op: String,
+    /// What it addresses (`group <- member`, a login).
+    pub resource: String,
+    /// Why it is refused, and the override if there is one.
+    pub reason: String,
+}
+
 /// Something the engine refused to decide, with the records involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conflict {
@@ -383,6 +394,11 @@ pub enum Action {
         login: String,
         /// The fingerprint of the desired state.
         fingerprint: String,
+        /// Set when the account was not linked before: the source user adopts an existing
+        /// account found by this correlation key (`login` or `email`). Counted by the
+        /// adoption guard.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        adopted_by: Option<String>,
     },
     /// Create a group and link it.
     CreateGroup {
@@ -529,6 +545,17 @@ impl Action {
         }
     }
 
+    /// Whether it adopts an existing account (what the adoption guard counts).
+    pub fn is_adoption(&self) -> bool {
+        matches!(
+            self,
+            Action::LinkUser {
+                adopted_by: Some(_),
+                ..
+            }
+        )
+    }
+
     /// Whether it is a single-user write that can go into a batch
     /// ([`idbridge_core::Users::write_users`]).
     pub fn is_user_write(&self) -> bool {
@@ -607,6 +634,17 @@ pub struct TargetPlan {
     /// Protected accounts a source user matched, left alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<Account>,
+    /// What the source asked for that is never planned: additions to privileged groups,
+    /// adoptions of privileged accounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+    /// Current members of the groups idbridge manages there (the base of
+    /// `max_membership_removal_percent`).
+    #[serde(default)]
+    pub managed_memberships: usize,
+    /// Current role grants read there (the base of `max_revocation_percent`).
+    #[serde(default)]
+    pub managed_grants: usize,
     /// What the engine could not do on this target and why (capabilities, mapping).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -636,6 +674,9 @@ impl TargetPlan {
             conflicts: Vec::new(),
             unmanaged: Vec::new(),
             protected: Vec::new(),
+            refused: Vec::new(),
+            managed_memberships: 0,
+            managed_grants: 0,
             notes: Vec::new(),
             unavailable: None,
             can_sign_in: Vec::new(),
@@ -710,6 +751,46 @@ impl TargetPlan {
             self.ops.push(op);
         }
         removed
+    }
+
+    /// The number of adoptions of existing accounts.
+    pub fn adoptions(&self) -> usize {
+        self.ops.iter().filter(|o| o.action.is_adoption()).count()
+    }
+
+    /// The number of membership removals, except those of accounts this plan strips of
+    /// their access in place of a disable (counted as disables).
+    pub fn membership_removals(&self) -> usize {
+        self.count_removals(|a| match a {
+            Action::RemoveMember { member, .. } => Some(member),
+            _ => None,
+        })
+    }
+
+    /// The number of role revocations, except those of accounts this plan strips of their
+    /// access in place of a disable (counted as disables).
+    pub fn revocations(&self) -> usize {
+        self.count_removals(|a| match a {
+            Action::Revoke { principal, .. } => Some(principal),
+            _ => None,
+        })
+    }
+
+    fn count_removals(&self, of: impl Fn(&Action) -> Option<&PrincipalRef>) -> usize {
+        let stripped: std::collections::HashSet<&str> = self
+            .can_sign_in
+            .iter()
+            .filter(|c| c.stripped_now)
+            .map(|c| c.id.as_str())
+            .collect();
+        self.ops
+            .iter()
+            .filter_map(|o| of(&o.action))
+            .filter(|p| match (&p.kind, &p.at) {
+                (PrincipalKind::User, Ref::Id(id)) => !stripped.contains(id.as_ref()),
+                _ => true,
+            })
+            .count()
     }
 
     /// Checks that operation numbers are their indexes, dependencies point backwards, and

@@ -22,13 +22,13 @@ use idbridge_store::{Hold, Link};
 use crate::holds::HoldIndex;
 use crate::plan::{
     Account, Action, CanSignIn, Conflict, GroupRef, HeldAccount, PrincipalKind, PrincipalRef,
-    Reason, Ref, TargetPlan,
+    Reason, Ref, Refused, TargetPlan,
 };
 use crate::settings::{
     Adopt, AttributeRule, CorrelationKey, DeletionPolicy, RoleTarget, ScopeRule, TargetSettings,
 };
 use crate::state::{Effective, SourceState, TargetState};
-use crate::table::{LinkTable, UserRef, UserTable};
+use crate::table::{KEEPS_LOGIN, LinkTable, UserRef, UserTable};
 use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
 
 /// The fingerprint a leaver's link carries once a target that cannot disable it has been
@@ -167,6 +167,9 @@ pub struct TargetInput<'a> {
     pub user_links: &'a LinkTable,
     /// Stored group links.
     pub group_links: &'a [Link],
+    /// Normalised logins of accounts idbridge journaled a create of in a run that did not
+    /// succeed: linking one again is no adoption of a foreign account.
+    pub own_creates: &'a HashSet<String>,
 }
 
 /// A value found once, or more than once, under a key.
@@ -442,8 +445,16 @@ pub fn groups_needing_members(
     if effective.groups && !caps.users_set_enabled && caps.members_list && caps.members_remove {
         return input.state.groups.iter().map(|g| g.id.clone()).collect();
     }
+    // Who is an administrator decides what may be adopted.
+    let mut privileged: Vec<String> = if caps.members_list {
+        privileged_groups(input)
+            .map(|t| input.state.groups[t].id.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     if !effective.groups || !effective.memberships {
-        return Vec::new();
+        return privileged;
     }
     let m = match_groups(src, input);
     let mut out: Vec<String> = m
@@ -458,9 +469,33 @@ pub fn groups_needing_members(
             .iter()
             .map(|(t, _)| input.state.groups[*t].id.clone()),
     );
+    out.append(&mut privileged);
     out.sort();
     out.dedup();
     out
+}
+
+/// The positions of the target's privileged groups: those its adapter declares, and those
+/// the target's `privileged_groups` names (by name or id).
+fn privileged_groups<'a>(input: &'a TargetInput<'a>) -> impl Iterator<Item = usize> + 'a {
+    let named: HashSet<String> = input
+        .settings
+        .privileged_groups
+        .iter()
+        .map(|p| norm(p))
+        .collect();
+    input
+        .state
+        .groups
+        .iter()
+        .enumerate()
+        .filter(move |(_, g)| {
+            input.protected.privileged_group(&g.id)
+                || (!named.is_empty()
+                    && (named.contains(norm_key(&g.name).as_ref())
+                        || named.contains(norm_key(&g.id).as_ref())))
+        })
+        .map(|(i, _)| i)
 }
 
 /// Plans one target.
@@ -557,6 +592,13 @@ struct Planner<'s, 'i> {
     tg_by_id: HashMap<&'i str, usize>,
     /// The configured `protected` entries, normalised.
     protected_names: HashSet<String>,
+    /// Per source user claimed by a correlation key rather than its link: the key
+    /// (an adoption of an existing account).
+    matched_by: Vec<Option<&'static str>>,
+    /// Per source user claimed through a link that says the account keeps its own login.
+    keeps_login: Vec<bool>,
+    /// Per target group: privileged (its members administer the platform).
+    privileged_g: Vec<bool>,
 }
 
 /// The target's accounts by normalised login.
@@ -630,12 +672,95 @@ impl<'s, 'i> Planner<'s, 'i> {
                 .map(|(i, g)| (g.id.as_str(), i))
                 .collect(),
             protected_names: input.settings.protected.iter().map(|p| norm(p)).collect(),
+            matched_by: vec![None; sources],
+            keeps_login: vec![false; sources],
+            privileged_g: {
+                let mut v = vec![false; input.state.groups.len()];
+                for g in privileged_groups(input) {
+                    v[g] = true;
+                }
+                v
+            },
         }
     }
 
-    /// Whether a target group is protected (by its adapter, or by the `protected` list).
+    /// Whether target group `g` (a position) is privileged.
+    fn group_privileged(&self, g: &Group) -> bool {
+        self.tg_by_id
+            .get(g.id.as_str())
+            .is_some_and(|&t| self.privileged_g[t])
+    }
+
+    /// Why target account `t` may not be adopted: the privileged groups it is a member of
+    /// (or whose members could not be read), unless `adopt_privileged` names it.
+    fn adoption_refusal(&self, t: usize) -> Option<String> {
+        let cur = self.input.state.users.get(t);
+        let allowed = |key: &str| {
+            self.s
+                .adopt_privileged
+                .iter()
+                .any(|a| norm_key(a) == norm_key(key))
+        };
+        if allowed(cur.id) || allowed(cur.login) || cur.email.is_some_and(allowed) {
+            return None;
+        }
+        let mut member_of = Vec::new();
+        let mut unread = Vec::new();
+        for (g, grp) in self.input.state.groups.iter().enumerate() {
+            if !self.privileged_g[g] {
+                continue;
+            }
+            match self.input.state.members.get(&grp.id) {
+                Some(m) if m.users.binary_search(&(t as u32)).is_ok() => {
+                    member_of.push(format!("`{}`", grp.name));
+                }
+                Some(_) => {}
+                None => unread.push(format!("`{}`", grp.name)),
+            }
+        }
+        let why = if !member_of.is_empty() {
+            format!(
+                "it is a member of the privileged group {}",
+                member_of.join(", ")
+            )
+        } else if !unread.is_empty() {
+            format!(
+                "the members of the privileged group {} could not be read",
+                unread.join(", ")
+            )
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{why}; an administrator account is never taken over by correlation. To adopt it \
+             anyway, list `{}` in `{}.adopt_privileged`",
+            cur.login, self.s.key_path
+        ))
+    }
+
+    /// A user link fingerprint of target account `t`, as stored (see [`Self::user_fp_text`]).
+    fn account_fp_text(&self, t: usize, fp: u64) -> String {
+        match self.owner[t] {
+            Some(i) => self.user_fp_text(i, fp),
+            None => fingerprint_text(fp),
+        }
+    }
+
+    /// A user link fingerprint as stored: marked when the account keeps its own login.
+    fn user_fp_text(&self, i: usize, fp: u64) -> String {
+        let text = fingerprint_text(fp);
+        if self.keeps_login[i] {
+            text + KEEPS_LOGIN
+        } else {
+            text
+        }
+    }
+
+    /// Whether a target group is protected (by its adapter, or by the `protected` list),
+    /// or privileged (its members are never changed either).
     fn group_protected(&self, g: &Group) -> bool {
         self.input.protected.group(&g.id)
+            || self.group_privileged(g)
             || (!self.protected_names.is_empty()
                 && (self.protected_names.contains(norm_key(&g.name).as_ref())
                     || self.protected_names.contains(norm_key(&g.id).as_ref())))
@@ -779,6 +904,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 self.claim[i] = Some(t);
                 self.owner[t] = Some(i);
                 self.linked_fp[i] = l.fingerprint;
+                self.keeps_login[i] = l.keeps_login && !s.adopt_renames_login;
             }
         }
         // Then correlation keys; collect claims so that a doubly claimed account is seen.
@@ -804,6 +930,22 @@ impl<'s, 'i> Planner<'s, 'i> {
                 });
                 continue;
             }
+            let matched_by = self.matched_by[i];
+            if matched_by.is_some() && desired[i].is_some() {
+                if let Some(why) = self.adoption_refusal(t) {
+                    self.plan.refused.push(Refused {
+                        op: "adopt_user".into(),
+                        resource: format!("{} (source user {})", cur.login, describe(u)),
+                        reason: why,
+                    });
+                    // Neither adopted nor created next to it: the source user is left out.
+                    self.conflicted[i] = true;
+                    continue;
+                }
+            }
+            // An account an interrupted run created is linked again, not adopted.
+            let adopted_by =
+                matched_by.filter(|_| !input.own_creates.contains(norm_key(cur.login).as_ref()));
             self.plan.managed_users += 1;
             let Some(d) = &desired[i] else {
                 // In the source but not mappable: left as it is (noted already).
@@ -813,6 +955,47 @@ impl<'s, 'i> Planner<'s, 'i> {
             // Claimed through its link, so the link names this very account.
             let link_current = self.linked_fp[i] == Some(d.fingerprint);
             let mut ch = user_changes(cur, d, link_current);
+            if let Some(key) = adopted_by {
+                // Adoption is an operation of its own, shown and counted; the account keeps
+                // its login unless configured otherwise.
+                // Only an account whose login differs is marked: one found by its login
+                // follows later renames in the source like any linked account.
+                self.keeps_login[i] = !s.adopt_renames_login && ch.login.is_some();
+                let more = {
+                    let mut c = ch.clone();
+                    if self.keeps_login[i] {
+                        c.login = None;
+                    }
+                    !(c.is_empty() && d.enabled && cur.enabled)
+                };
+                // When writes follow, the link records no desired state yet, so that a
+                // failed write is retried by the next run.
+                let fp = if more {
+                    Fingerprinter::default()
+                        .str(&fingerprint_text(d.fingerprint))
+                        .str("adopted")
+                        .value()
+                } else {
+                    d.fingerprint
+                };
+                let fingerprint = self.user_fp_text(i, fp);
+                self.push_user_op(
+                    Some(t),
+                    Action::LinkUser {
+                        source_id: u.id.to_string(),
+                        id: cur.id.to_string(),
+                        login: cur.login.to_string(),
+                        fingerprint,
+                        adopted_by: Some(key.to_string()),
+                    },
+                    vec![],
+                );
+            }
+            if self.keeps_login[i] {
+                // An adopted account keeps its own login (`adopt_renames_login = false`).
+                ch.login = None;
+            }
+            let adopted = adopted_by.is_some();
             if self.caps.users_login_immutable {
                 if let Some(wanted) = ch.login.take() {
                     // The platform keys accounts by login: the account keeps its login,
@@ -849,6 +1032,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             if !ch.is_empty() {
                 if self.caps.users_update {
                     let renames = ch.login.is_some();
+                    let fingerprint = self.user_fp_text(i, d.fingerprint);
                     let id = self.push_user_op(
                         Some(t),
                         Action::UpdateUser {
@@ -856,7 +1040,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             id: cur.id.to_string(),
                             before: Box::new(cur.to_user()),
                             changes: Box::new(ch),
-                            fingerprint: fingerprint_text(d.fingerprint),
+                            fingerprint,
                         },
                         vec![],
                     );
@@ -873,13 +1057,14 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             if d.enabled && !cur.enabled {
                 if self.caps.users_set_enabled {
+                    let fingerprint = self.user_fp_text(i, d.fingerprint);
                     self.push_user_op(
                         Some(t),
                         Action::EnableUser {
                             source_id: u.id.to_string(),
                             id: cur.id.to_string(),
                             before: Box::new(cur.to_user()),
-                            fingerprint: fingerprint_text(d.fingerprint),
+                            fingerprint,
                         },
                         vec![],
                     );
@@ -902,14 +1087,16 @@ impl<'s, 'i> Planner<'s, 'i> {
                 self.deactivate(t, reason, Some(u.id.to_string()), Some(d.fingerprint));
                 wrote = true;
             }
-            if !wrote && !link_current {
+            if !wrote && !link_current && !adopted {
+                let fingerprint = self.user_fp_text(i, d.fingerprint);
                 self.push_user_op(
                     Some(t),
                     Action::LinkUser {
                         source_id: u.id.to_string(),
                         id: cur.id.to_string(),
                         login: cur.login.to_string(),
-                        fingerprint: fingerprint_text(d.fingerprint),
+                        fingerprint,
+                        adopted_by: None,
                     },
                     vec![],
                 );
@@ -1123,6 +1310,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             .take()
             .unwrap_or_else(|| login_index(tusers));
         let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut keys: HashMap<usize, &'static str> = HashMap::new();
         let mut ambiguous: Vec<(usize, &'static str)> = Vec::new();
         let mut taken: Vec<(usize, usize)> = Vec::new();
         for (i, d) in self.desired.iter().enumerate() {
@@ -1161,6 +1349,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             break;
                         }
                         claims.entry(t).or_default().push(i);
+                        keys.insert(i, what);
                         break;
                     }
                 }
@@ -1206,6 +1395,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             } else {
                 self.claim[claimants[0]] = Some(t);
                 self.owner[t] = Some(claimants[0]);
+                self.matched_by[claimants[0]] = keys.get(&claimants[0]).copied();
             }
         }
     }
@@ -1406,11 +1596,12 @@ impl<'s, 'i> Planner<'s, 'i> {
         for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
-                let protected = self
-                    .tg_by_id
-                    .get(id.as_ref())
-                    .is_some_and(|&t| self.group_protected(&tgroups[t]));
-                if protected {
+                let at = self.tg_by_id.get(id.as_ref()).copied();
+                if at.is_some_and(|t| self.privileged_g[t]) {
+                    self.refuse_privileged_adds(g, gref, members.get(id));
+                    continue;
+                }
+                if at.is_some_and(|t| self.group_protected(&tgroups[t])) {
                     continue;
                 }
             }
@@ -1428,6 +1619,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 Ref::Created(_) => None,
             };
             if let Some(cur) = current {
+                self.plan.managed_memberships += cur.len();
                 for &t in &cur.users {
                     present_t[t as usize] = g;
                 }
@@ -1564,6 +1756,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     name: Arc::from(cur.name.as_str()),
                 };
                 if let Some(list) = members.get(&cur.id) {
+                    self.plan.managed_memberships += list.len();
                     for &u in &list.users {
                         if self.active_t[u as usize] {
                             removals.push((gref.clone(), Member::Account(u as usize)));
@@ -1598,6 +1791,40 @@ impl<'s, 'i> Planner<'s, 'i> {
             );
         }
         self.gm = Some(gm);
+    }
+
+    /// Lists, as refused, the source members of synced group `g` that its privileged target
+    /// group (`gref`, with its current members `current` when read) does not have.
+    fn refuse_privileged_adds(
+        &mut self,
+        g: usize,
+        gref: &GroupRef,
+        current: Option<&crate::table::MemberList>,
+    ) {
+        let mut seen = HashSet::new();
+        for &u in self.src.users_in(g) {
+            if !seen.insert(u) {
+                continue;
+            }
+            let present = match (self.user_target[u], current) {
+                (UserTarget::Existing(t), Some(m)) => m.users.binary_search(&(t as u32)).is_ok(),
+                _ => false,
+            };
+            if present {
+                continue;
+            }
+            let Some(member) = self.user_ref(u) else {
+                continue;
+            };
+            self.plan.refused.push(Refused {
+                op: "add_member".into(),
+                resource: format!("{} <- {}", gref.name, member.name),
+                reason: format!(
+                    "group `{}` is privileged (its members administer the platform); idbridge never adds members to it",
+                    gref.name
+                ),
+            });
+        }
     }
 
     /// Removes every contained account from every group whose members were read (not
@@ -1740,6 +1967,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     id: cur.id.to_string(),
                     login: cur.login.to_string(),
                     fingerprint: fingerprint_text(marker),
+                    adopted_by: None,
                 },
                 last,
             );
@@ -1815,6 +2043,7 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     fn roles(&mut self) -> Result<()> {
         let s = self.s;
+        self.plan.managed_grants = self.input.state.grants.len();
         let troles = &self.input.state.roles;
         let mut t_role_by_id: HashMap<&str, usize> = HashMap::new();
         let mut t_role_by_name: HashMap<String, Slot> = HashMap::new();
@@ -2006,6 +2235,19 @@ impl<'s, 'i> Planner<'s, 'i> {
                 };
                 if !present && !self.caps.grants_grant {
                     skipped_grants += 1;
+                } else if !present
+                    && scope.is_global()
+                    && self.input.protected.privileged_group(&role.id)
+                {
+                    // A global role that is the platform's administrators group.
+                    self.plan.refused.push(Refused {
+                        op: "grant".into(),
+                        resource: format!("{} ({scope}) -> {}", role.name, p.name),
+                        reason: format!(
+                            "role `{}` is membership of a privileged group; idbridge never grants it",
+                            role.name
+                        ),
+                    });
                 } else if !present {
                     let deps = Self::deps_of(&[&p.at]);
                     self.plan.push(
@@ -2155,7 +2397,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             id: cur.id.to_string(),
                             before: Box::new(cur.to_user()),
                             reason,
-                            fingerprint: fingerprint.map(fingerprint_text),
+                            fingerprint: fingerprint.map(|fp| self.account_fp_text(t, fp)),
                         },
                         vec![],
                     );
@@ -2195,7 +2437,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                                 source_id: source_id.clone(),
                                 id: cur.id.to_string(),
                                 login: cur.login.to_string(),
-                                fingerprint: fingerprint_text(*fp),
+                                fingerprint: self.account_fp_text(t, *fp),
+                                adopted_by: None,
                             },
                             vec![],
                         );

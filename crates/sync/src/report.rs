@@ -135,6 +135,17 @@ pub fn op_lines(action: &Action) -> Vec<String> {
                 e(login)
             )]
         }
+        Action::LinkUser {
+            login,
+            adopted_by: Some(key),
+            ..
+        } => {
+            vec![format!(
+                "= adopt user {} (matched by {}; an existing account idbridge did not manage)",
+                e(login),
+                e(key)
+            )]
+        }
         Action::LinkUser { login, .. } => {
             vec![format!(
                 "= link user {} (existing account, already matching)",
@@ -218,6 +229,7 @@ fn count_label(name: &str, n: usize) -> String {
         "delete_user" => "user(s) to delete",
         "revoke_sessions" => "session revocation(s)",
         "link_user" => "user link(s) to record",
+        "adopt_user" => "existing account(s) to adopt",
         "create_group" => "group(s) to create",
         "update_group" => "group(s) to update",
         "delete_group" => "group(s) to delete",
@@ -236,7 +248,11 @@ pub fn counts(plan: &TargetPlan) -> Vec<(String, usize)> {
     let mut order: Vec<String> = Vec::new();
     let mut map: BTreeMap<String, usize> = BTreeMap::new();
     for op in &plan.ops {
-        let name = op.action.name().to_string();
+        let name = if op.action.is_adoption() {
+            "adopt_user".to_string()
+        } else {
+            op.action.name().to_string()
+        };
         let e = map.entry(name.clone()).or_insert(0);
         if *e == 0 {
             order.push(name);
@@ -324,6 +340,19 @@ pub fn render_plan_limited(
                 c.kind,
                 e(&c.sources.join(", ")),
                 e(&c.reason)
+            );
+        }
+        for r in &tp.refused {
+            let verb = match r.op.as_str() {
+                "adopt_user" => "adopt user",
+                "add_member" => "add member",
+                other => other,
+            };
+            let _ = writeln!(
+                out,
+                "  x refused: {verb} {}: {}",
+                e(&r.resource),
+                e(&r.reason)
             );
         }
         if !tp.protected.is_empty() {

@@ -29,12 +29,26 @@ pub const TARGET_KEYS: &[&str] = &[
     "max_deletion_percent",
     "concurrency",
     "protected",
+    "privileged_groups",
+    "max_adoptions",
+    "adopt_privileged",
+    "adopt_renames_login",
+    "max_membership_removals",
+    "max_membership_removal_percent",
+    "max_revocations",
+    "max_revocation_percent",
 ];
 
 /// Default for `max_deletions`.
 pub const DEFAULT_MAX_DELETIONS: usize = 500;
 /// Default for `max_deletion_percent`.
 pub const DEFAULT_MAX_DELETION_PERCENT: f64 = 10.0;
+/// Default for `max_adoptions`.
+pub const DEFAULT_MAX_ADOPTIONS: usize = 10;
+/// Default for `max_membership_removals` and `max_revocations`.
+pub const DEFAULT_MAX_REMOVALS: usize = 500;
+/// Default for `max_membership_removal_percent` and `max_revocation_percent`.
+pub const DEFAULT_MAX_REMOVAL_PERCENT: f64 = 20.0;
 /// Default for `concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
@@ -186,6 +200,22 @@ struct RawSettings {
     concurrency: Option<usize>,
     #[serde(default)]
     protected: Vec<String>,
+    #[serde(default)]
+    privileged_groups: Vec<String>,
+    #[serde(default)]
+    max_adoptions: Option<usize>,
+    #[serde(default)]
+    adopt_privileged: Vec<String>,
+    #[serde(default)]
+    adopt_renames_login: bool,
+    #[serde(default)]
+    max_membership_removals: Option<usize>,
+    #[serde(default)]
+    max_membership_removal_percent: Option<f64>,
+    #[serde(default)]
+    max_revocations: Option<usize>,
+    #[serde(default)]
+    max_revocation_percent: Option<f64>,
 }
 
 /// How target attributes are built.
@@ -283,6 +313,29 @@ pub struct TargetSettings {
     /// Target accounts and groups never touched, by login, email, name or id
     /// (case-insensitive), in addition to the adapter's own protected accounts.
     pub protected: Vec<String>,
+    /// Target groups whose members administer the platform, by name or id
+    /// (case-insensitive), in addition to the adapter's own privileged groups: the plan
+    /// never adds a member to them and never adopts one of their members. Default none.
+    pub privileged_groups: Vec<String>,
+    /// The most existing accounts one run may adopt (link to a source user by a
+    /// correlation key). Default 10.
+    pub max_adoptions: usize,
+    /// Logins (or emails, or ids; case-insensitive) of members of privileged groups that
+    /// may still be adopted. Default none: such accounts are never adopted.
+    pub adopt_privileged: Vec<String>,
+    /// Whether adopting an account renames its login to the mapped source login.
+    /// Default false: the adopted account keeps its login.
+    pub adopt_renames_login: bool,
+    /// The most group membership removals one run may do. Default 500.
+    pub max_membership_removals: usize,
+    /// The largest share of the managed groups' current memberships one run may remove, in
+    /// percent. Default 20.
+    pub max_membership_removal_percent: f64,
+    /// The most role revocations one run may do. Default 500.
+    pub max_revocations: usize,
+    /// The largest share of the target's current grants one run may revoke, in percent.
+    /// Default 20.
+    pub max_revocation_percent: f64,
     origin: ConfigOrigin,
 }
 
@@ -308,6 +361,14 @@ impl TargetSettings {
             max_deletion_percent: DEFAULT_MAX_DELETION_PERCENT,
             concurrency: DEFAULT_CONCURRENCY,
             protected: Vec::new(),
+            privileged_groups: Vec::new(),
+            max_adoptions: DEFAULT_MAX_ADOPTIONS,
+            adopt_privileged: Vec::new(),
+            adopt_renames_login: false,
+            max_membership_removals: DEFAULT_MAX_REMOVALS,
+            max_membership_removal_percent: DEFAULT_MAX_REMOVAL_PERCENT,
+            max_revocations: DEFAULT_MAX_REMOVALS,
+            max_revocation_percent: DEFAULT_MAX_REMOVAL_PERCENT,
             origin: ConfigOrigin::in_memory("."),
         }
     }
@@ -461,15 +522,37 @@ impl TargetSettings {
         if let Some(n) = raw.max_deletions {
             s.max_deletions = n;
         }
-        if let Some(p) = raw.max_deletion_percent {
-            if !(0.0..=100.0).contains(&p) {
-                return Err(cfg.error(
-                    "max_deletion_percent",
-                    format!("expected a percentage between 0 and 100, found {p}"),
-                ));
-            }
-            s.max_deletion_percent = p;
-        }
+        let percent = |key: &str, p: Option<f64>, default: f64| match p {
+            None => Ok(default),
+            Some(p) if (0.0..=100.0).contains(&p) => Ok(p),
+            Some(p) => Err(cfg.error(
+                key,
+                format!("expected a percentage between 0 and 100, found {p}"),
+            )),
+        };
+        s.max_deletion_percent = percent(
+            "max_deletion_percent",
+            raw.max_deletion_percent,
+            s.max_deletion_percent,
+        )?;
+        s.max_membership_removal_percent = percent(
+            "max_membership_removal_percent",
+            raw.max_membership_removal_percent,
+            s.max_membership_removal_percent,
+        )?;
+        s.max_revocation_percent = percent(
+            "max_revocation_percent",
+            raw.max_revocation_percent,
+            s.max_revocation_percent,
+        )?;
+        s.max_adoptions = raw.max_adoptions.unwrap_or(s.max_adoptions);
+        s.max_membership_removals = raw
+            .max_membership_removals
+            .unwrap_or(s.max_membership_removals);
+        s.max_revocations = raw.max_revocations.unwrap_or(s.max_revocations);
+        s.privileged_groups = raw.privileged_groups;
+        s.adopt_privileged = raw.adopt_privileged;
+        s.adopt_renames_login = raw.adopt_renames_login;
         if let Some(c) = raw.concurrency {
             if c == 0 {
                 return Err(cfg.error("concurrency", "must be at least 1"));

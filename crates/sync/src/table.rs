@@ -311,6 +311,9 @@ pub struct LinkRef<'a> {
     /// The fingerprint stored with the link, when it is one idbridge writes (16 hex
     /// digits); anything else never equals a computed fingerprint.
     pub fingerprint: Option<u64>,
+    /// The account was adopted and keeps its own login (its fingerprint carries
+    /// [`KEEPS_LOGIN`]): the sync engine never renames it to the source login.
+    pub keeps_login: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -318,7 +321,12 @@ struct LinkRow {
     source: Span,
     target: Span,
     fingerprint: Option<u64>,
+    keeps_login: bool,
 }
+
+/// The suffix of a stored user link fingerprint that marks an adopted account keeping its
+/// own login (see [`LinkRef::keeps_login`]).
+pub const KEEPS_LOGIN: &str = "+keeps-login";
 
 /// One target's stored links of one kind, indexed by source id.
 #[derive(Clone, Default)]
@@ -372,11 +380,15 @@ impl LinkTable {
             .find(hash, |&p| text.get(rows[p as usize].source) == source_id)
             .copied();
         let target = self.text.push(target_id)?;
-        let fingerprint = parse_fingerprint(fingerprint);
+        let (fingerprint, keeps_login) = match fingerprint.strip_suffix(KEEPS_LOGIN) {
+            Some(f) => (parse_fingerprint(f), true),
+            None => (parse_fingerprint(fingerprint), false),
+        };
         if let Some(p) = existing {
             let row = &mut self.rows[p as usize];
             row.target = target;
             row.fingerprint = fingerprint;
+            row.keeps_login = keeps_login;
             return Ok(());
         }
         let position = u32::try_from(self.rows.len())
@@ -386,6 +398,7 @@ impl LinkTable {
             source,
             target,
             fingerprint,
+            keeps_login,
         });
         let (text, rows, hasher) = (&self.text, &self.rows, &self.hasher);
         self.by_source.insert_unique(hash, position, |&p| {
@@ -399,6 +412,7 @@ impl LinkTable {
             source_id: self.text.get(r.source),
             target_id: self.text.get(r.target),
             fingerprint: r.fingerprint,
+            keeps_login: r.keeps_login,
         }
     }
 

@@ -30,6 +30,14 @@ pub struct Args {
     /// Let up to N disables and deletes through the deletion guard, this once.
     #[arg(long, value_name = "N")]
     allow_deletions: Option<usize>,
+    /// Let up to N membership removals and N role revocations per target through the
+    /// guard (`max_membership_removals`, `max_revocations` and their percentages), once.
+    #[arg(long, value_name = "N")]
+    allow_removals: Option<usize>,
+    /// Let up to N adoptions of existing accounts per target through the guard
+    /// (`max_adoptions`), once.
+    #[arg(long, value_name = "N")]
+    allow_adoptions: Option<usize>,
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
@@ -246,7 +254,14 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
             }
         },
     };
-    let violations = engine.guard(&plan, args.allow_deletions);
+    let violations = engine.guard_with(
+        &plan,
+        &idbridge_sync::Allowances {
+            deletions: args.allow_deletions,
+            removals: args.allow_removals,
+            adoptions: args.allow_adoptions,
+        },
+    );
     if !args.json || !args.yes {
         let shown = report::render_plan(&plan, &violations);
         if args.json {
@@ -281,6 +296,8 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     }
     let options = ApplyOptions {
         allow_deletions: args.allow_deletions,
+        allow_removals: args.allow_removals,
+        allow_adoptions: args.allow_adoptions,
         stop: stop_on_signals(),
         progress: progress(&plan),
         unavailable: down,

@@ -127,6 +127,7 @@ struct Case {
     user_links: Vec<Link>,
     group_links: Vec<Link>,
     holds: Vec<idbridge_store::Hold>,
+    own_creates: HashSet<String>,
 }
 
 impl Case {
@@ -149,6 +150,7 @@ impl Case {
             user_links: Vec::new(),
             group_links: Vec::new(),
             holds: Vec::new(),
+            own_creates: HashSet::new(),
         }
     }
 
@@ -167,6 +169,7 @@ impl Case {
             state: &target,
             user_links: &user_links,
             group_links: &self.group_links,
+            own_creates: &self.own_creates,
         };
         let mut notes = Vec::new();
         let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
@@ -272,11 +275,25 @@ fn email_correlates_when_login_differs_and_unicode_forms_match() {
     s.email = Some("Zoe.Martin@Example.com".into());
     let mut t = user("T1", "zmartin");
     t.email = Some(" zoe.martin@example.com".into());
-    let c = Case::new(vec![s], vec![t]);
+    let mut c = Case::new(vec![s], vec![t]);
     let plan = c.plan().expect("plan");
-    // Matched by email: the login is updated (a rename), never a new account.
-    assert_eq!(names(&plan), vec!["update_user zmartin"]);
-    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+    // Matched by email: adopted, never a new account; the login is kept by default.
+    assert_eq!(
+        names(&plan),
+        vec!["link_user zmartin", "update_user zmartin"]
+    );
+    let Action::LinkUser { adopted_by, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(adopted_by.as_deref(), Some("email"));
+    let Action::UpdateUser { changes, .. } = &plan.ops[1].action else {
+        panic!()
+    };
+    assert_eq!(changes.login, None);
+    // Configured to rename: the login is updated (a rename).
+    c.settings.adopt_renames_login = true;
+    let plan = c.plan().expect("plan");
+    let Action::UpdateUser { changes, .. } = &plan.ops[1].action else {
         panic!()
     };
     assert_eq!(changes.login.as_deref(), Some("zoe\u{0308}.martin"));
@@ -711,15 +728,17 @@ fn disabled_source_users_are_not_provisioned_but_linked_ones_are_disabled() {
         vec![user("T2", "bob")],
     );
     let plan = c.plan().expect("plan");
+    // The unlinked account is adopted (shown and counted), then disabled.
     assert_eq!(
         names(&plan),
-        vec!["disable_user bob", "revoke_sessions bob"]
+        vec!["link_user bob", "disable_user bob", "revoke_sessions bob"]
     );
+    assert!(plan.ops[0].action.is_adoption());
     let Action::DisableUser {
         reason,
         fingerprint,
         ..
-    } = &plan.ops[0].action
+    } = &plan.ops[1].action
     else {
         panic!()
     };
@@ -873,6 +892,7 @@ fn groups_needing_members_lists_matched_groups_only() {
         state: &target,
         user_links: &user_links,
         group_links: &c.group_links,
+        own_creates: &HashSet::new(),
     };
     let mut notes = Vec::new();
     let eff = Effective::compute(&c.settings, &c.caps, &source, &mut notes);
@@ -1483,4 +1503,231 @@ fn logins_with_invisible_control_or_bidirectional_characters_are_refused() {
             conflict.reason
         );
     }
+}
+
+/// A source user whose email matches an unmanaged administrator account in the target.
+fn mallory_case() -> Case {
+    let mut mallory = user("s-m", "mallory");
+    mallory.email = Some("ops@example.com".into());
+    let mut admin = user("T-ops", "ops.admin");
+    admin.email = Some("ops@example.com".into());
+    let mut c = Case::new(
+        vec![user("s1", "ada"), mallory],
+        vec![user("T1", "ada"), admin],
+    );
+    c.target.groups = vec![group("G-adm", "administrators"), group("G-eng", "eng")];
+    c.target
+        .members
+        .insert("G-adm".into(), vec![Principal::User("T-ops".into())]);
+    c.protected.privileged_group_ids.insert("G-adm".into());
+    c
+}
+
+#[test]
+fn correlation_never_takes_over_an_administrator_account() {
+    let mut c = mallory_case();
+    let plan = c.plan().expect("plan");
+    let touched: Vec<&Op> = plan
+        .ops
+        .iter()
+        .filter(|o| o.action.resource().contains("ops.admin") || o.action.resource() == "mallory")
+        .collect();
+    assert!(touched.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.refused.len(), 1, "{:?}", plan.refused);
+    let r = &plan.refused[0];
+    assert_eq!(r.op, "adopt_user");
+    assert!(r.resource.contains("ops.admin"), "{r:?}");
+    assert!(
+        r.reason.contains("privileged group `administrators`"),
+        "{r:?}"
+    );
+    assert!(r.reason.contains("targets.t.adopt_privileged"), "{r:?}");
+    let text = crate::report::render_plan(
+        &crate::plan::Plan {
+            targets: vec![plan.clone()],
+            ..crate::plan::Plan::new()
+        },
+        &[],
+    );
+    assert!(text.contains("x refused: adopt user ops.admin"), "{text}");
+
+    // The same account named by the target's configuration: adopted, login kept.
+    c.settings.adopt_privileged = vec!["OPS.ADMIN".into()];
+    let plan = c.plan().expect("plan");
+    assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+    assert!(
+        plan.ops
+            .iter()
+            .any(|o| o.action.is_adoption() && o.action.resource() == "ops.admin"),
+        "{:?}",
+        names(&plan)
+    );
+    assert!(
+        plan.ops.iter().all(|o| match &o.action {
+            Action::UpdateUser { changes, .. } => changes.login.is_none(),
+            _ => true,
+        }),
+        "{:?}",
+        names(&plan)
+    );
+
+    // A privileged group named only by the configuration is enforced the same way.
+    let mut c = mallory_case();
+    c.protected = Protected::default();
+    c.settings.privileged_groups = vec!["Administrators".into()];
+    let plan = c.plan().expect("plan");
+    assert_eq!(plan.refused.len(), 1, "{:?}", names(&plan));
+}
+
+#[test]
+fn an_ordinary_adoption_is_shown_as_such_and_keeps_the_login() {
+    let mut s = user("s1", "mallory");
+    s.email = Some("m@example.com".into());
+    let mut t = user("T1", "m.old");
+    t.email = Some("m@example.com".into());
+    let mut c = Case::new(vec![s], vec![t]);
+    let plan = c.plan().expect("plan");
+    assert!(plan.refused.is_empty());
+    assert_eq!(plan.adoptions(), 1);
+    let Action::LinkUser {
+        adopted_by,
+        login,
+        fingerprint,
+        ..
+    } = &plan.ops[0].action
+    else {
+        panic!("{:?}", names(&plan))
+    };
+    assert_eq!(
+        (adopted_by.as_deref(), login.as_str()),
+        (Some("email"), "m.old")
+    );
+    assert!(
+        fingerprint.ends_with(crate::table::KEEPS_LOGIN),
+        "{fingerprint}"
+    );
+    for op in &plan.ops {
+        if let Action::UpdateUser { changes, .. } = &op.action {
+            assert_eq!(changes.login, None, "never renamed");
+        }
+    }
+    let text = crate::report::render_plan(
+        &crate::plan::Plan {
+            targets: vec![plan.clone()],
+            ..crate::plan::Plan::new()
+        },
+        &[],
+    );
+    assert!(
+        text.contains("= adopt user m.old (matched by email"),
+        "{text}"
+    );
+    // Once applied, later runs never rename it either, even when the source changes.
+    c.link_as_applied();
+    c.source.users[0].display_name = Some("Someone Else".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["update_user m.old"]);
+    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+        panic!()
+    };
+    assert_eq!(changes.login, None);
+    assert_eq!(plan.adoptions(), 0, "a linked account is no adoption");
+}
+
+#[test]
+fn additions_to_a_privileged_group_are_never_planned_and_are_listed() {
+    let mut c = Case::new(
+        vec![user("s1", "ada"), user("s2", "bob")],
+        vec![user("T1", "ada"), user("T2", "bob")],
+    );
+    c.link_as_applied();
+    c.source.groups = Some(vec![group("sg-adm", "System Administrators")]);
+    c.source.members.insert(
+        "sg-adm".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    c.target.groups = vec![group("G-adm", "System Administrators")];
+    c.target
+        .members
+        .insert("G-adm".into(), vec![Principal::User("T1".into())]);
+    c.protected.privileged_group_ids.insert("G-adm".into());
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "add_member").is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.refused.len(), 1, "{:?}", plan.refused);
+    assert_eq!(plan.refused[0].op, "add_member");
+    assert_eq!(plan.refused[0].resource, "System Administrators <- bob");
+    // Named by the configuration only: the same.
+    c.protected = Protected::default();
+    c.settings.privileged_groups = vec!["system administrators".into()];
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "add_member").is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.refused.len(), 1, "{:?}", plan.refused);
+}
+
+#[test]
+fn dropping_every_membership_of_50_users_is_refused_by_the_guard() {
+    let n = 50;
+    let src: Vec<User> = (0..n)
+        .map(|i| user(&format!("s{i}"), &format!("u{i}")))
+        .collect();
+    let tgt: Vec<User> = (0..n)
+        .map(|i| user(&format!("T{i}"), &format!("u{i}")))
+        .collect();
+    let mut c = Case::new(src, tgt);
+    c.link_as_applied();
+    c.source.groups = Some(vec![group("sg1", "eng"), group("sg2", "ops")]);
+    c.target.groups = vec![group("G1", "eng"), group("G2", "ops")];
+    for (sg, tg) in [("sg1", "G1"), ("sg2", "G2")] {
+        c.target.members.insert(
+            tg.into(),
+            (0..n).map(|i| Principal::User(format!("T{i}"))).collect(),
+        );
+        // Still in the source: nothing to do.
+        c.source.members.insert(
+            sg.into(),
+            (0..n).map(|i| Principal::User(format!("s{i}"))).collect(),
+        );
+    }
+    let guard = |c: &Case| {
+        let plan = c.plan().expect("plan");
+        let v = crate::guard::check_all(&plan, &c.settings, &crate::guard::Allowances::default());
+        (plan, v)
+    };
+    let (plan, v) = guard(&c);
+    assert!(
+        find(&plan, "remove_member").is_empty() && find(&plan, "add_member").is_empty(),
+        "{:?}",
+        names(&plan)
+    );
+    assert_eq!(plan.managed_memberships, 100);
+    assert!(v.is_none());
+    // A few leave the groups: within the limits.
+    for sg in ["sg1", "sg2"] {
+        c.source.members.get_mut(sg).expect("group").truncate(n - 5);
+    }
+    let (plan, v) = guard(&c);
+    assert_eq!(find(&plan, "remove_member").len(), 10);
+    assert!(v.is_none(), "{v:?}");
+    // Every membership dropped from the source: refused, with the numbers.
+    c.source.members.clear();
+    let (plan, v) = guard(&c);
+    assert_eq!(find(&plan, "remove_member").len(), 100);
+    let v = v.expect("refused");
+    assert!(
+        v.message
+            .contains("removes 100 of 100 memberships of managed groups"),
+        "{}",
+        v.message
+    );
+    assert!(v.message.contains("--allow-removals 100"), "{}", v.message);
+}
+
+#[test]
+fn an_account_an_interrupted_run_created_is_linked_not_adopted() {
+    let mut c = Case::new(vec![user("s1", "ada")], vec![user("T1", "ada")]);
+    assert_eq!(c.plan().expect("plan").adoptions(), 1);
+    c.own_creates.insert("ada".into());
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["link_user ada"]);
+    assert_eq!(plan.adoptions(), 0);
 }

@@ -155,6 +155,7 @@ impl Fixture for BuggyFixture {
             protected: Protected {
                 user_ids: ["u-admin".to_string()].into(),
                 group_ids: ["g-admins".to_string()].into(),
+                ..Protected::default()
             },
         };
         let handle = AdapterHandle::new("selftest", Arc::new(adapter));
