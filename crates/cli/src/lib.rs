@@ -6,13 +6,14 @@
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode {
-//!     my_portal::link();
+//!     acme_portal::link(); // one line per adapter crate of the program's own
 //!     idbridge::main()
 //! }
 //! ```
 //!
 //! The adapters shipped with idbridge are always linked; `idbridge adapters` lists them
-//! next to the program's own. docs/writing-an-adapter.md walks through it.
+//! next to the program's own. `examples/out-of-tree` is such a program, and
+//! docs/writing-an-adapter.md walks through it.
 //!
 //! Subcommands live one per module under `commands/`; this file only parses arguments,
 //! sets up logging and maps results to exit codes. Every command exits with one of
