@@ -1,7 +1,7 @@
 //! The portal's store: every record in one JSON document, loaded and saved whole.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use idbridge_core::{Error, Grant, Group, Membership, Principal, Result, Role, Scope, User};
@@ -99,11 +99,11 @@ impl Store {
             Error::unavailable(format!("cannot open the portal store {shown}: {e}"))
         })?;
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(file, MAX_STORE_BYTES + 1),
-            &mut bytes,
-        )
-        .map_err(|e| Error::unavailable(format!("cannot read the portal store {shown}: {e}")))?;
+        file.take(MAX_STORE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                Error::unavailable(format!("cannot read the portal store {shown}: {e}"))
+            })?;
         if bytes.len() as u64 > MAX_STORE_BYTES {
             return Err(Error::config(format!(
                 "the portal store {shown} is larger than {} MiB; is it the right file?",
