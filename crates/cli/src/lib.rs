@@ -17,7 +17,7 @@
 //!
 //! Subcommands live one per module under `commands/`; this file only parses arguments,
 //! sets up logging and maps results to exit codes. Every command exits with one of
-//! [`exit`]'s codes: 0 success (converged, nothing to do), 1 failed, 2 changes pending
+//! `exit`'s codes: 0 success (converged, nothing to do), 1 failed, 2 changes pending
 //! (`plan`), 3 partly failed (`apply`, `sync`, `offboard`, `plan`: some targets done, some
 //! failed or unreachable), 64 usage error. docs/operations.md lists them per command.
 
