@@ -296,7 +296,36 @@ pub fn group_link_fingerprint(
 }
 
 fn describe(u: UserRef<'_>) -> String {
-    format!("{} ({})", u.id, u.login)
+    format!("{} ({})", u.id, idbridge_core::text::Escaped(u.login))
+}
+
+/// A source group as a conflict names it.
+fn describe_group(g: &Group) -> String {
+    format!("{} ({})", g.id, idbridge_core::text::Escaped(&g.name))
+}
+
+/// A source user's field that is checked for look-alikes before anything is planned.
+#[derive(Debug, Clone, Copy)]
+enum UserField {
+    Login,
+    Email,
+}
+
+impl UserField {
+    /// The field's value in the desired state (an empty address is no address).
+    fn of<'d>(self, d: &'d DesiredUser<'_>) -> Option<&'d str> {
+        match self {
+            UserField::Login => Some(d.login.as_ref()),
+            UserField::Email => d.email.as_deref().filter(|e| !e.is_empty()),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            UserField::Login => "login",
+            UserField::Email => "e-mail address",
+        }
+    }
 }
 
 /// How source groups meet one target's groups.
@@ -337,11 +366,40 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
     let mut owner: Vec<Option<usize>> = vec![None; tgroups.len()];
     let mut conflicted = vec![false; groups.len()];
     let mut conflicts = Vec::new();
+    // Names a target would show wrongly or take for one another: nothing is done with
+    // those groups, linked or not.
+    let values: Vec<Option<&str>> = name.iter().map(|n| n.as_deref()).collect();
+    let checked = lookalike::check(&values, "source groups", "group name");
+    for (i, reason) in checked.unsafe_values {
+        conflicted[i] = true;
+        conflicts.push(Conflict {
+            kind: "group".into(),
+            sources: vec![describe_group(&groups[i])],
+            target: None,
+            reason,
+        });
+    }
+    for (sources, reason) in checked.collisions {
+        for &i in &sources {
+            conflicted[i] = true;
+        }
+        conflicts.push(Conflict {
+            kind: "group".into(),
+            sources: sources
+                .iter()
+                .map(|&i| describe_group(&groups[i]))
+                .collect(),
+            target: None,
+            reason,
+        });
+    }
     // Links first.
     for (i, g) in groups.iter().enumerate() {
         if name[i].is_none() {
             continue;
         }
+        // A group in conflict keeps the claim of its link, so that its target group is
+        // not taken for an orphan; nothing is done with it.
         if let Some(&t) = links
             .get(g.id.as_str())
             .and_then(|l| t_by_id.get(l.target_id.as_str()))
@@ -353,7 +411,7 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
     // Then names; two source groups wanting one target group is a conflict.
     let mut wanted: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, n) in name.iter().enumerate() {
-        if let (Some(n), None) = (n, claim[i]) {
+        if let (Some(n), None, false) = (n, claim[i], conflicted[i]) {
             wanted.entry(norm(n)).or_default().push(i);
         }
     }
@@ -371,7 +429,7 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
                 kind: "group".into(),
                 sources: claimants
                     .iter()
-                    .map(|&i| format!("{} ({})", groups[i].id, groups[i].name))
+                    .map(|&i| describe_group(&groups[i]))
                     .collect(),
                 target: None,
                 reason: format!("several source groups map to the target group name `{key}`"),
@@ -385,7 +443,7 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
                 conflicted[i] = true;
                 conflicts.push(Conflict {
                     kind: "group".into(),
-                    sources: vec![format!("{} ({})", groups[i].id, groups[i].name)],
+                    sources: vec![describe_group(&groups[i])],
                     target: None,
                     reason: format!("the target has several groups named `{key}`"),
                 });
@@ -395,7 +453,7 @@ fn match_groups(src: &SourceIndex<'_>, input: &TargetInput<'_>) -> GroupMatch {
                     conflicted[i] = true;
                     conflicts.push(Conflict {
                         kind: "group".into(),
-                        sources: vec![format!("{} ({})", groups[i].id, groups[i].name)],
+                        sources: vec![describe_group(&groups[i])],
                         target: Some(Account {
                             id: tgroups[*t].id.clone(),
                             login: tgroups[*t].name.clone(),
@@ -1215,82 +1273,36 @@ impl<'s, 'i> Planner<'s, 'i> {
     }
 
     /// Puts in conflict, so that nothing is done with them, the source users whose login
-    /// would be unsafe on a target or would name the same account as another's.
+    /// or e-mail address would be unsafe on a target or would name the same account as
+    /// another's.
     ///
-    /// A login with a control, zero-width or bidirectional character
-    /// ([`idbridge_core::text::is_unsafe`]) shows as another login (`admin\u{202e}` reads
+    /// A value with a control, zero-width or bidirectional character
+    /// ([`idbridge_core::text::is_unsafe`]) shows as another (`admin\u{202e}` reads
     /// backwards, `ada\u{200b}` looks like `ada`), so it is never written to a target. Two
-    /// source users whose logins are equal once compared as the targets compare them
-    /// ([`norm`]: Unicode NFC, case folded, so `zoë` precomposed and `zoe` + U+0308 are one
-    /// login) would become one account or two look-alike ones; both are named instead.
+    /// source users whose logins (or e-mail addresses) are equal once compared as the
+    /// targets compare them ([`norm`]: Unicode NFC, case folded, so `zoë` precomposed and
+    /// `zoe` + U+0308 are one login) would become one account or two look-alike ones; both
+    /// are named instead. Logins are checked first: a user in conflict for its login is not
+    /// named again for its address.
     fn refuse_unsafe_and_colliding_logins(&mut self) {
-        let mut unsafe_logins: Vec<(usize, String)> = Vec::new();
-        let mut first: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(self.desired.len());
-        let mut collisions: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (i, d) in self.desired.iter().enumerate() {
-            let Some(d) = d else { continue };
-            if let Some(c) = d.login.chars().find(|c| idbridge_core::text::is_unsafe(*c)) {
-                unsafe_logins.push((
-                    i,
-                    format!(
-                        "login `{}` contains U+{:04X}, a control, invisible or bidirectional \
-                         character that makes a login look like another; it is not written to \
-                         the target",
-                        idbridge_core::text::Escaped(&d.login),
-                        u32::from(c)
-                    ),
-                ));
-                continue;
-            }
-            match first.entry(norm_key(&d.login)) {
-                hashbrown::hash_map::Entry::Occupied(e) => {
-                    collisions.entry(*e.get()).or_default().push(i);
-                }
-                hashbrown::hash_map::Entry::Vacant(e) => {
-                    e.insert(i);
-                }
-            }
-        }
-        drop(first);
-        for (i, reason) in unsafe_logins {
-            self.conflict_user(vec![i], None, reason);
-        }
-        for (i, others) in collisions {
-            let login = self.desired[i]
-                .as_ref()
-                .map(|d| idbridge_core::text::escape(&d.login).into_owned())
-                .unwrap_or_default();
-            let mut sources = vec![i];
-            sources.extend(others);
-            let shown: Vec<String> = sources
+        for field in [UserField::Login, UserField::Email] {
+            let values: Vec<Option<&str>> = self
+                .desired
                 .iter()
-                .map(|&j| {
-                    let l = self.desired[j].as_ref().map_or("", |d| d.login.as_ref());
-                    let points: Vec<String> = l
-                        .chars()
-                        .filter(|c| !c.is_ascii())
-                        .map(|c| format!("U+{:04X}", u32::from(c)))
-                        .collect();
-                    if points.is_empty() {
-                        format!("`{}`", idbridge_core::text::escape(l))
-                    } else {
-                        format!(
-                            "`{}` ({})",
-                            idbridge_core::text::escape(l),
-                            points.join(" ")
-                        )
-                    }
+                .enumerate()
+                .map(|(i, d)| {
+                    d.as_ref()
+                        .filter(|_| !self.conflicted[i])
+                        .and_then(|d| field.of(d))
                 })
                 .collect();
-            self.conflict_user(
-                sources,
-                None,
-                format!(
-                    "these source users have the same login `{login}` once Unicode-normalised \
-                     and case-folded: {}; none is applied until the source tells them apart",
-                    shown.join(", ")
-                ),
-            );
+            let checked = lookalike::check(&values, "source users", field.label());
+            for (i, reason) in checked.unsafe_values {
+                self.conflict_user(vec![i], None, reason);
+            }
+            for (sources, reason) in checked.collisions {
+                self.conflict_user(sources, None, reason);
+            }
         }
     }
 
@@ -2532,6 +2544,8 @@ fn user_changes(cur: UserRef<'_>, d: &DesiredUser, fp_same: bool) -> UserChanges
     }
     ch
 }
+
+mod lookalike;
 
 #[cfg(test)]
 mod tests;

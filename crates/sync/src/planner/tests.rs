@@ -1731,3 +1731,151 @@ fn an_account_an_interrupted_run_created_is_linked_not_adopted() {
     assert_eq!(names(&plan), vec!["link_user ada"]);
     assert_eq!(plan.adoptions(), 0);
 }
+
+fn with_email(mut u: User, email: &str) -> User {
+    u.email = Some(email.into());
+    u
+}
+
+#[test]
+fn emails_differing_only_in_unicode_form_or_case_are_a_collision_named_by_record() {
+    let c = Case::new(
+        vec![
+            with_email(user("s1", "zoe1"), "zo\u{00EB}@example.com"),
+            with_email(user("s2", "zoe2"), "ZOE\u{0308}@example.com"),
+            user("s3", "ada"),
+        ],
+        vec![],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_user ada"]);
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+    let conflict = &plan.conflicts[0];
+    assert_eq!(conflict.kind, "user");
+    assert_eq!(conflict.sources.len(), 2, "{conflict:?}");
+    assert!(conflict.sources[0].starts_with("s1"), "{conflict:?}");
+    assert!(conflict.sources[1].starts_with("s2"), "{conflict:?}");
+    assert!(conflict.reason.contains("e-mail"), "{}", conflict.reason);
+    assert!(conflict.reason.contains("U+0308"), "{}", conflict.reason);
+    assert!(conflict.reason.contains("U+00EB"), "{}", conflict.reason);
+
+    // One of them already has its account: the newcomer gets no second account with a
+    // look-alike address, and the linked one is left as it is.
+    let mut c = Case::new(
+        vec![with_email(user("s1", "zoe1"), "zo\u{00EB}@example.com")],
+        vec![],
+    );
+    c.target
+        .users
+        .push(with_email(user("T1", "zoe1"), "zo\u{00EB}@example.com"));
+    c.link_as_applied();
+    c.source
+        .users
+        .push(with_email(user("s2", "zoe2"), "zoe\u{0308}@example.com"));
+    let plan = c.plan().expect("plan");
+    assert!(find(&plan, "create_user").is_empty(), "{:?}", names(&plan));
+    assert!(find(&plan, "disable_user").is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+}
+
+#[test]
+fn emails_with_invisible_control_or_bidirectional_characters_are_refused() {
+    let c = Case::new(
+        vec![
+            with_email(user("s1", "ada"), "ada\u{200B}@example.com"),
+            with_email(user("s2", "bob"), "bob@exa\u{202E}moc.elpm"),
+            user("s3", "cy"),
+        ],
+        vec![],
+    );
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_user cy"]);
+    assert_eq!(plan.conflicts.len(), 2, "{:?}", plan.conflicts);
+    for (conflict, (id, point)) in plan
+        .conflicts
+        .iter()
+        .zip([("s1", "U+200B"), ("s2", "U+202E")])
+    {
+        assert_eq!(conflict.sources.len(), 1);
+        assert!(conflict.sources[0].starts_with(id), "{conflict:?}");
+        assert!(conflict.reason.contains("e-mail"), "{}", conflict.reason);
+        assert!(conflict.reason.contains(point), "{}", conflict.reason);
+        assert!(
+            !conflict.reason.chars().any(idbridge_core::text::is_unsafe),
+            "the reason shows the address escaped: {:?}",
+            conflict.reason
+        );
+    }
+}
+
+#[test]
+fn group_names_differing_only_in_unicode_form_or_case_are_a_collision_named_by_record() {
+    let mut c = Case::new(vec![], vec![]);
+    c.source.groups = Some(vec![
+        group("g1", "\u{00C9}quipe"),
+        group("g2", "e\u{0301}quipe"),
+        group("g3", "ops"),
+    ]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_group ops"]);
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+    let conflict = &plan.conflicts[0];
+    assert_eq!(conflict.kind, "group");
+    assert_eq!(conflict.sources.len(), 2, "{conflict:?}");
+    assert!(conflict.sources[0].starts_with("g1"), "{conflict:?}");
+    assert!(conflict.sources[1].starts_with("g2"), "{conflict:?}");
+    assert!(conflict.reason.contains("U+00C9"), "{}", conflict.reason);
+    assert!(conflict.reason.contains("U+0301"), "{}", conflict.reason);
+
+    // One of them is linked already: the look-alike newcomer does not take its name, and
+    // the linked group is left as it is until the source tells them apart.
+    let mut c = Case::new(vec![], vec![]);
+    c.source.groups = Some(vec![group("g1", "\u{00C9}quipe")]);
+    c.target.groups.push(group("G1", "\u{00C9}quipe"));
+    c.link_as_applied();
+    assert_eq!(c.group_links.len(), 1);
+    c.source
+        .groups
+        .as_mut()
+        .expect("groups")
+        .push(group("g2", "\u{00E9}QUIPE"));
+    let plan = c.plan().expect("plan");
+    assert!(plan.ops.is_empty(), "{:?}", names(&plan));
+    assert_eq!(plan.conflicts.len(), 1, "{:?}", plan.conflicts);
+    assert_eq!(plan.conflicts[0].sources.len(), 2, "{:?}", plan.conflicts);
+}
+
+#[test]
+fn group_names_with_invisible_control_or_bidirectional_characters_are_refused() {
+    let mut c = Case::new(vec![], vec![]);
+    c.source.groups = Some(vec![
+        group("g1", "admins\u{200B}"),
+        group("g2", "\u{202E}snimda"),
+        group("g3", "ops"),
+    ]);
+    let plan = c.plan().expect("plan");
+    assert_eq!(names(&plan), vec!["create_group ops"]);
+    assert_eq!(plan.conflicts.len(), 2, "{:?}", plan.conflicts);
+    for (conflict, (id, point)) in plan
+        .conflicts
+        .iter()
+        .zip([("g1", "U+200B"), ("g2", "U+202E")])
+    {
+        assert_eq!(conflict.kind, "group");
+        assert_eq!(conflict.sources.len(), 1);
+        assert!(conflict.sources[0].starts_with(id), "{conflict:?}");
+        assert!(conflict.reason.contains(point), "{}", conflict.reason);
+        assert!(
+            !conflict.reason.chars().any(idbridge_core::text::is_unsafe),
+            "the reason shows the name escaped: {:?}",
+            conflict.reason
+        );
+        assert!(
+            !conflict.sources[0]
+                .chars()
+                .any(idbridge_core::text::is_unsafe),
+            "the source group is shown escaped: {:?}",
+            conflict.sources
+        );
+    }
+}
