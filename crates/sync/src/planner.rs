@@ -569,7 +569,7 @@ pub fn plan_target(
     let mut p = Planner::new(src, input, effective);
     p.users();
     if effective.groups {
-        p.groups();
+        p.diff_groups();
     }
     p.user_refs();
     if effective.groups && effective.memberships {
@@ -610,6 +610,8 @@ enum UserTarget {
     Created(usize),
 }
 
+/// One target's planning: the inputs, the plan being built, and what is known so far
+/// about the source users, the target's accounts and the groups.
 struct Planner<'s, 'i> {
     src: &'i SourceIndex<'s>,
     input: &'i TargetInput<'i>,
@@ -617,46 +619,81 @@ struct Planner<'s, 'i> {
     caps: Capabilities,
     s: &'i TargetSettings,
     plan: TargetPlan,
-    // users
-    /// The target's accounts by normalised login, built when first needed.
-    t_by_login: Option<HashMap<Cow<'i, str>, Slot>>,
+    users: SourceUsers<'i>,
+    accounts: Accounts<'i>,
+    groups: Groups<'i>,
+}
+
+/// Per source user (by position in the source's users table).
+struct SourceUsers<'i> {
+    /// The desired state in the target; `None` when the user does not map.
     desired: Vec<Option<DesiredUser<'i>>>,
+    /// The target account claimed for it (by link or correlation key).
     claim: Vec<Option<usize>>,
-    owner: Vec<Option<usize>>,
+    /// In a conflict: nothing is done with it.
     conflicted: Vec<bool>,
-    protected_t: Vec<bool>,
-    /// Per source user claimed through its stored link: that link's fingerprint.
+    /// Claimed through its stored link: that link's fingerprint.
     linked_fp: Vec<Option<u64>>,
-    /// Per source user: the offboarding hold that keeps it disabled.
-    held_src: Vec<Option<&'i Hold>>,
-    created_user: Vec<Option<usize>>,
-    last_user_op: HashMap<usize, usize>,
-    user_target: Vec<UserTarget>,
-    /// Per target account: claimed by a mapped source user (and not protected).
-    active_t: Vec<bool>,
+    /// The offboarding hold that keeps it disabled.
+    held: Vec<Option<&'i Hold>>,
+    /// The operation that creates its account.
+    created: Vec<Option<usize>>,
+    /// What it is in the plan, for memberships and grants (set once users are planned).
+    target: Vec<UserTarget>,
+    /// Claimed by a correlation key rather than its link: the key (an adoption of an
+    /// existing account).
+    matched_by: Vec<Option<&'static str>>,
+    /// Claimed through a link that says the account keeps its own login.
+    keeps_login: Vec<bool>,
+}
+
+/// Per target account (by position in the target's users table).
+struct Accounts<'i> {
+    /// The accounts by normalised login, built when first needed.
+    by_login: Option<HashMap<Cow<'i, str>, Slot>>,
+    /// The source user that claims it.
+    owner: Vec<Option<usize>>,
+    /// Protected: never touched.
+    protected: Vec<bool>,
+    /// Claimed by a mapped source user (and not protected).
+    active: Vec<bool>,
+    /// It should have no access but the target cannot disable it, so its memberships,
+    /// grants and sessions are removed instead (see [`Planner::contains`]).
+    contained: Vec<bool>,
+    /// The last operation planned on it, which the next one follows.
+    last_op: HashMap<usize, usize>,
     /// Accounts to deactivate, planned after the additive operations.
-    pending_deactivations: Vec<(usize, Reason, Option<String>, Option<u64>)>,
-    /// Per target account: it should have no access but the target cannot disable it, so
-    /// its memberships, grants and sessions are removed instead (see [`Planner::contains`]).
-    contained_t: Vec<bool>,
+    pending_deactivations: Vec<Deactivation>,
     /// Per contained account: the operations that strip it, which its session revocation
     /// follows.
     strip_ops: HashMap<usize, Vec<usize>>,
-    // groups
-    gm: Option<GroupMatch>,
-    group_ref: Vec<Option<GroupRef>>,
+}
+
+/// An account queued for deactivation.
+struct Deactivation {
+    /// Its position in the target's users.
+    account: usize,
+    reason: Reason,
+    /// The source user it belongs to, if any.
+    source_id: Option<String>,
+    /// The desired state's fingerprint, for a source user's account.
+    fingerprint: Option<u64>,
+}
+
+/// The groups: how source groups meet the target's, and the target's groups' standing.
+struct Groups<'i> {
+    /// How source groups meet the target's groups (once groups are planned).
+    matched: Option<GroupMatch>,
+    /// Per source group: its group in the target (existing or created by the plan).
+    refs: Vec<Option<GroupRef>>,
     /// Target group ids claimed by synced source groups.
-    active_groups: HashSet<&'i str>,
-    tg_by_id: HashMap<&'i str, usize>,
+    active: HashSet<&'i str>,
+    /// Target groups by id.
+    by_id: HashMap<&'i str, usize>,
+    /// Per target group: privileged (its members administer the platform).
+    privileged: Vec<bool>,
     /// The configured `protected` entries, normalised.
     protected_names: HashSet<String>,
-    /// Per source user claimed by a correlation key rather than its link: the key
-    /// (an adoption of an existing account).
-    matched_by: Vec<Option<&'static str>>,
-    /// Per source user claimed through a link that says the account keeps its own login.
-    keeps_login: Vec<bool>,
-    /// Per target group: privileged (its members administer the platform).
-    privileged_g: Vec<bool>,
 }
 
 /// The target's accounts by normalised login.
@@ -704,49 +741,56 @@ impl<'s, 'i> Planner<'s, 'i> {
             caps: input.caps,
             s: input.settings,
             plan,
-            t_by_login: None,
-            desired: Vec::new(),
-            claim: vec![None; sources],
-            owner: vec![None; tusers.len()],
-            conflicted: vec![false; sources],
-            protected_t: vec![false; tusers.len()],
-            linked_fp: vec![None; sources],
-            held_src: vec![None; sources],
-            created_user: vec![None; sources],
-            last_user_op: HashMap::new(),
-            user_target: Vec::new(),
-            active_t: vec![false; tusers.len()],
-            pending_deactivations: Vec::new(),
-            contained_t: vec![false; tusers.len()],
-            strip_ops: HashMap::new(),
-            gm: None,
-            group_ref: Vec::new(),
-            active_groups: HashSet::new(),
-            tg_by_id: input
-                .state
-                .groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (g.id.as_str(), i))
-                .collect(),
-            protected_names: input.settings.protected.iter().map(|p| norm(p)).collect(),
-            matched_by: vec![None; sources],
-            keeps_login: vec![false; sources],
-            privileged_g: {
-                let mut v = vec![false; input.state.groups.len()];
-                for g in privileged_groups(input) {
-                    v[g] = true;
-                }
-                v
+            users: SourceUsers {
+                desired: Vec::new(),
+                claim: vec![None; sources],
+                conflicted: vec![false; sources],
+                linked_fp: vec![None; sources],
+                held: vec![None; sources],
+                created: vec![None; sources],
+                target: Vec::new(),
+                matched_by: vec![None; sources],
+                keeps_login: vec![false; sources],
+            },
+            accounts: Accounts {
+                by_login: None,
+                owner: vec![None; tusers.len()],
+                protected: vec![false; tusers.len()],
+                active: vec![false; tusers.len()],
+                contained: vec![false; tusers.len()],
+                last_op: HashMap::new(),
+                pending_deactivations: Vec::new(),
+                strip_ops: HashMap::new(),
+            },
+            groups: Groups {
+                matched: None,
+                refs: Vec::new(),
+                active: HashSet::new(),
+                by_id: input
+                    .state
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (g.id.as_str(), i))
+                    .collect(),
+                privileged: {
+                    let mut v = vec![false; input.state.groups.len()];
+                    for g in privileged_groups(input) {
+                        v[g] = true;
+                    }
+                    v
+                },
+                protected_names: input.settings.protected.iter().map(|p| norm(p)).collect(),
             },
         }
     }
 
     /// Whether target group `g` (a position) is privileged.
     fn group_privileged(&self, g: &Group) -> bool {
-        self.tg_by_id
+        self.groups
+            .by_id
             .get(g.id.as_str())
-            .is_some_and(|&t| self.privileged_g[t])
+            .is_some_and(|&t| self.groups.privileged[t])
     }
 
     /// Why target account `t` may not be adopted: the privileged groups it is a member of
@@ -765,7 +809,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut member_of = Vec::new();
         let mut unread = Vec::new();
         for (g, grp) in self.input.state.groups.iter().enumerate() {
-            if !self.privileged_g[g] {
+            if !self.groups.privileged[g] {
                 continue;
             }
             match self.input.state.members.get(&grp.id) {
@@ -798,7 +842,7 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     /// A user link fingerprint of target account `t`, as stored (see [`Self::user_fp_text`]).
     fn account_fp_text(&self, t: usize, fp: u64) -> String {
-        match self.owner[t] {
+        match self.accounts.owner[t] {
             Some(i) => self.user_fp_text(i, fp),
             None => fingerprint_text(fp),
         }
@@ -807,7 +851,7 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// A user link fingerprint as stored: marked when the account keeps its own login.
     fn user_fp_text(&self, i: usize, fp: u64) -> String {
         let text = fingerprint_text(fp);
-        if self.keeps_login[i] {
+        if self.users.keeps_login[i] {
             text + KEEPS_LOGIN
         } else {
             text
@@ -819,9 +863,15 @@ impl<'s, 'i> Planner<'s, 'i> {
     fn group_protected(&self, g: &Group) -> bool {
         self.input.protected.group(&g.id)
             || self.group_privileged(g)
-            || (!self.protected_names.is_empty()
-                && (self.protected_names.contains(norm_key(&g.name).as_ref())
-                    || self.protected_names.contains(norm_key(&g.id).as_ref())))
+            || (!self.groups.protected_names.is_empty()
+                && (self
+                    .groups
+                    .protected_names
+                    .contains(norm_key(&g.name).as_ref())
+                    || self
+                        .groups
+                        .protected_names
+                        .contains(norm_key(&g.id).as_ref())))
     }
 
     /// Whether an account that should lose access for `reason` is stripped of its access
@@ -847,10 +897,15 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// disable it (then it is no one's member and holds no role in this plan).
     fn deactivate(&mut self, t: usize, reason: Reason, source_id: Option<String>, fp: Option<u64>) {
         if self.contains(reason) && self.input.state.users.get(t).enabled {
-            self.contained_t[t] = true;
-            self.active_t[t] = false;
+            self.accounts.contained[t] = true;
+            self.accounts.active[t] = false;
         }
-        self.pending_deactivations.push((t, reason, source_id, fp));
+        self.accounts.pending_deactivations.push(Deactivation {
+            account: t,
+            reason,
+            source_id,
+            fingerprint: fp,
+        });
     }
 
     /// Lists account `t` as held by an offboarding in the plan.
@@ -868,7 +923,8 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// Which target account holds a normalised login.
     fn login_slot(&mut self, key: &str) -> Option<Slot> {
         let tusers = &self.input.state.users;
-        self.t_by_login
+        self.accounts
+            .by_login
             .get_or_insert_with(|| login_index(tusers))
             .get(key)
             .copied()
@@ -876,7 +932,7 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     fn conflict_user(&mut self, sources: Vec<usize>, target: Option<usize>, reason: String) {
         for &i in &sources {
-            self.conflicted[i] = true;
+            self.users.conflicted[i] = true;
         }
         let users = &self.src.src.users;
         let tusers = &self.input.state.users;
@@ -897,24 +953,38 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// Pushes a user operation, chained after any earlier operation on the same account
     /// (so that two writes to one account never run at once or share a batch).
     fn push_user_op(&mut self, t: Option<usize>, action: Action, mut deps: Vec<usize>) -> usize {
-        if let Some(prev) = t.and_then(|t| self.last_user_op.get(&t)) {
+        if let Some(prev) = t.and_then(|t| self.accounts.last_op.get(&t)) {
             deps.push(*prev);
         }
         let id = self.plan.push(action, deps);
         if let Some(t) = t {
-            self.last_user_op.insert(t, id);
+            self.accounts.last_op.insert(t, id);
         }
         id
     }
 
+    /// Plans the source users and the target accounts: map, correlate, then diff.
     fn users(&mut self) {
-        let (src, input) = (self.src, self.input);
+        self.map_users();
+        self.refuse_unsafe_and_colliding_logins();
+        self.mark_protected_accounts();
+        let links_of_present = self.correlate_users();
+        let desired = std::mem::take(&mut self.users.desired);
+        let freed = self.diff_claimed_users(&desired);
+        self.create_users(&desired, &freed);
+        self.users.desired = desired;
+        self.unclaimed_accounts(links_of_present);
+    }
+
+    /// Maps every source user to its desired state in the target; a user held by an
+    /// offboarding is desired disabled.
+    fn map_users(&mut self) {
+        let src = self.src;
         let users: &'i UserTable = &src.src.users;
-        let tusers: &'i UserTable = &input.state.users;
         let s = self.s;
+        let holds: Option<&'i HoldIndex> = src.holds;
         // Map.
         let mut desired = Vec::with_capacity(users.len());
-        let holds: Option<&'i HoldIndex> = src.holds;
         for (i, u) in users.iter().enumerate() {
             match map_user(u, s, self.caps.users_login_is_email) {
                 Ok(mut d) => {
@@ -926,7 +996,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                             .str(&fingerprint_text(d.fingerprint))
                             .str("held")
                             .value();
-                        self.held_src[i] = Some(h);
+                        self.users.held[i] = Some(h);
                     }
                     desired.push(Some(d));
                 }
@@ -936,13 +1006,18 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         }
-        self.desired = desired;
-        self.refuse_unsafe_and_colliding_logins();
+        self.users.desired = desired;
+    }
+
+    /// Marks the protected accounts (by the adapter, or by the `protected` list).
+    fn mark_protected_accounts(&mut self) {
+        let input = self.input;
+        let tusers: &'i UserTable = &input.state.users;
         // Protected accounts (by the adapter, or by the `protected` list).
-        let protected_names = std::mem::take(&mut self.protected_names);
+        let protected_names = std::mem::take(&mut self.groups.protected_names);
         if !input.protected.user_ids.is_empty() || !protected_names.is_empty() {
             for (i, t) in tusers.iter().enumerate() {
-                self.protected_t[i] = input.protected.user(t.id)
+                self.accounts.protected[i] = input.protected.user(t.id)
                     || (!protected_names.is_empty()
                         && (protected_names.contains(norm_key(t.login).as_ref())
                             || protected_names.contains(&norm(t.id))
@@ -950,7 +1025,16 @@ impl<'s, 'i> Planner<'s, 'i> {
                                 .is_some_and(|e| protected_names.contains(norm_key(e).as_ref()))));
             }
         }
-        self.protected_names = protected_names;
+        self.groups.protected_names = protected_names;
+    }
+
+    /// Claims target accounts for source users, by stored link first, then by the
+    /// correlation keys; returns how many links belong to present source users.
+    fn correlate_users(&mut self) -> usize {
+        let (src, input) = (self.src, self.input);
+        let users: &'i UserTable = &src.src.users;
+        let tusers: &'i UserTable = &input.state.users;
+        let s = self.s;
         // Correlate: links first.
         let mut links_of_present = 0usize;
         for (i, u) in users.iter().enumerate() {
@@ -959,36 +1043,49 @@ impl<'s, 'i> Planner<'s, 'i> {
             };
             links_of_present += 1;
             if let Some(t) = tusers.find(l.target_id) {
-                self.claim[i] = Some(t);
-                self.owner[t] = Some(i);
-                self.linked_fp[i] = l.fingerprint;
-                self.keeps_login[i] = l.keeps_login && !s.adopt_renames_login;
+                self.users.claim[i] = Some(t);
+                self.accounts.owner[t] = Some(i);
+                self.users.linked_fp[i] = l.fingerprint;
+                self.users.keeps_login[i] = l.keeps_login && !s.adopt_renames_login;
             }
         }
         // Then correlation keys; collect claims so that a doubly claimed account is seen.
-        let unclaimed =
-            (0..users.len()).any(|i| self.claim[i].is_none() && self.desired[i].is_some());
+        let unclaimed = (0..users.len())
+            .any(|i| self.users.claim[i].is_none() && self.users.desired[i].is_some());
         if unclaimed {
             self.correlate_by_keys();
         }
+        links_of_present
+    }
 
+    /// Diffs the claimed accounts against their desired state; returns the logins renames
+    /// free up, with the operation that frees each.
+    fn diff_claimed_users(
+        &mut self,
+        desired: &[Option<DesiredUser<'i>>],
+    ) -> HashMap<String, usize> {
+        let (src, input) = (self.src, self.input);
+        let users: &'i UserTable = &src.src.users;
+        let tusers: &'i UserTable = &input.state.users;
+        let s = self.s;
         // Diff claimed accounts; remember which logins renames free up.
-        let desired = std::mem::take(&mut self.desired);
         let mut freed: HashMap<String, usize> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
-            let Some(t) = self.claim[i] else { continue };
-            if self.conflicted[i] {
+            let Some(t) = self.users.claim[i] else {
+                continue;
+            };
+            if self.users.conflicted[i] {
                 continue;
             }
             let cur = tusers.get(t);
-            if self.protected_t[t] {
+            if self.accounts.protected[t] {
                 self.plan.protected.push(Account {
                     id: cur.id.to_string(),
                     login: cur.login.to_string(),
                 });
                 continue;
             }
-            let matched_by = self.matched_by[i];
+            let matched_by = self.users.matched_by[i];
             if matched_by.is_some() && desired[i].is_some() {
                 if let Some(why) = self.adoption_refusal(t) {
                     self.plan.refused.push(Refused {
@@ -997,7 +1094,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         reason: why,
                     });
                     // Neither adopted nor created next to it: the source user is left out.
-                    self.conflicted[i] = true;
+                    self.users.conflicted[i] = true;
                     continue;
                 }
             }
@@ -1009,19 +1106,19 @@ impl<'s, 'i> Planner<'s, 'i> {
                 // In the source but not mappable: left as it is (noted already).
                 continue;
             };
-            self.active_t[t] = true;
+            self.accounts.active[t] = true;
             // Claimed through its link, so the link names this very account.
-            let link_current = self.linked_fp[i] == Some(d.fingerprint);
+            let link_current = self.users.linked_fp[i] == Some(d.fingerprint);
             let mut ch = user_changes(cur, d, link_current);
             if let Some(key) = adopted_by {
                 // Adoption is an operation of its own, shown and counted; the account keeps
                 // its login unless configured otherwise.
                 // Only an account whose login differs is marked: one found by its login
                 // follows later renames in the source like any linked account.
-                self.keeps_login[i] = !s.adopt_renames_login && ch.login.is_some();
+                self.users.keeps_login[i] = !s.adopt_renames_login && ch.login.is_some();
                 let more = {
                     let mut c = ch.clone();
-                    if self.keeps_login[i] {
+                    if self.users.keeps_login[i] {
                         c.login = None;
                     }
                     !(c.is_empty() && d.enabled && cur.enabled)
@@ -1049,7 +1146,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     vec![],
                 );
             }
-            if self.keeps_login[i] {
+            if self.users.keeps_login[i] {
                 // An adopted account keeps its own login (`adopt_renames_login = false`).
                 ch.login = None;
             }
@@ -1135,7 +1232,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
             if !d.enabled {
-                let reason = match self.held_src[i] {
+                let reason = match self.users.held[i] {
                     Some(h) => {
                         self.list_held(t, h);
                         Reason::Held
@@ -1160,10 +1257,21 @@ impl<'s, 'i> Planner<'s, 'i> {
                 );
             }
         }
+        freed
+    }
+
+    /// Creates accounts for the enabled source users no account was claimed for.
+    fn create_users(
+        &mut self,
+        desired: &[Option<DesiredUser<'i>>],
+        freed: &HashMap<String, usize>,
+    ) {
+        let src = self.src;
+        let users: &'i UserTable = &src.src.users;
         // Create the rest.
         let mut cannot_create = 0usize;
         for (i, u) in users.iter().enumerate() {
-            if self.claim[i].is_some() || self.conflicted[i] {
+            if self.users.claim[i].is_some() || self.users.conflicted[i] {
                 continue;
             }
             let Some(d) = &desired[i] else {
@@ -1215,14 +1323,21 @@ impl<'s, 'i> Planner<'s, 'i> {
                 },
                 deps,
             );
-            self.created_user[i] = Some(op);
+            self.users.created[i] = Some(op);
         }
-        self.desired = desired;
         if cannot_create > 0 {
             self.plan.notes.push(format!(
                 "{cannot_create} source user(s) have no account and the target cannot create users"
             ));
         }
+    }
+
+    /// Target accounts no present source user claims: leavers, adopted, or unmanaged.
+    fn unclaimed_accounts(&mut self, links_of_present: usize) {
+        let (src, input) = (self.src, self.input);
+        let users: &'i UserTable = &src.src.users;
+        let tusers: &'i UserTable = &input.state.users;
+        let holds: Option<&'i HoldIndex> = src.holds;
         // Target accounts no present source user claims: leavers, adopted, or unmanaged.
         // Links whose source user is gone name the leavers; when every link belongs to a
         // present source user there are none to look for.
@@ -1237,10 +1352,10 @@ impl<'s, 'i> Planner<'s, 'i> {
                 .collect()
         };
         for (t, cur) in tusers.iter().enumerate() {
-            if self.owner[t].is_some() {
+            if self.accounts.owner[t].is_some() {
                 continue;
             }
-            if self.protected_t[t] {
+            if self.accounts.protected[t] {
                 continue;
             }
             let hold = holds.and_then(|x| x.account(cur));
@@ -1287,12 +1402,13 @@ impl<'s, 'i> Planner<'s, 'i> {
     fn refuse_unsafe_and_colliding_logins(&mut self) {
         for field in [UserField::Login, UserField::Email] {
             let values: Vec<Option<&str>> = self
+                .users
                 .desired
                 .iter()
                 .enumerate()
                 .map(|(i, d)| {
                     d.as_ref()
-                        .filter(|_| !self.conflicted[i])
+                        .filter(|_| !self.users.conflicted[i])
                         .and_then(|d| field.of(d))
                 })
                 .collect();
@@ -1318,16 +1434,17 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
         }
         let t_by_login = self
-            .t_by_login
+            .accounts
+            .by_login
             .take()
             .unwrap_or_else(|| login_index(tusers));
         let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut keys: HashMap<usize, &'static str> = HashMap::new();
         let mut ambiguous: Vec<(usize, &'static str)> = Vec::new();
         let mut taken: Vec<(usize, usize)> = Vec::new();
-        for (i, d) in self.desired.iter().enumerate() {
+        for (i, d) in self.users.desired.iter().enumerate() {
             let Some(d) = d else { continue };
-            if self.claim[i].is_some() {
+            if self.users.claim[i].is_some() {
                 continue;
             }
             for key in &s.correlate {
@@ -1346,12 +1463,12 @@ impl<'s, 'i> Planner<'s, 'i> {
                     }
                     Some(Slot::One(t)) => {
                         let t = *t;
-                        if let Some(other) = self.owner[t] {
+                        if let Some(other) = self.accounts.owner[t] {
                             // Linked to another source user: if that user is renamed away
                             // from this login, the account is not this user's; it will be
                             // created after the rename.
                             let renamed_away = matches!(key, CorrelationKey::Login)
-                                && self.desired[other].as_ref().is_some_and(|od| {
+                                && self.users.desired[other].as_ref().is_some_and(|od| {
                                     norm_key(&od.login) != norm_key(tusers.get(t).login)
                                 });
                             if renamed_away {
@@ -1367,13 +1484,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                 }
             }
         }
-        self.t_by_login = Some(t_by_login);
+        self.accounts.by_login = Some(t_by_login);
         // A source user already in conflict (an unsafe or colliding login) is named once,
         // for that; what it matches here only keeps its account from looking unclaimed.
-        ambiguous.retain(|(i, _)| !self.conflicted[*i]);
-        taken.retain(|(i, _)| !self.conflicted[*i]);
+        ambiguous.retain(|(i, _)| !self.users.conflicted[*i]);
+        taken.retain(|(i, _)| !self.users.conflicted[*i]);
         for (i, what) in ambiguous {
-            let login = self.desired[i]
+            let login = self.users.desired[i]
                 .as_ref()
                 .map(|d| d.login.to_string())
                 .unwrap_or_default();
@@ -1384,7 +1501,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             );
         }
         for (i, t) in taken {
-            let other = self.owner[t]
+            let other = self.accounts.owner[t]
                 .map(|o| self.src.src.users.id(o).to_string())
                 .unwrap_or_default();
             self.conflict_user(
@@ -1396,8 +1513,8 @@ impl<'s, 'i> Planner<'s, 'i> {
         let mut claims: Vec<(usize, Vec<usize>)> = claims.into_iter().collect();
         claims.sort_unstable_by_key(|(t, _)| *t);
         for (t, claimants) in claims {
-            if claimants.len() > 1 && claimants.iter().all(|&i| self.conflicted[i]) {
-                self.owner[t] = Some(claimants[0]);
+            if claimants.len() > 1 && claimants.iter().all(|&i| self.users.conflicted[i]) {
+                self.accounts.owner[t] = Some(claimants[0]);
             } else if claimants.len() > 1 {
                 self.conflict_user(
                     claimants,
@@ -1405,14 +1522,14 @@ impl<'s, 'i> Planner<'s, 'i> {
                     "several source users match this one target account; none is applied".into(),
                 );
             } else {
-                self.claim[claimants[0]] = Some(t);
-                self.owner[t] = Some(claimants[0]);
-                self.matched_by[claimants[0]] = keys.get(&claimants[0]).copied();
+                self.users.claim[claimants[0]] = Some(t);
+                self.accounts.owner[t] = Some(claimants[0]);
+                self.users.matched_by[claimants[0]] = keys.get(&claimants[0]).copied();
             }
         }
     }
 
-    fn groups(&mut self) {
+    fn diff_groups(&mut self) {
         let (src, input) = (self.src, self.input);
         let gm = match_groups(src, input);
         self.plan.conflicts.extend(gm.conflicts.iter().cloned());
@@ -1425,7 +1542,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             .iter()
             .map(|l| (l.source_id.as_str(), l))
             .collect();
-        self.group_ref = vec![None; groups.len()];
+        self.groups.refs = vec![None; groups.len()];
         let mut cannot_create = 0usize;
         let mut unkept_descriptions = 0usize;
         for (i, g) in groups.iter().enumerate() {
@@ -1450,7 +1567,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             match gm.claim[i] {
                 Some(t) => {
                     let cur = &tgroups[t];
-                    self.group_ref[i] = Some(GroupRef {
+                    self.groups.refs[i] = Some(GroupRef {
                         at: Ref::Id(Arc::from(cur.id.as_str())),
                         name: Arc::from(cur.name.as_str()),
                     });
@@ -1461,7 +1578,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         ));
                         continue;
                     }
-                    self.active_groups.insert(cur.id.as_str());
+                    self.groups.active.insert(cur.id.as_str());
                     self.plan.managed_groups += 1;
                     let link = links.get(g.id.as_str()).copied();
                     let fp_same =
@@ -1522,7 +1639,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                         },
                         vec![],
                     );
-                    self.group_ref[i] = Some(GroupRef {
+                    self.groups.refs[i] = Some(GroupRef {
                         at: Ref::Created(op),
                         name: Arc::from(name.as_str()),
                     });
@@ -1539,16 +1656,22 @@ impl<'s, 'i> Planner<'s, 'i> {
                 "{unkept_descriptions} group description(s) are not synced: the platform has no group descriptions"
             ));
         }
-        self.gm = Some(gm);
+        self.groups.matched = Some(gm);
     }
 
     /// What every source user is in this target, for memberships and grants.
     fn user_refs(&mut self) {
-        let mut refs = Vec::with_capacity(self.desired.len());
-        for i in 0..self.desired.len() {
-            let r = match (&self.desired[i], self.claim[i], self.created_user[i]) {
-                _ if self.conflicted[i] => UserTarget::Absent,
-                (Some(_), Some(t), _) if !self.protected_t[t] && !self.contained_t[t] => {
+        let mut refs = Vec::with_capacity(self.users.desired.len());
+        for i in 0..self.users.desired.len() {
+            let r = match (
+                &self.users.desired[i],
+                self.users.claim[i],
+                self.users.created[i],
+            ) {
+                _ if self.users.conflicted[i] => UserTarget::Absent,
+                (Some(_), Some(t), _)
+                    if !self.accounts.protected[t] && !self.accounts.contained[t] =>
+                {
                     UserTarget::Existing(t)
                 }
                 (Some(_), None, Some(op)) => UserTarget::Created(op),
@@ -1556,20 +1679,21 @@ impl<'s, 'i> Planner<'s, 'i> {
             };
             refs.push(r);
         }
-        self.user_target = refs;
+        self.users.target = refs;
     }
 
     /// The member reference of source user `u`.
     fn user_ref(&self, u: usize) -> Option<PrincipalRef> {
         user_principal(
-            self.user_target[u],
+            self.users.target[u],
             &self.input.state.users,
-            self.desired[u].as_ref(),
+            self.users.desired[u].as_ref(),
         )
     }
 
     fn group_principal(&self, g: usize) -> Option<PrincipalRef> {
-        self.group_ref
+        self.groups
+            .refs
             .get(g)
             .and_then(|r| r.as_ref())
             .map(|r| PrincipalRef {
@@ -1589,7 +1713,9 @@ impl<'s, 'i> Planner<'s, 'i> {
     }
 
     fn memberships(&mut self) {
-        let Some(gm) = self.gm.take() else { return };
+        let Some(gm) = self.groups.matched.take() else {
+            return;
+        };
         let nested = self.caps.members_nested;
         let tusers: &'i UserTable = &self.input.state.users;
         let tgroups = &self.input.state.groups;
@@ -1597,19 +1723,19 @@ impl<'s, 'i> Planner<'s, 'i> {
         // Per-group marks, stamped with the group's index so that they need no clearing:
         // which source users were already taken, which accounts are wanted and which are
         // members now.
-        let mut seen_src = vec![usize::MAX; self.desired.len()];
+        let mut seen_src = vec![usize::MAX; self.users.desired.len()];
         let mut wanted_t = vec![usize::MAX; tusers.len()];
         let mut present_t = vec![usize::MAX; tusers.len()];
         let mut removals: Vec<(GroupRef, Member)> = Vec::new();
-        let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.desired.len()];
+        let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.users.desired.len()];
         // A few Arcs per group; the loop below needs `self` for the rest.
-        let group_refs = self.group_ref.clone();
+        let group_refs = self.groups.refs.clone();
         let (mut skipped_adds, mut skipped_removals) = (0usize, 0usize);
         for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {
-                let at = self.tg_by_id.get(id.as_ref()).copied();
-                if at.is_some_and(|t| self.privileged_g[t]) {
+                let at = self.groups.by_id.get(id.as_ref()).copied();
+                if at.is_some_and(|t| self.groups.privileged[t]) {
                     self.refuse_privileged_adds(g, gref, members.get(id));
                     continue;
                 }
@@ -1674,7 +1800,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             let mut adds: Vec<PrincipalRef> = Vec::new();
             for u in users {
-                let add = match self.user_target[u] {
+                let add = match self.users.target[u] {
                     UserTarget::Absent => false,
                     UserTarget::Existing(t) => {
                         wanted_t[t] = g;
@@ -1721,13 +1847,13 @@ impl<'s, 'i> Planner<'s, 'i> {
                 skipped_removals += cur
                     .users
                     .iter()
-                    .filter(|&&t| wanted_t[t as usize] != g && self.active_t[t as usize])
+                    .filter(|&&t| wanted_t[t as usize] != g && self.accounts.active[t as usize])
                     .count();
             }
             if let (Some(cur), true) = (current, self.caps.members_remove) {
                 for &t in &cur.users {
                     let t = t as usize;
-                    if wanted_t[t] != g && self.active_t[t] {
+                    if wanted_t[t] != g && self.accounts.active[t] {
                         removals.push((gref.clone(), Member::Account(t)));
                     }
                 }
@@ -1770,7 +1896,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 if let Some(list) = members.get(&cur.id) {
                     self.plan.managed_memberships += list.len();
                     for &u in &list.users {
-                        if self.active_t[u as usize] {
+                        if self.accounts.active[u as usize] {
                             removals.push((gref.clone(), Member::Account(u as usize)));
                         }
                     }
@@ -1802,7 +1928,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 vec![],
             );
         }
-        self.gm = Some(gm);
+        self.groups.matched = Some(gm);
     }
 
     /// Lists, as refused, the source members of synced group `g` that its privileged target
@@ -1818,7 +1944,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             if !seen.insert(u) {
                 continue;
             }
-            let present = match (self.user_target[u], current) {
+            let present = match (self.users.target[u], current) {
                 (UserTarget::Existing(t), Some(m)) => m.users.binary_search(&(t as u32)).is_ok(),
                 _ => false,
             };
@@ -1842,7 +1968,7 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// Removes every contained account from every group whose members were read (not
     /// only the synced ones: a group it kept is access it kept), except protected groups.
     fn strip_memberships(&mut self) {
-        if !self.contained_t.contains(&true) {
+        if !self.accounts.contained.contains(&true) {
             return;
         }
         let tusers: &'i UserTable = &self.input.state.users;
@@ -1856,7 +1982,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             }
             for &u in &list.users {
                 let t = u as usize;
-                if !self.contained_t[t] || !self.caps.members_remove {
+                if !self.accounts.contained[t] || !self.caps.members_remove {
                     continue;
                 }
                 let acc = tusers.get(t);
@@ -1874,7 +2000,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                     },
                     vec![],
                 );
-                self.strip_ops.entry(t).or_default().push(op);
+                self.accounts.strip_ops.entry(t).or_default().push(op);
             }
         }
     }
@@ -1883,7 +2009,7 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// every user holds one global role (`grants_global_floor`), a global role above the
     /// least is replaced by the least, granted once.
     fn strip_grants(&mut self) {
-        if !self.contained_t.contains(&true) || !self.caps.grants_revoke {
+        if !self.accounts.contained.contains(&true) || !self.caps.grants_revoke {
             return;
         }
         let tusers: &'i UserTable = &self.input.state.users;
@@ -1900,7 +2026,7 @@ impl<'s, 'i> Planner<'s, 'i> {
             let Principal::User(id) = &g.principal else {
                 continue;
             };
-            let Some(t) = tusers.find(id).filter(|&t| self.contained_t[t]) else {
+            let Some(t) = tusers.find(id).filter(|&t| self.accounts.contained[t]) else {
                 continue;
             };
             let action = match floor {
@@ -1923,7 +2049,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 },
             };
             let op = self.plan.push(action, vec![]);
-            self.strip_ops.entry(t).or_default().push(op);
+            self.accounts.strip_ops.entry(t).or_default().push(op);
         }
     }
 
@@ -1942,7 +2068,7 @@ impl<'s, 'i> Planner<'s, 'i> {
         live: Vec<String>,
     ) {
         let cur = self.input.state.users.get(t);
-        let stripped = self.strip_ops.remove(&t).unwrap_or_default();
+        let stripped = self.accounts.strip_ops.remove(&t).unwrap_or_default();
         let marker = fingerprint.unwrap_or(STRIPPED);
         let recorded = match &source_id {
             Some(sid) => self
@@ -2021,8 +2147,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                 .state
                 .users
                 .find(id)
-                .is_some_and(|t| self.active_t[t]),
-            Principal::Group(id) => self.active_groups.contains(id.as_str()),
+                .is_some_and(|t| self.accounts.active[t]),
+            Principal::Group(id) => self.groups.active.contains(id.as_str()),
         }
     }
 
@@ -2044,7 +2170,8 @@ impl<'s, 'i> Planner<'s, 'i> {
                 kind: PrincipalKind::Group,
                 at: Ref::Id(Arc::from(id.as_str())),
                 name: Arc::from(
-                    self.tg_by_id
+                    self.groups
+                        .by_id
                         .get(id.as_str())
                         .map(|&t| self.input.state.groups[t].name.as_str())
                         .unwrap_or(id.as_str()),
@@ -2340,14 +2467,20 @@ impl<'s, 'i> Planner<'s, 'i> {
                     .push(s.id.clone());
             }
         }
-        let pending = std::mem::take(&mut self.pending_deactivations);
+        let pending = std::mem::take(&mut self.accounts.pending_deactivations);
         let policy = self.s.deletion;
         let caps = self.caps;
         let mut cannot = Vec::new();
-        for (t, reason, source_id, fingerprint) in pending {
+        for Deactivation {
+            account: t,
+            reason,
+            source_id,
+            fingerprint,
+        } in pending
+        {
             let cur = tusers.get(t);
             let live = sessions.get(cur.id).cloned().unwrap_or_default();
-            if self.contained_t[t] {
+            if self.accounts.contained[t] {
                 self.contain(t, reason, source_id, fingerprint, live);
                 continue;
             }
@@ -2477,7 +2610,9 @@ impl<'s, 'i> Planner<'s, 'i> {
     }
 
     fn orphan_groups(&mut self) {
-        let Some(gm) = self.gm.take() else { return };
+        let Some(gm) = self.groups.matched.take() else {
+            return;
+        };
         let tgroups = &self.input.state.groups;
         for (t, source_id) in &gm.orphans {
             let cur = &tgroups[*t];
@@ -2508,7 +2643,7 @@ impl<'s, 'i> Planner<'s, 'i> {
                 )),
             }
         }
-        self.gm = Some(gm);
+        self.groups.matched = Some(gm);
     }
 
     fn finish(mut self) -> TargetPlan {
