@@ -4,7 +4,7 @@
 //! starts, a failure that a retry may cure tried again a few times (unless the target
 //! looks down), and a failure skipping only its dependents.
 //!
-//! - `schedule`: which operation runs when ([`apply_target`]);
+//! - `schedule`: which operation runs when;
 //! - `batch`: which ready operations share one call;
 //! - `run`: running an operation or a batch, with its journal rows;
 //! - `perform`: sending one operation and settling the answer (adoption of what already
