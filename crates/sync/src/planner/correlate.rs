@@ -345,7 +345,7 @@ impl<'i> Planner<'_, 'i> {
     /// `zoe` + U+0308 are one login) would become one account or two look-alike ones; both
     /// are named instead. Logins are checked first: a user in conflict for its login is not
     /// named again for its address.
-    pub(super) fn refuse_unsafe_and_colliding_logins(&mut self) {
+    pub(super) fn refuse_unsafe_and_lookalike_users(&mut self) {
         for field in [UserField::Login, UserField::Email] {
             let values: Vec<Option<&str>> = self
                 .users

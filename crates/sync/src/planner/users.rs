@@ -19,7 +19,7 @@ impl<'i> Planner<'_, 'i> {
     /// Plans the source users and the target accounts: map, correlate, then diff.
     pub(super) fn users(&mut self) {
         self.map_users();
-        self.refuse_unsafe_and_colliding_logins();
+        self.refuse_unsafe_and_lookalike_users();
         self.mark_protected_accounts();
         let links_of_present = self.correlate_users();
         let desired = std::mem::take(&mut self.users.desired);
