@@ -75,10 +75,7 @@ pub(super) async fn perform(
     action: &Action,
     resolved: Result<Resolved>,
 ) -> Result<Performed> {
-    let sent = match resolved {
-        Ok(r) => send(ctx.handle, action, r).await,
-        Err(e) => return Err(e),
-    };
+    let sent = send(ctx.handle, action, resolved?).await;
     settle(ctx, plan, action, sent).await
 }
 
