@@ -559,7 +559,10 @@ async fn a_source_user_whose_email_looks_like_another_is_named_and_gets_no_accou
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert_eq!(conflicts[0].sources.len(), 2, "{conflicts:?}");
     assert!(
-        conflicts[0].sources.iter().any(|s| s.contains("ada.lovelace"))
+        conflicts[0]
+            .sources
+            .iter()
+            .any(|s| s.contains("ada.lovelace"))
             && conflicts[0].sources.iter().any(|s| s.contains("ada.twin")),
         "{conflicts:?}"
     );
