@@ -329,3 +329,158 @@ async fn adopt_existing_group(
         created: Some(group.id),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The answer to an operation is settled the same way whether it went alone or in a
+    //! batch.
+
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use idbridge_core::{
+        Adapter, Capabilities, Groups, Memberships, Page, PageRequest, Roles, Sessions, async_trait,
+    };
+    use idbridge_store::{Link, LinkKind, Store, Write};
+
+    use super::*;
+    use crate::apply::{ApplyContext, Stop, apply_target};
+    use crate::journal::JournalWriter;
+    use crate::plan::Reason;
+
+    /// A target that already has `ada` and no longer has `gone`: a create of `ada` says
+    /// "already exists" and a delete of `gone` says "not found", alone or in a batch.
+    struct Target {
+        caps: Capabilities,
+    }
+
+    fn ada() -> User {
+        User {
+            id: "u-ada".into(),
+            login: "ada".into(),
+            email: None,
+            display_name: None,
+            enabled: true,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    #[async_trait]
+    impl Users for Target {
+        async fn list_users(&self, _page: PageRequest) -> Result<Page<User>> {
+            Ok(Page::last(vec![ada()]))
+        }
+        async fn create_user(&self, user: &NewUser) -> Result<User> {
+            Err(Error::already_exists(format!("`{}` exists", user.login)))
+        }
+        async fn delete_user(&self, id: &str) -> Result<()> {
+            Err(Error::not_found(format!("no user `{id}`")))
+        }
+    }
+    #[async_trait]
+    impl Groups for Target {}
+    #[async_trait]
+    impl Memberships for Target {}
+    #[async_trait]
+    impl Roles for Target {}
+    #[async_trait]
+    impl Sessions for Target {}
+    #[async_trait]
+    impl Adapter for Target {
+        fn kind(&self) -> &'static str {
+            "target"
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.caps
+        }
+    }
+
+    /// Applies a create of `ada` and a delete of `gone`; returns the report and the state
+    /// file (with the directory holding it).
+    async fn apply_create_and_delete(
+        batch_max: Option<usize>,
+    ) -> (crate::TargetReport, Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("s.db")).expect("store");
+        let gone = User {
+            id: "u-gone".into(),
+            login: "gone".into(),
+            ..ada()
+        };
+        store
+            .commit(&[Write::UpsertLink(Link {
+                target: "t".into(),
+                kind: LinkKind::User,
+                source_id: "s-gone".into(),
+                target_id: gone.id.clone(),
+                fingerprint: String::new(),
+                updated: chrono::Utc::now(),
+            })])
+            .expect("link");
+        let mut plan = TargetPlan::new("t", "target");
+        plan.push(
+            Action::CreateUser {
+                source_id: "s-ada".into(),
+                user: Box::new(NewUser::new("ada")),
+                fingerprint: "fp".into(),
+            },
+            Vec::new(),
+        );
+        plan.push(
+            Action::DeleteUser {
+                source_id: Some("s-gone".into()),
+                id: gone.id.clone(),
+                before: Box::new(gone),
+                reason: Reason::Left,
+            },
+            Vec::new(),
+        );
+        let caps = Capabilities {
+            users_list: true,
+            users_create: true,
+            users_update: true,
+            users_delete: true,
+            users_batch_max: batch_max,
+            ..Capabilities::default()
+        };
+        let handle = AdapterHandle::new("t", Arc::new(Target { caps }));
+        let run = store.begin_run("apply").expect("run");
+        let journal = JournalWriter::start(store.clone()).expect("journal");
+        let stop = Stop::new();
+        let ctx = ApplyContext {
+            handle: &handle,
+            concurrency: 1,
+            journal: &journal,
+            run,
+            stop: &stop,
+            progress: None,
+            adopt_existing_login: true,
+        };
+        let report = apply_target(&ctx, &plan).await;
+        (report, store, dir)
+    }
+
+    #[tokio::test]
+    async fn an_existing_record_is_adopted_and_a_gone_one_is_deleted_alone_or_in_a_batch() {
+        for batch_max in [None, Some(10)] {
+            let (report, store, _dir) = apply_create_and_delete(batch_max).await;
+            assert_eq!(
+                (report.ok, report.failed),
+                (2, 0),
+                "{batch_max:?}: {report:?}"
+            );
+            let ada = store
+                .link("t", LinkKind::User, "s-ada")
+                .expect("read")
+                .expect("the existing account is linked");
+            assert_eq!(ada.target_id, "u-ada", "{batch_max:?}");
+            assert!(
+                store
+                    .link("t", LinkKind::User, "s-gone")
+                    .expect("read")
+                    .is_none(),
+                "{batch_max:?}: the deleted account's link is dropped"
+            );
+        }
+    }
+}
