@@ -538,3 +538,38 @@ async fn a_stop_request_finishes_what_is_in_flight_journals_it_and_the_next_run_
     no_duplicate_logins(&users);
     assert_eq!(logins(&users), enabled_source_logins(&w).await);
 }
+
+#[tokio::test]
+async fn a_source_user_whose_email_looks_like_another_is_named_and_gets_no_account() {
+    let mut w = World::new();
+    w.add_file_target("mirror", json!({}));
+    let (_, report) = w.sync().await.expect("first sync");
+    assert!(report.converged(), "{report:?}");
+    let before = w.target_users("mirror").await.expect("read");
+
+    // The same address in other case, in a new record.
+    let twin = NewUser {
+        email: Some("ADA.LOVELACE@Example.com".into()),
+        ..NewUser::new("ada.twin")
+    };
+    w.add_source_user(twin, &[]).await.expect("add");
+    let (plan, report) = w.sync().await.expect("sync");
+    assert!(report.converged(), "{report:?}");
+    let conflicts = &plan.targets[0].conflicts;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].sources.len(), 2, "{conflicts:?}");
+    assert!(
+        conflicts[0]
+            .sources
+            .iter()
+            .any(|s| s.contains("ada.lovelace"))
+            && conflicts[0].sources.iter().any(|s| s.contains("ada.twin")),
+        "{conflicts:?}"
+    );
+    assert!(conflicts[0].reason.contains("e-mail"), "{conflicts:?}");
+    assert_eq!(
+        w.target_users("mirror").await.expect("read"),
+        before,
+        "neither account is created nor changed"
+    );
+}

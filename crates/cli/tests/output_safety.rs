@@ -94,6 +94,11 @@ fn control_characters_in_data_are_shown_escaped() {
         "the escaped values are shown where the raw ones were:\n{text}"
     );
     assert!(!text.contains("+ create user eve"), "{text}");
+    // So is the hostile group name.
+    assert!(
+        text.contains("? conflict (group): g-evil (ops\\u{9b}2J\\u{7f}\\u{2067}x): group name `ops\\u{9b}2J\\u{7f}\\u{2067}x` contains U+009B"),
+        "the hostile group name is refused, shown escaped:\n{text}"
+    );
     assert!(text.contains("\\u{9b}2J\\u{7f}\\u{2067}x"), "{text}");
 
     let out = idbridge(&["apply", "-c", &cfg, "--yes"], &[]);
@@ -107,11 +112,13 @@ fn control_characters_in_data_are_shown_escaped() {
             assert_no_raw_controls(&format!("{what} list --system {system}"), &out);
             // Every row stays one line: the header, the rows and the count.
             let rows = String::from_utf8_lossy(&out.stdout).lines().count();
-            // The hostile user is in the source only: its login is refused for targets.
+            // The hostile user and group are in the source only: their login and name
+            // are refused for targets.
             let expected = match (what, system) {
                 ("users", "source") => 4,
                 ("users", _) => 3,
-                _ => 2,
+                (_, "source") => 2,
+                _ => 1,
             };
             assert_eq!(rows, 1 + expected + 1, "{}", all_output(&out));
 
@@ -129,7 +136,7 @@ fn control_characters_in_data_are_shown_escaped() {
             } else {
                 EVIL_GROUP
             };
-            if what == "users" && system != "source" {
+            if system != "source" {
                 continue;
             }
             assert!(

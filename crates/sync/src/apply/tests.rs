@@ -11,7 +11,7 @@ use idbridge_core::{
 use idbridge_store::{Outcome, Store};
 
 use super::*;
-use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+use crate::plan::{Action, GroupRef, PrincipalKind, PrincipalRef, Ref};
 
 /// Memberships in memory. Batches are recorded; a write to group `broken` fails alone;
 /// `flaky` writes fail, retryably, whenever they arrive in a batch.

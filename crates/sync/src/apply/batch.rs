@@ -1,0 +1,149 @@
+//! Batches: which ready operations share one call. User writes go in batches of
+//! [`Capabilities::users_batch_max`]; membership changes wait in a [`MemberQueue`] and go by
+//! group (or by member) in batches of [`Capabilities::members_batch_max`].
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use idbridge_core::{Capabilities, MemberWrite, Principal, UserWrite};
+
+use super::perform::{principal, resolve};
+use crate::plan::{Action, TargetPlan};
+
+/// Ready membership changes waiting to be sent in batches (see
+/// [`Capabilities::members_batch_max`]): by group, or by member where the platform keeps
+/// memberships on the member, in the order they became ready.
+pub(crate) struct MemberQueue {
+    max: usize,
+    by_member: bool,
+    bulk: bool,
+    sets: HashMap<String, VecDeque<(usize, MemberWrite)>>,
+    order: VecDeque<String>,
+    len: usize,
+}
+
+impl MemberQueue {
+    /// A queue for a target that takes membership batches, else `None`.
+    pub(crate) fn new(caps: &Capabilities) -> Option<MemberQueue> {
+        let max = caps.members_batch_max.filter(|m| *m > 1)?;
+        Some(MemberQueue {
+            max,
+            by_member: caps.members_batch_by_member,
+            bulk: caps.members_batch_bulk,
+            sets: HashMap::new(),
+            order: VecDeque::new(),
+            len: 0,
+        })
+    }
+
+    fn key(&self, write: &MemberWrite) -> String {
+        if self.by_member {
+            match write.member() {
+                Principal::User(id) => format!("u:{id}"),
+                Principal::Group(id) => format!("g:{id}"),
+            }
+        } else {
+            write.group().to_string()
+        }
+    }
+
+    /// Queues operation `i`.
+    pub(crate) fn push(&mut self, i: usize, write: MemberWrite) {
+        let key = self.key(&write);
+        let set = self.sets.entry(key.clone()).or_default();
+        if set.is_empty() {
+            self.order.push_back(key);
+        }
+        set.push_back((i, write));
+        self.len += 1;
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The next batch: the ready changes of the group (member) that has waited longest, at
+    /// most `max`; on a bulk platform, followed by whole sets of the next ones while they
+    /// fit. Two changes of the same membership never share a batch: the later one waits
+    /// for the next.
+    pub(crate) fn take(&mut self) -> Vec<(usize, MemberWrite)> {
+        let mut batch: Vec<(usize, MemberWrite)> = Vec::new();
+        let mut pairs: HashSet<(String, Principal)> = HashSet::new();
+        while let Some(key) = self.order.front().cloned() {
+            let Some(set) = self.sets.get_mut(&key) else {
+                self.order.pop_front();
+                continue;
+            };
+            if !batch.is_empty() && (!self.bulk || set.len() > self.max - batch.len()) {
+                break;
+            }
+            let mut left = VecDeque::new();
+            while let Some((i, write)) = set.pop_front() {
+                if batch.len() < self.max
+                    && pairs.insert((write.group().to_string(), write.member().clone()))
+                {
+                    batch.push((i, write));
+                } else {
+                    left.push_back((i, write));
+                }
+            }
+            if left.is_empty() {
+                self.sets.remove(&key);
+                self.order.pop_front();
+            } else {
+                // What did not fit (or repeats a membership) heads the next batch.
+                *set = left;
+                break;
+            }
+            if !self.bulk || batch.len() >= self.max {
+                break;
+            }
+        }
+        self.len -= batch.len();
+        batch
+    }
+}
+
+/// The membership write of operation `i`, if it is one and its references resolve.
+pub(super) fn member_write(
+    plan: &TargetPlan,
+    i: usize,
+    created: &HashMap<usize, String>,
+) -> Option<MemberWrite> {
+    let (Action::AddMember { member, .. } | Action::RemoveMember { member, .. }) =
+        &plan.ops[i].action
+    else {
+        return None;
+    };
+    let resolved = resolve(plan, i, created).ok()?;
+    let (group, pid) = (resolved.group?, resolved.principal?);
+    let member = principal(member, pid);
+    Some(match plan.ops[i].action {
+        Action::AddMember { .. } => MemberWrite::Add { group, member },
+        _ => MemberWrite::Remove { group, member },
+    })
+}
+
+/// The batched user write of operation `action`, if it is one (see
+/// [`Action::is_user_write`]).
+pub(super) fn user_write(action: &Action) -> Option<UserWrite> {
+    Some(match action {
+        Action::CreateUser { user, .. } => UserWrite::Create {
+            user: user.as_ref().clone(),
+        },
+        Action::UpdateUser { id, changes, .. } => UserWrite::Update {
+            id: id.clone(),
+            changes: changes.as_ref().clone(),
+        },
+        Action::EnableUser { id, .. } => UserWrite::SetEnabled {
+            id: id.clone(),
+            enabled: true,
+        },
+        Action::DisableUser { id, .. } => UserWrite::SetEnabled {
+            id: id.clone(),
+            enabled: false,
+        },
+        Action::DeleteUser { id, .. } => UserWrite::Delete { id: id.clone() },
+        _ => return None,
+    })
+}

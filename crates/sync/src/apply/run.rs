@@ -1,0 +1,178 @@
+//! Running operations, alone or in a batch, the same way: every write is journaled as
+//! `started` (durably) before it is sent, the answer is settled by
+//! [`perform::settle`](super::perform::settle), and every outcome is journaled with its
+//! links before anything that depends on it starts.
+
+use idbridge_core::{Error, MemberWrite, Memberships, Result, UserWrite, Users};
+use idbridge_store::{Outcome, Write};
+
+use super::batch::user_write;
+use super::perform::{Answer, Resolved, perform, settle};
+use super::records::{journal_row, outcome_row, to_json};
+use super::{ApplyContext, Done, Performed};
+use crate::plan::{Action, TargetPlan};
+
+/// Runs operation `i` alone.
+pub(super) async fn run_one(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    i: usize,
+    resolved: Result<Resolved>,
+) -> Vec<Done> {
+    let action = &plan.ops[i].action;
+    tracing::debug!(target = %plan.target, op = action.name(), resource = %action.resource(), "operation");
+    // Every write is announced before it is sent, so that a process killed between the
+    // target's answer and the result's row still leaves the write in the journal (and a
+    // disable or delete leaves the record's last state there).
+    if let Err(failed) = journal_started(ctx, plan, &[i]).await {
+        return failed;
+    }
+    let result = perform(ctx, plan, action, resolved).await;
+    journal_outcomes(ctx, plan, vec![(i, result)]).await
+}
+
+/// Sends a batch of user writes in one call: each keeps its own journal rows (`started`
+/// before the call, its own outcome after) and its own result.
+pub(super) async fn run_batch(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    batch: Vec<usize>,
+) -> Vec<Done> {
+    // Only user writes are batched (see `Action::is_user_write`).
+    let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = batch
+        .into_iter()
+        .filter_map(|i| user_write(&plan.ops[i].action).map(|w| (i, w)))
+        .unzip();
+    if let Err(failed) = journal_started(ctx, plan, &ids).await {
+        return failed;
+    }
+    tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
+    let mut results = ctx.handle.write_users(batch_writes).await.into_iter();
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for i in ids {
+        let action = &plan.ops[i].action;
+        let raw = results.next().unwrap_or_else(|| {
+            Err(Error::protocol(
+                "the batch returned fewer results than writes",
+            ))
+        });
+        let sent = raw.and_then(|record| {
+            let created = match action {
+                Action::CreateUser { .. } => match &record {
+                    Some(u) => Some(u.id.clone()),
+                    None => {
+                        return Err(Error::protocol(
+                            "the target created a user but returned no record",
+                        ));
+                    }
+                },
+                _ => None,
+            };
+            Ok(Answer {
+                after: record.as_ref().and_then(to_json),
+                created,
+            })
+        });
+        outcomes.push((i, settle(ctx, plan, action, sent).await));
+    }
+    journal_outcomes(ctx, plan, outcomes).await
+}
+
+/// Sends a batch of membership changes in one call: each keeps its own journal rows
+/// (`started` before the call, its own outcome after) and its own result.
+pub(super) async fn run_member_batch(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    batch: Vec<(usize, MemberWrite)>,
+) -> Vec<Done> {
+    let (ids, writes): (Vec<usize>, Vec<MemberWrite>) = batch.into_iter().unzip();
+    if let Err(failed) = journal_started(ctx, plan, &ids).await {
+        return failed;
+    }
+    tracing::debug!(target = %plan.target, writes = writes.len(), "membership batch");
+    let mut results = ctx.handle.write_members(writes).await.into_iter();
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for i in ids {
+        let result = results.next().unwrap_or_else(|| {
+            Err(Error::protocol(
+                "the batch returned fewer results than writes",
+            ))
+        });
+        let sent = result.map(|()| Answer {
+            created: None,
+            after: None,
+        });
+        outcomes.push((i, settle(ctx, plan, &plan.ops[i].action, sent).await));
+    }
+    journal_outcomes(ctx, plan, outcomes).await
+}
+
+/// Journals a batch's writes as started, in one durable transaction, before anything is
+/// sent; when that fails, nothing is sent and every operation of the batch fails with it.
+async fn journal_started(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    ids: &[usize],
+) -> std::result::Result<(), Vec<Done>> {
+    let started: Vec<Write> = ids
+        .iter()
+        .map(|&i| &plan.ops[i].action)
+        .filter(|a| a.writes_target())
+        .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
+        .collect();
+    ctx.journal.write(started).await.map_err(|e| {
+        ids.iter()
+            .map(|&i| Done {
+                op: i,
+                result: Err(e.clone()),
+                fatal: Some(e.clone()),
+            })
+            .collect()
+    })
+}
+
+/// Journals the outcomes of a batch in one transaction (each operation's outcome row and
+/// links) and turns them into results; a journal failure is fatal, reported once.
+async fn journal_outcomes(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    outcomes: Vec<(usize, Result<Performed>)>,
+) -> Vec<Done> {
+    let mut all_writes = Vec::new();
+    let mut out = Vec::with_capacity(outcomes.len());
+    for (i, performed) in outcomes {
+        let action = &plan.ops[i].action;
+        match performed {
+            Ok(p) => {
+                all_writes.push(outcome_row(ctx, plan, action, Outcome::Ok, p.after, None));
+                all_writes.extend(p.links);
+                out.push(Done {
+                    op: i,
+                    result: Ok(p.created),
+                    fatal: None,
+                });
+            }
+            Err(e) => {
+                all_writes.push(outcome_row(
+                    ctx,
+                    plan,
+                    action,
+                    Outcome::Failed,
+                    None,
+                    Some(e.to_string()),
+                ));
+                out.push(Done {
+                    op: i,
+                    result: Err(e),
+                    fatal: None,
+                });
+            }
+        }
+    }
+    if let Err(e) = ctx.journal.write(all_writes).await {
+        if let Some(first) = out.first_mut() {
+            first.fatal = Some(e);
+        }
+    }
+    out
+}

@@ -1,0 +1,263 @@
+//! Scheduling one target's operations: each starts once every operation it depends on
+//! succeeded, at most `concurrency` calls at a time, user writes and membership changes in
+//! batches where the adapter takes them; a failure is retried when [`Retries`] says so,
+//! else it skips (and journals as skipped) only what depends on it.
+
+use std::collections::{HashMap, VecDeque};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use idbridge_store::Outcome;
+
+use super::batch::{MemberQueue, member_write};
+use super::perform::resolve;
+use super::records::journal_row;
+use super::retry::Retries;
+use super::run::{run_batch, run_member_batch, run_one};
+use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, ProgressEvent, TargetReport};
+use crate::plan::TargetPlan;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+/// Where an operation stands.
+enum St {
+    Pending,
+    Running,
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// Applies one target's plan.
+pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> TargetReport {
+    let n = plan.ops.len();
+    let mut report = TargetReport {
+        target: plan.target.clone(),
+        adapter: plan.adapter.clone(),
+        planned: n,
+        can_sign_in: plan.can_sign_in.clone(),
+        ..Default::default()
+    };
+    let mut remaining: Vec<usize> = plan.ops.iter().map(|o| o.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for op in &plan.ops {
+        for &d in &op.depends_on {
+            if d < n {
+                dependents[d].push(op.id);
+            }
+        }
+    }
+    let mut state = vec![St::Pending; n];
+    let mut created: HashMap<usize, String> = HashMap::new();
+    let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
+    let mut ready_users: VecDeque<usize> = VecDeque::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    let mut ready_members = MemberQueue::new(&ctx.handle.capabilities());
+    let enqueue = |i: usize,
+                   created: &HashMap<usize, String>,
+                   ready: &mut VecDeque<usize>,
+                   ready_users: &mut VecDeque<usize>,
+                   ready_members: &mut Option<MemberQueue>| {
+        if batch_max.is_some() && plan.ops[i].action.is_user_write() {
+            ready_users.push_back(i);
+            return;
+        }
+        if let Some(queue) = ready_members.as_mut() {
+            // Ready means every operation it depends on is done, so its references resolve;
+            // one that does not goes alone and fails there.
+            if let Some(write) = member_write(plan, i, created) {
+                queue.push(i, write);
+                return;
+            }
+        }
+        ready.push_back(i);
+    };
+    for (i, r) in remaining.iter().enumerate() {
+        if *r == 0 {
+            enqueue(
+                i,
+                &created,
+                &mut ready,
+                &mut ready_users,
+                &mut ready_members,
+            );
+        }
+    }
+    let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
+    let mut finished = 0usize;
+    let concurrency = ctx.concurrency.max(1);
+    let mut retries = Retries::new(n, concurrency);
+    loop {
+        while report.fatal.is_none() && !ctx.stop.is_stopped() && inflight.len() < concurrency {
+            if let (Some(max), false) = (batch_max, ready_users.is_empty()) {
+                let take = ready_users.len().min(max);
+                let batch: Vec<usize> = ready_users.drain(..take).collect();
+                for &i in &batch {
+                    state[i] = St::Running;
+                }
+                if batch.len() == 1 {
+                    inflight.push(Box::pin(run_one(
+                        ctx,
+                        plan,
+                        batch[0],
+                        resolve(plan, batch[0], &created),
+                    )));
+                } else {
+                    inflight.push(Box::pin(run_batch(ctx, plan, batch)));
+                }
+                continue;
+            }
+            if let Some(i) = ready.pop_front() {
+                state[i] = St::Running;
+                inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+                continue;
+            }
+            // Membership changes go last, so that those waiting for the creates still
+            // running can join the batches of their group (or member).
+            let Some(queue) = ready_members.as_mut().filter(|q| !q.is_empty()) else {
+                break;
+            };
+            let batch = queue.take();
+            for (i, _) in &batch {
+                state[*i] = St::Running;
+            }
+            if let [(i, _)] = batch.as_slice() {
+                let i = *i;
+                inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+            } else {
+                inflight.push(Box::pin(run_member_batch(ctx, plan, batch)));
+            }
+        }
+        let Some(done) = inflight.next().await else {
+            break;
+        };
+        for d in done {
+            let stopping = d.fatal.is_some() || report.fatal.is_some() || ctx.stop.is_stopped();
+            if let (Some((wait, attempt)), Err(e)) =
+                (retries.next_attempt(d.op, &d.result, stopping), &d.result)
+            {
+                let op = &plan.ops[d.op];
+                tracing::info!(target = %plan.target, op = op.action.name(), resource = %op.action.resource(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "operation failed; trying again");
+                let (i, resolved, error) = (d.op, resolve(plan, d.op, &created), e.clone());
+                inflight.push(Box::pin(async move {
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => run_one(ctx, plan, i, resolved).await,
+                        // A stop request ends the wait: the failure stands (it is
+                        // journaled already) and nothing new is sent.
+                        () = ctx.stop.stopped() => vec![Done {
+                            op: i,
+                            result: Err(error),
+                            fatal: None,
+                        }],
+                    }
+                }));
+                continue;
+            }
+            finished += 1;
+            if let Some(fatal) = d.fatal {
+                if report.fatal.is_none() {
+                    report.fatal = Some(format!(
+                        "the journal could not be written, so the apply stopped: {fatal}"
+                    ));
+                }
+            }
+            let op = &plan.ops[d.op];
+            match d.result {
+                Ok(new_id) => {
+                    state[d.op] = St::Ok;
+                    report.ok += 1;
+                    *report.done.entry(op.action.name().to_string()).or_default() += 1;
+                    if let Some(id) = new_id {
+                        created.insert(d.op, id);
+                    }
+                    for &next in &dependents[d.op] {
+                        remaining[next] = remaining[next].saturating_sub(1);
+                        if remaining[next] == 0 && state[next] == St::Pending {
+                            enqueue(
+                                next,
+                                &created,
+                                &mut ready,
+                                &mut ready_users,
+                                &mut ready_members,
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    state[d.op] = St::Failed;
+                    report.failed += 1;
+                    tracing::warn!(target = %plan.target, op = op.action.name(), resource = %op.action.resource(), error = %e, "operation failed");
+                    report.problems.push(OpProblem {
+                        op: d.op,
+                        operation: op.action.name().to_string(),
+                        resource: op.action.resource(),
+                        outcome: OpOutcome::Failed,
+                        error: e.to_string(),
+                    });
+                    let skipped = skip_dependents(d.op, &dependents, &mut state);
+                    if !skipped.is_empty() {
+                        let why = format!(
+                            "not attempted: it depends on operation {} ({} {}), which failed",
+                            d.op,
+                            op.action.name(),
+                            op.action.resource()
+                        );
+                        let mut writes = Vec::new();
+                        for &s in &skipped {
+                            let sop = &plan.ops[s];
+                            report.skipped += 1;
+                            finished += 1;
+                            report.problems.push(OpProblem {
+                                op: s,
+                                operation: sop.action.name().to_string(),
+                                resource: sop.action.resource(),
+                                outcome: OpOutcome::Skipped,
+                                error: why.clone(),
+                            });
+                            writes.push(journal_row(
+                                ctx,
+                                plan,
+                                &sop.action,
+                                Outcome::Skipped,
+                                None,
+                                Some(why.clone()),
+                            ));
+                        }
+                        if let Err(e) = ctx.journal.write(writes).await {
+                            report.fatal.get_or_insert_with(|| {
+                                format!(
+                                    "the journal could not be written, so the apply stopped: {e}"
+                                )
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(progress) = ctx.progress {
+                progress(&ProgressEvent {
+                    target: plan.target.clone(),
+                    done: finished,
+                    total: n,
+                });
+            }
+        }
+    }
+    report.not_started = state.iter().filter(|s| **s == St::Pending).count();
+    report.problems.sort_by_key(|p| p.op);
+    report
+}
+
+/// Marks every operation that (transitively) depends on `failed` as skipped; returns them.
+fn skip_dependents(failed: usize, dependents: &[Vec<usize>], state: &mut [St]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stack = vec![failed];
+    while let Some(x) = stack.pop() {
+        for &d in &dependents[x] {
+            if state[d] == St::Pending {
+                state[d] = St::Skipped;
+                out.push(d);
+                stack.push(d);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}

@@ -1,0 +1,119 @@
+//! The source indexed once for every target's planning: groups and roles by id and by
+//! normalised name, each group's direct members and child groups, and the users of a group
+//! through its nesting (computed when first asked).
+
+use std::sync::OnceLock;
+
+use hashbrown::HashMap;
+
+use idbridge_core::{Group, Principal, Role};
+
+use crate::holds::HoldIndex;
+use crate::state::SourceState;
+use crate::util::norm;
+
+/// Source records indexed once and shared by every target's planning.
+pub struct SourceIndex<'a> {
+    /// The source records.
+    pub src: &'a SourceState,
+    pub(super) groups: &'a [Group],
+    pub(super) group_by_id: HashMap<&'a str, usize>,
+    pub(super) group_by_name: HashMap<String, usize>,
+    pub(super) role_by_id: HashMap<&'a str, usize>,
+    pub(super) role_by_name: HashMap<String, usize>,
+    pub(super) direct_users: Vec<Vec<usize>>,
+    pub(super) child_groups: Vec<Vec<usize>>,
+    pub(super) closure: Vec<OnceLock<Vec<usize>>>,
+    pub(super) holds: Option<&'a HoldIndex>,
+}
+
+impl<'a> SourceIndex<'a> {
+    /// Indexes the source.
+    pub fn new(src: &'a SourceState) -> SourceIndex<'a> {
+        let groups: &[Group] = src.groups.as_deref().unwrap_or(&[]);
+        let group_by_id: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.as_str(), i))
+            .collect();
+        let group_by_name = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (norm(&g.name), i))
+            .collect();
+        let roles: &[Role] = src.roles.as_deref().unwrap_or(&[]);
+        let role_by_id = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect();
+        let role_by_name = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (norm(&r.name), i))
+            .collect();
+        let mut direct_users = vec![Vec::new(); groups.len()];
+        let mut child_groups = vec![Vec::new(); groups.len()];
+        for (gid, members) in src.members.iter() {
+            let Some(&g) = group_by_id.get(gid) else {
+                continue;
+            };
+            direct_users[g].extend(members.users.iter().map(|&u| u as usize));
+            for m in &members.others {
+                // Users the source's listing does not show cannot be provisioned.
+                if let Principal::Group(c) = m {
+                    if let Some(&c) = group_by_id.get(c.as_str()) {
+                        if c != g {
+                            child_groups[g].push(c);
+                        }
+                    }
+                }
+            }
+        }
+        for v in direct_users.iter_mut().chain(child_groups.iter_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
+        let closure = (0..groups.len()).map(|_| OnceLock::new()).collect();
+        SourceIndex {
+            src,
+            groups,
+            group_by_id,
+            group_by_name,
+            role_by_id,
+            role_by_name,
+            direct_users,
+            child_groups,
+            closure,
+            holds: None,
+        }
+    }
+
+    /// The same index, with the offboarding holds every target's plan keeps.
+    pub fn with_holds(mut self, holds: &'a HoldIndex) -> SourceIndex<'a> {
+        self.holds = (!holds.is_empty()).then_some(holds);
+        self
+    }
+
+    /// Every user of group `g`, directly or through nested groups (cycles are harmless).
+    pub(super) fn users_in(&self, g: usize) -> &[usize] {
+        self.closure[g].get_or_init(|| {
+            let mut seen = vec![false; self.groups.len()];
+            let mut stack = vec![g];
+            seen[g] = true;
+            let mut out = Vec::new();
+            while let Some(x) = stack.pop() {
+                out.extend_from_slice(&self.direct_users[x]);
+                for &c in &self.child_groups[x] {
+                    if !seen[c] {
+                        seen[c] = true;
+                        stack.push(c);
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+    }
+}

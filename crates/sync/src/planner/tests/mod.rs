@@ -1,0 +1,248 @@
+//! The planner's tests, by topic; the cases and helpers they share.
+
+mod grants;
+mod groups;
+mod leavers;
+mod security;
+mod users;
+
+use super::*;
+use crate::plan::Op;
+use crate::settings::{CorrelationKey, DeletionPolicy};
+use crate::state::SourceState;
+use crate::table::Members;
+use chrono::Utc;
+use idbridge_core::{Grant, Group, Principal, Role, Scope, User};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn user(id: &str, login: &str) -> User {
+    User {
+        id: id.into(),
+        login: login.into(),
+        email: Some(format!("{login}@example.com")),
+        display_name: Some(format!("Name {login}")),
+        enabled: true,
+        attributes: BTreeMap::new(),
+    }
+}
+
+fn group(id: &str, name: &str) -> Group {
+    Group {
+        id: id.into(),
+        name: name.into(),
+        description: None,
+    }
+}
+
+fn full_caps() -> Capabilities {
+    Capabilities {
+        users_list: true,
+        users_create: true,
+        users_update: true,
+        users_set_enabled: true,
+        users_delete: true,
+        groups_list: true,
+        groups_create: true,
+        groups_update: true,
+        groups_description: true,
+        groups_delete: true,
+        members_list: true,
+        members_add: true,
+        members_remove: true,
+        members_nested: true,
+        roles_list: true,
+        grants_list: true,
+        grants_grant: true,
+        grants_revoke: true,
+        grants_global: true,
+        grants_project: true,
+        grants_to_groups: true,
+        grants_global_to_groups: true,
+        sessions_list: true,
+        sessions_revoke: true,
+        sessions_revoke_user: true,
+        ..Capabilities::default()
+    }
+}
+
+fn link(kind: idbridge_store::LinkKind, source: &str, target: &str, fp: &str) -> Link {
+    Link {
+        target: "t".into(),
+        kind,
+        source_id: source.into(),
+        target_id: target.into(),
+        fingerprint: fp.into(),
+        updated: Utc::now(),
+    }
+}
+
+/// The source as records, built into the engine's tables when planning.
+#[derive(Default)]
+struct RawSource {
+    users: Vec<User>,
+    groups: Option<Vec<Group>>,
+    members: HashMap<String, Vec<Principal>>,
+    members_listed: bool,
+    roles: Option<Vec<Role>>,
+    grants: Vec<Grant>,
+}
+
+impl RawSource {
+    fn build(&self) -> SourceState {
+        let users = UserTable::from_users(self.users.clone()).expect("users");
+        let members = Members::from_principals(self.members.clone(), &users);
+        SourceState {
+            users,
+            groups: self.groups.clone(),
+            members,
+            members_listed: self.members_listed,
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+        }
+    }
+}
+
+/// A target's state as records.
+#[derive(Default)]
+struct RawTarget {
+    users: Vec<User>,
+    groups: Vec<Group>,
+    members: HashMap<String, Vec<Principal>>,
+    roles: Vec<Role>,
+    grants: Vec<Grant>,
+    sessions: Option<Vec<idbridge_core::Session>>,
+}
+
+impl RawTarget {
+    fn build(&self) -> TargetState {
+        let users = UserTable::from_users(self.users.clone()).expect("users");
+        let members = Members::from_principals(self.members.clone(), &users);
+        TargetState {
+            users,
+            groups: self.groups.clone(),
+            members,
+            roles: self.roles.clone(),
+            grants: self.grants.clone(),
+            sessions: self.sessions.clone(),
+        }
+    }
+}
+
+struct Case {
+    source: RawSource,
+    target: RawTarget,
+    caps: Capabilities,
+    settings: TargetSettings,
+    protected: Protected,
+    user_links: Vec<Link>,
+    group_links: Vec<Link>,
+    holds: Vec<idbridge_store::Hold>,
+    own_creates: HashSet<String>,
+}
+
+impl Case {
+    fn new(source_users: Vec<User>, target_users: Vec<User>) -> Case {
+        Case {
+            source: RawSource {
+                users: source_users,
+                groups: Some(Vec::new()),
+                members_listed: true,
+                roles: Some(Vec::new()),
+                ..Default::default()
+            },
+            target: RawTarget {
+                users: target_users,
+                ..Default::default()
+            },
+            caps: full_caps(),
+            settings: TargetSettings::defaults("t"),
+            protected: Protected::default(),
+            user_links: Vec::new(),
+            group_links: Vec::new(),
+            holds: Vec::new(),
+            own_creates: HashSet::new(),
+        }
+    }
+
+    fn plan(&self) -> Result<TargetPlan> {
+        let source = self.source.build();
+        let target = self.target.build();
+        let user_links = LinkTable::from_links(&self.user_links).expect("links");
+        let holds = crate::holds::HoldIndex::new(self.holds.clone());
+        let idx = SourceIndex::new(&source).with_holds(&holds);
+        let input = TargetInput {
+            name: "t",
+            adapter: "test",
+            caps: self.caps,
+            protected: &self.protected,
+            settings: &self.settings,
+            state: &target,
+            user_links: &user_links,
+            group_links: &self.group_links,
+            own_creates: &self.own_creates,
+        };
+        let mut notes = Vec::new();
+        let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
+        let plan = plan_target(&idx, &input, &eff)?;
+        plan.check_structure()?;
+        Ok(plan)
+    }
+
+    /// Links every source user to the target account with the same id suffix, with the
+    /// fingerprint the planner would write, by running a plan and keeping its links.
+    fn link_as_applied(&mut self) {
+        let plan = self.plan().expect("plan");
+        for op in &plan.ops {
+            match &op.action {
+                Action::LinkUser {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                }
+                | Action::UpdateUser {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                } => {
+                    self.user_links.push(link(
+                        idbridge_store::LinkKind::User,
+                        source_id,
+                        id,
+                        fingerprint,
+                    ));
+                }
+                Action::LinkGroup {
+                    source_id,
+                    id,
+                    fingerprint,
+                    ..
+                } => {
+                    self.group_links.push(link(
+                        idbridge_store::LinkKind::Group,
+                        source_id,
+                        id,
+                        fingerprint,
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn names(plan: &TargetPlan) -> Vec<String> {
+    plan.ops
+        .iter()
+        .map(|o| format!("{} {}", o.action.name(), o.action.resource()))
+        .collect()
+}
+
+fn find<'a>(plan: &'a TargetPlan, name: &str) -> Vec<&'a Op> {
+    plan.ops
+        .iter()
+        .filter(|o| o.action.name() == name)
+        .collect()
+}
