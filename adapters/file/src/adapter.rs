@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
@@ -15,6 +15,7 @@ use tokio::sync::Mutex;
 use crate::format::{
     DirGrant, DirGroup, DirUser, Directory, Format, fold, io_error, is_valid_email,
 };
+use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_bytes, read_file};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -34,121 +35,17 @@ struct FileConfig {
     /// Refuse a file that does not end with the `complete` trailer. Default `true`.
     #[serde(default = "yes")]
     require_complete: bool,
+    /// The largest file read, in bytes. Default [`DEFAULT_MAX_FILE_BYTES`] (4 GiB).
+    #[serde(default = "default_max_file_bytes")]
+    max_file_bytes: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
 }
 
 fn yes() -> bool {
     true
-}
-
-/// How long after a file's last change its metadata alone cannot prove it unchanged: a
-/// second write within the file system's timestamp granularity (up to two seconds on
-/// some) leaves length and times as they were.
-const RACY_WINDOW: Duration = Duration::from_secs(2);
-
-/// The file's metadata: what changes whenever the file is written or replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stat {
-    len: u64,
-    modified: Option<SystemTime>,
-    /// The inode change time and the inode (Unix): a replaced file has a new inode, and
-    /// the change time cannot be set back by tools that restore modification times.
-    changed: Option<(i64, i64)>,
-    inode: Option<(u64, u64)>,
-}
-
-impl Stat {
-    fn of(path: &Path) -> std::io::Result<Stat> {
-        let meta = std::fs::metadata(path)?;
-        #[cfg(unix)]
-        let (changed, inode) = {
-            use std::os::unix::fs::MetadataExt;
-            (
-                Some((meta.ctime(), meta.ctime_nsec())),
-                Some((meta.dev(), meta.ino())),
-            )
-        };
-        #[cfg(not(unix))]
-        let (changed, inode) = (None, None);
-        Ok(Stat {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            changed,
-            inode,
-        })
-    }
-
-    /// The latest time the file was changed, as far as the metadata says.
-    fn last_change(&self) -> Option<SystemTime> {
-        let changed = self.changed.and_then(|(secs, nanos)| {
-            let secs = u64::try_from(secs).ok()?;
-            let nanos = u32::try_from(nanos).ok()?;
-            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-        });
-        match (self.modified, changed) {
-            (Some(m), Some(c)) => Some(m.max(c)),
-            (m, c) => m.or(c),
-        }
-    }
-}
-
-/// What this adapter knows of the file's content as it last read or wrote it, so that a
-/// change by someone else is noticed: reads reload it, writes refuse to overwrite it.
-#[derive(Debug, Clone)]
-struct Seen {
-    stat: Stat,
-    /// A hash of the bytes, for the changes the metadata cannot show.
-    hash: u64,
-    /// When the bytes were read (or written); taken before the read.
-    at: SystemTime,
-}
-
-impl Seen {
-    /// Whether `now` (the file's current metadata) proves the content is still the one
-    /// seen, without reading it: the metadata is the same and the file had last changed
-    /// well before it was read, so a later write would have moved its times.
-    fn proven_by(&self, now: &Stat) -> bool {
-        if &self.stat != now {
-            return false;
-        }
-        match (now.last_change(), self.at.checked_sub(RACY_WINDOW)) {
-            (Some(changed), Some(settled)) => changed < settled,
-            _ => false,
-        }
-    }
-}
-
-fn hash_bytes(bytes: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-/// Reads the file's bytes with the metadata they belong to. A file that changes while it
-/// is read is read again (a few times) so that bytes and metadata agree.
-fn read_file(path: &Path) -> Result<(String, Seen)> {
-    let mut attempts = 0;
-    loop {
-        let at = SystemTime::now();
-        let before = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
-        let bytes = std::fs::read(path).map_err(|e| io_error(path, "cannot read", e))?;
-        let after = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
-        attempts += 1;
-        if before == after || attempts >= 3 {
-            let text = String::from_utf8(bytes).map_err(|e| {
-                Error::config(format!(
-                    "directory file `{}`: not UTF-8 text: {e}",
-                    path.display()
-                ))
-            })?;
-            let seen = Seen {
-                stat: after,
-                hash: hash_bytes(text.as_bytes()),
-                at,
-            };
-            return Ok((text, seen));
-        }
-    }
 }
 
 /// What [`FileAdapter::refresh`] found.
@@ -185,6 +82,7 @@ struct State {
 pub struct FileAdapter {
     path: PathBuf,
     require_complete: bool,
+    max_file_bytes: u64,
     state: Mutex<State>,
 }
 
@@ -193,6 +91,7 @@ impl std::fmt::Debug for FileAdapter {
         f.debug_struct("FileAdapter")
             .field("path", &self.path)
             .field("require_complete", &self.require_complete)
+            .field("max_file_bytes", &self.max_file_bytes)
             .finish()
     }
 }
@@ -266,13 +165,14 @@ impl FileAdapter {
     }
 
     /// Builds the adapter from its configuration section (keys `path`, `create`,
-    /// `require_complete`).
+    /// `require_complete`, `max_file_bytes`).
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] for unknown or missing keys, an unknown
-    /// extension, a missing file without `create = true`, or a file that does not parse,
-    /// validate or (with `require_complete`) prove itself complete; file system errors when
-    /// the file cannot be created.
+    /// extension, a missing file without `create = true`, a path that is not a regular
+    /// file, a file larger than `max_file_bytes`, or a file that does not parse, validate
+    /// or (with `require_complete`) prove itself complete; file system errors when the
+    /// file cannot be created.
     pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
         let parsed: FileConfig = config.parse()?;
         let path = config.resolve_path(&parsed.path);
@@ -295,7 +195,12 @@ impl FileAdapter {
             ));
         }
         let adapter = tokio::task::spawn_blocking(move || {
-            FileAdapter::open_with(&path, parsed.create, parsed.require_complete)
+            FileAdapter::open_bounded(
+                &path,
+                parsed.create,
+                parsed.require_complete,
+                parsed.max_file_bytes,
+            )
         })
         .await
         .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
@@ -317,6 +222,21 @@ impl FileAdapter {
     /// # Errors
     /// As [`FileAdapter::build`].
     pub fn open_with(path: &Path, create: bool, require_complete: bool) -> Result<FileAdapter> {
+        FileAdapter::open_bounded(path, create, require_complete, DEFAULT_MAX_FILE_BYTES)
+    }
+
+    /// [`FileAdapter::open_with`], reading no file larger than `max_file_bytes` (the
+    /// `max_file_bytes` key; [`crate::DEFAULT_MAX_FILE_BYTES`] elsewhere).
+    ///
+    /// # Errors
+    /// As [`FileAdapter::build`], and [`idbridge_core::ErrorKind::Config`] for a path that
+    /// is not a regular file or a file larger than `max_file_bytes`.
+    pub fn open_bounded(
+        path: &Path,
+        create: bool,
+        require_complete: bool,
+        max_file_bytes: u64,
+    ) -> Result<FileAdapter> {
         if !path.exists() {
             if !create {
                 return Err(Error::config(format!(
@@ -331,11 +251,12 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let (text, seen) = read_file(path)?;
+        let (text, seen) = read_file(path, max_file_bytes)?;
         let dir = Directory::from_file_text(path, &text, require_complete)?;
         Ok(FileAdapter {
             path: path.to_path_buf(),
             require_complete,
+            max_file_bytes,
             state: Mutex::new(State { dir, seen }),
         })
     }
@@ -381,12 +302,13 @@ impl FileAdapter {
         let path = self.path.clone();
         let known = state.seen.clone();
         let require = self.require_complete;
+        let limit = self.max_file_bytes;
         let fresh = tokio::task::spawn_blocking(move || -> Result<Fresh> {
             let now = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
             if known.proven_by(&now) {
                 return Ok(Fresh::Same(None));
             }
-            let (text, seen) = read_file(&path)?;
+            let (text, seen) = read_file(&path, limit)?;
             if seen.hash == known.hash {
                 return Ok(Fresh::Same(Some(seen)));
             }
@@ -425,12 +347,13 @@ impl FileAdapter {
     async fn save(&self, state: &State, next: Directory) -> Result<Seen> {
         let path = self.path.clone();
         let expected = state.seen.clone();
+        let limit = self.max_file_bytes;
         tokio::task::spawn_blocking(move || {
             let unchanged = match Stat::of(&path) {
                 Ok(now) if expected.proven_by(&now) => true,
                 Ok(now) if now == expected.stat => {
                     // Too recent for the metadata to tell: compare the content.
-                    let (_, seen) = read_file(&path)?;
+                    let (_, seen) = read_file(&path, limit)?;
                     seen.hash == expected.hash
                 }
                 _ => false,
@@ -963,47 +886,12 @@ impl Adapter for FileAdapter {
     async fn check(&self) -> Result<()> {
         let path = self.path.clone();
         let require = self.require_complete;
-        tokio::task::spawn_blocking(move || Directory::load_checked(&path, require).map(|_| ()))
-            .await
-            .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stat_changed_at(at: SystemTime) -> Stat {
-        Stat {
-            len: 10,
-            modified: Some(at),
-            changed: None,
-            inode: None,
-        }
-    }
-
-    #[test]
-    fn metadata_proves_nothing_about_a_file_changed_just_before_it_was_read() {
-        let now = SystemTime::now();
-        let stat = stat_changed_at(now);
-        let seen = Seen {
-            stat: stat.clone(),
-            hash: 1,
-            at: now,
-        };
-        // Same length and times, but a second write within the same tick would look
-        // exactly like this: the content must be compared.
-        assert!(!seen.proven_by(&stat));
-
-        let old = stat_changed_at(now - Duration::from_secs(60));
-        let seen = Seen {
-            stat: old.clone(),
-            hash: 1,
-            at: now,
-        };
-        assert!(seen.proven_by(&old));
-        let mut longer = old.clone();
-        longer.len += 1;
-        assert!(!seen.proven_by(&longer));
+        let limit = self.max_file_bytes;
+        tokio::task::spawn_blocking(move || {
+            let (text, _) = read_file(&path, limit)?;
+            Directory::from_file_text(&path, &text, require).map(|_| ())
+        })
+        .await
+        .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
     }
 }

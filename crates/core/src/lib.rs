@@ -19,6 +19,7 @@ pub mod compare;
 pub mod config;
 mod config_value;
 mod error;
+pub mod files;
 pub mod http;
 pub mod model;
 pub mod registry;

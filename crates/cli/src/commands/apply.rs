@@ -160,11 +160,7 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     let mut saved_digest = None;
     let plan = match &args.plan {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display()))
-            })?;
-            let mut plan = Plan::from_json(&text)
-                .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))?;
+            let mut plan = super::plan::read_saved(path)?;
             // The journal records the plan as written, whatever is dropped from it below.
             saved_digest = Some(plan.digest());
             let check = with_spinner(
