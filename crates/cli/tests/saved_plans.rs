@@ -391,3 +391,39 @@ fn a_plan_that_is_not_a_regular_file_or_too_large_is_refused_naming_it() {
         "nothing was applied"
     );
 }
+
+#[test]
+fn with_require_approval_sync_and_apply_without_a_plan_refuse_before_connecting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source.yaml");
+    write_people(&source, &["ada", "bob"]);
+    let target = dir.path().join("target.yaml");
+    let cfg = file_config(
+        dir.path(),
+        &dir.path().join("state.db"),
+        &source,
+        &target,
+        "create = true\n",
+    );
+    let body = std::fs::read_to_string(&cfg).expect("read config");
+    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
+    for args in [
+        vec!["sync", "-c", &cfg],
+        vec!["sync", "-c", &cfg, "--interval", "1h"],
+        vec!["apply", "-c", &cfg, "--yes"],
+    ] {
+        let out = idbridge(&args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", all_output(&out));
+        let text = stderr(&out);
+        assert!(text.contains("refusing to"), "{text}");
+        assert!(text.contains("`require_approval`"), "{text}");
+        assert!(text.contains("--out PLAN"), "{text}");
+        assert!(text.contains("idbridge approve"), "{text}");
+        assert!(
+            text.contains(&format!("idbridge apply -c {cfg} PLAN")),
+            "{text}"
+        );
+        // Not even connected to: the target file (created on connecting) is not there.
+        assert!(!target.exists(), "{args:?} connected to the target");
+    }
+}

@@ -112,7 +112,8 @@ pub struct Config {
     /// The systems made to match the source, by name, in name order.
     pub targets: BTreeMap<String, SystemSection>,
     /// `require_approval`: whether `apply` takes a saved plan only once a user other than
-    /// the one who made it approved it (`idbridge approve`). Default false.
+    /// the one who made it approved it (`idbridge approve`); `sync` and `apply` without a
+    /// saved plan are then refused. Default false.
     pub require_approval: bool,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
