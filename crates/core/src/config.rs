@@ -76,7 +76,9 @@ impl ConfigOrigin {
 }
 
 /// One system's section: which adapter, and the rest of its keys.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows no secret: see [`crate::config_debug`].
+#[derive(Clone, PartialEq)]
 pub struct SystemSection {
     /// The instance name: `source`, or the target's table name.
     pub name: String,
@@ -86,6 +88,26 @@ pub struct SystemSection {
     pub adapter: String,
     /// Every other key of the section.
     pub settings: Map<String, Value>,
+}
+
+impl std::fmt::Debug for SystemSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret_keys = crate::registry::find(&self.adapter)
+            .map(|d| d.secret_keys)
+            .unwrap_or_default();
+        f.debug_struct("SystemSection")
+            .field("name", &self.name)
+            .field("key_path", &self.key_path)
+            .field("adapter", &self.adapter)
+            .field(
+                "settings",
+                &crate::config_debug::Redacted {
+                    settings: &self.settings,
+                    secret_keys,
+                },
+            )
+            .finish()
+    }
 }
 
 impl SystemSection {
@@ -352,7 +374,9 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u
 }
 
 /// One adapter instance's configuration, as its constructor receives it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows no secret: see [`crate::config_debug`].
+#[derive(Clone, PartialEq)]
 pub struct AdapterConfig {
     /// The instance name (`source`, `bi`).
     pub instance: String,
@@ -363,6 +387,23 @@ pub struct AdapterConfig {
     pub settings: Map<String, Value>,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
+}
+
+impl std::fmt::Debug for AdapterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterConfig")
+            .field("instance", &self.instance)
+            .field("key_path", &self.key_path)
+            .field(
+                "settings",
+                &crate::config_debug::Redacted {
+                    settings: &self.settings,
+                    secret_keys: &[],
+                },
+            )
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 impl AdapterConfig {

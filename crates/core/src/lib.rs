@@ -17,6 +17,7 @@ mod adapter;
 mod capability;
 pub mod compare;
 pub mod config;
+pub mod config_debug;
 mod config_value;
 mod error;
 pub mod files;
