@@ -44,6 +44,33 @@ fn default_max_file_bytes() -> u64 {
     DEFAULT_MAX_FILE_BYTES
 }
 
+/// How [`FileAdapter::open_options`] opens a directory file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create a missing file (and its parent directories) holding an empty directory.
+    /// Default false.
+    pub create: bool,
+    /// Refuse a file that does not end with the `complete` trailer. Default true.
+    pub require_complete: bool,
+    /// The largest file read, in bytes. Default [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
+    /// Create and write nothing: a missing file that `create` would create reads as an
+    /// empty directory, and every write is refused
+    /// ([`idbridge_core::ErrorKind::PermissionDenied`]). Default false.
+    pub read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: false,
+            require_complete: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            read_only: false,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -58,7 +85,9 @@ enum Fresh {
 
 struct State {
     dir: Directory,
-    seen: Seen,
+    /// What the file held when last read or written; `None` while a read-only adapter
+    /// stands in for a file that `create = true` would create (an empty directory).
+    seen: Option<Seen>,
 }
 
 /// A directory kept in one YAML or JSON file, as source and as target.
@@ -83,6 +112,7 @@ pub struct FileAdapter {
     path: PathBuf,
     require_complete: bool,
     max_file_bytes: u64,
+    read_only: bool,
     state: Mutex<State>,
 }
 
@@ -92,6 +122,7 @@ impl std::fmt::Debug for FileAdapter {
             .field("path", &self.path)
             .field("require_complete", &self.require_complete)
             .field("max_file_bytes", &self.max_file_bytes)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -194,16 +225,18 @@ impl FileAdapter {
                 ),
             ));
         }
-        let adapter = tokio::task::spawn_blocking(move || {
-            FileAdapter::open_bounded(
-                &path,
-                parsed.create,
-                parsed.require_complete,
-                parsed.max_file_bytes,
-            )
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
+        let options = OpenOptions {
+            create: parsed.create,
+            require_complete: parsed.require_complete,
+            max_file_bytes: parsed.max_file_bytes,
+            read_only: config.read_only,
+        };
+        let adapter =
+            tokio::task::spawn_blocking(move || FileAdapter::open_options(&path, &options))
+                .await
+                .map_err(|e| {
+                    Error::unavailable(format!("opening the directory file failed: {e}"))
+                })??;
         Ok(Arc::new(adapter))
     }
 
@@ -222,27 +255,39 @@ impl FileAdapter {
     /// # Errors
     /// As [`FileAdapter::build`].
     pub fn open_with(path: &Path, create: bool, require_complete: bool) -> Result<FileAdapter> {
-        FileAdapter::open_bounded(path, create, require_complete, DEFAULT_MAX_FILE_BYTES)
+        FileAdapter::open_options(
+            path,
+            &OpenOptions {
+                create,
+                require_complete,
+                ..OpenOptions::default()
+            },
+        )
     }
 
-    /// [`FileAdapter::open_with`], reading no file larger than `max_file_bytes` (the
-    /// `max_file_bytes` key; [`crate::DEFAULT_MAX_FILE_BYTES`] elsewhere).
+    /// Opens a directory file as `options` say.
     ///
     /// # Errors
     /// As [`FileAdapter::build`], and [`idbridge_core::ErrorKind::Config`] for a path that
     /// is not a regular file or a file larger than `max_file_bytes`.
-    pub fn open_bounded(
-        path: &Path,
-        create: bool,
-        require_complete: bool,
-        max_file_bytes: u64,
-    ) -> Result<FileAdapter> {
+    pub fn open_options(path: &Path, options: &OpenOptions) -> Result<FileAdapter> {
+        let adapter = |dir, seen| FileAdapter {
+            path: path.to_path_buf(),
+            require_complete: options.require_complete,
+            max_file_bytes: options.max_file_bytes,
+            read_only: options.read_only,
+            state: Mutex::new(State { dir, seen }),
+        };
         if !path.exists() {
-            if !create {
+            if !options.create {
                 return Err(Error::config(format!(
                     "directory file `{}` does not exist",
                     path.display()
                 )));
+            }
+            if options.read_only {
+                // What the first real run would start from, without creating it.
+                return Ok(adapter(Directory::new(), None));
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
@@ -251,14 +296,9 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let (text, seen) = read_file(path, max_file_bytes)?;
-        let dir = Directory::from_file_text(path, &text, require_complete)?;
-        Ok(FileAdapter {
-            path: path.to_path_buf(),
-            require_complete,
-            max_file_bytes,
-            state: Mutex::new(State { dir, seen }),
-        })
+        let (text, seen) = read_file(path, options.max_file_bytes)?;
+        let dir = Directory::from_file_text(path, &text, options.require_complete)?;
+        Ok(adapter(dir, Some(seen)))
     }
 
     /// The file this adapter reads and writes.
@@ -304,12 +344,16 @@ impl FileAdapter {
         let require = self.require_complete;
         let limit = self.max_file_bytes;
         let fresh = tokio::task::spawn_blocking(move || -> Result<Fresh> {
+            if known.is_none() && !path.exists() {
+                // Still to be created (read-only): the empty directory stands.
+                return Ok(Fresh::Same(None));
+            }
             let now = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
-            if known.proven_by(&now) {
+            if known.as_ref().is_some_and(|k| k.proven_by(&now)) {
                 return Ok(Fresh::Same(None));
             }
             let (text, seen) = read_file(&path, limit)?;
-            if seen.hash == known.hash {
+            if known.as_ref().is_some_and(|k| seen.hash == k.hash) {
                 return Ok(Fresh::Same(Some(seen)));
             }
             let dir = Directory::from_file_text(&path, &text, require)?;
@@ -319,11 +363,11 @@ impl FileAdapter {
         .map_err(|e| Error::unavailable(format!("reading the directory file failed: {e}")))??;
         match fresh {
             Fresh::Same(None) => {}
-            Fresh::Same(Some(seen)) => state.seen = seen,
+            Fresh::Same(Some(seen)) => state.seen = Some(seen),
             Fresh::Changed(dir, seen) => {
                 tracing::debug!(path = %self.path.display(), "the directory file changed; reloaded it");
                 state.dir = *dir;
-                state.seen = seen;
+                state.seen = Some(seen);
             }
         }
         Ok(())
@@ -340,13 +384,25 @@ impl FileAdapter {
         }
         let seen = self.save(&state, next.clone()).await?;
         state.dir = next;
-        state.seen = seen;
+        state.seen = Some(seen);
         Ok(out)
     }
 
     async fn save(&self, state: &State, next: Directory) -> Result<Seen> {
+        if self.read_only {
+            return Err(Error::permission_denied(format!(
+                "directory file `{}` was opened read-only (to be checked); nothing is written",
+                self.path.display()
+            ))
+            .with_retryable(false));
+        }
         let path = self.path.clone();
-        let expected = state.seen.clone();
+        let Some(expected) = state.seen.clone() else {
+            return Err(Error::conflict(format!(
+                "directory file `{}` was not read before writing",
+                self.path.display()
+            )));
+        };
         let limit = self.max_file_bytes;
         tokio::task::spawn_blocking(move || {
             let unchanged = match Stat::of(&path) {
@@ -775,7 +831,7 @@ impl Users for FileAdapter {
             match self.save(&state, next.clone()).await {
                 Ok(seen) => {
                     state.dir = next;
-                    state.seen = seen;
+                    state.seen = Some(seen);
                 }
                 Err(e) => {
                     for r in results.iter_mut().filter(|r| r.is_ok()) {
@@ -882,8 +938,12 @@ impl Adapter for FileAdapter {
     }
 
     /// Checks that the file is still there and readable as a valid directory (complete,
-    /// when `require_complete`).
+    /// when `require_complete`). Read-only, a file that `create = true` would create and
+    /// that is still missing passes: the first run starts it empty.
     async fn check(&self) -> Result<()> {
+        if self.state.lock().await.seen.is_none() && !self.path.exists() {
+            return Ok(());
+        }
         let path = self.path.clone();
         let require = self.require_complete;
         let limit = self.max_file_bytes;

@@ -16,7 +16,7 @@ pub mod limits;
 mod adapter;
 mod reload;
 
-pub use adapter::{BATCH_MAX, DEFAULT_PAGE_SIZE, FileAdapter};
+pub use adapter::{BATCH_MAX, DEFAULT_PAGE_SIZE, FileAdapter, OpenOptions};
 pub use reload::DEFAULT_MAX_FILE_BYTES;
 
 idbridge_core::register_adapter! {

@@ -271,6 +271,7 @@ impl Config {
             key_path: section.key_path.clone(),
             settings: section.settings.clone(),
             origin: self.origin.clone(),
+            read_only: false,
         }
     }
 }
@@ -387,6 +388,10 @@ pub struct AdapterConfig {
     pub settings: Map<String, Value>,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
+    /// Whether the instance is built only to be checked (`idbridge check`): building and
+    /// checking it must create or change nothing, not even what a setting such as the
+    /// file adapter's `create = true` would create on a real run. Default false.
+    pub read_only: bool,
 }
 
 impl std::fmt::Debug for AdapterConfig {
@@ -402,6 +407,7 @@ impl std::fmt::Debug for AdapterConfig {
                 },
             )
             .field("origin", &self.origin)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -420,6 +426,7 @@ impl AdapterConfig {
                 _ => Map::new(),
             },
             origin: ConfigOrigin::in_memory(std::env::current_dir().unwrap_or_default()),
+            read_only: false,
         }
     }
 

@@ -412,6 +412,7 @@ impl TargetSettings {
             key_path: key_path.to_string(),
             settings: taken,
             origin: origin.clone(),
+            read_only: false,
         };
         let raw: RawSettings = cfg.parse()?;
         let mut s = TargetSettings::defaults(name);
