@@ -25,6 +25,7 @@ pub mod http;
 pub mod model;
 pub mod registry;
 mod secret;
+pub mod template;
 pub mod text;
 mod traits;
 
