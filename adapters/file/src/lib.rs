@@ -14,6 +14,7 @@ pub use format::{
 pub mod limits;
 
 mod adapter;
+mod ops;
 mod reload;
 
 pub use adapter::{BATCH_MAX, DEFAULT_PAGE_SIZE, FileAdapter, OpenOptions};
