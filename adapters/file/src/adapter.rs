@@ -2,19 +2,19 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Scope,
-    Sessions, User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Sessions,
+    User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
 };
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::format::{
-    DirGrant, DirGroup, DirUser, Directory, Format, fold, io_error, is_valid_email,
-};
+use crate::format::{DirGroup, DirUser, Directory, Format, io_error};
+use crate::ops::{self, group_not_found, user_not_found};
+use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_bytes, read_file};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -34,121 +34,44 @@ struct FileConfig {
     /// Refuse a file that does not end with the `complete` trailer. Default `true`.
     #[serde(default = "yes")]
     require_complete: bool,
+    /// The largest file read, in bytes. Default [`DEFAULT_MAX_FILE_BYTES`] (4 GiB).
+    #[serde(default = "default_max_file_bytes")]
+    max_file_bytes: u64,
+}
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
+}
+
+/// How [`FileAdapter::open_options`] opens a directory file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create a missing file (and its parent directories) holding an empty directory.
+    /// Default false.
+    pub create: bool,
+    /// Refuse a file that does not end with the `complete` trailer. Default true.
+    pub require_complete: bool,
+    /// The largest file read, in bytes. Default [`DEFAULT_MAX_FILE_BYTES`].
+    pub max_file_bytes: u64,
+    /// Create and write nothing: a missing file that `create` would create reads as an
+    /// empty directory, and every write is refused
+    /// ([`idbridge_core::ErrorKind::PermissionDenied`]). Default false.
+    pub read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: false,
+            require_complete: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            read_only: false,
+        }
+    }
 }
 
 fn yes() -> bool {
     true
-}
-
-/// How long after a file's last change its metadata alone cannot prove it unchanged: a
-/// second write within the file system's timestamp granularity (up to two seconds on
-/// some) leaves length and times as they were.
-const RACY_WINDOW: Duration = Duration::from_secs(2);
-
-/// The file's metadata: what changes whenever the file is written or replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stat {
-    len: u64,
-    modified: Option<SystemTime>,
-    /// The inode change time and the inode (Unix): a replaced file has a new inode, and
-    /// the change time cannot be set back by tools that restore modification times.
-    changed: Option<(i64, i64)>,
-    inode: Option<(u64, u64)>,
-}
-
-impl Stat {
-    fn of(path: &Path) -> std::io::Result<Stat> {
-        let meta = std::fs::metadata(path)?;
-        #[cfg(unix)]
-        let (changed, inode) = {
-            use std::os::unix::fs::MetadataExt;
-            (
-                Some((meta.ctime(), meta.ctime_nsec())),
-                Some((meta.dev(), meta.ino())),
-            )
-        };
-        #[cfg(not(unix))]
-        let (changed, inode) = (None, None);
-        Ok(Stat {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            changed,
-            inode,
-        })
-    }
-
-    /// The latest time the file was changed, as far as the metadata says.
-    fn last_change(&self) -> Option<SystemTime> {
-        let changed = self.changed.and_then(|(secs, nanos)| {
-            let secs = u64::try_from(secs).ok()?;
-            let nanos = u32::try_from(nanos).ok()?;
-            SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-        });
-        match (self.modified, changed) {
-            (Some(m), Some(c)) => Some(m.max(c)),
-            (m, c) => m.or(c),
-        }
-    }
-}
-
-/// What this adapter knows of the file's content as it last read or wrote it, so that a
-/// change by someone else is noticed: reads reload it, writes refuse to overwrite it.
-#[derive(Debug, Clone)]
-struct Seen {
-    stat: Stat,
-    /// A hash of the bytes, for the changes the metadata cannot show.
-    hash: u64,
-    /// When the bytes were read (or written); taken before the read.
-    at: SystemTime,
-}
-
-impl Seen {
-    /// Whether `now` (the file's current metadata) proves the content is still the one
-    /// seen, without reading it: the metadata is the same and the file had last changed
-    /// well before it was read, so a later write would have moved its times.
-    fn proven_by(&self, now: &Stat) -> bool {
-        if &self.stat != now {
-            return false;
-        }
-        match (now.last_change(), self.at.checked_sub(RACY_WINDOW)) {
-            (Some(changed), Some(settled)) => changed < settled,
-            _ => false,
-        }
-    }
-}
-
-fn hash_bytes(bytes: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
-/// Reads the file's bytes with the metadata they belong to. A file that changes while it
-/// is read is read again (a few times) so that bytes and metadata agree.
-fn read_file(path: &Path) -> Result<(String, Seen)> {
-    let mut attempts = 0;
-    loop {
-        let at = SystemTime::now();
-        let before = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
-        let bytes = std::fs::read(path).map_err(|e| io_error(path, "cannot read", e))?;
-        let after = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
-        attempts += 1;
-        if before == after || attempts >= 3 {
-            let text = String::from_utf8(bytes).map_err(|e| {
-                Error::config(format!(
-                    "directory file `{}`: not UTF-8 text: {e}",
-                    path.display()
-                ))
-            })?;
-            let seen = Seen {
-                stat: after,
-                hash: hash_bytes(text.as_bytes()),
-                at,
-            };
-            return Ok((text, seen));
-        }
-    }
 }
 
 /// What [`FileAdapter::refresh`] found.
@@ -161,7 +84,9 @@ enum Fresh {
 
 struct State {
     dir: Directory,
-    seen: Seen,
+    /// What the file held when last read or written; `None` while a read-only adapter
+    /// stands in for a file that `create = true` would create (an empty directory).
+    seen: Option<Seen>,
 }
 
 /// A directory kept in one YAML or JSON file, as source and as target.
@@ -185,6 +110,8 @@ struct State {
 pub struct FileAdapter {
     path: PathBuf,
     require_complete: bool,
+    max_file_bytes: u64,
+    read_only: bool,
     state: Mutex<State>,
 }
 
@@ -193,43 +120,10 @@ impl std::fmt::Debug for FileAdapter {
         f.debug_struct("FileAdapter")
             .field("path", &self.path)
             .field("require_complete", &self.require_complete)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("read_only", &self.read_only)
             .finish()
     }
-}
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-fn user_not_found(id: &str) -> Error {
-    Error::not_found(format!("no user with id `{id}`")).with_resource(id)
-}
-
-fn group_not_found(id: &str) -> Error {
-    Error::not_found(format!("no group with id `{id}`")).with_resource(id)
-}
-
-fn check_email(email: Option<&String>) -> Result<()> {
-    match email {
-        Some(e) if !is_valid_email(e) => {
-            Err(Error::invalid_input(format!("malformed email `{e}`")))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.trim().is_empty() {
-        return Err(Error::invalid_input(format!(
-            "the {what} must not be empty"
-        )));
-    }
-    if name.trim() != name {
-        return Err(Error::invalid_input(format!(
-            "the {what} `{name}` has leading or trailing spaces"
-        )));
-    }
-    Ok(())
 }
 
 impl FileAdapter {
@@ -266,13 +160,14 @@ impl FileAdapter {
     }
 
     /// Builds the adapter from its configuration section (keys `path`, `create`,
-    /// `require_complete`).
+    /// `require_complete`, `max_file_bytes`).
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] for unknown or missing keys, an unknown
-    /// extension, a missing file without `create = true`, or a file that does not parse,
-    /// validate or (with `require_complete`) prove itself complete; file system errors when
-    /// the file cannot be created.
+    /// extension, a missing file without `create = true`, a path that is not a regular
+    /// file, a file larger than `max_file_bytes`, or a file that does not parse, validate
+    /// or (with `require_complete`) prove itself complete; file system errors when the
+    /// file cannot be created.
     pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
         let parsed: FileConfig = config.parse()?;
         let path = config.resolve_path(&parsed.path);
@@ -294,11 +189,18 @@ impl FileAdapter {
                 ),
             ));
         }
-        let adapter = tokio::task::spawn_blocking(move || {
-            FileAdapter::open_with(&path, parsed.create, parsed.require_complete)
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("opening the directory file failed: {e}")))??;
+        let options = OpenOptions {
+            create: parsed.create,
+            require_complete: parsed.require_complete,
+            max_file_bytes: parsed.max_file_bytes,
+            read_only: config.read_only,
+        };
+        let adapter =
+            tokio::task::spawn_blocking(move || FileAdapter::open_options(&path, &options))
+                .await
+                .map_err(|e| {
+                    Error::unavailable(format!("opening the directory file failed: {e}"))
+                })??;
         Ok(Arc::new(adapter))
     }
 
@@ -317,12 +219,39 @@ impl FileAdapter {
     /// # Errors
     /// As [`FileAdapter::build`].
     pub fn open_with(path: &Path, create: bool, require_complete: bool) -> Result<FileAdapter> {
+        FileAdapter::open_options(
+            path,
+            &OpenOptions {
+                create,
+                require_complete,
+                ..OpenOptions::default()
+            },
+        )
+    }
+
+    /// Opens a directory file as `options` say.
+    ///
+    /// # Errors
+    /// As [`FileAdapter::build`], and [`idbridge_core::ErrorKind::Config`] for a path that
+    /// is not a regular file or a file larger than `max_file_bytes`.
+    pub fn open_options(path: &Path, options: &OpenOptions) -> Result<FileAdapter> {
+        let adapter = |dir, seen| FileAdapter {
+            path: path.to_path_buf(),
+            require_complete: options.require_complete,
+            max_file_bytes: options.max_file_bytes,
+            read_only: options.read_only,
+            state: Mutex::new(State { dir, seen }),
+        };
         if !path.exists() {
-            if !create {
+            if !options.create {
                 return Err(Error::config(format!(
                     "directory file `{}` does not exist",
                     path.display()
                 )));
+            }
+            if options.read_only {
+                // What the first real run would start from, without creating it.
+                return Ok(adapter(Directory::new(), None));
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
@@ -331,13 +260,9 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let (text, seen) = read_file(path)?;
-        let dir = Directory::from_file_text(path, &text, require_complete)?;
-        Ok(FileAdapter {
-            path: path.to_path_buf(),
-            require_complete,
-            state: Mutex::new(State { dir, seen }),
-        })
+        let (text, seen) = read_file(path, options.max_file_bytes)?;
+        let dir = Directory::from_file_text(path, &text, options.require_complete)?;
+        Ok(adapter(dir, Some(seen)))
     }
 
     /// The file this adapter reads and writes.
@@ -381,13 +306,18 @@ impl FileAdapter {
         let path = self.path.clone();
         let known = state.seen.clone();
         let require = self.require_complete;
+        let limit = self.max_file_bytes;
         let fresh = tokio::task::spawn_blocking(move || -> Result<Fresh> {
-            let now = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
-            if known.proven_by(&now) {
+            if known.is_none() && !path.exists() {
+                // Still to be created (read-only): the empty directory stands.
                 return Ok(Fresh::Same(None));
             }
-            let (text, seen) = read_file(&path)?;
-            if seen.hash == known.hash {
+            let now = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
+            if known.as_ref().is_some_and(|k| k.proven_by(&now)) {
+                return Ok(Fresh::Same(None));
+            }
+            let (text, seen) = read_file(&path, limit)?;
+            if known.as_ref().is_some_and(|k| seen.hash == k.hash) {
                 return Ok(Fresh::Same(Some(seen)));
             }
             let dir = Directory::from_file_text(&path, &text, require)?;
@@ -397,11 +327,11 @@ impl FileAdapter {
         .map_err(|e| Error::unavailable(format!("reading the directory file failed: {e}")))??;
         match fresh {
             Fresh::Same(None) => {}
-            Fresh::Same(Some(seen)) => state.seen = seen,
+            Fresh::Same(Some(seen)) => state.seen = Some(seen),
             Fresh::Changed(dir, seen) => {
                 tracing::debug!(path = %self.path.display(), "the directory file changed; reloaded it");
                 state.dir = *dir;
-                state.seen = seen;
+                state.seen = Some(seen);
             }
         }
         Ok(())
@@ -418,19 +348,32 @@ impl FileAdapter {
         }
         let seen = self.save(&state, next.clone()).await?;
         state.dir = next;
-        state.seen = seen;
+        state.seen = Some(seen);
         Ok(out)
     }
 
     async fn save(&self, state: &State, next: Directory) -> Result<Seen> {
+        if self.read_only {
+            return Err(Error::permission_denied(format!(
+                "directory file `{}` was opened read-only (to be checked); nothing is written",
+                self.path.display()
+            ))
+            .with_retryable(false));
+        }
         let path = self.path.clone();
-        let expected = state.seen.clone();
+        let Some(expected) = state.seen.clone() else {
+            return Err(Error::conflict(format!(
+                "directory file `{}` was not read before writing",
+                self.path.display()
+            )));
+        };
+        let limit = self.max_file_bytes;
         tokio::task::spawn_blocking(move || {
             let unchanged = match Stat::of(&path) {
                 Ok(now) if expected.proven_by(&now) => true,
                 Ok(now) if now == expected.stat => {
                     // Too recent for the metadata to tell: compare the content.
-                    let (_, seen) = read_file(&path)?;
+                    let (_, seen) = read_file(&path, limit)?;
                     seen.hash == expected.hash
                 }
                 _ => false,
@@ -454,358 +397,6 @@ impl FileAdapter {
         })
         .await
         .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
-    }
-}
-
-/// Directory mutations, each leaving a valid document or failing without change.
-mod ops {
-    use super::*;
-
-    pub(super) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
-        check_name("login", &new.login)?;
-        check_email(new.email.as_ref())?;
-        let key = fold(&new.login);
-        if let Some(other) = dir.users.iter().find(|u| fold(&u.login) == key) {
-            return Err(Error::already_exists(format!(
-                "a user with login `{}` already exists (id {})",
-                other.login, other.id
-            ))
-            .with_resource(new.login.clone()));
-        }
-        let mut id = new_id("u");
-        while dir.user(&id).is_some() {
-            id = new_id("u");
-        }
-        let user = DirUser {
-            id,
-            login: new.login.clone(),
-            email: new.email.clone(),
-            display_name: new.display_name.clone(),
-            enabled: new.enabled,
-            groups: Vec::new(),
-            attributes: new.attributes.clone(),
-        };
-        let out = user.to_user();
-        dir.users.push(user);
-        Ok(out)
-    }
-
-    pub(super) fn update_user(
-        dir: &mut Directory,
-        id: &str,
-        changes: &UserChanges,
-    ) -> Result<User> {
-        let index = dir
-            .users
-            .iter()
-            .position(|u| u.id == id)
-            .ok_or_else(|| user_not_found(id))?;
-        if let Some(Some(email)) = &changes.email {
-            check_email(Some(email))?;
-        }
-        if let Some(login) = &changes.login {
-            check_name("login", login)?;
-            let key = fold(login);
-            if let Some(other) = dir
-                .users
-                .iter()
-                .find(|u| u.id != id && fold(&u.login) == key)
-            {
-                return Err(Error::already_exists(format!(
-                    "a user with login `{}` already exists (id {})",
-                    other.login, other.id
-                ))
-                .with_resource(login.clone()));
-            }
-            let old = dir.users[index].login.clone();
-            if &old != login {
-                for g in &mut dir.grants {
-                    if g.user.as_deref() == Some(old.as_str()) {
-                        g.user = Some(login.clone());
-                    }
-                }
-            }
-        }
-        let mut user = dir.users[index].to_user();
-        changes.apply_to(&mut user);
-        let record = &mut dir.users[index];
-        record.login = user.login.clone();
-        record.email = user.email.clone();
-        record.display_name = user.display_name.clone();
-        record.attributes = user.attributes.clone();
-        Ok(user)
-    }
-
-    pub(super) fn set_enabled(dir: &mut Directory, id: &str, enabled: bool) -> Result<User> {
-        let user = dir
-            .users
-            .iter_mut()
-            .find(|u| u.id == id)
-            .ok_or_else(|| user_not_found(id))?;
-        user.enabled = enabled;
-        Ok(user.to_user())
-    }
-
-    pub(super) fn delete_user(dir: &mut Directory, id: &str) -> Result<()> {
-        let index = dir
-            .users
-            .iter()
-            .position(|u| u.id == id)
-            .ok_or_else(|| user_not_found(id))?;
-        let removed = dir.users.remove(index);
-        dir.grants
-            .retain(|g| g.user.as_deref() != Some(removed.login.as_str()));
-        Ok(())
-    }
-
-    pub(super) fn apply(dir: &mut Directory, write: &UserWrite) -> Result<Option<User>> {
-        match write {
-            UserWrite::Create { user } => create_user(dir, user).map(Some),
-            UserWrite::Update { id, changes } => update_user(dir, id, changes).map(Some),
-            UserWrite::SetEnabled { id, enabled } => set_enabled(dir, id, *enabled).map(Some),
-            UserWrite::Delete { id } => delete_user(dir, id).map(|()| None),
-        }
-    }
-
-    pub(super) fn create_group(dir: &mut Directory, new: &NewGroup) -> Result<Group> {
-        check_name("group name", &new.name)?;
-        let key = fold(&new.name);
-        if let Some(other) = dir.groups.iter().find(|g| fold(&g.name) == key) {
-            return Err(Error::already_exists(format!(
-                "a group named `{}` already exists (id {})",
-                other.name, other.id
-            ))
-            .with_resource(new.name.clone()));
-        }
-        let mut id = new_id("g");
-        while dir.group(&id).is_some() {
-            id = new_id("g");
-        }
-        let group = DirGroup {
-            id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            groups: Vec::new(),
-        };
-        let out = group.to_group();
-        dir.groups.push(group);
-        Ok(out)
-    }
-
-    /// Replaces every reference to group name `old` by `new`.
-    fn rename_group_refs(dir: &mut Directory, old: &str, new: &str) {
-        let rename = |names: &mut Vec<String>| {
-            for n in names.iter_mut().filter(|n| n.as_str() == old) {
-                *n = new.to_string();
-            }
-        };
-        for u in &mut dir.users {
-            rename(&mut u.groups);
-        }
-        for g in &mut dir.groups {
-            rename(&mut g.groups);
-        }
-        for g in &mut dir.grants {
-            if g.group.as_deref() == Some(old) {
-                g.group = Some(new.to_string());
-            }
-        }
-    }
-
-    pub(super) fn update_group(
-        dir: &mut Directory,
-        id: &str,
-        changes: &GroupChanges,
-    ) -> Result<Group> {
-        let index = dir
-            .groups
-            .iter()
-            .position(|g| g.id == id)
-            .ok_or_else(|| group_not_found(id))?;
-        if let Some(name) = &changes.name {
-            check_name("group name", name)?;
-            let key = fold(name);
-            if let Some(other) = dir
-                .groups
-                .iter()
-                .find(|g| g.id != id && fold(&g.name) == key)
-            {
-                return Err(Error::already_exists(format!(
-                    "a group named `{}` already exists (id {})",
-                    other.name, other.id
-                ))
-                .with_resource(name.clone()));
-            }
-            let old = dir.groups[index].name.clone();
-            if &old != name {
-                rename_group_refs(dir, &old, name);
-            }
-        }
-        let mut group = dir.groups[index].to_group();
-        changes.apply_to(&mut group);
-        let record = &mut dir.groups[index];
-        record.name = group.name.clone();
-        record.description = group.description.clone();
-        Ok(group)
-    }
-
-    pub(super) fn delete_group(dir: &mut Directory, id: &str) -> Result<()> {
-        let index = dir
-            .groups
-            .iter()
-            .position(|g| g.id == id)
-            .ok_or_else(|| group_not_found(id))?;
-        let removed = dir.groups.remove(index);
-        let name = removed.name.as_str();
-        for u in &mut dir.users {
-            u.groups.retain(|n| n != name);
-        }
-        for g in &mut dir.groups {
-            g.groups.retain(|n| n != name);
-        }
-        dir.grants.retain(|g| g.group.as_deref() != Some(name));
-        Ok(())
-    }
-
-    pub(super) fn add_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
-        let name = dir
-            .group(group)
-            .ok_or_else(|| group_not_found(group))?
-            .name
-            .clone();
-        match member {
-            Principal::User(uid) => {
-                let user = dir
-                    .users
-                    .iter_mut()
-                    .find(|u| &u.id == uid)
-                    .ok_or_else(|| user_not_found(uid))?;
-                if !user.groups.contains(&name) {
-                    user.groups.push(name);
-                }
-            }
-            Principal::Group(gid) => {
-                let child = dir.group(gid).ok_or_else(|| group_not_found(gid))?;
-                if child.groups.contains(&name) {
-                    return Ok(());
-                }
-                let child_name = child.name.clone();
-                if dir.would_cycle(&child_name, &name) {
-                    return Err(Error::invalid_input(format!(
-                        "adding group `{child_name}` to group `{name}` would make a nesting cycle"
-                    )));
-                }
-                if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
-                    child.groups.push(name);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub(super) fn remove_member(
-        dir: &mut Directory,
-        group: &str,
-        member: &Principal,
-    ) -> Result<()> {
-        let name = dir
-            .group(group)
-            .ok_or_else(|| group_not_found(group))?
-            .name
-            .clone();
-        match member {
-            Principal::User(uid) => {
-                if let Some(user) = dir.users.iter_mut().find(|u| &u.id == uid) {
-                    user.groups.retain(|n| n != &name);
-                }
-            }
-            Principal::Group(gid) => {
-                if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
-                    child.groups.retain(|n| n != &name);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The file-format grant for a neutral one, checking every reference.
-    fn to_dir_grant(dir: &Directory, grant: &Grant) -> Result<DirGrant> {
-        let role = dir.role(&grant.role).ok_or_else(|| {
-            Error::not_found(format!("no role with id `{}`", grant.role))
-                .with_resource(grant.role.clone())
-        })?;
-        if let Scope::Project(own) = &role.scope
-            && grant.scope != role.scope
-        {
-            return Err(Error::invalid_input(format!(
-                "role `{}` belongs to project `{own}` and cannot be granted in {}",
-                role.name, grant.scope
-            )));
-        }
-        if let Scope::Project(p) = &grant.scope
-            && p.trim().is_empty()
-        {
-            return Err(Error::invalid_input("the project name must not be empty"));
-        }
-        let (user, group) = match &grant.principal {
-            Principal::User(id) => (
-                Some(
-                    dir.user(id)
-                        .ok_or_else(|| user_not_found(id))?
-                        .login
-                        .clone(),
-                ),
-                None,
-            ),
-            Principal::Group(id) => (
-                None,
-                Some(
-                    dir.group(id)
-                        .ok_or_else(|| group_not_found(id))?
-                        .name
-                        .clone(),
-                ),
-            ),
-        };
-        Ok(DirGrant {
-            role: role.name.clone(),
-            user,
-            group,
-            scope: (grant.scope != role.scope).then(|| grant.scope.clone()),
-        })
-    }
-
-    fn same(dir: &Directory, a: &DirGrant, b: &DirGrant) -> bool {
-        let scope = |g: &DirGrant| {
-            dir.role_by_name(&g.role)
-                .map(|r| g.effective_scope(&r.scope))
-        };
-        a.role == b.role && a.user == b.user && a.group == b.group && scope(a) == scope(b)
-    }
-
-    pub(super) fn grant(dir: &mut Directory, grant: &Grant) -> Result<()> {
-        let wanted = to_dir_grant(dir, grant)?;
-        if !dir.grants.iter().any(|g| same(dir, g, &wanted)) {
-            dir.grants.push(wanted);
-        }
-        Ok(())
-    }
-
-    pub(super) fn revoke(dir: &mut Directory, grant: &Grant) -> Result<()> {
-        let wanted = match to_dir_grant(dir, grant) {
-            Ok(g) => g,
-            // A project role cannot be held outside its project, so there is nothing to revoke.
-            Err(e) if e.kind() == idbridge_core::ErrorKind::InvalidInput => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let keep: Vec<DirGrant> = dir
-            .grants
-            .iter()
-            .filter(|g| !same(dir, g, &wanted))
-            .cloned()
-            .collect();
-        dir.grants = keep;
-        Ok(())
     }
 }
 
@@ -852,7 +443,7 @@ impl Users for FileAdapter {
             match self.save(&state, next.clone()).await {
                 Ok(seen) => {
                     state.dir = next;
-                    state.seen = seen;
+                    state.seen = Some(seen);
                 }
                 Err(e) => {
                     for r in results.iter_mut().filter(|r| r.is_ok()) {
@@ -959,51 +550,20 @@ impl Adapter for FileAdapter {
     }
 
     /// Checks that the file is still there and readable as a valid directory (complete,
-    /// when `require_complete`).
+    /// when `require_complete`). Read-only, a file that `create = true` would create and
+    /// that is still missing passes: the first run starts it empty.
     async fn check(&self) -> Result<()> {
+        if self.state.lock().await.seen.is_none() && !self.path.exists() {
+            return Ok(());
+        }
         let path = self.path.clone();
         let require = self.require_complete;
-        tokio::task::spawn_blocking(move || Directory::load_checked(&path, require).map(|_| ()))
-            .await
-            .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stat_changed_at(at: SystemTime) -> Stat {
-        Stat {
-            len: 10,
-            modified: Some(at),
-            changed: None,
-            inode: None,
-        }
-    }
-
-    #[test]
-    fn metadata_proves_nothing_about_a_file_changed_just_before_it_was_read() {
-        let now = SystemTime::now();
-        let stat = stat_changed_at(now);
-        let seen = Seen {
-            stat: stat.clone(),
-            hash: 1,
-            at: now,
-        };
-        // Same length and times, but a second write within the same tick would look
-        // exactly like this: the content must be compared.
-        assert!(!seen.proven_by(&stat));
-
-        let old = stat_changed_at(now - Duration::from_secs(60));
-        let seen = Seen {
-            stat: old.clone(),
-            hash: 1,
-            at: now,
-        };
-        assert!(seen.proven_by(&old));
-        let mut longer = old.clone();
-        longer.len += 1;
-        assert!(!seen.proven_by(&longer));
+        let limit = self.max_file_bytes;
+        tokio::task::spawn_blocking(move || {
+            let (text, _) = read_file(&path, limit)?;
+            Directory::from_file_text(&path, &text, require).map(|_| ())
+        })
+        .await
+        .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
     }
 }

@@ -543,3 +543,36 @@ async fn require_complete_false_reads_a_file_without_trailer_and_writes_one() {
         .expect("what idbridge writes is complete");
     assert_eq!(written.users.len(), 3);
 }
+
+#[tokio::test]
+async fn read_only_creates_nothing_and_refuses_writes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("sub/new.yaml");
+    let mut cfg = config(
+        tmp.path(),
+        serde_json::json!({"path": "sub/new.yaml", "create": true}),
+    );
+    cfg.read_only = true;
+    let h = registry::build_adapter("file", cfg).await.expect("builds");
+    h.check().await.expect("a file still to be created passes");
+    assert!(h.all_users().await.expect("lists").is_empty());
+    let err = h
+        .create_user(&NewUser {
+            login: "ada".into(),
+            email: None,
+            display_name: None,
+            enabled: true,
+            attributes: Default::default(),
+            password: None,
+        })
+        .await
+        .expect_err("read-only");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(!tmp.path().join("sub").exists(), "nothing was created");
+
+    // A file that appears later is read as usual.
+    std::fs::create_dir_all(tmp.path().join("sub")).expect("mkdir");
+    std::fs::write(&path, SEED).expect("write");
+    assert_eq!(h.all_users().await.expect("lists").len(), 2);
+    h.check().await.expect("valid");
+}

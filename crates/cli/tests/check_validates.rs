@@ -96,3 +96,31 @@ fn a_valid_configuration_passes_check_without_writing() {
         all_output(&out)
     );
 }
+
+#[test]
+fn check_creates_no_target_file_that_create_would_make() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.db");
+    copy_example(&dir.path().join("source.yaml"));
+    let target = dir.path().join("new").join("target.yaml");
+    let cfg = file_config(
+        dir.path(),
+        &state,
+        &dir.path().join("source.yaml"),
+        &target,
+        "create = true\n",
+    );
+    let out = idbridge(&["check", "-c", &cfg], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("mappings: ok"),
+        "planned against an empty target: {}",
+        all_output(&out)
+    );
+    assert!(!target.exists(), "check created the target file");
+    assert!(
+        !dir.path().join("new").exists(),
+        "check created the target's directory"
+    );
+    assert!(!state.exists(), "check created no state file");
+}

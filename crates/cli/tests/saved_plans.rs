@@ -349,3 +349,81 @@ fn a_saved_plan_that_lies_about_the_managed_accounts_is_refused_by_the_guard() {
     let target = target_text(dir.path());
     assert!(!target.contains("enabled: false"), "{target}");
 }
+
+#[test]
+fn a_plan_that_is_not_a_regular_file_or_too_large_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = example_config(dir.path());
+    let sparse = dir.path().join("huge.json");
+    let file = std::fs::File::create(&sparse).expect("create");
+    // A sparse file past the 16 GiB bound: nothing is allocated, nothing may be read.
+    file.set_len((16 << 30) + 1).expect("set_len");
+    let sparse = sparse.to_str().expect("utf-8").to_string();
+    let mut cases = vec![(sparse, "larger than 16 GiB")];
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("plan.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        cases.push((fifo.to_str().expect("utf-8").to_string(), "a FIFO"));
+        cases.push(("/dev/zero".to_string(), "a character device"));
+    }
+    for (plan, problem) in &cases {
+        for args in [
+            vec!["apply", "-c", &cfg, plan, "--yes"],
+            vec!["approve", "-c", &cfg, plan],
+        ] {
+            let out = idbridge(&args, &[]);
+            assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+            let text = stderr(&out);
+            assert!(
+                text.contains(&format!("cannot read plan `{plan}`")),
+                "{text}"
+            );
+            assert!(text.contains(problem), "{text}");
+        }
+    }
+    assert!(
+        !target_text(dir.path()).contains("login"),
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn with_require_approval_sync_and_apply_without_a_plan_refuse_before_connecting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source.yaml");
+    write_people(&source, &["ada", "bob"]);
+    let target = dir.path().join("target.yaml");
+    let cfg = file_config(
+        dir.path(),
+        &dir.path().join("state.db"),
+        &source,
+        &target,
+        "create = true\n",
+    );
+    let body = std::fs::read_to_string(&cfg).expect("read config");
+    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
+    for args in [
+        vec!["sync", "-c", &cfg],
+        vec!["sync", "-c", &cfg, "--interval", "1h"],
+        vec!["apply", "-c", &cfg, "--yes"],
+    ] {
+        let out = idbridge(&args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", all_output(&out));
+        let text = stderr(&out);
+        assert!(text.contains("refusing to"), "{text}");
+        assert!(text.contains("`require_approval`"), "{text}");
+        assert!(text.contains("--out PLAN"), "{text}");
+        assert!(text.contains("idbridge approve"), "{text}");
+        assert!(
+            text.contains(&format!("idbridge apply -c {cfg} PLAN")),
+            "{text}"
+        );
+        // Not even connected to: the target file (created on connecting) is not there.
+        assert!(!target.exists(), "{args:?} connected to the target");
+    }
+}

@@ -10,6 +10,7 @@
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
+use crate::template::{Field, Template};
 use crate::{NewUser, Secret};
 
 /// The length of a [`random_password`]: 32 characters from 70 symbols, about 196 bits.
@@ -43,118 +44,39 @@ pub fn random_password() -> Secret {
     Secret::new(String::from_utf8_lossy(&chars).into_owned())
 }
 
-/// A field of a new user that a [`UserTemplate`] can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Field {
-    Login,
-    Email,
-    DisplayName,
-    Attr(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Lit(String),
-    Field(Field, Vec<Case>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Case {
-    Lower,
-    Upper,
-}
-
 /// Text built from a new user, such as an LDAP DN `uid={login},ou=people,dc=example,dc=com`
-/// or a trusted-authentication id `{email|lower}`.
+/// or a trusted-authentication id `{email|lower}`: a [`Template`] whose fields all have a
+/// value, or an error naming the one missing.
 ///
 /// Placeholders: `{login}`, `{email}`, `{display_name}`, `{attr.NAME}` (an attribute of
-/// the new user), each optionally followed by filters `|lower` or `|upper`. `{{` and `}}`
-/// are literal braces.
+/// the new user), each optionally followed by filters `|lower`, `|upper` or `|trim`. `{{`
+/// and `}}` are literal braces. Values are read without their surrounding white space.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserTemplate {
-    text: String,
-    parts: Vec<Part>,
-}
+pub struct UserTemplate(Template);
 
 impl UserTemplate {
     /// Parses a template.
     ///
     /// # Errors
-    /// A message naming the unknown placeholder or filter, an unclosed brace, or an empty
-    /// template.
+    /// A message naming the unknown placeholder or filter, an unclosed brace, `{id}` (a
+    /// new user has no id yet), or an empty template.
     pub fn parse(text: &str) -> Result<UserTemplate, String> {
-        let mut parts = Vec::new();
-        let mut lit = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    lit.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    lit.push('}');
-                }
-                '}' => return Err("a `}` without its `{` (write `}}` for a brace)".into()),
-                '{' => {
-                    let mut inner = String::new();
-                    loop {
-                        match chars.next() {
-                            Some('}') => break,
-                            Some(c) => inner.push(c),
-                            None => return Err(format!("`{{{inner}` is not closed")),
-                        }
-                    }
-                    let mut pieces = inner.split('|').map(str::trim);
-                    let field = match pieces.next().unwrap_or_default() {
-                        "login" => Field::Login,
-                        "email" => Field::Email,
-                        "display_name" => Field::DisplayName,
-                        other => match other.strip_prefix("attr.") {
-                            Some(name) if !name.is_empty() => Field::Attr(name.to_string()),
-                            _ => {
-                                return Err(format!(
-                                    "unknown placeholder `{{{inner}}}`; known: {{login}}, {{email}}, {{display_name}}, {{attr.NAME}}"
-                                ));
-                            }
-                        },
-                    };
-                    let mut cases = Vec::new();
-                    for f in pieces {
-                        cases.push(match f {
-                            "lower" => Case::Lower,
-                            "upper" => Case::Upper,
-                            other => {
-                                return Err(format!(
-                                    "unknown filter `{other}` in `{{{inner}}}`; known: lower, upper"
-                                ));
-                            }
-                        });
-                    }
-                    if !lit.is_empty() {
-                        parts.push(Part::Lit(std::mem::take(&mut lit)));
-                    }
-                    parts.push(Part::Field(field, cases));
-                }
-                c => lit.push(c),
-            }
-        }
-        if !lit.is_empty() {
-            parts.push(Part::Lit(lit));
-        }
-        if parts.is_empty() {
+        let template = Template::parse(text)?;
+        if template.is_empty() {
             return Err("the template is empty".into());
         }
-        Ok(UserTemplate {
-            text: text.to_string(),
-            parts,
-        })
+        if template.fields().any(|f| *f == Field::Id) {
+            return Err(format!(
+                "`{{id}}` in template `{text}`: a new account has no id yet; known: login, \
+                 email, display_name, attr.<name>"
+            ));
+        }
+        Ok(UserTemplate(template))
     }
 
     /// The template as written.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.0.as_str()
     }
 
     /// The text for `user`.
@@ -163,39 +85,30 @@ impl UserTemplate {
     /// A message naming the placeholder when the user has no value for it (an account is
     /// not bound to a half-built identity).
     pub fn render(&self, user: &NewUser) -> Result<String, String> {
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Lit(s) => out.push_str(s),
-                Part::Field(field, cases) => {
-                    let (name, value) = match field {
-                        Field::Login => ("login", Some(user.login.as_str())),
-                        Field::Email => ("email", user.email.as_deref()),
-                        Field::DisplayName => ("display_name", user.display_name.as_deref()),
-                        Field::Attr(a) => (a.as_str(), user.attributes.get(a).map(String::as_str)),
-                    };
-                    let value =
-                        value
-                            .map(str::trim)
-                            .filter(|v| !v.is_empty())
-                            .ok_or_else(|| {
-                                format!(
-                                    "user `{}` has no {name} for the template `{}`",
-                                    user.login, self.text
-                                )
-                            })?;
-                    let mut value = value.to_string();
-                    for c in cases {
-                        value = match c {
-                            Case::Lower => value.to_lowercase(),
-                            Case::Upper => value.to_uppercase(),
-                        };
-                    }
-                    out.push_str(&value);
-                }
+        let value = |field: &Field| {
+            match field {
+                Field::Id => None,
+                Field::Login => Some(user.login.as_str()),
+                Field::Email => user.email.as_deref(),
+                Field::DisplayName => user.display_name.as_deref(),
+                Field::Attr(a) => user.attributes.get(a).map(String::as_str),
+            }
+            .map(str::trim)
+        };
+        match self.0.render_with(value) {
+            Ok(text) => Ok(text.into_owned()),
+            Err(field) => {
+                let name = match field {
+                    Field::Attr(a) => a.clone(),
+                    other => other.name().into_owned(),
+                };
+                Err(format!(
+                    "user `{}` has no {name} for the template `{}`",
+                    user.login,
+                    self.as_str()
+                ))
             }
         }
-        Ok(out)
     }
 }
 
@@ -243,7 +156,15 @@ mod tests {
             .render(&u)
             .expect_err("no display name");
         assert!(err.contains("display_name") && err.contains("Ada"), "{err}");
-        for bad in ["", "{nope}", "{login|shout}", "{login", "a}b", "{attr.}"] {
+        for bad in [
+            "",
+            "{nope}",
+            "{login|shout}",
+            "{login",
+            "a}b",
+            "{attr.}",
+            "{id}",
+        ] {
             assert!(UserTemplate::parse(bad).is_err(), "{bad}");
         }
     }

@@ -76,7 +76,9 @@ impl ConfigOrigin {
 }
 
 /// One system's section: which adapter, and the rest of its keys.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows no secret: see [`crate::config_debug`].
+#[derive(Clone, PartialEq)]
 pub struct SystemSection {
     /// The instance name: `source`, or the target's table name.
     pub name: String,
@@ -86,6 +88,26 @@ pub struct SystemSection {
     pub adapter: String,
     /// Every other key of the section.
     pub settings: Map<String, Value>,
+}
+
+impl std::fmt::Debug for SystemSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret_keys = crate::registry::find(&self.adapter)
+            .map(|d| d.secret_keys)
+            .unwrap_or_default();
+        f.debug_struct("SystemSection")
+            .field("name", &self.name)
+            .field("key_path", &self.key_path)
+            .field("adapter", &self.adapter)
+            .field(
+                "settings",
+                &crate::config_debug::Redacted {
+                    settings: &self.settings,
+                    secret_keys,
+                },
+            )
+            .finish()
+    }
 }
 
 impl SystemSection {
@@ -112,7 +134,8 @@ pub struct Config {
     /// The systems made to match the source, by name, in name order.
     pub targets: BTreeMap<String, SystemSection>,
     /// `require_approval`: whether `apply` takes a saved plan only once a user other than
-    /// the one who made it approved it (`idbridge approve`). Default false.
+    /// the one who made it approved it (`idbridge approve`); `sync` and `apply` without a
+    /// saved plan are then refused. Default false.
     pub require_approval: bool,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
@@ -248,6 +271,7 @@ impl Config {
             key_path: section.key_path.clone(),
             settings: section.settings.clone(),
             origin: self.origin.clone(),
+            read_only: false,
         }
     }
 }
@@ -351,7 +375,9 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::result::Result<Vec<u
 }
 
 /// One adapter instance's configuration, as its constructor receives it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows no secret: see [`crate::config_debug`].
+#[derive(Clone, PartialEq)]
 pub struct AdapterConfig {
     /// The instance name (`source`, `bi`).
     pub instance: String,
@@ -362,6 +388,28 @@ pub struct AdapterConfig {
     pub settings: Map<String, Value>,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
+    /// Whether the instance is built only to be checked (`idbridge check`): building and
+    /// checking it must create or change nothing, not even what a setting such as the
+    /// file adapter's `create = true` would create on a real run. Default false.
+    pub read_only: bool,
+}
+
+impl std::fmt::Debug for AdapterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterConfig")
+            .field("instance", &self.instance)
+            .field("key_path", &self.key_path)
+            .field(
+                "settings",
+                &crate::config_debug::Redacted {
+                    settings: &self.settings,
+                    secret_keys: &[],
+                },
+            )
+            .field("origin", &self.origin)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
 }
 
 impl AdapterConfig {
@@ -378,6 +426,7 @@ impl AdapterConfig {
                 _ => Map::new(),
             },
             origin: ConfigOrigin::in_memory(std::env::current_dir().unwrap_or_default()),
+            read_only: false,
         }
     }
 

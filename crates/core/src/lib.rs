@@ -17,12 +17,15 @@ mod adapter;
 mod capability;
 pub mod compare;
 pub mod config;
+pub mod config_debug;
 mod config_value;
 mod error;
+pub mod files;
 pub mod http;
 pub mod model;
 pub mod registry;
 mod secret;
+pub mod template;
 pub mod text;
 mod traits;
 

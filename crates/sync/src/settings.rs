@@ -412,6 +412,7 @@ impl TargetSettings {
             key_path: key_path.to_string(),
             settings: taken,
             origin: origin.clone(),
+            read_only: false,
         };
         let raw: RawSettings = cfg.parse()?;
         let mut s = TargetSettings::defaults(name);
@@ -583,6 +584,34 @@ mod tests {
     use super::*;
     use idbridge_core::ErrorKind;
     use serde_json::json;
+
+    #[test]
+    fn debug_of_a_target_and_its_settings_shows_no_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("idbridge.toml");
+        std::fs::write(
+            &path,
+            "[source]\nadapter = \"file\"\npath = \"s.yaml\"\n[targets.bi]\nadapter = \"x\"\n\
+             password = \"pw-61c0ffee\"\napi_token = \"tk-0ddba11\"\nmax_deletions = 3\n\
+             fields = { login = \"{login}\" }\n",
+        )
+        .expect("write");
+        let config = Config::load_with_env(&path, std::iter::empty()).expect("loads");
+        let mut section = config.targets["bi"].clone();
+        let settings = TargetSettings::take_from(&config, &mut section).expect("parses");
+        for text in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{section:?}"),
+            format!("{section:#?}"),
+            format!("{settings:?}"),
+            format!("{settings:#?}"),
+        ] {
+            assert!(!text.contains("pw-61c0ffee"), "{text}");
+            assert!(!text.contains("tk-0ddba11"), "{text}");
+        }
+        assert_eq!(settings.max_deletions, 3);
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

@@ -146,8 +146,33 @@ pub(crate) fn finish(report: &RunReport, json: bool) -> ExitCode {
     crate::exit::of_run(report)
 }
 
+/// Refuses, before anything is connected to, a command that would apply a plan no one
+/// approved when the configuration sets `require_approval`: `sync`, and `apply` without a
+/// saved plan. `Some(exit code)` when refused (the message is printed), `None` otherwise.
+///
+/// # Errors
+/// The configuration cannot be loaded.
+pub(crate) fn refuse_unapproved(config: &Path, command: &str) -> Result<Option<ExitCode>> {
+    if !super::load_config(config)?.require_approval {
+        return Ok(None);
+    }
+    let config = config.display();
+    errln!(
+        "refusing to {command}: the configuration sets `require_approval`, so every change \
+         needs a plan another user approved. Save one with `idbridge plan -c {config} --out \
+         PLAN`, have another user run `idbridge approve -c {config} PLAN`, then run \
+         `idbridge apply -c {config} PLAN`; nothing was changed"
+    );
+    Ok(Some(ExitCode::FAILURE))
+}
+
 /// Applies a saved plan, or plans, confirms and applies.
 pub async fn run(args: Args) -> Result<ExitCode> {
+    if args.plan.is_none()
+        && let Some(refused) = refuse_unapproved(&args.config, "apply without a saved plan")?
+    {
+        return Ok(refused);
+    }
     let config = args.config.clone();
     super::connected::with_engine(&config, None, |engine| apply(engine, args)).await
 }
@@ -160,11 +185,7 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
     let mut saved_digest = None;
     let plan = match &args.plan {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display()))
-            })?;
-            let mut plan = Plan::from_json(&text)
-                .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))?;
+            let mut plan = super::plan::read_saved(path)?;
             // The journal records the plan as written, whatever is dropped from it below.
             saved_digest = Some(plan.digest());
             let check = with_spinner(

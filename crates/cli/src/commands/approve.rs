@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use idbridge_core::{Error, Result};
-use idbridge_sync::{Plan, approval, open_store};
+use idbridge_sync::{approval, open_store};
 
 /// Arguments of `idbridge approve`.
 #[derive(Debug, clap::Args)]
@@ -23,11 +23,7 @@ pub struct Args {
 /// same user, or applied already) or on error. Connects to no system.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let config = super::load_config(&args.config)?;
-    let text = std::fs::read_to_string(&args.plan).map_err(|e| {
-        Error::invalid_input(format!("cannot read plan `{}`: {e}", args.plan.display()))
-    })?;
-    let plan = Plan::from_json(&text)
-        .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", args.plan.display())))?;
+    let plan = super::plan::read_saved(&args.plan)?;
     let store = open_store(&config.state)?;
     let run = approval::approve(&config, &store, &plan)
         .map_err(|e| Error::new(e.kind(), format!("`{}`: {e}", args.plan.display())))?;

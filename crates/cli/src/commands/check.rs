@@ -40,7 +40,9 @@ async fn connect_all(config: &Config) -> Connected {
     let mut failed = 0;
     for section in config.systems() {
         let label = format!("{} ({})", section.name, section.adapter);
-        let handle = match super::connect(config, section).await {
+        // Built read-only: a check creates nothing (a file target's `create = true`
+        // included).
+        let handle = match super::connect_with(config, section, true).await {
             Ok(h) => h,
             Err(e) => {
                 failed += 1;

@@ -26,6 +26,16 @@ pub fn load_config(path: &Path) -> Result<Config> {
 /// becomes an adapter, so keys that belong to the sync engine rather than the adapter are
 /// removed here.
 pub async fn connect(config: &Config, section: &SystemSection) -> Result<AdapterHandle> {
+    connect_with(config, section, false).await
+}
+
+/// [`connect`]; with `read_only`, the adapter is built to be checked only and creates or
+/// changes nothing (see [`idbridge_core::AdapterConfig::read_only`]).
+pub async fn connect_with(
+    config: &Config,
+    section: &SystemSection,
+    read_only: bool,
+) -> Result<AdapterHandle> {
     // Keeps every shipped adapter crate linked (see `shipped`).
     let _ = crate::shipped::adapters();
     // A target's section also holds the sync engine's keys, which its adapter must not see.
@@ -33,7 +43,9 @@ pub async fn connect(config: &Config, section: &SystemSection) -> Result<Adapter
     if section.key_path.starts_with("targets.") {
         section.split_off(idbridge_sync::TARGET_KEYS);
     }
-    registry::build_system(config, &section).await
+    let mut adapter_config = config.adapter_config(&section);
+    adapter_config.read_only = read_only;
+    registry::build_adapter(&section.adapter, adapter_config).await
 }
 
 /// Resolves on SIGINT, or SIGTERM on Unix.

@@ -94,3 +94,29 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         crate::exit::code(crate::exit::CHANGES_PENDING)
     })
 }
+
+/// The largest saved plan `idbridge apply` and `idbridge approve` read: 16 GiB. A first
+/// sync of a million users into three empty targets is about 18 million operations, some
+/// 420 bytes each as saved (7.5 GiB); the bound only stops a wrong path (`/dev/zero`, a
+/// log that keeps growing) from exhausting memory.
+pub const MAX_PLAN_BYTES: u64 = 16 << 30;
+
+/// Reads a plan saved with `idbridge plan --out`: a regular file of at most
+/// [`MAX_PLAN_BYTES`].
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::InvalidInput`] naming the file when it is not a regular
+/// file, too large, unreadable, not UTF-8 or not a plan.
+pub(crate) fn read_saved(path: &std::path::Path) -> Result<idbridge_sync::Plan> {
+    let bytes = idbridge_core::files::read_regular(path, MAX_PLAN_BYTES).map_err(|e| match e {
+        idbridge_core::files::ReadError::TooLarge { .. } => Error::invalid_input(format!(
+            "cannot read plan `{}`: {e}, the largest plan idbridge reads; is it the right file?",
+            path.display()
+        )),
+        e => Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display())),
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::invalid_input(format!("plan `{}`: not UTF-8 text", path.display())))?;
+    idbridge_sync::Plan::from_json(&text)
+        .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))
+}

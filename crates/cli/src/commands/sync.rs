@@ -148,6 +148,9 @@ async fn once(
 /// interval: 0 when stopped on request (each run's outcome is in the journal and the
 /// logs), 1 when it cannot start (configuration, source, lock held by another run).
 pub async fn run(args: Args) -> Result<ExitCode> {
+    if let Some(refused) = super::apply::refuse_unapproved(&args.config, "sync")? {
+        return Ok(refused);
+    }
     let config = args.config.clone();
     let target = args.target.clone();
     let connect = async {

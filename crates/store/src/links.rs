@@ -1,0 +1,120 @@
+//! Links: which target account (or group) belongs to which source record, with a
+//! fingerprint of what idbridge last wrote there.
+
+use chrono::{DateTime, Utc};
+use idbridge_core::Result;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::{Store, parse_time};
+
+/// What a link connects: a user account or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A user account.
+    User,
+    /// A group.
+    Group,
+}
+
+impl LinkKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::User => "user",
+            LinkKind::Group => "group",
+        }
+    }
+}
+
+/// A source record's counterpart in one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// The target's name (the `targets.<name>` table).
+    pub target: String,
+    /// User or group.
+    pub kind: LinkKind,
+    /// The source record's stable id.
+    pub source_id: String,
+    /// The target record's stable id.
+    pub target_id: String,
+    /// A fingerprint of the desired state idbridge last wrote (or confirmed) in the target.
+    pub fingerprint: String,
+    /// When the link was last written.
+    pub updated: DateTime<Utc>,
+}
+
+impl Store {
+    /// Every link of one target and kind.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn links(&self, target: &str, kind: LinkKind) -> Result<Vec<Link>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT source_id, target_id, fingerprint, updated FROM links
+                 WHERE target = ?1 AND kind = ?2 ORDER BY source_id",
+            )
+            .map_err(|e| self.error("cannot read links", &e))?;
+        let rows = stmt
+            .query_map(params![target, kind.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.error("cannot read links", &e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (source_id, target_id, fingerprint, updated) =
+                row.map_err(|e| self.error("cannot read links", &e))?;
+            out.push(Link {
+                target: target.to_string(),
+                kind,
+                source_id,
+                target_id,
+                fingerprint,
+                updated: parse_time(&updated)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The link of one source record in one target, if any.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    pub fn link(&self, target: &str, kind: LinkKind, source_id: &str) -> Result<Option<Link>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT target_id, fingerprint, updated FROM links
+                 WHERE target = ?1 AND kind = ?2 AND source_id = ?3",
+                params![target, kind.as_str(), source_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.error("cannot read a link", &e))?;
+        row.map(|(target_id, fingerprint, updated)| {
+            Ok(Link {
+                target: target.to_string(),
+                kind,
+                source_id: source_id.to_string(),
+                target_id,
+                fingerprint,
+                updated: parse_time(&updated)?,
+            })
+        })
+        .transpose()
+    }
+}
