@@ -6,9 +6,9 @@
 //! crate, so a binary or a test suite that calls it sees all of them in
 //! `idbridge_core::registry` (and `idbridge_testkit::emulator`) without naming any vendor.
 //!
-//! Features: one per adapter, named after its crate (`idbridge-file`, `idbridge-strategy`,
-//! `idbridge-dataiku`, `idbridge-squirro`), all on by default; `emulators` turns on each
-//! enabled adapter's `emulator` feature and [`emulators`].
+//! Features: one per adapter, named after its crate (`idbridge-file`, ...; the list is in
+//! this crate's Cargo.toml), all on by default; `emulators` turns on each enabled adapter's
+//! `emulator` feature and [`emulators`].
 //!
 //! Adding an adapter to the shipped set is one dependency line in this crate's Cargo.toml
 //! (plus its name in the `default` and `emulators` feature lists); see
