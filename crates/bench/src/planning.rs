@@ -1,5 +1,5 @@
 //! Benchmark 1, planning cost: the engine's pure planning stage for a large source against
-//! three targets whose current state is already in memory (no HTTP).
+//! targets (one per shipped emulator) whose current state is already in memory (no HTTP).
 //!
 //! Each size runs in a fresh child process (`idbridge-bench plan-child`), so that its
 //! peak resident memory (`VmHWM`) belongs to that size alone; the child is pinned to one
@@ -97,9 +97,9 @@ pub struct Measurement {
     pub users: usize,
     /// The scenario.
     pub scenario: Scenario,
-    /// Time to plan the three targets, in milliseconds.
+    /// Time to plan the targets, in milliseconds.
     pub plan_ms: f64,
-    /// Operations planned over the three targets.
+    /// Operations planned over the targets.
     pub ops: usize,
     /// Resident memory before planning (source and target states built), MiB.
     pub rss_before_mib: f64,

@@ -1,4 +1,4 @@
-//! Benchmarks 2, 3 and 5: initial provisioning into the three emulators at once with
+//! Benchmarks 2, 3 and 5: initial provisioning into every shipped emulator at once with
 //! injected latency, the no-op re-sync that follows, and the same provisioning one
 //! request at a time.
 
