@@ -31,6 +31,7 @@ idbridge_core::register_adapter! {
     example_config: config::EXAMPLE_CONFIG,
     secret_keys: &["api_key"],
     build: DataikuAdapter::build,
+    check_config: DataikuConfig::from_adapter_config,
     emulator: {
         description: "Dataiku DSS public API (users, groups, bulk user writes, authorization matrix, project permissions)",
         start: crate::emulator::start,

@@ -25,6 +25,7 @@ idbridge_core::register_adapter! {
     example_config: "base_url = \"https://bi.example.com/MicroStrategyLibrary\"\nusername = \"administrator\"\npassword_file = \"/run/secrets/bi-password\"\nlogin_mode = \"standard\"\nproject = \"MicroStrategy Tutorial\"",
     secret_keys: &["password", "api_token"],
     build: StrategyAdapter::build,
+    check_config: StrategyConfig::from_adapter_config,
     emulator: {
         description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
         start: crate::emulator::start,

@@ -33,6 +33,9 @@ pub struct AdapterDescriptor {
     pub secret_keys: &'static [&'static str],
     /// Connects and returns the adapter.
     pub build: fn(AdapterConfig) -> BuildFuture,
+    /// Parses a section's keys without connecting: `Ok` when `build` would accept them.
+    /// Adapters that register none accept every section here (and check in `build`).
+    pub check_config: fn(&AdapterConfig) -> Result<()>,
 }
 
 impl std::fmt::Debug for AdapterDescriptor {
@@ -118,7 +121,9 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 /// function a binary calls so the linker keeps the crate's registrations (the
 /// `idbridge-platforms` facade calls it for every shipped adapter).
 ///
-/// The optional `emulator: { ... }` block registers the vendor emulator under the same
+/// The optional `check_config` key names a function that parses a section's keys without
+/// connecting (`fn(&AdapterConfig) -> Result<T>`); without it every section passes that
+/// check. The optional `emulator: { ... }` block registers the vendor emulator under the same
 /// name: its keys (`description`, `start`, `suite`) go to `idbridge_testkit::register_emulator!`.
 /// It only expands when the invoking crate's `emulator` feature is on, so the crate
 /// builds without the testkit otherwise; that feature must depend on `idbridge-testkit`.
@@ -140,6 +145,7 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 ///     example_config: "base_url = \"https://portal.example.com\"",
 ///     secret_keys: &["api_key"],
 ///     build: PortalAdapter::build,
+///     check_config: PortalConfig::from_adapter_config,
 ///     emulator: {
 ///         description: "The portal's user API, in memory",
 ///         start: crate::emulator::start,
@@ -156,10 +162,12 @@ macro_rules! register_adapter {
         example_config: $example:expr,
         secret_keys: $secrets:expr,
         build: $build:expr,
+        $(check_config: $check:expr,)?
         emulator: { $($emulator:tt)* } $(,)?
     ) => {
         $crate::register_adapter! {
             @adapter $name, $description, $capabilities, $example, $secrets, $build,
+            [$($check)?],
             {
                 // Referencing the emulator's descriptor keeps its registration too.
                 #[cfg(feature = "emulator")]
@@ -176,15 +184,23 @@ macro_rules! register_adapter {
         capabilities: $capabilities:expr,
         example_config: $example:expr,
         secret_keys: $secrets:expr,
-        build: $build:expr $(,)?
+        build: $build:expr
+        $(, check_config: $check:expr)? $(,)?
     ) => {
         $crate::register_adapter! {
-            @adapter $name, $description, $capabilities, $example, $secrets, $build, {}
+            @adapter $name, $description, $capabilities, $example, $secrets, $build,
+            [$($check)?], {}
         }
+    };
+    (@check) => {
+        |_| ::std::result::Result::Ok(())
+    };
+    (@check $check:expr) => {
+        |config| $check(config).map(drop)
     };
     (
         @adapter $name:literal, $description:expr, $capabilities:expr, $example:expr,
-        $secrets:expr, $build:expr, { $($keep:tt)* }
+        $secrets:expr, $build:expr, [$($check:expr)?], { $($keep:tt)* }
     ) => {
         /// The name this adapter is registered under.
         pub const ADAPTER_NAME: &str = $name;
@@ -198,6 +214,7 @@ macro_rules! register_adapter {
                 example_config: $example,
                 secret_keys: $secrets,
                 build: |config| ::std::boxed::Box::pin($build(config)),
+                check_config: $crate::register_adapter!(@check $($check)?),
             };
 
         $crate::__private::inventory::submit! {

@@ -49,6 +49,40 @@ mod tests {
         assert_eq!(linked, registered);
     }
 
+    /// A descriptor's example section, as `build_adapter` would see it: each
+    /// `<secret>_file` key replaced by the secret itself.
+    fn example_section(d: &AdapterDescriptor) -> serde_json::Value {
+        let table = config::Config::builder()
+            .add_source(config::File::from_str(
+                d.example_config,
+                config::FileFormat::Toml,
+            ))
+            .build()
+            .unwrap_or_else(|e| panic!("{}: example is not TOML: {e}", d.name));
+        let mut section: serde_json::Value = table
+            .try_deserialize()
+            .unwrap_or_else(|e| panic!("{}: example: {e}", d.name));
+        let obj = section.as_object_mut().expect("a table");
+        for key in d.secret_keys {
+            if obj.remove(&format!("{key}_file")).is_some() {
+                obj.insert(
+                    (*key).to_string(),
+                    serde_json::Value::from("example-secret"),
+                );
+            }
+        }
+        section
+    }
+
+    #[test]
+    fn every_adapter_accepts_its_own_example_configuration() {
+        for d in link_all() {
+            let config = idbridge_core::AdapterConfig::new("example", example_section(d));
+            (d.check_config)(&config)
+                .unwrap_or_else(|e| panic!("{}: its example is refused: {e}", d.name));
+        }
+    }
+
     #[test]
     fn the_default_features_ship_the_file_adapter() {
         assert!(link_all().iter().any(|d| d.name == "file"));
