@@ -1,6 +1,7 @@
 //! What the cross-vendor end-to-end suites need to know about Dataiku DSS.
 
-use idbridge_testkit::emulator::{SuiteFixtures, WriteKind, WriteSubject, tail};
+use idbridge_testkit::emulator::{CannedAnswer, SuiteFixtures, WriteKind, WriteSubject, tail};
+use serde_json::json;
 
 /// The suites' fixtures for this emulator.
 pub static SUITE: SuiteFixtures = SuiteFixtures {
@@ -12,6 +13,8 @@ pub static SUITE: SuiteFixtures = SuiteFixtures {
     // The API key is static: the server hands out nothing.
     issues_credentials: false,
     classify_write,
+    sign_in_answer,
+    error_answer,
 };
 
 fn classify_write(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)> {
@@ -29,4 +32,17 @@ fn classify_write(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)>
         "PUT" if last == "bulk" => (WriteKind::BulkEdit, WriteSubject::None),
         _ => return None,
     })
+}
+
+/// A static API key: there is no sign-in.
+fn sign_in_answer(_path: &str, _credential: &dyn Fn(&str) -> String) -> Option<CannedAnswer> {
+    None
+}
+
+fn error_answer(text: &str) -> CannedAnswer {
+    CannedAnswer {
+        status: 400,
+        headers: Vec::new(),
+        body: Some(json!({"errorType": "java.lang.IllegalArgumentException", "message": text})),
+    }
 }

@@ -1,6 +1,7 @@
 //! What the cross-vendor end-to-end suites need to know about Strategy One.
 
-use idbridge_testkit::emulator::{SuiteFixtures, WriteKind, WriteSubject, tail};
+use idbridge_testkit::emulator::{CannedAnswer, SuiteFixtures, WriteKind, WriteSubject, tail};
+use serde_json::json;
 
 /// The suites' fixtures for this emulator.
 pub static SUITE: SuiteFixtures = SuiteFixtures {
@@ -13,6 +14,8 @@ pub static SUITE: SuiteFixtures = SuiteFixtures {
     ],
     issues_credentials: true,
     classify_write,
+    sign_in_answer,
+    error_answer,
 };
 
 fn classify_write(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)> {
@@ -32,4 +35,33 @@ fn classify_write(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)>
         ),
         _ => return None,
     })
+}
+
+/// The login answers 204 with a session token and a session cookie.
+fn sign_in_answer(path: &str, credential: &dyn Fn(&str) -> String) -> Option<CannedAnswer> {
+    if !path.ends_with("/api/auth/login") {
+        return None;
+    }
+    Some(CannedAnswer {
+        status: 204,
+        headers: vec![
+            ("X-MSTR-AuthToken", credential("session-token")),
+            (
+                "Set-Cookie",
+                format!(
+                    "JSESSIONID={}; Path=/; HttpOnly",
+                    credential("session-cookie")
+                ),
+            ),
+        ],
+        body: None,
+    })
+}
+
+fn error_answer(text: &str) -> CannedAnswer {
+    CannedAnswer {
+        status: 400,
+        headers: Vec::new(),
+        body: Some(json!({"code": "ERR006", "message": text})),
+    }
 }

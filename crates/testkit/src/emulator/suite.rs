@@ -45,6 +45,24 @@ pub struct SuiteFixtures {
     /// What a served write request (method, path without query) is; `None` for a request
     /// the suites do not know, which fails them.
     pub classify_write: fn(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)>,
+    /// How a stand-in server answers this vendor's sign-in request at `path` so that the
+    /// adapter goes on (session tokens, cookies, access tokens); each credential it hands
+    /// out is made by `credential(purpose)`, so that the suite knows it. `None` for a
+    /// request that is not a sign-in (and for vendors with a static key).
+    pub sign_in_answer: fn(path: &str, credential: &dyn Fn(&str) -> String) -> Option<CannedAnswer>,
+    /// This vendor's error answer (status 400) whose message is `text`.
+    pub error_answer: fn(text: &str) -> CannedAnswer,
+}
+
+/// An answer a stand-in server gives, in place of the vendor's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CannedAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// Headers, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// A JSON body, if any.
+    pub body: Option<serde_json::Value>,
 }
 
 /// The last two segments of a path: `(before_last, last)`.
