@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 pub use faults::{Fault, FaultSpec};
 pub use options::EmulatorOptions;
 pub use server::{EmulatorServer, LoggedRequest, RequestLog, serve};
-pub use suite::{CannedAnswer, SuiteFixtures, WriteKind, WriteSubject, tail};
+pub use suite::{CannedAnswer, Credential, SuiteFixtures, WriteKind, WriteSubject, tail};
 
 /// A started emulator: the server, and the adapter configuration that connects to it.
 #[derive(Debug)]

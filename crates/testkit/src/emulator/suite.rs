@@ -31,6 +31,9 @@ pub enum WriteSubject {
     GroupId(String),
 }
 
+/// Makes a credential a stand-in server hands out, from its purpose (`session-token`, ...).
+pub type Credential<'a> = dyn Fn(&str) -> String + 'a;
+
 /// Per-vendor fixtures of the end-to-end suites.
 #[derive(Debug)]
 pub struct SuiteFixtures {
@@ -49,7 +52,7 @@ pub struct SuiteFixtures {
     /// adapter goes on (session tokens, cookies, access tokens); each credential it hands
     /// out is made by `credential(purpose)`, so that the suite knows it. `None` for a
     /// request that is not a sign-in (and for vendors with a static key).
-    pub sign_in_answer: fn(path: &str, credential: &dyn Fn(&str) -> String) -> Option<CannedAnswer>,
+    pub sign_in_answer: fn(path: &str, credential: &Credential<'_>) -> Option<CannedAnswer>,
     /// This vendor's error answer (status 400) whose message is `text`.
     pub error_answer: fn(text: &str) -> CannedAnswer,
 }
