@@ -8,7 +8,7 @@
 //!
 //! Features: one per adapter, named after its crate (`idbridge-file`, ...; the list is in
 //! this crate's Cargo.toml), all on by default; `emulators` turns on each enabled adapter's
-//! `emulator` feature and [`emulators`].
+//! `emulator` feature and `emulators()`.
 //!
 //! Adding an adapter to the shipped set is one dependency line in this crate's Cargo.toml
 //! (plus its name in the `default` and `emulators` feature lists); see
