@@ -50,23 +50,19 @@ fn expect_kind(err: &Error, kind: ErrorKind, what: &str) {
 }
 
 /// Checks a loaded configuration's invariants and pushes every system section through
-/// the configuration parser of the adapter it names.
+/// the configuration parser of the adapter it names (every adapter the platforms facade
+/// links).
 fn check_config(cfg: &Config) {
+    idbridge_platforms::link_all();
     assert!(cfg.state.is_absolute() || cfg.state.starts_with(&cfg.origin.base_dir));
     for system in cfg.systems() {
         assert!(!system.settings.contains_key("adapter"));
         let adapter_cfg = cfg.adapter_config(system);
-        let parsed = match system.adapter.as_str() {
-            "strategy" => {
-                idbridge_strategy::StrategyConfig::from_adapter_config(&adapter_cfg).map(drop)
-            }
-            "squirro" => {
-                idbridge_squirro::SquirroConfig::from_adapter_config(&adapter_cfg).map(drop)
-            }
-            "dataiku" => {
-                idbridge_dataiku::DataikuConfig::from_adapter_config(&adapter_cfg).map(drop)
-            }
-            _ => Ok(()),
+        // Every shipped adapter's own parser, found by name; an unknown name is left to
+        // `build_adapter`, which refuses it.
+        let parsed = match idbridge_core::registry::find(&system.adapter) {
+            Ok(descriptor) => (descriptor.check_config)(&adapter_cfg),
+            Err(_) => Ok(()),
         };
         if let Err(e) = parsed {
             expect_kind(&e, ErrorKind::Config, "adapter section");

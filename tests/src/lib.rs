@@ -24,18 +24,55 @@ pub fn example_directory() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/directory.yaml")
 }
 
-/// Keeps the vendor adapter and emulator crates linked, so that their registrations are
+/// Keeps every shipped adapter and emulator crate linked, so that their registrations are
 /// visible to the registries.
 pub fn link_vendors() {
-    let _ = (
-        &idbridge_file::ADAPTER_DESCRIPTOR,
-        &idbridge_strategy::ADAPTER_DESCRIPTOR,
-        &idbridge_squirro::ADAPTER_DESCRIPTOR,
-        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
-        &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
-    );
+    idbridge_platforms::link_all();
+}
+
+/// Every registered emulator's vendor, sorted: the vendors the "for every vendor" suites
+/// run against. A new adapter with an emulator joins them by being linked.
+pub fn emulated_vendors() -> Vec<&'static str> {
+    idbridge_platforms::emulators()
+        .iter()
+        .map(|d| d.vendor)
+        .collect()
+}
+
+/// The declared capabilities of the adapter registered as `vendor`.
+///
+/// # Panics
+/// When no adapter of that name is registered.
+pub fn capabilities(vendor: &str) -> idbridge_core::Capabilities {
+    link_vendors();
+    (registry::find(vendor)
+        .expect("a registered adapter")
+        .capabilities)()
+}
+
+/// Engine settings under which the suites' leavers converge on `vendor`: accounts of a
+/// platform that cannot disable them are deleted, others disabled (the default).
+///
+/// # Panics
+/// When no adapter of that name is registered.
+pub fn leaver_settings(vendor: &str) -> Value {
+    if capabilities(vendor).users_set_enabled {
+        serde_json::json!({})
+    } else {
+        serde_json::json!({"deletion": "delete"})
+    }
+}
+
+/// The fixtures the emulator of `vendor` gives the cross-vendor suites.
+///
+/// # Panics
+/// When no emulator of that name is registered.
+pub fn suite_fixtures(vendor: &str) -> &'static idbridge_testkit::emulator::SuiteFixtures {
+    idbridge_platforms::emulators()
+        .into_iter()
+        .find(|d| d.vendor == vendor)
+        .expect("a registered emulator")
+        .suite
 }
 
 /// One target of a [`World`].

@@ -1,6 +1,6 @@
 //! Fault suite: with every emulator injecting 10 % faults (429 with `Retry-After` 0 or 1 s,
-//! 500, 503, dropped connections, slow answers), a first sync of 1,000 users into the three
-//! vendor emulators converges to exactly the desired state, read back from each target with
+//! 500, 503, dropped connections, slow answers), a first sync of 1,000 users into every
+//! registered vendor emulator converges to exactly the desired state, read back from each target with
 //! the faults off: every user, group and membership there once, nothing missing, nothing
 //! doubled. A second run, with the faults on again, plans nothing and writes nothing.
 
@@ -10,7 +10,6 @@ use idbridge_core::{AdapterExt, Principal};
 use idbridge_e2e::World;
 use idbridge_file::{DirGroup, DirUser, Directory, Format};
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
-use serde_json::json;
 
 const USERS: usize = 1_000;
 const GROUPS: usize = 20;
@@ -67,18 +66,16 @@ fn faults(seed: u64, retry_after: u64) -> FaultSpec {
     .expect("fault spec")
 }
 
-/// The key an account is known by in a target: the login, lower-cased (the email on
-/// Squirro, whose logins are email addresses).
-fn expected_key(target: &str, i: usize) -> String {
-    match target {
-        "sq" => email(i),
-        _ => login(i),
-    }
+/// The key an account is known by on a platform: the login, lower-cased (the email where
+/// logins are email addresses).
+fn expected_key(login_is_email: bool, i: usize) -> String {
+    if login_is_email { email(i) } else { login(i) }
 }
 
 /// Reads each target back (faults off) and checks it holds exactly the source.
 async fn assert_exact(w: &World) {
     for t in &w.targets {
+        let email_logins = t.handle.capabilities().users_login_is_email;
         let users = t.handle.all_users().await.expect("read users back");
         let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for u in &users {
@@ -89,7 +86,7 @@ async fn assert_exact(w: &World) {
         }
         let mut id_of = BTreeMap::new();
         for i in 0..USERS {
-            let key = expected_key(&t.name, i);
+            let key = expected_key(email_logins, i);
             let ids = by_key.get(&key).cloned().unwrap_or_default();
             assert_eq!(
                 ids.len(),
@@ -146,7 +143,7 @@ async fn assert_exact(w: &World) {
             );
             let want: BTreeSet<String> = (0..USERS)
                 .filter(|i| groups_of(*i).contains(&g))
-                .map(|i| expected_key(&t.name, i))
+                .map(|i| expected_key(email_logins, i))
                 .collect();
             assert_eq!(got_set, want, "{}: members of `{name}`", t.name);
         }
@@ -175,20 +172,12 @@ async fn a_first_sync_under_ten_percent_faults_converges_exactly_and_a_second_pl
     w.source_path = source_json;
     w.restart();
     // Connect healthy (the login itself is not under test), then turn the faults on.
-    w.add_emulator_target("strategy", "bi", json!({}), EmulatorOptions::default())
-        .await
-        .expect("strategy emulator");
-    w.add_emulator_target(
-        "squirro",
-        "sq",
-        json!({"deletion": "delete"}),
-        EmulatorOptions::default(),
-    )
-    .await
-    .expect("squirro emulator");
-    w.add_emulator_target("dataiku", "dss", json!({}), EmulatorOptions::default())
-        .await
-        .expect("dataiku emulator");
+    for vendor in idbridge_e2e::emulated_vendors() {
+        let settings = idbridge_e2e::leaver_settings(vendor);
+        w.add_emulator_target(vendor, vendor, settings, EmulatorOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{vendor} emulator: {e}"));
+    }
     set_faults(&w, true);
 
     let (plan, report) = w.sync().await.expect("the first sync reads and plans");

@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use idbridge_core::registry;
 use idbridge_store::{Outcome, Store};
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, start_emulator};
+use idbridge_testkit::emulator::{
+    EmulatorOptions, RunningEmulator, WriteKind, WriteSubject, start_emulator,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::{ExactState, Shape, TARGETS};
+use support::{ExactState, Shape};
 
 /// The dice of the kill moments.
 const SEED: u64 = 20_261_124;
@@ -67,41 +69,43 @@ fn sync(bin: &Path, config: &Path, log: &Path) -> Killable {
     )
 }
 
-/// What one served write request is, from its method and path: the journal operation it
-/// belongs to, and the record it names (a user key, a group name), where the path names
-/// one.
+/// The record a classified write names: a user key (login or email, lower-cased) or a
+/// group name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    User(String),
+    Group(String),
+}
+
+/// What one served write request is, as the vendor's emulator classifies its method and
+/// path: the journal operation it belongs to, and the record it names, where the path
+/// names one.
 fn classify(
     vendor: &str,
     method: &str,
     path: &str,
     state: &ExactState,
-) -> (&'static str, Option<String>) {
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let last = segs.last().copied().unwrap_or_default();
-    let before_last = segs.len().checked_sub(2).map_or("", |i| segs[i]);
-    let user = |id: &str| state.key_of_id.get(id).cloned();
-    let group = |id: &str| state.group_ids.get(id).cloned();
-    match (vendor, method) {
-        ("strategy", "POST") if last == "users" => ("create_user", None),
-        // The email is a contact address, written right after the account (or when it
-        // changes).
-        ("strategy", "POST") if last == "addresses" => ("user_write", user(before_last)),
-        ("strategy", "POST") if last == "usergroups" => ("create_group", None),
-        ("strategy", "PATCH") if before_last == "usergroups" => ("add_member", group(last)),
-        ("squirro", "POST") if last == "users" => ("create_user", None),
-        // The display name is written right after the account (or when it changes).
-        ("squirro", "PUT") if before_last == "users" => ("user_write", user(last)),
-        ("squirro", "POST") if last == "groups" => ("create_group", None),
-        ("squirro", "POST") if before_last == "groups" => ("add_member", group(last)),
-        ("dataiku", "POST") if last == "bulk" => ("create_user", None),
-        ("dataiku", "POST") if last == "groups" => ("create_group", None),
-        // Memberships live on the user: a read-modify-write of the user's settings.
-        ("dataiku", "PUT") if before_last == "users" => ("add_member", Some(last.to_lowercase())),
-        // Memberships of many users at once: a bulk edit of their `groups` lists (the same
-        // endpoint also carries user field changes).
-        ("dataiku", "PUT") if last == "bulk" => ("bulk_edit", None),
-        _ => panic!("{vendor}: unexpected write {method} {path}; teach this test what it is"),
-    }
+) -> (&'static str, Option<Named>) {
+    let suite = idbridge_e2e::suite_fixtures(vendor);
+    let Some((kind, subject)) = (suite.classify_write)(method, path) else {
+        panic!(
+            "{vendor}: unexpected write {method} {path}; teach its emulator's suite fixtures what it is"
+        )
+    };
+    let named = match subject {
+        WriteSubject::None => None,
+        WriteSubject::UserId(id) => state.key_of_id.get(&id).cloned().map(Named::User),
+        WriteSubject::UserLogin(login) => Some(Named::User(login.to_lowercase())),
+        WriteSubject::GroupId(id) => state.group_ids.get(&id).cloned().map(Named::Group),
+    };
+    let kind = match kind {
+        WriteKind::CreateUser => "create_user",
+        WriteKind::UserWrite => "user_write",
+        WriteKind::CreateGroup => "create_group",
+        WriteKind::AddMember => "add_member",
+        WriteKind::BulkEdit => "bulk_edit",
+    };
+    (kind, named)
 }
 
 /// The journal operations a classified write may belong to.
@@ -148,7 +152,8 @@ async fn kill_9_during_apply_twenty_times_then_a_rerun_converges_and_the_journal
 
     let mut emulators = Vec::new();
     let mut sections = Vec::new();
-    for (name, vendor) in TARGETS {
+    for vendor in support::targets() {
+        let name = vendor;
         let options = EmulatorOptions {
             // Slow enough that a kill lands a few writes after the moment drawn.
             latency: Duration::from_millis(3),
@@ -251,7 +256,7 @@ async fn kill_9_during_apply_twenty_times_then_a_rerun_converges_and_the_journal
         }
         // Every write request the emulator served is matched by journal rows of its kind:
         // per named record where the path names one, else per operation.
-        let mut served: BTreeMap<(&str, Option<String>), usize> = BTreeMap::new();
+        let mut served: BTreeMap<(&str, Option<Named>), usize> = BTreeMap::new();
         for r in e.server.log().served_writes() {
             if is_auth(&r.path) {
                 continue;
@@ -267,11 +272,12 @@ async fn kill_9_during_apply_twenty_times_then_a_rerun_converges_and_the_journal
                     operations(kind).contains(&o.as_str())
                         && match (&key, kind) {
                             (None, _) => true,
-                            (Some(k), "add_member") if e.vendor == "dataiku" => {
-                                r.ends_with(&format!("<- {k}"))
+                            // Memberships written on the member's record.
+                            (Some(Named::User(k)), "add_member") => r.ends_with(&format!("<- {k}")),
+                            (Some(Named::Group(k)), "add_member") => {
+                                r.starts_with(&format!("{k} <- "))
                             }
-                            (Some(k), "add_member") => r.starts_with(&format!("{k} <- ")),
-                            (Some(k), _) => r == k,
+                            (Some(Named::User(k) | Named::Group(k)), _) => r == k,
                         }
                 })
                 .count();

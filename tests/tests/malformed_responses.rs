@@ -27,17 +27,6 @@ const HANG: Duration = Duration::from_secs(180);
 
 const MALFORMED: [&str; 5] = ["garbage", "html", "wrongtype", "missing", "huge"];
 
-fn link_vendors() {
-    let _ = (
-        &idbridge_strategy::ADAPTER_DESCRIPTOR,
-        &idbridge_squirro::ADAPTER_DESCRIPTOR,
-        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
-        &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
-    );
-}
-
 /// A connected adapter, and a user and a group created while the emulator was healthy.
 struct Setup {
     emulator: RunningEmulator,
@@ -49,7 +38,7 @@ struct Setup {
 }
 
 async fn setup(vendor: &str) -> Setup {
-    link_vendors();
+    idbridge_e2e::link_vendors();
     let emulator = start_emulator(vendor, EmulatorOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{vendor} emulator: {e}"));
@@ -393,41 +382,28 @@ async fn some_answers_malformed(vendor: &str, seed: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn strategy_every_answer_malformed() {
-    every_answer_malformed("strategy").await;
+async fn every_answer_malformed_for_every_vendor() {
+    let vendors = idbridge_e2e::emulated_vendors();
+    assert!(!vendors.is_empty(), "no emulator registered");
+    for vendor in vendors {
+        every_answer_malformed(vendor).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn squirro_every_answer_malformed() {
-    every_answer_malformed("squirro").await;
+async fn some_answers_malformed_for_every_vendor() {
+    for vendor in idbridge_e2e::emulated_vendors() {
+        some_answers_malformed(vendor, 7).await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dataiku_every_answer_malformed() {
-    every_answer_malformed("dataiku").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn strategy_some_answers_malformed() {
-    some_answers_malformed("strategy", 7).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn squirro_some_answers_malformed() {
-    some_answers_malformed("squirro", 7).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dataiku_some_answers_malformed() {
-    some_answers_malformed("dataiku", 7).await;
-}
-
-/// A Strategy source whose answers garble one field of every record must fail the read:
-/// a leaver disabled in the source stays disabled (is not created enabled), no login
-/// becomes the garbled value, no group takes its id as its name. Each case runs a full
-/// `plan` + `apply` into an empty directory-file target and checks that it failed and
-/// wrote nothing; then, with the faults off, the same run creates what the source holds.
-mod strategy_source {
+/// A vendor source whose answers garble one field of every record must fail the read: a
+/// leaver disabled in the source stays disabled (is not created enabled), no login becomes
+/// the garbled value, no group takes its id as its name. Each case (the garbled fields come
+/// from the vendor's emulator) runs a full `plan` + `apply` into an empty directory-file
+/// target and checks that it failed and wrote nothing; with the faults off, the same run
+/// creates what the source holds.
+mod vendor_source {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -449,8 +425,11 @@ mod strategy_source {
         }
     }
 
-    fn directory() -> Directory {
-        Directory {
+    /// The source directory for `vendor`: logins are emails where the platform's are, and
+    /// everyone is enabled where the platform cannot disable accounts.
+    fn directory(vendor: &str) -> Directory {
+        let caps = idbridge_e2e::capabilities(vendor);
+        let mut dir = Directory {
             users: vec![user("u1", "ada", true), user("u2", "leaver", false)],
             groups: vec![DirGroup {
                 id: "g1".to_string(),
@@ -460,24 +439,28 @@ mod strategy_source {
             }],
             roles: Vec::new(),
             grants: Vec::new(),
+        };
+        for u in &mut dir.users {
+            if caps.users_login_is_email {
+                u.login = u.email.clone().expect("an email");
+            }
+            if !caps.users_set_enabled {
+                u.enabled = true;
+            }
         }
+        dir
     }
 
-    /// One run from a Strategy emulator (with `faults`) into a new empty file target;
-    /// returns the run's outcome and the target's users and groups afterwards.
-    async fn run(faults: &str) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
-        run_from("strategy", directory(), faults).await
-    }
-
-    /// [`run`] from the emulator of `vendor` seeded with `dir`.
+    /// One run from the emulator of `vendor` seeded with its [`directory`] (with `faults`)
+    /// into a new empty file target; returns the run's outcome and the target's users and
+    /// groups afterwards.
     async fn run_from(
         vendor: &str,
-        dir: Directory,
         faults: &str,
     ) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
-        super::link_vendors();
+        idbridge_e2e::link_vendors();
         let options = EmulatorOptions {
-            seed: Some(dir),
+            seed: Some(directory(vendor)),
             ..EmulatorOptions::default()
         };
         let emulator = start_emulator(vendor, options).await.expect("emulator");
@@ -526,87 +509,59 @@ mod strategy_source {
         (outcome, users, groups)
     }
 
-    async fn garbled(faults: &str, field: &str) {
-        garbled_from("strategy", directory(), "Strategy", faults, field).await;
-    }
-
-    async fn garbled_from(vendor: &str, dir: Directory, name: &str, faults: &str, field: &str) {
-        let (outcome, users, groups) = run_from(vendor, dir, faults).await;
+    async fn garbled(vendor: &str, faults: &str, field: &str) {
+        let name = idbridge_e2e::suite_fixtures(vendor).platform;
+        let (outcome, users, groups) = run_from(vendor, faults).await;
         let err = outcome.expect_err(&format!(
-            "{faults}: the run succeeded and made users {users:?}, groups {groups:?}"
+            "{vendor}, {faults}: the run succeeded and made users {users:?}, groups {groups:?}"
         ));
-        println!("{faults}: {err}");
+        println!("{vendor}, {faults}: {err}");
         // Every record carries the garbled field, so whichever read fails first names it:
         // `name` on its own, or inside a path such as `projects[ID].name`.
         assert!(
             err.contains(name)
                 && (err.contains(&format!("`{field}`")) || err.contains(&format!(".{field}`"))),
-            "{faults}: the error names the vendor and the field: {err}"
+            "{vendor}, {faults}: the error names the vendor and the field: {err}"
         );
         assert!(
             users.is_empty() && groups.is_empty(),
-            "{faults}: a failed source read changed the target: users {users:?}, groups {groups:?}"
+            "{vendor}, {faults}: a failed source read changed the target: users {users:?}, groups {groups:?}"
         );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn healthy_answers_create_the_leaver_disabled() {
-        let (outcome, users, groups) = run("").await;
-        outcome.expect("a healthy run");
-        // A leaver is not created at all, or created disabled: never enabled.
-        assert!(
-            users.iter().all(|u| u.login != "leaver" || !u.enabled),
-            "{users:?}"
-        );
-        assert!(users.iter().any(|u| u.login == "ada" && u.enabled));
-        assert!(groups.iter().any(|g| g == "sales"), "{groups:?}");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_missing_enabled_flag_fails_the_read() {
-        garbled("missing=1,fields=enabled", "enabled").await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_numeric_login_fails_the_read() {
-        garbled("wrongtype=1,fields=username|abbreviation", "username").await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_group_without_a_name_fails_the_read() {
-        garbled("missing=1,fields=name", "name").await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_member_without_a_subtype_fails_the_read() {
-        garbled("missing=1,fields=subtype|subType", "subtype").await;
-    }
-
-    /// The same for the other vendors as sources: a garbled enabled flag, group list or
-    /// login (Squirro's e-mail address) fails the read and changes nothing.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn dataiku_and_squirro_sources_fail_closed_too() {
-        garbled_from(
-            "dataiku",
-            directory(),
-            "DSS",
-            "missing=1,fields=enabled",
-            "enabled",
-        )
-        .await;
-        garbled_from(
-            "dataiku",
-            directory(),
-            "DSS",
-            "wrongtype=1,fields=groups",
-            "groups",
-        )
-        .await;
-        let mut sq = directory();
-        for u in &mut sq.users {
-            u.login = u.email.clone().expect("an email");
-            u.enabled = true;
+        for vendor in idbridge_e2e::emulated_vendors() {
+            let (outcome, users, groups) = run_from(vendor, "").await;
+            outcome.unwrap_or_else(|e| panic!("{vendor}: a healthy run: {e}"));
+            let logins: Vec<String> = directory(vendor)
+                .users
+                .into_iter()
+                .map(|u| u.login)
+                .collect();
+            // A leaver is not created at all, or created disabled: never enabled.
+            assert!(
+                users.iter().all(|u| u.login != "leaver" || !u.enabled),
+                "{vendor}: {users:?}"
+            );
+            assert!(
+                users.iter().any(|u| u.login == logins[0] && u.enabled),
+                "{vendor}: {users:?}"
+            );
+            assert!(groups.iter().any(|g| g == "sales"), "{vendor}: {groups:?}");
         }
-        garbled_from("squirro", sq, "Squirro", "missing=1,fields=email", "email").await;
+    }
+
+    /// Every garbled field the vendor's emulator lists fails the read and changes nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn garbled_source_answers_fail_closed_for_every_vendor() {
+        let mut cases = 0;
+        for vendor in idbridge_e2e::emulated_vendors() {
+            for (faults, field) in idbridge_e2e::suite_fixtures(vendor).garbled_source {
+                garbled(vendor, faults, field).await;
+                cases += 1;
+            }
+        }
+        assert!(cases > 0, "no vendor lists a garbled field");
     }
 }

@@ -23,9 +23,11 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use idbridge_core::{Secret, registry};
-use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec, start_emulator};
-use serde_json::{Value, json};
-use support::{Shape, TARGETS};
+use idbridge_testkit::emulator::{
+    CannedAnswer, EmulatorOptions, FaultSpec, SuiteFixtures, start_emulator,
+};
+use serde_json::Value;
+use support::Shape;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PASSWORD: &str = "Canary-Pa55word-e41b7c";
@@ -127,7 +129,9 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     let mut emulators = Vec::new();
     let mut sections = Vec::new();
     let mut env = Vec::new();
-    for (name, vendor) in TARGETS {
+    let targets = support::targets();
+    for &vendor in &targets {
+        let name = vendor;
         let options = EmulatorOptions {
             faults: faults.clone(),
             admin_password: Some(Secret::new(PASSWORD)),
@@ -161,7 +165,7 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     }
     assert_eq!(
         env.len(),
-        3,
+        targets.len(),
         "one secret per target: {:?}",
         env.iter().map(|e| &e.0).collect::<Vec<_>>()
     );
@@ -199,8 +203,14 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
         }
     }
     assert!(converged, "no sync converged under faults");
-    r.run(&["users", "list", "--system", "bi", "--json"], "text");
-    r.run(&["groups", "list", "--system", "dss", "--json"], "json");
+    for (n, name) in targets.iter().enumerate() {
+        let (what, format) = if n % 2 == 0 {
+            ("users", "text")
+        } else {
+            ("groups", "json")
+        };
+        r.run(&[what, "list", "--system", name, "--json"], format);
+    }
     r.run(&["offboard", &Shape::login(3), "--yes"], "text");
     r.run_any(&["journal"], "text");
     let journal = r.run_any(&["journal", "--json", "--limit", "100"], "json");
@@ -226,9 +236,9 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     // access and refresh tokens (Squirro), and the `Authorization` header the API key
     // makes (Dataiku).
     let mut derived = Vec::new();
-    for ((name, _), e) in TARGETS.iter().zip(&emulators) {
+    for (name, e) in targets.iter().zip(&emulators) {
         let issued = e.server.log().issued_credentials();
-        if *name != "dss" {
+        if idbridge_e2e::suite_fixtures(name).issues_credentials {
             assert!(
                 !issued.is_empty(),
                 "{name}: the emulator's request log lists the credentials it issued"
@@ -270,41 +280,52 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     drop(emulators);
 }
 
-/// What the echoing server hands out, and so what must never be shown.
-const SESSION_TOKEN: &str = "echo-session-token-4b1d9e";
-const SESSION_COOKIE: &str = "echo-jsessionid-7a2c5f80";
-const ACCESS_TOKEN: &str = "echo-access-token-c3e8a1";
-const ROTATED_REFRESH_TOKEN: &str = "echo-rotated-refresh-token-9d0b";
-
-/// A server that logs in anyone (Strategy's login answers a session token and cookie,
-/// Squirro's token exchange an access token and a rotated refresh token) and answers
-/// every other request with an error whose text repeats every request it received so
-/// far: the method, path, `Authorization`, token and `Cookie` headers, and the body (the
-/// login form with its password, the token exchange with the refresh token). It speaks
-/// each vendor's error shape at once: `code`/`message` (Strategy), `error` (Squirro),
-/// `errorType`/`message` (Dataiku).
-#[derive(Clone, Default)]
+/// A server standing in for one vendor's: it signs anyone in the way the vendor does (its
+/// emulator's suite fixtures say how; every credential it hands out is recorded, and must
+/// never be shown) and answers every other request with the vendor's error shape, whose
+/// text repeats every request it received so far: the method, path, every header
+/// (`Authorization`, token headers, `Cookie`) and the body (a login form with its password,
+/// a token exchange with its refresh token).
+#[derive(Clone)]
 struct Echo {
+    suite: &'static SuiteFixtures,
     seen: Arc<Mutex<Vec<String>>>,
+    issued: Arc<Mutex<Vec<String>>>,
+}
+
+impl Echo {
+    fn new(suite: &'static SuiteFixtures) -> Echo {
+        Echo {
+            suite,
+            seen: Arc::default(),
+            issued: Arc::default(),
+        }
+    }
+
+    fn answer(canned: CannedAnswer) -> ResponseTemplate {
+        let mut t = ResponseTemplate::new(canned.status);
+        for (name, value) in &canned.headers {
+            t = t.insert_header(*name, value.as_str());
+        }
+        if let Some(body) = canned.body {
+            t = t.set_body_json(body);
+        }
+        t
+    }
 }
 
 impl Respond for Echo {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let header = |name: &str| {
-            request
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
+        let headers: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_str().unwrap_or("")))
+            .collect();
         let entry = format!(
-            "{} {} auth={} token={} cookie={} body={}",
+            "{} {} {} body={}",
             request.method,
             request.url.path(),
-            header("authorization"),
-            header("x-mstr-authtoken"),
-            header("cookie"),
+            headers.join(" "),
             String::from_utf8_lossy(&request.body)
         );
         let seen = {
@@ -312,34 +333,18 @@ impl Respond for Echo {
             seen.push(entry);
             seen.join(" | ")
         };
-        let path = request.url.path();
-        if path.ends_with("/api/auth/login") {
-            return ResponseTemplate::new(204)
-                .insert_header("X-MSTR-AuthToken", SESSION_TOKEN)
-                .insert_header(
-                    "Set-Cookie",
-                    format!("JSESSIONID={SESSION_COOKIE}; Path=/; HttpOnly").as_str(),
-                );
-        }
-        if path.ends_with("/oauth2/token") {
-            return ResponseTemplate::new(200).set_body_json(json!({
-                "access_token": ACCESS_TOKEN,
-                "refresh_token": ROTATED_REFRESH_TOKEN,
-                "tenant": "echo",
-                "user_id": "U0000000000000000000AA",
-                "session_id": "S0000000000000000000AA",
-                "role": "admin",
-            }));
+        let credential = |purpose: &str| {
+            let value = format!("echo-{purpose}-4b1d9e");
+            self.issued.lock().expect("lock").push(value.clone());
+            value
+        };
+        if let Some(canned) = (self.suite.sign_in_answer)(request.url.path(), &credential) {
+            return Echo::answer(canned);
         }
         // The newest request first: an excerpt cut short still shows it.
         let seen: Vec<&str> = seen.rsplit(" | ").collect();
         let text = format!("could not process the request: {}", seen.join(" | "));
-        ResponseTemplate::new(400).set_body_json(json!({
-            "code": "ERR006",
-            "message": text,
-            "error": text,
-            "errorType": "java.lang.IllegalArgumentException",
-        }))
+        Echo::answer((self.suite.error_answer)(&text))
     }
 }
 
@@ -350,18 +355,9 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
         .await
         .expect("build");
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"));
-    let never: Vec<&str> = CANARIES
-        .iter()
-        .copied()
-        .chain([
-            SESSION_TOKEN,
-            SESSION_COOKIE,
-            ACCESS_TOKEN,
-            ROTATED_REFRESH_TOKEN,
-            basic.as_str(),
-        ])
-        .collect();
-    for (name, vendor) in TARGETS {
+    let canaries: Vec<&str> = CANARIES.iter().copied().chain([basic.as_str()]).collect();
+    for vendor in support::targets() {
+        let name = vendor;
         let dir = tempfile::tempdir().expect("tempdir");
         let source = dir.path().join("source.json");
         Shape {
@@ -384,7 +380,7 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
         .await
         .expect("emulator");
         let echo = MockServer::start().await;
-        let responder = Echo::default();
+        let responder = Echo::new(idbridge_e2e::suite_fixtures(vendor));
         Mock::given(wiremock::matchers::any())
             .respond_with(responder.clone())
             .mount(&echo)
@@ -423,7 +419,12 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
                 text.contains("could not process the request"),
                 "{what}: the server's error text is shown: {text}"
             );
-            for secret in &never {
+            let issued = responder.issued.lock().expect("lock").clone();
+            let never = canaries
+                .iter()
+                .copied()
+                .chain(issued.iter().map(String::as_str));
+            for secret in never {
                 assert!(
                     !text.contains(secret),
                     "{what}: `{secret}`, repeated by the server, was shown:\n{}",
@@ -436,8 +437,13 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
             }
         }
         let seen = responder.seen.lock().expect("lock").join("\n");
+        let issued = responder.issued.lock().expect("lock").clone();
         assert!(
-            never.iter().any(|s| seen.contains(s)),
+            canaries
+                .iter()
+                .copied()
+                .chain(issued.iter().map(String::as_str))
+                .any(|s| seen.contains(s)),
             "{vendor}: the server received a credential to repeat"
         );
     }

@@ -4,7 +4,7 @@
 //! Dataiku DSS instance through its public REST API, and (feature `emulator`) a stateful
 //! in-memory DSS that the official `dataiku-api-client` works against.
 //!
-#![doc = include_str!("../../../docs/adapters/dataiku.md")]
+#![doc = include_str!("../README.md")]
 
 mod adapter;
 mod client;
@@ -31,4 +31,10 @@ idbridge_core::register_adapter! {
     example_config: config::EXAMPLE_CONFIG,
     secret_keys: &["api_key"],
     build: DataikuAdapter::build,
+    check_config: DataikuConfig::from_adapter_config,
+    emulator: {
+        description: "Dataiku DSS public API (users, groups, bulk user writes, authorization matrix, project permissions)",
+        start: crate::emulator::start,
+        suite: &crate::emulator::SUITE,
+    },
 }

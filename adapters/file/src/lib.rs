@@ -2,7 +2,7 @@
 //!
 //! The embedded default adapter: a directory of users, groups, roles and grants kept in
 //! one YAML or JSON file, usable both as source and as target. Every write is validated
-//! and saved atomically. See `docs/adapters/file.md`.
+//! and saved atomically. See `adapters/file/README.md`.
 
 pub mod format;
 

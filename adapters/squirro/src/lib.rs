@@ -8,7 +8,7 @@
 //! official Python client `squirroclient` works against (see [`emulator`]).
 //!
 //! The full page (configuration keys, mapping, capabilities, uncertain points) is
-//! `docs/adapters/squirro.md`.
+//! `adapters/squirro/README.md`.
 
 pub mod adapter;
 pub mod client;
@@ -34,6 +34,12 @@ idbridge_core::register_adapter! {
     example_config: "cluster_url = \"https://squirro.example.com\"\ntenant = \"squirro\"\nrefresh_token_file = \"/run/secrets/squirro-token\"\ndefault_role = \"user\"",
     secret_keys: &["refresh_token", "client_secret"],
     build: SquirroAdapter::build,
+    check_config: SquirroConfig::from_adapter_config,
+    emulator: {
+        description: "Squirro user API (token exchange, users, groups, project members, grants, sessions) and topic-API projects",
+        start: crate::emulator::start,
+        suite: &crate::emulator::SUITE,
+    },
 }
 
 /// Entry points for the fuzz targets (`fuzz/`): the adapter's answer parsing as it runs

@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../docs/adapters/strategy.md")]
+#![doc = include_str!("../README.md")]
 
 mod adapter;
 pub mod client;
@@ -25,6 +25,12 @@ idbridge_core::register_adapter! {
     example_config: "base_url = \"https://bi.example.com/MicroStrategyLibrary\"\nusername = \"administrator\"\npassword_file = \"/run/secrets/bi-password\"\nlogin_mode = \"standard\"\nproject = \"MicroStrategy Tutorial\"",
     secret_keys: &["password", "api_token"],
     build: StrategyAdapter::build,
+    check_config: StrategyConfig::from_adapter_config,
+    emulator: {
+        description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
+        start: crate::emulator::start,
+        suite: &crate::emulator::SUITE,
+    },
 }
 
 /// Entry points for the fuzz targets (`fuzz/`): the adapter's answer parsing as it runs

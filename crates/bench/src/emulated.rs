@@ -1,4 +1,4 @@
-//! The three vendor emulators as sync targets, with injected latency, a directory file as
+//! Every shipped vendor emulator as a sync target, with injected latency, a directory file as
 //! the source, and request accounting from the emulators' own request logs.
 
 use std::collections::BTreeMap;
@@ -14,22 +14,14 @@ use serde_json::Value;
 
 use crate::planning::targets;
 
-/// Keeps the vendor crates linked, so that their adapters and emulators are registered.
+/// Keeps the shipped adapter and emulator crates linked, so that they are registered.
 pub fn link_vendors() {
-    let _ = (
-        &idbridge_file::ADAPTER_DESCRIPTOR,
-        &idbridge_strategy::ADAPTER_DESCRIPTOR,
-        &idbridge_squirro::ADAPTER_DESCRIPTOR,
-        &idbridge_dataiku::ADAPTER_DESCRIPTOR,
-        &idbridge_strategy::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_squirro::emulator::EMULATOR_DESCRIPTOR,
-        &idbridge_dataiku::emulator::EMULATOR_DESCRIPTOR,
-    );
+    idbridge_platforms::link_all();
 }
 
 /// One target: its name, vendor and emulator.
 pub struct EmulatedTarget {
-    /// The target's name (`bi`, `sq`, `dss`).
+    /// The target's name (its vendor's).
     pub name: &'static str,
     /// The vendor.
     pub vendor: &'static str,
@@ -37,7 +29,7 @@ pub struct EmulatedTarget {
     pub emulator: RunningEmulator,
 }
 
-/// A source file, a state file and the three emulated targets.
+/// A source file, a state file and the emulated targets.
 pub struct World {
     /// Holds the source and state files.
     pub dir: tempfile::TempDir,
@@ -175,7 +167,7 @@ pub fn is_auth_path(path: &str) -> bool {
 }
 
 /// A path with its ids replaced by `{id}`: any segment holding a digit, or longer than 20
-/// characters (Squirro's ids are 22 characters of base64).
+/// characters (ids of 22 characters of base64 have no digit at times).
 pub fn pattern(path: &str) -> String {
     path.split('/')
         .map(|s| {

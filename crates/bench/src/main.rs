@@ -46,8 +46,9 @@ fn parse_list(text: &str) -> std::result::Result<Vec<usize>, String> {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Benchmark 1: planning cost at 10k, 100k and 1M users against three in-memory
-    /// targets: time, peak resident memory (each size in a fresh process), growth ratios.
+    /// Benchmark 1: planning cost at 10k, 100k and 1M users against in-memory targets (one
+    /// per shipped emulator): time, peak resident memory (each size in a fresh process),
+    /// growth ratios.
     Plan {
         /// Source user counts (`10k,100k,1m`).
         #[arg(long, value_parser = parse_list, default_value = "10k,100k,1m")]
@@ -75,7 +76,7 @@ enum Command {
         #[arg(long, value_enum)]
         scenario: Scenario,
     },
-    /// Benchmarks 2 and 3: initial provisioning into the three emulators at once with
+    /// Benchmarks 2 and 3: initial provisioning into every shipped emulator at once with
     /// latency, then the no-op re-sync of the same source.
     Provision {
         /// Users (scaled by --scale).

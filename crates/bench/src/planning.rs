@@ -1,5 +1,5 @@
 //! Benchmark 1, planning cost: the engine's pure planning stage for a large source against
-//! three targets whose current state is already in memory (no HTTP).
+//! targets (one per shipped emulator) whose current state is already in memory (no HTTP).
 //!
 //! Each size runs in a fresh child process (`idbridge-bench plan-child`), so that its
 //! peak resident memory (`VmHWM`) belongs to that size alone; the child is pinned to one
@@ -51,14 +51,32 @@ impl Adapter for Declared {
     }
 }
 
-/// The three targets of the benchmarks: name, vendor, engine settings.
-pub fn targets() -> [(&'static str, &'static str, Value); 3] {
-    [
-        ("bi", "strategy", json!({})),
-        // Squirro accounts cannot be disabled: leavers are deleted.
-        ("sq", "squirro", json!({"deletion": "delete"})),
-        ("dss", "dataiku", json!({})),
-    ]
+/// The targets of the benchmarks: one per shipped emulator, named after its vendor, with
+/// its engine settings (leavers are deleted where accounts cannot be disabled).
+pub fn targets() -> Vec<(&'static str, &'static str, Value)> {
+    idbridge_platforms::emulators()
+        .iter()
+        .map(|e| {
+            let disables = registry::find(e.vendor)
+                .map(|d| (d.capabilities)().users_set_enabled)
+                .unwrap_or(true);
+            let settings = if disables {
+                json!({})
+            } else {
+                json!({"deletion": "delete"})
+            };
+            (e.vendor, e.vendor, settings)
+        })
+        .collect()
+}
+
+/// The targets' vendors, for the figures' headings: `a, b and c`.
+pub fn vendor_list() -> String {
+    let vendors: Vec<&str> = targets().iter().map(|t| t.1).collect();
+    match vendors.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => vendors.join(""),
+    }
 }
 
 /// Which current state the targets are in.
@@ -79,9 +97,9 @@ pub struct Measurement {
     pub users: usize,
     /// The scenario.
     pub scenario: Scenario,
-    /// Time to plan the three targets, in milliseconds.
+    /// Time to plan the targets, in milliseconds.
     pub plan_ms: f64,
-    /// Operations planned over the three targets.
+    /// Operations planned over the targets.
     pub ops: usize,
     /// Resident memory before planning (source and target states built), MiB.
     pub rss_before_mib: f64,
@@ -163,7 +181,7 @@ fn synced_state(
 /// # Errors
 /// When the state file cannot be created or planning fails.
 pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
-    crate::emulated::link_vendors();
+    idbridge_platforms::link_all();
     let t0 = Instant::now();
     let dir = tempfile::tempdir()
         .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
@@ -252,7 +270,8 @@ pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenari
         .map_err(|e| Error::unavailable(format!("cannot find this program: {e}")))?;
     let pin = std::path::Path::new("/usr/bin/taskset").exists();
     println!(
-        "planning cost: {groups} groups, {per_user} memberships per user, three targets (strategy, squirro, dataiku capabilities) in memory"
+        "planning cost: {groups} groups, {per_user} memberships per user, targets with the capabilities of {} in memory",
+        vendor_list()
     );
     println!(
         "each size in a fresh process{}; time = Engine::plan_snapshot on one thread",

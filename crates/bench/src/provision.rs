@@ -1,4 +1,4 @@
-//! Benchmarks 2, 3 and 5: initial provisioning into the three emulators at once with
+//! Benchmarks 2, 3 and 5: initial provisioning into every shipped emulator at once with
 //! injected latency, the no-op re-sync that follows, and the same provisioning one
 //! request at a time.
 
@@ -264,10 +264,11 @@ pub fn scaled(users: usize, groups: usize, per_user: usize, scale: f64) -> Shape
 /// When the emulators cannot start or a run cannot be made.
 pub async fn provision(shape: Shape, latency: Duration, concurrency: usize) -> Result<()> {
     println!(
-        "initial provisioning: {} users, {} groups, {} memberships into strategy (bi), squirro (sq) and dataiku (dss) at once",
+        "initial provisioning: {} users, {} groups, {} memberships into {} at once",
         shape.users,
         shape.groups,
-        shape.memberships()
+        shape.memberships(),
+        crate::planning::vendor_list()
     );
     println!(
         "each emulator adds {} ms to every request; concurrency {concurrency} per target",

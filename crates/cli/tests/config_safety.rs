@@ -3,11 +3,7 @@
 
 mod support;
 
-use support::{
-    all_output, idbridge, users_only, write_config, write_json_config, write_yaml_directory,
-};
-
-const VENDORS: [&str; 3] = ["dataiku", "squirro", "strategy"];
+use support::{all_output, idbridge, users_only, write_json_config, write_yaml_directory};
 
 /// Writes a one-user directory and a configuration with `target` as target `t`.
 fn config_with(dir: &std::path::Path, target: serde_json::Value) -> String {
@@ -27,7 +23,7 @@ fn config_with(dir: &std::path::Path, target: serde_json::Value) -> String {
 #[test]
 fn secrets_that_look_like_numbers_reach_the_server_as_written() {
     for secret in ["007", "1e3"] {
-        for vendor in VENDORS {
+        for vendor in support::emulated_vendors() {
             // The emulator accepts only this exact text as every credential.
             let (_emulator, mut target) = support::emulator(
                 vendor,
@@ -64,62 +60,83 @@ fn secrets_that_look_like_numbers_reach_the_server_as_written() {
     }
 }
 
-fn strategy_target(base_url: &str, extra: &str) -> String {
-    format!(
-        "[source]\nadapter = \"file\"\npath = \"dir.yaml\"\n[targets.bi]\nadapter = \"strategy\"\n\
-         base_url = \"{base_url}\"\nusername = \"administrator\"\npassword = \"pw\"\n{extra}"
-    )
+/// `target` with every loopback URL (the emulator's) moved to `example.invalid`, still
+/// over plain HTTP; returns it and the first key moved.
+fn elsewhere(mut target: serde_json::Value) -> (serde_json::Value, String) {
+    let mut moved = Vec::new();
+    if let Some(obj) = target.as_object_mut() {
+        for (key, value) in obj.iter_mut() {
+            let Some(text) = value.as_str() else { continue };
+            let Some(rest) = text.strip_prefix("http://127.0.0.1") else {
+                continue;
+            };
+            let path = rest.find('/').map_or("", |i| &rest[i..]);
+            *value = serde_json::Value::from(format!("http://example.invalid{path}"));
+            moved.push(key.clone());
+        }
+    }
+    moved.sort();
+    let first = moved
+        .into_iter()
+        .next()
+        .expect("the emulator's config has a URL");
+    (target, first)
 }
 
 #[test]
 fn plain_http_to_another_machine_is_refused_by_check_and_plan_unless_allowed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_yaml_directory(
-        &dir.path().join("dir.yaml"),
-        "users:\n  - {id: u-1, login: ada}\n",
-        users_only(1),
-    );
-    let url = "http://example.invalid/MicroStrategyLibrary";
-    let cfg = write_config(dir.path(), &strategy_target(url, ""));
-    let cfg = cfg.to_str().expect("utf-8");
-    for command in ["check", "plan"] {
-        let out = idbridge(&[command, "-c", cfg], &[]);
+    for vendor in support::emulated_vendors() {
+        // The emulator only provides a working section; it is pointed elsewhere.
+        let (_emulator, target) = support::emulator(vendor, &[]);
+        let (target, key) = elsewhere(target);
+        let url = target[&key].as_str().expect("a URL").to_string();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = config_with(dir.path(), target.clone());
+        for command in ["check", "plan"] {
+            let out = idbridge(&[command, "-c", &cfg], &[]);
+            let text = all_output(&out);
+            let what = format!("{vendor} {command}");
+            assert!(!out.status.success(), "{what}: refused: {text}");
+            assert!(text.contains(&format!("targets.t.{key}")), "{what}: {text}");
+            assert!(text.contains(&url), "{what}: {text}");
+            assert!(text.contains("allow_plain_http"), "{what}: {text}");
+        }
+
+        // Allowed: the run goes on to connect, and fails on the name that does not resolve.
+        let mut allowed = target.clone();
+        allowed["allow_plain_http"] = serde_json::Value::Bool(true);
+        let cfg_allowed = config_with(dir.path(), allowed);
+        let out = idbridge(&["check", "-c", &cfg_allowed], &[]);
         let text = all_output(&out);
-        assert!(!out.status.success(), "{command}: refused: {text}");
-        assert!(text.contains("targets.bi.base_url"), "{command}: {text}");
-        assert!(text.contains(url), "{command}: {text}");
-        assert!(text.contains("allow_plain_http"), "{command}: {text}");
+        assert!(!out.status.success(), "{vendor}: {text}");
+        assert!(
+            !text.contains("plain HTTP to another machine"),
+            "{vendor}: {text}"
+        );
+        assert!(text.contains("example.invalid"), "{vendor}: {text}");
+
+        // The environment can allow it too (as text).
+        let cfg = config_with(dir.path(), target);
+        let out = idbridge(
+            &["check", "-c", &cfg],
+            &[("IDBRIDGE__TARGETS__T__ALLOW_PLAIN_HTTP", "true")],
+        );
+        let text = all_output(&out);
+        assert!(
+            !text.contains("plain HTTP to another machine"),
+            "{vendor}: {text}"
+        );
     }
-
-    // Allowed: the run goes on to connect, and fails on the name that does not resolve.
-    let cfg = write_config(
-        dir.path(),
-        &strategy_target(url, "allow_plain_http = true\n"),
-    );
-    let cfg = cfg.to_str().expect("utf-8");
-    let out = idbridge(&["check", "-c", cfg], &[]);
-    let text = all_output(&out);
-    assert!(!out.status.success(), "{text}");
-    assert!(!text.contains("plain HTTP to another machine"), "{text}");
-    assert!(text.contains("example.invalid"), "{text}");
-
-    // The environment can allow it too (as text).
-    let cfg = write_config(dir.path(), &strategy_target(url, ""));
-    let cfg = cfg.to_str().expect("utf-8");
-    let out = idbridge(
-        &["check", "-c", cfg],
-        &[("IDBRIDGE__TARGETS__BI__ALLOW_PLAIN_HTTP", "true")],
-    );
-    let text = all_output(&out);
-    assert!(!text.contains("plain HTTP to another machine"), "{text}");
 }
 
 #[test]
 fn plain_http_to_loopback_is_accepted() {
     // Every emulator listens on 127.0.0.1 over plain HTTP.
-    let (_emulator, target) = support::emulator("strategy", &[]);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = config_with(dir.path(), target);
-    let out = idbridge(&["check", "-c", &cfg], &[]);
-    assert!(out.status.success(), "{}", all_output(&out));
+    for vendor in support::emulated_vendors() {
+        let (_emulator, target) = support::emulator(vendor, &[]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = config_with(dir.path(), target);
+        let out = idbridge(&["check", "-c", &cfg], &[]);
+        assert!(out.status.success(), "{vendor}: {}", all_output(&out));
+    }
 }

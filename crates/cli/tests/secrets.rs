@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 use support::{Running, bin, users_only, write_json_config, write_yaml_directory};
 
 const CANARY: &str = "Canary-S3cret-7f3a9c";
-const VENDORS: [&str; 3] = ["dataiku", "squirro", "strategy"];
 
 /// Starts `idbridge emulate VENDOR` with the canary as every credential, and returns its
 /// target configuration.
@@ -94,7 +93,7 @@ fn assert_clean(vendor: &str, what: &str, out: &Output) {
 
 #[test]
 fn env_secrets_never_appear_in_output_at_trace_level() {
-    for vendor in VENDORS {
+    for vendor in support::emulated_vendors() {
         let (_emulator, mut target) = start(vendor);
         let keys = secret_keys(vendor);
         let mut envs = Vec::new();

@@ -60,7 +60,7 @@ impl Protected {
 /// ([`crate::registry::build`]), which wraps them in an [`AdapterHandle`].
 #[async_trait]
 pub trait Adapter: Users + Groups + Memberships + Roles + Sessions + Send + Sync + 'static {
-    /// The registered adapter name (`file`, `strategy`, ...).
+    /// The registered adapter name (`file`, ...).
     fn kind(&self) -> &'static str;
 
     /// What this adapter instance can do. May depend on the server (for example a version

@@ -6,8 +6,8 @@
 //! adapter = "file"
 //! path = "examples/directory.yaml"
 //! [targets.bi]
-//! adapter = "strategy"
-//! base_url = "http://127.0.0.1:8081/MicroStrategyLibrary"
+//! adapter = "portal"
+//! base_url = "http://127.0.0.1:8081/portal"
 //! username = "administrator"
 //! password_file = "/run/secrets/bi-password"
 //! ```
@@ -586,7 +586,7 @@ state = "s.db"
 adapter = "file"
 path = "dir.yaml"
 [targets.bi]
-adapter = "strategy"
+adapter = "portal"
 password = "from-file"
 "#,
         );
@@ -793,7 +793,7 @@ password = "from-file"
     #[test]
     fn plain_http_to_another_machine_is_refused_unless_allowed() {
         for url in [
-            "http://example.invalid/MicroStrategyLibrary",
+            "http://example.invalid/portal",
             "http://10.0.0.7:8080",
             "HTTP://bi.example.com",
             "http://user:pw@[2001:db8::1]/x?token=t",
@@ -813,7 +813,7 @@ password = "from-file"
             }
         }
         let err = urls(
-            serde_json::json!({"cluster_url": "http://squirro.example.com",
+            serde_json::json!({"cluster_url": "http://cluster.example.com",
                                           "base_url": "https://x"}),
         )
         .expect_err("every *_url key is checked");
@@ -829,7 +829,7 @@ password = "from-file"
     #[test]
     fn loopback_https_and_non_urls_are_accepted() {
         for url in [
-            "http://127.0.0.1:8081/MicroStrategyLibrary",
+            "http://127.0.0.1:8081/portal",
             "http://127.1.2.3",
             "http://localhost:11200",
             "http://LOCALHOST./x",

@@ -1,7 +1,7 @@
 //! The neutral identity model: plain serde records every adapter reads and writes.
 //!
-//! Ids are always the platform's own stable ids (a Strategy object id, a Dataiku login, a
-//! Squirro user id, the `id` field of a file-adapter record). Records carry no secrets.
+//! Ids are always the platform's own stable ids (an object id, a login where the platform
+//! keys users by login, the `id` field of a file-adapter record). Records carry no secrets.
 
 use std::collections::BTreeMap;
 

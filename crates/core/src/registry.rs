@@ -3,8 +3,9 @@
 //!
 //! Inventory collects submissions at link time, in no particular order. A crate that
 //! nothing references may not be linked at all and its adapter then silently vanishes, so
-//! every binary that ships adapters references each one (the CLI's `shipped` module) and
-//! a test checks that each is registered.
+//! every binary that ships adapters calls each one's `__link()` (the `idbridge-platforms`
+//! facade's `link_all()` does it for every shipped adapter) and a test checks that each is
+//! registered.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,6 +33,9 @@ pub struct AdapterDescriptor {
     pub secret_keys: &'static [&'static str],
     /// Connects and returns the adapter.
     pub build: fn(AdapterConfig) -> BuildFuture,
+    /// Parses a section's keys without connecting: `Ok` when `build` would accept them.
+    /// Adapters that register none accept every section here (and check in `build`).
+    pub check_config: fn(&AdapterConfig) -> Result<()>,
 }
 
 impl std::fmt::Debug for AdapterDescriptor {
@@ -45,8 +49,9 @@ impl std::fmt::Debug for AdapterDescriptor {
 
 /// An inventory entry pointing at an adapter crate's `ADAPTER_DESCRIPTOR` static.
 ///
-/// The static is a real symbol that a binary can reference (see the CLI's `shipped`
-/// module), which makes the linker keep the object that also holds this entry.
+/// The static is a real symbol that a binary can reference (through the crate's `__link()`,
+/// see [`crate::register_adapter!`]), which makes the linker keep the object that also
+/// holds this entry.
 #[derive(Debug)]
 pub struct Registration(pub &'static AdapterDescriptor);
 
@@ -109,11 +114,19 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
     build_adapter(&section.adapter, config.adapter_config(section)).await
 }
 
-/// Registers an adapter, writing its name once.
+/// Registers an adapter, and its emulator if it has one, writing the name once.
 ///
 /// Expands to `pub const ADAPTER_NAME: &str`, `pub static ADAPTER_DESCRIPTOR:
-/// AdapterDescriptor` (reference it from the binary so the linker keeps the crate's
-/// registration) and the inventory submission of that descriptor.
+/// AdapterDescriptor`, the inventory submission of that descriptor, and `__link()`, the
+/// function a binary calls so the linker keeps the crate's registrations (the
+/// `idbridge-platforms` facade calls it for every shipped adapter).
+///
+/// The optional `check_config` key names a function that parses a section's keys without
+/// connecting (`fn(&AdapterConfig) -> Result<T>`); without it every section passes that
+/// check. The optional `emulator: { ... }` block registers the vendor emulator under the same
+/// name: its keys (`description`, `start`, `suite`) go to `idbridge_testkit::register_emulator!`.
+/// It only expands when the invoking crate's `emulator` feature is on, so the crate
+/// builds without the testkit otherwise; that feature must depend on `idbridge-testkit`.
 ///
 /// ```ignore
 /// idbridge_core::register_adapter! {
@@ -124,6 +137,21 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 ///     secret_keys: &[],
 ///     build: FileAdapter::build,
 /// }
+///
+/// idbridge_core::register_adapter! {
+///     name: "portal",
+///     description: "The in-house portal's user API",
+///     capabilities: PortalAdapter::declared_capabilities,
+///     example_config: "base_url = \"https://portal.example.com\"",
+///     secret_keys: &["api_key"],
+///     build: PortalAdapter::build,
+///     check_config: PortalConfig::from_adapter_config,
+///     emulator: {
+///         description: "The portal's user API, in memory",
+///         start: crate::emulator::start,
+///         suite: &crate::emulator::SUITE,
+///     },
+/// }
 /// ```
 #[macro_export]
 macro_rules! register_adapter {
@@ -133,7 +161,46 @@ macro_rules! register_adapter {
         capabilities: $capabilities:expr,
         example_config: $example:expr,
         secret_keys: $secrets:expr,
-        build: $build:expr $(,)?
+        build: $build:expr,
+        $(check_config: $check:expr,)?
+        emulator: { $($emulator:tt)* } $(,)?
+    ) => {
+        $crate::register_adapter! {
+            @adapter $name, $description, $capabilities, $example, $secrets, $build,
+            [$($check)?],
+            {
+                // Referencing the emulator's descriptor keeps its registration too.
+                #[cfg(feature = "emulator")]
+                let _ = ::core::hint::black_box(&EMULATOR_DESCRIPTOR);
+            }
+        }
+
+        #[cfg(feature = "emulator")]
+        ::idbridge_testkit::register_emulator! { vendor: $name, $($emulator)* }
+    };
+    (
+        name: $name:literal,
+        description: $description:expr,
+        capabilities: $capabilities:expr,
+        example_config: $example:expr,
+        secret_keys: $secrets:expr,
+        build: $build:expr
+        $(, check_config: $check:expr)? $(,)?
+    ) => {
+        $crate::register_adapter! {
+            @adapter $name, $description, $capabilities, $example, $secrets, $build,
+            [$($check)?], {}
+        }
+    };
+    (@check) => {
+        |_| ::std::result::Result::Ok(())
+    };
+    (@check $check:expr) => {
+        |config| $check(config).map(drop)
+    };
+    (
+        @adapter $name:literal, $description:expr, $capabilities:expr, $example:expr,
+        $secrets:expr, $build:expr, [$($check:expr)?], { $($keep:tt)* }
     ) => {
         /// The name this adapter is registered under.
         pub const ADAPTER_NAME: &str = $name;
@@ -147,10 +214,20 @@ macro_rules! register_adapter {
                 example_config: $example,
                 secret_keys: $secrets,
                 build: |config| ::std::boxed::Box::pin($build(config)),
+                check_config: $crate::register_adapter!(@check $($check)?),
             };
 
         $crate::__private::inventory::submit! {
             $crate::registry::Registration(&ADAPTER_DESCRIPTOR)
+        }
+
+        /// Keeps this crate's registrations in the binary that calls it, and returns the
+        /// adapter's descriptor. Not part of the API: the platforms facade calls it.
+        #[doc(hidden)]
+        #[inline(never)]
+        pub fn __link() -> &'static $crate::registry::AdapterDescriptor {
+            $($keep)*
+            ::core::hint::black_box(&ADAPTER_DESCRIPTOR)
         }
     };
 }

@@ -703,7 +703,7 @@ mod tests {
         let mut cfg = Config::from_value(
             json!({
                 "source": {"adapter": "file", "path": "x.yaml"},
-                "targets": {"bi": {"adapter": "strategy", "base_url": "u", "deletion": "ignore", "concurrency": 3}}
+                "targets": {"bi": {"adapter": "portal", "base_url": "u", "deletion": "ignore", "concurrency": 3}}
             }),
             ConfigOrigin::in_memory("."),
         )

@@ -11,16 +11,16 @@ use idbridge_core::{AdapterExt, AdapterHandle, Principal};
 use idbridge_file::{DirGroup, DirUser, Directory, Format};
 use serde_json::{Value, json};
 
-/// The three vendor targets of the suite: name, vendor, engine settings.
-pub const TARGETS: [(&str, &str); 3] = [("bi", "strategy"), ("sq", "squirro"), ("dss", "dataiku")];
+/// The vendor targets of the suite: one per registered emulator, each named after its
+/// vendor.
+pub fn targets() -> Vec<&'static str> {
+    idbridge_e2e::emulated_vendors()
+}
 
-/// Engine settings of a suite target.
-pub fn settings(name: &str) -> Value {
-    match name {
-        // Squirro accounts cannot be disabled: leavers are deleted.
-        "sq" => json!({"deletion": "delete"}),
-        _ => json!({}),
-    }
+/// Engine settings of the suite target of `vendor` (leavers are deleted where accounts
+/// cannot be disabled).
+pub fn settings(vendor: &str) -> Value {
+    idbridge_e2e::leaver_settings(vendor)
 }
 
 /// The shape of a generated directory.
@@ -92,12 +92,13 @@ impl Shape {
         std::fs::write(path, text).expect("write the source");
     }
 
-    /// The key an account of user `i` is known by in `target`, lower-cased: the email on
-    /// Squirro (whose logins are email addresses), else the login.
-    pub fn key(target: &str, i: usize) -> String {
-        match target {
-            "sq" => Self::email(i),
-            _ => Self::login(i),
+    /// The key an account of user `i` is known by on a platform, lower-cased: the email
+    /// where logins are email addresses, else the login.
+    pub fn key(login_is_email: bool, i: usize) -> String {
+        if login_is_email {
+            Self::email(i)
+        } else {
+            Self::login(i)
         }
     }
 
@@ -105,6 +106,7 @@ impl Shape {
     /// group once, every group's members exactly the source's. Returns the target's user
     /// ids by key, for callers that check more.
     pub async fn assert_exact(&self, target: &str, handle: &AdapterHandle) -> ExactState {
+        let email_logins = handle.capabilities().users_login_is_email;
         let users = handle.all_users().await.expect("read users back");
         let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for u in &users {
@@ -115,7 +117,7 @@ impl Shape {
         }
         let mut key_of_id = BTreeMap::new();
         for i in 0..self.users {
-            let key = Self::key(target, i);
+            let key = Self::key(email_logins, i);
             let ids = by_key.get(&key).cloned().unwrap_or_default();
             assert_eq!(
                 ids.len(),
@@ -167,7 +169,7 @@ impl Shape {
             );
             let want: BTreeSet<String> = (0..self.users)
                 .filter(|i| self.groups_of(*i).contains(&g))
-                .map(|i| Self::key(target, i))
+                .map(|i| Self::key(email_logins, i))
                 .collect();
             assert_eq!(got_set, want, "{target}: members of `{name}`");
             for m in got_set {

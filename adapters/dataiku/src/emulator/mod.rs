@@ -20,6 +20,7 @@
 
 mod routes;
 pub mod state;
+mod suite;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use serde_json::{Map, Value, json};
 
 pub use routes::{ROOTS, query_bool, router};
 pub use state::{ApiError, ApiKey, Settings, State};
+pub use suite::SUITE;
 
 use crate::config::{DEFAULT_PROJECT_ROLES, PROJECT_FLAGS};
 use crate::wire::is_global_flag;
@@ -53,12 +55,6 @@ pub const DATA_TEAM_FLAGS: &[&str] = &[
     "mayWriteSafeCode",
     "mayCreateActiveWebContent",
 ];
-
-idbridge_testkit::register_emulator! {
-    vendor: "dataiku",
-    description: "Dataiku DSS public API (users, groups, bulk user writes, authorization matrix, project permissions)",
-    start: start,
-}
 
 fn flags_of(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| (*s).to_string()).collect()

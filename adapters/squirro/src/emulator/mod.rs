@@ -17,6 +17,7 @@
 
 mod routes;
 pub mod state;
+mod suite;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 pub use routes::{parse_fields, query_bool, router};
 pub use state::{EUser, Settings, State};
+pub use suite::SUITE;
 
 use crate::config::{PROJECT_ROLES, SERVER_ROLES};
 use crate::users::is_email;
@@ -58,12 +60,6 @@ pub const PROJECT_ID: &str = "sqEmulatorProject00001";
 
 /// The default access-token validity.
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
-
-idbridge_testkit::register_emulator! {
-    vendor: "squirro",
-    description: "Squirro user API (token exchange, users, groups, project members, grants, sessions) and topic-API projects",
-    start: start,
-}
 
 /// Builds the seeded state for `options`.
 ///

@@ -24,6 +24,7 @@
 
 mod routes;
 mod state;
+mod suite;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub use state::{
     ApiError, EmulatorState, Inner, NODE_NAME, ProjectRec, Settings, TUTORIAL_PROJECT_ID,
     TUTORIAL_PROJECT_NAME, new_object_id,
 };
+pub use suite::SUITE;
 
 use crate::wire::format_timestamp;
 
@@ -44,12 +46,6 @@ use crate::wire::format_timestamp;
 pub const DEFAULT_ADMIN_USER: &str = "administrator";
 /// The administrator's password when the options give none (a development secret).
 pub const DEFAULT_ADMIN_PASSWORD: &str = "idbridge-dev-Str4tegy";
-
-idbridge_testkit::register_emulator! {
-    vendor: "strategy",
-    description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
-    start: start,
-}
 
 /// Opens a user connection as `login` on a running Strategy emulator, as a person signing
 /// in would: the administrator (from the emulator's adapter configuration) first gives the

@@ -12,6 +12,15 @@ use std::time::{Duration, Instant};
 
 pub use idbridge_file::Complete;
 
+/// Every vendor the binary ships an emulator for, sorted: the binary links the same
+/// `idbridge-platforms` facade.
+pub fn emulated_vendors() -> Vec<&'static str> {
+    idbridge_platforms::emulators()
+        .iter()
+        .map(|d| d.vendor)
+        .collect()
+}
+
 /// The `idbridge` binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_idbridge")

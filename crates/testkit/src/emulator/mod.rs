@@ -3,11 +3,13 @@
 //! (`idbridge emulate <vendor>`) and the demo can start any emulator by name.
 //!
 //! A vendor crate builds an `axum::Router` over its state, starts it with [`serve`], and
-//! registers a start function with [`crate::register_emulator!`].
+//! registers a start function in the `emulator: { ... }` block of
+//! `idbridge_core::register_adapter!` (which expands [`crate::register_emulator!`]).
 
 mod faults;
 mod options;
 mod server;
+mod suite;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +20,7 @@ use serde_json::{Value, json};
 pub use faults::{Fault, FaultSpec};
 pub use options::EmulatorOptions;
 pub use server::{EmulatorServer, LoggedRequest, RequestLog, serve};
+pub use suite::{CannedAnswer, Credential, SuiteFixtures, WriteKind, WriteSubject, tail};
 
 /// A started emulator: the server, and the adapter configuration that connects to it.
 #[derive(Debug)]
@@ -66,6 +69,8 @@ pub struct EmulatorDescriptor {
     pub description: &'static str,
     /// Starts the emulator.
     pub start: fn(EmulatorOptions) -> StartFuture,
+    /// What the cross-vendor suites need to know about this vendor.
+    pub suite: &'static SuiteFixtures,
 }
 
 impl std::fmt::Debug for EmulatorDescriptor {
@@ -117,22 +122,34 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
 /// Registers a vendor emulator: expands to `pub static EMULATOR_DESCRIPTOR` (reference it
 /// from the binary) and its inventory submission.
 ///
+/// Adapter crates do not call it themselves: the `emulator: { ... }` block of
+/// `idbridge_core::register_adapter!` forwards to it with the adapter's name as `vendor`,
+/// so the name is written once and the crate builds without the testkit when its
+/// `emulator` feature is off.
+///
 /// ```ignore
 /// idbridge_testkit::register_emulator! {
-///     vendor: "strategy",
-///     description: "Strategy One REST API (users, groups, security roles, user connections)",
+///     vendor: "portal",
+///     description: "The portal's user API, in memory",
 ///     start: crate::emulator::start,
+///     suite: &crate::emulator::SUITE,
 /// }
 /// ```
 #[macro_export]
 macro_rules! register_emulator {
-    (vendor: $vendor:literal, description: $description:expr, start: $start:expr $(,)?) => {
+    (
+        vendor: $vendor:literal,
+        description: $description:expr,
+        start: $start:expr,
+        suite: $suite:expr $(,)?
+    ) => {
         /// This crate's emulator registry entry.
         pub static EMULATOR_DESCRIPTOR: $crate::emulator::EmulatorDescriptor =
             $crate::emulator::EmulatorDescriptor {
                 vendor: $vendor,
                 description: $description,
                 start: |options| ::std::boxed::Box::pin($start(options)),
+                suite: $suite,
             };
 
         $crate::__private::inventory::submit! {
