@@ -42,5 +42,5 @@ idbridge_core::register_adapter! {
 /// nothing references: call this once from `main` (before `idbridge::main()`), or the
 /// `portal` adapter is missing from the program.
 pub fn link() {
-    std::hint::black_box(&ADAPTER_DESCRIPTOR);
+    __link();
 }
