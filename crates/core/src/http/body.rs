@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use super::transport::without_url;
 use crate::{Error, ErrorKind, Result};
 
+/// Reads a whole body, refusing more than `limit` bytes.
 ///
 /// # Errors
 /// [`ErrorKind::Protocol`] when the body is larger than `limit`;

@@ -89,8 +89,6 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
-
 #[cfg(test)]
 mod tests {
     use super::*;
