@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -24,11 +24,16 @@ struct Counters {
     retries: AtomicU64,
 }
 
+/// The least time a retry is started with: a retry that the budget would cut off at once
+/// is not sent.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
+
 /// One adapter's HTTP client. Cheap to clone; clones share connections and counters.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     policy: RetryPolicy,
+    request_timeout: Duration,
     max_body_bytes: usize,
     counters: Arc<Counters>,
     adapter: Arc<str>,
@@ -84,6 +89,7 @@ impl HttpClient {
         Ok(HttpClient {
             client,
             policy: settings.retry,
+            request_timeout: settings.request_timeout,
             max_body_bytes: settings.max_body_bytes,
             counters: Arc::new(Counters::default()),
             adapter: Arc::from(adapter),
@@ -119,14 +125,17 @@ impl HttpClient {
 
     /// Sends a request with an explicit idempotency (or the method's default when `None`).
     ///
-    /// Retries on 429 (honouring `Retry-After`), 500, 502, 503 (honouring `Retry-After`),
-    /// 504, timeouts and dropped connections, within the policy's attempts and time
-    /// budget, as far as the idempotency allows. Returns the last response whatever its
-    /// status: mapping statuses to errors is the adapter's job.
+    /// Retries on 429 and 503 (honouring `Retry-After`) whatever the idempotency, since
+    /// the server says it did not take the request; on 500, 502, 504, timeouts and dropped
+    /// connections only when the idempotency allows; on a connection never established
+    /// always. All within the policy's attempts and time budget: no attempt outlives the
+    /// budget (the last one's timeout is cut to what is left). Returns the last response
+    /// whatever its status: mapping statuses to errors is the adapter's job.
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] when no response arrived (connection refused, timeout,
-    /// reset) after the last attempt; [`ErrorKind::InvalidInput`] when the request cannot be
+    /// reset) after the last attempt, marked [`Error::is_outcome_unknown`] when a
+    /// request that is not idempotent was sent and its answer lost; [`ErrorKind::InvalidInput`] when the request cannot be
     /// built.
     pub async fn send_with(
         &self,
@@ -147,7 +156,7 @@ impl HttpClient {
         loop {
             attempt += 1;
             // A streaming body cannot be cloned: such a request is sent once, as it is.
-            let this = match original.as_ref().and_then(reqwest::Request::try_clone) {
+            let mut this = match original.as_ref().and_then(reqwest::Request::try_clone) {
                 Some(copy) => copy,
                 None => original.take().ok_or_else(|| {
                     Error::invalid_input(format!(
@@ -156,6 +165,9 @@ impl HttpClient {
                 })?,
             };
             let spare = original.is_some();
+            // No attempt outlives the request's budget: the last one gets what is left.
+            let left = self.policy.budget.saturating_sub(started.elapsed());
+            *this.timeout_mut() = Some(self.request_timeout.min(left.max(MIN_ATTEMPT_TIME)));
             if matches!(method, Method::GET | Method::HEAD) {
                 self.counters.reads.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -187,10 +199,12 @@ impl HttpClient {
                     span.record("status", status.as_u16());
                     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
                     let retry = match status {
-                        StatusCode::TOO_MANY_REQUESTS => true,
+                        // The server says it did not take the request: safe to repeat,
+                        // whatever the method.
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => true,
+                        // The request may have been carried out before the failure.
                         StatusCode::INTERNAL_SERVER_ERROR
                         | StatusCode::BAD_GATEWAY
-                        | StatusCode::SERVICE_UNAVAILABLE
                         | StatusCode::GATEWAY_TIMEOUT => idempotency.may_repeat(),
                         _ => false,
                     };
@@ -205,7 +219,7 @@ impl HttpClient {
                         }
                         _ => self.policy.backoff(attempt),
                     };
-                    if started.elapsed() + wait > self.policy.budget {
+                    if started.elapsed() + wait + MIN_ATTEMPT_TIME > self.policy.budget {
                         return Ok(resp);
                     }
                     span.in_scope(|| {
@@ -234,7 +248,10 @@ impl HttpClient {
                     // A wrong scheme or an untrusted certificate does not heal by itself.
                     let retry = (never_sent || idempotency.may_repeat()) && !cause.is_permanent();
                     let wait = self.policy.backoff(attempt);
-                    if !retry || !can_retry_more || started.elapsed() + wait > self.policy.budget {
+                    if !retry
+                        || !can_retry_more
+                        || started.elapsed() + wait + MIN_ATTEMPT_TIME > self.policy.budget
+                    {
                         let what = if err.is_timeout() {
                             "timed out at"
                         } else if never_sent {
@@ -248,6 +265,9 @@ impl HttpClient {
                             cause.describe(&place)
                         ))
                         .with_retryable(!cause.is_permanent())
+                        // Sent, and not repeated because it is not idempotent: the server
+                        // may have carried it out.
+                        .with_outcome_unknown(!never_sent && !idempotency.may_repeat())
                         .with_adapter(self.adapter.as_ref())
                         .with_source(without_url(err)));
                     }

@@ -17,6 +17,7 @@
 mod body;
 mod client;
 mod naming;
+mod pipeline;
 mod redirect;
 mod retry;
 mod secrets;
@@ -31,6 +32,7 @@ use serde::Serialize;
 pub use body::{body_excerpt, parse_json, read_body};
 pub use client::HttpClient;
 pub use naming::{display_url, name_request};
+pub use pipeline::{Answer, Authenticator, Body, Pipeline, Request, UNREADABLE_ATTEMPTS};
 pub use retry::{RetryPolicy, parse_retry_after, retry_after};
 
 /// The largest `ca_file` read: 4 MiB, several times a whole system CA bundle.
@@ -78,7 +80,10 @@ pub enum Idempotency {
     /// marks so. Retried on any transient failure.
     Idempotent,
     /// Writes that may take effect twice (POST create, PATCH add). Retried only when the
-    /// server certainly did not process them: 429, or a connection never established.
+    /// server certainly did not process them: a 429 or 503 answer, or a connection never
+    /// established. When one was sent and no usable answer came back (a dropped
+    /// connection, a timeout, a 500, 502 or 504), the error says the outcome is unknown
+    /// ([`crate::Error::is_outcome_unknown`]) and the caller decides.
     NotIdempotent,
 }
 
