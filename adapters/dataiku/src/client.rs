@@ -188,10 +188,7 @@ impl DssClient {
         let request = self
             .request(Method::PUT, path, &[], Some(doc))
             .resend_unreadable();
-        self.pipeline
-            .json::<Value>(&request, what)
-            .await
-            .map(drop)
+        self.pipeline.json::<Value>(&request, what).await.map(drop)
     }
 
     /// A write whose answer is ignored (DSS answers most writes with a short message).

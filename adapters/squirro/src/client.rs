@@ -136,9 +136,7 @@ impl TokenExchange {
             .header(ACCEPT, "application/json")
             .form(&form);
         // Repeating an exchange only mints another access token.
-        let resp = http
-            .send_with(rb, Some(Idempotency::Idempotent))
-            .await?;
+        let resp = http.send_with(rb, Some(Idempotency::Idempotent)).await?;
         let status = resp.status().as_u16();
         let wait = retry_after(&resp);
         let body = read_body(resp, http.max_body_bytes()).await?;

@@ -360,7 +360,10 @@ impl<A: Authenticator> Pipeline<A> {
         if session.generation != seen && session.credential.is_some() {
             return Ok(());
         }
-        tracing::debug!(vendor = self.auth.vendor(), "credential expired; logging in again");
+        tracing::debug!(
+            vendor = self.auth.vendor(),
+            "credential expired; logging in again"
+        );
         self.login_locked(&mut session).await
     }
 
@@ -413,8 +416,8 @@ impl<A: Authenticator> Pipeline<A> {
             vendor_code = err.vendor_code().unwrap_or(""),
             "error response"
         );
-        let unknown = matches!(status, 500 | 502 | 504)
-            && !request.effective_idempotency().may_repeat();
+        let unknown =
+            matches!(status, 500 | 502 | 504) && !request.effective_idempotency().may_repeat();
         if unknown {
             err.with_outcome_unknown(true)
         } else {
