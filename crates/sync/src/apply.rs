@@ -1,8 +1,8 @@
 //! Applying one target's plan: dependency order, bounded concurrency, batches where the
 //! adapter takes them, every write announced in the journal (`started`, durably) before
 //! it is sent and every result journaled (durably) before anything that depends on it
-//! starts, a failure that a retry may cure tried again a few times (unless the target
-//! looks down), and a failure skipping only its dependents.
+//! starts, a write whose outcome is unknown (its answer lost) tried again a few times
+//! (unless the target looks down), and a failure skipping only its dependents.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -200,10 +200,13 @@ pub(crate) struct ApplyContext<'a> {
     pub adopt_existing_login: bool,
 }
 
-/// Attempts of one operation, the first included, while its failures are retryable
-/// (the target was unavailable or throttled). A retried create that the target did carry
-/// out finds the account already there and adopts it (see [`adopt_existing_user`]).
-const OP_ATTEMPTS: u32 = 6;
+/// Attempts of one operation, the first included, while its request reached the target
+/// and its outcome is unknown ([`Error::is_outcome_unknown`]: the answer to a write that is
+/// not idempotent was lost, so the HTTP layer could not send it again). Every other
+/// transient failure was retried by the HTTP layer already and is not retried here, so
+/// that retries do not multiply. A retried create that the target did carry out finds
+/// the account already there and adopts it (see [`adopt_existing_user`]).
+const OP_ATTEMPTS: u32 = 4;
 
 /// Retryable failures in a row, with no success in between, after which a target is taken
 /// to be down: its failures are no longer retried in this run, so that an unreachable
@@ -214,7 +217,7 @@ fn down_after(concurrency: usize) -> usize {
 
 /// The pause before retry number `retry` (1-based) of an operation: the target's
 /// `Retry-After` where it sent one (at most a minute), else 250 ms doubling to 4 s
-/// (7.75 s in all over the five retries).
+/// (1.75 s in all over the three retries).
 fn retry_wait(error: &Error, retry: u32) -> std::time::Duration {
     use std::time::Duration;
     match error.retry_after() {
@@ -360,7 +363,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 Err(_) => {}
             }
             if let Err(e) = &d.result {
-                let retry = e.is_retryable()
+                let retry = e.is_outcome_unknown()
                     && attempts[d.op] < OP_ATTEMPTS
                     && failing_in_a_row <= down_after(concurrency)
                     && d.fatal.is_none()
