@@ -537,4 +537,91 @@ mod tests {
         let clean = crate::redact(text);
         assert!(!clean.contains("canary"), "{clean}");
     }
+
+    #[tokio::test]
+    async fn a_post_is_retried_after_503_which_says_it_was_not_processed() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201))
+            .mount(&server)
+            .await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let resp = client
+            .send(client.request(Method::POST, server.uri()))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), 201);
+        assert_eq!(client.counts().writes, 3);
+    }
+
+    /// A server that reads each request and closes the connection without an answer;
+    /// the number of connections it accepted.
+    async fn dropping_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        use std::sync::atomic::AtomicU64;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = std::sync::Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            while let Ok((mut sock, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                drop(sock);
+            }
+        });
+        (format!("http://{addr}/x"), accepted)
+    }
+
+    #[tokio::test]
+    async fn a_post_whose_answer_is_lost_is_sent_once_and_its_outcome_unknown() {
+        let (url, accepted) = dropping_server().await;
+        let client = HttpClient::new("t", &fast()).expect("client");
+        let err = client
+            .send(client.request(Method::POST, &url).body("{}"))
+            .await
+            .expect_err("no answer");
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.is_outcome_unknown(), "{err}");
+        assert_eq!(client.counts().writes, 1);
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+        // A GET is retried, and its failure leaves nothing unknown.
+        let err = client
+            .send(client.request(Method::GET, &url))
+            .await
+            .expect_err("no answer");
+        assert!(!err.is_outcome_unknown(), "{err}");
+        assert_eq!(
+            client.counts().reads,
+            u64::from(RetryPolicy::default().max_attempts)
+        );
+    }
+
+    #[tokio::test]
+    async fn no_retry_starts_that_the_budget_would_cut_off() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
+            .mount(&server)
+            .await;
+        let mut settings = fast();
+        // Room for one wait of 1 s and one more attempt of at least 1 s, not for two.
+        settings.retry.budget = Duration::from_millis(2500);
+        let client = HttpClient::new("t", &settings).expect("client");
+        let resp = client
+            .send(client.request(Method::GET, server.uri()))
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), 503);
+        assert_eq!(client.counts().reads, 2);
+    }
 }

@@ -507,3 +507,181 @@ impl<A: Authenticator> Pipeline<A> {
         self.send(request, &[]).await.map(|a| a.body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::http::test_support::fast;
+
+    /// Logs in by counting: the credential is `token-N` for the Nth login.
+    #[derive(Default)]
+    struct Counting {
+        logins: AtomicU32,
+    }
+
+    #[async_trait]
+    impl Authenticator for Counting {
+        fn vendor(&self) -> &str {
+            "Test"
+        }
+
+        async fn login(&self, _http: &HttpClient) -> Result<Secret> {
+            let n = self.logins.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(Secret::new(format!("token-{n}")))
+        }
+
+        fn authorize(&self, request: RequestBuilder, token: &Secret) -> Result<RequestBuilder> {
+            Ok(request.header("x-test-token", token.expose()))
+        }
+
+        fn expired(&self, body: &[u8]) -> bool {
+            body == b"expired"
+        }
+
+        fn map_error(&self, status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+            let kind = match status {
+                401 => ErrorKind::Unauthenticated,
+                500..=504 => ErrorKind::Unavailable,
+                _ => ErrorKind::Protocol,
+            };
+            Error::new(
+                kind,
+                format!("HTTP {status}: {}", String::from_utf8_lossy(body)),
+            )
+            .with_retry_after(retry_after)
+        }
+    }
+
+    fn pipeline() -> Pipeline<Counting> {
+        Pipeline::new(
+            HttpClient::new("t", &fast()).expect("client"),
+            Counting::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_expired_credential_is_renewed_once_and_the_request_repeated() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(header("x-test-token", "token-1"))
+            .respond_with(ResponseTemplate::new(401).set_body_string("expired"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(header("x-test-token", "token-2"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[1,2]"))
+            .mount(&server)
+            .await;
+        let p = pipeline();
+        let got: Vec<u32> = p
+            .json(&Request::get(format!("{}/x", server.uri())), "list")
+            .await
+            .expect("answer");
+        assert_eq!(got, vec![1, 2]);
+        assert_eq!(p.auth().logins.load(Ordering::SeqCst), 2);
+        assert_eq!(p.counts().reads, 2);
+    }
+
+    #[tokio::test]
+    async fn a_401_that_is_not_an_expiry_is_mapped_without_a_new_login() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401).set_body_string("denied"))
+            .mount(&server)
+            .await;
+        let p = pipeline();
+        let err = p
+            .send(&Request::get(server.uri()), &[])
+            .await
+            .expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+        assert!(err.message().contains("denied"), "{}", err.message());
+        assert_eq!(p.auth().logins.load(Ordering::SeqCst), 1);
+        assert_eq!(p.counts().reads, 1);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_answer_is_read_again_a_bounded_number_of_times() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/list"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("[1,"))
+            .mount(&server)
+            .await;
+        let p = pipeline();
+        let err = p
+            .json::<Vec<u32>>(&Request::get(format!("{}/list", server.uri())), "list")
+            .await
+            .expect_err("never readable");
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(
+            err.message().starts_with("Test answered GET /list"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(p.counts().reads, u64::from(UNREADABLE_ATTEMPTS));
+        // A write is read once.
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{"))
+            .mount(&server)
+            .await;
+        let _ = p
+            .json::<Value>(&Request::new(Method::POST, server.uri()), "result")
+            .await
+            .expect_err("unreadable");
+        assert_eq!(p.counts().writes, 1);
+    }
+
+    #[tokio::test]
+    async fn a_503_is_retried_by_the_http_layer_only_not_read_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+            .mount(&server)
+            .await;
+        let p = pipeline();
+        let err = p
+            .json::<Value>(&Request::get(server.uri()), "list")
+            .await
+            .expect_err("unavailable");
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(!err.is_outcome_unknown());
+        assert_eq!(
+            p.counts().reads,
+            u64::from(RetryPolicy::default().max_attempts)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_500_to_a_create_leaves_its_outcome_unknown_and_is_sent_once() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(500))
+            .mount(&server)
+            .await;
+        let p = pipeline();
+        let err = p
+            .send(&Request::new(Method::POST, server.uri()), &[])
+            .await
+            .expect_err("failed");
+        assert!(err.is_outcome_unknown());
+        assert_eq!(p.counts().writes, 1);
+        // An idempotent write was retried below and may be sent again by anyone.
+        let err = p
+            .send(&Request::new(Method::PUT, server.uri()), &[])
+            .await
+            .expect_err("failed");
+        assert!(!err.is_outcome_unknown());
+    }
+
+    use crate::http::RetryPolicy;
+}
