@@ -43,7 +43,7 @@ impl HttpClient {
     /// Builds a client for the adapter named `adapter` (used in logs and errors).
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] when the CA file cannot be read or parsed.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the CA file cannot be read or parsed.
     pub fn new(adapter: &str, settings: &HttpSettings) -> Result<Self> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
@@ -133,9 +133,9 @@ impl HttpClient {
     /// whatever its status: mapping statuses to errors is the adapter's job.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when no response arrived (connection refused, timeout,
+    /// [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) when no response arrived (connection refused, timeout,
     /// reset) after the last attempt, marked [`Error::is_outcome_unknown`] when a
-    /// request that is not idempotent was sent and its answer lost; [`ErrorKind::InvalidInput`] when the request cannot be
+    /// request that is not idempotent was sent and its answer lost; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the request cannot be
     /// built.
     pub async fn send_with(
         &self,

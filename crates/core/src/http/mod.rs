@@ -8,11 +8,19 @@
 //! (`Authorization` headers, cookies, token headers) is registered with
 //! [`crate::register_secret`], so that no error or log line shows it.
 //!
-//! Adapters build requests with [`HttpClient::request`], send them with
-//! [`HttpClient::send`] (which retries what is safe to retry), and map the final response's
-//! status and body to an [`Error`] in their own one error-mapping function. Response
-//! bodies are read with [`read_body`] / [`parse_json`], which cap the size and name the
-//! offending field when the JSON does not match.
+//! Adapters send through a [`Pipeline`]: they fill in the [`Authenticator`] hooks (how to
+//! log in and refresh, how to put the credential on a request, which answers mean it
+//! expired, how their error bodies map to an [`Error`](crate::Error) with the vendor's code, how to log
+//! out) and send [`Request`]s; the pipeline logs in when needed, logs in again once when
+//! the credential expired, maps every non-2xx answer through the hooks, reads bodies
+//! within a size limit ([`read_body`]) and parses them naming the offending field
+//! ([`parse_json`]), reading an unreadable answer again a bounded number of times.
+//!
+//! Retries happen here and nowhere else: [`HttpClient::send_with`] retries what is safe
+//! to retry within a [`RetryPolicy`] (attempts, back-off with jitter, a time budget per
+//! request). A write that is not idempotent and whose answer was lost is not repeated;
+//! its error says its outcome is unknown ([`Error::is_outcome_unknown`](crate::Error::is_outcome_unknown)), and the engine
+//! decides.
 
 mod body;
 mod client;
