@@ -356,12 +356,17 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         let Some(done) = inflight.next().await else {
             break;
         };
+        // A batch is one request: its operations failing together count as one failure,
+        // so that one lost answer to a large batch does not make the target look down.
+        if done.iter().any(|d| d.result.is_ok()) {
+            failing_in_a_row = 0;
+        } else if done
+            .iter()
+            .any(|d| matches!(&d.result, Err(e) if e.is_retryable()))
+        {
+            failing_in_a_row += 1;
+        }
         for d in done {
-            match &d.result {
-                Ok(_) => failing_in_a_row = 0,
-                Err(e) if e.is_retryable() => failing_in_a_row += 1,
-                Err(_) => {}
-            }
             if let Err(e) = &d.result {
                 let retry = e.is_outcome_unknown()
                     && attempts[d.op] < OP_ATTEMPTS
