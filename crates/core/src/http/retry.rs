@@ -6,7 +6,9 @@ use std::time::Duration;
 use rand::Rng;
 use reqwest::Response;
 
-/// How retries back off and when they stop.
+/// How retries back off and when they stop. This is the only place transient failures
+/// are retried (the engine adds attempts only for writes whose outcome is unknown); the
+/// defaults and the bounds they give are in docs/operations.md, "Retries".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in total, the first included. Default 5; 1 disables retries.
@@ -15,8 +17,9 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// The largest back-off between two attempts. Default 10 s.
     pub max_backoff: Duration,
-    /// The time all attempts of one request may take together; no retry starts after it.
-    /// Default 120 s.
+    /// The time all attempts of one request and the waits between them may take together:
+    /// no retry starts with less than a second of it left, and the last attempt's timeout
+    /// is cut to what is left, so one request never takes longer. Default 120 s.
     pub budget: Duration,
     /// The longest `Retry-After` honoured; a server asking for more gets this. Default 60 s.
     pub max_retry_after: Duration,
