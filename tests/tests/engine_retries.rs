@@ -1,9 +1,11 @@
-//! The engine's own answer to failures a retry may cure, end to end against directory-file
-//! targets behind a wrapper that fails on command: such an operation is tried again
-//! within the run (so a first sync converges under faults), a create the target carried
-//! out although its answer was lost is adopted and completed rather than duplicated, a
-//! failure that persists still fails after a few attempts, and every write is announced
-//! in the journal before it is sent.
+//! The engine's own answer to failures, end to end against directory-file targets behind
+//! a wrapper that fails on command. Transient failures are retried by the HTTP layer
+//! alone; the engine tries again only a write whose outcome is unknown (its answer was
+//! lost, so the HTTP layer could not repeat it): such an operation is tried again within
+//! the run, a create the target carried out although its answer was lost is adopted and
+//! completed rather than duplicated, a failure that persists still fails after a few
+//! attempts, a failure the HTTP layer already retried is not retried again, and every
+//! write is announced in the journal before it is sent.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,14 +26,19 @@ use serde_json::json;
 /// Fails chosen writes of the wrapped adapter with a retryable error.
 #[derive(Default)]
 struct Faults {
-    /// Creates of these logins fail, before reaching the target, this many more times.
+    /// Creates of these logins fail, before reaching the target, this many more times,
+    /// with an outcome the client cannot know (an answer lost).
     create_fails: HashMap<String, usize>,
+    /// Creates of these logins fail, before reaching the target, this many more times,
+    /// as after the HTTP layer's own retries (a 503 to the last attempt).
+    create_retried: HashMap<String, usize>,
     /// Creates of these logins reach the target (without email and display name, as a
     /// two-step create cut after its first step would), then fail, once.
     create_lost: HashSet<String>,
-    /// Creates of these logins always fail.
+    /// Creates of these logins always fail, their outcome unknown.
     create_always: HashSet<String>,
-    /// The next this many member additions fail before reaching the target.
+    /// The next this many member additions fail before reaching the target, their
+    /// outcome unknown.
     member_fails: usize,
 }
 
@@ -62,8 +69,15 @@ impl Flaky {
     }
 }
 
+/// A write whose answer was lost: the target may or may not have carried it out.
 fn unavailable(what: &str) -> Error {
     Error::unavailable(format!("injected: {what} (the server is restarting)"))
+        .with_outcome_unknown(true)
+}
+
+/// A failure the HTTP layer has retried already (the target answered 503 every time).
+fn retried(what: &str) -> Error {
+    Error::unavailable(format!("injected: {what} (503 to every attempt)"))
 }
 
 #[async_trait]
@@ -89,6 +103,10 @@ impl Users for Flaky {
             if let Some(n) = f.create_fails.get_mut(&user.login).filter(|n| **n > 0) {
                 *n -= 1;
                 return Err(unavailable("create"));
+            }
+            if let Some(n) = f.create_retried.get_mut(&user.login).filter(|n| **n > 0) {
+                *n -= 1;
+                return Err(retried("create"));
             }
             f.create_lost.remove(&user.login)
         };
@@ -224,7 +242,7 @@ fn no_duplicates(users: &[User]) {
 }
 
 #[tokio::test]
-async fn failures_a_retry_cures_are_tried_again_within_the_same_run() {
+async fn writes_whose_outcome_is_unknown_are_tried_again_within_the_same_run() {
     let mut faults = Faults {
         member_fails: 5,
         ..Faults::default()
@@ -325,13 +343,13 @@ async fn a_create_carried_out_but_not_answered_is_adopted_and_completed_not_dupl
 }
 
 #[tokio::test]
-async fn a_failure_that_persists_fails_after_six_attempts_and_skips_only_its_dependents() {
+async fn a_failure_that_persists_fails_after_four_attempts_and_skips_only_its_dependents() {
     let mut faults = Faults::default();
     faults.create_always.insert("ada.lovelace".into());
     let (w, flaky) = world(faults);
     let (_, report) = w.sync().await.expect("sync");
     assert!(!report.converged());
-    assert_eq!(flaky.creates_of("ada.lovelace"), 6);
+    assert_eq!(flaky.creates_of("ada.lovelace"), 4);
     let t = &report.targets[0];
     assert_eq!(t.failed, 1, "{t:?}");
     let failed = t
@@ -351,6 +369,36 @@ async fn a_failure_that_persists_fails_after_six_attempts_and_skips_only_its_dep
     let users = w.target_users("mirror").await.expect("read back");
     assert!(users.iter().any(|u| u.login == "grace.hopper"));
     assert!(!users.iter().any(|u| u.login == "ada.lovelace"));
+}
+
+#[tokio::test]
+async fn a_failure_the_http_layer_retried_already_is_not_retried_by_the_engine() {
+    let mut faults = Faults::default();
+    faults.create_retried.insert("ada.lovelace".into(), 1);
+    let (w, flaky) = world(faults);
+    let (_, report) = w.sync().await.expect("sync");
+    assert!(!report.converged());
+    assert_eq!(flaky.creates_of("ada.lovelace"), 1, "not tried again");
+    let t = &report.targets[0];
+    assert_eq!(t.failed, 1, "{t:?}");
+    let failed = t
+        .problems
+        .iter()
+        .find(|p| p.outcome == OpOutcome::Failed)
+        .expect("the failure");
+    assert!(failed.error.contains("503"), "{}", failed.error);
+
+    // The next run plans the create again, and it goes through.
+    let (_, report) = w.sync().await.expect("second sync");
+    assert!(
+        report.converged(),
+        "{}",
+        idbridge_sync::report::render_run(&report)
+    );
+    assert_eq!(flaky.creates_of("ada.lovelace"), 2);
+    let users = w.target_users("mirror").await.expect("read back");
+    no_duplicates(&users);
+    assert!(users.iter().any(|u| u.login == "ada.lovelace"));
 }
 
 #[tokio::test]
@@ -378,7 +426,7 @@ async fn a_target_that_looks_down_is_not_retried_operation_after_operation() {
         .unwrap_or(0)
         + report.targets[0].failed;
     assert!(enabled > 20, "{enabled} creates planned");
-    // Six attempts each would be 6 x the creates; once the failures pile up with no
+    // Four attempts each would be 4 x the creates; once the failures pile up with no
     // success in between, the rest fail at their first attempt.
     assert!(
         calls < enabled * 2,

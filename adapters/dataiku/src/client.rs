@@ -1,4 +1,5 @@
-//! The authenticated HTTP client of the DSS public API.
+//! The DSS public API's hooks into the shared request pipeline
+//! ([`idbridge_core::http::Pipeline`]), and its URLs.
 //!
 //! Every request carries the API key as the HTTP Basic user with an empty password, exactly
 //! as the official Python client sends it (`Authorization: Basic base64("<key>:")`). API
@@ -6,10 +7,14 @@
 //! project keys) are percent-encoded; query booleans are sent as `true`/`false`. Every
 //! non-2xx answer goes through [`crate::error::map_error`].
 
-use idbridge_core::http::{HttpClient, Idempotency, RequestCounts, read_body, retry_after};
-use idbridge_core::{Error, Result, Secret};
-use reqwest::Method;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use std::sync::Arc;
+use std::time::Duration;
+
+use idbridge_core::http::{
+    Authenticator, HttpClient, Idempotency, Pipeline, Request, RequestCounts,
+};
+use idbridge_core::{Error, Result, Secret, async_trait};
+use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
@@ -17,22 +22,45 @@ use url::Url;
 use crate::config::DataikuConfig;
 use crate::error::map_error;
 
-/// How many times a GET whose 2xx body is not the expected JSON is sent in all.
-const UNREADABLE_READ_ATTEMPTS: u32 = 3;
+/// DSS's authentication: the API key as the Basic user, which never expires.
+struct ApiKey(Secret);
+
+#[async_trait]
+impl Authenticator for ApiKey {
+    fn vendor(&self) -> &str {
+        "DSS"
+    }
+
+    async fn login(&self, _http: &HttpClient) -> Result<Secret> {
+        Ok(self.0.clone())
+    }
+
+    fn authorize(&self, request: RequestBuilder, key: &Secret) -> Result<RequestBuilder> {
+        Ok(request.basic_auth(key.expose(), Some("")))
+    }
+
+    fn expired(&self, _body: &[u8]) -> bool {
+        // A key does not expire: a 401 is the answer.
+        false
+    }
+
+    fn map_error(&self, status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+        map_error(status, body, retry_after)
+    }
+}
 
 /// One DSS API client. Cheap to clone.
 #[derive(Clone)]
 pub struct DssClient {
-    http: HttpClient,
+    pipeline: Arc<Pipeline<ApiKey>>,
     root: Url,
-    api_key: Secret,
 }
 
 impl std::fmt::Debug for DssClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DssClient")
             .field("root", &self.root.as_str())
-            .field("api_key", &self.api_key)
+            .field("api_key", &self.pipeline.auth().0)
             .finish()
     }
 }
@@ -77,15 +105,14 @@ impl DssClient {
             return Err(Error::config("base_url cannot carry a path"));
         }
         Ok(DssClient {
-            http,
+            pipeline: Arc::new(Pipeline::new(http, ApiKey(cfg.api_key.clone()))),
             root,
-            api_key: cfg.api_key.clone(),
         })
     }
 
     /// The requests sent so far.
     pub fn counts(&self) -> RequestCounts {
-        self.http.counts()
+        self.pipeline.counts()
     }
 
     /// The full URL of `path`, each segment percent-encoded.
@@ -101,6 +128,20 @@ impl DssClient {
         url
     }
 
+    fn request(
+        &self,
+        method: Method,
+        path: ApiPath<'_>,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Request {
+        let request = Request::new(method, self.url(path).as_str()).queries(query);
+        match body {
+            Some(body) => request.json(body.clone()),
+            None => request,
+        }
+    }
+
     /// Sends one request and returns the body of a 2xx answer.
     ///
     /// # Errors
@@ -114,33 +155,14 @@ impl DssClient {
         body: Option<&Value>,
         idempotency: Option<Idempotency>,
     ) -> Result<Vec<u8>> {
-        let url = self.url(path);
-        let mut rb = self
-            .http
-            .request(method, url)
-            .basic_auth(self.api_key.expose(), Some(""));
-        if !query.is_empty() {
-            rb = rb.query(query);
-        }
-        if let Some(body) = body {
-            let bytes = serde_json::to_vec(body)
-                .map_err(|e| Error::invalid_input(format!("cannot encode the request: {e}")))?;
-            rb = rb
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(bytes);
-        }
-        let resp = self.http.send_with(rb, idempotency).await?;
-        let status = resp.status();
-        let after = retry_after(&resp);
-        let bytes = read_body(resp, self.http.max_body_bytes()).await?;
-        if status.is_success() {
-            Ok(bytes)
-        } else {
-            Err(map_error(status.as_u16(), &bytes, after))
-        }
+        let request = self
+            .request(method, path, query, body)
+            .idempotency(idempotency);
+        self.pipeline.bytes(&request).await
     }
 
-    /// GET and decode JSON.
+    /// GET and decode JSON; an answer that is not the expected JSON is read again (see
+    /// [`Pipeline::read`]).
     ///
     /// # Errors
     /// As [`DssClient::call`]; [`idbridge_core::ErrorKind::Protocol`] for a body that is not
@@ -151,28 +173,8 @@ impl DssClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<T> {
-        let mut attempt = 1;
-        loop {
-            let body = self.call(Method::GET, path, query, None, None).await?;
-            match idbridge_core::http::parse_json(&body, what) {
-                Ok(v) => return Ok(v),
-                // A read is safe to repeat: a truncated or mangled answer (a proxy, a
-                // dropped chunk) is read again before giving up.
-                Err(e) if attempt < UNREADABLE_READ_ATTEMPTS => {
-                    tracing::debug!(error = %e, attempt, "re-reading an unreadable answer");
-                    attempt += 1;
-                }
-                Err(e) => {
-                    let url = self.url(path);
-                    return Err(idbridge_core::http::name_request(
-                        e,
-                        "DSS",
-                        &Method::GET,
-                        url.as_str(),
-                    ));
-                }
-            }
-        }
+        let request = self.request(Method::GET, path, query, None);
+        self.pipeline.json(&request, what).await
     }
 
     /// A whole-document `PUT` whose answer DSS sends as JSON (user and group settings; the
@@ -183,18 +185,10 @@ impl DssClient {
     /// As [`DssClient::call`]; [`idbridge_core::ErrorKind::Protocol`] when the answer is
     /// still not JSON after the last attempt.
     pub async fn put_document(&self, path: ApiPath<'_>, doc: &Value, what: &str) -> Result<()> {
-        let mut attempt = 1;
-        loop {
-            let body = self.call(Method::PUT, path, &[], Some(doc), None).await?;
-            match idbridge_core::http::parse_json::<Value>(&body, what) {
-                Ok(_) => return Ok(()),
-                Err(e) if attempt < UNREADABLE_READ_ATTEMPTS => {
-                    tracing::debug!(error = %e, attempt, "re-sending a write with an unreadable answer");
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let request = self
+            .request(Method::PUT, path, &[], Some(doc))
+            .resend_unreadable();
+        self.pipeline.json::<Value>(&request, what).await.map(drop)
     }
 
     /// A write whose answer is ignored (DSS answers most writes with a short message).

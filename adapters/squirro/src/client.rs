@@ -1,12 +1,17 @@
-//! The authenticated HTTP client: the token exchange, the Bearer header, the one refresh
-//! and repeat on 401, and error mapping for every non-2xx answer.
+//! Squirro's hooks into the shared request pipeline
+//! ([`idbridge_core::http::Pipeline`]): the token exchange, the Bearer header, and error
+//! mapping for every non-2xx answer; and the URLs of the user and topic APIs.
 
 use std::sync::RwLock;
+use std::time::Duration;
 
-use idbridge_core::http::{HttpClient, Idempotency, RequestCounts, read_body, retry_after};
-use idbridge_core::{Error, Result, Secret};
-use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use idbridge_core::http::{
+    Authenticator, HttpClient, Idempotency, Pipeline, Request, RequestCounts, read_body,
+    retry_after,
+};
+use idbridge_core::{Error, Result, Secret, async_trait};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -16,29 +21,7 @@ use crate::error::{Call, map_error};
 use crate::wire::TokenResponse;
 
 /// A request body.
-#[derive(Debug, Clone)]
-pub enum Body {
-    /// No body (GET, DELETE).
-    None,
-    /// `application/x-www-form-urlencoded` fields, in order.
-    Form(Vec<(String, String)>),
-    /// `application/json`.
-    Json(Value),
-}
-
-impl Body {
-    /// A form body from `(key, value)` pairs.
-    pub fn form<K: Into<String>, V: Into<String>>(
-        fields: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Body::Form(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
-    }
-}
+pub use idbridge_core::http::Body;
 
 /// What the token exchange told us about the connecting account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,25 +34,24 @@ pub struct Identity {
     pub role: Option<String>,
 }
 
-struct Tokens {
-    access: Option<Secret>,
-    refresh: Secret,
-    /// Bumped at every successful exchange, so that concurrent requests that all saw a
-    /// 401 with the same token refresh only once.
-    generation: u64,
-}
-
-/// A client of one Squirro user API and topic API, authenticated with a refresh token.
-pub struct SquirroClient {
-    http: HttpClient,
-    urls: BaseUrls,
-    api_version: String,
-    user_data_version: String,
+/// Squirro's authentication: a refresh token exchanged for an access token, sent as a
+/// Bearer header; any 401 means the access token expired.
+struct TokenExchange {
+    user_api: String,
     client_id: Option<String>,
     client_secret: Option<Secret>,
     tenant: RwLock<Option<String>>,
     identity: RwLock<Identity>,
-    tokens: Mutex<Tokens>,
+    /// Replaced by the one each exchange hands back.
+    refresh: Mutex<Secret>,
+}
+
+/// A client of one Squirro user API and topic API, authenticated with a refresh token.
+pub struct SquirroClient {
+    pipeline: Pipeline<TokenExchange>,
+    urls: BaseUrls,
+    api_version: String,
+    user_data_version: String,
 }
 
 impl std::fmt::Debug for SquirroClient {
@@ -77,8 +59,8 @@ impl std::fmt::Debug for SquirroClient {
         f.debug_struct("SquirroClient")
             .field("user_api", &self.urls.user)
             .field("topic_api", &self.urls.topic)
-            .field("tenant", &self.tenant_opt())
-            .field("client_id", &self.client_id)
+            .field("tenant", &self.pipeline.auth().tenant_opt())
+            .field("client_id", &self.pipeline.auth().client_id)
             .field("tokens", &idbridge_core::REDACTED)
             .finish()
     }
@@ -116,6 +98,128 @@ pub(crate) fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
     })
 }
 
+impl TokenExchange {
+    fn tenant_opt(&self) -> Option<String> {
+        match self.tenant.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn client_credentials(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(id) = &self.client_id {
+            out.push(("client_id".to_string(), id.clone()));
+            if let Some(secret) = &self.client_secret {
+                out.push(("client_secret".to_string(), secret.expose().to_string()));
+            }
+        }
+        out
+    }
+
+    /// Sends one token exchange and stores what it returns: the access token, the refresh
+    /// token the server hands back (which replaces ours), the tenant when we had none, and
+    /// the connecting account's identity.
+    async fn exchange(&self, http: &HttpClient) -> Result<Secret> {
+        let mut refresh = self.refresh.lock().await;
+        let mut form: Vec<(String, String)> = vec![
+            ("grant_type".into(), "refresh_token".into()),
+            ("refresh_token".into(), refresh.expose().to_string()),
+        ];
+        form.extend(self.client_credentials());
+        if let Some(t) = self.tenant_opt() {
+            form.push(("tenant".into(), t));
+        }
+        let url = format!("{}/oauth2/token", self.user_api);
+        let rb = http
+            .request(Method::POST, &url)
+            .header(ACCEPT, "application/json")
+            .form(&form);
+        // Repeating an exchange only mints another access token.
+        let resp = http.send_with(rb, Some(Idempotency::Idempotent)).await?;
+        let status = resp.status().as_u16();
+        let wait = retry_after(&resp);
+        let body = read_body(resp, http.max_body_bytes()).await?;
+        if status == 404 {
+            // Squirro answers 404 for a refresh token it does not know, and so does any
+            // server without Squirro's user API at this path: name both causes and the URL.
+            let err = map_error(Call::TokenExchange, status, wait, &body);
+            return Err(Error::new(
+                err.kind(),
+                format!(
+                    "404 at {}: the refresh token is unknown, or cluster_url is not the Squirro cluster's address (give the address the web UI is served from, without /api)",
+                    idbridge_core::http::display_url(&url)
+                ),
+            )
+            .with_vendor(err.vendor_code(), err.vendor_message())
+            .with_http_status(404)
+            .with_operation("token exchange"));
+        }
+        if !(200..300).contains(&status) {
+            return Err(map_error(Call::TokenExchange, status, wait, &body)
+                .with_operation("token exchange"));
+        }
+        let parsed = parse_token_response(&body)?;
+        if parsed.access_token.is_empty() {
+            return Err(Error::protocol(
+                "the token exchange returned an empty access token",
+            ));
+        }
+        if let Some(next) = parsed.refresh_token.filter(|r| !r.is_empty()) {
+            *refresh = next;
+        }
+        if let Some(t) = parsed.tenant.filter(|t| !t.is_empty()) {
+            let mut tenant = match self.tenant.write() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if tenant.is_none() {
+                *tenant = Some(t);
+            }
+        }
+        let mut identity = match self.identity.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if parsed.user_id.is_some() {
+            identity.user_id = parsed.user_id;
+        }
+        if parsed.session_id.is_some() {
+            identity.session_id = parsed.session_id;
+        }
+        if parsed.role.is_some() {
+            identity.role = parsed.role;
+        }
+        tracing::debug!(adapter = crate::ADAPTER_NAME, "access token obtained");
+        Ok(parsed.access_token)
+    }
+}
+
+#[async_trait]
+impl Authenticator for TokenExchange {
+    fn vendor(&self) -> &str {
+        "Squirro"
+    }
+
+    async fn login(&self, http: &HttpClient) -> Result<Secret> {
+        self.exchange(http).await
+    }
+
+    fn authorize(&self, request: RequestBuilder, token: &Secret) -> Result<RequestBuilder> {
+        let bearer =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::protocol("the access token holds characters not allowed in a header")
+            })?;
+        Ok(request
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, bearer))
+    }
+
+    fn map_error(&self, status: u16, body: &[u8], retry_after: Option<Duration>) -> Error {
+        map_error(Call::Api, status, retry_after, body)
+    }
+}
+
 impl SquirroClient {
     /// Builds a client from a validated configuration; nothing is sent yet.
     ///
@@ -126,39 +230,31 @@ impl SquirroClient {
             .base_urls()
             .map_err(|(key, msg)| Error::config(format!("key `{key}`: {msg}")))?;
         let http = HttpClient::new(crate::ADAPTER_NAME, &config.http_settings())?;
-        Ok(SquirroClient {
-            http,
-            urls,
-            api_version: config.api_version.clone(),
-            user_data_version: config.user_data_api_version.clone(),
+        let auth = TokenExchange {
+            user_api: urls.user.clone(),
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
             tenant: RwLock::new(config.tenant.clone()),
             identity: RwLock::new(Identity::default()),
-            tokens: Mutex::new(Tokens {
-                access: None,
-                refresh: config.refresh_token.clone(),
-                generation: 0,
-            }),
+            refresh: Mutex::new(config.refresh_token.clone()),
+        };
+        Ok(SquirroClient {
+            pipeline: Pipeline::new(http, auth),
+            urls,
+            api_version: config.api_version.clone(),
+            user_data_version: config.user_data_api_version.clone(),
         })
     }
 
     /// Requests sent so far.
     pub fn counts(&self) -> RequestCounts {
-        self.http.counts()
+        self.pipeline.counts()
     }
 
     /// The connecting account, as the last token exchange reported it.
     pub fn identity(&self) -> Identity {
-        match self.identity.read() {
+        match self.pipeline.auth().identity.read() {
             Ok(i) => i.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn tenant_opt(&self) -> Option<String> {
-        match self.tenant.read() {
-            Ok(t) => t.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
@@ -168,7 +264,7 @@ impl SquirroClient {
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] when neither gave one.
     pub fn tenant(&self) -> Result<String> {
-        self.tenant_opt().ok_or_else(|| {
+        self.pipeline.auth().tenant_opt().ok_or_else(|| {
             Error::config(
                 "no tenant: the configuration has no `tenant` and the token exchange reported none",
             )
@@ -234,14 +330,7 @@ impl SquirroClient {
 
     /// The client credentials, for the calls the vendor sheet says take them.
     pub fn client_credentials(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        if let Some(id) = &self.client_id {
-            out.push(("client_id".to_string(), id.clone()));
-            if let Some(secret) = &self.client_secret {
-                out.push(("client_secret".to_string(), secret.expose().to_string()));
-            }
-        }
-        out
+        self.pipeline.auth().client_credentials()
     }
 
     /// Exchanges the refresh token for an access token now (done lazily otherwise).
@@ -250,147 +339,7 @@ impl SquirroClient {
     /// [`idbridge_core::ErrorKind::Unauthenticated`] when the server refuses the refresh
     /// token; [`idbridge_core::ErrorKind::Unavailable`] when it cannot be reached.
     pub async fn login(&self) -> Result<()> {
-        let mut tokens = self.tokens.lock().await;
-        self.exchange(&mut tokens).await
-    }
-
-    /// Sends one token exchange and stores what it returns: the access token, the refresh
-    /// token the server hands back (which replaces ours), the tenant when we had none, and
-    /// the connecting account's identity.
-    async fn exchange(&self, tokens: &mut Tokens) -> Result<()> {
-        let mut form: Vec<(String, String)> = vec![
-            ("grant_type".into(), "refresh_token".into()),
-            ("refresh_token".into(), tokens.refresh.expose().to_string()),
-        ];
-        form.extend(self.client_credentials());
-        if let Some(t) = self.tenant_opt() {
-            form.push(("tenant".into(), t));
-        }
-        let url = format!("{}/oauth2/token", self.urls.user);
-        let rb = self
-            .http
-            .request(Method::POST, &url)
-            .header(ACCEPT, "application/json")
-            .form(&form);
-        // Repeating an exchange only mints another access token.
-        let resp = self
-            .http
-            .send_with(rb, Some(Idempotency::Idempotent))
-            .await?;
-        let status = resp.status().as_u16();
-        let wait = retry_after(&resp);
-        let body = read_body(resp, self.http.max_body_bytes()).await?;
-        if status == 404 {
-            // Squirro answers 404 for a refresh token it does not know, and so does any
-            // server without Squirro's user API at this path: name both causes and the URL.
-            let err = map_error(Call::TokenExchange, status, wait, &body);
-            return Err(Error::new(
-                err.kind(),
-                format!(
-                    "404 at {}: the refresh token is unknown, or cluster_url is not the Squirro cluster's address (give the address the web UI is served from, without /api)",
-                    idbridge_core::http::display_url(&url)
-                ),
-            )
-            .with_vendor(err.vendor_code(), err.vendor_message())
-            .with_http_status(404)
-            .with_operation("token exchange"));
-        }
-        if !(200..300).contains(&status) {
-            return Err(map_error(Call::TokenExchange, status, wait, &body)
-                .with_operation("token exchange"));
-        }
-        let parsed = parse_token_response(&body)?;
-        if parsed.access_token.is_empty() {
-            return Err(Error::protocol(
-                "the token exchange returned an empty access token",
-            ));
-        }
-        tokens.access = Some(parsed.access_token);
-        if let Some(refresh) = parsed.refresh_token.filter(|r| !r.is_empty()) {
-            tokens.refresh = refresh;
-        }
-        tokens.generation += 1;
-        if let Some(t) = parsed.tenant.filter(|t| !t.is_empty()) {
-            let mut tenant = match self.tenant.write() {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            if tenant.is_none() {
-                *tenant = Some(t);
-            }
-        }
-        let mut identity = match self.identity.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if parsed.user_id.is_some() {
-            identity.user_id = parsed.user_id;
-        }
-        if parsed.session_id.is_some() {
-            identity.session_id = parsed.session_id;
-        }
-        if parsed.role.is_some() {
-            identity.role = parsed.role;
-        }
-        tracing::debug!(
-            adapter = crate::ADAPTER_NAME,
-            generation = tokens.generation,
-            "access token obtained"
-        );
-        Ok(())
-    }
-
-    /// The current access token and its generation, exchanging the refresh token first
-    /// when there is none yet.
-    async fn access_token(&self) -> Result<(Secret, u64)> {
-        let mut tokens = self.tokens.lock().await;
-        if tokens.access.is_none() {
-            self.exchange(&mut tokens).await?;
-        }
-        match &tokens.access {
-            Some(a) => Ok((a.clone(), tokens.generation)),
-            None => Err(Error::protocol("the token exchange left no access token")),
-        }
-    }
-
-    /// Refreshes after a 401 seen with the token of generation `seen`, unless another
-    /// request already did.
-    async fn refresh(&self, seen: u64) -> Result<()> {
-        let mut tokens = self.tokens.lock().await;
-        if tokens.generation != seen && tokens.access.is_some() {
-            return Ok(());
-        }
-        self.exchange(&mut tokens).await
-    }
-
-    fn build(
-        &self,
-        method: &Method,
-        url: &str,
-        query: &[(String, String)],
-        body: &Body,
-        token: &Secret,
-    ) -> Result<reqwest::RequestBuilder> {
-        let bearer =
-            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                Error::protocol("the access token holds characters not allowed in a header")
-            })?;
-        let mut rb = self
-            .http
-            .request(method.clone(), url)
-            .header(ACCEPT, "application/json")
-            .header(AUTHORIZATION, bearer);
-        if !query.is_empty() {
-            rb = rb.query(query);
-        }
-        rb = match body {
-            Body::None => rb,
-            Body::Form(fields) => rb.form(fields),
-            Body::Json(v) => rb
-                .header(CONTENT_TYPE, "application/json")
-                .body(v.to_string()),
-        };
-        Ok(rb)
+        self.pipeline.login().await
     }
 
     /// Sends an authenticated request and returns the body of a 2xx answer.
@@ -409,28 +358,15 @@ impl SquirroClient {
         body: Body,
         idempotency: Option<Idempotency>,
     ) -> Result<Vec<u8>> {
-        let (token, generation) = self.access_token().await?;
-        let rb = self.build(&method, url, query, &body, &token)?;
-        let mut resp = self.http.send_with(rb, idempotency).await?;
-        if resp.status().as_u16() == 401 {
-            tracing::debug!(adapter = crate::ADAPTER_NAME, %method, "401: refreshing the access token once");
-            drop(resp);
-            self.refresh(generation).await?;
-            let (token, _) = self.access_token().await?;
-            let rb = self.build(&method, url, query, &body, &token)?;
-            resp = self.http.send_with(rb, idempotency).await?;
-        }
-        let status = resp.status().as_u16();
-        let wait = retry_after(&resp);
-        let bytes = read_body(resp, self.http.max_body_bytes()).await?;
-        if (200..300).contains(&status) {
-            Ok(bytes)
-        } else {
-            Err(map_error(Call::Api, status, wait, &bytes))
-        }
+        let request = Request::new(method, url)
+            .queries(query)
+            .body(body)
+            .idempotency(idempotency);
+        self.pipeline.bytes(&request).await
     }
 
-    /// GET and parse the JSON answer.
+    /// GET and parse the JSON answer; an unreadable answer is read again (see
+    /// [`Pipeline::read`]).
     ///
     /// # Errors
     /// As [`SquirroClient::send`], or [`idbridge_core::ErrorKind::Protocol`] when the body
@@ -441,9 +377,8 @@ impl SquirroClient {
         query: &[(String, String)],
         what: &str,
     ) -> Result<T> {
-        let body = self.send(Method::GET, url, query, Body::None, None).await?;
-        idbridge_core::http::parse_json(&body, what)
-            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &Method::GET, url))
+        let request = Request::get(url).queries(query);
+        self.pipeline.json(&request, what).await
     }
 
     /// Sends a write and parses its JSON answer.
@@ -458,11 +393,10 @@ impl SquirroClient {
         idempotency: Option<Idempotency>,
         what: &str,
     ) -> Result<T> {
-        let bytes = self
-            .send(method.clone(), url, &[], body, idempotency)
-            .await?;
-        idbridge_core::http::parse_json(&bytes, what)
-            .map_err(|e| idbridge_core::http::name_request(e, "Squirro", &method, url))
+        let request = Request::new(method, url)
+            .body(body)
+            .idempotency(idempotency);
+        self.pipeline.json(&request, what).await
     }
 }
 

@@ -190,9 +190,9 @@ impl StrategyAdapter {
         let call = Call::new(Method::POST, "/api/monitors/deleteUserConnections")
             .json(json!({"userConnectionIds": ids}))
             .idempotent();
-        let resp = self.client.send_accepting(&call, &[207, 403]).await?;
-        let status = resp.status().as_u16();
-        let body = http::read_body(resp, self.client.max_body_bytes()).await?;
+        let answer = self.client.send_accepting(&call, &[207, 403]).await?;
+        let status = answer.status.as_u16();
+        let body = answer.body;
         if status == 403 && VendorError::parse(&body).code.is_some() {
             // A 403 with an error code is a refusal of the request itself (a missing
             // privilege), not the "nothing was disconnected" answer.

@@ -103,6 +103,7 @@ struct Inner {
     vendor_message: Option<String>,
     http_status: Option<u16>,
     retry_after: Option<Duration>,
+    outcome_unknown: bool,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -125,6 +126,7 @@ impl Error {
             vendor_message: None,
             http_status: None,
             retry_after: None,
+            outcome_unknown: false,
             source: None,
         }))
     }
@@ -250,6 +252,23 @@ impl Error {
     /// How long the server asked us to wait before retrying, if it said.
     pub fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after
+    }
+
+    /// Whether the request reached the server but no usable answer came back (the
+    /// connection dropped or timed out after sending, or a 500, 502 or 504 answered a
+    /// request that is not idempotent), so the HTTP layer could not safely send it again:
+    /// the server may or may not have carried it out. The engine attempts such an
+    /// operation once more, adopting what the first attempt may have created. `false`
+    /// unless set.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.0.outcome_unknown
+    }
+
+    /// Marks whether the server may have carried out the request although no usable
+    /// answer came back (see [`Error::is_outcome_unknown`]).
+    pub fn with_outcome_unknown(mut self, unknown: bool) -> Self {
+        self.0.outcome_unknown = unknown;
+        self
     }
 
     /// Overrides whether a retry may help.

@@ -1,8 +1,8 @@
 //! Applying one target's plan: dependency order, bounded concurrency, batches where the
 //! adapter takes them, every write announced in the journal (`started`, durably) before
 //! it is sent and every result journaled (durably) before anything that depends on it
-//! starts, a failure that a retry may cure tried again a few times (unless the target
-//! looks down), and a failure skipping only its dependents.
+//! starts, a write whose outcome is unknown (its answer lost) tried again a few times
+//! (unless the target looks down), and a failure skipping only its dependents.
 //!
 //! - `schedule`: which operation runs when;
 //! - `batch`: which ready operations share one call;

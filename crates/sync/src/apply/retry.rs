@@ -6,10 +6,13 @@
 
 use idbridge_core::{Error, Result};
 
-/// Attempts of one operation, the first included, while its failures are retryable
-/// (the target was unavailable or throttled). A retried create that the target did carry
-/// out finds the account already there and adopts it (see [`super::perform`]).
-const OP_ATTEMPTS: u32 = 6;
+/// Attempts of one operation, the first included, while its request reached the target
+/// and its outcome is unknown ([`Error::is_outcome_unknown`]: the answer to a write that is
+/// not idempotent was lost, so the HTTP layer could not send it again). Every other
+/// transient failure was retried by the HTTP layer already and is not retried here, so
+/// that retries do not multiply. A retried create that the target did carry out finds
+/// the account already there and adopts it (see [`super::perform`]).
+const OP_ATTEMPTS: u32 = 4;
 
 /// Retryable failures in a row, with no success in between, after which a target is taken
 /// to be down: its failures are no longer retried in this run, so that an unreachable
@@ -20,7 +23,7 @@ fn down_after(concurrency: usize) -> usize {
 
 /// The pause before retry number `retry` (1-based) of an operation: the target's
 /// `Retry-After` where it sent one (at most a minute), else 250 ms doubling to 4 s
-/// (7.75 s in all over the five retries).
+/// (1.75 s in all over the three retries).
 fn retry_wait(error: &Error, retry: u32) -> std::time::Duration {
     use std::time::Duration;
     match error.retry_after() {
@@ -49,24 +52,37 @@ impl Retries {
         }
     }
 
-    /// Counts the result of an attempt of operation `op`. When it failed and is to be tried
-    /// again, returns the pause before the next attempt and that attempt's number. Nothing
-    /// is retried once the apply is `stopping` (a stop request, or a journal failure).
+    /// Counts the results of one call (one operation, or a batch sent as one request).
+    /// A batch's operations failing together count as one failure, so that one lost
+    /// answer to a large batch does not make the target look down.
+    pub(super) fn count_call<'r>(
+        &mut self,
+        results: impl Iterator<Item = &'r Result<Option<String>>> + Clone,
+    ) {
+        if results.clone().any(|r| r.is_ok()) {
+            self.failing_in_a_row = 0;
+        } else if results
+            .into_iter()
+            .any(|r| matches!(r, Err(e) if e.is_retryable()))
+        {
+            self.failing_in_a_row += 1;
+        }
+    }
+
+    /// When the attempt of operation `op` failed and is to be tried again, returns the
+    /// pause before the next attempt and that attempt's number (count the call first with
+    /// [`Retries::count_call`]). Nothing is retried once the apply is `stopping` (a stop
+    /// request, or a journal failure).
     pub(super) fn next_attempt(
         &mut self,
         op: usize,
         result: &Result<Option<String>>,
         stopping: bool,
     ) -> Option<(std::time::Duration, u32)> {
-        match result {
-            Ok(_) => self.failing_in_a_row = 0,
-            Err(e) if e.is_retryable() => self.failing_in_a_row += 1,
-            Err(_) => {}
-        }
         let Err(e) = result else {
             return None;
         };
-        let retry = e.is_retryable()
+        let retry = e.is_outcome_unknown()
             && self.attempts[op] < OP_ATTEMPTS
             && self.failing_in_a_row <= down_after(self.concurrency)
             && !stopping;

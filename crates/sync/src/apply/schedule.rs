@@ -129,6 +129,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         let Some(done) = inflight.next().await else {
             break;
         };
+        retries.count_call(done.iter().map(|d| &d.result));
         for d in done {
             let stopping = d.fatal.is_some() || report.fatal.is_some() || ctx.stop.is_stopped();
             if let (Some((wait, attempt)), Err(e)) =

@@ -88,7 +88,7 @@ impl Memberships for Members {
             .iter()
             .map(|w| {
                 if self.flaky.contains(w.member().id()) {
-                    return Err(Error::unavailable("injected failure"));
+                    return Err(Error::unavailable("injected failure").with_outcome_unknown(true));
                 }
                 self.apply(w)
             })
@@ -322,6 +322,26 @@ async fn a_retryable_failure_in_a_batch_is_tried_again_alone() {
             .expect("lock")
             .contains(&("g1".to_string(), "b".to_string()))
     );
+}
+
+#[tokio::test]
+async fn a_large_batch_failing_at_once_does_not_make_the_target_look_down() {
+    let mut members = Members {
+        caps: caps(40, false, false),
+        state: Mutex::new(BTreeSet::new()),
+        batches: Mutex::new(Vec::new()),
+        singles: Mutex::new(Vec::new()),
+        flaky: HashSet::new(),
+    };
+    let logins: Vec<String> = (0..30).map(|i| format!("u{i:02}")).collect();
+    members.flaky.extend(logins.iter().cloned());
+    let adapter = Arc::new(members);
+    let plan = plan(logins.iter().map(|u| add("g1", u)).collect());
+    // One lost answer for the whole batch: one failure, not thirty in a row.
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert_eq!(adapter.batches().len(), 1);
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(adapter.singles.lock().expect("lock").len(), 30);
 }
 
 #[tokio::test]

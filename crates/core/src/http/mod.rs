@@ -1,0 +1,157 @@
+//! HTTP plumbing every REST adapter uses: one configured client with timeouts, TLS
+//! settings, a retry policy, request counters and tracing that never records credentials.
+//!
+//! Credentials stay with the server they were configured for: a redirect is followed only
+//! within the origin (scheme, host and port) of the request, so neither a header, a cookie
+//! nor a form body with a password goes to another server, nor from `https` to `http`.
+//! Every credential the client sends or receives outside a [`crate::Secret`]
+//! (`Authorization` headers, cookies, token headers) is registered with
+//! [`crate::register_secret`], so that no error or log line shows it.
+//!
+//! Adapters send through a [`Pipeline`]: they fill in the [`Authenticator`] hooks (how to
+//! log in and refresh, how to put the credential on a request, which answers mean it
+//! expired, how their error bodies map to an [`Error`](crate::Error) with the vendor's code, how to log
+//! out) and send [`Request`]s; the pipeline logs in when needed, logs in again once when
+//! the credential expired, maps every non-2xx answer through the hooks, reads bodies
+//! within a size limit ([`read_body`]) and parses them naming the offending field
+//! ([`parse_json`]), reading an unreadable answer again a bounded number of times.
+//!
+//! Retries happen here and nowhere else: [`HttpClient::send_with`] retries what is safe
+//! to retry within a [`RetryPolicy`] (attempts, back-off with jitter, a time budget per
+//! request). A write that is not idempotent and whose answer was lost is not repeated;
+//! its error says its outcome is unknown ([`Error::is_outcome_unknown`](crate::Error::is_outcome_unknown)), and the engine
+//! decides.
+
+mod body;
+mod client;
+mod naming;
+mod pipeline;
+mod redirect;
+mod retry;
+mod secrets;
+mod transport;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Serialize;
+
+pub use body::{body_excerpt, parse_json, read_body};
+pub use client::HttpClient;
+pub use naming::{display_url, name_request};
+pub use pipeline::{Answer, Authenticator, Body, Pipeline, Request, UNREADABLE_ATTEMPTS};
+pub use retry::{RetryPolicy, parse_retry_after, retry_after};
+
+/// The largest `ca_file` read: 4 MiB, several times a whole system CA bundle.
+pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Settings of one adapter's HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Verify the server's TLS certificate. Default `true`; turning it off logs a warning.
+    pub verify_tls: bool,
+    /// An extra PEM bundle of CA certificates to trust, besides the built-in roots.
+    pub ca_file: Option<PathBuf>,
+    /// Time to establish a connection. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Time for one whole request and response. Default 60 s.
+    pub request_timeout: Duration,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// Keep cookies between requests (for servers with HTTP sessions). Default `false`.
+    pub cookie_store: bool,
+    /// The most bytes of a response body read. Default 64 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            verify_tls: true,
+            ca_file: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            cookie_store: false,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whether a request may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reads: GET, HEAD. Retried on any transient failure.
+    Safe,
+    /// Writes whose repetition has the same effect: PUT, DELETE, and requests the adapter
+    /// marks so. Retried on any transient failure.
+    Idempotent,
+    /// Writes that may take effect twice (POST create, PATCH add). Retried only when the
+    /// server certainly did not process them: a 429 or 503 answer, or a connection never
+    /// established. When one was sent and no usable answer came back (a dropped
+    /// connection, a timeout, a 500, 502 or 504), the error says the outcome is unknown
+    /// ([`crate::Error::is_outcome_unknown`]) and the caller decides.
+    NotIdempotent,
+}
+
+impl Idempotency {
+    /// The default for an HTTP method.
+    pub fn of(method: &Method) -> Self {
+        match *method {
+            Method::GET | Method::HEAD | Method::OPTIONS => Idempotency::Safe,
+            Method::PUT | Method::DELETE => Idempotency::Idempotent,
+            _ => Idempotency::NotIdempotent,
+        }
+    }
+
+    pub(crate) fn may_repeat(self) -> bool {
+        !matches!(self, Idempotency::NotIdempotent)
+    }
+}
+
+/// Requests sent by one adapter: every attempt counts, retries included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// GET and HEAD requests.
+    pub reads: u64,
+    /// Every other request.
+    pub writes: u64,
+    /// Attempts that were retries of an earlier one (included in reads/writes).
+    pub retries: u64,
+}
+
+impl RequestCounts {
+    /// Reads plus writes.
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes
+    }
+
+    /// The requests sent since `earlier` was taken.
+    pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
+        RequestCounts {
+            reads: self.reads.saturating_sub(earlier.reads),
+            writes: self.writes.saturating_sub(earlier.writes),
+            retries: self.retries.saturating_sub(earlier.retries),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::time::Duration;
+
+    use super::{HttpSettings, RetryPolicy};
+
+    /// Settings whose back-offs are a few milliseconds, for tests.
+    pub(crate) fn fast() -> HttpSettings {
+        HttpSettings {
+            retry: RetryPolicy {
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(5),
+                ..RetryPolicy::default()
+            },
+            ..HttpSettings::default()
+        }
+    }
+}
