@@ -5,15 +5,15 @@
 //! exchange) nor the API key (Dataiku's `Authorization` header) reaches it, and the error
 //! names where the redirect pointed and says it was not followed.
 
-use idbridge_core::{AdapterConfig, Secret, registry};
-use idbridge_testkit::emulator::{EmulatorOptions, start_emulator};
+use idbridge_core::{AdapterConfig, registry};
+use idbridge_testkit::emulator::{EmulatorContract, EmulatorOptions, start_emulator};
 use serde_json::Value;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PASSWORD: &str = "Redirect-Pa55word-0c4d";
-const API_KEY: &str = "redirect-api-key-8e2f61";
-const REFRESH_TOKEN: &str = "redirect-refresh-token-a7b3";
-const CANARIES: [&str; 3] = [PASSWORD, API_KEY, REFRESH_TOKEN];
+// Every secret credential of each emulator (password, API key, refresh token) is
+// set to this one canary.
+const CANARIES: [&str; 1] = [PASSWORD];
 
 /// Answers every request with a 307 to the same path and query on `to`.
 struct RedirectTo(String);
@@ -45,12 +45,7 @@ async fn redirected_login_is_refused(vendor: &str) {
     // pointed at the redirecting server instead.
     let emulator = start_emulator(
         vendor,
-        EmulatorOptions {
-            admin_password: Some(Secret::new(PASSWORD)),
-            api_key: Some(Secret::new(API_KEY)),
-            refresh_token: Some(Secret::new(REFRESH_TOKEN)),
-            ..EmulatorOptions::default()
-        },
+        EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
     )
     .await
     .expect("emulator");
@@ -130,4 +125,11 @@ async fn squirro_token_exchange_redirected_to_another_origin_is_refused() {
 #[tokio::test]
 async fn dataiku_request_redirected_to_another_origin_is_refused() {
     redirected_login_is_refused("dataiku").await;
+}
+
+/// What the emulator of `vendor` declares (its secret credentials get the canary).
+fn contract_of(vendor: &str) -> &'static EmulatorContract {
+    idbridge_testkit::emulator::descriptor(vendor)
+        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
+        .contract
 }

@@ -13,8 +13,9 @@
 //! groups, as DSS has no nested groups), global roles (as groups carrying the role's
 //! `admin`/`may…` privileges) and project roles (as permission entries).
 //!
-//! Start options ([`EmulatorOptions`]): `api_key` (default [`DEFAULT_API_KEY`]),
-//! `admin_user` (the administrator's login, default [`DEFAULT_ADMIN_LOGIN`]), and in
+//! Credentials ([`CREDENTIALS`]): `api_key` (default [`DEFAULT_API_KEY`]) and
+//! `admin_user` (the administrator's login, default [`DEFAULT_ADMIN_LOGIN`]). Identity
+//! checks (`/auth/info`) are logins ([`classify`]). Switches in [`EmulatorOptions`]'s
 //! `extra`: `bulk` (`false` imitates a server older than 14.2: no bulk endpoints, no
 //! `includeSettings`) and `project` (the seeded project's key).
 
@@ -26,7 +27,10 @@ use std::sync::Arc;
 
 use idbridge_core::{Error, Result, Scope};
 use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, EmulatorServer, RunningEmulator, serve};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, RequestClass,
+    RunningEmulator, serve,
+};
 use serde_json::{Map, Value, json};
 
 pub use routes::{ROOTS, query_bool, router};
@@ -54,10 +58,43 @@ pub const DATA_TEAM_FLAGS: &[&str] = &[
     "mayCreateActiveWebContent",
 ];
 
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's login (default `admin`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "api_key",
+        description: "the administrator's personal API key (default a fixed development key)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials and request classes (DSS has no sessions
+/// to open).
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: None,
+};
+
 idbridge_testkit::register_emulator! {
     vendor: "dataiku",
     description: "Dataiku DSS public API (users, groups, bulk user writes, authorization matrix, project permissions)",
     start: start,
+    contract: &CONTRACT,
+}
+
+/// The identity check (`/auth/info`, under either API root) is a login; the rest by
+/// method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.ends_with("/auth/info") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
 }
 
 fn flags_of(names: &[&str]) -> Vec<String> {
@@ -74,9 +111,11 @@ fn project_role_flags(role: &str) -> Option<Vec<String>> {
 /// Builds the seeded state for `options`.
 ///
 /// # Errors
+/// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
 /// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `bulk` switch, an empty
 /// API key or administrator login, or a project key that is not `A-Z0-9_`.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
+    options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
     let bulk = match options.extra.get("bulk").map(|s| s.to_ascii_lowercase()) {
         None => true,
         Some(v) if matches!(v.as_str(), "true" | "on" | "yes" | "1") => true,
@@ -87,20 +126,13 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
             )));
         }
     };
-    let key = options
-        .api_key
-        .as_ref()
-        .map(|k| k.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_API_KEY.to_string());
+    let key = options.credential_or("api_key", DEFAULT_API_KEY);
     if key.is_empty() || key.contains(':') {
         return Err(Error::invalid_input(
             "the emulator's API key must be non-empty and contain no `:`",
         ));
     }
-    let admin = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_LOGIN.to_string());
+    let admin = options.credential_or("admin_user", DEFAULT_ADMIN_LOGIN);
     if admin.trim().is_empty() || admin.contains('/') {
         return Err(Error::invalid_input(format!(
             "`{admin}` is not a usable administrator login"
@@ -306,12 +338,8 @@ pub fn seed_directory(state: &State, dir: &Directory) {
 /// be bound.
 pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulator, Arc<State>)> {
     let state = seeded_state(&options)?;
-    let key = options
-        .api_key
-        .as_ref()
-        .map(|k| k.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_API_KEY.to_string());
-    let server: EmulatorServer = serve(router(state.clone()), options).await?;
+    let key = options.credential_or("api_key", DEFAULT_API_KEY);
+    let server: EmulatorServer = serve(router(state.clone()), classify, options).await?;
     let base_url = server.url();
     let config = json!({
         "adapter": crate::ADAPTER_NAME,
@@ -323,6 +351,8 @@ pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulat
             vendor: crate::ADAPTER_NAME,
             base_url,
             config,
+            target_settings: json!({}),
+            contract: &CONTRACT,
             server,
         },
         state,

@@ -8,10 +8,10 @@
 //! directory (the file adapter's format) adds users, groups, server roles and project
 //! memberships.
 //!
-//! Start options ([`EmulatorOptions`]): `refresh_token` (the administrator's token,
-//! default [`DEFAULT_REFRESH_TOKEN`]), `admin_user` (its e-mail, default
-//! [`DEFAULT_ADMIN_EMAIL`]), `admin_password` (for the password grant, default
-//! [`DEFAULT_ADMIN_PASSWORD`]), and in `extra`: `tenant` (default [`DEFAULT_TENANT`]),
+//! Credentials ([`CREDENTIALS`]): `refresh_token` (the administrator's token, default
+//! [`DEFAULT_REFRESH_TOKEN`]), `admin_user` (its e-mail, default [`DEFAULT_ADMIN_EMAIL`]),
+//! `admin_password` (for the password grant, default [`DEFAULT_ADMIN_PASSWORD`]). The
+//! token exchange is a login ([`classify`]). Switches in [`EmulatorOptions`]'s `extra`: `tenant` (default [`DEFAULT_TENANT`]),
 //! `project` (the seeded project's title, default [`DEFAULT_PROJECT`]) and
 //! `access_token_ttl_secs` (default 600, as the server's `access_token_validity`).
 
@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use idbridge_core::{Error, Result, Scope};
 use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, serve};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, serve,
+};
 use serde_json::{Map, Value, json};
 
 pub use routes::{parse_fields, query_bool, router};
@@ -59,18 +61,56 @@ pub const PROJECT_ID: &str = "sqEmulatorProject00001";
 /// The default access-token validity.
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
 
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's e-mail, its login (default `admin@squirro.example`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "admin_password",
+        description: "the administrator's password for the password grant (default a fixed development password)",
+        secret: true,
+    },
+    CredentialSpec {
+        name: "refresh_token",
+        description: "the administrator's refresh token (default a fixed development token)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials and request classes.
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: None,
+};
+
 idbridge_testkit::register_emulator! {
     vendor: "squirro",
     description: "Squirro user API (token exchange, users, groups, project members, grants, sessions) and topic-API projects",
     start: start,
+    contract: &CONTRACT,
+}
+
+/// The token exchange (`/api/user/oauth2/token`) is a login; the rest by method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.contains("/oauth2/") || path.ends_with("/token") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
 }
 
 /// Builds the seeded state for `options`.
 ///
 /// # Errors
+/// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
 /// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `access_token_ttl_secs`,
 /// an administrator login that is not an e-mail address, or an empty tenant.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
+    options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
     let tenant = options
         .extra
         .get("tenant")
@@ -87,10 +127,7 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
             Error::invalid_input(format!("access_token_ttl_secs `{v}` is not a whole number"))
         })?),
     };
-    let admin_email = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
+    let admin_email = options.credential_or("admin_user", DEFAULT_ADMIN_EMAIL);
     if !is_email(&admin_email) {
         return Err(Error::invalid_input(format!(
             "the Squirro emulator's administrator login must be an e-mail address, not `{admin_email}`"
@@ -106,20 +143,10 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         email: admin_email,
         full_name: Some("Administrator".to_string()),
         role: "admin".to_string(),
-        password: Some(
-            options
-                .admin_password
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.to_string()),
-        ),
+        password: Some(options.credential_or("admin_password", DEFAULT_ADMIN_PASSWORD)),
         custom: Map::new(),
     });
-    let refresh = options
-        .refresh_token
-        .as_ref()
-        .map(|t| t.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_REFRESH_TOKEN.to_string());
+    let refresh = options.credential_or("refresh_token", DEFAULT_REFRESH_TOKEN);
     state.seed_grant(ADMIN_ID, ADMIN_SESSION_ID, &refresh);
     let project = options
         .extra
@@ -231,17 +258,15 @@ pub fn adapter_settings(base_url: &str, tenant: &str, refresh_token: &str) -> Va
 /// Invalid options (see [`seeded_state`]) or an address that cannot be bound.
 pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulator, Arc<State>)> {
     let state = seeded_state(&options)?;
-    let refresh = options
-        .refresh_token
-        .as_ref()
-        .map(|t| t.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_REFRESH_TOKEN.to_string());
-    let server = serve(router(state.clone()), options).await?;
+    let refresh = options.credential_or("refresh_token", DEFAULT_REFRESH_TOKEN);
+    let server = serve(router(state.clone()), classify, options).await?;
     let base_url = server.url();
     let running = RunningEmulator {
         vendor: crate::ADAPTER_NAME,
         config: adapter_settings(&base_url, state.tenant(), &refresh),
         base_url,
+        target_settings: json!({}),
+        contract: &CONTRACT,
         server,
     };
     Ok((running, state))

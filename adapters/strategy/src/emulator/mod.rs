@@ -18,6 +18,9 @@
 //! - duplicates answer 409 `ERR015`, missing records 404 `ERR004`, unknown routes 404
 //!   `ERR004` `HTTP 404 Not Found`, missing objects on `/api/objects` 500 `ERR001`.
 //!
+//! Credentials ([`CREDENTIALS`]): `admin_user` and `admin_password`. Requests under
+//! `/api/auth/` are logins ([`classify`]); [`sign_in_as`] is its sign-in hook.
+//!
 //! Vendor switches (`EmulatorOptions::extra`): `session_timeout_secs` (default 600),
 //! `version` (default `11.5.0700.0045`), `bulk_disconnect` (`false` imitates a server
 //! before 11.3.1, which has no bulk disconnect).
@@ -29,7 +32,10 @@ use std::sync::Arc;
 
 use idbridge_core::{Error, Result, Scope};
 use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, serve};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, SignInFuture,
+    serve,
+};
 use serde_json::{Value, json};
 
 pub use routes::{PREFIX, router};
@@ -45,10 +51,45 @@ pub const DEFAULT_ADMIN_USER: &str = "administrator";
 /// The administrator's password when the options give none (a development secret).
 pub const DEFAULT_ADMIN_PASSWORD: &str = "idbridge-dev-Str4tegy";
 
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's login (default `administrator`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "admin_password",
+        description: "the administrator's password (default a fixed development password)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials, its request classes, its sign-in hook.
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: Some(sign_in_hook),
+};
+
 idbridge_testkit::register_emulator! {
     vendor: "strategy",
     description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
     start: start,
+    contract: &CONTRACT,
+}
+
+/// Logins, logouts and token requests (`/api/auth/...`) are logins; the rest by method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.contains("/api/auth/") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
+}
+
+fn sign_in_hook<'a>(emulator: &'a RunningEmulator, login: &'a str) -> SignInFuture<'a> {
+    Box::pin(sign_in_as(emulator, login))
 }
 
 /// Opens a user connection as `login` on a running Strategy emulator, as a person signing
@@ -166,17 +207,12 @@ pub fn settings_from(options: &EmulatorOptions) -> Result<Settings> {
 /// seed directory.
 ///
 /// # Errors
-/// As [`settings_from`] and [`seed`].
+/// As [`settings_from`] and [`seed`]; [`idbridge_core::ErrorKind::Config`] for a
+/// credential not in [`CREDENTIALS`].
 pub fn state_from(options: &EmulatorOptions) -> Result<Arc<EmulatorState>> {
-    let admin_user = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_USER.to_string());
-    let admin_password = options
-        .admin_password
-        .as_ref()
-        .map(|s| s.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.to_string());
+    options.check_credentials("strategy", CREDENTIALS)?;
+    let admin_user = options.credential_or("admin_user", DEFAULT_ADMIN_USER);
+    let admin_password = options.credential_or("admin_password", DEFAULT_ADMIN_PASSWORD);
     let state = Arc::new(EmulatorState::new(
         &admin_user,
         &admin_password,
@@ -216,7 +252,7 @@ pub async fn start_with_state(
             admin.password.clone().unwrap_or_default(),
         )
     };
-    let server = serve(router(state.clone()), options).await?;
+    let server = serve(router(state.clone()), classify, options).await?;
     let base_url = format!("{}/MicroStrategyLibrary", server.url());
     let config = json!({
         "adapter": "strategy",
@@ -231,6 +267,10 @@ pub async fn start_with_state(
             vendor: "strategy",
             base_url,
             config,
+            target_settings: json!({
+                "roles": {"analyst": {"role": "Normal Users", "project": TUTORIAL_PROJECT_NAME}}
+            }),
+            contract: &CONTRACT,
             server,
         },
         state,

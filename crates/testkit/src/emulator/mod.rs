@@ -3,8 +3,10 @@
 //! (`idbridge emulate <vendor>`) and the demo can start any emulator by name.
 //!
 //! A vendor crate builds an `axum::Router` over its state, starts it with [`serve`], and
-//! registers a start function with [`crate::register_emulator!`].
+//! registers a start function and its [`EmulatorContract`] (credentials, request classes,
+//! hooks) with [`crate::register_emulator!`]. docs/testing.md describes the contract.
 
+mod contract;
 mod faults;
 mod options;
 mod server;
@@ -15,6 +17,9 @@ use std::pin::Pin;
 use idbridge_core::{AdapterConfig, Error, Result};
 use serde_json::{Value, json};
 
+pub use contract::{
+    Classify, CredentialSpec, EmulatorContract, RequestClass, SignIn, SignInFuture,
+};
 pub use faults::{Fault, FaultSpec};
 pub use options::EmulatorOptions;
 pub use server::{EmulatorServer, LoggedRequest, RequestLog, serve};
@@ -29,6 +34,12 @@ pub struct RunningEmulator {
     /// The target section that connects to it: `adapter` plus the adapter's keys,
     /// credentials included in clear (they are the emulator's own development secrets).
     pub config: Value,
+    /// Engine settings a sync target on this emulator needs beyond the adapter's
+    /// configuration (for example the mapping of a portable role name to one of the
+    /// emulator's built-in roles); an empty object when none.
+    pub target_settings: Value,
+    /// What the emulator declares (credentials, request classes, hooks).
+    pub contract: &'static EmulatorContract,
     /// The running server.
     pub server: EmulatorServer,
 }
@@ -53,6 +64,12 @@ impl RunningEmulator {
         }
         AdapterConfig::new(instance, settings)
     }
+
+    /// Opens a live session as `login` when the emulator offers it
+    /// ([`EmulatorContract::sign_in`]); `None` when it does not.
+    pub fn sign_in_as<'a>(&'a self, login: &'a str) -> Option<SignInFuture<'a>> {
+        self.contract.sign_in.map(|hook| hook(self, login))
+    }
 }
 
 /// The future an emulator's start function returns.
@@ -66,6 +83,9 @@ pub struct EmulatorDescriptor {
     pub description: &'static str,
     /// Starts the emulator.
     pub start: fn(EmulatorOptions) -> StartFuture,
+    /// What the emulator declares; [`EmulatorContract::DEFAULT`] when its registration
+    /// names none.
+    pub contract: &'static EmulatorContract,
 }
 
 impl std::fmt::Debug for EmulatorDescriptor {
@@ -93,11 +113,17 @@ pub fn emulators() -> Vec<&'static EmulatorDescriptor> {
     v
 }
 
+/// The registered emulator of `vendor`, if any.
+pub fn descriptor(vendor: &str) -> Option<&'static EmulatorDescriptor> {
+    emulators().into_iter().find(|d| d.vendor == vendor)
+}
+
 /// Starts the emulator of `vendor`.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] naming the unknown vendor and listing the known
-/// ones; otherwise whatever the emulator's start returns.
+/// ones, or naming a credential the emulator does not declare; otherwise whatever the
+/// emulator's start returns.
 pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<RunningEmulator> {
     let all = emulators();
     let Some(descriptor) = all.iter().find(|d| d.vendor == vendor) else {
@@ -111,6 +137,7 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
             }
         )));
     };
+    options.check_credentials(vendor, descriptor.contract.credentials)?;
     (descriptor.start)(options).await
 }
 
@@ -122,17 +149,26 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
 ///     vendor: "strategy",
 ///     description: "Strategy One REST API (users, groups, security roles, user connections)",
 ///     start: crate::emulator::start,
+///     contract: &crate::emulator::CONTRACT,
 /// }
 /// ```
 #[macro_export]
 macro_rules! register_emulator {
-    (vendor: $vendor:literal, description: $description:expr, start: $start:expr $(,)?) => {
+    (vendor: $vendor:literal, description: $description:expr, start: $start:expr
+        $(, contract: $contract:expr)? $(,)?) => {
         /// This crate's emulator registry entry.
         pub static EMULATOR_DESCRIPTOR: $crate::emulator::EmulatorDescriptor =
             $crate::emulator::EmulatorDescriptor {
                 vendor: $vendor,
                 description: $description,
                 start: |options| ::std::boxed::Box::pin($start(options)),
+                contract: {
+                    #[allow(unused_variables)]
+                    let contract: &'static $crate::emulator::EmulatorContract =
+                        &$crate::emulator::EmulatorContract::DEFAULT;
+                    $(let contract: &'static $crate::emulator::EmulatorContract = $contract;)?
+                    contract
+                },
             };
 
         $crate::__private::inventory::submit! {
