@@ -477,7 +477,7 @@ mod strategy_source {
     ) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
         super::link_vendors();
         let options = EmulatorOptions {
-            seed: Some(dir),
+            seed: Some(dir.to_snapshot()),
             ..EmulatorOptions::default()
         };
         let emulator = start_emulator(vendor, options).await.expect("emulator");

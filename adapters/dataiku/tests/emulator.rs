@@ -193,7 +193,7 @@ grants:
 async fn seeds_a_directory_flattening_nested_groups() {
     let dir = Directory::parse(SEED, idbridge_file::Format::Yaml, "seed.yaml").expect("valid seed");
     let options = EmulatorOptions {
-        seed: Some(dir),
+        seed: Some(dir.to_snapshot()),
         ..EmulatorOptions::default()
     };
     let e = start(options).await.expect("starts");

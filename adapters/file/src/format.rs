@@ -37,7 +37,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use idbridge_core::{
-    Error, ErrorKind, Grant, Group, Membership, Principal, Result, Role, Scope, User,
+    Error, ErrorKind, Grant, Group, Membership, Principal, Result, Role, Scope, Snapshot, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -294,20 +294,9 @@ impl Format {
     }
 }
 
-/// The directory resolved to neutral records (ids instead of names).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NeutralDirectory {
-    /// Every user.
-    pub users: Vec<User>,
-    /// Every group.
-    pub groups: Vec<Group>,
-    /// Every direct membership (users in groups, then groups in groups), by id.
-    pub memberships: Vec<Membership>,
-    /// Every role.
-    pub roles: Vec<Role>,
-    /// Every grant, by id, with its effective scope.
-    pub grants: Vec<Grant>,
-}
+/// The directory resolved to neutral records (ids instead of names): core's
+/// [`Snapshot`].
+pub type NeutralDirectory = Snapshot;
 
 impl DirUser {
     /// The neutral record.
@@ -1057,14 +1046,91 @@ impl Directory {
             .collect()
     }
 
-    /// The whole directory as neutral records.
+    /// The whole directory as neutral records (the same as [`Directory::to_snapshot`]).
     pub fn to_neutral(&self) -> NeutralDirectory {
-        NeutralDirectory {
+        self.to_snapshot()
+    }
+
+    /// The whole directory as a neutral [`Snapshot`]: names resolved to ids, each grant
+    /// with its effective scope.
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
             users: self.neutral_users(),
             groups: self.neutral_groups(),
             memberships: self.neutral_memberships(),
             roles: self.neutral_roles(),
             grants: self.neutral_grants(),
+        }
+    }
+
+    /// The directory a [`Snapshot`] holds: ids resolved to names (memberships and grants
+    /// naming an unknown id are left out), a grant's scope kept only where it differs
+    /// from its role's. `Directory::from_snapshot(&d.to_snapshot()) == d` for a valid
+    /// directory whose grants name their scope only when it differs.
+    pub fn from_snapshot(s: &Snapshot) -> Directory {
+        let group_name = |id: &str| s.group(id).map(|g| g.name.clone());
+        let parents = |member: &Principal| -> Vec<String> {
+            s.memberships
+                .iter()
+                .filter(|m| &m.member == member)
+                .filter_map(|m| group_name(&m.group))
+                .collect()
+        };
+        let users = s
+            .users
+            .iter()
+            .map(|u| DirUser {
+                id: u.id.clone(),
+                login: u.login.clone(),
+                email: u.email.clone(),
+                display_name: u.display_name.clone(),
+                enabled: u.enabled,
+                groups: parents(&Principal::User(u.id.clone())),
+                attributes: u.attributes.clone(),
+            })
+            .collect();
+        let groups = s
+            .groups
+            .iter()
+            .map(|g| DirGroup {
+                id: g.id.clone(),
+                name: g.name.clone(),
+                description: g.description.clone(),
+                groups: parents(&Principal::Group(g.id.clone())),
+            })
+            .collect();
+        let roles = s
+            .roles
+            .iter()
+            .map(|r| DirRole {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                scope: r.scope.clone(),
+                privileges: r.privileges.clone(),
+            })
+            .collect();
+        let grants = s
+            .grants
+            .iter()
+            .filter_map(|g| {
+                let role = s.role(&g.role)?;
+                let (user, group) = match &g.principal {
+                    Principal::User(id) => (Some(s.user(id)?.login.clone()), None),
+                    Principal::Group(id) => (None, Some(group_name(id)?)),
+                };
+                Some(DirGrant {
+                    role: role.name.clone(),
+                    user,
+                    group,
+                    scope: (g.scope != role.scope).then(|| g.scope.clone()),
+                })
+            })
+            .collect();
+        Directory {
+            users,
+            groups,
+            roles,
+            grants,
         }
     }
 

@@ -128,7 +128,7 @@ grants:
 async fn a_seed_directory_is_loaded_with_nesting_and_grants() {
     let dir = Directory::parse(SEED, Format::Yaml, "seed.yaml").expect("parses");
     let options = EmulatorOptions {
-        seed: Some(dir),
+        seed: Some(dir.to_snapshot()),
         ..EmulatorOptions::default()
     };
     let running = emulator::start(options).await.expect("starts");

@@ -87,7 +87,7 @@ impl World {
         for (name, vendor, settings) in targets() {
             let options = EmulatorOptions {
                 latency,
-                seed: seed.cloned(),
+                seed: seed.map(Directory::to_snapshot),
                 ..EmulatorOptions::default()
             };
             let emulator = start_emulator(vendor, options).await?;

@@ -8,8 +8,8 @@
 //! an administrator `admin` (in `administrators`) whose personal API key is
 //! [`DEFAULT_API_KEY`]; the groups DSS installs (`administrators` with `admin`, `data_team`
 //! with project-creation and code flags, `readers` with none); and one project
-//! ([`DEFAULT_PROJECT_KEY`]) where `data_team` holds contributor rights. A seed directory
-//! (the file adapter's format) adds users, groups (nesting flattened into each user's
+//! ([`DEFAULT_PROJECT_KEY`]) where `data_team` holds contributor rights. A seed snapshot
+//! adds users, groups (nesting flattened into each user's
 //! groups, as DSS has no nested groups), global roles (as groups carrying the role's
 //! `admin`/`may…` privileges) and project roles (as permission entries).
 //!
@@ -22,11 +22,10 @@
 mod routes;
 pub mod state;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use idbridge_core::{Error, Result, Scope};
-use idbridge_file::Directory;
+use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
 use idbridge_testkit::emulator::{
     CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, RequestClass,
     RunningEmulator, serve,
@@ -189,8 +188,8 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         &admin,
         vec![Value::Object(contributor)],
     );
-    if let Some(dir) = &options.seed {
-        seed_directory(&state, dir);
+    if let Some(snap) = &options.seed {
+        seed_snapshot(&state, snap);
     }
     Ok(state)
 }
@@ -222,32 +221,23 @@ pub fn project_key_for(name: &str) -> String {
     }
 }
 
-/// Loads a directory: groups, users (each with its groups and every group above them, since
+/// Loads a snapshot: groups, users (each with its groups and every group above them, since
 /// DSS groups cannot nest; attributes as admin properties), global grants (the role becomes a
 /// group carrying the role's `admin`/`may…` privileges; users join it, groups get its flags)
 /// and project grants (a permission entry with the project role's flags, creating the
 /// project). What DSS cannot hold is skipped with a warning.
-pub fn seed_directory(state: &State, dir: &Directory) {
-    let parents: HashMap<&str, &Vec<String>> = dir
-        .groups
-        .iter()
-        .map(|g| (g.name.as_str(), &g.groups))
-        .collect();
-    for g in &dir.groups {
+pub fn seed_snapshot(state: &State, snap: &Snapshot) {
+    for g in &snap.groups {
         if !state.has_group(&g.name) {
             state.seed_group(&g.name, g.description.as_deref(), &[]);
         }
     }
-    for u in &dir.users {
-        let mut all: BTreeSet<String> = BTreeSet::new();
-        let mut todo: Vec<String> = u.groups.clone();
-        while let Some(g) = todo.pop() {
-            if all.insert(g.clone())
-                && let Some(ps) = parents.get(g.as_str())
-            {
-                todo.extend(ps.iter().cloned());
-            }
-        }
+    for u in &snap.users {
+        let all: BTreeSet<String> = snap
+            .groups_above(&Principal::User(u.id.clone()))
+            .into_iter()
+            .map(|g| g.name.clone())
+            .collect();
         let attrs: Map<String, Value> = u
             .attributes
             .iter()
@@ -271,12 +261,20 @@ pub fn seed_directory(state: &State, dir: &Directory) {
         doc.insert("adminProperties".into(), Value::Object(attrs));
         state.seed_user(doc, 0);
     }
-    for grant in &dir.grants {
-        let Some(role) = dir.role_by_name(&grant.role) else {
+    for grant in &snap.grants {
+        let Some(role) = snap.role(&grant.role) else {
             tracing::warn!(role = %grant.role, "seed grant skipped: unknown role");
             continue;
         };
-        match grant.effective_scope(&role.scope) {
+        let holder = match &grant.principal {
+            Principal::User(id) => snap.user(id).map(|u| ("user", u.login.as_str())),
+            Principal::Group(id) => snap.group(id).map(|g| ("group", g.name.as_str())),
+        };
+        let Some((kind, holder)) = holder else {
+            tracing::warn!(role = %role.name, "seed grant skipped: unknown holder");
+            continue;
+        };
+        match &grant.scope {
             Scope::Global => {
                 let flags: Vec<String> = role
                     .privileges
@@ -291,17 +289,17 @@ pub fn seed_directory(state: &State, dir: &Directory) {
                 if flags.is_empty() {
                     tracing::warn!(role = %role.name, "seeded global role has no admin/may… privilege, so its group is a plain group");
                 }
-                if let Some(login) = &grant.user {
-                    if let Ok(mut doc) = state.get_user(login) {
+                if kind == "user" {
+                    if let Ok(mut doc) = state.get_user(holder) {
                         let mut groups = crate::emulator::state::groups_of(&doc);
                         if !groups.contains(&role.name) {
                             groups.push(role.name.clone());
                         }
                         crate::wire::set_user_groups(&mut doc, &groups);
-                        let _ = state.replace_user(login, doc);
+                        let _ = state.replace_user(holder, doc);
                     }
-                } else if let Some(group) = &grant.group {
-                    state.seed_group_flags(group, &flags);
+                } else {
+                    state.seed_group_flags(holder, &flags);
                 }
             }
             Scope::Project(p) => {
@@ -316,16 +314,11 @@ pub fn seed_directory(state: &State, dir: &Directory) {
                     tracing::warn!(role = %role.name, project = %p, "seed grant skipped: not a project role DSS can express");
                     continue;
                 }
-                let key = project_key_for(&p);
+                let key = project_key_for(p);
                 if !state.has_project(&key) {
-                    state.seed_project(&key, &p, DEFAULT_ADMIN_LOGIN, Vec::new());
+                    state.seed_project(&key, p, DEFAULT_ADMIN_LOGIN, Vec::new());
                 }
-                let principal = match (&grant.user, &grant.group) {
-                    (Some(u), _) => ("user", u.as_str()),
-                    (None, Some(g)) => ("group", g.as_str()),
-                    (None, None) => continue,
-                };
-                state.seed_project_entry(&key, principal, &flags);
+                state.seed_project_entry(&key, (kind, holder), &flags);
             }
         }
     }

@@ -5,7 +5,7 @@
 //! It serves `{base}/api/user/...` and `{base}/api/topic/...`, so both the adapter and
 //! `SquirroClient(None, None, cluster=base)` connect with the base URL alone. It starts
 //! with one tenant, an administrator holding a refresh token, and one project; a seed
-//! directory (the file adapter's format) adds users, groups, server roles and project
+//! snapshot adds users, groups, server roles and project
 //! memberships.
 //!
 //! Credentials ([`CREDENTIALS`]): `refresh_token` (the administrator's token, default
@@ -21,8 +21,7 @@ pub mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idbridge_core::{Error, Result, Scope};
-use idbridge_file::Directory;
+use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
 use idbridge_testkit::emulator::{
     CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, serve,
 };
@@ -154,19 +153,19 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         .cloned()
         .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
     state.seed_project(PROJECT_ID, &project);
-    if let Some(dir) = &options.seed {
-        seed_directory(&state, dir);
+    if let Some(snap) = &options.seed {
+        seed_snapshot(&state, snap);
     }
     Ok(state)
 }
 
-/// Loads a directory: users (those whose login or email is an e-mail address), groups with
+/// Loads a snapshot: users (those whose login or email is an e-mail address), groups with
 /// their direct user members (nesting is flattened away: Squirro groups hold users only),
 /// global grants of server roles, and project grants of project roles (creating the
 /// projects). What Squirro cannot hold is skipped with a warning.
-pub fn seed_directory(state: &State, dir: &Directory) {
-    let mut ids_by_login = std::collections::HashMap::new();
-    for u in &dir.users {
+pub fn seed_snapshot(state: &State, snap: &Snapshot) {
+    let mut ids_by_user = std::collections::HashMap::new();
+    for u in &snap.users {
         let email = match (&u.email, is_email(&u.login)) {
             (_, true) => u.login.clone(),
             (Some(e), false) if is_email(e) => e.clone(),
@@ -176,18 +175,14 @@ pub fn seed_directory(state: &State, dir: &Directory) {
             }
         };
         let mut role = "user".to_string();
-        for g in dir
-            .grants
-            .iter()
-            .filter(|g| g.user.as_deref() == Some(&u.login))
-        {
-            let (name, scope) = grant_role(dir, g);
-            if scope.is_global() && SERVER_ROLES.contains(&name.as_str()) {
+        for (g, r) in snap.grants_of(&Principal::User(u.id.clone())) {
+            let name = r.name.to_ascii_lowercase();
+            if g.scope.is_global() && SERVER_ROLES.contains(&name.as_str()) {
                 role = name;
             }
         }
         let id = state::new_id();
-        ids_by_login.insert(u.login.clone(), id.clone());
+        ids_by_user.insert(u.id.clone(), id.clone());
         state.seed_user(EUser {
             id,
             email,
@@ -202,43 +197,36 @@ pub fn seed_directory(state: &State, dir: &Directory) {
         });
     }
     let mut ids_by_group = std::collections::HashMap::new();
-    for g in &dir.groups {
-        let members = dir
-            .users
-            .iter()
-            .filter(|u| u.groups.iter().any(|n| n == &g.name))
-            .filter_map(|u| ids_by_login.get(&u.login).cloned())
+    for g in &snap.groups {
+        let members = snap
+            .members_of(&g.id)
+            .into_iter()
+            .filter_map(|m| match m {
+                Principal::User(id) => ids_by_user.get(id).cloned(),
+                Principal::Group(_) => None,
+            })
             .collect();
-        ids_by_group.insert(g.name.clone(), state.seed_group(&g.name, members));
+        ids_by_group.insert(g.id.clone(), state.seed_group(&g.name, members));
     }
-    for g in &dir.grants {
-        let (name, scope) = grant_role(dir, g);
-        let Scope::Project(project) = scope else {
+    for g in &snap.grants {
+        let Scope::Project(project) = &g.scope else {
             continue;
         };
+        let name = snap.role(&g.role).map_or_else(
+            || g.role.to_ascii_lowercase(),
+            |r| r.name.to_ascii_lowercase(),
+        );
         if !PROJECT_ROLES.contains(&name.as_str()) {
             tracing::warn!(role = %name, %project, "seed grant skipped: not a Squirro project role");
             continue;
         }
-        let member = match (&g.user, &g.group) {
-            (Some(login), None) => ids_by_login.get(login).map(|id| (id.clone(), false)),
-            (None, Some(group)) => ids_by_group.get(group).map(|id| (id.clone(), true)),
-            _ => None,
+        let member = match &g.principal {
+            Principal::User(id) => ids_by_user.get(id).map(|id| (id.clone(), false)),
+            Principal::Group(id) => ids_by_group.get(id).map(|id| (id.clone(), true)),
         };
         if let Some((id, is_group)) = member {
-            state.seed_project_member(&project, &id, is_group, &name);
+            state.seed_project_member(project, &id, is_group, &name);
         }
-    }
-}
-
-/// A grant's role name (lowercase) and effective scope.
-fn grant_role(dir: &Directory, g: &idbridge_file::DirGrant) -> (String, Scope) {
-    match dir.role_by_name(&g.role) {
-        Some(r) => (r.name.to_ascii_lowercase(), g.effective_scope(&r.scope)),
-        None => (
-            g.role.to_ascii_lowercase(),
-            g.scope.clone().unwrap_or_default(),
-        ),
     }
 }
 

@@ -69,7 +69,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         std::env::var(name).ok()
     })?;
     let seed = match &args.seed {
-        Some(path) => Some(Directory::load(path)?),
+        Some(path) => Some(Directory::load(path)?.to_snapshot()),
         None => None,
     };
     let mut extra = std::collections::BTreeMap::new();

@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use idbridge_core::{Error, Result, Secret};
-use idbridge_file::Directory;
+use idbridge_core::{Error, Result, Secret, Snapshot};
 
 use super::FaultSpec;
 use super::contract::{CredentialSpec, EmulatorContract};
@@ -21,8 +20,9 @@ pub struct EmulatorOptions {
     pub latency: Duration,
     /// Faults to inject. Default none.
     pub faults: FaultSpec,
-    /// Users, groups, roles and grants to load at start, besides the built-ins.
-    pub seed: Option<Directory>,
+    /// Users, groups, memberships, roles and grants to load at start, besides the
+    /// built-ins. Default none.
+    pub seed: Option<Snapshot>,
     /// Credentials by name (the administrator's login, password, API key, ...). Default
     /// none: the emulator's own for each. A name the emulator does not declare is refused
     /// at start.
