@@ -173,7 +173,7 @@ impl World {
 }
 
 /// A path with its ids replaced by `{id}`: any segment holding a digit, or longer than 20
-/// characters (Squirro's ids are 22 characters of base64).
+/// characters (ids of 22 base64 characters are common).
 pub fn pattern(path: &str) -> String {
     path.split('/')
         .map(|s| {

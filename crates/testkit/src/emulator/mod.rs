@@ -146,8 +146,8 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
 ///
 /// ```ignore
 /// idbridge_testkit::register_emulator! {
-///     vendor: "strategy",
-///     description: "Strategy One REST API (users, groups, security roles, user connections)",
+///     vendor: "portal",
+///     description: "In-house portal API (users, groups, sessions)",
 ///     start: crate::emulator::start,
 ///     contract: &crate::emulator::CONTRACT,
 /// }
