@@ -92,22 +92,13 @@ pub struct WorldTarget {
 }
 
 impl WorldTarget {
-    /// Write requests the emulator served (not faulted), login and token requests
-    /// excluded; 0 for file targets.
+    /// Write requests the emulator served (not faulted), logins and token exchanges
+    /// excluded (the emulator classifies them); 0 for file targets.
     pub fn served_writes(&self) -> usize {
-        self.emulator.as_ref().map_or(0, |e| {
-            e.server
-                .log()
-                .served_writes()
-                .iter()
-                .filter(|r| !is_auth_path(&r.path))
-                .count()
-        })
+        self.emulator
+            .as_ref()
+            .map_or(0, |e| e.server.log().served_writes().len())
     }
-}
-
-fn is_auth_path(path: &str) -> bool {
-    path.contains("/auth/") || path.contains("oauth2") || path.ends_with("/token")
 }
 
 /// A source, a state file and targets, in a temporary directory.

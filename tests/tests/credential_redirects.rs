@@ -9,15 +9,15 @@
 //! to the adapter as its `ca_file`) answers the login with a `307` to a plain `http://`
 //! listener; the adapter refuses the downgrade and the listener never sees a connection.
 
-use idbridge_core::{AdapterConfig, Secret, registry};
-use idbridge_testkit::emulator::{EmulatorOptions, start_emulator};
+use idbridge_core::{AdapterConfig, registry};
+use idbridge_testkit::emulator::{EmulatorContract, EmulatorOptions, start_emulator};
 use serde_json::Value;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PASSWORD: &str = "Redirect-Pa55word-0c4d";
-const API_KEY: &str = "redirect-api-key-8e2f61";
-const REFRESH_TOKEN: &str = "redirect-refresh-token-a7b3";
-const CANARIES: [&str; 3] = [PASSWORD, API_KEY, REFRESH_TOKEN];
+// Every secret credential of each emulator (password, API key, refresh token) is
+// set to this one canary.
+const CANARIES: [&str; 1] = [PASSWORD];
 
 /// Answers every request with a 307 to the same path and query on `to`.
 struct RedirectTo(String);
@@ -49,12 +49,7 @@ async fn redirected_login_is_refused(vendor: &str) {
     // pointed at the redirecting server instead.
     let emulator = start_emulator(
         vendor,
-        EmulatorOptions {
-            admin_password: Some(Secret::new(PASSWORD)),
-            api_key: Some(Secret::new(API_KEY)),
-            refresh_token: Some(Secret::new(REFRESH_TOKEN)),
-            ..EmulatorOptions::default()
-        },
+        EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
     )
     .await
     .expect("emulator");
@@ -229,12 +224,7 @@ async fn https_login_redirected_to_http_is_refused(vendor: &str) {
     idbridge_e2e::link_vendors();
     let emulator = start_emulator(
         vendor,
-        EmulatorOptions {
-            admin_password: Some(Secret::new(PASSWORD)),
-            api_key: Some(Secret::new(API_KEY)),
-            refresh_token: Some(Secret::new(REFRESH_TOKEN)),
-            ..EmulatorOptions::default()
-        },
+        EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
     )
     .await
     .expect("emulator");
@@ -317,4 +307,11 @@ async fn squirro_token_exchange_over_https_redirected_to_http_is_refused() {
 #[tokio::test]
 async fn dataiku_request_over_https_redirected_to_http_is_refused() {
     https_login_redirected_to_http_is_refused("dataiku").await;
+}
+
+/// What the emulator of `vendor` declares (its secret credentials get the canary).
+fn contract_of(vendor: &str) -> &'static EmulatorContract {
+    idbridge_testkit::emulator::descriptor(vendor)
+        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
+        .contract
 }

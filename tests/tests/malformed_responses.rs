@@ -460,7 +460,7 @@ mod vendor_source {
     ) -> (Result<(), String>, Vec<idbridge_core::User>, Vec<String>) {
         idbridge_e2e::link_vendors();
         let options = EmulatorOptions {
-            seed: Some(directory(vendor)),
+            seed: Some(directory(vendor).to_snapshot()),
             ..EmulatorOptions::default()
         };
         let emulator = start_emulator(vendor, options).await.expect("emulator");

@@ -22,18 +22,18 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use idbridge_core::{Secret, registry};
+use idbridge_core::registry;
 use idbridge_testkit::emulator::{
-    CannedAnswer, EmulatorOptions, FaultSpec, SuiteFixtures, start_emulator,
+    CannedAnswer, EmulatorContract, EmulatorOptions, FaultSpec, SuiteFixtures, start_emulator,
 };
 use serde_json::Value;
 use support::Shape;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PASSWORD: &str = "Canary-Pa55word-e41b7c";
-const API_KEY: &str = "canary-api-key-93f0d2a6";
-const REFRESH_TOKEN: &str = "canary-refresh-token-5c8e17";
-const CANARIES: [&str; 3] = [PASSWORD, API_KEY, REFRESH_TOKEN];
+// Every secret credential of each emulator (password, API key, refresh token) is
+// set to this one canary.
+const CANARIES: [&str; 1] = [PASSWORD];
 
 fn assert_no_canary(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
@@ -134,11 +134,9 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
         let name = vendor;
         let options = EmulatorOptions {
             faults: faults.clone(),
-            admin_password: Some(Secret::new(PASSWORD)),
-            api_key: Some(Secret::new(API_KEY)),
-            refresh_token: Some(Secret::new(REFRESH_TOKEN)),
             ..EmulatorOptions::default()
-        };
+        }
+        .with_every_secret(contract_of(vendor), PASSWORD);
         let e = start_emulator(vendor, options).await.expect("emulator");
         let mut section = e.config.clone();
         let obj = section.as_object_mut().expect("a config object");
@@ -246,7 +244,7 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
         }
         derived.extend(issued);
     }
-    derived.push(base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:")));
+    derived.push(base64::engine::general_purpose::STANDARD.encode(format!("{PASSWORD}:")));
     derived.retain(|d| d.len() >= 8);
     for (what, bytes) in &r.seen {
         if let Some(found) = find_derived(bytes, &derived) {
@@ -354,7 +352,7 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
     let bin = tokio::task::spawn_blocking(support::idbridge_bin)
         .await
         .expect("build");
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{PASSWORD}:"));
     let canaries: Vec<&str> = CANARIES.iter().copied().chain([basic.as_str()]).collect();
     for vendor in support::targets() {
         let name = vendor;
@@ -370,12 +368,7 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
         // pointed at the echoing server instead.
         let emulator = start_emulator(
             vendor,
-            EmulatorOptions {
-                admin_password: Some(Secret::new(PASSWORD)),
-                api_key: Some(Secret::new(API_KEY)),
-                refresh_token: Some(Secret::new(REFRESH_TOKEN)),
-                ..EmulatorOptions::default()
-            },
+            EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
         )
         .await
         .expect("emulator");
@@ -447,4 +440,11 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
             "{vendor}: the server received a credential to repeat"
         );
     }
+}
+
+/// What the emulator of `vendor` declares (its secret credentials get the canary).
+fn contract_of(vendor: &str) -> &'static EmulatorContract {
+    idbridge_testkit::emulator::descriptor(vendor)
+        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
+        .contract
 }

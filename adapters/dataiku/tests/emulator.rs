@@ -193,7 +193,7 @@ grants:
 async fn seeds_a_directory_flattening_nested_groups() {
     let dir = Directory::parse(SEED, idbridge_file::Format::Yaml, "seed.yaml").expect("valid seed");
     let options = EmulatorOptions {
-        seed: Some(dir),
+        seed: Some(dir.to_snapshot()),
         ..EmulatorOptions::default()
     };
     let e = start(options).await.expect("starts");
@@ -453,4 +453,34 @@ async fn a_wrong_base_url_says_404_where_and_asks_for_the_dss_address() {
             && text.contains("is base_url the DSS address"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_identity_check_is_a_login_and_foreign_credentials_are_refused() {
+    use idbridge_dataiku::emulator::classify;
+    use idbridge_testkit::emulator::RequestClass;
+    assert_eq!(
+        classify("GET", "/public/api/auth/info"),
+        RequestClass::Login
+    );
+    assert_eq!(
+        classify("GET", "/dip/publicapi/admin/users/"),
+        RequestClass::Read
+    );
+    assert_eq!(
+        classify("PUT", "/public/api/admin/users/bob"),
+        RequestClass::Write
+    );
+    let err = start(EmulatorOptions::default().with_credential("refresh_token", "t"))
+        .await
+        .expect_err("not a Dataiku credential")
+        .to_string();
+    assert!(
+        err.contains("`refresh_token`") && err.contains("api_key"),
+        "{err}"
+    );
+    let custom = start(EmulatorOptions::default().with_credential("api_key", "k-123"))
+        .await
+        .expect("start");
+    assert_eq!(custom.config["api_key"], "k-123");
 }

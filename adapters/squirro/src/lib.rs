@@ -39,6 +39,7 @@ idbridge_core::register_adapter! {
         description: "Squirro user API (token exchange, users, groups, project members, grants, sessions) and topic-API projects",
         start: crate::emulator::start,
         suite: &crate::emulator::SUITE,
+        contract: &crate::emulator::CONTRACT,
     },
 }
 

@@ -464,3 +464,33 @@ async fn a_wrong_cluster_url_says_404_where_and_asks_for_the_cluster_address() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_token_exchange_is_a_login_and_foreign_credentials_are_refused() {
+    use idbridge_squirro::emulator::{classify, start};
+    use idbridge_testkit::emulator::RequestClass;
+    assert_eq!(
+        classify("POST", "/api/user/oauth2/token"),
+        RequestClass::Login
+    );
+    assert_eq!(
+        classify("GET", "/api/user/v0/squirro/users"),
+        RequestClass::Read
+    );
+    assert_eq!(
+        classify("POST", "/api/user/v0/squirro/groups"),
+        RequestClass::Write
+    );
+    let err = start(EmulatorOptions::default().with_credential("api_key", "k"))
+        .await
+        .expect_err("not a Squirro credential")
+        .to_string();
+    assert!(
+        err.contains("`api_key`") && err.contains("refresh_token"),
+        "{err}"
+    );
+    let custom = start(EmulatorOptions::default().with_credential("refresh_token", "rt-9"))
+        .await
+        .expect("start");
+    assert_eq!(custom.config["refresh_token"], "rt-9");
+}

@@ -30,6 +30,7 @@ idbridge_core::register_adapter! {
         description: "Strategy One REST API: login sessions, users, user groups, security roles, user connections",
         start: crate::emulator::start,
         suite: &crate::emulator::SUITE,
+        contract: &crate::emulator::CONTRACT,
     },
 }
 

@@ -128,7 +128,7 @@ grants:
 async fn a_seed_directory_is_loaded_with_nesting_and_grants() {
     let dir = Directory::parse(SEED, Format::Yaml, "seed.yaml").expect("parses");
     let options = EmulatorOptions {
-        seed: Some(dir),
+        seed: Some(dir.to_snapshot()),
         ..EmulatorOptions::default()
     };
     let running = emulator::start(options).await.expect("starts");
@@ -315,5 +315,39 @@ async fn nobody_is_added_to_system_administrators_whatever_a_plan_says() {
         running.server.log().entries().len(),
         before,
         "no request reached the server"
+    );
+}
+
+#[tokio::test]
+async fn logins_are_classed_apart_and_foreign_credentials_are_refused() {
+    use idbridge_testkit::emulator::RequestClass;
+    let (emu, _state) = emulator::start_with_state(EmulatorOptions::default())
+        .await
+        .expect("start");
+    let h = registry::build_adapter("strategy", emu.adapter_config("bi"))
+        .await
+        .expect("connect");
+    h.all_users().await.expect("users");
+    let entries = emu.server.log().entries();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.path.ends_with("/api/auth/login") && e.class == RequestClass::Login),
+        "{entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.class != RequestClass::Write || e.path.contains("/auth/")),
+        "listing writes nothing: {entries:?}"
+    );
+    assert!(emu.server.log().served_writes().is_empty());
+    let err = emulator::start(EmulatorOptions::default().with_credential("api_key", "k"))
+        .await
+        .expect_err("not a Strategy credential")
+        .to_string();
+    assert!(
+        err.contains("`api_key`") && err.contains("admin_password"),
+        "{err}"
     );
 }

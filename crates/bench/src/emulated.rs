@@ -9,7 +9,9 @@ use idbridge_core::{AdapterConfig, Error, Result, registry};
 use idbridge_file::{Directory, Format};
 use idbridge_store::Store;
 use idbridge_sync::{Engine, Plan, Target, TargetSettings};
-use idbridge_testkit::emulator::{EmulatorOptions, LoggedRequest, RunningEmulator, start_emulator};
+use idbridge_testkit::emulator::{
+    EmulatorOptions, LoggedRequest, RequestClass, RunningEmulator, start_emulator,
+};
 use serde_json::Value;
 
 use crate::planning::targets;
@@ -77,7 +79,7 @@ impl World {
         for (name, vendor, settings) in targets() {
             let options = EmulatorOptions {
                 latency,
-                seed: seed.cloned(),
+                seed: seed.map(Directory::to_snapshot),
                 ..EmulatorOptions::default()
             };
             let emulator = start_emulator(vendor, options).await?;
@@ -139,7 +141,8 @@ impl World {
             .collect()
     }
 
-    /// The requests each target received since `mark`, login and token requests left out.
+    /// The requests each target received since `mark`, logins and token exchanges (as
+    /// each emulator classifies its requests) left out.
     pub fn since(&self, mark: &[usize]) -> Vec<Requests> {
         self.targets
             .iter()
@@ -161,11 +164,6 @@ impl World {
     }
 }
 
-/// Whether a path is a login or token exchange (not part of the sync's own work).
-pub fn is_auth_path(path: &str) -> bool {
-    path.contains("/auth/") || path.contains("oauth2") || path.ends_with("/token")
-}
-
 /// A path with its ids replaced by `{id}`: any segment holding a digit, or longer than 20
 /// characters (ids of 22 characters of base64 have no digit at times).
 pub fn pattern(path: &str) -> String {
@@ -184,9 +182,9 @@ pub fn pattern(path: &str) -> String {
 /// Requests received by one target in a window.
 #[derive(Debug, Clone, Default)]
 pub struct Requests {
-    /// GET and HEAD.
+    /// Requests the emulator classes as reads.
     pub reads: usize,
-    /// Everything else.
+    /// Requests the emulator classes as writes.
     pub writes: usize,
     /// Requests that drew an injected fault.
     pub faulted: usize,
@@ -197,11 +195,11 @@ pub struct Requests {
 impl Requests {
     fn of(entries: &[LoggedRequest]) -> Requests {
         let mut r = Requests::default();
-        for e in entries.iter().filter(|e| !is_auth_path(&e.path)) {
-            if e.method == "GET" || e.method == "HEAD" {
-                r.reads += 1;
-            } else {
-                r.writes += 1;
+        for e in entries.iter() {
+            match e.class {
+                RequestClass::Login => continue,
+                RequestClass::Read => r.reads += 1,
+                RequestClass::Write => r.writes += 1,
             }
             if e.fault.is_some() {
                 r.faulted += 1;

@@ -25,17 +25,7 @@ fn secrets_that_look_like_numbers_reach_the_server_as_written() {
     for secret in ["007", "1e3"] {
         for vendor in support::emulated_vendors() {
             // The emulator accepts only this exact text as every credential.
-            let (_emulator, mut target) = support::emulator(
-                vendor,
-                &[
-                    "--admin-password",
-                    secret,
-                    "--api-key",
-                    secret,
-                    "--refresh-token",
-                    secret,
-                ],
-            );
+            let (_emulator, mut target) = support::emulator_with_secret(vendor, secret);
             let obj = target.as_object_mut().expect("config is an object");
             let mut envs = Vec::new();
             for key in ["password", "api_key", "refresh_token"] {

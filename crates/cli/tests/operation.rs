@@ -206,7 +206,8 @@ fn one_unreachable_target_is_skipped_and_reported_while_the_others_converge() {
     let (_bi, bi) = emulator("strategy", &[]);
     let (_sq, sq) = emulator("squirro", &[]);
     // A Dataiku whose server is down: nothing listens on its port.
-    let (dss_emulator, mut dss) = emulator("dataiku", &["--api-key", CANARY]);
+    let (dss_emulator, mut dss) =
+        emulator("dataiku", &["--credential", &format!("api_key={CANARY}")]);
     drop(dss_emulator);
     dss["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}", closed_port()));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -462,8 +463,8 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
     let _back = start(&[
         "emulate",
         "dataiku",
-        "--api-key",
-        CANARY,
+        "--credential",
+        &format!("api_key={CANARY}"),
         "--listen",
         &format!("127.0.0.1:{port}"),
     ]);

@@ -10,20 +10,10 @@ use support::{Running, bin, users_only, write_json_config, write_yaml_directory}
 
 const CANARY: &str = "Canary-S3cret-7f3a9c";
 
-/// Starts `idbridge emulate VENDOR` with the canary as every credential, and returns its
-/// target configuration.
+/// Starts `idbridge emulate VENDOR` with the canary as every secret credential, and
+/// returns its target configuration.
 fn start(vendor: &str) -> (Running, serde_json::Value) {
-    support::emulator(
-        vendor,
-        &[
-            "--admin-password",
-            CANARY,
-            "--api-key",
-            CANARY,
-            "--refresh-token",
-            CANARY,
-        ],
-    )
+    support::emulator_with_secret(vendor, CANARY)
 }
 
 fn secret_keys(vendor: &str) -> Vec<String> {

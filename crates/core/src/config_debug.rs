@@ -96,7 +96,7 @@ adapter = "file"
 path = "source.yaml"
 
 [targets.bi]
-adapter = "strategy"
+adapter = "portal"
 base_url = "https://bi.example.com"
 username = "svc-idbridge"
 password = "pw-4f1d9c2e"

@@ -25,6 +25,7 @@ pub mod http;
 pub mod model;
 pub mod registry;
 mod secret;
+pub mod snapshot;
 pub mod template;
 pub mod text;
 mod traits;
@@ -39,6 +40,7 @@ pub use model::{
 };
 pub use model::{MemberWrite, MemberWriteResult};
 pub use secret::{MIN_SECRET_LEN, REDACTED, Secret, redact, register_secret};
+pub use snapshot::Snapshot;
 pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 
 /// Re-exports for [`register_adapter!`]; not part of the public API.

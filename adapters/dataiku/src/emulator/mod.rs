@@ -8,13 +8,14 @@
 //! an administrator `admin` (in `administrators`) whose personal API key is
 //! [`DEFAULT_API_KEY`]; the groups DSS installs (`administrators` with `admin`, `data_team`
 //! with project-creation and code flags, `readers` with none); and one project
-//! ([`DEFAULT_PROJECT_KEY`]) where `data_team` holds contributor rights. A seed directory
-//! (the file adapter's format) adds users, groups (nesting flattened into each user's
+//! ([`DEFAULT_PROJECT_KEY`]) where `data_team` holds contributor rights. A seed snapshot
+//! adds users, groups (nesting flattened into each user's
 //! groups, as DSS has no nested groups), global roles (as groups carrying the role's
 //! `admin`/`may…` privileges) and project roles (as permission entries).
 //!
-//! Start options ([`EmulatorOptions`]): `api_key` (default [`DEFAULT_API_KEY`]),
-//! `admin_user` (the administrator's login, default [`DEFAULT_ADMIN_LOGIN`]), and in
+//! Credentials ([`CREDENTIALS`]): `api_key` (default [`DEFAULT_API_KEY`]) and
+//! `admin_user` (the administrator's login, default [`DEFAULT_ADMIN_LOGIN`]). Identity
+//! checks (`/auth/info`) are logins ([`classify`]). Switches in [`EmulatorOptions`]'s
 //! `extra`: `bulk` (`false` imitates a server older than 14.2: no bulk endpoints, no
 //! `includeSettings`) and `project` (the seeded project's key).
 
@@ -22,12 +23,14 @@ mod routes;
 pub mod state;
 mod suite;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use idbridge_core::{Error, Result, Scope};
-use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, EmulatorServer, RunningEmulator, serve};
+use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, RequestClass,
+    RunningEmulator, serve,
+};
 use serde_json::{Map, Value, json};
 
 pub use routes::{ROOTS, query_bool, router};
@@ -56,6 +59,38 @@ pub const DATA_TEAM_FLAGS: &[&str] = &[
     "mayCreateActiveWebContent",
 ];
 
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's login (default `admin`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "api_key",
+        description: "the administrator's personal API key (default a fixed development key)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials and request classes (DSS has no sessions
+/// to open).
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: None,
+};
+
+/// The identity check (`/auth/info`, under either API root) is a login; the rest by
+/// method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.ends_with("/auth/info") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
+}
+
 fn flags_of(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| (*s).to_string()).collect()
 }
@@ -70,9 +105,11 @@ fn project_role_flags(role: &str) -> Option<Vec<String>> {
 /// Builds the seeded state for `options`.
 ///
 /// # Errors
+/// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
 /// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `bulk` switch, an empty
 /// API key or administrator login, or a project key that is not `A-Z0-9_`.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
+    options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
     let bulk = match options.extra.get("bulk").map(|s| s.to_ascii_lowercase()) {
         None => true,
         Some(v) if matches!(v.as_str(), "true" | "on" | "yes" | "1") => true,
@@ -83,20 +120,13 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
             )));
         }
     };
-    let key = options
-        .api_key
-        .as_ref()
-        .map(|k| k.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_API_KEY.to_string());
+    let key = options.credential_or("api_key", DEFAULT_API_KEY);
     if key.is_empty() || key.contains(':') {
         return Err(Error::invalid_input(
             "the emulator's API key must be non-empty and contain no `:`",
         ));
     }
-    let admin = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_LOGIN.to_string());
+    let admin = options.credential_or("admin_user", DEFAULT_ADMIN_LOGIN);
     if admin.trim().is_empty() || admin.contains('/') {
         return Err(Error::invalid_input(format!(
             "`{admin}` is not a usable administrator login"
@@ -153,8 +183,8 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         &admin,
         vec![Value::Object(contributor)],
     );
-    if let Some(dir) = &options.seed {
-        seed_directory(&state, dir);
+    if let Some(snap) = &options.seed {
+        seed_snapshot(&state, snap);
     }
     Ok(state)
 }
@@ -186,32 +216,23 @@ pub fn project_key_for(name: &str) -> String {
     }
 }
 
-/// Loads a directory: groups, users (each with its groups and every group above them, since
+/// Loads a snapshot: groups, users (each with its groups and every group above them, since
 /// DSS groups cannot nest; attributes as admin properties), global grants (the role becomes a
 /// group carrying the role's `admin`/`may…` privileges; users join it, groups get its flags)
 /// and project grants (a permission entry with the project role's flags, creating the
 /// project). What DSS cannot hold is skipped with a warning.
-pub fn seed_directory(state: &State, dir: &Directory) {
-    let parents: HashMap<&str, &Vec<String>> = dir
-        .groups
-        .iter()
-        .map(|g| (g.name.as_str(), &g.groups))
-        .collect();
-    for g in &dir.groups {
+pub fn seed_snapshot(state: &State, snap: &Snapshot) {
+    for g in &snap.groups {
         if !state.has_group(&g.name) {
             state.seed_group(&g.name, g.description.as_deref(), &[]);
         }
     }
-    for u in &dir.users {
-        let mut all: BTreeSet<String> = BTreeSet::new();
-        let mut todo: Vec<String> = u.groups.clone();
-        while let Some(g) = todo.pop() {
-            if all.insert(g.clone())
-                && let Some(ps) = parents.get(g.as_str())
-            {
-                todo.extend(ps.iter().cloned());
-            }
-        }
+    for u in &snap.users {
+        let all: BTreeSet<String> = snap
+            .groups_above(&Principal::User(u.id.clone()))
+            .into_iter()
+            .map(|g| g.name.clone())
+            .collect();
         let attrs: Map<String, Value> = u
             .attributes
             .iter()
@@ -235,12 +256,20 @@ pub fn seed_directory(state: &State, dir: &Directory) {
         doc.insert("adminProperties".into(), Value::Object(attrs));
         state.seed_user(doc, 0);
     }
-    for grant in &dir.grants {
-        let Some(role) = dir.role_by_name(&grant.role) else {
+    for grant in &snap.grants {
+        let Some(role) = snap.role(&grant.role) else {
             tracing::warn!(role = %grant.role, "seed grant skipped: unknown role");
             continue;
         };
-        match grant.effective_scope(&role.scope) {
+        let holder = match &grant.principal {
+            Principal::User(id) => snap.user(id).map(|u| ("user", u.login.as_str())),
+            Principal::Group(id) => snap.group(id).map(|g| ("group", g.name.as_str())),
+        };
+        let Some((kind, holder)) = holder else {
+            tracing::warn!(role = %role.name, "seed grant skipped: unknown holder");
+            continue;
+        };
+        match &grant.scope {
             Scope::Global => {
                 let flags: Vec<String> = role
                     .privileges
@@ -255,17 +284,17 @@ pub fn seed_directory(state: &State, dir: &Directory) {
                 if flags.is_empty() {
                     tracing::warn!(role = %role.name, "seeded global role has no admin/may… privilege, so its group is a plain group");
                 }
-                if let Some(login) = &grant.user {
-                    if let Ok(mut doc) = state.get_user(login) {
+                if kind == "user" {
+                    if let Ok(mut doc) = state.get_user(holder) {
                         let mut groups = crate::emulator::state::groups_of(&doc);
                         if !groups.contains(&role.name) {
                             groups.push(role.name.clone());
                         }
                         crate::wire::set_user_groups(&mut doc, &groups);
-                        let _ = state.replace_user(login, doc);
+                        let _ = state.replace_user(holder, doc);
                     }
-                } else if let Some(group) = &grant.group {
-                    state.seed_group_flags(group, &flags);
+                } else {
+                    state.seed_group_flags(holder, &flags);
                 }
             }
             Scope::Project(p) => {
@@ -280,16 +309,11 @@ pub fn seed_directory(state: &State, dir: &Directory) {
                     tracing::warn!(role = %role.name, project = %p, "seed grant skipped: not a project role DSS can express");
                     continue;
                 }
-                let key = project_key_for(&p);
+                let key = project_key_for(p);
                 if !state.has_project(&key) {
-                    state.seed_project(&key, &p, DEFAULT_ADMIN_LOGIN, Vec::new());
+                    state.seed_project(&key, p, DEFAULT_ADMIN_LOGIN, Vec::new());
                 }
-                let principal = match (&grant.user, &grant.group) {
-                    (Some(u), _) => ("user", u.as_str()),
-                    (None, Some(g)) => ("group", g.as_str()),
-                    (None, None) => continue,
-                };
-                state.seed_project_entry(&key, principal, &flags);
+                state.seed_project_entry(&key, (kind, holder), &flags);
             }
         }
     }
@@ -302,12 +326,8 @@ pub fn seed_directory(state: &State, dir: &Directory) {
 /// be bound.
 pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulator, Arc<State>)> {
     let state = seeded_state(&options)?;
-    let key = options
-        .api_key
-        .as_ref()
-        .map(|k| k.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_API_KEY.to_string());
-    let server: EmulatorServer = serve(router(state.clone()), options).await?;
+    let key = options.credential_or("api_key", DEFAULT_API_KEY);
+    let server: EmulatorServer = serve(router(state.clone()), classify, options).await?;
     let base_url = server.url();
     let config = json!({
         "adapter": crate::ADAPTER_NAME,
@@ -319,6 +339,8 @@ pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulat
             vendor: crate::ADAPTER_NAME,
             base_url,
             config,
+            target_settings: json!({}),
+            contract: &CONTRACT,
             server,
         },
         state,

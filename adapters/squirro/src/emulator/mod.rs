@@ -5,13 +5,13 @@
 //! It serves `{base}/api/user/...` and `{base}/api/topic/...`, so both the adapter and
 //! `SquirroClient(None, None, cluster=base)` connect with the base URL alone. It starts
 //! with one tenant, an administrator holding a refresh token, and one project; a seed
-//! directory (the file adapter's format) adds users, groups, server roles and project
+//! snapshot adds users, groups, server roles and project
 //! memberships.
 //!
-//! Start options ([`EmulatorOptions`]): `refresh_token` (the administrator's token,
-//! default [`DEFAULT_REFRESH_TOKEN`]), `admin_user` (its e-mail, default
-//! [`DEFAULT_ADMIN_EMAIL`]), `admin_password` (for the password grant, default
-//! [`DEFAULT_ADMIN_PASSWORD`]), and in `extra`: `tenant` (default [`DEFAULT_TENANT`]),
+//! Credentials ([`CREDENTIALS`]): `refresh_token` (the administrator's token, default
+//! [`DEFAULT_REFRESH_TOKEN`]), `admin_user` (its e-mail, default [`DEFAULT_ADMIN_EMAIL`]),
+//! `admin_password` (for the password grant, default [`DEFAULT_ADMIN_PASSWORD`]). The
+//! token exchange is a login ([`classify`]). Switches in [`EmulatorOptions`]'s `extra`: `tenant` (default [`DEFAULT_TENANT`]),
 //! `project` (the seeded project's title, default [`DEFAULT_PROJECT`]) and
 //! `access_token_ttl_secs` (default 600, as the server's `access_token_validity`).
 
@@ -22,9 +22,10 @@ mod suite;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idbridge_core::{Error, Result, Scope};
-use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, serve};
+use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, serve,
+};
 use serde_json::{Map, Value, json};
 
 pub use routes::{parse_fields, query_bool, router};
@@ -61,12 +62,49 @@ pub const PROJECT_ID: &str = "sqEmulatorProject00001";
 /// The default access-token validity.
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(600);
 
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's e-mail, its login (default `admin@squirro.example`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "admin_password",
+        description: "the administrator's password for the password grant (default a fixed development password)",
+        secret: true,
+    },
+    CredentialSpec {
+        name: "refresh_token",
+        description: "the administrator's refresh token (default a fixed development token)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials and request classes.
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: None,
+};
+
+/// The token exchange (`/api/user/oauth2/token`) is a login; the rest by method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.contains("/oauth2/") || path.ends_with("/token") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
+}
+
 /// Builds the seeded state for `options`.
 ///
 /// # Errors
+/// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
 /// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `access_token_ttl_secs`,
 /// an administrator login that is not an e-mail address, or an empty tenant.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
+    options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
     let tenant = options
         .extra
         .get("tenant")
@@ -83,10 +121,7 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
             Error::invalid_input(format!("access_token_ttl_secs `{v}` is not a whole number"))
         })?),
     };
-    let admin_email = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
+    let admin_email = options.credential_or("admin_user", DEFAULT_ADMIN_EMAIL);
     if !is_email(&admin_email) {
         return Err(Error::invalid_input(format!(
             "the Squirro emulator's administrator login must be an e-mail address, not `{admin_email}`"
@@ -102,20 +137,10 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         email: admin_email,
         full_name: Some("Administrator".to_string()),
         role: "admin".to_string(),
-        password: Some(
-            options
-                .admin_password
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.to_string()),
-        ),
+        password: Some(options.credential_or("admin_password", DEFAULT_ADMIN_PASSWORD)),
         custom: Map::new(),
     });
-    let refresh = options
-        .refresh_token
-        .as_ref()
-        .map(|t| t.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_REFRESH_TOKEN.to_string());
+    let refresh = options.credential_or("refresh_token", DEFAULT_REFRESH_TOKEN);
     state.seed_grant(ADMIN_ID, ADMIN_SESSION_ID, &refresh);
     let project = options
         .extra
@@ -123,19 +148,19 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         .cloned()
         .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
     state.seed_project(PROJECT_ID, &project);
-    if let Some(dir) = &options.seed {
-        seed_directory(&state, dir);
+    if let Some(snap) = &options.seed {
+        seed_snapshot(&state, snap);
     }
     Ok(state)
 }
 
-/// Loads a directory: users (those whose login or email is an e-mail address), groups with
+/// Loads a snapshot: users (those whose login or email is an e-mail address), groups with
 /// their direct user members (nesting is flattened away: Squirro groups hold users only),
 /// global grants of server roles, and project grants of project roles (creating the
 /// projects). What Squirro cannot hold is skipped with a warning.
-pub fn seed_directory(state: &State, dir: &Directory) {
-    let mut ids_by_login = std::collections::HashMap::new();
-    for u in &dir.users {
+pub fn seed_snapshot(state: &State, snap: &Snapshot) {
+    let mut ids_by_user = std::collections::HashMap::new();
+    for u in &snap.users {
         let email = match (&u.email, is_email(&u.login)) {
             (_, true) => u.login.clone(),
             (Some(e), false) if is_email(e) => e.clone(),
@@ -145,18 +170,14 @@ pub fn seed_directory(state: &State, dir: &Directory) {
             }
         };
         let mut role = "user".to_string();
-        for g in dir
-            .grants
-            .iter()
-            .filter(|g| g.user.as_deref() == Some(&u.login))
-        {
-            let (name, scope) = grant_role(dir, g);
-            if scope.is_global() && SERVER_ROLES.contains(&name.as_str()) {
+        for (g, r) in snap.grants_of(&Principal::User(u.id.clone())) {
+            let name = r.name.to_ascii_lowercase();
+            if g.scope.is_global() && SERVER_ROLES.contains(&name.as_str()) {
                 role = name;
             }
         }
         let id = state::new_id();
-        ids_by_login.insert(u.login.clone(), id.clone());
+        ids_by_user.insert(u.id.clone(), id.clone());
         state.seed_user(EUser {
             id,
             email,
@@ -171,43 +192,36 @@ pub fn seed_directory(state: &State, dir: &Directory) {
         });
     }
     let mut ids_by_group = std::collections::HashMap::new();
-    for g in &dir.groups {
-        let members = dir
-            .users
-            .iter()
-            .filter(|u| u.groups.iter().any(|n| n == &g.name))
-            .filter_map(|u| ids_by_login.get(&u.login).cloned())
+    for g in &snap.groups {
+        let members = snap
+            .members_of(&g.id)
+            .into_iter()
+            .filter_map(|m| match m {
+                Principal::User(id) => ids_by_user.get(id).cloned(),
+                Principal::Group(_) => None,
+            })
             .collect();
-        ids_by_group.insert(g.name.clone(), state.seed_group(&g.name, members));
+        ids_by_group.insert(g.id.clone(), state.seed_group(&g.name, members));
     }
-    for g in &dir.grants {
-        let (name, scope) = grant_role(dir, g);
-        let Scope::Project(project) = scope else {
+    for g in &snap.grants {
+        let Scope::Project(project) = &g.scope else {
             continue;
         };
+        let name = snap.role(&g.role).map_or_else(
+            || g.role.to_ascii_lowercase(),
+            |r| r.name.to_ascii_lowercase(),
+        );
         if !PROJECT_ROLES.contains(&name.as_str()) {
             tracing::warn!(role = %name, %project, "seed grant skipped: not a Squirro project role");
             continue;
         }
-        let member = match (&g.user, &g.group) {
-            (Some(login), None) => ids_by_login.get(login).map(|id| (id.clone(), false)),
-            (None, Some(group)) => ids_by_group.get(group).map(|id| (id.clone(), true)),
-            _ => None,
+        let member = match &g.principal {
+            Principal::User(id) => ids_by_user.get(id).map(|id| (id.clone(), false)),
+            Principal::Group(id) => ids_by_group.get(id).map(|id| (id.clone(), true)),
         };
         if let Some((id, is_group)) = member {
-            state.seed_project_member(&project, &id, is_group, &name);
+            state.seed_project_member(project, &id, is_group, &name);
         }
-    }
-}
-
-/// A grant's role name (lowercase) and effective scope.
-fn grant_role(dir: &Directory, g: &idbridge_file::DirGrant) -> (String, Scope) {
-    match dir.role_by_name(&g.role) {
-        Some(r) => (r.name.to_ascii_lowercase(), g.effective_scope(&r.scope)),
-        None => (
-            g.role.to_ascii_lowercase(),
-            g.scope.clone().unwrap_or_default(),
-        ),
     }
 }
 
@@ -227,17 +241,15 @@ pub fn adapter_settings(base_url: &str, tenant: &str, refresh_token: &str) -> Va
 /// Invalid options (see [`seeded_state`]) or an address that cannot be bound.
 pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulator, Arc<State>)> {
     let state = seeded_state(&options)?;
-    let refresh = options
-        .refresh_token
-        .as_ref()
-        .map(|t| t.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_REFRESH_TOKEN.to_string());
-    let server = serve(router(state.clone()), options).await?;
+    let refresh = options.credential_or("refresh_token", DEFAULT_REFRESH_TOKEN);
+    let server = serve(router(state.clone()), classify, options).await?;
     let base_url = server.url();
     let running = RunningEmulator {
         vendor: crate::ADAPTER_NAME,
         config: adapter_settings(&base_url, state.tenant(), &refresh),
         base_url,
+        target_settings: json!({}),
+        contract: &CONTRACT,
         server,
     };
     Ok((running, state))

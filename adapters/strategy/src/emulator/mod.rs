@@ -18,6 +18,9 @@
 //! - duplicates answer 409 `ERR015`, missing records 404 `ERR004`, unknown routes 404
 //!   `ERR004` `HTTP 404 Not Found`, missing objects on `/api/objects` 500 `ERR001`.
 //!
+//! Credentials ([`CREDENTIALS`]): `admin_user` and `admin_password`. Requests under
+//! `/api/auth/` are logins ([`classify`]); [`sign_in_as`] is its sign-in hook.
+//!
 //! Vendor switches (`EmulatorOptions::extra`): `session_timeout_secs` (default 600),
 //! `version` (default `11.5.0700.0045`), `bulk_disconnect` (`false` imitates a server
 //! before 11.3.1, which has no bulk disconnect).
@@ -28,9 +31,11 @@ mod suite;
 
 use std::sync::Arc;
 
-use idbridge_core::{Error, Result, Scope};
-use idbridge_file::Directory;
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator, serve};
+use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_testkit::emulator::{
+    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, SignInFuture,
+    serve,
+};
 use serde_json::{Value, json};
 
 pub use routes::{PREFIX, router};
@@ -46,6 +51,40 @@ use crate::wire::format_timestamp;
 pub const DEFAULT_ADMIN_USER: &str = "administrator";
 /// The administrator's password when the options give none (a development secret).
 pub const DEFAULT_ADMIN_PASSWORD: &str = "idbridge-dev-Str4tegy";
+
+/// The credentials the emulator takes at start.
+pub const CREDENTIALS: &[CredentialSpec] = &[
+    CredentialSpec {
+        name: "admin_user",
+        description: "the administrator's login (default `administrator`)",
+        secret: false,
+    },
+    CredentialSpec {
+        name: "admin_password",
+        description: "the administrator's password (default a fixed development password)",
+        secret: true,
+    },
+];
+
+/// What the emulator declares: its credentials, its request classes, its sign-in hook.
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: CREDENTIALS,
+    classify,
+    sign_in: Some(sign_in_hook),
+};
+
+/// Logins, logouts and token requests (`/api/auth/...`) are logins; the rest by method.
+pub fn classify(method: &str, path: &str) -> RequestClass {
+    if path.contains("/api/auth/") {
+        RequestClass::Login
+    } else {
+        RequestClass::by_method(method)
+    }
+}
+
+fn sign_in_hook<'a>(emulator: &'a RunningEmulator, login: &'a str) -> SignInFuture<'a> {
+    Box::pin(sign_in_as(emulator, login))
+}
 
 /// Opens a user connection as `login` on a running Strategy emulator, as a person signing
 /// in would: the administrator (from the emulator's adapter configuration) first gives the
@@ -159,20 +198,15 @@ pub fn settings_from(options: &EmulatorOptions) -> Result<Settings> {
 }
 
 /// Builds the state the options describe: built-ins, the administrator's credentials, the
-/// seed directory.
+/// seed snapshot.
 ///
 /// # Errors
-/// As [`settings_from`] and [`seed`].
+/// As [`settings_from`] and [`seed`]; [`idbridge_core::ErrorKind::Config`] for a
+/// credential not in [`CREDENTIALS`].
 pub fn state_from(options: &EmulatorOptions) -> Result<Arc<EmulatorState>> {
-    let admin_user = options
-        .admin_user
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_USER.to_string());
-    let admin_password = options
-        .admin_password
-        .as_ref()
-        .map(|s| s.expose().to_string())
-        .unwrap_or_else(|| DEFAULT_ADMIN_PASSWORD.to_string());
+    options.check_credentials("strategy", CREDENTIALS)?;
+    let admin_user = options.credential_or("admin_user", DEFAULT_ADMIN_USER);
+    let admin_password = options.credential_or("admin_password", DEFAULT_ADMIN_PASSWORD);
     let state = Arc::new(EmulatorState::new(
         &admin_user,
         &admin_password,
@@ -212,7 +246,7 @@ pub async fn start_with_state(
             admin.password.clone().unwrap_or_default(),
         )
     };
-    let server = serve(router(state.clone()), options).await?;
+    let server = serve(router(state.clone()), classify, options).await?;
     let base_url = format!("{}/MicroStrategyLibrary", server.url());
     let config = json!({
         "adapter": "strategy",
@@ -227,27 +261,32 @@ pub async fn start_with_state(
             vendor: "strategy",
             base_url,
             config,
+            target_settings: json!({
+                "roles": {"analyst": {"role": "Normal Users", "project": TUTORIAL_PROJECT_NAME}}
+            }),
+            contract: &CONTRACT,
             server,
         },
         state,
     ))
 }
 
-/// Loads a directory (the file adapter's format) into the state: groups with their
-/// nesting, users with their groups (no password: they log in with an empty one),
-/// roles (matched to existing security roles by name, else created), and grants. A
-/// project scope names a project, which is created when missing; a global grant goes to
-/// the Tutorial project. The directory's own ids are not kept: Strategy assigns its own.
+/// Loads a snapshot into the state: groups with their nesting, users with their groups
+/// (no password: they log in with an empty one), roles (matched to existing security roles
+/// by name, else created), and grants. A project scope names a project, which is created
+/// when missing; a global grant goes to the Tutorial project. The snapshot's own ids are
+/// not kept: Strategy assigns its own.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::InvalidInput`] when a reference cannot be resolved or the
 /// emulator refuses a record (a duplicate name, a nesting cycle).
-pub fn seed(state: &EmulatorState, dir: &Directory) -> Result<()> {
+pub fn seed(state: &EmulatorState, snap: &Snapshot) -> Result<()> {
     let mut i = state.lock();
     let refused =
         |what: String, e: ApiError| Error::invalid_input(format!("seed: {what}: {}", e.message));
+    // Snapshot group id -> Strategy id.
     let mut group_ids = std::collections::HashMap::new();
-    for g in &dir.groups {
+    for g in &snap.groups {
         let mut body = json!({"name": g.name});
         if let Some(d) = &g.description {
             body["description"] = Value::from(d.as_str());
@@ -255,24 +294,24 @@ pub fn seed(state: &EmulatorState, dir: &Directory) -> Result<()> {
         let id = i
             .create_group(&body)
             .map_err(|e| refused(format!("group `{}`", g.name), e))?;
-        group_ids.insert(g.name.to_lowercase(), id);
+        group_ids.insert(g.id.clone(), id);
     }
-    let group_id = |name: &str| {
+    let group_id = |id: &str| {
         group_ids
-            .get(&name.to_lowercase())
+            .get(id)
             .cloned()
-            .ok_or_else(|| Error::invalid_input(format!("seed: unknown group `{name}`")))
+            .ok_or_else(|| Error::invalid_input(format!("seed: unknown group id `{id}`")))
     };
-    for g in &dir.groups {
-        let child = group_id(&g.name)?;
-        for parent in &g.groups {
-            let parent = group_id(parent)?;
+    for g in &snap.groups {
+        let child = group_id(&g.id)?;
+        for parent in snap.groups_of(&Principal::Group(g.id.clone())) {
+            let parent = group_id(&parent.id)?;
             i.add_member(&parent, &child)
                 .map_err(|e| refused(format!("nesting of group `{}`", g.name), e))?;
         }
     }
     let mut user_ids = std::collections::HashMap::new();
-    for u in &dir.users {
+    for u in &snap.users {
         let mut body = json!({
             "username": u.login,
             "fullName": u.display_name.clone().unwrap_or_else(|| u.login.clone()),
@@ -287,15 +326,15 @@ pub fn seed(state: &EmulatorState, dir: &Directory) -> Result<()> {
         let id = i
             .create_user(&body)
             .map_err(|e| refused(format!("user `{}`", u.login), e))?;
-        for g in &u.groups {
-            let g = group_id(g)?;
+        for g in snap.groups_of(&Principal::User(u.id.clone())) {
+            let g = group_id(&g.id)?;
             i.add_member(&g, &id)
                 .map_err(|e| refused(format!("membership of user `{}`", u.login), e))?;
         }
-        user_ids.insert(u.login.to_lowercase(), id);
+        user_ids.insert(u.id.clone(), id);
     }
     let mut role_ids = std::collections::HashMap::new();
-    for r in &dir.roles {
+    for r in &snap.roles {
         let existing = i
             .roles
             .values()
@@ -310,37 +349,31 @@ pub fn seed(state: &EmulatorState, dir: &Directory) -> Result<()> {
         if let Scope::Project(p) = &r.scope {
             ensure_project(&mut i, p);
         }
-        role_ids.insert(r.name.to_lowercase(), (id, r.scope.clone()));
+        role_ids.insert(r.id.clone(), (id, r.name.clone()));
     }
-    for g in &dir.grants {
-        let (role, role_scope) = role_ids
-            .get(&g.role.to_lowercase())
+    for g in &snap.grants {
+        let (role, role_name) = role_ids
+            .get(&g.role)
             .cloned()
-            .ok_or_else(|| Error::invalid_input(format!("seed: unknown role `{}`", g.role)))?;
-        let member = match (&g.user, &g.group) {
-            (Some(login), None) => user_ids
-                .get(&login.to_lowercase())
+            .ok_or_else(|| Error::invalid_input(format!("seed: unknown role id `{}`", g.role)))?;
+        let member = match &g.principal {
+            Principal::User(id) => user_ids
+                .get(id)
                 .cloned()
-                .ok_or_else(|| Error::invalid_input(format!("seed: unknown user `{login}`")))?,
-            (None, Some(name)) => group_id(name)?,
-            _ => {
-                return Err(Error::invalid_input(format!(
-                    "seed: grant of role `{}` needs exactly one of user and group",
-                    g.role
-                )));
-            }
+                .ok_or_else(|| Error::invalid_input(format!("seed: unknown user id `{id}`")))?,
+            Principal::Group(id) => group_id(id)?,
         };
-        let project = match g.effective_scope(&role_scope) {
-            Scope::Project(p) => ensure_project(&mut i, &p),
+        let project = match &g.scope {
+            Scope::Project(p) => ensure_project(&mut i, p),
             Scope::Global => TUTORIAL_PROJECT_ID.to_string(),
         };
         let ops = state::parse_operations(&json!({"operationList": [{
             "op": "add", "path": "/members",
             "value": {"projectId": project, "memberIds": [member]}
         }]}))
-        .map_err(|e| refused(format!("grant of role `{}`", g.role), e))?;
+        .map_err(|e| refused(format!("grant of role `{role_name}`"), e))?;
         i.patch_role(&role, &ops)
-            .map_err(|e| refused(format!("grant of role `{}`", g.role), e))?;
+            .map_err(|e| refused(format!("grant of role `{role_name}`"), e))?;
     }
     Ok(())
 }

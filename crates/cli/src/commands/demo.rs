@@ -38,39 +38,28 @@ fn heading(text: &str) {
     outln!("\n== {text}\n");
 }
 
-/// Engine settings for the demo's target of `vendor`, from what the emulator and the
-/// adapter declare.
-fn settings_for(vendor: &str, emulator: &RunningEmulator, handle: &AdapterHandle) -> Value {
+/// Engine settings for the demo's target on `emulator`: what the emulator asks for (its
+/// [`RunningEmulator::target_settings`]), plus deletion of leavers where the adapter
+/// cannot disable accounts.
+fn settings_for(emulator: &RunningEmulator, handle: &AdapterHandle) -> Value {
     let caps = handle.capabilities();
-    let mut s = serde_json::Map::new();
+    let mut s = match &emulator.target_settings {
+        Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
     if !caps.users_set_enabled && caps.users_delete {
         // Accounts there cannot be disabled: leavers are deleted instead.
         s.insert("deletion".into(), json!("delete"));
     }
-    if vendor == "strategy" {
-        if let Some(project) = emulator.config.get("project").and_then(Value::as_str) {
-            s.insert(
-                "roles".into(),
-                json!({"analyst": {"role": "Normal Users", "project": project}}),
-            );
-        }
-    }
     Value::Object(s)
 }
 
+/// The write requests the target's emulator served so far (logins and token exchanges
+/// are not writes: the emulator classifies its own requests).
 fn writes_served(t: &DemoTarget) -> Option<usize> {
-    t.emulator.as_ref().map(|e| {
-        e.server
-            .log()
-            .served_writes()
-            .iter()
-            .filter(|r| {
-                !(r.path.contains("/auth/")
-                    || r.path.contains("oauth2")
-                    || r.path.ends_with("/token"))
-            })
-            .count()
-    })
+    t.emulator
+        .as_ref()
+        .map(|e| e.server.log().served_writes().len())
 }
 
 async fn find_user(h: &AdapterHandle, login_or_email: &str) -> Result<Option<User>> {
@@ -79,11 +68,6 @@ async fn find_user(h: &AdapterHandle, login_or_email: &str) -> Result<Option<Use
     Ok(h.all_users().await?.into_iter().find(|u| {
         fold(&u.login) == key || u.email.as_deref().map(fold).as_deref() == Some(key.as_str())
     }))
-}
-
-/// Signs `login` in to the Strategy emulator, which opens a live user connection.
-async fn strategy_login(emulator: &RunningEmulator, login: &str) -> Result<()> {
-    idbridge_strategy::emulator::sign_in_as(emulator, login).await
 }
 
 async fn live_sessions(t: &DemoTarget, login: &str, email: &str) -> Result<Option<usize>> {
@@ -139,7 +123,7 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
         );
         settings.push(TargetSettings::from_json(
             d.vendor,
-            settings_for(d.vendor, &emulator, &handle),
+            settings_for(&emulator, &handle),
         )?);
         targets.push(DemoTarget {
             name: d.vendor.to_string(),
@@ -203,13 +187,16 @@ async fn story(dir: &Path, full: bool) -> Result<ExitCode> {
     }
 
     heading("4. The source changes: a rename, a leaver, a joiner");
-    let strategy = targets
-        .iter()
-        .find(|t| t.name == "strategy")
-        .and_then(|t| t.emulator.as_ref());
-    if let Some(em) = strategy {
-        strategy_login(em, "alan.turing").await?;
-        outln!("alan.turing logs in to strategy (a live session)");
+    for t in &targets {
+        let Some(signing_in) = t
+            .emulator
+            .as_ref()
+            .and_then(|e| e.sign_in_as("alan.turing"))
+        else {
+            continue;
+        };
+        signing_in.await?;
+        outln!("alan.turing logs in to {} (a live session)", t.name);
     }
     let all = source.all_users().await?;
     let by_login = |l: &str| {

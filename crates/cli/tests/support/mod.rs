@@ -123,6 +123,34 @@ pub fn emulator(vendor: &str, extra: &[&str]) -> (Running, serde_json::Value) {
     (Running(child), announcement["config"].clone())
 }
 
+/// The names of the secret credentials `idbridge emulate VENDOR` takes.
+pub fn secret_credentials(vendor: &str) -> Vec<String> {
+    let out = command()
+        .args(["emulate", vendor, "--list-credentials"])
+        .output()
+        .expect("idbridge emulate --list-credentials runs");
+    assert!(out.status.success(), "{vendor}: {out:?}");
+    let list: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the credentials are JSON");
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .filter(|c| c["secret"] == true)
+        .filter_map(|c| c["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Starts `idbridge emulate VENDOR` with `secret` as every secret credential it takes.
+pub fn emulator_with_secret(vendor: &str, secret: &str) -> (Running, serde_json::Value) {
+    let args: Vec<String> = secret_credentials(vendor)
+        .into_iter()
+        .flat_map(|name| ["--credential".to_string(), format!("{name}={secret}")])
+        .collect();
+    assert!(!args.is_empty(), "{vendor}: its emulator takes a secret");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    emulator(vendor, &args)
+}
+
 /// A port on loopback that nothing listens on.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

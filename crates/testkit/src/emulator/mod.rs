@@ -3,9 +3,12 @@
 //! (`idbridge emulate <vendor>`) and the demo can start any emulator by name.
 //!
 //! A vendor crate builds an `axum::Router` over its state, starts it with [`serve`], and
-//! registers a start function in the `emulator: { ... }` block of
+//! names its start function, its [`SuiteFixtures`] and its [`EmulatorContract`]
+//! (credentials, request classes, hooks) in the `emulator: { ... }` block of
 //! `idbridge_core::register_adapter!` (which expands [`crate::register_emulator!`]).
+//! docs/testing.md describes the contract.
 
+mod contract;
 mod faults;
 mod options;
 mod server;
@@ -17,6 +20,9 @@ use std::pin::Pin;
 use idbridge_core::{AdapterConfig, Error, Result};
 use serde_json::{Value, json};
 
+pub use contract::{
+    Classify, CredentialSpec, EmulatorContract, RequestClass, SignIn, SignInFuture,
+};
 pub use faults::{Fault, FaultSpec};
 pub use options::EmulatorOptions;
 pub use server::{EmulatorServer, LoggedRequest, RequestLog, serve};
@@ -32,6 +38,12 @@ pub struct RunningEmulator {
     /// The target section that connects to it: `adapter` plus the adapter's keys,
     /// credentials included in clear (they are the emulator's own development secrets).
     pub config: Value,
+    /// Engine settings a sync target on this emulator needs beyond the adapter's
+    /// configuration (for example the mapping of a portable role name to one of the
+    /// emulator's built-in roles); an empty object when none.
+    pub target_settings: Value,
+    /// What the emulator declares (credentials, request classes, hooks).
+    pub contract: &'static EmulatorContract,
     /// The running server.
     pub server: EmulatorServer,
 }
@@ -56,6 +68,12 @@ impl RunningEmulator {
         }
         AdapterConfig::new(instance, settings)
     }
+
+    /// Opens a live session as `login` when the emulator offers it
+    /// ([`EmulatorContract::sign_in`]); `None` when it does not.
+    pub fn sign_in_as<'a>(&'a self, login: &'a str) -> Option<SignInFuture<'a>> {
+        self.contract.sign_in.map(|hook| hook(self, login))
+    }
 }
 
 /// The future an emulator's start function returns.
@@ -71,6 +89,8 @@ pub struct EmulatorDescriptor {
     pub start: fn(EmulatorOptions) -> StartFuture,
     /// What the cross-vendor suites need to know about this vendor.
     pub suite: &'static SuiteFixtures,
+    /// What the emulator declares: credentials, request classes, hooks.
+    pub contract: &'static EmulatorContract,
 }
 
 impl std::fmt::Debug for EmulatorDescriptor {
@@ -98,11 +118,17 @@ pub fn emulators() -> Vec<&'static EmulatorDescriptor> {
     v
 }
 
+/// The registered emulator of `vendor`, if any.
+pub fn descriptor(vendor: &str) -> Option<&'static EmulatorDescriptor> {
+    emulators().into_iter().find(|d| d.vendor == vendor)
+}
+
 /// Starts the emulator of `vendor`.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] naming the unknown vendor and listing the known
-/// ones; otherwise whatever the emulator's start returns.
+/// ones, or naming a credential the emulator does not declare; otherwise whatever the
+/// emulator's start returns.
 pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<RunningEmulator> {
     let all = emulators();
     let Some(descriptor) = all.iter().find(|d| d.vendor == vendor) else {
@@ -116,6 +142,7 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
             }
         )));
     };
+    options.check_credentials(vendor, descriptor.contract.credentials)?;
     (descriptor.start)(options).await
 }
 
@@ -133,6 +160,7 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
 ///     description: "The portal's user API, in memory",
 ///     start: crate::emulator::start,
 ///     suite: &crate::emulator::SUITE,
+///     contract: &crate::emulator::CONTRACT,
 /// }
 /// ```
 #[macro_export]
@@ -141,7 +169,8 @@ macro_rules! register_emulator {
         vendor: $vendor:literal,
         description: $description:expr,
         start: $start:expr,
-        suite: $suite:expr $(,)?
+        suite: $suite:expr,
+        contract: $contract:expr $(,)?
     ) => {
         /// This crate's emulator registry entry.
         pub static EMULATOR_DESCRIPTOR: $crate::emulator::EmulatorDescriptor =
@@ -150,6 +179,7 @@ macro_rules! register_emulator {
                 description: $description,
                 start: |options| ::std::boxed::Box::pin($start(options)),
                 suite: $suite,
+                contract: $contract,
             };
 
         $crate::__private::inventory::submit! {

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceExt;
 
+use super::contract::{Classify, RequestClass};
 use super::faults::{
     Fault, FaultDice, FaultSpec, change_type, change_type_of_keys, remove_field, remove_keys,
 };
@@ -32,6 +33,8 @@ pub struct LoggedRequest {
     pub method: String,
     /// The path, without the query.
     pub path: String,
+    /// Login, read or write, as the emulator classifies it.
+    pub class: RequestClass,
     /// The fault injected, if any: in place of serving it, or (see
     /// [`LoggedRequest::reached_handler`]) to the answer after serving it.
     pub fault: Option<&'static str>,
@@ -82,13 +85,19 @@ impl RequestLog {
         }
     }
 
-    /// The write requests (not GET/HEAD) that the emulated API served: not faulted, or
-    /// faulted only in their answer (see [`LoggedRequest::reached_handler`]).
+    /// The write requests (class [`RequestClass::Write`]: logins and token exchanges left
+    /// out) that the emulated API served: not faulted, or faulted only in their answer
+    /// (see [`LoggedRequest::reached_handler`]).
     pub fn served_writes(&self) -> Vec<LoggedRequest> {
         self.entries()
             .into_iter()
-            .filter(|e| e.reached_handler() && e.method != "GET" && e.method != "HEAD")
+            .filter(|e| e.reached_handler() && e.class == RequestClass::Write)
             .collect()
+    }
+
+    /// How many requests of `class` arrived so far (faulted ones included).
+    pub fn count(&self, class: RequestClass) -> usize {
+        self.entries().iter().filter(|e| e.class == class).count()
     }
 
     /// Every credential the emulator handed out so far: each cookie value it set
@@ -171,7 +180,7 @@ impl RequestLog {
         }
     }
 
-    fn record(&self, method: &http::Method, path: &str, fault: Option<Fault>) {
+    fn record(&self, method: &http::Method, path: &str, class: RequestClass, fault: Option<Fault>) {
         if matches!(*method, http::Method::GET | http::Method::HEAD) {
             self.reads.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -183,6 +192,7 @@ impl RequestLog {
         let entry = LoggedRequest {
             method: method.to_string(),
             path: path.to_string(),
+            class,
             fault: fault.map(Fault::as_str),
         };
         match self.entries.lock() {
@@ -255,6 +265,7 @@ impl Drop for EmulatorServer {
 
 struct Shared {
     router: Router,
+    classify: Classify,
     options: EmulatorOptions,
     dice: Arc<RwLock<Arc<FaultDice>>>,
     log: Arc<RequestLog>,
@@ -270,7 +281,8 @@ fn current_dice(dice: &RwLock<Arc<FaultDice>>) -> Arc<FaultDice> {
 
 /// Serves `router` on `options.listen` with the options' latency and faults.
 ///
-/// Each request is logged, delayed by `options.latency`, then either answered by an
+/// Each request is logged with its class (`classify`: the emulator's
+/// [`super::EmulatorContract::classify`]), delayed by `options.latency`, then either answered by an
 /// injected fault (decided by the seeded dice before the router sees it, so such a
 /// faulted request never changes state) or passed to the router, whose answer a
 /// mangling fault (`html`, `wrongtype`, `missing`, `huge`) may then replace or alter; see
@@ -278,7 +290,11 @@ fn current_dice(dice: &RwLock<Arc<FaultDice>>) -> Arc<FaultDice> {
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Unavailable`] when the address cannot be bound.
-pub async fn serve(router: Router, options: EmulatorOptions) -> Result<EmulatorServer> {
+pub async fn serve(
+    router: Router,
+    classify: Classify,
+    options: EmulatorOptions,
+) -> Result<EmulatorServer> {
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", options.listen)))?;
@@ -291,6 +307,7 @@ pub async fn serve(router: Router, options: EmulatorOptions) -> Result<EmulatorS
     ))));
     let shared = Arc::new(Shared {
         router,
+        classify,
         dice: dice.clone(),
         options,
         log: log.clone(),
@@ -340,7 +357,9 @@ async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>) {
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) -> Response<Body> {
     let dice = current_dice(&shared.dice);
     let fault = dice.roll();
-    shared.log.record(req.method(), req.uri().path(), fault);
+    let path = req.uri().path();
+    let class = (shared.classify)(req.method().as_str(), path);
+    shared.log.record(req.method(), path, class, fault);
     if !shared.options.latency.is_zero() {
         tokio::time::sleep(shared.options.latency).await;
     }
@@ -498,6 +517,10 @@ mod tests {
     use crate::emulator::FaultSpec;
     use axum::routing::get;
 
+    fn by_method(method: &str, _path: &str) -> RequestClass {
+        RequestClass::by_method(method)
+    }
+
     fn router() -> Router {
         Router::new().route(
             "/ping",
@@ -507,7 +530,7 @@ mod tests {
 
     #[tokio::test]
     async fn serves_and_counts() {
-        let server = serve(router(), EmulatorOptions::default())
+        let server = serve(router(), by_method, EmulatorOptions::default())
             .await
             .expect("serve");
         let client = reqwest::Client::new();
@@ -531,12 +554,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_emulator_classifies_its_requests_and_logins_are_not_writes() {
+        fn login_at_ping(method: &str, path: &str) -> RequestClass {
+            if method == "POST" && path == "/ping" {
+                RequestClass::Login
+            } else {
+                RequestClass::by_method(method)
+            }
+        }
+        let server = serve(router(), login_at_ping, EmulatorOptions::default())
+            .await
+            .expect("serve");
+        let client = reqwest::Client::new();
+        let url = format!("{}/ping", server.url());
+        client.post(&url).send().await.expect("post");
+        client.get(&url).send().await.expect("get");
+        client.put(&url).send().await.expect("put");
+        let classes: Vec<_> = server.log().entries().iter().map(|e| e.class).collect();
+        assert_eq!(
+            classes,
+            [RequestClass::Login, RequestClass::Read, RequestClass::Write]
+        );
+        assert_eq!(server.log().count(RequestClass::Login), 1);
+        let writes = server.log().served_writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert_eq!(writes[0].method, "PUT");
+    }
+
+    #[tokio::test]
     async fn every_request_faulted_with_429_carries_retry_after() {
         let options = EmulatorOptions {
             faults: FaultSpec::parse("429=1,retry_after=3").expect("spec"),
             ..EmulatorOptions::default()
         };
-        let server = serve(router(), options).await.expect("serve");
+        let server = serve(router(), by_method, options).await.expect("serve");
         let resp = reqwest::get(format!("{}/ping", server.url()))
             .await
             .expect("get");
@@ -556,7 +607,7 @@ mod tests {
             faults: FaultSpec::parse("reset=1").expect("spec"),
             ..EmulatorOptions::default()
         };
-        let server = serve(router(), options).await.expect("serve");
+        let server = serve(router(), by_method, options).await.expect("serve");
         let err = reqwest::get(format!("{}/ping", server.url()))
             .await
             .expect_err("connection dropped");
@@ -572,7 +623,7 @@ mod tests {
             faults: FaultSpec::parse("garbage=1").expect("spec"),
             ..EmulatorOptions::default()
         };
-        let server = serve(router(), options).await.expect("serve");
+        let server = serve(router(), by_method, options).await.expect("serve");
         let body = reqwest::get(format!("{}/ping", server.url()))
             .await
             .expect("get")
@@ -611,7 +662,7 @@ mod tests {
             faults: FaultSpec::parse(spec).expect("spec"),
             ..EmulatorOptions::default()
         };
-        let server = serve(json_router(counter.clone()), options)
+        let server = serve(json_router(counter.clone()), by_method, options)
             .await
             .expect("serve");
         (server, counter)

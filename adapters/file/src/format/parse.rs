@@ -1,0 +1,251 @@
+//! Reading a directory from YAML or JSON text (with the nesting and alias limits and the
+//! trailer check) and writing it back.
+
+use std::fmt;
+use std::path::Path;
+
+use idbridge_core::{Error, Result};
+
+use super::Directory;
+use super::trailer::{COMPLETE_KEY, Complete, Parsed, Written};
+
+/// The serialization of a directory file, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.yaml` or `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+}
+
+impl Format {
+    /// The format a file name implies, or `None` for an unknown extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("yaml" | "yml") => Some(Format::Yaml),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub(super) fn for_path(path: &Path) -> Result<Format> {
+        Format::from_path(path).ok_or_else(|| {
+            Error::config(format!(
+                "directory file `{}`: unknown format: the name must end in .yaml, .yml or .json",
+                path.display()
+            ))
+        })
+    }
+}
+
+impl Directory {
+    /// Reads and validates a file; the format follows the extension (`.yaml`, `.yml`,
+    /// `.json`). A [`Complete`] trailer is checked when the file has one, not required;
+    /// see [`Directory::load_checked`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](idbridge_core::ErrorKind::Config) naming the file when it is missing, unreadable, has an unknown
+    /// extension, cannot be parsed (with the key path and line/column), passes a nesting or
+    /// alias limit, has a trailer its records do not match, or fails
+    /// [`Directory::validate`] (naming each offending record).
+    pub fn load(path: &Path) -> Result<Directory> {
+        Directory::load_checked(path, false)
+    }
+
+    /// [`Directory::load`], refusing with `require_complete` a file that lacks the
+    /// [`Complete`] trailer.
+    ///
+    /// # Errors
+    /// As [`Directory::load`], and [`ErrorKind::Config`](idbridge_core::ErrorKind::Config) for a missing trailer when it is
+    /// required.
+    pub fn load_checked(path: &Path, require_complete: bool) -> Result<Directory> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "directory file `{}`: cannot read: {e}",
+                path.display()
+            ))
+            .with_source(e)
+        })?;
+        Directory::from_file_text(path, &text, require_complete)
+    }
+
+    /// Parses (checking the trailer) and validates the text read from `path`.
+    pub(crate) fn from_file_text(
+        path: &Path,
+        text: &str,
+        require_complete: bool,
+    ) -> Result<Directory> {
+        let format = Format::for_path(path)?;
+        let origin = format!("directory file `{}`", path.display());
+        let dir = Directory::parse_checked(text, format, &origin, require_complete)?;
+        dir.validate()
+            .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
+        Ok(dir)
+    }
+
+    /// Parses a document without validating it. `origin_name` (a file name or
+    /// `seed directory`) starts every error message. A [`Complete`] trailer is checked
+    /// when present.
+    ///
+    /// An empty or whitespace-only text is an empty directory.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](idbridge_core::ErrorKind::Config) naming the origin, the key path (`users[3].emial`) and, where
+    /// the parser knows it, the line and column; or naming the nesting or alias limit a
+    /// YAML text passes ([`crate::limits`]), or the trailer counts that do not match.
+    pub fn parse(text: &str, format: Format, origin_name: &str) -> Result<Directory> {
+        Directory::parse_checked(text, format, origin_name, false)
+    }
+
+    /// [`Directory::parse`], refusing with `require_complete` a text without the
+    /// [`Complete`] trailer (an empty text included): a file cut off while it was being
+    /// written must not be read as a directory that lost its last records.
+    ///
+    /// # Errors
+    /// As [`Directory::parse`], and [`ErrorKind::Config`](idbridge_core::ErrorKind::Config) for a missing trailer when it is
+    /// required.
+    pub fn parse_checked(
+        text: &str,
+        format: Format,
+        origin_name: &str,
+        require_complete: bool,
+    ) -> Result<Directory> {
+        let parsed = if text.trim().is_empty() {
+            Parsed {
+                directory: Directory::default(),
+                complete: None,
+            }
+        } else {
+            Directory::parse_document(text, format, origin_name)?
+        };
+        match parsed.complete {
+            Some(promised) => {
+                let found = Complete::of(&parsed.directory);
+                if promised != found {
+                    let mut wrong = Vec::new();
+                    for (what, p, f) in [
+                        ("users", promised.users, found.users),
+                        ("groups", promised.groups, found.groups),
+                        ("roles", promised.roles, found.roles),
+                        ("grants", promised.grants, found.grants),
+                    ] {
+                        if p != f {
+                            wrong.push(format!("{p} {what} but the file holds {f}"));
+                        }
+                    }
+                    return Err(Error::config(format!(
+                        "{origin_name}: incomplete or altered: its `{COMPLETE_KEY}` trailer \
+                         counts {}; refusing to read it",
+                        wrong.join(", ")
+                    )));
+                }
+            }
+            None if require_complete => {
+                let found = Complete::of(&parsed.directory);
+                return Err(Error::config(format!(
+                    "{origin_name}: incomplete: the file does not end with the \
+                     `{COMPLETE_KEY}` trailer (`{COMPLETE_KEY}: {{users: N, groups: N, roles: N, \
+                     grants: N}}`), so it may have been cut off while being written; refusing \
+                     to read it (as read it holds {} users, {} groups, {} roles and {} grants; \
+                     an exporter writes the trailer last; `require_complete = false` reads \
+                     files without one)",
+                    found.users, found.groups, found.roles, found.grants
+                )));
+            }
+            None => {}
+        }
+        Ok(parsed.directory)
+    }
+
+    fn parse_document(text: &str, format: Format, origin_name: &str) -> Result<Parsed> {
+        let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
+            let path = path.to_string();
+            let mut inner = inner.to_string();
+            // The YAML parser starts its message with (part of) the path; say it once.
+            if let Some((head, rest)) = inner.split_once(": ")
+                && !head.contains(' ')
+                && path.starts_with(head)
+            {
+                inner = rest.to_string();
+            }
+            if path == "." || path.is_empty() {
+                format!("{origin_name}: {inner}")
+            } else {
+                format!("{origin_name}: at `{path}`: {inner}")
+            }
+        };
+        match format {
+            Format::Yaml => {
+                crate::limits::check_yaml(text)
+                    .map_err(|e| Error::config(format!("{origin_name}: {e}")))?;
+                let de = serde_norway::Deserializer::from_str(text);
+                serde_path_to_error::deserialize(de).map_err(|err| {
+                    let msg = describe(err.path(), err.inner());
+                    let msg = explain_parser_limit(msg);
+                    let msg = match err.inner().location() {
+                        // The parser's own text usually carries the position already.
+                        Some(loc) if !msg.contains("line ") => {
+                            format!("{msg} (line {}, column {})", loc.line(), loc.column())
+                        }
+                        _ => msg,
+                    };
+                    Error::config(msg)
+                })
+            }
+            Format::Json => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let dir: Parsed = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+                    let msg = describe(err.path(), err.inner());
+                    Error::config(explain_parser_limit(msg))
+                })?;
+                de.end()
+                    .map_err(|e| Error::config(format!("{origin_name}: trailing content: {e}")))?;
+                Ok(dir)
+            }
+        }
+    }
+
+    /// Serializes the document in `format`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Protocol`](idbridge_core::ErrorKind::Protocol) if the serializer fails (it does not for valid documents).
+    /// The text ends with the [`Complete`] trailer.
+    pub fn to_text(&self, format: Format) -> Result<String> {
+        let written = Written {
+            users: &self.users,
+            groups: &self.groups,
+            roles: &self.roles,
+            grants: &self.grants,
+            complete: Complete::of(self),
+        };
+        match format {
+            Format::Yaml => serde_norway::to_string(&written)
+                .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
+            Format::Json => serde_json::to_string_pretty(&written)
+                .map(|mut s| {
+                    s.push('\n');
+                    s
+                })
+                .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
+        }
+    }
+}
+
+/// Adds what the parsers' own limits mean to their terse messages.
+fn explain_parser_limit(msg: String) -> String {
+    if msg.contains("recursion limit exceeded") {
+        format!(
+            "{msg} (the document nests deeper than the parser's recursion limit of 128 \
+             levels; a directory file needs only a few)"
+        )
+    } else if msg.contains("repetition limit exceeded") {
+        format!("{msg} (the YAML aliases expand past the parser's repetition limit)")
+    } else {
+        msg
+    }
+}

@@ -1,0 +1,115 @@
+//! The PATCH `operationList` documents and the values they carry.
+
+use super::*;
+
+/// A value that may be one id or an array of ids, as PATCH `value`s arrive.
+pub fn ids_of(value: &Value) -> ApiResult<Vec<String>> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Object(o) => o
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::invalid("Expected an id in the value list")),
+                _ => Err(ApiError::invalid("Expected an id in the value list")),
+            })
+            .collect(),
+        _ => Err(ApiError::invalid(
+            "Expected an id or a list of ids as value",
+        )),
+    }
+}
+
+pub(super) fn as_str_value(value: &Value, path: &str) -> ApiResult<String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Null => Ok(String::new()),
+        _ => Err(ApiError::invalid(format!(
+            "Expected a string value for '{path}'"
+        ))),
+    }
+}
+
+pub(super) fn as_bool_value(value: &Value, path: &str) -> ApiResult<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ApiError::invalid(format!(
+            "Expected a boolean value for '{path}'"
+        ))),
+    }
+}
+
+pub(super) fn parse_address(body: &Value, id: String) -> ApiResult<AddressRec> {
+    let value = body
+        .get("value")
+        .or_else(|| body.get("physicalAddress"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing("value"))?;
+    if !value.contains('@') {
+        return Err(ApiError::invalid(format!(
+            "'{value}' is not an email address"
+        )));
+    }
+    let is_default = body
+        .get("isDefault")
+        .or_else(|| body.get("default"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(AddressRec {
+        id,
+        name: body
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Email")
+            .to_string(),
+        value: value.to_string(),
+        is_default,
+    })
+}
+
+/// One parsed PATCH operation.
+#[derive(Debug, Clone)]
+pub struct PatchOp {
+    /// Lower-cased `op`.
+    pub op: String,
+    /// `path` without the leading `/`.
+    pub path: String,
+    /// `value`.
+    pub value: Value,
+}
+
+/// Reads `{"operationList": [...]}`, comparing `op` case-insensitively.
+pub fn parse_operations(body: &Value) -> ApiResult<Vec<PatchOp>> {
+    let list = body
+        .get("operationList")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::missing("operationList"))?;
+    list.iter()
+        .map(|o| {
+            let op = o
+                .get("op")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::missing("op"))?
+                .to_ascii_lowercase();
+            let path = o
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::missing("path"))?
+                .trim_start_matches('/')
+                .to_string();
+            Ok(PatchOp {
+                op,
+                path,
+                value: o.get("value").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
