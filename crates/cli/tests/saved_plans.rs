@@ -387,8 +387,9 @@ fn a_plan_that_is_not_a_regular_file_or_too_large_is_refused_naming_it() {
         }
     }
     assert!(
-        !target_text(dir.path()).contains("login"),
-        "nothing was applied"
+        !dir.path().join("target.yaml").exists(),
+        "the plan is refused before anything is connected to: the target file \
+         (`create = true`) was not created"
     );
 }
 

@@ -173,19 +173,25 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     {
         return Ok(refused);
     }
+    // A plan file that cannot be read is refused before anything is connected to (a file
+    // target with `create = true` would otherwise be created first).
+    let saved = args
+        .plan
+        .as_deref()
+        .map(super::plan::read_saved)
+        .transpose()?;
     let config = args.config.clone();
-    super::connected::with_engine(&config, None, |engine| apply(engine, args)).await
+    super::connected::with_engine(&config, None, |engine| apply(engine, args, saved)).await
 }
 
-async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
+async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -> Result<ExitCode> {
     let lock = engine.lock("apply")?;
     // Targets of a saved plan that cannot be reached or read now: skipped, the rest is
     // applied.
     let mut down = Vec::new();
     let mut saved_digest = None;
-    let plan = match &args.plan {
-        Some(path) => {
-            let mut plan = super::plan::read_saved(path)?;
+    let plan = match (&args.plan, saved) {
+        (Some(path), Some(mut plan)) => {
             // The journal records the plan as written, whatever is dropped from it below.
             saved_digest = Some(plan.digest());
             let check = with_spinner(
@@ -264,7 +270,7 @@ async fn apply(engine: Engine, args: Args) -> Result<ExitCode> {
             check.recount(&mut plan);
             plan
         }
-        None => match with_spinner("reading the source and the targets", engine.plan()).await {
+        _ => match with_spinner("reading the source and the targets", engine.plan()).await {
             Ok(plan) => plan,
             Err(e) => {
                 // The journal shows the failed run too, not only the runs that applied.
