@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group,
-    GroupChanges, Groups, Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected,
-    Result, Role, Roles, Session, Sessions, User, UserChanges, Users, async_trait,
+    Adapter, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
+    Session, Sessions, User, UserChanges, Users, async_trait,
 };
 use idbridge_e2e::{Recorder, World, WorldTarget};
 use idbridge_file::FileAdapter;

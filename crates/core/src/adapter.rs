@@ -159,4 +159,3 @@ where
         "listing did not end after {MAX_PAGES} pages"
     )))
 }
-

@@ -12,8 +12,7 @@ use async_trait::async_trait;
 use crate::http::RequestCounts;
 use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, MemberWrite, MemberWriteResult, Membership, NewGroup,
-    NewUser, Principal, Role, Session, User, UserActivity, UserChanges, UserWrite,
-    UserWriteResult,
+    NewUser, Principal, Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Adapter, Capabilities, Protected, Result};

@@ -21,9 +21,9 @@ pub mod config;
 pub mod config_debug;
 mod config_value;
 mod error;
+pub mod files;
 mod forward;
 mod handle;
-pub mod files;
 pub mod http;
 pub mod model;
 pub mod registry;
@@ -33,11 +33,11 @@ pub mod text;
 mod traits;
 
 pub use adapter::{Adapter, AdapterExt, MAX_PAGES, Protected, collect_pages};
-pub use forward::Forward;
-pub use handle::AdapterHandle;
 pub use capability::{Capabilities, Operation};
 pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
 pub use error::{Error, ErrorKind, ErrorReport, Result};
+pub use forward::Forward;
+pub use handle::AdapterHandle;
 pub use model::{
     Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,

@@ -195,7 +195,9 @@ impl AdapterHandle {
         } else {
             e
         };
-        let e = e.with_adapter(self.name.as_ref()).with_operation(op.as_str());
+        let e = e
+            .with_adapter(self.name.as_ref())
+            .with_operation(op.as_str());
         match resource {
             Some(r) => e.with_resource(r),
             None => e,
@@ -242,7 +244,12 @@ impl AdapterHandle {
         let global = grant.scope.is_global();
         let to_group = grant.principal.is_group();
         self.qualifier(!global || c.grants_global, "grants_global", op, &grant.role)?;
-        self.qualifier(global || c.grants_project, "grants_project", op, &grant.role)?;
+        self.qualifier(
+            global || c.grants_project,
+            "grants_project",
+            op,
+            &grant.role,
+        )?;
         self.qualifier(
             !to_group || c.grants_to_groups,
             "grants_to_groups",
@@ -492,7 +499,11 @@ impl AdapterHandle {
     ///
     /// # Errors
     /// Unsupported without `grants_list`.
-    pub async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
+    pub async fn list_grants(
+        &self,
+        filter: &GrantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Grant>> {
         self.run(
             Operation::GrantsList,
             None,

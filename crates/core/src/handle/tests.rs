@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
+use crate::ErrorKind;
 use crate::model::{GroupChanges, MemberWrite, NewGroup, NewUser, UserWrite};
 use crate::{Groups, Memberships, Roles, Sessions, Users};
-use crate::ErrorKind;
 
 /// Records what reaches it; adds to group `missing` fail with NotFound.
 #[derive(Default)]
@@ -259,7 +259,10 @@ async fn a_declared_operation_left_at_its_default_is_unimplemented_not_unsupport
     let err = h.delete_user("u1").await.expect_err("not implemented");
     assert_eq!(err.kind(), ErrorKind::Unimplemented);
     let text = err.to_string();
-    assert!(text.contains("recorder") && text.contains("users_delete"), "{text}");
+    assert!(
+        text.contains("recorder") && text.contains("users_delete"),
+        "{text}"
+    );
     let batch = h
         .write_users(vec![UserWrite::Delete { id: "u1".into() }])
         .await;

@@ -2,9 +2,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{
-    AdapterExt, ErrorKind, GroupChanges, Groups, NewGroup, PageRequest, collect_pages,
-};
+use idbridge_core::{ErrorKind, GroupChanges, NewGroup, PageRequest, collect_pages};
 
 use super::users::check_pages;
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};

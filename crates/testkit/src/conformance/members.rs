@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{AdapterExt, ErrorKind, Memberships, PageRequest, Principal, collect_pages};
+use idbridge_core::{ErrorKind, PageRequest, Principal, collect_pages};
 
 use super::users::check_pages;
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};

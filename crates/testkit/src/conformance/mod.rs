@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use idbridge_core::{
-    AdapterHandle, Capabilities, Error, ErrorKind, Group, Groups, NewGroup, NewUser, Protected,
-    Secret, User, Users,
+    AdapterHandle, Capabilities, Error, ErrorKind, Group, NewGroup, NewUser, Protected, Secret,
+    User,
 };
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 

@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{
-    AdapterExt, ErrorKind, PageRequest, User, UserChanges, UserWrite, Users, collect_pages,
-};
+use idbridge_core::{ErrorKind, PageRequest, User, UserChanges, UserWrite, collect_pages};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, expect_kind, scenarios};
 
