@@ -200,7 +200,7 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
     for _ in 0..7 {
         created.insert(cx.new_group().await?.id);
     }
-    let size = cx.caps.page_size(2);
+    let size = 2;
     let mut pages = 0usize;
     let items = collect_pages(|mut req: PageRequest| {
         req.size = Some(size);

@@ -141,7 +141,7 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
             .await?;
         created.insert(user.id);
     }
-    let size = cx.caps.page_size(2);
+    let size = 2;
     let mut pages = 0usize;
     let group_id = group.id.clone();
     let items = collect_pages(|mut req: PageRequest| {
