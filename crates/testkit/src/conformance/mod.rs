@@ -243,7 +243,12 @@ impl Ctx {
     pub fn group_spec(&self) -> NewGroup {
         NewGroup {
             name: self.unique("g"),
-            description: Some("created by the conformance suite".to_string()),
+            // A description only where the platform stores one: the handle refuses it
+            // elsewhere.
+            description: self
+                .caps
+                .groups_description
+                .then(|| "created by the conformance suite".to_string()),
         }
     }
 
