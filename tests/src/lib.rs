@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Error, Memberships, NewUser, Principal, Result, User, UserChanges,
-    Users, registry,
+    AdapterHandle, Error, NewUser, Principal, Result, User, UserChanges, registry,
 };
 use idbridge_file::FileAdapter;
 use idbridge_store::Store;

@@ -1,16 +1,13 @@
 //! An adapter wrapper for tests: counts writes, injects failures, and simulates a crash.
 
+use idbridge_core::{
+    Adapter, Capabilities, Error, Forward, Grant, GrantFilter, Group, GroupChanges, MemberWrite,
+    MemberWriteResult, Membership, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role,
+    Session, User, UserChanges, UserWrite, UserWriteResult, async_trait,
+};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use idbridge_core::http::RequestCounts;
-use idbridge_core::{
-    Adapter, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups, MemberWrite,
-    MemberWriteResult, Membership, Memberships, NewGroup, NewUser, Page, PageRequest, Principal,
-    Protected, Result, Role, Roles, Session, Sessions, User, UserActivity, UserChanges, UserWrite,
-    UserWriteResult, Users, async_trait,
-};
 use tokio::sync::Notify;
 
 /// Wraps an adapter. Every write that reaches the wrapped adapter is counted; a crash
@@ -62,7 +59,7 @@ impl Recorder {
 
     /// Changes the declared capabilities (before the handle is built).
     pub fn adjust_capabilities(&self, f: impl FnOnce(&mut Capabilities)) {
-        let mut caps = self.capabilities();
+        let mut caps = Forward::capabilities(self);
         f(&mut caps);
         *self.caps_override.lock().expect("lock") = Some(caps);
     }
@@ -147,8 +144,12 @@ impl Recorder {
     }
 }
 
+// Built on `Forward`: what the recorder does not observe reaches the wrapped adapter.
 #[async_trait]
-impl Users for Recorder {
+impl Forward for Recorder {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.inner.as_ref()
+    }
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
         self.check_read()?;
         self.inner.list_users(page).await
@@ -169,9 +170,6 @@ impl Users for Recorder {
     }
     async fn delete_user(&self, id: &str) -> Result<()> {
         self.write(self.inner.delete_user(id)).await
-    }
-    async fn user_activity(&self, id: &str) -> Result<UserActivity> {
-        self.inner.user_activity(id).await
     }
     async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
         let mut failed = Vec::new();
@@ -195,16 +193,9 @@ impl Users for Recorder {
         out.sort_by_key(|(i, _)| *i);
         out.into_iter().map(|(_, r)| r).collect()
     }
-}
-
-#[async_trait]
-impl Groups for Recorder {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
         self.check_read()?;
         self.inner.list_groups(page).await
-    }
-    async fn get_group(&self, id: &str) -> Result<Group> {
-        self.inner.get_group(id).await
     }
     async fn create_group(&self, group: &NewGroup) -> Result<Group> {
         self.check_name(&group.name)?;
@@ -216,10 +207,6 @@ impl Groups for Recorder {
     async fn delete_group(&self, id: &str) -> Result<()> {
         self.write(self.inner.delete_group(id)).await
     }
-}
-
-#[async_trait]
-impl Memberships for Recorder {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.check_read()?;
         self.inner.list_members(group, page).await
@@ -242,10 +229,6 @@ impl Memberships for Recorder {
         }
         results
     }
-}
-
-#[async_trait]
-impl Roles for Recorder {
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
         self.check_read()?;
         self.inner.list_roles(page).await
@@ -260,10 +243,6 @@ impl Roles for Recorder {
     async fn revoke(&self, grant: &Grant) -> Result<()> {
         self.write(self.inner.revoke(grant)).await
     }
-}
-
-#[async_trait]
-impl Sessions for Recorder {
     async fn list_sessions(&self, user: Option<&str>, page: PageRequest) -> Result<Page<Session>> {
         self.check_read()?;
         self.inner.list_sessions(user, page).await
@@ -273,13 +252,6 @@ impl Sessions for Recorder {
     }
     async fn revoke_user_sessions(&self, user: &str) -> Result<u64> {
         self.write(self.inner.revoke_user_sessions(user)).await
-    }
-}
-
-#[async_trait]
-impl Adapter for Recorder {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
     }
     fn capabilities(&self) -> Capabilities {
         if let Some(caps) = *self.caps_override.lock().expect("lock") {
@@ -291,17 +263,5 @@ impl Adapter for Recorder {
             caps.members_batch_max = None;
         }
         caps
-    }
-    fn protected(&self) -> Protected {
-        self.inner.protected()
-    }
-    async fn check(&self) -> Result<()> {
-        self.inner.check().await
-    }
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
-    }
-    fn request_counts(&self) -> Option<RequestCounts> {
-        self.inner.request_counts()
     }
 }

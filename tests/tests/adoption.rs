@@ -1,7 +1,7 @@
 //! Adopting existing accounts end to end: an administrator account is never taken over by
 //! a source user whose email matches it, and an ordinary adoption keeps the account's login.
 
-use idbridge_core::{Groups, Memberships, NewGroup, NewUser, Principal, Users};
+use idbridge_core::{NewGroup, NewUser, Principal};
 use idbridge_e2e::World;
 use serde_json::json;
 

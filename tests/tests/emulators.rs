@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{AdapterExt, GrantFilter, NewUser, Principal, Scope, User};
+use idbridge_core::{GrantFilter, NewUser, Principal, Scope, User};
 use idbridge_e2e::World;
 use idbridge_sync::ApplyOptions;
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};

@@ -13,9 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{
-    Adapter, AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group,
-    GroupChanges, Groups, Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected,
-    Result, Role, Roles, Session, Sessions, User, UserChanges, Users, async_trait,
+    Adapter, AdapterHandle, Capabilities, Error, Forward, NewUser, Principal, Result, User,
+    async_trait,
 };
 use idbridge_e2e::{Recorder, World, WorldTarget};
 use idbridge_file::FileAdapter;
@@ -80,13 +79,11 @@ fn retried(what: &str) -> Error {
     Error::unavailable(format!("injected: {what} (503 to every attempt)"))
 }
 
+// Built on `Forward`: what the recorder does not observe reaches the wrapped adapter.
 #[async_trait]
-impl Users for Flaky {
-    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
-        self.inner.list_users(page).await
-    }
-    async fn get_user(&self, id: &str) -> Result<User> {
-        self.inner.get_user(id).await
+impl Forward for Flaky {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.inner.as_ref()
     }
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         *self
@@ -118,41 +115,6 @@ impl Users for Flaky {
         }
         self.inner.create_user(user).await
     }
-    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
-        self.inner.update_user(id, changes).await
-    }
-    async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
-        self.inner.set_user_enabled(id, enabled).await
-    }
-    async fn delete_user(&self, id: &str) -> Result<()> {
-        self.inner.delete_user(id).await
-    }
-}
-
-#[async_trait]
-impl Groups for Flaky {
-    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        self.inner.list_groups(page).await
-    }
-    async fn get_group(&self, id: &str) -> Result<Group> {
-        self.inner.get_group(id).await
-    }
-    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
-        self.inner.create_group(group).await
-    }
-    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
-        self.inner.update_group(id, changes).await
-    }
-    async fn delete_group(&self, id: &str) -> Result<()> {
-        self.inner.delete_group(id).await
-    }
-}
-
-#[async_trait]
-impl Memberships for Flaky {
-    async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
-        self.inner.list_members(group, page).await
-    }
     async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
         self.member_calls.fetch_add(1, Ordering::SeqCst);
         {
@@ -164,48 +126,12 @@ impl Memberships for Flaky {
         }
         self.inner.add_member(group, member).await
     }
-    async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
-        self.inner.remove_member(group, member).await
-    }
-}
-
-#[async_trait]
-impl Roles for Flaky {
-    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
-        self.inner.list_roles(page).await
-    }
-    async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
-        self.inner.list_grants(filter, page).await
-    }
-    async fn grant(&self, grant: &Grant) -> Result<()> {
-        self.inner.grant(grant).await
-    }
-    async fn revoke(&self, grant: &Grant) -> Result<()> {
-        self.inner.revoke(grant).await
-    }
-}
-
-#[async_trait]
-impl Sessions for Flaky {
-    async fn list_sessions(&self, user: Option<&str>, page: PageRequest) -> Result<Page<Session>> {
-        self.inner.list_sessions(user, page).await
-    }
-}
-
-#[async_trait]
-impl Adapter for Flaky {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
-    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             // One write per call, so that each fails or succeeds on its own.
             users_batch_max: None,
             ..self.inner.capabilities()
         }
-    }
-    fn protected(&self) -> Protected {
-        self.inner.protected()
     }
     fn request_counts(&self) -> Option<RequestCounts> {
         None

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use idbridge_core::{AdapterExt, Principal};
+use idbridge_core::Principal;
 use idbridge_e2e::World;
 use idbridge_file::{DirGroup, DirUser, Directory, Format};
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{AdapterExt, ErrorKind, NewUser, UserChanges, Users};
+use idbridge_core::{ErrorKind, NewUser, UserChanges};
 use idbridge_e2e::World;
 use idbridge_store::{Outcome, RunOutcome};
 use idbridge_sync::{ApplyOptions, OpOutcome, Plan};

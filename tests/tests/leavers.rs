@@ -1,7 +1,5 @@
 //! No leaver left active: a platform that cannot disable accounts (Squirro), and
 //! offboarding holds that outlast the source.
-
-use idbridge_core::{AdapterExt, Users};
 use idbridge_e2e::World;
 use idbridge_sync::report::{render_plan, render_run};
 use idbridge_testkit::emulator::EmulatorOptions;

@@ -17,8 +17,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use idbridge_core::{
-    AdapterHandle, Error, ErrorKind, Groups, Memberships, NewGroup, NewUser, Operation,
-    PageRequest, Principal, Roles, Users, registry,
+    AdapterHandle, Error, ErrorKind, NewGroup, NewUser, Operation, PageRequest, Principal, registry,
 };
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec, RunningEmulator, start_emulator};
 
@@ -407,7 +406,7 @@ mod vendor_source {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use idbridge_core::{AdapterExt, AdapterHandle, registry};
+    use idbridge_core::{AdapterHandle, registry};
     use idbridge_file::{DirGroup, DirUser, Directory, FileAdapter};
     use idbridge_store::Store;
     use idbridge_sync::{ApplyOptions, Engine, Target, TargetSettings};

@@ -8,8 +8,8 @@
 //! The plan is made while the emulator is healthy; the faults are switched on for the
 //! apply only, and the emulator's own log counts what reached it.
 
+use idbridge_core::UserChanges;
 use idbridge_core::http::RetryPolicy;
-use idbridge_core::{AdapterExt, UserChanges, Users};
 use idbridge_e2e::World;
 use idbridge_sync::ApplyOptions;
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};

@@ -1,7 +1,5 @@
 //! Saved plans at apply: the guards count from the targets as they are now, never from the
 //! numbers in the plan file, and operations the source no longer calls for are found.
-
-use idbridge_core::AdapterExt;
 use idbridge_e2e::World;
 use idbridge_sync::report::render_run;
 use idbridge_sync::{Action, ApplyOptions};

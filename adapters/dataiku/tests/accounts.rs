@@ -4,7 +4,7 @@
 //! to that sign-in and gets no DSS password at all. Checked against the emulator, which
 //! signs in only a `LOCAL` account with its own non-empty password.
 
-use idbridge_core::{NewUser, UserWrite, Users, registry};
+use idbridge_core::{NewUser, UserWrite, registry};
 use idbridge_dataiku::emulator::start_with_state;
 use idbridge_testkit::emulator::EmulatorOptions;
 use serde_json::json;

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use idbridge_core::{
-    AdapterExt, ErrorKind, Grant, GrantFilter, Memberships, NewUser, Principal, Roles, Scope,
-    Secret, UserChanges, UserWrite, Users, registry,
+    ErrorKind, Grant, GrantFilter, NewUser, Principal, Scope, Secret, UserChanges, UserWrite,
+    registry,
 };
 use idbridge_dataiku::emulator::{DEFAULT_API_KEY, DEFAULT_PROJECT_KEY, start, start_with_state};
 use idbridge_file::Directory;

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use idbridge_core::{AdapterExt, Grant, GrantFilter, Principal, Scope, Users, registry};
+use idbridge_core::{Grant, GrantFilter, Principal, Scope, registry};
 use idbridge_dataiku::emulator::{DEFAULT_API_KEY, start_with_state};
 use idbridge_testkit::emulator::EmulatorOptions;
 use idbridge_testkit::fidelity;

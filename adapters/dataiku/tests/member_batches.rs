@@ -4,8 +4,7 @@
 //! batch.
 
 use idbridge_core::{
-    AdapterHandle, ErrorKind, Groups, MemberWrite, Memberships, NewGroup, NewUser, Principal,
-    Users, registry,
+    AdapterHandle, ErrorKind, MemberWrite, NewGroup, NewUser, Principal, registry,
 };
 use idbridge_dataiku::emulator::start;
 use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};

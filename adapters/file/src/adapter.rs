@@ -536,7 +536,7 @@ impl Roles for FileAdapter {
     }
 }
 
-/// Files hold no sessions; every method keeps its `Unsupported` default.
+/// Files hold no sessions; every method keeps its default (`Unimplemented`), and none is declared, so the handle answers `Unsupported`.
 impl Sessions for FileAdapter {}
 
 #[async_trait]

@@ -4,9 +4,8 @@
 use std::path::Path;
 
 use idbridge_core::{
-    AdapterConfig, AdapterExt, ConfigOrigin, ErrorKind, Grant, GrantFilter, GroupChanges, Groups,
-    Memberships, NewGroup, NewUser, Principal, Roles, Scope, UserChanges, UserWrite, Users,
-    registry,
+    AdapterConfig, ConfigOrigin, ErrorKind, Grant, GrantFilter, GroupChanges, NewGroup, NewUser,
+    Principal, Scope, UserChanges, UserWrite, registry,
 };
 use idbridge_file::Directory;
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use idbridge_core::{AdapterConfig, AdapterExt, ConfigOrigin, ErrorKind, registry};
+use idbridge_core::{AdapterConfig, ConfigOrigin, ErrorKind, registry};
 use idbridge_file::DEFAULT_MAX_FILE_BYTES;
 
 const SEED: &str = "users:\n  - {id: u-1, login: ada}\ngroups: []\nroles: []\ngrants: []\n\

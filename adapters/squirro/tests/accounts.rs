@@ -2,7 +2,7 @@
 //! each gets a random password nobody sees, different every time. Checked against the
 //! emulator's password grant, which refuses an empty password.
 
-use idbridge_core::{NewUser, Users, registry};
+use idbridge_core::{NewUser, registry};
 use idbridge_squirro::emulator::start_with_state;
 use idbridge_testkit::emulator::EmulatorOptions;
 

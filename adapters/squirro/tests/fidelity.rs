@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use idbridge_core::{AdapterExt, registry};
+use idbridge_core::registry;
 use idbridge_squirro::emulator::{DEFAULT_REFRESH_TOKEN, start_with_state};
 use idbridge_testkit::emulator::EmulatorOptions;
 use idbridge_testkit::fidelity;

@@ -4,7 +4,7 @@
 //! turned off. Checked against the emulator, whose login refuses both an empty password
 //! and a standard login of a bound account.
 
-use idbridge_core::{NewUser, Users, registry};
+use idbridge_core::{NewUser, registry};
 use idbridge_strategy::emulator;
 use idbridge_testkit::emulator::EmulatorOptions;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! expired-session re-login, logout on close, the role-members endpoint of newer servers,
 //! seeding from a directory file, and retries through injected faults.
 
-use idbridge_core::{AdapterExt, Grant, GrantFilter, Principal, Roles, Scope, Users, registry};
+use idbridge_core::{Grant, GrantFilter, Principal, Scope, registry};
 use idbridge_file::{Directory, Format};
 use idbridge_strategy::emulator::{self, TUTORIAL_PROJECT_NAME};
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
@@ -290,7 +290,7 @@ async fn connection_errors_name_the_host_and_the_cause() {
 
 #[tokio::test]
 async fn nobody_is_added_to_system_administrators_whatever_a_plan_says() {
-    use idbridge_core::{ErrorKind, Memberships, NewUser};
+    use idbridge_core::{ErrorKind, NewUser};
     use idbridge_strategy::wire::{SYSTEM_ADMINISTRATORS_GROUP_ID, SYSTEM_MONITORS_GROUP_ID};
     let (running, state) = emulator::start_with_state(EmulatorOptions::default())
         .await

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use idbridge_core::{AdapterExt, registry};
+use idbridge_core::registry;
 use idbridge_strategy::emulator;
 use idbridge_testkit::emulator::EmulatorOptions;
 use idbridge_testkit::fidelity;

@@ -3,8 +3,7 @@
 //! fault.
 
 use idbridge_core::{
-    AdapterExt, AdapterHandle, ErrorKind, Groups, MemberWrite, Memberships, NewGroup, NewUser,
-    Principal, Users, registry,
+    AdapterHandle, ErrorKind, MemberWrite, NewGroup, NewUser, Principal, registry,
 };
 use idbridge_strategy::emulator;
 use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};

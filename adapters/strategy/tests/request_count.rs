@@ -1,7 +1,7 @@
 //! How many requests a user creation costs: the account, then its email address, with no
 //! read in between (a new account has no address to look at).
 
-use idbridge_core::{AdapterExt, NewUser, Users, registry};
+use idbridge_core::{NewUser, registry};
 use idbridge_strategy::emulator;
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
 

@@ -4,8 +4,7 @@
 //! reads again through the same adapter.
 
 use idbridge_core::{
-    AdapterExt, AdapterHandle, ErrorKind, Grant, GrantFilter, NewUser, Principal, Roles, Scope,
-    Sessions, Users, registry,
+    AdapterHandle, ErrorKind, Grant, GrantFilter, NewUser, Principal, Scope, registry,
 };
 use idbridge_strategy::emulator::{
     self, EmulatorState, ProjectRec, TUTORIAL_PROJECT_ID, TUTORIAL_PROJECT_NAME, new_object_id,

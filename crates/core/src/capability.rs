@@ -240,8 +240,6 @@ pub struct Capabilities {
     pub sessions_revoke: bool,
     /// Revoke every session of a user.
     pub sessions_revoke_user: bool,
-    /// The largest page size a list call accepts; `None` means no limit is known.
-    pub list_max_page_size: Option<usize>,
 }
 
 impl Capabilities {
@@ -288,13 +286,6 @@ impl Capabilities {
             .into_iter()
             .filter(|op| !self.supports(*op))
             .collect()
-    }
-
-    /// The page size to request: `wanted`, capped at the adapter's maximum.
-    pub fn page_size(&self, wanted: usize) -> usize {
-        self.list_max_page_size
-            .map_or(wanted, |max| wanted.min(max))
-            .max(1)
     }
 }
 

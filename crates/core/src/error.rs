@@ -44,6 +44,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// The adapter does not offer this operation (see its capabilities).
     Unsupported,
+    /// The adapter declares this operation in its capabilities but its implementation does
+    /// not provide it: a bug in the adapter, not a limit of the platform.
+    Unimplemented,
     /// The configuration is invalid.
     Config,
     /// The server answered something idbridge cannot understand.
@@ -70,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Unimplemented => "unimplemented",
             ErrorKind::Config => "config",
             ErrorKind::Protocol => "protocol",
         }
@@ -201,6 +205,17 @@ impl Error {
             format!("adapter `{adapter}` does not support `{operation}`"),
         )
         .with_adapter(adapter)
+        .with_operation(operation)
+    }
+
+    /// The error a trait method's default body returns: the adapter did not implement
+    /// `operation`. [`ErrorKind::Unimplemented`], not retryable.
+    pub fn unimplemented(operation: impl Into<String>) -> Self {
+        let operation = operation.into();
+        Self::new(
+            ErrorKind::Unimplemented,
+            format!("the adapter does not implement `{operation}`"),
+        )
         .with_operation(operation)
     }
 

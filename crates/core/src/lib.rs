@@ -5,9 +5,10 @@
 //! [`Capabilities`], the one [`Error`] type, the [`Secret`] type, configuration loading,
 //! the adapter registry and the HTTP plumbing every REST adapter shares.
 //!
-//! Everything that talks to an adapter goes through an [`AdapterHandle`], which enforces
-//! the declared capabilities and the protected accounts in one place and attaches context
-//! to every error.
+//! Adapters implement the traits; callers (the engine, the CLI, embedding programs) call
+//! the inherent methods of an [`AdapterHandle`], which enforces the declared capabilities
+//! and the protected accounts in one place and attaches context to every error. Wrappers
+//! of an adapter build on [`Forward`].
 //!
 //! A new platform is one crate that implements the traits for its adapter type and calls
 //! [`register_adapter!`]; see `docs/writing-an-adapter.md`.
@@ -21,6 +22,8 @@ pub mod config_debug;
 mod config_value;
 mod error;
 pub mod files;
+mod forward;
+mod handle;
 pub mod http;
 pub mod model;
 pub mod registry;
@@ -30,10 +33,12 @@ pub mod template;
 pub mod text;
 mod traits;
 
-pub use adapter::{Adapter, AdapterExt, AdapterHandle, MAX_PAGES, Protected, collect_pages};
+pub use adapter::{Adapter, AdapterExt, MAX_PAGES, Protected, collect_pages};
 pub use capability::{Capabilities, Operation};
 pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
 pub use error::{Error, ErrorKind, ErrorReport, Result};
+pub use forward::Forward;
+pub use handle::AdapterHandle;
 pub use model::{
     Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,

@@ -1,16 +1,18 @@
 //! The five traits adapters implement, one per concept, and paging.
 //!
-//! Every method has a default body that returns [`ErrorKind::Unsupported`], so an adapter
-//! implements exactly what its platform offers and states the rest in its
-//! [`Capabilities`](crate::Capabilities). Callers never call these traits on an adapter
-//! directly: they go through [`crate::AdapterHandle`], which rejects undeclared operations
-//! before the adapter runs and adds context to every error.
+//! Every method has a default body that returns [`ErrorKind::Unimplemented`](crate::ErrorKind::Unimplemented), so an adapter
+//! implements exactly what its platform offers and states it in its
+//! [`Capabilities`](crate::Capabilities). Callers never call these traits: they call the
+//! inherent methods of [`crate::AdapterHandle`], which refuses undeclared operations with
+//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before the adapter runs, reports a declared operation the
+//! adapter left at its default as [`ErrorKind::Unimplemented`](crate::ErrorKind::Unimplemented), and adds context to every
+//! error. Wrappers of an adapter build on [`crate::Forward`], which forwards every method.
 //!
 //! # Behavior every adapter follows
 //! - Ids are the platform's own stable ids.
 //! - `create_*` returns the platform's view of the new record, with its id; a duplicate
-//!   login or name fails with [`ErrorKind::AlreadyExists`].
-//! - `get_*`, `update_*`, `delete_*` on a missing id fail with [`ErrorKind::NotFound`].
+//!   login or name fails with [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
+//! - `get_*`, `update_*`, `delete_*` on a missing id fail with [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
 //! - `add_member` and `remove_member` are idempotent: adding a present member or removing
 //!   an absent one succeeds and changes nothing. `grant` and `revoke` likewise.
 //! - Listing returns pages; [`crate::AdapterExt`] collects all pages.
@@ -23,7 +25,7 @@ use crate::model::{
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::model::{MemberWrite, MemberWriteResult, Membership};
-use crate::{Error, ErrorKind, Operation, Result};
+use crate::{Error, Operation, Result};
 
 /// Which page to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +54,7 @@ impl PageRequest {
     /// Reads the cursor as a numeric offset (for offset-paged APIs). A missing cursor is 0.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when the cursor is not a number.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the cursor is not a number.
     pub fn offset(&self) -> Result<usize> {
         match &self.cursor {
             None => Ok(0),
@@ -82,7 +84,7 @@ impl<T> Page<T> {
     /// the whole collection in memory (files, emulators).
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidInput`] when the cursor is not an offset.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the cursor is not an offset.
     pub fn slice(all: Vec<T>, req: &PageRequest, default_size: usize) -> Result<Self> {
         let offset = req.offset()?;
         let size = req.size.unwrap_or(default_size).max(1);
@@ -95,11 +97,7 @@ impl<T> Page<T> {
 }
 
 fn not_implemented(op: Operation) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("`{op}` is not implemented by this adapter"),
-    )
-    .with_operation(op.as_str())
+    Error::unimplemented(op.as_str())
 }
 
 /// User accounts.

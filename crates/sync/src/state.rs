@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Memberships,
-    Principal, Result, Role, Session, User,
+    AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Principal, Result, Role,
+    Session, User,
 };
 
 use crate::settings::{Concept, TargetSettings};

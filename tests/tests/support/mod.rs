@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use idbridge_core::{AdapterExt, AdapterHandle, Principal};
+use idbridge_core::{AdapterHandle, Principal};
 use idbridge_file::{DirGroup, DirUser, Directory, Format};
 use serde_json::{Value, json};
 

@@ -53,9 +53,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(max) = caps.users_batch_max {
             notes.push(format!("batches of up to {max} user writes"));
         }
-        if let Some(max) = caps.list_max_page_size {
-            notes.push(format!("pages of up to {max}"));
-        }
         if !notes.is_empty() {
             outln!("  notes: {}", notes.join("; "));
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use idbridge_core::{AdapterExt, AdapterHandle, Principal, Result, Users};
+use idbridge_core::{AdapterHandle, Principal, Result};
 use serde_json::json;
 
 use super::connected::run_connected;

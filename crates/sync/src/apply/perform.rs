@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use idbridge_core::{
-    AdapterExt, AdapterHandle, Error, ErrorKind, Grant, GroupChanges, Groups, Memberships,
-    NewGroup, NewUser, Principal, Result, Roles, Sessions, User, UserChanges, Users,
+    AdapterHandle, Error, ErrorKind, Grant, GroupChanges, NewGroup, NewUser, Principal, Result,
+    User, UserChanges,
 };
 use serde_json::Value;
 
@@ -339,7 +339,8 @@ mod tests {
     use std::sync::Arc;
 
     use idbridge_core::{
-        Adapter, Capabilities, Groups, Memberships, Page, PageRequest, Roles, Sessions, async_trait,
+        Adapter, Capabilities, Groups, Memberships, Page, PageRequest, Roles, Sessions, Users,
+        async_trait,
     };
     use idbridge_store::{Link, LinkKind, Store, Write};
 

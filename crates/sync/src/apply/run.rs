@@ -3,7 +3,7 @@
 //! [`perform::settle`](super::perform::settle), and every outcome is journaled with its
 //! links before anything that depends on it starts.
 
-use idbridge_core::{Error, MemberWrite, Memberships, Result, UserWrite, Users};
+use idbridge_core::{Error, MemberWrite, Result, UserWrite};
 use idbridge_store::{Outcome, Write};
 
 use super::batch::user_write;

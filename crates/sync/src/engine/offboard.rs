@@ -38,7 +38,7 @@ impl Engine {
         let mut found_any = false;
         for t in &self.targets {
             let mut tp = TargetPlan::new(t.name(), t.handle.kind());
-            let users = match idbridge_core::AdapterExt::all_users(&t.handle).await {
+            let users = match t.handle.all_users().await {
                 Ok(users) => users,
                 Err(e) => {
                     let u = self.unreadable(t, &e);
@@ -180,7 +180,7 @@ async fn strip_account(
     tp: &mut TargetPlan,
 ) -> Result<Vec<usize>> {
     use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
-    use idbridge_core::{AdapterExt, GrantFilter, Principal, Scope};
+    use idbridge_core::{GrantFilter, Principal, Scope};
     let caps = t.handle.capabilities();
     let me = Principal::User(account.id.clone());
     let user_ref = PrincipalRef {
@@ -314,7 +314,7 @@ impl Engine {
 }
 
 async fn find_user(h: &AdapterHandle, key: &str) -> Result<Option<idbridge_core::User>> {
-    let users = idbridge_core::AdapterExt::all_users(h).await?;
+    let users = h.all_users().await?;
     Ok(users
         .into_iter()
         .find(|u| norm(&u.login) == key || u.email.as_deref().map(norm).as_deref() == Some(key)))

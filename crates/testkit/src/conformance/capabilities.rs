@@ -1,9 +1,9 @@
-//! Capability scenarios: everything undeclared is refused with `Unsupported`, through the
-//! handle and by the adapter itself.
+//! Capability scenarios: everything undeclared is refused with `Unsupported` through the
+//! handle and not implemented by the adapter itself, and everything declared is implemented.
 
 use idbridge_core::{
-    ErrorKind, Grant, GrantFilter, GroupChanges, Groups, Memberships, NewGroup, Operation,
-    PageRequest, Principal, Result, Roles, Scope, Sessions, UserChanges, UserWrite, Users,
+    ErrorKind, Grant, GrantFilter, GroupChanges, NewGroup, Operation, PageRequest, Principal,
+    Result, Scope, UserChanges, UserWrite,
 };
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
@@ -13,67 +13,85 @@ scenarios! { "capabilities";
     undeclared_are_unsupported [],
     undeclared_qualifiers_are_unsupported [],
     undeclared_are_not_implemented [],
+    declared_are_implemented [],
 }
 
-/// Calls `op` on `target` with harmless arguments (missing ids), keeping only the error.
-/// Creates are only called when `allow_create` is set, because an adapter that implements
-/// them would really create a record.
-async fn call<A>(cx: &Ctx, target: &A, op: Operation, allow_create: bool) -> Option<Result<()>>
-where
-    A: Users + Groups + Memberships + Roles + Sessions + ?Sized,
-{
-    let missing = cx.missing_id();
-    let user = Principal::User(missing.clone());
-    let grant = Grant {
-        role: missing.clone(),
-        principal: user.clone(),
-        scope: Scope::Global,
-    };
-    let first = PageRequest::first();
-    Some(match op {
-        Operation::UsersList => target.list_users(first).await.map(drop),
-        Operation::UsersGet => target.get_user(&missing).await.map(drop),
-        Operation::UsersCreate if allow_create => target
-            .create_user(&cx.user_spec())
-            .await
-            .map(|u| cx.remember_user(&u.id)),
-        Operation::UsersUpdate => target
-            .update_user(&missing, &UserChanges::default())
-            .await
-            .map(drop),
-        Operation::UsersSetEnabled => target.set_user_enabled(&missing, false).await.map(drop),
-        Operation::UsersDelete => target.delete_user(&missing).await,
-        Operation::UsersActivity => target.user_activity(&missing).await.map(drop),
-        Operation::GroupsList => target.list_groups(first).await.map(drop),
-        Operation::GroupsGet => target.get_group(&missing).await.map(drop),
-        Operation::GroupsCreate if allow_create => target
-            .create_group(&NewGroup {
-                name: cx.unique("g"),
-                description: None,
-            })
-            .await
-            .map(|g| cx.remember_group(&g.id)),
-        Operation::UsersCreate | Operation::GroupsCreate => return None,
-        Operation::GroupsUpdate => target
-            .update_group(&missing, &GroupChanges::default())
-            .await
-            .map(drop),
-        Operation::GroupsDelete => target.delete_group(&missing).await,
-        Operation::MembersList => target.list_members(&missing, first).await.map(drop),
-        Operation::MembersAdd => target.add_member(&missing, &user).await,
-        Operation::MembersRemove => target.remove_member(&missing, &user).await,
-        Operation::MembersListAll => target.list_all_members().await.map(drop),
-        Operation::RolesList => target.list_roles(first).await.map(drop),
-        Operation::GrantsList => target
-            .list_grants(&GrantFilter::default(), first)
-            .await
-            .map(drop),
-        Operation::GrantsGrant => target.grant(&grant).await,
-        Operation::GrantsRevoke => target.revoke(&grant).await,
-        Operation::SessionsList => target.list_sessions(None, first).await.map(drop),
-        Operation::SessionsRevoke => target.revoke_session(&missing).await,
-        Operation::SessionsRevokeUser => target.revoke_user_sessions(&missing).await.map(drop),
-    })
+/// Calls `op` on `target` (the handle, or the adapter behind it) with harmless arguments
+/// (missing ids), keeping only the error. Creates are only called when `allow_create` is
+/// set, because an adapter that implements them would really create a record. A macro, as
+/// the handle's inherent methods and the adapter's trait methods share names, not a trait.
+macro_rules! call {
+    ($cx:expr, $target:expr, $op:expr, $allow_create:expr) => {{
+        let cx: &Ctx = $cx;
+        let target = $target;
+        let missing = cx.missing_id();
+        let user = Principal::User(missing.clone());
+        let grant = Grant {
+            role: missing.clone(),
+            principal: user.clone(),
+            scope: Scope::Global,
+        };
+        let first = PageRequest::first();
+        let result: Option<Result<()>> = match $op {
+            Operation::UsersList => Some(target.list_users(first).await.map(drop)),
+            Operation::UsersGet => Some(target.get_user(&missing).await.map(drop)),
+            Operation::UsersCreate if $allow_create => Some(
+                target
+                    .create_user(&cx.user_spec())
+                    .await
+                    .map(|u| cx.remember_user(&u.id)),
+            ),
+            Operation::UsersUpdate => Some(
+                target
+                    .update_user(&missing, &UserChanges::default())
+                    .await
+                    .map(drop),
+            ),
+            Operation::UsersSetEnabled => {
+                Some(target.set_user_enabled(&missing, false).await.map(drop))
+            }
+            Operation::UsersDelete => Some(target.delete_user(&missing).await),
+            Operation::UsersActivity => Some(target.user_activity(&missing).await.map(drop)),
+            Operation::GroupsList => Some(target.list_groups(first).await.map(drop)),
+            Operation::GroupsGet => Some(target.get_group(&missing).await.map(drop)),
+            Operation::GroupsCreate if $allow_create => Some(
+                target
+                    .create_group(&NewGroup {
+                        name: cx.unique("g"),
+                        description: None,
+                    })
+                    .await
+                    .map(|g| cx.remember_group(&g.id)),
+            ),
+            Operation::UsersCreate | Operation::GroupsCreate => None,
+            Operation::GroupsUpdate => Some(
+                target
+                    .update_group(&missing, &GroupChanges::default())
+                    .await
+                    .map(drop),
+            ),
+            Operation::GroupsDelete => Some(target.delete_group(&missing).await),
+            Operation::MembersList => Some(target.list_members(&missing, first).await.map(drop)),
+            Operation::MembersAdd => Some(target.add_member(&missing, &user).await),
+            Operation::MembersRemove => Some(target.remove_member(&missing, &user).await),
+            Operation::MembersListAll => Some(target.list_all_members().await.map(drop)),
+            Operation::RolesList => Some(target.list_roles(first).await.map(drop)),
+            Operation::GrantsList => Some(
+                target
+                    .list_grants(&GrantFilter::default(), first)
+                    .await
+                    .map(drop),
+            ),
+            Operation::GrantsGrant => Some(target.grant(&grant).await),
+            Operation::GrantsRevoke => Some(target.revoke(&grant).await),
+            Operation::SessionsList => Some(target.list_sessions(None, first).await.map(drop)),
+            Operation::SessionsRevoke => Some(target.revoke_session(&missing).await),
+            Operation::SessionsRevokeUser => {
+                Some(target.revoke_user_sessions(&missing).await.map(drop))
+            }
+        };
+        result
+    }};
 }
 
 fn expect_unsupported(result: Result<()>, what: &str) -> std::result::Result<(), Fail> {
@@ -102,7 +120,7 @@ async fn undeclared_are_unsupported(cx: &Ctx) -> Outcome {
     }
     for op in &undeclared {
         // The handle refuses before the adapter runs, so creates are harmless here.
-        if let Some(result) = call(cx, &cx.h, *op, true).await {
+        if let Some(result) = call!(cx, &cx.h, *op, true) {
             expect_unsupported(result, &format!("{op} through the handle"))?;
         }
         let write = match op {
@@ -204,8 +222,8 @@ async fn undeclared_qualifiers_are_unsupported(cx: &Ctx) -> Outcome {
     Ok(Verdict::Passed)
 }
 
-/// The adapter itself (bypassing the handle) answers `Unsupported` for what it does not
-/// declare: an implementation whose flag was forgotten is unreachable and is reported here.
+/// The adapter itself (bypassing the handle) answers `Unimplemented` (the trait default) or
+/// `Unsupported` for what it does not declare: an implementation whose flag was forgotten is unreachable and is reported here.
 /// Creates are left out, since a forgotten flag there would really create a record.
 async fn undeclared_are_not_implemented(cx: &Ctx) -> Outcome {
     let undeclared = cx.caps.unsupported();
@@ -216,12 +234,44 @@ async fn undeclared_are_not_implemented(cx: &Ctx) -> Outcome {
     }
     let inner = cx.h.inner().clone();
     for op in undeclared {
-        if let Some(result) = call(cx, inner.as_ref(), op, false).await {
-            expect_unsupported(
-                result,
-                &format!("{op} called on the adapter directly (implemented but not declared?)"),
-            )?;
+        if let Some(result) = call!(cx, inner.as_ref(), op, false) {
+            match result {
+                Err(e) if matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Unimplemented) => {
+                }
+                Err(e) => {
+                    return Err(Fail(format!(
+                        "{op} called on the adapter directly (implemented but not declared?): expected unimplemented or unsupported, got {}: {e}",
+                        e.kind()
+                    )));
+                }
+                Ok(()) => {
+                    return Err(Fail(format!(
+                        "{op} called on the adapter directly (implemented but not declared?): expected unimplemented or unsupported, got Ok"
+                    )));
+                }
+            }
         }
+    }
+    Ok(Verdict::Passed)
+}
+
+/// Every declared operation is implemented: called through the handle with harmless
+/// arguments, none answers with the trait's default body (`Unimplemented`). Other errors
+/// (a missing id) are fine here; the other scenarios check them.
+async fn declared_are_implemented(cx: &Ctx) -> Outcome {
+    let mut missing = Vec::new();
+    for op in cx.caps.supported() {
+        if let Some(Err(e)) = call!(cx, &cx.h, op, true) {
+            if e.kind() == ErrorKind::Unimplemented {
+                missing.push(format!("{op} ({e})"));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Fail(format!(
+            "declared but unimplemented: {}",
+            missing.join("; ")
+        )));
     }
     Ok(Verdict::Passed)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{AdapterExt, Grant, GrantFilter, Principal, Role, Roles, Scope};
+use idbridge_core::{Grant, GrantFilter, Principal, Role, Scope};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
 

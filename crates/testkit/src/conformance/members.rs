@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{AdapterExt, ErrorKind, Memberships, PageRequest, Principal, collect_pages};
+use idbridge_core::{ErrorKind, PageRequest, Principal, collect_pages};
 
 use super::users::check_pages;
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};
@@ -141,7 +141,7 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
             .await?;
         created.insert(user.id);
     }
-    let size = cx.caps.page_size(2);
+    let size = 2;
     let mut pages = 0usize;
     let group_id = group.id.clone();
     let items = collect_pages(|mut req: PageRequest| {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use idbridge_core::{AdapterExt, Membership, Memberships, Principal};
+use idbridge_core::{Membership, Principal};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
 

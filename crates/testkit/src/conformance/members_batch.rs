@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use idbridge_core::{AdapterExt, ErrorKind, MemberWrite, Memberships, Principal};
+use idbridge_core::{ErrorKind, MemberWrite, Principal};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
 

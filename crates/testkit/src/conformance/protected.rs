@@ -1,6 +1,6 @@
 //! Protected accounts: the handle refuses every write to them with `PermissionDenied`.
 
-use idbridge_core::{ErrorKind, GroupChanges, Groups, Memberships, Principal, UserChanges, Users};
+use idbridge_core::{ErrorKind, GroupChanges, Principal, UserChanges};
 
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};
 

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use idbridge_core::{
-    Adapter, AdapterHandle, Capabilities, Error, GrantFilter, Group, GroupChanges, Groups,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Protected, Result, Role, Roles,
-    Sessions, User, UserChanges, Users, async_trait,
+    Adapter, AdapterHandle, Capabilities, Error, Forward, Memberships, Page, PageRequest,
+    Principal, Protected, Result, User, Users, async_trait,
 };
 use idbridge_file::FileAdapter;
 
@@ -23,6 +22,8 @@ enum Bug {
     RemoveNotIdempotent,
     /// `users_delete` is implemented but not declared.
     ForgottenFlag,
+    /// `sessions_revoke` is declared but left at the trait's default body.
+    DeclaredNotImplemented,
 }
 
 /// The file adapter with a chosen bug and chosen protected accounts.
@@ -32,8 +33,28 @@ struct Buggy {
     protected: Protected,
 }
 
+// Built on `Forward`: every method the bug does not touch reaches the file adapter.
 #[async_trait]
-impl Users for Buggy {
+impl Forward for Buggy {
+    fn forward_to(&self) -> &dyn Adapter {
+        &self.inner
+    }
+    fn kind(&self) -> &'static str {
+        "buggy-file"
+    }
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = FileAdapter::declared_capabilities();
+        match self.bug {
+            Bug::ForgottenFlag => caps.users_delete = false,
+            // Files hold no sessions: the file adapter leaves revoking at the default.
+            Bug::DeclaredNotImplemented => caps.sessions_revoke = true,
+            _ => {}
+        }
+        caps
+    }
+    fn protected(&self) -> Protected {
+        self.protected.clone()
+    }
     async fn list_users(&self, mut page: PageRequest) -> Result<Page<User>> {
         if self.bug == Bug::ListIgnoresSize {
             page.size = Some(10_000);
@@ -48,47 +69,6 @@ impl Users for Buggy {
             other => other,
         }
     }
-    async fn create_user(&self, user: &NewUser) -> Result<User> {
-        self.inner.create_user(user).await
-    }
-    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
-        self.inner.update_user(id, changes).await
-    }
-    async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
-        self.inner.set_user_enabled(id, enabled).await
-    }
-    async fn delete_user(&self, id: &str) -> Result<()> {
-        self.inner.delete_user(id).await
-    }
-}
-
-#[async_trait]
-impl Groups for Buggy {
-    async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        self.inner.list_groups(page).await
-    }
-    async fn get_group(&self, id: &str) -> Result<Group> {
-        self.inner.get_group(id).await
-    }
-    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
-        self.inner.create_group(group).await
-    }
-    async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
-        self.inner.update_group(id, changes).await
-    }
-    async fn delete_group(&self, id: &str) -> Result<()> {
-        self.inner.delete_group(id).await
-    }
-}
-
-#[async_trait]
-impl Memberships for Buggy {
-    async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
-        self.inner.list_members(group, page).await
-    }
-    async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
-        self.inner.add_member(group, member).await
-    }
     async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
         if self.bug == Bug::RemoveNotIdempotent {
             let members = self.inner.list_members(group, PageRequest::first()).await?;
@@ -97,45 +77,6 @@ impl Memberships for Buggy {
             }
         }
         self.inner.remove_member(group, member).await
-    }
-}
-
-#[async_trait]
-impl Roles for Buggy {
-    async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
-        self.inner.list_roles(page).await
-    }
-    async fn list_grants(
-        &self,
-        filter: &GrantFilter,
-        page: PageRequest,
-    ) -> Result<Page<idbridge_core::Grant>> {
-        self.inner.list_grants(filter, page).await
-    }
-    async fn grant(&self, grant: &idbridge_core::Grant) -> Result<()> {
-        self.inner.grant(grant).await
-    }
-    async fn revoke(&self, grant: &idbridge_core::Grant) -> Result<()> {
-        self.inner.revoke(grant).await
-    }
-}
-
-impl Sessions for Buggy {}
-
-#[async_trait]
-impl Adapter for Buggy {
-    fn kind(&self) -> &'static str {
-        "buggy-file"
-    }
-    fn capabilities(&self) -> Capabilities {
-        let mut caps = FileAdapter::declared_capabilities();
-        if self.bug == Bug::ForgottenFlag {
-            caps.users_delete = false;
-        }
-        caps
-    }
-    fn protected(&self) -> Protected {
-        self.protected.clone()
     }
 }
 
@@ -250,4 +191,23 @@ async fn a_forgotten_flag_is_reported() {
         .await,
         Ok(Verdict::Passed)
     ));
+}
+
+#[tokio::test]
+async fn a_declared_but_unimplemented_method_fails_naming_it() {
+    let err = outcome(
+        Bug::DeclaredNotImplemented,
+        "capabilities::declared_are_implemented",
+    )
+    .await
+    .expect_err("must fail");
+    assert!(err.contains("sessions_revoke"), "{err}");
+    assert!(err.contains("unimplemented"), "{err}");
+    assert!(
+        matches!(
+            outcome(Bug::None, "capabilities::declared_are_implemented").await,
+            Ok(Verdict::Passed)
+        ),
+        "a complete adapter passes"
+    );
 }

@@ -1,7 +1,7 @@
 //! Session scenarios. They need real sessions, which only the fixture can open (by logging
 //! in as a user the scenario created with a password); without that they are ignored.
 
-use idbridge_core::{AdapterExt, Secret, Session, Sessions, User};
+use idbridge_core::{Secret, Session, User};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
 

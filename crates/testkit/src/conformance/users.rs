@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{
-    AdapterExt, ErrorKind, PageRequest, User, UserChanges, UserWrite, Users, collect_pages,
-};
+use idbridge_core::{ErrorKind, PageRequest, User, UserChanges, UserWrite, collect_pages};
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, expect_kind, scenarios};
 
@@ -400,7 +398,7 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
     for _ in 0..7 {
         created.insert(cx.new_user().await?.id);
     }
-    let size = cx.caps.page_size(2);
+    let size = 2;
     let mut pages = 0usize;
     let items = collect_pages(|mut req: PageRequest| {
         req.size = Some(size);

@@ -1,6 +1,6 @@
 //! The store outlives the process: what one connection writes, the next one reads.
 
-use idbridge_core::{AdapterConfig, ConfigOrigin, ErrorKind, NewUser, Users, registry};
+use idbridge_core::{AdapterConfig, ConfigOrigin, ErrorKind, NewUser, registry};
 
 fn config(dir: &std::path::Path, create: bool) -> AdapterConfig {
     let mut config = AdapterConfig::new(

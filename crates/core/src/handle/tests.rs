@@ -1,0 +1,310 @@
+//! Tests of the handle's checks.
+
+use std::sync::Mutex;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::ErrorKind;
+use crate::model::{GroupChanges, MemberWrite, NewGroup, NewUser, UserWrite};
+use crate::{Groups, Memberships, Roles, Sessions, Users};
+
+/// Records what reaches it; adds to group `missing` fail with NotFound.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<String>>,
+    protected: Protected,
+    caps: Capabilities,
+}
+
+#[async_trait]
+impl Users for Recorder {}
+#[async_trait]
+impl Groups for Recorder {}
+#[async_trait]
+impl Roles for Recorder {}
+#[async_trait]
+impl Sessions for Recorder {}
+#[async_trait]
+impl Memberships for Recorder {
+    async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("add {group} {member}"));
+        if group == "missing" {
+            return Err(Error::not_found("no such group"));
+        }
+        Ok(())
+    }
+
+    async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("remove {group} {member}"));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Adapter for Recorder {
+    fn kind(&self) -> &'static str {
+        "recorder"
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+    fn protected(&self) -> Protected {
+        self.protected.clone()
+    }
+}
+
+fn user(id: &str) -> Principal {
+    Principal::User(id.to_string())
+}
+
+#[tokio::test]
+async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            members_add: true,
+            members_remove: true,
+            ..Capabilities::default()
+        },
+        protected: Protected {
+            user_ids: ["admin".to_string()].into_iter().collect(),
+            ..Protected::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let results = h
+        .write_members(vec![
+            MemberWrite::Add {
+                group: "g1".into(),
+                member: user("a"),
+            },
+            MemberWrite::Remove {
+                group: "g1".into(),
+                member: user("admin"),
+            },
+            MemberWrite::Add {
+                group: "g2".into(),
+                member: Principal::Group("g1".into()),
+            },
+            MemberWrite::Add {
+                group: "missing".into(),
+                member: user("b"),
+            },
+            MemberWrite::Remove {
+                group: "g2".into(),
+                member: user("c"),
+            },
+        ])
+        .await;
+    assert_eq!(results.len(), 5);
+    assert!(results[0].is_ok());
+    let denied = results[1].as_ref().expect_err("protected");
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    let nested = results[2].as_ref().expect_err("no nesting");
+    assert_eq!(nested.kind(), ErrorKind::Unsupported);
+    let missing = results[3].as_ref().expect_err("missing group");
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert!(missing.to_string().contains("missing"), "{missing}");
+    assert!(results[4].is_ok());
+    assert_eq!(
+        *rec.seen.lock().expect("lock"),
+        vec![
+            "add g1 user a".to_string(),
+            "add missing user b".to_string(),
+            "remove g2 user c".to_string(),
+        ],
+        "only the accepted writes reach the adapter, in order"
+    );
+}
+
+#[tokio::test]
+async fn write_members_refuses_undeclared_operations_per_write() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            members_add: true,
+            ..Capabilities::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let results = h
+        .write_members(vec![
+            MemberWrite::Remove {
+                group: "g".into(),
+                member: user("a"),
+            },
+            MemberWrite::Add {
+                group: "g".into(),
+                member: user("a"),
+            },
+        ])
+        .await;
+    let refused = results[0].as_ref().expect_err("undeclared");
+    assert_eq!(refused.kind(), ErrorKind::Unsupported);
+    assert!(results[1].is_ok());
+    assert_eq!(rec.seen.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_addition_to_a_privileged_group_is_refused() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            members_add: true,
+            members_remove: true,
+            ..Capabilities::default()
+        },
+        protected: Protected {
+            privileged_group_ids: ["admins".to_string()].into_iter().collect(),
+            ..Protected::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("bi", rec.clone());
+    let err = h
+        .add_member("admins", &user("evil"))
+        .await
+        .expect_err("privileged");
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied);
+    assert!(err.to_string().contains("`admins` is privileged"), "{err}");
+    let results = h
+        .write_members(vec![
+            MemberWrite::Add {
+                group: "admins".into(),
+                member: user("evil"),
+            },
+            MemberWrite::Add {
+                group: "eng".into(),
+                member: user("evil"),
+            },
+            MemberWrite::Remove {
+                group: "admins".into(),
+                member: user("gone"),
+            },
+        ])
+        .await;
+    let denied = results[0].as_ref().expect_err("privileged in a batch");
+    assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
+    assert!(results[1].is_ok() && results[2].is_ok());
+    assert_eq!(
+        *rec.seen.lock().expect("lock"),
+        vec![
+            "add eng user evil".to_string(),
+            "remove admins user gone".to_string()
+        ],
+        "nothing is added to the privileged group"
+    );
+}
+
+#[tokio::test]
+async fn qualifiers_the_platform_lacks_are_refused_before_the_adapter() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            users_create: true,
+            groups_create: true,
+            groups_update: true,
+            ..Capabilities::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let mut user = NewUser::new("ann");
+    user.password = Some(crate::Secret::new("Initial-pw-123"));
+    let err = h.create_user(&user).await.expect_err("password");
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(err.to_string().contains("users_create_password"), "{err}");
+    let batch = h.write_users(vec![UserWrite::Create { user }]).await;
+    let err = batch[0].as_ref().expect_err("password in a batch");
+    assert!(err.to_string().contains("users_create_password"), "{err}");
+    let err = h
+        .create_group(&NewGroup {
+            name: "eng".into(),
+            description: Some("engineers".into()),
+        })
+        .await
+        .expect_err("description");
+    assert!(err.to_string().contains("groups_description"), "{err}");
+    let err = h
+        .update_group(
+            "g1",
+            &GroupChanges {
+                description: Some(None),
+                ..GroupChanges::default()
+            },
+        )
+        .await
+        .expect_err("description change");
+    assert!(err.to_string().contains("groups_description"), "{err}");
+    assert!(rec.seen.lock().expect("lock").is_empty());
+}
+
+#[tokio::test]
+async fn a_declared_operation_left_at_its_default_is_unimplemented_not_unsupported() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            users_delete: true,
+            ..Capabilities::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec);
+    let err = h.delete_user("u1").await.expect_err("not implemented");
+    assert_eq!(err.kind(), ErrorKind::Unimplemented);
+    let text = err.to_string();
+    assert!(
+        text.contains("recorder") && text.contains("users_delete"),
+        "{text}"
+    );
+    let batch = h
+        .write_users(vec![UserWrite::Delete { id: "u1".into() }])
+        .await;
+    let err = batch[0].as_ref().expect_err("not implemented in a batch");
+    assert_eq!(err.kind(), ErrorKind::Unimplemented);
+    // Undeclared stays unsupported.
+    let err = h.get_user("u1").await.expect_err("undeclared");
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+}
+
+/// A wrapper that overrides nothing still reaches every method of the inner adapter.
+struct Passthrough(Arc<Recorder>);
+
+impl crate::Forward for Passthrough {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.0.as_ref()
+    }
+}
+
+#[tokio::test]
+async fn a_forwarding_wrapper_reaches_the_inner_adapter_for_what_it_does_not_override() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            members_add: true,
+            members_remove: true,
+            ..Capabilities::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", Arc::new(Passthrough(rec.clone())));
+    assert_eq!(h.kind(), "recorder");
+    assert!(h.capabilities().members_add);
+    h.add_member("g", &user("a")).await.expect("forwarded");
+    let results = h
+        .write_members(vec![MemberWrite::Remove {
+            group: "g".into(),
+            member: user("b"),
+        }])
+        .await;
+    assert!(results[0].is_ok());
+    assert_eq!(
+        *rec.seen.lock().expect("lock"),
+        vec!["add g user a".to_string(), "remove g user b".to_string()]
+    );
+}
