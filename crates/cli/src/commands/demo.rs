@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use idbridge_core::{
-    AdapterConfig, AdapterExt, AdapterHandle, Error, Memberships, NewUser, Principal, Result, User,
-    UserChanges, Users, registry,
+    AdapterConfig, AdapterHandle, Error, NewUser, Principal, Result, User, UserChanges, registry,
 };
 use idbridge_store::Store;
 use idbridge_sync::{ApplyOptions, Engine, Plan, Target, TargetSettings, report};
