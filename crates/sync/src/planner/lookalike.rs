@@ -8,8 +8,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use hashbrown::HashMap;
-use hashbrown::hash_map::Entry;
+use std::hash::BuildHasher;
 
 use idbridge_core::text::{Escaped, escape, is_unsafe};
 
@@ -28,21 +27,40 @@ pub(super) struct Checked {
 /// Checks the values of one field (`label`: "login", "e-mail address", ...) of records
 /// called `records` ("source users", ...); `None` values are not checked. A record with an
 /// unsafe value is not compared with the others.
+///
+/// Runs on every plan for every target over every source user, so it avoids a hash map of
+/// a million keys: it sorts the keys' 64-bit hashes (one pass over contiguous memory) and
+/// compares the keys themselves only where two hashes are equal.
 pub(super) fn check(values: &[Option<&str>], records: &str, label: &str) -> Checked {
     let mut out = Checked::default();
-    let mut first: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(values.len());
-    let mut collisions: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let hasher = hashbrown::DefaultHashBuilder::default();
+    let mut hashed: Vec<(u64, usize)> = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
         let Some(v) = v else { continue };
         if let Some(reason) = unsafe_reason(label, v) {
             out.unsafe_values.push((i, reason));
             continue;
         }
-        match first.entry(norm_key(v)) {
-            Entry::Occupied(e) => collisions.entry(*e.get()).or_default().push(i),
-            Entry::Vacant(e) => {
-                e.insert(i);
-            }
+        hashed.push((hasher.hash_one(norm_key(v).as_ref()), i));
+    }
+    hashed.sort_unstable();
+    // Per colliding key, its first record (in record order) and the others.
+    let mut collisions: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for run in hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        // Equal hashes: group by the keys themselves, records in order within a key.
+        let mut keyed: Vec<(Cow<'_, str>, usize)> = run
+            .iter()
+            .map(|&(_, i)| (norm_key(values[i].unwrap_or("")), i))
+            .collect();
+        keyed.sort_unstable();
+        for same in keyed
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|same| same.len() > 1)
+        {
+            collisions.insert(same[0].1, same[1..].iter().map(|&(_, i)| i).collect());
         }
     }
     for (i, others) in collisions {
