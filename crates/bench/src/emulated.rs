@@ -87,8 +87,16 @@ impl World {
             let mut settings = settings;
             if let Value::Object(m) = &mut settings {
                 m.insert("concurrency".into(), Value::from(concurrency));
-                // The benchmarks provision thousands of accounts at once on purpose.
-                m.insert("max_deletions".into(), Value::from(1_000_000));
+                // The benchmarks provision, link and change thousands of accounts at once
+                // on purpose: the guards' small defaults would refuse their first runs.
+                for guard in [
+                    "max_deletions",
+                    "max_adoptions",
+                    "max_membership_removals",
+                    "max_revocations",
+                ] {
+                    m.insert(guard.into(), Value::from(1_000_000));
+                }
             }
             engine_targets.push(Target {
                 handle,
