@@ -4,16 +4,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use idbridge_core::http::{Idempotency, RequestCounts};
+use idbridge_core::http::RequestCounts;
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, ErrorKind, Protected, Result, async_trait,
 };
 use reqwest::Method;
-use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 
+use crate::bulk::BulkSupport;
 use crate::client::{ApiPath, DssClient};
-use crate::config::{BulkMode, DataikuConfig};
+use crate::config::DataikuConfig;
 use crate::wire::{AuthInfo, Doc};
 
 /// The built-in group of DSS administrators; never modified.
@@ -81,8 +81,8 @@ pub fn project_key(key: &str) -> String {
 pub struct DataikuAdapter {
     pub(crate) client: DssClient,
     pub(crate) cfg: DataikuConfig,
-    /// Whether the bulk user endpoints are used (decided once, at connect time).
-    pub(crate) bulk: bool,
+    /// Whether the bulk user endpoints are used (learnt from the first bulk request).
+    pub(crate) bulk: BulkSupport,
     /// Who the API key acts as, as the server reported it.
     pub(crate) identity: Option<String>,
     protected: Protected,
@@ -132,8 +132,9 @@ impl DataikuAdapter {
         }
     }
 
-    /// Connects: asks the server who the key acts as (to protect that user) and, with
-    /// `bulk = "auto"`, whether it has the bulk user endpoints.
+    /// Connects: asks the server who the key acts as (to protect that user). Nothing is
+    /// written: whether the server has the bulk user endpoints is learnt from the first
+    /// bulk write (see [`crate::bulk`]).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] for an invalid section; [`ErrorKind::Unauthenticated`] for a
@@ -180,11 +181,8 @@ impl DataikuAdapter {
                 None
             }
         };
-        let bulk = match cfg.bulk {
-            BulkMode::On => true,
-            BulkMode::Off => false,
-            BulkMode::Auto => probe_bulk(&client).await,
-        };
+        // Learnt from the first bulk write, never from a probe of its own (see `bulk`).
+        let bulk = BulkSupport::new(cfg.bulk);
         let mut protected = Protected::default();
         protected.user_ids.extend(identity.iter().cloned());
         protected.user_ids.extend(cfg.admin_login.iter().cloned());
@@ -193,7 +191,7 @@ impl DataikuAdapter {
         protected
             .privileged_group_ids
             .insert(ADMINISTRATORS_GROUP.to_string());
-        tracing::debug!(bulk, identity = ?identity, "connected to DSS");
+        tracing::debug!(bulk = bulk.usable(), identity = ?identity, "connected to DSS");
         Ok(DataikuAdapter {
             client,
             cfg,
@@ -204,9 +202,10 @@ impl DataikuAdapter {
         })
     }
 
-    /// Whether this connection uses the bulk user endpoints.
+    /// Whether this connection uses the bulk user endpoints: true unless `bulk = "off"` or
+    /// a bulk request has shown them missing (404/405).
     pub fn uses_bulk(&self) -> bool {
-        self.bulk
+        self.bulk.usable()
     }
 
     /// The user the API key acts as, as reported by `GET /auth/info`.
@@ -266,38 +265,6 @@ impl DataikuAdapter {
     }
 }
 
-/// Whether the server has the bulk user endpoints (DSS 14.2+): an empty bulk create creates
-/// nothing, and a server that has the endpoint answers it with a JSON array. Anything else
-/// (404 on older servers, an error) means no.
-async fn probe_bulk(client: &DssClient) -> bool {
-    let empty = Value::Array(Vec::new());
-    match client
-        .call(
-            Method::POST,
-            ApiPath::new(&["admin", "users", "actions", "bulk"]),
-            &[],
-            Some(&empty),
-            // Repeating an empty create is harmless, so transient failures may be retried.
-            Some(Idempotency::Idempotent),
-        )
-        .await
-    {
-        Ok(body) => {
-            let ok = matches!(serde_json::from_slice::<Value>(&body), Ok(Value::Array(_)));
-            if !ok {
-                tracing::info!(
-                    "DSS answered the bulk probe without a JSON array; writing users one by one"
-                );
-            }
-            ok
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "DSS has no bulk user endpoints (older than 14.2?); writing users one by one");
-            false
-        }
-    }
-}
-
 /// Whether the public API is missing at the configured address altogether: the user list,
 /// which every DSS version serves, answers 404 too.
 async fn base_url_is_wrong(client: &DssClient) -> bool {
@@ -317,11 +284,11 @@ impl Adapter for DataikuAdapter {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            users_batch_max: self.bulk.then_some(self.cfg.bulk_max),
+            users_batch_max: self.bulk.usable().then_some(self.cfg.bulk_max),
             // One request per user's changes, or one bulk edit for many users.
             members_batch_max: Some(self.cfg.members_bulk_max),
             members_batch_by_member: true,
-            members_batch_bulk: self.bulk,
+            members_batch_bulk: self.bulk.usable(),
             ..Self::declared_capabilities()
         }
     }

@@ -7,10 +7,12 @@
 #![doc = include_str!("../README.md")]
 
 mod adapter;
+mod bulk;
 mod client;
 pub mod config;
 pub mod error;
 mod groups;
+mod licence;
 mod memberships;
 pub mod roles;
 mod sessions;

@@ -148,8 +148,13 @@ impl Memberships for DataikuAdapter {
             });
         }
         by_user.retain(|_, changes| !changes.is_empty());
-        let outcomes = if self.bulk {
-            self.bulk_member_writes(&by_user).await
+        let bulk = match self.bulk.usable() {
+            true => Some(self.bulk_member_writes(&by_user).await),
+            false => None,
+        };
+        // A bulk edit that showed the endpoint missing wrote nothing: one write per user.
+        let outcomes = if let Some(outcomes) = bulk.filter(|_| self.bulk.usable()) {
+            outcomes
         } else {
             let mut out = HashMap::new();
             for (login, changes) in &by_user {

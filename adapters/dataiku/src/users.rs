@@ -300,24 +300,29 @@ fn chunks(batch: &[UserWrite], max: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 impl DataikuAdapter {
-    /// Sends one bulk request and returns the items by login.
+    /// Sends one bulk request and returns the items by login. A 404 or 405 before any bulk
+    /// request was answered marks the endpoints missing ([`crate::bulk::BulkSupport`]):
+    /// callers then find [`DataikuAdapter::uses_bulk`] false and send the writes one by one.
     pub(crate) async fn bulk_call(
         &self,
         method: Method,
         body: Value,
         query: &[(&str, &str)],
     ) -> Result<HashMap<String, BulkItem>> {
-        let bytes = self
+        let answer = self
             .client
             .call(method, ApiPath::new(BULK), query, Some(&body), None)
-            .await?;
+            .await;
+        self.bulk.record(&answer);
+        let bytes = answer?;
         let items: Vec<BulkItem> = idbridge_core::http::parse_json(&bytes, "bulk user result")?;
         Ok(items.into_iter().map(|i| (i.login.clone(), i)).collect())
     }
 
     /// One run of a batch through a bulk endpoint. Writes the server cannot act on (a
-    /// duplicate login, a missing user) are answered here without being sent.
-    async fn bulk_run(&self, run: &[UserWrite]) -> Vec<UserWriteResult> {
+    /// duplicate login, a missing user) are answered here without being sent. `None` when
+    /// the request showed the endpoint missing: nothing was written.
+    async fn bulk_run(&self, run: &[UserWrite]) -> Option<Vec<UserWriteResult>> {
         let mut results: Vec<Option<UserWriteResult>> = vec![None; run.len()];
         let logins: Vec<String> = run.iter().map(|w| w.resource().to_string()).collect();
         let keys: Vec<String> = logins.iter().map(|l| user_key(l)).collect();
@@ -341,7 +346,7 @@ impl DataikuAdapter {
                         .map(|l| (l.to_string(), d.clone()))
                 })
                 .collect(),
-            Err(e) => return run.iter().map(|_| Err(e.clone())).collect(),
+            Err(e) => return Some(run.iter().map(|_| Err(e.clone())).collect()),
         };
         let kind = bulk_kind(&run[0]);
         let mut body = Vec::new();
@@ -401,6 +406,7 @@ impl DataikuAdapter {
                 BulkKind::Delete => (Method::DELETE, &[("allowSelfDeletion", "false")]),
             };
             match self.bulk_call(method, Value::Array(body), query).await {
+                Err(_) if !self.bulk.usable() => return None,
                 Err(e) => {
                     for &i in &sent {
                         results[i] = Some(Err(e.clone()));
@@ -411,6 +417,7 @@ impl DataikuAdapter {
                         BulkKind::Create => ErrorKind::InvalidInput,
                         BulkKind::Edit | BulkKind::Delete => ErrorKind::Conflict,
                     };
+                    let mut offer = None;
                     for &i in &sent {
                         let login = run[i].resource();
                         results[i] = Some(match items.get(login) {
@@ -425,6 +432,12 @@ impl DataikuAdapter {
                                 fallback,
                             )),
                         });
+                        if let (BulkKind::Create, Some(Err(e))) = (kind, &results[i]) {
+                            let e = self
+                                .explain_create_refusal(login, e.clone(), &mut offer)
+                                .await;
+                            results[i] = Some(Err(e));
+                        }
                     }
                 }
             }
@@ -506,10 +519,14 @@ impl DataikuAdapter {
                 }
             }
         }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::protocol("bulk write left without a result"))))
-            .collect()
+        Some(
+            results
+                .into_iter()
+                .map(|r| {
+                    r.unwrap_or_else(|| Err(Error::protocol("bulk write left without a result")))
+                })
+                .collect(),
+        )
     }
 }
 
@@ -584,14 +601,18 @@ impl Users for DataikuAdapter {
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         Self::check_new_user(user)?;
         self.ensure_user_absent(&user.login).await?;
-        self.client
+        let created = self
+            .client
             .write(
                 Method::POST,
                 ApiPath::dir(USERS),
                 &[],
                 Some(&self.create_body(user)),
             )
-            .await?;
+            .await;
+        if let Err(e) = created {
+            return Err(self.explain_create_refusal(&user.login, e, &mut None).await);
+        }
         let doc = self.finish_create(user).await?;
         to_user(
             &doc,
@@ -650,12 +671,21 @@ impl Users for DataikuAdapter {
     }
 
     async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
-        if !self.bulk {
+        if !self.bulk.usable() {
             return self.one_by_one(batch).await;
         }
         let mut out = Vec::with_capacity(batch.len());
         for range in chunks(&batch, self.cfg.bulk_max) {
-            out.extend(self.bulk_run(&batch[range]).await);
+            let run = &batch[range];
+            let done = match self.bulk.usable() {
+                true => self.bulk_run(run).await,
+                false => None,
+            };
+            match done {
+                Some(results) => out.extend(results),
+                // No bulk endpoints after all (older than 14.2): one request per write.
+                None => out.extend(self.one_by_one(run.to_vec()).await),
+            }
         }
         out
     }

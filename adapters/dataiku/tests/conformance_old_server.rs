@@ -1,5 +1,6 @@
 //! The shared conformance suite against an emulator imitating a DSS older than 14.2 (no
-//! bulk user endpoints, no `includeSettings`): proves the one-request-per-user fallback.
+//! bulk user endpoints, no `includeSettings`): proves the one-request-per-user fallback
+//! the adapter switches to when its first bulk request finds no endpoint.
 
 use std::process::ExitCode;
 
@@ -14,14 +15,9 @@ struct OldDss;
 impl Fixture for OldDss {
     async fn instance(&self) -> idbridge_core::Result<Instance> {
         let mut options = EmulatorOptions::default();
-        options.extra.insert("bulk".into(), "false".into());
+        options.extra.insert("version".into(), "14.1.4".into());
         let emulator = start(options).await?;
         let handle = registry::build_adapter("dataiku", emulator.adapter_config("dss")).await?;
-        if handle.capabilities().users_batch_max.is_some() {
-            return Err(idbridge_core::Error::protocol(
-                "the adapter declared bulk writes against a server without bulk endpoints",
-            ));
-        }
         Ok(Instance::with_guard(handle, emulator))
     }
 

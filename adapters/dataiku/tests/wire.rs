@@ -1,6 +1,7 @@
 //! Wire tests against wiremock, for what the emulator cannot prove: the exact Basic header,
 //! that read-modify-write sends back every field the adapter does not own, that two
-//! membership changes on one user both survive, the bulk probe and per-login results, and
+//! membership changes on one user both survive, that no bulk probe is sent, the fallback
+//! when the first bulk request finds no endpoint, per-login results, and
 //! error mapping of canned DSS answers.
 
 use std::collections::BTreeMap;
@@ -349,14 +350,15 @@ async fn two_membership_changes_on_one_user_both_survive() {
 }
 
 #[tokio::test]
-async fn bulk_probe_and_per_login_results() {
+async fn no_bulk_probe_and_per_login_results() {
     let server = MockServer::start().await;
     mount_auth_info(&server).await;
+    // Connecting writes nothing: no empty bulk create to learn whether the endpoint exists.
     Mock::given(method("POST"))
         .and(path(p("/admin/users/actions/bulk")))
         .and(body_json(json!([])))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .expect(1)
+        .expect(0)
         .mount(&server)
         .await;
     let listing = json!([user_doc("old", &[]), user_doc("gone", &[])]);
@@ -411,25 +413,42 @@ async fn bulk_probe_and_per_login_results() {
 async fn older_servers_fall_back_to_one_request_per_user() {
     let server = MockServer::start().await;
     mount_auth_info(&server).await;
-    Mock::given(method("POST"))
-        .and(path(p("/admin/users/actions/bulk")))
-        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
+    Mock::given(method("GET"))
+        .and(path(p("/admin/users/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([user_doc("u1", &[]), user_doc("u2", &[])])),
+        )
         .mount(&server)
         .await;
+    // The first bulk request finds no endpoint; the adapter never sends another.
     Mock::given(method("DELETE"))
-        .and(path(p("/admin/users/u1")))
-        .and(query_param("allowSelfDeletion", "false"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"msg": "deleted"})))
+        .and(path(p("/admin/users/actions/bulk")))
+        .respond_with(ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"))
         .expect(1)
         .mount(&server)
         .await;
+    for login in ["u1", "u2"] {
+        Mock::given(method("DELETE"))
+            .and(path(p(&format!("/admin/users/{login}"))))
+            .and(query_param("allowSelfDeletion", "false"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"msg": "deleted"})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     let a = connect(&server, json!({"bulk": "auto"})).await;
-    assert!(!a.uses_bulk());
-    assert_eq!(a.capabilities().users_batch_max, None);
+    assert!(a.uses_bulk(), "assumed until a bulk request says otherwise");
     let results = a
         .write_users(vec![UserWrite::Delete { id: "u1".into() }])
         .await;
-    assert!(matches!(results[0], Ok(None)));
+    assert!(matches!(results[0], Ok(None)), "{results:?}");
+    assert!(!a.uses_bulk());
+    assert_eq!(a.capabilities().users_batch_max, None);
+    let results = a
+        .write_users(vec![UserWrite::Delete { id: "u2".into() }])
+        .await;
+    assert!(matches!(results[0], Ok(None)), "{results:?}");
 }
 
 #[tokio::test]

@@ -16,10 +16,13 @@
 //! Credentials ([`CREDENTIALS`]): `api_key` (default [`DEFAULT_API_KEY`]) and
 //! `admin_user` (the administrator's login, default [`DEFAULT_ADMIN_LOGIN`]). Identity
 //! checks (`/auth/info`) are logins ([`classify`]). Switches in [`EmulatorOptions`]'s
-//! `extra`: `bulk` (`false` imitates a server older than 14.2: no bulk endpoints, no
-//! `includeSettings`) and `project` (the seeded project's key).
+//! `extra`: `version` (the DSS version imitated, see [`server`]), `bulk` (`false`
+//! imitates a server older than 14.2 whatever the version: no bulk endpoints, no
+//! `includeSettings`), `profiles` (the user profiles the licence offers) and `project`
+//! (the seeded project's key).
 
 mod routes;
+pub mod server;
 pub mod state;
 mod suite;
 
@@ -106,12 +109,13 @@ fn project_role_flags(role: &str) -> Option<Vec<String>> {
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
-/// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `bulk` switch, an empty
+/// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `bulk`, `version` or
+/// `profiles` switch ([`server`]), an empty
 /// API key or administrator login, or a project key that is not `A-Z0-9_`.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
     options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
     let bulk = match options.extra.get("bulk").map(|s| s.to_ascii_lowercase()) {
-        None => true,
+        None => server::bulk_by_version(options)?,
         Some(v) if matches!(v.as_str(), "true" | "on" | "yes" | "1") => true,
         Some(v) if matches!(v.as_str(), "false" | "off" | "no" | "0") => false,
         Some(v) => {
@@ -147,6 +151,9 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         )));
     }
     let state = Arc::new(State::new(Settings { bulk }));
+    if let Some(profiles) = server::licence_profiles(options)? {
+        state.licence().restrict(profiles);
+    }
     state.seed_group(
         crate::ADMINISTRATORS_GROUP,
         Some("DSS administrators"),

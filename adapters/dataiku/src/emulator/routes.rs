@@ -213,6 +213,11 @@ async fn trial_expired(AxState(s): AxState<S>, h: HeaderMap) -> R {
     Ok(ok(json!([])))
 }
 
+async fn licensing_status(AxState(s): AxState<S>, h: HeaderMap) -> R {
+    admin(&s, &h)?;
+    Ok(ok(s.licence().status()))
+}
+
 // ----- bulk -------------------------------------------------------------------------
 
 async fn bulk_create(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
@@ -371,6 +376,7 @@ pub fn router(state: Arc<State>) -> Router {
             post(bulk_create).put(bulk_edit).delete(bulk_delete),
         );
     }
+    r = add(r, "/admin/licensing/status", get(licensing_status));
     r = add(r, "/admin/groups/", get(list_groups).post(create_group));
     r = add(
         r,

@@ -25,7 +25,11 @@ impl State {
             .map(|item| {
                 let login = Self::login_of(item);
                 let outcome = match item {
-                    Value::Object(body) => Self::create_user_locked(&mut inner, body).map(drop),
+                    Value::Object(body) => self
+                        .licence
+                        .check_create(body)
+                        .and_then(|()| Self::create_user_locked(&mut inner, body))
+                        .map(drop),
                     _ => Err(ApiError::illegal("each item must be an object")),
                 };
                 Self::bulk_item(&login, outcome)

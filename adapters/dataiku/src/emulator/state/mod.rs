@@ -15,9 +15,12 @@ use crate::wire::Doc;
 mod auth;
 mod bulk;
 mod groups;
+mod licence;
 mod matrix;
 mod projects;
 mod users;
+
+pub use licence::{DEFAULT_PROFILES, Licence};
 
 /// The group names of a stored user document (the emulator's own data, always well formed).
 pub(crate) fn groups_of(doc: &Doc) -> Vec<String> {
@@ -223,6 +226,7 @@ impl Default for Settings {
 pub struct State {
     inner: Mutex<Inner>,
     settings: Settings,
+    licence: Licence,
 }
 
 /// Milliseconds since the epoch, now.
@@ -357,6 +361,7 @@ impl State {
         State {
             inner: Mutex::new(Inner::default()),
             settings,
+            licence: Licence::default(),
         }
     }
 

@@ -142,6 +142,7 @@ impl State {
     /// # Errors
     /// 400 for a missing login, a duplicate, a bad source type or an unknown group.
     pub fn create_user(&self, body: &Doc) -> ApiResult<String> {
+        self.licence.check_create(body)?;
         Self::create_user_locked(&mut self.lock(), body)
     }
 
