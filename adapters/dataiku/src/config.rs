@@ -45,26 +45,6 @@ pub const DEFAULT_BULK_MAX: usize = 100;
 /// The default most membership changes in one batch.
 pub const DEFAULT_MEMBERS_BULK_MAX: usize = 1000;
 
-/// The project permission flags every project role is built from, in the order DSS lists
-/// them. New flags DSS adds are accepted in `project_roles` too.
-pub const PROJECT_FLAGS: &[&str] = &[
-    "admin",
-    "editPermissions",
-    "readProjectContent",
-    "writeProjectContent",
-    "exportDatasetsData",
-    "readDashboards",
-    "writeDashboards",
-    "moderateDashboards",
-    "runScenarios",
-    "manageDashboardAuthorizations",
-    "manageExposedElements",
-    "manageAdditionalDashboardUsers",
-    "executeApp",
-    "shareToWorkspaces",
-    "publishToDataCollections",
-];
-
 /// The default project roles: name and the flags an entry of the project's permissions
 /// carries for it.
 ///

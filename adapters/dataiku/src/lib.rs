@@ -14,6 +14,7 @@ pub mod error;
 mod groups;
 mod licence;
 mod memberships;
+mod permissions;
 pub mod roles;
 mod sessions;
 mod users;

@@ -23,14 +23,13 @@ use idbridge_core::{
     async_trait,
 };
 use reqwest::Method;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::adapter::{DataikuAdapter, group_key, project_key};
 use crate::client::ApiPath;
-use crate::config::PROJECT_FLAGS;
+use crate::permissions::{check_applied, entry_principal, new_entry};
 use crate::wire::{
-    Doc, ProjectItem, group_name, str_field, true_entry_flags, true_global_flags, user_groups,
-    user_login,
+    Doc, ProjectItem, group_name, true_entry_flags, true_global_flags, user_groups, user_login,
 };
 
 /// The group listing, as errors name it.
@@ -86,16 +85,6 @@ fn flags_to_clear(
 
 fn set_of(v: Vec<String>) -> BTreeSet<String> {
     v.into_iter().collect()
-}
-
-/// The principal a project permission entry is for.
-fn entry_principal(entry: &Doc) -> Option<Principal> {
-    if let Some(g) = str_field(entry, "group").filter(|s| !s.is_empty()) {
-        return Some(Principal::Group(g.to_string()));
-    }
-    str_field(entry, "user")
-        .filter(|s| !s.is_empty())
-        .map(|u| Principal::User(u.to_string()))
 }
 
 impl DataikuAdapter {
@@ -321,7 +310,12 @@ impl DataikuAdapter {
         let p = self.resolve_project(project).await?;
         let role = self.project_role(&grant.role, &p.project_key)?;
         self.check_principal(&grant.principal).await?;
-        let flags = self.project_role_sets().remove(role).unwrap_or_default();
+        let flags: Vec<String> = self
+            .project_role_sets()
+            .remove(role)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let _guard = self.locks.lock(&project_key(&p.project_key)).await;
         let mut doc = self
             .read_for_update(
@@ -348,27 +342,38 @@ impl DataikuAdapter {
                 changed
             }
             None => {
-                let mut entry = Map::new();
-                let (k, v) = match &grant.principal {
-                    Principal::User(u) => ("user", u),
-                    Principal::Group(g) => ("group", g),
-                };
-                entry.insert(k.into(), Value::String(v.clone()));
-                for f in PROJECT_FLAGS {
-                    entry.insert((*f).into(), Value::Bool(false));
-                }
-                for f in &flags {
-                    entry.insert(f.clone(), Value::Bool(true));
-                }
-                list.push(Value::Object(entry));
+                let entry = new_entry(&grant.principal, &flags, &list);
+                list.push(entry);
                 true
             }
         };
         if changed {
             doc.insert("permissions".into(), Value::Array(list));
             self.put_permissions(&p.project_key, &doc).await?;
+            self.verify_permissions(&p.project_key, &grant.principal, &flags, &[])
+                .await?;
         }
         Ok(())
+    }
+
+    /// Reads the permissions of `key` back after a write and checks the change took
+    /// (see [`crate::permissions`]).
+    async fn verify_permissions(
+        &self,
+        key: &str,
+        principal: &Principal,
+        set: &[String],
+        cleared: &[String],
+    ) -> Result<()> {
+        let doc: Doc = self
+            .client
+            .get_json(
+                ApiPath::new(&["projects", key, "permissions"]),
+                &[],
+                "project permissions",
+            )
+            .await?;
+        check_applied(key, &doc, principal, set, cleared)
     }
 
     async fn revoke_project(&self, grant: &Grant, project: &str) -> Result<()> {
@@ -407,7 +412,10 @@ impl DataikuAdapter {
             list.remove(index);
         }
         doc.insert("permissions".into(), Value::Array(list));
-        self.put_permissions(&p.project_key, &doc).await
+        self.put_permissions(&p.project_key, &doc).await?;
+        let cleared: Vec<String> = clear.into_iter().collect();
+        self.verify_permissions(&p.project_key, &grant.principal, &[], &cleared)
+            .await
     }
 
     async fn grant_global(&self, grant: &Grant) -> Result<()> {

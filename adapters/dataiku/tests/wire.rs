@@ -213,12 +213,13 @@ async fn group_and_permission_updates_keep_unknown_fields() {
         )
         .mount(&server)
         .await;
+    let captured: Arc<Mutex<Option<Value>>> = Arc::default();
+    // Answers what was last written, so the read-back after the write sees it.
     Mock::given(method("GET"))
         .and(path(p("/projects/P1/permissions")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(perms.clone()))
+        .respond_with(Latest(perms.clone(), captured.clone()))
         .mount(&server)
         .await;
-    let captured: Arc<Mutex<Option<Value>>> = Arc::default();
     Mock::given(method("PUT"))
         .and(path(p("/projects/P1/permissions")))
         .respond_with(Capture(captured.clone()))
@@ -262,6 +263,30 @@ async fn group_and_permission_updates_keep_unknown_fields() {
     assert_eq!(entries[1]["readProjectContent"], true);
     assert_eq!(entries[1]["readDashboards"], true);
     assert_eq!(entries[1]["writeProjectContent"], false);
+    // The new entry's flag names: the server's own (`futureFlag`) and documented ones.
+    let mut names: Vec<&String> = entries[1].as_object().expect("entry").keys().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "admin",
+            "futureFlag",
+            "group",
+            "readDashboards",
+            "readProjectContent",
+            "writeProjectContent"
+        ]
+    );
+}
+
+/// Answers the last captured body, or the initial document before any.
+struct Latest(Value, Arc<Mutex<Option<Value>>>);
+
+impl Respond for Latest {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        let latest = self.1.lock().ok().and_then(|slot| slot.clone());
+        ResponseTemplate::new(200).set_body_json(latest.unwrap_or_else(|| self.0.clone()))
+    }
 }
 
 /// Records the body of the request and answers `{"msg": "ok"}`.

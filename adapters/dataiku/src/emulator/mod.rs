@@ -40,7 +40,7 @@ pub use routes::{ROOTS, query_bool, router};
 pub use state::{ApiError, ApiKey, Settings, State};
 pub use suite::SUITE;
 
-use crate::config::{DEFAULT_PROJECT_ROLES, PROJECT_FLAGS};
+use crate::config::DEFAULT_PROJECT_ROLES;
 use crate::wire::is_global_flag;
 
 /// The administrator's API key unless told otherwise (a development secret).
@@ -54,6 +54,18 @@ pub const DEFAULT_PROJECT_KEY: &str = "SANDBOX";
 
 /// The id of the seeded administrator's API key.
 pub const ADMIN_KEY_ID: &str = "emulator-admin-key";
+
+/// The flags the emulator's project permission entries carry: those the official client's
+/// documented models name, and those the default project roles use. No other name is
+/// emulated, as none has evidence of what a server stores.
+pub const PROJECT_FLAGS: &[&str] = &[
+    "admin",
+    "readProjectContent",
+    "writeProjectContent",
+    "readDashboards",
+    "writeDashboards",
+    "runScenarios",
+];
 
 /// The flags of the seeded `data_team` group.
 pub const DATA_TEAM_FLAGS: &[&str] = &[
