@@ -64,7 +64,10 @@ pub fn maximal_roles<'a>(
         .collect()
 }
 
-/// The flags of `role` that revoking it clears: those no other role still held needs.
+/// The flags of `role` that revoking it clears: those no other role still held needs. A
+/// role with exactly the same flags is not another role here: DSS cannot tell the two
+/// apart (a group granted a global role carries its flags and so reads as a role with the
+/// same set), and keeping the flags for it would make the revoke a silent no-op.
 fn flags_to_clear(
     roles: &BTreeMap<String, BTreeSet<String>>,
     held: &BTreeSet<String>,
@@ -77,6 +80,7 @@ fn flags_to_clear(
         .into_iter()
         .filter(|r| *r != role)
         .filter_map(|r| roles.get(r))
+        .filter(|flags| *flags != mine)
         .flatten()
         .cloned()
         .collect();
@@ -614,5 +618,11 @@ mod tests {
         let held = r["contributor"].clone();
         assert!(flags_to_clear(&r, &held, "reader").is_empty());
         assert_eq!(flags_to_clear(&r, &held, "contributor"), held);
+        // A role with the very same flags does not keep them.
+        let mut r = BTreeMap::new();
+        r.insert("data_team".to_string(), flags(&["x", "y"]));
+        r.insert("analysts".to_string(), flags(&["x", "y"]));
+        let held = flags(&["x", "y"]);
+        assert_eq!(flags_to_clear(&r, &held, "data_team"), held);
     }
 }

@@ -6,7 +6,10 @@ The API key is read from the environment variable DSS_API_KEY.
 Creates a user, reads and saves its settings (disables it, changes its groups), creates a
 group and changes its definition, reads the authorization matrix, sets a project
 permission for the group, uses the bulk endpoints, reads activity, deletes the user, and
-leaves one user (login given by KEEP_LOGIN) for the adapter to find. Prints one JSON line
+leaves one user (login given by KEEP_LOGIN) for the adapter to find, after changing each
+field the adapter owns (e-mail, display name, attributes, enabled off and on, a membership
+removed); creates and deletes a group, grants a global flag to a group and revokes it,
+grants project permissions to a user and a group and revokes the group's. Prints one JSON line
 with what it saw; any failed expectation raises.
 """
 
@@ -147,7 +150,49 @@ def main():
         expect("NotFoundException" in str(e), "not found after delete: %s" % e)
 
     client.create_user(keep, "keeper-pass", display_name="Kept by dataikuapi",
-                       groups=["fidelity_team"], profile="READER", email="keeper@example.com")
+                       groups=["fidelity_team", "readers"], profile="READER",
+                       email="keeper@example.com")
+    # Every field the adapter owns, changed through the settings document: e-mail, display
+    # name, attributes, enabled (off, then on again), and a membership removed.
+    keeper = client.get_user(keep)
+    settings = keeper.get_settings()
+    raw = settings.get_raw()
+    raw["email"] = "keeper.changed@example.com"
+    raw["displayName"] = "Kept and renamed"
+    settings.admin_properties["dept"] = "R&D"
+    settings.admin_properties["site"] = "Lyon"
+    settings.enabled = False
+    settings.save()
+    settings = keeper.get_settings()
+    expect(settings.enabled is False, "keeper disabled")
+    settings.enabled = True
+    settings.admin_properties.pop("site")
+    settings.get_raw()["groups"] = ["fidelity_team"]
+    settings.save()
+    expect(keeper.get_settings().get_raw()["groups"] == ["fidelity_team"], "membership removed")
+
+    # A group created and deleted; a global flag granted to a group and revoked.
+    doomed = client.create_group("fidelity_doomed", description="short-lived")
+    doomed.delete()
+    expect(all(g["name"] != "fidelity_doomed" for g in client.list_groups()), "group deleted")
+    readers = client.get_group("readers")
+    definition = readers.get_definition()
+    definition["mayWriteSafeCode"] = True
+    readers.set_definition(definition)
+    definition = readers.get_definition()
+    expect(definition["mayWriteSafeCode"] is True, "flag granted to a group")
+    definition["mayWriteSafeCode"] = False
+    readers.set_definition(definition)
+
+    # Project permissions granted to a user and a group, one of them revoked again.
+    perms = project.get_permissions()
+    perms["permissions"].append({"user": keep, "readDashboards": True})
+    perms["permissions"].append({"group": "readers", "readProjectContent": True,
+                                 "readDashboards": True})
+    project.set_permissions(perms)
+    perms = project.get_permissions()
+    perms["permissions"] = [p for p in perms["permissions"] if p.get("group") != "readers"]
+    project.set_permissions(perms)
 
     print(json.dumps({"ok": True, "kept": keep, "group": "fidelity_team"}))
 
