@@ -96,11 +96,12 @@ pub fn default_project_roles() -> BTreeMap<String, Vec<String>> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BulkMode {
-    /// Probe at connect time with an empty bulk create (which creates nothing): a JSON
-    /// array back means the server has them. The default.
+    /// Use them until the first bulk request answers 404 or 405 (a server older than
+    /// 14.2), then write one user at a time for the rest of the connection. Nothing is
+    /// sent to find out. The default.
     #[default]
     Auto,
-    /// Use them without probing (the server is known to be 14.2 or later).
+    /// Always use them (the server is known to be 14.2 or later): a 404 is an error.
     On,
     /// Never use them: one request per user.
     Off,
@@ -188,7 +189,8 @@ pub struct DataikuConfig {
     /// the server for). Set it when the key is a global key not bound to a user.
     #[serde(default)]
     pub admin_login: Option<String>,
-    /// Whether to use the bulk user endpoints: `auto` (probe, default), `on`, `off`.
+    /// Whether to use the bulk user endpoints: `auto` (until a bulk request finds none;
+    /// default), `on`, `off`.
     #[serde(default)]
     pub bulk: BulkMode,
     /// The most users in one bulk request. Default 100.
