@@ -1,18 +1,21 @@
 //! A user's default e-mail address, kept the way the official SDK (mstrio-py) keeps it.
 //!
-//! From server 11.3.0100 (the first with delivery devices; also when the version is
-//! unknown): the generic e-mail device is looked up once per connection
-//! (`GET /api/v2/devices`, the device named "Generic email"), the addresses are read with
-//! `GET /api/v2/users/{id}/addresses`, a new address is posted there, and an existing
-//! default e-mail address is changed in place with `PUT /api/v2/users/{id}/addresses/{aid}`
-//! (keeping its name and device). Before 11.3.0100 the v1 routes are used, with the body
-//! the SDK sends when it names no device. A cleared e-mail deletes the default address
-//! with `DELETE /api/users/{id}/addresses/{aid}`, the SDK's only delete route.
+//! - Read: `GET /api/v2/users/{id}/addresses` (the SDK reads addresses only there, on
+//!   every server it supports), the default address delivered by e-mail.
+//! - Add (a user without a default e-mail): from server 11.3.0100 (the first with
+//!   delivery devices; also when the version is unknown) the generic e-mail device is
+//!   looked up once per connection (`GET /api/v2/devices`, the e-mail device named
+//!   "Generic email") and the address posted to `/api/v2/users/{id}/addresses`, as the
+//!   SDK's `User.create(default_email_address=...)` does; before 11.3.0100 it is posted to
+//!   the v1 route with the body the SDK sends when it names no device.
+//! - Change: the default address is changed in place with
+//!   `PUT /api/v2/users/{id}/addresses/{aid}`, keeping its name and device, as the SDK's
+//!   `User.alter(default_email_address=...)` does: never a second address.
+//! - Clear: `DELETE /api/users/{id}/addresses/{aid}`, the SDK's only delete route.
 //!
-//! What no official client shows is checked after the write: the v1 change of an address
-//! (the SDK has the route but sends no documented body) is read back, and a new address
-//! must come back as the user's default e-mail (the SDK's own `add_address` misspells the
-//! flag, so whether a server honours `isDefault` on creation is not shown anywhere).
+//! An added address must come back as the user's default e-mail: the SDK's own
+//! `add_address` misspells the default flag, so no official client shows that a server
+//! honours it on creation; the answer (or a read) is checked.
 
 use idbridge_core::{Error, Result};
 use reqwest::Method;
@@ -21,29 +24,21 @@ use crate::adapter::{StrategyAdapter, version_at_least};
 use crate::client::Call;
 use crate::wire::{self, AddressJson, Addresses, DEFAULT_EMAIL_NAME, Devices};
 
-/// The first server version with `/api/v2/devices` and the v2 address routes (the
-/// official SDK's `Device` class requires it).
-pub(crate) const V2_ADDRESSES_SINCE: &str = "11.3.0100";
+/// The first server version with delivery devices (`/api/v2/devices`; the official SDK's
+/// `Device` class requires it).
+pub(crate) const DEVICES_SINCE: &str = "11.3.0100";
 
 /// How many times a lost e-mail write of a new user is repaired by reading the addresses
 /// back before the creation is reported as failed.
 const EMAIL_REPAIRS: usize = 3;
 
 impl StrategyAdapter {
-    /// Whether the server has the v2 address routes: from 11.3.0100, or when the version
-    /// is unknown (every current server has them).
-    pub(crate) fn v2_addresses(&self) -> bool {
+    /// Whether the server has delivery devices: from 11.3.0100, or when the version is
+    /// unknown (every current server has them).
+    pub(crate) fn has_devices(&self) -> bool {
         self.version
             .as_deref()
-            .is_none_or(|v| version_at_least(v, V2_ADDRESSES_SINCE))
-    }
-
-    fn addresses_path(&self, id: &str) -> String {
-        if self.v2_addresses() {
-            format!("/api/v2/users/{id}/addresses")
-        } else {
-            format!("/api/users/{id}/addresses")
-        }
+            .is_none_or(|v| version_at_least(v, DEVICES_SINCE))
     }
 
     /// The id of the generic e-mail device, read once per connection.
@@ -75,21 +70,26 @@ impl StrategyAdapter {
             .cloned()
     }
 
-    /// The user's addresses (v2 from 11.3.0100, else v1).
+    /// The user's addresses.
     async fn addresses(&self, id: &str) -> Result<Addresses> {
         self.client
-            .json(&Call::get(self.addresses_path(id)), "user addresses")
+            .json(
+                &Call::get(format!("/api/v2/users/{id}/addresses")),
+                "user addresses",
+            )
             .await
     }
 
     /// Adds `email` as the user's default e-mail address and checks that it became it.
     async fn post_email(&self, id: &str, email: &str) -> Result<()> {
-        let body = if self.v2_addresses() {
-            wire::email_address_v2(DEFAULT_EMAIL_NAME, email, &self.email_device().await?)
+        let call = if self.has_devices() {
+            let device = self.email_device().await?;
+            Call::new(Method::POST, format!("/api/v2/users/{id}/addresses"))
+                .json(wire::email_address_v2(DEFAULT_EMAIL_NAME, email, &device))
         } else {
-            wire::email_address_v1(DEFAULT_EMAIL_NAME, email)
+            Call::new(Method::POST, format!("/api/users/{id}/addresses"))
+                .json(wire::email_address_v1(DEFAULT_EMAIL_NAME, email))
         };
-        let call = Call::new(Method::POST, self.addresses_path(id)).json(body);
         let answer: Addresses = self.client.json(&call, "created address").await?;
         let answer = if answer.addresses.is_empty() {
             self.addresses(id).await?
@@ -154,23 +154,16 @@ impl StrategyAdapter {
     /// Changes the default e-mail address `a` to `email`, keeping its name and device.
     async fn put_email(&self, id: &str, a: &AddressJson, email: &str) -> Result<()> {
         let name = a.name.as_deref().unwrap_or(DEFAULT_EMAIL_NAME);
-        let path = format!("{}/{}", self.addresses_path(id), a.id);
-        if self.v2_addresses() {
-            let device = match a.device_id.as_deref().filter(|d| !d.is_empty()) {
-                Some(d) => d.to_string(),
-                None => self.email_device().await?,
-            };
-            let body = wire::email_address_v2(name, email, &device);
-            self.client
-                .ok(&Call::new(Method::PUT, path).json(body).idempotent())
-                .await
-        } else {
-            // No official client shows this body: read the change back.
-            let body = wire::email_address_v1(name, email);
-            self.client
-                .ok(&Call::new(Method::PUT, path).json(body).idempotent())
-                .await?;
-            self.check_default(self.addresses(id).await?, email, "changed")
-        }
+        let device = match a.device_id.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => d.to_string(),
+            None => self.email_device().await?,
+        };
+        let call = Call::new(
+            Method::PUT,
+            format!("/api/v2/users/{id}/addresses/{}", a.id),
+        )
+        .json(wire::email_address_v2(name, email, &device))
+        .idempotent();
+        self.client.ok(&call).await
     }
 }

@@ -1,6 +1,7 @@
-//! A user's e-mail on both sides of the address-version switch: from 11.3.0100 the v2
-//! routes and the generic e-mail device, before it the v1 routes only; either way the
-//! default address is changed in place and other addresses are left alone.
+//! A user's e-mail on both sides of the device switch: from 11.3.0100 a new address goes
+//! to the generic e-mail device through the v2 route, before it through the v1 route
+//! without a device; either way addresses are read and changed through v2, the default
+//! address in place, and other addresses are left alone.
 
 use idbridge_core::{NewUser, UserChanges, registry};
 use idbridge_strategy::emulator::{self, AddressApi};
@@ -34,7 +35,7 @@ fn address_calls(running: &RunningEmulator) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_older_server_gets_the_v1_routes_only() {
+async fn an_older_server_gets_a_new_address_through_v1_without_a_device() {
     let (running, state) = start("11.2.0000.1234").await;
     let h = registry::build_adapter("strategy", running.adapter_config("bi"))
         .await
@@ -58,14 +59,24 @@ async fn an_older_server_gets_the_v1_routes_only() {
     assert_eq!(read.email, None);
     assert!(state.lock().users[&created.id].addresses.is_empty());
     let calls = address_calls(&running);
+    assert!(!calls.iter().any(|c| c.contains("/devices")), "{calls:?}");
+    let id = &created.id;
+    for expected in [
+        format!("POST /MicroStrategyLibrary/api/users/{id}/addresses"),
+        format!("GET /MicroStrategyLibrary/api/v2/users/{id}/addresses"),
+        format!("DELETE /MicroStrategyLibrary/api/users/{id}/addresses/"),
+    ] {
+        assert!(
+            calls.iter().any(|c| c.starts_with(&expected)),
+            "{expected}: {calls:?}"
+        );
+    }
     assert!(
-        calls
-            .iter()
-            .all(|c| !c.contains("/v2/") && !c.contains("/devices")),
+        calls.iter().any(|c| c.starts_with(&format!(
+            "PUT /MicroStrategyLibrary/api/v2/users/{id}/addresses/"
+        ))),
         "{calls:?}"
     );
-    assert!(calls.iter().any(|c| c.starts_with("PUT ")), "{calls:?}");
-    assert!(calls.iter().any(|c| c.starts_with("DELETE ")), "{calls:?}");
 }
 
 #[tokio::test]

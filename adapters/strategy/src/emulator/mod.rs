@@ -22,8 +22,8 @@
 //! `/api/auth/` are logins ([`classify`]); [`sign_in_as`] is its sign-in hook.
 //!
 //! Vendor switches (`EmulatorOptions::extra`): `session_timeout_secs` (default 600),
-//! `version` (default `11.5.0700.0045`; below `11.3.0100` the v2 address routes and the
-//! devices answer as unknown routes, below `11.6.0400` the role-members route does),
+//! `version` (default `11.5.0700.0045`; below `11.3.0100` the devices answer as unknown
+//! routes, below `11.6.0400` the role-members route does),
 //! `bulk_disconnect` (`false` imitates a server before 11.3.1, which has no bulk
 //! disconnect).
 

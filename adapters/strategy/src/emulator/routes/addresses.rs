@@ -1,13 +1,14 @@
 //! Users' contact addresses (`/api/users/{id}/addresses`, `/api/v2/users/{id}/addresses`)
 //! and the delivery devices they point at (`/api/v2/devices`).
 //!
-//! The v2 routes and the devices exist from server 11.3.0100; on an older version they
-//! answer as unknown routes, so the emulator started with `version` below that imitates a
-//! server where only the v1 address routes work.
+//! The devices exist from server 11.3.0100 (the official SDK's `Device` class requires
+//! it); on an older version they answer as unknown routes. Both address versions are
+//! served on every version: the SDK reads addresses through v2 on every server it
+//! supports (11.1.0400 and later), also right after adding one through v1.
 
 use super::*;
 use crate::adapter::version_at_least;
-use crate::emulator::state::{AddressApi, DEVICES, V2_ADDRESSES_SINCE, device_json};
+use crate::emulator::state::{AddressApi, DEVICES, DEVICES_SINCE, device_json};
 
 /// Answers an address or device request, or `None` when `segs` is another route.
 pub(super) fn route(st: &EmulatorState, req: &Req, segs: &[&str]) -> Option<ApiResult<Response>> {
@@ -17,14 +18,11 @@ pub(super) fn route(st: &EmulatorState, req: &Req, segs: &[&str]) -> Option<ApiR
         ["users", _, "addresses", ..] => (AddressApi::V1, segs),
         _ => return None,
     };
-    if api == AddressApi::V2 && !has_v2(st) {
-        return Some(Err(ApiError::no_route()));
-    }
     Some(addresses(st, req, api, rest))
 }
 
-fn has_v2(st: &EmulatorState) -> bool {
-    version_at_least(&st.settings.version, V2_ADDRESSES_SINCE)
+fn has_devices(st: &EmulatorState) -> bool {
+    version_at_least(&st.settings.version, DEVICES_SINCE)
 }
 
 fn addresses(st: &EmulatorState, req: &Req, api: AddressApi, segs: &[&str]) -> ApiResult<Response> {
@@ -53,7 +51,7 @@ fn addresses(st: &EmulatorState, req: &Req, api: AddressApi, segs: &[&str]) -> A
 }
 
 fn devices(st: &EmulatorState, req: &Req, segs: &[&str]) -> ApiResult<Response> {
-    if !has_v2(st) {
+    if !has_devices(st) {
         return Err(ApiError::no_route());
     }
     match (req.method.clone(), segs) {

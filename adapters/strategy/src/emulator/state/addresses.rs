@@ -22,9 +22,9 @@ pub const GENERIC_EMAIL_DEVICE_NAME: &str = "Generic email";
 /// The v1 name of the generic e-mail device.
 const V1_GENERIC_EMAIL: &str = "GENERIC_EMAIL";
 
-/// The first server version with the v2 devices and addresses endpoints (the official
+/// The first server version with the delivery devices (`/api/v2/devices`; the official
 /// SDK's `Device` class requires it).
-pub const V2_ADDRESSES_SINCE: &str = "11.3.0100";
+pub const DEVICES_SINCE: &str = "11.3.0100";
 
 /// The seeded devices: `(id, name, deliveryType)`.
 pub const DEVICES: [(&str, &str, &str); 3] = [

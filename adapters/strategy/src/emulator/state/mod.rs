@@ -25,8 +25,8 @@ mod sessions;
 mod views;
 
 pub use addresses::{
-    AddressApi, AddressRec, DEVICES, GENERIC_EMAIL_DEVICE_ID, GENERIC_EMAIL_DEVICE_NAME,
-    V2_ADDRESSES_SINCE, device_json,
+    AddressApi, AddressRec, DEVICES, DEVICES_SINCE, GENERIC_EMAIL_DEVICE_ID,
+    GENERIC_EMAIL_DEVICE_NAME, device_json,
 };
 pub use patch::{PatchOp, ids_of, parse_operations};
 use patch::{as_bool_value, as_str_value};
