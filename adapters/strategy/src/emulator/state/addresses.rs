@@ -74,6 +74,9 @@ pub fn device_json(id: &str) -> Option<Value> {
                 "name": name,
                 "description": format!("{name} device"),
                 "deviceType": kind,
+                // The SDK reformats both dates of every listed device.
+                "dateCreated": "2019-03-04T17:55:07+0000",
+                "dateModified": "2019-03-04T17:55:07+0000",
             })
         })
 }
