@@ -90,13 +90,17 @@ impl StrategyAdapter {
             Call::new(Method::POST, format!("/api/users/{id}/addresses"))
                 .json(wire::email_address_v1(DEFAULT_EMAIL_NAME, email))
         };
-        let answer: Addresses = self.client.json(&call, "created address").await?;
-        let answer = if answer.addresses.is_empty() {
-            self.addresses(id).await?
-        } else {
-            answer
+        let answer = self.client.send(&call).await?;
+        // The v2 answer lists the user's addresses (the SDK reads them from it); any other
+        // answer (the v1 route's, an empty body) is not guessed at: the list is read.
+        let listed = serde_json::from_slice::<Addresses>(&answer.body)
+            .ok()
+            .filter(|a| !a.addresses.is_empty());
+        let addresses = match listed {
+            Some(a) => a,
+            None => self.addresses(id).await?,
         };
-        self.check_default(answer, email, "added")
+        self.check_default(addresses, email, "added")
     }
 
     /// Fails unless `addresses` hold `email` as the default e-mail address.
