@@ -13,7 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use idbridge_core::{
-    AdapterHandle, Grant, GroupChanges, NewGroup, NewUser, Principal, Scope, UserChanges, registry,
+    AdapterHandle, Grant, GrantFilter, GroupChanges, NewGroup, NewUser, Principal, Scope,
+    UserChanges, registry,
 };
 use idbridge_strategy::emulator::{self, GENERIC_EMAIL_DEVICE_ID, TUTORIAL_PROJECT_NAME};
 use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};
@@ -106,12 +107,19 @@ async fn run_against(extra: &[(&str, &str)]) {
 async fn sdk_writes_adapter_reads(handle: &AdapterHandle, devices: bool) {
     let users = handle.all_users().await.expect("users list");
     assert!(!users.iter().any(|u| u.login == "fidelity.user"));
-    for (login, name, email) in [
-        ("fidelity.keeper", "Fidelity Keeper", "keeper@example.com"),
+    let mut ids = Vec::new();
+    for (login, name, email, enabled) in [
+        (
+            "fidelity.keeper",
+            "Fidelity Keeper",
+            "keeper@example.com",
+            true,
+        ),
         (
             "fidelity.mailer",
-            "Fidelity Mailer",
+            "Fidelity Mailer Renamed",
             "mailer.new@example.com",
+            false,
         ),
     ] {
         let listed = users
@@ -122,8 +130,55 @@ async fn sdk_writes_adapter_reads(handle: &AdapterHandle, devices: bool) {
         assert_eq!(user.display_name.as_deref(), Some(name), "{user:?}");
         let email = devices.then_some(email);
         assert_eq!(user.email.as_deref(), email, "{user:?}");
-        assert!(user.enabled);
+        assert_eq!(user.enabled, enabled, "{user:?}");
+        assert_eq!(listed, &user, "the listing reads the same");
+        ids.push(user);
     }
+    let keeper = &ids[0];
+    assert_eq!(
+        keeper.attributes.get("description").map(String::as_str),
+        Some("kept by mstrio-py")
+    );
+    let groups = handle.all_groups().await.expect("groups");
+    let named = |n: &str| {
+        groups
+            .iter()
+            .find(|g| g.name == n)
+            .unwrap_or_else(|| panic!("{n} in {groups:?}"))
+            .clone()
+    };
+    let (parent, team) = (named("Fidelity Kept Parent"), named("Fidelity Kept Team"));
+    assert_eq!(team.description.as_deref(), Some("renamed by mstrio-py"));
+    assert_eq!(parent.description.as_deref(), Some("parent"));
+    assert!(!groups.iter().any(|g| g.name.starts_with("Fidelity Group")));
+    let members = handle.all_members(&parent.id).await.expect("members");
+    assert_eq!(members, [Principal::Group(team.id.clone())]);
+    let members = handle.all_members(&team.id).await.expect("members");
+    assert_eq!(members, [Principal::User(keeper.id.clone())]);
+    let filter = GrantFilter {
+        principal: Some(Principal::User(keeper.id.clone())),
+        ..Default::default()
+    };
+    let grants = handle.all_grants(&filter).await.expect("grants");
+    let roles = handle.all_roles().await.expect("roles");
+    let power = roles
+        .iter()
+        .find(|r| r.name == "Power Users")
+        .expect("a default role");
+    assert_eq!(
+        grants,
+        [Grant {
+            role: power.id.clone(),
+            principal: Principal::User(keeper.id.clone()),
+            scope: Scope::Project(TUTORIAL_PROJECT_NAME.to_string()),
+        }]
+    );
+    let sessions = handle
+        .all_sessions(Some(&keeper.id))
+        .await
+        .expect("sessions");
+    assert!(!sessions.is_empty(), "the SDK's sign-in is listed");
+    assert!(sessions.iter().all(|s| s.user == keeper.id), "{sessions:?}");
 }
 
 /// What this adapter writes, read through the SDK, field by field.

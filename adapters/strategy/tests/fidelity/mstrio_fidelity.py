@@ -126,6 +126,36 @@ def emails(conn):
     assert [a.physical_address for a in mailer.addresses] == ["mailer.new@example.com"]
 
 
+def leave_behind(conn, base_url, project):
+    """Groups, a grant, a changed and disabled user and an open connection, made through
+    the SDK for the other client to read."""
+    step("leave nested groups, a member, a grant, a disabled user and a connection")
+    keeper = User(conn, username="fidelity.keeper")
+    keeper.alter(
+        password="Keeper-pass-1",
+        require_new_password=False,
+        description="kept by mstrio-py",
+    )
+    parent = UserGroup.create(conn, name="Fidelity Kept Parent", description="parent")
+    group = UserGroup.create(conn, name="Fidelity Kept Group")
+    group.alter(name="Fidelity Kept Team", description="renamed by mstrio-py")
+    parent.add_users([group])
+    group.add_users([keeper])
+    role = next(r for r in list_security_roles(conn) if r.name == "Power Users")
+    SecurityRole(conn, id=role.id).grant_to(members=[keeper], project=project)
+    mailer = User(conn, username="fidelity.mailer")
+    mailer.alter(enabled=False, full_name="Fidelity Mailer Renamed")
+    # Left open: the other client lists it.
+    return Connection(
+        base_url,
+        username="fidelity.keeper",
+        password="Keeper-pass-1",
+        project_name=project,
+        login_mode=1,
+        verbose=False,
+    )
+
+
 def main():
     base_url, admin, password, project = sys.argv[1:5]
     if sys.argv[5:6] == ["read"]:
@@ -248,6 +278,8 @@ def main():
     assert "fidelity.user" not in logins, logins
 
     emails(conn)
+    kept = leave_behind(conn, base_url, project)
+    assert kept.project_id
 
     conn.close()
     print("FIDELITY OK", flush=True)
