@@ -7,7 +7,8 @@
 //!   looked up once per connection (`GET /api/v2/devices`, the e-mail device named
 //!   "Generic email") and the address posted to `/api/v2/users/{id}/addresses`, as the
 //!   SDK's `User.create(default_email_address=...)` does; before 11.3.0100 it is posted to
-//!   the v1 route with the body the SDK sends when it names no device.
+//!   the v1 route with the body the SDK sends when it names no device (also when the
+//!   version is unknown and the devices route does not exist).
 //! - Change: the default address is changed in place with
 //!   `PUT /api/v2/users/{id}/addresses/{aid}`, keeping its name and device, as the SDK's
 //!   `User.alter(default_email_address=...)` does: never a second address.
@@ -17,7 +18,7 @@
 //! `add_address` misspells the default flag, so no official client shows that a server
 //! honours it on creation; the answer (or a read) is checked.
 
-use idbridge_core::{Error, Result};
+use idbridge_core::{Error, ErrorKind, Result};
 use reqwest::Method;
 
 use crate::adapter::{StrategyAdapter, version_at_least};
@@ -82,13 +83,22 @@ impl StrategyAdapter {
 
     /// Adds `email` as the user's default e-mail address and checks that it became it.
     async fn post_email(&self, id: &str, email: &str) -> Result<()> {
-        let call = if self.has_devices() {
-            let device = self.email_device().await?;
-            Call::new(Method::POST, format!("/api/v2/users/{id}/addresses"))
-                .json(wire::email_address_v2(DEFAULT_EMAIL_NAME, email, &device))
+        let device = if self.has_devices() {
+            match self.email_device().await {
+                Ok(d) => Some(d),
+                // A server that did not say its version and has no devices: the route the
+                // SDK uses without a device.
+                Err(e) if self.version.is_none() && e.kind() == ErrorKind::Unsupported => None,
+                Err(e) => return Err(e),
+            }
         } else {
-            Call::new(Method::POST, format!("/api/users/{id}/addresses"))
-                .json(wire::email_address_v1(DEFAULT_EMAIL_NAME, email))
+            None
+        };
+        let call = match device {
+            Some(device) => Call::new(Method::POST, format!("/api/v2/users/{id}/addresses"))
+                .json(wire::email_address_v2(DEFAULT_EMAIL_NAME, email, &device)),
+            None => Call::new(Method::POST, format!("/api/users/{id}/addresses"))
+                .json(wire::email_address_v1(DEFAULT_EMAIL_NAME, email)),
         };
         let answer = self.client.send(&call).await?;
         // The v2 answer lists the user's addresses (the SDK reads them from it); any other

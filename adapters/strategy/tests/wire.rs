@@ -677,3 +677,56 @@ async fn a_server_without_the_generic_email_device_names_the_devices_it_has() {
         assert!(err.message().contains(needle), "{needle}: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_server_of_unknown_version_without_devices_gets_the_v1_address() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/auth/login")))
+        .respond_with(login_ok("T1"))
+        .mount(&server)
+        .await;
+    mount_user_info(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/users")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(member(ADA, "ada")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/v2/devices")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": "ERR004", "message": "HTTP 404 Not Found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/users/{ADA}/addresses")))
+        .and(body_json(
+            json!({"name": "Default Email", "deliveryMode": "EMAIL",
+                              "device": "GENERIC_EMAIL", "value": "ada@example.com",
+                              "default": true}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "A1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/v2/users/{ADA}/addresses")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"addresses": [
+                {"id": "A1", "name": "Default Email", "physicalAddress": "ada@example.com",
+                 "deliveryType": "email", "deviceId": "DEV", "isDefault": true}
+            ]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let adapter = StrategyAdapter::connect(config(&server, json!({})))
+        .await
+        .expect("connects");
+    let mut ada = NewUser::new("ada");
+    ada.email = Some("ada@example.com".into());
+    let created = adapter.create_user(&ada).await.expect("created");
+    assert_eq!(created.email.as_deref(), Some("ada@example.com"));
+}
