@@ -30,6 +30,8 @@ pub struct StrategyAdapter {
     pub(crate) no_bulk_disconnect: AtomicBool,
     /// The Intelligence Server version (`11.5.0700`), when the server reported it.
     pub(crate) version: Option<String>,
+    /// The generic e-mail device's id, read at the first e-mail write.
+    pub(crate) email_device: tokio::sync::OnceCell<String>,
 }
 
 /// The first server version with `PATCH /api/securityRoles/{id}/members`.
@@ -131,6 +133,7 @@ impl StrategyAdapter {
             user_ids_by_login: Mutex::new(HashMap::new()),
             no_bulk_disconnect: AtomicBool::new(false),
             version,
+            email_device: tokio::sync::OnceCell::new(),
         };
         if let Some(project) = adapter.cfg.project.clone() {
             // Fail at connect time, naming the key, rather than at the first grant.

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod adapter;
+mod addresses;
 pub mod client;
 pub mod config;
 pub mod error;

@@ -1,5 +1,6 @@
 //! How many requests a user creation costs: the account, then its email address, with no
-//! read in between (a new account has no address to look at).
+//! read in between (a new account has no address to look at); the e-mail device is looked
+//! up once per connection.
 
 use idbridge_core::{NewUser, registry};
 use idbridge_strategy::emulator;
@@ -7,21 +8,39 @@ use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
 
 #[tokio::test]
 async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept() {
-    let running = emulator::start(EmulatorOptions::default())
+    let (running, state) = emulator::start_with_state(EmulatorOptions::default())
         .await
         .expect("starts");
     let h = registry::build_adapter("strategy", running.adapter_config("bi"))
         .await
         .expect("connects");
+    let sent_since = |before: usize| -> Vec<String> {
+        running.server.log().entries()[before..]
+            .iter()
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect()
+    };
+    // The first e-mail write looks the generic e-mail device up.
+    let before = running.server.log().entries().len();
+    let mut first = NewUser::new("grace.hopper");
+    first.email = Some("grace@example.com".into());
+    let first = h.create_user(&first).await.expect("created");
+    let sent = sent_since(before);
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(
+        sent[1].starts_with("GET ") && sent[1].ends_with("/api/v2/devices"),
+        "{sent:?}"
+    );
+    assert!(
+        sent[2].ends_with(&format!("/api/v2/users/{}/addresses", first.id)),
+        "{sent:?}"
+    );
     let before = running.server.log().entries().len();
     let mut user = NewUser::new("ada.lovelace");
     user.email = Some("ada.lovelace@example.com".into());
     user.display_name = Some("Ada Lovelace".into());
     let created = h.create_user(&user).await.expect("created");
-    let sent: Vec<String> = running.server.log().entries()[before..]
-        .iter()
-        .map(|e| format!("{} {}", e.method, e.path))
-        .collect();
+    let sent = sent_since(before);
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert!(
         sent[0].starts_with("POST ") && sent[0].ends_with("/api/users"),
@@ -29,7 +48,7 @@ async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept(
     );
     assert!(
         sent[1].starts_with("POST ")
-            && sent[1].ends_with(&format!("/api/users/{}/addresses", created.id)),
+            && sent[1].ends_with(&format!("/api/v2/users/{}/addresses", created.id)),
         "{sent:?}"
     );
     assert_eq!(created.email.as_deref(), Some("ada.lovelace@example.com"));
@@ -56,6 +75,12 @@ async fn creating_a_user_with_an_email_sends_two_requests_and_the_email_is_kept(
             .as_deref(),
         Some("ada@example.org")
     );
+    let addresses = state
+        .lock()
+        .users
+        .get(&created.id)
+        .map(|u| u.addresses.len());
+    assert_eq!(addresses, Some(1), "the address was changed in place");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Wire-level tests against canned responses, for what the emulator cannot prove: the
 //! exact login encodings, that the token and every cookie travel together, the one-time
 //! re-login on `ERR009`, paging by `X-MSTR-Total-Count`, error mapping over HTTP, and the
-//! partial (207) and missing bulk disconnect.
+//! partial (207) and missing bulk disconnect, and the e-mail checks a real server could
+//! fail (an added address not made the default, no generic e-mail device).
 
 use idbridge_core::{AdapterConfig, AdapterExt, ErrorKind, NewUser, PageRequest, Sessions, Users};
 use idbridge_strategy::StrategyAdapter;
@@ -595,4 +596,137 @@ async fn revoking_fails_on_a_connection_whose_owner_cannot_be_read() {
             "nothing disconnected"
         );
     }
+}
+
+/// A server answering a login, the caller and a user creation; e-mail devices as given.
+async fn server_creating_ada(devices: Value) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/auth/login")))
+        .respond_with(login_ok("T1"))
+        .mount(&server)
+        .await;
+    mount_user_info(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/users")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(member(ADA, "ada")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/v2/devices")))
+        .and(query_param("deviceType", "email"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(devices))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn an_added_email_the_server_does_not_make_the_default_fails_the_create() {
+    let server = server_creating_ada(json!({"devices": [
+        {"id": "DEV", "name": "Generic email", "deviceType": "email"}
+    ]}))
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/v2/users/{ADA}/addresses")))
+        .and(body_json(
+            json!({"name": "Default Email", "physicalAddress": "ada@example.com",
+                              "deliveryType": "email", "deviceId": "DEV", "isDefault": true}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"addresses": [
+                {"id": "A1", "name": "Default Email", "physicalAddress": "ada@example.com",
+                 "deliveryType": "email", "deviceId": "DEV", "isDefault": false}
+            ]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let adapter = StrategyAdapter::connect(config(&server, json!({})))
+        .await
+        .expect("connects");
+    let mut ada = NewUser::new("ada");
+    ada.email = Some("ada@example.com".into());
+    let err = adapter
+        .create_user(&ada)
+        .await
+        .expect_err("not the default");
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert!(
+        err.message().contains(
+            "accepted the added e-mail address but does not list it as the user's default"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_the_generic_email_device_names_the_devices_it_has() {
+    let server = server_creating_ada(json!({"devices": [
+        {"id": "DEV", "name": "Corporate mail", "deviceType": "email"}
+    ]}))
+    .await;
+    let adapter = StrategyAdapter::connect(config(&server, json!({})))
+        .await
+        .expect("connects");
+    let mut ada = NewUser::new("ada");
+    ada.email = Some("ada@example.com".into());
+    let err = adapter.create_user(&ada).await.expect_err("no device");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for needle in ["Generic email", "Corporate mail"] {
+        assert!(err.message().contains(needle), "{needle}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_of_unknown_version_without_devices_gets_the_v1_address() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/auth/login")))
+        .respond_with(login_ok("T1"))
+        .mount(&server)
+        .await;
+    mount_user_info(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/users")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(member(ADA, "ada")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/v2/devices")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"code": "ERR004", "message": "HTTP 404 Not Found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{API}/users/{ADA}/addresses")))
+        .and(body_json(
+            json!({"name": "Default Email", "deliveryMode": "EMAIL",
+                              "device": "GENERIC_EMAIL", "value": "ada@example.com",
+                              "default": true}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "A1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/v2/users/{ADA}/addresses")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"addresses": [
+                {"id": "A1", "name": "Default Email", "physicalAddress": "ada@example.com",
+                 "deliveryType": "email", "deviceId": "DEV", "isDefault": true}
+            ]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let adapter = StrategyAdapter::connect(config(&server, json!({})))
+        .await
+        .expect("connects");
+    let mut ada = NewUser::new("ada");
+    ada.email = Some("ada@example.com".into());
+    let created = adapter.create_user(&ada).await.expect("created");
+    assert_eq!(created.email.as_deref(), Some("ada@example.com"));
 }

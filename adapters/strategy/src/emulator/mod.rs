@@ -22,8 +22,10 @@
 //! `/api/auth/` are logins ([`classify`]); [`sign_in_as`] is its sign-in hook.
 //!
 //! Vendor switches (`EmulatorOptions::extra`): `session_timeout_secs` (default 600),
-//! `version` (default `11.5.0700.0045`), `bulk_disconnect` (`false` imitates a server
-//! before 11.3.1, which has no bulk disconnect).
+//! `version` (default `11.5.0700.0045`; below `11.3.0100` the devices answer as unknown
+//! routes, below `11.6.0400` the role-members route does),
+//! `bulk_disconnect` (`false` imitates a server before 11.3.1, which has no bulk
+//! disconnect).
 
 mod routes;
 mod state;
@@ -40,7 +42,8 @@ use serde_json::{Value, json};
 
 pub use routes::{PREFIX, router};
 pub use state::{
-    ApiError, EmulatorState, Inner, NODE_NAME, ProjectRec, Settings, TUTORIAL_PROJECT_ID,
+    AddressApi, AddressRec, ApiError, EmulatorState, GENERIC_EMAIL_DEVICE_ID,
+    GENERIC_EMAIL_DEVICE_NAME, Inner, NODE_NAME, ProjectRec, Settings, TUTORIAL_PROJECT_ID,
     TUTORIAL_PROJECT_NAME, new_object_id,
 };
 pub use suite::SUITE;

@@ -21,6 +21,7 @@ use super::state::{
 use crate::client::{AUTH_TOKEN_HEADER, TOTAL_COUNT_HEADER};
 use crate::wire::{EVERYONE_GROUP_ID, TYPE_SECURITY_ROLE, TYPE_USER_OR_GROUP};
 
+mod addresses;
 mod auth;
 mod lookups;
 
@@ -268,6 +269,9 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
         _ => {}
     }
     let session = authenticate(st, req)?;
+    if let Some(answer) = addresses::route(st, req, &segs) {
+        return answer;
+    }
     match (req.method.clone(), segs.as_slice()) {
         (Method::GET, ["sessions"]) => ok(json!({
             "timeout": st.settings.session_timeout_secs,
@@ -391,42 +395,6 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
                 Err(ApiError::not_found("User", id))
             }
         }
-        (Method::GET, ["users", id, "addresses"]) => {
-            let i = st.lock();
-            let u = i
-                .users
-                .get(*id)
-                .ok_or_else(|| ApiError::not_found("User", id))?;
-            let addresses: Vec<Value> = u.addresses.iter().map(|a| a.to_json()).collect();
-            ok(json!({"addresses": addresses}))
-        }
-        (Method::POST, ["users", id, "addresses"]) => {
-            let body = req.json()?;
-            let mut i = st.lock();
-            i.add_address(id, &body)?;
-            let u = i
-                .users
-                .get(*id)
-                .ok_or_else(|| ApiError::not_found("User", id))?;
-            let addresses: Vec<Value> = u.addresses.iter().map(|a| a.to_json()).collect();
-            created(json!({"addresses": addresses}))
-        }
-        (Method::PUT, ["users", id, "addresses", address]) => {
-            let body = req.json()?;
-            let mut i = st.lock();
-            i.update_address(id, address, &body)?;
-            let u = i
-                .users
-                .get(*id)
-                .ok_or_else(|| ApiError::not_found("User", id))?;
-            let addresses: Vec<Value> = u.addresses.iter().map(|a| a.to_json()).collect();
-            ok(json!({"addresses": addresses}))
-        }
-        (Method::DELETE, ["users", id, "addresses", address]) => {
-            st.lock().delete_address(id, address)?;
-            no_content()
-        }
-
         // ----- user groups -----
         (Method::GET, ["usergroups"]) => {
             let i = st.lock();

@@ -183,12 +183,7 @@ impl Inner {
                 .get("defaultEmailAddress")
                 .and_then(Value::as_str)
                 .filter(|e| !e.is_empty())
-                .map(|e| AddressRec {
-                    id: new_object_id(),
-                    name: "Default Email".to_string(),
-                    value: e.to_string(),
-                    is_default: true,
-                })
+                .map(|e| AddressRec::generic_email("Default Email", e, true))
                 .into_iter()
                 .collect(),
             created: t,
@@ -297,62 +292,6 @@ impl Inner {
         if disabled {
             self.end_sessions_of(id);
         }
-        Ok(())
-    }
-
-    /// Adds a v1 address (`{name, deliveryMode, device, value, default|isDefault}`).
-    pub fn add_address(&mut self, user: &str, body: &Value) -> ApiResult<()> {
-        let address = parse_address(body, new_object_id())?;
-        let u = self
-            .users
-            .get_mut(user)
-            .ok_or_else(|| ApiError::not_found("User", user))?;
-        if address.is_default {
-            for a in &mut u.addresses {
-                a.is_default = false;
-            }
-        }
-        u.addresses.push(address);
-        u.modified = now();
-        Ok(())
-    }
-
-    /// Replaces a v1 address.
-    pub fn update_address(&mut self, user: &str, id: &str, body: &Value) -> ApiResult<()> {
-        let address = parse_address(body, id.to_string())?;
-        let u = self
-            .users
-            .get_mut(user)
-            .ok_or_else(|| ApiError::not_found("User", user))?;
-        if !u.addresses.iter().any(|a| a.id == id) {
-            return Err(ApiError::not_found("Address", id));
-        }
-        if address.is_default {
-            for a in &mut u.addresses {
-                a.is_default = false;
-            }
-        }
-        for a in &mut u.addresses {
-            if a.id == id {
-                *a = address.clone();
-            }
-        }
-        u.modified = now();
-        Ok(())
-    }
-
-    /// Deletes a v1 address.
-    pub fn delete_address(&mut self, user: &str, id: &str) -> ApiResult<()> {
-        let u = self
-            .users
-            .get_mut(user)
-            .ok_or_else(|| ApiError::not_found("User", user))?;
-        let before = u.addresses.len();
-        u.addresses.retain(|a| a.id != id);
-        if u.addresses.len() == before {
-            return Err(ApiError::not_found("Address", id));
-        }
-        u.modified = now();
         Ok(())
     }
 

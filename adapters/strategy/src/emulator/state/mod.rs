@@ -18,13 +18,18 @@ use crate::wire::{
     TYPE_USER_OR_GROUP, format_timestamp,
 };
 
+mod addresses;
 mod directory;
 mod patch;
 mod sessions;
 mod views;
 
+pub use addresses::{
+    AddressApi, AddressRec, DEVICES, DEVICES_SINCE, GENERIC_EMAIL_DEVICE_ID,
+    GENERIC_EMAIL_DEVICE_NAME, device_json,
+};
 pub use patch::{PatchOp, ids_of, parse_operations};
-use patch::{as_bool_value, as_str_value, parse_address};
+use patch::{as_bool_value, as_str_value};
 mod roles;
 
 /// The id of the seeded project.
@@ -251,34 +256,6 @@ pub struct UserRec {
     pub created: DateTime<Utc>,
     /// Last change.
     pub modified: DateTime<Utc>,
-}
-
-/// A contact address of a user (the v1 addresses API: email addresses on the generic
-/// email device).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressRec {
-    /// Address id (32 hex).
-    pub id: String,
-    /// The user-chosen name.
-    pub name: String,
-    /// The email address.
-    pub value: String,
-    /// Whether it is the user's default address.
-    pub is_default: bool,
-}
-
-impl AddressRec {
-    /// The v1 JSON shape.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "deliveryMode": "EMAIL",
-            "device": "GENERIC_EMAIL",
-            "value": self.value,
-            "isDefault": self.is_default,
-        })
-    }
 }
 
 /// A user group.

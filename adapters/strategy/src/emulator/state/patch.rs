@@ -45,36 +45,6 @@ pub(super) fn as_bool_value(value: &Value, path: &str) -> ApiResult<bool> {
     }
 }
 
-pub(super) fn parse_address(body: &Value, id: String) -> ApiResult<AddressRec> {
-    let value = body
-        .get("value")
-        .or_else(|| body.get("physicalAddress"))
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::missing("value"))?;
-    if !value.contains('@') {
-        return Err(ApiError::invalid(format!(
-            "'{value}' is not an email address"
-        )));
-    }
-    let is_default = body
-        .get("isDefault")
-        .or_else(|| body.get("default"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    Ok(AddressRec {
-        id,
-        name: body
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("Email")
-            .to_string(),
-        value: value.to_string(),
-        is_default,
-    })
-}
-
 /// One parsed PATCH operation.
 #[derive(Debug, Clone)]
 pub struct PatchOp {

@@ -53,7 +53,7 @@ impl Inner {
             for (k, val) in &u.extra {
                 map.insert(k.clone(), val.clone());
             }
-            if let Some(a) = u.addresses.iter().find(|a| a.is_default) {
+            if let Some(a) = u.addresses.iter().find(|a| a.is_default_email()) {
                 map.insert("defaultEmailAddress".into(), Value::from(a.value.as_str()));
             }
         }
