@@ -3,7 +3,8 @@
 //! groups, project members and sessions; then the adapter finds the user the client left.
 //! Then both directions, field by field, for every kind of change the adapter makes: what
 //! the client writes the adapter reads back exactly (`fidelity/roundtrip.rs`), and what the
-//! adapter writes the client reads back exactly.
+//! adapter writes the client reads back exactly; and every request the adapter sends is
+//! one the client sends (`fidelity/requests.rs`).
 //!
 //! The interpreter is `IDBRIDGE_PYTHON` (default `.venv/bin/python` at the workspace
 //! root). Without it or without the package the test is skipped with a message, unless
@@ -17,6 +18,8 @@ use idbridge_squirro::emulator::{DEFAULT_REFRESH_TOKEN, start_with_state};
 use idbridge_testkit::emulator::EmulatorOptions;
 use idbridge_testkit::fidelity;
 
+#[path = "fidelity/requests.rs"]
+mod requests;
 #[path = "fidelity/roundtrip.rs"]
 mod roundtrip;
 

@@ -15,7 +15,7 @@ use idbridge_core::{
     Principal, Roles, Scope, Sessions, UserChanges, Users,
 };
 use idbridge_squirro::SquirroAdapter;
-use idbridge_squirro::emulator::{DEFAULT_PROJECT, DEFAULT_REFRESH_TOKEN, start_with_state};
+use idbridge_squirro::emulator::{DEFAULT_PROJECT, DEFAULT_REFRESH_TOKEN, State, start_with_state};
 use idbridge_squirro::sessions::session_id;
 use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};
 use idbridge_testkit::fidelity;
@@ -27,7 +27,12 @@ fn script() -> PathBuf {
 
 /// Runs the script in `mode` and returns its standard output; fails the test with both
 /// streams when the script fails.
-async fn run(python: PathBuf, emulator: &RunningEmulator, tenant: &str, mode: &[&str]) -> String {
+pub async fn run(
+    python: PathBuf,
+    emulator: &RunningEmulator,
+    tenant: &str,
+    mode: &[&str],
+) -> String {
     let base = emulator.base_url.clone();
     let tenant = tenant.to_string();
     let args: Vec<String> = mode.iter().map(|s| (*s).to_string()).collect();
@@ -53,7 +58,7 @@ async fn run(python: PathBuf, emulator: &RunningEmulator, tenant: &str, mode: &[
     stdout
 }
 
-async fn adapter(emulator: &RunningEmulator) -> SquirroAdapter {
+pub async fn adapter(emulator: &RunningEmulator) -> SquirroAdapter {
     let mut cfg = emulator.adapter_config("sq");
     cfg.settings
         .insert("attribute_keys".into(), json!(["department", "site"]));
@@ -301,6 +306,22 @@ async fn what_the_adapter_writes_squirroclient_reads_back_exactly() {
         .await
         .expect("emulator starts");
     let sq = adapter(&emulator).await;
+    let manifest = adapter_writes(&sq, &state).await;
+    let path = std::env::temp_dir().join(format!(
+        "idbridge-squirro-fidelity-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, manifest.to_string()).expect("the manifest is written");
+    let path_text = path.to_string_lossy().to_string();
+    let stdout = run(python, &emulator, state.tenant(), &["read", &path_text]).await;
+    let _ = std::fs::remove_file(&path);
+    println!("{stdout}");
+    assert!(stdout.contains("READ OK"), "{stdout}");
+}
+
+/// Makes through the adapter every kind of change it makes, and returns the manifest of
+/// what the client must read back (the format `squirroclient_roundtrip.read` takes).
+pub async fn adapter_writes(sq: &SquirroAdapter, state: &State) -> Value {
     let create = |login: &str, name: Option<&str>, attrs: &[(&str, &str)]| {
         let mut new = NewUser::new(login);
         new.display_name = name.map(str::to_string);
@@ -481,7 +502,7 @@ async fn what_the_adapter_writes_squirroclient_reads_back_exactly() {
         };
     let mut team_members = vec![ids["adapter.admin"].clone(), ids["adapter.revoked"].clone()];
     team_members.sort();
-    let manifest = json!({
+    json!({
         "users": [
             user(&named, "adapter.renamed@example.com", Some("Adapter Renamed"), "user",
                  json!({"site": "Basel"}), json!(["department"])),
@@ -509,15 +530,5 @@ async fn what_the_adapter_writes_squirroclient_reads_back_exactly() {
             {"user": named, "ids": ["sqFidelityKeptGrant001"], "absent": ["sqFidelityDropGrant001"]},
             {"user": ids["adapter.admin"], "ids": [], "absent": ["sqFidelityUserGrant001"]},
         ],
-    });
-    let path = std::env::temp_dir().join(format!(
-        "idbridge-squirro-fidelity-{}.json",
-        std::process::id()
-    ));
-    std::fs::write(&path, manifest.to_string()).expect("the manifest is written");
-    let path_text = path.to_string_lossy().to_string();
-    let stdout = run(python, &emulator, state.tenant(), &["read", &path_text]).await;
-    let _ = std::fs::remove_file(&path);
-    println!("{stdout}");
-    assert!(stdout.contains("READ OK"), "{stdout}");
+    })
 }
