@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 mod groups;
 mod memberships;
+mod readback;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -331,7 +331,9 @@ impl SquirroAdapter {
     async fn set_server_role(&self, user: &str, role: &str) -> Result<()> {
         let mut body = Map::new();
         body.insert("role".into(), Value::String(role.to_string()));
-        self.put_user_data(user, body).await.map(|_| ())
+        // No official call changes an existing user's server role; the user-data update
+        // is read back, so a server that keeps `role` as free-form data fails the grant.
+        self.write_user_data(user, body).await.map(|_| ())
     }
 
     /// The role a user gets when its server role `revoked` is taken away.
@@ -477,7 +479,8 @@ impl Roles for SquirroAdapter {
         Page::slice(all, &page, size)
     }
 
-    /// Global: sets the user's server role through the user-data update. Project: adds the
+    /// Global: sets the user's server role through the user-data update and reads the user
+    /// back to check it changed (it fails otherwise). Project: adds the
     /// principal to the project's members (`POST .../members`, form `role` and `user_id`
     /// or `group_id`), or changes its role (`PUT .../members/{id}`, form `role`).
     async fn grant(&self, grant: &Grant) -> Result<()> {

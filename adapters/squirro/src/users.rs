@@ -203,7 +203,7 @@ impl Users for SquirroAdapter {
     /// `POST /v0/{tenant}/users` with `{"email", "password", "role"}` (role:
     /// `default_role`; password: the one given, else a random one nobody sees), then one
     /// user-data update when a display name or attributes are given, since the create
-    /// call takes neither.
+    /// call takes neither (checked by reading the user back, see `readback`).
     async fn create_user(&self, user: &NewUser) -> Result<User> {
         if !is_email(&user.login) {
             return Err(Error::invalid_input(format!(
@@ -252,21 +252,22 @@ impl Users for SquirroAdapter {
         }
         let id = created.id.clone();
         let updated = self
-            .put_user_data(&id, follow_up)
+            .write_user_data(&id, follow_up)
             .await
             .map_err(|e| e.with_resource(id.clone()))?;
         self.to_user(updated, &format!("PUT /users/{id}"))
     }
 
     /// `PUT /{user_data_api_version}/{tenant}/users/{id}` with the changed fields
-    /// (`email`, `full_name`, managed attribute keys).
+    /// (`email`, `full_name`, managed attribute keys), then one read of the user that
+    /// checks each change shows (see `readback`).
     async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
         let body = self.user_data_changes(changes)?;
         if body.is_empty() {
             return self.get_user(id).await;
         }
         self.to_user(
-            self.put_user_data(id, body).await?,
+            self.write_user_data(id, body).await?,
             &format!("PUT /users/{id}"),
         )
     }

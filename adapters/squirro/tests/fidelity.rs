@@ -1,6 +1,10 @@
 //! Fidelity: the official Python client `squirroclient` (pinned in
 //! `tests/fidelity/requirements.txt`) drives the emulator through authentication, users,
 //! groups, project members and sessions; then the adapter finds the user the client left.
+//! Then both directions, field by field, for every kind of change the adapter makes: what
+//! the client writes the adapter reads back exactly (`fidelity/roundtrip.rs`), and what the
+//! adapter writes the client reads back exactly; and every request the adapter sends is
+//! one the client sends (`fidelity/requests.rs`).
 //!
 //! The interpreter is `IDBRIDGE_PYTHON` (default `.venv/bin/python` at the workspace
 //! root). Without it or without the package the test is skipped with a message, unless
@@ -13,6 +17,11 @@ use idbridge_core::registry;
 use idbridge_squirro::emulator::{DEFAULT_REFRESH_TOKEN, start_with_state};
 use idbridge_testkit::emulator::EmulatorOptions;
 use idbridge_testkit::fidelity;
+
+#[path = "fidelity/requests.rs"]
+mod requests;
+#[path = "fidelity/roundtrip.rs"]
+mod roundtrip;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn squirroclient_drives_the_emulator() {

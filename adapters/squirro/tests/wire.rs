@@ -391,6 +391,14 @@ async fn users_are_created_with_json_and_the_default_role_then_named() {
             "id": "N", "email": "ada@x.io", "full_name": "Ada L", "role": "reader"})))
         .mount(&server)
         .await;
+    // The display name is read back once, to check the server applied it.
+    Mock::given(method("GET"))
+        .and(path("/api/user/v1/acme/users/N"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "N", "email": "ada@x.io", "full_name": "Ada L", "role": "reader"})))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/api/user/v0/acme/users"))
         .and(|r: &Request| String::from_utf8_lossy(&r.body).contains("dup@x.io"))

@@ -12,8 +12,10 @@
 //! [`DEFAULT_REFRESH_TOKEN`]), `admin_user` (its e-mail, default [`DEFAULT_ADMIN_EMAIL`]),
 //! `admin_password` (for the password grant, default [`DEFAULT_ADMIN_PASSWORD`]). The
 //! token exchange is a login ([`classify`]). Switches in [`EmulatorOptions`]'s `extra`: `tenant` (default [`DEFAULT_TENANT`]),
-//! `project` (the seeded project's title, default [`DEFAULT_PROJECT`]) and
-//! `access_token_ttl_secs` (default 600, as the server's `access_token_validity`).
+//! `project` (the seeded project's title, default [`DEFAULT_PROJECT`]),
+//! `access_token_ttl_secs` (default 600, as the server's `access_token_validity`) and
+//! `user_data_role` (`applied`, the default; `stored` or `echoed`: a server that keeps
+//! `role` in a user-data update as free-form data, see [`state::role_updates`]).
 
 mod routes;
 pub mod state;
@@ -101,7 +103,8 @@ pub fn classify(method: &str, path: &str) -> RequestClass {
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] for a credential not in [`CREDENTIALS`];
-/// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `access_token_ttl_secs`,
+/// [`idbridge_core::ErrorKind::InvalidInput`] for an unreadable `access_token_ttl_secs`
+/// or `user_data_role`,
 /// an administrator login that is not an e-mail address, or an empty tenant.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
     options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
@@ -132,6 +135,9 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         access_token_ttl: ttl,
         min_password_length: 8,
     }));
+    if let Some(mode) = options.extra.get(state::role_updates::OPTION) {
+        state.set_role_updates(mode.parse().map_err(Error::invalid_input)?);
+    }
     state.seed_user(EUser {
         id: ADMIN_ID.to_string(),
         email: admin_email,

@@ -229,7 +229,7 @@ async fn update_user(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes)
     let fields = try_api!(parse_fields(&headers, &body));
     reply(
         StatusCode::OK,
-        s.update_user(&caller, param(&p, "user_id"), &fields),
+        s.update_user_data(&caller, param(&p, "user_id"), &fields),
     )
 }
 

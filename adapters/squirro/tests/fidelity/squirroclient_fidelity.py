@@ -1,8 +1,16 @@
 """Drives the official squirroclient against a Squirro server (the emulator).
 
-Usage: squirroclient_fidelity.py CLUSTER_URL TENANT
+Usage: squirroclient_fidelity.py CLUSTER_URL TENANT [walk | write | read MANIFEST]
 The administrator's refresh token comes from the environment variable
 SQUIRRO_REFRESH_TOKEN, so that it never shows in a process list.
+
+- `walk` (the default) is described below.
+- `write` makes, with the client, every kind of change the idbridge adapter makes and
+  prints `MANIFEST <json>`: what the client wrote, for the caller to read back through
+  the adapter field by field.
+- `read MANIFEST` reads, with the client, what the adapter wrote (the JSON file MANIFEST
+  says what to expect) and compares it field by field; every mismatch is printed as
+  `MISMATCH ...` and the script fails.
 
 Walks through what an administrator does with the client: authenticate with a refresh
 token, add a user, create a group with that member, add the group to a project as reader
@@ -43,9 +51,7 @@ def client(cluster, tenant):
     return SquirroClient(None, None, cluster=cluster, tenant=tenant, retry_total=2, timeout_secs=20)
 
 
-def main():
-    cluster, tenant = sys.argv[1:3]
-    token = os.environ["SQUIRRO_REFRESH_TOKEN"]
+def walk(cluster, tenant, token):
 
     step("authenticate with the refresh token")
     admin = client(cluster, tenant)
@@ -140,6 +146,24 @@ def main():
     print(f"KEPT {kept['id']}", flush=True)
 
     print("FIDELITY OK", flush=True)
+
+
+def main():
+    cluster, tenant = sys.argv[1:3]
+    mode = sys.argv[3] if len(sys.argv) > 3 else "walk"
+    token = os.environ["SQUIRRO_REFRESH_TOKEN"]
+    if mode == "walk":
+        walk(cluster, tenant, token)
+    elif mode == "write":
+        from squirroclient_roundtrip import write
+
+        write(client(cluster, tenant), token)
+    elif mode == "read":
+        from squirroclient_roundtrip import read
+
+        read(client(cluster, tenant), token, sys.argv[4])
+    else:
+        raise SystemExit(f"unknown mode {mode!r}: walk, write or read MANIFEST")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ use crate::users::is_email;
 
 mod groups;
 mod projects;
+pub mod role_updates;
 mod sessions;
 mod tokens;
 mod users;
@@ -197,6 +198,7 @@ struct Inner {
     projects: Vec<EProject>,
     sessions: Vec<ESession>,
     tokens: HashMap<String, AccessToken>,
+    role_updates: role_updates::RoleUpdates,
 }
 
 impl Inner {

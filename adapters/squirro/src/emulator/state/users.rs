@@ -23,6 +23,7 @@ impl State {
             json!(server_role_privileges(&u.role)),
         );
         obj.insert("tenant".into(), json!(tenant));
+        super::role_updates::echo_role(inner.role_updates, &u.custom, &mut obj);
         let groups: Vec<Value> = inner
             .groups
             .iter()
