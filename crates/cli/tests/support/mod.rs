@@ -21,6 +21,42 @@ pub fn emulated_vendors() -> Vec<&'static str> {
         .collect()
 }
 
+/// The declared capabilities of the adapter registered as `vendor`.
+///
+/// # Panics
+/// When no adapter of that name is registered.
+pub fn capabilities(vendor: &str) -> idbridge_core::Capabilities {
+    idbridge_platforms::link_all();
+    (idbridge_core::registry::find(vendor)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .capabilities)()
+}
+
+/// The login the adapter of `vendor` lists for a source person with this login and email
+/// (platforms whose logins are email addresses list the email).
+pub fn login_on(vendor: &str, login: &str, email: &str) -> String {
+    if capabilities(vendor).users_login_is_email {
+        email.to_string()
+    } else {
+        login.to_string()
+    }
+}
+
+/// The emulated vendors whose adapters list live sessions, failing the test when there is
+/// none (the session tests would then check nothing).
+pub fn vendors_with_sessions() -> Vec<&'static str> {
+    let vendors: Vec<&str> = emulated_vendors()
+        .into_iter()
+        .filter(|v| capabilities(v).sessions_list)
+        .collect();
+    assert!(
+        !vendors.is_empty(),
+        "no emulated adapter lists sessions: {:?}",
+        emulated_vendors()
+    );
+    vendors
+}
+
 /// The `idbridge` binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_idbridge")
@@ -157,6 +193,18 @@ pub fn closed_port() -> u16 {
     let port = listener.local_addr().expect("address").port();
     drop(listener);
     port
+}
+
+/// `target` (an emulator's target section) pointed at a port on loopback that nothing
+/// listens on, its base URL's path kept.
+pub fn at_closed_port(target: &serde_json::Value) -> serde_json::Value {
+    let base = target["base_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the section has a base URL: {target}"));
+    let path = base.splitn(4, '/').nth(3).unwrap_or_default();
+    let mut moved = target.clone();
+    moved["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}/{path}", closed_port()));
+    moved
 }
 
 /// The example directory file shipped with the project (50 users, 8 groups).
