@@ -292,6 +292,23 @@ pub fn write_json_config(path: &Path, config: &serde_json::Value) -> String {
     path.to_str().expect("utf-8 path").to_string()
 }
 
+/// Writes a one-user directory `DIR/dir.yaml` (one user: `check` plans, and a plan
+/// refuses an empty source) and `DIR/idbridge.json` syncing it into `target` as target
+/// `t`; returns the configuration's path.
+pub fn one_user_config(dir: &Path, target: serde_json::Value) -> String {
+    let directory = dir.join("dir.yaml");
+    write_yaml_directory(
+        &directory,
+        "users:\n  - {id: u-1, login: ada}\n",
+        users_only(1),
+    );
+    let config = serde_json::json!({
+        "source": {"adapter": "file", "path": directory},
+        "targets": {"t": target},
+    });
+    write_json_config(&dir.join("idbridge.json"), &config)
+}
+
 /// A file target section writing `DIR/NAME.yaml`, created on the first run.
 pub fn file_target(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::json!({"adapter": "file", "path": dir.join(format!("{name}.yaml")), "create": true})
