@@ -9,8 +9,14 @@ use idbridge_core::{
 
 use crate::format::{DirGrant, DirGroup, DirUser, Directory, fold, is_valid_email};
 
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+/// A fresh id `<prefix>-<uuid>` that `taken` does not already hold.
+fn new_id(prefix: &str, taken: impl Fn(&str) -> bool) -> String {
+    loop {
+        let id = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+        if !taken(&id) {
+            return id;
+        }
+    }
 }
 
 /// The error for an unknown user id.
@@ -32,6 +38,51 @@ fn check_email(email: Option<&String>) -> Result<()> {
     }
 }
 
+/// Refuses `name` when a record other than `except` already has it (names compare
+/// folded): `records` yields each record's id and name, `what` starts the message
+/// (`a user with login`).
+fn check_unique<'a>(
+    what: &str,
+    mut records: impl Iterator<Item = (&'a str, &'a str)>,
+    name: &str,
+    except: Option<&str>,
+) -> Result<()> {
+    let key = fold(name);
+    match records.find(|(id, other)| Some(*id) != except && fold(other) == key) {
+        Some((id, other)) => Err(Error::already_exists(format!(
+            "{what} `{other}` already exists (id {id})"
+        ))
+        .with_resource(name.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// The position of the user with id `id`.
+fn user_index(dir: &Directory, id: &str) -> Result<usize> {
+    dir.users
+        .iter()
+        .position(|u| u.id == id)
+        .ok_or_else(|| user_not_found(id))
+}
+
+/// The position of the group with id `id`.
+fn group_index(dir: &Directory, id: &str) -> Result<usize> {
+    dir.groups
+        .iter()
+        .position(|g| g.id == id)
+        .ok_or_else(|| group_not_found(id))
+}
+
+/// The users' ids and logins.
+fn logins(dir: &Directory) -> impl Iterator<Item = (&str, &str)> {
+    dir.users.iter().map(|u| (u.id.as_str(), u.login.as_str()))
+}
+
+/// The groups' ids and names.
+fn group_names(dir: &Directory) -> impl Iterator<Item = (&str, &str)> {
+    dir.groups.iter().map(|g| (g.id.as_str(), g.name.as_str()))
+}
+
 fn check_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::invalid_input(format!(
@@ -49,20 +100,9 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 pub(crate) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
     check_name("login", &new.login)?;
     check_email(new.email.as_ref())?;
-    let key = fold(&new.login);
-    if let Some(other) = dir.users.iter().find(|u| fold(&u.login) == key) {
-        return Err(Error::already_exists(format!(
-            "a user with login `{}` already exists (id {})",
-            other.login, other.id
-        ))
-        .with_resource(new.login.clone()));
-    }
-    let mut id = new_id("u");
-    while dir.user(&id).is_some() {
-        id = new_id("u");
-    }
+    check_unique("a user with login", logins(dir), &new.login, None)?;
     let user = DirUser {
-        id,
+        id: new_id("u", |id| dir.user(id).is_some()),
         login: new.login.clone(),
         email: new.email.clone(),
         display_name: new.display_name.clone(),
@@ -76,28 +116,13 @@ pub(crate) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
 }
 
 pub(crate) fn update_user(dir: &mut Directory, id: &str, changes: &UserChanges) -> Result<User> {
-    let index = dir
-        .users
-        .iter()
-        .position(|u| u.id == id)
-        .ok_or_else(|| user_not_found(id))?;
+    let index = user_index(dir, id)?;
     if let Some(Some(email)) = &changes.email {
         check_email(Some(email))?;
     }
     if let Some(login) = &changes.login {
         check_name("login", login)?;
-        let key = fold(login);
-        if let Some(other) = dir
-            .users
-            .iter()
-            .find(|u| u.id != id && fold(&u.login) == key)
-        {
-            return Err(Error::already_exists(format!(
-                "a user with login `{}` already exists (id {})",
-                other.login, other.id
-            ))
-            .with_resource(login.clone()));
-        }
+        check_unique("a user with login", logins(dir), login, Some(id))?;
         let old = dir.users[index].login.clone();
         if &old != login {
             for g in &mut dir.grants {
@@ -128,11 +153,7 @@ pub(crate) fn set_enabled(dir: &mut Directory, id: &str, enabled: bool) -> Resul
 }
 
 pub(crate) fn delete_user(dir: &mut Directory, id: &str) -> Result<()> {
-    let index = dir
-        .users
-        .iter()
-        .position(|u| u.id == id)
-        .ok_or_else(|| user_not_found(id))?;
+    let index = user_index(dir, id)?;
     let removed = dir.users.remove(index);
     dir.grants
         .retain(|g| g.user.as_deref() != Some(removed.login.as_str()));
@@ -150,20 +171,9 @@ pub(crate) fn apply(dir: &mut Directory, write: &UserWrite) -> Result<Option<Use
 
 pub(crate) fn create_group(dir: &mut Directory, new: &NewGroup) -> Result<Group> {
     check_name("group name", &new.name)?;
-    let key = fold(&new.name);
-    if let Some(other) = dir.groups.iter().find(|g| fold(&g.name) == key) {
-        return Err(Error::already_exists(format!(
-            "a group named `{}` already exists (id {})",
-            other.name, other.id
-        ))
-        .with_resource(new.name.clone()));
-    }
-    let mut id = new_id("g");
-    while dir.group(&id).is_some() {
-        id = new_id("g");
-    }
+    check_unique("a group named", group_names(dir), &new.name, None)?;
     let group = DirGroup {
-        id,
+        id: new_id("g", |id| dir.group(id).is_some()),
         name: new.name.clone(),
         description: new.description.clone(),
         groups: Vec::new(),
@@ -194,25 +204,10 @@ fn rename_group_refs(dir: &mut Directory, old: &str, new: &str) {
 }
 
 pub(crate) fn update_group(dir: &mut Directory, id: &str, changes: &GroupChanges) -> Result<Group> {
-    let index = dir
-        .groups
-        .iter()
-        .position(|g| g.id == id)
-        .ok_or_else(|| group_not_found(id))?;
+    let index = group_index(dir, id)?;
     if let Some(name) = &changes.name {
         check_name("group name", name)?;
-        let key = fold(name);
-        if let Some(other) = dir
-            .groups
-            .iter()
-            .find(|g| g.id != id && fold(&g.name) == key)
-        {
-            return Err(Error::already_exists(format!(
-                "a group named `{}` already exists (id {})",
-                other.name, other.id
-            ))
-            .with_resource(name.clone()));
-        }
+        check_unique("a group named", group_names(dir), name, Some(id))?;
         let old = dir.groups[index].name.clone();
         if &old != name {
             rename_group_refs(dir, &old, name);
@@ -227,11 +222,7 @@ pub(crate) fn update_group(dir: &mut Directory, id: &str, changes: &GroupChanges
 }
 
 pub(crate) fn delete_group(dir: &mut Directory, id: &str) -> Result<()> {
-    let index = dir
-        .groups
-        .iter()
-        .position(|g| g.id == id)
-        .ok_or_else(|| group_not_found(id))?;
+    let index = group_index(dir, id)?;
     let removed = dir.groups.remove(index);
     let name = removed.name.as_str();
     for u in &mut dir.users {
@@ -245,11 +236,7 @@ pub(crate) fn delete_group(dir: &mut Directory, id: &str) -> Result<()> {
 }
 
 pub(crate) fn add_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
-    let name = dir
-        .group(group)
-        .ok_or_else(|| group_not_found(group))?
-        .name
-        .clone();
+    let name = dir.groups[group_index(dir, group)?].name.clone();
     match member {
         Principal::User(uid) => {
             let user = dir
@@ -281,11 +268,7 @@ pub(crate) fn add_member(dir: &mut Directory, group: &str, member: &Principal) -
 }
 
 pub(crate) fn remove_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
-    let name = dir
-        .group(group)
-        .ok_or_else(|| group_not_found(group))?
-        .name
-        .clone();
+    let name = dir.groups[group_index(dir, group)?].name.clone();
     match member {
         Principal::User(uid) => {
             if let Some(user) = dir.users.iter_mut().find(|u| &u.id == uid) {

@@ -51,32 +51,30 @@ fn check_passes_on_a_valid_config_and_lists_capabilities() {
     assert!(stdout.contains("copy (file): ok"), "{stdout}");
 }
 
-#[test]
-fn misspelt_key_fails_naming_the_key_path_and_file() {
+/// Runs `idbridge check` on the configuration `body` (written to `DIR/idbridge.toml`),
+/// expecting it to fail; returns stdout and stderr.
+fn failed_check(body: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "[source]\nadapter = \"file\"\npaht = {:?}\n",
-            example_directory()
-        ),
-    );
+    let cfg = write_config(dir.path(), body);
     let out = idbridge(&["check", "-c", cfg.to_str().expect("utf-8 path")], &[]);
     let (stdout, stderr) = text(&out);
-    assert!(!out.status.success());
-    let all = format!("{stdout}{stderr}");
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    format!("{stdout}{stderr}")
+}
+
+#[test]
+fn misspelt_key_fails_naming_the_key_path_and_file() {
+    let all = failed_check(&format!(
+        "[source]\nadapter = \"file\"\npaht = {:?}\n",
+        example_directory()
+    ));
     assert!(all.contains("source.paht"), "{all}");
     assert!(all.contains("idbridge.toml"), "{all}");
 }
 
 #[test]
 fn unknown_adapter_lists_the_known_ones() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(dir.path(), "[source]\nadapter = \"fiel\"\n");
-    let out = idbridge(&["check", "-c", cfg.to_str().expect("utf-8 path")], &[]);
-    let (stdout, stderr) = text(&out);
-    assert!(!out.status.success());
-    let all = format!("{stdout}{stderr}");
+    let all = failed_check("[source]\nadapter = \"fiel\"\n");
     assert!(all.contains("source.adapter"), "{all}");
     assert!(all.contains("unknown adapter `fiel`"), "{all}");
     assert!(all.contains("file"), "{all}");

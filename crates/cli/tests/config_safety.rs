@@ -3,22 +3,7 @@
 
 mod support;
 
-use support::{all_output, idbridge, users_only, write_json_config, write_yaml_directory};
-
-/// Writes a one-user directory and a configuration with `target` as target `t`.
-fn config_with(dir: &std::path::Path, target: serde_json::Value) -> String {
-    let directory = dir.join("dir.yaml");
-    write_yaml_directory(
-        &directory,
-        "users:\n  - {id: u-1, login: ada}\n",
-        users_only(1),
-    );
-    let config = serde_json::json!({
-        "source": {"adapter": "file", "path": directory},
-        "targets": {"t": target},
-    });
-    write_json_config(&dir.join("idbridge.json"), &config)
-}
+use support::{all_output, idbridge, one_user_config};
 
 #[test]
 fn secrets_that_look_like_numbers_reach_the_server_as_written() {
@@ -38,7 +23,7 @@ fn secrets_that_look_like_numbers_reach_the_server_as_written() {
             }
             assert!(!envs.is_empty(), "{vendor}: its config carries a secret");
             let dir = tempfile::tempdir().expect("tempdir");
-            let cfg = config_with(dir.path(), target);
+            let cfg = one_user_config(dir.path(), target);
             let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
             let out = idbridge(&["check", "-c", &cfg], &envs);
             assert!(
@@ -81,7 +66,7 @@ fn plain_http_to_another_machine_is_refused_by_check_and_plan_unless_allowed() {
         let (target, key) = elsewhere(target);
         let url = target[&key].as_str().expect("a URL").to_string();
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = config_with(dir.path(), target.clone());
+        let cfg = one_user_config(dir.path(), target.clone());
         for command in ["check", "plan"] {
             let out = idbridge(&[command, "-c", &cfg], &[]);
             let text = all_output(&out);
@@ -95,7 +80,7 @@ fn plain_http_to_another_machine_is_refused_by_check_and_plan_unless_allowed() {
         // Allowed: the run goes on to connect, and fails on the name that does not resolve.
         let mut allowed = target.clone();
         allowed["allow_plain_http"] = serde_json::Value::Bool(true);
-        let cfg_allowed = config_with(dir.path(), allowed);
+        let cfg_allowed = one_user_config(dir.path(), allowed);
         let out = idbridge(&["check", "-c", &cfg_allowed], &[]);
         let text = all_output(&out);
         assert!(!out.status.success(), "{vendor}: {text}");
@@ -106,7 +91,7 @@ fn plain_http_to_another_machine_is_refused_by_check_and_plan_unless_allowed() {
         assert!(text.contains("example.invalid"), "{vendor}: {text}");
 
         // The environment can allow it too (as text).
-        let cfg = config_with(dir.path(), target);
+        let cfg = one_user_config(dir.path(), target);
         let out = idbridge(
             &["check", "-c", &cfg],
             &[("IDBRIDGE__TARGETS__T__ALLOW_PLAIN_HTTP", "true")],
@@ -125,7 +110,7 @@ fn plain_http_to_loopback_is_accepted() {
     for vendor in support::emulated_vendors() {
         let (_emulator, target) = support::emulator(vendor, &[]);
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = config_with(dir.path(), target);
+        let cfg = one_user_config(dir.path(), target);
         let out = idbridge(&["check", "-c", &cfg], &[]);
         assert!(out.status.success(), "{vendor}: {}", all_output(&out));
     }

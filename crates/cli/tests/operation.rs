@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use idbridge_store::{Outcome, RunOutcome, Store};
 use support::{
-    Running, all_output, closed_port, emulator, file_target, start, users_only, write_json_config,
-    write_yaml_directory,
+    Running, all_output, at_closed_port, capabilities, closed_port, emulated_vendors, emulator,
+    emulator_with_secret, file_target, login_on, secret_credentials, start, users_only,
+    vendors_with_sessions, write_json_config, write_yaml_directory,
 };
 
 const CANARY: &str = "Canary-S3cret-0e5d21";
@@ -156,12 +157,28 @@ fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
 
 #[test]
 fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exits_0() {
-    let (_emulator, target) = emulator("squirro", &["--latency-ms", "100"]);
+    // 40 creates behind 100 ms of latency outlast the stop on a platform written one
+    // account per request; an adapter that writes a whole batch in one request may finish
+    // first. Every platform is tried; at least one must have been stopped mid-apply.
+    let stopped: Vec<&str> = emulated_vendors()
+        .into_iter()
+        .filter(|vendor| sigterm_during_sync_on(vendor))
+        .collect();
+    assert!(
+        !stopped.is_empty(),
+        "no emulated platform's apply could be stopped mid-way"
+    );
+}
+
+/// Stops a sync into `vendor`'s emulator after its first journaled write; false when the
+/// apply had finished before the stop came (checked to have converged then).
+fn sigterm_during_sync_on(vendor: &str) -> bool {
+    let (_emulator, target) = emulator(vendor, &["--latency-ms", "100"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut target = target;
     target["concurrency"] = serde_json::json!(2);
     let people = 40;
-    let cfg = write_config(dir.path(), people, serde_json::json!({"sq": target}));
+    let cfg = write_config(dir.path(), people, serde_json::json!({"t": target}));
     let mut child = start(&["sync", "-c", &cfg]);
     let state = dir.path().join("state.db");
     wait_for("the first write is journaled", &mut child, || {
@@ -172,101 +189,126 @@ fn sigterm_during_sync_finishes_the_operations_in_flight_records_stopped_and_exi
     });
     child.sigterm();
     let status = child.wait_exit();
-    assert_eq!(status.code(), Some(0), "a stop on request exits 0");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{vendor}: a stop on request exits 0"
+    );
 
     let store = Store::open(&state).expect("state");
     let runs = store.runs(10).expect("runs");
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].outcome, RunOutcome::Stopped, "{runs:?}");
+    assert_eq!(runs.len(), 1, "{vendor}: {runs:?}");
     let journal = store.journal(Some(runs[0].id)).expect("journal");
+    let created = journal
+        .iter()
+        .filter(|e| e.operation == "create_user" && e.outcome == Outcome::Ok)
+        .count();
+    if runs[0].outcome == RunOutcome::Succeeded {
+        assert_eq!(created, people, "{vendor}: finished before the stop");
+        return false;
+    }
+    assert_eq!(runs[0].outcome, RunOutcome::Stopped, "{vendor}: {runs:?}");
     let in_flight: Vec<_> = journal
         .iter()
         .filter(|e| e.outcome == Outcome::Started)
         .collect();
     assert!(
         in_flight.is_empty(),
-        "every operation in flight was finished and journaled: {in_flight:?}"
+        "{vendor}: every operation in flight was finished and journaled: {in_flight:?}"
     );
-    let created = journal
-        .iter()
-        .filter(|e| e.operation == "create_user" && e.outcome == Outcome::Ok)
-        .count();
     assert!(
         created < people,
-        "the stop came mid-apply ({created} of {people} created)"
+        "{vendor}: the stop came mid-apply ({created} of {people} created)"
     );
 
     // The next run finishes the job.
     let out = idbridge(&["sync", "-c", &cfg], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(out.status.code(), Some(0), "{vendor}: {}", all_output(&out));
+    true
 }
 
 #[test]
 fn one_unreachable_target_is_skipped_and_reported_while_the_others_converge() {
-    let (_bi, bi) = emulator("strategy", &[]);
-    let (_sq, sq) = emulator("squirro", &[]);
-    // A Dataiku whose server is down: nothing listens on its port.
-    let (dss_emulator, mut dss) =
-        emulator("dataiku", &["--credential", &format!("api_key={CANARY}")]);
-    drop(dss_emulator);
-    dss["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}", closed_port()));
+    // Every emulated platform once as a target that is up, named after its vendor, and
+    // the first one again as `down`, whose server is gone: nothing listens on its port.
+    let vendors = emulated_vendors();
+    let down_vendor = vendors[0];
+    let mut running = Vec::new();
+    let mut targets = serde_json::Map::new();
+    for vendor in &vendors {
+        let (child, target) = emulator(vendor, &[]);
+        running.push(child);
+        targets.insert(vendor.to_string(), target);
+    }
+    let (down_emulator, down) = emulator_with_secret(down_vendor, CANARY);
+    drop(down_emulator);
+    targets.insert("down".to_string(), at_closed_port(&down));
+    let unavailable = format!("target down ({down_vendor}): UNAVAILABLE");
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        2,
-        serde_json::json!({"bi": bi, "sq": sq, "dss": dss}),
-    );
+    let cfg = write_config(dir.path(), 2, serde_json::Value::Object(targets));
     let cfg = cfg.as_str();
 
     let out = idbridge(&["plan", "-c", cfg], &[]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(3), "plan: {text}");
-    assert!(text.contains("target dss (dataiku): UNAVAILABLE"), "{text}");
+    assert!(text.contains(&unavailable), "{text}");
     assert!(text.contains("+ create user person.01"), "{text}");
 
     let out = idbridge(&["sync", "-c", cfg], &[]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(3), "partly failed: {text}");
     assert!(!text.contains(CANARY), "no secret in the output: {text}");
-    assert!(logins(cfg, "bi").contains(&"person.01".to_string()));
-    assert!(logins(cfg, "sq").contains(&"person.01@example.com".to_string()));
+    for vendor in &vendors {
+        let login = login_on(vendor, "person.01", "person.01@example.com");
+        assert!(logins(cfg, vendor).contains(&login), "{vendor}: {login}");
+    }
 
     let out = idbridge(&["journal", "-c", cfg, "--json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let runs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let run = &runs[0];
     assert_eq!(run["outcome"], "failed", "{run}");
-    let why = run["counts"]["dss"]["unavailable"]
+    let why = run["counts"]["down"]["unavailable"]
         .as_str()
-        .unwrap_or_else(|| panic!("dss is journaled unavailable: {run}"));
+        .unwrap_or_else(|| panic!("down is journaled unavailable: {run}"));
     assert!(why.contains("cannot connect"), "{why}");
     assert!(!why.contains(CANARY), "{why}");
-    assert_eq!(run["counts"]["bi"]["unavailable"], serde_json::Value::Null);
-    assert!(run["counts"]["bi"]["ok"].as_u64() >= Some(2), "{run}");
+    for vendor in &vendors {
+        let counts = &run["counts"][*vendor];
+        assert_eq!(counts["unavailable"], serde_json::Value::Null, "{vendor}");
+        assert!(counts["ok"].as_u64() >= Some(2), "{vendor}: {run}");
+    }
     let out = idbridge(&["journal", "-c", cfg], &[]);
     let text = all_output(&out);
-    assert!(text.contains("dss: unavailable (cannot connect"), "{text}");
+    assert!(text.contains("down: unavailable (cannot connect"), "{text}");
 
     // Offboarding goes on where it can, says where it could not, and exits 3.
     let out = idbridge(&["offboard", "person.00", "-c", cfg, "--yes"], &[]);
     let text = all_output(&out);
     assert_eq!(out.status.code(), Some(3), "offboard: {text}");
-    assert!(text.contains("target dss (dataiku): UNAVAILABLE"), "{text}");
-    let out = idbridge(
-        &["users", "list", "--system", "bi", "-c", cfg, "--json"],
-        &[],
-    );
-    let users: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let person = users
-        .as_array()
-        .and_then(|u| u.iter().find(|u| u["login"] == "person.00"))
-        .unwrap_or_else(|| panic!("person.00 in bi: {users}"));
-    assert_eq!(person["enabled"], false, "disabled in bi: {person}");
+    assert!(text.contains(&unavailable), "{text}");
+    for vendor in &vendors {
+        // Offboarding disables; a platform that cannot disable accounts keeps them.
+        if !capabilities(vendor).users_set_enabled {
+            continue;
+        }
+        let out = idbridge(
+            &["users", "list", "--system", vendor, "-c", cfg, "--json"],
+            &[],
+        );
+        let users: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let login = login_on(vendor, "person.00", "person.00@example.com");
+        let person = users
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["login"] == login.as_str()))
+            .unwrap_or_else(|| panic!("person.00 in {vendor}: {users}"));
+        assert_eq!(person["enabled"], false, "disabled in {vendor}: {person}");
+    }
 
     // With only the unreachable target, nothing converged: plan and sync exit 1.
-    let out = idbridge(&["plan", "-c", cfg, "--target", "dss"], &[]);
+    let out = idbridge(&["plan", "-c", cfg, "--target", "down"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    let out = idbridge(&["sync", "-c", cfg, "--target", "dss"], &[]);
+    let out = idbridge(&["sync", "-c", cfg, "--target", "down"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
 }
 
@@ -428,20 +470,32 @@ fn a_configuration_error_in_one_target_stops_the_command() {
     );
 }
 
+/// `idbridge emulate VENDOR` on `port`, with `CANARY` as every secret credential it takes.
+fn emulator_on_port(vendor: &str, port: u16) -> (Running, serde_json::Value) {
+    let mut args: Vec<String> = secret_credentials(vendor)
+        .into_iter()
+        .flat_map(|name| ["--credential".to_string(), format!("{name}={CANARY}")])
+        .collect();
+    args.extend(["--listen".to_string(), format!("127.0.0.1:{port}")]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    emulator(vendor, &args)
+}
+
 #[test]
 fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
-    let port = closed_port();
-    let dss = serde_json::json!({
-        "adapter": "dataiku",
-        "base_url": format!("http://127.0.0.1:{port}"),
-        "api_key": CANARY,
-    });
+    // Every emulated platform as a target whose server is down at first: its emulator is
+    // started once for the section that connects to it, and stopped.
+    let vendors = emulated_vendors();
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(
-        dir.path(),
-        2,
-        serde_json::json!({"copy": file_target(dir.path(), "copy"), "dss": dss}),
-    );
+    let mut targets = serde_json::Map::new();
+    targets.insert("copy".to_string(), file_target(dir.path(), "copy"));
+    let ports: Vec<u16> = vendors.iter().map(|_| closed_port()).collect();
+    for (vendor, port) in vendors.iter().zip(&ports) {
+        let (first, target) = emulator_on_port(vendor, *port);
+        drop(first);
+        targets.insert(vendor.to_string(), target);
+    }
+    let cfg = write_config(dir.path(), 2, serde_json::Value::Object(targets));
     let mut child = start(&["sync", "--interval", "5s", "-c", &cfg]);
     let state = dir.path().join("state.db");
     let runs = || {
@@ -449,32 +503,35 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
             .and_then(|s| s.runs(100))
             .unwrap_or_default()
     };
-    let dss_of = |r: &idbridge_store::RunRecord| {
+    let counts_of = |r: &idbridge_store::RunRecord, target: &str| {
         r.counts
             .as_ref()
-            .map(|c| c["dss"].clone())
+            .map(|c| c[target].clone())
             .unwrap_or_default()
     };
-    wait_for("a run skips the unreachable target", &mut child, || {
-        runs()
-            .iter()
-            .any(|r| r.ended.is_some() && dss_of(r)["unavailable"].is_string())
+    wait_for("a run skips the unreachable targets", &mut child, || {
+        runs().iter().any(|r| {
+            r.ended.is_some()
+                && vendors
+                    .iter()
+                    .all(|v| counts_of(r, v)["unavailable"].is_string())
+        })
     });
-    let _back = start(&[
-        "emulate",
-        "dataiku",
-        "--credential",
-        &format!("api_key={CANARY}"),
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ]);
+    let _back: Vec<Running> = vendors
+        .iter()
+        .zip(&ports)
+        .map(|(vendor, port)| emulator_on_port(vendor, *port).0)
+        .collect();
     wait_for(
-        "a later run syncs the target that is back",
+        "a later run syncs the targets that are back",
         &mut child,
         || {
-            runs()
-                .iter()
-                .any(|r| r.outcome == RunOutcome::Succeeded && dss_of(r)["ok"].as_u64() >= Some(2))
+            runs().iter().any(|r| {
+                r.outcome == RunOutcome::Succeeded
+                    && vendors
+                        .iter()
+                        .all(|v| counts_of(r, v)["ok"].as_u64() >= Some(2))
+            })
         },
     );
     child.sigterm();
@@ -483,32 +540,30 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
 
 #[test]
 fn a_source_that_cannot_be_connected_to_leaves_no_target_session_open() {
-    let (_bi, bi) = emulator("strategy", &[]);
-    let mut source = bi.clone();
-    let base = bi["base_url"].as_str().expect("a base URL");
-    let path = base.splitn(4, '/').nth(3).unwrap_or_default();
-    source["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}/{path}", closed_port()));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = serde_json::json!({
-        "state": dir.path().join("state.db"),
-        "source": source,
-        "targets": {"bi": bi},
-    });
-    let cfg = write_json_config(&dir.path().join("idbridge.json"), &config);
-    let cfg = cfg.as_str();
+    for vendor in vendors_with_sessions() {
+        let (_emulator, target) = emulator(vendor, &[]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = serde_json::json!({
+            "state": dir.path().join("state.db"),
+            "source": at_closed_port(&target),
+            "targets": {"t": target},
+        });
+        let cfg = write_json_config(&dir.path().join("idbridge.json"), &config);
+        let cfg = cfg.as_str();
 
-    let out = idbridge(&["plan", "-c", cfg], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    // The listing's own session is the only one open: the plan logged out of `bi`.
-    let out = idbridge(
-        &["sessions", "list", "--system", "bi", "-c", cfg, "--json"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let sessions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(
-        sessions.as_array().map(Vec::len),
-        Some(1),
-        "sessions left open: {sessions}"
-    );
+        let out = idbridge(&["plan", "-c", cfg], &[]);
+        assert_eq!(out.status.code(), Some(1), "{vendor}: {}", all_output(&out));
+        // The listing's own session is the only one open: the plan logged out of `t`.
+        let out = idbridge(
+            &["sessions", "list", "--system", "t", "-c", cfg, "--json"],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0), "{vendor}: {}", all_output(&out));
+        let sessions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(
+            sessions.as_array().map(Vec::len),
+            Some(1),
+            "{vendor}: sessions left open: {sessions}"
+        );
+    }
 }

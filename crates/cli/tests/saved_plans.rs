@@ -27,14 +27,51 @@ fn target_text(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("target.yaml")).unwrap_or_default()
 }
 
+/// Runs `plan --out DIR/plan.json` with `cfg`, expecting changes, and returns the plan's
+/// path.
+fn save_plan(dir: &Path, cfg: &str) -> String {
+    let saved = dir.join("plan.json");
+    let saved = saved.to_str().expect("utf-8").to_string();
+    let out = idbridge(&["plan", "-c", cfg, "--out", &saved], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    saved
+}
+
+/// The saved plan at `path`.
+fn load_plan(path: &str) -> idbridge_sync::Plan {
+    idbridge_sync::Plan::from_json(&std::fs::read_to_string(path).expect("read")).expect("plan")
+}
+
+/// Runs `idbridge ARGS`, expecting it to fail (exit 1) saying `why` on stderr; returns
+/// stderr.
+fn refused(args: &[&str], why: &str) -> String {
+    let out = idbridge(args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {}", all_output(&out));
+    let text = stderr(&out);
+    assert!(text.contains(why), "{args:?}: {}", all_output(&out));
+    text
+}
+
+/// A configuration syncing `source` into `DIR/target.yaml` whose plans need approval.
+fn approval_config(dir: &Path, source: &Path) -> String {
+    let cfg = file_config(
+        dir,
+        &dir.join("state.db"),
+        source,
+        &dir.join("target.yaml"),
+        "create = true\n",
+    );
+    let body = std::fs::read_to_string(&cfg).expect("read config");
+    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
+    cfg
+}
+
 #[test]
 fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = example_config(dir.path());
-    let saved = dir.path().join("plan.json");
-    let saved = saved.to_str().expect("utf-8");
-    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let saved = save_plan(dir.path(), &cfg);
+    let saved = saved.as_str();
     let original = read_plan(saved);
     assert!(original["seal"]["mac"].is_string(), "{}", original["seal"]);
 
@@ -68,37 +105,26 @@ fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
         "member": {"kind": "user", "ref": {"created": n}, "name": "evil.admin"},
     }));
     write_plan(saved, &edited);
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    let text = stderr(&out);
-    assert!(
-        text.contains("refusing to apply") && text.contains("content was altered"),
-        "{text}"
+    let text = refused(
+        &["apply", "-c", &cfg, saved, "--yes"],
+        "content was altered",
     );
+    assert!(text.contains("refusing to apply"), "{text}");
     assert!(!target_text(dir.path()).contains("evil.admin"));
 
     // A changed number is an alteration too.
     let mut edited = original.clone();
     edited["targets"][0]["managed_users"] = 100_000.into();
     write_plan(saved, &edited);
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(
-        stderr(&out).contains("content was altered"),
-        "{}",
-        all_output(&out)
+    refused(
+        &["apply", "-c", &cfg, saved, "--yes"],
+        "content was altered",
     );
     // So is a plan with its seal taken off.
     let mut edited = original.clone();
     edited.as_object_mut().expect("object").remove("seal");
     write_plan(saved, &edited);
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(
-        stderr(&out).contains("carries no seal"),
-        "{}",
-        all_output(&out)
-    );
+    refused(&["apply", "-c", &cfg, saved, "--yes"], "carries no seal");
     assert!(
         !target_text(dir.path()).contains("login"),
         "nothing was applied"
@@ -123,10 +149,8 @@ fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
 fn a_plan_made_with_another_configuration_or_state_file_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = example_config(dir.path());
-    let saved = dir.path().join("plan.json");
-    let saved = saved.to_str().expect("utf-8");
-    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let saved = save_plan(dir.path(), &cfg);
+    let saved = saved.as_str();
 
     // Same source, target and state file; one setting differs.
     let other = dir.path().join("other");
@@ -138,12 +162,9 @@ fn a_plan_made_with_another_configuration_or_state_file_is_refused() {
         &dir.path().join("target.yaml"),
         "create = true\nmax_deletions = 3\n",
     );
-    let out = idbridge(&["apply", "-c", &other_cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(
-        stderr(&out).contains("another configuration"),
-        "{}",
-        all_output(&out)
+    refused(
+        &["apply", "-c", &other_cfg, saved, "--yes"],
+        "another configuration",
     );
 
     // The same configuration, with another state file.
@@ -156,12 +177,9 @@ fn a_plan_made_with_another_configuration_or_state_file_is_refused() {
         &dir.path().join("target.yaml"),
         "create = true\n",
     );
-    let out = idbridge(&["apply", "-c", &other_state, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(
-        stderr(&out).contains("another state file"),
-        "{}",
-        all_output(&out)
+    refused(
+        &["apply", "-c", &other_state, saved, "--yes"],
+        "another state file",
     );
     assert!(
         !target_text(dir.path()).contains("login"),
@@ -186,19 +204,17 @@ fn a_plan_whose_source_user_left_is_refused_naming_the_user_or_applied_without_i
     let source = dir.path().join("source.yaml");
     write_people(&source, &["ada", "bob", "cyd"]);
     let cfg = support::copy_config(dir.path(), &source, &dir.path().join("target.yaml"));
-    let saved = dir.path().join("plan.json");
-    let saved = saved.to_str().expect("utf-8");
-    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let saved = save_plan(dir.path(), &cfg);
+    let saved = saved.as_str();
 
     // bob leaves after the plan was made.
     write_people(&source, &["ada", "cyd"]);
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    let text = stderr(&out);
+    let text = refused(
+        &["apply", "-c", &cfg, saved, "--yes"],
+        "the source changed since it was made",
+    );
     assert!(
-        text.contains("the source changed since it was made")
-            && text.contains("create_user bob")
+        text.contains("create_user bob")
             && text.contains("the source user `bob` is no longer in the source")
             && text.contains("--drop-stale"),
         "{text}"
@@ -229,32 +245,14 @@ fn with_require_approval_a_plan_applies_only_once_another_user_approved_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let source = dir.path().join("source.yaml");
     write_people(&source, &["ada", "bob"]);
-    let cfg = file_config(
-        dir.path(),
-        &dir.path().join("state.db"),
-        &source,
-        &dir.path().join("target.yaml"),
-        "create = true\n",
-    );
-    let body = std::fs::read_to_string(&cfg).expect("read config");
-    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
-    let saved = dir.path().join("plan.json");
-    let saved = saved.to_str().expect("utf-8");
-    let out = idbridge(&["plan", "-c", &cfg, "--out", saved], &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let cfg = approval_config(dir.path(), &source);
+    let saved = save_plan(dir.path(), &cfg);
+    let saved = saved.as_str();
 
-    let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(
-        stderr(&out).contains("it is not approved"),
-        "{}",
-        all_output(&out)
-    );
+    refused(&["apply", "-c", &cfg, saved, "--yes"], "it is not approved");
 
     // Its maker cannot approve it.
-    let out = idbridge(&["approve", "-c", &cfg, saved], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("made it"), "{}", all_output(&out));
+    refused(&["approve", "-c", &cfg, saved], "made it");
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     assert!(
@@ -264,17 +262,9 @@ fn with_require_approval_a_plan_applies_only_once_another_user_approved_it() {
 
     // A plan another user made (sealed with this state file's key, as `plan --out` run by
     // that user would) is approved by this one, and then applies.
-    let mut plan = idbridge_sync::Plan::from_json(&std::fs::read_to_string(saved).expect("read"))
-        .expect("plan");
+    let mut plan = load_plan(saved);
     plan.made_by = Some("someone-else".into());
-    let config = idbridge_core::Config::load(Path::new(&cfg)).expect("config");
-    let store = idbridge_store::Store::open(&config.state).expect("state");
-    idbridge_sync::seal::Sealer::new(
-        store.plan_key().expect("key"),
-        &idbridge_sync::approval::config_binding(&config),
-    )
-    .seal(&mut plan);
-    drop(store);
+    forge_seal(&cfg, &mut plan);
     std::fs::write(saved, plan.to_json()).expect("write plan");
     let out = idbridge(&["apply", "-c", &cfg, saved, "--yes"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
@@ -333,8 +323,7 @@ fn a_saved_plan_that_lies_about_the_managed_accounts_is_refused_by_the_guard() {
         "{}",
         all_output(&out)
     );
-    let mut plan = idbridge_sync::Plan::from_json(&std::fs::read_to_string(saved).expect("read"))
-        .expect("plan");
+    let mut plan = load_plan(saved);
     plan.targets[0].managed_users = 100_000;
     forge_seal(&cfg, &mut plan);
     std::fs::write(saved, plan.to_json()).expect("write plan");
@@ -376,14 +365,11 @@ fn a_plan_that_is_not_a_regular_file_or_too_large_is_refused_naming_it() {
             vec!["apply", "-c", &cfg, plan, "--yes"],
             vec!["approve", "-c", &cfg, plan],
         ] {
-            let out = idbridge(&args, &[]);
-            assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-            let text = stderr(&out);
+            let text = refused(&args, problem);
             assert!(
                 text.contains(&format!("cannot read plan `{plan}`")),
                 "{text}"
             );
-            assert!(text.contains(problem), "{text}");
         }
     }
     assert!(
@@ -399,25 +385,14 @@ fn with_require_approval_sync_and_apply_without_a_plan_refuse_before_connecting(
     let source = dir.path().join("source.yaml");
     write_people(&source, &["ada", "bob"]);
     let target = dir.path().join("target.yaml");
-    let cfg = file_config(
-        dir.path(),
-        &dir.path().join("state.db"),
-        &source,
-        &target,
-        "create = true\n",
-    );
-    let body = std::fs::read_to_string(&cfg).expect("read config");
-    std::fs::write(&cfg, format!("require_approval = true\n{body}")).expect("write config");
+    let cfg = approval_config(dir.path(), &source);
     for args in [
         vec!["sync", "-c", &cfg],
         vec!["sync", "-c", &cfg, "--interval", "1h"],
         vec!["apply", "-c", &cfg, "--yes"],
     ] {
-        let out = idbridge(&args, &[]);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", all_output(&out));
-        let text = stderr(&out);
+        let text = refused(&args, "`require_approval`");
         assert!(text.contains("refusing to"), "{text}");
-        assert!(text.contains("`require_approval`"), "{text}");
         assert!(text.contains("--out PLAN"), "{text}");
         assert!(text.contains("idbridge approve"), "{text}");
         assert!(

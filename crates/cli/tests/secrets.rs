@@ -6,7 +6,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::{Running, bin, users_only, write_json_config, write_yaml_directory};
+use support::{Running, bin};
 
 const CANARY: &str = "Canary-S3cret-7f3a9c";
 
@@ -98,18 +98,7 @@ fn env_secrets_never_appear_in_output_at_trace_level() {
         }
         assert!(!envs.is_empty(), "{vendor}: its config carries a secret");
         let dir = tempfile::tempdir().expect("tempdir");
-        let directory = dir.path().join("dir.yaml");
-        // One user: `check` plans, and a plan refuses an empty source.
-        write_yaml_directory(
-            &directory,
-            "users:\n  - {id: u-1, login: ada}\n",
-            users_only(1),
-        );
-        let config = serde_json::json!({
-            "source": {"adapter": "file", "path": directory},
-            "targets": {"t": target},
-        });
-        let cfg = write_json_config(&dir.path().join("idbridge.json"), &config);
+        let cfg = support::one_user_config(dir.path(), target);
         let cfg = cfg.as_str();
 
         let out = run(&["check", "-c", cfg], &envs);

@@ -1,20 +1,39 @@
 //! Every command logs out of what it logged in to, on every path: commands that fail
-//! after logging in to the Strategy emulator, and a command interrupted while it reads,
-//! leave the emulator's session count where it was.
+//! after logging in to an emulated platform that lists sessions, and a command interrupted
+//! while it reads, leave the platform's session count where it was.
 
 mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use idbridge_strategy::emulator::{EmulatorState, start_with_state};
-use idbridge_testkit::emulator::{EmulatorOptions, RunningEmulator};
-use support::{all_output, copy_example, idbridge, write_json_config};
+use idbridge_core::{AdapterHandle, registry};
+use idbridge_testkit::emulator::{EmulatorOptions, RequestClass, RunningEmulator, start_emulator};
+use support::{all_output, copy_example, idbridge, vendors_with_sessions, write_json_config};
 
-fn sessions(state: &EmulatorState) -> usize {
-    state.lock().sessions.len()
+/// Starts the emulator of `vendor` in process, with a session of its own open to count
+/// the others.
+async fn start(vendor: &str, options: EmulatorOptions) -> (RunningEmulator, AdapterHandle) {
+    idbridge_platforms::link_all();
+    let emulator = start_emulator(vendor, options)
+        .await
+        .unwrap_or_else(|e| panic!("{vendor}: the emulator starts: {e}"));
+    let probe = registry::build_adapter(vendor, emulator.adapter_config("probe"))
+        .await
+        .unwrap_or_else(|e| panic!("{vendor}: the probe connects: {e}"));
+    (emulator, probe)
+}
+
+/// The sessions open on the platform besides the probe's own.
+async fn sessions(probe: &AdapterHandle) -> usize {
+    let all = probe
+        .all_sessions(None)
+        .await
+        .expect("the sessions are listed");
+    all.len()
+        .checked_sub(1)
+        .expect("the probe's own session is listed")
 }
 
 /// A configuration: the example directory as the source, the emulator as target `bi`
@@ -43,10 +62,14 @@ fn config(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_commands_log_out_of_strategy() {
-    let (emulator, state) = start_with_state(EmulatorOptions::default())
-        .await
-        .expect("the emulator starts");
+async fn failing_commands_log_out() {
+    for vendor in vendors_with_sessions() {
+        failing_commands_log_out_of(vendor).await;
+    }
+}
+
+async fn failing_commands_log_out_of(vendor: &str) {
+    let (emulator, probe) = start(vendor, EmulatorOptions::default()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let valid = config(d, "valid.json", &emulator, |_| {}, serde_json::json!({}));
@@ -55,13 +78,6 @@ async fn failing_commands_log_out_of_strategy() {
         "bad-role.json",
         &emulator,
         |t| t["roles"] = serde_json::json!({"analyst": {"role": "no-such-role"}}),
-        serde_json::json!({}),
-    );
-    let bad_project = config(
-        d,
-        "bad-project.json",
-        &emulator,
-        |t| t["project"] = serde_json::json!("No Such Project"),
         serde_json::json!({}),
     );
     let other_target_fails = config(
@@ -85,10 +101,6 @@ async fn failing_commands_log_out_of_strategy() {
             vec!["offboard", "nobody@example.com", "-c", &valid, "--yes"],
         ),
         (
-            "a check with an unknown project",
-            vec!["check", "-c", &bad_project],
-        ),
-        (
             "a check whose mapping fails",
             vec!["check", "-c", &bad_role],
         ),
@@ -110,13 +122,18 @@ async fn failing_commands_log_out_of_strategy() {
         ),
     ];
     for (what, args) in cases {
-        let before = sessions(&state);
+        let before = sessions(&probe).await;
         let out = idbridge(&args, &[]);
-        assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
         assert_eq!(
-            sessions(&state),
+            out.status.code(),
+            Some(1),
+            "{vendor}: {what}: {}",
+            all_output(&out)
+        );
+        assert_eq!(
+            sessions(&probe).await,
             before,
-            "{what} left a session open: {}",
+            "{vendor}: {what} left a session open: {}",
             all_output(&out)
         );
     }
@@ -127,11 +144,22 @@ async fn failing_commands_log_out_of_strategy() {
         vec!["users", "list", "-c", &valid, "--system", "bi"],
         vec!["sessions", "list", "-c", &valid, "--system", "bi"],
     ] {
-        let before = sessions(&state);
+        let before = sessions(&probe).await;
         let out = idbridge(&args, &[]);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", all_output(&out));
-        assert_eq!(sessions(&state), before, "{args:?}: {}", all_output(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{vendor}: {args:?}: {}",
+            all_output(&out)
+        );
+        assert_eq!(
+            sessions(&probe).await,
+            before,
+            "{vendor}: {args:?}: {}",
+            all_output(&out)
+        );
     }
+    probe.close().await.expect("the probe logs out");
 }
 
 /// Waits (bounded) until `ready` holds.
@@ -146,14 +174,19 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_plan_logs_out() {
+    for vendor in vendors_with_sessions() {
+        an_interrupted_plan_logs_out_of(vendor).await;
+    }
+}
+
+#[cfg(unix)]
+async fn an_interrupted_plan_logs_out_of(vendor: &str) {
     // Slow answers, so that the plan is still reading when it is interrupted.
     let options = EmulatorOptions {
         latency: Duration::from_millis(400),
         ..EmulatorOptions::default()
     };
-    let (emulator, state): (RunningEmulator, Arc<EmulatorState>) = start_with_state(options)
-        .await
-        .expect("the emulator starts");
+    let (emulator, probe) = start(vendor, options).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(
         dir.path(),
@@ -162,31 +195,43 @@ async fn an_interrupted_plan_logs_out() {
         |_| {},
         serde_json::json!({}),
     );
-    let before = sessions(&state);
+    let before = sessions(&probe).await;
+    let log = emulator.server.log().clone();
+    let seen = log.entries().len();
     let child = support::command()
         .args(["plan", "-c", &cfg])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the idbridge binary runs");
-    let log = emulator.server.log().clone();
-    wait_for("the plan to read the groups", || {
+    wait_for("the plan to read", || {
         log.entries()
             .iter()
-            .any(|r| r.method == "GET" && r.path.contains("/api/usergroups"))
+            .skip(seen)
+            .any(|r| r.class == RequestClass::Read)
     });
-    assert_eq!(sessions(&state), before + 1, "the plan is logged in");
+    assert_eq!(
+        sessions(&probe).await,
+        before + 1,
+        "{vendor}: the plan is logged in"
+    );
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
     let out = child.wait_with_output().expect("the plan exits");
-    assert_eq!(out.status.code(), Some(130), "{}", all_output(&out));
     assert_eq!(
-        sessions(&state),
-        before,
-        "the interrupted plan logged out: {}",
+        out.status.code(),
+        Some(130),
+        "{vendor}: {}",
         all_output(&out)
     );
+    assert_eq!(
+        sessions(&probe).await,
+        before,
+        "{vendor}: the interrupted plan logged out: {}",
+        all_output(&out)
+    );
+    probe.close().await.expect("the probe logs out");
 }

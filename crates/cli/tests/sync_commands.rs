@@ -81,7 +81,7 @@ fn demo_tells_the_whole_story() {
     let out = idbridge(&["demo"], &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    for vendor in ["dataiku", "squirro", "strategy"] {
+    for vendor in support::emulated_vendors() {
         assert!(
             text.contains(&format!(
                 "{vendor:<10} write requests during the second run: 0"

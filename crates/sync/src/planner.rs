@@ -381,6 +381,18 @@ impl<'s, 'i> Planner<'s, 'i> {
         });
     }
 
+    /// Pushes the revocation of the live sessions `live` of target account `t`, after
+    /// `deps`; returns its step.
+    fn revoke_sessions(&mut self, t: usize, live: Vec<String>, deps: Vec<usize>) -> usize {
+        let cur = self.input.state.users.get(t);
+        let action = Action::RevokeSessions {
+            id: cur.id.to_string(),
+            login: cur.login.to_string(),
+            sessions: live,
+        };
+        self.push_user_op(Some(t), action, deps)
+    }
+
     /// Pushes a user operation, chained after any earlier operation on the same account
     /// (so that two writes to one account never run at once or share a batch).
     fn push_user_op(&mut self, t: Option<usize>, action: Action, mut deps: Vec<usize>) -> usize {

@@ -91,16 +91,9 @@ mod tests {
     }
 
     #[test]
-    fn bad_templates_are_rejected_with_the_reason() {
-        for (text, needle) in [
-            ("{mail}", "unknown field `mail`"),
-            ("{email|lowercase}", "unknown filter `lowercase`"),
-            ("{email", "unclosed"),
-            ("x}", "unmatched"),
-            ("{attr.}", "unknown field"),
-        ] {
-            let err = Template::parse(text).expect_err(text);
-            assert!(err.contains(needle), "{text}: {err}");
-        }
+    fn bad_templates_are_rejected_with_the_parser_reason() {
+        // Every kind of bad template is tested with the parser in `idbridge_core`.
+        let err = Template::parse("{mail}").expect_err("an unknown field");
+        assert!(err.contains("unknown field `mail`"), "{err}");
     }
 }

@@ -30,14 +30,8 @@ pub struct Args {
     /// Let up to N disables and deletes through the deletion guard, this once.
     #[arg(long, value_name = "N")]
     allow_deletions: Option<usize>,
-    /// Let up to N membership removals and N role revocations per target through the
-    /// guard (`max_membership_removals`, `max_revocations` and their percentages), once.
-    #[arg(long, value_name = "N")]
-    allow_removals: Option<usize>,
-    /// Let up to N adoptions of existing accounts per target through the guard
-    /// (`max_adoptions`), once.
-    #[arg(long, value_name = "N")]
-    allow_adoptions: Option<usize>,
+    #[command(flatten)]
+    guard: super::guard_flags::GuardFlags,
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
@@ -281,14 +275,7 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             }
         },
     };
-    let violations = engine.guard_with(
-        &plan,
-        &idbridge_sync::Allowances {
-            deletions: args.allow_deletions,
-            removals: args.allow_removals,
-            adoptions: args.allow_adoptions,
-        },
-    );
+    let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if !args.json || !args.yes {
         let shown = report::render_plan(&plan, &violations);
         if args.json {
@@ -323,8 +310,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
     }
     let options = ApplyOptions {
         allow_deletions: args.allow_deletions,
-        allow_removals: args.allow_removals,
-        allow_adoptions: args.allow_adoptions,
+        allow_removals: args.guard.allow_removals,
+        allow_adoptions: args.guard.allow_adoptions,
         stop: stop_on_signals(),
         progress: progress(&plan),
         unavailable: down,

@@ -7,6 +7,7 @@ pub mod check;
 pub mod connected;
 pub mod demo;
 pub mod emulate;
+pub mod guard_flags;
 pub mod inspect;
 pub mod journal;
 pub mod offboard;

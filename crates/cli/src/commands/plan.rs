@@ -29,14 +29,8 @@ pub struct Args {
     /// Check the deletion guard as `apply --allow-deletions N` would.
     #[arg(long, value_name = "N")]
     allow_deletions: Option<usize>,
-    /// Let up to N membership removals and N role revocations per target through the
-    /// guard (`max_membership_removals`, `max_revocations` and their percentages), once.
-    #[arg(long, value_name = "N")]
-    allow_removals: Option<usize>,
-    /// Let up to N adoptions of existing accounts per target through the guard
-    /// (`max_adoptions`), once.
-    #[arg(long, value_name = "N")]
-    allow_adoptions: Option<usize>,
+    #[command(flatten)]
+    guard: super::guard_flags::GuardFlags,
 }
 
 /// Plans. Exit code 0 when nothing would change, 2 when changes are planned, 3 when some
@@ -50,14 +44,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 
 async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
     let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
-    let violations = engine.guard_with(
-        &plan,
-        &idbridge_sync::Allowances {
-            deletions: args.allow_deletions,
-            removals: args.allow_removals,
-            adoptions: args.allow_adoptions,
-        },
-    );
+    let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if args.json {
         let out = json!({ "plan": plan, "refused": violations });
         crate::output::json(&out);

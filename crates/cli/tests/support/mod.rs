@@ -21,6 +21,42 @@ pub fn emulated_vendors() -> Vec<&'static str> {
         .collect()
 }
 
+/// The declared capabilities of the adapter registered as `vendor`.
+///
+/// # Panics
+/// When no adapter of that name is registered.
+pub fn capabilities(vendor: &str) -> idbridge_core::Capabilities {
+    idbridge_platforms::link_all();
+    (idbridge_core::registry::find(vendor)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .capabilities)()
+}
+
+/// The login the adapter of `vendor` lists for a source person with this login and email
+/// (platforms whose logins are email addresses list the email).
+pub fn login_on(vendor: &str, login: &str, email: &str) -> String {
+    if capabilities(vendor).users_login_is_email {
+        email.to_string()
+    } else {
+        login.to_string()
+    }
+}
+
+/// The emulated vendors whose adapters list live sessions, failing the test when there is
+/// none (the session tests would then check nothing).
+pub fn vendors_with_sessions() -> Vec<&'static str> {
+    let vendors: Vec<&str> = emulated_vendors()
+        .into_iter()
+        .filter(|v| capabilities(v).sessions_list)
+        .collect();
+    assert!(
+        !vendors.is_empty(),
+        "no emulated adapter lists sessions: {:?}",
+        emulated_vendors()
+    );
+    vendors
+}
+
 /// The `idbridge` binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_idbridge")
@@ -159,6 +195,18 @@ pub fn closed_port() -> u16 {
     port
 }
 
+/// `target` (an emulator's target section) pointed at a port on loopback that nothing
+/// listens on, its base URL's path kept.
+pub fn at_closed_port(target: &serde_json::Value) -> serde_json::Value {
+    let base = target["base_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the section has a base URL: {target}"));
+    let path = base.splitn(4, '/').nth(3).unwrap_or_default();
+    let mut moved = target.clone();
+    moved["base_url"] = serde_json::json!(format!("http://127.0.0.1:{}/{path}", closed_port()));
+    moved
+}
+
 /// The example directory file shipped with the project (50 users, 8 groups).
 pub fn example_directory() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/directory.yaml")
@@ -242,6 +290,23 @@ pub fn example_config(dir: &Path) -> String {
 pub fn write_json_config(path: &Path, config: &serde_json::Value) -> String {
     std::fs::write(path, config.to_string()).expect("write config");
     path.to_str().expect("utf-8 path").to_string()
+}
+
+/// Writes a one-user directory `DIR/dir.yaml` (one user: `check` plans, and a plan
+/// refuses an empty source) and `DIR/idbridge.json` syncing it into `target` as target
+/// `t`; returns the configuration's path.
+pub fn one_user_config(dir: &Path, target: serde_json::Value) -> String {
+    let directory = dir.join("dir.yaml");
+    write_yaml_directory(
+        &directory,
+        "users:\n  - {id: u-1, login: ada}\n",
+        users_only(1),
+    );
+    let config = serde_json::json!({
+        "source": {"adapter": "file", "path": directory},
+        "targets": {"t": target},
+    });
+    write_json_config(&dir.join("idbridge.json"), &config)
 }
 
 /// A file target section writing `DIR/NAME.yaml`, created on the first run.

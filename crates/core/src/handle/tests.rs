@@ -62,47 +62,71 @@ impl Adapter for Recorder {
     }
 }
 
+impl Recorder {
+    /// What reached it so far, in order.
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+/// A recorder declaring `caps` and protecting `protected`, and the handle `name` over it.
+fn recorded(
+    name: &str,
+    caps: Capabilities,
+    protected: Protected,
+) -> (Arc<Recorder>, AdapterHandle) {
+    let rec = Arc::new(Recorder {
+        caps,
+        protected,
+        ..Recorder::default()
+    });
+    (rec.clone(), AdapterHandle::new(name, rec))
+}
+
+/// Adding and removing members declared, nothing else.
+fn membership_caps() -> Capabilities {
+    Capabilities {
+        members_add: true,
+        members_remove: true,
+        ..Capabilities::default()
+    }
+}
+
+fn add(group: &str, member: Principal) -> MemberWrite {
+    MemberWrite::Add {
+        group: group.into(),
+        member,
+    }
+}
+
+fn remove(group: &str, member: Principal) -> MemberWrite {
+    MemberWrite::Remove {
+        group: group.into(),
+        member,
+    }
+}
+
 fn user(id: &str) -> Principal {
     Principal::User(id.to_string())
 }
 
 #[tokio::test]
 async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order() {
-    let rec = Arc::new(Recorder {
-        caps: Capabilities {
-            members_add: true,
-            members_remove: true,
-            ..Capabilities::default()
-        },
-        protected: Protected {
+    let (rec, h) = recorded(
+        "t",
+        membership_caps(),
+        Protected {
             user_ids: ["admin".to_string()].into_iter().collect(),
             ..Protected::default()
         },
-        ..Recorder::default()
-    });
-    let h = AdapterHandle::new("t", rec.clone());
+    );
     let results = h
         .write_members(vec![
-            MemberWrite::Add {
-                group: "g1".into(),
-                member: user("a"),
-            },
-            MemberWrite::Remove {
-                group: "g1".into(),
-                member: user("admin"),
-            },
-            MemberWrite::Add {
-                group: "g2".into(),
-                member: Principal::Group("g1".into()),
-            },
-            MemberWrite::Add {
-                group: "missing".into(),
-                member: user("b"),
-            },
-            MemberWrite::Remove {
-                group: "g2".into(),
-                member: user("c"),
-            },
+            add("g1", user("a")),
+            remove("g1", user("admin")),
+            add("g2", Principal::Group("g1".into())),
+            add("missing", user("b")),
+            remove("g2", user("c")),
         ])
         .await;
     assert_eq!(results.len(), 5);
@@ -116,7 +140,7 @@ async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order()
     assert!(missing.to_string().contains("missing"), "{missing}");
     assert!(results[4].is_ok());
     assert_eq!(
-        *rec.seen.lock().expect("lock"),
+        rec.seen(),
         vec![
             "add g1 user a".to_string(),
             "add missing user b".to_string(),
@@ -128,47 +152,33 @@ async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order()
 
 #[tokio::test]
 async fn write_members_refuses_undeclared_operations_per_write() {
-    let rec = Arc::new(Recorder {
-        caps: Capabilities {
+    let (rec, h) = recorded(
+        "t",
+        Capabilities {
             members_add: true,
             ..Capabilities::default()
         },
-        ..Recorder::default()
-    });
-    let h = AdapterHandle::new("t", rec.clone());
+        Protected::default(),
+    );
     let results = h
-        .write_members(vec![
-            MemberWrite::Remove {
-                group: "g".into(),
-                member: user("a"),
-            },
-            MemberWrite::Add {
-                group: "g".into(),
-                member: user("a"),
-            },
-        ])
+        .write_members(vec![remove("g", user("a")), add("g", user("a"))])
         .await;
     let refused = results[0].as_ref().expect_err("undeclared");
     assert_eq!(refused.kind(), ErrorKind::Unsupported);
     assert!(results[1].is_ok());
-    assert_eq!(rec.seen.lock().expect("lock").len(), 1);
+    assert_eq!(rec.seen().len(), 1);
 }
 
 #[tokio::test]
 async fn a_forged_addition_to_a_privileged_group_is_refused() {
-    let rec = Arc::new(Recorder {
-        caps: Capabilities {
-            members_add: true,
-            members_remove: true,
-            ..Capabilities::default()
-        },
-        protected: Protected {
+    let (rec, h) = recorded(
+        "bi",
+        membership_caps(),
+        Protected {
             privileged_group_ids: ["admins".to_string()].into_iter().collect(),
             ..Protected::default()
         },
-        ..Recorder::default()
-    });
-    let h = AdapterHandle::new("bi", rec.clone());
+    );
     let err = h
         .add_member("admins", &user("evil"))
         .await
@@ -177,25 +187,16 @@ async fn a_forged_addition_to_a_privileged_group_is_refused() {
     assert!(err.to_string().contains("`admins` is privileged"), "{err}");
     let results = h
         .write_members(vec![
-            MemberWrite::Add {
-                group: "admins".into(),
-                member: user("evil"),
-            },
-            MemberWrite::Add {
-                group: "eng".into(),
-                member: user("evil"),
-            },
-            MemberWrite::Remove {
-                group: "admins".into(),
-                member: user("gone"),
-            },
+            add("admins", user("evil")),
+            add("eng", user("evil")),
+            remove("admins", user("gone")),
         ])
         .await;
     let denied = results[0].as_ref().expect_err("privileged in a batch");
     assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
     assert!(results[1].is_ok() && results[2].is_ok());
     assert_eq!(
-        *rec.seen.lock().expect("lock"),
+        rec.seen(),
         vec![
             "add eng user evil".to_string(),
             "remove admins user gone".to_string()
@@ -206,16 +207,16 @@ async fn a_forged_addition_to_a_privileged_group_is_refused() {
 
 #[tokio::test]
 async fn qualifiers_the_platform_lacks_are_refused_before_the_adapter() {
-    let rec = Arc::new(Recorder {
-        caps: Capabilities {
+    let (rec, h) = recorded(
+        "t",
+        Capabilities {
             users_create: true,
             groups_create: true,
             groups_update: true,
             ..Capabilities::default()
         },
-        ..Recorder::default()
-    });
-    let h = AdapterHandle::new("t", rec.clone());
+        Protected::default(),
+    );
     let mut user = NewUser::new("ann");
     user.password = Some(crate::Secret::new("Initial-pw-123"));
     let err = h.create_user(&user).await.expect_err("password");
@@ -243,19 +244,19 @@ async fn qualifiers_the_platform_lacks_are_refused_before_the_adapter() {
         .await
         .expect_err("description change");
     assert!(err.to_string().contains("groups_description"), "{err}");
-    assert!(rec.seen.lock().expect("lock").is_empty());
+    assert!(rec.seen().is_empty());
 }
 
 #[tokio::test]
 async fn a_declared_operation_left_at_its_default_is_unimplemented_not_unsupported() {
-    let rec = Arc::new(Recorder {
-        caps: Capabilities {
+    let (_, h) = recorded(
+        "t",
+        Capabilities {
             users_delete: true,
             ..Capabilities::default()
         },
-        ..Recorder::default()
-    });
-    let h = AdapterHandle::new("t", rec);
+        Protected::default(),
+    );
     let err = h.delete_user("u1").await.expect_err("not implemented");
     assert_eq!(err.kind(), ErrorKind::Unimplemented);
     let text = err.to_string();
@@ -285,26 +286,17 @@ impl crate::Forward for Passthrough {
 #[tokio::test]
 async fn a_forwarding_wrapper_reaches_the_inner_adapter_for_what_it_does_not_override() {
     let rec = Arc::new(Recorder {
-        caps: Capabilities {
-            members_add: true,
-            members_remove: true,
-            ..Capabilities::default()
-        },
+        caps: membership_caps(),
         ..Recorder::default()
     });
     let h = AdapterHandle::new("t", Arc::new(Passthrough(rec.clone())));
     assert_eq!(h.kind(), "recorder");
     assert!(h.capabilities().members_add);
     h.add_member("g", &user("a")).await.expect("forwarded");
-    let results = h
-        .write_members(vec![MemberWrite::Remove {
-            group: "g".into(),
-            member: user("b"),
-        }])
-        .await;
+    let results = h.write_members(vec![remove("g", user("b"))]).await;
     assert!(results[0].is_ok());
     assert_eq!(
-        *rec.seen.lock().expect("lock"),
+        rec.seen(),
         vec!["add g user a".to_string(), "remove g user b".to_string()]
     );
 }

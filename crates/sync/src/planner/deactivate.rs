@@ -137,15 +137,7 @@ impl<'i> Planner<'_, 'i> {
                 }
                 let mut deps = Vec::new();
                 if self.eff.sessions_revoke {
-                    let r = self.push_user_op(
-                        Some(t),
-                        Action::RevokeSessions {
-                            id: cur.id.to_string(),
-                            login: cur.login.to_string(),
-                            sessions: live,
-                        },
-                        vec![],
-                    );
+                    let r = self.revoke_sessions(t, live, vec![]);
                     deps.push(r);
                 }
                 self.push_user_op(
@@ -176,28 +168,12 @@ impl<'i> Planner<'_, 'i> {
                         vec![],
                     );
                     if self.eff.sessions_revoke {
-                        self.push_user_op(
-                            Some(t),
-                            Action::RevokeSessions {
-                                id: cur.id.to_string(),
-                                login: cur.login.to_string(),
-                                sessions: live,
-                            },
-                            vec![],
-                        );
+                        self.revoke_sessions(t, live, vec![]);
                     }
                 } else if !live.is_empty() && self.eff.sessions_revoke {
                     // Disabled already (perhaps by a run that stopped before revoking),
                     // yet sessions are live: finish the job.
-                    self.push_user_op(
-                        Some(t),
-                        Action::RevokeSessions {
-                            id: cur.id.to_string(),
-                            login: cur.login.to_string(),
-                            sessions: live,
-                        },
-                        vec![],
-                    );
+                    self.revoke_sessions(t, live, vec![]);
                 } else if let (Some(source_id), Some(fp)) = (&source_id, &fingerprint) {
                     let link_current = self
                         .input
@@ -269,15 +245,7 @@ impl<'i> Planner<'_, 'i> {
                 || (!self.eff.sessions_list && (!stripped.is_empty() || !recorded)));
         let mut last = stripped.clone();
         if revoke {
-            let op = self.push_user_op(
-                Some(t),
-                Action::RevokeSessions {
-                    id: cur.id.to_string(),
-                    login: cur.login.to_string(),
-                    sessions: live,
-                },
-                stripped.clone(),
-            );
+            let op = self.revoke_sessions(t, live, stripped.clone());
             last = vec![op];
         }
         // Only where sessions cannot be listed does a later run need the record.

@@ -162,18 +162,23 @@ async fn grant_to_group_project(cx: &Ctx) -> Outcome {
     lifecycle(cx, Principal::Group(group.id), Want::Project).await
 }
 
-async fn grant_is_idempotent(cx: &Ctx) -> Outcome {
+/// A grant of a role the platform offers, in any scope it grants in, to a new user; or
+/// why there is none.
+async fn grant_to_new_user(cx: &Ctx) -> Result<Result<Grant, String>, Fail> {
     let user = cx.new_user().await?;
-    let (role, scope) = match pick(cx, any_scope(cx)).await? {
-        Ok(found) => found,
+    Ok(pick(cx, any_scope(cx)).await?.map(|(role, scope)| Grant {
+        role: role.id,
+        principal: Principal::User(user.id),
+        scope,
+    }))
+}
+
+async fn grant_is_idempotent(cx: &Ctx) -> Outcome {
+    let grant = match grant_to_new_user(cx).await? {
+        Ok(grant) => grant,
         Err(reason) => return Ok(Verdict::Ignored(reason)),
     };
-    let principal = Principal::User(user.id);
-    let grant = Grant {
-        role: role.id,
-        principal: principal.clone(),
-        scope,
-    };
+    let principal = grant.principal.clone();
     cx.h.grant(&grant).await?;
     cx.h.grant(&grant).await?;
     let held = held_by(cx, &principal).await?;
@@ -183,17 +188,11 @@ async fn grant_is_idempotent(cx: &Ctx) -> Outcome {
 }
 
 async fn revoke_is_idempotent(cx: &Ctx) -> Outcome {
-    let user = cx.new_user().await?;
-    let (role, scope) = match pick(cx, any_scope(cx)).await? {
-        Ok(found) => found,
+    let grant = match grant_to_new_user(cx).await? {
+        Ok(grant) => grant,
         Err(reason) => return Ok(Verdict::Ignored(reason)),
     };
-    let principal = Principal::User(user.id);
-    let grant = Grant {
-        role: role.id,
-        principal: principal.clone(),
-        scope,
-    };
+    let principal = grant.principal.clone();
     // Never held: revoking succeeds and changes nothing.
     cx.h.revoke(&grant).await?;
     if cx.caps.grants_grant {

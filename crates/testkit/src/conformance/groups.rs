@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{ErrorKind, GroupChanges, NewGroup, PageRequest, collect_pages};
+use idbridge_core::{ErrorKind, Group, GroupChanges, NewGroup};
 
-use super::users::check_pages;
+use super::paging::check_paged_listing;
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};
 
 scenarios! { "groups";
@@ -209,27 +209,10 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
     for _ in 0..7 {
         created.insert(cx.new_group().await?.id);
     }
-    let size = 2;
-    let mut pages = 0usize;
-    let items = collect_pages(|mut req: PageRequest| {
-        req.size = Some(size);
-        pages += 1;
-        let page_no = pages;
-        async move {
-            let page = cx.h.list_groups(req).await?;
-            if page.items.len() > size {
-                return Err(idbridge_core::Error::protocol(format!(
-                    "page {page_no} has {} items, asked for at most {size}",
-                    page.items.len()
-                )));
-            }
-            Ok(page)
-        }
-    })
-    .await?;
-    check_pages(
-        pages,
-        &items.into_iter().map(|g| g.id).collect::<Vec<_>>(),
+    check_paged_listing(
         &created,
+        |req| cx.h.list_groups(req),
+        |g: &Group| g.id.clone(),
     )
+    .await
 }

@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{ErrorKind, PageRequest, Principal, collect_pages};
+use idbridge_core::{ErrorKind, PageRequest, Principal};
 
-use super::users::check_pages;
+use super::paging::check_paged_listing;
 use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};
 
 scenarios! { "members";
@@ -141,26 +141,11 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
             .await?;
         created.insert(user.id);
     }
-    let size = 2;
-    let mut pages = 0usize;
-    let group_id = group.id.clone();
-    let items = collect_pages(|mut req: PageRequest| {
-        req.size = Some(size);
-        pages += 1;
-        let page_no = pages;
-        let group_id = group_id.clone();
-        async move {
-            let page = cx.h.list_members(&group_id, req).await?;
-            if page.items.len() > size {
-                return Err(idbridge_core::Error::protocol(format!(
-                    "page {page_no} has {} items, asked for at most {size}",
-                    page.items.len()
-                )));
-            }
-            Ok(page)
-        }
-    })
-    .await?;
-    let ids: Vec<String> = items.iter().map(|p| p.id().to_string()).collect();
-    check_pages(pages, &ids, &created)
+    let group_id = group.id.as_str();
+    check_paged_listing(
+        &created,
+        |req| cx.h.list_members(group_id, req),
+        |p: &Principal| p.id().to_string(),
+    )
+    .await
 }

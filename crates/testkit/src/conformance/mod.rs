@@ -43,6 +43,7 @@ mod groups;
 mod members;
 mod members_all;
 mod members_batch;
+mod paging;
 mod protected;
 #[cfg(test)]
 mod selftest;

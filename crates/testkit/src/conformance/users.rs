@@ -3,8 +3,9 @@
 
 use std::collections::HashSet;
 
-use idbridge_core::{ErrorKind, PageRequest, User, UserChanges, UserWrite, collect_pages};
+use idbridge_core::{ErrorKind, User, UserChanges, UserWrite};
 
+use super::paging::check_paged_listing;
 use super::{Ctx, Fail, Outcome, Verdict, ensure, expect_kind, scenarios};
 
 scenarios! { "users";
@@ -398,43 +399,10 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
     for _ in 0..7 {
         created.insert(cx.new_user().await?.id);
     }
-    let size = 2;
-    let mut pages = 0usize;
-    let items = collect_pages(|mut req: PageRequest| {
-        req.size = Some(size);
-        pages += 1;
-        let page_no = pages;
-        async move {
-            let page = cx.h.list_users(req).await?;
-            if page.items.len() > size {
-                return Err(idbridge_core::Error::protocol(format!(
-                    "page {page_no} has {} items, asked for at most {size}",
-                    page.items.len()
-                )));
-            }
-            Ok(page)
-        }
-    })
-    .await?;
-    check_pages(
-        pages,
-        &items.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+    check_paged_listing(
         &created,
+        |req| cx.h.list_users(req),
+        |u: &User| u.id.clone(),
     )
-}
-
-/// Checks a paged listing: at least three pages, no id twice, every created id present.
-pub(super) fn check_pages(pages: usize, ids: &[String], created: &HashSet<String>) -> Outcome {
-    ensure!(
-        pages >= 3,
-        "only {pages} pages for at least 7 records of size 2"
-    );
-    let mut seen = HashSet::new();
-    for id in ids {
-        ensure!(seen.insert(id), "{id} listed twice across pages");
-    }
-    for id in created {
-        ensure!(seen.contains(id), "{id} missing from the paged listing");
-    }
-    Ok(Verdict::Passed)
+    .await
 }

@@ -12,68 +12,41 @@ fn roles_map_to_target_roles_and_unknown_roles_are_config_errors() {
     c.source
         .members
         .insert("g-bi".into(), vec![Principal::User("s1".into())]);
-    c.source.roles = Some(vec![Role {
-        id: "r-an".into(),
-        name: "analyst".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }]);
-    c.source.grants = vec![Grant {
-        role: "r-an".into(),
-        principal: Principal::Group("g-bi".into()),
-        scope: Scope::Project("Sales".into()),
-    }];
+    c.source.roles = Some(vec![global_role("r-an", "analyst")]);
+    c.source.grants = vec![role_grant(
+        "r-an",
+        Principal::Group("g-bi".into()),
+        Scope::Project("Sales".into()),
+    )];
     c.target.roles = vec![
-        Role {
-            id: "TR1".into(),
-            name: "Normal Users".into(),
-            scope: Scope::Global,
-            privileges: vec![],
-        },
-        Role {
-            id: "TR2".into(),
-            name: "Old".into(),
-            scope: Scope::Global,
-            privileges: vec![],
-        },
+        global_role("TR1", "Normal Users"),
+        global_role("TR2", "Old"),
     ];
     // bob holds the mapped role without a reason: revoked.
-    c.target.grants = vec![Grant {
-        role: "TR1".into(),
-        principal: Principal::User("T2".into()),
-        scope: Scope::Project("Sales".into()),
-    }];
-    c.settings =
-        TargetSettings::from_json("t", json!({"roles": {"analyst": {"role": "Normal Users"}}}))
-            .expect("settings");
+    c.target.grants = vec![role_grant(
+        "TR1",
+        Principal::User("T2".into()),
+        Scope::Project("Sales".into()),
+    )];
+    c.set(json!({"roles": {"analyst": {"role": "Normal Users"}}}));
     c.caps.grants_to_groups = false;
     let plan = c.plan().expect("plan");
-    let grants: Vec<String> = find(&plan, "grant")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let grants: Vec<String> = resources(&plan, "grant");
     assert_eq!(
         grants,
         vec!["Normal Users (project Sales) -> ada"],
         "flattened to the group's users"
     );
-    let revokes: Vec<String> = find(&plan, "revoke")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let revokes: Vec<String> = resources(&plan, "revoke");
     assert_eq!(revokes, vec!["Normal Users (project Sales) -> bob"]);
 
     // To groups where the target can.
     c.caps.grants_to_groups = true;
     let plan = c.plan().expect("plan");
-    let grants: Vec<String> = find(&plan, "grant")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let grants: Vec<String> = resources(&plan, "grant");
     assert_eq!(grants, vec!["Normal Users (project Sales) -> bi-users"]);
 
-    c.settings = TargetSettings::from_json("t", json!({"roles": {"analyst": {"role": "Nope"}}}))
-        .expect("settings");
+    c.set(json!({"roles": {"analyst": {"role": "Nope"}}}));
     let err = c.plan().expect_err("unknown role");
     assert_eq!(err.kind(), idbridge_core::ErrorKind::Config);
     assert!(
@@ -85,14 +58,11 @@ fn roles_map_to_target_roles_and_unknown_roles_are_config_errors() {
         "lists the known roles: {err}"
     );
 
-    c.settings = TargetSettings::from_json("t", json!({"roles": {"analsyt": {"role": "Old"}}}))
-        .expect("settings");
+    c.set(json!({"roles": {"analsyt": {"role": "Old"}}}));
     let err = c.plan().expect_err("unknown source role");
     assert!(err.to_string().contains("targets.t.roles.analsyt"), "{err}");
 
-    c.settings =
-        TargetSettings::from_json("t", json!({"group_roles": {"nobody": {"role": "Old"}}}))
-            .expect("settings");
+    c.set(json!({"group_roles": {"nobody": {"role": "Old"}}}));
     let err = c.plan().expect_err("unknown group");
     assert!(
         err.to_string().contains("targets.t.group_roles.nobody"),
@@ -107,30 +77,14 @@ fn global_grants_to_groups_are_flattened_where_only_project_grants_go_to_groups(
     c.source
         .members
         .insert("g-bi".into(), vec![Principal::User("s1".into())]);
-    c.source.roles = Some(vec![Role {
-        id: "r".into(),
-        name: "viewer".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }]);
-    c.source.grants = vec![Grant {
-        role: "r".into(),
-        principal: Principal::Group("g-bi".into()),
-        scope: Scope::Global,
-    }];
-    c.target.roles = vec![Role {
-        id: "TR".into(),
-        name: "reader".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }];
-    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
-        .expect("settings");
+    c.map_viewer_to_reader("r");
+    c.source.grants = vec![role_grant(
+        "r",
+        Principal::Group("g-bi".into()),
+        Scope::Global,
+    )];
     c.caps.grants_global_to_groups = false;
     let plan = c.plan().expect("plan");
-    let grants: Vec<String> = find(&plan, "grant")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let grants: Vec<String> = resources(&plan, "grant");
     assert_eq!(grants, vec!["reader (global) -> ada"]);
 }

@@ -86,10 +86,7 @@ fn only_managed_members_are_removed() {
         ],
     );
     let plan = c.plan().expect("plan");
-    let removes: Vec<String> = find(&plan, "remove_member")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let removes: Vec<String> = resources(&plan, "remove_member");
     assert_eq!(
         removes,
         vec!["engineering <- bob"],
@@ -105,16 +102,9 @@ fn group_include_exclude_and_rename() {
         group("g2", "bi-old"),
         group("g3", "sales"),
     ]);
-    c.settings = TargetSettings::from_json(
-        "t",
-        json!({"groups": {"include": ["bi-*"], "exclude": ["*-old"], "rename": {"bi-users": "BI Users"}}}),
-    )
-    .expect("settings");
+    c.set(json!({"groups": {"include": ["bi-*"], "exclude": ["*-old"], "rename": {"bi-users": "BI Users"}}}));
     let plan = c.plan().expect("plan");
-    let groups: Vec<String> = find(&plan, "create_group")
-        .iter()
-        .map(|o| o.action.resource())
-        .collect();
+    let groups: Vec<String> = resources(&plan, "create_group");
     assert_eq!(groups, vec!["BI Users"]);
 }
 
@@ -198,8 +188,7 @@ fn configured_protected_groups_are_never_changed() {
     c.target
         .members
         .insert("TG1".into(), vec![Principal::User("T2".into())]);
-    c.settings =
-        TargetSettings::from_json("t", json!({"protected": ["admins"]})).expect("settings");
+    c.set(json!({"protected": ["admins"]}));
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(

@@ -9,15 +9,7 @@ fn leavers_are_disabled_with_session_revocation_and_rejoiners_re_enabled() {
         vec![user("T1", "ada"), user("T2", "bob")],
     );
     c.link_as_applied();
-    c.target.sessions = Some(vec![idbridge_core::Session {
-        id: "sess-1".into(),
-        user: "T2".into(),
-        login: None,
-        started: None,
-        last_activity: None,
-        client: None,
-        node: None,
-    }]);
+    c.target.sessions = Some(vec![session("sess-1", "T2")]);
     let leaver = c.source.users.remove(1);
     let plan = c.plan().expect("plan");
     assert_eq!(
@@ -66,15 +58,7 @@ fn sessions_left_live_by_an_interrupted_run_are_revoked() {
     c.user_links
         .push(link(idbridge_store::LinkKind::User, "gone", "T2", "x"));
     c.link_as_applied();
-    c.target.sessions = Some(vec![idbridge_core::Session {
-        id: "sess-1".into(),
-        user: "T2".into(),
-        login: None,
-        started: None,
-        last_activity: None,
-        client: None,
-        node: None,
-    }]);
+    c.target.sessions = Some(vec![session("sess-1", "T2")]);
     let plan = c.plan().expect("plan");
     assert_eq!(names(&plan), vec!["revoke_sessions bob"]);
 }
@@ -202,25 +186,12 @@ fn leaver_on_a_target_that_cannot_disable() -> Case {
     c.target
         .members
         .insert("TG2".into(), vec![Principal::User("T2".into())]);
-    c.source.roles = Some(vec![Role {
-        id: "r1".into(),
-        name: "viewer".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }]);
-    c.target.roles = vec![Role {
-        id: "TR".into(),
-        name: "reader".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }];
-    c.target.grants = vec![Grant {
-        role: "TR".into(),
-        principal: Principal::User("T2".into()),
-        scope: Scope::Global,
-    }];
-    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
-        .expect("settings");
+    c.map_viewer_to_reader("r1");
+    c.target.grants = vec![role_grant(
+        "TR",
+        Principal::User("T2".into()),
+        Scope::Global,
+    )];
     c.link_as_applied();
     c.source.users.retain(|u| u.id != "s2");
     c.source
@@ -322,11 +293,11 @@ fn a_user_disabled_in_the_source_is_stripped_where_the_target_cannot_disable() {
         "g1".into(),
         vec![Principal::User("s1".into()), Principal::User("s2".into())],
     );
-    c.source.grants = vec![Grant {
-        role: "r1".into(),
-        principal: Principal::User("s2".into()),
-        scope: Scope::Global,
-    }];
+    c.source.grants = vec![role_grant(
+        "r1",
+        Principal::User("s2".into()),
+        Scope::Global,
+    )];
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     // Not added back anywhere, stripped of what it has.
@@ -348,12 +319,7 @@ fn a_user_disabled_in_the_source_is_stripped_where_the_target_cannot_disable() {
 fn where_every_user_holds_one_global_role_a_stripped_account_gets_the_least() {
     let mut c = leaver_on_a_target_that_cannot_disable();
     c.caps.grants_global_floor = Some("TLOW");
-    c.target.roles.push(Role {
-        id: "TLOW".into(),
-        name: "nobody".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    });
+    c.target.roles.push(global_role("TLOW", "nobody"));
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(
@@ -362,11 +328,11 @@ fn where_every_user_holds_one_global_role_a_stripped_account_gets_the_least() {
     );
     assert!(!n.iter().any(|x| x.starts_with("revoke ")), "{n:?}");
     // Holding the least already: nothing to do about roles.
-    c.target.grants = vec![Grant {
-        role: "TLOW".into(),
-        principal: Principal::User("T2".into()),
-        scope: Scope::Global,
-    }];
+    c.target.grants = vec![role_grant(
+        "TLOW",
+        Principal::User("T2".into()),
+        Scope::Global,
+    )];
     let plan = c.plan().expect("plan");
     let n = names(&plan);
     assert!(!n.iter().any(|x| x.contains("(global)")), "{n:?}");

@@ -35,6 +35,38 @@ fn group(id: &str, name: &str) -> Group {
     }
 }
 
+/// A role of the whole platform, with no privileges listed.
+fn global_role(id: &str, name: &str) -> Role {
+    Role {
+        id: id.into(),
+        name: name.into(),
+        scope: Scope::Global,
+        privileges: vec![],
+    }
+}
+
+/// A grant of role `role` to `principal` in `scope`.
+fn role_grant(role: &str, principal: Principal, scope: Scope) -> Grant {
+    Grant {
+        role: role.into(),
+        principal,
+        scope,
+    }
+}
+
+/// A live session `id` of the account `user`, with nothing else known.
+fn session(id: &str, user: &str) -> idbridge_core::Session {
+    idbridge_core::Session {
+        id: id.into(),
+        user: user.into(),
+        login: None,
+        started: None,
+        last_activity: None,
+        client: None,
+        node: None,
+    }
+}
+
 fn full_caps() -> Capabilities {
     Capabilities {
         users_list: true,
@@ -165,6 +197,19 @@ impl Case {
         }
     }
 
+    /// Replaces the engine settings by `settings` (a target section's engine keys).
+    fn set(&mut self, settings: serde_json::Value) {
+        self.settings = TargetSettings::from_json("t", settings).expect("settings");
+    }
+
+    /// A source role `viewer` (id `source_role`) mapped to the target's role `reader`
+    /// (id `TR`), both global.
+    fn map_viewer_to_reader(&mut self, source_role: &str) {
+        self.source.roles = Some(vec![global_role(source_role, "viewer")]);
+        self.target.roles = vec![global_role("TR", "reader")];
+        self.set(json!({"roles": {"viewer": {"role": "reader"}}}));
+    }
+
     fn plan(&self) -> Result<TargetPlan> {
         let source = self.source.build();
         let target = self.target.build();
@@ -237,6 +282,14 @@ fn names(plan: &TargetPlan) -> Vec<String> {
     plan.ops
         .iter()
         .map(|o| format!("{} {}", o.action.name(), o.action.resource()))
+        .collect()
+}
+
+/// The resources of the plan's operations named `name`, in plan order.
+fn resources(plan: &TargetPlan, name: &str) -> Vec<String> {
+    find(plan, name)
+        .iter()
+        .map(|o| o.action.resource())
         .collect()
 }
 

@@ -192,11 +192,7 @@ fn field_templates_and_attributes() {
         vec![],
     );
     c.source.users[0].email = Some("Ada.Lovelace@Example.COM".into());
-    c.settings = TargetSettings::from_json(
-        "t",
-        json!({"fields": {"login": "{email|lower}", "display_name": "{display_name} ({attr.department})"}, "attributes": "all"}),
-    )
-    .expect("settings");
+    c.set(json!({"fields": {"login": "{email|lower}", "display_name": "{display_name} ({attr.department})"}, "attributes": "all"}));
     let plan = c.plan().expect("plan");
     let Action::CreateUser { user, .. } = &plan.ops[0].action else {
         panic!()
@@ -243,8 +239,7 @@ fn login_follows_the_email_where_the_target_says_so() {
     };
     assert_eq!(user.login, "ada@example.com");
     // An explicit template wins.
-    c.settings =
-        TargetSettings::from_json("t", json!({"fields": {"login": "{login}"}})).expect("settings");
+    c.set(json!({"fields": {"login": "{login}"}}));
     let plan = c.plan().expect("plan");
     let Action::CreateUser { user, .. } = &plan.ops[0].action else {
         panic!()
@@ -296,30 +291,17 @@ fn changes_a_target_cannot_make_are_noted_not_dropped() {
     c.target
         .members
         .insert("TG1".into(), vec![Principal::User("T2".into())]);
-    c.source.roles = Some(vec![Role {
-        id: "r1".into(),
-        name: "viewer".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }]);
-    c.source.grants = vec![Grant {
-        role: "r1".into(),
-        principal: Principal::User("s1".into()),
-        scope: Scope::Global,
-    }];
-    c.target.roles = vec![Role {
-        id: "TR".into(),
-        name: "reader".into(),
-        scope: Scope::Global,
-        privileges: vec![],
-    }];
-    c.target.grants = vec![Grant {
-        role: "TR".into(),
-        principal: Principal::User("T2".into()),
-        scope: Scope::Global,
-    }];
-    c.settings = TargetSettings::from_json("t", json!({"roles": {"viewer": {"role": "reader"}}}))
-        .expect("settings");
+    c.map_viewer_to_reader("r1");
+    c.source.grants = vec![role_grant(
+        "r1",
+        Principal::User("s1".into()),
+        Scope::Global,
+    )];
+    c.target.grants = vec![role_grant(
+        "TR",
+        Principal::User("T2".into()),
+        Scope::Global,
+    )];
     c.caps.members_add = false;
     c.caps.grants_grant = false;
     let plan = c.plan().expect("plan");

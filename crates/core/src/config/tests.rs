@@ -1,0 +1,280 @@
+//! Loading, overriding and checking configurations.
+
+use super::*;
+use crate::ErrorKind;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+#[test]
+fn loads_toml_with_env_override() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "c.toml",
+        r#"
+state = "s.db"
+[source]
+adapter = "file"
+path = "dir.yaml"
+[targets.bi]
+adapter = "portal"
+password = "from-file"
+"#,
+    );
+    let cfg = Config::load_with_env(
+        &p,
+        [(
+            "IDBRIDGE__TARGETS__BI__PASSWORD".to_string(),
+            "from-env".to_string(),
+        )],
+    )
+    .expect("loads");
+    assert_eq!(cfg.state, dir.path().join("s.db"));
+    assert_eq!(cfg.source.adapter, "file");
+    let bi = &cfg.targets["bi"];
+    assert_eq!(bi.key_path, "targets.bi");
+    assert_eq!(bi.settings["password"], Value::String("from-env".into()));
+}
+
+#[test]
+fn unknown_top_level_key_names_file_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(dir.path(), "c.yaml", "stat: x\nsource:\n  adapter: file\n");
+    let err = Config::load_with_env(&p, []).expect_err("misspelt");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let text = err.to_string();
+    assert!(text.contains("c.yaml"), "{text}");
+    assert!(text.contains("stat"), "{text}");
+}
+
+#[test]
+fn adapter_parse_names_full_key_path() {
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct C {
+        base_url: String,
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "c.toml",
+        "[source]\nadapter = \"file\"\n[targets.bi]\nadapter = \"x\"\nbase_url = \"u\"\nbase_ulr = \"v\"\n",
+    );
+    let cfg = Config::load_with_env(&p, []).expect("loads");
+    let err = cfg
+        .adapter_config(&cfg.targets["bi"])
+        .parse::<C>()
+        .expect_err("misspelt");
+    let text = err.to_string();
+    assert!(text.contains("targets.bi"), "{text}");
+    assert!(text.contains("base_ulr"), "{text}");
+    assert!(text.contains("c.toml"), "{text}");
+}
+
+#[test]
+fn missing_adapter_key_is_named() {
+    let err = Config::from_value(
+        serde_json::json!({"source": {"path": "x"}}),
+        ConfigOrigin::in_memory("."),
+    )
+    .expect_err("no adapter");
+    assert!(err.to_string().contains("`source`"), "{err}");
+    assert!(err.to_string().contains("adapter"), "{err}");
+}
+
+#[test]
+fn secret_file_is_read_and_both_forms_rejected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "pw", "s3cret\n");
+    let mut cfg = AdapterConfig::new("bi", serde_json::json!({"password_file": "pw"}));
+    cfg.origin = ConfigOrigin::in_memory(dir.path());
+    cfg.resolve_secret_files(&["password"]).expect("reads");
+    assert_eq!(cfg.settings["password"], Value::String("s3cret".into()));
+
+    let mut both = AdapterConfig::new(
+        "bi",
+        serde_json::json!({"password": "a", "password_file": "pw"}),
+    );
+    both.origin = ConfigOrigin::in_memory(dir.path());
+    let err = both
+        .resolve_secret_files(&["password"])
+        .expect_err("both given");
+    assert!(err.to_string().contains("password_file"), "{err}");
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Typed {
+    password: crate::Secret,
+    username: String,
+    #[serde(default)]
+    concurrency: Option<usize>,
+    #[serde(default)]
+    verify_tls: Option<bool>,
+}
+
+fn typed(cfg: &Config) -> Result<Typed> {
+    cfg.adapter_config(&cfg.targets["bi"]).parse::<Typed>()
+}
+
+#[test]
+fn environment_overrides_are_kept_verbatim() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "c.toml",
+        "[source]\nadapter = \"file\"\n[targets.bi]\nadapter = \"x\"\npassword = \"p\"\nusername = \"u\"\n",
+    );
+    for (password, username) in [
+        ("007", "1e3"),
+        ("1e3", "0x10"),
+        ("true", "-0"),
+        (" 42 ", "7.50"),
+    ] {
+        let env = [
+            (
+                "IDBRIDGE__TARGETS__BI__PASSWORD".to_string(),
+                password.to_string(),
+            ),
+            (
+                "IDBRIDGE__TARGETS__BI__USERNAME".to_string(),
+                username.to_string(),
+            ),
+            (
+                "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+                "3".to_string(),
+            ),
+            (
+                "IDBRIDGE__TARGETS__BI__VERIFY_TLS".to_string(),
+                "false".to_string(),
+            ),
+        ];
+        let cfg = Config::load_with_env(&p, env).expect("loads");
+        let t = typed(&cfg).expect("parses");
+        assert_eq!(t.password.expose(), password);
+        assert_eq!(t.username, username);
+        assert_eq!(t.concurrency, Some(3));
+        assert_eq!(t.verify_tls, Some(false));
+    }
+    let env = [(
+        "IDBRIDGE__TARGETS__BI__CONCURRENCY".to_string(),
+        "three".to_string(),
+    )];
+    let cfg = Config::load_with_env(&p, env).expect("loads");
+    let err = typed(&cfg).expect_err("not a number");
+    assert!(err.to_string().contains("targets.bi.concurrency"), "{err}");
+}
+
+#[test]
+fn a_secret_written_as_a_number_in_a_file_is_refused_without_showing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write(
+        dir.path(),
+        "c.yaml",
+        "source:\n  adapter: file\ntargets:\n  bi:\n    adapter: x\n    username: u\n    password: 0074321\n",
+    );
+    let cfg = Config::load_with_env(&p, []).expect("loads");
+    let err = typed(&cfg).expect_err("a number");
+    let text = err.to_string();
+    assert!(text.contains("targets.bi.password"), "{text}");
+    assert!(text.contains("quote"), "{text}");
+    assert!(!text.contains("74321"), "{text}");
+}
+
+#[test]
+fn secret_files_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = "x".repeat(usize::try_from(MAX_SECRET_FILE_BYTES).expect("small") + 1);
+    write(dir.path(), "big", &big);
+    write(dir.path(), "edge", &big[1..]);
+    std::fs::write(dir.path().join("binary"), [0xff, 0xfe, 0x00]).expect("write");
+    let attempt = |file: &str| {
+        let mut cfg = AdapterConfig::new("targets.bi", serde_json::json!({"api_key_file": file}));
+        cfg.origin = ConfigOrigin::in_memory(dir.path());
+        cfg.resolve_secret_files(&["api_key"]).map(|()| cfg)
+    };
+    for (file, problem) in [
+        ("/dev/zero", "larger than 64 KiB"),
+        ("big", "larger than 64 KiB"),
+        ("binary", "not UTF-8"),
+    ] {
+        let err = attempt(file).expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains("targets.bi.api_key_file"), "{text}");
+        assert!(text.contains(file), "{text}");
+        assert!(text.contains(problem), "{text}");
+        assert!(!text.contains("xxxx"), "{text}");
+    }
+    let cfg = attempt("edge").expect("64 KiB exactly is read");
+    assert_eq!(
+        cfg.settings["api_key"].as_str().map(str::len),
+        Some(big.len() - 1)
+    );
+}
+
+fn urls(settings: Value) -> Result<AdapterConfig> {
+    let mut cfg = AdapterConfig::new("bi", settings);
+    cfg.key_path = "targets.bi".into();
+    cfg.check_server_urls().map(|()| cfg)
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_unless_allowed() {
+    for url in [
+        "http://example.invalid/portal",
+        "http://10.0.0.7:8080",
+        "HTTP://bi.example.com",
+        "http://user:pw@[2001:db8::1]/x?token=t",
+        "http://localhost.example.com",
+    ] {
+        let err = urls(serde_json::json!({"base_url": url})).expect_err(url);
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains("targets.bi.base_url"), "{text}");
+        assert!(text.contains("plain HTTP"), "{text}");
+        assert!(text.contains("allow_plain_http"), "{text}");
+        assert!(!text.contains("pw@") && !text.contains("token=t"), "{text}");
+        for allow in [serde_json::json!(true), serde_json::json!("true")] {
+            let cfg = urls(serde_json::json!({"base_url": url, "allow_plain_http": allow}))
+                .expect("allowed");
+            assert!(!cfg.settings.contains_key("allow_plain_http"));
+        }
+    }
+    let err = urls(
+        serde_json::json!({"cluster_url": "http://cluster.example.com",
+                                          "base_url": "https://x"}),
+    )
+    .expect_err("every *_url key is checked");
+    assert!(err.to_string().contains("targets.bi.cluster_url"), "{err}");
+    let err = urls(serde_json::json!({"base_url": "http://h", "allow_plain_http": "yes"}))
+        .expect_err("not a boolean");
+    assert!(
+        err.to_string().contains("targets.bi.allow_plain_http"),
+        "{err}"
+    );
+}
+
+#[test]
+fn loopback_https_and_non_urls_are_accepted() {
+    for url in [
+        "http://127.0.0.1:8081/portal",
+        "http://127.1.2.3",
+        "http://localhost:11200",
+        "http://LOCALHOST./x",
+        "http://[::1]:9000",
+        "http://[::ffff:127.0.0.1]/",
+        "https://bi.example.com",
+        "not a url",
+    ] {
+        urls(serde_json::json!({"base_url": url})).expect(url);
+    }
+    // Keys that are not URLs are not looked at.
+    urls(serde_json::json!({"path": "http://example.com", "homepage": "http://x"}))
+        .expect("not URL keys");
+}
