@@ -228,18 +228,23 @@ mod tests {
         }
     }
 
+    /// `GET /doc`, which must still be JSON.
+    async fn get_doc(server: &crate::emulator::EmulatorServer) -> serde_json::Value {
+        reqwest::get(format!("{}/doc", server.url()))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("still JSON")
+    }
+
     #[tokio::test]
     async fn wrongtype_changes_the_type_of_one_value() {
         let (server, _) = faulted("wrongtype=1,seed=5").await;
         let original = serde_json::json!({"id": "abc", "n": 1, "tags": ["x"]});
         let mut changed_paths = std::collections::BTreeSet::new();
         for _ in 0..24 {
-            let doc: serde_json::Value = reqwest::get(format!("{}/doc", server.url()))
-                .await
-                .expect("get")
-                .json()
-                .await
-                .expect("still JSON");
+            let doc = get_doc(&server).await;
             let obj = doc.as_object().expect("root stays an object");
             assert_eq!(obj.len(), 3, "{doc}");
             let mut differing = Vec::new();
@@ -269,12 +274,7 @@ mod tests {
         let (server, _) = faulted("missing=1,seed=9").await;
         let mut removed = std::collections::BTreeSet::new();
         for _ in 0..24 {
-            let doc: serde_json::Value = reqwest::get(format!("{}/doc", server.url()))
-                .await
-                .expect("get")
-                .json()
-                .await
-                .expect("still JSON");
+            let doc = get_doc(&server).await;
             let obj = doc.as_object().expect("object");
             assert_eq!(obj.len(), 2, "{doc}");
             for key in ["id", "n", "tags"] {
