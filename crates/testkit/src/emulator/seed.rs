@@ -176,7 +176,8 @@ impl Handles<'_> {
     }
 }
 
-/// Memberships: nestings first (when the platform keeps them), then each user's groups.
+/// Memberships: nestings first (when the platform keeps them), then users in their groups
+/// in snapshot order (every group above them, when the platform flattens).
 fn seed_members(ids: &Handles<'_>, target: &mut dyn SeedTarget) -> Result<()> {
     let snapshot = ids.snapshot;
     let nesting = target.nesting();
@@ -194,26 +195,35 @@ fn seed_members(ids: &Handles<'_>, target: &mut dyn SeedTarget) -> Result<()> {
             }
         }
     }
-    for m in &snapshot.memberships {
-        ids.group(&m.group)?;
-        ids.member(&m.member)?;
-    }
-    for u in &snapshot.users {
-        let Some(user) = ids.users.get(u.id.as_str()) else {
-            continue;
-        };
-        let principal = Principal::User(u.id.clone());
-        let above = match nesting {
-            Nesting::Flatten => snapshot.groups_above(&principal),
-            Nesting::Keep | Nesting::Drop => snapshot.groups_of(&principal),
-        };
-        for g in above {
-            let Some(group) = ids.group(&g.id)? else {
+    if nesting == Nesting::Flatten {
+        for u in &snapshot.users {
+            let Some(user) = ids.users.get(u.id.as_str()) else {
                 continue;
             };
-            let what = format!("membership of user `{}`", u.login);
-            step(&what, target.add_member(group, SeedMember::User(user)))?;
+            for g in snapshot.groups_above(&Principal::User(u.id.clone())) {
+                let Some(group) = ids.group(&g.id)? else {
+                    continue;
+                };
+                let what = format!("membership of user `{}`", u.login);
+                step(&what, target.add_member(group, SeedMember::User(user)))?;
+            }
         }
+    }
+    for m in &snapshot.memberships {
+        let group = ids.group(&m.group)?;
+        let member = ids.member(&m.member)?;
+        let (Some(group), Some(SeedMember::User(user))) = (group, member) else {
+            continue;
+        };
+        if nesting == Nesting::Flatten {
+            continue;
+        }
+        let login = ids
+            .snapshot
+            .user(m.member.id())
+            .map_or("", |u| u.login.as_str());
+        let what = format!("membership of user `{login}`");
+        step(&what, target.add_member(group, SeedMember::User(user)))?;
     }
     Ok(())
 }

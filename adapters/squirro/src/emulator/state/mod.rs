@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use idbridge_testkit::emulator::ErrorBody;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
@@ -23,27 +24,22 @@ mod sessions;
 mod tokens;
 mod users;
 
-/// An error answer: status and the `error` message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `error` text.
-    pub message: String,
-}
+/// What Squirro's errors carry beyond status and message: nothing; the body is
+/// `{"error": message}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SquirroError;
 
-impl ApiError {
-    /// An error with `status` and `message`.
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+impl ErrorBody for SquirroError {
+    fn body(&self, message: &str) -> Value {
+        json!({ "error": message })
     }
 }
 
+/// An error answer: status and the `error` message.
+pub type ApiError = idbridge_testkit::emulator::ApiError<SquirroError>;
+
 /// Shorthand for results of state operations.
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
+pub type ApiResult<T> = idbridge_testkit::emulator::ApiResult<T, SquirroError>;
 
 /// Who is calling, from a valid access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,6 +358,16 @@ impl State {
             members,
         });
         id
+    }
+
+    /// Adds a user to a group (seeding).
+    pub fn seed_group_member(&self, group_id: &str, user_id: &str) {
+        let mut inner = self.lock();
+        if let Some(g) = inner.groups.iter_mut().find(|g| g.id == group_id)
+            && !g.members.iter().any(|m| m == user_id)
+        {
+            g.members.push(user_id.to_string());
+        }
     }
 
     /// Sets a project membership (seeding); creates the project when missing.
