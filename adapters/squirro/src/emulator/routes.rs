@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State as AxState};
+use axum::extract::{FromRequest, Path, Request, State as AxState};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -146,6 +146,23 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// A request body as form fields or a JSON object (see [`parse_fields`]).
+struct Fields(Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_fields(&headers, &body)
+            .map(Fields)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 /// The caller from its bearer token, then the version and tenant segments of the path
 /// (`/api/{user|topic}/{v}/{tenant}/...`) checked.
 impl Authenticate<State> for Caller {
@@ -163,16 +180,16 @@ impl Authenticate<State> for Caller {
     }
 }
 
-async fn token(AxState(s): St, headers: HeaderMap, body: Bytes) -> R {
-    ok(s.token_exchange(&parse_fields(&headers, &body)?)?)
+async fn token(AxState(s): St, Fields(f): Fields) -> R {
+    ok(s.token_exchange(&f)?)
 }
 
 async fn list_users(AxState(s): St, Auth(c): Auth<Caller>, q: Query) -> R {
     ok(s.list_users(&c, query_bool(&q, "include_config", false))?)
 }
 
-async fn create_user(AxState(s): St, Auth(c): Auth<Caller>, h: HeaderMap, body: Bytes) -> R {
-    created(s.create_user(&c, &parse_fields(&h, &body)?)?)
+async fn create_user(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_user(&c, &f)?)
 }
 
 async fn password_policy(AxState(s): St, Auth(_): Auth<Caller>) -> R {
@@ -184,14 +201,8 @@ async fn get_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, q: Query) -
     ok(s.get_user(&c, param(&p, "user_id"), include_projects)?)
 }
 
-async fn update_user(
-    AxState(s): St,
-    Auth(c): Auth<Caller>,
-    Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
-) -> R {
-    ok(s.update_user(&c, param(&p, "user_id"), &parse_fields(&h, &body)?)?)
+async fn update_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    ok(s.update_user(&c, param(&p, "user_id"), &f)?)
 }
 
 async fn delete_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
@@ -203,24 +214,17 @@ async fn change_password(
     AxState(s): St,
     Auth(c): Auth<Caller>,
     Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
+    Fields(f): Fields,
 ) -> R {
-    ok(s.change_password(&c, param(&p, "user_id"), &parse_fields(&h, &body)?)?)
+    ok(s.change_password(&c, param(&p, "user_id"), &f)?)
 }
 
 async fn list_grants(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
     ok(s.list_grants(&c, param(&p, "user_id"))?)
 }
 
-async fn new_grant(
-    AxState(s): St,
-    Auth(c): Auth<Caller>,
-    Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
-) -> R {
-    created(s.new_grant(&c, param(&p, "user_id"), &parse_fields(&h, &body)?)?)
+async fn new_grant(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    created(s.new_grant(&c, param(&p, "user_id"), &f)?)
 }
 
 async fn get_session(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
@@ -236,8 +240,8 @@ async fn list_groups(AxState(s): St, Auth(c): Auth<Caller>) -> R {
     ok(s.list_groups(&c)?)
 }
 
-async fn create_group(AxState(s): St, Auth(c): Auth<Caller>, h: HeaderMap, body: Bytes) -> R {
-    created(s.create_group(&c, &parse_fields(&h, &body)?)?)
+async fn create_group(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_group(&c, &f)?)
 }
 
 async fn get_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, q: Query) -> R {
@@ -245,14 +249,8 @@ async fn get_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, q: Query) 
     ok(s.get_group(&c, param(&p, "group_id"), include_projects)?)
 }
 
-async fn update_group(
-    AxState(s): St,
-    Auth(c): Auth<Caller>,
-    Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
-) -> R {
-    ok(s.update_group(&c, param(&p, "group_id"), &parse_fields(&h, &body)?)?)
+async fn update_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    ok(s.update_group(&c, param(&p, "group_id"), &f)?)
 }
 
 async fn delete_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
@@ -264,10 +262,9 @@ async fn add_group_member(
     AxState(s): St,
     Auth(c): Auth<Caller>,
     Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
+    Fields(f): Fields,
 ) -> R {
-    ok(s.add_group_member(&c, param(&p, "group_id"), &parse_fields(&h, &body)?)?)
+    ok(s.add_group_member(&c, param(&p, "group_id"), &f)?)
 }
 
 async fn remove_group_member(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
@@ -283,23 +280,19 @@ async fn add_project_member(
     AxState(s): St,
     Auth(c): Auth<Caller>,
     Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
+    Fields(f): Fields,
 ) -> R {
-    let fields = parse_fields(&h, &body)?;
-    ok(s.add_project_member(&c, param(&p, "project_id"), &fields)?)
+    ok(s.add_project_member(&c, param(&p, "project_id"), &f)?)
 }
 
 async fn update_project_member(
     AxState(s): St,
     Auth(c): Auth<Caller>,
     Path(p): P,
-    h: HeaderMap,
-    body: Bytes,
+    Fields(f): Fields,
 ) -> R {
-    let fields = parse_fields(&h, &body)?;
     let (project, member) = (param(&p, "project_id"), param(&p, "member_id"));
-    ok(s.update_project_member(&c, project, member, &fields)?)
+    ok(s.update_project_member(&c, project, member, &f)?)
 }
 
 async fn remove_project_member(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
@@ -311,8 +304,8 @@ async fn list_projects(AxState(s): St, Auth(c): Auth<Caller>) -> R {
     ok(s.list_projects(&c))
 }
 
-async fn create_project(AxState(s): St, Auth(c): Auth<Caller>, h: HeaderMap, body: Bytes) -> R {
-    created(s.create_project(&c, &parse_fields(&h, &body)?)?)
+async fn create_project(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_project(&c, &f)?)
 }
 
 async fn get_project(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {

@@ -214,6 +214,19 @@ impl Inner {
         self.users.push(user);
     }
 
+    /// The projects a user or group is a member of: `{id, title, project_role}` each.
+    fn projects_of(&self, member_id: &str, is_group: bool) -> Vec<Value> {
+        self.projects
+            .iter()
+            .filter_map(|p| {
+                p.members
+                    .iter()
+                    .find(|m| m.is_group == is_group && m.member_id == member_id)
+                    .map(|m| json!({"id": p.id, "title": p.title, "project_role": m.role}))
+            })
+            .collect()
+    }
+
     fn reindex_users(&mut self) {
         self.user_positions = self
             .users
@@ -264,6 +277,30 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 
 fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(404, format!("{what} {id} not found"))
+}
+
+/// 409 (`message`) when a record other than `except` (by id) has `value` (in any case)
+/// among `taken`'s `(id, value)` pairs.
+fn unique<'a>(
+    mut taken: impl Iterator<Item = (&'a str, &'a str)>,
+    except: Option<&str>,
+    value: &str,
+    message: impl FnOnce() -> String,
+) -> ApiResult<()> {
+    if taken.any(|(id, v)| Some(id) != except && v.eq_ignore_ascii_case(value)) {
+        Err(ApiError::new(409, message()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The text of field `key`, required and not blank (400 `missing` otherwise).
+fn required(fields: &Map<String, Value>, key: &str, missing: &str) -> ApiResult<String> {
+    fields
+        .get(key)
+        .and_then(value_text)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::new(400, missing))
 }
 
 fn forbidden() -> ApiError {
