@@ -14,9 +14,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use axum::response::IntoResponse;
+
 use super::state::{
-    ApiError, ApiResult, EmulatorState, NODE_NAME, PRIVILEGES, SessionRec, begins_with,
-    new_object_id, new_ticket_id, parse_operations,
+    ApiError, ApiResult, EmulatorState, MstrErrors, NODE_NAME, PRIVILEGES, SessionRec, begins_with,
+    new_object_id, parse_operations,
 };
 use crate::client::{AUTH_TOKEN_HEADER, TOTAL_COUNT_HEADER};
 use crate::wire::{EVERYONE_GROUP_ID, TYPE_SECURITY_ROLE, TYPE_USER_OR_GROUP};
@@ -131,15 +133,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn error_response(e: &ApiError) -> Response {
-    let mut body = json!({"code": e.code, "message": e.message, "ticketId": new_ticket_id()});
-    if let Some(c) = e.iserver_code {
-        body["iServerCode"] = Value::from(c);
-    }
-    json_response(
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        &body,
-    )
+fn error_response(e: ApiError) -> Response {
+    e.into_response()
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -231,7 +226,7 @@ async fn dispatch(
 ) -> Response {
     let path = uri.path();
     let Some(rest) = path.strip_prefix(PREFIX) else {
-        return error_response(&ApiError::no_route());
+        return error_response(ApiError::no_route());
     };
     let mut segs: Vec<String> = rest.split('/').map(percent_decode).collect();
     while segs.last().is_some_and(String::is_empty) {
@@ -250,7 +245,7 @@ async fn dispatch(
     };
     match handle(&st, &req) {
         Ok(resp) => resp,
-        Err(e) => error_response(&e),
+        Err(e) => error_response(e),
     }
 }
 
@@ -637,12 +632,7 @@ fn handle(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
             match status {
                 200..=299 => no_content(),
                 404 => Err(ApiError::not_found("User connection", id)),
-                _ => Err(ApiError {
-                    status: 500,
-                    code: "ERR001",
-                    message,
-                    iserver_code: Some(-2_147_072_488),
-                }),
+                _ => Err(ApiError::iserver(message, -2_147_072_488)),
             }
         }
         (Method::POST, ["monitors", "deleteUserConnections"]) => {
