@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
@@ -74,6 +75,22 @@ impl<S: Send + Sync + 'static> Routes<S> {
                 .method_not_allowed_fallback(move || std::future::ready(e.clone().into_response()));
         }
         router.with_state(state)
+    }
+}
+
+impl<S: Send + Sync + 'static> Routes<S> {
+    /// The router over `state`, `unknown` answering every unknown path and every known
+    /// path with another method (for a vendor whose answer depends on the request, such
+    /// as one that authenticates first).
+    pub fn finish_with<H, T>(self, state: Arc<S>, unknown: H) -> Router
+    where
+        H: Handler<T, Arc<S>>,
+        T: 'static,
+    {
+        self.router
+            .fallback(unknown.clone())
+            .method_not_allowed_fallback(unknown)
+            .with_state(state)
     }
 }
 
