@@ -1,25 +1,29 @@
 //! Users and user groups: create, read, change, delete, members and memberships.
 
 use super::*;
-use crate::emulator::state::{GroupRec, Inner, UserRec, begins_with, parse_operations};
+use crate::emulator::state::{GroupRec, Inner, UserRec, begins_with};
 use crate::wire::EVERYONE_GROUP_ID;
 
 /// The user and user-group routes.
 pub(super) fn routes(r: Routes<EmulatorState>) -> Routes<EmulatorState> {
-    r.at("/users", get(lookups::list_users).post(create_user))
+    r.at("/users", get(lookups::list_users).post(create::<Users>))
         .at(
             "/users/{id}",
-            get(get_user).patch(patch_user).delete(delete_user),
+            get(read::<Users>)
+                .patch(change::<Users>)
+                .delete(remove::<Users>),
         )
         .at("/users/{id}/memberships", get(user_memberships))
         .at("/users/{id}/securityRoles", get(lookups::principal_roles))
         .at("/users/{id}/privileges", get(lookups::principal_privileges))
         .at("/users/{id}/profile", delete(delete_profile))
-        .at("/usergroups", get(list_groups).post(create_group))
+        .at("/usergroups", get(list_groups).post(create::<Groups>))
         .at("/usergroups/topLevel", get(top_level_groups))
         .at(
             "/usergroups/{id}",
-            get(get_group).patch(patch_group).delete(delete_group),
+            get(read::<Groups>)
+                .patch(change::<Groups>)
+                .delete(remove::<Groups>),
         )
         .at("/usergroups/{id}/members", get(group_members))
         .at("/usergroups/{id}/memberships", get(group_memberships))
@@ -57,32 +61,76 @@ fn parents(i: &Inner, id: &str) -> Value {
     )
 }
 
-async fn create_user(State(st): St, Auth(_): Auth<SessionRec>, body: Bytes) -> R {
-    let body = json_body(&body)?;
-    let mut i = st.lock();
-    let id = i.create_user(&body)?;
-    created(i.user_json(user(&i, &id)?))
+/// Users and user groups are created, read, changed and deleted alike.
+trait Record {
+    /// The record `id` as the API shows it, or 404.
+    fn view(i: &Inner, id: &str) -> ApiResult<Value>;
+    /// Creates one from a JSON body; its id.
+    fn create(i: &mut Inner, body: &Value) -> ApiResult<String>;
+    /// Applies an `operationList`.
+    fn patch(i: &mut Inner, id: &str, ops: &[PatchOp]) -> ApiResult<()>;
+    /// Deletes it.
+    fn delete(i: &mut Inner, id: &str) -> ApiResult<()>;
 }
 
-async fn get_user(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>, q: Query) -> R {
-    let i = st.lock();
-    ok(select_fields(i.user_json(user(&i, &id)?), &fields(&q)))
+struct Users;
+
+impl Record for Users {
+    fn view(i: &Inner, id: &str) -> ApiResult<Value> {
+        Ok(i.user_json(user(i, id)?))
+    }
+    fn create(i: &mut Inner, body: &Value) -> ApiResult<String> {
+        i.create_user(body)
+    }
+    fn patch(i: &mut Inner, id: &str, ops: &[PatchOp]) -> ApiResult<()> {
+        i.patch_user(id, ops)
+    }
+    fn delete(i: &mut Inner, id: &str) -> ApiResult<()> {
+        i.delete_user(id)
+    }
 }
 
-async fn patch_user(
+struct Groups;
+
+impl Record for Groups {
+    fn view(i: &Inner, id: &str) -> ApiResult<Value> {
+        Ok(i.group_json(group(i, id)?))
+    }
+    fn create(i: &mut Inner, body: &Value) -> ApiResult<String> {
+        i.create_group(body)
+    }
+    fn patch(i: &mut Inner, id: &str, ops: &[PatchOp]) -> ApiResult<()> {
+        i.patch_group(id, ops)
+    }
+    fn delete(i: &mut Inner, id: &str) -> ApiResult<()> {
+        i.delete_group(id)
+    }
+}
+
+async fn create<K: Record>(State(st): St, Auth(_): Auth<SessionRec>, body: Bytes) -> R {
+    create_one(&st, &body, K::create, K::view)
+}
+
+async fn read<K: Record>(
+    State(st): St,
+    Auth(_): Auth<SessionRec>,
+    Path(id): Path<String>,
+    q: Query,
+) -> R {
+    read_one(&st, &id, &q, K::view)
+}
+
+async fn change<K: Record>(
     State(st): St,
     Auth(_): Auth<SessionRec>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> R {
-    let ops = parse_operations(&json_body(&body)?)?;
-    let mut i = st.lock();
-    i.patch_user(&id, &ops)?;
-    ok(i.user_json(user(&i, &id)?))
+    patch_one(&st, &id, &body, K::patch, K::view)
 }
 
-async fn delete_user(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>) -> R {
-    st.lock().delete_user(&id)?;
+async fn remove<K: Record>(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>) -> R {
+    K::delete(&mut st.lock(), &id)?;
     no_content()
 }
 
@@ -116,13 +164,6 @@ async fn list_groups(State(st): St, Auth(_): Auth<SessionRec>, q: Query) -> R {
     paged(all, window(&q)?, None)
 }
 
-async fn create_group(State(st): St, Auth(_): Auth<SessionRec>, body: Bytes) -> R {
-    let body = json_body(&body)?;
-    let mut i = st.lock();
-    let id = i.create_group(&body)?;
-    created(i.group_json(group(&i, &id)?))
-}
-
 async fn top_level_groups(State(st): St, Auth(_): Auth<SessionRec>) -> R {
     let i = st.lock();
     let top: Vec<Value> = i
@@ -133,33 +174,6 @@ async fn top_level_groups(State(st): St, Auth(_): Auth<SessionRec>) -> R {
         .map(|g| i.group_summary(g))
         .collect();
     ok(Value::from(top))
-}
-
-async fn get_group(
-    State(st): St,
-    Auth(_): Auth<SessionRec>,
-    Path(id): Path<String>,
-    q: Query,
-) -> R {
-    let i = st.lock();
-    ok(select_fields(i.group_json(group(&i, &id)?), &fields(&q)))
-}
-
-async fn patch_group(
-    State(st): St,
-    Auth(_): Auth<SessionRec>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> R {
-    let ops = parse_operations(&json_body(&body)?)?;
-    let mut i = st.lock();
-    i.patch_group(&id, &ops)?;
-    ok(i.group_json(group(&i, &id)?))
-}
-
-async fn delete_group(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>) -> R {
-    st.lock().delete_group(&id)?;
-    no_content()
 }
 
 async fn group_members(

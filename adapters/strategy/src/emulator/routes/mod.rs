@@ -21,7 +21,9 @@ use axum::routing::{delete, get, patch, post, put};
 use idbridge_testkit::emulator::{Auth, Authenticate, Query, Routes};
 use serde_json::{Map, Value, json};
 
-use super::state::{ApiError, ApiResult, EmulatorState, MstrErrors, SessionRec};
+use super::state::{
+    ApiError, ApiResult, EmulatorState, Inner, MstrErrors, PatchOp, SessionRec, parse_operations,
+};
 use crate::client::{AUTH_TOKEN_HEADER, TOTAL_COUNT_HEADER};
 
 mod addresses;
@@ -143,6 +145,45 @@ fn fields(q: &Query) -> Option<Vec<String>> {
             .filter(|s| !s.is_empty())
             .collect()
     })
+}
+
+/// `POST` of a new record: `create` it from the JSON body, answer 201 with its `view`.
+fn create_one(
+    st: &EmulatorState,
+    body: &Bytes,
+    create: fn(&mut Inner, &Value) -> ApiResult<String>,
+    view: fn(&Inner, &str) -> ApiResult<Value>,
+) -> R {
+    let body = json_body(body)?;
+    let mut i = st.lock();
+    let id = create(&mut i, &body)?;
+    created(view(&i, &id)?)
+}
+
+/// `GET` of one record: its `view`, with only the fields asked for.
+fn read_one(
+    st: &EmulatorState,
+    id: &str,
+    q: &Query,
+    view: fn(&Inner, &str) -> ApiResult<Value>,
+) -> R {
+    let i = st.lock();
+    ok(select_fields(view(&i, id)?, &fields(q)))
+}
+
+/// `PATCH` of one record: the body's `operationList` applied by `apply`, answered with the
+/// record's `view`.
+fn patch_one<T: serde::Serialize>(
+    st: &EmulatorState,
+    id: &str,
+    body: &Bytes,
+    apply: impl FnOnce(&mut Inner, &str, &[PatchOp]) -> ApiResult<()>,
+    view: fn(&Inner, &str) -> ApiResult<T>,
+) -> R {
+    let ops = parse_operations(&json_body(body)?)?;
+    let mut i = st.lock();
+    apply(&mut i, id, &ops)?;
+    ok_body(&view(&i, id)?)
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

@@ -1,7 +1,7 @@
 //! Security roles, their members per project, and the privilege catalogue.
 
 use super::*;
-use crate::emulator::state::{Inner, PRIVILEGES, RoleRec, parse_operations};
+use crate::emulator::state::{Inner, PRIVILEGES, PatchOp, RoleBody, RoleRec};
 
 /// The security-role and privilege routes.
 pub(super) fn routes(r: Routes<EmulatorState>) -> Routes<EmulatorState> {
@@ -44,7 +44,11 @@ async fn create(State(st): St, Auth(_): Auth<SessionRec>, body: Bytes) -> R {
 
 async fn read(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>, q: Query) -> R {
     let i = st.lock();
-    ok_body(&i.role_json(role(&i, &id)?).select(&fields(&q)))
+    ok_body(&role_view(&i, &id)?.select(&fields(&q)))
+}
+
+fn role_view(i: &Inner, id: &str) -> ApiResult<RoleBody> {
+    Ok(i.role_json(role(i, id)?))
 }
 
 /// `PATCH /securityRoles/{id}/members` (server 11.6.0400 and later): members only.
@@ -57,13 +61,13 @@ async fn change_members(
     if !crate::adapter::version_at_least(&st.settings.version, "11.6.0400") {
         return Err(ApiError::no_route());
     }
-    let ops = parse_operations(&json_body(&body)?)?;
-    if ops.iter().any(|o| o.path != "members") {
-        return Err(ApiError::invalid("Only '/members' can be changed here"));
-    }
-    let mut i = st.lock();
-    i.patch_role(&id, &ops)?;
-    ok_body(&i.role_json(role(&i, &id)?))
+    let members_only = |i: &mut Inner, id: &str, ops: &[PatchOp]| {
+        if ops.iter().any(|o| o.path != "members") {
+            return Err(ApiError::invalid("Only '/members' can be changed here"));
+        }
+        i.patch_role(id, ops)
+    };
+    patch_one(&st, &id, &body, members_only, role_view)
 }
 
 async fn change(
@@ -72,10 +76,7 @@ async fn change(
     Path(id): Path<String>,
     body: Bytes,
 ) -> R {
-    let ops = parse_operations(&json_body(&body)?)?;
-    let mut i = st.lock();
-    i.patch_role(&id, &ops)?;
-    ok_body(&i.role_json(role(&i, &id)?))
+    patch_one(&st, &id, &body, Inner::patch_role, role_view)
 }
 
 async fn remove(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>) -> R {
