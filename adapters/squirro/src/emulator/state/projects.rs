@@ -266,18 +266,9 @@ impl State {
             return Err(ApiError::new(400, format!("Invalid role {role}")));
         }
         let mut inner = self.lock();
-        let idx = Self::project_index(&inner, caller, id, true)?;
-        let m = inner.projects[idx]
-            .members
-            .iter_mut()
-            .find(|m| m.member_id == member_id)
-            .ok_or_else(|| not_found("Member", member_id))?;
-        if m.role == "owner" {
-            return Err(ApiError::new(
-                403,
-                "The project owner's role cannot be changed",
-            ));
-        }
+        let (idx, pos) = Self::member_position(&inner, caller, id, member_id)
+            .and_then(|at| not_owner(&inner, at, "The project owner's role cannot be changed"))?;
+        let m = &mut inner.projects[idx].members[pos];
         m.role = role;
         let m = m.clone();
         let p = &inner.projects[idx];
@@ -295,16 +286,37 @@ impl State {
         member_id: &str,
     ) -> ApiResult<()> {
         let mut inner = self.lock();
-        let idx = Self::project_index(&inner, caller, id, true)?;
-        let members = &mut inner.projects[idx].members;
-        let pos = members
+        let (idx, pos) = Self::member_position(&inner, caller, id, member_id)
+            .and_then(|at| not_owner(&inner, at, "The project owner cannot be removed"))?;
+        inner.projects[idx].members.remove(pos);
+        Ok(())
+    }
+
+    /// Where the member `member_id` of project `id` is: `(project, member)` positions.
+    ///
+    /// # Errors
+    /// 403 or 404 for the project (see `project_index`); 404 for the member.
+    fn member_position(
+        inner: &Inner,
+        caller: &Caller,
+        id: &str,
+        member_id: &str,
+    ) -> ApiResult<(usize, usize)> {
+        let idx = Self::project_index(inner, caller, id, true)?;
+        let pos = inner.projects[idx]
+            .members
             .iter()
             .position(|m| m.member_id == member_id)
             .ok_or_else(|| not_found("Member", member_id))?;
-        if members[pos].role == "owner" {
-            return Err(ApiError::new(403, "The project owner cannot be removed"));
-        }
-        members.remove(pos);
-        Ok(())
+        Ok((idx, pos))
+    }
+}
+
+/// `at` unless the member there is the project's owner (403 `refusal`).
+fn not_owner(inner: &Inner, at: (usize, usize), refusal: &str) -> ApiResult<(usize, usize)> {
+    if inner.projects[at.0].members[at.1].role == "owner" {
+        Err(ApiError::new(403, refusal))
+    } else {
+        Ok(at)
     }
 }
