@@ -199,13 +199,7 @@ impl State {
         id: &str,
         fields: &Map<String, Value>,
     ) -> ApiResult<Value> {
-        let role = fields
-            .get("role")
-            .and_then(value_text)
-            .ok_or_else(|| ApiError::new(400, "role is required"))?;
-        if !PROJECT_ROLES.contains(&role.as_str()) {
-            return Err(ApiError::new(400, format!("Invalid role {role}")));
-        }
+        let role = project_role(fields)?;
         let user_id = fields.get("user_id").and_then(value_text);
         let group_id = fields.get("group_id").and_then(value_text);
         let (member_id, is_group) = match (user_id, group_id) {
@@ -258,13 +252,7 @@ impl State {
         member_id: &str,
         fields: &Map<String, Value>,
     ) -> ApiResult<Value> {
-        let role = fields
-            .get("role")
-            .and_then(value_text)
-            .ok_or_else(|| ApiError::new(400, "role is required"))?;
-        if !PROJECT_ROLES.contains(&role.as_str()) {
-            return Err(ApiError::new(400, format!("Invalid role {role}")));
-        }
+        let role = project_role(fields)?;
         let mut inner = self.lock();
         let (idx, pos) = Self::member_position(&inner, caller, id, member_id)
             .and_then(|at| not_owner(&inner, at, "The project owner's role cannot be changed"))?;
@@ -309,6 +297,19 @@ impl State {
             .position(|m| m.member_id == member_id)
             .ok_or_else(|| not_found("Member", member_id))?;
         Ok((idx, pos))
+    }
+}
+
+/// The `role` field: required, one of the project roles (400 otherwise).
+fn project_role(fields: &Map<String, Value>) -> ApiResult<String> {
+    let role = fields
+        .get("role")
+        .and_then(value_text)
+        .ok_or_else(|| ApiError::new(400, "role is required"))?;
+    if PROJECT_ROLES.contains(&role.as_str()) {
+        Ok(role)
+    } else {
+        Err(ApiError::new(400, format!("Invalid role {role}")))
     }
 }
 
