@@ -26,7 +26,7 @@ mod views;
 
 pub use errors::{ApiError, ApiResult, MstrError, MstrErrors};
 pub use patch::{PatchOp, ids_of, parse_operations};
-use patch::{as_bool_value, as_str_value, parse_address};
+use patch::{as_bool_value, as_str_value, optional_ids, parse_address, required_text};
 mod roles;
 
 /// The id of the seeded project.
