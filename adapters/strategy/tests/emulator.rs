@@ -351,3 +351,68 @@ async fn logins_are_classed_apart_and_foreign_credentials_are_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn unknown_routes_answer_the_rest_tiers_404_after_the_session_check() {
+    let running = emulator::start(EmulatorOptions::default())
+        .await
+        .expect("starts");
+    let base = &running.base_url;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let code = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().await.expect("JSON error body");
+        (
+            status,
+            body["code"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let anonymous = client
+        .get(format!("{base}/api/no-such-thing"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(code(anonymous).await, (401, "ERR009".to_string()));
+    let login = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({
+            "username": emulator::DEFAULT_ADMIN_USER,
+            "password": emulator::DEFAULT_ADMIN_PASSWORD,
+            "loginMode": 1,
+        }))
+        .send()
+        .await
+        .expect("login");
+    let token = login
+        .headers()
+        .get("X-MSTR-AuthToken")
+        .and_then(|v| v.to_str().ok())
+        .expect("token")
+        .to_string();
+    let get = |path: &str| {
+        client
+            .get(format!("{base}/api/{path}"))
+            .header("X-MSTR-AuthToken", &token)
+            .send()
+    };
+    let unknown = get("no-such-thing").await.expect("answer");
+    assert_eq!(code(unknown).await, (404, "ERR004".to_string()));
+    let wrong_method = client
+        .delete(format!("{base}/api/status"))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(code(wrong_method).await, (404, "ERR004".to_string()));
+    let slash = get("users/").await.expect("answer");
+    assert_eq!(slash.status(), 200, "the trailing slash the SDK sends");
+    let outside = client
+        .get(format!("{}/elsewhere", running.server.url()))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(code(outside).await, (404, "ERR004".to_string()));
+}

@@ -26,13 +26,12 @@ pub mod server;
 pub mod state;
 mod suite;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_core::{Error, Group, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, RequestClass,
-    RunningEmulator, serve,
+    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, Nesting, RequestClass,
+    RunningEmulator, SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed, serve,
 };
 use serde_json::{Map, Value, json};
 
@@ -203,7 +202,7 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         vec![Value::Object(contributor)],
     );
     if let Some(snap) = &options.seed {
-        seed_snapshot(&state, snap);
+        seed_snapshot(&state, snap)?;
     }
     Ok(state)
 }
@@ -235,23 +234,29 @@ pub fn project_key_for(name: &str) -> String {
     }
 }
 
-/// Loads a snapshot: groups, users (each with its groups and every group above them, since
-/// DSS groups cannot nest; attributes as admin properties), global grants (the role becomes a
-/// group carrying the role's `admin`/`may…` privileges; users join it, groups get its flags)
-/// and project grants (a permission entry with the project role's flags, creating the
-/// project). What DSS cannot hold is skipped with a warning.
-pub fn seed_snapshot(state: &State, snap: &Snapshot) {
-    for g in &snap.groups {
-        if !state.has_group(&g.name) {
-            state.seed_group(&g.name, g.description.as_deref(), &[]);
-        }
+/// Loads a snapshot through [`idbridge_testkit::emulator::seed`]: users (attributes as
+/// admin properties), groups, memberships (each user in every group above it, since DSS
+/// groups cannot nest), global grants (the role becomes a group carrying the role's
+/// `admin`/`may…` privileges; users join it, groups get its flags) and project grants (a
+/// permission entry with the project role's flags, creating the project). What DSS cannot
+/// hold is skipped with a warning.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::InvalidInput`] for a snapshot that names a user, group or
+/// role it lacks.
+pub fn seed_snapshot(state: &State, snap: &Snapshot) -> Result<()> {
+    seed(snap, &mut Seeding(state))
+}
+
+/// The emulated instance as the seed fills it.
+struct Seeding<'a>(&'a State);
+
+impl SeedTarget for Seeding<'_> {
+    fn nesting(&self) -> Nesting {
+        Nesting::Flatten
     }
-    for u in &snap.users {
-        let all: BTreeSet<String> = snap
-            .groups_above(&Principal::User(u.id.clone()))
-            .into_iter()
-            .map(|g| g.name.clone())
-            .collect();
+
+    fn add_user(&mut self, _: &Snapshot, u: &User) -> SeedStep<String> {
         let attrs: Map<String, Value> = u
             .attributes
             .iter()
@@ -268,27 +273,40 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
             u.email.clone().map_or(Value::Null, Value::String),
         );
         doc.insert("enabled".into(), Value::Bool(u.enabled));
-        doc.insert(
-            "groups".into(),
-            Value::Array(all.into_iter().map(Value::String).collect()),
-        );
+        doc.insert("groups".into(), Value::Array(Vec::new()));
         doc.insert("adminProperties".into(), Value::Object(attrs));
-        state.seed_user(doc, 0);
+        self.0.seed_user(doc, 0);
+        Ok(Seeded::Added(u.login.clone()))
     }
-    for grant in &snap.grants {
-        let Some(role) = snap.role(&grant.role) else {
-            tracing::warn!(role = %grant.role, "seed grant skipped: unknown role");
-            continue;
+
+    fn add_group(&mut self, _: &Snapshot, g: &Group) -> SeedStep<String> {
+        if !self.0.has_group(&g.name) {
+            self.0.seed_group(&g.name, g.description.as_deref(), &[]);
+        }
+        Ok(Seeded::Added(g.name.clone()))
+    }
+
+    fn add_member(&mut self, group: &str, member: SeedMember<'_>) -> SeedStep<()> {
+        match member {
+            SeedMember::User(login) => {
+                self.0.seed_user_group(login, group, true);
+                Ok(Seeded::Added(()))
+            }
+            SeedMember::Group(_) => Ok(Seeded::Skipped("DSS groups cannot nest".into())),
+        }
+    }
+
+    fn add_role(&mut self, _: &Snapshot, r: &Role) -> SeedStep<String> {
+        Ok(Seeded::Added(r.name.clone()))
+    }
+
+    fn add_grant(&mut self, g: SeedGrant<'_>) -> SeedStep<()> {
+        let (role, state) = (g.role, self.0);
+        let (kind, holder) = match g.holder {
+            SeedMember::User(login) => ("user", login),
+            SeedMember::Group(name) => ("group", name),
         };
-        let holder = match &grant.principal {
-            Principal::User(id) => snap.user(id).map(|u| ("user", u.login.as_str())),
-            Principal::Group(id) => snap.group(id).map(|g| ("group", g.name.as_str())),
-        };
-        let Some((kind, holder)) = holder else {
-            tracing::warn!(role = %role.name, "seed grant skipped: unknown holder");
-            continue;
-        };
-        match &grant.scope {
+        match &g.grant.scope {
             Scope::Global => {
                 let flags: Vec<String> = role
                     .privileges
@@ -304,14 +322,7 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
                     tracing::warn!(role = %role.name, "seeded global role has no admin/may… privilege, so its group is a plain group");
                 }
                 if kind == "user" {
-                    if let Ok(mut doc) = state.get_user(holder) {
-                        let mut groups = crate::emulator::state::groups_of(&doc);
-                        if !groups.contains(&role.name) {
-                            groups.push(role.name.clone());
-                        }
-                        crate::wire::set_user_groups(&mut doc, &groups);
-                        let _ = state.replace_user(holder, doc);
-                    }
+                    state.seed_user_group(holder, &role.name, false);
                 } else {
                     state.seed_group_flags(holder, &flags);
                 }
@@ -325,8 +336,9 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
                         .collect()
                 });
                 if flags.is_empty() {
-                    tracing::warn!(role = %role.name, project = %p, "seed grant skipped: not a project role DSS can express");
-                    continue;
+                    return Ok(Seeded::Skipped(format!(
+                        "not a project role DSS can express (project `{p}`)"
+                    )));
                 }
                 let key = project_key_for(p);
                 if !state.has_project(&key) {
@@ -335,6 +347,7 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
                 state.seed_project_entry(&key, (kind, holder), &flags);
             }
         }
+        Ok(Seeded::Added(()))
     }
 }
 

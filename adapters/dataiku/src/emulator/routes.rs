@@ -7,83 +7,83 @@
 //! `Content-Type` (the official client sends none); query booleans are read ignoring case
 //! (`True`, as Python sends them). Errors are `{errorType, message, detailedMessage}`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State as AxState};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{delete, get, post};
 use base64::Engine;
+use idbridge_testkit::emulator::{Auth, Authenticate, Query, Routes, header};
 use serde_json::{Value, json};
 
-use super::state::{ApiError, ApiResult, Caller, NOT_AUTHENTICATED, State};
+use super::state::{ApiError, ApiResult, Caller, DssError, DssErrors, NOT_AUTHENTICATED, State};
 use crate::wire::Doc;
 
 /// The API roots served.
 pub const ROOTS: &[&str] = &["/dip/publicapi", "/public/api"];
 
-type S = Arc<State>;
-type Q = Query<HashMap<String, String>>;
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(self.body())).into_response()
-    }
-}
+type St = AxState<Arc<State>>;
 
 fn ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
 
 /// Reads a boolean query parameter as DSS does: `true` in any case is true.
-pub fn query_bool(q: &HashMap<String, String>, name: &str) -> bool {
+pub fn query_bool(q: &Query, name: &str) -> bool {
     q.get(name)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 fn unauthenticated(msg: &str) -> ApiError {
-    ApiError::new(401, NOT_AUTHENTICATED, msg)
+    ApiError::with(401, DssError(NOT_AUTHENTICATED), msg)
 }
 
 /// The caller of a request, from its Basic credentials and `X-DKU-ProxyUser`.
-fn caller(state: &State, headers: &HeaderMap) -> ApiResult<Caller> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| unauthenticated("No API key given"))?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-        .ok_or_else(|| {
-            unauthenticated("Expected HTTP Basic authentication with the API key as user")
-        })?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| unauthenticated("Malformed Basic credentials"))?;
-    let (key, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
-    if !password.is_empty() {
-        return Err(unauthenticated(
-            "Unknown API Key (send the key as user with an empty password)",
-        ));
+impl Authenticate<State> for Caller {
+    type Error = ApiError;
+
+    fn authenticate(state: &State, parts: &Parts) -> ApiResult<Caller> {
+        let value =
+            header(parts, "authorization").ok_or_else(|| unauthenticated("No API key given"))?;
+        let encoded = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+            .ok_or_else(|| {
+                unauthenticated("Expected HTTP Basic authentication with the API key as user")
+            })?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| unauthenticated("Malformed Basic credentials"))?;
+        let (key, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+        if !password.is_empty() {
+            return Err(unauthenticated(
+                "Unknown API Key (send the key as user with an empty password)",
+            ));
+        }
+        state.authenticate(key, header(parts, "X-DKU-ProxyUser"))
     }
-    let proxy = headers.get("X-DKU-ProxyUser").and_then(|v| v.to_str().ok());
-    state.authenticate(key, proxy)
 }
 
-fn admin(state: &State, headers: &HeaderMap) -> ApiResult<Caller> {
-    let c = caller(state, headers)?;
-    if c.admin {
-        Ok(c)
-    } else {
-        Err(ApiError::unauthorized(
-            "Action forbidden, you are not admin",
-        ))
+/// A caller with administrator rights.
+struct Admin(Caller);
+
+impl Authenticate<State> for Admin {
+    type Error = ApiError;
+
+    fn authenticate(state: &State, parts: &Parts) -> ApiResult<Admin> {
+        let c = Caller::authenticate(state, parts)?;
+        if c.admin {
+            Ok(Admin(c))
+        } else {
+            Err(ApiError::unauthorized(
+                "Action forbidden, you are not admin",
+            ))
+        }
     }
 }
 
@@ -114,13 +114,11 @@ type R = ApiResult<Response>;
 
 // ----- auth, own user -------------------------------------------------------------------
 
-async fn auth_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    let c = caller(&s, &h)?;
+async fn auth_info(AxState(s): St, Auth(c): Auth<Caller>) -> R {
     Ok(ok(s.auth_info(&c)))
 }
 
-async fn current_user(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    let c = caller(&s, &h)?;
+async fn current_user(AxState(s): St, Auth(c): Auth<Caller>) -> R {
     let login = c
         .login
         .ok_or_else(|| ApiError::illegal("This API key is not bound to a user"))?;
@@ -129,8 +127,7 @@ async fn current_user(AxState(s): AxState<S>, h: HeaderMap) -> R {
     Ok(ok(Value::Object(doc)))
 }
 
-async fn save_current_user(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    let c = caller(&s, &h)?;
+async fn save_current_user(AxState(s): St, Auth(c): Auth<Caller>, body: Bytes) -> R {
     let login = c
         .login
         .ok_or_else(|| ApiError::illegal("This API key is not bound to a user"))?;
@@ -140,98 +137,87 @@ async fn save_current_user(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) ->
 
 // ----- users ------------------------------------------------------------------------
 
-async fn list_users(AxState(s): AxState<S>, h: HeaderMap, q: Q) -> R {
-    admin(&s, &h)?;
+async fn list_users(AxState(s): St, Auth(_): Auth<Admin>, q: Query) -> R {
     Ok(ok(Value::Array(
         s.list_users(query_bool(&q, "includeSettings")),
     )))
 }
 
-async fn create_user(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    admin(&s, &h)?;
+async fn create_user(AxState(s): St, Auth(_): Auth<Admin>, body: Bytes) -> R {
     let login = s.create_user(&body_object(&body)?)?;
     Ok(ok(json!({"msg": format!("Created user {login}")})))
 }
 
-async fn get_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn get_user(AxState(s): St, Auth(_): Auth<Admin>, Path(login): Path<String>) -> R {
     Ok(ok(Value::Object(s.get_user(&login)?)))
 }
 
 async fn put_user(
-    AxState(s): AxState<S>,
-    h: HeaderMap,
+    AxState(s): St,
+    Auth(_): Auth<Admin>,
     Path(login): Path<String>,
     body: Bytes,
 ) -> R {
-    admin(&s, &h)?;
     s.replace_user(&login, body_object(&body)?)?;
     Ok(ok(json!({"msg": format!("Edited user {login}")})))
 }
 
-async fn delete_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>, q: Q) -> R {
-    let c = admin(&s, &h)?;
+async fn delete_user(
+    AxState(s): St,
+    Auth(Admin(c)): Auth<Admin>,
+    Path(login): Path<String>,
+    q: Query,
+) -> R {
     s.delete_user(&c, &login, query_bool(&q, "allowSelfDeletion"))?;
     Ok(ok(json!({"msg": format!("Deleted user {login}")})))
 }
 
-async fn user_activity(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn user_activity(AxState(s): St, Auth(_): Auth<Admin>, Path(login): Path<String>) -> R {
     Ok(ok(s.activity(&login)?))
 }
 
-async fn users_activity(AxState(s): AxState<S>, h: HeaderMap, q: Q) -> R {
-    admin(&s, &h)?;
+async fn users_activity(AxState(s): St, Auth(_): Auth<Admin>, q: Query) -> R {
     Ok(ok(Value::Array(
         s.all_activity(query_bool(&q, "enabledUsersOnly")),
     )))
 }
 
-async fn resync_user(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn resync_user(AxState(s): St, Auth(_): Auth<Admin>, Path(login): Path<String>) -> R {
     s.get_user(&login)?;
     Ok(ok(s.finished_future(Value::Null)))
 }
 
-async fn resync_multi(AxState(s): AxState<S>, h: HeaderMap, _body: Bytes) -> R {
-    admin(&s, &h)?;
+async fn resync_multi(AxState(s): St, Auth(_): Auth<Admin>, _body: Bytes) -> R {
     Ok(ok(s.finished_future(Value::Null)))
 }
 
-async fn users_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    caller(&s, &h)?;
+async fn users_info(AxState(s): St, Auth(_): Auth<Caller>) -> R {
     Ok(ok(Value::Array(s.users_info())))
 }
 
-async fn user_info(AxState(s): AxState<S>, h: HeaderMap, Path(login): Path<String>) -> R {
-    caller(&s, &h)?;
+async fn user_info(AxState(s): St, Auth(_): Auth<Caller>, Path(login): Path<String>) -> R {
     Ok(ok(s.user_info(&login)?))
 }
 
-async fn trial_expired(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    admin(&s, &h)?;
+async fn trial_expired(Auth(_): Auth<Admin>) -> R {
     Ok(ok(json!([])))
 }
 
-async fn licensing_status(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    admin(&s, &h)?;
+async fn licensing_status(AxState(s): St, Auth(_): Auth<Admin>) -> R {
     Ok(ok(s.licence().status()))
 }
 
 // ----- bulk -------------------------------------------------------------------------
 
-async fn bulk_create(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    admin(&s, &h)?;
+async fn bulk_create(AxState(s): St, Auth(_): Auth<Admin>, body: Bytes) -> R {
     Ok(ok(Value::Array(s.bulk_create(&body_array(&body)?))))
 }
 
-async fn bulk_edit(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    admin(&s, &h)?;
+async fn bulk_edit(AxState(s): St, Auth(_): Auth<Admin>, body: Bytes) -> R {
     Ok(ok(Value::Array(s.bulk_edit(&body_array(&body)?))))
 }
 
-async fn bulk_delete(AxState(s): AxState<S>, h: HeaderMap, q: Q, body: Bytes) -> R {
-    let c = admin(&s, &h)?;
+async fn bulk_delete(AxState(s): St, Auth(Admin(c)): Auth<Admin>, q: Query, body: Bytes) -> R {
     Ok(ok(Value::Array(s.bulk_delete(
         &c,
         &body_array(&body)?,
@@ -241,82 +227,70 @@ async fn bulk_delete(AxState(s): AxState<S>, h: HeaderMap, q: Q, body: Bytes) ->
 
 // ----- groups -----------------------------------------------------------------------
 
-async fn list_groups(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    admin(&s, &h)?;
+async fn list_groups(AxState(s): St, Auth(_): Auth<Admin>) -> R {
     Ok(ok(Value::Array(s.list_groups())))
 }
 
-async fn groups_info(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    caller(&s, &h)?;
+async fn groups_info(AxState(s): St, Auth(_): Auth<Caller>) -> R {
     Ok(ok(Value::Array(s.groups_info())))
 }
 
-async fn create_group(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    admin(&s, &h)?;
+async fn create_group(AxState(s): St, Auth(_): Auth<Admin>, body: Bytes) -> R {
     let name = s.create_group(&body_object(&body)?)?;
     Ok(ok(json!({"msg": format!("Created group {name}")})))
 }
 
-async fn get_group(AxState(s): AxState<S>, h: HeaderMap, Path(name): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn get_group(AxState(s): St, Auth(_): Auth<Admin>, Path(name): Path<String>) -> R {
     Ok(ok(Value::Object(s.get_group(&name)?)))
 }
 
 async fn put_group(
-    AxState(s): AxState<S>,
-    h: HeaderMap,
+    AxState(s): St,
+    Auth(_): Auth<Admin>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> R {
-    admin(&s, &h)?;
     s.replace_group(&name, body_object(&body)?)?;
     Ok(ok(json!({"msg": format!("Edited group {name}")})))
 }
 
-async fn delete_group(AxState(s): AxState<S>, h: HeaderMap, Path(name): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn delete_group(AxState(s): St, Auth(_): Auth<Admin>, Path(name): Path<String>) -> R {
     s.delete_group(&name)?;
     Ok(ok(json!({"msg": format!("Deleted group {name}")})))
 }
 
-async fn authorization_matrix(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    admin(&s, &h)?;
+async fn authorization_matrix(AxState(s): St, Auth(_): Auth<Admin>) -> R {
     Ok(ok(s.authorization_matrix()))
 }
 
 // ----- projects ---------------------------------------------------------------------
 
-async fn list_projects(AxState(s): AxState<S>, h: HeaderMap) -> R {
-    caller(&s, &h)?;
+async fn list_projects(AxState(s): St, Auth(_): Auth<Caller>) -> R {
     Ok(ok(Value::Array(s.list_projects())))
 }
 
-async fn create_project(AxState(s): AxState<S>, h: HeaderMap, body: Bytes) -> R {
-    let c = admin(&s, &h)?;
+async fn create_project(AxState(s): St, Auth(Admin(c)): Auth<Admin>, body: Bytes) -> R {
     let key = s.create_project(&body_object(&body)?, &c)?;
     Ok(ok(json!({"projectKey": key})))
 }
 
-async fn get_permissions(AxState(s): AxState<S>, h: HeaderMap, Path(key): Path<String>) -> R {
-    admin(&s, &h)?;
+async fn get_permissions(AxState(s): St, Auth(_): Auth<Admin>, Path(key): Path<String>) -> R {
     Ok(ok(Value::Object(s.permissions(&key)?)))
 }
 
 async fn put_permissions(
-    AxState(s): AxState<S>,
-    h: HeaderMap,
+    AxState(s): St,
+    Auth(_): Auth<Admin>,
     Path(key): Path<String>,
     body: Bytes,
 ) -> R {
-    admin(&s, &h)?;
     s.replace_permissions(&key, body_object(&body)?)?;
     Ok(ok(json!({"msg": "Permissions saved"})))
 }
 
 // ----- futures ----------------------------------------------------------------------
 
-async fn get_future(AxState(s): AxState<S>, h: HeaderMap, Path(id): Path<String>) -> R {
-    caller(&s, &h)?;
+async fn get_future(Auth(_): Auth<Caller>, Path(id): Path<String>) -> R {
     Ok(ok(json!({
         "jobId": id,
         "hasResult": true,
@@ -326,79 +300,49 @@ async fn get_future(AxState(s): AxState<S>, h: HeaderMap, Path(id): Path<String>
     })))
 }
 
-async fn abort_future(AxState(s): AxState<S>, h: HeaderMap, Path(_id): Path<String>) -> R {
-    caller(&s, &h)?;
+async fn abort_future(Auth(_): Auth<Caller>, Path(_id): Path<String>) -> R {
     Ok(ok(json!({})))
-}
-
-async fn fallback() -> ApiError {
-    ApiError::not_found("No such API endpoint")
-}
-
-/// Adds `path` (relative to the API root) under every root, with and without a trailing
-/// slash.
-fn add(router: Router<S>, path: &str, method: MethodRouter<S>) -> Router<S> {
-    let mut router = router;
-    for root in ROOTS {
-        let full = format!("{root}{path}");
-        let other = match full.strip_suffix('/') {
-            Some(bare) => bare.to_string(),
-            None => format!("{full}/"),
-        };
-        router = router
-            .route(&full, method.clone())
-            .route(&other, method.clone());
-    }
-    router
 }
 
 /// The router over `state`. Without the bulk setting (a server older than 14.2), the bulk
 /// endpoints answer 404 and `includeSettings` is ignored.
 pub fn router(state: Arc<State>) -> Router {
-    let mut r: Router<S> = Router::new();
-    r = add(r, "/auth/info", get(auth_info));
-    r = add(r, "/current-user", get(current_user).put(save_current_user));
-    r = add(r, "/admin/users/", get(list_users).post(create_user));
-    r = add(
-        r,
+    let mut r = Routes::new(ROOTS, true);
+    r = r.at("/auth/info", get(auth_info));
+    r = r.at("/current-user", get(current_user).put(save_current_user));
+    r = r.at("/admin/users/", get(list_users).post(create_user));
+    r = r.at(
         "/admin/users/{login}",
         get(get_user).put(put_user).delete(delete_user),
     );
-    r = add(r, "/admin/users/{login}/activity", get(user_activity));
-    r = add(r, "/admin/users/{login}/actions/resync", post(resync_user));
-    r = add(r, "/admin/users/actions/resync-multi", post(resync_multi));
-    r = add(r, "/admin/users-activity", get(users_activity));
-    r = add(r, "/admin/list-trial-expired-users", get(trial_expired));
+    r = r.at("/admin/users/{login}/activity", get(user_activity));
+    r = r.at("/admin/users/{login}/actions/resync", post(resync_user));
+    r = r.at("/admin/users/actions/resync-multi", post(resync_multi));
+    r = r.at("/admin/users-activity", get(users_activity));
+    r = r.at("/admin/list-trial-expired-users", get(trial_expired));
     if state.settings().bulk {
-        r = add(
-            r,
+        r = r.at(
             "/admin/users/actions/bulk",
             post(bulk_create).put(bulk_edit).delete(bulk_delete),
         );
     }
-    r = add(r, "/admin/licensing/status", get(licensing_status));
-    r = add(r, "/admin/groups/", get(list_groups).post(create_group));
-    r = add(
-        r,
+    r = r.at("/admin/licensing/status", get(licensing_status));
+    r = r.at("/admin/groups/", get(list_groups).post(create_group));
+    r = r.at(
         "/admin/groups/{name}",
         get(get_group).put(put_group).delete(delete_group),
     );
-    r = add(r, "/admin/authorization-matrix", get(authorization_matrix));
-    r = add(r, "/users", get(users_info));
-    r = add(r, "/users/{login}", get(user_info));
-    r = add(r, "/groups", get(groups_info));
-    r = add(r, "/projects/", get(list_projects).post(create_project));
-    r = add(
-        r,
+    r = r.at("/admin/authorization-matrix", get(authorization_matrix));
+    r = r.at("/users", get(users_info));
+    r = r.at("/users/{login}", get(user_info));
+    r = r.at("/groups", get(groups_info));
+    r = r.at("/projects/", get(list_projects).post(create_project));
+    r = r.at(
         "/projects/{key}/permissions",
         get(get_permissions).put(put_permissions),
     );
-    r = add(
-        r,
-        "/futures/{id}",
-        get(get_future).merge(delete(abort_future)),
-    );
-    r.fallback(fallback).with_state(state)
+    r = r.at("/futures/{id}", get(get_future).merge(delete(abort_future)));
+    r.finish(state, ApiError::not_found("No such API endpoint"), None)
 }
 
 #[cfg(test)]
@@ -407,11 +351,7 @@ mod tests {
 
     #[test]
     fn booleans_ignore_case() {
-        let q: HashMap<String, String> = [
-            ("a".to_string(), "True".to_string()),
-            ("b".to_string(), "FALSE".to_string()),
-        ]
-        .into();
+        let q = Query::parse(Some("a=True&b=FALSE"));
         assert!(query_bool(&q, "a"));
         assert!(!query_bool(&q, "b"));
         assert!(!query_bool(&q, "c"));

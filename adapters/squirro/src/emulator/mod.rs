@@ -24,9 +24,10 @@ mod suite;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_core::{Error, Group, Principal, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, serve,
+    CredentialSpec, EmulatorContract, EmulatorOptions, Nesting, RequestClass, RunningEmulator,
+    SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed, serve,
 };
 use serde_json::{Map, Value, json};
 
@@ -155,24 +156,40 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
         .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
     state.seed_project(PROJECT_ID, &project);
     if let Some(snap) = &options.seed {
-        seed_snapshot(&state, snap);
+        seed_snapshot(&state, snap)?;
     }
     Ok(state)
 }
 
-/// Loads a snapshot: users (those whose login or email is an e-mail address), groups with
-/// their direct user members (nesting is flattened away: Squirro groups hold users only),
-/// global grants of server roles, and project grants of project roles (creating the
-/// projects). What Squirro cannot hold is skipped with a warning.
-pub fn seed_snapshot(state: &State, snap: &Snapshot) {
-    let mut ids_by_user = std::collections::HashMap::new();
-    for u in &snap.users {
+/// Loads a snapshot through [`idbridge_testkit::emulator::seed`]: users (those whose
+/// login or email is an e-mail address, each with the server role of its global grants),
+/// groups with their direct user members (Squirro groups hold users only, so nesting is
+/// dropped), and project grants of project roles (creating the projects). What Squirro
+/// cannot hold is skipped with a warning.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::InvalidInput`] for a snapshot that names a user, group or
+/// role it lacks.
+pub fn seed_snapshot(state: &State, snap: &Snapshot) -> Result<()> {
+    seed(snap, &mut Seeding(state))
+}
+
+/// The emulated tenant as the seed fills it.
+struct Seeding<'a>(&'a State);
+
+impl SeedTarget for Seeding<'_> {
+    fn nesting(&self) -> Nesting {
+        Nesting::Drop
+    }
+
+    fn add_user(&mut self, snap: &Snapshot, u: &User) -> SeedStep<String> {
         let email = match (&u.email, is_email(&u.login)) {
             (_, true) => u.login.clone(),
             (Some(e), false) if is_email(e) => e.clone(),
             _ => {
-                tracing::warn!(login = %u.login, "seed user skipped: Squirro logins are e-mail addresses");
-                continue;
+                return Ok(Seeded::Skipped(
+                    "Squirro logins are e-mail addresses".into(),
+                ));
             }
         };
         let mut role = "user".to_string();
@@ -183,9 +200,8 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
             }
         }
         let id = state::new_id();
-        ids_by_user.insert(u.id.clone(), id.clone());
-        state.seed_user(EUser {
-            id,
+        self.0.seed_user(EUser {
+            id: id.clone(),
             email,
             full_name: u.display_name.clone(),
             role,
@@ -196,37 +212,46 @@ pub fn seed_snapshot(state: &State, snap: &Snapshot) {
                 .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                 .collect(),
         });
+        Ok(Seeded::Added(id))
     }
-    let mut ids_by_group = std::collections::HashMap::new();
-    for g in &snap.groups {
-        let members = snap
-            .members_of(&g.id)
-            .into_iter()
-            .filter_map(|m| match m {
-                Principal::User(id) => ids_by_user.get(id).cloned(),
-                Principal::Group(_) => None,
-            })
-            .collect();
-        ids_by_group.insert(g.id.clone(), state.seed_group(&g.name, members));
+
+    fn add_group(&mut self, _: &Snapshot, g: &Group) -> SeedStep<String> {
+        Ok(Seeded::Added(self.0.seed_group(&g.name, Vec::new())))
     }
-    for g in &snap.grants {
-        let Scope::Project(project) = &g.scope else {
-            continue;
-        };
-        let name = snap.role(&g.role).map_or_else(
-            || g.role.to_ascii_lowercase(),
-            |r| r.name.to_ascii_lowercase(),
-        );
-        if !PROJECT_ROLES.contains(&name.as_str()) {
-            tracing::warn!(role = %name, %project, "seed grant skipped: not a Squirro project role");
-            continue;
+
+    fn add_member(&mut self, group: &str, member: SeedMember<'_>) -> SeedStep<()> {
+        match member {
+            SeedMember::User(id) => {
+                self.0.seed_group_member(group, id);
+                Ok(Seeded::Added(()))
+            }
+            SeedMember::Group(_) => Ok(Seeded::Skipped("Squirro groups hold users only".into())),
         }
-        let member = match &g.principal {
-            Principal::User(id) => ids_by_user.get(id).map(|id| (id.clone(), false)),
-            Principal::Group(id) => ids_by_group.get(id).map(|id| (id.clone(), true)),
-        };
-        if let Some((id, is_group)) = member {
-            state.seed_project_member(project, &id, is_group, &name);
+    }
+
+    fn add_role(&mut self, _: &Snapshot, r: &Role) -> SeedStep<String> {
+        Ok(Seeded::Added(r.name.to_ascii_lowercase()))
+    }
+
+    fn add_grant(&mut self, g: SeedGrant<'_>) -> SeedStep<()> {
+        let role = g.role_handle;
+        match (&g.grant.scope, g.holder) {
+            // Set on the user as it was added.
+            (Scope::Global, SeedMember::User(_)) if SERVER_ROLES.contains(&role) => {
+                Ok(Seeded::Added(()))
+            }
+            (Scope::Global, _) => Ok(Seeded::Skipped(
+                "Squirro holds server roles on users only".into(),
+            )),
+            (Scope::Project(_), _) if !PROJECT_ROLES.contains(&role) => {
+                Ok(Seeded::Skipped("not a Squirro project role".into()))
+            }
+            (Scope::Project(project), holder) => {
+                let is_group = matches!(holder, SeedMember::Group(_));
+                self.0
+                    .seed_project_member(project, holder.handle(), is_group, role);
+                Ok(Seeded::Added(()))
+            }
         }
     }
 }

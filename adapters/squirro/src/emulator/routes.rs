@@ -1,106 +1,96 @@
 //! The axum routes of the emulated user and topic APIs: request decoding (form or JSON
-//! bodies, `True`/`False` booleans), authentication, exact success codes and
-//! `{"error": ...}` bodies.
+//! bodies, `True`/`False` booleans), authentication (the [`Caller`] extractor), exact
+//! success codes and `{"error": ...}` bodies.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State as AxState};
+use axum::extract::{FromRequest, Path, Request, State as AxState};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use serde_json::{Map, Value, json};
+use axum::routing::{delete, get, post, put};
+use idbridge_testkit::emulator::{Auth, Authenticate, Query, Routes};
+use serde_json::{Map, Value};
 
 use super::state::{ApiError, ApiResult, Caller, State};
 
-type S = AxState<Arc<State>>;
+type St = AxState<Arc<State>>;
 type P = Path<HashMap<String, String>>;
+type R = ApiResult<Response>;
 
 /// Every route of the emulator, password policy before `/users/{id}` (the router ranks
 /// literal segments above parameters).
 pub fn router(state: Arc<State>) -> Router {
     let u = "/api/user/{v}/{tenant}";
     let t = "/api/topic/{v}/{tenant}";
-    Router::new()
-        .route("/api/user/oauth2/token", post(token))
-        .route(&format!("{u}/users"), get(list_users).post(create_user))
-        .route(&format!("{u}/users/password_policy"), get(password_policy))
-        .route(
+    Routes::new(&[""], false)
+        .at("/api/user/oauth2/token", post(token))
+        .at(&format!("{u}/users"), get(list_users).post(create_user))
+        .at(&format!("{u}/users/password_policy"), get(password_policy))
+        .at(
             &format!("{u}/users/{{user_id}}"),
             get(get_user).put(update_user).delete(delete_user),
         )
-        .route(
+        .at(
             &format!("{u}/users/{{user_id}}/password"),
-            axum::routing::put(change_password),
+            put(change_password),
         )
-        .route(
+        .at(
             &format!("{u}/users/{{user_id}}/grants"),
             get(list_grants).post(new_grant),
         )
-        .route(
+        .at(
             &format!("{u}/users/{{user_id}}/sessions/{{session_id}}"),
             get(get_session).delete(delete_session),
         )
-        .route(&format!("{u}/groups"), get(list_groups).post(create_group))
-        .route(
+        .at(&format!("{u}/groups"), get(list_groups).post(create_group))
+        .at(
             &format!("{u}/groups/{{group_id}}"),
             get(get_group)
                 .put(update_group)
                 .delete(delete_group)
                 .post(add_group_member),
         )
-        .route(
+        .at(
             &format!("{u}/groups/{{group_id}}/members/{{user_id}}"),
             delete(remove_group_member),
         )
-        .route(
+        .at(
             &format!("{u}/projects/{{project_id}}/members"),
             get(project_members).post(add_project_member),
         )
-        .route(
+        .at(
             &format!("{u}/projects/{{project_id}}/members/{{member_id}}"),
-            axum::routing::put(update_project_member).delete(remove_project_member),
+            put(update_project_member).delete(remove_project_member),
         )
-        .route(
+        .at(
             &format!("{t}/projects"),
             get(list_projects).post(create_project),
         )
-        .route(
+        .at(
             &format!("{t}/projects/{{project_id}}"),
             get(get_project).delete(delete_project),
         )
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .finish(
+            state,
+            ApiError::new(404, "Not found"),
+            Some(ApiError::new(405, "Method not allowed")),
+        )
 }
 
-fn error_response(e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(json!({ "error": e.message }))).into_response()
+fn ok(v: Value) -> R {
+    Ok((StatusCode::OK, axum::Json(v)).into_response())
 }
 
-fn reply(status: StatusCode, result: ApiResult<Value>) -> Response {
-    match result {
-        Ok(v) => (status, axum::Json(v)).into_response(),
-        Err(e) => error_response(e),
-    }
+fn created(v: Value) -> R {
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
-fn no_content(result: ApiResult<()>) -> Response {
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(e),
-    }
-}
-
-async fn not_found() -> Response {
-    error_response(ApiError::new(404, "Not found"))
-}
-
-async fn method_not_allowed() -> Response {
-    error_response(ApiError::new(405, "Method not allowed"))
+fn no_content() -> R {
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn param<'a>(p: &'a HashMap<String, String>, key: &str) -> &'a str {
@@ -108,6 +98,9 @@ fn param<'a>(p: &'a HashMap<String, String>, key: &str) -> &'a str {
 }
 
 /// Reads a body as form fields or, with a JSON content type, as a JSON object.
+///
+/// # Errors
+/// 400 for a body that is neither.
 pub fn parse_fields(headers: &HeaderMap, body: &[u8]) -> ApiResult<Map<String, Value>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
@@ -132,19 +125,11 @@ pub fn parse_fields(headers: &HeaderMap, body: &[u8]) -> ApiResult<Map<String, V
     }
 }
 
-/// Reads a query string into pairs.
-fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.and_then(|q| serde_urlencoded::from_str(q).ok())
-        .unwrap_or_default()
-}
-
 /// A boolean query parameter: `True`/`False` as the Python client sends them, and also
 /// `true`/`false`/`1`/`0`, case-insensitively. Absent or unreadable means `default`.
-pub fn query_bool(raw: Option<&str>, key: &str, default: bool) -> bool {
-    query_pairs(raw)
-        .into_iter()
-        .find(|(k, _)| k == key)
-        .and_then(|(_, v)| match v.to_ascii_lowercase().as_str() {
+pub fn query_bool(q: &Query, key: &str, default: bool) -> bool {
+    q.get(key)
+        .and_then(|v| match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some(true),
             "false" | "0" | "no" => Some(false),
             _ => None,
@@ -152,8 +137,8 @@ pub fn query_bool(raw: Option<&str>, key: &str, default: bool) -> bool {
         .unwrap_or(default)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -161,240 +146,175 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Authenticates the caller, then checks the version and tenant segments.
-fn enter(state: &State, headers: &HeaderMap, p: &HashMap<String, String>) -> ApiResult<Caller> {
-    let caller = state.authenticate(bearer(headers))?;
-    if !matches!(param(p, "v"), "v0" | "v1" | "v2") {
-        return Err(ApiError::new(
-            404,
-            format!("Unknown API version {}", param(p, "v")),
-        ));
+/// A request body as form fields or a JSON object (see [`parse_fields`]).
+struct Fields(Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        parse_fields(&headers, &body)
+            .map(Fields)
+            .map_err(IntoResponse::into_response)
     }
-    state.check_tenant(param(p, "tenant"))?;
-    Ok(caller)
 }
 
-macro_rules! try_api {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(e) => return error_response(e),
+/// The caller from its bearer token, then the version and tenant segments of the path
+/// (`/api/{user|topic}/{v}/{tenant}/...`) checked.
+impl Authenticate<State> for Caller {
+    type Error = ApiError;
+
+    fn authenticate(state: &State, parts: &Parts) -> ApiResult<Caller> {
+        let caller = state.authenticate(bearer(parts))?;
+        let mut segs = parts.uri.path().split('/').skip(3);
+        let version = segs.next().unwrap_or_default();
+        if !matches!(version, "v0" | "v1" | "v2") {
+            return Err(ApiError::new(404, format!("Unknown API version {version}")));
         }
-    };
+        state.check_tenant(segs.next().unwrap_or_default())?;
+        Ok(caller)
+    }
 }
 
-async fn token(AxState(s): S, headers: HeaderMap, body: Bytes) -> Response {
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(StatusCode::OK, s.token_exchange(&fields))
+async fn token(AxState(s): St, Fields(f): Fields) -> R {
+    ok(s.token_exchange(&f)?)
 }
 
-async fn list_users(
-    AxState(s): S,
+async fn list_users(AxState(s): St, Auth(c): Auth<Caller>, q: Query) -> R {
+    ok(s.list_users(&c, query_bool(&q, "include_config", false))?)
+}
+
+async fn create_user(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_user(&c, &f)?)
+}
+
+async fn password_policy(AxState(s): St, Auth(_): Auth<Caller>) -> R {
+    ok(s.password_policy())
+}
+
+async fn get_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, q: Query) -> R {
+    let include_projects = query_bool(&q, "include_projects", false);
+    ok(s.get_user(&c, param(&p, "user_id"), include_projects)?)
+}
+
+async fn update_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    ok(s.update_user_data(&c, param(&p, "user_id"), &f)?)
+}
+
+async fn delete_user(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.delete_user(&c, param(&p, "user_id"))?;
+    no_content()
+}
+
+async fn change_password(
+    AxState(s): St,
+    Auth(c): Auth<Caller>,
     Path(p): P,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let include_config = query_bool(q.as_deref(), "include_config", false);
-    reply(StatusCode::OK, s.list_users(&caller, include_config))
+    Fields(f): Fields,
+) -> R {
+    ok(s.change_password(&c, param(&p, "user_id"), &f)?)
 }
 
-async fn create_user(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(StatusCode::CREATED, s.create_user(&caller, &fields))
+async fn list_grants(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    ok(s.list_grants(&c, param(&p, "user_id"))?)
 }
 
-async fn password_policy(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    try_api!(enter(&s, &headers, &p));
-    reply(StatusCode::OK, Ok(s.password_policy()))
+async fn new_grant(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    created(s.new_grant(&c, param(&p, "user_id"), &f)?)
 }
 
-async fn get_user(
-    AxState(s): S,
+async fn get_session(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    ok(s.get_session(&c, param(&p, "user_id"), param(&p, "session_id"))?)
+}
+
+async fn delete_session(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.delete_session(&c, param(&p, "user_id"), param(&p, "session_id"))?;
+    no_content()
+}
+
+async fn list_groups(AxState(s): St, Auth(c): Auth<Caller>) -> R {
+    ok(s.list_groups(&c)?)
+}
+
+async fn create_group(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_group(&c, &f)?)
+}
+
+async fn get_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, q: Query) -> R {
+    let include_projects = query_bool(&q, "include_projects", false);
+    ok(s.get_group(&c, param(&p, "group_id"), include_projects)?)
+}
+
+async fn update_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P, Fields(f): Fields) -> R {
+    ok(s.update_group(&c, param(&p, "group_id"), &f)?)
+}
+
+async fn delete_group(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.delete_group(&c, param(&p, "group_id"))?;
+    no_content()
+}
+
+async fn add_group_member(
+    AxState(s): St,
+    Auth(c): Auth<Caller>,
     Path(p): P,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let include_projects = query_bool(q.as_deref(), "include_projects", false);
-    reply(
-        StatusCode::OK,
-        s.get_user(&caller, param(&p, "user_id"), include_projects),
-    )
+    Fields(f): Fields,
+) -> R {
+    ok(s.add_group_member(&c, param(&p, "group_id"), &f)?)
 }
 
-async fn update_user(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.update_user_data(&caller, param(&p, "user_id"), &fields),
-    )
+async fn remove_group_member(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.remove_group_member(&c, param(&p, "group_id"), param(&p, "user_id"))?;
+    no_content()
 }
 
-async fn delete_user(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.delete_user(&caller, param(&p, "user_id")))
-}
-
-async fn change_password(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.change_password(&caller, param(&p, "user_id"), &fields),
-    )
-}
-
-async fn list_grants(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(StatusCode::OK, s.list_grants(&caller, param(&p, "user_id")))
-}
-
-async fn new_grant(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::CREATED,
-        s.new_grant(&caller, param(&p, "user_id"), &fields),
-    )
-}
-
-async fn get_session(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(
-        StatusCode::OK,
-        s.get_session(&caller, param(&p, "user_id"), param(&p, "session_id")),
-    )
-}
-
-async fn delete_session(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.delete_session(&caller, param(&p, "user_id"), param(&p, "session_id")))
-}
-
-async fn list_groups(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(StatusCode::OK, s.list_groups(&caller))
-}
-
-async fn create_group(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(StatusCode::CREATED, s.create_group(&caller, &fields))
-}
-
-async fn get_group(
-    AxState(s): S,
-    Path(p): P,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let include_projects = query_bool(q.as_deref(), "include_projects", false);
-    reply(
-        StatusCode::OK,
-        s.get_group(&caller, param(&p, "group_id"), include_projects),
-    )
-}
-
-async fn update_group(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.update_group(&caller, param(&p, "group_id"), &fields),
-    )
-}
-
-async fn delete_group(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.delete_group(&caller, param(&p, "group_id")))
-}
-
-async fn add_group_member(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.add_group_member(&caller, param(&p, "group_id"), &fields),
-    )
-}
-
-async fn remove_group_member(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.remove_group_member(&caller, param(&p, "group_id"), param(&p, "user_id")))
-}
-
-async fn project_members(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(
-        StatusCode::OK,
-        s.project_members(&caller, param(&p, "project_id")),
-    )
+async fn project_members(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    ok(s.project_members(&c, param(&p, "project_id"))?)
 }
 
 async fn add_project_member(
-    AxState(s): S,
+    AxState(s): St,
+    Auth(c): Auth<Caller>,
     Path(p): P,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.add_project_member(&caller, param(&p, "project_id"), &fields),
-    )
+    Fields(f): Fields,
+) -> R {
+    ok(s.add_project_member(&c, param(&p, "project_id"), &f)?)
 }
 
 async fn update_project_member(
-    AxState(s): S,
+    AxState(s): St,
+    Auth(c): Auth<Caller>,
     Path(p): P,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(
-        StatusCode::OK,
-        s.update_project_member(
-            &caller,
-            param(&p, "project_id"),
-            param(&p, "member_id"),
-            &fields,
-        ),
-    )
+    Fields(f): Fields,
+) -> R {
+    let (project, member) = (param(&p, "project_id"), param(&p, "member_id"));
+    ok(s.update_project_member(&c, project, member, &f)?)
 }
 
-async fn remove_project_member(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.remove_project_member(&caller, param(&p, "project_id"), param(&p, "member_id")))
+async fn remove_project_member(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.remove_project_member(&c, param(&p, "project_id"), param(&p, "member_id"))?;
+    no_content()
 }
 
-async fn list_projects(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(StatusCode::OK, Ok(s.list_projects(&caller)))
+async fn list_projects(AxState(s): St, Auth(c): Auth<Caller>) -> R {
+    ok(s.list_projects(&c))
 }
 
-async fn create_project(AxState(s): S, Path(p): P, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    let fields = try_api!(parse_fields(&headers, &body));
-    reply(StatusCode::CREATED, s.create_project(&caller, &fields))
+async fn create_project(AxState(s): St, Auth(c): Auth<Caller>, Fields(f): Fields) -> R {
+    created(s.create_project(&c, &f)?)
 }
 
-async fn get_project(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    reply(
-        StatusCode::OK,
-        s.get_project(&caller, param(&p, "project_id")),
-    )
+async fn get_project(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    ok(s.get_project(&c, param(&p, "project_id"))?)
 }
 
-async fn delete_project(AxState(s): S, Path(p): P, headers: HeaderMap) -> Response {
-    let caller = try_api!(enter(&s, &headers, &p));
-    no_content(s.delete_project(&caller, param(&p, "project_id")))
+async fn delete_project(AxState(s): St, Auth(c): Auth<Caller>, Path(p): P) -> R {
+    s.delete_project(&c, param(&p, "project_id"))?;
+    no_content()
 }
 
 #[cfg(test)]
@@ -412,7 +332,8 @@ mod tests {
             ("include_projects=1&x=2", true),
             ("other=True", false),
         ] {
-            assert_eq!(query_bool(Some(q), "include_projects", false), want, "{q}");
+            let q = Query::parse(Some(q));
+            assert_eq!(query_bool(&q, "include_projects", false), want, "{q:?}");
         }
     }
 

@@ -33,18 +33,18 @@ mod suite;
 
 use std::sync::Arc;
 
-use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
+use idbridge_core::{Error, Group, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, SignInFuture,
-    serve,
+    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, SeedGrant,
+    SeedMember, SeedStep, SeedTarget, Seeded, SignInFuture, serve,
 };
 use serde_json::{Value, json};
 
 pub use routes::{PREFIX, router};
 pub use state::{
     AddressApi, AddressRec, ApiError, EmulatorState, GENERIC_EMAIL_DEVICE_ID,
-    GENERIC_EMAIL_DEVICE_NAME, Inner, NODE_NAME, ProjectRec, Settings, TUTORIAL_PROJECT_ID,
-    TUTORIAL_PROJECT_NAME, new_object_id,
+    GENERIC_EMAIL_DEVICE_NAME, Inner, MstrError, MstrErrors, NODE_NAME, ProjectRec, Settings,
+    TUTORIAL_PROJECT_ID, TUTORIAL_PROJECT_NAME, new_object_id,
 };
 pub use suite::SUITE;
 
@@ -274,47 +274,21 @@ pub async fn start_with_state(
     ))
 }
 
-/// Loads a snapshot into the state: groups with their nesting, users with their groups
-/// (no password: they log in with an empty one), roles (matched to existing security roles
-/// by name, else created), and grants. A project scope names a project, which is created
-/// when missing; a global grant goes to the Tutorial project. The snapshot's own ids are
-/// not kept: Strategy assigns its own.
+/// Loads a snapshot into the state through [`idbridge_testkit::emulator::seed`]: users
+/// (no password: they log in with an empty one), groups, their members and nesting, roles
+/// (matched to existing security roles by name, else created), and grants. A project
+/// scope names a project, which is created when missing; a global grant goes to the
+/// Tutorial project. The snapshot's own ids are not kept: Strategy assigns its own.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::InvalidInput`] when a reference cannot be resolved or the
 /// emulator refuses a record (a duplicate name, a nesting cycle).
 pub fn seed(state: &EmulatorState, snap: &Snapshot) -> Result<()> {
-    let mut i = state.lock();
-    let refused =
-        |what: String, e: ApiError| Error::invalid_input(format!("seed: {what}: {}", e.message));
-    // Snapshot group id -> Strategy id.
-    let mut group_ids = std::collections::HashMap::new();
-    for g in &snap.groups {
-        let mut body = json!({"name": g.name});
-        if let Some(d) = &g.description {
-            body["description"] = Value::from(d.as_str());
-        }
-        let id = i
-            .create_group(&body)
-            .map_err(|e| refused(format!("group `{}`", g.name), e))?;
-        group_ids.insert(g.id.clone(), id);
-    }
-    let group_id = |id: &str| {
-        group_ids
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::invalid_input(format!("seed: unknown group id `{id}`")))
-    };
-    for g in &snap.groups {
-        let child = group_id(&g.id)?;
-        for parent in snap.groups_of(&Principal::Group(g.id.clone())) {
-            let parent = group_id(&parent.id)?;
-            i.add_member(&parent, &child)
-                .map_err(|e| refused(format!("nesting of group `{}`", g.name), e))?;
-        }
-    }
-    let mut user_ids = std::collections::HashMap::new();
-    for u in &snap.users {
+    idbridge_testkit::emulator::seed(snap, &mut *state.lock())
+}
+
+impl SeedTarget for Inner {
+    fn add_user(&mut self, _: &Snapshot, u: &User) -> SeedStep<String> {
         let mut body = json!({
             "username": u.login,
             "fullName": u.display_name.clone().unwrap_or_else(|| u.login.clone()),
@@ -326,59 +300,60 @@ pub fn seed(state: &EmulatorState, snap: &Snapshot) -> Result<()> {
         if let Some(d) = u.attributes.get(crate::DESCRIPTION_ATTRIBUTE) {
             body["description"] = Value::from(d.as_str());
         }
-        let id = i
-            .create_user(&body)
-            .map_err(|e| refused(format!("user `{}`", u.login), e))?;
-        for g in snap.groups_of(&Principal::User(u.id.clone())) {
-            let g = group_id(&g.id)?;
-            i.add_member(&g, &id)
-                .map_err(|e| refused(format!("membership of user `{}`", u.login), e))?;
-        }
-        user_ids.insert(u.id.clone(), id);
+        self.create_user(&body).map(Seeded::Added).map_err(refusal)
     }
-    let mut role_ids = std::collections::HashMap::new();
-    for r in &snap.roles {
-        let existing = i
+
+    fn add_group(&mut self, _: &Snapshot, g: &Group) -> SeedStep<String> {
+        let mut body = json!({"name": g.name});
+        if let Some(d) = &g.description {
+            body["description"] = Value::from(d.as_str());
+        }
+        self.create_group(&body).map(Seeded::Added).map_err(refusal)
+    }
+
+    fn add_member(&mut self, group: &str, member: SeedMember<'_>) -> SeedStep<()> {
+        self.add_member(group, member.handle())
+            .map(Seeded::Added)
+            .map_err(refusal)
+    }
+
+    fn add_role(&mut self, _: &Snapshot, r: &Role) -> SeedStep<String> {
+        let existing = self
             .roles
             .values()
             .find(|x| x.name.eq_ignore_ascii_case(&r.name))
             .map(|x| x.id.clone());
         let id = match existing {
             Some(id) => id,
-            None => i
+            None => self
                 .create_role(&json!({"name": r.name, "description": ""}))
-                .map_err(|e| refused(format!("role `{}`", r.name), e))?,
+                .map_err(refusal)?,
         };
         if let Scope::Project(p) = &r.scope {
-            ensure_project(&mut i, p);
+            ensure_project(self, p);
         }
-        role_ids.insert(r.id.clone(), (id, r.name.clone()));
+        Ok(Seeded::Added(id))
     }
-    for g in &snap.grants {
-        let (role, role_name) = role_ids
-            .get(&g.role)
-            .cloned()
-            .ok_or_else(|| Error::invalid_input(format!("seed: unknown role id `{}`", g.role)))?;
-        let member = match &g.principal {
-            Principal::User(id) => user_ids
-                .get(id)
-                .cloned()
-                .ok_or_else(|| Error::invalid_input(format!("seed: unknown user id `{id}`")))?,
-            Principal::Group(id) => group_id(id)?,
-        };
-        let project = match &g.scope {
-            Scope::Project(p) => ensure_project(&mut i, p),
+
+    fn add_grant(&mut self, g: SeedGrant<'_>) -> SeedStep<()> {
+        let project = match &g.grant.scope {
+            Scope::Project(p) => ensure_project(self, p),
             Scope::Global => TUTORIAL_PROJECT_ID.to_string(),
         };
         let ops = state::parse_operations(&json!({"operationList": [{
             "op": "add", "path": "/members",
-            "value": {"projectId": project, "memberIds": [member]}
+            "value": {"projectId": project, "memberIds": [g.holder.handle()]}
         }]}))
-        .map_err(|e| refused(format!("grant of role `{role_name}`"), e))?;
-        i.patch_role(&role, &ops)
-            .map_err(|e| refused(format!("grant of role `{role_name}`"), e))?;
+        .map_err(refusal)?;
+        self.patch_role(g.role_handle, &ops)
+            .map(Seeded::Added)
+            .map_err(refusal)
     }
-    Ok(())
+}
+
+/// The emulator's refusal, as the seed reports it.
+fn refusal(e: ApiError) -> String {
+    e.message
 }
 
 /// The id of the project named (or with id) `key`, created when missing.

@@ -8,9 +8,14 @@
 //! `idbridge_core::register_adapter!` (which expands [`crate::register_emulator!`]).
 //! docs/testing.md describes the contract.
 
+mod answers;
 mod contract;
+mod error;
 mod faults;
+mod log;
 mod options;
+mod routing;
+mod seed;
 mod server;
 mod suite;
 
@@ -23,9 +28,13 @@ use serde_json::{Value, json};
 pub use contract::{
     Classify, CredentialSpec, EmulatorContract, RequestClass, SignIn, SignInFuture,
 };
+pub use error::{ApiError, ApiResult, ErrorBody};
 pub use faults::{Fault, FaultSpec};
+pub use log::{LoggedRequest, RequestLog};
 pub use options::EmulatorOptions;
-pub use server::{EmulatorServer, LoggedRequest, RequestLog, serve};
+pub use routing::{Auth, Authenticate, Query, Routes, header};
+pub use seed::{Nesting, SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed};
+pub use server::{EmulatorServer, serve};
 pub use suite::{CannedAnswer, Credential, SuiteFixtures, WriteKind, WriteSubject, tail};
 
 /// A started emulator: the server, and the adapter configuration that connects to it.

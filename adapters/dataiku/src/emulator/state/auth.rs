@@ -25,21 +25,25 @@ impl State {
     pub fn authenticate(&self, key: &str, proxy_user: Option<&str>) -> ApiResult<Caller> {
         let inner = self.lock();
         let Some(k) = inner.keys.get(key) else {
-            return Err(ApiError::new(401, NOT_AUTHENTICATED, "Unknown API Key"));
+            return Err(ApiError::with(
+                401,
+                DssError(NOT_AUTHENTICATED),
+                "Unknown API Key",
+            ));
         };
         let mut caller = match &k.user {
             Some(login) => {
                 let Some(u) = inner.users.get(login) else {
-                    return Err(ApiError::new(
+                    return Err(ApiError::with(
                         401,
-                        NOT_AUTHENTICATED,
+                        DssError(NOT_AUTHENTICATED),
                         "The user of this API key does not exist any more",
                     ));
                 };
                 if u.get("enabled").and_then(Value::as_bool) == Some(false) {
-                    return Err(ApiError::new(
+                    return Err(ApiError::with(
                         401,
-                        NOT_AUTHENTICATED,
+                        DssError(NOT_AUTHENTICATED),
                         "The user of this API key is disabled",
                     ));
                 }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use idbridge_testkit::emulator::ErrorBody;
 use serde_json::{Map, Value, json};
 
 use crate::wire::Doc;
@@ -113,54 +114,50 @@ const PREFERENCE_FLAGS: &[&str] = &[
     "scenarioRunNotifications",
 ];
 
-/// An error answer: status, Java exception type and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `errorType`.
-    pub error_type: &'static str,
-    /// The `message`.
-    pub message: String,
-}
+/// What DSS's errors carry beyond status and message: the Java exception type. The body
+/// is `{errorType, message, detailedMessage}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DssError(pub &'static str);
 
-impl ApiError {
-    /// A new error.
-    pub fn new(status: u16, error_type: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            error_type,
-            message: message.into(),
-        }
-    }
-
-    /// 404 for an unknown user, group or path.
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, NOT_FOUND, message)
-    }
-
-    /// 400 for a bad value.
-    pub fn illegal(message: impl Into<String>) -> Self {
-        Self::new(400, ILLEGAL_ARGUMENT, message)
-    }
-
-    /// 403 for a caller without the rights.
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(403, UNAUTHORIZED, message)
-    }
-
-    /// The JSON body DSS sends.
-    pub fn body(&self) -> Value {
+impl ErrorBody for DssError {
+    fn body(&self, message: &str) -> Value {
         json!({
-            "errorType": self.error_type,
-            "message": self.message,
-            "detailedMessage": format!("{}: {}", self.error_type, self.message),
+            "errorType": self.0,
+            "message": message,
+            "detailedMessage": format!("{}: {}", self.0, message),
         })
     }
 }
 
+/// An error answer: status, Java exception type and message.
+pub type ApiError = idbridge_testkit::emulator::ApiError<DssError>;
+
 /// Result of a state operation.
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
+pub type ApiResult<T> = idbridge_testkit::emulator::ApiResult<T, DssError>;
+
+/// The errors DSS answers most.
+pub trait DssErrors {
+    /// 404 for an unknown user, group or path.
+    fn not_found(message: impl Into<String>) -> Self;
+    /// 400 for a bad value.
+    fn illegal(message: impl Into<String>) -> Self;
+    /// 403 for a caller without the rights.
+    fn unauthorized(message: impl Into<String>) -> Self;
+}
+
+impl DssErrors for ApiError {
+    fn not_found(message: impl Into<String>) -> Self {
+        ApiError::with(404, DssError(NOT_FOUND), message)
+    }
+
+    fn illegal(message: impl Into<String>) -> Self {
+        ApiError::with(400, DssError(ILLEGAL_ARGUMENT), message)
+    }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError::with(403, DssError(UNAUTHORIZED), message)
+    }
+}
 
 /// An API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -416,6 +413,26 @@ impl State {
             },
         );
         inner.users.insert(login, doc);
+    }
+
+    /// Adds `group` to the groups of the user `login` (seeding): in name order when
+    /// `sorted`, else last; a group it has already is not added again.
+    pub fn seed_user_group(&self, login: &str, group: &str, sorted: bool) {
+        let mut inner = self.lock();
+        let Some(doc) = inner.users.get_mut(login) else {
+            return;
+        };
+        let mut groups = groups_of(doc);
+        if groups.iter().any(|g| g == group) {
+            return;
+        }
+        let at = if sorted {
+            groups.partition_point(|g| g.as_str() < group)
+        } else {
+            groups.len()
+        };
+        groups.insert(at, group.to_string());
+        crate::wire::set_user_groups(doc, &groups);
     }
 
     /// Adds (or replaces) a project with an owner and permission entries.

@@ -17,16 +17,7 @@ impl State {
             .collect();
         let mut out = json!({"id": g.id, "name": g.name, "members": members});
         if include_projects {
-            let projects: Vec<Value> = inner
-                .projects
-                .iter()
-                .filter_map(|p| {
-                    p.members
-                        .iter()
-                        .find(|m| m.is_group && m.member_id == g.id)
-                        .map(|m| json!({"id": p.id, "title": p.title, "project_role": m.role}))
-                })
-                .collect();
+            let projects = inner.projects_of(&g.id, true);
             out["projects"] = Value::Array(projects);
         }
         out
@@ -84,6 +75,17 @@ impl State {
         Ok(ids)
     }
 
+    /// 409 when another group than `except` has this name (in any case).
+    fn group_name_free(inner: &Inner, except: Option<&str>, name: &str) -> ApiResult<()> {
+        let taken = inner
+            .groups
+            .iter()
+            .map(|g| (g.id.as_str(), g.name.as_str()));
+        unique(taken, except, name, || {
+            format!("A group named {name} already exists")
+        })
+    }
+
     /// `POST /groups`: form `name` and optional `members` (JSON text).
     ///
     /// # Errors
@@ -92,22 +94,9 @@ impl State {
         if !caller.is_admin() {
             return Err(forbidden());
         }
-        let name = fields
-            .get("name")
-            .and_then(value_text)
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| ApiError::new(400, "A group name is required"))?;
+        let name = required(fields, "name", "A group name is required")?;
         let mut inner = self.lock();
-        if inner
-            .groups
-            .iter()
-            .any(|g| g.name.eq_ignore_ascii_case(&name))
-        {
-            return Err(ApiError::new(
-                409,
-                format!("A group named {name} already exists"),
-            ));
-        }
+        Self::group_name_free(&inner, None, &name)?;
         let mut members = Vec::new();
         for id in Self::member_ids(&inner, fields.get("members"))? {
             if !members.contains(&id) {
@@ -139,27 +128,14 @@ impl State {
         if !caller.is_admin() {
             return Err(forbidden());
         }
-        let name = fields
-            .get("name")
-            .and_then(value_text)
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| ApiError::new(400, "A group name is required"))?;
+        let name = required(fields, "name", "A group name is required")?;
         let mut inner = self.lock();
         let idx = inner
             .groups
             .iter()
             .position(|g| g.id == id)
             .ok_or_else(|| not_found("Group", id))?;
-        if inner
-            .groups
-            .iter()
-            .any(|g| g.id != id && g.name.eq_ignore_ascii_case(&name))
-        {
-            return Err(ApiError::new(
-                409,
-                format!("A group named {name} already exists"),
-            ));
-        }
+        Self::group_name_free(&inner, Some(id), &name)?;
         let new_members = Self::member_ids(&inner, fields.get("members"))?;
         let projects = parse_project_list(fields.get("projects"))?;
         for (pid, role) in &projects {

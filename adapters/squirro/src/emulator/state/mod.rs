@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use idbridge_testkit::emulator::ErrorBody;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
@@ -24,27 +25,22 @@ mod sessions;
 mod tokens;
 mod users;
 
-/// An error answer: status and the `error` message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `error` text.
-    pub message: String,
-}
+/// What Squirro's errors carry beyond status and message: nothing; the body is
+/// `{"error": message}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SquirroError;
 
-impl ApiError {
-    /// An error with `status` and `message`.
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+impl ErrorBody for SquirroError {
+    fn body(&self, message: &str) -> Value {
+        json!({ "error": message })
     }
 }
 
+/// An error answer: status and the `error` message.
+pub type ApiError = idbridge_testkit::emulator::ApiError<SquirroError>;
+
 /// Shorthand for results of state operations.
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
+pub type ApiResult<T> = idbridge_testkit::emulator::ApiResult<T, SquirroError>;
 
 /// Who is calling, from a valid access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +216,19 @@ impl Inner {
         self.users.push(user);
     }
 
+    /// The projects a user or group is a member of: `{id, title, project_role}` each.
+    fn projects_of(&self, member_id: &str, is_group: bool) -> Vec<Value> {
+        self.projects
+            .iter()
+            .filter_map(|p| {
+                p.members
+                    .iter()
+                    .find(|m| m.is_group == is_group && m.member_id == member_id)
+                    .map(|m| json!({"id": p.id, "title": p.title, "project_role": m.role}))
+            })
+            .collect()
+    }
+
     fn reindex_users(&mut self) {
         self.user_positions = self
             .users
@@ -270,6 +279,30 @@ fn fmt_time(t: DateTime<Utc>) -> String {
 
 fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(404, format!("{what} {id} not found"))
+}
+
+/// 409 (`message`) when a record other than `except` (by id) has `value` (in any case)
+/// among `taken`'s `(id, value)` pairs.
+fn unique<'a>(
+    mut taken: impl Iterator<Item = (&'a str, &'a str)>,
+    except: Option<&str>,
+    value: &str,
+    message: impl FnOnce() -> String,
+) -> ApiResult<()> {
+    if taken.any(|(id, v)| Some(id) != except && v.eq_ignore_ascii_case(value)) {
+        Err(ApiError::new(409, message()))
+    } else {
+        Ok(())
+    }
+}
+
+/// The text of field `key`, required and not blank (400 `missing` otherwise).
+fn required(fields: &Map<String, Value>, key: &str, missing: &str) -> ApiResult<String> {
+    fields
+        .get(key)
+        .and_then(value_text)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::new(400, missing))
 }
 
 fn forbidden() -> ApiError {
@@ -364,6 +397,16 @@ impl State {
             members,
         });
         id
+    }
+
+    /// Adds a user to a group (seeding).
+    pub fn seed_group_member(&self, group_id: &str, user_id: &str) {
+        let mut inner = self.lock();
+        if let Some(g) = inner.groups.iter_mut().find(|g| g.id == group_id)
+            && !g.members.iter().any(|m| m == user_id)
+        {
+            g.members.push(user_id.to_string());
+        }
     }
 
     /// Sets a project membership (seeding); creates the project when missing.

@@ -199,13 +199,7 @@ impl State {
         id: &str,
         fields: &Map<String, Value>,
     ) -> ApiResult<Value> {
-        let role = fields
-            .get("role")
-            .and_then(value_text)
-            .ok_or_else(|| ApiError::new(400, "role is required"))?;
-        if !PROJECT_ROLES.contains(&role.as_str()) {
-            return Err(ApiError::new(400, format!("Invalid role {role}")));
-        }
+        let role = project_role(fields)?;
         let user_id = fields.get("user_id").and_then(value_text);
         let group_id = fields.get("group_id").and_then(value_text);
         let (member_id, is_group) = match (user_id, group_id) {
@@ -258,26 +252,11 @@ impl State {
         member_id: &str,
         fields: &Map<String, Value>,
     ) -> ApiResult<Value> {
-        let role = fields
-            .get("role")
-            .and_then(value_text)
-            .ok_or_else(|| ApiError::new(400, "role is required"))?;
-        if !PROJECT_ROLES.contains(&role.as_str()) {
-            return Err(ApiError::new(400, format!("Invalid role {role}")));
-        }
+        let role = project_role(fields)?;
         let mut inner = self.lock();
-        let idx = Self::project_index(&inner, caller, id, true)?;
-        let m = inner.projects[idx]
-            .members
-            .iter_mut()
-            .find(|m| m.member_id == member_id)
-            .ok_or_else(|| not_found("Member", member_id))?;
-        if m.role == "owner" {
-            return Err(ApiError::new(
-                403,
-                "The project owner's role cannot be changed",
-            ));
-        }
+        let (idx, pos) = Self::member_position(&inner, caller, id, member_id)
+            .and_then(|at| not_owner(&inner, at, "The project owner's role cannot be changed"))?;
+        let m = &mut inner.projects[idx].members[pos];
         m.role = role;
         let m = m.clone();
         let p = &inner.projects[idx];
@@ -295,16 +274,50 @@ impl State {
         member_id: &str,
     ) -> ApiResult<()> {
         let mut inner = self.lock();
-        let idx = Self::project_index(&inner, caller, id, true)?;
-        let members = &mut inner.projects[idx].members;
-        let pos = members
+        let (idx, pos) = Self::member_position(&inner, caller, id, member_id)
+            .and_then(|at| not_owner(&inner, at, "The project owner cannot be removed"))?;
+        inner.projects[idx].members.remove(pos);
+        Ok(())
+    }
+
+    /// Where the member `member_id` of project `id` is: `(project, member)` positions.
+    ///
+    /// # Errors
+    /// 403 or 404 for the project (see `project_index`); 404 for the member.
+    fn member_position(
+        inner: &Inner,
+        caller: &Caller,
+        id: &str,
+        member_id: &str,
+    ) -> ApiResult<(usize, usize)> {
+        let idx = Self::project_index(inner, caller, id, true)?;
+        let pos = inner.projects[idx]
+            .members
             .iter()
             .position(|m| m.member_id == member_id)
             .ok_or_else(|| not_found("Member", member_id))?;
-        if members[pos].role == "owner" {
-            return Err(ApiError::new(403, "The project owner cannot be removed"));
-        }
-        members.remove(pos);
-        Ok(())
+        Ok((idx, pos))
+    }
+}
+
+/// The `role` field: required, one of the project roles (400 otherwise).
+fn project_role(fields: &Map<String, Value>) -> ApiResult<String> {
+    let role = fields
+        .get("role")
+        .and_then(value_text)
+        .ok_or_else(|| ApiError::new(400, "role is required"))?;
+    if PROJECT_ROLES.contains(&role.as_str()) {
+        Ok(role)
+    } else {
+        Err(ApiError::new(400, format!("Invalid role {role}")))
+    }
+}
+
+/// `at` unless the member there is the project's owner (403 `refusal`).
+fn not_owner(inner: &Inner, at: (usize, usize), refusal: &str) -> ApiResult<(usize, usize)> {
+    if inner.projects[at.0].members[at.1].role == "owner" {
+        Err(ApiError::new(403, refusal))
+    } else {
+        Ok(at)
     }
 }

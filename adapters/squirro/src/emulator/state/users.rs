@@ -32,16 +32,7 @@ impl State {
             .collect();
         obj.insert("groups".into(), Value::Array(groups));
         if include_projects {
-            let projects: Vec<Value> = inner
-                .projects
-                .iter()
-                .filter_map(|p| {
-                    p.members
-                        .iter()
-                        .find(|m| !m.is_group && m.member_id == u.id)
-                        .map(|m| json!({"id": p.id, "title": p.title, "project_role": m.role}))
-                })
-                .collect();
+            let projects = inner.projects_of(&u.id, false);
             obj.insert("projects".into(), Value::Array(projects));
         }
         if include_config {
@@ -97,6 +88,17 @@ impl State {
         ))
     }
 
+    /// 409 when another user than `except` has this e-mail (in any case).
+    fn email_free(inner: &Inner, except: Option<&str>, email: &str) -> ApiResult<()> {
+        let taken = inner
+            .users
+            .iter()
+            .map(|u| (u.id.as_str(), u.email.as_str()));
+        unique(taken, except, email, || {
+            format!("A user with email {email} already exists")
+        })
+    }
+
     /// `POST /users`.
     ///
     /// # Errors
@@ -126,16 +128,7 @@ impl State {
         }
         let full_name = fields.get("full_name").and_then(value_text);
         let mut inner = self.lock();
-        if inner
-            .users
-            .iter()
-            .any(|u| u.email.eq_ignore_ascii_case(&email))
-        {
-            return Err(ApiError::new(
-                409,
-                format!("A user with email {email} already exists"),
-            ));
-        }
+        Self::email_free(&inner, None, &email)?;
         let user = EUser {
             id: new_id(),
             email,
@@ -176,16 +169,7 @@ impl State {
             if !is_email(&email) {
                 return Err(ApiError::new(400, format!("Invalid email address {email}")));
             }
-            if inner
-                .users
-                .iter()
-                .any(|u| u.id != id && u.email.eq_ignore_ascii_case(&email))
-            {
-                return Err(ApiError::new(
-                    409,
-                    format!("A user with email {email} already exists"),
-                ));
-            }
+            Self::email_free(&inner, Some(id), &email)?;
         }
         if let Some(v) = fields.get("role") {
             let role = value_text(v).unwrap_or_default();

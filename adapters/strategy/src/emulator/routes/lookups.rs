@@ -1,12 +1,18 @@
 //! Listings and lookups that need more than one record: users with filters, a principal's roles and privileges, objects by id.
 
 use super::*;
+use axum::http::Method;
 
-pub(super) fn list_users(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
+use crate::emulator::state::{Inner, PRIVILEGES, begins_with, parse_operations};
+use crate::wire::{TYPE_SECURITY_ROLE, TYPE_USER_OR_GROUP};
+
+/// `GET /users`: by id, name prefix or login prefix.
+pub(super) async fn list_users(State(st): St, Auth(_): Auth<SessionRec>, q: Query) -> R {
     let i = st.lock();
-    let ids = req.params("id");
-    let name = req.param("nameBegins");
-    let abbreviation = req.param("abbreviationBegins");
+    let ids = q.all("id");
+    let name = q.get("nameBegins");
+    let abbreviation = q.get("abbreviationBegins");
+    let wanted = fields(&q);
     let all: Vec<Value> = i
         .user_order
         .iter()
@@ -14,13 +20,13 @@ pub(super) fn list_users(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
         .filter(|u| ids.is_empty() || ids.contains(&u.id.as_str()))
         .filter(|u| name.is_none_or(|n| begins_with(&u.full_name, n)))
         .filter(|u| abbreviation.is_none_or(|a| begins_with(&u.username, a)))
-        .map(|u| select_fields(i.user_summary(u), &req.fields()))
+        .map(|u| select_fields(i.user_summary(u), &wanted))
         .collect();
     if ids.is_empty() {
-        paged(all, req.window()?, None)
+        paged(all, window(&q)?, None)
     } else {
         // Filtering by id answers without a total count, as the server does.
-        let (offset, limit) = req.window()?;
+        let (offset, limit) = window(&q)?;
         ok(Value::from(
             all.into_iter()
                 .skip(offset)
@@ -30,12 +36,14 @@ pub(super) fn list_users(st: &EmulatorState, req: &Req) -> ApiResult<Response> {
     }
 }
 
-/// The roles a user or group holds, per project.
-pub(super) fn principal_roles(
-    st: &EmulatorState,
-    id: &str,
-    project: Option<&str>,
-) -> ApiResult<Response> {
+/// The roles a user or group holds, per project (`projectId`: that one only).
+pub(super) async fn principal_roles(
+    State(st): St,
+    Auth(_): Auth<SessionRec>,
+    Path(id): Path<String>,
+    q: Query,
+) -> R {
+    let (id, project) = (id.as_str(), q.get("projectId"));
     let i = st.lock();
     if !i.principal_exists(id) {
         return Err(ApiError::not_found("User or user group", id));
@@ -62,12 +70,16 @@ pub(super) fn principal_roles(
 }
 
 /// A principal's direct privileges.
-pub(super) fn principal_privileges(st: &EmulatorState, id: &str) -> ApiResult<Response> {
+pub(super) async fn principal_privileges(
+    State(st): St,
+    Auth(_): Auth<SessionRec>,
+    Path(id): Path<String>,
+) -> R {
     let i = st.lock();
-    let direct = match (i.users.get(id), i.groups.get(id)) {
+    let direct = match (i.users.get(&id), i.groups.get(&id)) {
         (Some(u), _) => u.privileges.clone(),
         (None, Some(g)) => g.privileges.clone(),
-        (None, None) => return Err(ApiError::not_found("User or user group", id)),
+        (None, None) => return Err(ApiError::not_found("User or user group", &id)),
     };
     let list: Vec<Value> = direct
         .iter()
@@ -83,9 +95,17 @@ pub(super) fn principal_privileges(st: &EmulatorState, id: &str) -> ApiResult<Re
 }
 
 /// `/api/objects/{id}?type=34|44`: read, owner/long-description/name changes, delete.
-pub(super) fn object(st: &EmulatorState, req: &Req, id: &str) -> ApiResult<Response> {
-    let object_type = req
-        .param("type")
+pub(super) async fn object(
+    State(st): St,
+    Auth(_): Auth<SessionRec>,
+    method: Method,
+    Path(id): Path<String>,
+    q: Query,
+    body: Bytes,
+) -> R {
+    let id = id.as_str();
+    let object_type = q
+        .get("type")
         .and_then(|t| t.parse::<i64>().ok())
         .ok_or_else(|| ApiError::missing("type"))?;
     let mut i = st.lock();
@@ -97,7 +117,7 @@ pub(super) fn object(st: &EmulatorState, req: &Req, id: &str) -> ApiResult<Respo
     if !exists {
         return Err(ApiError::iserver_not_found(id, object_type));
     }
-    match req.method {
+    match method {
         Method::DELETE => {
             match object_type {
                 TYPE_SECURITY_ROLE => i.delete_role(id)?,
@@ -107,7 +127,7 @@ pub(super) fn object(st: &EmulatorState, req: &Req, id: &str) -> ApiResult<Respo
             no_content()
         }
         Method::PUT => {
-            let body = req.json()?;
+            let body = json_body(&body)?;
             if let Some(name) = body.get("name").and_then(Value::as_str) {
                 let op = json!({"operationList": [{"op": "replace", "path": if i.users.contains_key(id) { "/fullName" } else { "/name" }, "value": name}]});
                 let ops = parse_operations(&op)?;
@@ -123,7 +143,7 @@ pub(super) fn object(st: &EmulatorState, req: &Req, id: &str) -> ApiResult<Respo
     }
 }
 
-fn object_json(i: &super::super::state::Inner, id: &str, object_type: i64) -> Value {
+fn object_json(i: &Inner, id: &str, object_type: i64) -> Value {
     if object_type == TYPE_SECURITY_ROLE {
         return i
             .roles

@@ -114,27 +114,12 @@ impl Inner {
 
     /// Creates a user from a U3 body.
     pub fn create_user(&mut self, body: &Value) -> ApiResult<String> {
-        let username = body
-            .get("username")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::missing("username"))?
-            .to_string();
-        let full_name = body
-            .get("fullName")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::missing("fullName"))?
-            .to_string();
+        let username = required_text(body, "username")?;
+        let full_name = required_text(body, "fullName")?;
         if self.login_taken(&username, None) {
             return Err(ApiError::exists("User", &username));
         }
-        let memberships = match body.get("memberships") {
-            Some(Value::Null) | None => Vec::new(),
-            Some(v) => ids_of(v)?,
-        };
+        let memberships = optional_ids(body.get("memberships"))?;
         for g in &memberships {
             if !self.groups.contains_key(g) {
                 return Err(ApiError::not_found("User group", g));
@@ -326,24 +311,12 @@ impl Inner {
 
     /// Creates a group from a G3 body.
     pub fn create_group(&mut self, body: &Value) -> ApiResult<String> {
-        let name = body
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::missing("name"))?
-            .to_string();
+        let name = required_text(body, "name")?;
         if self.group_name_taken(&name, None) {
             return Err(ApiError::exists("User group", &name));
         }
-        let members = match body.get("members") {
-            Some(Value::Null) | None => Vec::new(),
-            Some(v) => ids_of(v)?,
-        };
-        let parents = match body.get("memberships").or_else(|| body.get("membership")) {
-            Some(Value::Null) | None => Vec::new(),
-            Some(v) => ids_of(v)?,
-        };
+        let members = optional_ids(body.get("members"))?;
+        let parents = optional_ids(body.get("memberships").or_else(|| body.get("membership")))?;
         for m in &members {
             if !self.principal_exists(m) {
                 return Err(ApiError::not_found("User or user group", m));

@@ -20,6 +20,7 @@ use crate::wire::{
 
 mod addresses;
 mod directory;
+mod errors;
 mod patch;
 mod sessions;
 mod views;
@@ -28,8 +29,9 @@ pub use addresses::{
     AddressApi, AddressRec, DEVICES, DEVICES_SINCE, GENERIC_EMAIL_DEVICE_ID,
     GENERIC_EMAIL_DEVICE_NAME, device_json,
 };
+pub use errors::{ApiError, ApiResult, MstrError, MstrErrors};
 pub use patch::{PatchOp, ids_of, parse_operations};
-use patch::{as_bool_value, as_str_value};
+use patch::{as_bool_value, as_str_value, optional_ids, required_text};
 mod roles;
 
 /// The id of the seeded project.
@@ -131,103 +133,6 @@ impl RoleBody {
         self
     }
 }
-
-/// A failed operation, as the REST tier would answer it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: u16,
-    /// `ERRnnn`.
-    pub code: &'static str,
-    /// The message.
-    pub message: String,
-    /// The Intelligence Server code, where the REST tier passes one on.
-    pub iserver_code: Option<i64>,
-}
-
-impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            iserver_code: None,
-        }
-    }
-
-    /// 400 `ERR006`.
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(400, "ERR006", message)
-    }
-
-    /// 400 `ERR007`.
-    pub fn missing(field: &str) -> Self {
-        Self::new(400, "ERR007", format!("Missing required field '{field}'"))
-    }
-
-    /// 404 `ERR004` for a record.
-    pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(
-            404,
-            "ERR004",
-            format!("{what} with ID '{id}' could not be found"),
-        )
-    }
-
-    /// 409 `ERR015`: the emulator's answer to a duplicate login or group name.
-    pub fn exists(what: &str, name: &str) -> Self {
-        Self::new(
-            409,
-            "ERR015",
-            format!("{what} with the name '{name}' already exists"),
-        )
-    }
-
-    /// 401 `ERR009`.
-    pub fn session_expired() -> Self {
-        Self::new(
-            401,
-            "ERR009",
-            "The user's session has expired, please reauthenticate",
-        )
-    }
-
-    /// 401 `ERR003`.
-    pub fn login_failed(message: impl Into<String>) -> Self {
-        Self::new(401, "ERR003", message)
-    }
-
-    /// 403 `ERR017`.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "ERR017", message)
-    }
-
-    /// 404 `ERR004` `HTTP 404 Not Found`: no such endpoint.
-    pub fn no_route() -> Self {
-        Self::new(404, "ERR004", "HTTP 404 Not Found")
-    }
-
-    /// 405 `ERR001` `HTTP 405 Method Not Allowed`.
-    pub fn no_method() -> Self {
-        Self::new(405, "ERR001", "HTTP 405 Method Not Allowed")
-    }
-
-    /// 500 `ERR001` "object not found" from the Intelligence Server (the generic objects
-    /// endpoint answers missing objects this way).
-    pub fn iserver_not_found(id: &str, object_type: i64) -> Self {
-        ApiError {
-            status: 500,
-            code: "ERR001",
-            message: format!(
-                "Object with ID '{id}' and type {object_type} is not found in metadata."
-            ),
-            iserver_code: Some(-2_147_216_373),
-        }
-    }
-}
-
-/// The result of a state operation.
-pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 /// A user account.
 #[derive(Debug, Clone)]
@@ -599,6 +504,7 @@ mod tests {
         assert_eq!(
             i.login(1, "administrator", "wrong", 35, "t")
                 .expect_err("bad")
+                .detail
                 .code,
             "ERR003"
         );
@@ -610,6 +516,7 @@ mod tests {
         assert_eq!(
             i.authenticate(Some(&token), None, None, 600)
                 .expect_err("no cookie")
+                .detail
                 .code,
             "ERR009"
         );

@@ -83,3 +83,22 @@ pub fn parse_operations(body: &Value) -> ApiResult<Vec<PatchOp>> {
         })
         .collect()
 }
+
+/// The trimmed text of the required field `key` of a body (400 `ERR007` when missing or
+/// blank).
+pub(super) fn required_text(body: &Value, key: &str) -> ApiResult<String> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::missing(key))
+}
+
+/// The ids of an optional list field (`null` or absent: none).
+pub(super) fn optional_ids(value: Option<&Value>) -> ApiResult<Vec<String>> {
+    match value {
+        Some(Value::Null) | None => Ok(Vec::new()),
+        Some(v) => ids_of(v),
+    }
+}

@@ -5,13 +5,7 @@ use super::*;
 impl Inner {
     /// Creates a role from an S3 body.
     pub fn create_role(&mut self, body: &Value) -> ApiResult<String> {
-        let name = body
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::missing("name"))?
-            .to_string();
+        let name = required_text(body, "name")?;
         if self
             .roles
             .values()
@@ -19,10 +13,7 @@ impl Inner {
         {
             return Err(ApiError::exists("Security role", &name));
         }
-        let privileges = match body.get("privileges") {
-            Some(Value::Null) | None => Vec::new(),
-            Some(v) => ids_of(v)?,
-        };
+        let privileges = optional_ids(body.get("privileges"))?;
         let t = now();
         let id = new_object_id();
         self.roles.insert(
