@@ -103,12 +103,7 @@ async fn devices(State(st): St, Auth(_): Auth<SessionRec>, q: Query) -> R {
     ok(json!({ "devices": list }))
 }
 
-async fn device(
-    State(st): St,
-    Auth(_): Auth<SessionRec>,
-    Path(id): Path<String>,
-    q: Query,
-) -> R {
+async fn device(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>, q: Query) -> R {
     has_devices(&st)?;
     let d = device_json(&id).ok_or_else(|| ApiError::not_found("Device", &id))?;
     ok(select_fields(d, &fields(&q)))
