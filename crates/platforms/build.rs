@@ -16,8 +16,8 @@ fn main() {
     let path = std::path::Path::new(&dir).join("Cargo.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    let manifest: toml::Table = toml::from_str(&text)
-        .unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
+    let manifest: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()));
     let crates = adapter_crates(&manifest);
     let mut code = String::from(
         "/// Calls every adapter crate's `__link()`, in crate order.\n\

@@ -19,23 +19,23 @@
 //! `extra`: `bulk` (`false` imitates a server older than 14.2: no bulk endpoints, no
 //! `includeSettings`) and `project` (the seeded project's key).
 
+mod answers;
+mod contract;
 mod routes;
 pub mod state;
-mod suite;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, RequestClass,
-    RunningEmulator, serve,
+    CredentialSpec, EmulatorOptions, EmulatorServer, RequestClass, RunningEmulator, serve,
 };
 use serde_json::{Map, Value, json};
 
+pub use contract::CONTRACT;
 pub use routes::{ROOTS, query_bool, router};
 pub use state::{ApiError, ApiKey, Settings, State};
-pub use suite::SUITE;
 
 use crate::config::{DEFAULT_PROJECT_ROLES, PROJECT_FLAGS};
 use crate::wire::is_global_flag;
@@ -72,14 +72,6 @@ pub const CREDENTIALS: &[CredentialSpec] = &[
         secret: true,
     },
 ];
-
-/// What the emulator declares: its credentials and request classes (DSS has no sessions
-/// to open).
-pub static CONTRACT: EmulatorContract = EmulatorContract {
-    credentials: CREDENTIALS,
-    classify,
-    sign_in: None,
-};
 
 /// The identity check (`/auth/info`, under either API root) is a login; the rest by
 /// method.

@@ -15,22 +15,23 @@
 //! `project` (the seeded project's title, default [`DEFAULT_PROJECT`]) and
 //! `access_token_ttl_secs` (default 600, as the server's `access_token_validity`).
 
+mod answers;
+mod contract;
 mod routes;
 pub mod state;
-mod suite;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use idbridge_core::{Error, Principal, Result, Scope, Snapshot};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, serve,
+    CredentialSpec, EmulatorOptions, RequestClass, RunningEmulator, serve,
 };
 use serde_json::{Map, Value, json};
 
+pub use contract::CONTRACT;
 pub use routes::{parse_fields, query_bool, router};
 pub use state::{EUser, Settings, State};
-pub use suite::SUITE;
 
 use crate::config::{PROJECT_ROLES, SERVER_ROLES};
 use crate::users::is_email;
@@ -80,13 +81,6 @@ pub const CREDENTIALS: &[CredentialSpec] = &[
         secret: true,
     },
 ];
-
-/// What the emulator declares: its credentials and request classes.
-pub static CONTRACT: EmulatorContract = EmulatorContract {
-    credentials: CREDENTIALS,
-    classify,
-    sign_in: None,
-};
 
 /// The token exchange (`/api/user/oauth2/token`) is a login; the rest by method.
 pub fn classify(method: &str, path: &str) -> RequestClass {
