@@ -220,10 +220,11 @@ fn chosen_readers() -> &'static [(&'static str, ReadAnswer)] {
 /// One adapter on any answer: its error mapping, its parsers of every answer it reads and
 /// its own invariants (see its emulator's `read_answer`). The first two bytes are the
 /// HTTP status, the rest the body. Mapped errors keep the status (and a rate limit the
-/// back-off), parsers fail only with `Protocol` errors, and every error renders.
-pub fn adapter_answer(name: &str, read: ReadAnswer, data: &[u8]) {
+/// back-off), parsers fail only with `Protocol` errors, and every error renders. Returns
+/// how many of the adapter's parsers accepted the body.
+pub fn adapter_answer(name: &str, read: ReadAnswer, data: &[u8]) -> usize {
     let Some((status, body)) = status_and_body(data) else {
-        return;
+        return 0;
     };
     let reading = read(status, body, RETRY_AFTER);
     for err in &reading.mapped {
@@ -235,12 +236,13 @@ pub fn adapter_answer(name: &str, read: ReadAnswer, data: &[u8]) {
         }
     }
     reading.other.iter().for_each(show);
+    reading.parsed.iter().filter(|(_, r)| r.is_ok()).count()
 }
 
 /// Every registered adapter's answer reading on any answer (see [`adapter_answer`]); a new
 /// adapter with an emulator is fuzzed by being linked.
 pub fn adapter_responses(data: &[u8]) {
     for (name, read) in chosen_readers() {
-        adapter_answer(name, *read, data);
+        let _ = adapter_answer(name, *read, data);
     }
 }

@@ -46,7 +46,11 @@ fn run(target: &str) {
 /// Runs `body` over the seeds of `target` and their mutations; `adapter`, when given,
 /// names the one adapter the body feeds (its mutations are its own, and a failure says how
 /// to replay it).
-fn run_body(target: &str, adapter: Option<&str>, body: &(dyn Fn(&[u8]) + std::panic::RefUnwindSafe)) {
+fn run_body(
+    target: &str,
+    adapter: Option<&str>,
+    body: &(dyn Fn(&[u8]) + std::panic::RefUnwindSafe),
+) {
     let label = match adapter {
         Some(name) => format!("{target} ({name})"),
         None => target.to_string(),
@@ -63,9 +67,8 @@ fn run_body(target: &str, adapter: Option<&str>, body: &(dyn Fn(&[u8]) + std::pa
         name.bytes()
             .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
     });
-    let mut rng = Rng::new(
-        env_number("IDBRIDGE_FUZZ_SEED", 0x1db7_1d9e) ^ target.len() as u64 ^ (salt << 8),
-    );
+    let mut rng =
+        Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1db7_1d9e) ^ target.len() as u64 ^ (salt << 8));
     for i in 0..mutations {
         let (_, base) = &corpus[rng.below(corpus.len())];
         let (_, other) = &corpus[rng.below(corpus.len())];
@@ -113,10 +116,20 @@ fn file_directory() {
 #[test]
 fn adapter_responses() {
     let readers = idbridge_fuzz::answer_readers();
-    assert!(!readers.is_empty(), "no adapter offers its answers to the fuzzer");
+    assert!(
+        !readers.is_empty(),
+        "no adapter offers its answers to the fuzzer"
+    );
     for (name, read) in readers {
+        // Some seed must get past the adapter's parsers, or the mutations only ever test
+        // its refusals.
+        let accepted: usize = seeds("adapter_responses")
+            .iter()
+            .map(|(_, data)| idbridge_fuzz::adapter_answer(name, read, data))
+            .sum();
+        assert!(accepted > 0, "{name}: no seed gets past any of its parsers");
         run_body("adapter_responses", Some(name), &|data: &[u8]| {
-            idbridge_fuzz::adapter_answer(name, read, data)
+            let _ = idbridge_fuzz::adapter_answer(name, read, data);
         });
     }
 }
