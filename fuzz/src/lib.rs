@@ -6,7 +6,9 @@
 //! Each body feeds the input to code that reads what idbridge does not control (a
 //! configuration file, a directory file, a server's answer) and checks, besides "no
 //! panic", the contract of that code: errors have the documented kind, and what parses
-//! survives a round trip.
+//! survives a round trip. Server answers go to every adapter the platforms facade links,
+//! through the entry its emulator registers (`EmulatorContract::read_answer`), so that a
+//! new adapter is fuzzed without a change here.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -14,9 +16,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use idbridge_core::config::ConfigOrigin;
-use idbridge_core::http::parse_json;
-use idbridge_core::{AdapterConfig, Config, Error, ErrorKind, ErrorReport};
+use idbridge_core::{Config, Error, ErrorKind, ErrorReport};
 use idbridge_file::{Directory, Format};
+use idbridge_testkit::emulator::ReadAnswer;
 use serde_json::Value;
 
 pub mod mutate;
@@ -29,9 +31,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("config_value", config_value),
     ("config_file", config_file),
     ("file_directory", file_directory),
-    ("strategy_responses", strategy_responses),
-    ("squirro_responses", squirro_responses),
-    ("dataiku_responses", dataiku_responses),
+    ("adapter_responses", adapter_responses),
 ];
 
 /// Renders an error the ways idbridge shows errors (display, debug, report), so that
@@ -180,193 +180,69 @@ fn status_and_body(data: &[u8]) -> Option<(u16, &[u8])> {
     Some((100 + raw % 500, body))
 }
 
+/// The `Retry-After` every fuzzed answer comes with.
+const RETRY_AFTER: Duration = Duration::from_secs(7);
+
 /// An error an adapter's error mapping made from `status`: it keeps the status, and a
 /// rate limit carries the server's back-off.
 fn check_mapped(err: &Error, status: u16) {
     show(err);
     assert_eq!(err.http_status(), Some(status), "{err}");
     if err.kind() == ErrorKind::RateLimited {
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)), "{err}");
+        assert_eq!(err.retry_after(), Some(RETRY_AFTER), "{err}");
         assert!(err.is_retryable());
     }
 }
 
-/// Runs a parse whose failure must be a `Protocol` error.
-fn parsed<T>(result: idbridge_core::Result<T>, what: &str) -> Option<T> {
-    match result {
-        Ok(v) => Some(v),
-        Err(e) => {
-            expect_kind(&e, ErrorKind::Protocol, what);
-            None
-        }
-    }
+/// The adapters whose emulators offer their answer reading to the fuzzer
+/// (`EmulatorContract::read_answer`), by name: every adapter the platforms facade links,
+/// with no list of vendors here.
+pub fn answer_readers() -> Vec<(&'static str, ReadAnswer)> {
+    idbridge_platforms::emulators()
+        .into_iter()
+        .filter_map(|d| d.contract.read_answer.map(|read| (d.vendor, read)))
+        .collect()
 }
 
-/// The Strategy adapter on any answer: the error mapping (`map_error`, the expired-session
-/// test, the vendor error parser) and the parsing of user, group, security-role and list
-/// answers into the neutral model.
-pub fn strategy_responses(data: &[u8]) {
-    use idbridge_strategy::error::{VendorError, is_session_expired, map_error};
-    use idbridge_strategy::{fuzzing, wire};
-    let Some((status, body)) = status_and_body(data) else {
-        return;
-    };
-    let err = map_error(status, body, Some(Duration::from_secs(7)));
-    check_mapped(&err, status);
-    let vendor = VendorError::parse(body);
-    assert_eq!(err.vendor_code(), vendor.code.as_deref());
-    if is_session_expired(status, body) {
-        assert_eq!(err.kind(), ErrorKind::Unauthenticated);
-    }
-    if let Some(user) = parsed(fuzzing::user(body), "strategy user") {
-        assert!(!user.login.is_empty() || user.id.is_empty(), "{user:?}");
-    }
-    parsed(fuzzing::group(body), "strategy group");
-    parsed(fuzzing::role_grants(body), "strategy role");
-    if let Some(value) = parsed(parse_json::<Value>(body, "list"), "strategy list") {
-        let _ = wire::list_of::<wire::ObjectJson>(value.clone());
-        let _ = wire::list_of::<wire::ConnectionJson>(value.clone());
-        let _ = serde_json::from_value::<wire::UserConnections>(value.clone());
-        let _ = serde_json::from_value::<wire::DisconnectResult>(value.clone());
-        let _ = serde_json::from_value::<wire::Nodes>(value);
-    }
-    if let Ok(text) = std::str::from_utf8(body) {
-        let _ = wire::parse_timestamp(text);
-    }
-}
-
-/// A Squirro adapter built without contacting a server, for the conversions that depend
-/// on its configured attribute keys.
-fn squirro_adapter() -> &'static idbridge_squirro::SquirroAdapter {
-    static ADAPTER: OnceLock<idbridge_squirro::SquirroAdapter> = OnceLock::new();
-    ADAPTER.get_or_init(|| {
-        let cfg = AdapterConfig::new(
-            "fuzz",
-            serde_json::json!({
-                "cluster_url": "http://127.0.0.1:9",
-                "tenant": "fuzz",
-                "refresh_token": "not-a-real-token",
-                "attribute_keys": ["department", "cost_center"],
-            }),
-        );
-        idbridge_squirro::SquirroAdapter::from_config(&cfg)
-            .expect("a fixed, valid configuration builds")
+/// The answer readers `adapter_responses` feeds: all of them, or the one named by
+/// `IDBRIDGE_FUZZ_ADAPTER` (to fuzz one adapter, or replay its failure).
+fn chosen_readers() -> &'static [(&'static str, ReadAnswer)] {
+    static CHOSEN: OnceLock<Vec<(&'static str, ReadAnswer)>> = OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        let only = std::env::var("IDBRIDGE_FUZZ_ADAPTER").ok();
+        answer_readers()
+            .into_iter()
+            .filter(|(name, _)| only.as_deref().is_none_or(|only| only == *name))
+            .collect()
     })
 }
 
-/// Replaces every string value (not the keys) in `v` by the same placeholder.
-fn scrub_strings(v: &mut Value) {
-    match v {
-        Value::String(s) => *s = "-".to_string(),
-        Value::Array(items) => items.iter_mut().for_each(scrub_strings),
-        Value::Object(map) => map.values_mut().for_each(scrub_strings),
-        _ => {}
+/// One adapter on any answer: its error mapping, its parsers of every answer it reads and
+/// its own invariants (see its emulator's `read_answer`). The first two bytes are the
+/// HTTP status, the rest the body. Mapped errors keep the status (and a rate limit the
+/// back-off), parsers fail only with `Protocol` errors, and every error renders. Returns
+/// how many of the adapter's parsers accepted the body.
+pub fn adapter_answer(name: &str, read: ReadAnswer, data: &[u8]) -> usize {
+    let Some((status, body)) = status_and_body(data) else {
+        return 0;
+    };
+    let reading = read(status, body, RETRY_AFTER);
+    for err in &reading.mapped {
+        check_mapped(err, status);
     }
+    for (what, outcome) in &reading.parsed {
+        if let Err(e) = outcome {
+            expect_kind(e, ErrorKind::Protocol, &format!("{name}: {what}"));
+        }
+    }
+    reading.other.iter().for_each(show);
+    reading.parsed.iter().filter(|(_, r)| r.is_ok()).count()
 }
 
-/// The Squirro adapter on any answer: the error mapping for API calls and for the token
-/// exchange, the token-exchange parser (whose errors never quote the body: it holds
-/// tokens), and the user, group, member, project, grant and session answers.
-pub fn squirro_responses(data: &[u8]) {
-    use idbridge_squirro::error::{Call, map_error};
-    use idbridge_squirro::{fuzzing, wire};
-    let Some((status, body)) = status_and_body(data) else {
-        return;
-    };
-    for call in [Call::Api, Call::TokenExchange] {
-        let err = map_error(call, status, Some(Duration::from_secs(7)), body);
-        check_mapped(&err, status);
-        if call == Call::TokenExchange && matches!(status, 401 | 403 | 404 | 410) {
-            assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err}");
-        }
+/// Every registered adapter's answer reading on any answer (see [`adapter_answer`]); a new
+/// adapter with an emulator is fuzzed by being linked.
+pub fn adapter_responses(data: &[u8]) {
+    for (name, read) in chosen_readers() {
+        let _ = adapter_answer(name, *read, data);
     }
-    if let Err(e) = fuzzing::token_response(body) {
-        expect_kind(&e, ErrorKind::Protocol, "squirro token exchange");
-        // The error depends on the keys and types only: with every string value replaced
-        // the text is the same, so no value (a token) can be in it.
-        if let Ok(mut doc) = serde_json::from_slice::<Value>(body) {
-            scrub_strings(&mut doc);
-            let scrubbed = serde_json::to_vec(&doc).expect("a JSON value serialises");
-            // (A body whose failure the JSON tree does not keep, such as a duplicate key,
-            // may parse once rewritten: there is nothing to compare then.)
-            if let Err(again) = fuzzing::token_response(&scrubbed) {
-                assert_eq!(e.to_string(), again.to_string(), "the error quotes a value");
-            }
-        }
-    }
-    if let Some(users) = parsed(fuzzing::users(squirro_adapter(), body), "squirro users") {
-        for u in users {
-            assert!(!u.login.is_empty() || u.id.is_empty(), "{u:?}");
-        }
-    }
-    parsed(fuzzing::groups(body), "squirro groups");
-    let _ = parse_json::<wire::MembersResponse>(body, "members");
-    let _ = parse_json::<wire::ProjectsResponse>(body, "projects");
-    let _ = parse_json::<wire::GrantsResponse>(body, "grants");
-    let _ = parse_json::<Vec<wire::WireSession>>(body, "sessions");
-    if let Ok(text) = std::str::from_utf8(body) {
-        let _ = wire::parse_time(text);
-    }
-}
-
-/// The Dataiku adapter on any answer: the error mapping (`map_error`, and the bulk-item
-/// failure mapping on the body as a message) and the settings documents (users, groups,
-/// permission entries), activity, bulk and project answers.
-pub fn dataiku_responses(data: &[u8]) {
-    use idbridge_dataiku::error::{map_bulk_failure, map_error};
-    use idbridge_dataiku::wire;
-    let Some((status, body)) = status_and_body(data) else {
-        return;
-    };
-    let err = map_error(status, body, Some(Duration::from_secs(7)));
-    check_mapped(&err, status);
-    if matches!(status, 502..=504) {
-        assert_eq!(err.kind(), ErrorKind::Unavailable);
-    }
-    let text = String::from_utf8_lossy(body);
-    show(&map_bulk_failure("fuzz-user", &text, ErrorKind::Protocol));
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return;
-    };
-    let docs: Vec<wire::Doc> = match &value {
-        Value::Object(doc) => vec![doc.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect(),
-        _ => Vec::new(),
-    };
-    for doc in &docs {
-        match wire::to_user(doc, "adminProperties", "GET /admin/users/") {
-            Ok(u) => assert!(!u.login.is_empty() && u.id == u.login, "{u:?}"),
-            Err(e) => expect_kind(&e, ErrorKind::Protocol, "dataiku user"),
-        }
-        match wire::to_group(doc, "GET /admin/groups/") {
-            Ok(g) => assert!(!g.name.is_empty()),
-            Err(e) => expect_kind(&e, ErrorKind::Protocol, "dataiku group"),
-        }
-        let _ = wire::user_doc_is_complete(doc, "userProperties");
-        let _ = wire::string_props(doc, "userProperties");
-        let _ = wire::true_global_flags(doc, "GET /admin/groups/");
-        let _ = wire::group_doc_has_flags(doc);
-        let _ = wire::true_entry_flags(doc);
-        if let Ok(groups) = wire::user_groups(doc, "GET /admin/users/") {
-            let mut copy = doc.clone();
-            wire::set_user_groups(&mut copy, &groups);
-            assert_eq!(
-                wire::user_groups(&copy, "GET /admin/users/").expect("written back"),
-                groups
-            );
-        }
-    }
-    if let Ok(activity) = serde_json::from_value::<wire::Activity>(value.clone()) {
-        let _ = activity.to_neutral("fuzz-user");
-    }
-    if let Ok(items) = serde_json::from_value::<Vec<wire::BulkItem>>(value.clone()) {
-        for item in items {
-            let _ = item.succeeded();
-        }
-    }
-    let _ = serde_json::from_value::<Vec<wire::ProjectItem>>(value.clone());
-    let _ = serde_json::from_value::<wire::AuthInfo>(value);
 }

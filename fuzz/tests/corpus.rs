@@ -40,6 +40,21 @@ fn run(target: &str) {
         .find(|(name, _)| *name == target)
         .map(|(_, body)| *body)
         .expect("known target");
+    run_body(target, None, &body);
+}
+
+/// Runs `body` over the seeds of `target` and their mutations; `adapter`, when given,
+/// names the one adapter the body feeds (its mutations are its own, and a failure says how
+/// to replay it).
+fn run_body(
+    target: &str,
+    adapter: Option<&str>,
+    body: &(dyn Fn(&[u8]) + std::panic::RefUnwindSafe),
+) {
+    let label = match adapter {
+        Some(name) => format!("{target} ({name})"),
+        None => target.to_string(),
+    };
     let corpus = seeds(target);
     assert!(corpus.len() >= 3, "{target}: at least three seeds");
     for (path, data) in &corpus {
@@ -47,7 +62,13 @@ fn run(target: &str) {
         let _ = path;
     }
     let mutations = env_number("IDBRIDGE_FUZZ_MUTATIONS", 3000);
-    let mut rng = Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1db7_1d9e) ^ target.len() as u64);
+    // Each adapter's mutations differ from the others' (a hash of its name).
+    let salt = adapter.map_or(0, |name| {
+        name.bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    });
+    let mut rng =
+        Rng::new(env_number("IDBRIDGE_FUZZ_SEED", 0x1db7_1d9e) ^ target.len() as u64 ^ (salt << 8));
     for i in 0..mutations {
         let (_, base) = &corpus[rng.below(corpus.len())];
         let (_, other) = &corpus[rng.below(corpus.len())];
@@ -58,10 +79,16 @@ fn run(target: &str) {
                 .join("artifacts")
                 .join(target);
             let _ = std::fs::create_dir_all(&dir);
-            let file = dir.join(format!("mutation-{i}"));
+            let file = dir.join(match adapter {
+                Some(name) => format!("{name}-mutation-{i}"),
+                None => format!("mutation-{i}"),
+            });
             let _ = std::fs::write(&file, &input);
+            let only = adapter
+                .map(|name| format!("IDBRIDGE_FUZZ_ADAPTER={name} "))
+                .unwrap_or_default();
             panic!(
-                "{target}: mutation {i} failed; input saved to {} (replay: cargo fuzz run {target} {})",
+                "{label}: mutation {i} failed; input saved to {} (replay: {only}cargo fuzz run {target} {})",
                 file.display(),
                 file.display()
             );
@@ -84,19 +111,40 @@ fn file_directory() {
     run("file_directory");
 }
 
+/// Every linked adapter's answer reading, each over the shared seeds and mutations of its
+/// own: a new adapter is fuzzed here by being linked.
 #[test]
-fn strategy_responses() {
-    run("strategy_responses");
+fn adapter_responses() {
+    let readers = idbridge_fuzz::answer_readers();
+    assert!(
+        !readers.is_empty(),
+        "no adapter offers its answers to the fuzzer"
+    );
+    for (name, read) in readers {
+        // Some seed must get past the adapter's parsers, or the mutations only ever test
+        // its refusals.
+        let accepted: usize = seeds("adapter_responses")
+            .iter()
+            .map(|(_, data)| idbridge_fuzz::adapter_answer(name, read, data))
+            .sum();
+        assert!(accepted > 0, "{name}: no seed gets past any of its parsers");
+        run_body("adapter_responses", Some(name), &|data: &[u8]| {
+            let _ = idbridge_fuzz::adapter_answer(name, read, data);
+        });
+    }
 }
 
+/// A shipped adapter with an emulator whose contract leaves out `read_answer` would go
+/// unfuzzed without anyone noticing.
 #[test]
-fn squirro_responses() {
-    run("squirro_responses");
-}
-
-#[test]
-fn dataiku_responses() {
-    run("dataiku_responses");
+fn every_emulated_adapter_offers_its_answers_to_the_fuzzer() {
+    for d in idbridge_platforms::emulators() {
+        assert!(
+            d.contract.read_answer.is_some(),
+            "{}: its emulator's contract has no read_answer",
+            d.vendor
+        );
+    }
 }
 
 #[test]

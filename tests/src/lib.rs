@@ -62,16 +62,17 @@ pub fn leaver_settings(vendor: &str) -> Value {
     }
 }
 
-/// The fixtures the emulator of `vendor` gives the cross-vendor suites.
+/// What the emulator of `vendor` declares: its credentials and request classes, and what
+/// the cross-vendor suites need to know about the platform.
 ///
 /// # Panics
 /// When no emulator of that name is registered.
-pub fn suite_fixtures(vendor: &str) -> &'static idbridge_testkit::emulator::SuiteFixtures {
+pub fn contract(vendor: &str) -> &'static idbridge_testkit::emulator::EmulatorContract {
     idbridge_platforms::emulators()
         .into_iter()
         .find(|d| d.vendor == vendor)
-        .expect("a registered emulator")
-        .suite
+        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
+        .contract
 }
 
 /// One target of a [`World`].

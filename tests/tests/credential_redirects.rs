@@ -10,7 +10,7 @@
 //! listener; the adapter refuses the downgrade and the listener never sees a connection.
 
 use idbridge_core::{AdapterConfig, registry};
-use idbridge_testkit::emulator::{EmulatorContract, EmulatorOptions, start_emulator};
+use idbridge_testkit::emulator::{EmulatorOptions, start_emulator};
 use serde_json::Value;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -49,7 +49,7 @@ async fn redirected_login_is_refused(vendor: &str) {
     // pointed at the redirecting server instead.
     let emulator = start_emulator(
         vendor,
-        EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
+        EmulatorOptions::default().with_every_secret(idbridge_e2e::contract(vendor), PASSWORD),
     )
     .await
     .expect("emulator");
@@ -224,7 +224,7 @@ async fn https_login_redirected_to_http_is_refused(vendor: &str) {
     idbridge_e2e::link_vendors();
     let emulator = start_emulator(
         vendor,
-        EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
+        EmulatorOptions::default().with_every_secret(idbridge_e2e::contract(vendor), PASSWORD),
     )
     .await
     .expect("emulator");
@@ -307,11 +307,4 @@ async fn squirro_token_exchange_over_https_redirected_to_http_is_refused() {
 #[tokio::test]
 async fn dataiku_request_over_https_redirected_to_http_is_refused() {
     https_login_redirected_to_http_is_refused("dataiku").await;
-}
-
-/// What the emulator of `vendor` declares (its secret credentials get the canary).
-fn contract_of(vendor: &str) -> &'static EmulatorContract {
-    idbridge_testkit::emulator::descriptor(vendor)
-        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
-        .contract
 }

@@ -75,10 +75,10 @@ fn classify(
     path: &str,
     state: &ExactState,
 ) -> (&'static str, Option<Named>) {
-    let suite = idbridge_e2e::suite_fixtures(vendor);
-    let Some((kind, subject)) = (suite.classify_write)(method, path) else {
+    let contract = idbridge_e2e::contract(vendor);
+    let Some((kind, subject)) = (contract.classify_write)(method, path) else {
         panic!(
-            "{vendor}: unexpected write {method} {path}; teach its emulator's suite fixtures what it is"
+            "{vendor}: unexpected write {method} {path}; teach its emulator's contract what it is"
         )
     };
     let named = match subject {

@@ -509,7 +509,7 @@ mod vendor_source {
     }
 
     async fn garbled(vendor: &str, faults: &str, field: &str) {
-        let name = idbridge_e2e::suite_fixtures(vendor).platform;
+        let name = idbridge_e2e::contract(vendor).platform;
         let (outcome, users, groups) = run_from(vendor, faults).await;
         let err = outcome.expect_err(&format!(
             "{vendor}, {faults}: the run succeeded and made users {users:?}, groups {groups:?}"
@@ -556,7 +556,7 @@ mod vendor_source {
     async fn garbled_source_answers_fail_closed_for_every_vendor() {
         let mut cases = 0;
         for vendor in idbridge_e2e::emulated_vendors() {
-            for (faults, field) in idbridge_e2e::suite_fixtures(vendor).garbled_source {
+            for (faults, field) in idbridge_e2e::contract(vendor).garbled_source {
                 garbled(vendor, faults, field).await;
                 cases += 1;
             }

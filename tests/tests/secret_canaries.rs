@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use idbridge_core::registry;
 use idbridge_testkit::emulator::{
-    CannedAnswer, EmulatorContract, EmulatorOptions, FaultSpec, SuiteFixtures, start_emulator,
+    CannedAnswer, EmulatorContract, EmulatorOptions, FaultSpec, start_emulator,
 };
 use serde_json::Value;
 use support::Shape;
@@ -136,7 +136,7 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
             faults: faults.clone(),
             ..EmulatorOptions::default()
         }
-        .with_every_secret(contract_of(vendor), PASSWORD);
+        .with_every_secret(idbridge_e2e::contract(vendor), PASSWORD);
         let e = start_emulator(vendor, options).await.expect("emulator");
         let mut section = e.config.clone();
         let obj = section.as_object_mut().expect("a config object");
@@ -236,7 +236,7 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
     let mut derived = Vec::new();
     for (name, e) in targets.iter().zip(&emulators) {
         let issued = e.server.log().issued_credentials();
-        if idbridge_e2e::suite_fixtures(name).issues_credentials {
+        if idbridge_e2e::contract(name).issues_credentials {
             assert!(
                 !issued.is_empty(),
                 "{name}: the emulator's request log lists the credentials it issued"
@@ -279,22 +279,22 @@ async fn canary_secrets_from_the_environment_never_appear_anywhere_across_a_faul
 }
 
 /// A server standing in for one vendor's: it signs anyone in the way the vendor does (its
-/// emulator's suite fixtures say how; every credential it hands out is recorded, and must
+/// emulator's contract says how; every credential it hands out is recorded, and must
 /// never be shown) and answers every other request with the vendor's error shape, whose
 /// text repeats every request it received so far: the method, path, every header
 /// (`Authorization`, token headers, `Cookie`) and the body (a login form with its password,
 /// a token exchange with its refresh token).
 #[derive(Clone)]
 struct Echo {
-    suite: &'static SuiteFixtures,
+    contract: &'static EmulatorContract,
     seen: Arc<Mutex<Vec<String>>>,
     issued: Arc<Mutex<Vec<String>>>,
 }
 
 impl Echo {
-    fn new(suite: &'static SuiteFixtures) -> Echo {
+    fn new(contract: &'static EmulatorContract) -> Echo {
         Echo {
-            suite,
+            contract,
             seen: Arc::default(),
             issued: Arc::default(),
         }
@@ -336,13 +336,13 @@ impl Respond for Echo {
             self.issued.lock().expect("lock").push(value.clone());
             value
         };
-        if let Some(canned) = (self.suite.sign_in_answer)(request.url.path(), &credential) {
+        if let Some(canned) = (self.contract.sign_in_answer)(request.url.path(), &credential) {
             return Echo::answer(canned);
         }
         // The newest request first: an excerpt cut short still shows it.
         let seen: Vec<&str> = seen.rsplit(" | ").collect();
         let text = format!("could not process the request: {}", seen.join(" | "));
-        Echo::answer((self.suite.error_answer)(&text))
+        Echo::answer((self.contract.error_answer)(&text))
     }
 }
 
@@ -368,12 +368,12 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
         // pointed at the echoing server instead.
         let emulator = start_emulator(
             vendor,
-            EmulatorOptions::default().with_every_secret(contract_of(vendor), PASSWORD),
+            EmulatorOptions::default().with_every_secret(idbridge_e2e::contract(vendor), PASSWORD),
         )
         .await
         .expect("emulator");
         let echo = MockServer::start().await;
-        let responder = Echo::new(idbridge_e2e::suite_fixtures(vendor));
+        let responder = Echo::new(idbridge_e2e::contract(vendor));
         Mock::given(wiremock::matchers::any())
             .respond_with(responder.clone())
             .mount(&echo)
@@ -440,11 +440,4 @@ async fn secrets_a_server_repeats_in_its_errors_are_redacted_everywhere() {
             "{vendor}: the server received a credential to repeat"
         );
     }
-}
-
-/// What the emulator of `vendor` declares (its secret credentials get the canary).
-fn contract_of(vendor: &str) -> &'static EmulatorContract {
-    idbridge_testkit::emulator::descriptor(vendor)
-        .unwrap_or_else(|| panic!("an emulator for `{vendor}` is registered"))
-        .contract
 }

@@ -38,7 +38,6 @@ idbridge_core::register_adapter! {
     emulator: {
         description: "Dataiku DSS public API (users, groups, bulk user writes, authorization matrix, project permissions)",
         start: crate::emulator::start,
-        suite: &crate::emulator::SUITE,
         contract: &crate::emulator::CONTRACT,
     },
 }

@@ -39,50 +39,6 @@ idbridge_core::register_adapter! {
     emulator: {
         description: "Squirro user API (token exchange, users, groups, project members, grants, sessions) and topic-API projects",
         start: crate::emulator::start,
-        suite: &crate::emulator::SUITE,
         contract: &crate::emulator::CONTRACT,
     },
-}
-
-/// Entry points for the fuzz targets (`fuzz/`): the adapter's answer parsing as it runs
-/// on what a server sends. Not part of the API; may change at any time.
-#[doc(hidden)]
-pub mod fuzzing {
-    use idbridge_core::http::parse_json;
-    use idbridge_core::{Group, Result, User};
-
-    use crate::wire::{GroupsResponse, UsersResponse};
-
-    /// A token-exchange answer, parsed as the login does (the tokens are dropped).
-    ///
-    /// # Errors
-    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
-    pub fn token_response(body: &[u8]) -> Result<()> {
-        crate::client::parse_token_response(body).map(drop)
-    }
-
-    /// A user listing, parsed and converted as `list_users` does for `adapter`'s
-    /// attribute keys.
-    ///
-    /// # Errors
-    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
-    pub fn users(adapter: &crate::SquirroAdapter, body: &[u8]) -> Result<Vec<User>> {
-        let resp = parse_json::<UsersResponse>(body, "user list")?;
-        resp.into_users()
-            .into_iter()
-            .map(|w| adapter.to_user(w, "GET /users"))
-            .collect()
-    }
-
-    /// A group listing, parsed and converted as `list_groups` does.
-    ///
-    /// # Errors
-    /// [`idbridge_core::ErrorKind::Protocol`] when the body does not parse.
-    pub fn groups(body: &[u8]) -> Result<Vec<Group>> {
-        let resp = parse_json::<GroupsResponse>(body, "group list")?;
-        resp.into_groups()
-            .iter()
-            .map(|g| crate::groups::to_group(g, "GET /groups"))
-            .collect()
-    }
 }

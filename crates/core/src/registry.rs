@@ -124,7 +124,8 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 /// The optional `check_config` key names a function that parses a section's keys without
 /// connecting (`fn(&AdapterConfig) -> Result<T>`); without it every section passes that
 /// check. The optional `emulator: { ... }` block registers the vendor emulator under the same
-/// name: its keys (`description`, `start`, `suite`) go to `idbridge_testkit::register_emulator!`.
+/// name: its keys (`description`, `start`, `contract`, the emulator's one
+/// `idbridge_testkit::emulator::EmulatorContract`) go to `idbridge_testkit::register_emulator!`.
 /// It only expands when the invoking crate's `emulator` feature is on, so the crate
 /// builds without the testkit otherwise; that feature must depend on `idbridge-testkit`.
 ///
@@ -149,7 +150,7 @@ pub async fn build_system(config: &Config, section: &SystemSection) -> Result<Ad
 ///     emulator: {
 ///         description: "The portal's user API, in memory",
 ///         start: crate::emulator::start,
-///         suite: &crate::emulator::SUITE,
+///         contract: &crate::emulator::CONTRACT,
 ///     },
 /// }
 /// ```

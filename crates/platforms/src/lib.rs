@@ -1,25 +1,23 @@
 //! # idbridge-platforms
 //!
-//! The one place that links every adapter idbridge ships, and with the `emulators` feature
-//! their emulators. Inventory only sees registrations in crates the linker keeps, and the
-//! linker drops a crate nothing references; [`link_all`] references each enabled adapter
-//! crate, so a binary or a test suite that calls it sees all of them in
-//! `idbridge_core::registry` (and `idbridge_testkit::emulator`) without naming any vendor.
-//!
-//! Features: one per adapter, named after its crate (`idbridge-file`, ...; the list is in
-//! this crate's Cargo.toml), all on by default; `emulators` turns on each enabled adapter's
-//! `emulator` feature and `emulators()`.
+//! The one place that links every adapter idbridge ships, and their emulators. Inventory
+//! only sees registrations in crates the linker keeps, and the linker drops a crate nothing
+//! references; [`link_all`] references each adapter crate, so a binary or a test suite
+//! that calls it sees all of them in `idbridge_core::registry` (and
+//! `idbridge_testkit::emulator`) without naming any vendor.
 //!
 //! Adding an adapter to the shipped set is one dependency line in this crate's Cargo.toml
-//! (plus its name in the `default` and `emulators` feature lists); see
-//! docs/architecture.md.
+//! (`idbridge-<name> = { path = "../../adapters/<name>", features = ["emulator"] }`); the
+//! build script reads the manifest and links every `idbridge-*` dependency but the core and
+//! the testkit. See docs/architecture.md. A program that embeds one adapter without its
+//! emulator depends on that adapter's crate, not on this one.
 
 use idbridge_core::registry::AdapterDescriptor;
 
 include!(concat!(env!("OUT_DIR"), "/linked.rs"));
 
-/// Keeps every enabled adapter (and, with `emulators`, its emulator) linked and returns the
-/// adapters' descriptors, sorted by name.
+/// Keeps every shipped adapter (and its emulator) linked and returns the adapters'
+/// descriptors, sorted by name.
 ///
 /// Call it once before using the registries; calling it again is cheap.
 pub fn link_all() -> Vec<&'static AdapterDescriptor> {
@@ -28,8 +26,7 @@ pub fn link_all() -> Vec<&'static AdapterDescriptor> {
     all
 }
 
-/// Every emulator of the enabled adapters, sorted by vendor (links them first).
-#[cfg(feature = "emulators")]
+/// Every emulator of the shipped adapters, sorted by vendor (links them first).
 pub fn emulators() -> Vec<&'static idbridge_testkit::emulator::EmulatorDescriptor> {
     link_all();
     idbridge_testkit::emulator::emulators()
@@ -84,11 +81,22 @@ mod tests {
     }
 
     #[test]
-    fn the_default_features_ship_the_file_adapter() {
+    fn the_file_adapter_is_shipped() {
         assert!(link_all().iter().any(|d| d.name == "file"));
     }
 
-    #[cfg(feature = "emulators")]
+    /// Forgetting an adapter's line in this crate's Cargo.toml fails here.
+    #[test]
+    fn every_adapter_folder_of_the_repository_is_linked() {
+        let adapters = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../adapters");
+        let folders = std::fs::read_dir(&adapters)
+            .expect("the adapters folder")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.path().join("Cargo.toml").is_file())
+            .count();
+        assert_eq!(link_all().len(), folders, "an adapter folder is not linked");
+    }
+
     #[test]
     fn every_emulator_is_an_adapter_of_the_same_name() {
         let adapters: Vec<&str> = link_all().iter().map(|d| d.name).collect();

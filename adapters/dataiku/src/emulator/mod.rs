@@ -21,23 +21,24 @@
 //! `includeSettings`), `profiles` (the user profiles the licence offers) and `project`
 //! (the seeded project's key).
 
+mod answers;
+mod contract;
 mod routes;
 pub mod server;
 pub mod state;
-mod suite;
 
 use std::sync::Arc;
 
 use idbridge_core::{Error, Group, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, EmulatorServer, Nesting, RequestClass,
-    RunningEmulator, SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed, serve,
+    CredentialSpec, EmulatorOptions, EmulatorServer, Nesting, RequestClass, RunningEmulator,
+    SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed, serve,
 };
 use serde_json::{Map, Value, json};
 
+pub use contract::CONTRACT;
 pub use routes::{ROOTS, query_bool, router};
 pub use state::{ApiError, ApiKey, Settings, State};
-pub use suite::SUITE;
 
 use crate::config::DEFAULT_PROJECT_ROLES;
 use crate::wire::is_global_flag;
@@ -86,14 +87,6 @@ pub const CREDENTIALS: &[CredentialSpec] = &[
         secret: true,
     },
 ];
-
-/// What the emulator declares: its credentials and request classes (DSS has no sessions
-/// to open).
-pub static CONTRACT: EmulatorContract = EmulatorContract {
-    credentials: CREDENTIALS,
-    classify,
-    sign_in: None,
-};
 
 /// The identity check (`/auth/info`, under either API root) is a login; the rest by
 /// method.

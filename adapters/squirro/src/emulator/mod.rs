@@ -17,23 +17,24 @@
 //! `user_data_role` (`applied`, the default; `stored` or `echoed`: a server that keeps
 //! `role` in a user-data update as free-form data, see [`state::role_updates`]).
 
+mod answers;
+mod contract;
 mod routes;
 pub mod state;
-mod suite;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use idbridge_core::{Error, Group, Principal, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, Nesting, RequestClass, RunningEmulator,
-    SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed, serve,
+    CredentialSpec, EmulatorOptions, Nesting, RequestClass, RunningEmulator, SeedGrant, SeedMember,
+    SeedStep, SeedTarget, Seeded, seed, serve,
 };
 use serde_json::{Map, Value, json};
 
+pub use contract::CONTRACT;
 pub use routes::{parse_fields, query_bool, router};
 pub use state::{EUser, Settings, State};
-pub use suite::SUITE;
 
 use crate::config::{PROJECT_ROLES, SERVER_ROLES};
 use crate::users::is_email;
@@ -83,13 +84,6 @@ pub const CREDENTIALS: &[CredentialSpec] = &[
         secret: true,
     },
 ];
-
-/// What the emulator declares: its credentials and request classes.
-pub static CONTRACT: EmulatorContract = EmulatorContract {
-    credentials: CREDENTIALS,
-    classify,
-    sign_in: None,
-};
 
 /// The token exchange (`/api/user/oauth2/token`) is a login; the rest by method.
 pub fn classify(method: &str, path: &str) -> RequestClass {

@@ -27,26 +27,27 @@
 //! `bulk_disconnect` (`false` imitates a server before 11.3.1, which has no bulk
 //! disconnect).
 
+mod answers;
+mod contract;
 mod routes;
 mod state;
-mod suite;
 
 use std::sync::Arc;
 
 use idbridge_core::{Error, Group, Result, Role, Scope, Snapshot, User};
 use idbridge_testkit::emulator::{
-    CredentialSpec, EmulatorContract, EmulatorOptions, RequestClass, RunningEmulator, SeedGrant,
-    SeedMember, SeedStep, SeedTarget, Seeded, SignInFuture, serve,
+    CredentialSpec, EmulatorOptions, RequestClass, RunningEmulator, SeedGrant, SeedMember,
+    SeedStep, SeedTarget, Seeded, SignInFuture, serve,
 };
 use serde_json::{Value, json};
 
+pub use contract::CONTRACT;
 pub use routes::{PREFIX, router};
 pub use state::{
     AddressApi, AddressRec, ApiError, EmulatorState, GENERIC_EMAIL_DEVICE_ID,
     GENERIC_EMAIL_DEVICE_NAME, Inner, MstrError, MstrErrors, NODE_NAME, ProjectRec, Settings,
     TUTORIAL_PROJECT_ID, TUTORIAL_PROJECT_NAME, new_object_id,
 };
-pub use suite::SUITE;
 
 use crate::wire::format_timestamp;
 
@@ -68,13 +69,6 @@ pub const CREDENTIALS: &[CredentialSpec] = &[
         secret: true,
     },
 ];
-
-/// What the emulator declares: its credentials, its request classes, its sign-in hook.
-pub static CONTRACT: EmulatorContract = EmulatorContract {
-    credentials: CREDENTIALS,
-    classify,
-    sign_in: Some(sign_in_hook),
-};
 
 /// Logins, logouts and token requests (`/api/auth/...`) are logins; the rest by method.
 pub fn classify(method: &str, path: &str) -> RequestClass {

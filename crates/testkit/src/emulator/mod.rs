@@ -3,9 +3,10 @@
 //! (`idbridge emulate <vendor>`) and the demo can start any emulator by name.
 //!
 //! A vendor crate builds an `axum::Router` over its state, starts it with [`serve`], and
-//! names its start function, its [`SuiteFixtures`] and its [`EmulatorContract`]
-//! (credentials, request classes, hooks) in the `emulator: { ... }` block of
-//! `idbridge_core::register_adapter!` (which expands [`crate::register_emulator!`]).
+//! names its start function and its [`EmulatorContract`] (credentials, request classes,
+//! hooks, what the every-vendor suites and the fuzz harness need) in the
+//! `emulator: { ... }` block of `idbridge_core::register_adapter!` (which expands
+//! [`crate::register_emulator!`]).
 //! docs/testing.md describes the contract.
 
 mod answers;
@@ -26,7 +27,8 @@ use idbridge_core::{AdapterConfig, Error, Result};
 use serde_json::{Value, json};
 
 pub use contract::{
-    Classify, CredentialSpec, EmulatorContract, RequestClass, SignIn, SignInFuture,
+    AnswerReading, Classify, ClassifyWrite, CredentialSpec, EmulatorContract, ReadAnswer,
+    RequestClass, SignIn, SignInAnswer, SignInFuture,
 };
 pub use error::{ApiError, ApiResult, ErrorBody};
 pub use faults::{Fault, FaultSpec};
@@ -35,7 +37,7 @@ pub use options::EmulatorOptions;
 pub use routing::{Auth, Authenticate, Query, Routes, header};
 pub use seed::{Nesting, SeedGrant, SeedMember, SeedStep, SeedTarget, Seeded, seed};
 pub use server::{EmulatorServer, serve};
-pub use suite::{CannedAnswer, Credential, SuiteFixtures, WriteKind, WriteSubject, tail};
+pub use suite::{CannedAnswer, Credential, WriteKind, WriteSubject, tail};
 
 /// A started emulator: the server, and the adapter configuration that connects to it.
 #[derive(Debug)]
@@ -96,9 +98,8 @@ pub struct EmulatorDescriptor {
     pub description: &'static str,
     /// Starts the emulator.
     pub start: fn(EmulatorOptions) -> StartFuture,
-    /// What the cross-vendor suites need to know about this vendor.
-    pub suite: &'static SuiteFixtures,
-    /// What the emulator declares: credentials, request classes, hooks.
+    /// What the emulator declares: credentials, request classes, hooks, what the
+    /// every-vendor suites and the fuzz harness need.
     pub contract: &'static EmulatorContract,
 }
 
@@ -168,7 +169,6 @@ pub async fn start_emulator(vendor: &str, options: EmulatorOptions) -> Result<Ru
 ///     vendor: "portal",
 ///     description: "The portal's user API, in memory",
 ///     start: crate::emulator::start,
-///     suite: &crate::emulator::SUITE,
 ///     contract: &crate::emulator::CONTRACT,
 /// }
 /// ```
@@ -178,7 +178,6 @@ macro_rules! register_emulator {
         vendor: $vendor:literal,
         description: $description:expr,
         start: $start:expr,
-        suite: $suite:expr,
         contract: $contract:expr $(,)?
     ) => {
         /// This crate's emulator registry entry.
@@ -187,7 +186,6 @@ macro_rules! register_emulator {
                 vendor: $vendor,
                 description: $description,
                 start: |options| ::std::boxed::Box::pin($start(options)),
-                suite: $suite,
                 contract: $contract,
             };
 

@@ -1,6 +1,6 @@
-//! What the cross-vendor test suites need to know about an emulated vendor beyond its
-//! capabilities, given by the vendor crate with its emulator (see [`SuiteFixtures`]), so
-//! that a suite that runs "for every vendor" picks up a new one by itself.
+//! The vocabulary of what the cross-vendor test suites learn about an emulated vendor from
+//! its [`super::EmulatorContract`]: what a served write request did, and the answers a
+//! stand-in server gives in the vendor's place.
 
 /// What one served write request did, as far as its method and path tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,29 +33,6 @@ pub enum WriteSubject {
 
 /// Makes a credential a stand-in server hands out, from its purpose (`session-token`, ...).
 pub type Credential<'a> = dyn Fn(&str) -> String + 'a;
-
-/// Per-vendor fixtures of the end-to-end suites.
-#[derive(Debug)]
-pub struct SuiteFixtures {
-    /// The platform's name as the adapter's errors give it (e.g. "`<name>` answered ...").
-    pub platform: &'static str,
-    /// Garbled source answers that must fail a read: a fault spec (`missing=1,fields=...`)
-    /// and the field the error then names.
-    pub garbled_source: &'static [(&'static str, &'static str)],
-    /// Whether the server hands out credentials of its own (session tokens, cookies,
-    /// access tokens) that its request log lists; false for a static API key.
-    pub issues_credentials: bool,
-    /// What a served write request (method, path without query) is; `None` for a request
-    /// the suites do not know, which fails them.
-    pub classify_write: fn(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)>,
-    /// How a stand-in server answers this vendor's sign-in request at `path` so that the
-    /// adapter goes on (session tokens, cookies, access tokens); each credential it hands
-    /// out is made by `credential(purpose)`, so that the suite knows it. `None` for a
-    /// request that is not a sign-in (and for vendors with a static key).
-    pub sign_in_answer: fn(path: &str, credential: &Credential<'_>) -> Option<CannedAnswer>,
-    /// This vendor's error answer (status 400) whose message is `text`.
-    pub error_answer: fn(text: &str) -> CannedAnswer,
-}
 
 /// An answer a stand-in server gives, in place of the vendor's.
 #[derive(Debug, Clone, PartialEq)]

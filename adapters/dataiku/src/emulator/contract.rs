@@ -1,10 +1,16 @@
-//! What the cross-vendor end-to-end suites need to know about Dataiku DSS.
+//! What the Dataiku DSS emulator declares about itself, registered once with it: its
+//! credentials, its request classes and hooks, what the suites that run for every vendor
+//! need to know about Dataiku DSS, and the fuzz harness's entry (see `answers`).
 
-use idbridge_testkit::emulator::{CannedAnswer, SuiteFixtures, WriteKind, WriteSubject, tail};
+use idbridge_testkit::emulator::{CannedAnswer, EmulatorContract, WriteKind, WriteSubject, tail};
 use serde_json::json;
 
-/// The suites' fixtures for this emulator.
-pub static SUITE: SuiteFixtures = SuiteFixtures {
+/// What the emulator declares.
+pub static CONTRACT: EmulatorContract = EmulatorContract {
+    credentials: super::CREDENTIALS,
+    classify: super::classify,
+    // DSS has no sessions to open.
+    sign_in: None,
     platform: "DSS",
     garbled_source: &[
         ("missing=1,fields=enabled", "enabled"),
@@ -15,6 +21,7 @@ pub static SUITE: SuiteFixtures = SuiteFixtures {
     classify_write,
     sign_in_answer,
     error_answer,
+    read_answer: Some(super::answers::read_answer),
 };
 
 fn classify_write(method: &str, path: &str) -> Option<(WriteKind, WriteSubject)> {
