@@ -285,10 +285,9 @@ impl Adapter for DataikuAdapter {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             users_batch_max: self.bulk.usable().then_some(self.cfg.bulk_max),
-            // One request per user's changes, or one bulk edit for many users.
+            // One request per user's changes, or one bulk edit for many users
+            // (`Memberships::member_batch_key`).
             members_batch_max: Some(self.cfg.members_bulk_max),
-            members_batch_by_member: true,
-            members_batch_bulk: self.bulk.usable(),
             ..Self::declared_capabilities()
         }
     }

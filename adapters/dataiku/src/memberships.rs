@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use idbridge_core::{
-    Error, ErrorKind, MemberWrite, MemberWriteResult, Membership, Memberships, Page, PageRequest,
-    Principal, Result, async_trait,
+    Error, ErrorKind, MemberBatchKey, MemberWrite, MemberWriteResult, Membership, Memberships,
+    Page, PageRequest, Principal, Result, async_trait,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -103,6 +103,16 @@ impl Memberships for DataikuAdapter {
         all.sort();
         all.dedup();
         Ok(all)
+    }
+
+    /// With the bulk endpoints one edit carries any users' changes; without them, one
+    /// read-modify-write carries one user's. A group as member is refused alone.
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        match write.member() {
+            Principal::Group(_) => MemberBatchKey::Alone,
+            Principal::User(_) if self.bulk.usable() => MemberBatchKey::Any,
+            Principal::User(login) => MemberBatchKey::Shared(login.clone()),
+        }
     }
 
     /// One write per user, not per membership: a batch's changes are grouped by user, the

@@ -166,3 +166,36 @@ async fn a_batch_with_nothing_to_do_writes_nothing() {
         "{requests:?}"
     );
 }
+
+#[tokio::test]
+async fn one_request_carries_any_users_changes_with_bulk_endpoints_and_one_users_without() {
+    use idbridge_core::MemberBatchKey;
+    let (_bulk_server, bulk) = connect(true).await;
+    let (_plain_server, plain) = connect(false).await;
+    // Bulk support is learnt from the first bulk request: until a server has refused one,
+    // the adapter keys as if it had the endpoints.
+    for w in batch() {
+        assert_eq!(bulk.member_batch_key(&w), MemberBatchKey::Any, "{w:?}");
+        assert_eq!(plain.member_batch_key(&w), MemberBatchKey::Any, "{w:?}");
+    }
+    setup(&plain).await;
+    // The batch's one write to a missing group fails; the others land per user.
+    let results = plain.write_members(batch()).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_err()).count(),
+        1,
+        "{results:?}"
+    );
+    for w in batch() {
+        assert_eq!(
+            plain.member_batch_key(&w),
+            MemberBatchKey::Shared(w.member().id().to_string()),
+            "{w:?}"
+        );
+    }
+    let nested = MemberWrite::Add {
+        group: "red".into(),
+        member: Principal::Group("blue".into()),
+    };
+    assert_eq!(bulk.member_batch_key(&nested), MemberBatchKey::Alone);
+}

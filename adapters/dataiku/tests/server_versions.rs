@@ -5,8 +5,8 @@
 //! profile the licence does not offer names the `user_profile` key and the offer.
 
 use idbridge_core::{
-    Adapter, AdapterConfig, ErrorKind, Groups, MemberWrite, Memberships, NewGroup, NewUser,
-    Principal, UserWrite, Users,
+    Adapter, AdapterConfig, ErrorKind, Groups, MemberBatchKey, MemberWrite, Memberships, NewGroup,
+    NewUser, Principal, UserWrite, Users,
 };
 use idbridge_dataiku::DataikuAdapter;
 use idbridge_dataiku::emulator::start;
@@ -109,7 +109,15 @@ async fn an_older_server_falls_back_after_one_refused_bulk_request_and_remembers
     assert_eq!(posts, 2, "{sent:?}");
     assert!(!a.uses_bulk());
     assert_eq!(a.capabilities().users_batch_max, None);
-    assert!(!a.capabilities().members_batch_bulk);
+    // Without the bulk endpoints each user's membership changes travel in their own request.
+    let write = MemberWrite::Add {
+        group: "analysts".into(),
+        member: Principal::User("ann".into()),
+    };
+    assert_eq!(
+        a.member_batch_key(&write),
+        MemberBatchKey::Shared("ann".into())
+    );
 
     // Remembered: later batches, of users or memberships, never try the bulk path again.
     let before = e.server.log().entries().len();

@@ -7,7 +7,8 @@
 //! small read whatever the group's size.
 
 use idbridge_core::{
-    Error, MemberWrite, MemberWriteResult, Memberships, Page, PageRequest, Principal, Result,
+    Error, MemberBatchKey, MemberWrite, MemberWriteResult, Memberships, Page, PageRequest,
+    Principal, Result,
 };
 use reqwest::Method;
 
@@ -256,6 +257,11 @@ impl Memberships for StrategyAdapter {
         }
         self.patch_members(group, Operation::remove_ids("/members", &[member.id()]))
             .await
+    }
+
+    /// One PATCH carries one group's member changes.
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Shared(write.group().to_string())
     }
 
     /// One PATCH per group of the batch (see `write_group_members`), groups one after the

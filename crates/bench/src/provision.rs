@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use idbridge_core::{Capabilities, Result};
+use idbridge_core::{AdapterHandle, Capabilities, MemberBatchKey, MemberWrite, Principal, Result};
+use idbridge_sync::plan::PrincipalKind;
 use idbridge_sync::{Action, ApplyOptions, Plan, ProgressEvent, RunReport, report};
 
 use crate::data::{self, Shape};
@@ -77,7 +78,7 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
     let required = engine
         .targets()
         .iter()
-        .map(|t| required_requests(&plan, t.name(), &t.handle.capabilities()))
+        .map(|t| required_requests(&plan, t.name(), &t.handle))
         .collect();
     let retries = world
         .retries()
@@ -102,10 +103,21 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
 
 /// The fewest write requests that carry out `plan`'s part for target `name`, grouped as the
 /// target's adapter takes them: user writes by `users_batch_max`, and membership changes
-/// by `members_batch_max` — per group (one request per group and batch), per member, or,
-/// on a bulk platform, as many changes per request as a batch holds. Every other write is
-/// one request.
-pub fn required_requests(plan: &Plan, name: &str, caps: &Capabilities) -> usize {
+/// as the adapter's [`AdapterHandle::member_batch_key`] gathers them: one request per
+/// `members_batch_max` changes of one key (of any key where the adapter says
+/// [`MemberBatchKey::Any`]), one per change it sends alone. Every other write is one request.
+pub fn required_requests(plan: &Plan, name: &str, handle: &AdapterHandle) -> usize {
+    let caps = handle.capabilities();
+    required_requests_by(plan, name, &caps, |w| handle.member_batch_key(w))
+}
+
+/// [`required_requests`] with the capabilities and the batch key given.
+fn required_requests_by(
+    plan: &Plan,
+    name: &str,
+    caps: &Capabilities,
+    key: impl Fn(&MemberWrite) -> MemberBatchKey,
+) -> usize {
     let Some(tp) = plan.target(name) else {
         return 0;
     };
@@ -119,36 +131,47 @@ pub fn required_requests(plan: &Plan, name: &str, caps: &Capabilities) -> usize 
     let Some(max) = caps.members_batch_max.filter(|m| *m > 1) else {
         return others + members.len();
     };
-    if caps.members_batch_bulk {
-        return others + members.len().div_ceil(max);
-    }
-    let mut per_key: HashMap<String, usize> = HashMap::new();
+    let mut alone = 0usize;
+    let mut per_key: HashMap<MemberBatchKey, usize> = HashMap::new();
     for a in members {
-        let (Action::AddMember { group, member } | Action::RemoveMember { group, member }) = a
-        else {
+        let Some(write) = planned_write(a) else {
             continue;
         };
-        let key = if caps.members_batch_by_member {
-            format!("{:?}/{:?}", member.kind, member.at)
-        } else {
-            format!("{:?}", group.at)
-        };
-        *per_key.entry(key).or_default() += 1;
+        match key(&write) {
+            MemberBatchKey::Alone => alone += 1,
+            k => *per_key.entry(k).or_default() += 1,
+        }
     }
-    others + per_key.values().map(|n| n.div_ceil(max)).sum::<usize>()
+    others + alone + per_key.values().map(|n| n.div_ceil(max)).sum::<usize>()
+}
+
+/// A membership change of the plan as the write it becomes, with the plan's references
+/// standing in for ids the apply resolves (a record still to be created has none yet).
+fn planned_write(action: &Action) -> Option<MemberWrite> {
+    let (Action::AddMember { group, member } | Action::RemoveMember { group, member }) = action
+    else {
+        return None;
+    };
+    let group = format!("{:?}", group.at);
+    let id = format!("{:?}", member.at);
+    let member = match member.kind {
+        PrincipalKind::User => Principal::User(id),
+        PrincipalKind::Group => Principal::Group(id),
+    };
+    Some(if matches!(action, Action::AddMember { .. }) {
+        MemberWrite::Add { group, member }
+    } else {
+        MemberWrite::Remove { group, member }
+    })
 }
 
 /// How a target's membership changes count in the minimum, in words.
 fn member_grouping(caps: &Capabilities) -> String {
     match caps.members_batch_max.filter(|m| *m > 1) {
         None => "one request per membership change".to_string(),
-        Some(max) if caps.members_batch_bulk => {
-            format!("membership changes in bulk requests of up to {max}")
-        }
-        Some(max) if caps.members_batch_by_member => {
-            format!("one request per member (up to {max} changes each)")
-        }
-        Some(max) => format!("one request per group (up to {max} changes each)"),
+        Some(max) => format!(
+            "membership changes in requests of up to {max}, gathered as the adapter's batch key says"
+        ),
     }
 }
 
@@ -364,35 +387,38 @@ mod tests {
         plan
     }
 
-    fn caps(max: Option<usize>, by_member: bool, bulk: bool) -> Capabilities {
+    fn caps(max: Option<usize>) -> Capabilities {
         Capabilities {
             members_batch_max: max,
-            members_batch_by_member: by_member,
-            members_batch_bulk: bulk,
             ..Capabilities::default()
         }
     }
 
+    fn by_group(w: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Shared(w.group().to_string())
+    }
+
+    fn by_member(w: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Shared(w.member().id().to_string())
+    }
+
     #[test]
-    fn membership_changes_count_as_the_target_groups_them() {
+    fn membership_changes_count_as_the_adapter_gathers_them() {
         // 10 users x 3 groups = 30 changes, plus the group create.
         let p = plan(10, 3);
-        assert_eq!(required_requests(&p, "t", &caps(None, false, false)), 31);
+        let count = |max, key: fn(&MemberWrite) -> MemberBatchKey| {
+            required_requests_by(&p, "t", &caps(max), key)
+        };
+        // No batches: one request per change, whatever the key.
+        assert_eq!(count(None, by_group), 31);
+        // Sent alone although batches are declared.
+        assert_eq!(count(Some(4), |_| MemberBatchKey::Alone), 31);
         // Per group, at most 4 per request: 3 groups x ceil(10 / 4).
-        assert_eq!(
-            required_requests(&p, "t", &caps(Some(4), false, false)),
-            1 + 9
-        );
+        assert_eq!(count(Some(4), by_group), 1 + 9);
         // Per member: 10 users, 3 changes each, in one request.
-        assert_eq!(
-            required_requests(&p, "t", &caps(Some(4), true, false)),
-            1 + 10
-        );
-        // Bulk: 30 changes, 8 per request.
-        assert_eq!(
-            required_requests(&p, "t", &caps(Some(8), true, true)),
-            1 + 4
-        );
-        assert_eq!(required_requests(&p, "other", &caps(None, false, false)), 0);
+        assert_eq!(count(Some(4), by_member), 1 + 10);
+        // Any: 30 changes, 8 per request.
+        assert_eq!(count(Some(8), |_| MemberBatchKey::Any), 1 + 4);
+        assert_eq!(required_requests_by(&p, "other", &caps(None), by_group), 0);
     }
 }

@@ -200,17 +200,10 @@ pub struct Capabilities {
     /// Groups can be members of groups. Without it, the sync engine flattens nesting.
     pub members_nested: bool,
     /// The platform takes several membership writes in one request; the most writes (adds
-    /// and removes) in one [`crate::Memberships::write_members`] call. `None` means writes
-    /// go one by one (the default batch implementation).
+    /// and removes) in one [`crate::Memberships::write_members`] call. Which writes share a
+    /// request is the adapter's to say ([`crate::Memberships::member_batch_key`]). `None`
+    /// means writes go one by one (the default batch implementation).
     pub members_batch_max: Option<usize>,
-    /// The platform keeps memberships on the member (a user's list of groups): the sync
-    /// engine gathers one member's changes into one batch. Without it, one group's changes.
-    pub members_batch_by_member: bool,
-    /// One request carries a whole membership batch, whatever groups and members it spans
-    /// (a bulk endpoint), so the sync engine fills a batch with several groups (members
-    /// with `members_batch_by_member`). Without it the adapter sends one request per group
-    /// (per member) of a batch, and the engine gives each batch a single group (member).
-    pub members_batch_bulk: bool,
     /// List roles.
     pub roles_list: bool,
     /// List who holds which role.

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 
 use crate::http::RequestCounts;
 use crate::model::{
-    Grant, GrantFilter, Group, GroupChanges, MemberWrite, MemberWriteResult, Membership, NewGroup,
-    NewUser, Principal, Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
+    Grant, GrantFilter, Group, GroupChanges, MemberBatchKey, MemberWrite, MemberWriteResult,
+    Membership, NewGroup, NewUser, Principal, Role, Session, User, UserActivity, UserChanges,
+    UserWrite, UserWriteResult,
 };
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Adapter, Capabilities, Protected, Result};
@@ -126,6 +127,9 @@ pub trait Forward: Send + Sync + 'static {
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         self.forward_to().list_all_members().await
     }
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        self.forward_to().member_batch_key(write)
+    }
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         self.forward_to().write_members(batch).await
     }
@@ -238,6 +242,9 @@ impl<T: Forward> Memberships for T {
     }
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         Forward::list_all_members(self).await
+    }
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        Forward::member_batch_key(self, write)
     }
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         Forward::write_members(self, batch).await

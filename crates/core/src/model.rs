@@ -447,6 +447,23 @@ impl MemberWrite {
 /// What a [`MemberWrite`] came to: done (or nothing to do), or why not.
 pub type MemberWriteResult = crate::Result<()>;
 
+/// Which membership writes one request of a platform carries together: the adapter's
+/// answer to [`crate::Memberships::member_batch_key`]. The sync engine fills each
+/// [`crate::Memberships::write_members`] batch with writes of one key, at most
+/// [`crate::Capabilities::members_batch_max`] of them, so that a batch costs the adapter
+/// as few requests as it can.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MemberBatchKey {
+    /// The write is a request of its own: it is never batched.
+    Alone,
+    /// Writes with the same key share one request (for example one group's member list,
+    /// or one user's list of groups, whatever the platform keeps).
+    Shared(String),
+    /// One request carries any writes of a batch, whatever groups and members they name
+    /// (a bulk endpoint).
+    Any,
+}
+
 /// Serde helper for `Option<Option<T>>` fields: absent = `None`, `null` = `Some(None)`.
 pub mod double_option {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

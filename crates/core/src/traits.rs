@@ -24,7 +24,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
     UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
-use crate::model::{MemberWrite, MemberWriteResult, Membership};
+use crate::model::{MemberBatchKey, MemberWrite, MemberWriteResult, Membership};
 use crate::{Error, Operation, Result};
 
 /// Which page to read.
@@ -221,14 +221,29 @@ pub trait Memberships: Send + Sync {
         Err(not_implemented(Operation::MembersListAll))
     }
 
+    /// Which writes one request of this adapter's [`Memberships::write_members`] carries
+    /// together: the sync engine fills a batch with writes of one key, so that a batch
+    /// costs as few requests as the platform allows, and the benchmarks count the fewest
+    /// requests a plan needs with it. Writes of one [`MemberBatchKey::Shared`] key are one
+    /// request per [`Capabilities::members_batch_max`](crate::Capabilities::members_batch_max)
+    /// writes; [`MemberBatchKey::Any`] writes are, whatever their groups and members.
+    ///
+    /// The default, [`MemberBatchKey::Alone`], matches the default `write_members`, which
+    /// sends every write alone.
+    fn member_batch_key(&self, _write: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Alone
+    }
+
     /// Applies many membership writes, returning one result per write in the same order.
     /// Each write is idempotent like [`Memberships::add_member`] and
     /// [`Memberships::remove_member`], and fails alone: a missing group or member fails
     /// the writes that name it, not the others.
     ///
     /// The default runs them one by one through the single-write methods. Adapters whose
-    /// platform takes several membership changes in one request override it and declare
-    /// [`Capabilities::members_batch_max`](crate::Capabilities::members_batch_max).
+    /// platform takes several membership changes in one request override it, declare
+    /// [`Capabilities::members_batch_max`](crate::Capabilities::members_batch_max), and say
+    /// with [`Memberships::member_batch_key`] which writes one request carries. A batch may
+    /// still mix keys (a caller other than the sync engine); the adapter groups it itself.
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         let mut out = Vec::with_capacity(batch.len());
         for write in batch {

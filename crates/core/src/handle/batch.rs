@@ -3,7 +3,9 @@
 //! in one batch and in order.
 
 use super::AdapterHandle;
-use crate::model::{MemberWrite, MemberWriteResult, Principal, UserWrite, UserWriteResult};
+use crate::model::{
+    MemberBatchKey, MemberWrite, MemberWriteResult, Principal, UserWrite, UserWriteResult,
+};
 use crate::{Error, Operation, Result};
 
 impl AdapterHandle {
@@ -11,8 +13,9 @@ impl AdapterHandle {
     /// the same order.
     ///
     /// Checks every write first as the single-write methods do (capability, password
-    /// qualifier, protected users); rejected writes get their error in place and only the
-    /// accepted ones reach the adapter, in one batch.
+    /// qualifier, immutable logins, protected users); rejected writes get their error in
+    /// place and only the accepted ones reach the adapter, in batches of at most
+    /// [`crate::Capabilities::users_batch_max`] (one batch when it is not declared).
     pub async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
         let mut results: Vec<Option<UserWriteResult>> = Vec::with_capacity(batch.len());
         let mut accepted = Vec::new();
@@ -22,9 +25,12 @@ impl AdapterHandle {
             let resource = write.resource().to_string();
             let check = self.gate(op).and_then(|()| match &write {
                 UserWrite::Create { user } => self.check_user(user),
-                UserWrite::Update { id, .. }
-                | UserWrite::SetEnabled { id, .. }
-                | UserWrite::Delete { id } => self.protect_user(op, id),
+                UserWrite::Update { id, changes } => self
+                    .protect_user(op, id)
+                    .and_then(|()| self.check_user_changes(id, changes)),
+                UserWrite::SetEnabled { id, .. } | UserWrite::Delete { id } => {
+                    self.protect_user(op, id)
+                }
             });
             match check {
                 Ok(()) => {
@@ -35,11 +41,23 @@ impl AdapterHandle {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        if !accepted.is_empty() {
-            let outcomes = self.inner.write_users(accepted).await;
-            self.place(&mut results, accepted_meta, outcomes, "writes");
+        for (writes, meta) in chunks(accepted, accepted_meta, self.caps.users_batch_max) {
+            let outcomes = self.inner.write_users(writes).await;
+            self.place(&mut results, meta, outcomes, "writes");
         }
         finish(results)
+    }
+
+    /// Which writes one request of the adapter's [`AdapterHandle::write_members`] carries
+    /// together ([`crate::Memberships::member_batch_key`]). Always
+    /// [`MemberBatchKey::Alone`] where the adapter declares no
+    /// [`crate::Capabilities::members_batch_max`] above one, as then it takes writes one
+    /// by one.
+    pub fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        match self.caps.members_batch_max {
+            Some(max) if max > 1 => self.inner.member_batch_key(write),
+            _ => MemberBatchKey::Alone,
+        }
     }
 
     /// Applies many membership writes ([`crate::Memberships::write_members`]), one result
@@ -47,7 +65,8 @@ impl AdapterHandle {
     ///
     /// Checks every write as the single-write methods do (capability, nesting, protected
     /// users, privileged groups); rejected writes get their error in place and only the
-    /// accepted ones reach the adapter, in one batch.
+    /// accepted ones reach the adapter, in batches of at most
+    /// [`crate::Capabilities::members_batch_max`] (one batch when it is not declared).
     pub async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         let mut results: Vec<Option<MemberWriteResult>> = Vec::with_capacity(batch.len());
         let mut accepted = Vec::new();
@@ -74,9 +93,9 @@ impl AdapterHandle {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        if !accepted.is_empty() {
-            let outcomes = self.inner.write_members(accepted).await;
-            self.place(&mut results, accepted_meta, outcomes, "membership writes");
+        for (writes, meta) in chunks(accepted, accepted_meta, self.caps.members_batch_max) {
+            let outcomes = self.inner.write_members(writes).await;
+            self.place(&mut results, meta, outcomes, "membership writes");
         }
         finish(results)
     }
@@ -100,6 +119,23 @@ impl AdapterHandle {
             results[slot] = Some(outcome.map_err(|e| self.context(op, Some(&resource), e)));
         }
     }
+}
+
+/// The accepted writes (with their slots) in batches of at most `max` (all in one where
+/// the adapter declares no maximum): a batch never exceeds what the platform takes.
+fn chunks<W, M>(writes: Vec<W>, meta: Vec<M>, max: Option<usize>) -> Vec<(Vec<W>, Vec<M>)> {
+    let size = max.unwrap_or(usize::MAX).max(1);
+    let mut out: Vec<(Vec<W>, Vec<M>)> = Vec::new();
+    for (w, m) in writes.into_iter().zip(meta) {
+        match out.last_mut() {
+            Some((ws, ms)) if ws.len() < size => {
+                ws.push(w);
+                ms.push(m);
+            }
+            _ => out.push((vec![w], vec![m])),
+        }
+    }
+    out
 }
 
 fn finish<T>(results: Vec<Option<Result<T>>>) -> Vec<Result<T>> {

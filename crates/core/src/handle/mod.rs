@@ -221,6 +221,26 @@ impl AdapterHandle {
         )
     }
 
+    /// Refuses a login change where the platform keeps logins (`users_login_immutable`).
+    /// A login equal to the id is no change where the id is the login.
+    fn check_user_changes(&self, id: &str, changes: &UserChanges) -> Result<()> {
+        match &changes.login {
+            Some(login) if self.caps.users_login_immutable && login != id => {
+                Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "adapter `{}` declares `users_login_immutable`: the login of `{id}` cannot change to `{login}`",
+                        self.name
+                    ),
+                )
+                .with_adapter(self.name.as_ref())
+                .with_operation(Operation::UsersUpdate.as_str())
+                .with_resource(id))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn check_new_group(&self, group: &NewGroup) -> Result<()> {
         self.qualifier(
             group.description.is_none() || self.caps.groups_description,
@@ -303,9 +323,12 @@ impl AdapterHandle {
     /// Changes a user's fields ([`crate::Users::update_user`]).
     ///
     /// # Errors
-    /// PermissionDenied for a protected user; Unsupported without `users_update`.
+    /// PermissionDenied for a protected user; Unsupported without `users_update`, or for a
+    /// login change where the adapter declares `users_login_immutable`.
     pub async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
         self.protect_user(Operation::UsersUpdate, id)?;
+        self.gate(Operation::UsersUpdate)?;
+        self.check_user_changes(id, changes)?;
         self.run(
             Operation::UsersUpdate,
             Some(id),

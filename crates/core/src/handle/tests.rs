@@ -8,19 +8,57 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::ErrorKind;
-use crate::model::{GroupChanges, MemberWrite, NewGroup, NewUser, UserWrite};
+use crate::model::{
+    GroupChanges, MemberBatchKey, MemberWrite, MemberWriteResult, NewGroup, NewUser, User,
+    UserChanges, UserWrite, UserWriteResult,
+};
 use crate::{Groups, Memberships, Roles, Sessions, Users};
 
-/// Records what reaches it; adds to group `missing` fail with NotFound.
+/// Records what reaches it; adds to group `missing` fail with NotFound. Membership batches
+/// are recorded by size (in `batches`) and run one by one; one request carries one group's
+/// membership writes.
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<String>>,
+    batches: Mutex<Vec<usize>>,
     protected: Protected,
     caps: Capabilities,
 }
 
 #[async_trait]
-impl Users for Recorder {}
+impl Users for Recorder {
+    async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("update {id} {:?}", changes.login));
+        Err(Error::not_found("recorded only"))
+    }
+
+    /// Records the batch's size, then runs it as the default does (creates only recorded).
+    async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
+        self.batches.lock().expect("lock").push(batch.len());
+        let mut out = Vec::new();
+        for w in batch {
+            out.push(match &w {
+                UserWrite::Create { user } => {
+                    self.seen
+                        .lock()
+                        .expect("lock")
+                        .push(format!("create {}", user.login));
+                    Ok(None)
+                }
+                UserWrite::Update { id, changes } => self.update_user(id, changes).await.map(Some),
+                UserWrite::SetEnabled { id, enabled } => {
+                    self.set_user_enabled(id, *enabled).await.map(Some)
+                }
+                UserWrite::Delete { id } => self.delete_user(id).await.map(|()| None),
+            });
+        }
+        out
+    }
+}
+
 #[async_trait]
 impl Groups for Recorder {}
 #[async_trait]
@@ -46,6 +84,22 @@ impl Memberships for Recorder {
             .expect("lock")
             .push(format!("remove {group} {member}"));
         Ok(())
+    }
+
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Shared(write.group().to_string())
+    }
+
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        self.batches.lock().expect("lock").push(batch.len());
+        let mut out = Vec::new();
+        for w in batch {
+            out.push(match &w {
+                MemberWrite::Add { group, member } => self.add_member(group, member).await,
+                MemberWrite::Remove { group, member } => self.remove_member(group, member).await,
+            });
+        }
+        out
     }
 }
 
@@ -299,4 +353,135 @@ async fn a_forwarding_wrapper_reaches_the_inner_adapter_for_what_it_does_not_ove
         rec.seen(),
         vec!["add g user a".to_string(), "remove g user b".to_string()]
     );
+}
+
+fn rename(login: &str) -> UserChanges {
+    UserChanges {
+        login: Some(login.to_string()),
+        ..UserChanges::default()
+    }
+}
+
+#[tokio::test]
+async fn a_login_change_is_refused_where_logins_are_immutable() {
+    let caps = Capabilities {
+        users_update: true,
+        users_login_immutable: true,
+        ..Capabilities::default()
+    };
+    let rec = Arc::new(Recorder {
+        caps,
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let err = h
+        .update_user("ann", &rename("bea"))
+        .await
+        .expect_err("rename");
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(err.to_string().contains("users_login_immutable"), "{err}");
+    let batch = h
+        .write_users(vec![
+            UserWrite::Update {
+                id: "ann".into(),
+                changes: rename("bea"),
+            },
+            UserWrite::Update {
+                id: "cid".into(),
+                changes: UserChanges {
+                    display_name: Some(Some("Cid".into())),
+                    ..UserChanges::default()
+                },
+            },
+        ])
+        .await;
+    let err = batch[0].as_ref().expect_err("rename in a batch");
+    assert!(err.to_string().contains("users_login_immutable"), "{err}");
+    let reached = batch[1]
+        .as_ref()
+        .expect_err("the recorder answers NotFound");
+    assert_eq!(reached.kind(), ErrorKind::NotFound, "{reached}");
+    // The login the id already is changes nothing and reaches the adapter.
+    let _ = h.update_user("ann", &rename("ann")).await;
+    assert_eq!(
+        *rec.seen.lock().expect("lock"),
+        vec![
+            "update cid None".to_string(),
+            "update ann Some(\"ann\")".to_string()
+        ]
+    );
+
+    // Where logins can change, the rename reaches the adapter.
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            users_login_immutable: false,
+            ..caps
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let _ = h.update_user("ann", &rename("bea")).await;
+    assert_eq!(
+        *rec.seen.lock().expect("lock"),
+        vec!["update ann Some(\"bea\")".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn batches_never_exceed_the_declared_maximum() {
+    let rec = Arc::new(Recorder {
+        caps: Capabilities {
+            users_create: true,
+            users_batch_max: Some(2),
+            members_add: true,
+            members_batch_max: Some(2),
+            ..Capabilities::default()
+        },
+        ..Recorder::default()
+    });
+    let h = AdapterHandle::new("t", rec.clone());
+    let users = h
+        .write_users(
+            ["a", "b", "c"]
+                .iter()
+                .map(|l| UserWrite::Create {
+                    user: NewUser::new(*l),
+                })
+                .collect(),
+        )
+        .await;
+    assert!(users.iter().all(Result::is_ok), "{users:?}");
+    let adds: Vec<MemberWrite> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|u| MemberWrite::Add {
+            group: "g".into(),
+            member: user(u),
+        })
+        .collect();
+    let members = h.write_members(adds).await;
+    assert_eq!(members.len(), 5);
+    assert!(members.iter().all(Result::is_ok), "{members:?}");
+    assert_eq!(*rec.batches.lock().expect("lock"), vec![2, 1, 2, 2, 1]);
+}
+
+#[test]
+fn the_batch_key_is_the_adapters_only_where_it_takes_membership_batches() {
+    let write = MemberWrite::Add {
+        group: "g".into(),
+        member: user("a"),
+    };
+    let key = |max| {
+        let rec = Arc::new(Recorder {
+            caps: Capabilities {
+                members_add: true,
+                members_batch_max: max,
+                ..Capabilities::default()
+            },
+            ..Recorder::default()
+        });
+        AdapterHandle::new("t", rec).member_batch_key(&write)
+    };
+    assert_eq!(key(None), MemberBatchKey::Alone);
+    assert_eq!(key(Some(1)), MemberBatchKey::Alone);
+    assert_eq!(key(Some(10)), MemberBatchKey::Shared("g".into()));
 }

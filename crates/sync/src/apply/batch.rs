@@ -1,23 +1,22 @@
 //! Batches: which ready operations share one call. User writes go in batches of
-//! [`Capabilities::users_batch_max`]; membership changes wait in a [`MemberQueue`] and go by
-//! group (or by member) in batches of [`Capabilities::members_batch_max`].
+//! [`Capabilities::users_batch_max`]; membership changes wait in a [`MemberQueue`] and go
+//! in batches of [`Capabilities::members_batch_max`], each holding writes of one
+//! [`MemberBatchKey`] (the adapter says which writes one of its requests carries).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use idbridge_core::{Capabilities, MemberWrite, Principal, UserWrite};
+use idbridge_core::{Capabilities, MemberBatchKey, MemberWrite, Principal, UserWrite};
 
 use super::perform::{principal, resolve};
 use crate::plan::{Action, TargetPlan};
 
 /// Ready membership changes waiting to be sent in batches (see
-/// [`Capabilities::members_batch_max`]): by group, or by member where the platform keeps
-/// memberships on the member, in the order they became ready.
+/// [`Capabilities::members_batch_max`]), one set per [`MemberBatchKey`], in the order
+/// they became ready.
 pub(crate) struct MemberQueue {
     max: usize,
-    by_member: bool,
-    bulk: bool,
-    sets: HashMap<String, VecDeque<(usize, MemberWrite)>>,
-    order: VecDeque<String>,
+    sets: HashMap<MemberBatchKey, VecDeque<(usize, MemberWrite)>>,
+    order: VecDeque<MemberBatchKey>,
     len: usize,
 }
 
@@ -27,28 +26,14 @@ impl MemberQueue {
         let max = caps.members_batch_max.filter(|m| *m > 1)?;
         Some(MemberQueue {
             max,
-            by_member: caps.members_batch_by_member,
-            bulk: caps.members_batch_bulk,
             sets: HashMap::new(),
             order: VecDeque::new(),
             len: 0,
         })
     }
 
-    fn key(&self, write: &MemberWrite) -> String {
-        if self.by_member {
-            match write.member() {
-                Principal::User(id) => format!("u:{id}"),
-                Principal::Group(id) => format!("g:{id}"),
-            }
-        } else {
-            write.group().to_string()
-        }
-    }
-
-    /// Queues operation `i`.
-    pub(crate) fn push(&mut self, i: usize, write: MemberWrite) {
-        let key = self.key(&write);
+    /// Queues operation `i`, whose write shares requests with the writes of `key`.
+    pub(crate) fn push(&mut self, i: usize, write: MemberWrite, key: MemberBatchKey) {
         let set = self.sets.entry(key.clone()).or_default();
         if set.is_empty() {
             self.order.push_back(key);
@@ -62,42 +47,32 @@ impl MemberQueue {
         self.len == 0
     }
 
-    /// The next batch: the ready changes of the group (member) that has waited longest, at
-    /// most `max`; on a bulk platform, followed by whole sets of the next ones while they
-    /// fit. Two changes of the same membership never share a batch: the later one waits
+    /// The next batch: the ready changes of the key that has waited longest, at most
+    /// `max`. Two changes of the same membership never share a batch: the later one waits
     /// for the next.
     pub(crate) fn take(&mut self) -> Vec<(usize, MemberWrite)> {
         let mut batch: Vec<(usize, MemberWrite)> = Vec::new();
+        let Some(key) = self.order.pop_front() else {
+            return batch;
+        };
+        let Some(mut set) = self.sets.remove(&key) else {
+            return batch;
+        };
         let mut pairs: HashSet<(String, Principal)> = HashSet::new();
-        while let Some(key) = self.order.front().cloned() {
-            let Some(set) = self.sets.get_mut(&key) else {
-                self.order.pop_front();
-                continue;
-            };
-            if !batch.is_empty() && (!self.bulk || set.len() > self.max - batch.len()) {
-                break;
-            }
-            let mut left = VecDeque::new();
-            while let Some((i, write)) = set.pop_front() {
-                if batch.len() < self.max
-                    && pairs.insert((write.group().to_string(), write.member().clone()))
-                {
-                    batch.push((i, write));
-                } else {
-                    left.push_back((i, write));
-                }
-            }
-            if left.is_empty() {
-                self.sets.remove(&key);
-                self.order.pop_front();
+        let mut left = VecDeque::new();
+        while let Some((i, write)) = set.pop_front() {
+            if batch.len() < self.max
+                && pairs.insert((write.group().to_string(), write.member().clone()))
+            {
+                batch.push((i, write));
             } else {
-                // What did not fit (or repeats a membership) heads the next batch.
-                *set = left;
-                break;
+                left.push_back((i, write));
             }
-            if !self.bulk || batch.len() >= self.max {
-                break;
-            }
+        }
+        if !left.is_empty() {
+            // What did not fit (or repeats a membership) heads the next batch.
+            self.sets.insert(key.clone(), left);
+            self.order.push_front(key);
         }
         self.len -= batch.len();
         batch

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use idbridge_core::MemberBatchKey;
 use idbridge_store::Outcome;
 
 use super::batch::{MemberQueue, member_write};
@@ -64,8 +65,13 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             // Ready means every operation it depends on is done, so its references resolve;
             // one that does not goes alone and fails there.
             if let Some(write) = member_write(plan, i, created) {
-                queue.push(i, write);
-                return;
+                match ctx.handle.member_batch_key(&write) {
+                    MemberBatchKey::Alone => {}
+                    key => {
+                        queue.push(i, write, key);
+                        return;
+                    }
+                }
             }
         }
         ready.push_back(i);
@@ -111,7 +117,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 continue;
             }
             // Membership changes go last, so that those waiting for the creates still
-            // running can join the batches of their group (or member).
+            // running can join the batches of their key.
             let Some(queue) = ready_members.as_mut().filter(|q| !q.is_empty()) else {
                 break;
             };

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 use idbridge_core::{
-    Adapter, AdapterHandle, Capabilities, Error, Groups, MemberWrite, MemberWriteResult,
-    Memberships, Principal, Result, Roles, Sessions, Users, async_trait,
+    Adapter, AdapterHandle, Capabilities, Error, Groups, MemberBatchKey, MemberWrite,
+    MemberWriteResult, Memberships, Principal, Result, Roles, Sessions, Users, async_trait,
 };
 use idbridge_store::{Outcome, Store};
 
@@ -14,9 +14,11 @@ use super::*;
 use crate::plan::{Action, GroupRef, PrincipalKind, PrincipalRef, Ref};
 
 /// Memberships in memory. Batches are recorded; a write to group `broken` fails alone;
-/// `flaky` writes fail, retryably, whenever they arrive in a batch.
+/// `flaky` writes fail, retryably, whenever they arrive in a batch. `key` says which writes
+/// share a request.
 struct Members {
     caps: Capabilities,
+    key: fn(&MemberWrite) -> MemberBatchKey,
     state: Mutex<BTreeSet<(String, String)>>,
     batches: Mutex<Vec<Vec<MemberWrite>>>,
     singles: Mutex<Vec<MemberWrite>>,
@@ -24,9 +26,10 @@ struct Members {
 }
 
 impl Members {
-    fn new(caps: Capabilities) -> Arc<Members> {
+    fn new(caps: Capabilities, key: fn(&MemberWrite) -> MemberBatchKey) -> Arc<Members> {
         Arc::new(Members {
             caps,
+            key,
             state: Mutex::new(BTreeSet::new()),
             batches: Mutex::new(Vec::new()),
             singles: Mutex::new(Vec::new()),
@@ -82,6 +85,10 @@ impl Memberships for Members {
         self.apply(&w)
     }
 
+    fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
+        (self.key)(write)
+    }
+
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         self.batches.lock().expect("lock").push(batch.clone());
         batch
@@ -106,15 +113,23 @@ impl Adapter for Members {
     }
 }
 
-fn caps(max: usize, by_member: bool, bulk: bool) -> Capabilities {
+fn caps(max: usize) -> Capabilities {
     Capabilities {
         members_add: true,
         members_remove: true,
         members_batch_max: Some(max),
-        members_batch_by_member: by_member,
-        members_batch_bulk: bulk,
         ..Capabilities::default()
     }
+}
+
+/// One request per group.
+fn by_group(w: &MemberWrite) -> MemberBatchKey {
+    MemberBatchKey::Shared(w.group().to_string())
+}
+
+/// One request for any writes.
+fn any(_: &MemberWrite) -> MemberBatchKey {
+    MemberBatchKey::Any
 }
 
 fn group(id: &str) -> GroupRef {
@@ -199,7 +214,7 @@ fn shape(batches: &[Vec<MemberWrite>]) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn by_group_each_batch_holds_one_group_up_to_the_maximum() {
-    let adapter = Members::new(caps(2, false, false));
+    let adapter = Members::new(caps(2), by_group);
     let plan = plan(vec![
         add("g1", "a"),
         add("g2", "a"),
@@ -226,8 +241,8 @@ async fn by_group_each_batch_holds_one_group_up_to_the_maximum() {
 }
 
 #[tokio::test]
-async fn by_member_on_a_bulk_platform_batches_whole_members_together() {
-    let adapter = Members::new(caps(4, true, true));
+async fn any_key_fills_batches_in_ready_order() {
+    let adapter = Members::new(caps(4), any);
     let plan = plan(vec![
         add("g1", "a"),
         add("g1", "b"),
@@ -242,16 +257,15 @@ async fn by_member_on_a_bulk_platform_batches_whole_members_together() {
     assert_eq!(
         shape(&adapter.batches()),
         vec![
-            // a's three changes, then b's two do not fit in the rest of the batch.
-            vec!["+g1<-a", "+g2<-a", "+g3<-a"],
-            vec!["+g1<-b", "+g2<-b", "+g1<-c", "+g2<-c"],
+            vec!["+g1<-a", "+g1<-b", "+g2<-a", "+g3<-a"],
+            vec!["+g2<-b", "+g1<-c", "+g2<-c"],
         ]
     );
 }
 
 #[tokio::test]
 async fn two_changes_of_one_membership_never_share_a_batch() {
-    let adapter = Members::new(caps(10, false, true));
+    let adapter = Members::new(caps(10), any);
     let plan = plan(vec![remove("g1", "a"), add("g1", "b"), add("g1", "a")]);
     let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
     assert!(report.converged(), "{report:?}");
@@ -270,7 +284,7 @@ async fn two_changes_of_one_membership_never_share_a_batch() {
 
 #[tokio::test]
 async fn a_failure_fails_only_its_change_and_every_change_has_its_journal_rows() {
-    let adapter = Members::new(caps(10, true, true));
+    let adapter = Members::new(caps(10), any);
     let plan = plan(vec![add("g1", "a"), add("broken", "a"), add("g1", "b")]);
     let (report, store, _dir) = apply(adapter.clone(), &plan, 1).await;
     assert_eq!(adapter.batches().len(), 1, "one batch");
@@ -295,7 +309,8 @@ async fn a_failure_fails_only_its_change_and_every_change_has_its_journal_rows()
 #[tokio::test]
 async fn a_retryable_failure_in_a_batch_is_tried_again_alone() {
     let mut members = Members {
-        caps: caps(10, false, false),
+        caps: caps(10),
+        key: by_group,
         state: Mutex::new(BTreeSet::new()),
         batches: Mutex::new(Vec::new()),
         singles: Mutex::new(Vec::new()),
@@ -327,7 +342,8 @@ async fn a_retryable_failure_in_a_batch_is_tried_again_alone() {
 #[tokio::test]
 async fn a_large_batch_failing_at_once_does_not_make_the_target_look_down() {
     let mut members = Members {
-        caps: caps(40, false, false),
+        caps: caps(40),
+        key: by_group,
         state: Mutex::new(BTreeSet::new()),
         batches: Mutex::new(Vec::new()),
         singles: Mutex::new(Vec::new()),
@@ -346,13 +362,51 @@ async fn a_large_batch_failing_at_once_does_not_make_the_target_look_down() {
 
 #[tokio::test]
 async fn without_a_batch_maximum_changes_go_one_by_one() {
-    let adapter = Members::new(Capabilities {
-        members_batch_max: None,
-        ..caps(1, false, false)
-    });
+    let adapter = Members::new(
+        Capabilities {
+            members_batch_max: None,
+            ..caps(1)
+        },
+        any,
+    );
     let plan = plan(vec![add("g1", "a"), add("g1", "b")]);
     let (report, _, _dir) = apply(adapter.clone(), &plan, 4).await;
     assert!(report.converged(), "{report:?}");
     assert!(adapter.batches().is_empty());
     assert_eq!(adapter.singles.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn a_key_per_member_gathers_each_members_changes() {
+    fn by_member(w: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Shared(w.member().id().to_string())
+    }
+    let adapter = Members::new(caps(4), by_member);
+    let plan = plan(vec![
+        add("g1", "a"),
+        add("g1", "b"),
+        add("g2", "a"),
+        remove("g3", "a"),
+        add("g2", "b"),
+    ]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 1).await;
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(
+        shape(&adapter.batches()),
+        vec![vec!["+g1<-a", "+g2<-a", "-g3<-a"], vec!["+g1<-b", "+g2<-b"]],
+        "one member per batch"
+    );
+}
+
+#[tokio::test]
+async fn writes_the_adapter_sends_alone_are_never_batched() {
+    fn alone(_: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Alone
+    }
+    let adapter = Members::new(caps(10), alone);
+    let plan = plan(vec![add("g1", "a"), add("g1", "b"), add("g2", "a")]);
+    let (report, _, _dir) = apply(adapter.clone(), &plan, 2).await;
+    assert!(report.converged(), "{report:?}");
+    assert!(adapter.batches().is_empty());
+    assert_eq!(adapter.singles.lock().expect("lock").len(), 3);
 }
