@@ -127,6 +127,17 @@ pub fn map_error(url: &str, what: &str, e: LdapError) -> Error {
             "{what} on {url}: TLS failed: {source} (check the server certificate, ca_file and \
              the host name in url)"
         )),
+        // The TLS layer reports a refused certificate as an I/O error around its own.
+        LdapError::Io { source }
+            if source
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            Error::unavailable(format!(
+                "{what} on {url}: TLS failed: {source} (check the server certificate, ca_file \
+                 and the host name in url)"
+            ))
+        }
         LdapError::Timeout { .. } => Error::unavailable(format!("{what} on {url}: timed out")),
         other => Error::unavailable(format!("{what} on {url}: {other}")),
     }
