@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use idbridge_core::http::RetryPolicy;
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Group, Groups, Membership, Memberships, Page,
     PageRequest, Principal, Result, Roles, Sessions, User, Users,
@@ -22,6 +23,7 @@ use tokio::sync::Mutex;
 use crate::config::LdapConfig;
 use crate::connection::Connection;
 use crate::directory::{self, Directory};
+use crate::retry;
 
 /// Records per listing page unless the caller asks for another size.
 pub const DEFAULT_LIST_PAGE: usize = 1000;
@@ -46,6 +48,7 @@ pub struct LdapAdapter {
     config: LdapConfig,
     requests: AtomicU64,
     snapshots: Mutex<VecDeque<Snapshot>>,
+    retry: RetryPolicy,
 }
 
 impl LdapAdapter {
@@ -81,6 +84,7 @@ impl LdapAdapter {
             config,
             requests: AtomicU64::new(0),
             snapshots: Mutex::new(VecDeque::new()),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -89,10 +93,13 @@ impl LdapAdapter {
     /// # Errors
     /// As [`directory::read`] and [`Connection::open`].
     pub async fn read_directory(&self) -> Result<Directory> {
-        let mut conn = Connection::open(&self.config).await?;
-        let read = directory::read(&self.config, &mut conn).await;
-        conn.close().await;
-        read
+        retry::with_retries(&self.retry, "reading the directory", || async {
+            let mut conn = Connection::open(&self.config).await?;
+            let read = directory::read(&self.config, &mut conn).await;
+            conn.close().await;
+            read
+        })
+        .await
     }
 
     /// A snapshot for a listing's first page: one that finished after this request
@@ -187,10 +194,22 @@ impl LdapAdapter {
             self.config.id_attribute,
             ldap3::ldap_escape(id)
         );
+        retry::with_retries(&self.retry, "reading one entry", || {
+            self.find_by_id_once(&filter, bases, attrs)
+        })
+        .await
+    }
+
+    async fn find_by_id_once(
+        &self,
+        filter: &str,
+        bases: &[String],
+        attrs: &[String],
+    ) -> Result<Option<ldap3::SearchEntry>> {
         let mut conn = Connection::open(&self.config).await?;
         let mut result = Ok(None);
         for base in bases {
-            match conn.search(base, &filter, attrs).await {
+            match conn.search(base, filter, attrs).await {
                 Ok(found) => {
                     if let Some(entry) = found.entries.into_iter().next() {
                         result = Ok(Some(entry));
@@ -220,8 +239,9 @@ impl Adapter for LdapAdapter {
         Self::declared_capabilities()
     }
 
-    /// Binds and reads one user page of size 1 under the first user base: it proves the
-    /// server, the TLS set-up, the credentials and the base, without a full read.
+    /// Binds and reads the ids under the first user base: it proves the server, the TLS
+    /// set-up, the credentials and the base, without a full read. Not retried: a check
+    /// reports what it finds.
     async fn check(&self) -> Result<()> {
         let mut conn = Connection::open(&self.config).await?;
         let attrs = [self.config.id_attribute.clone()];

@@ -126,7 +126,8 @@ pub fn map_error(url: &str, what: &str, e: LdapError) -> Error {
         LdapError::Rustls { source } => Error::unavailable(format!(
             "{what} on {url}: TLS failed: {source} (check the server certificate, ca_file and \
              the host name in url)"
-        )),
+        ))
+        .with_retryable(false),
         // The TLS layer reports a refused certificate as an I/O error around its own.
         LdapError::Io { source }
             if source
@@ -137,6 +138,7 @@ pub fn map_error(url: &str, what: &str, e: LdapError) -> Error {
                 "{what} on {url}: TLS failed: {source} (check the server certificate, ca_file \
                  and the host name in url)"
             ))
+            .with_retryable(false)
         }
         LdapError::Timeout { .. } => Error::unavailable(format!("{what} on {url}: timed out")),
         other => Error::unavailable(format!("{what} on {url}: {other}")),

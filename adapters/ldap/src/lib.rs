@@ -9,6 +9,7 @@
 pub mod config;
 pub mod connection;
 pub mod directory;
+pub mod retry;
 
 mod adapter;
 
