@@ -49,6 +49,7 @@ pub struct LdapAdapter {
     requests: AtomicU64,
     snapshots: Mutex<VecDeque<Snapshot>>,
     retry: RetryPolicy,
+    reads: AtomicU64,
 }
 
 impl LdapAdapter {
@@ -85,6 +86,7 @@ impl LdapAdapter {
             requests: AtomicU64::new(0),
             snapshots: Mutex::new(VecDeque::new()),
             retry: RetryPolicy::default(),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -102,6 +104,12 @@ impl LdapAdapter {
         .await
     }
 
+    /// How many full reads of the directory listings have made so far (for tests and
+    /// benchmarks).
+    pub fn full_reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
     /// A snapshot for a listing's first page: one that finished after this request
     /// arrived, or a new read.
     async fn fresh(&self) -> Result<(u64, Arc<Directory>)> {
@@ -113,6 +121,7 @@ impl LdapAdapter {
             }
         }
         let directory = Arc::new(self.read_directory().await?);
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let generation = kept.back().map_or(1, |s| s.generation + 1);
         kept.push_back(Snapshot {
             generation,
@@ -239,24 +248,20 @@ impl Adapter for LdapAdapter {
         Self::declared_capabilities()
     }
 
-    /// Binds and reads the ids under the first user base: it proves the server, the TLS
-    /// set-up, the credentials and the base, without a full read. Not retried: a check
+    /// Binds and asks for one user under the first user base: it proves the server, the
+    /// TLS set-up, the credentials and the base, without a full read. Not retried: a check
     /// reports what it finds.
     async fn check(&self) -> Result<()> {
-        let mut conn = Connection::open(&self.config).await?;
-        let attrs = [self.config.id_attribute.clone()];
+        let c = &self.config;
+        let mut conn = Connection::open(c).await?;
         let found = conn
-            .search(
-                &self.config.user_base_dns[0],
-                &self.config.user_filter,
-                &attrs,
-            )
+            .any(&c.user_base_dns[0], &c.user_filter, &c.id_attribute)
             .await;
         conn.close().await;
-        if found?.entries.is_empty() {
+        if !found? {
             return Err(Error::protocol(format!(
                 "{} shows no user under `{}` matching {}",
-                self.config.url, self.config.user_base_dns[0], self.config.user_filter
+                c.url, c.user_base_dns[0], c.user_filter
             )));
         }
         Ok(())

@@ -230,6 +230,31 @@ impl Connection {
         Ok(found)
     }
 
+    /// Whether at least one entry under `base` matches `filter`, asking the server for one
+    /// entry only (a size limit of 1, so a large directory is not read).
+    ///
+    /// # Errors
+    /// See [`map_error`].
+    pub async fn any(&mut self, base: &str, filter: &str, attr: &str) -> Result<bool> {
+        let what = format!("search under `{base}` for {filter}");
+        let result = self
+            .ldap
+            .with_timeout(self.operation_timeout)
+            .with_search_options(ldap3::SearchOptions::new().sizelimit(1))
+            .search(base, Scope::Subtree, filter, vec![attr])
+            .await
+            .map_err(|e| map_error(&self.url, &what, e))?;
+        let ldap3::SearchResult(entries, outcome) = result;
+        if outcome.rc != 0 && outcome.rc != rc::SIZE_LIMIT_EXCEEDED {
+            return Err(map_error(
+                &self.url,
+                &what,
+                LdapError::LdapResult { result: outcome },
+            ));
+        }
+        Ok(entries.iter().any(|e| !e.is_ref() && !e.is_intermediate()))
+    }
+
     /// Ends the session politely; a failure here changes nothing already read.
     pub async fn close(mut self) {
         let _ = self.ldap.unbind().await;

@@ -378,3 +378,29 @@ async fn an_unreachable_server_is_unavailable_and_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_user_and_a_group_listing_started_together_share_one_read() {
+    use idbridge_core::{Groups, Memberships, Users};
+    let Some(server) = start() else { return };
+    let a = adapter(&server, json!({}));
+    let (users, groups) = tokio::join!(
+        a.list_users(PageRequest::first()),
+        a.list_groups(PageRequest::first())
+    );
+    assert_eq!(users.expect("users").items.len(), 12);
+    assert_eq!(groups.expect("groups").items.len(), 5);
+    assert_eq!(a.full_reads(), 1);
+    a.list_all_members().await.expect("members");
+    assert_eq!(a.full_reads(), 1, "members come from the same read");
+    // A listing started later sees the directory as it is then.
+    let mut admin = server.admin().await;
+    admin
+        .delete(&format!("uid=user09,ou=sales,{PEOPLE}"))
+        .await
+        .and_then(|r| r.success())
+        .expect("delete");
+    let users = a.list_users(PageRequest::first()).await.expect("users");
+    assert_eq!(users.items.len(), 11);
+    assert_eq!(a.full_reads(), 2);
+}
