@@ -114,3 +114,15 @@ async fn a_ca_file_that_is_no_certificate_is_a_config_error_naming_it() {
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.to_string().contains("not-a-ca.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn verify_tls_false_accepts_an_unknown_certificate() {
+    let Some((server, _)) = start() else { return };
+    let port = server.tls_port.expect("a TLS listener");
+    let h = handle(
+        &server,
+        json!({"url": format!("ldaps://127.0.0.1:{port}"), "verify_tls": false}),
+    )
+    .await;
+    assert_eq!(h.all_users().await.expect("users").len(), 12);
+}
