@@ -1,0 +1,371 @@
+//! One complete read of the directory: entries turned into neutral users and groups, and
+//! group members (DNs and `memberUid` logins) resolved to ids, with what could not be
+//! resolved reported by name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use idbridge_core::{Error, Group, Membership, Principal, Result, User};
+use ldap3::SearchEntry;
+
+use crate::config::LdapConfig;
+use crate::connection::Connection;
+
+/// Everything one read found.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// Every user, sorted by id.
+    pub users: Vec<User>,
+    /// Every group, sorted by id.
+    pub groups: Vec<Group>,
+    /// Every direct membership (users and groups inside groups), sorted.
+    pub members: Vec<Membership>,
+    /// What could not be read or resolved, one sentence each, naming the entry: members
+    /// that do not exist or lie outside the bases, referrals, cycles, entries without an
+    /// id or a login. Also logged as warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Directory {
+    /// The direct members of one group.
+    pub fn members_of(&self, group: &str) -> Vec<Principal> {
+        self.members
+            .iter()
+            .filter(|m| m.group == group)
+            .map(|m| m.member.clone())
+            .collect()
+    }
+}
+
+/// A DN in a form two spellings of the same DN share: no spaces around `,` and `=`,
+/// lowercase. (Attribute types and the usual values compare case-insensitively.)
+pub fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_lowercase()
+}
+
+/// Whether normalized `dn` lies at or under normalized `base`.
+fn under(dn: &str, base: &str) -> bool {
+    dn == base || dn.ends_with(&format!(",{base}"))
+}
+
+/// The values of attribute `name` (case-insensitive, as LDAP attribute names are).
+pub fn values<'a>(entry: &'a SearchEntry, name: &str) -> &'a [String] {
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or(&[])
+}
+
+fn first(entry: &SearchEntry, name: &str) -> Option<String> {
+    values(entry, name)
+        .iter()
+        .find(|v| !v.trim().is_empty())
+        .map(|v| v.trim().to_string())
+}
+
+/// The neutral user of an entry, enabled; `Err` names what is missing.
+pub fn user_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<User, String> {
+    let id = first(entry, &c.id_attribute).ok_or_else(|| {
+        format!(
+            "user entry `{}` has no {}; it is left out",
+            entry.dn, c.id_attribute
+        )
+    })?;
+    let login = first(entry, &c.login_attribute).ok_or_else(|| {
+        format!(
+            "user entry `{}` has no {}; it is left out",
+            entry.dn, c.login_attribute
+        )
+    })?;
+    let mut user = User {
+        id,
+        login,
+        email: first(entry, &c.email_attribute),
+        display_name: c
+            .display_name_attributes
+            .iter()
+            .find_map(|a| first(entry, a)),
+        enabled: true,
+        attributes: BTreeMap::new(),
+    };
+    for (neutral, attr) in &c.attributes {
+        let vals = values(entry, attr);
+        if !vals.is_empty() {
+            user.attributes.insert(neutral.clone(), vals.join(";"));
+        }
+    }
+    Ok(user)
+}
+
+/// The neutral group of an entry; `Err` names what is missing.
+pub fn group_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<Group, String> {
+    let id = first(entry, &c.id_attribute).ok_or_else(|| {
+        format!(
+            "group entry `{}` has no {}; it is left out",
+            entry.dn, c.id_attribute
+        )
+    })?;
+    let name = first(entry, &c.group_name_attribute).ok_or_else(|| {
+        format!(
+            "group entry `{}` has no {}; it is left out",
+            entry.dn, c.group_name_attribute
+        )
+    })?;
+    Ok(Group {
+        id,
+        name,
+        description: first(entry, &c.group_description_attribute),
+    })
+}
+
+/// The filter of the users that `disabled_filter` marks, or `None` when there is no rule.
+pub fn disabled_users_filter(c: &LdapConfig) -> Option<String> {
+    let rule = c.disabled_filter.trim();
+    (!rule.is_empty()).then(|| format!("(&{}{rule})", c.user_filter))
+}
+
+/// Reads the whole directory over `conn`.
+///
+/// # Errors
+/// Any failed search; two users sharing a login; no user at all (an empty read is never
+/// taken as "everyone left").
+pub async fn read(c: &LdapConfig, conn: &mut Connection) -> Result<Directory> {
+    let mut warnings = Vec::new();
+    let mut users: BTreeMap<String, User> = BTreeMap::new();
+    let mut user_dns: HashMap<String, String> = HashMap::new();
+    let mut logins: HashMap<String, (String, String)> = HashMap::new();
+    let user_attrs = c.user_attributes();
+    for base in &c.user_base_dns {
+        let found = conn.search(base, &c.user_filter, &user_attrs).await?;
+        for r in found.referrals {
+            warnings.push(format!("referral to `{r}` under `{base}` is not followed"));
+        }
+        for entry in found.entries {
+            let user = match user_from_entry(c, &entry) {
+                Ok(u) => u,
+                Err(w) => {
+                    warnings.push(w);
+                    continue;
+                }
+            };
+            let key = user.login.to_lowercase();
+            if let Some((other_id, other_dn)) = logins.get(&key) {
+                if *other_id != user.id {
+                    return Err(Error::protocol(format!(
+                        "users `{other_dn}` and `{}` share the login `{}`; a login must name \
+                         one person (check {} or narrow user_filter)",
+                        entry.dn, user.login, c.login_attribute
+                    )));
+                }
+            }
+            logins.insert(key, (user.id.clone(), entry.dn.clone()));
+            user_dns.insert(normalize_dn(&entry.dn), user.id.clone());
+            users.insert(user.id.clone(), user);
+        }
+    }
+    if users.is_empty() {
+        return Err(Error::protocol(format!(
+            "{} returned no users under {} matching {}; refusing to report that everyone \
+             left (check user_base_dns, user_filter and the bind account's read rights)",
+            c.url,
+            c.user_base_dns.join(" and "),
+            c.user_filter
+        )));
+    }
+    if let Some(filter) = disabled_users_filter(c) {
+        let id_attr = [c.id_attribute.clone()];
+        for base in &c.user_base_dns {
+            for entry in conn.search(base, &filter, &id_attr).await?.entries {
+                if let Some(user) = first(&entry, &c.id_attribute).and_then(|id| users.get_mut(&id))
+                {
+                    user.enabled = false;
+                }
+            }
+        }
+    }
+
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut group_dns: HashMap<String, String> = HashMap::new();
+    let mut raw_members: Vec<(String, SearchEntry)> = Vec::new();
+    let group_attrs = c.group_attributes();
+    for base in &c.group_base_dns {
+        let found = conn.search(base, &c.group_filter, &group_attrs).await?;
+        for r in found.referrals {
+            warnings.push(format!("referral to `{r}` under `{base}` is not followed"));
+        }
+        for entry in found.entries {
+            match group_from_entry(c, &entry) {
+                Ok(g) => {
+                    group_dns.insert(normalize_dn(&entry.dn), g.id.clone());
+                    if groups.insert(g.id.clone(), g.clone()).is_none() {
+                        raw_members.push((g.id, entry));
+                    }
+                }
+                Err(w) => warnings.push(w),
+            }
+        }
+    }
+
+    let bases: Vec<String> = c
+        .user_base_dns
+        .iter()
+        .chain(&c.group_base_dns)
+        .map(|b| normalize_dn(b))
+        .collect();
+    let mut members: BTreeSet<Membership> = BTreeSet::new();
+    for (gid, entry) in &raw_members {
+        let name = &groups[gid].name;
+        for attr in &c.member_attributes {
+            for raw in values(entry, attr) {
+                // A uniqueMember may carry an optional unique id after `#`.
+                let dn = raw.split("#'").next().unwrap_or(raw);
+                let norm = normalize_dn(dn);
+                let member = if let Some(uid) = user_dns.get(&norm) {
+                    Principal::User(uid.clone())
+                } else if let Some(other) = group_dns.get(&norm) {
+                    if other == gid {
+                        warnings.push(format!("group `{name}` lists itself as a member; ignored"));
+                        continue;
+                    }
+                    Principal::Group(other.clone())
+                } else if bases.iter().any(|b| under(&norm, b)) {
+                    warnings.push(format!(
+                        "member `{dn}` of group `{name}` is not a user or group the filters \
+                         select, or does not exist (a dangling DN); it is left out"
+                    ));
+                    continue;
+                } else {
+                    warnings.push(format!(
+                        "member `{dn}` of group `{name}` lies outside the configured base DNs; \
+                         it is left out"
+                    ));
+                    continue;
+                };
+                members.insert(Membership {
+                    group: gid.clone(),
+                    member,
+                });
+            }
+        }
+        for login in values(entry, &c.member_uid_attribute) {
+            match logins.get(&login.trim().to_lowercase()) {
+                Some((uid, _)) => {
+                    members.insert(Membership {
+                        group: gid.clone(),
+                        member: Principal::User(uid.clone()),
+                    });
+                }
+                None => warnings.push(format!(
+                    "{} `{login}` of group `{name}` matches no user; it is left out",
+                    c.member_uid_attribute
+                )),
+            }
+        }
+    }
+    let members: Vec<Membership> = members.into_iter().collect();
+    warnings.extend(cycles(&members, &groups));
+    for w in &warnings {
+        tracing::warn!(url = %c.url, "{w}");
+    }
+    Ok(Directory {
+        users: users.into_values().collect(),
+        groups: groups.into_values().collect(),
+        members,
+        warnings,
+    })
+}
+
+/// One warning per cycle of groups inside groups, naming the groups on it.
+fn cycles(members: &[Membership], groups: &BTreeMap<String, Group>) -> Vec<String> {
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in members {
+        if let Principal::Group(child) = &m.member {
+            edges
+                .entry(m.group.as_str())
+                .or_default()
+                .push(child.as_str());
+        }
+    }
+    let name = |id: &str| groups.get(id).map_or(id.to_string(), |g| g.name.clone());
+    let mut reported: HashSet<BTreeSet<String>> = HashSet::new();
+    let mut out = Vec::new();
+    let mut done: HashSet<&str> = HashSet::new();
+    for start in edges.keys() {
+        // Depth-first walk with an explicit path.
+        let mut path: Vec<&str> = vec![start];
+        let mut stack: Vec<std::slice::Iter<'_, &str>> =
+            vec![edges.get(start).map(|v| v.iter()).unwrap_or_default()];
+        while let Some(iter) = stack.last_mut() {
+            match iter.next() {
+                Some(next) => {
+                    if let Some(pos) = path.iter().position(|p| p == next) {
+                        let ring: Vec<&str> = path[pos..].to_vec();
+                        let key: BTreeSet<String> = ring.iter().map(|s| (*s).to_string()).collect();
+                        if reported.insert(key) {
+                            let mut names: Vec<String> = ring.iter().map(|g| name(g)).collect();
+                            names.push(name(next));
+                            out.push(format!(
+                                "groups form a cycle: {} (each is reported with the members \
+                                 the directory lists)",
+                                names.join(" -> ")
+                            ));
+                        }
+                    } else if !done.contains(next) {
+                        path.push(next);
+                        stack.push(edges.get(next).map(|v| v.iter()).unwrap_or_default());
+                    }
+                }
+                None => {
+                    stack.pop();
+                    if let Some(p) = path.pop() {
+                        done.insert(p);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_compare_without_case_or_spaces() {
+        assert_eq!(
+            normalize_dn("CN=Ann Lee, OU=People ,dc=Example,dc=com"),
+            normalize_dn("cn=ann lee,ou=people,dc=example,dc=com")
+        );
+        assert!(under("cn=a,ou=people,dc=x", "ou=people,dc=x"));
+        assert!(!under("cn=a,ou=xpeople,dc=x", "ou=people,dc=x"));
+    }
+
+    #[test]
+    fn a_cycle_is_named_once() {
+        let g = |id: &str| Group {
+            id: id.into(),
+            name: format!("name-{id}"),
+            description: None,
+        };
+        let groups: BTreeMap<String, Group> = ["a", "b", "c"]
+            .iter()
+            .map(|i| ((*i).to_string(), g(i)))
+            .collect();
+        let m = |group: &str, child: &str| Membership {
+            group: group.into(),
+            member: Principal::Group(child.into()),
+        };
+        let warnings = cycles(&[m("a", "b"), m("b", "a"), m("b", "c")], &groups);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("name-a -> name-b -> name-a"),
+            "{warnings:?}"
+        );
+    }
+}
