@@ -10,6 +10,7 @@ use idbridge_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 mod action;
+mod json;
 
 pub use action::{Action, GroupRef, Op, PrincipalKind, PrincipalRef, Ref};
 
