@@ -337,6 +337,7 @@ impl FileAdapter {
 
     /// How many records listings have converted or visited since the adapter was opened:
     /// the work of listing, which grows with the records listed (not with their square).
+    #[cfg(test)]
     pub(crate) fn listing_work(&self) -> u64 {
         self.work.load(Ordering::Relaxed)
     }
