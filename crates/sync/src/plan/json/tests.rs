@@ -126,3 +126,18 @@ fn the_saved_form_is_written_as_to_json_and_reads_back() {
     let back = Plan::from_json(std::str::from_utf8(&out).expect("utf-8")).expect("reads");
     assert_eq!(back, plan);
 }
+
+#[test]
+fn the_digest_hashes_the_compact_form_without_the_seal() {
+    use sha2::{Digest, Sha256};
+    let mut plan = full_plan();
+    let sealed = plan.digest();
+    plan.seal = None;
+    let bytes = serde_json::to_vec(&plan).expect("json");
+    let want: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(plan.digest(), want);
+    assert_eq!(sealed, want, "the seal is not part of the digest");
+}
