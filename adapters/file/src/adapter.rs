@@ -89,7 +89,9 @@ struct State {
     /// What the file held when last read or written; `None` while a read-only adapter
     /// stands in for a file that `create = true` would create (an empty directory).
     seen: Option<Seen>,
-    /// What listings computed over `dir`, for the version of it they computed it from.
+    /// What listings computed over `dir`, for the version of it they computed it from:
+    /// the hash in `seen`. Whatever replaces `dir` must replace `seen` too (every save and
+    /// every reload does), or set this to `None`.
     derived: Option<Derived>,
 }
 
