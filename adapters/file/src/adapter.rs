@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use idbridge_core::{
@@ -12,7 +13,8 @@ use idbridge_core::{
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::format::{DirGroup, DirUser, Directory, Format, io_error};
+use crate::format::{DirGroup, DirRole, DirUser, Directory, Format, io_error};
+use crate::listing::{Derived, page_of};
 use crate::ops::{self, group_not_found, user_not_found};
 use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_bytes, read_file};
 
@@ -87,6 +89,10 @@ struct State {
     /// What the file held when last read or written; `None` while a read-only adapter
     /// stands in for a file that `create = true` would create (an empty directory).
     seen: Option<Seen>,
+    /// What listings computed over `dir`, for the version of it they computed it from:
+    /// the hash in `seen`. Whatever replaces `dir` must replace `seen` too (every save and
+    /// every reload does), or set this to `None`.
+    derived: Option<Derived>,
 }
 
 /// A directory kept in one YAML or JSON file, as source and as target.
@@ -113,6 +119,8 @@ pub struct FileAdapter {
     max_file_bytes: u64,
     read_only: bool,
     state: Mutex<State>,
+    /// Records converted or visited by listings, so far (see `listing_work`).
+    work: AtomicU64,
 }
 
 impl std::fmt::Debug for FileAdapter {
@@ -240,7 +248,12 @@ impl FileAdapter {
             require_complete: options.require_complete,
             max_file_bytes: options.max_file_bytes,
             read_only: options.read_only,
-            state: Mutex::new(State { dir, seen }),
+            state: Mutex::new(State {
+                dir,
+                seen,
+                derived: None,
+            }),
+            work: AtomicU64::new(0),
         };
         if !path.exists() {
             if !options.create {
@@ -299,6 +312,36 @@ impl FileAdapter {
         } else {
             Ok(self.read_held(f).await)
         }
+    }
+
+    /// Serves `f` from the document and what listings compute over it ([`Derived`]), the
+    /// first page of a listing fresh and later pages from the same version, computing
+    /// [`Derived`] again only when the document changed.
+    async fn list_derived<T>(
+        &self,
+        page: &PageRequest,
+        f: impl FnOnce(&Directory, &Derived) -> T,
+    ) -> Result<T> {
+        let mut guard = self.state.lock().await;
+        if page.cursor.is_none() {
+            self.refresh(&mut guard).await?;
+        }
+        let state = &mut *guard;
+        let version = state.seen.as_ref().map(|s| s.hash);
+        let derived = match state.derived.take() {
+            Some(d) if d.is_for(version) => d,
+            _ => Derived::of(&state.dir, version, &self.work),
+        };
+        let out = f(&state.dir, &derived);
+        state.derived = Some(derived);
+        Ok(out)
+    }
+
+    /// How many records listings have converted or visited since the adapter was opened:
+    /// the work of listing, which grows with the records listed (not with their square).
+    #[cfg(test)]
+    pub(crate) fn listing_work(&self) -> u64 {
+        self.work.load(Ordering::Relaxed)
     }
 
     /// Reloads the document when the file no longer holds what was last read or written.
@@ -403,8 +446,16 @@ impl FileAdapter {
 #[async_trait]
 impl Users for FileAdapter {
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
-        let all = self.list(&page, Directory::neutral_users).await?;
-        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+        self.list(&page, |d| {
+            page_of(
+                &d.users,
+                &page,
+                DEFAULT_PAGE_SIZE,
+                &self.work,
+                DirUser::to_user,
+            )
+        })
+        .await?
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
@@ -459,8 +510,16 @@ impl Users for FileAdapter {
 #[async_trait]
 impl Groups for FileAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        let all = self.list(&page, Directory::neutral_groups).await?;
-        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+        self.list(&page, |d| {
+            page_of(
+                &d.groups,
+                &page,
+                DEFAULT_PAGE_SIZE,
+                &self.work,
+                DirGroup::to_group,
+            )
+        })
+        .await?
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
@@ -488,11 +547,17 @@ impl Groups for FileAdapter {
 #[async_trait]
 impl Memberships for FileAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
-        let all = self
-            .list(&page, |d| d.group(group).map(|_| d.members_of(group)))
-            .await?
-            .ok_or_else(|| group_not_found(group))?;
-        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+        self.list_derived(&page, |d, derived| {
+            let g = d.group(group).ok_or_else(|| group_not_found(group))?;
+            page_of(
+                derived.members(&g.name),
+                &page,
+                DEFAULT_PAGE_SIZE,
+                &self.work,
+                |m| m.principal(d),
+            )
+        })
+        .await?
     }
 
     /// Adds a user or a group; a group that would make a nesting cycle is refused with
@@ -509,20 +574,41 @@ impl Memberships for FileAdapter {
 #[async_trait]
 impl Roles for FileAdapter {
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
-        let all = self.list(&page, Directory::neutral_roles).await?;
-        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+        self.list(&page, |d| {
+            page_of(
+                &d.roles,
+                &page,
+                DEFAULT_PAGE_SIZE,
+                &self.work,
+                DirRole::to_role,
+            )
+        })
+        .await?
     }
 
     async fn list_grants(&self, filter: &GrantFilter, page: PageRequest) -> Result<Page<Grant>> {
-        let all: Vec<Grant> = self
-            .list(&page, |d| {
-                d.neutral_grants()
-                    .into_iter()
-                    .filter(|g| filter.matches(g))
-                    .collect()
-            })
-            .await?;
-        Page::slice(all, &page, DEFAULT_PAGE_SIZE)
+        self.list_derived(&page, |_, derived| {
+            if *filter == GrantFilter::default() {
+                return page_of(
+                    &derived.grants,
+                    &page,
+                    DEFAULT_PAGE_SIZE,
+                    &self.work,
+                    Grant::clone,
+                );
+            }
+            // A filtered listing is usually short (one principal's or one role's grants);
+            // it is filtered again for each page.
+            let all: Vec<&Grant> = derived
+                .grants
+                .iter()
+                .filter(|g| filter.matches(g))
+                .collect();
+            self.work
+                .fetch_add(derived.grants.len() as u64, Ordering::Relaxed);
+            page_of(&all, &page, DEFAULT_PAGE_SIZE, &self.work, |g| (*g).clone())
+        })
+        .await?
     }
 
     /// A project role can only be granted in its own project

@@ -137,27 +137,111 @@ pub fn json_line_with_secrets(value: &impl serde::Serialize) {
 }
 
 fn json_to(value: &impl serde::Serialize, pretty: bool, clean: bool) {
-    let text = if pretty {
-        serde_json::to_string_pretty(value)
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut sink = JsonSink::new(std::io::stdout().lock(), clean);
+    let written = if pretty {
+        value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
     } else {
-        serde_json::to_string(value)
+        value.serialize(&mut serde_json::Serializer::new(&mut sink))
     };
-    let mut text = match text {
-        Ok(t) => t,
-        Err(e) => {
-            // Only a map with non-string keys fails here, which idbridge never builds.
-            tracing::error!(error = %e, "cannot serialize the output as JSON");
-            return;
+    let result = written
+        .map_err(std::io::Error::from)
+        .and_then(|()| sink.write_all(b"\n"))
+        .and_then(|()| sink.finish());
+    if let Err(e) = result {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        // A reader that went away (`| head`) is normal; a value that cannot be JSON (a map
+        // with non-string keys, which idbridge never builds) or another error is worth a
+        // line in the log.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            tracing::debug!(error = %e, "output closed; the rest is not printed");
         }
-    };
-    text.push('\n');
-    let text = if clean {
-        redact(&text).into_owned()
-    } else {
-        text
-    };
-    let text = escape_json(&text);
-    write_to(&STDOUT_CLOSED, std::io::stdout().lock(), &text);
+    }
+}
+
+/// How much serialized JSON [`JsonSink`] gathers before it writes: big enough that
+/// writes are few, small enough that a document of any size costs no memory.
+const JSON_CHUNK: usize = 64 * 1024;
+
+/// Serialized JSON on its way to `out`, written in pieces as the serializer produces it,
+/// each piece cleaned of secrets (when `clean`) and escaped as [`json`] says. Pieces are
+/// cut only between tokens, outside every string (after `,`, `:`, a bracket, a brace, a
+/// newline or a string's closing quote), so that a string, where a secret or an unsafe
+/// character can be, is always cleaned whole: the bytes are those of cleaning the whole
+/// document at once.
+struct JsonSink<W: Write> {
+    out: W,
+    clean: bool,
+    buf: Vec<u8>,
+    /// Where in `buf` a piece may end: the last position between tokens.
+    cut: usize,
+    in_string: bool,
+    /// The previous byte was a backslash inside a string.
+    escaped: bool,
+}
+
+impl<W: Write> JsonSink<W> {
+    fn new(out: W, clean: bool) -> Self {
+        JsonSink {
+            out,
+            clean,
+            buf: Vec::with_capacity(JSON_CHUNK + 1024),
+            cut: 0,
+            in_string: false,
+            escaped: false,
+        }
+    }
+
+    /// Cleans and writes `buf[..end]`, keeping the rest.
+    fn emit(&mut self, end: usize) -> std::io::Result<()> {
+        let piece = self.buf.get(..end).unwrap_or_default();
+        // The serializer writes UTF-8, and a piece ends between tokens, on ASCII.
+        let text = String::from_utf8_lossy(piece);
+        let text = if self.clean { redact(&text) } else { text };
+        self.out.write_all(escape_json(&text).as_bytes())?;
+        self.buf.drain(..end);
+        self.cut = self.cut.saturating_sub(end);
+        Ok(())
+    }
+
+    /// Writes what is left and flushes `out`.
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.emit(self.buf.len())?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Write for JsonSink<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &b in bytes {
+            self.buf.push(b);
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                    self.cut = self.buf.len();
+                }
+            } else if b == b'"' {
+                self.in_string = true;
+            } else if matches!(b, b',' | b':' | b'[' | b']' | b'{' | b'}' | b'\n') {
+                self.cut = self.buf.len();
+            }
+        }
+        if self.buf.len() >= JSON_CHUNK && self.cut > 0 {
+            self.emit(self.cut)?;
+        }
+        Ok(bytes.len())
+    }
+
+    /// Pieces are written when they are complete (see [`JsonSink::finish`]).
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `print!` that neither panics on a closed stdout nor lets data act on the terminal.
@@ -238,6 +322,84 @@ pub fn opt(v: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `json_to` wrote before it streamed: the whole text, cleaned and escaped at once.
+    fn whole(value: &impl serde::Serialize, pretty: bool) -> String {
+        let mut text = if pretty {
+            serde_json::to_string_pretty(value).expect("json")
+        } else {
+            serde_json::to_string(value).expect("json")
+        };
+        text.push('\n');
+        escape_json(&redact(&text)).into_owned()
+    }
+
+    fn streamed(value: &impl serde::Serialize, pretty: bool) -> String {
+        let mut out = Vec::new();
+        let mut sink = JsonSink::new(&mut out, true);
+        if pretty {
+            value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
+        } else {
+            value.serialize(&mut serde_json::Serializer::new(&mut sink))
+        }
+        .expect("serializes");
+        sink.write_all(b"\n").expect("newline");
+        sink.finish().expect("finish");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn streamed_json_is_the_whole_text_cleaned_and_escaped() {
+        let secret = "sink-secret-7c2e9a";
+        idbridge_core::register_secret(secret);
+        // Several pieces' worth, with secrets, unsafe characters, escapes and brackets
+        // inside strings everywhere, including across the piece size.
+        let records: Vec<serde_json::Value> = (0..4000)
+            .map(|i| {
+                serde_json::json!({
+                    "id": format!("u{i}"),
+                    "note": format!("{secret} \u{202e}\"q\\\",[{{:}}]\n{i}"),
+                    "nested": {"k": [i, secret, "\u{200b}"]},
+                })
+            })
+            .collect();
+        for pretty in [true, false] {
+            let want = whole(&records, pretty);
+            assert!(want.len() > 4 * JSON_CHUNK, "{}", want.len());
+            assert!(!want.contains(secret));
+            assert_eq!(streamed(&records, pretty), want, "pretty: {pretty}");
+        }
+        assert_eq!(
+            streamed(&Vec::<u8>::new(), true),
+            whole(&Vec::<u8>::new(), true)
+        );
+    }
+
+    /// A reader that takes a few bytes and goes away.
+    struct ClosedAfter(usize);
+
+    impl Write for ClosedAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_reader_stops_the_serialization_with_an_error() {
+        let records: Vec<String> = (0..100_000).map(|i| format!("record {i}")).collect();
+        let mut sink = JsonSink::new(ClosedAfter(100), true);
+        let e = serde_json::to_writer(&mut sink, &records).expect_err("stops");
+        assert!(e.is_io(), "{e}");
+    }
 
     #[test]
     fn aligns_columns() {

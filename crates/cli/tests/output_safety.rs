@@ -270,3 +270,36 @@ fn output_closed_after_one_line_stops_quietly() {
         assert_quiet(&args.join(" "), &out, code);
     }
 }
+
+#[test]
+fn json_output_closed_after_a_few_bytes_stops_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Far more than a pipe buffers: the JSON is still being written when the reader goes.
+    let cfg = config(dir.path(), 3000);
+    for (args, code) in [
+        (&["plan", "-c", &cfg, "--json"][..], Some(2)),
+        (
+            &["users", "list", "-c", &cfg, "--system", "source", "--json"][..],
+            Some(0),
+        ),
+    ] {
+        let mut child = command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the idbridge binary runs");
+        // `| head -c 100`
+        let mut first = [0u8; 100];
+        child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_exact(&mut first)
+            .expect("100 bytes");
+        assert!(matches!(first[0], b'{' | b'['), "{args:?}");
+        let out = child.wait_with_output().expect("it exits");
+        assert_quiet(&args.join(" "), &out, code);
+    }
+}

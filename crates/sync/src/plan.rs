@@ -10,6 +10,7 @@ use idbridge_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 mod action;
+mod json;
 
 pub use action::{Action, GroupRef, Op, PrincipalKind, PrincipalRef, Ref};
 
@@ -93,9 +94,24 @@ impl Plan {
             targets: &self.targets,
             made_by: &self.made_by,
         };
-        // Serializing plain data with string keys cannot fail.
-        let bytes = serde_json::to_vec(&content).unwrap_or_default();
-        Sha256::digest(&bytes)
+        /// Hashes what is written: the JSON goes into the digest as it is serialized,
+        /// never held whole.
+        struct Hashing(Sha256);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.update(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(Sha256::new());
+        // Serializing plain data with string keys into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut hashing, &content);
+        hashing
+            .0
+            .finalize()
             .iter()
             .fold(String::with_capacity(64), |mut out, b| {
                 use std::fmt::Write as _;

@@ -73,21 +73,11 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
         UsersCommand::List(target) => {
             let mut users =
                 run_connected(target.connect(), |h| async move { h.all_users().await }).await?;
-            users.sort_by_key(|u| u.login.to_lowercase());
+            // Listed by login, so the whole listing is read before the first line; each
+            // login is lowered once, not at every comparison.
+            users.sort_by_cached_key(|u| u.login.to_lowercase());
             if target.json {
-                let list: Vec<_> = users
-                    .iter()
-                    .map(|u| {
-                        json!({
-                            "id": u.id,
-                            "login": u.login,
-                            "email": u.email,
-                            "display_name": u.display_name,
-                            "enabled": u.enabled,
-                        })
-                    })
-                    .collect();
-                crate::output::json_line(&serde_json::Value::Array(list));
+                crate::output::json_line(&UserLines(&users));
             } else {
                 let rows: Vec<Vec<String>> = users
                     .iter()
@@ -236,5 +226,67 @@ pub async fn sessions(cmd: SessionsCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `users list --json`: the users as an array written one user at a time, each with its
+/// keys in sorted order (the form this listing has always printed).
+struct UserLines<'a>(&'a [idbridge_core::User]);
+
+impl serde::Serialize for UserLines<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        /// One user's printed fields, in sorted order.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            display_name: &'a Option<String>,
+            email: &'a Option<String>,
+            enabled: bool,
+            id: &'a str,
+            login: &'a str,
+        }
+        s.collect_seq(self.0.iter().map(|u| Line {
+            display_name: &u.display_name,
+            email: &u.email,
+            enabled: u.enabled,
+            id: &u.id,
+            login: &u.login,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_lines_are_the_listing_as_json_values() {
+        let user =
+            |id: &str, email: Option<&str>, name: Option<&str>, enabled| idbridge_core::User {
+                id: id.into(),
+                login: format!("{id}\u{202e}\"x"),
+                email: email.map(str::to_string),
+                display_name: name.map(str::to_string),
+                enabled,
+                attributes: [("k".to_string(), "v".to_string())].into_iter().collect(),
+            };
+        let users = vec![
+            user("u1", Some("a@b.c"), None, true),
+            user("u2", None, Some("Zoë"), false),
+        ];
+        let old: Vec<serde_json::Value> = users
+            .iter()
+            .map(|u| {
+                json!({
+                    "id": u.id,
+                    "login": u.login,
+                    "email": u.email,
+                    "display_name": u.display_name,
+                    "enabled": u.enabled,
+                })
+            })
+            .collect();
+        let old = serde_json::to_string(&serde_json::Value::Array(old)).expect("old");
+        assert_eq!(serde_json::to_string(&UserLines(&users)).expect("new"), old);
+        assert_eq!(serde_json::to_string(&UserLines(&[])).expect("new"), "[]");
     }
 }

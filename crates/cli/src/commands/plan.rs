@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use idbridge_core::{Error, Result};
 use idbridge_sync::{Engine, report};
-use serde_json::json;
 
 use super::apply::with_spinner;
 
@@ -43,20 +42,30 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 }
 
 async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
-    let plan = with_spinner("reading the source and the targets", engine.plan()).await?;
+    let mut plan = with_spinner("reading the source and the targets", engine.plan()).await?;
     let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if args.json {
-        let out = json!({ "plan": plan, "refused": violations });
-        crate::output::json(&out);
+        /// `{"plan": .., "refused": ..}`, the plan as its `serde_json::Value` prints.
+        #[derive(serde::Serialize)]
+        struct Printed<P: serde::Serialize> {
+            plan: P,
+            refused: serde_json::Value,
+        }
+        // The refusals are few (one per target at most per rule): as a `Value`, sorted.
+        let refused = serde_json::to_value(&violations)
+            .map_err(|e| Error::invalid_input(format!("cannot print the guard's refusals: {e}")))?;
+        crate::output::json(&Printed {
+            plan: plan.as_value_form(),
+            refused,
+        });
     } else {
         out!("{}", report::render_plan(&plan, &violations));
     }
     if let Some(path) = &args.out {
         // Sealed, so that `apply` takes it only unaltered, with this configuration and
         // this state file.
-        let mut plan = plan.clone();
         engine.seal(&mut plan)?;
-        std::fs::write(path, plan.to_json()).map_err(|e| {
+        save(&plan, path).map_err(|e| {
             Error::unavailable(format!(
                 "cannot write the plan to `{}`: {e}",
                 path.display()
@@ -80,6 +89,14 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
     } else {
         crate::exit::code(crate::exit::CHANGES_PENDING)
     })
+}
+
+/// Writes the saved form of `plan` to `path` as it is serialized (see
+/// [`idbridge_sync::Plan::write_json`]).
+fn save(plan: &idbridge_sync::Plan, path: &std::path::Path) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    plan.write_json(&mut out)?;
+    std::io::Write::flush(&mut out)
 }
 
 /// The largest saved plan `idbridge apply` and `idbridge approve` read: 16 GiB. A first

@@ -1,0 +1,180 @@
+//! The plan's JSON forms, written as they are serialized: a plan of millions of
+//! operations is never held a second time as one string or one `serde_json::Value`.
+//!
+//! - [`Plan::write_json`]: the saved form (`plan --out`), byte for byte [`Plan::to_json`].
+//! - [`Plan::as_value_form`]: the form `plan --json` prints, the plan as a
+//!   `serde_json::Value` would print it (every object's keys in sorted order), built one
+//!   operation at a time.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::{Account, CanSignIn, Conflict, HeldAccount, Op, Plan, Refused, Seal, TargetPlan};
+
+impl Plan {
+    /// Writes the plan as saved, pretty JSON with the same bytes as [`Plan::to_json`], to
+    /// `out` as it is serialized. `out` is best buffered.
+    ///
+    /// # Errors
+    /// The first write error of `out`.
+    pub fn write_json(&self, out: impl Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from)
+    }
+
+    /// The plan in the form of its `serde_json::Value`, every object's keys sorted, to be
+    /// serialized as it goes (one operation converted at a time); the form
+    /// `idbridge plan --json` has always printed.
+    pub fn as_value_form(&self) -> impl Serialize + '_ {
+        ValueForm(self)
+    }
+}
+
+/// See [`Plan::as_value_form`].
+struct ValueForm<'a>(&'a Plan);
+
+/// A small record serialized through its `serde_json::Value` (sorted keys).
+struct AsValue<'a, T>(&'a T);
+
+impl<T: Serialize> Serialize for AsValue<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::to_value(self.0)
+            .map_err(S::Error::custom)?
+            .serialize(s)
+    }
+}
+
+/// A sequence whose items are serialized one after the other.
+struct Items<'a, T>(&'a [T], fn(&'a T) -> Item<'a>);
+
+/// One item of [`Items`].
+enum Item<'a> {
+    Op(&'a Op),
+    Target(&'a TargetPlan),
+}
+
+impl Serialize for Item<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Item::Op(op) => AsValue(*op).serialize(s),
+            Item::Target(t) => target(t, s),
+        }
+    }
+}
+
+impl<T> Serialize for Items<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(&(self.1)(item))?;
+        }
+        seq.end()
+    }
+}
+
+/// Serializes `rest` (an object's other fields, as a `Value`) with `key: streamed` placed
+/// where a sorted map would place it.
+fn with_streamed<S: Serializer>(
+    s: S,
+    rest: Value,
+    key: &str,
+    streamed: &impl Serialize,
+) -> Result<S::Ok, S::Error> {
+    let Value::Object(rest) = rest else {
+        return Err(S::Error::custom(
+            "a plan record did not serialize as an object",
+        ));
+    };
+    let rest: Map<String, Value> = rest;
+    let mut map = s.serialize_map(Some(rest.len() + 1))?;
+    let mut placed = false;
+    for (k, v) in &rest {
+        if !placed && key < k.as_str() {
+            map.serialize_entry(key, streamed)?;
+            placed = true;
+        }
+        map.serialize_entry(k, v)?;
+    }
+    if !placed {
+        map.serialize_entry(key, streamed)?;
+    }
+    map.end()
+}
+
+impl Serialize for ValueForm<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The plan's fields but `targets`, with the plan's own attributes.
+        #[derive(Serialize)]
+        struct Rest<'a> {
+            format: u32,
+            created: &'a DateTime<Utc>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            made_by: &'a Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            seal: &'a Option<Seal>,
+        }
+        let plan = self.0;
+        let rest = serde_json::to_value(Rest {
+            format: plan.format,
+            created: &plan.created,
+            made_by: &plan.made_by,
+            seal: &plan.seal,
+        })
+        .map_err(S::Error::custom)?;
+        with_streamed(s, rest, "targets", &Items(&plan.targets, Item::Target))
+    }
+}
+
+/// One target in its `Value` form, its operations converted one at a time.
+fn target<S: Serializer>(t: &TargetPlan, s: S) -> Result<S::Ok, S::Error> {
+    /// The target's fields but `ops`, with the target's own attributes.
+    #[derive(Serialize)]
+    struct Rest<'a> {
+        target: &'a str,
+        adapter: &'a str,
+        managed_users: usize,
+        managed_groups: usize,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        conflicts: &'a [Conflict],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        unmanaged: &'a [Account],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        protected: &'a [Account],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        refused: &'a [Refused],
+        managed_memberships: usize,
+        managed_grants: usize,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        notes: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unavailable: &'a Option<String>,
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        can_sign_in: &'a [CanSignIn],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        held: &'a [HeldAccount],
+    }
+    let rest = serde_json::to_value(Rest {
+        target: &t.target,
+        adapter: &t.adapter,
+        managed_users: t.managed_users,
+        managed_groups: t.managed_groups,
+        conflicts: &t.conflicts,
+        unmanaged: &t.unmanaged,
+        protected: &t.protected,
+        refused: &t.refused,
+        managed_memberships: t.managed_memberships,
+        managed_grants: t.managed_grants,
+        notes: &t.notes,
+        unavailable: &t.unavailable,
+        can_sign_in: &t.can_sign_in,
+        held: &t.held,
+    })
+    .map_err(S::Error::custom)?;
+    with_streamed(s, rest, "ops", &Items(&t.ops, Item::Op))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+use chrono::TimeZone;
+use idbridge_core::{NewUser, User};
+
+use super::super::{
+    Account, Action, CanSignIn, Conflict, GroupRef, HeldAccount, Plan, PrincipalKind, PrincipalRef,
+    Reason, Ref, Refused, Seal, TargetPlan,
+};
+
+/// A plan with every field of a plan and of a target filled in.
+fn full_plan() -> Plan {
+    let mut t = TargetPlan::new("bi", "file");
+    let create = t.push(
+        Action::CreateUser {
+            source_id: "u1".into(),
+            user: Box::new(NewUser::new("ada\u{202e}")),
+            fingerprint: "f".into(),
+        },
+        vec![],
+    );
+    t.push(
+        Action::AddMember {
+            group: GroupRef {
+                at: Ref::Id("g1".into()),
+                name: "eng \"core\"".into(),
+            },
+            member: PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Created(create),
+                name: "ada".into(),
+            },
+        },
+        vec![create],
+    );
+    t.push(
+        Action::DisableUser {
+            source_id: Some("u9".into()),
+            id: "T9".into(),
+            before: Box::new(User {
+                id: "T9".into(),
+                login: "bob".into(),
+                email: Some("bob@example.com".into()),
+                display_name: None,
+                enabled: true,
+                attributes: [("z".to_string(), "1".to_string()), ("a".into(), "2".into())]
+                    .into_iter()
+                    .collect(),
+            }),
+            reason: Reason::Left,
+            fingerprint: None,
+        },
+        vec![],
+    );
+    let account = || Account {
+        id: "T1".into(),
+        login: "eve".into(),
+    };
+    t.managed_users = 3;
+    t.managed_groups = 2;
+    t.managed_memberships = 5;
+    t.managed_grants = 1;
+    t.conflicts.push(Conflict {
+        kind: "user".into(),
+        sources: vec!["u2 (x)".into()],
+        target: Some(account()),
+        reason: "two".into(),
+    });
+    t.unmanaged.push(account());
+    t.protected.push(account());
+    t.refused.push(Refused {
+        op: "add_member".into(),
+        resource: "admins <- eve".into(),
+        reason: "privileged".into(),
+    });
+    t.notes.push("a note".into());
+    t.unavailable = Some("down".into());
+    t.can_sign_in.push(CanSignIn {
+        id: "T2".into(),
+        login: "mallory".into(),
+        reason: Reason::Left,
+        why: "cannot disable".into(),
+        stripped_now: true,
+    });
+    t.held.push(HeldAccount {
+        id: "T3".into(),
+        login: "trudy".into(),
+        person: "Trudy".into(),
+        since: chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        by: "ops".into(),
+    });
+    let mut plan = Plan::new();
+    plan.made_by = Some("alice".into());
+    plan.seal = Some(Seal {
+        state: "s".into(),
+        config: "c".into(),
+        mac: "m".into(),
+    });
+    plan.targets.push(t);
+    plan.targets.push(TargetPlan::new("empty", "file"));
+    plan
+}
+
+#[test]
+fn the_value_form_is_the_plan_as_a_json_value() {
+    for plan in [full_plan(), Plan::new()] {
+        let old = serde_json::to_value(&plan).expect("value");
+        let streamed = serde_json::to_string_pretty(&plan.as_value_form()).expect("streams");
+        assert_eq!(
+            streamed,
+            serde_json::to_string_pretty(&old).expect("value"),
+            "pretty"
+        );
+        let compact = serde_json::to_string(&plan.as_value_form()).expect("streams");
+        assert_eq!(compact, old.to_string(), "compact");
+    }
+}
+
+#[test]
+fn the_saved_form_is_written_as_to_json_and_reads_back() {
+    let plan = full_plan();
+    let mut out = Vec::new();
+    plan.write_json(&mut out).expect("writes");
+    assert_eq!(
+        String::from_utf8(out.clone()).expect("utf-8"),
+        plan.to_json()
+    );
+    let back = Plan::from_json(std::str::from_utf8(&out).expect("utf-8")).expect("reads");
+    assert_eq!(back, plan);
+}
+
+#[test]
+fn the_digest_hashes_the_compact_form_without_the_seal() {
+    use sha2::{Digest, Sha256};
+    let mut plan = full_plan();
+    let sealed = plan.digest();
+    plan.seal = None;
+    let bytes = serde_json::to_vec(&plan).expect("json");
+    let want: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(plan.digest(), want);
+    assert_eq!(sealed, want, "the seal is not part of the digest");
+}
