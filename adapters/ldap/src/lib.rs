@@ -6,15 +6,17 @@
 //! come from the directory (`entryUUID`), so a renamed or moved entry keeps its id. See
 //! `adapters/ldap/README.md`.
 
+pub mod ad;
 pub mod config;
 pub mod connection;
 pub mod directory;
+pub mod dn;
 pub mod retry;
 
 mod adapter;
 
 pub use adapter::{DEFAULT_LIST_PAGE, LdapAdapter, SNAPSHOT_REUSE};
-pub use config::{DEFAULT_PAGE_SIZE, LdapConfig, Preset, Transport};
+pub use config::{DEFAULT_PAGE_SIZE, IdFormat, LdapConfig, Preset, Transport};
 pub use directory::Directory;
 
 idbridge_core::register_adapter! {
