@@ -598,6 +598,61 @@ mod tests {
     }
 
     #[test]
+    fn the_ad_preset_fills_the_defaults() {
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new(
+            "dir",
+            with("preset", json!("ad")),
+        ))
+        .expect("ok");
+        assert_eq!(c.id_attribute, "objectGUID");
+        assert_eq!(c.id_format, IdFormat::Guid);
+        assert_eq!(c.login_attribute, "sAMAccountName");
+        assert_eq!(
+            c.user_filter,
+            "(&(objectCategory=person)(objectClass=user))"
+        );
+        assert_eq!(c.group_filter, "(objectClass=group)");
+        assert_eq!(c.member_attributes, ["member"]);
+        assert_eq!(c.member_uid_attribute, "");
+        assert_eq!(c.disabled_filter, "");
+        assert_eq!(c.disabled_flag_attribute, "userAccountControl");
+        assert_eq!(c.disabled_flag_mask, 2);
+        assert!(
+            c.user_attributes()
+                .contains(&"userAccountControl".to_string())
+        );
+        assert!(!c.group_attributes().iter().any(String::is_empty));
+        assert!(c.group_attributes().contains(&"member".to_string()));
+
+        let mut v = with("preset", json!("ad"));
+        v["login_attribute"] = json!("userPrincipalName");
+        v["member_range_step"] = json!(500);
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", v)).expect("ok");
+        assert_eq!(c.login_attribute, "userPrincipalName");
+        assert!(
+            c.group_attributes()
+                .contains(&"member;range=0-499".to_string()),
+            "{:?}",
+            c.group_attributes()
+        );
+    }
+
+    #[test]
+    fn retry_keys_have_defaults_and_can_be_set() {
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", base())).expect("ok");
+        assert_eq!(c.retry_attempts, DEFAULT_RETRY_ATTEMPTS);
+        assert_eq!(
+            c.retry_budget,
+            Duration::from_secs(DEFAULT_RETRY_BUDGET_SECS)
+        );
+        let mut v = with("retry_attempts", json!(1));
+        v["retry_budget_secs"] = json!(7);
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", v)).expect("ok");
+        assert_eq!(c.retry_attempts, 1);
+        assert_eq!(c.retry_budget, Duration::from_secs(7));
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let c = LdapConfig::from_adapter_config(&AdapterConfig::new(
             "dir",
@@ -621,6 +676,18 @@ mod tests {
             (with("login_attribute", json!("u id")), "login_attribute"),
             (with("preset", json!("novell")), "preset"),
             (with("bind_pw", json!("x")), "bind_pw"),
+            (with("retry_attempts", json!(0)), "retry_attempts"),
+            (with("retry_budget_secs", json!(0)), "retry_budget_secs"),
+            (with("member_range_step", json!(0)), "member_range_step"),
+            (with("id_format", json!("binary")), "id_format"),
+            (
+                {
+                    let mut v = with("preset", json!("ad"));
+                    v["disabled_flag_mask"] = json!(0);
+                    v
+                },
+                "disabled_flag_mask",
+            ),
         ] {
             let err = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", settings))
                 .expect_err("invalid");

@@ -7,6 +7,8 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod samba;
+
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
