@@ -560,7 +560,11 @@ group_base_dns = ["ou=groups,dc=example,dc=com"]
 # page_size = 1000                            # entries per page (Simple Paged Results)
 # user_filter = "(objectClass=inetOrgPerson)"
 # disabled_filter = "(pwdAccountLockedTime=*)"
-# attributes = { department = "departmentNumber" }"#;
+# attributes = { department = "departmentNumber" }
+# retry_attempts = 5                          # attempts per read; 1 turns retries off
+# retry_budget_secs = 120
+# Active Directory: preset = "ad" (objectGUID ids, sAMAccountName logins,
+# userAccountControl disabled bit, ranged member retrieval); see the adapter's page."#;
 
 #[cfg(test)]
 mod tests {

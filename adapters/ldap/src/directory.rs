@@ -331,7 +331,10 @@ async fn complete_ranges(
         let mut end = range.end;
         while let Some(last) = end {
             let ask = ad::next_range(&range.attribute, last, c.member_range_step);
-            let Some(next) = conn.read_entry(&entry.dn, &[ask.clone()]).await? else {
+            let Some(next) = conn
+                .read_entry(&entry.dn, std::slice::from_ref(&ask))
+                .await?
+            else {
                 return Err(Error::protocol(format!(
                     "{}: group `{}` disappeared while its {} values were read in ranges;                      read again",
                     c.url, entry.dn, range.attribute

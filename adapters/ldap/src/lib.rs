@@ -1,10 +1,10 @@
 //! # idbridge-ldap
 //!
 //! A read-only source adapter for an LDAP directory (OpenLDAP and other RFC 4519
-//! directories): users, groups and memberships read with the Simple Paged Results control
-//! over `ldap://`, StartTLS or `ldaps://`, bound with a DN and a secret password. Stable ids
-//! come from the directory (`entryUUID`), so a renamed or moved entry keeps its id. See
-//! `adapters/ldap/README.md`.
+//! directories, Active Directory): users, groups and memberships read with the Simple Paged
+//! Results control over `ldap://`, StartTLS or `ldaps://`, bound with a DN and a secret
+//! password. Stable ids come from the directory (`entryUUID`, or `objectGUID` in AD), so a
+//! renamed or moved entry keeps its id. See `adapters/ldap/README.md`.
 
 pub mod ad;
 pub mod config;
@@ -21,7 +21,7 @@ pub use directory::Directory;
 
 idbridge_core::register_adapter! {
     name: "ldap",
-    description: "An LDAP directory as a read-only source (OpenLDAP preset: entryUUID ids, groupOfNames, groupOfUniqueNames and posixGroup)",
+    description: "An LDAP directory as a read-only source (OpenLDAP preset: entryUUID ids, groupOfNames, groupOfUniqueNames and posixGroup; AD preset: objectGUID ids, userAccountControl, ranged member retrieval)",
     capabilities: LdapAdapter::declared_capabilities,
     example_config: config::EXAMPLE_CONFIG,
     secret_keys: &["password"],
