@@ -72,9 +72,16 @@ fn first_bytes<'a>(entry: &'a SearchEntry, name: &str) -> Option<&'a [u8]> {
 /// The stable id of an entry in the configured form; `Err` says what is wrong.
 pub fn entry_id(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<String, String> {
     match c.id_format {
-        IdFormat::Text => {
-            first(entry, &c.id_attribute).ok_or_else(|| format!("no {}", c.id_attribute))
-        }
+        IdFormat::Text => first(entry, &c.id_attribute).ok_or_else(|| {
+            if first_bytes(entry, &c.id_attribute).is_some() {
+                format!(
+                    "a binary {} (for a GUID such as objectGUID set id_format = \"guid\")",
+                    c.id_attribute
+                )
+            } else {
+                format!("no {}", c.id_attribute)
+            }
+        }),
         IdFormat::Guid => {
             let bytes = first_bytes(entry, &c.id_attribute)
                 .ok_or_else(|| format!("no {}", c.id_attribute))?;
@@ -424,6 +431,86 @@ fn cycles(members: &[Membership], groups: &BTreeMap<String, Group>) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idbridge_core::AdapterConfig;
+    use serde_json::json;
+
+    fn ad_config() -> LdapConfig {
+        LdapConfig::from_adapter_config(&AdapterConfig::new(
+            "dir",
+            json!({
+                "url": "ldaps://dc.example.com",
+                "preset": "ad",
+                "bind_dn": "CN=r,DC=example,DC=com",
+                "password": "pw",
+                "user_base_dns": ["DC=example,DC=com"],
+                "group_base_dns": ["DC=example,DC=com"],
+            }),
+        ))
+        .expect("config")
+    }
+
+    fn entry(text: &[(&str, &str)], binary: &[(&str, Vec<u8>)]) -> SearchEntry {
+        SearchEntry {
+            dn: "CN=x,DC=example,DC=com".into(),
+            attrs: text
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), vec![(*v).to_string()]))
+                .collect(),
+            bin_attrs: binary
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), vec![v.clone()]))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_binary_guid_is_the_id_wherever_the_library_put_it() {
+        let c = ad_config();
+        let bytes: Vec<u8> = (0x80..0x90).collect();
+        let e = entry(&[("sAMAccountName", "ann")], &[("objectGUID", bytes)]);
+        assert_eq!(
+            entry_id(&c, &e).as_deref(),
+            Ok("83828180-8584-8786-8889-8a8b8c8d8e8f")
+        );
+        // Sixteen bytes that happen to be valid UTF-8 arrive as text.
+        let e = entry(&[("objectguid", "ABCDEFGHIJKLMNOP")], &[]);
+        assert_eq!(
+            entry_id(&c, &e).as_deref(),
+            Ok("44434241-4645-4847-494a-4b4c4d4e4f50")
+        );
+        let e = entry(&[], &[("objectGUID", vec![1, 2, 3])]);
+        assert!(entry_id(&c, &e).expect_err("short").contains("3 bytes"));
+        let mut text = c.clone();
+        text.id_format = IdFormat::Text;
+        let e = entry(&[], &[("objectGUID", vec![0xff; 16])]);
+        assert!(
+            entry_id(&text, &e)
+                .expect_err("binary")
+                .contains("id_format")
+        );
+    }
+
+    #[test]
+    fn the_account_disable_bit_disables() {
+        let c = ad_config();
+        for (uac, disabled) in [
+            ("512", false),
+            ("514", true),
+            ("66048", false),
+            ("66050", true),
+            ("-2147483646", true),
+            ("not a number", true),
+        ] {
+            let e = entry(
+                &[("sAMAccountName", "ann"), ("userAccountControl", uac)],
+                &[("objectGUID", vec![7; 16])],
+            );
+            let user = user_from_entry(&c, &e).expect("user");
+            assert_eq!(!user.enabled, disabled, "userAccountControl {uac}");
+        }
+        let e = entry(&[("sAMAccountName", "ann")], &[("objectGUID", vec![7; 16])]);
+        assert!(user_from_entry(&c, &e).expect("user").enabled, "no flags");
+    }
 
     #[test]
     fn a_cycle_is_named_once() {

@@ -207,6 +207,8 @@ impl SambaDc {
             .arg(format!("--option=interfaces={}/8", self.host))
             .arg("--option=bind interfaces only=yes")
             .arg("--option=ldap server require strong auth=no")
+            // No LDAPS here: skips generating a self-signed key at every start.
+            .arg("--option=tls enabled=no")
             // Samba in interactive mode ends when its standard input closes, so it does
             // not outlive a test that panics before the drop.
             .stdin(Stdio::piped())
