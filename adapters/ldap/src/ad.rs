@@ -68,6 +68,14 @@ pub struct Range {
     pub end: Option<usize>,
 }
 
+/// Whether an attribute description carries a `range=` option, well-formed or not.
+pub fn has_range_option(description: &str) -> bool {
+    description
+        .split(';')
+        .skip(1)
+        .any(|o| o.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("range=")))
+}
+
 /// Parses an attribute description carrying a `range=` option (case-insensitive, other
 /// options kept in the attribute name); `None` when it carries none or a malformed one.
 pub fn parse_range(description: &str) -> Option<Range> {
@@ -191,6 +199,10 @@ mod tests {
         ] {
             assert_eq!(parse_range(none), None, "{none}");
         }
+        assert!(has_range_option("member;RANGE=10-2"));
+        assert!(has_range_option("member;range=0-*"));
+        assert!(!has_range_option("member"));
+        assert!(!has_range_option("range=0-*"));
     }
 
     #[test]

@@ -328,6 +328,14 @@ async fn complete_ranges(
     conn: &mut Connection,
     entry: &mut SearchEntry,
 ) -> Result<()> {
+    let malformed = |k: &str| ad::has_range_option(k) && ad::parse_range(k).is_none();
+    if let Some(bad) = entry.attrs.keys().find(|k| malformed(k)) {
+        return Err(Error::protocol(format!(
+            "{}: group `{}` came with an attribute `{bad}` whose range cannot be read; its \
+             members would be incomplete",
+            c.url, entry.dn
+        )));
+    }
     let ranged: Vec<(String, ad::Range)> = entry
         .attrs
         .keys()
@@ -347,6 +355,12 @@ async fn complete_ranges(
                     c.url, entry.dn, range.attribute
                 )));
             };
+            if let Some(bad) = next.attrs.keys().find(|k| malformed(k)) {
+                return Err(Error::protocol(format!(
+                    "{}: asked for `{ask}` of `{}`, the server answered `{bad}`",
+                    c.url, entry.dn
+                )));
+            }
             let answer = next.attrs.into_iter().find_map(|(k, v)| {
                 ad::parse_range(&k)
                     .filter(|r| r.attribute.eq_ignore_ascii_case(&range.attribute))
