@@ -102,7 +102,15 @@ fn seed(dc: &SambaDc) {
     ));
     ldif.push_str(&group("big", &big));
     ldif.push_str(&group("all", &[grp("engineers"), grp("big")]));
+    // Active Directory allows a cycle of groups.
+    ldif.push_str(&group("loop-a", &[]));
+    ldif.push_str(&group("loop-b", &[grp("loop-a")]));
     dc.ldbadd(&ldif);
+    dc.ldbmodify(&format!(
+        "dn: {}\nchangetype: modify\nadd: member\nmember: {}\n\n",
+        grp("loop-a"),
+        grp("loop-b")
+    ));
 }
 
 fn start() -> Option<SambaDc> {
@@ -186,7 +194,7 @@ async fn the_ad_preset_reads_a_samba_domain_controller() {
         "engineers"
     );
 
-    // Members: users, nested groups, the escaped DN, the one outside the bases.
+    // Members: users, nested groups, the escaped DN, the one outside the bases, a cycle.
     let a = adapter(&dc, json!({}));
     let d = a.read_directory().await.expect("read");
     assert_eq!(
@@ -215,6 +223,17 @@ async fn the_ad_preset_reads_a_samba_domain_controller() {
         d.warnings
     );
     assert_eq!(members(&d, "big").len(), BULK + 1);
+    assert_eq!(
+        members(&d, "loop-a"),
+        [Principal::Group(group_id(&d, "loop-b"))].into()
+    );
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("cycle") && w.contains("loop-a") && w.contains("loop-b")),
+        "{:?}",
+        d.warnings
+    );
 
     // The large group read in explicit ranges of 500 (Samba answers an unranged `member`
     // whole, where Windows cuts at 1500): four ranges, the last one ending in `*`.
