@@ -112,7 +112,8 @@ fn flagged_disabled(c: &LdapConfig, entry: &SearchEntry) -> bool {
     }
 }
 
-/// The neutral user of an entry, enabled; `Err` names what is missing.
+/// The neutral user of an entry, disabled when its flags attribute says so (the
+/// `disabled_filter` is applied by [`read`] and `get_user`); `Err` names what is missing.
 pub fn user_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<User, String> {
     let id = entry_id(c, entry)
         .map_err(|why| format!("user entry `{}` has {why}; it is left out", entry.dn))?;
