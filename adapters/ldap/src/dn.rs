@@ -155,10 +155,58 @@ fn canonical_value(ava: &Ava) -> String {
     out
 }
 
+/// The normalized form of a DN without escapes, quotes, multi-valued RDNs, OIDs or
+/// non-ASCII text (nearly every DN), built without the full parse; `None` for any other.
+/// It must give exactly what the full parse gives (a test holds both to that).
+fn normalize_simple(dn: &str) -> Option<String> {
+    if !dn.is_ascii()
+        || dn
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'"' | b'+' | b'#' | b';' | b'<' | b'>'))
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(dn.len());
+    for (i, rdn) in dn.split(',').enumerate() {
+        let (kind, value) = rdn.split_once('=')?;
+        let kind = kind.trim();
+        let value = value.trim();
+        if value.contains('=')
+            || kind.is_empty()
+            || !kind.starts_with(|c: char| c.is_ascii_alphabetic())
+            || kind.len() >= 4 && kind[..4].eq_ignore_ascii_case("oid.")
+        {
+            return None;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+        out.push('=');
+        let mut last_space = false;
+        for c in value.chars() {
+            if c == ' ' {
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+            } else {
+                last_space = false;
+                out.push(c.to_ascii_lowercase());
+            }
+        }
+    }
+    Some(out)
+}
+
 /// `dn` in the form every spelling of the same DN shares: attribute types in lower case
 /// (OIDs of the common ones by name), values unescaped and compared without case or
 /// insignificant spaces, the AVAs of a multi-valued RDN in sorted order.
 pub fn normalize_dn(dn: &str) -> String {
+    normalize_simple(dn).unwrap_or_else(|| normalize_parsed(dn))
+}
+
+fn normalize_parsed(dn: &str) -> String {
     parse(dn)
         .iter()
         .map(|rdn| {
@@ -243,6 +291,29 @@ mod tests {
         // The escaped comma does not make `ou=people,dc=x` a suffix.
         assert!(!is_under(&n(r"cn=a\,ou=people,dc=y"), &n("ou=people,dc=y")));
         assert!(is_under(&n(r"cn=a\,ou=people,dc=y"), &n("dc=y")));
+    }
+
+    #[test]
+    fn the_quick_form_equals_the_parsed_form() {
+        for dn in [
+            "uid=ann,ou=people,dc=example,dc=com",
+            "CN=Ann   Lee , OU=People ,DC=Example,DC=com",
+            " cn = a\tb ,dc=x",
+            "cn=,dc=x",
+            "cn=a",
+            "",
+            "cn=a,,dc=x",
+            "cn=a=b,dc=x",
+            "2.5.4.3=a,dc=x",
+            "oid.2.5.4.3=a",
+            "cn=a+uid=b,dc=x",
+            "cn=a\\,b,dc=x",
+        ] {
+            if let Some(quick) = normalize_simple(dn) {
+                assert_eq!(quick, normalize_parsed(dn), "`{dn}`");
+            }
+        }
+        assert!(normalize_simple("uid=ann,ou=people,dc=example,dc=com").is_some());
     }
 
     #[test]
