@@ -20,7 +20,8 @@ use idbridge_core::{
 };
 use tokio::sync::Mutex;
 
-use crate::config::LdapConfig;
+use crate::ad;
+use crate::config::{IdFormat, LdapConfig};
 use crate::connection::Connection;
 use crate::directory::{self, Directory};
 use crate::retry;
@@ -81,11 +82,16 @@ impl LdapAdapter {
 
     /// An adapter over a validated configuration.
     pub fn new(config: LdapConfig) -> Self {
+        let retry = RetryPolicy {
+            max_attempts: config.retry_attempts,
+            budget: config.retry_budget,
+            ..RetryPolicy::default()
+        };
         LdapAdapter {
             config,
             requests: AtomicU64::new(0),
             snapshots: Mutex::new(VecDeque::new()),
-            retry: RetryPolicy::default(),
+            retry,
             reads: AtomicU64::new(0),
         }
     }
@@ -198,11 +204,15 @@ impl LdapAdapter {
         if id.trim().is_empty() {
             return Ok(None);
         }
-        let filter = format!(
-            "(&{filter}({}={}))",
-            self.config.id_attribute,
-            ldap3::ldap_escape(id)
-        );
+        let value = match self.config.id_format {
+            IdFormat::Text => ldap3::ldap_escape(id).into_owned(),
+            // Not a GUID: no entry can have it.
+            IdFormat::Guid => match ad::guid_bytes(id) {
+                Some(bytes) => ad::binary_filter_value(&bytes),
+                None => return Ok(None),
+            },
+        };
+        let filter = format!("(&{filter}({}={value}))", self.config.id_attribute);
         retry::with_retries(&self.retry, "reading one entry", || {
             self.find_by_id_once(&filter, bases, attrs)
         })

@@ -26,6 +26,16 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 /// Seconds one operation (a bind, one page of a search) may take unless configured.
 pub const DEFAULT_OPERATION_TIMEOUT_SECS: u64 = 60;
 
+/// Attempts of one read in all, the first included, unless configured (`retry_attempts`).
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
+
+/// Seconds all attempts of one read and the waits between them may take unless configured
+/// (`retry_budget_secs`).
+pub const DEFAULT_RETRY_BUDGET_SECS: u64 = 120;
+
+/// The `userAccountControl` bit of a disabled Active Directory account (`ACCOUNTDISABLE`).
+pub const AD_ACCOUNT_DISABLE: u64 = 0x2;
+
 /// Which directory's schema the attribute defaults follow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,6 +44,22 @@ pub enum Preset {
     /// login, `groupOfNames`, `groupOfUniqueNames` and `posixGroup` groups. The default.
     #[default]
     OpenLdap,
+    /// Active Directory (and Samba AD): `objectGUID` as the stable id (rendered as a GUID
+    /// string), `sAMAccountName` as the login, the `ACCOUNTDISABLE` bit of
+    /// `userAccountControl` as disabled, `group` entries with ranged `member` retrieval.
+    Ad,
+}
+
+/// How the id attribute's value becomes the neutral id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdFormat {
+    /// The value as text (`entryUUID`). The OpenLDAP preset's default.
+    Text,
+    /// A 16-byte binary GUID (`objectGUID`) in its usual string form: lower-case
+    /// `8-4-4-4-12` hex digits, the first three fields little-endian as Windows stores
+    /// them. The AD preset's default.
+    Guid,
 }
 
 impl Preset {
@@ -51,6 +77,25 @@ impl Preset {
                 member_attributes: &["member", "uniqueMember"],
                 member_uid_attribute: "memberUid",
                 disabled_filter: "(pwdAccountLockedTime=*)",
+                id_format: IdFormat::Text,
+                disabled_flag_attribute: "",
+                disabled_flag_mask: 0,
+            },
+            Preset::Ad => PresetDefaults {
+                id_attribute: "objectGUID",
+                login_attribute: "sAMAccountName",
+                email_attribute: "mail",
+                display_name_attributes: &["displayName", "cn"],
+                user_filter: "(&(objectCategory=person)(objectClass=user))",
+                group_filter: "(objectClass=group)",
+                group_name_attribute: "cn",
+                group_description_attribute: "description",
+                member_attributes: &["member"],
+                member_uid_attribute: "",
+                disabled_filter: "",
+                id_format: IdFormat::Guid,
+                disabled_flag_attribute: "userAccountControl",
+                disabled_flag_mask: AD_ACCOUNT_DISABLE,
             },
         }
     }
@@ -68,6 +113,9 @@ struct PresetDefaults {
     member_attributes: &'static [&'static str],
     member_uid_attribute: &'static str,
     disabled_filter: &'static str,
+    id_format: IdFormat,
+    disabled_flag_attribute: &'static str,
+    disabled_flag_mask: u64,
 }
 
 fn yes() -> bool {
@@ -84,6 +132,14 @@ fn default_connect_timeout() -> u64 {
 
 fn default_operation_timeout() -> u64 {
     DEFAULT_OPERATION_TIMEOUT_SECS
+}
+
+fn default_retry_attempts() -> u32 {
+    DEFAULT_RETRY_ATTEMPTS
+}
+
+fn default_retry_budget() -> u64 {
+    DEFAULT_RETRY_BUDGET_SECS
 }
 
 /// The `ldap` adapter's keys, as written in the configuration. Keys left out take the
@@ -136,6 +192,18 @@ struct RawConfig {
     disabled_filter: Option<String>,
     #[serde(default)]
     attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    id_format: Option<IdFormat>,
+    #[serde(default)]
+    disabled_flag_attribute: Option<String>,
+    #[serde(default)]
+    disabled_flag_mask: Option<u64>,
+    #[serde(default)]
+    member_range_step: Option<usize>,
+    #[serde(default = "default_retry_attempts")]
+    retry_attempts: u32,
+    #[serde(default = "default_retry_budget")]
+    retry_budget_secs: u64,
 }
 
 /// How the connection is secured.
@@ -200,6 +268,22 @@ pub struct LdapConfig {
     pub disabled_filter: String,
     /// Neutral attribute name -> directory attribute (`department = "departmentNumber"`).
     pub attributes: BTreeMap<String, String>,
+    /// How the id attribute's value becomes the id (`text`; `guid` for the AD preset).
+    pub id_format: IdFormat,
+    /// An integer attribute of flags; a user with any bit of [`Self::disabled_flag_mask`]
+    /// set is disabled (`userAccountControl` for the AD preset; empty: none).
+    pub disabled_flag_attribute: String,
+    /// The bits of [`Self::disabled_flag_attribute`] that mean disabled (`2` for AD).
+    pub disabled_flag_mask: u64,
+    /// Member values asked for in explicit ranges of this many (`member;range=0-499`),
+    /// for servers that return every value of a large group at once; `None` (the default)
+    /// lets the server cut ranges (Active Directory cuts at its `MaxValRange`, 1500). A
+    /// ranged answer is followed to its end either way.
+    pub member_range_step: Option<usize>,
+    /// Attempts of one read in all, the first included (default 5; 1: no retries).
+    pub retry_attempts: u32,
+    /// Time all attempts of one read and the waits between them may take (default 120 s).
+    pub retry_budget: Duration,
 }
 
 impl std::fmt::Debug for LdapConfig {
@@ -215,6 +299,8 @@ impl std::fmt::Debug for LdapConfig {
             .field("preset", &self.preset)
             .field("user_base_dns", &self.user_base_dns)
             .field("group_base_dns", &self.group_base_dns)
+            .field("id_format", &self.id_format)
+            .field("retry_attempts", &self.retry_attempts)
             .finish_non_exhaustive()
     }
 }
@@ -314,6 +400,18 @@ impl LdapConfig {
         if raw.operation_timeout_secs == 0 {
             return Err(cfg.error("operation_timeout_secs", "must be at least 1"));
         }
+        if raw.retry_attempts == 0 {
+            return Err(cfg.error(
+                "retry_attempts",
+                "must be at least 1 (the first attempt; 1 turns retries off)",
+            ));
+        }
+        if raw.retry_budget_secs == 0 {
+            return Err(cfg.error("retry_budget_secs", "must be at least 1"));
+        }
+        if raw.member_range_step == Some(0) {
+            return Err(cfg.error("member_range_step", "must be at least 1"));
+        }
         for (key, bases) in [
             ("user_base_dns", &raw.user_base_dns),
             ("group_base_dns", &raw.group_base_dns),
@@ -362,6 +460,12 @@ impl LdapConfig {
             member_uid_attribute: owned(raw.member_uid_attribute, d.member_uid_attribute),
             disabled_filter: owned(raw.disabled_filter, d.disabled_filter),
             attributes: raw.attributes,
+            id_format: raw.id_format.unwrap_or(d.id_format),
+            disabled_flag_attribute: owned(raw.disabled_flag_attribute, d.disabled_flag_attribute),
+            disabled_flag_mask: raw.disabled_flag_mask.unwrap_or(d.disabled_flag_mask),
+            member_range_step: raw.member_range_step,
+            retry_attempts: raw.retry_attempts,
+            retry_budget: Duration::from_secs(raw.retry_budget_secs),
         };
         check_filter(cfg, "user_filter", &c.user_filter)?;
         check_filter(cfg, "group_filter", &c.group_filter)?;
@@ -377,9 +481,23 @@ impl LdapConfig {
                 "group_description_attribute",
                 &c.group_description_attribute,
             ),
-            ("member_uid_attribute", &c.member_uid_attribute),
         ] {
             check_attribute(cfg, key, name)?;
+        }
+        // Empty turns these off.
+        for (key, name) in [
+            ("member_uid_attribute", &c.member_uid_attribute),
+            ("disabled_flag_attribute", &c.disabled_flag_attribute),
+        ] {
+            if !name.is_empty() {
+                check_attribute(cfg, key, name)?;
+            }
+        }
+        if !c.disabled_flag_attribute.is_empty() && c.disabled_flag_mask == 0 {
+            return Err(cfg.error(
+                "disabled_flag_mask",
+                "must name at least one bit when disabled_flag_attribute is set",
+            ));
         }
         for name in c.display_name_attributes.iter().chain(&c.member_attributes) {
             check_attribute(cfg, "", name)?;
@@ -399,6 +517,9 @@ impl LdapConfig {
         ];
         attrs.extend(self.display_name_attributes.iter().cloned());
         attrs.extend(self.attributes.values().cloned());
+        if !self.disabled_flag_attribute.is_empty() {
+            attrs.push(self.disabled_flag_attribute.clone());
+        }
         attrs.sort();
         attrs.dedup();
         attrs
@@ -410,9 +531,18 @@ impl LdapConfig {
             self.id_attribute.clone(),
             self.group_name_attribute.clone(),
             self.group_description_attribute.clone(),
-            self.member_uid_attribute.clone(),
         ];
-        attrs.extend(self.member_attributes.iter().cloned());
+        if !self.member_uid_attribute.is_empty() {
+            attrs.push(self.member_uid_attribute.clone());
+        }
+        match self.member_range_step {
+            Some(step) => attrs.extend(
+                self.member_attributes
+                    .iter()
+                    .map(|a| format!("{a};range=0-{}", step - 1)),
+            ),
+            None => attrs.extend(self.member_attributes.iter().cloned()),
+        }
         attrs.sort();
         attrs.dedup();
         attrs
@@ -430,7 +560,11 @@ group_base_dns = ["ou=groups,dc=example,dc=com"]
 # page_size = 1000                            # entries per page (Simple Paged Results)
 # user_filter = "(objectClass=inetOrgPerson)"
 # disabled_filter = "(pwdAccountLockedTime=*)"
-# attributes = { department = "departmentNumber" }"#;
+# attributes = { department = "departmentNumber" }
+# retry_attempts = 5                          # attempts per read; 1 turns retries off
+# retry_budget_secs = 120
+# Active Directory: preset = "ad" (objectGUID ids, sAMAccountName logins,
+# userAccountControl disabled bit, ranged member retrieval); see the adapter's page."#;
 
 #[cfg(test)]
 mod tests {
@@ -468,6 +602,61 @@ mod tests {
     }
 
     #[test]
+    fn the_ad_preset_fills_the_defaults() {
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new(
+            "dir",
+            with("preset", json!("ad")),
+        ))
+        .expect("ok");
+        assert_eq!(c.id_attribute, "objectGUID");
+        assert_eq!(c.id_format, IdFormat::Guid);
+        assert_eq!(c.login_attribute, "sAMAccountName");
+        assert_eq!(
+            c.user_filter,
+            "(&(objectCategory=person)(objectClass=user))"
+        );
+        assert_eq!(c.group_filter, "(objectClass=group)");
+        assert_eq!(c.member_attributes, ["member"]);
+        assert_eq!(c.member_uid_attribute, "");
+        assert_eq!(c.disabled_filter, "");
+        assert_eq!(c.disabled_flag_attribute, "userAccountControl");
+        assert_eq!(c.disabled_flag_mask, 2);
+        assert!(
+            c.user_attributes()
+                .contains(&"userAccountControl".to_string())
+        );
+        assert!(!c.group_attributes().iter().any(String::is_empty));
+        assert!(c.group_attributes().contains(&"member".to_string()));
+
+        let mut v = with("preset", json!("ad"));
+        v["login_attribute"] = json!("userPrincipalName");
+        v["member_range_step"] = json!(500);
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", v)).expect("ok");
+        assert_eq!(c.login_attribute, "userPrincipalName");
+        assert!(
+            c.group_attributes()
+                .contains(&"member;range=0-499".to_string()),
+            "{:?}",
+            c.group_attributes()
+        );
+    }
+
+    #[test]
+    fn retry_keys_have_defaults_and_can_be_set() {
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", base())).expect("ok");
+        assert_eq!(c.retry_attempts, DEFAULT_RETRY_ATTEMPTS);
+        assert_eq!(
+            c.retry_budget,
+            Duration::from_secs(DEFAULT_RETRY_BUDGET_SECS)
+        );
+        let mut v = with("retry_attempts", json!(1));
+        v["retry_budget_secs"] = json!(7);
+        let c = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", v)).expect("ok");
+        assert_eq!(c.retry_attempts, 1);
+        assert_eq!(c.retry_budget, Duration::from_secs(7));
+    }
+
+    #[test]
     fn debug_hides_the_password() {
         let c = LdapConfig::from_adapter_config(&AdapterConfig::new(
             "dir",
@@ -491,6 +680,18 @@ mod tests {
             (with("login_attribute", json!("u id")), "login_attribute"),
             (with("preset", json!("novell")), "preset"),
             (with("bind_pw", json!("x")), "bind_pw"),
+            (with("retry_attempts", json!(0)), "retry_attempts"),
+            (with("retry_budget_secs", json!(0)), "retry_budget_secs"),
+            (with("member_range_step", json!(0)), "member_range_step"),
+            (with("id_format", json!("binary")), "id_format"),
+            (
+                {
+                    let mut v = with("preset", json!("ad"));
+                    v["disabled_flag_mask"] = json!(0);
+                    v
+                },
+                "disabled_flag_mask",
+            ),
         ] {
             let err = LdapConfig::from_adapter_config(&AdapterConfig::new("dir", settings))
                 .expect_err("invalid");

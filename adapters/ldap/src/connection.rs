@@ -230,6 +230,36 @@ impl Connection {
         Ok(found)
     }
 
+    /// The entry at `dn` itself (base scope, no paging) with `attrs`; `None` when it does
+    /// not exist.
+    ///
+    /// # Errors
+    /// See [`map_error`].
+    pub async fn read_entry(&mut self, dn: &str, attrs: &[String]) -> Result<Option<SearchEntry>> {
+        let what = format!("read of `{dn}`");
+        let result = self
+            .ldap
+            .with_timeout(self.operation_timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await
+            .map_err(|e| map_error(&self.url, &what, e))?;
+        let ldap3::SearchResult(entries, outcome) = result;
+        if outcome.rc == rc::NO_SUCH_OBJECT {
+            return Ok(None);
+        }
+        if outcome.rc != 0 {
+            return Err(map_error(
+                &self.url,
+                &what,
+                LdapError::LdapResult { result: outcome },
+            ));
+        }
+        Ok(entries
+            .into_iter()
+            .find(|e| !e.is_ref() && !e.is_intermediate())
+            .map(SearchEntry::construct))
+    }
+
     /// Whether at least one entry under `base` matches `filter`, asking the server for one
     /// entry only (a size limit of 1, so a large directory is not read).
     ///

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use idbridge_core::{Error, Group, Membership, Principal, Result, User};
 use ldap3::SearchEntry;
 
-use crate::config::LdapConfig;
+use crate::ad;
+use crate::config::{IdFormat, LdapConfig};
 use crate::connection::Connection;
 
 /// Everything one read found.
@@ -36,20 +37,8 @@ impl Directory {
     }
 }
 
-/// A DN in a form two spellings of the same DN share: no spaces around `,` and `=`,
-/// lowercase. (Attribute types and the usual values compare case-insensitively.)
-pub fn normalize_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_lowercase()
-}
-
-/// Whether normalized `dn` lies at or under normalized `base`.
-fn under(dn: &str, base: &str) -> bool {
-    dn == base || dn.ends_with(&format!(",{base}"))
-}
+use crate::dn::is_under as under;
+pub use crate::dn::normalize_dn;
 
 /// The values of attribute `name` (case-insensitive, as LDAP attribute names are).
 pub fn values<'a>(entry: &'a SearchEntry, name: &str) -> &'a [String] {
@@ -68,14 +57,66 @@ fn first(entry: &SearchEntry, name: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// The neutral user of an entry, enabled; `Err` names what is missing.
+/// The first value of attribute `name` as bytes, wherever the LDAP library put it: a
+/// binary value that happens to be valid UTF-8 arrives as text.
+fn first_bytes<'a>(entry: &'a SearchEntry, name: &str) -> Option<&'a [u8]> {
+    entry
+        .bin_attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.first())
+        .map(Vec::as_slice)
+        .or_else(|| values(entry, name).first().map(|v| v.as_bytes()))
+}
+
+/// The stable id of an entry in the configured form; `Err` says what is wrong.
+pub fn entry_id(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<String, String> {
+    match c.id_format {
+        IdFormat::Text => first(entry, &c.id_attribute).ok_or_else(|| {
+            if first_bytes(entry, &c.id_attribute).is_some() {
+                format!(
+                    "a binary {} (for a GUID such as objectGUID set id_format = \"guid\")",
+                    c.id_attribute
+                )
+            } else {
+                format!("no {}", c.id_attribute)
+            }
+        }),
+        IdFormat::Guid => {
+            let bytes = first_bytes(entry, &c.id_attribute)
+                .ok_or_else(|| format!("no {}", c.id_attribute))?;
+            ad::guid_string(bytes).ok_or_else(|| {
+                format!(
+                    "a {} of {} bytes, not a 16-byte GUID",
+                    c.id_attribute,
+                    bytes.len()
+                )
+            })
+        }
+    }
+}
+
+/// Whether the flags attribute (`userAccountControl`) marks the entry disabled. A value
+/// that is not a number counts as disabled: an account whose state cannot be read is not
+/// given access.
+fn flagged_disabled(c: &LdapConfig, entry: &SearchEntry) -> bool {
+    if c.disabled_flag_attribute.is_empty() {
+        return false;
+    }
+    match first(entry, &c.disabled_flag_attribute) {
+        None => false,
+        // Active Directory stores the flags as a signed 32-bit integer.
+        Some(v) => v
+            .parse::<i64>()
+            .map_or(true, |n| (n as u64) & c.disabled_flag_mask != 0),
+    }
+}
+
+/// The neutral user of an entry, disabled when its flags attribute says so (the
+/// `disabled_filter` is applied by [`read`] and `get_user`); `Err` names what is missing.
 pub fn user_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<User, String> {
-    let id = first(entry, &c.id_attribute).ok_or_else(|| {
-        format!(
-            "user entry `{}` has no {}; it is left out",
-            entry.dn, c.id_attribute
-        )
-    })?;
+    let id = entry_id(c, entry)
+        .map_err(|why| format!("user entry `{}` has {why}; it is left out", entry.dn))?;
     let login = first(entry, &c.login_attribute).ok_or_else(|| {
         format!(
             "user entry `{}` has no {}; it is left out",
@@ -90,7 +131,7 @@ pub fn user_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Resu
             .display_name_attributes
             .iter()
             .find_map(|a| first(entry, a)),
-        enabled: true,
+        enabled: !flagged_disabled(c, entry),
         attributes: BTreeMap::new(),
     };
     for (neutral, attr) in &c.attributes {
@@ -104,12 +145,8 @@ pub fn user_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Resu
 
 /// The neutral group of an entry; `Err` names what is missing.
 pub fn group_from_entry(c: &LdapConfig, entry: &SearchEntry) -> std::result::Result<Group, String> {
-    let id = first(entry, &c.id_attribute).ok_or_else(|| {
-        format!(
-            "group entry `{}` has no {}; it is left out",
-            entry.dn, c.id_attribute
-        )
-    })?;
+    let id = entry_id(c, entry)
+        .map_err(|why| format!("group entry `{}` has {why}; it is left out", entry.dn))?;
     let name = first(entry, &c.group_name_attribute).ok_or_else(|| {
         format!(
             "group entry `{}` has no {}; it is left out",
@@ -181,8 +218,7 @@ pub async fn read(c: &LdapConfig, conn: &mut Connection) -> Result<Directory> {
         let id_attr = [c.id_attribute.clone()];
         for base in &c.user_base_dns {
             for entry in conn.search(base, &filter, &id_attr).await?.entries {
-                if let Some(user) = first(&entry, &c.id_attribute).and_then(|id| users.get_mut(&id))
-                {
+                if let Some(user) = entry_id(c, &entry).ok().and_then(|id| users.get_mut(&id)) {
                     user.enabled = false;
                 }
             }
@@ -198,9 +234,10 @@ pub async fn read(c: &LdapConfig, conn: &mut Connection) -> Result<Directory> {
         for r in found.referrals {
             warnings.push(format!("referral to `{r}` under `{base}` is not followed"));
         }
-        for entry in found.entries {
+        for mut entry in found.entries {
             match group_from_entry(c, &entry) {
                 Ok(g) => {
+                    complete_ranges(c, conn, &mut entry).await?;
                     group_dns.insert(normalize_dn(&entry.dn), g.id.clone());
                     if groups.insert(g.id.clone(), g.clone()).is_none() {
                         raw_members.push((g.id, entry));
@@ -280,6 +317,80 @@ pub async fn read(c: &LdapConfig, conn: &mut Connection) -> Result<Directory> {
     })
 }
 
+/// Completes the ranged attributes of a group entry: a server that returns part of a large
+/// attribute (`member;range=0-1499`, Active Directory beyond its `MaxValRange`) is asked
+/// for the next ranges of the entry until one ends with `*`; the values are merged under
+/// the plain attribute name.
+///
+/// # Errors
+/// A failed search, or a server answering another range than the one asked for.
+async fn complete_ranges(
+    c: &LdapConfig,
+    conn: &mut Connection,
+    entry: &mut SearchEntry,
+) -> Result<()> {
+    let malformed = |k: &str| ad::has_range_option(k) && ad::parse_range(k).is_none();
+    if let Some(bad) = entry.attrs.keys().find(|k| malformed(k)) {
+        return Err(Error::protocol(format!(
+            "{}: group `{}` came with an attribute `{bad}` whose range cannot be read; its \
+             members would be incomplete",
+            c.url, entry.dn
+        )));
+    }
+    let ranged: Vec<(String, ad::Range)> = entry
+        .attrs
+        .keys()
+        .filter_map(|k| ad::parse_range(k).map(|r| (k.clone(), r)))
+        .collect();
+    for (key, range) in ranged {
+        let mut collected = entry.attrs.remove(&key).unwrap_or_default();
+        let mut end = range.end;
+        while let Some(last) = end {
+            let ask = ad::next_range(&range.attribute, last, c.member_range_step);
+            let Some(next) = conn
+                .read_entry(&entry.dn, std::slice::from_ref(&ask))
+                .await?
+            else {
+                return Err(Error::protocol(format!(
+                    "{}: group `{}` disappeared while its {} values were read in ranges;                      read again",
+                    c.url, entry.dn, range.attribute
+                )));
+            };
+            if let Some(bad) = next.attrs.keys().find(|k| malformed(k)) {
+                return Err(Error::protocol(format!(
+                    "{}: asked for `{ask}` of `{}`, the server answered `{bad}`",
+                    c.url, entry.dn
+                )));
+            }
+            let answer = next.attrs.into_iter().find_map(|(k, v)| {
+                ad::parse_range(&k)
+                    .filter(|r| r.attribute.eq_ignore_ascii_case(&range.attribute))
+                    .map(|r| (r, v))
+            });
+            match answer {
+                Some((r, values)) if r.start == last + 1 => {
+                    collected.extend(values);
+                    end = r.end;
+                }
+                Some((r, _)) => {
+                    return Err(Error::protocol(format!(
+                        "{}: asked for `{ask}` of `{}`, the server answered from value {}",
+                        c.url, entry.dn, r.start
+                    )));
+                }
+                // Nothing past the last value (a group of exactly one range's size).
+                None => end = None,
+            }
+        }
+        entry
+            .attrs
+            .entry(range.attribute)
+            .or_default()
+            .extend(collected);
+    }
+    Ok(())
+}
+
 /// One warning per cycle of groups inside groups, naming the groups on it.
 fn cycles(members: &[Membership], groups: &BTreeMap<String, Group>) -> Vec<String> {
     let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -335,15 +446,85 @@ fn cycles(members: &[Membership], groups: &BTreeMap<String, Group>) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use idbridge_core::AdapterConfig;
+    use serde_json::json;
+
+    fn ad_config() -> LdapConfig {
+        LdapConfig::from_adapter_config(&AdapterConfig::new(
+            "dir",
+            json!({
+                "url": "ldaps://dc.example.com",
+                "preset": "ad",
+                "bind_dn": "CN=r,DC=example,DC=com",
+                "password": "pw",
+                "user_base_dns": ["DC=example,DC=com"],
+                "group_base_dns": ["DC=example,DC=com"],
+            }),
+        ))
+        .expect("config")
+    }
+
+    fn entry(text: &[(&str, &str)], binary: &[(&str, Vec<u8>)]) -> SearchEntry {
+        SearchEntry {
+            dn: "CN=x,DC=example,DC=com".into(),
+            attrs: text
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), vec![(*v).to_string()]))
+                .collect(),
+            bin_attrs: binary
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), vec![v.clone()]))
+                .collect(),
+        }
+    }
 
     #[test]
-    fn dns_compare_without_case_or_spaces() {
+    fn a_binary_guid_is_the_id_wherever_the_library_put_it() {
+        let c = ad_config();
+        let bytes: Vec<u8> = (0x80..0x90).collect();
+        let e = entry(&[("sAMAccountName", "ann")], &[("objectGUID", bytes)]);
         assert_eq!(
-            normalize_dn("CN=Ann Lee, OU=People ,dc=Example,dc=com"),
-            normalize_dn("cn=ann lee,ou=people,dc=example,dc=com")
+            entry_id(&c, &e).as_deref(),
+            Ok("83828180-8584-8786-8889-8a8b8c8d8e8f")
         );
-        assert!(under("cn=a,ou=people,dc=x", "ou=people,dc=x"));
-        assert!(!under("cn=a,ou=xpeople,dc=x", "ou=people,dc=x"));
+        // Sixteen bytes that happen to be valid UTF-8 arrive as text.
+        let e = entry(&[("objectguid", "ABCDEFGHIJKLMNOP")], &[]);
+        assert_eq!(
+            entry_id(&c, &e).as_deref(),
+            Ok("44434241-4645-4847-494a-4b4c4d4e4f50")
+        );
+        let e = entry(&[], &[("objectGUID", vec![1, 2, 3])]);
+        assert!(entry_id(&c, &e).expect_err("short").contains("3 bytes"));
+        let mut text = c.clone();
+        text.id_format = IdFormat::Text;
+        let e = entry(&[], &[("objectGUID", vec![0xff; 16])]);
+        assert!(
+            entry_id(&text, &e)
+                .expect_err("binary")
+                .contains("id_format")
+        );
+    }
+
+    #[test]
+    fn the_account_disable_bit_disables() {
+        let c = ad_config();
+        for (uac, disabled) in [
+            ("512", false),
+            ("514", true),
+            ("66048", false),
+            ("66050", true),
+            ("-2147483646", true),
+            ("not a number", true),
+        ] {
+            let e = entry(
+                &[("sAMAccountName", "ann"), ("userAccountControl", uac)],
+                &[("objectGUID", vec![7; 16])],
+            );
+            let user = user_from_entry(&c, &e).expect("user");
+            assert_eq!(!user.enabled, disabled, "userAccountControl {uac}");
+        }
+        let e = entry(&[("sAMAccountName", "ann")], &[("objectGUID", vec![7; 16])]);
+        assert!(user_from_entry(&c, &e).expect("user").enabled, "no flags");
     }
 
     #[test]

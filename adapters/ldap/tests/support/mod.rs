@@ -7,6 +7,8 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod samba;
+
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -58,7 +60,7 @@ pub struct Slapd {
     pub tls_port: Option<u16>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -94,6 +96,11 @@ impl Slapd {
     /// Starts a server seeded with `ldif` (the suffix entry and the reader account are
     /// added first), with a TLS listener too when `tls` is given.
     pub fn start(ldif: &str, tls: Option<&ServerTls>) -> Slapd {
+        Self::start_on(ldif, tls, free_port())
+    }
+
+    /// As [`Slapd::start`], listening on `port` (plain LDAP).
+    pub fn start_on(ldif: &str, tls: Option<&ServerTls>, port: u16) -> Slapd {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("db")).expect("db dir");
         if let Some(t) = tls {
@@ -121,7 +128,6 @@ impl Slapd {
             "slapadd failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = free_port();
         let tls_port = tls.map(|_| free_port());
         let mut urls = format!("ldap://127.0.0.1:{port}/");
         if let Some(p) = tls_port {
