@@ -154,6 +154,29 @@ impl Server {
             Some(kb / 1024.0)
         })
     }
+
+    /// slapd's processor time so far, in seconds.
+    fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(&self.child.id().to_string())
+    }
+}
+
+/// The processor time (user and system, all threads) of process `pid` (`self` for this
+/// one) so far, in seconds, from `/proc/<pid>/stat`; `None` where it cannot be read.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    // utime and stime are fields 14 and 15 of the line, indexes 11 and 12 after the name;
+    // Linux counts them in clock ticks of 1/100 s.
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// `later - earlier` when both are known.
+fn spent(earlier: Option<f64>, later: Option<f64>) -> Option<f64> {
+    Some(later? - earlier?)
 }
 
 /// Generates, loads and starts the directory; prints how long each step took.
@@ -276,9 +299,12 @@ pub async fn run(shape: Shape, page_size: usize) -> Result<()> {
     // The read: the engine's own source read (users, groups, members) with no target.
     let reader = Engine::new(source.clone(), Vec::new(), store.clone());
     let rss_start = rss::current_mib();
+    let (slapd_cpu, own_cpu) = (server.cpu_seconds(), cpu_seconds("self"));
     let t = Instant::now();
     let read = reader.read().await?;
     let read_s = t.elapsed().as_secs_f64();
+    let slapd_cpu = spent(slapd_cpu, server.cpu_seconds());
+    let own_cpu = spent(own_cpu, cpu_seconds("self"));
     let src = read.source;
     let users = src.users.len();
     let groups = src.groups.as_ref().map_or(0, Vec::len);
@@ -290,6 +316,13 @@ pub async fn run(shape: Shape, page_size: usize) -> Result<()> {
          {:.0} entries/s ({:.0} memberships/s)",
         (users + groups) as f64 / read_s,
         memberships as f64 / read_s
+    );
+    // On a shared machine the wall time depends on the load; the processor times do not.
+    let secs = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.2} s"));
+    println!(
+        "processor time during the read: {} in this process, {} in slapd",
+        secs(own_cpu),
+        secs(slapd_cpu)
     );
 
     // The plan: a first sync into targets with the capabilities of every shipped emulator,
@@ -322,15 +355,19 @@ pub async fn run(shape: Shape, page_size: usize) -> Result<()> {
         unavailable: Vec::new(),
     };
     let peak_reset = rss::reset_peak();
+    let plan_cpu = cpu_seconds("self");
     let t = Instant::now();
     let plan = planner.plan_snapshot(&snapshot)?;
     let plan_s = t.elapsed().as_secs_f64();
+    let plan_cpu = spent(plan_cpu, cpu_seconds("self"));
     let ops = plan.op_count();
     let plan_peak = rss::peak_mib();
     drop(plan);
     println!(
-        "plan: first sync into {} in memory: {ops} operations in {plan_s:.2} s",
-        planning::vendor_list()
+        "plan: first sync into {} in memory: {ops} operations in {plan_s:.2} s \
+         ({} processor time)",
+        planning::vendor_list(),
+        secs(plan_cpu)
     );
     let mib = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
     println!(
