@@ -1,4 +1,4 @@
-//! Benchmark 6, an LDAP directory as the source: a private OpenLDAP server (`slapd`, started
+//! An LDAP directory as the source: a private OpenLDAP server (`slapd`, started
 //! here on a free loopback port in a temporary directory with its own configuration) is
 //! loaded offline with `slapadd` from generated LDIF, then the sync engine reads it through
 //! the `ldap` adapter (paged searches) and plans a first sync into in-memory targets with

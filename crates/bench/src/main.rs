@@ -137,7 +137,7 @@ enum Command {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,
     },
-    /// Benchmark 6: an LDAP directory (a private slapd loaded with slapadd) read through
+    /// An LDAP directory as the source: a private slapd loaded with slapadd, read through
     /// the ldap adapter, and a first sync planned into in-memory targets.
     Ldap {
         /// Users.
