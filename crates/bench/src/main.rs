@@ -5,6 +5,7 @@
 mod data;
 mod emulated;
 mod large_group;
+mod ldap;
 mod planning;
 mod provision;
 mod rss;
@@ -136,6 +137,22 @@ enum Command {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,
     },
+    /// An LDAP directory as the source: a private slapd loaded with slapadd, read through
+    /// the ldap adapter, and a first sync planned into in-memory targets.
+    Ldap {
+        /// Users.
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        /// Groups.
+        #[arg(long, default_value_t = 2000)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// Entries per page of the paged searches.
+        #[arg(long, default_value_t = 1000)]
+        page_size: usize,
+    },
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -218,6 +235,19 @@ fn run(cli: Cli) -> Result<()> {
                 Duration::from_millis(latency_ms),
                 concurrency,
             ))
+        }
+        Command::Ldap {
+            users,
+            groups,
+            per_user,
+            page_size,
+        } => {
+            let shape = Shape {
+                users,
+                groups,
+                per_user,
+            };
+            rt()?.block_on(ldap::run(shape, page_size))
         }
     }
 }

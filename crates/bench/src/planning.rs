@@ -25,9 +25,9 @@ use crate::data::{self, Shape};
 use crate::rss;
 
 /// A target that only declares what a vendor adapter declares: planning never calls it.
-struct Declared {
-    kind: &'static str,
-    caps: Capabilities,
+pub(crate) struct Declared {
+    pub(crate) kind: &'static str,
+    pub(crate) caps: Capabilities,
 }
 
 #[async_trait]
@@ -111,7 +111,7 @@ pub struct Measurement {
     pub build_ms: f64,
 }
 
-fn declared(vendor: &str) -> Result<(&'static str, Capabilities)> {
+pub(crate) fn declared(vendor: &str) -> Result<(&'static str, Capabilities)> {
     let d = registry::find(vendor)?;
     Ok((d.name, (d.capabilities)()))
 }
