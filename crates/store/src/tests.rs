@@ -36,11 +36,13 @@ fn fresh_file_gets_current_schema_in_wal_mode() {
     assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
     let mode: String = store
         .conn()
+        .expect("sqlite")
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
     assert_eq!(mode, "wal");
     let sync: i64 = store
         .conn()
+        .expect("sqlite")
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .expect("sync");
     assert_eq!(sync, 2, "synchronous must be FULL");
@@ -258,6 +260,7 @@ fn a_stale_holder_record_does_not_block_the_next_run() {
     // system released its file lock.
     store
         .conn()
+        .expect("sqlite")
         .execute(
             "INSERT INTO lock_holder (id, pid, host, command, started) VALUES (1, 999999, 'h', 'sync', ?1)",
             params![now_text()],
