@@ -200,10 +200,7 @@ impl Store {
     /// [`ErrorKind::Config`] when the locator is not a PostgreSQL URL, holds a password, or
     /// the database has a newer schema than this build knows; [`ErrorKind::Unavailable`]
     /// when the server cannot be reached or refuses the login.
-    pub fn open_postgres(
-        locator: &Path,
-        password: Option<idbridge_core::Secret>,
-    ) -> Result<Store> {
+    pub fn open_postgres(locator: &Path, password: Option<idbridge_core::Secret>) -> Result<Store> {
         let pg = pg::Pg::open(locator, password)?;
         Ok(Store {
             inner: Arc::new(Inner {

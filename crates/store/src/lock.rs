@@ -196,7 +196,8 @@ impl Store {
                 pid: std::process::id(),
                 host: host_name(),
                 command: command.to_string(),
-                started: Utc::now(),
+                // The server keeps microseconds: what it stores is what is read back.
+                started: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
             };
             let interrupted = pg.record_holder(&holder)?;
             if interrupted > 0 {

@@ -208,9 +208,9 @@ pub(crate) struct Pg {
 impl Pg {
     /// Connects, brings the schema up to date and registers the tenant.
     pub(crate) fn open(locator: &Path, password: Option<Secret>) -> Result<Pg> {
-        let text = locator.to_str().ok_or_else(|| {
-            Error::config(format!("state `{}` is not UTF-8", locator.display()))
-        })?;
+        let text = locator
+            .to_str()
+            .ok_or_else(|| Error::config(format!("state `{}` is not UTF-8", locator.display())))?;
         let target = Target::parse(text, password)?;
         let conn = Conn::open(target)?;
         let tenant_id = conn.call(|s| {

@@ -144,10 +144,16 @@ impl Pg {
                 "SELECT {LINK_COLUMNS} FROM idbridge_links
                  WHERE tenant = $1 AND target = $2 AND kind = $3 ORDER BY source_id"
             );
-            query(c, t, "cannot read links", &sql, &[&tenant, &target, &kind.as_str()])?
-                .iter()
-                .map(|r| link_row(r, t))
-                .collect()
+            query(
+                c,
+                t,
+                "cannot read links",
+                &sql,
+                &[&tenant, &target, &kind.as_str()],
+            )?
+            .iter()
+            .map(|r| link_row(r, t))
+            .collect()
         })
     }
 
@@ -376,7 +382,15 @@ impl Pg {
             let row = c
                 .query_one(
                     &sql,
-                    &[&tenant, &person, &source_id, &keys, &Utc::now(), &by, &reason],
+                    &[
+                        &tenant,
+                        &person,
+                        &source_id,
+                        &keys,
+                        &Utc::now(),
+                        &by,
+                        &reason,
+                    ],
                 )
                 .map_err(|e| t.error("cannot record the hold", &e))?;
             hold_row(&row, t)
@@ -422,7 +436,10 @@ impl Pg {
             )
             .map_err(|e| t.error("cannot create the plan key", &e))?;
             let key: Vec<u8> = c
-                .query_one("SELECT key FROM idbridge_plan_key WHERE tenant = $1", &[&tenant])
+                .query_one(
+                    "SELECT key FROM idbridge_plan_key WHERE tenant = $1",
+                    &[&tenant],
+                )
                 .and_then(|r| r.try_get(0))
                 .map_err(|e| t.error("cannot read the plan key", &e))?;
             key.try_into()
@@ -442,7 +459,12 @@ impl Pg {
             rows.first()
                 .map(|r| {
                     let get = || -> std::result::Result<_, postgres::Error> {
-                        Ok((r.try_get::<_, i64>(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                        Ok((
+                            r.try_get::<_, i64>(0)?,
+                            r.try_get(1)?,
+                            r.try_get(2)?,
+                            r.try_get(3)?,
+                        ))
                     };
                     let (pid, host, command, started) =
                         get().map_err(|e| t.error("cannot read the lock holder", &e))?;

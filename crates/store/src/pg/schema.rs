@@ -111,7 +111,10 @@ pub(crate) fn migrate(client: &mut postgres::Client, target: &Target) -> Result<
     )
     .map_err(|e| err("cannot create the schema version table", e))?;
     let current: i32 = tx
-        .query_one("SELECT version FROM idbridge_schema_version WHERE id = 1", &[])
+        .query_one(
+            "SELECT version FROM idbridge_schema_version WHERE id = 1",
+            &[],
+        )
         .and_then(|r| r.try_get(0))
         .map_err(|e| err("cannot read the schema version", e))?;
     if current > POSTGRES_SCHEMA_VERSION {
@@ -157,7 +160,10 @@ pub(crate) fn tenant_id(client: &mut postgres::Client, target: &Target) -> Resul
 /// The schema version of the database.
 pub(crate) fn version(client: &mut postgres::Client, target: &Target) -> Result<i32> {
     client
-        .query_one("SELECT version FROM idbridge_schema_version WHERE id = 1", &[])
+        .query_one(
+            "SELECT version FROM idbridge_schema_version WHERE id = 1",
+            &[],
+        )
         .and_then(|r| r.try_get(0))
         .map_err(|e| target.error("cannot read the schema version", &e))
 }

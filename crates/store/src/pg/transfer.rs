@@ -161,7 +161,9 @@ impl Store {
         };
         pg.with(move |c, tenant, t| {
             let err = |what: &str, e: postgres::Error| t.error(what, &e);
-            let mut tx = c.transaction().map_err(|e| err("cannot begin the copy", e))?;
+            let mut tx = c
+                .transaction()
+                .map_err(|e| err("cannot begin the copy", e))?;
             let present: i64 = tx
                 .query_one(
                     "SELECT (SELECT count(*) FROM idbridge_links WHERE tenant = $1)
