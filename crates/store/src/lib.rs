@@ -78,7 +78,7 @@ struct Inner {
 
 enum Backend {
     Sqlite(Mutex<Connection>),
-    Postgres(pg::Pg),
+    Postgres(Box<pg::Pg>),
 }
 
 impl std::fmt::Debug for Store {
@@ -205,7 +205,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path: locator.to_path_buf(),
-                backend: Backend::Postgres(pg),
+                backend: Backend::Postgres(Box::new(pg)),
             }),
         })
     }

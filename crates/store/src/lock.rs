@@ -59,7 +59,7 @@ enum Guard {
     // Holds the open exclusive transaction; closing the connection releases the lock.
     Sqlite(Connection),
     // The advisory lock's own connection.
-    Postgres(crate::pg::lock::PgLock),
+    Postgres(Box<crate::pg::lock::PgLock>),
 }
 
 impl std::fmt::Debug for RunLock {
@@ -208,7 +208,7 @@ impl Store {
             }
             return Ok(RunLock {
                 store: self.clone(),
-                guard: Some(Guard::Postgres(guard)),
+                guard: Some(Guard::Postgres(Box::new(guard))),
                 holder,
             });
         }

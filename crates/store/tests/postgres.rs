@@ -84,7 +84,7 @@ fn workers_opening_a_new_database_at_once_migrate_it_once() {
     }
     let tenants = server
         .psql(
-            &url.rsplit('/').next().expect("db"),
+            url.rsplit('/').next().expect("db"),
             "SELECT count(*) FROM idbridge_tenants",
         )
         .expect("count");
