@@ -100,7 +100,12 @@ impl Drop for RunLock {
                 let _ = conn.execute_batch("ROLLBACK");
                 drop(conn);
             }
-            Some(Guard::Postgres(lock)) => lock.release(),
+            Some(Guard::Postgres(lock)) => {
+                if let Some(pg) = self.store.pg() {
+                    pg.set_lock_backend(None);
+                }
+                lock.release();
+            }
             None => {}
         }
     }
@@ -200,6 +205,7 @@ impl Store {
                 started: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
             };
             let interrupted = pg.record_holder(&holder)?;
+            pg.set_lock_backend(Some(guard.backend));
             if interrupted > 0 {
                 tracing::warn!(
                     runs = interrupted,

@@ -199,3 +199,56 @@ fn a_sqlite_state_is_copied_into_a_tenant_and_a_second_copy_is_refused() {
         ErrorKind::InvalidInput
     );
 }
+
+#[test]
+fn a_run_whose_lock_connection_ended_stops_writing() {
+    let Some(server) = support::server() else {
+        return;
+    };
+    let url = server.new_database();
+    let store = open(&format!("{url}?tenant=acme"));
+    let lock = store.lock("sync").expect("lock");
+    let run = store.begin_run("sync").expect("run");
+    let row = |resource: &str| {
+        Write::Journal(NewJournalEntry {
+            run,
+            target: "bi".into(),
+            operation: "create_user".into(),
+            resource: resource.into(),
+            before: None,
+            after: None,
+            outcome: Outcome::Started,
+            error: None,
+        })
+    };
+    store.commit(&[row("ada")]).expect("written under the lock");
+
+    // An administrator (or a network cut) ends the lock's connection: the server releases
+    // the lock, and another worker takes the tenant.
+    let db = url.rsplit('/').next().expect("db");
+    let ended = server
+        .psql(
+            db,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+             WHERE locktype = 'advisory' AND granted",
+        )
+        .expect("terminate");
+    assert_eq!(ended, "1");
+    let other = open(&format!("{url}?tenant=acme"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let _theirs = loop {
+        match other.lock("sync") {
+            Ok(l) => break l,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    };
+    let err = store.commit(&[row("bob")]).expect_err("the lock is gone");
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains("run lock was lost"), "{err}");
+    let rows = store.journal(Some(run)).expect("journal");
+    assert_eq!(rows.len(), 1, "nothing written after the loss: {rows:?}");
+    drop(lock);
+}

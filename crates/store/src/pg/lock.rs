@@ -8,17 +8,26 @@
 //! vanished without closing it. The holder (PID, host, command, start) is written to
 //! `idbridge_lock_holder` through the store's own connection, where a refused worker on any
 //! machine reads it.
+//!
+//! If the lock's connection drops while the run goes on (a network cut, a server restart,
+//! an administrator's `pg_terminate_backend`), the server releases the lock and another
+//! worker may take the tenant. So every [`Store::commit`](crate::Store::commit) of a store
+//! holding the lock checks, inside its transaction, that the lock's server process still
+//! holds it, and fails (writing nothing) when it does not: the run stops instead of
+//! running alongside another.
 
 use chrono::Utc;
 use idbridge_core::Result;
 
-use super::{Conn, LOCK_CLASS, Pg};
+use super::{Conn, LOCK_CLASS, Pg, Target};
 use crate::LockHolder;
 
 /// The lock's own connection.
 pub(crate) struct PgLock {
     conn: Conn,
     tenant_id: i32,
+    /// The lock connection's server process id.
+    pub(crate) backend: i32,
 }
 
 impl PgLock {
@@ -38,23 +47,33 @@ impl PgLock {
 }
 
 impl Pg {
+    /// Records (or, with `None`, forgets) the server process holding this store's lock,
+    /// for the check of every commit.
+    pub(crate) fn set_lock_backend(&self, backend: Option<i32>) {
+        *self
+            .lock_backend
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = backend;
+    }
+
     /// Tries the advisory lock; `Ok(None)` when another session holds it.
     pub(crate) fn try_lock(&self) -> Result<Option<PgLock>> {
         let conn = Conn::open(self.conn.target.clone())?;
         let tenant = self.tenant_id;
-        let got = conn.call(move |s| {
+        let (got, backend) = conn.call(move |s| {
             let target = s.target.clone();
             s.client()?
                 .query_one(
-                    "SELECT pg_try_advisory_lock($1, $2)",
+                    "SELECT pg_try_advisory_lock($1, $2), pg_backend_pid()",
                     &[&LOCK_CLASS, &tenant],
                 )
-                .and_then(|r| r.try_get::<_, bool>(0))
+                .and_then(|r| Ok((r.try_get::<_, bool>(0)?, r.try_get::<_, i32>(1)?)))
                 .map_err(|e| target.error("cannot take the run lock", &e))
         })?;
         Ok(got.then_some(PgLock {
             conn,
             tenant_id: tenant,
+            backend,
         }))
     }
 
@@ -106,5 +125,33 @@ impl Pg {
             .map(|_| ())
             .map_err(|e| t.error("cannot clear the lock holder", &e))
         })
+    }
+}
+
+/// Fails unless server process `backend` still holds the tenant's run lock.
+pub(crate) fn check_held(
+    tx: &mut postgres::Transaction<'_>,
+    tenant: i32,
+    backend: i32,
+    t: &Target,
+) -> Result<()> {
+    // pg_locks shows a two-key advisory lock as classid, objid (as OIDs) and objsubid 2.
+    let held: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+               AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3)",
+            &[&(LOCK_CLASS as u32), &(tenant as u32), &backend],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(|e| t.error("cannot check the run lock", &e))?;
+    if held {
+        Ok(())
+    } else {
+        Err(idbridge_core::Error::conflict(format!(
+            "state `{}`: the run lock was lost (its database connection ended); \
+             stopping so that no other run works alongside this one",
+            t.locator
+        ))
+        .with_retryable(false))
     }
 }

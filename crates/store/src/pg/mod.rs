@@ -203,6 +203,9 @@ impl Conn {
 pub(crate) struct Pg {
     pub(crate) conn: Conn,
     pub(crate) tenant_id: i32,
+    /// The server process of the connection holding this store's run lock, while it
+    /// holds it: every commit checks that the lock is still there (see [`lock`]).
+    pub(crate) lock_backend: std::sync::Mutex<Option<i32>>,
 }
 
 impl Pg {
@@ -219,7 +222,11 @@ impl Pg {
             schema::migrate(client, &target)?;
             schema::tenant_id(client, &target)
         })?;
-        Ok(Pg { conn, tenant_id })
+        Ok(Pg {
+            conn,
+            tenant_id,
+            lock_backend: std::sync::Mutex::new(None),
+        })
     }
 
     /// Runs `f` with the client, the tenant's id and the target (for errors).

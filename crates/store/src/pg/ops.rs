@@ -190,11 +190,18 @@ impl Pg {
 
     pub(crate) fn commit(&self, writes: &[Write]) -> Result<()> {
         let writes = writes.to_vec();
+        let lock_backend = *self
+            .lock_backend
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.with(move |c, tenant, t| {
             let err = |what: &str, e: postgres::Error| t.error(what, &e);
             let mut tx = c
                 .transaction()
                 .map_err(|e| err("cannot begin a transaction", e))?;
+            if let Some(backend) = lock_backend {
+                super::lock::check_held(&mut tx, tenant, backend, t)?;
+            }
             let now = Utc::now();
             for write in &writes {
                 if let Write::FinishJournal(j) = write {
