@@ -384,3 +384,67 @@ fn kill_during_sync_on(server: &pg::PgServer, vendor: &str) -> bool {
     );
     true
 }
+
+#[test]
+fn a_stop_reaches_the_runs_of_a_config_directory() {
+    let Some(server) = pg::server() else {
+        return;
+    };
+    // As in the kill test: at least one platform must still be applying when the stop
+    // comes.
+    let stopped: Vec<&str> = emulated_vendors()
+        .into_iter()
+        .filter(|vendor| stop_during_directory_sync_on(server, vendor))
+        .collect();
+    assert!(
+        !stopped.is_empty(),
+        "no emulated platform's apply could be stopped mid-way"
+    );
+}
+
+fn stop_during_directory_sync_on(server: &pg::PgServer, vendor: &str) -> bool {
+    let (_emulator, mut target) = emulator(vendor, &["--latency-ms", "100"]);
+    target["concurrency"] = serde_json::json!(2);
+    let url = server.new_database();
+    let work = tempfile::tempdir().expect("tempdir");
+    let configs = work.path().join("tenants");
+    std::fs::create_dir(&configs).expect("mkdir");
+    let cfg = tenant_config(
+        work.path(),
+        "acme",
+        &url,
+        "acme",
+        40,
+        serde_json::json!({"t": target}),
+    );
+    std::fs::rename(&cfg, configs.join("acme.json")).expect("move");
+    let state = open(&url, "acme");
+    let dir_arg = configs.to_string_lossy().into_owned();
+    let mut parent = start(&["sync", "--config-dir", &dir_arg, "--interval", "1h"]);
+    wait_for("the first write is journaled", &mut parent, || {
+        state
+            .journal(None)
+            .is_ok_and(|j| j.iter().any(|e| e.outcome == Outcome::Ok))
+    });
+    parent.sigterm();
+    assert_eq!(
+        parent.wait_exit().code(),
+        Some(0),
+        "{vendor}: a stop exits 0"
+    );
+    let runs = state.runs(10).expect("runs");
+    assert_eq!(runs.len(), 1, "{vendor}: {runs:?}");
+    if runs[0].outcome == RunOutcome::Succeeded {
+        return false;
+    }
+    assert_eq!(
+        runs[0].outcome,
+        RunOutcome::Stopped,
+        "{vendor}: the tenant's run was told to stop and finished its operations in flight"
+    );
+    assert!(
+        state.lock_holder().expect("holder").is_none(),
+        "{vendor}: released"
+    );
+    true
+}

@@ -93,12 +93,14 @@ pub async fn run(dir: &Path, parallel: usize, interval: Option<Duration>) -> Res
     let exe = std::env::current_exe()
         .map_err(|e| Error::unavailable(format!("cannot find the idbridge program: {e}")))?;
     let base = passed_on(std::env::args_os().skip(1));
-    let stop = super::apply::stop_on_signals();
+    let stop = Stop::new();
     let running: Arc<Mutex<Vec<u32>>> = Arc::default();
     let forward = {
         let (stop, running) = (stop.clone(), running.clone());
         tokio::spawn(async move {
-            stop.stopped().await;
+            super::shutdown_signal().await;
+            errln!("stopping: the runs in progress finish their operations in flight");
+            stop.stop();
             let pids = running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
