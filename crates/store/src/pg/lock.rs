@@ -4,8 +4,9 @@
 //!
 //! The server releases a session lock when its connection ends, so a worker that dies
 //! (crash, `kill -9`, a machine lost) releases it as soon as the server notices the closed
-//! connection; with TCP keepalives (the driver's default) that also covers a machine that
-//! vanished without closing it. The holder (PID, host, command, start) is written to
+//! connection: at once when the worker's kernel closed it, and for a machine that vanished
+//! without closing it, when the server's TCP keepalive (`tcp_keepalives_idle` and friends)
+//! gives up on it. The holder (PID, host, command, start) is written to
 //! `idbridge_lock_holder` through the store's own connection, where a refused worker on any
 //! machine reads it.
 //!
