@@ -252,3 +252,14 @@ fn a_run_whose_lock_connection_ended_stops_writing() {
     assert_eq!(rows.len(), 1, "nothing written after the loss: {rows:?}");
     drop(lock);
 }
+
+#[test]
+fn a_state_url_asking_for_tls_is_refused_rather_than_sent_in_the_clear() {
+    let err = Store::open_postgres(
+        Path::new("postgres://idbridge@127.0.0.1:1/idb?sslmode=require&tenant=acme"),
+        None,
+    )
+    .expect_err("no TLS");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("sslmode=require"), "{err}");
+}

@@ -68,6 +68,12 @@ impl Target {
         let mut config: postgres::Config = url.parse().map_err(|e| {
             Error::config(format!("state `{locator}` is not a PostgreSQL URL: {e}"))
         })?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::config(format!(
+                "state `{locator}`: sslmode=require, but this idbridge connects to PostgreSQL \
+                 without TLS; connect over a trusted network or a local socket"
+            )));
+        }
         if config.get_password().is_some() {
             return Err(Error::config(format!(
                 "state `{locator}`: give the password as `state_password` (a secret), not in the URL"
