@@ -92,6 +92,10 @@ impl Target {
             config.application_name("idbridge");
         }
         config.connect_timeout(std::time::Duration::from_secs(10));
+        // The lock's connection idles for a whole run (for the life of `sync --interval`):
+        // keepalives stop a firewall or NAT from dropping it, which would drop the lock.
+        config.keepalives(true);
+        config.keepalives_idle(std::time::Duration::from_secs(60));
         Ok(Target {
             locator: locator.to_string(),
             tenant,
