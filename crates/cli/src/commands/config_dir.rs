@@ -31,6 +31,8 @@ enum Ended {
     Failed,
     /// Another worker holds the tenant's run lock.
     Elsewhere,
+    /// Not started: a stop was requested first.
+    NotStarted,
 }
 
 /// The configuration files in `dir` (`.toml`, `.yaml`, `.yml`, `.json`; hidden files
@@ -164,7 +166,7 @@ async fn round(
                 return Ended::Failed;
             };
             if stop.is_stopped() {
-                return Ended::Converged;
+                return Ended::NotStarted;
             }
             tokio::task::spawn_blocking(move || one(&exe, &base, &file, &running))
                 .await
@@ -223,6 +225,7 @@ fn one(exe: &Path, base: &[OsString], file: &Path, running: &Mutex<Vec<u32>>) ->
     let status = match ended {
         Ended::Converged => "converged".to_string(),
         Ended::Elsewhere => "running elsewhere".to_string(),
+        Ended::NotStarted => "not started".to_string(),
         Ended::Failed => match output.status.code() {
             Some(code) => format!("failed (exit {code})"),
             None => "failed (killed)".to_string(),
