@@ -90,6 +90,9 @@ enum Command {
     Offboard(commands::offboard::Args),
     /// Show what runs changed.
     Journal(commands::journal::Args),
+    /// Manage the state: copy a SQLite state file into PostgreSQL.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
     /// The whole story against in-process emulators, in seconds, with no configuration.
     Demo(commands::demo::Args),
 }
@@ -182,6 +185,7 @@ pub fn main() -> ExitCode {
             Command::Sync(args) => commands::sync::run(args).await,
             Command::Offboard(args) => commands::offboard::run(args).await,
             Command::Journal(args) => commands::journal::run(args).await,
+            Command::State(cmd) => commands::state::run(cmd).await,
             Command::Demo(args) => commands::demo::run(args).await,
         }
     });

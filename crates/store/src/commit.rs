@@ -38,7 +38,10 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.commit(writes);
+        }
+        let mut conn = self.conn()?;
         let tx = conn
             .transaction()
             .map_err(|e| self.error("cannot begin a transaction", &e))?;

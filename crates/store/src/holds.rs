@@ -87,9 +87,18 @@ impl Store {
             .collect();
         keys.sort();
         keys.dedup();
+        if let Some(pg) = self.pg() {
+            return pg.add_hold(
+                hold.person.trim().to_string(),
+                hold.source_id.clone(),
+                keys,
+                hold.by.clone(),
+                hold.reason.clone(),
+            );
+        }
         let keys_text = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".to_string());
         let id = {
-            let conn = self.conn();
+            let conn = self.conn()?;
             conn.execute(
                 "INSERT INTO holds (person, source_id, keys, created, created_by, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -116,6 +125,9 @@ impl Store {
     /// # Errors
     /// [`idbridge_core::ErrorKind::Unavailable`] when the file cannot be read.
     pub fn holds(&self) -> Result<Vec<Hold>> {
+        if let Some(pg) = self.pg() {
+            return pg.holds();
+        }
         self.query_holds(
             "SELECT id, person, source_id, keys, created, created_by, reason, lifted, lifted_by
              FROM holds WHERE lifted IS NULL ORDER BY id",
@@ -130,8 +142,12 @@ impl Store {
     /// [`idbridge_core::ErrorKind::Unavailable`] when the file cannot be read or written.
     pub fn lift_holds(&self, who: &str, by: &str) -> Result<Vec<Hold>> {
         let lifted: Vec<Hold> = self.holds()?.into_iter().filter(|h| h.names(who)).collect();
+        if let Some(pg) = self.pg() {
+            pg.lift_holds(lifted.iter().map(|h| h.id).collect(), by.to_string())?;
+            return Ok(lifted);
+        }
         let now = now_text();
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn
             .transaction()
             .map_err(|e| self.error("cannot lift the hold", &e))?;
@@ -148,7 +164,7 @@ impl Store {
     }
 
     fn query_holds(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Hold>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(sql)
             .map_err(|e| self.error("cannot read holds", &e))?;
@@ -237,6 +253,7 @@ mod tests {
         assert!(store.holds().expect("holds").is_empty());
         let row: (Option<String>, Option<String>) = store
             .conn()
+            .expect("sqlite")
             .query_row("SELECT lifted, lifted_by FROM holds", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })

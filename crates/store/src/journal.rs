@@ -36,7 +36,7 @@ impl Outcome {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         match s {
             "started" => Ok(Outcome::Started),
             "ok" => Ok(Outcome::Ok),
@@ -99,7 +99,10 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn journal(&self, run: Option<i64>) -> Result<Vec<JournalEntry>> {
-        let conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.journal(run);
+        }
+        let conn = self.conn()?;
         let sql = "SELECT id, run, time, target, operation, resource, state_before, state_after, outcome, error
                    FROM journal WHERE (?1 IS NULL OR run = ?1) ORDER BY id";
         let mut stmt = conn

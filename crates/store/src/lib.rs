@@ -1,6 +1,7 @@
 //! # idbridge-store
 //!
-//! The sync engine's state, in one embedded SQLite file:
+//! The sync engine's state, in one embedded SQLite file (the default) or in a PostgreSQL
+//! database shared by many tenants and workers (see [`Store::open`] and the `pg` module):
 //!
 //! - **links**: which target account (or group) belongs to which source record, with a
 //!   fingerprint of what idbridge last wrote there;
@@ -25,12 +26,22 @@
 //! holding process ends in any way (including `kill -9`), so a lock can never outlive its
 //! run. Who holds it (PID, host, command, start time) is recorded in the state file, so a
 //! second run stops at once with a message naming the first.
+//!
+//! # PostgreSQL
+//! A `state` of `postgres://user@host:port/db?tenant=acme` keeps the same state in shared
+//! tables, every row scoped by its tenant, with the same guarantees: each batch is one
+//! transaction committed with `synchronous_commit = on` before [`Store::commit`] returns,
+//! versioned migrations of its own, and the run lock is a session-level advisory lock per
+//! tenant on a connection held for the run, so a worker that dies releases it. Each
+//! connection lives on a thread of its own (the `pg` module says why), so the API stays
+//! synchronous and safe to call from async code.
 
 mod commit;
 mod holds;
 mod journal;
 mod links;
 mod lock;
+mod pg;
 mod runs;
 mod schema;
 mod seal_key;
@@ -49,6 +60,8 @@ pub use journal::{JournalEntry, NewJournalEntry, Outcome};
 pub use links::{Link, LinkKind};
 pub use lock::os_user;
 pub use lock::{LockHolder, RunLock};
+pub use pg::POSTGRES_SCHEMA_VERSION;
+pub use pg::transfer::CopyCounts;
 pub use runs::{RunOutcome, RunRecord};
 pub use schema::SCHEMA_VERSION;
 
@@ -60,7 +73,12 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(Box<pg::Pg>),
 }
 
 impl std::fmt::Debug for Store {
@@ -106,7 +124,15 @@ impl Store {
     /// [`ErrorKind::Unavailable`] when the file cannot be opened or written;
     /// [`ErrorKind::Config`] when it was written by a newer idbridge (a higher schema
     /// version than this build knows).
+    ///
+    /// A `path` that is a PostgreSQL locator (`postgres://...`, see
+    /// [`idbridge_core::config::is_postgres_state`]) opens that database instead, as
+    /// [`Store::open_postgres`] does with the password a loaded configuration gave for it
+    /// ([`idbridge_core::config::state_password`]), else `PGPASSWORD`.
     pub fn open(path: &Path) -> Result<Store> {
+        if idbridge_core::config::is_postgres_state(path) {
+            return Self::open_postgres(path, idbridge_core::config::state_password(path));
+        }
         let conn = Connection::open(path).map_err(|e| db_error(path, "cannot open", &e))?;
         let path_buf = path.to_path_buf();
         let err = |what: &str, e: rusqlite::Error| db_error(&path_buf, what, &e);
@@ -131,11 +157,11 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 path: path_buf.clone(),
-                conn: Mutex::new(conn),
+                backend: Backend::Sqlite(Mutex::new(conn)),
             }),
         };
         {
-            let mut conn = store.conn();
+            let mut conn = store.conn()?;
             schema::migrate(&mut conn, &path_buf)?;
         }
         Ok(store)
@@ -155,40 +181,87 @@ impl Store {
         let store = Store {
             inner: Arc::new(Inner {
                 path: path.clone(),
-                conn: Mutex::new(conn),
+                backend: Backend::Sqlite(Mutex::new(conn)),
             }),
         };
         {
-            let mut conn = store.conn();
+            let mut conn = store.conn()?;
             schema::migrate(&mut conn, &path)?;
         }
         Ok(store)
     }
 
-    /// The state file's path.
+    /// Opens the PostgreSQL state at `locator` (`postgres://user@host:port/db?tenant=acme`;
+    /// the tenant defaults to [`idbridge_core::config::DEFAULT_TENANT`]), with `password`
+    /// (else the `PGPASSWORD` environment variable, else none), brings its schema up to
+    /// date and registers the tenant.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when the locator is not a PostgreSQL URL, holds a password, or
+    /// the database has a newer schema than this build knows; [`ErrorKind::Unavailable`]
+    /// when the server cannot be reached or refuses the login.
+    pub fn open_postgres(locator: &Path, password: Option<idbridge_core::Secret>) -> Result<Store> {
+        let pg = pg::Pg::open(locator, password)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: locator.to_path_buf(),
+                backend: Backend::Postgres(Box::new(pg)),
+            }),
+        })
+    }
+
+    /// The state file's path, or the PostgreSQL locator (with its tenant, never a
+    /// password).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-applied change behind (every
-        // change is one SQLite transaction), so a poisoned mutex is safe to reuse.
-        self.inner
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Whether this state lives in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.pg().is_some()
+    }
+
+    /// The tenant of a PostgreSQL state; `None` for a SQLite file (which holds one).
+    pub fn tenant(&self) -> Option<&str> {
+        self.pg().map(|p| p.conn.target.tenant.as_str())
+    }
+
+    pub(crate) fn pg(&self) -> Option<&pg::Pg> {
+        match &self.inner.backend {
+            Backend::Postgres(p) => Some(p),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        match &self.inner.backend {
+            // A panic while holding the lock cannot leave a half-applied change behind
+            // (every change is one SQLite transaction), so a poisoned mutex is safe to reuse.
+            Backend::Sqlite(m) => Ok(m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
+            Backend::Postgres(_) => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "state `{}` is a PostgreSQL database, not a SQLite file",
+                    self.inner.path.display()
+                ),
+            )),
+        }
     }
 
     pub(crate) fn error(&self, what: &str, e: &rusqlite::Error) -> Error {
         db_error(&self.inner.path, what, e)
     }
 
-    /// The schema version of the open file.
+    /// The schema version of the open file ([`SCHEMA_VERSION`] when up to date), or of the
+    /// PostgreSQL database ([`POSTGRES_SCHEMA_VERSION`]).
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn()
+        if let Some(pg) = self.pg() {
+            return pg.schema_version();
+        }
+        self.conn()?
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.error("cannot read the schema version", &e))
     }
@@ -198,14 +271,21 @@ impl Store {
     ///
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the copy cannot be written.
+    /// A PostgreSQL state is refused: back it up with the server's tools (`pg_dump`).
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        if self.pg().is_some() {
+            return Err(Error::invalid_input(format!(
+                "state `{}` is a PostgreSQL database: back it up with pg_dump",
+                self.path().display()
+            )));
+        }
         let dest_text = dest.to_str().ok_or_else(|| {
             Error::invalid_input(format!(
                 "backup path `{}` is not valid UTF-8",
                 dest.display()
             ))
         })?;
-        self.conn()
+        self.conn()?
             .execute("VACUUM INTO ?1", params![dest_text])
             .map(|_| ())
             .map_err(|e| self.error(&format!("cannot back up to `{}`", dest.display()), &e))

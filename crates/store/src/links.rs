@@ -51,7 +51,10 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn links(&self, target: &str, kind: LinkKind) -> Result<Vec<Link>> {
-        let conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.links(target, kind);
+        }
+        let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT source_id, target_id, fingerprint, updated FROM links
@@ -89,7 +92,10 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn link(&self, target: &str, kind: LinkKind, source_id: &str) -> Result<Option<Link>> {
-        let conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.link(target, kind, source_id);
+        }
+        let conn = self.conn()?;
         let row = conn
             .query_row(
                 "SELECT target_id, fingerprint, updated FROM links

@@ -51,9 +51,15 @@ impl std::fmt::Display for LockHolder {
 /// instead, the operating system releases the lock and the next [`Store::lock`] takes over.
 pub struct RunLock {
     store: Store,
-    // Holds the open exclusive transaction; closing the connection releases the lock.
-    conn: Option<Connection>,
+    guard: Option<Guard>,
     holder: LockHolder,
+}
+
+enum Guard {
+    // Holds the open exclusive transaction; closing the connection releases the lock.
+    Sqlite(Connection),
+    // The advisory lock's own connection.
+    Postgres(Box<crate::pg::lock::PgLock>),
 }
 
 impl std::fmt::Debug for RunLock {
@@ -74,16 +80,33 @@ impl RunLock {
 impl Drop for RunLock {
     fn drop(&mut self) {
         let pid = self.holder.pid;
-        if let Err(e) = self.store.conn().execute(
-            "DELETE FROM lock_holder WHERE id = 1 AND pid = ?1",
-            params![pid],
-        ) {
+        let cleared = match self.store.pg() {
+            Some(pg) => pg.clear_holder(&self.holder),
+            None => self.store.conn().and_then(|c| {
+                c.execute(
+                    "DELETE FROM lock_holder WHERE id = 1 AND pid = ?1",
+                    params![pid],
+                )
+                .map(|_| ())
+                .map_err(|e| self.store.error("cannot clear the holder", &e))
+            }),
+        };
+        if let Err(e) = cleared {
             tracing::warn!(error = %e, "could not clear the run lock holder record");
         }
-        if let Some(conn) = self.conn.take() {
-            // Rolling back ends the exclusive transaction; closing releases the file lock.
-            let _ = conn.execute_batch("ROLLBACK");
-            drop(conn);
+        match self.guard.take() {
+            Some(Guard::Sqlite(conn)) => {
+                // Rolling back ends the exclusive transaction; closing releases the file lock.
+                let _ = conn.execute_batch("ROLLBACK");
+                drop(conn);
+            }
+            Some(Guard::Postgres(lock)) => {
+                if let Some(pg) = self.store.pg() {
+                    pg.set_lock_backend(None);
+                }
+                lock.release();
+            }
+            None => {}
         }
     }
 }
@@ -166,7 +189,35 @@ impl Store {
     /// [`idbridge_core::ErrorKind::Conflict`] naming the running process (PID, host,
     /// command, start time) when another run holds the lock;
     /// [`idbridge_core::ErrorKind::Unavailable`] when the lock file cannot be opened.
+    ///
+    /// On PostgreSQL the lock is the tenant's advisory lock (see the crate docs); the
+    /// refusal names the holder on whichever machine it runs.
     pub fn lock(&self, command: &str) -> Result<RunLock> {
+        if let Some(pg) = self.pg() {
+            let Some(guard) = pg.try_lock()? else {
+                return Err(self.held_error());
+            };
+            let holder = LockHolder {
+                pid: std::process::id(),
+                host: host_name(),
+                command: command.to_string(),
+                // The server keeps microseconds: what it stores is what is read back.
+                started: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+            };
+            let interrupted = pg.record_holder(&holder)?;
+            pg.set_lock_backend(Some(guard.backend));
+            if interrupted > 0 {
+                tracing::warn!(
+                    runs = interrupted,
+                    "found runs that ended without finishing (crash or kill); marked interrupted"
+                );
+            }
+            return Ok(RunLock {
+                store: self.clone(),
+                guard: Some(Guard::Postgres(Box::new(guard))),
+                holder,
+            });
+        }
         let path = lock_path(self.path());
         let conn = Connection::open(&path)
             .map_err(|e| db_error(&path, "cannot open the lock file", &e))?;
@@ -190,7 +241,7 @@ impl Store {
             started: Utc::now(),
         };
         {
-            let mut main = self.conn();
+            let mut main = self.conn()?;
             let tx = main
                 .transaction()
                 .map_err(|e| self.error("cannot record the lock holder", &e))?;
@@ -221,7 +272,7 @@ impl Store {
         }
         Ok(RunLock {
             store: self.clone(),
-            conn: Some(conn),
+            guard: Some(Guard::Sqlite(conn)),
             holder,
         })
     }
@@ -231,8 +282,11 @@ impl Store {
     /// # Errors
     /// [`idbridge_core::ErrorKind::Unavailable`] when the file cannot be read.
     pub fn lock_holder(&self) -> Result<Option<LockHolder>> {
+        if let Some(pg) = self.pg() {
+            return pg.lock_holder();
+        }
         let row = self
-            .conn()
+            .conn()?
             .query_row(
                 "SELECT pid, host, command, started FROM lock_holder WHERE id = 1",
                 [],
@@ -260,6 +314,21 @@ impl Store {
 
     fn held_error(&self) -> Error {
         let state = self.path().display();
+        if self.pg().is_some() {
+            return match self.lock_holder() {
+                Ok(Some(holder)) => Error::conflict(format!(
+                    "another run is in progress on state `{state}`: {holder}; \
+                     wait for it to finish or stop it"
+                )),
+                Ok(None) => Error::conflict(format!(
+                    "another run is in progress on state `{state}` (it is starting up); \
+                     wait for it to finish or stop it"
+                )),
+                Err(e) => Error::conflict(format!(
+                    "another run is in progress on state `{state}` (its details cannot be read: {e})"
+                )),
+            };
+        }
         match self.lock_holder() {
             Ok(Some(holder)) => {
                 let mut msg = format!(

@@ -7,6 +7,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::pg::ops::RunArg;
 use crate::{Store, corrupt, lock, now_text, parse_json, parse_time};
 
 /// How a run ended.
@@ -37,7 +38,7 @@ impl RunOutcome {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         match s {
             "running" => Ok(RunOutcome::Running),
             "succeeded" => Ok(RunOutcome::Succeeded),
@@ -94,7 +95,10 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be written.
     pub fn begin_run_with_plan(&self, command: &str, plan_digest: Option<&str>) -> Result<i64> {
-        let conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.begin_run(command, plan_digest, None);
+        }
+        let conn = self.conn()?;
         conn.execute(
             "INSERT INTO runs (command, started, pid, host, outcome, os_user, plan_digest)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
@@ -117,8 +121,11 @@ impl Store {
     /// [`ErrorKind::Unavailable`] when the file cannot be written; [`ErrorKind::NotFound`]
     /// when there is no such run.
     pub fn finish_run(&self, run: i64, outcome: RunOutcome, counts: &Value) -> Result<()> {
+        if let Some(pg) = self.pg() {
+            return pg.finish_run(run, outcome, counts);
+        }
         let n = self
-            .conn()
+            .conn()?
             .execute(
                 "UPDATE runs SET ended = ?2, outcome = ?3, counts = ?4 WHERE id = ?1",
                 params![run, now_text(), outcome.as_str(), counts.to_string()],
@@ -136,6 +143,9 @@ impl Store {
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        if let Some(pg) = self.pg() {
+            return pg.runs_where("ORDER BY id DESC LIMIT $2", Some(RunArg::Int(limit)));
+        }
         self.query_runs(
             "SELECT id, command, started, ended, pid, host, outcome, counts, os_user, plan_digest
              FROM runs ORDER BY id DESC LIMIT ?1",
@@ -148,6 +158,12 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn run(&self, id: i64) -> Result<Option<RunRecord>> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg
+                .runs_where("AND id = $2", Some(RunArg::Int(id)))?
+                .into_iter()
+                .next());
+        }
         Ok(self
             .query_runs(
                 "SELECT id, command, started, ended, pid, host, outcome, counts, os_user,
@@ -164,6 +180,15 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn run_of_plan(&self, plan_digest: &str) -> Result<Option<RunRecord>> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg
+                .runs_where(
+                    "AND plan_digest = $2 AND command != 'approve' ORDER BY id LIMIT 1",
+                    Some(RunArg::Text(plan_digest.to_string())),
+                )?
+                .into_iter()
+                .next());
+        }
         Ok(self
             .query_runs(
                 "SELECT id, command, started, ended, pid, host, outcome, counts, os_user,
@@ -182,9 +207,12 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be written.
     pub fn record_approval(&self, plan_digest: &str, made_by: Option<&str>) -> Result<i64> {
-        let conn = self.conn();
-        let now = now_text();
         let counts = serde_json::json!({ "approved": plan_digest, "made_by": made_by });
+        if let Some(pg) = self.pg() {
+            return pg.begin_run("approve", Some(plan_digest), Some(counts));
+        }
+        let conn = self.conn()?;
+        let now = now_text();
         conn.execute(
             "INSERT INTO runs (command, started, ended, pid, host, outcome, counts, os_user,
                                plan_digest)
@@ -209,6 +237,12 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read.
     pub fn approvals(&self, plan_digest: &str) -> Result<Vec<RunRecord>> {
+        if let Some(pg) = self.pg() {
+            return pg.runs_where(
+                "AND plan_digest = $2 AND command = 'approve' ORDER BY id",
+                Some(RunArg::Text(plan_digest.to_string())),
+            );
+        }
         self.query_runs(
             "SELECT id, command, started, ended, pid, host, outcome, counts, os_user, plan_digest
              FROM runs WHERE plan_digest = ?1 AND command = 'approve' ORDER BY id",
@@ -217,7 +251,7 @@ impl Store {
     }
 
     fn query_runs(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<RunRecord>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(sql)
             .map_err(|e| self.error("cannot read runs", &e))?;

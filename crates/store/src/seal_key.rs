@@ -12,7 +12,10 @@ impl Store {
     /// # Errors
     /// [`ErrorKind::Unavailable`] when the file cannot be read or written.
     pub fn plan_key(&self) -> Result<[u8; 32]> {
-        let conn = self.conn();
+        if let Some(pg) = self.pg() {
+            return pg.plan_key();
+        }
+        let conn = self.conn()?;
         // SQLite's randomblob draws from the operating system's random source.
         conn.execute(
             "INSERT OR IGNORE INTO plan_key (id, key) VALUES (1, randomblob(32))",

@@ -761,6 +761,9 @@ pub fn open_store(path: &Path) -> Result<Store> {
 /// [`ErrorKind::Config`] naming the path when the directory does not exist or the path is
 /// not a file.
 pub fn check_state_path(path: &Path) -> Result<()> {
+    if idbridge_core::config::is_postgres_state(path) {
+        return Ok(()); // A database URL: the server is reached when the store opens.
+    }
     if path.exists() && !path.is_file() {
         return Err(Error::new(
             ErrorKind::Config,

@@ -81,7 +81,7 @@ fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
 /// Lists runs, or one run's operations.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let config = super::load_config(&args.config)?;
-    if !config.state.exists() {
+    if !config.state.exists() && !idbridge_core::config::is_postgres_state(&config.state) {
         return Err(Error::not_found(format!(
             "no state file at `{}`: no run has been recorded yet",
             config.state.display()

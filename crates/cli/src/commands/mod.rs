@@ -4,6 +4,7 @@ pub mod adapters;
 pub mod apply;
 pub mod approve;
 pub mod check;
+pub mod config_dir;
 pub mod connected;
 pub mod demo;
 pub mod emulate;
@@ -12,6 +13,7 @@ pub mod inspect;
 pub mod journal;
 pub mod offboard;
 pub mod plan;
+pub mod state;
 pub mod sync;
 
 use std::path::Path;

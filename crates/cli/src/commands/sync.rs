@@ -16,8 +16,15 @@ use super::connected::SharedEngine;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The configuration file (TOML, YAML or JSON).
-    #[arg(short = 'c', long = "config")]
-    config: PathBuf,
+    #[arg(short = 'c', long = "config", required_unless_present = "config_dir")]
+    config: Option<PathBuf>,
+    /// Run every configuration file in DIR (one per tenant), each in its own process,
+    /// instead of one `--config`.
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    config_dir: Option<PathBuf>,
+    /// With `--config-dir`: how many configurations run at once.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "config_dir")]
+    parallel: usize,
     /// Run again every DURATION (`90s`, `15m`, `1h30m`, `1d`; at least 5s) until
     /// SIGINT/SIGTERM, holding the run lock all along.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
@@ -135,10 +142,18 @@ async fn once(
 /// interval: 0 when stopped on request (each run's outcome is in the journal and the
 /// logs), 1 when it cannot start (configuration, source, lock held by another run).
 pub async fn run(args: Args) -> Result<ExitCode> {
-    if let Some(refused) = super::apply::refuse_unapproved(&args.config, "sync")? {
+    let config = match (&args.config, &args.config_dir) {
+        (_, Some(dir)) => return super::config_dir::run(dir, args.parallel, args.interval).await,
+        (Some(config), None) => config.clone(),
+        (None, None) => {
+            return Err(idbridge_core::Error::invalid_input(
+                "give --config FILE or --config-dir DIR",
+            ));
+        }
+    };
+    if let Some(refused) = super::apply::refuse_unapproved(&config, "sync")? {
         return Ok(refused);
     }
-    let config = args.config.clone();
     let target = args.target.clone();
     let connect = async {
         let engine = connect_engine(&config, target.as_deref()).await?;

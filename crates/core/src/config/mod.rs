@@ -39,11 +39,16 @@ use crate::{Error, Result};
 
 mod adapter;
 mod secrets;
+mod state;
 mod urls;
 
 pub use adapter::AdapterConfig;
 pub use secrets::MAX_SECRET_FILE_BYTES;
 pub(crate) use secrets::read_bounded;
+pub use state::{
+    DEFAULT_TENANT, check_tenant, is_postgres_state, postgres_locator, remember_state_password,
+    state_password, url_tenant,
+};
 pub use urls::{ALLOW_PLAIN_HTTP_KEY, is_loopback};
 
 /// The prefix of environment overrides.
@@ -140,8 +145,16 @@ impl SystemSection {
 /// The loaded configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Where the links and the journal live. Default `idbridge.db`, relative to the file.
+    /// Where the links and the journal live. Default `idbridge.db`, relative to the file;
+    /// or a PostgreSQL URL (`postgres://user@host:5432/db`), kept as the URL with
+    /// `tenant=<tenant>` added (see [`postgres_locator`]).
     pub state: PathBuf,
+    /// `tenant`: whose state this is, in a state database several configurations share.
+    /// Default [`DEFAULT_TENANT`].
+    pub tenant: String,
+    /// `state_password` (or `state_password_file`): the PostgreSQL password. Only with a
+    /// PostgreSQL `state`.
+    pub state_password: Option<crate::Secret>,
     /// The source of truth.
     pub source: SystemSection,
     /// The systems made to match the source, by name, in name order.
@@ -159,6 +172,12 @@ pub struct Config {
 struct RawConfig {
     #[serde(default)]
     state: Option<PathBuf>,
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    state_password: Option<crate::Secret>,
+    #[serde(default)]
+    state_password_file: Option<PathBuf>,
     #[serde(default)]
     require_approval: bool,
     source: Map<String, Value>,
@@ -243,14 +262,52 @@ impl Config {
             let key_path = format!("targets.{name}");
             targets.insert(name.clone(), section(&name, &key_path, body, &origin)?);
         }
+        let tenant = raw.tenant.unwrap_or_else(|| DEFAULT_TENANT.to_string());
+        check_tenant(&tenant).map_err(|e| origin.error("tenant", e))?;
         let state = raw.state.unwrap_or_else(|| PathBuf::from("idbridge.db"));
-        let state = if state.is_absolute() {
+        let state_password = match (raw.state_password, raw.state_password_file) {
+            (Some(_), Some(_)) => {
+                return Err(origin.error(
+                    "state_password_file",
+                    "give either `state_password` or `state_password_file`, not both",
+                ));
+            }
+            (Some(p), None) => Some(p),
+            (None, Some(file)) => {
+                let full = origin.base_dir.join(file);
+                let text = secrets::read_secret_file(&full).map_err(|problem| {
+                    origin.error(
+                        "state_password_file",
+                        format!("secret file `{}`: {problem}", full.display()),
+                    )
+                })?;
+                Some(crate::Secret::configured(
+                    text.trim_end_matches(['\r', '\n']),
+                ))
+            }
+            (None, None) => None,
+        };
+        let state = if is_postgres_state(&state) {
+            let url = state.to_string_lossy().into_owned();
+            let locator = postgres_locator(&url, &tenant).map_err(|e| origin.error("state", e))?;
+            if let Some(p) = &state_password {
+                remember_state_password(&locator, p.clone());
+            }
+            locator
+        } else if state_password.is_some() {
+            return Err(origin.error(
+                "state_password",
+                "only a PostgreSQL `state` (postgres://...) takes a password",
+            ));
+        } else if state.is_absolute() {
             state
         } else {
             origin.base_dir.join(state)
         };
         Ok(Config {
             state,
+            tenant,
+            state_password,
             require_approval: raw.require_approval,
             source,
             targets,

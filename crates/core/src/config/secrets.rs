@@ -14,7 +14,7 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 /// Reads a secret file of at most [`MAX_SECRET_FILE_BYTES`] bytes; the error says what is
 /// wrong without showing any of the contents.
-fn read_secret_file(path: &Path) -> std::result::Result<String, String> {
+pub(crate) fn read_secret_file(path: &Path) -> std::result::Result<String, String> {
     let bytes = read_bounded(path, MAX_SECRET_FILE_BYTES)?;
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }

@@ -278,3 +278,84 @@ fn loopback_https_and_non_urls_are_accepted() {
     urls(serde_json::json!({"path": "http://example.com", "homepage": "http://x"}))
         .expect("not URL keys");
 }
+
+#[test]
+fn a_postgres_state_keeps_its_url_with_the_tenant_and_the_password_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "db-pw", "pg-Secret-from-file-42\n");
+    let p = write(
+        dir.path(),
+        "c.toml",
+        r#"
+state = "postgres://idbridge@db:5432/idb?connect_timeout=5"
+tenant = "acme-1"
+state_password_file = "db-pw"
+[source]
+adapter = "file"
+path = "dir.yaml"
+"#,
+    );
+    let cfg = Config::load_with_env(&p, std::iter::empty()).expect("loads");
+    let locator = PathBuf::from("postgres://idbridge@db:5432/idb?connect_timeout=5&tenant=acme-1");
+    assert_eq!(cfg.state, locator);
+    assert_eq!(cfg.tenant, "acme-1");
+    assert_eq!(
+        state_password(&locator)
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("pg-Secret-from-file-42")
+    );
+    assert!(!format!("{cfg:?}").contains("pg-Secret-from-file-42"));
+
+    // The tenant comes from the environment like any key; a file path ignores it.
+    let env = [("IDBRIDGE__TENANT".to_string(), "beta".to_string())];
+    assert_eq!(
+        Config::load_with_env(&p, env).expect("loads").tenant,
+        "beta"
+    );
+    let plain = write(dir.path(), "d.toml", "[source]\nadapter = \"file\"\n");
+    let cfg = Config::load_with_env(&plain, std::iter::empty()).expect("loads");
+    assert_eq!(cfg.tenant, DEFAULT_TENANT);
+    assert_eq!(cfg.state, dir.path().join("idbridge.db"));
+}
+
+#[test]
+fn state_keys_that_cannot_work_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "state = \"postgres://u:hunter2-pw@db/idb\"\n",
+            "state",
+            "state_password",
+        ),
+        ("tenant = \"a b\"\n", "tenant", "ASCII"),
+        ("tenant = \"\"\n", "tenant", "1 to 64"),
+        (
+            "state_password = \"x-secret-1\"\n",
+            "state_password",
+            "PostgreSQL",
+        ),
+        (
+            "state = \"postgres://u@db/idb?tenant=zeta\"\ntenant = \"acme\"\n",
+            "state",
+            "zeta",
+        ),
+        (
+            "state = \"postgres://u@db/idb\"\nstate_password = \"x-secret-2\"\nstate_password_file = \"f\"\n",
+            "state_password_file",
+            "not both",
+        ),
+    ];
+    for (i, (top, key, words)) in cases.iter().enumerate() {
+        let p = write(
+            dir.path(),
+            &format!("c{i}.toml"),
+            &format!("{top}[source]\nadapter = \"file\"\n"),
+        );
+        let err = Config::load_with_env(&p, std::iter::empty()).expect_err(top);
+        assert_eq!(err.kind(), ErrorKind::Config, "{top}");
+        let text = err.to_string();
+        assert!(text.contains(key) && text.contains(words), "{top}: {text}");
+        assert!(!text.contains("hunter2-pw"), "{text}");
+    }
+}
