@@ -220,7 +220,7 @@ impl DataikuAdapter {
             },
             _ => {
                 let listed: BTreeSet<String> = self
-                    .group_list()
+                    .group_list_shared()
                     .await?
                     .iter()
                     .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string))
@@ -262,7 +262,7 @@ impl DataikuAdapter {
         }
         let keys: Vec<String> = by_user.keys().map(|l| user_key(l)).collect();
         let _guards = self.locks.lock_all(&keys).await;
-        let listed = match self.user_list_plain().await {
+        let listed = match self.user_list_plain_shared().await {
             Ok(docs) => docs,
             Err(e) => {
                 return by_user
