@@ -14,6 +14,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::bulk::BulkSupport;
 use crate::client::{ApiPath, DssClient};
 use crate::config::DataikuConfig;
+use crate::shared::SharedRead;
 use crate::wire::{AuthInfo, Doc};
 
 /// The built-in group of DSS administrators; never modified.
@@ -87,6 +88,12 @@ pub struct DataikuAdapter {
     pub(crate) identity: Option<String>,
     protected: Protected,
     pub(crate) locks: KeyedLocks,
+    /// The user listing with settings, shared by concurrent bulk writes' checks.
+    pub(crate) shared_user_docs: SharedRead<Vec<Doc>>,
+    /// The user listing without settings, shared by concurrent membership batches.
+    pub(crate) shared_user_list: SharedRead<Vec<Doc>>,
+    /// The group listing, shared by concurrent group creates and membership batches.
+    pub(crate) shared_group_list: SharedRead<Vec<Doc>>,
 }
 
 impl DataikuAdapter {
@@ -199,6 +206,9 @@ impl DataikuAdapter {
             identity,
             protected,
             locks: KeyedLocks::default(),
+            shared_user_docs: SharedRead::default(),
+            shared_user_list: SharedRead::default(),
+            shared_group_list: SharedRead::default(),
         })
     }
 

@@ -5,6 +5,8 @@
 //! read-modify-write of the whole definition, keeping permission flags, external group
 //! mappings and any field a newer DSS adds.
 
+use std::sync::Arc;
+
 use idbridge_core::{
     Error, ErrorKind, Group, GroupChanges, Groups, NewGroup, Page, PageRequest, Result, async_trait,
 };
@@ -54,6 +56,13 @@ impl DataikuAdapter {
         self.client
             .get_json(ApiPath::dir(GROUPS), &[], "group list")
             .await
+    }
+
+    /// [`DataikuAdapter::group_list`] shared with the concurrent callers that need it at
+    /// the same moment; never an answer whose request left before this call (see
+    /// [`crate::shared`]).
+    pub(crate) async fn group_list_shared(&self) -> Result<Arc<Vec<Doc>>> {
+        self.shared_group_list.read(|| self.group_list()).await
     }
 
     /// Every group definition with its permission flags: list items that show no flag are
@@ -132,16 +141,20 @@ impl Groups for DataikuAdapter {
                 group.name
             )));
         }
-        match self.group_doc(&group.name).await {
-            Ok(_) => {
-                return Err(Error::already_exists(format!(
-                    "a DSS group named `{}` already exists",
-                    group.name
-                ))
-                .with_resource(&group.name));
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        // What DSS does with a create for a name that exists is not documented (it might
+        // replace the definition and its permission flags), so the name is checked first,
+        // in a group listing shared with the creates running at the same moment.
+        let taken = self
+            .group_list_shared()
+            .await?
+            .iter()
+            .any(|d| d.get("name").and_then(Value::as_str) == Some(group.name.as_str()));
+        if taken {
+            return Err(Error::already_exists(format!(
+                "a DSS group named `{}` already exists",
+                group.name
+            ))
+            .with_resource(&group.name));
         }
         self.client
             .write(

@@ -17,6 +17,7 @@ mod memberships;
 mod permissions;
 pub mod roles;
 mod sessions;
+mod shared;
 mod users;
 pub mod wire;
 

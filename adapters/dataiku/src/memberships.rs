@@ -208,30 +208,23 @@ fn changed_groups(current: &[String], changes: &[(usize, &str, bool)]) -> Option
 }
 
 impl DataikuAdapter {
-    /// Which of `groups` do not exist: one `GET /admin/groups/{name}` for a single group,
-    /// else one group listing.
+    /// Which of `groups` do not exist, from one group listing shared with the writes that
+    /// check at the same moment (see [`crate::shared`]).
     async fn missing_groups<'a>(&self, groups: &BTreeSet<&'a str>) -> Result<BTreeSet<&'a str>> {
-        match groups.iter().collect::<Vec<_>>().as_slice() {
-            [] => Ok(BTreeSet::new()),
-            [one] => match self.group_doc(one).await {
-                Ok(_) => Ok(BTreeSet::new()),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok([**one].into_iter().collect()),
-                Err(e) => Err(e),
-            },
-            _ => {
-                let listed: BTreeSet<String> = self
-                    .group_list()
-                    .await?
-                    .iter()
-                    .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect();
-                Ok(groups
-                    .iter()
-                    .copied()
-                    .filter(|g| !listed.contains(*g))
-                    .collect())
-            }
+        if groups.is_empty() {
+            return Ok(BTreeSet::new());
         }
+        let listed: BTreeSet<String> = self
+            .group_list_shared()
+            .await?
+            .iter()
+            .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        Ok(groups
+            .iter()
+            .copied()
+            .filter(|g| !listed.contains(*g))
+            .collect())
     }
 
     /// One user's membership changes as one read-modify-write of its settings (servers
@@ -262,7 +255,7 @@ impl DataikuAdapter {
         }
         let keys: Vec<String> = by_user.keys().map(|l| user_key(l)).collect();
         let _guards = self.locks.lock_all(&keys).await;
-        let listed = match self.user_list_plain().await {
+        let listed = match self.user_list_plain_shared().await {
             Ok(docs) => docs,
             Err(e) => {
                 return by_user

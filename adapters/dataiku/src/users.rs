@@ -11,6 +11,7 @@
 //! mapped back to each write. Otherwise each write is its own request.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use idbridge_core::{
     Error, ErrorKind, NewUser, Page, PageRequest, Result, User, UserActivity, UserChanges,
@@ -136,6 +137,18 @@ impl DataikuAdapter {
         }
         docs.retain(|d| !d.is_empty());
         Ok(docs)
+    }
+
+    /// [`DataikuAdapter::user_docs`] shared with the concurrent callers that need it at the
+    /// same moment; never an answer whose request left before this call (see
+    /// [`crate::shared`]).
+    pub(crate) async fn user_docs_shared(&self) -> Result<Arc<Vec<Doc>>> {
+        self.shared_user_docs.read(|| self.user_docs()).await
+    }
+
+    /// [`DataikuAdapter::user_list_plain`], shared as [`DataikuAdapter::user_docs_shared`].
+    pub(crate) async fn user_list_plain_shared(&self) -> Result<Arc<Vec<Doc>>> {
+        self.shared_user_list.read(|| self.user_list_plain()).await
     }
 
     /// [`DataikuAdapter::user_docs`] read until two consecutive answers agree (with
@@ -333,21 +346,18 @@ impl DataikuAdapter {
             |w| matches!(w, UserWrite::Update { changes, .. } if changes.attributes.is_some()),
         );
         let listed = if rewrites {
-            self.user_docs_for_update().await
+            self.user_docs_for_update().await.map(Arc::new)
         } else {
-            self.user_docs().await
+            self.user_docs_shared().await
         };
-        let existing: HashMap<String, Doc> = match listed {
-            Ok(docs) => docs
-                .into_iter()
-                .filter_map(|d| {
-                    d.get("login")
-                        .and_then(Value::as_str)
-                        .map(|l| (l.to_string(), d.clone()))
-                })
-                .collect(),
+        let listed = match listed {
+            Ok(docs) => docs,
             Err(e) => return Some(run.iter().map(|_| Err(e.clone())).collect()),
         };
+        let existing: HashMap<&str, &Doc> = listed
+            .iter()
+            .filter_map(|d| d.get("login").and_then(Value::as_str).map(|l| (l, d)))
+            .collect();
         let kind = bulk_kind(&run[0]);
         let mut body = Vec::new();
         let mut sent = Vec::new();
@@ -372,17 +382,17 @@ impl DataikuAdapter {
                         results[i] = Some(Err(rename_unsupported(id, to)));
                         continue;
                     }
-                    let Some(doc) = existing.get(id) else {
+                    let Some(doc) = existing.get(id.as_str()) else {
                         results[i] = Some(Err(missing_user(id)));
                         continue;
                     };
-                    let mut after = doc.clone();
+                    let mut after = (*doc).clone();
                     apply_changes(&mut after, changes, self.attributes_key());
                     body.push(partial_edit(id, doc, &after));
                     sent.push(i);
                 }
                 UserWrite::SetEnabled { id, enabled } => {
-                    if !existing.contains_key(id) {
+                    if !existing.contains_key(id.as_str()) {
                         results[i] = Some(Err(missing_user(id)));
                         continue;
                     }
@@ -390,7 +400,7 @@ impl DataikuAdapter {
                     sent.push(i);
                 }
                 UserWrite::Delete { id } => {
-                    if !existing.contains_key(id) {
+                    if !existing.contains_key(id.as_str()) {
                         results[i] = Some(Err(missing_user(id)));
                         continue;
                     }
@@ -486,7 +496,7 @@ impl DataikuAdapter {
             }
         }
         if need_records {
-            match self.user_docs().await {
+            match self.user_docs_shared().await {
                 Ok(docs) => {
                     let by_login: HashMap<&str, &Doc> = docs
                         .iter()

@@ -641,11 +641,8 @@ async fn a_group_create_checks_the_name_then_posts_and_reads_nothing_back() {
     let server = MockServer::start().await;
     mount_auth_info(&server).await;
     Mock::given(method("GET"))
-        .and(path(p("/admin/groups/analysts")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "errorType": "com.dataiku.dip.exceptions.UnknownObjectException",
-            "message": "Group analysts does not exist"
-        })))
+        .and(path(p("/admin/groups/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"name": "administrators"}])))
         .expect(1)
         .mount(&server)
         .await;
@@ -671,4 +668,58 @@ async fn a_group_create_checks_the_name_then_posts_and_reads_nothing_back() {
         ("analysts", "analysts", Some("Data people"))
     );
     // The name check and the create only: the mocks' `expect(1)` hold on drop.
+}
+
+#[tokio::test]
+async fn concurrent_group_creates_share_the_name_check_and_a_taken_name_is_refused() {
+    let server = MockServer::start().await;
+    mount_auth_info(&server).await;
+    // A slow listing: the creates that arrive while the first one is on the way wait for
+    // it and share the next; none is answered by a listing sent before it asked.
+    Mock::given(method("GET"))
+        .and(path(p("/admin/groups/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"name": "taken"}]))
+                .set_delay(Duration::from_millis(200)),
+        )
+        .expect(1..=2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p("/admin/groups/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"msg": "Created"})))
+        .expect(8)
+        .mount(&server)
+        .await;
+    let a = Arc::new(connect(&server, json!({})).await);
+    let names: Vec<String> = (0..8)
+        .map(|i| format!("g{i}"))
+        .chain(["taken".to_string()])
+        .collect();
+    let tasks: Vec<_> = names
+        .into_iter()
+        .map(|name| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let created = a
+                    .create_group(&NewGroup {
+                        name: name.clone(),
+                        description: None,
+                    })
+                    .await;
+                (name, created)
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (name, created) = t.await.expect("task");
+        match name.as_str() {
+            "taken" => assert_eq!(
+                created.expect_err("the name is taken").kind(),
+                ErrorKind::AlreadyExists
+            ),
+            _ => assert_eq!(created.expect("created").name, name),
+        }
+    }
 }
