@@ -114,9 +114,9 @@ pub struct FileAdapter {
     require_complete: bool,
     max_file_bytes: u64,
     read_only: bool,
-    state: Arc<Mutex<State>>,
+    pub(crate) state: Arc<Mutex<State>>,
     /// Queues writes and rewrites the file for them, a burst at a time.
-    committer: Arc<Committer>,
+    pub(crate) committer: Arc<Committer>,
     /// Records converted or visited by listings, so far (see `listing_work`).
     work: AtomicU64,
 }
