@@ -107,7 +107,11 @@ async fn a_thousand_concurrent_membership_writes_share_few_rewrites_and_all_land
     );
     let disk = on_disk(&path);
     assert_eq!(memberships(&disk).len(), 1000);
-    assert_eq!(disk, adapter.snapshot().await, "memory holds what the file holds");
+    assert_eq!(
+        disk,
+        adapter.snapshot().await,
+        "memory holds what the file holds"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -141,7 +145,11 @@ async fn concurrent_creates_end_in_one_file_and_are_read_back_after_their_ack() 
     }
     let mut ids = Vec::new();
     for t in tasks {
-        ids.push(t.await.expect("joins").expect("every create is acknowledged"));
+        ids.push(
+            t.await
+                .expect("joins")
+                .expect("every create is acknowledged"),
+        );
     }
     println!("200 concurrent creates: {} rewrites", adapter.rewrites());
     assert!(adapter.rewrites() < 200);
@@ -222,13 +230,24 @@ async fn a_failed_rewrite_fails_its_writes_and_loses_nothing_acknowledged() {
             let err = t.await.expect("joins").expect_err("the rewrite failed");
             assert!(err.to_string().contains("injected failure"), "{err}");
         }
-        assert_eq!(on_disk(&path), acked, "{step:?}: the file is as acknowledged");
-        assert_eq!(adapter.snapshot().await, acked, "{step:?}: memory was rolled back");
+        assert_eq!(
+            on_disk(&path),
+            acked,
+            "{step:?}: the file is as acknowledged"
+        );
+        assert_eq!(
+            adapter.snapshot().await,
+            acked,
+            "{step:?}: memory was rolled back"
+        );
         let members = adapter
             .list_members("g1", PageRequest::default())
             .await
             .expect("lists");
-        assert!(members.items.is_empty(), "{step:?}: no failed write is listed");
+        assert!(
+            members.items.is_empty(),
+            "{step:?}: no failed write is listed"
+        );
         assert!(temp_files(tmp.path()).is_empty(), "{step:?}: no temp file");
 
         // The next rewrite works and carries only what was acknowledged since.
@@ -255,7 +274,10 @@ async fn a_write_given_up_before_its_rewrite_is_never_applied() {
         let gone = NewUser::new("gone");
         let write = adapter.create_user(&gone);
         let waited = tokio::time::timeout(Duration::from_millis(50), write).await;
-        assert!(waited.is_err(), "the write waits while the document is held");
+        assert!(
+            waited.is_err(),
+            "the write waits while the document is held"
+        );
     }
     adapter
         .create_user(&NewUser::new("kept"))
