@@ -3,25 +3,29 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
 
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Sessions,
-    User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+    MemberBatchKey, MemberWrite, MemberWriteResult, Memberships, NewGroup, NewUser, Page,
+    PageRequest, Principal, Result, Role, Roles, Sessions, User, UserChanges, UserWrite,
+    UserWriteResult, Users, async_trait,
 };
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use crate::commit::{Committer, State};
 use crate::format::{DirGroup, DirRole, DirUser, Directory, Format, io_error};
 use crate::listing::{Derived, page_of};
 use crate::ops::{self, group_not_found, user_not_found};
-use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_bytes, read_file};
+use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, read_file};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
-/// The largest user batch [`Users::write_users`] applies with one save.
+/// The largest user or membership batch the adapter declares
+/// ([`Capabilities::users_batch_max`], [`Capabilities::members_batch_max`]). A batch is
+/// saved with one rewrite of the file, and batches and single writes that arrive while a
+/// rewrite is under way share the next one.
 pub const BATCH_MAX: usize = 1000;
 
 /// The adapter's configuration keys.
@@ -84,17 +88,6 @@ enum Fresh {
     Changed(Box<Directory>, Seen),
 }
 
-struct State {
-    dir: Directory,
-    /// What the file held when last read or written; `None` while a read-only adapter
-    /// stands in for a file that `create = true` would create (an empty directory).
-    seen: Option<Seen>,
-    /// What listings computed over `dir`, for the version of it they computed it from:
-    /// the hash in `seen`. Whatever replaces `dir` must replace `seen` too (every save and
-    /// every reload does), or set this to `None`.
-    derived: Option<Derived>,
-}
-
 /// A directory kept in one YAML or JSON file, as source and as target.
 ///
 /// The document is held in memory behind a lock and is re-read whenever the file changed:
@@ -106,7 +99,10 @@ struct State {
 ///
 /// Every write works on a copy, validates it and saves it atomically
 /// ([`Directory::save_atomic`]) before the copy replaces the in-memory state, so a failed
-/// write changes neither the file nor what later reads see. If the file was changed by
+/// write changes neither the file nor what later reads see. Writes that arrive while the
+/// file is being rewritten share the next rewrite (group commit): each call returns once
+/// the rewrite carrying its change is durable, and a failed rewrite fails every write it
+/// carried. If the file was changed by
 /// someone else since it was last read or saved, writes fail with
 /// [`idbridge_core::ErrorKind::Conflict`] instead of overwriting those changes (the next
 /// read loads them).
@@ -118,7 +114,9 @@ pub struct FileAdapter {
     require_complete: bool,
     max_file_bytes: u64,
     read_only: bool,
-    state: Mutex<State>,
+    pub(crate) state: Arc<Mutex<State>>,
+    /// Queues writes and rewrites the file for them, a burst at a time.
+    pub(crate) committer: Arc<Committer>,
     /// Records converted or visited by listings, so far (see `listing_work`).
     work: AtomicU64,
 }
@@ -145,6 +143,7 @@ impl FileAdapter {
             users_set_enabled: true,
             users_delete: true,
             users_batch_max: Some(BATCH_MAX),
+            members_batch_max: Some(BATCH_MAX),
             groups_list: true,
             groups_get: true,
             groups_create: true,
@@ -248,11 +247,16 @@ impl FileAdapter {
             require_complete: options.require_complete,
             max_file_bytes: options.max_file_bytes,
             read_only: options.read_only,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 dir,
                 seen,
                 derived: None,
-            }),
+            })),
+            committer: Arc::new(Committer::new(
+                path.to_path_buf(),
+                options.max_file_bytes,
+                options.read_only,
+            )),
             work: AtomicU64::new(0),
         };
         if !path.exists() {
@@ -281,6 +285,19 @@ impl FileAdapter {
     /// The file this adapter reads and writes.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many times this adapter has rewritten the file since it was opened. One
+    /// rewrite carries every write that arrived while the one before was under way, so a
+    /// burst of writes costs far fewer rewrites than writes.
+    pub fn rewrites(&self) -> u64 {
+        self.committer.rewrites()
+    }
+
+    /// Makes every later save fail at the step `fault` fails.
+    #[cfg(test)]
+    pub(crate) fn set_fault(&self, fault: Option<crate::commit::Fault>) {
+        self.committer.set_fault(fault);
     }
 
     /// A copy of the document as last read or written (without looking at the file).
@@ -373,73 +390,24 @@ impl FileAdapter {
             Fresh::Same(Some(seen)) => state.seen = Some(seen),
             Fresh::Changed(dir, seen) => {
                 tracing::debug!(path = %self.path.display(), "the directory file changed; reloaded it");
-                state.dir = *dir;
-                state.seen = Some(seen);
+                state.replace(*dir, seen);
             }
         }
         Ok(())
     }
 
-    /// Applies `f` to a copy of the document, validates and saves the copy, and only then
-    /// makes it current.
-    async fn write<T>(&self, f: impl FnOnce(&mut Directory) -> Result<T>) -> Result<T> {
-        let mut state = self.state.lock().await;
-        let mut next = state.dir.clone();
-        let out = f(&mut next)?;
-        if next == state.dir {
-            return Ok(out);
-        }
-        let seen = self.save(&state, next.clone()).await?;
-        state.dir = next;
-        state.seen = Some(seen);
-        Ok(out)
-    }
-
-    async fn save(&self, state: &State, next: Directory) -> Result<Seen> {
-        if self.read_only {
-            return Err(Error::permission_denied(format!(
-                "directory file `{}` was opened read-only (to be checked); nothing is written",
-                self.path.display()
-            ))
-            .with_retryable(false));
-        }
-        let path = self.path.clone();
-        let Some(expected) = state.seen.clone() else {
-            return Err(Error::conflict(format!(
-                "directory file `{}` was not read before writing",
-                self.path.display()
-            )));
-        };
-        let limit = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || {
-            let unchanged = match Stat::of(&path) {
-                Ok(now) if expected.proven_by(&now) => true,
-                Ok(now) if now == expected.stat => {
-                    // Too recent for the metadata to tell: compare the content.
-                    let (_, seen) = read_file(&path, limit)?;
-                    seen.hash == expected.hash
-                }
-                _ => false,
-            };
-            if !unchanged {
-                return Err(Error::conflict(format!(
-                    "directory file `{}` was changed by someone else since it was read; \
-                     reload before writing",
-                    path.display()
-                )));
-            }
-            next.validate()?;
-            let at = SystemTime::now();
-            let text = next.save_atomic_text(&path)?;
-            let stat = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
-            Ok(Seen {
-                stat,
-                hash: hash_bytes(text.as_bytes()),
-                at,
-            })
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
+    /// Applies `f` with the writes queued meanwhile (see [`Committer::submit`]) and
+    /// returns its result once the rewrite carrying it is durable.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Directory) -> Result<T> + Send + 'static,
+    {
+        self.committer
+            .submit(&self.state, vec![f])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(Error::protocol("a directory write went unanswered")))
     }
 }
 
@@ -467,43 +435,35 @@ impl Users for FileAdapter {
     /// Creates a user with a fresh `u-<uuid>` id. An initial password is not stored: the
     /// file holds no secrets.
     async fn create_user(&self, user: &NewUser) -> Result<User> {
-        self.write(|d| ops::create_user(d, user)).await
+        let user = user.clone();
+        self.write(move |d| ops::create_user(d, &user)).await
     }
 
     async fn update_user(&self, id: &str, changes: &UserChanges) -> Result<User> {
-        self.write(|d| ops::update_user(d, id, changes)).await
+        let (id, changes) = (id.to_string(), changes.clone());
+        self.write(move |d| ops::update_user(d, &id, &changes))
+            .await
     }
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
-        self.write(|d| ops::set_enabled(d, id, enabled)).await
+        let id = id.to_string();
+        self.write(move |d| ops::set_enabled(d, &id, enabled)).await
     }
 
     async fn delete_user(&self, id: &str) -> Result<()> {
-        self.write(|d| ops::delete_user(d, id)).await
+        let id = id.to_string();
+        self.write(move |d| ops::delete_user(d, &id)).await
     }
 
-    /// Applies the whole batch to one copy and saves once. Each write succeeds or fails on
-    /// its own; if the final save fails, every write that had succeeded reports that error
-    /// (nothing was written).
+    /// Applies the whole batch, in order, with one rewrite (shared with the writes that
+    /// arrive meanwhile). Each write succeeds or fails on its own; if the rewrite fails,
+    /// every write that had succeeded reports that error (nothing was written).
     async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
-        let mut state = self.state.lock().await;
-        let mut next = state.dir.clone();
-        let mut results: Vec<UserWriteResult> =
-            batch.iter().map(|w| ops::apply(&mut next, w)).collect();
-        if next != state.dir {
-            match self.save(&state, next.clone()).await {
-                Ok(seen) => {
-                    state.dir = next;
-                    state.seen = Some(seen);
-                }
-                Err(e) => {
-                    for r in results.iter_mut().filter(|r| r.is_ok()) {
-                        *r = Err(e.clone());
-                    }
-                }
-            }
-        }
-        results
+        let writes = batch
+            .into_iter()
+            .map(|w| move |d: &mut Directory| ops::apply(d, &w))
+            .collect();
+        self.committer.submit(&self.state, writes).await
     }
 }
 
@@ -530,17 +490,21 @@ impl Groups for FileAdapter {
 
     /// Creates a group with a fresh `g-<uuid>` id.
     async fn create_group(&self, group: &NewGroup) -> Result<Group> {
-        self.write(|d| ops::create_group(d, group)).await
+        let group = group.clone();
+        self.write(move |d| ops::create_group(d, &group)).await
     }
 
     /// Renaming updates every reference to the group (memberships, nesting, grants).
     async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
-        self.write(|d| ops::update_group(d, id, changes)).await
+        let (id, changes) = (id.to_string(), changes.clone());
+        self.write(move |d| ops::update_group(d, &id, &changes))
+            .await
     }
 
     /// Deleting removes the group's memberships and grants too.
     async fn delete_group(&self, id: &str) -> Result<()> {
-        self.write(|d| ops::delete_group(d, id)).await
+        let id = id.to_string();
+        self.write(move |d| ops::delete_group(d, &id)).await
     }
 }
 
@@ -563,11 +527,37 @@ impl Memberships for FileAdapter {
     /// Adds a user or a group; a group that would make a nesting cycle is refused with
     /// [`idbridge_core::ErrorKind::InvalidInput`].
     async fn add_member(&self, group: &str, member: &Principal) -> Result<()> {
-        self.write(|d| ops::add_member(d, group, member)).await
+        let (group, member) = (group.to_string(), member.clone());
+        self.write(move |d| ops::add_member(d, &group, &member))
+            .await
     }
 
     async fn remove_member(&self, group: &str, member: &Principal) -> Result<()> {
-        self.write(|d| ops::remove_member(d, group, member)).await
+        let (group, member) = (group.to_string(), member.clone());
+        self.write(move |d| ops::remove_member(d, &group, &member))
+            .await
+    }
+
+    /// One rewrite carries any membership writes, whatever their groups and members.
+    fn member_batch_key(&self, _write: &MemberWrite) -> MemberBatchKey {
+        MemberBatchKey::Any
+    }
+
+    /// Applies the whole batch, in order, with one rewrite (shared with the writes that
+    /// arrive meanwhile). Each write succeeds or fails on its own (a missing group or
+    /// member, a nesting cycle); if the rewrite fails, every write that had succeeded
+    /// reports that error (nothing was written).
+    async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
+        let writes = batch
+            .into_iter()
+            .map(|w| {
+                move |d: &mut Directory| match &w {
+                    MemberWrite::Add { group, member } => ops::add_member(d, group, member),
+                    MemberWrite::Remove { group, member } => ops::remove_member(d, group, member),
+                }
+            })
+            .collect();
+        self.committer.submit(&self.state, writes).await
     }
 }
 
@@ -614,11 +604,13 @@ impl Roles for FileAdapter {
     /// A project role can only be granted in its own project
     /// ([`idbridge_core::ErrorKind::InvalidInput`] otherwise); a global role in any scope.
     async fn grant(&self, grant: &Grant) -> Result<()> {
-        self.write(|d| ops::grant(d, grant)).await
+        let grant = grant.clone();
+        self.write(move |d| ops::grant(d, &grant)).await
     }
 
     async fn revoke(&self, grant: &Grant) -> Result<()> {
-        self.write(|d| ops::revoke(d, grant)).await
+        let grant = grant.clone();
+        self.write(move |d| ops::revoke(d, &grant)).await
     }
 }
 

@@ -14,6 +14,7 @@ pub use format::{
 pub mod limits;
 
 mod adapter;
+mod commit;
 mod listing;
 mod ops;
 mod reload;

@@ -49,7 +49,7 @@ mod validate;
 mod tests;
 
 pub use parse::Format;
-pub(crate) use save::io_error;
+pub(crate) use save::{SaveStep, io_error};
 pub use trailer::{COMPLETE_KEY, Complete};
 
 fn yes() -> bool {

@@ -24,11 +24,6 @@ impl Directory {
         self.save_atomic_with(path, &mut |_| Ok(())).map(|_| ())
     }
 
-    /// [`Directory::save_atomic`], returning the text written.
-    pub(crate) fn save_atomic_text(&self, path: &Path) -> Result<String> {
-        self.save_atomic_with(path, &mut |_| Ok(()))
-    }
-
     /// [`Directory::save_atomic`] with a hook called at each step, so tests can simulate a
     /// failure at any point.
     pub(crate) fn save_atomic_with(
@@ -36,8 +31,18 @@ impl Directory {
         path: &Path,
         hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
     ) -> Result<String> {
-        let format = Format::for_path(path)?;
         self.validate()?;
+        self.save_valid_with(path, hook)
+    }
+
+    /// [`Directory::save_atomic_with`] for a document the caller has just validated: a
+    /// rewrite validates once, before it decides which writes it carries.
+    pub(crate) fn save_valid_with(
+        &self,
+        path: &Path,
+        hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
+    ) -> Result<String> {
+        let format = Format::for_path(path)?;
         let text = self.to_text(format)?;
         write_atomic(path, text.as_bytes(), hook).map_err(|e| io_error(path, "cannot save", e))?;
         Ok(text)

@@ -1,0 +1,324 @@
+//! Group commit: concurrent writes share rewrites (counted, not timed), every acknowledged
+//! write is on disk, and a failed rewrite fails the writes it carried and loses nothing
+//! acknowledged before it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use idbridge_core::{
+    ErrorKind, Groups, MemberBatchKey, MemberWrite, Memberships, NewGroup, NewUser, PageRequest,
+    Principal, Result, Users,
+};
+
+use super::Fault;
+use crate::FileAdapter;
+use crate::format::{DirGroup, DirUser, Directory, SaveStep};
+
+/// A directory of `users` users `u<i>` and `groups` groups `g<i>`, no memberships.
+fn seed(path: &Path, users: usize, groups: usize) {
+    let mut dir = Directory::new();
+    dir.groups = (0..groups)
+        .map(|i| DirGroup {
+            id: format!("g{i}"),
+            name: format!("group-{i}"),
+            description: None,
+            groups: Vec::new(),
+        })
+        .collect();
+    dir.users = (0..users)
+        .map(|i| DirUser {
+            id: format!("u{i}"),
+            login: format!("user{i}"),
+            email: None,
+            display_name: None,
+            enabled: true,
+            groups: Vec::new(),
+            attributes: Default::default(),
+        })
+        .collect();
+    dir.save_atomic(path).expect("seed saves");
+}
+
+fn open(path: &Path) -> Arc<FileAdapter> {
+    Arc::new(FileAdapter::open(path, false).expect("opens"))
+}
+
+/// The file as a fresh adapter would read it.
+fn on_disk(path: &Path) -> Directory {
+    Directory::load(path).expect("the file loads")
+}
+
+/// Every user's groups, as `(login, group)` pairs, sorted.
+fn memberships(dir: &Directory) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = dir
+        .users
+        .iter()
+        .flat_map(|u| u.groups.iter().map(|g| (u.login.clone(), g.clone())))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A fault failing every save at `at` while `on` is set.
+fn fault_at(at: SaveStep, on: Arc<AtomicBool>) -> Fault {
+    Arc::new(move |step| {
+        if step == at && on.load(Ordering::SeqCst) {
+            Err(std::io::Error::other("injected failure"))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("lists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_membership_writes_share_few_rewrites_and_all_land() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 250, 4);
+    let adapter = open(&path);
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let a = adapter.clone();
+        tasks.push(tokio::spawn(async move {
+            let (user, group) = (format!("u{}", i % 250), format!("g{}", i / 250));
+            a.add_member(&group, &Principal::User(user)).await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("joins").expect("every add is acknowledged");
+    }
+    let rewrites = adapter.rewrites();
+    println!("1000 concurrent membership adds: {rewrites} rewrites of the file");
+    assert!(rewrites >= 1);
+    assert!(
+        rewrites <= 100,
+        "{rewrites} rewrites for 1000 concurrent writes: they did not share rewrites"
+    );
+    let disk = on_disk(&path);
+    assert_eq!(memberships(&disk).len(), 1000);
+    assert_eq!(
+        disk,
+        adapter.snapshot().await,
+        "memory holds what the file holds"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_end_in_one_file_and_are_read_back_after_their_ack() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 0, 0);
+    let adapter = open(&path);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let a = adapter.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let user = a.create_user(&NewUser::new(format!("user{i}"))).await?;
+                // Read-your-writes: acknowledged means visible.
+                let read = a.get_user(&user.id).await?;
+                assert_eq!(read.login, user.login);
+                Ok::<_, idbridge_core::Error>(user.id)
+            } else {
+                let group = a
+                    .create_group(&NewGroup {
+                        name: format!("group{i}"),
+                        description: None,
+                    })
+                    .await?;
+                let read = a.get_group(&group.id).await?;
+                assert_eq!(read.name, group.name);
+                Ok(group.id)
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(
+            t.await
+                .expect("joins")
+                .expect("every create is acknowledged"),
+        );
+    }
+    println!("200 concurrent creates: {} rewrites", adapter.rewrites());
+    assert!(adapter.rewrites() < 200);
+    let disk = on_disk(&path);
+    assert_eq!(disk.users.len(), 100);
+    assert_eq!(disk.groups.len(), 100);
+    for id in &ids {
+        assert!(
+            disk.user(id).is_some() || disk.group(id).is_some(),
+            "{id} is on disk"
+        );
+    }
+    let listed = adapter
+        .list_users(PageRequest {
+            cursor: None,
+            size: Some(1000),
+        })
+        .await
+        .expect("lists");
+    assert_eq!(listed.items.len(), 100);
+}
+
+#[tokio::test]
+async fn a_membership_batch_is_one_rewrite_and_its_writes_fail_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 1000, 3);
+    let adapter = open(&path);
+    let mut batch: Vec<MemberWrite> = (0..1000)
+        .map(|i| MemberWrite::Add {
+            group: format!("g{}", i % 3),
+            member: Principal::User(format!("u{i}")),
+        })
+        .collect();
+    assert_eq!(adapter.member_batch_key(&batch[0]), MemberBatchKey::Any);
+    batch[500] = MemberWrite::Add {
+        group: "g-missing".into(),
+        member: Principal::User("u1".into()),
+    };
+    let results = adapter.write_members(batch).await;
+    assert_eq!(adapter.rewrites(), 1);
+    assert_eq!(
+        results[500].as_ref().expect_err("missing group").kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 999);
+    assert_eq!(memberships(&on_disk(&path)).len(), 999);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_rewrite_fails_its_writes_and_loses_nothing_acknowledged() {
+    for step in [SaveStep::PartlyWritten, SaveStep::BeforeRename] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("d.yaml");
+        seed(&path, 100, 2);
+        let adapter = open(&path);
+        let failing = Arc::new(AtomicBool::new(false));
+        adapter.set_fault(Some(fault_at(step, failing.clone())));
+
+        for i in 0..50 {
+            adapter
+                .add_member("g0", &Principal::User(format!("u{i}")))
+                .await
+                .expect("acknowledged");
+        }
+        let acked = on_disk(&path);
+        assert_eq!(memberships(&acked).len(), 50);
+
+        failing.store(true, Ordering::SeqCst);
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let a = adapter.clone();
+            tasks.push(tokio::spawn(async move {
+                a.add_member("g1", &Principal::User(format!("u{i}"))).await
+            }));
+        }
+        for t in tasks {
+            let err = t.await.expect("joins").expect_err("the rewrite failed");
+            assert!(err.to_string().contains("injected failure"), "{err}");
+        }
+        assert_eq!(
+            on_disk(&path),
+            acked,
+            "{step:?}: the file is as acknowledged"
+        );
+        assert_eq!(
+            adapter.snapshot().await,
+            acked,
+            "{step:?}: memory was rolled back"
+        );
+        let members = adapter
+            .list_members("g1", PageRequest::default())
+            .await
+            .expect("lists");
+        assert!(
+            members.items.is_empty(),
+            "{step:?}: no failed write is listed"
+        );
+        assert!(temp_files(tmp.path()).is_empty(), "{step:?}: no temp file");
+
+        // The next rewrite works and carries only what was acknowledged since.
+        failing.store(false, Ordering::SeqCst);
+        adapter
+            .add_member("g1", &Principal::User("u0".into()))
+            .await
+            .expect("acknowledged");
+        let disk = on_disk(&path);
+        assert_eq!(memberships(&disk).len(), 51);
+        assert_eq!(disk, adapter.snapshot().await);
+    }
+}
+
+#[tokio::test]
+async fn a_write_given_up_before_its_rewrite_is_never_applied() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 0, 0);
+    let adapter = open(&path);
+    {
+        // Hold the document so the write queues and waits; then give up on it.
+        let _held = adapter.state.lock().await;
+        let gone = NewUser::new("gone");
+        let write = adapter.create_user(&gone);
+        let waited = tokio::time::timeout(Duration::from_millis(50), write).await;
+        assert!(
+            waited.is_err(),
+            "the write waits while the document is held"
+        );
+    }
+    adapter
+        .create_user(&NewUser::new("kept"))
+        .await
+        .expect("acknowledged");
+    let logins: Vec<String> = on_disk(&path).users.into_iter().map(|u| u.login).collect();
+    assert_eq!(logins, vec!["kept".to_string()]);
+}
+
+#[tokio::test]
+async fn a_write_that_would_invalidate_the_document_fails_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 3, 1);
+    let adapter = open(&path);
+    type Write = Box<dyn FnMut(&mut Directory) -> Result<()> + Send>;
+    let join = |user: &'static str| -> Write {
+        Box::new(move |d: &mut Directory| {
+            crate::ops::add_member(d, "g0", &Principal::User(user.into()))
+        })
+    };
+    // Passes its own checks but leaves a dangling group name: validation catches it.
+    let dangling: Write = Box::new(|d: &mut Directory| {
+        d.users[1].groups.push("no-such-group".into());
+        Ok(())
+    });
+    let results = adapter
+        .committer
+        .submit(&adapter.state, vec![join("u0"), dangling, join("u2")])
+        .await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert_eq!(
+        results[1].as_ref().expect_err("invalid").kind(),
+        ErrorKind::InvalidInput
+    );
+    let disk = on_disk(&path);
+    assert_eq!(
+        memberships(&disk),
+        vec![
+            ("user0".to_string(), "group-0".to_string()),
+            ("user2".to_string(), "group-0".to_string())
+        ]
+    );
+}
