@@ -191,6 +191,10 @@ pub fn run(program: &Path, args: &[String], limits: Limits) -> Result<Run> {
         std::thread::sleep(POLL);
     };
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+    // A child that exited on its own just as a limit was reached finished its work.
+    if status.code().is_some() {
+        stopped = None;
+    }
     let stdout_bytes = out_thread.join().unwrap_or(0);
     let stderr_text = err_thread.join().unwrap_or_default();
     let (stages, mut messages) = parse_stages(&stderr_text);
