@@ -104,5 +104,11 @@ pub async fn run(
             tb.as_secs_f64() / ta.as_secs_f64().max(f64::MIN_POSITIVE)
         );
     }
+    // The users stay the same here: the growth is per x10 of the group's size.
+    let rows: Vec<(usize, Vec<f64>)> = plan_times
+        .iter()
+        .map(|(size, t)| (*size, vec![t.as_secs_f64() * 1e3]))
+        .collect();
+    crate::growth::print_table("group members", &["plan time"], &rows);
     Ok(())
 }

@@ -2,8 +2,11 @@
 //! time). Build it optimised: `cargo run --release -p idbridge-bench -- <benchmark>`.
 //! docs/performance.md lists every figure with the command that produced it.
 
+mod child;
 mod data;
+mod e2e;
 mod emulated;
+mod growth;
 mod large_group;
 mod ldap;
 mod planning;
@@ -25,6 +28,13 @@ use crate::planning::Scenario;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_count(text: &str) -> std::result::Result<usize, String> {
+    match parse_list(text)?.as_slice() {
+        [n] => Ok(*n),
+        _ => Err(format!("`{text}` is not one count")),
+    }
 }
 
 fn parse_list(text: &str) -> std::result::Result<Vec<usize>, String> {
@@ -64,6 +74,39 @@ enum Command {
         /// empty (`initial`), or both.
         #[arg(long, value_enum)]
         scenario: Option<Scenario>,
+    },
+    /// End to end: the real `idbridge` commands (`plan` in the initial and steady cases
+    /// with text, `--json` and `--out`; `apply` of the saved plan; `users list --json`),
+    /// each a child process on generated files: wall time, peak memory, stage shares,
+    /// growth per x10 users, and a Markdown table of the figures.
+    E2e {
+        /// Source user counts (`10k,100k,1m`).
+        #[arg(long, value_parser = parse_list, default_value = "10k,100k,1m")]
+        sizes: std::vec::Vec<usize>,
+        /// Groups.
+        #[arg(long, default_value_t = 2000)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// The `idbridge` program (default: `idbridge` next to this program, such as
+        /// target/release/idbridge).
+        #[arg(long)]
+        idbridge: Option<std::path::PathBuf>,
+        /// Where the generated files go (default: a temporary directory, removed after).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// A command still running after this many seconds is stopped and reported so.
+        #[arg(long, default_value_t = 1800)]
+        timeout: u64,
+        /// A command whose resident memory passes this many MiB is stopped and reported
+        /// so (keeps a shared machine usable).
+        #[arg(long, default_value_t = 8192.0)]
+        max_rss_mib: f64,
+        /// Run `apply` only up to this many users (it writes the whole target file per
+        /// batch of operations).
+        #[arg(long, value_parser = parse_count, default_value = "1m")]
+        apply_up_to: usize,
     },
     /// One planning measurement in this process (what `plan` runs per size).
     #[command(hide = true)]
@@ -179,6 +222,37 @@ fn run(cli: Cli) -> Result<()> {
                 None => vec![Scenario::Steady, Scenario::Initial],
             };
             planning::run(&sizes, groups, per_user, &scenarios)
+        }
+        Command::E2e {
+            sizes,
+            groups,
+            per_user,
+            idbridge,
+            dir,
+            timeout,
+            max_rss_mib,
+            apply_up_to,
+        } => {
+            let idbridge = match idbridge {
+                Some(p) => p,
+                None => std::env::current_exe()
+                    .map_err(|e| {
+                        idbridge_core::Error::unavailable(format!("cannot find this program: {e}"))
+                    })?
+                    .with_file_name("idbridge"),
+            };
+            e2e::run(&e2e::Options {
+                sizes,
+                groups,
+                per_user,
+                idbridge,
+                dir,
+                limits: child::Limits {
+                    time: Duration::from_secs(timeout),
+                    rss_mib: max_rss_mib,
+                },
+                apply_up_to,
+            })
         }
         Command::PlanChild {
             users,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::data::{self, Shape};
-use crate::rss;
+use crate::{growth, rss};
 
 /// A target that only declares what a vendor adapter declares: planning never calls it.
 pub(crate) struct Declared {
@@ -353,6 +353,15 @@ pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenari
                 b.peak_mib / a.peak_mib,
             );
         }
+        let rows: Vec<(usize, Vec<f64>)> = results
+            .iter()
+            .map(|m| (m.users, vec![m.plan_ms, m.peak_mib]))
+            .collect();
+        growth::print_table(
+            &format!("users [{scenario:?}]"),
+            &["plan time", "peak RSS"],
+            &rows,
+        );
     }
     Ok(())
 }

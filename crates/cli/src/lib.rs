@@ -25,6 +25,7 @@ mod commands;
 mod exit;
 mod output;
 mod shipped;
+mod timing;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

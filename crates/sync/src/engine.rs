@@ -214,9 +214,12 @@ impl Engine {
             prepared.push((section, settings));
         }
         let store = open_store(&config.state)?;
+        let started = std::time::Instant::now();
         let source = async {
             tracing::info!(system = %config.source.name, adapter = %config.source.adapter, "source: connecting");
-            registry::build_system(config, &config.source).await
+            let built = registry::build_system(config, &config.source).await;
+            timing("source_connect", &config.source.name, started);
+            built
         };
         let targets = futures::future::join_all(
             prepared
@@ -224,6 +227,7 @@ impl Engine {
                 .map(|(section, settings)| connect_target(config, section, settings)),
         );
         let (source, targets) = futures::join!(source, targets);
+        timing("connect", "", started);
         let mut connected = Vec::new();
         let mut disconnected = Vec::new();
         let mut fatal = None;
@@ -323,6 +327,7 @@ impl Engine {
     /// A source that fails to read or reads empty (never taken as "everyone left"), a
     /// state file that cannot be read.
     pub async fn read(&self) -> Result<Snapshot> {
+        let started = std::time::Instant::now();
         let source = async {
             tracing::info!(system = %self.source.name(), "source: reading");
             let s = read_source(&self.source).await.map_err(|e| {
@@ -339,6 +344,7 @@ impl Engine {
                 )));
             }
             tracing::info!(system = %self.source.name(), users = s.users.len(), "source: read");
+            timing("source_read", self.source.name(), started);
             Ok(s)
         };
         // Effective concepts need the source's shape (does it have groups, roles); the
@@ -367,6 +373,7 @@ impl Engine {
                     Err(e) => return Ok(Err(e)),
                 };
                 tracing::info!(target = %t.name(), users = state.users.len(), "read");
+                timing("target_read", t.name(), started);
                 Ok::<_, Error>(Ok(TargetSnapshot {
                     name: t.name().to_string(),
                     effective,
@@ -386,6 +393,7 @@ impl Engine {
                 Err(e) => unavailable.push(self.unreadable(t, &e)),
             }
         }
+        let members_started = std::time::Instant::now();
         let index = SourceIndex::new(&source);
         let no_creates = hashbrown::HashSet::new();
         let needs: Vec<Vec<String>> = readable
@@ -425,6 +433,8 @@ impl Engine {
                 Err(e) => unavailable.push(self.unreadable(t, &e)),
             }
         }
+        timing("members_read", "", members_started);
+        timing("read", "", started);
         Ok(Snapshot {
             source,
             targets,
@@ -469,6 +479,7 @@ impl Engine {
     /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group; a state
     /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
+        let started = std::time::Instant::now();
         let holds = HoldIndex::new(self.store.holds()?);
         let own_creates = self.own_creates()?;
         let no_creates = hashbrown::HashSet::new();
@@ -503,6 +514,7 @@ impl Engine {
                 u.reason.clone(),
             ));
         }
+        timing("plan", "", started);
         Ok(plan)
     }
 
@@ -707,9 +719,11 @@ async fn connect_target(
     settings: TargetSettings,
 ) -> std::result::Result<Target, (Box<Disconnected>, Error)> {
     tracing::info!(target = %section.name, adapter = %section.adapter, "connecting");
+    let started = std::time::Instant::now();
     match registry::build_system(config, &section).await {
         Ok(handle) => {
             tracing::info!(target = %section.name, "connected");
+            timing("target_connect", &section.name, started);
             Ok(Target { handle, settings })
         }
         Err(e) => {
@@ -733,6 +747,13 @@ async fn connect_target(
             ))
         }
     }
+}
+
+/// One stage's elapsed time, logged under the `idbridge::timing` target (off unless
+/// `RUST_LOG` asks for it), which `idbridge-bench e2e` reads to split a command's time.
+fn timing(stage: &str, system: &str, since: std::time::Instant) {
+    let ms = since.elapsed().as_secs_f64() * 1e3;
+    tracing::info!(target: "idbridge::timing", stage, system, ms, "stage done");
 }
 
 /// Logs out of each system (best effort: a failure is logged, and the others are still

@@ -169,11 +169,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     }
     // A plan file that cannot be read is refused before anything is connected to (a file
     // target with `create = true` would otherwise be created first).
+    let loading = std::time::Instant::now();
     let saved = args
         .plan
         .as_deref()
         .map(super::plan::read_saved)
         .transpose()?;
+    crate::timing::done("plan_read", loading);
     let config = args.config.clone();
     super::connected::with_engine(&config, None, |engine| apply(engine, args, saved)).await
 }
@@ -188,11 +190,13 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
         (Some(path), Some(mut plan)) => {
             // The journal records the plan as written, whatever is dropped from it below.
             saved_digest = Some(plan.digest());
+            let checking = std::time::Instant::now();
             let check = with_spinner(
                 "checking the plan against the targets",
                 engine.check_saved(&plan),
             )
             .await?;
+            crate::timing::done("check", checking);
             if let Some(why) = &check.integrity {
                 errln!(
                     "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with                      `idbridge plan --out` and review it",
@@ -318,7 +322,12 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
         plan_digest: saved_digest,
         ..Default::default()
     };
+    let applying = std::time::Instant::now();
     let report = engine.apply(&plan, &lock, &options).await?;
+    crate::timing::done("apply", applying);
     drop(lock);
-    Ok(finish(&report, args.json))
+    let printing = std::time::Instant::now();
+    let code = finish(&report, args.json);
+    crate::timing::done("output", printing);
+    Ok(code)
 }

@@ -71,11 +71,16 @@ pub enum SessionsCommand {
 pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
     match cmd {
         UsersCommand::List(target) => {
+            let reading = std::time::Instant::now();
             let mut users =
                 run_connected(target.connect(), |h| async move { h.all_users().await }).await?;
+            crate::timing::done("read", reading);
+            let sorting = std::time::Instant::now();
             // Listed by login, so the whole listing is read before the first line; each
             // login is lowered once, not at every comparison.
             users.sort_by_cached_key(|u| u.login.to_lowercase());
+            crate::timing::done("sort", sorting);
+            let printing = std::time::Instant::now();
             if target.json {
                 crate::output::json_line(&UserLines(&users));
             } else {
@@ -97,6 +102,7 @@ pub async fn users(cmd: UsersCommand) -> Result<ExitCode> {
                 );
                 outln!("{} user(s)", users.len());
             }
+            crate::timing::done("output", printing);
             Ok(ExitCode::SUCCESS)
         }
         UsersCommand::Activity { target, id } => {

@@ -44,6 +44,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
     let mut plan = with_spinner("reading the source and the targets", engine.plan()).await?;
     let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
+    let printing = std::time::Instant::now();
     if args.json {
         /// `{"plan": .., "refused": ..}`, the plan as its `serde_json::Value` prints.
         #[derive(serde::Serialize)]
@@ -61,7 +62,9 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
     } else {
         out!("{}", report::render_plan(&plan, &violations));
     }
+    crate::timing::done("output", printing);
     if let Some(path) = &args.out {
+        let saving = std::time::Instant::now();
         // Sealed, so that `apply` takes it only unaltered, with this configuration and
         // this state file.
         engine.seal(&mut plan)?;
@@ -71,6 +74,7 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
                 path.display()
             ))
         })?;
+        crate::timing::done("save", saving);
         errln!(
             "plan saved to {} (SHA-256 {}); apply it with: idbridge apply -c {} {}",
             path.display(),
