@@ -22,6 +22,9 @@ pub mod mapping;
 pub mod users;
 pub mod wire;
 
+#[cfg(feature = "emulator")]
+pub mod emulator;
+
 pub use adapter::{Features, ScimAdapter};
 pub use config::ScimConfig;
 
@@ -36,6 +39,11 @@ idbridge_core::register_adapter! {
     secret_keys: &["token", "password", "client_secret"],
     build: ScimAdapter::build,
     check_config: ScimConfig::from_adapter_config,
+    emulator: {
+        description: "A SCIM 2.0 service provider: users, groups with nested members, PATCH, filters, versions",
+        start: crate::emulator::start,
+        contract: &crate::emulator::CONTRACT,
+    },
 }
 
 /// Keeps this crate (and its registrations) in the program that calls it.
