@@ -140,7 +140,7 @@ impl ScimAdapter {
         let client = ScimClient::new(&config).map_err(|e| cfg.error("", e.message()))?;
         Ok(ScimAdapter {
             client,
-            attributes: config.attributes,
+            attributes: config.attribute_paths,
             page_size: config.page_size,
             members_per_patch: config.members_per_patch,
             features: OnceCell::new(),

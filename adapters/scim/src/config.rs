@@ -69,7 +69,7 @@ pub struct ScimConfig {
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`). Default
     /// `{ externalId = "externalId" }`.
     #[serde(default = "default_attributes")]
-    pub attributes: BTreeMap<String, String>,
+    pub attribute_paths: BTreeMap<String, String>,
     /// Records asked for per listing page (the server's `maxResults` caps it). Default 100.
     #[serde(default = "default_page_size")]
     pub page_size: usize,
@@ -98,7 +98,7 @@ impl std::fmt::Debug for ScimConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
             .field("scope", &self.scope)
-            .field("attributes", &self.attributes)
+            .field("attribute_paths", &self.attribute_paths)
             .field("page_size", &self.page_size)
             .field("members_per_patch", &self.members_per_patch)
             .finish()
@@ -182,9 +182,9 @@ impl ScimConfig {
         }
         self.auth_method()
             .map_err(|(key, msg)| cfg.error(key, msg))?;
-        for (name, path) in &self.attributes {
+        for (name, path) in &self.attribute_paths {
             if name.is_empty() || path.trim().is_empty() {
-                return Err(cfg.error("attributes", "names and paths must not be empty"));
+                return Err(cfg.error("attribute_paths", "names and paths must not be empty"));
             }
             let (_, attr) = crate::mapping::split_path(path);
             if MANAGED_PATHS.iter().any(|m| {
@@ -194,7 +194,7 @@ impl ScimConfig {
                         .starts_with(&format!("{}.", m.to_ascii_lowercase()))
             }) {
                 return Err(cfg.error(
-                    &format!("attributes.{name}"),
+                    &format!("attribute_paths.{name}"),
                     format!("`{path}` is mapped by idbridge itself (login, name, e-mail, active)"),
                 ));
             }
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(c.base_url, "https://x/scim/v2");
         assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
         assert_eq!(
-            c.attributes.get("externalId").map(String::as_str),
+            c.attribute_paths.get("externalId").map(String::as_str),
             Some("externalId")
         );
         for bad in [
@@ -303,7 +303,7 @@ mod tests {
             json!({"base_url": "https://x", "token_url": "https://x/t", "client_id": "c"}),
             json!({"base_url": "ftp://x", "token": "t"}),
             json!({"base_url": "https://x", "token": "t", "page_size": 0}),
-            json!({"base_url": "https://x", "token": "t", "attributes": {"e": "emails"}}),
+            json!({"base_url": "https://x", "token": "t", "attribute_paths": {"e": "emails"}}),
             json!({"base_url": "https://x", "token": "t", "nope": 1}),
         ] {
             let err = parse(bad.clone()).expect_err(&bad.to_string());

@@ -42,7 +42,7 @@ impl World {
             json!({
                 "base_url": peer.fresh_base_url(),
                 "token": support::TOKEN,
-                "attributes": {"externalId": "externalId", "department": format!("{ENTERPRISE}:department")},
+                "attribute_paths": {"externalId": "externalId", "department": format!("{ENTERPRISE}:department")},
             }),
         );
         let target = registry::build_adapter("scim", config)
