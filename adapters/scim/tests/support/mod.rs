@@ -20,6 +20,8 @@ pub const TOKEN: &str = "scim2-server-peer-test-token";
 /// A running scim2-server, stopped when dropped.
 pub struct Peer {
     child: Child,
+    /// Holds the service provider configuration file given to the server, if any.
+    _config: Option<tempfile::NamedTempFile>,
     port: u16,
     tenants: AtomicUsize,
 }
@@ -37,23 +39,42 @@ impl Peer {
     /// # Panics
     /// When it is installed but does not come up within 30 s.
     pub fn start(test: &str) -> Option<Peer> {
+        Self::start_with(test, None)
+    }
+
+    /// Starts the peer announcing `config` as its `/ServiceProviderConfig` (and acting on
+    /// it: scim2-server refuses PATCH and filters it does not announce), or returns `None`
+    /// after printing why the test `test` is skipped.
+    ///
+    /// # Panics
+    /// As [`Peer::start`].
+    pub fn start_with(test: &str, config: Option<serde_json::Value>) -> Option<Peer> {
         let python = fidelity::python_with("scim2_server", test)?;
+        let config = config.map(|c| {
+            let mut f = tempfile::NamedTempFile::new().expect("a temporary file");
+            std::io::Write::write_all(&mut f, c.to_string().as_bytes()).expect("written");
+            f
+        });
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(python)
-            .args([
-                "-c",
-                "import sys; from scim2_server.testserver.cli import main; sys.argv[0] = 'scim2-server'; sys.exit(main())",
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                TOKEN,
-                "--dynamic-tenants",
-            ])
+        let mut command = Command::new(python);
+        command.args([
+            "-c",
+            "import sys; from scim2_server.testserver.cli import main; sys.argv[0] = 'scim2-server'; sys.exit(main())",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--bearer-token",
+            TOKEN,
+            "--dynamic-tenants",
+        ]);
+        if let Some(f) = &config {
+            command.arg("--service-provider-config").arg(f.path());
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -61,6 +82,7 @@ impl Peer {
             .expect("scim2-server starts");
         let peer = Peer {
             child,
+            _config: config,
             port,
             tenants: AtomicUsize::new(0),
         };
