@@ -98,7 +98,8 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct State {
     inner: Mutex<Inner>,
-    token: String,
+    /// The `Authorization` header value accepted.
+    basic: String,
     settings: Settings,
 }
 
@@ -110,11 +111,16 @@ fn unique_value(doc: &Value, kind: Kind) -> String {
 }
 
 impl State {
-    /// An empty server accepting the bearer `token`.
-    pub fn new(token: String, settings: Settings) -> Self {
+    /// An empty server accepting HTTP basic authentication as `username`, `password`.
+    pub fn new(username: &str, password: &str, settings: Settings) -> Self {
+        use base64::Engine as _;
+        let pair = format!("{username}:{password}");
         State {
             inner: Mutex::new(Inner::default()),
-            token,
+            basic: format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ),
             settings,
         }
     }
@@ -123,9 +129,9 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether `header` is `Bearer <token>`.
+    /// Whether `header` carries the accepted basic credentials.
     pub fn authorized(&self, header: Option<&str>) -> bool {
-        header.and_then(|h| h.strip_prefix("Bearer ")) == Some(self.token.as_str())
+        header == Some(self.basic.as_str())
     }
 
     /// `/ServiceProviderConfig` (RFC 7643 §5).
@@ -138,8 +144,8 @@ impl State {
             "changePassword": {"supported": false},
             "sort": {"supported": false},
             "etag": {"supported": true},
-            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
-                "description": "A static bearer token"}]
+            "authenticationSchemes": [{"type": "httpbasic", "name": "HTTP Basic",
+                "description": "HTTP basic authentication (RFC 7617)"}]
         })
     }
 
