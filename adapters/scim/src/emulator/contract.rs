@@ -9,7 +9,7 @@ use crate::wire::ERROR_SCHEMA;
 /// What the emulator declares.
 pub static CONTRACT: EmulatorContract = EmulatorContract {
     credentials: super::CREDENTIALS,
-    // No request is a login: basic credentials go with every request.
+    // No request is a login: the bearer token is static.
     classify: |method, _| idbridge_testkit::emulator::RequestClass::by_method(method),
     sign_in: None,
     platform: crate::client::PLATFORM,

@@ -2,8 +2,7 @@
 //! with nested members, `startIndex`/`count` paging capped at `maxResults`, `eq` filters
 //! on `userName` and `displayName`, PATCH, whole-resource replace, versions with
 //! `If-Match`, and SCIM error bodies. It starts empty (or with a seed snapshot) and takes
-//! HTTP basic credentials, `username` (default [`DEFAULT_USERNAME`]) and `password`
-//! (default [`DEFAULT_PASSWORD`]). Switch in
+//! one credential, `token` (the bearer token, default [`DEFAULT_TOKEN`]). Switch in
 //! [`EmulatorOptions`]'s `extra`: `max_results` (default [`DEFAULT_MAX_RESULTS`]).
 
 mod answers;
@@ -28,43 +27,31 @@ pub use state::{Kind, Settings, State};
 use crate::mapping::write_path;
 use crate::wire::{GROUP_SCHEMA, USER_SCHEMA};
 
-/// The user of HTTP basic authentication unless told otherwise.
-pub const DEFAULT_USERNAME: &str = "idbridge";
-
-/// The password of HTTP basic authentication unless told otherwise (a development secret).
-pub const DEFAULT_PASSWORD: &str = "scim-emulator-dev-password";
+/// The bearer token unless told otherwise (a development secret).
+pub const DEFAULT_TOKEN: &str = "scim-emulator-dev-bearer-token";
 
 /// The most results one list answer holds unless told otherwise.
 pub const DEFAULT_MAX_RESULTS: usize = 200;
 
 /// The credentials the emulator takes at start.
-pub const CREDENTIALS: &[CredentialSpec] = &[
-    CredentialSpec {
-        name: "username",
-        description: "the user of HTTP basic authentication (default `idbridge`)",
-        secret: false,
-    },
-    CredentialSpec {
-        name: "password",
-        description: "the password of HTTP basic authentication (default a fixed development password)",
-        secret: true,
-    },
-];
+pub const CREDENTIALS: &[CredentialSpec] = &[CredentialSpec {
+    name: "token",
+    description: "the bearer token clients must send (default a fixed development token)",
+    secret: true,
+}];
 
 /// Builds the seeded state for `options`.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] for an unknown credential;
-/// [`idbridge_core::ErrorKind::InvalidInput`] for an empty password, a user name that is
-/// empty or holds `:`, or a `max_results` that is
+/// [`idbridge_core::ErrorKind::InvalidInput`] for an empty token or a `max_results` that is
 /// not a positive number, or a snapshot naming what it lacks.
 pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
     options.check_credentials(crate::ADAPTER_NAME, CREDENTIALS)?;
-    let username = options.credential_or("username", DEFAULT_USERNAME);
-    let password = options.credential_or("password", DEFAULT_PASSWORD);
-    if username.is_empty() || username.contains(':') || password.is_empty() {
+    let token = options.credential_or("token", DEFAULT_TOKEN);
+    if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Error::invalid_input(
-            "the emulator's user name must be non-empty without `:`, and its password non-empty",
+            "the emulator's token must be non-empty and hold no space",
         ));
     }
     let max_results = match options.extra.get("max_results") {
@@ -75,7 +62,7 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
             ))
         })?,
     };
-    let state = Arc::new(State::new(&username, &password, Settings { max_results }));
+    let state = Arc::new(State::new(token, Settings { max_results }));
     if let Some(snap) = &options.seed {
         seed(
             snap,
@@ -167,15 +154,13 @@ impl SeedTarget for Seeding<'_> {
 /// As [`seeded_state`]; [`idbridge_core::ErrorKind::Unavailable`] when it cannot listen.
 pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulator, Arc<State>)> {
     let state = seeded_state(&options)?;
-    let username = options.credential_or("username", DEFAULT_USERNAME);
-    let password = options.credential_or("password", DEFAULT_PASSWORD);
+    let token = options.credential_or("token", DEFAULT_TOKEN);
     let server: EmulatorServer = serve(router(state.clone()), CONTRACT.classify, options).await?;
     let base_url = server.url();
     let config = json!({
         "adapter": crate::ADAPTER_NAME,
         "base_url": base_url,
-        "username": username,
-        "password": password,
+        "token": token,
     });
     Ok((
         RunningEmulator {

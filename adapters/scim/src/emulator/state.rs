@@ -98,8 +98,7 @@ pub struct Settings {
 #[derive(Debug)]
 pub struct State {
     inner: Mutex<Inner>,
-    /// The `Authorization` header value accepted.
-    basic: String,
+    token: String,
     settings: Settings,
 }
 
@@ -111,16 +110,11 @@ fn unique_value(doc: &Value, kind: Kind) -> String {
 }
 
 impl State {
-    /// An empty server accepting HTTP basic authentication as `username`, `password`.
-    pub fn new(username: &str, password: &str, settings: Settings) -> Self {
-        use base64::Engine as _;
-        let pair = format!("{username}:{password}");
+    /// An empty server accepting the bearer `token`.
+    pub fn new(token: String, settings: Settings) -> Self {
         State {
             inner: Mutex::new(Inner::default()),
-            basic: format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            ),
+            token,
             settings,
         }
     }
@@ -129,9 +123,9 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether `header` carries the accepted basic credentials.
+    /// Whether `header` is `Bearer <token>`.
     pub fn authorized(&self, header: Option<&str>) -> bool {
-        header == Some(self.basic.as_str())
+        header.and_then(|h| h.strip_prefix("Bearer ")) == Some(self.token.as_str())
     }
 
     /// `/ServiceProviderConfig` (RFC 7643 §5).
@@ -144,8 +138,8 @@ impl State {
             "changePassword": {"supported": false},
             "sort": {"supported": false},
             "etag": {"supported": true},
-            "authenticationSchemes": [{"type": "httpbasic", "name": "HTTP Basic",
-                "description": "HTTP basic authentication (RFC 7617)"}]
+            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
+                "description": "A static bearer token"}]
         })
     }
 
