@@ -43,8 +43,9 @@ pub struct ScimConfig {
     /// The SCIM base URL, e.g. `https://app.example.com/scim/v2`: `/Users` and `/Groups` are
     /// under it.
     pub base_url: String,
-    /// A bearer token (RFC 6750).
-    #[serde(default)]
+    /// A bearer token (RFC 6750); `api_key` is accepted as another name for it, as many
+    /// applications call their SCIM token an API key.
+    #[serde(default, alias = "api_key")]
     pub token: Option<Secret>,
     /// The user of HTTP basic authentication.
     #[serde(default)]

@@ -36,7 +36,7 @@ idbridge_core::register_adapter! {
     description: "Any SCIM 2.0 service provider (RFC 7643/7644): users, groups and nested members",
     capabilities: ScimAdapter::declared_capabilities,
     example_config: "base_url = \"https://app.example.com/scim/v2\"\ntoken_file = \"/run/secrets/scim-token\"\n# or: username = \"...\" and password_file = \"...\"\n# or: token_url = \"https://login.example.com/oauth2/token\", client_id = \"...\", client_secret_file = \"...\", scope = \"scim\"\n# attribute_paths = { externalId = \"externalId\", department = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department\" }",
-    secret_keys: &["token", "password", "client_secret"],
+    secret_keys: &["token", "api_key", "password", "client_secret"],
     build: ScimAdapter::build,
     check_config: ScimConfig::from_adapter_config,
     emulator: {

@@ -160,7 +160,7 @@ pub async fn start_with_state(options: EmulatorOptions) -> Result<(RunningEmulat
     let config = json!({
         "adapter": crate::ADAPTER_NAME,
         "base_url": base_url,
-        "token": token,
+        "api_key": token,
     });
     Ok((
         RunningEmulator {
