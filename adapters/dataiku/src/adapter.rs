@@ -141,7 +141,7 @@ impl DataikuAdapter {
 
     /// Connects: asks the server who the key acts as (to protect that user). Nothing is
     /// written: whether the server has the bulk user endpoints is learnt from the first
-    /// bulk write (see [`crate::bulk`]).
+    /// bulk write (see the `bulk` module).
     ///
     /// # Errors
     /// [`ErrorKind::Config`] for an invalid section; [`ErrorKind::Unauthenticated`] for a

@@ -12,6 +12,36 @@
 //!
 //! A new platform is one crate that implements the traits for its adapter type and calls
 //! [`register_adapter!`]; see `docs/writing-an-adapter.md`.
+//!
+//! # Example
+//!
+//! A configuration built in code, as a program that embeds idbridge builds it (a file's
+//! keys are the same; see [`Config::load`]), and an error acted on by its kind:
+//!
+//! ```
+//! use idbridge_core::{Config, ConfigOrigin, ErrorKind};
+//! use serde_json::json;
+//!
+//! let config = Config::from_value(
+//!     json!({
+//!         "state": "state.db",
+//!         "source": {"adapter": "file", "path": "people.yaml"},
+//!         "targets": {"portal": {"adapter": "file", "path": "portal.yaml"}},
+//!     }),
+//!     ConfigOrigin::in_memory("/srv/idbridge"),
+//! )?;
+//! assert_eq!(config.state, std::path::Path::new("/srv/idbridge/state.db"));
+//! assert_eq!(config.targets["portal"].adapter, "file");
+//!
+//! let refused = Config::from_value(json!({"targets": {}}), ConfigOrigin::in_memory("."));
+//! assert_eq!(refused.map(|_| ()).unwrap_err().kind(), ErrorKind::Config);
+//! # Ok::<(), idbridge_core::Error>(())
+//! ```
+//!
+//! # Next
+//!
+//! The sync engine, which plans and applies over these systems, is `idbridge-sync`; its
+//! state lives in `idbridge-store`. `docs/embedding.md` walks through a complete program.
 
 pub mod account;
 mod adapter;

@@ -11,6 +11,22 @@
 //! build script reads the manifest and links every `idbridge-*` dependency but the core and
 //! the testkit. See docs/architecture.md. A program that embeds one adapter without its
 //! emulator depends on that adapter's crate, not on this one.
+//!
+//! # Example
+//!
+//! ```
+//! let adapters: Vec<&str> = idbridge_platforms::link_all().iter().map(|d| d.name).collect();
+//! assert!(adapters.contains(&"file"));
+//! // Every emulator belongs to an adapter of the same name.
+//! for e in idbridge_platforms::emulators() {
+//!     assert!(adapters.contains(&e.vendor));
+//! }
+//! ```
+//!
+//! # Next
+//!
+//! With the adapters linked, `idbridge-sync`'s `Engine::connect` builds any of them from a
+//! configuration; `docs/embedding.md` walks through a complete program.
 
 use idbridge_core::registry::AdapterDescriptor;
 

@@ -32,7 +32,7 @@ impl Store {
     /// Applies `writes` in one transaction, durable on disk when this returns.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the transaction cannot be committed; then none of
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the transaction cannot be committed; then none of
     /// the writes took effect.
     pub fn commit(&self, writes: &[Write]) -> Result<()> {
         if writes.is_empty() {

@@ -97,7 +97,7 @@ impl Store {
     /// Journal rows in write order: of one run, or of every run.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn journal(&self, run: Option<i64>) -> Result<Vec<JournalEntry>> {
         if let Some(pg) = self.pg() {
             return pg.journal(run);

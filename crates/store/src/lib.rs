@@ -12,6 +12,30 @@
 //! - **holds**: people `idbridge offboard` disabled, kept disabled by every later plan
 //!   until the hold is lifted.
 //!
+//! # Example
+//!
+//! The engine opens the store itself (`idbridge_sync::open_store`); a program reads it to
+//! show what runs did:
+//!
+//! ```
+//! use idbridge_store::Store;
+//!
+//! let dir = tempfile::tempdir().expect("a temporary directory");
+//! let store = Store::open(&dir.path().join("state.db"))?;
+//! let lock = store.lock("report")?;
+//! assert_eq!(lock.holder().command, "report");
+//! // A second run is refused while the lock is held.
+//! assert!(store.lock("sync").is_err());
+//! drop(lock);
+//! assert!(store.runs(10)?.is_empty());
+//! # Ok::<(), idbridge_core::Error>(())
+//! ```
+//!
+//! # Next
+//!
+//! `idbridge-sync` writes this state while it applies a plan; `idbridge-core` has the
+//! configuration that names the state file (`state`).
+//!
 //! # Durability
 //! The database runs in WAL mode with `synchronous = FULL`: every commit is on disk (the WAL
 //! is fsynced) before [`Store::commit`] returns. `NORMAL` would be faster, but in WAL mode it

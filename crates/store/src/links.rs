@@ -49,7 +49,7 @@ impl Store {
     /// Every link of one target and kind.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn links(&self, target: &str, kind: LinkKind) -> Result<Vec<Link>> {
         if let Some(pg) = self.pg() {
             return pg.links(target, kind);
@@ -90,7 +90,7 @@ impl Store {
     /// The link of one source record in one target, if any.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn link(&self, target: &str, kind: LinkKind, source_id: &str) -> Result<Option<Link>> {
         if let Some(pg) = self.pg() {
             return pg.link(target, kind, source_id);

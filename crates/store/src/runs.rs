@@ -80,10 +80,10 @@ pub struct RunRecord {
 
 impl Store {
     /// Records the start of a run and returns its id. Call it while holding the
-    /// [`RunLock`].
+    /// [`RunLock`](crate::RunLock).
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be written.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be written.
     pub fn begin_run(&self, command: &str) -> Result<i64> {
         self.begin_run_with_plan(command, None)
     }
@@ -93,7 +93,7 @@ impl Store {
     /// running this process.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be written.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be written.
     pub fn begin_run_with_plan(&self, command: &str, plan_digest: Option<&str>) -> Result<i64> {
         if let Some(pg) = self.pg() {
             return pg.begin_run(command, plan_digest, None);
@@ -118,7 +118,7 @@ impl Store {
     /// Records the end of a run with its outcome and counts.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be written; [`ErrorKind::NotFound`]
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be written; [`ErrorKind::NotFound`](idbridge_core::ErrorKind::NotFound)
     /// when there is no such run.
     pub fn finish_run(&self, run: i64, outcome: RunOutcome, counts: &Value) -> Result<()> {
         if let Some(pg) = self.pg() {
@@ -140,7 +140,7 @@ impl Store {
     /// The most recent runs, newest first, at most `limit`.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRecord>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         if let Some(pg) = self.pg() {
@@ -156,7 +156,7 @@ impl Store {
     /// One run by id.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn run(&self, id: i64) -> Result<Option<RunRecord>> {
         if let Some(pg) = self.pg() {
             return Ok(pg
@@ -178,7 +178,7 @@ impl Store {
     /// [`Store::begin_run_with_plan`]), if any.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn run_of_plan(&self, plan_digest: &str) -> Result<Option<RunRecord>> {
         if let Some(pg) = self.pg() {
             return Ok(pg
@@ -205,7 +205,7 @@ impl Store {
     /// who and when), its counts naming the plan's maker. Returns the run's id.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be written.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be written.
     pub fn record_approval(&self, plan_digest: &str, made_by: Option<&str>) -> Result<i64> {
         let counts = serde_json::json!({ "approved": plan_digest, "made_by": made_by });
         if let Some(pg) = self.pg() {
@@ -235,7 +235,7 @@ impl Store {
     /// oldest first.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read.
     pub fn approvals(&self, plan_digest: &str) -> Result<Vec<RunRecord>> {
         if let Some(pg) = self.pg() {
             return pg.runs_where(

@@ -10,7 +10,7 @@ impl Store {
     /// sealed with it proves that an idbridge with this state file wrote it.
     ///
     /// # Errors
-    /// [`ErrorKind::Unavailable`] when the file cannot be read or written.
+    /// [`ErrorKind::Unavailable`](idbridge_core::ErrorKind::Unavailable) when the file cannot be read or written.
     pub fn plan_key(&self) -> Result<[u8; 32]> {
         if let Some(pg) = self.pg() {
             return pg.plan_key();

@@ -8,6 +8,62 @@
 //!
 //! Planning ([`planner`]) is pure; reading ([`state`]) and applying ([`Engine::apply`]) do
 //! the I/O. [`Engine`] ties the stages to a configuration and a state file.
+//!
+//! # Example
+//!
+//! Build an engine from a configuration built in code, read, plan, inspect the plan,
+//! apply it with a callback per finished operation, and read the report
+//! (`examples/embed/embed_plan_apply.rs` is the same program, run by `cargo test`; the
+//! adapters named must be linked, see `idbridge-platforms`):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use idbridge_core::{Config, ConfigOrigin};
+//! use idbridge_sync::report::{render_plan, render_run};
+//! use idbridge_sync::{ApplyOptions, Engine, ProgressEvent};
+//!
+//! # async fn run() -> idbridge_core::Result<()> {
+//! let config = Config::from_value(
+//!     serde_json::json!({
+//!         "state": "state.db",
+//!         "source": {"adapter": "file", "path": "people.yaml"},
+//!         "targets": {"portal": {"adapter": "file", "path": "portal.yaml", "create": true}},
+//!     }),
+//!     ConfigOrigin::in_memory("/srv/idbridge"),
+//! )?;
+//! let engine = Engine::connect(&config, None).await?;
+//!
+//! let snapshot = engine.read().await?;
+//! let plan = engine.plan_snapshot(&snapshot)?;
+//! println!("{}", render_plan(&plan, &[]));
+//! for op in &plan.targets[0].ops {
+//!     println!("{} {}", op.id, op.action.name());
+//! }
+//!
+//! let options = ApplyOptions {
+//!     progress: Some(Arc::new(|e: &ProgressEvent| {
+//!         println!("{}: {}/{}", e.target, e.done, e.total);
+//!     })),
+//!     ..Default::default()
+//! };
+//! let lock = engine.lock("embedded apply")?;
+//! let report = engine.apply(&plan, &lock, &options).await?;
+//! println!("{}", render_run(&report));
+//! assert!(report.converged());
+//! engine.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Failures of single operations are in the report ([`TargetReport::problems`]), not
+//! errors of [`Engine::apply`]; errors are `idbridge_core::Error`, acted on through its
+//! kind and methods.
+//!
+//! # Next
+//!
+//! The state the engine keeps is `idbridge-store`'s; the adapters it drives implement
+//! `idbridge-core`'s traits. `docs/embedding.md` walks through embedding step by step.
 
 pub mod apply;
 pub mod approval;

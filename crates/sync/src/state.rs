@@ -246,7 +246,7 @@ fn to_table(users: Vec<User>) -> Result<UserTable> {
 }
 
 /// Reads the direct members of `groups`, `concurrency` groups at a time, or all of them
-/// in one [`Memberships::list_all_members`] call where the system declares
+/// in one [`idbridge_core::Memberships::list_all_members`] call where the system declares
 /// `members_list_all` (it then costs fewer requests than one listing per group). Every
 /// group asked for gets an entry, empty when it has no members.
 ///
