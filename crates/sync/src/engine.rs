@@ -469,11 +469,36 @@ impl Engine {
     /// [`ErrorKind::Config`] for a role mapping naming an unknown role or group; a state
     /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
+        let mut plan = Plan::new();
+        self.plan_each_target(snapshot, |tp| {
+            plan.targets.push(tp);
+            Ok(())
+        })?;
+        for u in &snapshot.unavailable {
+            plan.targets.push(TargetPlan::unavailable(
+                &u.name,
+                &u.adapter,
+                u.reason.clone(),
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Plans each target of `snapshot` in configuration order and hands its plan to
+    /// `each`, so that a caller that only looks at one target's plan at a time holds only
+    /// one (a target plan of a million users is hundreds of MiB).
+    ///
+    /// # Errors
+    /// As [`Engine::plan_snapshot`], and the first error of `each`.
+    pub(crate) fn plan_each_target(
+        &self,
+        snapshot: &Snapshot,
+        mut each: impl FnMut(TargetPlan) -> Result<()>,
+    ) -> Result<()> {
         let holds = HoldIndex::new(self.store.holds()?);
         let own_creates = self.own_creates()?;
         let no_creates = hashbrown::HashSet::new();
         let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
-        let mut plan = Plan::new();
         for t in &self.targets {
             let Some(snap) = snapshot.targets.iter().find(|s| s.name == t.name()) else {
                 continue;
@@ -494,16 +519,9 @@ impl Engine {
             notes.append(&mut tp.notes);
             tp.notes = notes;
             tracing::info!(target = %tp.target, operations = tp.ops.len(), "planned");
-            plan.targets.push(tp);
+            each(tp)?;
         }
-        for u in &snapshot.unavailable {
-            plan.targets.push(TargetPlan::unavailable(
-                &u.name,
-                &u.adapter,
-                u.reason.clone(),
-            ));
-        }
-        Ok(plan)
+        Ok(())
     }
 
     /// Reads and plans.
