@@ -86,7 +86,7 @@ async fn operations_whose_source_user_left_are_found_and_can_be_dropped() {
     // The account and the memberships of the account are dropped, and nothing else.
     assert_eq!(before - plan.op_count(), dropped.len());
     assert!(plan.targets[0].ops.iter().all(|o| match &o.action {
-        Action::CreateUser { user, .. } => user.login != "alan.turing",
+        Action::CreateUser(c) => c.login() != "alan.turing",
         Action::AddMember { member, .. } => &*member.name != "alan.turing",
         _ => true,
     }));

@@ -346,7 +346,9 @@ pub async fn compare(shape: Shape, latency: Duration, concurrency: usize) -> Res
 #[cfg(test)]
 mod tests {
     use idbridge_sync::TargetPlan;
-    use idbridge_sync::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+    use std::sync::Arc;
+
+    use idbridge_sync::plan::{CreateGroup, GroupRef, PrincipalKind, PrincipalRef, Ref};
 
     use super::*;
 
@@ -354,29 +356,29 @@ mod tests {
     fn plan(users: usize, groups: usize) -> Plan {
         let mut tp = TargetPlan::new("t", "x");
         tp.push(
-            Action::CreateGroup {
+            Action::CreateGroup(Box::new(CreateGroup {
                 source_id: "s".into(),
                 group: idbridge_core::NewGroup {
                     name: "new".into(),
                     description: None,
                 },
                 fingerprint: String::new(),
-            },
+            })),
             Vec::new(),
         );
         for u in 0..users {
             for g in 0..groups {
                 tp.push(
                     Action::AddMember {
-                        group: GroupRef {
+                        group: Arc::new(GroupRef {
                             at: Ref::Id(format!("g{g}").into()),
                             name: format!("g{g}").into(),
-                        },
-                        member: PrincipalRef {
+                        }),
+                        member: Arc::new(PrincipalRef {
                             kind: PrincipalKind::User,
                             at: Ref::Id(format!("u{u}").into()),
                             name: format!("u{u}").into(),
-                        },
+                        }),
                     },
                     Vec::new(),
                 );

@@ -20,7 +20,10 @@ use crate::table::{LinkTable, Members};
 use crate::util::norm;
 
 mod offboard;
+mod read;
 mod saved;
+
+use read::timing;
 
 pub use saved::{LiveCounts, SavedPlanCheck};
 
@@ -317,162 +320,6 @@ impl Engine {
             .await;
     }
 
-    /// Reads the source and every target concurrently, then the members of the target
-    /// groups the plan needs.
-    ///
-    /// A target that cannot be read is listed in [`Snapshot::unavailable`] with the reason
-    /// (as are the targets that could not be connected to), and the others are read on.
-    ///
-    /// # Errors
-    /// A source that fails to read or reads empty (never taken as "everyone left"), a
-    /// state file that cannot be read.
-    pub async fn read(&self) -> Result<Snapshot> {
-        let started = std::time::Instant::now();
-        let source = async {
-            tracing::info!(system = %self.source.name(), "source: reading");
-            let s = read_source(&self.source).await.map_err(|e| {
-                Error::new(
-                    e.kind(),
-                    format!("reading the source failed, so nothing was changed: {e}"),
-                )
-            })?;
-            if s.users.is_empty() {
-                return Err(Error::invalid_input(format!(
-                    "the source `{}` returned no users; refusing to plan, because an empty \
-                     source is far more likely a failed export than everyone leaving",
-                    self.source.name()
-                )));
-            }
-            tracing::info!(system = %self.source.name(), users = s.users.len(), "source: read");
-            timing("source_read", self.source.name(), started);
-            Ok(s)
-        };
-        // Effective concepts need the source's shape (does it have groups, roles); the
-        // source's capabilities tell that before it is read.
-        let src_caps = self.source.capabilities();
-        let shape = SourceState {
-            groups: src_caps.groups_list.then(Vec::new),
-            members_listed: src_caps.groups_list && src_caps.members_list,
-            roles: (src_caps.roles_list && src_caps.grants_list).then(Vec::new),
-            ..Default::default()
-        };
-        // The outer error is the state file's (the run stops); the inner one is the
-        // target's own (it is skipped, the others go on).
-        let targets = futures::future::try_join_all(self.targets.iter().map(|t| {
-            let shape = &shape;
-            async move {
-                let mut notes = Vec::new();
-                let caps = t.handle.capabilities();
-                let effective = Effective::compute(&t.settings, &caps, shape, &mut notes);
-                let user_links =
-                    LinkTable::from_links(&self.store.links(t.name(), LinkKind::User)?)?;
-                let group_links = self.store.links(t.name(), LinkKind::Group)?;
-                tracing::info!(target = %t.name(), "reading");
-                let state = match read_target(&t.handle, &effective).await {
-                    Ok(state) => state,
-                    Err(e) => return Ok(Err(e)),
-                };
-                tracing::info!(target = %t.name(), users = state.users.len(), "read");
-                timing("target_read", t.name(), started);
-                Ok::<_, Error>(Ok(TargetSnapshot {
-                    name: t.name().to_string(),
-                    effective,
-                    notes,
-                    state,
-                    user_links,
-                    group_links,
-                }))
-            }
-        }));
-        let (source, read) = futures::try_join!(source, targets)?;
-        let mut unavailable = self.unavailable();
-        let mut readable: Vec<(&Target, TargetSnapshot)> = Vec::new();
-        for (t, r) in self.targets.iter().zip(read) {
-            match r {
-                Ok(snap) => readable.push((t, snap)),
-                Err(e) => unavailable.push(self.unreadable(t, &e)),
-            }
-        }
-        let members_started = std::time::Instant::now();
-        let index = SourceIndex::new(&source);
-        let no_creates = hashbrown::HashSet::new();
-        let needs: Vec<Vec<String>> = readable
-            .iter()
-            .map(|(t, snap)| {
-                let protected = t.handle.protected();
-                let input = TargetInput {
-                    name: t.name(),
-                    adapter: t.handle.kind(),
-                    caps: t.handle.capabilities(),
-                    protected,
-                    settings: &t.settings,
-                    state: &snap.state,
-                    user_links: &snap.user_links,
-                    group_links: &snap.group_links,
-                    own_creates: &no_creates,
-                };
-                groups_needing_members(&index, &input, &snap.effective)
-            })
-            .collect();
-        // The index borrows the source, which the snapshot is about to own.
-        drop(index);
-        let members = futures::future::join_all(
-            readable
-                .iter()
-                .zip(needs)
-                .map(|((t, _), groups)| read_members(&t.handle, groups, t.settings.concurrency)),
-        )
-        .await;
-        let mut targets = Vec::with_capacity(readable.len());
-        for ((t, mut snap), m) in readable.into_iter().zip(members) {
-            match m {
-                Ok(m) => {
-                    snap.state.members = Members::from_principals(m, &snap.state.users);
-                    targets.push(snap);
-                }
-                Err(e) => unavailable.push(self.unreadable(t, &e)),
-            }
-        }
-        timing("members_read", "", members_started);
-        timing("read", "", started);
-        Ok(Snapshot {
-            source,
-            targets,
-            unavailable,
-        })
-    }
-
-    /// Reports a target whose read failed; it is skipped and the others go on.
-    fn unreadable(&self, t: &Target, e: &Error) -> UnavailableTarget {
-        tracing::warn!(target = %t.name(), error = %e, "cannot read; this target is skipped");
-        UnavailableTarget {
-            name: t.name().to_string(),
-            adapter: t.handle.kind().to_string(),
-            reason: format!("cannot read: {e}"),
-        }
-    }
-
-    /// Per target, the normalised logins that recent runs which did not succeed journaled a
-    /// create of: accounts idbridge itself created (or may have) without recording the
-    /// link, which a later run links again without counting it as an adoption.
-    fn own_creates(&self) -> Result<hashbrown::HashMap<String, hashbrown::HashSet<String>>> {
-        /// How many recent runs are looked at.
-        const RECENT_RUNS: usize = 50;
-        let mut out: hashbrown::HashMap<String, hashbrown::HashSet<String>> =
-            hashbrown::HashMap::new();
-        for run in self.store.runs(RECENT_RUNS)? {
-            if run.outcome == RunOutcome::Succeeded {
-                continue;
-            }
-            for e in self.store.journal(Some(run.id))? {
-                if e.operation == "create_user" {
-                    out.entry(e.target).or_default().insert(norm(&e.resource));
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Plans every target from a snapshot and the offboarding holds in the state file.
     ///
     /// # Errors
@@ -480,11 +327,37 @@ impl Engine {
     /// file whose holds cannot be read.
     pub fn plan_snapshot(&self, snapshot: &Snapshot) -> Result<Plan> {
         let started = std::time::Instant::now();
+        let mut plan = Plan::new();
+        self.plan_each_target(snapshot, |tp| {
+            plan.targets.push(tp);
+            Ok(())
+        })?;
+        for u in &snapshot.unavailable {
+            plan.targets.push(TargetPlan::unavailable(
+                &u.name,
+                &u.adapter,
+                u.reason.clone(),
+            ));
+        }
+        timing("plan", "", started);
+        Ok(plan)
+    }
+
+    /// Plans each target of `snapshot` in configuration order and hands its plan to
+    /// `each`, so that a caller that only looks at one target's plan at a time holds only
+    /// one (a target plan of a million users is hundreds of MiB).
+    ///
+    /// # Errors
+    /// As [`Engine::plan_snapshot`], and the first error of `each`.
+    pub(crate) fn plan_each_target(
+        &self,
+        snapshot: &Snapshot,
+        mut each: impl FnMut(TargetPlan) -> Result<()>,
+    ) -> Result<()> {
         let holds = HoldIndex::new(self.store.holds()?);
         let own_creates = self.own_creates()?;
         let no_creates = hashbrown::HashSet::new();
         let index = SourceIndex::new(&snapshot.source).with_holds(&holds);
-        let mut plan = Plan::new();
         for t in &self.targets {
             let Some(snap) = snapshot.targets.iter().find(|s| s.name == t.name()) else {
                 continue;
@@ -505,17 +378,9 @@ impl Engine {
             notes.append(&mut tp.notes);
             tp.notes = notes;
             tracing::info!(target = %tp.target, operations = tp.ops.len(), "planned");
-            plan.targets.push(tp);
+            each(tp)?;
         }
-        for u in &snapshot.unavailable {
-            plan.targets.push(TargetPlan::unavailable(
-                &u.name,
-                &u.adapter,
-                u.reason.clone(),
-            ));
-        }
-        timing("plan", "", started);
-        Ok(plan)
+        Ok(())
     }
 
     /// Reads and plans.
@@ -747,13 +612,6 @@ async fn connect_target(
             ))
         }
     }
-}
-
-/// One stage's elapsed time, logged under the `idbridge::timing` target (off unless
-/// `RUST_LOG` asks for it), which `idbridge-bench e2e` reads to split a command's time.
-fn timing(stage: &str, system: &str, since: std::time::Instant) {
-    let ms = since.elapsed().as_secs_f64() * 1e3;
-    tracing::info!(target: "idbridge::timing", stage, system, ms, "stage done");
 }
 
 /// Logs out of each system (best effort: a failure is logged, and the others are still

@@ -73,7 +73,7 @@ pub fn check_all(
     let group_deletions = plan
         .ops
         .iter()
-        .filter(|o| matches!(o.action, crate::plan::Action::DeleteGroup { .. }))
+        .filter(|o| matches!(o.action, crate::plan::Action::DeleteGroup(_)))
         .count();
     let deletion_limits = Limits {
         absolute: ("max_deletions", settings.max_deletions),
@@ -212,7 +212,7 @@ fn check_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Reason};
+    use crate::plan::{Action, DeleteGroup, DisableUser, LinkUser, Reason, RoleChange};
     use idbridge_core::User;
 
     fn plan(managed: usize, deletions: usize) -> TargetPlan {
@@ -220,20 +220,20 @@ mod tests {
         p.managed_users = managed;
         for i in 0..deletions {
             p.push(
-                Action::DisableUser {
+                Action::DisableUser(Box::new(DisableUser {
                     source_id: None,
                     id: format!("T{i}"),
-                    before: Box::new(User {
+                    before: User {
                         id: format!("T{i}"),
                         login: format!("u{i}"),
                         email: None,
                         display_name: None,
                         enabled: true,
                         attributes: Default::default(),
-                    }),
+                    },
                     reason: Reason::Left,
                     fingerprint: None,
-                },
+                })),
                 vec![],
             );
         }
@@ -278,15 +278,15 @@ mod tests {
         p.managed_groups = 8;
         for i in 0..8 {
             p.push(
-                Action::DeleteGroup {
+                Action::DeleteGroup(Box::new(DeleteGroup {
                     source_id: None,
                     id: format!("G{i}"),
-                    before: Box::new(idbridge_core::Group {
+                    before: idbridge_core::Group {
                         id: format!("G{i}"),
                         name: format!("g{i}"),
                         description: None,
-                    }),
-                },
+                    },
+                })),
                 vec![],
             );
         }
@@ -317,11 +317,11 @@ mod tests {
             for g in 0..per_user {
                 p.push(
                     Action::RemoveMember {
-                        group: crate::plan::GroupRef {
+                        group: std::sync::Arc::new(crate::plan::GroupRef {
                             at: crate::plan::Ref::Id(format!("G{g}").into()),
                             name: format!("g{g}").into(),
-                        },
-                        member: user_ref(i),
+                        }),
+                        member: std::sync::Arc::new(user_ref(i)),
                     },
                     vec![],
                 );
@@ -376,12 +376,12 @@ mod tests {
         p.managed_grants = 60;
         for i in 0..50 {
             p.push(
-                Action::Revoke {
+                Action::Revoke(Box::new(RoleChange {
                     role: "r".into(),
                     role_name: "analyst".into(),
                     principal: user_ref(i),
                     scope: idbridge_core::Scope::Global,
-                },
+                })),
                 vec![],
             );
         }
@@ -424,13 +424,13 @@ mod tests {
             let mut p = plan(n, 0);
             for i in 0..n {
                 p.push(
-                    Action::LinkUser {
+                    Action::LinkUser(Box::new(LinkUser {
                         source_id: format!("s{i}"),
                         id: format!("T{i}"),
                         login: format!("u{i}"),
                         fingerprint: "0000000000000000".into(),
                         adopted_by: Some("email".into()),
-                    },
+                    })),
                     vec![],
                 );
             }

@@ -10,9 +10,17 @@ use idbridge_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 mod action;
+mod create;
+mod deps;
 mod json;
+mod read;
 
-pub use action::{Action, GroupRef, Op, PrincipalKind, PrincipalRef, Ref};
+pub use action::{
+    Action, CreateGroup, CreateUser, DeleteGroup, DeleteUser, DisableUser, EnableUser, GroupRef,
+    LinkGroup, LinkUser, Op, PrincipalKind, PrincipalRef, Ref, RevokeSessions, RoleChange,
+    UpdateGroup, UpdateUser,
+};
+pub use deps::Deps;
 
 /// The plan file format version this build reads and writes.
 pub const PLAN_FORMAT: u32 = 1;
@@ -145,16 +153,7 @@ impl Plan {
     pub fn from_json(text: &str) -> Result<Plan> {
         let plan: Plan = serde_json::from_str(text)
             .map_err(|e| Error::invalid_input(format!("not an idbridge plan: {e}")))?;
-        if plan.format != PLAN_FORMAT {
-            return Err(Error::invalid_input(format!(
-                "plan format {} is not supported (this idbridge reads format {PLAN_FORMAT}); make a new plan",
-                plan.format
-            )));
-        }
-        for t in &plan.targets {
-            t.check_structure()?;
-        }
-        Ok(plan)
+        plan.checked()
     }
 
     /// The plan as pretty JSON.
@@ -281,7 +280,9 @@ pub struct TargetPlan {
     /// How many target groups idbridge manages there (linked or matched).
     #[serde(default)]
     pub managed_groups: usize,
-    /// The operations, in a valid order.
+    /// The operations, in a valid order. Read back from a saved plan, the operations share
+    /// one reference per group and per member, as the planner's do.
+    #[serde(deserialize_with = "read::ops")]
     pub ops: Vec<Op>,
     /// Records the engine refused to decide about.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -351,12 +352,14 @@ impl TargetPlan {
         }
     }
 
-    /// Appends an operation and returns its number.
+    /// Appends an operation depending on the operations numbered in `depends_on` (in any
+    /// order, repeats allowed), and returns its number.
+    ///
+    /// A target plan holds fewer than 4 billion operations: dependencies on numbers past
+    /// 32 bits are not kept.
     pub fn push(&mut self, action: Action, depends_on: Vec<usize>) -> usize {
         let id = self.ops.len();
-        let mut depends_on = depends_on;
-        depends_on.sort_unstable();
-        depends_on.dedup();
+        let depends_on = Deps::from_vec(depends_on).unwrap_or_default();
         self.ops.push(Op {
             id,
             depends_on,
@@ -382,7 +385,12 @@ impl TargetPlan {
         for (i, op) in self.ops.iter().enumerate() {
             // Dependencies point backwards, so one pass sees every removal before its
             // dependants.
-            if drop.contains(&i) || op.depends_on.iter().any(|d| gone.get(*d) == Some(&true)) {
+            if drop.contains(&i)
+                || op
+                    .depends_on
+                    .iter_usize()
+                    .any(|d| gone.get(d) == Some(&true))
+            {
                 gone[i] = true;
             } else {
                 new_index[i] = Some(next);
@@ -391,21 +399,18 @@ impl TargetPlan {
         }
         let removed: Vec<usize> = (0..self.ops.len()).filter(|i| gone[*i]).collect();
         let ops = std::mem::take(&mut self.ops);
+        let mut renumbered = read::Renumbered::default();
         for (i, mut op) in ops.into_iter().enumerate() {
             let Some(at) = new_index[i] else { continue };
             op.id = at;
-            op.depends_on = op
-                .depends_on
-                .iter()
-                .filter_map(|d| new_index.get(*d).copied().flatten())
-                .collect();
-            for r in op.action.refs_mut() {
-                if let Ref::Created(n) = r {
-                    if let Some(m) = new_index.get(*n).copied().flatten() {
-                        *n = m;
-                    }
-                }
-            }
+            op.depends_on = Deps::from_vec(
+                op.depends_on
+                    .iter_usize()
+                    .filter_map(|d| new_index.get(d).copied().flatten())
+                    .collect(),
+            )
+            .unwrap_or_default();
+            renumbered.apply(&mut op.action, &new_index);
             self.ops.push(op);
         }
         removed
@@ -420,7 +425,7 @@ impl TargetPlan {
     /// their access in place of a disable (counted as disables).
     pub fn membership_removals(&self) -> usize {
         self.count_removals(|a| match a {
-            Action::RemoveMember { member, .. } => Some(member),
+            Action::RemoveMember { member, .. } => Some(&**member),
             _ => None,
         })
     }
@@ -429,7 +434,7 @@ impl TargetPlan {
     /// access in place of a disable (counted as disables).
     pub fn revocations(&self) -> usize {
         self.count_removals(|a| match a {
-            Action::Revoke { principal, .. } => Some(principal),
+            Action::Revoke(r) => Some(&r.principal),
             _ => None,
         })
     }
@@ -467,16 +472,13 @@ impl TargetPlan {
             if op.id != i {
                 return bad(i, format!("is numbered {}", op.id));
             }
-            if let Some(d) = op.depends_on.iter().find(|d| **d >= i) {
+            if let Some(d) = op.depends_on.iter_usize().find(|d| *d >= i) {
                 return bad(i, format!("depends on a later operation {d}"));
             }
             for r in op.action.refs() {
                 if let Ref::Created(n) = r {
                     let creates = self.ops.get(*n).is_some_and(|o| {
-                        matches!(
-                            o.action,
-                            Action::CreateUser { .. } | Action::CreateGroup { .. }
-                        )
+                        matches!(o.action, Action::CreateUser(_) | Action::CreateGroup(_))
                     });
                     if *n >= i || !creates {
                         return bad(
@@ -484,7 +486,7 @@ impl TargetPlan {
                             format!("refers to operation {n}, which creates nothing before it"),
                         );
                     }
-                    if !op.depends_on.contains(n) {
+                    if !op.depends_on.has(*n) {
                         return bad(
                             i,
                             format!("uses what operation {n} creates without depending on it"),
@@ -506,43 +508,43 @@ mod tests {
     fn plan_round_trips_through_json_and_checks_structure() {
         let mut t = TargetPlan::new("bi", "file");
         let create = t.push(
-            Action::CreateUser {
-                source_id: "u1".into(),
-                user: Box::new(NewUser::new("ada")),
-                fingerprint: "f".into(),
-            },
+            Action::CreateUser(crate::plan::CreateUser::new(
+                "u1",
+                &NewUser::new("ada"),
+                "f",
+            )),
             vec![],
         );
         t.push(
             Action::AddMember {
-                group: GroupRef {
+                group: std::sync::Arc::new(GroupRef {
                     at: Ref::Id("g1".into()),
                     name: "eng".into(),
-                },
-                member: PrincipalRef {
+                }),
+                member: std::sync::Arc::new(PrincipalRef {
                     kind: PrincipalKind::User,
                     at: Ref::Created(create),
                     name: "ada".into(),
-                },
+                }),
             },
             vec![create],
         );
         // An operation whose own fields include the record's `id`.
         t.push(
-            Action::DisableUser {
+            Action::DisableUser(Box::new(DisableUser {
                 source_id: Some("u9".into()),
                 id: "T9".into(),
-                before: Box::new(User {
+                before: User {
                     id: "T9".into(),
                     login: "bob".into(),
                     email: None,
                     display_name: None,
                     enabled: true,
                     attributes: Default::default(),
-                }),
+                },
                 reason: Reason::Left,
                 fingerprint: None,
-            },
+            })),
             vec![],
         );
         let mut plan = Plan::new();
@@ -553,26 +555,73 @@ mod tests {
         assert_eq!(back, plan);
         assert_eq!(back.op_count(), 3);
         assert!(!back.is_empty());
+        let streamed = Plan::from_reader(text.as_bytes()).expect("parses");
+        assert_eq!(streamed, plan);
+    }
+
+    #[test]
+    fn operations_stay_small_and_a_read_plan_shares_its_references() {
+        // A first sync of a million users plans 18 million operations: every byte here
+        // is 18 MB there.
+        assert_eq!(std::mem::size_of::<Action>(), 24);
+        assert_eq!(std::mem::size_of::<Op>(), 48);
+        let mut t = TargetPlan::new("bi", "file");
+        let group = |g: &str| {
+            std::sync::Arc::new(GroupRef {
+                at: Ref::Id(g.into()),
+                name: g.into(),
+            })
+        };
+        let ada = std::sync::Arc::new(PrincipalRef {
+            kind: PrincipalKind::User,
+            at: Ref::Id("T1".into()),
+            name: "ada".into(),
+        });
+        for g in ["g1", "g2", "g1"] {
+            t.push(
+                Action::AddMember {
+                    group: group(g),
+                    member: ada.clone(),
+                },
+                vec![],
+            );
+        }
+        let mut plan = Plan::new();
+        plan.targets.push(t);
+        let mut saved = Vec::new();
+        plan.write_json(&mut saved).expect("written");
+        let back = Plan::from_reader(saved.as_slice()).expect("parses");
+        assert_eq!(back, plan);
+        let refs: Vec<_> = back.targets[0]
+            .ops
+            .iter()
+            .filter_map(|o| o.action.membership())
+            .collect();
+        assert!(std::sync::Arc::ptr_eq(refs[0].1, refs[1].1));
+        assert!(std::sync::Arc::ptr_eq(refs[1].1, refs[2].1));
+        assert!(std::sync::Arc::ptr_eq(refs[0].0, refs[2].0));
+        assert!(!std::sync::Arc::ptr_eq(refs[0].0, refs[1].0));
+        // Trailing text is no plan.
+        saved.extend_from_slice(b" {}");
+        assert!(Plan::from_reader(saved.as_slice()).is_err());
     }
 
     #[test]
     fn dropping_an_operation_drops_its_dependants_and_renumbers_the_rest() {
         let mut t = TargetPlan::new("bi", "file");
-        let create = |id: &str, login: &str| Action::CreateUser {
-            source_id: id.into(),
-            user: Box::new(NewUser::new(login)),
-            fingerprint: "f".into(),
+        let create = |id: &str, login: &str| {
+            Action::CreateUser(crate::plan::CreateUser::new(id, &NewUser::new(login), "f"))
         };
         let member = |n: usize, login: &str| Action::AddMember {
-            group: GroupRef {
+            group: std::sync::Arc::new(GroupRef {
                 at: Ref::Id("g1".into()),
                 name: "eng".into(),
-            },
-            member: PrincipalRef {
+            }),
+            member: std::sync::Arc::new(PrincipalRef {
                 kind: PrincipalKind::User,
                 at: Ref::Created(n),
                 name: login.into(),
-            },
+            }),
         };
         let bob = t.push(create("u1", "bob"), vec![]);
         let ada = t.push(create("u2", "ada"), vec![]);
@@ -594,15 +643,15 @@ mod tests {
         let mut t = TargetPlan::new("bi", "file");
         t.push(
             Action::AddMember {
-                group: GroupRef {
+                group: std::sync::Arc::new(GroupRef {
                     at: Ref::Id("g1".into()),
                     name: "eng".into(),
-                },
-                member: PrincipalRef {
+                }),
+                member: std::sync::Arc::new(PrincipalRef {
                     kind: PrincipalKind::User,
                     at: Ref::Created(0),
                     name: "ada".into(),
-                },
+                }),
             },
             vec![],
         );

@@ -27,7 +27,8 @@ use idbridge_core::{Capabilities, Group, Principal, Protected, Result};
 use idbridge_store::{Hold, Link};
 
 use crate::plan::{
-    Account, Action, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref, TargetPlan,
+    Account, Action, Conflict, GroupRef, PrincipalKind, PrincipalRef, Reason, Ref, RevokeSessions,
+    TargetPlan,
 };
 use crate::settings::TargetSettings;
 use crate::state::{Effective, TargetState};
@@ -218,7 +219,7 @@ struct Groups<'i> {
     /// How source groups meet the target's groups (once groups are planned).
     matched: Option<GroupMatch>,
     /// Per source group: its group in the target (existing or created by the plan).
-    refs: Vec<Option<GroupRef>>,
+    refs: Vec<Option<Arc<GroupRef>>>,
     /// Target group ids claimed by synced source groups.
     active: HashSet<&'i str>,
     /// Target groups by id.
@@ -385,11 +386,11 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// `deps`; returns its step.
     fn revoke_sessions(&mut self, t: usize, live: Vec<String>, deps: Vec<usize>) -> usize {
         let cur = self.input.state.users.get(t);
-        let action = Action::RevokeSessions {
+        let action = Action::RevokeSessions(Box::new(RevokeSessions {
             id: cur.id.to_string(),
             login: cur.login.to_string(),
             sessions: live,
-        };
+        }));
         self.push_user_op(Some(t), action, deps)
     }
 

@@ -71,12 +71,12 @@ fn kind_word(k: PrincipalKind) -> &'static str {
 /// One operation as diff lines (first line with its sign, details indented).
 pub fn op_lines(action: &Action) -> Vec<String> {
     match action {
-        Action::CreateUser { user, .. } => {
+        Action::CreateUser(user) => {
             let mut detail = Vec::new();
-            if let Some(n) = &user.display_name {
+            if let Some(n) = user.display_name() {
                 detail.push(e(n).to_string());
             }
-            if let Some(e_) = &user.email {
+            if let Some(e_) = user.email() {
                 detail.push(format!("<{}>", e(e_)));
             }
             let tail = if detail.is_empty() {
@@ -84,78 +84,67 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             } else {
                 format!("  ({})", detail.join(" "))
             };
-            vec![format!("+ create user {}{tail}", e(&user.login))]
+            vec![format!("+ create user {}{tail}", e(user.login()))]
         }
-        Action::UpdateUser {
-            before, changes, ..
-        } => {
-            let mut v = vec![format!("~ update user {}", e(&before.login))];
+        Action::UpdateUser(u) => {
+            let mut v = vec![format!("~ update user {}", e(&u.before.login))];
             v.extend(
-                field_changes(before, changes)
+                field_changes(&u.before, &u.changes)
                     .into_iter()
                     .map(|c| format!("    {c}")),
             );
             v
         }
-        Action::EnableUser { before, .. } => {
+        Action::EnableUser(u) => {
             vec![format!(
                 "+ enable user {} (back in the source)",
-                e(&before.login)
+                e(&u.before.login)
             )]
         }
-        Action::DisableUser { before, reason, .. } => {
+        Action::DisableUser(u) => {
             vec![format!(
                 "- disable user {} ({})",
-                e(&before.login),
-                reason.as_str()
+                e(&u.before.login),
+                u.reason.as_str()
             )]
         }
-        Action::DeleteUser { before, reason, .. } => {
+        Action::DeleteUser(u) => {
             vec![format!(
                 "- delete user {} ({})",
-                e(&before.login),
-                reason.as_str()
+                e(&u.before.login),
+                u.reason.as_str()
             )]
         }
-        Action::RevokeSessions {
-            login, sessions, ..
-        } => {
-            let n = if sessions.is_empty() {
+        Action::RevokeSessions(r) => {
+            let n = if r.sessions.is_empty() {
                 String::new()
             } else {
-                format!(" ({} live)", sessions.len())
+                format!(" ({} live)", r.sessions.len())
             };
-            vec![format!("! revoke sessions of {}{n}", e(login))]
+            vec![format!("! revoke sessions of {}{n}", e(&r.login))]
         }
-        Action::LinkUser {
-            login, fingerprint, ..
-        } if crate::planner::is_stripped_marker(fingerprint) => {
+        Action::LinkUser(l) if crate::planner::is_stripped_marker(&l.fingerprint) => {
             vec![format!(
                 "= record that {} was stripped of its access (no write to the target)",
-                e(login)
+                e(&l.login)
             )]
         }
-        Action::LinkUser {
-            login,
-            adopted_by: Some(key),
-            ..
-        } => {
+        Action::LinkUser(l) if l.adopted_by.is_some() => {
             vec![format!(
                 "= adopt user {} (matched by {}; an existing account idbridge did not manage)",
-                e(login),
-                e(key)
+                e(&l.login),
+                e(l.adopted_by.as_deref().unwrap_or_default())
             )]
         }
-        Action::LinkUser { login, .. } => {
+        Action::LinkUser(l) => {
             vec![format!(
                 "= link user {} (existing account, already matching)",
-                e(login)
+                e(&l.login)
             )]
         }
-        Action::CreateGroup { group, .. } => vec![format!("+ create group {}", e(&group.name))],
-        Action::UpdateGroup {
-            before, changes, ..
-        } => {
+        Action::CreateGroup(c) => vec![format!("+ create group {}", e(&c.group.name))],
+        Action::UpdateGroup(u) => {
+            let (before, changes) = (&u.before, &u.changes);
             let mut v = vec![format!("~ update group {}", e(&before.name))];
             if let Some(n) = &changes.name {
                 v.push(format!("    name: \"{}\" -> \"{}\"", e(&before.name), e(n)));
@@ -169,16 +158,16 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             }
             v
         }
-        Action::DeleteGroup { before, .. } => {
+        Action::DeleteGroup(d) => {
             vec![format!(
                 "- delete group {} (no longer in the source)",
-                e(&before.name)
+                e(&d.before.name)
             )]
         }
-        Action::LinkGroup { name, .. } => {
+        Action::LinkGroup(l) => {
             vec![format!(
                 "= link group {} (existing group, already matching)",
-                e(name)
+                e(&l.name)
             )]
         }
         Action::AddMember { group, member } => vec![format!(
@@ -193,29 +182,19 @@ pub fn op_lines(action: &Action) -> Vec<String> {
             e(&member.name),
             e(&group.name)
         )],
-        Action::Grant {
-            role_name,
-            principal,
-            scope,
-            ..
-        } => vec![format!(
+        Action::Grant(r) => vec![format!(
             "+ grant {} ({}) to {} {}",
-            e(role_name),
-            e(&scope.to_string()),
-            kind_word(principal.kind),
-            e(&principal.name)
+            e(&r.role_name),
+            e(&r.scope.to_string()),
+            kind_word(r.principal.kind),
+            e(&r.principal.name)
         )],
-        Action::Revoke {
-            role_name,
-            principal,
-            scope,
-            ..
-        } => vec![format!(
+        Action::Revoke(r) => vec![format!(
             "- revoke {} ({}) from {} {}",
-            e(role_name),
-            e(&scope.to_string()),
-            kind_word(principal.kind),
-            e(&principal.name)
+            e(&r.role_name),
+            e(&r.scope.to_string()),
+            kind_word(r.principal.kind),
+            e(&r.principal.name)
         )],
     }
 }

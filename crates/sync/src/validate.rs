@@ -86,10 +86,9 @@ pub fn stale_reasons(
     for op in &plan.ops {
         let a = &op.action;
         match a {
-            Action::CreateUser {
-                source_id, user, ..
-            } => {
-                if let Some(existing) = logins.get(&norm(&user.login)) {
+            Action::CreateUser(c) => {
+                let source_id = c.source_id();
+                if let Some(existing) = logins.get(&norm(c.login())) {
                     say(
                         op.id,
                         a,
@@ -108,12 +107,15 @@ pub fn stale_reasons(
                     }
                 }
             }
-            Action::UpdateUser { id, before, .. }
-            | Action::EnableUser { id, before, .. }
-            | Action::DisableUser { id, before, .. }
-            | Action::DeleteUser { id, before, .. } => match users.get(id.as_str()) {
+            Action::UpdateUser(_)
+            | Action::EnableUser(_)
+            | Action::DisableUser(_)
+            | Action::DeleteUser(_) => match a.target_id().and_then(|id| users.get(id)) {
                 None => say(op.id, a, "the account no longer exists".into()),
                 Some(now) => {
+                    let Some(before) = a.before_user() else {
+                        continue;
+                    };
                     let d = user_diff(before, *now);
                     if !d.is_empty() {
                         say(
@@ -127,14 +129,13 @@ pub fn stale_reasons(
                     }
                 }
             },
-            Action::RevokeSessions { id, .. } | Action::LinkUser { id, .. } => {
-                if user_gone(id) {
+            Action::RevokeSessions(_) | Action::LinkUser(_) => {
+                if a.target_id().is_none_or(user_gone) {
                     say(op.id, a, "the account no longer exists".into());
                 }
             }
-            Action::CreateGroup {
-                source_id, group, ..
-            } => {
+            Action::CreateGroup(c) => {
+                let (source_id, group) = (&c.source_id, &c.group);
                 if let Some(existing) = group_names.get(&norm(&group.name)) {
                     say(
                         op.id,
@@ -151,10 +152,13 @@ pub fn stale_reasons(
                     }
                 }
             }
-            Action::UpdateGroup { id, before, .. } | Action::DeleteGroup { id, before, .. } => {
-                match groups.get(id.as_str()) {
+            Action::UpdateGroup(_) | Action::DeleteGroup(_) => {
+                match a.target_id().and_then(|id| groups.get(id)) {
                     None => say(op.id, a, "the group no longer exists".into()),
                     Some(now) => {
+                        let Some(before) = a.before_group() else {
+                            continue;
+                        };
                         let d = group_diff(before, now);
                         if !d.is_empty() {
                             say(
@@ -169,8 +173,8 @@ pub fn stale_reasons(
                     }
                 }
             }
-            Action::LinkGroup { id, .. } => {
-                if !groups.contains_key(id.as_str()) {
+            Action::LinkGroup(l) => {
+                if !groups.contains_key(l.id.as_str()) {
                     say(op.id, a, "the group no longer exists".into());
                 }
             }
@@ -194,18 +198,8 @@ pub fn stale_reasons(
                     }
                 }
             }
-            Action::Grant {
-                role,
-                principal,
-                role_name,
-                ..
-            }
-            | Action::Revoke {
-                role,
-                principal,
-                role_name,
-                ..
-            } => {
+            Action::Grant(r) | Action::Revoke(r) => {
+                let (role, principal, role_name) = (&r.role, &r.principal, &r.role_name);
                 if !roles.contains(role.as_str()) {
                     say(op.id, a, format!("role `{role_name}` no longer exists"));
                 }
@@ -231,61 +225,26 @@ fn op_key(plan: &TargetPlan, action: &Action) -> String {
     let at = |r: &Ref| match r {
         Ref::Id(id) => format!("id:{id}"),
         Ref::Created(n) => match plan.ops.get(*n).map(|o| &o.action) {
-            Some(Action::CreateUser { source_id, .. }) => format!("new-user:{source_id}"),
-            Some(Action::CreateGroup { source_id, .. }) => format!("new-group:{source_id}"),
+            Some(Action::CreateUser(c)) => format!("new-user:{}", c.source_id()),
+            Some(Action::CreateGroup(c)) => format!("new-group:{}", c.source_id),
             _ => format!("new:{n}"),
         },
     };
     let name = action.name();
+    let source_id = action.source_id().unwrap_or_default();
+    let fingerprint = action.fingerprint().unwrap_or_default();
+    let id = action.target_id().unwrap_or_default();
     match action {
-        Action::CreateUser {
-            source_id,
-            fingerprint,
-            ..
+        Action::CreateUser(_)
+        | Action::CreateGroup(_)
+        | Action::LinkUser(_)
+        | Action::LinkGroup(_) => format!("{name} {source_id} {fingerprint}"),
+        Action::UpdateUser(_) | Action::EnableUser(_) | Action::UpdateGroup(_) => {
+            format!("{name} {source_id} {id} {fingerprint}")
         }
-        | Action::CreateGroup {
-            source_id,
-            fingerprint,
-            ..
-        }
-        | Action::LinkUser {
-            source_id,
-            fingerprint,
-            ..
-        }
-        | Action::LinkGroup {
-            source_id,
-            fingerprint,
-            ..
-        } => format!("{name} {source_id} {fingerprint}"),
-        Action::UpdateUser {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        }
-        | Action::EnableUser {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        }
-        | Action::UpdateGroup {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        } => format!("{name} {source_id} {id} {fingerprint}"),
-        Action::DisableUser {
-            id,
-            reason,
-            fingerprint,
-            ..
-        } => format!("{name} {id} {} {fingerprint:?}", reason.as_str()),
-        Action::DeleteUser { id, reason, .. } => format!("{name} {id} {}", reason.as_str()),
-        Action::DeleteGroup { id, .. } | Action::RevokeSessions { id, .. } => {
-            format!("{name} {id}")
-        }
+        Action::DisableUser(d) => format!("{name} {id} {} {:?}", d.reason.as_str(), d.fingerprint),
+        Action::DeleteUser(d) => format!("{name} {id} {}", d.reason.as_str()),
+        Action::DeleteGroup(_) | Action::RevokeSessions(_) => format!("{name} {id}"),
         Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
             format!(
                 "{name} {} {:?} {}",
@@ -294,23 +253,28 @@ fn op_key(plan: &TargetPlan, action: &Action) -> String {
                 at(&member.at)
             )
         }
-        Action::Grant {
-            role,
-            principal,
-            scope,
-            ..
-        }
-        | Action::Revoke {
-            role,
-            principal,
-            scope,
-            ..
-        } => format!(
-            "{name} {role} {scope} {:?} {}",
-            principal.kind,
-            at(&principal.at)
+        Action::Grant(r) | Action::Revoke(r) => format!(
+            "{name} {} {} {:?} {}",
+            r.role,
+            r.scope,
+            r.principal.kind,
+            at(&r.principal.at)
         ),
     }
+}
+
+/// A 128-bit digest of an operation's key (two SipHashes with fixed keys), compared only
+/// within one process: two distinct keys share one with odds of about 2^-100 for a plan
+/// of millions of operations.
+fn key_digest(key: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 /// The operations of a saved target plan that the source no longer calls for: `fresh` is
@@ -324,7 +288,13 @@ pub fn source_stale(
     fresh: &TargetPlan,
     source: &SourceState,
 ) -> Vec<(usize, String)> {
-    let wanted: HashSet<String> = fresh.ops.iter().map(|o| op_key(fresh, &o.action)).collect();
+    // 128-bit digests of the keys rather than the keys: a plan of millions of operations
+    // is compared without holding a string per operation.
+    let wanted: HashSet<u128> = fresh
+        .ops
+        .iter()
+        .map(|o| key_digest(&op_key(fresh, &o.action)))
+        .collect();
     let group_names: HashMap<&str, &str> = source
         .groups
         .iter()
@@ -334,15 +304,15 @@ pub fn source_stale(
     let mut out = Vec::new();
     for op in &saved.ops {
         let a = &op.action;
-        if wanted.contains(&op_key(saved, a)) {
+        if wanted.contains(&key_digest(&op_key(saved, a))) {
             continue;
         }
         let is_group = matches!(
             a,
-            Action::CreateGroup { .. }
-                | Action::UpdateGroup { .. }
-                | Action::LinkGroup { .. }
-                | Action::DeleteGroup { .. }
+            Action::CreateGroup(_)
+                | Action::UpdateGroup(_)
+                | Action::LinkGroup(_)
+                | Action::DeleteGroup(_)
         );
         let why = match a.source_id() {
             Some(sid) if is_group => match group_names.get(sid) {
@@ -353,7 +323,7 @@ pub fn source_stale(
             },
             Some(sid) => match source.users.find(sid).map(|p| source.users.get(p)) {
                 None => format!("the source user `{sid}` is no longer in the source"),
-                Some(u) if matches!(a, Action::DisableUser { .. } | Action::DeleteUser { .. }) => {
+                Some(u) if matches!(a, Action::DisableUser(_) | Action::DeleteUser(_)) => {
                     format!(
                         "the source user `{sid}` (`{}`) changed since the plan was made,                          and no longer calls for it",
                         u.login
@@ -378,7 +348,7 @@ pub fn source_stale(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Reason;
+    use crate::plan::{CreateUser, DisableUser, Reason};
     use crate::table::UserTable;
     use idbridge_core::NewUser;
 
@@ -397,21 +367,17 @@ mod tests {
     fn unchanged_targets_accept_the_plan_and_changed_ones_refuse_it() {
         let mut plan = TargetPlan::new("bi", "file");
         plan.push(
-            Action::DisableUser {
+            Action::DisableUser(Box::new(DisableUser {
                 source_id: None,
                 id: "T1".into(),
-                before: Box::new(user("T1", "bob")),
+                before: user("T1", "bob"),
                 reason: Reason::Left,
                 fingerprint: None,
-            },
+            })),
             vec![],
         );
         plan.push(
-            Action::CreateUser {
-                source_id: "s2".into(),
-                user: Box::new(NewUser::new("ada")),
-                fingerprint: "f".into(),
-            },
+            Action::CreateUser(CreateUser::new("s2", &NewUser::new("ada"), "f")),
             vec![],
         );
         let state = |users: Vec<User>| TargetState {

@@ -109,22 +109,70 @@ fn save(plan: &idbridge_sync::Plan, path: &std::path::Path) -> std::io::Result<(
 /// log that keeps growing) from exhausting memory.
 pub const MAX_PLAN_BYTES: u64 = 16 << 30;
 
+/// What a path that is not a regular file is, for messages.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "something else"
+    }
+}
+
 /// Reads a plan saved with `idbridge plan --out`: a regular file of at most
-/// [`MAX_PLAN_BYTES`].
+/// [`MAX_PLAN_BYTES`], parsed as it is read (a plan of millions of operations is never
+/// held as one text as well).
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::InvalidInput`] naming the file when it is not a regular
 /// file, too large, unreadable, not UTF-8 or not a plan.
 pub(crate) fn read_saved(path: &std::path::Path) -> Result<idbridge_sync::Plan> {
-    let bytes = idbridge_core::files::read_regular(path, MAX_PLAN_BYTES).map_err(|e| match e {
-        idbridge_core::files::ReadError::TooLarge { .. } => Error::invalid_input(format!(
-            "cannot read plan `{}`: {e}, the largest plan idbridge reads; is it the right file?",
-            path.display()
-        )),
-        e => Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display())),
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::invalid_input(format!("plan `{}`: not UTF-8 text", path.display())))?;
-    idbridge_sync::Plan::from_json(&text)
+    let cannot = |e: std::io::Error| {
+        Error::invalid_input(format!("cannot read plan `{}`: {e}", path.display()))
+    };
+    let not_regular = |t: std::fs::FileType| {
+        Error::invalid_input(format!(
+            "cannot read plan `{}`: it is {}, not a regular file",
+            path.display(),
+            kind_of(t)
+        ))
+    };
+    // Looked at before it is opened: opening a pipe would wait for a writer.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    if meta.len() > MAX_PLAN_BYTES {
+        return Err(Error::invalid_input(format!(
+            "cannot read plan `{}`: it is larger than {}, the largest plan idbridge reads; is it the right file?",
+            path.display(),
+            idbridge_core::files::ByteSize(MAX_PLAN_BYTES)
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // The path may have been replaced between the two looks.
+    let opened = file.metadata().map_err(cannot)?;
+    if !opened.is_file() {
+        return Err(not_regular(opened.file_type()));
+    }
+    // The bound holds even for a file that grows while it is read.
+    let reader =
+        std::io::BufReader::with_capacity(1 << 16, std::io::Read::take(file, MAX_PLAN_BYTES));
+    idbridge_sync::Plan::from_reader(reader)
         .map_err(|e| Error::invalid_input(format!("plan `{}`: {e}", path.display())))
 }

@@ -103,22 +103,20 @@ pub(super) fn member_write(
 /// [`Action::is_user_write`]).
 pub(super) fn user_write(action: &Action) -> Option<UserWrite> {
     Some(match action {
-        Action::CreateUser { user, .. } => UserWrite::Create {
-            user: user.as_ref().clone(),
+        Action::CreateUser(c) => UserWrite::Create { user: c.user() },
+        Action::UpdateUser(u) => UserWrite::Update {
+            id: u.id.clone(),
+            changes: u.changes.clone(),
         },
-        Action::UpdateUser { id, changes, .. } => UserWrite::Update {
-            id: id.clone(),
-            changes: changes.as_ref().clone(),
-        },
-        Action::EnableUser { id, .. } => UserWrite::SetEnabled {
-            id: id.clone(),
+        Action::EnableUser(u) => UserWrite::SetEnabled {
+            id: u.id.clone(),
             enabled: true,
         },
-        Action::DisableUser { id, .. } => UserWrite::SetEnabled {
-            id: id.clone(),
+        Action::DisableUser(u) => UserWrite::SetEnabled {
+            id: u.id.clone(),
             enabled: false,
         },
-        Action::DeleteUser { id, .. } => UserWrite::Delete { id: id.clone() },
+        Action::DeleteUser(u) => UserWrite::Delete { id: u.id.clone() },
         _ => return None,
     })
 }

@@ -53,9 +53,9 @@ pub(super) fn resolve(
                 principal: Some(resolve_ref(&member.at, created)?),
             })
         }
-        Action::Grant { principal, .. } | Action::Revoke { principal, .. } => Ok(Resolved {
+        Action::Grant(r) | Action::Revoke(r) => Ok(Resolved {
             group: None,
-            principal: Some(resolve_ref(&principal.at, created)?),
+            principal: Some(resolve_ref(&r.principal.at, created)?),
         }),
         _ => Ok(Resolved::default()),
     }
@@ -95,13 +95,13 @@ pub(super) async fn settle(
             created: answer.created,
             after: answer.after,
         }),
-        (Action::CreateUser { user, .. }, Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
-            adopt_existing_user(ctx, plan, action, user, e).await
+        (Action::CreateUser(c), Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
+            adopt_existing_user(ctx, plan, action, &c.user(), e).await
         }
-        (Action::CreateGroup { group, .. }, Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
-            adopt_existing_group(ctx, plan, action, group, e).await
+        (Action::CreateGroup(c), Err(e)) if e.kind() == ErrorKind::AlreadyExists => {
+            adopt_existing_group(ctx, plan, action, &c.group, e).await
         }
-        (Action::DeleteUser { .. } | Action::DeleteGroup { .. }, Err(e))
+        (Action::DeleteUser(_) | Action::DeleteGroup(_), Err(e))
             if e.kind() == ErrorKind::NotFound =>
         {
             Ok(Performed {
@@ -122,30 +122,31 @@ async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<
         after,
     };
     match action {
-        Action::CreateUser { user, .. } => {
-            let u = h.create_user(user).await?;
+        Action::CreateUser(c) => {
+            let u = h.create_user(&c.user()).await?;
             Ok(Answer {
                 after: to_json(&u),
                 created: Some(u.id),
             })
         }
-        Action::UpdateUser { id, changes, .. } => {
-            let u = h.update_user(id, changes).await?;
+        Action::UpdateUser(u) => {
+            let u = h.update_user(&u.id, &u.changes).await?;
             Ok(simple(to_json(&u)))
         }
-        Action::EnableUser { id, .. } => {
-            let u = h.set_user_enabled(id, true).await?;
+        Action::EnableUser(u) => {
+            let u = h.set_user_enabled(&u.id, true).await?;
             Ok(simple(to_json(&u)))
         }
-        Action::DisableUser { id, .. } => {
-            let u = h.set_user_enabled(id, false).await?;
+        Action::DisableUser(u) => {
+            let u = h.set_user_enabled(&u.id, false).await?;
             Ok(simple(to_json(&u)))
         }
-        Action::DeleteUser { id, .. } => {
-            h.delete_user(id).await?;
+        Action::DeleteUser(u) => {
+            h.delete_user(&u.id).await?;
             Ok(simple(None))
         }
-        Action::RevokeSessions { id, .. } => {
+        Action::RevokeSessions(r) => {
+            let id = &r.id;
             let caps = h.capabilities();
             let revoked = if caps.sessions_revoke_user {
                 h.revoke_user_sessions(id).await?
@@ -165,20 +166,20 @@ async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<
                 serde_json::json!({ "sessions_revoked": revoked }),
             )))
         }
-        Action::LinkUser { .. } | Action::LinkGroup { .. } => Ok(simple(None)),
-        Action::CreateGroup { group, .. } => {
-            let g = h.create_group(group).await?;
+        Action::LinkUser(_) | Action::LinkGroup(_) => Ok(simple(None)),
+        Action::CreateGroup(c) => {
+            let g = h.create_group(&c.group).await?;
             Ok(Answer {
                 after: to_json(&g),
                 created: Some(g.id),
             })
         }
-        Action::UpdateGroup { id, changes, .. } => {
-            let g = h.update_group(id, changes).await?;
+        Action::UpdateGroup(u) => {
+            let g = h.update_group(&u.id, &u.changes).await?;
             Ok(simple(to_json(&g)))
         }
-        Action::DeleteGroup { id, .. } => {
-            h.delete_group(id).await?;
+        Action::DeleteGroup(d) => {
+            h.delete_group(&d.id).await?;
             Ok(simple(None))
         }
         Action::AddMember { member, .. } | Action::RemoveMember { member, .. } => {
@@ -195,18 +196,8 @@ async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<
             }
             Ok(simple(None))
         }
-        Action::Grant {
-            role,
-            principal: p,
-            scope,
-            ..
-        }
-        | Action::Revoke {
-            role,
-            principal: p,
-            scope,
-            ..
-        } => {
+        Action::Grant(r) | Action::Revoke(r) => {
+            let (role, p, scope) = (&r.role, &r.principal, &r.scope);
             let Some(pid) = resolved.principal else {
                 return Err(Error::protocol("grant operation without a principal"));
             };
@@ -215,7 +206,7 @@ async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<
                 principal: principal(p, pid),
                 scope: scope.clone(),
             };
-            if matches!(action, Action::Grant { .. }) {
+            if matches!(action, Action::Grant(_)) {
                 h.grant(&grant).await?;
             } else {
                 h.revoke(&grant).await?;
@@ -420,20 +411,20 @@ mod tests {
             .expect("link");
         let mut plan = TargetPlan::new("t", "target");
         plan.push(
-            Action::CreateUser {
-                source_id: "s-ada".into(),
-                user: Box::new(NewUser::new("ada")),
-                fingerprint: "fp".into(),
-            },
+            Action::CreateUser(crate::plan::CreateUser::new(
+                "s-ada",
+                &NewUser::new("ada"),
+                "fp",
+            )),
             Vec::new(),
         );
         plan.push(
-            Action::DeleteUser {
+            Action::DeleteUser(Box::new(crate::plan::DeleteUser {
                 source_id: Some("s-gone".into()),
                 id: gone.id.clone(),
-                before: Box::new(gone),
+                before: gone,
                 reason: Reason::Left,
-            },
+            })),
             Vec::new(),
         );
         let caps = Capabilities {

@@ -13,13 +13,10 @@ pub(super) fn to_json<T: Serialize>(v: &T) -> Option<Value> {
 }
 
 fn before_of(action: &Action) -> Option<Value> {
-    match action {
-        Action::UpdateUser { before, .. }
-        | Action::EnableUser { before, .. }
-        | Action::DisableUser { before, .. }
-        | Action::DeleteUser { before, .. } => to_json(before),
-        Action::UpdateGroup { before, .. } | Action::DeleteGroup { before, .. } => to_json(before),
-        _ => None,
+    match (action.before_user(), action.before_group()) {
+        (Some(u), _) => to_json(u),
+        (None, Some(g)) => to_json(g),
+        (None, None) => None,
     }
 }
 
@@ -48,7 +45,7 @@ pub(super) fn journal_row(
 fn destructive(action: &Action) -> bool {
     matches!(
         action,
-        Action::DisableUser { .. } | Action::DeleteUser { .. } | Action::DeleteGroup { .. }
+        Action::DisableUser(_) | Action::DeleteUser(_) | Action::DeleteGroup(_)
     )
 }
 
@@ -95,12 +92,11 @@ pub(super) fn links_after(
     created: Option<&str>,
     fp_override: Option<&str>,
 ) -> Vec<Write> {
+    let source_id = action.source_id().unwrap_or_default();
+    let fingerprint = action.fingerprint().unwrap_or_default();
+    let id = action.target_id().unwrap_or_default();
     match action {
-        Action::CreateUser {
-            source_id,
-            fingerprint,
-            ..
-        } => created
+        Action::CreateUser(_) => created
             .map(|id| {
                 vec![upsert(
                     plan,
@@ -111,39 +107,18 @@ pub(super) fn links_after(
                 )]
             })
             .unwrap_or_default(),
-        Action::UpdateUser {
-            source_id,
-            id,
-            fingerprint,
-            ..
+        Action::UpdateUser(_) | Action::EnableUser(_) | Action::LinkUser(_) => {
+            vec![upsert(plan, LinkKind::User, source_id, id, fingerprint)]
         }
-        | Action::EnableUser {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        }
-        | Action::LinkUser {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        } => vec![upsert(plan, LinkKind::User, source_id, id, fingerprint)],
-        Action::DisableUser {
-            source_id: Some(source_id),
-            id,
-            fingerprint: Some(fp),
-            ..
-        } => vec![upsert(plan, LinkKind::User, source_id, id, fp)],
-        Action::DeleteUser {
-            source_id: Some(source_id),
-            ..
-        } => vec![delete_link(plan, LinkKind::User, source_id)],
-        Action::CreateGroup {
-            source_id,
-            fingerprint,
-            ..
-        } => created
+        Action::DisableUser(d) => match (&d.source_id, &d.fingerprint) {
+            (Some(source_id), Some(fp)) => vec![upsert(plan, LinkKind::User, source_id, id, fp)],
+            _ => Vec::new(),
+        },
+        Action::DeleteUser(d) => match &d.source_id {
+            Some(source_id) => vec![delete_link(plan, LinkKind::User, source_id)],
+            None => Vec::new(),
+        },
+        Action::CreateGroup(_) => created
             .map(|id| {
                 vec![upsert(
                     plan,
@@ -154,22 +129,13 @@ pub(super) fn links_after(
                 )]
             })
             .unwrap_or_default(),
-        Action::UpdateGroup {
-            source_id,
-            id,
-            fingerprint,
-            ..
+        Action::UpdateGroup(_) | Action::LinkGroup(_) => {
+            vec![upsert(plan, LinkKind::Group, source_id, id, fingerprint)]
         }
-        | Action::LinkGroup {
-            source_id,
-            id,
-            fingerprint,
-            ..
-        } => vec![upsert(plan, LinkKind::Group, source_id, id, fingerprint)],
-        Action::DeleteGroup {
-            source_id: Some(source_id),
-            ..
-        } => vec![delete_link(plan, LinkKind::Group, source_id)],
+        Action::DeleteGroup(d) => match &d.source_id {
+            Some(source_id) => vec![delete_link(plan, LinkKind::Group, source_id)],
+            None => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }

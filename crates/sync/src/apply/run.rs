@@ -58,7 +58,7 @@ pub(super) async fn run_batch(
         });
         let sent = raw.and_then(|record| {
             let created = match action {
-                Action::CreateUser { .. } => match &record {
+                Action::CreateUser(_) => match &record {
                     Some(u) => Some(u.id.clone()),
                     None => {
                         return Err(Error::protocol(

@@ -132,19 +132,19 @@ fn any(_: &MemberWrite) -> MemberBatchKey {
     MemberBatchKey::Any
 }
 
-fn group(id: &str) -> GroupRef {
-    GroupRef {
+fn group(id: &str) -> Arc<GroupRef> {
+    Arc::new(GroupRef {
         at: Ref::Id(id.into()),
         name: id.into(),
-    }
+    })
 }
 
-fn user(id: &str) -> PrincipalRef {
-    PrincipalRef {
+fn user(id: &str) -> Arc<PrincipalRef> {
+    Arc::new(PrincipalRef {
         kind: PrincipalKind::User,
         at: Ref::Id(id.into()),
         name: id.into(),
-    }
+    })
 }
 
 fn add(g: &str, u: &str) -> Action {

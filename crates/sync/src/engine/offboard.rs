@@ -5,7 +5,7 @@
 use idbridge_core::{AdapterHandle, Error, Result};
 use idbridge_store::{LinkKind, NewHold};
 
-use crate::plan::{Action, Plan, Reason, TargetPlan};
+use crate::plan::{Action, DisableUser, Plan, Reason, RevokeSessions, RoleChange, TargetPlan};
 use crate::state::read_members;
 use crate::util::norm;
 
@@ -111,23 +111,23 @@ impl Engine {
             }
             if account.enabled && caps.users_set_enabled {
                 deps.push(tp.push(
-                    Action::DisableUser {
+                    Action::DisableUser(Box::new(DisableUser {
                         source_id: source_id.clone(),
                         id: account.id.clone(),
-                        before: Box::new(account.clone()),
+                        before: account.clone(),
                         reason: Reason::Offboard,
                         fingerprint: None,
-                    },
+                    })),
                     vec![],
                 ));
             }
             if caps.sessions_revoke_user || (caps.sessions_list && caps.sessions_revoke) {
                 tp.push(
-                    Action::RevokeSessions {
+                    Action::RevokeSessions(Box::new(RevokeSessions {
                         id: account.id.clone(),
                         login: account.login.clone(),
                         sessions: Vec::new(),
-                    },
+                    })),
                     deps,
                 );
             } else {
@@ -181,6 +181,7 @@ async fn strip_account(
 ) -> Result<Vec<usize>> {
     use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
     use idbridge_core::{GrantFilter, Principal, Scope};
+    use std::sync::Arc;
     let caps = t.handle.capabilities();
     let me = Principal::User(account.id.clone());
     let user_ref = PrincipalRef {
@@ -204,11 +205,11 @@ async fn strip_account(
             }
             ops.push(tp.push(
                 Action::RemoveMember {
-                    group: GroupRef {
+                    group: Arc::new(GroupRef {
                         at: Ref::Id(g.id.as_str().into()),
                         name: g.name.as_str().into(),
-                    },
-                    member: user_ref.clone(),
+                    }),
+                    member: Arc::new(user_ref.clone()),
                 },
                 vec![],
             ));
@@ -242,19 +243,19 @@ async fn strip_account(
                         continue;
                     }
                     floored = true;
-                    Action::Grant {
+                    Action::Grant(Box::new(RoleChange {
                         role: f.to_string(),
                         role_name: name_of(f),
                         principal: user_ref.clone(),
                         scope: Scope::Global,
-                    }
+                    }))
                 }
-                _ => Action::Revoke {
+                _ => Action::Revoke(Box::new(RoleChange {
                     role: g.role.clone(),
                     role_name: name_of(&g.role),
                     principal: user_ref.clone(),
                     scope: g.scope.clone(),
-                },
+                })),
             };
             ops.push(tp.push(action, vec![]));
         }
@@ -292,11 +293,11 @@ impl Engine {
         }
         for op in plan.targets.iter().flat_map(|t| &t.ops) {
             match &op.action {
-                Action::DisableUser { before, .. } => {
-                    keys.push(before.login.clone());
-                    keys.extend(before.email.clone());
+                Action::DisableUser(d) => {
+                    keys.push(d.before.login.clone());
+                    keys.extend(d.before.email.clone());
                 }
-                Action::RevokeSessions { login, .. } => keys.push(login.clone()),
+                Action::RevokeSessions(r) => keys.push(r.login.clone()),
                 _ => {}
             }
         }

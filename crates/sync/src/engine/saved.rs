@@ -84,9 +84,11 @@ impl SavedPlanCheck {
                 .ops
                 .iter()
                 .filter_map(|o| match &o.action {
-                    Action::RemoveMember { member: p, .. }
-                    | Action::Revoke { principal: p, .. }
-                    | Action::Grant { principal: p, .. } => match &p.at {
+                    Action::RemoveMember { member: p, .. } => match &p.at {
+                        Ref::Id(id) => Some(id.as_ref()),
+                        Ref::Created(_) => None,
+                    },
+                    Action::Revoke(r) | Action::Grant(r) => match &r.principal.at {
                         Ref::Id(id) => Some(id.as_ref()),
                         Ref::Created(_) => None,
                     },
@@ -243,33 +245,42 @@ impl Engine {
         }
         let snapshot = self.read().await?;
         // The plan that would be made now: what the source calls for, and what the guards
-        // count, from the current state rather than from the file.
-        let fresh = self.plan_snapshot(&snapshot)?;
+        // count, from the current state rather than from the file; one target at a time.
+        self.plan_each_target(&snapshot, |now| {
+            let Some(tp) = plan.target(&now.target) else {
+                return Ok(());
+            };
+            let Some(snap) = snapshot.targets.iter().find(|s| s.name == tp.target) else {
+                return Ok(());
+            };
+            for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
+                check.stale.push(format!("target `{}`: {r}", tp.target));
+            }
+            let stale = source_stale(tp, &now, &snapshot.source);
+            if !stale.is_empty() {
+                check.source_stale.push((tp.target.clone(), stale));
+            }
+            check.live.push(LiveCounts {
+                target: tp.target.clone(),
+                managed_users: now.managed_users,
+                managed_groups: now.managed_groups,
+                managed_memberships: now.managed_memberships,
+                managed_grants: now.managed_grants,
+                stripped: now
+                    .can_sign_in
+                    .iter()
+                    .filter(|c| c.stripped_now)
+                    .map(|c| c.id.clone())
+                    .collect(),
+            });
+            Ok(())
+        })?;
+        // In the plan's order, as before; targets planned now keep theirs.
+        let order = |t: &str| plan.targets.iter().position(|p| p.target == t);
+        check.source_stale.sort_by_key(|(t, _)| order(t));
+        check.live.sort_by_key(|l| order(&l.target));
         for tp in &plan.targets {
-            if let Some(snap) = snapshot.targets.iter().find(|s| s.name == tp.target) {
-                for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
-                    check.stale.push(format!("target `{}`: {r}", tp.target));
-                }
-                if let Some(now) = fresh.target(&tp.target) {
-                    let stale = source_stale(tp, now, &snapshot.source);
-                    if !stale.is_empty() {
-                        check.source_stale.push((tp.target.clone(), stale));
-                    }
-                    check.live.push(LiveCounts {
-                        target: tp.target.clone(),
-                        managed_users: now.managed_users,
-                        managed_groups: now.managed_groups,
-                        managed_memberships: now.managed_memberships,
-                        managed_grants: now.managed_grants,
-                        stripped: now
-                            .can_sign_in
-                            .iter()
-                            .filter(|c| c.stripped_now)
-                            .map(|c| c.id.clone())
-                            .collect(),
-                    });
-                }
-            } else if let Some(u) = snapshot.unavailable.iter().find(|u| u.name == tp.target) {
+            if let Some(u) = snapshot.unavailable.iter().find(|u| u.name == tp.target) {
                 check.unavailable.push(u.clone());
             }
         }

@@ -12,7 +12,8 @@ use idbridge_core::{Principal, Scope};
 use idbridge_store::Hold;
 
 use crate::plan::{
-    Action, CanSignIn, GroupRef, HeldAccount, PrincipalKind, PrincipalRef, Reason, Ref,
+    Action, CanSignIn, DeleteUser, DisableUser, GroupRef, HeldAccount, LinkUser, PrincipalKind,
+    PrincipalRef, Reason, Ref, RoleChange,
 };
 use crate::settings::DeletionPolicy;
 use crate::table::UserTable;
@@ -142,12 +143,12 @@ impl<'i> Planner<'_, 'i> {
                 }
                 self.push_user_op(
                     Some(t),
-                    Action::DeleteUser {
+                    Action::DeleteUser(Box::new(DeleteUser {
                         source_id,
                         id: cur.id.to_string(),
-                        before: Box::new(cur.to_user()),
+                        before: cur.to_user(),
                         reason,
-                    },
+                    })),
                     deps,
                 );
             } else if want_disable {
@@ -158,13 +159,13 @@ impl<'i> Planner<'_, 'i> {
                 if cur.enabled {
                     self.push_user_op(
                         Some(t),
-                        Action::DisableUser {
+                        Action::DisableUser(Box::new(DisableUser {
                             source_id,
                             id: cur.id.to_string(),
-                            before: Box::new(cur.to_user()),
+                            before: cur.to_user(),
                             reason,
                             fingerprint: fingerprint.map(|fp| self.account_fp_text(t, fp)),
-                        },
+                        })),
                         vec![],
                     );
                     if self.eff.sessions_revoke {
@@ -183,13 +184,13 @@ impl<'i> Planner<'_, 'i> {
                     if !link_current {
                         self.push_user_op(
                             Some(t),
-                            Action::LinkUser {
+                            Action::LinkUser(Box::new(LinkUser {
                                 source_id: source_id.clone(),
                                 id: cur.id.to_string(),
                                 login: cur.login.to_string(),
                                 fingerprint: self.account_fp_text(t, *fp),
                                 adopted_by: None,
-                            },
+                            })),
                             vec![],
                         );
                     }
@@ -253,13 +254,13 @@ impl<'i> Planner<'_, 'i> {
         if let (Some(sid), true) = (&source_id, record) {
             self.push_user_op(
                 Some(t),
-                Action::LinkUser {
+                Action::LinkUser(Box::new(LinkUser {
                     source_id: sid.clone(),
                     id: cur.id.to_string(),
                     login: cur.login.to_string(),
                     fingerprint: fingerprint_text(marker),
                     adopted_by: None,
-                },
+                })),
                 last,
             );
         }
@@ -308,6 +309,10 @@ impl<'i> Planner<'_, 'i> {
             if self.group_protected(cur) {
                 continue;
             }
+            let gref = Arc::new(GroupRef {
+                at: Ref::Id(Arc::from(cur.id.as_str())),
+                name: Arc::from(cur.name.as_str()),
+            });
             for &u in &list.users {
                 let t = u as usize;
                 if !self.accounts.contained[t] || !self.caps.members_remove {
@@ -316,15 +321,12 @@ impl<'i> Planner<'_, 'i> {
                 let acc = tusers.get(t);
                 let op = self.plan.push(
                     Action::RemoveMember {
-                        group: GroupRef {
-                            at: Ref::Id(Arc::from(cur.id.as_str())),
-                            name: Arc::from(cur.name.as_str()),
-                        },
-                        member: PrincipalRef {
+                        group: gref.clone(),
+                        member: Arc::new(PrincipalRef {
                             kind: PrincipalKind::User,
                             at: Ref::Id(Arc::from(acc.id)),
                             name: Arc::from(acc.login),
-                        },
+                        }),
                     },
                     vec![],
                 );
@@ -362,19 +364,19 @@ impl<'i> Planner<'_, 'i> {
                     if g.role == f || !self.caps.grants_grant || !floored.insert(t) {
                         continue;
                     }
-                    Action::Grant {
+                    Action::Grant(Box::new(RoleChange {
                         role: f.to_string(),
                         role_name: role_name(f),
                         principal: self.principal_ref_of(&g.principal),
                         scope: Scope::Global,
-                    }
+                    }))
                 }
-                _ => Action::Revoke {
+                _ => Action::Revoke(Box::new(RoleChange {
                     role: g.role.clone(),
                     role_name: role_name(&g.role),
                     principal: self.principal_ref_of(&g.principal),
                     scope: g.scope.clone(),
-                },
+                })),
             };
             let op = self.plan.push(action, vec![]);
             self.accounts.strip_ops.entry(t).or_default().push(op);

@@ -6,7 +6,7 @@ use hashbrown::{HashMap, HashSet};
 
 use idbridge_core::{Grant, Principal, Result, Role, Scope};
 
-use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, Refused};
+use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, Refused, RoleChange};
 use crate::settings::{RoleTarget, ScopeRule};
 use crate::util::norm;
 
@@ -223,12 +223,12 @@ impl<'i> Planner<'_, 'i> {
                 } else if !present {
                     let deps = Self::deps_of(&[&p.at]);
                     self.plan.push(
-                        Action::Grant {
+                        Action::Grant(Box::new(RoleChange {
                             role: role.id.clone(),
                             role_name: role.name.clone(),
                             principal: p.clone(),
                             scope: scope.clone(),
-                        },
+                        })),
                         deps,
                     );
                 }
@@ -271,12 +271,12 @@ impl<'i> Planner<'_, 'i> {
                     .unwrap_or_else(|| g.role.clone());
                 let principal = self.principal_ref_of(&g.principal);
                 self.plan.push(
-                    Action::Revoke {
+                    Action::Revoke(Box::new(RoleChange {
                         role: g.role.clone(),
                         role_name,
                         principal,
                         scope: g.scope.clone(),
-                    },
+                    })),
                     vec![],
                 );
             }

@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 use idbridge_core::{GroupChanges, NewGroup};
 use idbridge_store::Link;
 
-use crate::plan::{Action, GroupRef, Ref};
+use crate::plan::{Action, CreateGroup, DeleteGroup, GroupRef, LinkGroup, Ref, UpdateGroup};
 use crate::settings::DeletionPolicy;
 use crate::util::norm;
 
@@ -55,10 +55,10 @@ impl<'i> Planner<'_, 'i> {
             match gm.claim[i] {
                 Some(t) => {
                     let cur = &tgroups[t];
-                    self.groups.refs[i] = Some(GroupRef {
+                    self.groups.refs[i] = Some(Arc::new(GroupRef {
                         at: Ref::Id(Arc::from(cur.id.as_str())),
                         name: Arc::from(cur.name.as_str()),
-                    });
+                    }));
                     if self.group_protected(cur) {
                         self.plan.notes.push(format!(
                             "group `{}` is protected: its name, description and members are left as they are",
@@ -84,13 +84,13 @@ impl<'i> Planner<'_, 'i> {
                     }
                     if !ch.is_empty() && self.caps.groups_update {
                         self.plan.push(
-                            Action::UpdateGroup {
+                            Action::UpdateGroup(Box::new(UpdateGroup {
                                 source_id: g.id.clone(),
                                 id: cur.id.clone(),
-                                before: Box::new(cur.clone()),
-                                changes: Box::new(ch),
+                                before: cur.clone(),
+                                changes: ch,
                                 fingerprint: fp,
-                            },
+                            })),
                             vec![],
                         );
                     } else if !link.is_some_and(|l| l.target_id == cur.id && l.fingerprint == fp) {
@@ -101,12 +101,12 @@ impl<'i> Planner<'_, 'i> {
                             ));
                         }
                         self.plan.push(
-                            Action::LinkGroup {
+                            Action::LinkGroup(Box::new(LinkGroup {
                                 source_id: g.id.clone(),
                                 id: cur.id.clone(),
                                 name: cur.name.clone(),
                                 fingerprint: fp,
-                            },
+                            })),
                             vec![],
                         );
                     }
@@ -117,20 +117,20 @@ impl<'i> Planner<'_, 'i> {
                         continue;
                     }
                     let op = self.plan.push(
-                        Action::CreateGroup {
+                        Action::CreateGroup(Box::new(CreateGroup {
                             source_id: g.id.clone(),
                             group: NewGroup {
                                 name: name.clone(),
                                 description,
                             },
                             fingerprint: fp,
-                        },
+                        })),
                         vec![],
                     );
-                    self.groups.refs[i] = Some(GroupRef {
+                    self.groups.refs[i] = Some(Arc::new(GroupRef {
                         at: Ref::Created(op),
                         name: Arc::from(name.as_str()),
-                    });
+                    }));
                 }
             }
         }
@@ -160,11 +160,11 @@ impl<'i> Planner<'_, 'i> {
             match self.s.deletion {
                 DeletionPolicy::Delete if self.caps.groups_delete => {
                     self.plan.push(
-                        Action::DeleteGroup {
+                        Action::DeleteGroup(Box::new(DeleteGroup {
                             source_id: Some(source_id.clone()),
                             id: cur.id.clone(),
-                            before: Box::new(cur.clone()),
-                        },
+                            before: cur.clone(),
+                        })),
                         vec![],
                     );
                 }

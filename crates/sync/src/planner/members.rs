@@ -60,8 +60,9 @@ impl<'i> Planner<'_, 'i> {
         let mut seen_src = vec![usize::MAX; self.users.desired.len()];
         let mut wanted_t = vec![usize::MAX; tusers.len()];
         let mut present_t = vec![usize::MAX; tusers.len()];
-        let mut removals: Vec<(GroupRef, Member)> = Vec::new();
-        let mut ref_cache: Vec<Option<PrincipalRef>> = vec![None; self.users.desired.len()];
+        let mut removals: Vec<(Arc<GroupRef>, Member)> = Vec::new();
+        // One shared reference per user, named by all its operations in this target.
+        let mut ref_cache: Vec<Option<Arc<PrincipalRef>>> = vec![None; self.users.desired.len()];
         // A few Arcs per group; the loop below needs `self` for the rest.
         let group_refs = self.groups.refs.clone();
         let (mut skipped_adds, mut skipped_removals) = (0usize, 0usize);
@@ -132,7 +133,7 @@ impl<'i> Planner<'_, 'i> {
                     take(u, &mut users);
                 }
             }
-            let mut adds: Vec<PrincipalRef> = Vec::new();
+            let mut adds: Vec<Arc<PrincipalRef>> = Vec::new();
             for u in users {
                 let add = match self.users.target[u] {
                     UserTarget::Absent => false,
@@ -143,9 +144,8 @@ impl<'i> Planner<'_, 'i> {
                     UserTarget::Created(_) => true,
                 };
                 if add {
-                    // One reference per user, shared by all its operations.
                     if ref_cache[u].is_none() {
-                        ref_cache[u] = self.user_ref(u);
+                        ref_cache[u] = self.user_ref(u).map(Arc::new);
                     }
                     adds.extend(ref_cache[u].clone());
                 }
@@ -160,7 +160,7 @@ impl<'i> Planner<'_, 'i> {
                     Ref::Created(_) => false,
                 };
                 if !present {
-                    adds.push(p);
+                    adds.push(Arc::new(p));
                 }
             }
             if !self.caps.members_add {
@@ -223,10 +223,10 @@ impl<'i> Planner<'_, 'i> {
                 if self.group_protected(cur) {
                     continue;
                 }
-                let gref = GroupRef {
+                let gref = Arc::new(GroupRef {
                     at: Ref::Id(Arc::from(cur.id.as_str())),
                     name: Arc::from(cur.name.as_str()),
-                };
+                });
                 if let Some(list) = members.get(&cur.id) {
                     self.plan.managed_memberships += list.len();
                     for &u in &list.users {
@@ -246,13 +246,13 @@ impl<'i> Planner<'_, 'i> {
             let member = match m {
                 Member::Account(t) => {
                     let cur = tusers.get(t);
-                    PrincipalRef {
+                    Arc::new(PrincipalRef {
                         kind: PrincipalKind::User,
                         at: Ref::Id(Arc::from(cur.id)),
                         name: Arc::from(cur.login),
-                    }
+                    })
                 }
-                Member::Other(p) => self.principal_ref_of(&p),
+                Member::Other(p) => Arc::new(self.principal_ref_of(&p)),
             };
             self.plan.push(
                 Action::RemoveMember {

@@ -4,10 +4,12 @@
 
 use hashbrown::HashMap;
 
-use idbridge_core::{NewUser, UserChanges};
+use idbridge_core::UserChanges;
 
 use crate::holds::HoldIndex;
-use crate::plan::{Account, Action, Conflict, Reason, Refused};
+use crate::plan::{
+    Account, Action, Conflict, CreateUser, EnableUser, LinkUser, Reason, Refused, UpdateUser,
+};
 use crate::settings::{Adopt, DeletionPolicy};
 use crate::table::{UserRef, UserTable};
 use crate::util::{Fingerprinter, fingerprint_text, norm, norm_eq, norm_key};
@@ -107,13 +109,13 @@ impl<'i> Planner<'_, 'i> {
                 let fingerprint = self.user_fp_text(i, fp);
                 self.push_user_op(
                     Some(t),
-                    Action::LinkUser {
+                    Action::LinkUser(Box::new(LinkUser {
                         source_id: u.id.to_string(),
                         id: cur.id.to_string(),
                         login: cur.login.to_string(),
                         fingerprint,
                         adopted_by: Some(key.to_string()),
-                    },
+                    })),
                     vec![],
                 );
             }
@@ -161,13 +163,13 @@ impl<'i> Planner<'_, 'i> {
                     let fingerprint = self.user_fp_text(i, d.fingerprint);
                     let id = self.push_user_op(
                         Some(t),
-                        Action::UpdateUser {
+                        Action::UpdateUser(Box::new(UpdateUser {
                             source_id: u.id.to_string(),
                             id: cur.id.to_string(),
-                            before: Box::new(cur.to_user()),
-                            changes: Box::new(ch),
+                            before: cur.to_user(),
+                            changes: ch,
                             fingerprint,
-                        },
+                        })),
                         vec![],
                     );
                     if renames {
@@ -186,12 +188,12 @@ impl<'i> Planner<'_, 'i> {
                     let fingerprint = self.user_fp_text(i, d.fingerprint);
                     self.push_user_op(
                         Some(t),
-                        Action::EnableUser {
+                        Action::EnableUser(Box::new(EnableUser {
                             source_id: u.id.to_string(),
                             id: cur.id.to_string(),
-                            before: Box::new(cur.to_user()),
+                            before: cur.to_user(),
                             fingerprint,
-                        },
+                        })),
                         vec![],
                     );
                     wrote = true;
@@ -217,13 +219,13 @@ impl<'i> Planner<'_, 'i> {
                 let fingerprint = self.user_fp_text(i, d.fingerprint);
                 self.push_user_op(
                     Some(t),
-                    Action::LinkUser {
+                    Action::LinkUser(Box::new(LinkUser {
                         source_id: u.id.to_string(),
                         id: cur.id.to_string(),
                         login: cur.login.to_string(),
                         fingerprint,
                         adopted_by: None,
-                    },
+                    })),
                     vec![],
                 );
             }
@@ -280,18 +282,18 @@ impl<'i> Planner<'_, 'i> {
             }
             let op = self.push_user_op(
                 None,
-                Action::CreateUser {
-                    source_id: u.id.to_string(),
-                    user: Box::new(NewUser {
-                        login: d.login.to_string(),
-                        email: d.email.as_deref().map(str::to_string),
-                        display_name: d.display_name.as_deref().map(str::to_string),
-                        enabled: true,
-                        attributes: d.attributes.clone().unwrap_or_default(),
-                        password: None,
-                    }),
-                    fingerprint: fingerprint_text(d.fingerprint),
-                },
+                Action::CreateUser(CreateUser::from_parts(
+                    u.id,
+                    &fingerprint_text(d.fingerprint),
+                    &d.login,
+                    d.email.as_deref(),
+                    d.display_name.as_deref(),
+                    true,
+                    d.attributes
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )),
                 deps,
             );
             self.users.created[i] = Some(op);

@@ -2,40 +2,40 @@ use chrono::TimeZone;
 use idbridge_core::{NewUser, User};
 
 use super::super::{
-    Account, Action, CanSignIn, Conflict, GroupRef, HeldAccount, Plan, PrincipalKind, PrincipalRef,
-    Reason, Ref, Refused, Seal, TargetPlan,
+    Account, Action, CanSignIn, Conflict, DisableUser, GroupRef, HeldAccount, Plan, PrincipalKind,
+    PrincipalRef, Reason, Ref, Refused, Seal, TargetPlan,
 };
 
 /// A plan with every field of a plan and of a target filled in.
 fn full_plan() -> Plan {
     let mut t = TargetPlan::new("bi", "file");
     let create = t.push(
-        Action::CreateUser {
-            source_id: "u1".into(),
-            user: Box::new(NewUser::new("ada\u{202e}")),
-            fingerprint: "f".into(),
-        },
+        Action::CreateUser(crate::plan::CreateUser::new(
+            "u1",
+            &NewUser::new("ada\u{202e}"),
+            "f",
+        )),
         vec![],
     );
     t.push(
         Action::AddMember {
-            group: GroupRef {
+            group: std::sync::Arc::new(GroupRef {
                 at: Ref::Id("g1".into()),
                 name: "eng \"core\"".into(),
-            },
-            member: PrincipalRef {
+            }),
+            member: std::sync::Arc::new(PrincipalRef {
                 kind: PrincipalKind::User,
                 at: Ref::Created(create),
                 name: "ada".into(),
-            },
+            }),
         },
         vec![create],
     );
     t.push(
-        Action::DisableUser {
+        Action::DisableUser(Box::new(DisableUser {
             source_id: Some("u9".into()),
             id: "T9".into(),
-            before: Box::new(User {
+            before: User {
                 id: "T9".into(),
                 login: "bob".into(),
                 email: Some("bob@example.com".into()),
@@ -44,10 +44,10 @@ fn full_plan() -> Plan {
                 attributes: [("z".to_string(), "1".to_string()), ("a".into(), "2".into())]
                     .into_iter()
                     .collect(),
-            }),
+            },
             reason: Reason::Left,
             fingerprint: None,
-        },
+        })),
         vec![],
     );
     let account = || Account {

@@ -46,7 +46,7 @@ fn groups_memberships_and_nesting() {
         .find(|o| o.action.resource() == "Engineering <- bob")
         .expect("add");
     let create_bob = find(&plan, "create_user")[0];
-    assert!(add_bob.depends_on.contains(&create_bob.id));
+    assert!(add_bob.depends_on.has(create_bob.id));
 
     // Without nesting the target gets all-staff's users directly.
     c.caps.members_nested = false;
@@ -162,9 +162,10 @@ fn descriptions_are_left_alone_where_groups_have_none() {
     }]);
     c.caps.groups_description = false;
     let plan = c.plan().expect("plan");
-    let Action::CreateGroup { group: g, .. } = &find(&plan, "create_group")[0].action else {
+    let Action::CreateGroup(x_) = &find(&plan, "create_group")[0].action else {
         panic!()
     };
+    let g = &x_.group;
     assert_eq!(g.description, None);
     c.target.groups = vec![group("TG1", "eng")];
     let plan = c.plan().expect("plan");

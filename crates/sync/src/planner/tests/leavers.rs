@@ -17,15 +17,12 @@ fn leavers_are_disabled_with_session_revocation_and_rejoiners_re_enabled() {
         vec!["disable_user bob", "revoke_sessions bob"]
     );
     assert_eq!(plan.ops[1].depends_on, vec![0]);
-    let Action::DisableUser {
-        reason,
-        before,
-        source_id,
-        ..
-    } = &plan.ops[0].action
-    else {
+    let Action::DisableUser(x_) = &plan.ops[0].action else {
         panic!()
     };
+    let reason = &x_.reason;
+    let before = &x_.before;
+    let source_id = &x_.source_id;
     assert_eq!(*reason, Reason::Left);
     assert!(before.enabled);
     assert_eq!(source_id.as_deref(), Some("s2"));
@@ -86,7 +83,7 @@ fn deletion_policies() {
     let del = find(&plan, "delete_user")[0];
     let rev = find(&plan, "revoke_sessions")[0];
     assert!(
-        del.depends_on.contains(&rev.id),
+        del.depends_on.has(rev.id),
         "sessions are revoked before the delete"
     );
 
@@ -137,14 +134,11 @@ fn disabled_source_users_are_not_provisioned_but_linked_ones_are_disabled() {
         vec!["link_user bob", "disable_user bob", "revoke_sessions bob"]
     );
     assert!(plan.ops[0].action.is_adoption());
-    let Action::DisableUser {
-        reason,
-        fingerprint,
-        ..
-    } = &plan.ops[1].action
-    else {
+    let Action::DisableUser(x_) = &plan.ops[1].action else {
         panic!()
     };
+    let reason = &x_.reason;
+    let fingerprint = &x_.fingerprint;
     assert_eq!(*reason, Reason::DisabledInSource);
     assert!(fingerprint.is_some());
     // Once disabled (and linked), nothing more.
@@ -238,9 +232,10 @@ fn a_leaver_the_target_cannot_disable_is_stripped_and_listed_as_able_to_sign_in(
 
     // Applied: the removals are done and the link records it. Nothing is planned again,
     // yet the account is still listed.
-    let Action::LinkUser { fingerprint, .. } = &plan.ops[4].action else {
+    let Action::LinkUser(x_) = &plan.ops[4].action else {
         panic!()
     };
+    let fingerprint = &x_.fingerprint;
     c.user_links
         .iter_mut()
         .filter(|l| l.source_id == "s2")
@@ -370,9 +365,10 @@ fn a_held_person_stays_disabled_whatever_the_source_says_until_the_hold_is_lifte
     assert_eq!(plan.held[0].by, "alice");
     // Recorded once as held (a link write only), then nothing.
     assert_eq!(n, vec!["link_user bob"]);
-    let Action::LinkUser { fingerprint, .. } = &plan.ops[0].action else {
+    let Action::LinkUser(x_) = &plan.ops[0].action else {
         panic!()
     };
+    let fingerprint = &x_.fingerprint;
     c.user_links
         .iter_mut()
         .filter(|l| l.source_id == "s2")
@@ -384,9 +380,10 @@ fn a_held_person_stays_disabled_whatever_the_source_says_until_the_hold_is_lifte
     // Someone enables it on the platform: disabled again, as held.
     c.target.users[1].enabled = true;
     let plan = c.plan().expect("plan");
-    let Action::DisableUser { reason, .. } = &find(&plan, "disable_user")[0].action else {
+    let Action::DisableUser(x_) = &find(&plan, "disable_user")[0].action else {
         panic!()
     };
+    let reason = &x_.reason;
     assert_eq!(*reason, Reason::Held);
 
     // Lifted: the source rules again.

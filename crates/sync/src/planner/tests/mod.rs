@@ -240,36 +240,20 @@ impl Case {
         let plan = self.plan().expect("plan");
         for op in &plan.ops {
             match &op.action {
-                Action::LinkUser {
-                    source_id,
-                    id,
-                    fingerprint,
-                    ..
-                }
-                | Action::UpdateUser {
-                    source_id,
-                    id,
-                    fingerprint,
-                    ..
-                } => {
+                Action::LinkUser(_) | Action::UpdateUser(_) => {
                     self.user_links.push(link(
                         idbridge_store::LinkKind::User,
-                        source_id,
-                        id,
-                        fingerprint,
+                        op.action.source_id().unwrap_or_default(),
+                        op.action.target_id().unwrap_or_default(),
+                        op.action.fingerprint().unwrap_or_default(),
                     ));
                 }
-                Action::LinkGroup {
-                    source_id,
-                    id,
-                    fingerprint,
-                    ..
-                } => {
+                Action::LinkGroup(l) => {
                     self.group_links.push(link(
                         idbridge_store::LinkKind::Group,
-                        source_id,
-                        id,
-                        fingerprint,
+                        &l.source_id,
+                        &l.id,
+                        &l.fingerprint,
                     ));
                 }
                 _ => {}

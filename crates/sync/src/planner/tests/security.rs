@@ -131,7 +131,7 @@ fn correlation_never_takes_over_an_administrator_account() {
     );
     assert!(
         plan.ops.iter().all(|o| match &o.action {
-            Action::UpdateUser { changes, .. } => changes.login.is_none(),
+            Action::UpdateUser(u) => u.changes.login.is_none(),
             _ => true,
         }),
         "{:?}",
@@ -156,15 +156,12 @@ fn an_ordinary_adoption_is_shown_as_such_and_keeps_the_login() {
     let plan = c.plan().expect("plan");
     assert!(plan.refused.is_empty());
     assert_eq!(plan.adoptions(), 1);
-    let Action::LinkUser {
-        adopted_by,
-        login,
-        fingerprint,
-        ..
-    } = &plan.ops[0].action
-    else {
+    let Action::LinkUser(x_) = &plan.ops[0].action else {
         panic!("{:?}", names(&plan))
     };
+    let adopted_by = &x_.adopted_by;
+    let login = &x_.login;
+    let fingerprint = &x_.fingerprint;
     assert_eq!(
         (adopted_by.as_deref(), login.as_str()),
         (Some("email"), "m.old")
@@ -174,8 +171,8 @@ fn an_ordinary_adoption_is_shown_as_such_and_keeps_the_login() {
         "{fingerprint}"
     );
     for op in &plan.ops {
-        if let Action::UpdateUser { changes, .. } = &op.action {
-            assert_eq!(changes.login, None, "never renamed");
+        if let Action::UpdateUser(u) = &op.action {
+            assert_eq!(u.changes.login, None, "never renamed");
         }
     }
     let text = crate::report::render_plan(
@@ -194,9 +191,10 @@ fn an_ordinary_adoption_is_shown_as_such_and_keeps_the_login() {
     c.source.users[0].display_name = Some("Someone Else".into());
     let plan = c.plan().expect("plan");
     assert_eq!(names(&plan), vec!["update_user m.old"]);
-    let Action::UpdateUser { changes, .. } = &plan.ops[0].action else {
+    let Action::UpdateUser(x_) = &plan.ops[0].action else {
         panic!()
     };
+    let changes = &x_.changes;
     assert_eq!(changes.login, None);
     assert_eq!(plan.adoptions(), 0, "a linked account is no adoption");
 }

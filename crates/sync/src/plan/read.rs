@@ -1,0 +1,149 @@
+//! Reading a saved plan into the same compact form the planner makes: straight from a
+//! reader (never the whole file as one string), each membership's group and member
+//! shared with every other operation that names them, as in the plan that was saved.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use hashbrown::HashSet;
+use idbridge_core::{Error, Result};
+use serde::de::{Deserializer, SeqAccess, Visitor};
+
+use super::{Action, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
+
+impl Plan {
+    /// Reads a saved plan from `reader` as it is parsed (best buffered) and checks its
+    /// structure, as [`Plan::from_json`] does for a text.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::InvalidInput`] when the text is not a plan (or cannot
+    /// be read), has another format version, or its operations reference each other
+    /// inconsistently.
+    pub fn from_reader(reader: impl std::io::Read) -> Result<Plan> {
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let plan: Plan = serde::Deserialize::deserialize(&mut de)
+            .and_then(|p| de.end().map(|()| p))
+            .map_err(|e| Error::invalid_input(format!("not an idbridge plan: {e}")))?;
+        plan.checked()
+    }
+
+    /// The plan, once its format and its operations' structure check.
+    pub(super) fn checked(self) -> Result<Plan> {
+        if self.format != PLAN_FORMAT {
+            return Err(Error::invalid_input(format!(
+                "plan format {} is not supported (this idbridge reads format {PLAN_FORMAT}); make a new plan",
+                self.format
+            )));
+        }
+        for t in &self.targets {
+            t.check_structure()?;
+        }
+        Ok(self)
+    }
+}
+
+/// One reference per distinct group and member of a target plan.
+#[derive(Default)]
+struct Interner {
+    groups: HashSet<Arc<GroupRef>>,
+    members: HashSet<Arc<PrincipalRef>>,
+}
+
+fn shared<T: Eq + std::hash::Hash>(set: &mut HashSet<Arc<T>>, value: &mut Arc<T>) {
+    match set.get(&**value) {
+        Some(s) => *value = s.clone(),
+        None => {
+            set.insert(value.clone());
+        }
+    }
+}
+
+impl Interner {
+    fn intern(&mut self, action: &mut Action) {
+        if let Action::AddMember { group, member } | Action::RemoveMember { group, member } = action
+        {
+            shared(&mut self.groups, group);
+            shared(&mut self.members, member);
+        }
+    }
+}
+
+/// Deserializes a target's operations one at a time, sharing their references as they
+/// come (see [`Interner`]).
+pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op>, D::Error> {
+    struct Ops;
+    impl<'de> Visitor<'de> for Ops {
+        type Value = Vec<Op>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of operations")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Vec<Op>, A::Error> {
+            // The size hint of a reader is a guess at most; a plan grows its list.
+            let mut ops = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            let mut interner = Interner::default();
+            while let Some(mut op) = seq.next_element::<Op>()? {
+                interner.intern(&mut op.action);
+                ops.push(op);
+            }
+            ops.shrink_to_fit();
+            Ok(ops)
+        }
+    }
+    d.deserialize_seq(Ops)
+}
+
+/// Renumbers the references of operations when some are dropped, keeping each shared
+/// reference shared: every operation that named one group or member names the same
+/// renumbered one. Keyed by the old reference's address, which the map keeps alive (with
+/// the old reference) so that no other reference takes that address meanwhile.
+#[derive(Default)]
+pub(super) struct Renumbered {
+    groups: HashMap<*const GroupRef, (Arc<GroupRef>, Arc<GroupRef>)>,
+    members: HashMap<*const PrincipalRef, (Arc<PrincipalRef>, Arc<PrincipalRef>)>,
+}
+
+fn renumber(at: &mut Ref, new_index: &[Option<usize>]) {
+    if let Ref::Created(n) = at {
+        if let Some(m) = new_index.get(*n).copied().flatten() {
+            *n = m;
+        }
+    }
+}
+
+impl Renumbered {
+    /// Renumbers the references of `action` by `new_index` (old number -> new).
+    pub(super) fn apply(&mut self, action: &mut Action, new_index: &[Option<usize>]) {
+        match action {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                let g = self
+                    .groups
+                    .entry(Arc::as_ptr(group))
+                    .or_insert_with(|| {
+                        let mut g = (**group).clone();
+                        renumber(&mut g.at, new_index);
+                        (group.clone(), Arc::new(g))
+                    })
+                    .1
+                    .clone();
+                let m = self
+                    .members
+                    .entry(Arc::as_ptr(member))
+                    .or_insert_with(|| {
+                        let mut m = (**member).clone();
+                        renumber(&mut m.at, new_index);
+                        (member.clone(), Arc::new(m))
+                    })
+                    .1
+                    .clone();
+                *group = g;
+                *member = m;
+            }
+            Action::Grant(r) | Action::Revoke(r) => renumber(&mut r.principal.at, new_index),
+            _ => {}
+        }
+    }
+}
