@@ -23,6 +23,7 @@
 
 mod commands;
 mod exit;
+mod metrics;
 mod output;
 mod shipped;
 

@@ -3,7 +3,7 @@
 use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use idbridge_core::Result;
 use idbridge_store::RunLock;
@@ -11,6 +11,7 @@ use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
 use super::connected::SharedEngine;
+use crate::metrics::Metrics;
 
 /// Arguments of `idbridge sync`.
 #[derive(Debug, clap::Args)]
@@ -40,6 +41,14 @@ pub struct Args {
     /// Print each run report as JSON.
     #[arg(long)]
     json: bool,
+    /// With `--interval`: serve `/metrics` (Prometheus), `/healthz` and `/readyz` over
+    /// HTTP on ADDR (e.g. `127.0.0.1:9464`). Off by default.
+    #[arg(long, value_name = "ADDR", requires = "interval")]
+    listen: Option<std::net::SocketAddr>,
+    /// With `--listen`: `/readyz` answers 200 only when every target's last run converged
+    /// no longer than DURATION ago. Default: three intervals.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "listen")]
+    ready_max_age: Option<Duration>,
 }
 
 /// The shortest `--interval`: a shorter one re-reads every system without pause, loading
@@ -101,17 +110,25 @@ async fn once(
     args: &Args,
     stop: &Stop,
     lock: &RunLock,
+    metrics: Option<&Metrics>,
 ) -> Result<Option<RunReport>> {
+    let started = Instant::now();
     let plan = tokio::select! {
         plan = with_spinner("reading the source and the targets", engine.plan()) => plan,
         () = stop.stopped() => return Ok(None),
     };
+    if let Some(m) = metrics {
+        m.read_took(started.elapsed());
+    }
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {
             // The journal shows the failed run too, not only the runs that applied.
             if let Err(journal) = engine.record_failed_run(lock, &e) {
                 tracing::warn!(error = %journal, "cannot record the failed run");
+            }
+            if let Some(m) = metrics {
+                m.run_failed(started.elapsed());
             }
             return Err(e);
         }
@@ -132,6 +149,9 @@ async fn once(
         ..Default::default()
     };
     let report = engine.apply(&plan, lock, &options).await?;
+    if let Some(m) = metrics {
+        m.run_finished(&report, started.elapsed());
+    }
     Ok(Some(report))
 }
 
@@ -168,7 +188,7 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
     let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
     let Some(interval) = args.interval else {
-        let result = once(&*shared.read().await, &args, &stop, &lock).await;
+        let result = once(&*shared.read().await, &args, &stop, &lock, None).await;
         drop(lock);
         return Ok(match result? {
             Some(report) => finish(&report, args.json),
@@ -178,6 +198,24 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
             }
         });
     };
+    let metrics = match args.listen {
+        Some(addr) => {
+            let names: Vec<String> = shared
+                .read()
+                .await
+                .targets()
+                .iter()
+                .map(|t| t.name().to_string())
+                .collect();
+            let max_age = args.ready_max_age.unwrap_or(interval.saturating_mul(3));
+            let metrics = Metrics::new(&names, max_age);
+            crate::metrics::observe_http(&metrics);
+            let bound = crate::metrics::serve(addr, metrics.clone()).await?;
+            errln!("serving /metrics, /healthz and /readyz on http://{bound}");
+            Some(metrics)
+        }
+        None => None,
+    };
     let mut first = true;
     loop {
         if !first {
@@ -185,7 +223,14 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
             shared.write().await.reconnect().await;
         }
         first = false;
-        let result = once(&*shared.read().await, &args, &stop, &lock).await;
+        let result = once(
+            &*shared.read().await,
+            &args,
+            &stop,
+            &lock,
+            metrics.as_deref(),
+        )
+        .await;
         match result {
             Ok(Some(report)) => {
                 let _ = finish(&report, args.json);
