@@ -187,3 +187,120 @@ fn listen_needs_an_interval() {
         support::all_output(&out)
     );
 }
+
+/// A webhook receiver on loopback: answers 500 to the first `failures` posts and 200 to
+/// the rest, and keeps every body.
+fn receiver(failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address").to_string();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            kept.lock()
+                .expect("bodies")
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let status = if n < failures {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (addr, bodies)
+}
+
+#[test]
+fn a_target_down_posts_the_report_to_the_webhook_retrying_a_failed_post() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vendor = support::emulated_vendors()[0];
+    let (emulator, emulated) = support::emulator(vendor, &[]);
+    drop(emulator);
+    let (addr, bodies) = receiver(1);
+    let source = dir.path().join("dir.yaml");
+    support::write_yaml_directory(
+        &source,
+        "users:\n  - {id: u-1, login: ada, email: ada@example.com}\n",
+        support::users_only(1),
+    );
+    let token = "hook-token-8d1f0c";
+    let config = serde_json::json!({
+        "state": dir.path().join("state.db"),
+        "alert_webhook": format!("http://{addr}/hooks/{token}"),
+        "source": {"adapter": "file", "path": source},
+        "targets": {
+            "copy": support::file_target(dir.path(), "copy"),
+            "down": support::at_closed_port(&emulated),
+        },
+    });
+    let config = support::write_json_config(&dir.path().join("idbridge.json"), &config);
+    let (mut sync, log) = start_sync(dir.path(), &config, &[]);
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+
+    wait_until(
+        "posted twice",
+        || format!("{:?}", bodies.lock().expect("bodies")),
+        |_| bodies.lock().expect("bodies").len() >= 2,
+    );
+    let posted = bodies.lock().expect("bodies").clone();
+    // The first post was refused with a 500 and sent again, whole.
+    assert_eq!(posted[0], posted[1]);
+    let alert: serde_json::Value = serde_json::from_str(&posted[1]).expect("JSON");
+    let reasons = alert["reasons"].to_string();
+    assert!(reasons.contains("target_down"), "{alert}");
+    assert!(reasons.contains("failed"), "{alert}");
+    assert_eq!(alert["report"]["outcome"], "failed", "{alert}");
+    let targets = alert["report"]["targets"].as_array().expect("targets");
+    let down = targets
+        .iter()
+        .find(|t| t["target"] == "down")
+        .unwrap_or_else(|| panic!("{alert}"));
+    assert!(down["unavailable"].is_string(), "{alert}");
+
+    sync.sigterm();
+    assert_eq!(sync.wait_exit().code(), Some(0), "{}", logged());
+    let text = logged();
+    assert!(text.contains("trying again"), "{text}");
+    assert!(
+        !text.contains(token),
+        "the webhook URL is a secret:\n{text}"
+    );
+}
+
+#[test]
+fn a_webhook_that_is_not_a_url_is_refused_without_showing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = support::example_config(dir.path());
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        format!("alert_webhook = \"ftp://x/tok-55e1\"\n{text}"),
+    )
+    .expect("write");
+    let out = support::idbridge(&["sync", "-c", &config, "--interval", "5s"], &[]);
+    let said = support::all_output(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("alert_webhook"), "{said}");
+    assert!(!said.contains("tok-55e1"), "{said}");
+}

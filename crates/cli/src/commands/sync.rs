@@ -11,6 +11,7 @@ use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
 use super::connected::SharedEngine;
+use crate::alerts::{self, Alert, Webhook};
 use crate::metrics::Metrics;
 
 /// Arguments of `idbridge sync`.
@@ -174,15 +175,29 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(refused) = super::apply::refuse_unapproved(&config, "sync")? {
         return Ok(refused);
     }
+    let alerts = match args.interval {
+        Some(_) => {
+            let loaded = super::load_config(&config)?;
+            match loaded.alert_webhook {
+                Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
+                None => None,
+            }
+        }
+        None => None,
+    };
     let target = args.target.clone();
     let connect = async {
         let engine = connect_engine(&config, target.as_deref()).await?;
         Ok(SharedEngine::new(engine))
     };
-    super::connected::run_connected(connect, |engine| sync(engine, args)).await
+    super::connected::run_connected(connect, |engine| sync(engine, args, alerts)).await
 }
 
-async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
+async fn sync(
+    shared: SharedEngine,
+    args: Args,
+    alerts: Option<(Webhook, String)>,
+) -> Result<ExitCode> {
     // Taken once for the life of the process, so that no `apply` or other `sync` slips in
     // between two runs of an interval.
     let lock = shared.read().await.lock("sync")?;
@@ -234,11 +249,30 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
         match result {
             Ok(Some(report)) => {
                 let _ = finish(&report, args.json);
+                let reasons = alerts::reasons(&report);
+                if let (Some((hook, tenant)), false) = (&alerts, reasons.is_empty()) {
+                    let alert = Alert {
+                        reasons,
+                        tenant,
+                        report: Some(&report),
+                        error: None,
+                    };
+                    hook.post(&alert).await;
+                }
             }
             Ok(None) => {}
             Err(e) => {
                 // A failed run (an unreadable source) waits for the next tick.
                 errln!("error: {e}");
+                if let Some((hook, tenant)) = &alerts {
+                    let alert = Alert {
+                        reasons: vec!["failed"],
+                        tenant,
+                        report: None,
+                        error: Some(e.to_string()),
+                    };
+                    hook.post(&alert).await;
+                }
             }
         }
         if stop.is_stopped() {
