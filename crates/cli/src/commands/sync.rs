@@ -44,8 +44,18 @@ pub struct Args {
     json: bool,
     /// With `--interval`: serve `/metrics` (Prometheus), `/healthz` and `/readyz` over
     /// HTTP on ADDR (e.g. `127.0.0.1:9464`). Off by default.
-    #[arg(long, value_name = "ADDR", requires = "interval")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "interval",
+        conflicts_with = "config_dir"
+    )]
     listen: Option<std::net::SocketAddr>,
+    /// After SIGINT/SIGTERM, how long the operations in flight may take
+    /// to finish and be journaled before the process quits without them (exit 1; the next
+    /// run converges what they left).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    grace: Duration,
     /// With `--listen`: `/readyz` answers 200 only when every target's last run converged
     /// no longer than DURATION ago. Default: three intervals.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "listen")]
@@ -202,9 +212,23 @@ async fn sync(
     // between two runs of an interval.
     let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
+    let grace = {
+        let (stop, grace) = (stop.clone(), args.grace);
+        tokio::spawn(async move {
+            stop.stopped().await;
+            tokio::time::sleep(grace).await;
+            errln!(
+                "the operations in flight did not finish within the grace period of {}s; \
+                 quitting without them (the next run converges)",
+                grace.as_secs()
+            );
+            std::process::exit(1);
+        })
+    };
     let Some(interval) = args.interval else {
         let result = once(&*shared.read().await, &args, &stop, &lock, None).await;
         drop(lock);
+        grace.abort();
         return Ok(match result? {
             Some(report) => finish(&report, args.json),
             None => {
@@ -284,6 +308,7 @@ async fn sync(
         }
     }
     drop(lock);
+    grace.abort();
     errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
 }
