@@ -10,7 +10,7 @@ use idbridge_store::RunLock;
 use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
-use super::connected::SharedEngine;
+use super::connected::{Connections, SharedEngine};
 use crate::alerts::{self, Alert, Webhook};
 use crate::metrics::Metrics;
 
@@ -65,6 +65,9 @@ pub struct Args {
 /// The shortest `--interval`: a shorter one re-reads every system without pause, loading
 /// them for nothing (changes take longer than that to matter).
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The longest a logout may take when the grace period is over.
+const LOGOUT_TIME: Duration = Duration::from_secs(10);
 
 /// Parses an `--interval` (see [`parse_duration`]) and refuses one under [`MIN_INTERVAL`].
 fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
@@ -213,7 +216,7 @@ async fn sync(
     let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
     let grace = {
-        let (stop, grace) = (stop.clone(), args.grace);
+        let (stop, grace, engine) = (stop.clone(), args.grace, shared.clone());
         tokio::spawn(async move {
             stop.stopped().await;
             tokio::time::sleep(grace).await;
@@ -222,6 +225,9 @@ async fn sync(
                  quitting without them (the next run converges)",
                 grace.as_secs()
             );
+            // Sessions left open count against the platforms' limits; a logout that
+            // hangs must not hold the exit for long.
+            let _ = tokio::time::timeout(LOGOUT_TIME, engine.log_out()).await;
             std::process::exit(1);
         })
     };
