@@ -103,3 +103,61 @@ impl Webhook {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use idbridge_sync::TargetReport;
+
+    fn report(outcome: RunOutcome, targets: Vec<TargetReport>) -> RunReport {
+        RunReport {
+            run: 1,
+            outcome,
+            targets,
+        }
+    }
+
+    #[test]
+    fn a_converged_run_raises_no_alert() {
+        let ok = TargetReport {
+            target: "a".into(),
+            ..TargetReport::default()
+        };
+        assert!(reasons(&report(RunOutcome::Succeeded, vec![ok])).is_empty());
+        assert!(reasons(&report(RunOutcome::Stopped, vec![])).is_empty());
+    }
+
+    #[test]
+    fn refusals_and_targets_down_are_named() {
+        let refused = TargetReport {
+            target: "a".into(),
+            refused: Some("deletion guard".into()),
+            ..TargetReport::default()
+        };
+        let down = TargetReport {
+            target: "b".into(),
+            unavailable: Some("connection refused".into()),
+            ..TargetReport::default()
+        };
+        assert_eq!(
+            reasons(&report(RunOutcome::Failed, vec![refused, down])),
+            ["failed", "guard_refused", "target_down"]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_webhook_is_given_up_after_the_last_attempt() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("address").port();
+        drop(closed);
+        let hook = Webhook::new(Secret::new(format!("http://127.0.0.1:{port}/t"))).expect("hook");
+        let r = report(RunOutcome::Failed, vec![]);
+        let alert = Alert {
+            reasons: vec!["failed"],
+            tenant: "default",
+            report: Some(&r),
+            error: None,
+        };
+        assert!(!hook.post(&alert).await);
+    }
+}

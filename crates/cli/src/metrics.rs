@@ -346,4 +346,44 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn a_refused_target_is_counted_and_not_ready() {
+        use idbridge_sync::TargetReport;
+        let m = Metrics::new(&["a".into(), "b".into()], Duration::from_secs(3600));
+        let mut done = BTreeMap::new();
+        done.insert("create_user".to_string(), 3);
+        let report = RunReport {
+            run: 1,
+            outcome: RunOutcome::Failed,
+            targets: vec![
+                TargetReport {
+                    target: "a".into(),
+                    planned: 3,
+                    ok: 3,
+                    done,
+                    ..TargetReport::default()
+                },
+                TargetReport {
+                    target: "b".into(),
+                    refused: Some("deletion guard".into()),
+                    ..TargetReport::default()
+                },
+            ],
+        };
+        m.run_finished(&report, Duration::from_millis(10));
+        let text = m.render();
+        for line in [
+            r#"idbridge_runs_total{outcome="failed"} 1"#,
+            r#"idbridge_operations_total{target="a",kind="create_user",outcome="ok"} 3"#,
+            r#"idbridge_guard_refusals_total{target="b"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line}:\n{text}");
+        }
+        assert!(text.contains(r#"idbridge_last_success_timestamp_seconds{target="a"}"#));
+        assert!(!text.contains(r#"idbridge_last_success_timestamp_seconds{target="b"}"#));
+        let why = m.readiness().expect_err("b is not ready");
+        assert!(why.contains("b: the last run did not converge"), "{why}");
+        assert!(!why.contains("a:"), "{why}");
+    }
 }
