@@ -304,3 +304,39 @@ fn a_webhook_that_is_not_a_url_is_refused_without_showing_it() {
     assert!(said.contains("alert_webhook"), "{said}");
     assert!(!said.contains("tok-55e1"), "{said}");
 }
+
+#[test]
+fn a_single_sync_with_a_target_down_posts_an_alert() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (emulator, emulated) = support::emulator(support::emulated_vendors()[0], &[]);
+    drop(emulator);
+    let (addr, bodies) = receiver(0);
+    let source = dir.path().join("dir.yaml");
+    support::write_yaml_directory(
+        &source,
+        "users:\n  - {id: u-1, login: ada, email: ada@example.com}\n",
+        support::users_only(1),
+    );
+    let config = serde_json::json!({
+        "state": dir.path().join("state.db"),
+        "alert_webhook": format!("http://{addr}/hook"),
+        "source": {"adapter": "file", "path": source},
+        "targets": {
+            "copy": support::file_target(dir.path(), "copy"),
+            "down": support::at_closed_port(&emulated),
+        },
+    });
+    let config = support::write_json_config(&dir.path().join("idbridge.json"), &config);
+    let out = support::idbridge(&["sync", "-c", &config], &[]);
+    let said = support::all_output(&out);
+    assert_eq!(out.status.code(), Some(3), "partly failed: {said}");
+    let posted = bodies.lock().expect("bodies").clone();
+    assert_eq!(posted.len(), 1, "{posted:?}\n{said}");
+    let alert: serde_json::Value = serde_json::from_str(&posted[0]).expect("JSON");
+    assert!(
+        alert["reasons"].to_string().contains("target_down"),
+        "{alert}"
+    );
+    assert_eq!(alert["tenant"], "default", "{alert}");
+    assert!(alert["report"]["run"].is_number(), "{alert}");
+}

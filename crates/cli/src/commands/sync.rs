@@ -188,15 +188,12 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(refused) = super::apply::refuse_unapproved(&config, "sync")? {
         return Ok(refused);
     }
-    let alerts = match args.interval {
-        Some(_) => {
-            let loaded = super::load_config(&config)?;
-            match loaded.alert_webhook {
-                Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
-                None => None,
-            }
+    let alerts = {
+        let loaded = super::load_config(&config)?;
+        match loaded.alert_webhook {
+            Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
+            None => None,
         }
-        None => None,
     };
     let target = args.target.clone();
     let connect = async {
@@ -234,6 +231,7 @@ async fn sync(
     let Some(interval) = args.interval else {
         let result = once(&*shared.read().await, &args, &stop, &lock, None).await;
         drop(lock);
+        alert(alerts.as_ref(), &result).await;
         grace.abort();
         return Ok(match result? {
             Some(report) => finish(&report, args.json),
@@ -276,35 +274,17 @@ async fn sync(
             metrics.as_deref(),
         )
         .await;
-        match result {
+        match &result {
             Ok(Some(report)) => {
-                let _ = finish(&report, args.json);
-                let reasons = alerts::reasons(&report);
-                if let (Some((hook, tenant)), false) = (&alerts, reasons.is_empty()) {
-                    let alert = Alert {
-                        reasons,
-                        tenant,
-                        report: Some(&report),
-                        error: None,
-                    };
-                    hook.post(&alert).await;
-                }
+                let _ = finish(report, args.json);
             }
             Ok(None) => {}
             Err(e) => {
                 // A failed run (an unreadable source) waits for the next tick.
                 errln!("error: {e}");
-                if let Some((hook, tenant)) = &alerts {
-                    let alert = Alert {
-                        reasons: vec!["failed"],
-                        tenant,
-                        report: None,
-                        error: Some(e.to_string()),
-                    };
-                    hook.post(&alert).await;
-                }
             }
         }
+        alert(alerts.as_ref(), &result).await;
         if stop.is_stopped() {
             break;
         }
@@ -317,6 +297,35 @@ async fn sync(
     grace.abort();
     errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
+}
+
+/// Posts an alert for a run's result when it calls for one (see [`alerts::reasons`]).
+async fn alert(alerts: Option<&(Webhook, String)>, result: &Result<Option<RunReport>>) {
+    let Some((hook, tenant)) = alerts else {
+        return;
+    };
+    let alert = match result {
+        Ok(Some(report)) => {
+            let reasons = alerts::reasons(report);
+            if reasons.is_empty() {
+                return;
+            }
+            Alert {
+                reasons,
+                tenant,
+                report: Some(report),
+                error: None,
+            }
+        }
+        Ok(None) => return,
+        Err(e) => Alert {
+            reasons: vec!["failed"],
+            tenant,
+            report: None,
+            error: Some(e.to_string()),
+        },
+    };
+    hook.post(&alert).await;
 }
 
 #[cfg(test)]

@@ -163,9 +163,9 @@ pub struct Config {
     /// the one who made it approved it (`idbridge approve`); `sync` and `apply` without a
     /// saved plan are then refused. Default false.
     pub require_approval: bool,
-    /// `alert_webhook` (or `alert_webhook_file`): the `http(s)` URL that `sync --interval`
-    /// posts a run's JSON report to when the run failed, a guard refused changes or a
-    /// target was down. A secret (such URLs carry their token): never logged nor shown.
+    /// `alert_webhook` (or `alert_webhook_file`): the `http(s)` URL that `sync` posts a
+    /// run's JSON report to when the run failed, a guard refused changes or a target was
+    /// down. A secret (such URLs carry their token): never logged nor shown.
     /// Default none.
     pub alert_webhook: Option<crate::Secret>,
     /// Where the configuration came from.
