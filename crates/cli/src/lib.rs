@@ -21,8 +21,10 @@
 //! (`plan`), 3 partly failed (`apply`, `sync`, `offboard`, `plan`: some targets done, some
 //! failed or unreachable), 64 usage error. docs/operations.md lists them per command.
 
+mod alerts;
 mod commands;
 mod exit;
+mod metrics;
 mod output;
 mod shipped;
 mod timing;

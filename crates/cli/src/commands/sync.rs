@@ -3,14 +3,16 @@
 use crate::output::{errln, out};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use idbridge_core::Result;
 use idbridge_store::RunLock;
 use idbridge_sync::{ApplyOptions, Engine, RunReport, Stop, report};
 
 use super::apply::{connect_engine, finish, progress, stop_on_signals, with_spinner};
-use super::connected::SharedEngine;
+use super::connected::{Connections, SharedEngine};
+use crate::alerts::{self, Alert, Webhook};
+use crate::metrics::Metrics;
 
 /// Arguments of `idbridge sync`.
 #[derive(Debug, clap::Args)]
@@ -40,11 +42,32 @@ pub struct Args {
     /// Print each run report as JSON.
     #[arg(long)]
     json: bool,
+    /// With `--interval`: serve `/metrics` (Prometheus), `/healthz` and `/readyz` over
+    /// HTTP on ADDR (e.g. `127.0.0.1:9464`). Off by default.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        requires = "interval",
+        conflicts_with = "config_dir"
+    )]
+    listen: Option<std::net::SocketAddr>,
+    /// After SIGINT/SIGTERM, how long the operations in flight may take
+    /// to finish and be journaled before the process quits without them (exit 1; the next
+    /// run converges what they left).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    grace: Duration,
+    /// With `--listen`: `/readyz` answers 200 only when every target's last run converged
+    /// no longer than DURATION ago. Default: three intervals.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "listen")]
+    ready_max_age: Option<Duration>,
 }
 
 /// The shortest `--interval`: a shorter one re-reads every system without pause, loading
 /// them for nothing (changes take longer than that to matter).
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The longest a logout may take when the grace period is over.
+const LOGOUT_TIME: Duration = Duration::from_secs(10);
 
 /// Parses an `--interval` (see [`parse_duration`]) and refuses one under [`MIN_INTERVAL`].
 fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
@@ -101,17 +124,25 @@ async fn once(
     args: &Args,
     stop: &Stop,
     lock: &RunLock,
+    metrics: Option<&Metrics>,
 ) -> Result<Option<RunReport>> {
+    let started = Instant::now();
     let plan = tokio::select! {
         plan = with_spinner("reading the source and the targets", engine.plan()) => plan,
         () = stop.stopped() => return Ok(None),
     };
+    if let Some(m) = metrics {
+        m.read_took(started.elapsed());
+    }
     let plan = match plan {
         Ok(plan) => plan,
         Err(e) => {
             // The journal shows the failed run too, not only the runs that applied.
             if let Err(journal) = engine.record_failed_run(lock, &e) {
                 tracing::warn!(error = %journal, "cannot record the failed run");
+            }
+            if let Some(m) = metrics {
+                m.run_failed(started.elapsed());
             }
             return Err(e);
         }
@@ -132,6 +163,9 @@ async fn once(
         ..Default::default()
     };
     let report = engine.apply(&plan, lock, &options).await?;
+    if let Some(m) = metrics {
+        m.run_finished(&report, started.elapsed());
+    }
     Ok(Some(report))
 }
 
@@ -154,22 +188,51 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(refused) = super::apply::refuse_unapproved(&config, "sync")? {
         return Ok(refused);
     }
+    let alerts = {
+        let loaded = super::load_config(&config)?;
+        match loaded.alert_webhook {
+            Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
+            None => None,
+        }
+    };
     let target = args.target.clone();
     let connect = async {
         let engine = connect_engine(&config, target.as_deref()).await?;
         Ok(SharedEngine::new(engine))
     };
-    super::connected::run_connected(connect, |engine| sync(engine, args)).await
+    super::connected::run_connected(connect, |engine| sync(engine, args, alerts)).await
 }
 
-async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
+async fn sync(
+    shared: SharedEngine,
+    args: Args,
+    alerts: Option<(Webhook, String)>,
+) -> Result<ExitCode> {
     // Taken once for the life of the process, so that no `apply` or other `sync` slips in
     // between two runs of an interval.
     let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
+    let grace = {
+        let (stop, grace, engine) = (stop.clone(), args.grace, shared.clone());
+        tokio::spawn(async move {
+            stop.stopped().await;
+            tokio::time::sleep(grace).await;
+            errln!(
+                "the operations in flight did not finish within the grace period of {}s; \
+                 quitting without them (the next run converges)",
+                grace.as_secs()
+            );
+            // Sessions left open count against the platforms' limits; a logout that
+            // hangs must not hold the exit for long.
+            let _ = tokio::time::timeout(LOGOUT_TIME, engine.log_out()).await;
+            std::process::exit(1);
+        })
+    };
     let Some(interval) = args.interval else {
-        let result = once(&*shared.read().await, &args, &stop, &lock).await;
+        let result = once(&*shared.read().await, &args, &stop, &lock, None).await;
         drop(lock);
+        alert(alerts.as_ref(), &result).await;
+        grace.abort();
         return Ok(match result? {
             Some(report) => finish(&report, args.json),
             None => {
@@ -178,6 +241,24 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
             }
         });
     };
+    let metrics = match args.listen {
+        Some(addr) => {
+            let names: Vec<String> = shared
+                .read()
+                .await
+                .targets()
+                .iter()
+                .map(|t| t.name().to_string())
+                .collect();
+            let max_age = args.ready_max_age.unwrap_or(interval.saturating_mul(3));
+            let metrics = Metrics::new(&names, max_age);
+            crate::metrics::observe_http(&metrics);
+            let bound = crate::metrics::serve(addr, metrics.clone()).await?;
+            errln!("serving /metrics, /healthz and /readyz on http://{bound}");
+            Some(metrics)
+        }
+        None => None,
+    };
     let mut first = true;
     loop {
         if !first {
@@ -185,10 +266,17 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
             shared.write().await.reconnect().await;
         }
         first = false;
-        let result = once(&*shared.read().await, &args, &stop, &lock).await;
-        match result {
+        let result = once(
+            &*shared.read().await,
+            &args,
+            &stop,
+            &lock,
+            metrics.as_deref(),
+        )
+        .await;
+        match &result {
             Ok(Some(report)) => {
-                let _ = finish(&report, args.json);
+                let _ = finish(report, args.json);
             }
             Ok(None) => {}
             Err(e) => {
@@ -196,6 +284,7 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
                 errln!("error: {e}");
             }
         }
+        alert(alerts.as_ref(), &result).await;
         if stop.is_stopped() {
             break;
         }
@@ -205,8 +294,38 @@ async fn sync(shared: SharedEngine, args: Args) -> Result<ExitCode> {
         }
     }
     drop(lock);
+    grace.abort();
     errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
+}
+
+/// Posts an alert for a run's result when it calls for one (see [`alerts::reasons`]).
+async fn alert(alerts: Option<&(Webhook, String)>, result: &Result<Option<RunReport>>) {
+    let Some((hook, tenant)) = alerts else {
+        return;
+    };
+    let alert = match result {
+        Ok(Some(report)) => {
+            let reasons = alerts::reasons(report);
+            if reasons.is_empty() {
+                return;
+            }
+            Alert {
+                reasons,
+                tenant,
+                report: Some(report),
+                error: None,
+            }
+        }
+        Ok(None) => return,
+        Err(e) => Alert {
+            reasons: vec!["failed"],
+            tenant,
+            report: None,
+            error: Some(e.to_string()),
+        },
+    };
+    hook.post(&alert).await;
 }
 
 #[cfg(test)]

@@ -163,6 +163,11 @@ pub struct Config {
     /// the one who made it approved it (`idbridge approve`); `sync` and `apply` without a
     /// saved plan are then refused. Default false.
     pub require_approval: bool,
+    /// `alert_webhook` (or `alert_webhook_file`): the `http(s)` URL that `sync` posts a
+    /// run's JSON report to when the run failed, a guard refused changes or a target was
+    /// down. A secret (such URLs carry their token): never logged nor shown.
+    /// Default none.
+    pub alert_webhook: Option<crate::Secret>,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
 }
@@ -180,9 +185,56 @@ struct RawConfig {
     state_password_file: Option<PathBuf>,
     #[serde(default)]
     require_approval: bool,
+    #[serde(default)]
+    alert_webhook: Option<crate::Secret>,
+    #[serde(default)]
+    alert_webhook_file: Option<PathBuf>,
     source: Map<String, Value>,
     #[serde(default)]
     targets: BTreeMap<String, Map<String, Value>>,
+}
+
+/// The secret `key` given inline or in `KEY_file` (a file relative to the configuration,
+/// its final line break dropped), not both.
+fn secret_or_file(
+    inline: Option<crate::Secret>,
+    file: Option<PathBuf>,
+    key: &str,
+    origin: &ConfigOrigin,
+) -> Result<Option<crate::Secret>> {
+    let file_key = format!("{key}_file");
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(origin.error(
+            &file_key,
+            format!("give either `{key}` or `{file_key}`, not both"),
+        )),
+        (Some(p), None) => Ok(Some(p)),
+        (None, Some(file)) => {
+            let full = origin.base_dir.join(file);
+            let text = secrets::read_secret_file(&full).map_err(|problem| {
+                origin.error(
+                    &file_key,
+                    format!("secret file `{}`: {problem}", full.display()),
+                )
+            })?;
+            Ok(Some(crate::Secret::configured(
+                text.trim_end_matches(['\r', '\n']),
+            )))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Checks that a webhook is an absolute `http` or `https` URL, saying what is wrong
+/// without repeating the URL (it is a secret).
+fn check_webhook(hook: &crate::Secret) -> std::result::Result<(), String> {
+    let url = url::Url::parse(hook.expose())
+        .map_err(|e| format!("not a URL ({e}); the value is not shown, it is a secret"))?;
+    match url.scheme() {
+        "http" | "https" if url.has_host() => Ok(()),
+        "http" | "https" => Err("the URL has no host".into()),
+        other => Err(format!("the URL must be http or https, not `{other}`")),
+    }
 }
 
 impl Config {
@@ -265,28 +317,21 @@ impl Config {
         let tenant = raw.tenant.unwrap_or_else(|| DEFAULT_TENANT.to_string());
         check_tenant(&tenant).map_err(|e| origin.error("tenant", e))?;
         let state = raw.state.unwrap_or_else(|| PathBuf::from("idbridge.db"));
-        let state_password = match (raw.state_password, raw.state_password_file) {
-            (Some(_), Some(_)) => {
-                return Err(origin.error(
-                    "state_password_file",
-                    "give either `state_password` or `state_password_file`, not both",
-                ));
-            }
-            (Some(p), None) => Some(p),
-            (None, Some(file)) => {
-                let full = origin.base_dir.join(file);
-                let text = secrets::read_secret_file(&full).map_err(|problem| {
-                    origin.error(
-                        "state_password_file",
-                        format!("secret file `{}`: {problem}", full.display()),
-                    )
-                })?;
-                Some(crate::Secret::configured(
-                    text.trim_end_matches(['\r', '\n']),
-                ))
-            }
-            (None, None) => None,
-        };
+        let state_password = secret_or_file(
+            raw.state_password,
+            raw.state_password_file,
+            "state_password",
+            &origin,
+        )?;
+        let alert_webhook = secret_or_file(
+            raw.alert_webhook,
+            raw.alert_webhook_file,
+            "alert_webhook",
+            &origin,
+        )?;
+        if let Some(hook) = &alert_webhook {
+            check_webhook(hook).map_err(|e| origin.error("alert_webhook", e))?;
+        }
         let state = if is_postgres_state(&state) {
             let url = state.to_string_lossy().into_owned();
             let locator = postgres_locator(&url, &tenant).map_err(|e| origin.error("state", e))?;
@@ -309,6 +354,7 @@ impl Config {
             tenant,
             state_password,
             require_approval: raw.require_approval,
+            alert_webhook,
             source,
             targets,
             origin,

@@ -359,3 +359,47 @@ fn state_keys_that_cannot_work_are_refused_naming_the_key() {
         assert!(!text.contains("hunter2-pw"), "{text}");
     }
 }
+
+#[test]
+fn the_alert_webhook_is_a_secret_read_inline_or_from_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tail = "[source]\nadapter = \"file\"\n";
+    let inline = write(
+        dir.path(),
+        "a.toml",
+        &format!("alert_webhook = \"https://hooks.example/t/tok-a1\"\n{tail}"),
+    );
+    let cfg = Config::load_with_env(&inline, std::iter::empty()).expect("loads");
+    let hook = cfg.alert_webhook.as_ref().expect("a webhook");
+    assert_eq!(hook.expose(), "https://hooks.example/t/tok-a1");
+    assert!(!format!("{cfg:?}").contains("tok-a1"));
+    write(dir.path(), "hook", "https://hooks.example/t/tok-b2\n");
+    let filed = write(
+        dir.path(),
+        "b.toml",
+        &format!("alert_webhook_file = \"hook\"\n{tail}"),
+    );
+    let cfg = Config::load_with_env(&filed, std::iter::empty()).expect("loads");
+    let hook = cfg.alert_webhook.as_ref().expect("a webhook");
+    assert_eq!(hook.expose(), "https://hooks.example/t/tok-b2");
+    for (i, (top, words)) in [
+        ("alert_webhook = \"ftp://h/tok-c3\"\n", "http or https"),
+        ("alert_webhook = \"tok-c3\"\n", "not a URL"),
+        (
+            "alert_webhook = \"https://h/tok-c3\"\nalert_webhook_file = \"hook\"\n",
+            "not both",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = write(dir.path(), &format!("c{i}.toml"), &format!("{top}{tail}"));
+        let err = Config::load_with_env(&p, std::iter::empty()).expect_err(top);
+        let text = err.to_string();
+        assert!(
+            text.contains("alert_webhook") && text.contains(words),
+            "{top}: {text}"
+        );
+        assert!(!text.contains("tok-c3"), "{text}");
+    }
+}

@@ -14,7 +14,7 @@ use super::redirect::{RedirectRefused, redirect_policy};
 use super::retry::{RetryPolicy, retry_after};
 use super::secrets::{Direction, RegisteringJar, register_credentials};
 use super::transport::{Cause, Place, without_url, without_url_text};
-use super::{HttpSettings, Idempotency, MAX_CA_FILE_BYTES, RequestCounts};
+use super::{Answered, HttpSettings, Idempotency, MAX_CA_FILE_BYTES, RequestCounts};
 use crate::{Error, Result};
 
 #[derive(Debug, Default)]
@@ -196,6 +196,7 @@ impl HttpClient {
                 Ok(resp) => {
                     register_credentials(resp.headers(), Direction::Received);
                     let status = resp.status();
+                    super::observe::answered(&self.adapter, Answered::Status(status.as_u16()));
                     span.record("status", status.as_u16());
                     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
                     let retry = match status {
@@ -243,6 +244,7 @@ impl HttpClient {
                         .with_adapter(self.adapter.as_ref()));
                 }
                 Err(err) => {
+                    super::observe::answered(&self.adapter, Answered::NoAnswer);
                     let never_sent = err.is_connect();
                     let cause = Cause::of(&err, &place);
                     // A wrong scheme or an untrusted certificate does not heal by itself.
