@@ -197,10 +197,10 @@ fn ops(plan: &Plan, name: &str) -> Vec<(&'static str, Option<String>)> {
         .iter()
         .map(|op| {
             let id = match &op.action {
-                Action::UpdateUser { id, .. }
-                | Action::EnableUser { id, .. }
-                | Action::DisableUser { id, .. }
-                | Action::DeleteUser { id, .. } => Some(id.clone()),
+                Action::UpdateUser(_)
+                | Action::EnableUser(_)
+                | Action::DisableUser(_)
+                | Action::DeleteUser(_) => op.action.target_id().map(str::to_owned),
                 _ => None,
             };
             (op.action.name(), id)
