@@ -164,9 +164,21 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| err("cannot set the busy timeout", e))?;
         // WAL so that `idbridge journal` and `plan` can read while a run writes.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| err("cannot switch to WAL mode", e))?;
+        // SQLite answers a journal-mode switch that races another connection's with
+        // SQLITE_BUSY at once, without its busy handler, so the wait is ours: a new state
+        // file opened by two processes at once must open in both.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.map_err(|e| err("cannot switch to WAL mode", e))?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::unavailable(format!(
                 "state file `{}`: the file system does not support WAL mode (got `{mode}`)",
