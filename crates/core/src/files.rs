@@ -53,8 +53,9 @@ impl fmt::Display for ByteSize {
     }
 }
 
-/// What a file type is, for [`ReadError::NotRegular`].
-fn kind_of(file_type: std::fs::FileType) -> &'static str {
+/// What a file type that is not a regular file is, for messages ("a FIFO", "a
+/// directory", ...), as [`ReadError::NotRegular`] names it.
+pub fn kind_of(file_type: std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

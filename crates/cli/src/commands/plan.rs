@@ -109,31 +109,6 @@ fn save(plan: &idbridge_sync::Plan, path: &std::path::Path) -> std::io::Result<(
 /// log that keeps growing) from exhausting memory.
 pub const MAX_PLAN_BYTES: u64 = 16 << 30;
 
-/// What a path that is not a regular file is, for messages.
-fn kind_of(file_type: std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a FIFO";
-        }
-        if file_type.is_char_device() {
-            return "a character device";
-        }
-        if file_type.is_block_device() {
-            return "a block device";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-    }
-    if file_type.is_dir() {
-        "a directory"
-    } else {
-        "something else"
-    }
-}
-
 /// Reads a plan saved with `idbridge plan --out`: a regular file of at most
 /// [`MAX_PLAN_BYTES`], parsed as it is read (a plan of millions of operations is never
 /// held as one text as well).
@@ -149,7 +124,7 @@ pub(crate) fn read_saved(path: &std::path::Path) -> Result<idbridge_sync::Plan> 
         Error::invalid_input(format!(
             "cannot read plan `{}`: it is {}, not a regular file",
             path.display(),
-            kind_of(t)
+            idbridge_core::files::kind_of(t)
         ))
     };
     // Looked at before it is opened: opening a pipe would wait for a writer.
