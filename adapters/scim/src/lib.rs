@@ -6,7 +6,8 @@
 //! where the server keeps versions, and bearer, basic or OAuth 2.0 client-credentials
 //! authentication.
 //!
-//! The SCIM wire model is [`wire`], kept free of idbridge types. With the `emulator`
+//! The SCIM wire model lives in `idbridge-scim-protocol` (re-exported as [`wire`]), shared
+//! with idbridge's own SCIM server. With the `emulator`
 //! feature the crate also holds a stateful in-memory SCIM service provider (see
 //! `emulator`).
 //!
@@ -20,7 +21,7 @@ pub mod error;
 mod groups;
 pub mod mapping;
 pub mod users;
-pub mod wire;
+pub use idbridge_scim_protocol::wire;
 
 #[cfg(feature = "emulator")]
 pub mod emulator;

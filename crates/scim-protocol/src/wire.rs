@@ -1,6 +1,5 @@
 //! The SCIM 2.0 wire model (RFC 7643 resources, RFC 7644 protocol messages), as plain serde
-//! types over `serde_json`. It depends on nothing of idbridge, so that it can move to a
-//! crate of its own and serve a SCIM server as well as this client.
+//! types over `serde_json`, shared by the SCIM client adapter and the SCIM server.
 //!
 //! Resources keep every attribute they are sent: the typed fields are the ones idbridge
 //! reads and writes, the rest stays in `extra` and goes back unchanged on a whole-resource
