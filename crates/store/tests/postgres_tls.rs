@@ -110,7 +110,9 @@ fn config(url: &str, extra: serde_json::Value) -> Config {
 }
 
 fn open_error(config: &Config) -> String {
-    let e = Store::open(&config.state).err().expect("refused");
+    let Err(e) = Store::open(&config.state) else {
+        panic!("{} opened", config.state.display());
+    };
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     let text = e.to_string();
     assert!(!text.contains(support::PASSWORD), "{text}");
