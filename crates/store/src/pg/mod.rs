@@ -22,6 +22,7 @@
 
 pub(crate) mod lock;
 pub(crate) mod ops;
+pub(crate) mod probe;
 mod schema;
 mod tls;
 pub(crate) mod transfer;
