@@ -291,20 +291,28 @@ async fn sync(
         None => None,
     };
     let mut first = true;
+    let mut lock = Some(lock);
     loop {
         if !first {
             // A target that could not be connected to at start (or since) may be back.
             shared.write().await.reconnect().await;
+            keep_lock(&shared, &mut lock).await;
         }
         first = false;
-        let result = once(
-            &*shared.read().await,
-            &args,
-            &stop,
-            &lock,
-            metrics.as_deref(),
-        )
-        .await;
+        let result = match &lock {
+            Some(held) => {
+                once(
+                    &*shared.read().await,
+                    &args,
+                    &stop,
+                    held,
+                    metrics.as_deref(),
+                )
+                .await
+            }
+            // Another worker took the tenant while the lock was lost: its runs count.
+            None => Ok(None),
+        };
         match &result {
             Ok(Some(report)) => {
                 let _ = finish(report, args.json);
@@ -328,6 +336,36 @@ async fn sync(
     grace.abort();
     errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
+}
+
+/// Takes the run lock again when it was lost since the last run (a PostgreSQL session
+/// cut: a network drop, a server restart, an administrator's `pg_terminate_backend`), so
+/// that the process goes on syncing instead of failing every run until it is restarted.
+/// A worker that took the tenant meanwhile keeps it: `lock` is left empty, and the next
+/// interval tries again.
+async fn keep_lock(shared: &SharedEngine, lock: &mut Option<RunLock>) {
+    if let Some(held) = lock.as_ref() {
+        match held.is_held() {
+            Ok(true) => return,
+            Ok(false) => {
+                errln!("the run lock was lost (its database connection ended); taking it again");
+            }
+            Err(e) => {
+                // Every commit checks the lock, so a run under a lost one changes nothing.
+                tracing::warn!(error = %e, "cannot check the run lock; running under it");
+                return;
+            }
+        }
+    }
+    // Released (and its holder record cleared) before it is taken again.
+    *lock = None;
+    match shared.read().await.lock("sync") {
+        Ok(taken) => {
+            tracing::info!("took the run lock again");
+            *lock = Some(taken);
+        }
+        Err(e) => errln!("error: {e}; this run is skipped"),
+    }
 }
 
 /// Posts an alert for a run's result when it calls for one (see [`alerts::reasons`]).
