@@ -42,11 +42,11 @@ struct TlsServer {
     ca: PathBuf,
     /// A CA that signed nothing the server shows.
     other_ca: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 /// The TLS-only server, started once for this test binary; `None` when PostgreSQL is not
-/// installed and not required.
+/// installed and not required. Every file lives in the cluster's directory, removed with
+/// the server.
 fn tls_server() -> Option<&'static TlsServer> {
     static SERVER: OnceLock<Option<TlsServer>> = OnceLock::new();
     SERVER
@@ -55,13 +55,14 @@ fn tls_server() -> Option<&'static TlsServer> {
             // does not name it.
             let (ca_pem, cert_pem, key_pem) = ca_and_server(&["127.0.0.1"]);
             let (other_ca_pem, _, _) = ca_and_server(&["127.0.0.1"]);
-            let dir = tempfile::tempdir().expect("tempdir");
-            let ca = dir.path().join("ca.pem");
-            let other_ca = dir.path().join("other-ca.pem");
-            std::fs::write(&ca, &ca_pem).expect("write CA");
-            std::fs::write(&other_ca, &other_ca_pem).expect("write other CA");
+            let mut cas = None;
             let server = support::own_server(|cluster, data| {
                 use std::os::unix::fs::OpenOptionsExt;
+                let ca = cluster.join("ca.pem");
+                let other_ca = cluster.join("other-ca.pem");
+                std::fs::write(&ca, &ca_pem).map_err(|e| format!("CA: {e}"))?;
+                std::fs::write(&other_ca, &other_ca_pem).map_err(|e| format!("CA: {e}"))?;
+                cas = Some((ca, other_ca));
                 let cert = cluster.join("server.crt");
                 let key = cluster.join("server.key");
                 std::fs::write(&cert, &cert_pem).map_err(|e| format!("cert: {e}"))?;
@@ -84,11 +85,11 @@ fn tls_server() -> Option<&'static TlsServer> {
                     format!("ssl_key_file={}", key.display()),
                 ])
             })?;
+            let (ca, other_ca) = cas?;
             Some(TlsServer {
                 server,
                 ca,
                 other_ca,
-                _dir: dir,
             })
         })
         .as_ref()
@@ -137,6 +138,14 @@ fn verify_full_with_the_servers_ca_connects_over_tls() {
         )
         .expect("pg_stat_ssl");
     assert_ne!(encrypted, "0", "the store's connection is encrypted");
+    // What `idbridge check` shows: an encrypted connection to a registered tenant.
+    let probe = idbridge_store::probe_postgres(&c.state, None).expect("probe over TLS");
+    assert!(probe.encrypted, "{probe:?}");
+    assert_eq!(
+        probe.schema_version,
+        Some(idbridge_store::POSTGRES_SCHEMA_VERSION)
+    );
+    assert!(probe.tenant_known && probe.holder.is_none(), "{probe:?}");
 
     // The same through the URL, with the CA bundle given by the configuration.
     let explicit = config(
