@@ -1,5 +1,6 @@
-//! Metrics of `idbridge sync --interval` in the Prometheus text format, and the health
-//! of the process, served over HTTP (`--listen`): `/metrics`, `/healthz`, `/readyz`.
+//! Metrics of `idbridge sync --interval` (one configuration, or every tenant's of a
+//! `--config-dir`, labelled `tenant`) in the Prometheus text format, and the health of the
+//! process, served over HTTP (`--listen`): `/metrics`, `/healthz`, `/readyz`.
 //!
 //! Everything is taken from what a run already returns (its [`RunReport`]) and from the
 //! HTTP client's answer observer, so the engine knows nothing of metrics.
@@ -18,22 +19,41 @@ use idbridge_core::http::Answered;
 use idbridge_core::{Error, Result};
 use idbridge_store::RunOutcome;
 use idbridge_sync::RunReport;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use serde::{Deserialize, Serialize};
+
+/// The `tenant` label: only on the metrics of `sync --config-dir`, which runs many
+/// tenants' configurations; a single configuration's metrics go without it.
+#[derive(Clone, Debug, Default, Hash, PartialEq, Eq)]
+struct Tenant(Option<String>);
+
+impl EncodeLabelSet for Tenant {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> std::result::Result<(), std::fmt::Error> {
+        match &self.0 {
+            Some(t) => [("tenant", t.as_str())].encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Labels of `idbridge_runs_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
+    #[prometheus(flatten)]
+    tenant: Tenant,
     outcome: String,
 }
 
 /// Labels of `idbridge_operations_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OpLabels {
+    #[prometheus(flatten)]
+    tenant: Tenant,
     target: String,
     kind: String,
     outcome: String,
@@ -42,6 +62,9 @@ struct OpLabels {
 /// Labels of `idbridge_http_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
+    #[prometheus(flatten)]
+    tenant: Tenant,
+    target: String,
     adapter: String,
     status: String,
 }
@@ -49,7 +72,65 @@ struct RequestLabels {
 /// Labels of the per-target metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TargetLabels {
+    #[prometheus(flatten)]
+    tenant: Tenant,
     target: String,
+}
+
+/// A duration histogram: one for a single configuration, one per tenant under a
+/// configuration directory (a family without labels would be shown with empty braces).
+#[derive(Clone)]
+enum Durations {
+    One(Histogram),
+    ByTenant(Family<Tenant, Histogram, fn() -> Histogram>),
+}
+
+impl Durations {
+    fn new(by_tenant: bool) -> Durations {
+        if by_tenant {
+            Durations::ByTenant(Family::new_with_constructor(duration_histogram))
+        } else {
+            Durations::One(duration_histogram())
+        }
+    }
+
+    fn register(&self, registry: &mut Registry, name: &str, help: &str) {
+        match self {
+            Durations::One(h) => registry.register(name, help, h.clone()),
+            Durations::ByTenant(f) => registry.register(name, help, f.clone()),
+        }
+    }
+
+    fn observe(&self, tenant: &Tenant, seconds: f64) {
+        match self {
+            Durations::One(h) => h.observe(seconds),
+            Durations::ByTenant(f) => f.get_or_create(tenant).observe(seconds),
+        }
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.05, 2.0, 16))
+}
+
+/// HTTP requests counted in one process: (system, adapter, status) to how many.
+pub(crate) type RequestCounts = BTreeMap<(String, String, String), u64>;
+
+/// What a tenant's run (a process of its own under `sync --config-dir`) hands the
+/// directory run for its metrics: written by the run (`--summary-to`), read by the
+/// directory run and recorded under the tenant ([`Metrics::record_tenant`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct RunSummary {
+    /// The configuration's tenant.
+    pub(crate) tenant: String,
+    /// Seconds to read and plan, when the run got that far.
+    pub(crate) read_seconds: Option<f64>,
+    /// Seconds of the whole run.
+    pub(crate) run_seconds: Option<f64>,
+    /// The run's report; `None` when it failed before applying.
+    pub(crate) report: Option<RunReport>,
+    /// HTTP requests: system, adapter, status and how many.
+    pub(crate) requests: Vec<(String, String, String, u64)>,
 }
 
 /// The process's metrics and what `/readyz` decides on.
@@ -58,13 +139,17 @@ pub(crate) struct Metrics {
     runs: Family<RunLabels, Counter>,
     operations: Family<OpLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
-    run_seconds: Histogram,
-    read_seconds: Histogram,
+    run_seconds: Durations,
+    read_seconds: Durations,
     guard_refusals: Family<TargetLabels, Counter>,
     last_success: Family<TargetLabels, Gauge>,
-    /// Per target: whether its last run converged, and when it last did.
+    /// Per target (`tenant/target` under a configuration directory): whether its last run
+    /// converged, and when it last did.
     targets: Mutex<BTreeMap<String, TargetHealth>>,
     ready_max_age: Duration,
+    /// What this process saw, for [`Metrics::summary`].
+    seen: Mutex<RunSummary>,
+    counted: Mutex<RequestCounts>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +162,16 @@ impl Metrics {
     /// Empty metrics for `targets` (none ready yet); `/readyz` wants each target's last run
     /// converged no longer than `ready_max_age` ago.
     pub(crate) fn new(targets: &[String], ready_max_age: Duration) -> Arc<Metrics> {
+        Self::build(targets, ready_max_age, false)
+    }
+
+    /// Empty metrics for the runs of many tenants, each recorded with
+    /// [`Metrics::record_tenant`]; `/readyz` as with [`Metrics::new`], once a run ended.
+    pub(crate) fn by_tenant(ready_max_age: Duration) -> Arc<Metrics> {
+        Self::build(&[], ready_max_age, true)
+    }
+
+    fn build(targets: &[String], ready_max_age: Duration, by_tenant: bool) -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("idbridge");
         let runs = Family::<RunLabels, Counter>::default();
         registry.register("runs", "Sync runs by how they ended", runs.clone());
@@ -89,21 +184,21 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
-            "HTTP requests sent to the systems by adapter and answer status (`none` when no answer came)",
+            "HTTP requests sent to the systems by target (the configured name, or `source`), \
+             adapter and answer status (`none` when no answer came)",
             requests.clone(),
         );
-        let buckets = || exponential_buckets(0.05, 2.0, 16);
-        let run_seconds = Histogram::new(buckets());
-        registry.register(
+        let run_seconds = Durations::new(by_tenant);
+        run_seconds.register(
+            &mut registry,
             "run_duration_seconds",
             "Time of a whole run: read, plan, guard and apply",
-            run_seconds.clone(),
         );
-        let read_seconds = Histogram::new(buckets());
-        registry.register(
+        let read_seconds = Durations::new(by_tenant);
+        read_seconds.register(
+            &mut registry,
             "read_duration_seconds",
             "Time to read the source and the targets and plan",
-            read_seconds.clone(),
         );
         let guard_refusals = Family::<TargetLabels, Counter>::default();
         registry.register(
@@ -132,57 +227,111 @@ impl Metrics {
             last_success,
             targets: Mutex::new(targets),
             ready_max_age,
+            seen: Mutex::default(),
+            counted: Mutex::default(),
         })
     }
 
-    /// Counts one HTTP answer.
-    pub(crate) fn answered(&self, adapter: &str, answer: Answered) {
+    /// Counts one HTTP answer of system `target` (its configured name) through `adapter`.
+    pub(crate) fn answered(&self, target: &str, adapter: &str, answer: Answered) {
         let status = match answer {
             Answered::Status(s) => s.to_string(),
             Answered::NoAnswer => "none".to_string(),
         };
+        *self
+            .counted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((target.to_string(), adapter.to_string(), status.clone()))
+            .or_default() += 1;
+        self.count_requests(&Tenant(None), target, adapter, status, 1);
+    }
+
+    fn count_requests(&self, tenant: &Tenant, target: &str, adapter: &str, status: String, n: u64) {
         self.requests
             .get_or_create(&RequestLabels {
+                tenant: tenant.clone(),
+                target: target.to_string(),
                 adapter: adapter.to_string(),
                 status,
             })
-            .inc();
+            .inc_by(n);
     }
 
     /// Records the time to read and plan.
     pub(crate) fn read_took(&self, took: Duration) {
-        self.read_seconds.observe(took.as_secs_f64());
+        self.seen_mut().read_seconds = Some(took.as_secs_f64());
+        self.read_in(&Tenant(None), took.as_secs_f64());
+    }
+
+    fn read_in(&self, tenant: &Tenant, seconds: f64) {
+        self.read_seconds.observe(tenant, seconds);
     }
 
     /// Records a run that could not read the source: no target converged.
     pub(crate) fn run_failed(&self, took: Duration) {
-        self.run_seconds.observe(took.as_secs_f64());
+        {
+            let mut seen = self.seen_mut();
+            seen.run_seconds = Some(took.as_secs_f64());
+            seen.report = None;
+        }
+        self.failed_in(&Tenant(None), Some(took.as_secs_f64()));
+    }
+
+    fn failed_in(&self, tenant: &Tenant, seconds: Option<f64>) {
+        if let Some(s) = seconds {
+            self.run_seconds.observe(tenant, s);
+        }
         self.runs
             .get_or_create(&RunLabels {
+                tenant: tenant.clone(),
                 outcome: "failed".into(),
             })
             .inc();
         let mut targets = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
-        for health in targets.values_mut() {
-            health.last_ok = false;
+        let prefix = tenant.0.as_ref().map(|t| format!("{t}/"));
+        for (name, health) in targets.iter_mut() {
+            if prefix.as_ref().is_none_or(|p| name.starts_with(p.as_str())) {
+                health.last_ok = false;
+            }
+        }
+        if let Some(p) = prefix {
+            // A tenant that never got as far as a report is not ready either.
+            targets.entry(format!("{p}*")).or_default().last_ok = false;
         }
     }
 
     /// Records a finished run from its report.
     pub(crate) fn run_finished(&self, report: &RunReport, took: Duration) {
-        self.run_seconds.observe(took.as_secs_f64());
+        {
+            let mut seen = self.seen_mut();
+            seen.run_seconds = Some(took.as_secs_f64());
+            seen.report = Some(report.clone());
+        }
+        self.finished_in(&Tenant(None), report, Some(took.as_secs_f64()));
+    }
+
+    fn finished_in(&self, tenant: &Tenant, report: &RunReport, seconds: Option<f64>) {
+        if let Some(s) = seconds {
+            self.run_seconds.observe(tenant, s);
+        }
         self.runs
             .get_or_create(&RunLabels {
+                tenant: tenant.clone(),
                 outcome: outcome_name(report.outcome).into(),
             })
             .inc();
         let now = SystemTime::now();
         let mut targets = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = &tenant.0 {
+            targets.remove(&format!("{t}/*"));
+        }
         for t in &report.targets {
             let op = |kind: &str, outcome: &str, n: usize| {
                 if n > 0 {
                     self.operations
                         .get_or_create(&OpLabels {
+                            tenant: tenant.clone(),
                             target: t.target.clone(),
                             kind: kind.to_string(),
                             outcome: outcome.to_string(),
@@ -207,12 +356,17 @@ impl Metrics {
                 op(kind, outcome, n);
             }
             let label = TargetLabels {
+                tenant: tenant.clone(),
                 target: t.target.clone(),
             };
             if t.refused.is_some() {
                 self.guard_refusals.get_or_create(&label).inc();
             }
-            let health = targets.entry(t.target.clone()).or_default();
+            let key = match &tenant.0 {
+                Some(name) => format!("{name}/{}", t.target),
+                None => t.target.clone(),
+            };
+            let health = targets.entry(key).or_default();
             health.last_ok = t.converged();
             if health.last_ok {
                 health.last_success = Some(now);
@@ -221,6 +375,46 @@ impl Metrics {
                     .set(unix_seconds(now));
             }
         }
+    }
+
+    /// What this process recorded, for the directory run that started it: the last
+    /// run's times and report, and every request counted.
+    pub(crate) fn summary(&self, tenant: &str) -> RunSummary {
+        let mut summary = self.seen_mut().clone();
+        summary.tenant = tenant.to_string();
+        summary.requests = self
+            .counted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|((t, a, s), n)| (t.clone(), a.clone(), s.clone(), *n))
+            .collect();
+        summary
+    }
+
+    /// Records a tenant's run under `sync --config-dir`, from what its process handed
+    /// back; `None` when it ended without a word (it could not start, or was killed): a
+    /// failed run.
+    pub(crate) fn record_tenant(&self, tenant: &str, summary: Option<&RunSummary>) {
+        let label = Tenant(Some(tenant.to_string()));
+        let Some(summary) = summary else {
+            self.failed_in(&label, None);
+            return;
+        };
+        if let Some(s) = summary.read_seconds {
+            self.read_in(&label, s);
+        }
+        match &summary.report {
+            Some(report) => self.finished_in(&label, report, summary.run_seconds),
+            None => self.failed_in(&label, summary.run_seconds),
+        }
+        for (target, adapter, status, n) in &summary.requests {
+            self.count_requests(&label, target, adapter, status.clone(), *n);
+        }
+    }
+
+    fn seen_mut(&self) -> std::sync::MutexGuard<'_, RunSummary> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The metrics in the Prometheus text format.
@@ -235,6 +429,9 @@ impl Metrics {
     /// targets that did not, one a line.
     pub(crate) fn readiness(&self) -> std::result::Result<(), String> {
         let targets = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+        if targets.is_empty() {
+            return Err("no run has finished yet".into());
+        }
         let now = SystemTime::now();
         let mut not_ready = Vec::new();
         for (name, health) in targets.iter() {
@@ -272,8 +469,8 @@ fn unix_seconds(at: SystemTime) -> i64 {
 /// Counts every HTTP answer of this process into `metrics` (the first installed wins).
 pub(crate) fn observe_http(metrics: &Arc<Metrics>) {
     let metrics = metrics.clone();
-    idbridge_core::http::observe_answers(Arc::new(move |adapter, answer| {
-        metrics.answered(adapter, answer);
+    idbridge_core::http::observe_answers(Arc::new(move |target, adapter, answer| {
+        metrics.answered(target, adapter, answer);
     }));
 }
 
@@ -320,70 +517,5 @@ async fn ready_page(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_target_is_ready_before_its_first_run() {
-        let m = Metrics::new(&["a".into()], Duration::from_secs(60));
-        let why = m.readiness().expect_err("not ready");
-        assert!(why.contains("a: the last run did not converge"), "{why}");
-    }
-
-    #[test]
-    fn answers_are_counted_by_adapter_and_status() {
-        let m = Metrics::new(&[], Duration::from_secs(60));
-        m.answered("rest", Answered::Status(200));
-        m.answered("rest", Answered::Status(200));
-        m.answered("rest", Answered::NoAnswer);
-        let text = m.render();
-        assert!(
-            text.contains(r#"idbridge_http_requests_total{adapter="rest",status="200"} 2"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"idbridge_http_requests_total{adapter="rest",status="none"} 1"#),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn a_refused_target_is_counted_and_not_ready() {
-        use idbridge_sync::TargetReport;
-        let m = Metrics::new(&["a".into(), "b".into()], Duration::from_secs(3600));
-        let mut done = BTreeMap::new();
-        done.insert("create_user".to_string(), 3);
-        let report = RunReport {
-            run: 1,
-            outcome: RunOutcome::Failed,
-            targets: vec![
-                TargetReport {
-                    target: "a".into(),
-                    planned: 3,
-                    ok: 3,
-                    done,
-                    ..TargetReport::default()
-                },
-                TargetReport {
-                    target: "b".into(),
-                    refused: Some("deletion guard".into()),
-                    ..TargetReport::default()
-                },
-            ],
-        };
-        m.run_finished(&report, Duration::from_millis(10));
-        let text = m.render();
-        for line in [
-            r#"idbridge_runs_total{outcome="failed"} 1"#,
-            r#"idbridge_operations_total{target="a",kind="create_user",outcome="ok"} 3"#,
-            r#"idbridge_guard_refusals_total{target="b"} 1"#,
-        ] {
-            assert!(text.contains(line), "{line}:\n{text}");
-        }
-        assert!(text.contains(r#"idbridge_last_success_timestamp_seconds{target="a"}"#));
-        assert!(!text.contains(r#"idbridge_last_success_timestamp_seconds{target="b"}"#));
-        let why = m.readiness().expect_err("b is not ready");
-        assert!(why.contains("b: the last run did not converge"), "{why}");
-        assert!(!why.contains("a:"), "{why}");
-    }
-}
+#[path = "metrics_tests.rs"]
+mod tests;

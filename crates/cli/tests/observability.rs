@@ -138,7 +138,9 @@ fn metrics_health_and_readiness_follow_the_runs() {
             "{series}:\n{first}"
         );
     }
-    let requests_ok = format!(r#"idbridge_http_requests_total{{adapter="{vendor}",status="200"}}"#);
+    // Requests are counted by the target's configured name as well as its adapter.
+    let requests_ok =
+        format!(r#"idbridge_http_requests_total{{target="emu",adapter="{vendor}",status="200"}}"#);
     let ok_before =
         sample(&first, &requests_ok).unwrap_or_else(|| panic!("{requests_ok}:\n{first}"));
     assert!(ok_before > 0.0, "{first}");
@@ -157,7 +159,7 @@ fn metrics_health_and_readiness_follow_the_runs() {
     });
     assert!(
         down.contains(&format!(
-            r#"idbridge_http_requests_total{{adapter="{vendor}",status="none"}}"#
+            r#"idbridge_http_requests_total{{target="emu",adapter="{vendor}",status="none"}}"#
         )),
         "{down}"
     );
@@ -173,6 +175,87 @@ fn metrics_health_and_readiness_follow_the_runs() {
     sync.sigterm();
     let status = sync.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", logged());
+}
+
+#[test]
+fn a_configuration_directory_serves_every_tenants_metrics_by_tenant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let configs = dir.path().join("tenants");
+    std::fs::create_dir(&configs).expect("config dir");
+    let vendor = support::emulated_vendors()[0];
+    let (_emulator, emulated) = support::emulator(vendor, &[]);
+    for (tenant, targets) in [
+        ("acme", serde_json::json!({"crm": emulated})),
+        (
+            "globex",
+            serde_json::json!({"copy": support::file_target(dir.path(), "globex-copy")}),
+        ),
+    ] {
+        let source = dir.path().join(format!("{tenant}.yaml"));
+        support::write_yaml_directory(
+            &source,
+            "users:\n  - {id: u-1, login: ada, email: ada@example.com}\n",
+            support::users_only(1),
+        );
+        let config = serde_json::json!({
+            "state": dir.path().join(format!("{tenant}.db")),
+            "tenant": tenant,
+            "source": {"adapter": "file", "path": source},
+            "targets": targets,
+        });
+        support::write_json_config(&configs.join(format!("{tenant}.json")), &config);
+    }
+    let log = dir.path().join("sync.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    let child = support::command()
+        .args(["sync", "--config-dir"])
+        .arg(&configs)
+        .args(["--interval", "5s", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("the idbridge binary runs");
+    let mut sync = support::Running(child);
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let addr = served_at(&log);
+    let scrape = || get(&addr, "/metrics").1;
+    let requests = format!(
+        r#"idbridge_http_requests_total{{tenant="acme",target="crm",adapter="{vendor}",status="200"}}"#
+    );
+    let seen = wait_until("counted both tenants' runs", scrape, |s| {
+        sample(
+            s,
+            r#"idbridge_runs_total{tenant="acme",outcome="succeeded"}"#,
+        )
+        .is_some()
+            && sample(
+                s,
+                r#"idbridge_runs_total{tenant="globex",outcome="succeeded"}"#,
+            )
+            .is_some()
+    });
+    for series in [
+        requests.as_str(),
+        r#"idbridge_operations_total{tenant="acme",target="crm",kind="create_user",outcome="ok"}"#,
+        r#"idbridge_operations_total{tenant="globex",target="copy",kind="create_user",outcome="ok"}"#,
+        r#"idbridge_last_success_timestamp_seconds{tenant="globex",target="copy"}"#,
+        r#"idbridge_run_duration_seconds_count{tenant="acme"}"#,
+        r#"idbridge_read_duration_seconds_count{tenant="globex"}"#,
+    ] {
+        assert!(
+            sample(&seen, series).is_some_and(|n| n > 0.0),
+            "{series}:\n{seen}\n{}",
+            logged()
+        );
+    }
+    // The directory run's own metrics carry no unlabelled runs.
+    assert!(!seen.contains("idbridge_runs_total{outcome="), "{seen}");
+    let (status, body) = get(&addr, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    sync.sigterm();
+    assert_eq!(sync.wait_exit().code(), Some(0), "{}", logged());
 }
 
 #[test]

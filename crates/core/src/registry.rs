@@ -100,7 +100,8 @@ pub async fn build_adapter(adapter: &str, mut config: AdapterConfig) -> Result<A
     config.resolve_secret_files(descriptor.secret_keys)?;
     config.check_server_urls()?;
     let instance = config.instance.clone();
-    let built = (descriptor.build)(config)
+    // The adapter's HTTP client takes the system's name from here, for request metrics.
+    let built = crate::http::in_system(&instance, (descriptor.build)(config))
         .await
         .map_err(|e| e.with_adapter(instance.clone()))?;
     Ok(AdapterHandle::new(instance, built))

@@ -85,6 +85,7 @@ pub use links::{Link, LinkKind};
 pub use lock::os_user;
 pub use lock::{LockHolder, RunLock};
 pub use pg::POSTGRES_SCHEMA_VERSION;
+pub use pg::probe::{PostgresProbe, probe_postgres};
 pub use pg::transfer::CopyCounts;
 pub use runs::{RunOutcome, RunRecord};
 pub use schema::SCHEMA_VERSION;

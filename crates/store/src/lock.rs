@@ -75,6 +75,21 @@ impl RunLock {
     pub fn holder(&self) -> &LockHolder {
         &self.holder
     }
+
+    /// Whether the lock is still this process's. A SQLite lock is, for as long as the
+    /// `RunLock` lives; a PostgreSQL lock is lost when its connection ends (a network cut,
+    /// a server restart, `pg_terminate_backend`), after which the server may have given it
+    /// to another worker. A lost lock stays lost: drop it and take the lock again.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::Unavailable`] when the server cannot be asked.
+    pub fn is_held(&self) -> Result<bool> {
+        match (&self.guard, self.store.pg()) {
+            (Some(Guard::Postgres(lock)), Some(pg)) => pg.lock_held_by(lock.backend),
+            (Some(_), _) => Ok(true),
+            (None, _) => Ok(false),
+        }
+    }
 }
 
 impl Drop for RunLock {

@@ -254,12 +254,18 @@ fn a_run_whose_lock_connection_ended_stops_writing() {
 }
 
 #[test]
-fn a_state_url_asking_for_tls_is_refused_rather_than_sent_in_the_clear() {
-    let err = Store::open_postgres(
-        Path::new("postgres://idbridge@127.0.0.1:1/idb?sslmode=require&tenant=acme"),
-        None,
-    )
-    .expect_err("no TLS");
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("sslmode=require"), "{err}");
+fn a_state_url_whose_tls_may_fall_back_to_plain_text_is_refused() {
+    for mode in ["prefer", "allow"] {
+        let err = Store::open_postgres(
+            Path::new(&format!(
+                "postgres://idbridge@127.0.0.1:1/idb?sslmode={mode}&tenant=acme"
+            )),
+            None,
+        )
+        .expect_err("falls back to plain text");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains(&format!("sslmode={mode}")), "{text}");
+        assert!(text.contains("verify-full"), "{text}");
+    }
 }

@@ -92,11 +92,15 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             }
         }
     }
-    match idbridge_sync::check_state_path(&config.state) {
-        Ok(()) => outln!("state {}: ok", config.state.display()),
-        Err(e) => {
-            problems += 1;
-            outln!("state: FAILED: {e}");
+    if idbridge_core::config::is_postgres_state(&config.state) {
+        problems += check_postgres(&config).await;
+    } else {
+        match idbridge_sync::check_state_path(&config.state) {
+            Ok(()) => outln!("state {}: ok", config.state.display()),
+            Err(e) => {
+                problems += 1;
+                outln!("state: FAILED: {e}");
+            }
         }
     }
 
@@ -135,6 +139,59 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Connects to a PostgreSQL state and prints what it holds for the tenant, changing
+/// nothing (no migration, no tenant registered); returns the number of problems (0 or 1).
+async fn check_postgres(config: &Config) -> usize {
+    let state = config.state.clone();
+    let shown = state.display().to_string();
+    let probe = tokio::task::spawn_blocking(move || idbridge_store::probe_postgres(&state, None))
+        .await
+        .unwrap_or_else(|e| {
+            Err(idbridge_core::Error::unavailable(format!(
+                "the check stopped: {e}"
+            )))
+        });
+    let p = match probe {
+        Ok(p) => p,
+        Err(e) => {
+            outln!("state: FAILED: {e}");
+            return 1;
+        }
+    };
+    let tls = if p.encrypted { "TLS" } else { "not encrypted" };
+    outln!("state {shown}: ok (PostgreSQL {}, {tls})", p.server_version);
+    match p.schema_version {
+        None => outln!("  schema: none yet (the first run creates it)"),
+        Some(v) if v > idbridge_store::POSTGRES_SCHEMA_VERSION => {
+            outln!(
+                "  schema: FAILED: version {v}, newer than the {} this idbridge knows; use the \
+                 idbridge version that wrote it (or newer)",
+                idbridge_store::POSTGRES_SCHEMA_VERSION
+            );
+            return 1;
+        }
+        Some(v) if v < idbridge_store::POSTGRES_SCHEMA_VERSION => outln!(
+            "  schema: version {v} (the next run migrates it to {})",
+            idbridge_store::POSTGRES_SCHEMA_VERSION
+        ),
+        Some(v) => outln!("  schema: version {v}"),
+    }
+    if !p.tenant_known {
+        outln!(
+            "  tenant {}: not registered yet (the first run registers it)",
+            config.tenant
+        );
+    } else {
+        outln!("  tenant {}: registered", config.tenant);
+    }
+    match (&p.holder, p.held_unnamed) {
+        (Some(holder), _) => outln!("  run lock: held by {holder}"),
+        (None, true) => outln!("  run lock: held by a run that is starting up"),
+        (None, false) => outln!("  run lock: free"),
+    }
+    0
 }
 
 /// Reads every system and plans as `idbridge plan` does, against an empty in-memory state

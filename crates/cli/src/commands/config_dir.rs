@@ -8,6 +8,10 @@
 //! lets exactly one of them run a tenant at a time, and the others report that tenant as
 //! running elsewhere rather than failed. SIGINT/SIGTERM is passed on to the runs in
 //! progress, which finish their operations in flight and stop.
+//!
+//! With `--listen`, this process serves the metrics of every tenant's runs, labelled by
+//! tenant: each run writes what its metrics saw to a file this process names
+//! (`--summary-to`), read once the run has ended.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,10 +23,17 @@ use idbridge_core::{Error, Result};
 use idbridge_sync::Stop;
 use tokio::sync::Semaphore;
 
+use crate::metrics::{Metrics, RunSummary};
 use crate::output::{errln, out, outln};
 
 /// Flags of `sync` that belong to the directory run and are not passed to each tenant's.
-const OWN_FLAGS: &[&str] = &["--config-dir", "--parallel", "--interval"];
+const OWN_FLAGS: &[&str] = &[
+    "--config-dir",
+    "--parallel",
+    "--interval",
+    "--listen",
+    "--ready-max-age",
+];
 
 /// How one tenant's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,19 +93,44 @@ fn passed_on(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 }
 
 /// Runs every configuration in `dir`, at most `parallel` at once; with `interval`, again
-/// after each round until SIGINT/SIGTERM.
+/// after each round until SIGINT/SIGTERM; with `listen` (an address and the readiness
+/// age, default three intervals), serving `/metrics`, `/healthz` and `/readyz` there.
 ///
 /// Exit code of a single round: 0 when every tenant converged (or runs on another worker),
 /// 3 when some did and others failed, 1 when all failed; on an interval, 0 when stopped.
 ///
 /// # Errors
 /// [`idbridge_core::ErrorKind::Config`] when the directory cannot be read or holds no
-/// configuration; [`idbridge_core::ErrorKind::Unavailable`] when this program cannot be
-/// found to start the runs.
-pub async fn run(dir: &Path, parallel: usize, interval: Option<Duration>) -> Result<ExitCode> {
+/// configuration, or the address cannot be bound; [`idbridge_core::ErrorKind::Unavailable`]
+/// when this program cannot be found to start the runs.
+pub async fn run(
+    dir: &Path,
+    parallel: usize,
+    interval: Option<Duration>,
+    listen: Option<(std::net::SocketAddr, Option<Duration>)>,
+) -> Result<ExitCode> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::unavailable(format!("cannot find the idbridge program: {e}")))?;
     let base = passed_on(std::env::args_os().skip(1));
+    let summaries = tempfile::Builder::new()
+        .prefix("idbridge-runs-")
+        .tempdir()
+        .map_err(|e| {
+            Error::unavailable(format!("cannot make a directory for run summaries: {e}"))
+        })?;
+    let metrics = match (listen, interval) {
+        (Some((addr, max_age)), Some(every)) => {
+            let metrics = Metrics::by_tenant(max_age.unwrap_or(every.saturating_mul(3)));
+            let bound = crate::metrics::serve(addr, metrics.clone()).await?;
+            errln!("serving /metrics, /healthz and /readyz on http://{bound}");
+            Some(metrics)
+        }
+        _ => None,
+    };
+    let tenants = Tenants {
+        summaries: summaries.path().to_path_buf(),
+        metrics,
+    };
     let stop = Stop::new();
     let running: Arc<Mutex<Vec<u32>>> = Arc::default();
     let forward = {
@@ -116,7 +152,16 @@ pub async fn run(dir: &Path, parallel: usize, interval: Option<Duration>) -> Res
     };
     let result = loop {
         let files = configs(dir)?;
-        let ended = round(&exe, &base, files, parallel.max(1), &stop, &running).await;
+        let ended = round(
+            &exe,
+            &base,
+            files,
+            parallel.max(1),
+            &stop,
+            &running,
+            &tenants,
+        )
+        .await;
         let count = |e: Ended| ended.iter().filter(|x| **x == e).count();
         let (ok, failed, elsewhere) = (
             count(Ended::Converged),
@@ -148,6 +193,35 @@ pub async fn run(dir: &Path, parallel: usize, interval: Option<Duration>) -> Res
     result
 }
 
+/// Where the tenants' runs leave their summaries, and the metrics they go to.
+#[derive(Clone)]
+struct Tenants {
+    summaries: PathBuf,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Tenants {
+    /// Records what the run of `file` left in `summary` (removing it), under its tenant.
+    fn record(&self, file: &Path, summary: &Path, ended: Ended) {
+        let text = std::fs::read_to_string(summary).ok();
+        let _ = std::fs::remove_file(summary);
+        let Some(metrics) = &self.metrics else { return };
+        if matches!(ended, Ended::Elsewhere | Ended::NotStarted) {
+            return;
+        }
+        let parsed: Option<RunSummary> = text.and_then(|t| serde_json::from_str(&t).ok());
+        let tenant = match &parsed {
+            Some(s) if !s.tenant.is_empty() => s.tenant.clone(),
+            // No summary (the run could not start or was killed): the file names it.
+            _ => file.file_stem().map_or_else(
+                || file.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        };
+        metrics.record_tenant(&tenant, parsed.as_ref());
+    }
+}
+
 async fn round(
     exe: &Path,
     base: &[OsString],
@@ -155,12 +229,13 @@ async fn round(
     parallel: usize,
     stop: &Stop,
     running: &Arc<Mutex<Vec<u32>>>,
+    tenants: &Tenants,
 ) -> Vec<Ended> {
     let slots = Arc::new(Semaphore::new(parallel));
     let mut tasks = Vec::new();
-    for file in files {
+    for (n, file) in files.into_iter().enumerate() {
         let (exe, base, slots) = (exe.to_path_buf(), base.to_vec(), slots.clone());
-        let (stop, running) = (stop.clone(), running.clone());
+        let (stop, running, tenants) = (stop.clone(), running.clone(), tenants.clone());
         tasks.push(tokio::spawn(async move {
             let Ok(_slot) = slots.acquire_owned().await else {
                 return Ended::Failed;
@@ -168,9 +243,15 @@ async fn round(
             if stop.is_stopped() {
                 return Ended::NotStarted;
             }
-            tokio::task::spawn_blocking(move || one(&exe, &base, &file, &running))
-                .await
-                .unwrap_or(Ended::Failed)
+            let summary = tenants.summaries.join(format!("{n}.json"));
+            let ended = {
+                let (file, summary) = (file.clone(), summary.clone());
+                tokio::task::spawn_blocking(move || one(&exe, &base, &file, &summary, &running))
+                    .await
+                    .unwrap_or(Ended::Failed)
+            };
+            tenants.record(&file, &summary, ended);
+            ended
         }));
     }
     let mut ended = Vec::new();
@@ -181,11 +262,19 @@ async fn round(
 }
 
 /// Runs one configuration to its end and prints what it printed, under its name.
-fn one(exe: &Path, base: &[OsString], file: &Path, running: &Mutex<Vec<u32>>) -> Ended {
+fn one(
+    exe: &Path,
+    base: &[OsString],
+    file: &Path,
+    summary: &Path,
+    running: &Mutex<Vec<u32>>,
+) -> Ended {
     let child = Command::new(exe)
         .args(base)
         .arg("--config")
         .arg(file)
+        .arg("--summary-to")
+        .arg(summary)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -253,6 +342,9 @@ mod tests {
             "--json",
             "--interval",
             "15m",
+            "--listen",
+            "127.0.0.1:9464",
+            "--ready-max-age=1h",
             "--allow-deletions",
             "2",
         ];

@@ -44,12 +44,8 @@ pub struct Args {
     json: bool,
     /// With `--interval`: serve `/metrics` (Prometheus), `/healthz` and `/readyz` over
     /// HTTP on ADDR (e.g. `127.0.0.1:9464`). Off by default.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        requires = "interval",
-        conflicts_with = "config_dir"
-    )]
+    /// With `--config-dir`, the metrics carry a `tenant` label.
+    #[arg(long, value_name = "ADDR", requires = "interval")]
     listen: Option<std::net::SocketAddr>,
     /// After SIGINT/SIGTERM, how long the operations in flight may take
     /// to finish and be journaled before the process quits without them (exit 1; the next
@@ -60,6 +56,10 @@ pub struct Args {
     /// no longer than DURATION ago. Default: three intervals.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "listen")]
     ready_max_age: Option<Duration>,
+    /// Write what the run's metrics saw (times, report, requests) as JSON to FILE; how
+    /// `--config-dir` learns its tenants' metrics. Not with `--interval`.
+    #[arg(long, value_name = "FILE", hide = true, conflicts_with_all = ["interval", "config_dir"])]
+    summary_to: Option<PathBuf>,
 }
 
 /// The shortest `--interval`: a shorter one re-reads every system without pause, loading
@@ -177,7 +177,13 @@ async fn once(
 /// logs), 1 when it cannot start (configuration, source, lock held by another run).
 pub async fn run(args: Args) -> Result<ExitCode> {
     let config = match (&args.config, &args.config_dir) {
-        (_, Some(dir)) => return super::config_dir::run(dir, args.parallel, args.interval).await,
+        (_, Some(dir)) => {
+            let listen = match args.listen {
+                Some(addr) => Some((addr, args.ready_max_age)),
+                None => None,
+            };
+            return super::config_dir::run(dir, args.parallel, args.interval, listen).await;
+        }
         (Some(config), None) => config.clone(),
         (None, None) => {
             return Err(idbridge_core::Error::invalid_input(
@@ -188,25 +194,43 @@ pub async fn run(args: Args) -> Result<ExitCode> {
     if let Some(refused) = super::apply::refuse_unapproved(&config, "sync")? {
         return Ok(refused);
     }
-    let alerts = {
-        let loaded = super::load_config(&config)?;
-        match loaded.alert_webhook {
-            Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
-            None => None,
-        }
+    let loaded = super::load_config(&config)?;
+    let tenant = loaded.tenant.clone();
+    let alerts = match loaded.alert_webhook {
+        Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
+        None => None,
     };
     let target = args.target.clone();
     let connect = async {
         let engine = connect_engine(&config, target.as_deref()).await?;
         Ok(SharedEngine::new(engine))
     };
-    super::connected::run_connected(connect, |engine| sync(engine, args, alerts)).await
+    let summary_to = args.summary_to.clone();
+    let summary = summary_to.as_ref().map(|_| {
+        let m = Metrics::new(&[], Duration::MAX);
+        crate::metrics::observe_http(&m);
+        m
+    });
+    let result = super::connected::run_connected(connect, |engine| {
+        sync(engine, args, alerts, summary.clone())
+    })
+    .await;
+    if let (Some(path), Some(m)) = (summary_to, summary) {
+        // A run that failed before it could read anything leaves no report: the
+        // directory run counts it as failed.
+        let text = serde_json::to_string(&m.summary(&tenant)).unwrap_or_default();
+        if let Err(e) = std::fs::write(&path, text) {
+            errln!("cannot write the run summary `{}`: {e}", path.display());
+        }
+    }
+    result
 }
 
 async fn sync(
     shared: SharedEngine,
     args: Args,
     alerts: Option<(Webhook, String)>,
+    summary: Option<std::sync::Arc<Metrics>>,
 ) -> Result<ExitCode> {
     // Taken once for the life of the process, so that no `apply` or other `sync` slips in
     // between two runs of an interval.
@@ -229,7 +253,14 @@ async fn sync(
         })
     };
     let Some(interval) = args.interval else {
-        let result = once(&*shared.read().await, &args, &stop, &lock, None).await;
+        let result = once(
+            &*shared.read().await,
+            &args,
+            &stop,
+            &lock,
+            summary.as_deref(),
+        )
+        .await;
         drop(lock);
         alert(alerts.as_ref(), &result).await;
         grace.abort();
@@ -260,20 +291,28 @@ async fn sync(
         None => None,
     };
     let mut first = true;
+    let mut lock = Some(lock);
     loop {
         if !first {
             // A target that could not be connected to at start (or since) may be back.
             shared.write().await.reconnect().await;
+            keep_lock(&shared, &mut lock).await;
         }
         first = false;
-        let result = once(
-            &*shared.read().await,
-            &args,
-            &stop,
-            &lock,
-            metrics.as_deref(),
-        )
-        .await;
+        let result = match &lock {
+            Some(held) => {
+                once(
+                    &*shared.read().await,
+                    &args,
+                    &stop,
+                    held,
+                    metrics.as_deref(),
+                )
+                .await
+            }
+            // Another worker took the tenant while the lock was lost: its runs count.
+            None => Ok(None),
+        };
         match &result {
             Ok(Some(report)) => {
                 let _ = finish(report, args.json);
@@ -297,6 +336,36 @@ async fn sync(
     grace.abort();
     errln!("stopped on request");
     Ok(crate::exit::SUCCESS)
+}
+
+/// Takes the run lock again when it was lost since the last run (a PostgreSQL session
+/// cut: a network drop, a server restart, an administrator's `pg_terminate_backend`), so
+/// that the process goes on syncing instead of failing every run until it is restarted.
+/// A worker that took the tenant meanwhile keeps it: `lock` is left empty, and the next
+/// interval tries again.
+async fn keep_lock(shared: &SharedEngine, lock: &mut Option<RunLock>) {
+    if let Some(held) = lock.as_ref() {
+        match held.is_held() {
+            Ok(true) => return,
+            Ok(false) => {
+                errln!("the run lock was lost (its database connection ended); taking it again");
+            }
+            Err(e) => {
+                // Every commit checks the lock, so a run under a lost one changes nothing.
+                tracing::warn!(error = %e, "cannot check the run lock; running under it");
+                return;
+            }
+        }
+    }
+    // Released (and its holder record cleared) before it is taken again.
+    *lock = None;
+    match shared.read().await.lock("sync") {
+        Ok(taken) => {
+            tracing::info!("took the run lock again");
+            *lock = Some(taken);
+        }
+        Err(e) => errln!("error: {e}; this run is skipped"),
+    }
 }
 
 /// Posts an alert for a run's result when it calls for one (see [`alerts::reasons`]).

@@ -46,8 +46,8 @@ pub use adapter::AdapterConfig;
 pub use secrets::MAX_SECRET_FILE_BYTES;
 pub(crate) use secrets::read_bounded;
 pub use state::{
-    DEFAULT_TENANT, check_tenant, is_postgres_state, postgres_locator, remember_state_password,
-    state_password, url_tenant,
+    DEFAULT_TENANT, check_tenant, is_postgres_state, postgres_locator, remember_state_ca_file,
+    remember_state_password, state_ca_file, state_password, url_tenant,
 };
 pub use urls::{ALLOW_PLAIN_HTTP_KEY, is_loopback};
 
@@ -155,6 +155,11 @@ pub struct Config {
     /// `state_password` (or `state_password_file`): the PostgreSQL password. Only with a
     /// PostgreSQL `state`.
     pub state_password: Option<crate::Secret>,
+    /// `state_ca_file`: a PEM bundle of the CA certificates a PostgreSQL state's server
+    /// certificate must chain to (relative to the file). Setting it asks for TLS with the
+    /// certificate and host name verified (`sslmode=verify-full`) unless the URL's
+    /// `sslmode` says otherwise. Default none: the system's roots when TLS is asked.
+    pub state_ca_file: Option<PathBuf>,
     /// The source of truth.
     pub source: SystemSection,
     /// The systems made to match the source, by name, in name order.
@@ -183,6 +188,8 @@ struct RawConfig {
     state_password: Option<crate::Secret>,
     #[serde(default)]
     state_password_file: Option<PathBuf>,
+    #[serde(default)]
+    state_ca_file: Option<PathBuf>,
     #[serde(default)]
     require_approval: bool,
     #[serde(default)]
@@ -323,6 +330,7 @@ impl Config {
             "state_password",
             &origin,
         )?;
+        let state_ca_file = raw.state_ca_file.map(|p| origin.base_dir.join(p));
         let alert_webhook = secret_or_file(
             raw.alert_webhook,
             raw.alert_webhook_file,
@@ -338,11 +346,19 @@ impl Config {
             if let Some(p) = &state_password {
                 remember_state_password(&locator, p.clone());
             }
+            if let Some(ca) = &state_ca_file {
+                remember_state_ca_file(&locator, ca.clone());
+            }
             locator
         } else if state_password.is_some() {
             return Err(origin.error(
                 "state_password",
                 "only a PostgreSQL `state` (postgres://...) takes a password",
+            ));
+        } else if state_ca_file.is_some() {
+            return Err(origin.error(
+                "state_ca_file",
+                "only a PostgreSQL `state` (postgres://...) takes a CA bundle",
             ));
         } else if state.is_absolute() {
             state
@@ -353,6 +369,7 @@ impl Config {
             state,
             tenant,
             state_password,
+            state_ca_file,
             require_approval: raw.require_approval,
             alert_webhook,
             source,

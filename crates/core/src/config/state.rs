@@ -6,7 +6,8 @@
 //! with the tenant added as a `tenant=` parameter (`postgres://idbridge@db:5432/idbridge?tenant=acme`).
 //! The URL never carries the password; the configured password (`state_password` or
 //! `state_password_file`) is kept in a process-wide table keyed by that locator, where the
-//! state store finds it ([`state_password`]).
+//! state store finds it ([`state_password`]); so is the CA bundle of a TLS connection
+//! (`state_ca_file`, [`state_ca_file`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::Secret;
 pub const DEFAULT_TENANT: &str = "default";
 
 static PASSWORDS: Mutex<BTreeMap<String, Secret>> = Mutex::new(BTreeMap::new());
+static CA_FILES: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
 
 /// Whether a `state` value names a PostgreSQL database (`postgres://` or `postgresql://`)
 /// rather than a SQLite file.
@@ -98,6 +100,24 @@ pub fn remember_state_password(locator: &Path, password: Secret) {
 /// gave one.
 pub fn state_password(locator: &Path) -> Option<Secret> {
     PASSWORDS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(locator.to_string_lossy().as_ref())
+        .cloned()
+}
+
+/// Records the CA bundle of a PostgreSQL state (`state_ca_file`), for [`state_ca_file`].
+pub fn remember_state_ca_file(locator: &Path, ca_file: PathBuf) {
+    CA_FILES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(locator.to_string_lossy().into_owned(), ca_file);
+}
+
+/// The CA bundle configured for a PostgreSQL state locator, if a loaded configuration
+/// gave one.
+pub fn state_ca_file(locator: &Path) -> Option<PathBuf> {
+    CA_FILES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(locator.to_string_lossy().as_ref())

@@ -290,6 +290,7 @@ fn a_postgres_state_keeps_its_url_with_the_tenant_and_the_password_aside() {
 state = "postgres://idbridge@db:5432/idb?connect_timeout=5"
 tenant = "acme-1"
 state_password_file = "db-pw"
+state_ca_file = "db-ca.pem"
 [source]
 adapter = "file"
 path = "dir.yaml"
@@ -306,6 +307,9 @@ path = "dir.yaml"
         Some("pg-Secret-from-file-42")
     );
     assert!(!format!("{cfg:?}").contains("pg-Secret-from-file-42"));
+    // The CA bundle is relative to the file, and kept for the store as the password is.
+    assert_eq!(cfg.state_ca_file, Some(dir.path().join("db-ca.pem")));
+    assert_eq!(state_ca_file(&locator), Some(dir.path().join("db-ca.pem")));
 
     // The tenant comes from the environment like any key; a file path ignores it.
     let env = [("IDBRIDGE__TENANT".to_string(), "beta".to_string())];
@@ -333,6 +337,11 @@ fn state_keys_that_cannot_work_are_refused_naming_the_key() {
         (
             "state_password = \"x-secret-1\"\n",
             "state_password",
+            "PostgreSQL",
+        ),
+        (
+            "state_ca_file = \"ca.pem\"\n",
+            "state_ca_file",
             "PostgreSQL",
         ),
         (

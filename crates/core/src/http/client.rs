@@ -37,6 +37,8 @@ pub struct HttpClient {
     max_body_bytes: usize,
     counters: Arc<Counters>,
     adapter: Arc<str>,
+    /// The configured system it serves, for the answer observer (see [`super::observe`]).
+    system: Arc<str>,
 }
 
 impl HttpClient {
@@ -93,6 +95,7 @@ impl HttpClient {
             max_body_bytes: settings.max_body_bytes,
             counters: Arc::new(Counters::default()),
             adapter: Arc::from(adapter),
+            system: super::observe::current_system(),
         })
     }
 
@@ -196,7 +199,11 @@ impl HttpClient {
                 Ok(resp) => {
                     register_credentials(resp.headers(), Direction::Received);
                     let status = resp.status();
-                    super::observe::answered(&self.adapter, Answered::Status(status.as_u16()));
+                    super::observe::answered(
+                        &self.system,
+                        &self.adapter,
+                        Answered::Status(status.as_u16()),
+                    );
                     span.record("status", status.as_u16());
                     span.in_scope(|| tracing::debug!(status = status.as_u16(), "response"));
                     let retry = match status {
@@ -244,7 +251,7 @@ impl HttpClient {
                         .with_adapter(self.adapter.as_ref()));
                 }
                 Err(err) => {
-                    super::observe::answered(&self.adapter, Answered::NoAnswer);
+                    super::observe::answered(&self.system, &self.adapter, Answered::NoAnswer);
                     let never_sent = err.is_connect();
                     let cause = Cause::of(&err, &place);
                     // A wrong scheme or an untrusted certificate does not heal by itself.

@@ -41,7 +41,7 @@ use serde::Serialize;
 pub use body::{body_excerpt, parse_json, read_body};
 pub use client::HttpClient;
 pub use naming::{display_url, name_request};
-pub use observe::{AnswerObserver, Answered, observe_answers};
+pub use observe::{AnswerObserver, Answered, in_system, observe_answers};
 pub use pipeline::{Answer, Authenticator, Body, Pipeline, Request, UNREADABLE_ATTEMPTS};
 pub use retry::{RetryPolicy, parse_retry_after, retry_after};
 

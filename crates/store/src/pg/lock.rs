@@ -57,6 +57,15 @@ impl Pg {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = backend;
     }
 
+    /// Whether server process `backend` still holds the tenant's run lock.
+    pub(crate) fn lock_held_by(&self, backend: i32) -> Result<bool> {
+        self.with(move |c, tenant, t| {
+            c.query_one(HELD_BY, &[&(LOCK_CLASS as u32), &(tenant as u32), &backend])
+                .and_then(|r| r.try_get(0))
+                .map_err(|e| t.error("cannot check the run lock", &e))
+        })
+    }
+
     /// Tries the advisory lock; `Ok(None)` when another session holds it.
     pub(crate) fn try_lock(&self) -> Result<Option<PgLock>> {
         let conn = Conn::open(self.conn.target.clone())?;
@@ -129,6 +138,11 @@ impl Pg {
     }
 }
 
+/// Whether server process `$3` holds the run lock of tenant `$2` (lock class `$1`):
+/// pg_locks shows a two-key advisory lock as classid, objid (as OIDs) and objsubid 2.
+const HELD_BY: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+    AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3)";
+
 /// Fails unless server process `backend` still holds the tenant's run lock.
 pub(crate) fn check_held(
     tx: &mut postgres::Transaction<'_>,
@@ -136,13 +150,8 @@ pub(crate) fn check_held(
     backend: i32,
     t: &Target,
 ) -> Result<()> {
-    // pg_locks shows a two-key advisory lock as classid, objid (as OIDs) and objsubid 2.
     let held: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-               AND classid = $1 AND objid = $2 AND objsubid = 2 AND granted AND pid = $3)",
-            &[&(LOCK_CLASS as u32), &(tenant as u32), &backend],
-        )
+        .query_one(HELD_BY, &[&(LOCK_CLASS as u32), &(tenant as u32), &backend])
         .and_then(|r| r.try_get(0))
         .map_err(|e| t.error("cannot check the run lock", &e))?;
     if held {

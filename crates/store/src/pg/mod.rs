@@ -22,7 +22,9 @@
 
 pub(crate) mod lock;
 pub(crate) mod ops;
+pub(crate) mod probe;
 mod schema;
+mod tls;
 pub(crate) mod transfer;
 
 use std::path::Path;
@@ -43,22 +45,37 @@ pub(crate) struct Target {
     pub(crate) locator: String,
     pub(crate) tenant: String,
     pub(crate) config: postgres::Config,
+    /// TLS as asked by `sslmode` and `state_ca_file` (see [`tls`]).
+    tls: tls::Tls,
+    /// The rustls connector; `None` without TLS.
+    connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
 
 impl Target {
-    /// Parses a locator (`postgres://user@host:port/db?tenant=acme&...`); the password
-    /// comes from `password`, else from the `PGPASSWORD` environment variable.
+    /// Parses a locator (`postgres://user@host:port/db?tenant=acme&sslmode=verify-full`);
+    /// the password comes from `password`, else from the `PGPASSWORD` environment
+    /// variable; the CA bundle from the configuration's `state_ca_file`, else
+    /// `PGSSLROOTCERT`.
     pub(crate) fn parse(locator: &str, password: Option<Secret>) -> Result<Target> {
         let tenant = idbridge_core::config::url_tenant(locator)
             .unwrap_or(idbridge_core::config::DEFAULT_TENANT)
             .to_string();
         idbridge_core::config::check_tenant(&tenant)
             .map_err(|e| Error::config(format!("state `{locator}`: {e}")))?;
-        // `tenant` is idbridge's own parameter: the driver would refuse it.
+        // `tenant` is idbridge's own parameter, and `sslmode` takes values (verify-full)
+        // the driver does not know: both are taken out before the driver parses the URL.
         let (base, query) = locator.split_once('?').unwrap_or((locator, ""));
+        let mut sslmode = None;
         let rest: Vec<&str> = query
             .split('&')
             .filter(|p| !p.is_empty() && !p.starts_with("tenant="))
+            .filter(|p| match p.strip_prefix("sslmode=") {
+                Some(mode) => {
+                    sslmode = Some(mode);
+                    false
+                }
+                None => true,
+            })
             .collect();
         let url = if rest.is_empty() {
             base.to_string()
@@ -68,12 +85,23 @@ impl Target {
         let mut config: postgres::Config = url.parse().map_err(|e| {
             Error::config(format!("state `{locator}` is not a PostgreSQL URL: {e}"))
         })?;
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(Error::config(format!(
-                "state `{locator}`: sslmode=require, but this idbridge connects to PostgreSQL \
-                 without TLS; connect over a trusted network or a local socket"
-            )));
-        }
+        let ca_file = idbridge_core::config::state_ca_file(Path::new(locator)).or_else(|| {
+            std::env::var_os("PGSSLROOTCERT")
+                .filter(|p| !p.is_empty())
+                .map(std::path::PathBuf::from)
+        });
+        let mode = tls::SslMode::choose(sslmode, ca_file.as_deref())
+            .map_err(|e| Error::config(format!("state `{locator}`: {e}")))?;
+        config.ssl_mode(if mode == tls::SslMode::Disable {
+            postgres::config::SslMode::Disable
+        } else {
+            // Never `Prefer`: a server without TLS must fail the connection.
+            postgres::config::SslMode::Require
+        });
+        let tls = tls::Tls { mode, ca_file };
+        let connector = tls
+            .connector()
+            .map_err(|e| Error::config(format!("state `{locator}`: {}", e.message())))?;
         if config.get_password().is_some() {
             return Err(Error::config(format!(
                 "state `{locator}`: give the password as `state_password` (a secret), not in the URL"
@@ -100,6 +128,8 @@ impl Target {
             locator: locator.to_string(),
             tenant,
             config,
+            tls,
+            connector,
         })
     }
 
@@ -107,11 +137,56 @@ impl Target {
         pg_error(&self.locator, what, e)
     }
 
+    /// `host:port` of the server, as the URL names it.
+    fn server(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".to_string(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        format!("{host}:{port}")
+    }
+
+    /// A failed connection, with what TLS was asked for and a hint when the cause is
+    /// likely TLS: a certificate not trusted, or a server that takes only TLS.
+    fn connect_error(&self, e: &postgres::Error) -> Error {
+        let server = self.server();
+        if self.tls.mode == tls::SslMode::Disable {
+            let refused_plain = e.as_db_error().is_some_and(|db| {
+                db.code().code() == "28000" && db.message().contains("no encryption")
+            });
+            let what = if refused_plain {
+                format!(
+                    "cannot connect to {server} without TLS (the server takes only TLS \
+                     connections: add `sslmode=verify-full` to the URL and the server's CA \
+                     as `state_ca_file`)"
+                )
+            } else {
+                format!("cannot connect to {server}")
+            };
+            return self.error(&what, e);
+        }
+        let what = if e.as_db_error().is_none() && e.to_string().contains("TLS") {
+            format!(
+                "cannot connect over TLS to {server} ({}; check that the server offers TLS, \
+                 that its certificate chains to that CA and names `{}`)",
+                self.tls.describe(),
+                server.rsplit_once(':').map_or(server.as_str(), |(h, _)| h)
+            )
+        } else {
+            format!("cannot connect to {server} ({})", self.tls.describe())
+        };
+        self.error(&what, e)
+    }
+
     fn connect(&self) -> Result<postgres::Client> {
-        let mut client = self
-            .config
-            .connect(postgres::NoTls)
-            .map_err(|e| self.error("cannot connect", &e))?;
+        let connected = match &self.connector {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(postgres::NoTls),
+        };
+        let mut client = connected.map_err(|e| self.connect_error(&e))?;
         client
             .batch_execute("SET synchronous_commit = on; SET TIME ZONE 'UTC';")
             .map_err(|e| self.error("cannot set up the session", &e))?;
@@ -124,7 +199,20 @@ impl Target {
 pub(crate) fn pg_error(locator: &str, what: &str, e: &postgres::Error) -> Error {
     let detail = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // The driver's own text leaves out the cause (the TLS or I/O error under it).
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let more = c.to_string();
+                if !text.contains(&more) {
+                    text.push_str(": ");
+                    text.push_str(&more);
+                }
+                cause = c.source();
+            }
+            text
+        }
     };
     Error::unavailable(format!("state `{locator}`: {what}: {detail}")).with_retryable(false)
 }

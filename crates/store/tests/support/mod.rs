@@ -53,6 +53,25 @@ pub fn server() -> Option<&'static PgServer> {
         .as_ref()
 }
 
+/// A server of its own (not the shared one of [`server`]), set up by `prepare` once the
+/// cluster is initialised: it gets the cluster's directory and its data directory, may
+/// write files there (handed to the server's user afterwards), and returns extra server
+/// settings (`name=value`). `None` as for [`server`] when PostgreSQL is not installed.
+pub fn own_server(
+    prepare: impl FnOnce(&Path, &Path) -> Result<Vec<String>, String>,
+) -> Option<PgServer> {
+    match start_with(prepare) {
+        Ok(s) => Some(s),
+        Err(why) => {
+            if std::env::var("IDBRIDGE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("IDBRIDGE_REQUIRE_POSTGRES=1 but no PostgreSQL server: {why}");
+            }
+            eprintln!("skipping the PostgreSQL cases: {why}");
+            None
+        }
+    }
+}
+
 fn bin_dir() -> Result<PathBuf, String> {
     if let Ok(dir) = std::env::var("IDBRIDGE_PG_BIN") {
         return Ok(PathBuf::from(dir));
@@ -97,6 +116,28 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start() -> Result<PgServer, String> {
+    start_with(|_, _| Ok(Vec::new()))
+}
+
+fn chown_to_server_user(dir: &Path) -> Result<(), String> {
+    if !is_root() {
+        return Ok(());
+    }
+    let owner = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(dir)
+        .status()
+        .map_err(|e| format!("chown: {e}"))?;
+    if owner.success() {
+        Ok(())
+    } else {
+        Err("cannot hand the cluster directory to the postgres user".into())
+    }
+}
+
+fn start_with(
+    prepare: impl FnOnce(&Path, &Path) -> Result<Vec<String>, String>,
+) -> Result<PgServer, String> {
     let bin = bin_dir()?;
     // Not a TempDir: the keeper shell removes it after stopping the server.
     let dir = tempfile::Builder::new()
@@ -106,16 +147,7 @@ fn start() -> Result<PgServer, String> {
         .keep();
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, PASSWORD).map_err(|e| format!("password file: {e}"))?;
-    if is_root() {
-        let owner = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
-            .map_err(|e| format!("chown: {e}"))?;
-        if !owner.success() {
-            return Err("cannot hand the cluster directory to the postgres user".into());
-        }
-    }
+    chown_to_server_user(&dir)?;
     let data = dir.join("data");
     let out = as_server_user(&bin.join("initdb"))
         .arg("-D")
@@ -131,6 +163,11 @@ fn start() -> Result<PgServer, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    let settings: String = prepare(&dir, &data)?
+        .iter()
+        .map(|s| format!(" -c '{s}'"))
+        .collect();
+    chown_to_server_user(&dir)?;
     let port = free_port()?;
     let runner = if is_root() {
         "runuser -u postgres -- "
@@ -139,7 +176,7 @@ fn start() -> Result<PgServer, String> {
     };
     let script = format!(
         "{runner}'{postgres}' -D '{data}' -p {port} -h 127.0.0.1 -k '{dir}' -c fsync=off \
-           -c max_connections=200 >'{dir}/log' 2>&1 &
+           -c max_connections=200{settings} >'{dir}/log' 2>&1 &
          read _closed
          {runner}'{pg_ctl}' -D '{data}' -m immediate -w stop >/dev/null 2>&1
          rm -rf '{dir}'",
