@@ -28,7 +28,7 @@ pub mod wire;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompareOp, Filter, parse_filter};
-pub use patch::{PatchOpKind, apply_patch};
+pub use patch::{PatchOpKind, PatchOptions, apply_patch, apply_patch_with};
 pub use path::{AttrPath, PatchPath, parse_attr_path, parse_patch_path};
 pub use project::project;
 pub use resource::{prepare_create, prepare_replace};

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{CompareOp, Filter};
 use crate::error::ScimError;
 use crate::path::AttrPath;
-use crate::schema::{AttrType, AttributeDef, ResourceSchema};
+use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{get_ci, is_present, spread, values_at};
 
 /// Where paths are resolved: a resource (its schemas), or one value of a multi-valued
@@ -63,14 +63,28 @@ fn check(f: &Filter, scope: Scope<'_>) -> Result<(), ScimError> {
             check(filter, Scope::Element(def))
         }
         Filter::Compare { path, op, .. } => {
-            let def = definition(path, scope);
-            if op.is_ordering()
-                && def.is_some_and(|d| matches!(d.kind, AttrType::Boolean | AttrType::Binary))
+            let Some(def) = definition(path, scope) else {
+                return Ok(());
+            };
+            let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+            if (op.is_ordering() || substring)
+                && matches!(def.kind, AttrType::Boolean | AttrType::Binary)
             {
                 return Err(ScimError::invalid_filter(format!(
-                    "'{}' cannot compare the {:?} attribute {path}",
+                    "'{}' cannot compare the {} attribute {path}",
                     op.as_str(),
-                    def.map(|d| d.kind).unwrap_or(AttrType::String)
+                    if def.kind == AttrType::Boolean {
+                        "boolean"
+                    } else {
+                        "binary"
+                    }
+                )));
+            }
+            if def.mutability == Mutability::WriteOnly
+                && !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            {
+                return Err(ScimError::invalid_filter(format!(
+                    "the write-only attribute {path} is only compared with eq or ne"
                 )));
             }
             Ok(())
@@ -101,7 +115,7 @@ fn resolve<'v, 'a>(
     let mut values = match scope {
         Scope::Resource(schema) => values_at(obj, path, schema),
         Scope::Element(_) => {
-            let top = get_ci(obj, &path.attribute).map(spread).unwrap_or_default();
+            let top = element_attribute(obj, path);
             match &path.sub_attribute {
                 Some(sub) => top
                     .into_iter()
@@ -161,6 +175,13 @@ fn eval(f: &Filter, scope: Scope<'_>, obj: &Value) -> bool {
                 };
             }
             let (def, values) = resolve(path, scope, obj);
+            // A substring or an ordering on a password would tell a client about it, bit
+            // by bit (RFC 7643 §4.1.1 has it compared for equality only).
+            if def.is_some_and(|d| d.mutability == Mutability::WriteOnly)
+                && !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            {
+                return false;
+            }
             match op {
                 CompareOp::Ne => !values.iter().any(|v| compare(CompareOp::Eq, v, value, def)),
                 _ => values.iter().any(|v| compare(*op, v, value, def)),
@@ -169,11 +190,27 @@ fn eval(f: &Filter, scope: Scope<'_>, obj: &Value) -> bool {
     }
 }
 
+/// The attribute `path` names in one value of a multi-valued attribute; for a value that
+/// is not complex (an entry of `schemas`), `value` names the entry itself, as in
+/// `schemas[value eq "urn:..."]`.
+fn element_attribute<'v>(element: &'v Value, path: &AttrPath) -> Vec<&'v Value> {
+    if !element.is_object() {
+        return if path.attribute.eq_ignore_ascii_case("value") && !element.is_null() {
+            vec![element]
+        } else {
+            Vec::new()
+        };
+    }
+    get_ci(element, &path.attribute)
+        .map(spread)
+        .unwrap_or_default()
+}
+
 fn present(path: &AttrPath, scope: Scope<'_>, obj: &Value) -> bool {
     let values = match scope {
         Scope::Resource(schema) => values_at(obj, path, schema),
         Scope::Element(_) => {
-            let top = get_ci(obj, &path.attribute).map(spread).unwrap_or_default();
+            let top = element_attribute(obj, path);
             match &path.sub_attribute {
                 Some(sub) => top.into_iter().filter_map(|v| get_ci(v, sub)).collect(),
                 None => top,
@@ -384,6 +421,10 @@ mod tests {
         assert!(matches("active ne false"));
         assert!(matches(r#"active eq "True""#), "a boolean sent as a string");
         assert!(matches("nickName eq null"));
+        assert!(matches(
+            r#"schemas[value eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]"#
+        ));
+        assert!(!matches(r#"schemas[type eq "x"]"#));
         assert!(!matches("title eq null"));
         assert!(matches("title ne null"));
         assert!(
