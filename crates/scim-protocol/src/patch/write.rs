@@ -363,7 +363,7 @@ fn write_matching(
     let items = multi_valued_items(container, top, path)?;
     let selected = matching(items, filter, top);
     let result = if selected.is_empty() {
-        created_from_filter(top, filter, path, options).and_then(|mut created| {
+        created_from_filter(top, filter, path, options).map(|mut created| {
             if let Value::Object(members) = new {
                 for (k, v) in members {
                     created.insert(k, v);
@@ -372,7 +372,6 @@ fn write_matching(
             items.push(Value::Object(created));
             let last = items.len() - 1;
             settle_primary(items, &[last]);
-            Ok(())
         })
     } else {
         let mut outcome = Ok(());
