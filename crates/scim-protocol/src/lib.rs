@@ -12,11 +12,15 @@
 //! - [`resource`]: the bodies of create and replace (RFC 7644 §3.3, §3.5.1).
 //! - [`project`]: `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5).
 //! - [`sort`]: `sortBy` and `sortOrder` (RFC 7644 §3.4.2.3).
+//! - [`paging`]: `startIndex` and `count` (RFC 7644 §3.4.2.4).
+//! - [`etag`]: versions and preconditions (RFC 7644 §3.14).
 //! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
 
 mod coerce;
 pub mod error;
+pub mod etag;
 pub mod filter;
+pub mod paging;
 pub mod patch;
 pub mod path;
 pub mod project;
@@ -28,6 +32,7 @@ pub mod wire;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompareOp, Filter, parse_filter};
+pub use paging::Page;
 pub use patch::{PatchOpKind, PatchOptions, apply_patch, apply_patch_with};
 pub use path::{AttrPath, PatchPath, parse_attr_path, parse_patch_path};
 pub use project::project;

@@ -10,6 +10,7 @@ mod discovery;
 mod messages;
 mod provider;
 mod resources;
+mod search;
 
 pub use bulk::{
     BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkOperation,
@@ -18,8 +19,9 @@ pub use bulk::{
 };
 pub use discovery::{ResourceType, SchemaAttribute, SchemaDocument, SchemaExtension};
 pub use messages::{ErrorResponse, ListResponse, PatchOp, PatchOperation};
-pub use provider::{Bulk, Filter, ServiceProviderConfig, Supported};
+pub use provider::{AuthenticationScheme, Bulk, Filter, ServiceProviderConfig, Supported};
 pub use resources::{Email, GroupResource, Member, Meta, Name, UserResource};
+pub use search::{SEARCH_REQUEST_SCHEMA, SearchRequest};
 
 /// The core User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
