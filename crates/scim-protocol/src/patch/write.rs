@@ -167,10 +167,22 @@ fn write_whole(
         };
         let mut written = Vec::new();
         for item in items {
-            // Adding a value already there does not duplicate it (RFC 7644 §3.5.2.1).
+            // Adding a value already there does not duplicate it (RFC 7644 §3.5.2.1); its
+            // sub-attributes that may change take the new values.
             match list.iter().position(|e| same_value(e, &item, Some(def))) {
                 Some(i) => {
-                    merge_into(&mut list[i], item);
+                    if let (Some(existing), Value::Object(members)) =
+                        (list.get_mut(i).and_then(Value::as_object_mut), item)
+                    {
+                        for (k, v) in members {
+                            let fixed = def
+                                .sub_attribute(&k)
+                                .is_some_and(|s| s.mutability == Mutability::Immutable);
+                            if !(fixed && find_key(existing, &k).is_some()) {
+                                set(existing, &k, v);
+                            }
+                        }
+                    }
                     written.push(i);
                 }
                 None => {
