@@ -40,8 +40,11 @@ impl Filter {
         eval(self, Scope::Element(parent), element)
     }
 
-    /// Checks the filter against the schema as RFC 7644 §3.4.2.2 requires: ordering
-    /// operators (`gt ge lt le`) on boolean or binary attributes are refused.
+    /// Checks the filter against the schema (RFC 7644 §3.4.2.2): ordering operators
+    /// (`gt ge lt le`) and substring ones (`co sw ew`) on boolean or binary attributes, a
+    /// literal not of the attribute's type (`userName eq 5`, a dateTime that does not
+    /// parse), and anything but `eq`/`ne` on a write-only attribute (a password) are
+    /// refused. Attributes no schema defines are not checked (they match nothing).
     ///
     /// # Errors
     /// 400 `invalidFilter` naming the attribute.
@@ -62,10 +65,22 @@ fn check(f: &Filter, scope: Scope<'_>) -> Result<(), ScimError> {
             };
             check(filter, Scope::Element(def))
         }
-        Filter::Compare { path, op, .. } => {
-            let Some(def) = definition(path, scope) else {
+        Filter::Compare { path, op, value } => {
+            let Some(mut def) = definition(path, scope) else {
                 return Ok(());
             };
+            if def.kind == AttrType::Complex {
+                match def.sub_attribute("value") {
+                    Some(v) => def = v,
+                    None => return Ok(()),
+                }
+            }
+            if !fits(def, value) {
+                return Err(ScimError::invalid_filter(format!(
+                    "the value compared with {path} is not of its type ({})",
+                    type_name(def.kind)
+                )));
+            }
             let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
             if (op.is_ordering() || substring)
                 && matches!(def.kind, AttrType::Boolean | AttrType::Binary)
@@ -89,6 +104,32 @@ fn check(f: &Filter, scope: Scope<'_>) -> Result<(), ScimError> {
             }
             Ok(())
         }
+    }
+}
+
+fn type_name(kind: AttrType) -> &'static str {
+    match kind {
+        AttrType::String => "string",
+        AttrType::Boolean => "boolean",
+        AttrType::Decimal => "decimal",
+        AttrType::Integer => "integer",
+        AttrType::DateTime => "dateTime",
+        AttrType::Binary => "binary",
+        AttrType::Reference => "reference",
+        AttrType::Complex => "complex",
+    }
+}
+
+/// Whether a filter's literal can be compared with the attribute (`null` always can).
+fn fits(def: &AttributeDef, literal: &Value) -> bool {
+    match (def.kind, literal) {
+        (_, Value::Null) => true,
+        (AttrType::Boolean, v) => as_bool(v).is_some(),
+        (AttrType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (AttrType::Decimal, Value::Number(_)) => true,
+        (AttrType::DateTime, Value::String(s)) => date(s).is_some(),
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => true,
+        _ => false,
     }
 }
 
