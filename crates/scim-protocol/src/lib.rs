@@ -14,6 +14,7 @@
 //! - [`sort`]: `sortBy` and `sortOrder` (RFC 7644 §3.4.2.3).
 //! - [`paging`]: `startIndex` and `count` (RFC 7644 §3.4.2.4).
 //! - [`etag`]: versions and preconditions (RFC 7644 §3.14).
+//! - [`uniqueness`]: unique attributes and 409 `uniqueness` (RFC 7643 §2.2).
 //! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
 
 mod coerce;
@@ -27,6 +28,7 @@ pub mod project;
 pub mod resource;
 pub mod schema;
 pub mod sort;
+pub mod uniqueness;
 pub mod value;
 pub mod wire;
 
@@ -42,3 +44,4 @@ pub use schema::{
     resource_types_document, schemas_document, user_schema,
 };
 pub use sort::{SortOrder, compare_by, compare_in};
+pub use uniqueness::check_unique;
