@@ -71,14 +71,16 @@ pub struct ServiceProviderConfig {
     pub documentation_uri: Option<String>,
 }
 
-/// One of `authenticationSchemes` (RFC 7643 §5).
+/// One of `authenticationSchemes` (RFC 7643 §5). Members a server leaves out read as empty,
+/// so that a terse server's configuration still reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationScheme {
     /// `oauth`, `oauth2`, `oauthbearertoken`, `httpbasic` or `httpdigest`.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub kind: String,
     /// The scheme's name.
+    #[serde(default)]
     pub name: String,
     /// A description.
     #[serde(default)]
@@ -141,7 +143,10 @@ mod tests {
         assert!(c.patch.supported && c.etag.supported && c.sort.supported);
         assert_eq!(c.bulk.max_operations, Some(1000));
         assert_eq!(c.filter.max_results, Some(200));
-        let bare: ServiceProviderConfig = serde_json::from_value(json!({})).expect("empty");
+        let bare: ServiceProviderConfig =
+            serde_json::from_value(json!({"authenticationSchemes": [{"type": "httpbasic"}]}))
+                .expect("terse");
+        assert_eq!(bare.authentication_schemes[0].kind, "httpbasic");
         assert!(!bare.patch.supported && !bare.filter.supported && !bare.etag.supported);
     }
 }
