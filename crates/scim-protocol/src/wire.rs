@@ -13,7 +13,7 @@ mod resources;
 mod search;
 
 pub use bulk::{
-    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkOperation,
+    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkMethod, BulkOperation,
     BulkOperationResponse, BulkRequest, BulkResponse, bulk_id_reference, bulk_id_references,
     dependency_order, resolve_bulk_id_in_path, resolve_bulk_ids,
 };
