@@ -32,6 +32,20 @@ pub struct ListResponse<T> {
     pub resources: Vec<T>,
 }
 
+impl<T> ListResponse<T> {
+    /// A page of `resources` out of `total_results`, starting at the 1-based
+    /// `start_index`: the ListResponse URN, and `itemsPerPage` the page's length.
+    pub fn page(resources: Vec<T>, total_results: u64, start_index: u64) -> Self {
+        ListResponse {
+            schemas: vec![super::LIST_RESPONSE_SCHEMA.to_string()],
+            total_results,
+            start_index: Some(start_index),
+            items_per_page: Some(resources.len() as u64),
+            resources,
+        }
+    }
+}
+
 /// One PATCH operation (RFC 7644 §3.5.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatchOperation {
@@ -40,9 +54,19 @@ pub struct PatchOperation {
     /// The attribute path (§3.5.2, ABNF of §3.10); absent for a whole-resource add/replace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The value; absent for a remove.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value; absent for a remove. An explicit `null` is kept as `Some(Value::Null)`
+    /// (a replace with null unassigns the attribute, RFC 7643 §2.5).
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub value: Option<Value>,
+}
+
+/// Keeps a present `null` as `Some(Value::Null)`; an absent member stays `None` (default).
+fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl PatchOperation {
@@ -142,6 +166,20 @@ mod tests {
         let l: ListResponse<Value> =
             serde_json::from_value(json!({"totalResults": 0})).expect("a list");
         assert!(l.resources.is_empty());
+        let page = serde_json::to_value(ListResponse::page(vec![json!({"id": "u3"})], 3, 3))
+            .expect("serializes");
+        assert_eq!(
+            page,
+            json!({"schemas": [crate::wire::LIST_RESPONSE_SCHEMA], "totalResults": 3,
+                   "startIndex": 3, "itemsPerPage": 1, "Resources": [{"id": "u3"}]})
+        );
+        let null: PatchOperation =
+            serde_json::from_value(json!({"op": "replace", "path": "title", "value": null}))
+                .expect("an operation");
+        assert_eq!(null.value, Some(Value::Null));
+        let absent: PatchOperation =
+            serde_json::from_value(json!({"op": "remove", "path": "title"})).expect("one");
+        assert_eq!(absent.value, None);
         let p = PatchOp::new(vec![
             PatchOperation::replace("active", json!(false)),
             PatchOperation::remove("members[value eq \"u1\"]"),
