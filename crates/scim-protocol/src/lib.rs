@@ -8,10 +8,12 @@
 //! - [`schema`]: attribute definitions (RFC 7643 §2, §7) and the discovery documents.
 //! - [`path`]: attribute paths and PATCH paths (RFC 7644 §3.10, §3.5.2).
 //! - [`filter`]: the filter grammar and its evaluation (RFC 7644 §3.4.2.2).
+//! - [`patch`]: PATCH operations (RFC 7644 §3.5.2).
 //! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
 
 pub mod error;
 pub mod filter;
+pub mod patch;
 pub mod path;
 pub mod schema;
 pub mod value;
@@ -19,6 +21,7 @@ pub mod wire;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompareOp, Filter, parse_filter};
+pub use patch::{PatchOpKind, apply_patch};
 pub use path::{AttrPath, PatchPath, parse_attr_path, parse_patch_path};
 pub use schema::{
     AttrType, AttributeDef, Mutability, ResourceSchema, Returned, Uniqueness, group_schema,
