@@ -311,11 +311,47 @@ pub(crate) fn apply_patch(kind: InboxKind, resource: &mut Value, body: &Value) -
     if ops.is_empty() {
         return Err(ApiError::invalid_syntax("`Operations` is empty"));
     }
+    let ops: Vec<PatchOperation> = ops
+        .into_iter()
+        .map(|op| without_extension_schemas(kind, op))
+        .collect();
     Ok(idbridge_scim_protocol::apply_patch(
         resource,
         &ops,
         schema(kind),
     )?)
+}
+
+/// An extension's object sent as a PATCH value may carry its own `schemas` (clients that
+/// serialise the extension as a model of its own do, scim2-tester among them): that is
+/// not an attribute of the extension, so it is dropped before the operation applies.
+fn without_extension_schemas(kind: InboxKind, mut op: PatchOperation) -> PatchOperation {
+    let rs = schema(kind);
+    let strip = |v: &mut Value| {
+        if let Some(m) = v.as_object_mut() {
+            if let Some(k) = find_key(m, "schemas").cloned() {
+                m.remove(&k);
+            }
+        }
+    };
+    let whole_extension = op
+        .path
+        .as_deref()
+        .and_then(|p| parse_attr_path(p.trim()).ok())
+        .and_then(|p| p.as_urn())
+        .is_some_and(|urn| rs.extension(&urn).is_some());
+    match (&op.path, op.value.as_mut()) {
+        (Some(_), Some(v)) if whole_extension => strip(v),
+        (None, Some(Value::Object(m))) => {
+            for (k, v) in m.iter_mut() {
+                if rs.extension(k).is_some() {
+                    strip(v);
+                }
+            }
+        }
+        _ => {}
+    }
+    op
 }
 
 /// The `/ResourceTypes` documents, located under `base`.

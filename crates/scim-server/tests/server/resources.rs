@@ -292,3 +292,37 @@ async fn group_members_must_exist_and_deleting_a_user_leaves_its_groups() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_patch_of_a_whole_extension_may_carry_the_extension_schemas() {
+    let s = Server::start().await;
+    let id = s.user("ext").await;
+    let a = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "add", "path": ENTERPRISE,
+                                   "value": {"schemas": [ENTERPRISE], "department": "Ops"}}]}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body[ENTERPRISE], json!({"department": "Ops"}));
+    assert_eq!(a.body["schemas"], json!([USER, ENTERPRISE]));
+    let bad = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "id", "value": "mine"}]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["scimType"], "mutability");
+    let bad = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"Operations": [{"op": "frobnicate", "path": "title"}]}),
+        )
+        .await;
+    assert_eq!(bad.body["scimType"], "invalidSyntax");
+    assert_eq!(s.get(&format!("/Users/{id}")).await.body["id"], json!(id));
+}
