@@ -21,7 +21,12 @@ pub(crate) struct Tokens(Vec<[u8; 32]>);
 
 impl Tokens {
     pub(crate) fn new(tokens: &[idbridge_core::Secret]) -> Tokens {
-        Tokens(tokens.iter().map(|t| digest(t.expose().as_bytes())).collect())
+        Tokens(
+            tokens
+                .iter()
+                .map(|t| digest(t.expose().as_bytes()))
+                .collect(),
+        )
     }
 
     /// Whether `presented` is one of the tokens.

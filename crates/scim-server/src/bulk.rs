@@ -84,7 +84,10 @@ fn op_refs(op: &Op) -> HashSet<String> {
     if let Some(d) = &op.data {
         references(d, &mut refs);
     }
-    references(&Value::String(op.path.rsplit('/').next().unwrap_or("").to_string()), &mut refs);
+    references(
+        &Value::String(op.path.rsplit('/').next().unwrap_or("").to_string()),
+        &mut refs,
+    );
     refs
 }
 
@@ -92,18 +95,31 @@ fn kind_of(segment: &str) -> ApiResult<InboxKind> {
     match segment {
         "Users" => Ok(InboxKind::User),
         "Groups" => Ok(InboxKind::Group),
-        other => Err(ApiError::invalid_value(format!("bulk path `/{other}` is not a resource endpoint"))),
+        other => Err(ApiError::invalid_value(format!(
+            "bulk path `/{other}` is not a resource endpoint"
+        ))),
     }
 }
 
 /// Runs one operation whose references are resolved; answers (status, kind, id, version).
-fn run(inner: &Inner, op: &Op, data: Option<Value>) -> ApiResult<(StatusCode, InboxKind, String, i64)> {
+fn run(
+    inner: &Inner,
+    op: &Op,
+    data: Option<Value>,
+) -> ApiResult<(StatusCode, InboxKind, String, i64)> {
     let mut parts = op.path.trim_start_matches('/').splitn(2, '/');
     let kind = kind_of(parts.next().unwrap_or_default())?;
     let id = parts.next().filter(|s| !s.is_empty());
     let if_match = op.version.as_deref().map(IfMatch::parse);
-    let need_data = || data.clone().ok_or_else(|| ApiError::invalid_syntax("this bulk operation needs `data`"));
-    let need_id = || id.ok_or_else(|| ApiError::invalid_syntax(format!("`{}` needs a resource id in its path", op.method)));
+    let need_data = || {
+        data.clone()
+            .ok_or_else(|| ApiError::invalid_syntax("this bulk operation needs `data`"))
+    };
+    let need_id = || {
+        id.ok_or_else(|| {
+            ApiError::invalid_syntax(format!("`{}` needs a resource id in its path", op.method))
+        })
+    };
     match op.method.as_str() {
         "POST" if id.is_none() => {
             let e = resources::create(inner, kind, need_data()?)?;
@@ -133,12 +149,13 @@ fn process(inner: &Inner, body: &Value, base_url: &str) -> ApiResult<Value> {
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::invalid_syntax("a bulk request must be a JSON object"))?;
-    let fail_on_errors = match field(obj, "failOnErrors") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
-            ApiError::invalid_value("`failOnErrors` must be a positive integer")
-        })?),
-    };
+    let fail_on_errors =
+        match field(obj, "failOnErrors") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                ApiError::invalid_value("`failOnErrors` must be a positive integer")
+            })?),
+        };
     let raw = field(obj, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::invalid_syntax("a bulk request needs `Operations`"))?;
@@ -147,7 +164,10 @@ fn process(inner: &Inner, body: &Value, base_url: &str) -> ApiResult<Value> {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
-            format!("a bulk request may hold at most {max} operations; this one holds {}", raw.len()),
+            format!(
+                "a bulk request may hold at most {max} operations; this one holds {}",
+                raw.len()
+            ),
         ));
     }
     let ops: Vec<Op> = raw.iter().map(read_op).collect::<ApiResult<_>>()?;
@@ -163,7 +183,10 @@ fn process(inner: &Inner, body: &Value, base_url: &str) -> ApiResult<Value> {
             let op = &ops[i];
             let refs = op_refs(op);
             let unresolved: Vec<&String> = refs.iter().filter(|r| !ids.contains_key(*r)).collect();
-            if unresolved.iter().any(|r| declared.contains(*r) && results_pending(&ops, &results, r)) {
+            if unresolved
+                .iter()
+                .any(|r| declared.contains(*r) && results_pending(&ops, &results, r))
+            {
                 waiting.push(i);
                 continue;
             }
@@ -181,7 +204,13 @@ fn process(inner: &Inner, body: &Value, base_url: &str) -> ApiResult<Value> {
                 if let Some(d) = data.as_mut() {
                     resolve(d, &ids);
                 }
-                let mut resolved = Op { method: op.method.clone(), bulk_id: None, version: op.version.clone(), path: op.path.clone(), data: None };
+                let mut resolved = Op {
+                    method: op.method.clone(),
+                    bulk_id: None,
+                    version: op.version.clone(),
+                    path: op.path.clone(),
+                    data: None,
+                };
                 let mut p = Value::String(op.path.clone());
                 resolve_path(&mut p, &ids);
                 resolved.path = p.as_str().unwrap_or_default().to_string();
@@ -224,8 +253,14 @@ fn process(inner: &Inner, body: &Value, base_url: &str) -> ApiResult<Value> {
         if !progressed {
             // Every waiting operation refers to another waiting one: a cycle.
             for i in waiting {
-                let e = ApiError::new(StatusCode::CONFLICT, Some("invalidValue"), "circular bulkId references");
-                results[i] = Some(json!({"method": ops[i].method, "bulkId": ops[i].bulk_id, "status": "409", "response": e.body()}));
+                let e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    Some("invalidValue"),
+                    "circular bulkId references",
+                );
+                results[i] = Some(
+                    json!({"method": ops[i].method, "bulkId": ops[i].bulk_id, "status": "409", "response": e.body()}),
+                );
             }
             break;
         }

@@ -63,9 +63,15 @@ fn find(resources: Vec<Value>, id: &str, what: &str) -> ApiResult<Response> {
         .ok_or_else(|| ApiError::not_found(format!("no {what} `{id}`")))
 }
 
-pub(crate) async fn resource_types(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+pub(crate) async fn resource_types(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
-    scim(StatusCode::OK, &list_response(crate::proto::resource_types(&base)))
+    scim(
+        StatusCode::OK,
+        &list_response(crate::proto::resource_types(&base)),
+    )
 }
 
 pub(crate) async fn resource_type(

@@ -25,7 +25,11 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     /// An error with `status`, `scim_type` and `detail`.
-    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        scim_type: Option<&'static str>,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             scim_type,

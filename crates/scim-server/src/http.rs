@@ -24,7 +24,10 @@ pub(crate) fn router(state: ServerState) -> Router {
     let base = state.inner.base.clone();
     let limit = state.inner.config.max_body_bytes;
     let scim = Router::new()
-        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
@@ -33,13 +36,19 @@ pub(crate) fn router(state: ServerState) -> Router {
         .route("/Users/.search", post(search_users))
         .route(
             "/Users/{id}",
-            get(get_user).put(put_user).patch(patch_user).delete(delete_user),
+            get(get_user)
+                .put(put_user)
+                .patch(patch_user)
+                .delete(delete_user),
         )
         .route("/Groups", get(list_groups).post(create_group))
         .route("/Groups/.search", post(search_groups))
         .route(
             "/Groups/{id}",
-            get(get_group).put(put_group).patch(patch_group).delete(delete_group),
+            get(get_group)
+                .put(put_group)
+                .patch(patch_group)
+                .delete(delete_group),
         )
         .route("/.search", post(search_all))
         .route("/Bulk", post(bulk::handle));
@@ -51,11 +60,30 @@ pub(crate) fn router(state: ServerState) -> Router {
     scim.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(host_from_authority))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
         .with_state(state)
+}
+
+/// HTTP/2 requests carry the host in the URI (`:authority`), not in a `Host` header: copy
+/// it there, where `meta.location` is built from.
+async fn host_from_authority(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !req.headers().contains_key(header::HOST) {
+        if let Some(v) = req
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            req.headers_mut().insert(header::HOST, v);
+        }
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {
@@ -108,7 +136,11 @@ pub(crate) fn json_body(body: std::result::Result<Bytes, BytesRejection>) -> Api
     let bytes = body.map_err(|rej| {
         let status = rej.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, None, "the request body is larger than the server accepts")
+            ApiError::new(
+                status,
+                None,
+                "the request body is larger than the server accepts",
+            )
         } else {
             ApiError::new(status, None, "the request body could not be read")
         }
@@ -225,9 +257,15 @@ async fn get_kind(
     let inner = state.inner.clone();
     let entry = blocking(move || resources::get(&inner, kind, &id)).await?;
     // If-None-Match on a read: nothing changed since the client's copy.
-    if let Some(tags) = headers.get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok()) {
+    if let Some(tags) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+    {
         if IfMatch::parse(tags).matches(entry.version) {
-            return Ok(with_etag(StatusCode::NOT_MODIFIED.into_response(), entry.version));
+            return Ok(with_etag(
+                StatusCode::NOT_MODIFIED.into_response(),
+                entry.version,
+            ));
         }
     }
     one(&state, &headers, StatusCode::OK, entry, &q).await

@@ -57,7 +57,10 @@ impl SearchParams {
             filter: q.get("filter").cloned(),
             sort_by: q.get("sortby").cloned().filter(|s| !s.is_empty()),
             descending: descending(q.get("sortorder").map(String::as_str))?,
-            start_index: q.get("startindex").map(|v| int(v, "startIndex")).transpose()?,
+            start_index: q
+                .get("startindex")
+                .map(|v| int(v, "startIndex"))
+                .transpose()?,
             count: q.get("count").map(|v| int(v, "count")).transpose()?,
             attributes: csv(q.get("attributes")),
             excluded: csv(q.get("excludedattributes")),
@@ -78,7 +81,9 @@ impl SearchParams {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(ApiError::invalid_syntax(format!("`{name}` must be a string"))),
+                Some(_) => Err(ApiError::invalid_syntax(format!(
+                    "`{name}` must be a string"
+                ))),
             }
         };
         let number = |name: &str| -> ApiResult<Option<i64>> {
@@ -174,7 +179,12 @@ pub(crate) fn search(
     let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
     let mut page = Vec::new();
     for (kind, r) in found.into_iter().skip(skip).take(count) {
-        page.push(crate::proto::project(kind, &r, &params.attributes, &params.excluded)?);
+        page.push(crate::proto::project(
+            kind,
+            &r,
+            &params.attributes,
+            &params.excluded,
+        )?);
     }
     Ok(json!({
         "schemas": [LIST_RESPONSE_SCHEMA],

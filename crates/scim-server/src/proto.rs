@@ -6,8 +6,9 @@ use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
-use idbridge_scim_protocol::schema::{AttrType, Returned};
+use idbridge_scim_protocol::schema::Returned;
 use idbridge_scim_protocol::value::{find_key, get_ci, values_at};
+use idbridge_scim_protocol::wire::PatchOperation;
 use idbridge_scim_protocol::{AttrPath, ResourceSchema, ScimError, parse_attr_path};
 use idbridge_store::InboxKind;
 use serde_json::{Map, Value};
@@ -134,7 +135,12 @@ fn holder<'a>(
     }
 }
 
-fn copy_path(rs: &ResourceSchema, src: &Map<String, Value>, out: &mut Map<String, Value>, path: &AttrPath) {
+fn copy_path(
+    rs: &ResourceSchema,
+    src: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    path: &AttrPath,
+) {
     // A whole extension named by its URN.
     if let Some(urn) = path.as_urn() {
         if rs.extension(&urn).is_some() {
@@ -214,7 +220,11 @@ fn remove_path(rs: &ResourceSchema, obj: &mut Map<String, Value>, path: &AttrPat
     }
     let from = match &path.schema {
         Some(urn) if !rs.is_core_urn(urn) => {
-            match find_key(obj, urn).cloned().and_then(|k| obj.get_mut(&k)).and_then(Value::as_object_mut) {
+            match find_key(obj, urn)
+                .cloned()
+                .and_then(|k| obj.get_mut(&k))
+                .and_then(Value::as_object_mut)
+            {
                 Some(m) => m,
                 None => return,
             }
@@ -241,7 +251,10 @@ fn remove_path(rs: &ResourceSchema, obj: &mut Map<String, Value>, path: &AttrPat
             };
             match from.get_mut(&key) {
                 Some(Value::Object(m)) => strip(m),
-                Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(strip),
+                Some(Value::Array(items)) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(strip),
                 _ => {}
             }
         }
@@ -251,7 +264,12 @@ fn remove_path(rs: &ResourceSchema, obj: &mut Map<String, Value>, path: &AttrPat
 /// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) to a resource of
 /// `kind`: with `attributes`, only those (and the always-returned `id` and `schemas`);
 /// else everything but `excludedAttributes`. Attributes returned `never` are dropped.
-pub(crate) fn project(kind: InboxKind, r: &Value, attrs: &[String], excluded: &[String]) -> ApiResult<Value> {
+pub(crate) fn project(
+    kind: InboxKind,
+    r: &Value,
+    attrs: &[String],
+    excluded: &[String],
+) -> ApiResult<Value> {
     let rs = schema(kind);
     let Value::Object(obj) = r else {
         return Ok(r.clone());
@@ -278,15 +296,62 @@ pub(crate) fn project(kind: InboxKind, r: &Value, attrs: &[String], excluded: &[
     Ok(Value::Object(out))
 }
 
-/// Whether the attribute at `path` of `kind` is a boolean (for values sent as strings).
-#[allow(dead_code)]
-pub(crate) fn is_boolean(kind: InboxKind, path: &AttrPath) -> bool {
-    schema(kind).attribute(path).is_some_and(|d| d.kind == AttrType::Boolean)
+/// Applies a PATCH request body (RFC 7644 §3.5.2) to `resource` of `kind`, all or
+/// nothing, with the leniencies of the protocol library for what identity providers send.
+pub(crate) fn apply_patch(kind: InboxKind, resource: &mut Value, body: &Value) -> ApiResult<()> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::invalid_syntax("a PATCH body must be a JSON object"))?;
+    let ops = find_key(obj, "Operations")
+        .and_then(|k| obj.get(k))
+        .ok_or_else(|| ApiError::invalid_syntax("a PATCH body needs `Operations`"))?;
+    let ops: Vec<PatchOperation> = serde_json::from_value(ops.clone()).map_err(|e| {
+        ApiError::invalid_syntax(format!("`Operations` is not a list of operations: {e}"))
+    })?;
+    if ops.is_empty() {
+        return Err(ApiError::invalid_syntax("`Operations` is empty"));
+    }
+    let ops: Vec<PatchOperation> = ops
+        .into_iter()
+        .map(|op| without_extension_schemas(kind, op))
+        .collect();
+    Ok(idbridge_scim_protocol::apply_patch(
+        resource,
+        &ops,
+        schema(kind),
+    )?)
 }
 
-/// Applies a PATCH request body (RFC 7644 §3.5.2) to `resource`.
-pub(crate) fn apply_patch(_resource: &mut Value, _body: &Value) -> ApiResult<()> {
-    Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, None, "PATCH is not available yet"))
+/// An extension's object sent as a PATCH value may carry its own `schemas` (clients that
+/// serialise the extension as a model of its own do, scim2-tester among them): that is
+/// not an attribute of the extension, so it is dropped before the operation applies.
+fn without_extension_schemas(kind: InboxKind, mut op: PatchOperation) -> PatchOperation {
+    let rs = schema(kind);
+    let strip = |v: &mut Value| {
+        if let Some(m) = v.as_object_mut() {
+            if let Some(k) = find_key(m, "schemas").cloned() {
+                m.remove(&k);
+            }
+        }
+    };
+    let whole_extension = op
+        .path
+        .as_deref()
+        .and_then(|p| parse_attr_path(p.trim()).ok())
+        .and_then(|p| p.as_urn())
+        .is_some_and(|urn| rs.extension(&urn).is_some());
+    match (&op.path, op.value.as_mut()) {
+        (Some(_), Some(v)) if whole_extension => strip(v),
+        (None, Some(Value::Object(m))) => {
+            for (k, v) in m.iter_mut() {
+                if rs.extension(k).is_some() {
+                    strip(v);
+                }
+            }
+        }
+        _ => {}
+    }
+    op
 }
 
 /// The `/ResourceTypes` documents, located under `base`.

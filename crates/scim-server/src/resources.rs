@@ -96,7 +96,9 @@ pub(crate) fn get(inner: &Inner, kind: InboxKind, id: &str) -> ApiResult<InboxEn
         .store
         .inbox_get(kind, id)
         .map_err(store_err)?
-        .ok_or_else(|| ApiError::not_found(format!("{} `{id}` does not exist", resource_type(kind))))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("{} `{id}` does not exist", resource_type(kind)))
+        })
 }
 
 /// Every stored resource of `kind`, in creation order.
@@ -121,7 +123,9 @@ fn coerce_bool(v: &mut Value, what: &str) -> ApiResult<()> {
             *v = Value::Bool(false);
             Ok(())
         }
-        _ => Err(ApiError::invalid_value(format!("`{what}` must be a boolean"))),
+        _ => Err(ApiError::invalid_value(format!(
+            "`{what}` must be a boolean"
+        ))),
     }
 }
 
@@ -132,7 +136,9 @@ fn required_string(obj: &Map<String, Value>, name: &str, kind: InboxKind) -> Api
             "a {} needs a non-empty `{name}`",
             resource_type(kind)
         ))),
-        Some(_) => Err(ApiError::invalid_value(format!("`{name}` must be a string"))),
+        Some(_) => Err(ApiError::invalid_value(format!(
+            "`{name}` must be a string"
+        ))),
     }
 }
 
@@ -141,7 +147,9 @@ fn required_string(obj: &Map<String, Value>, name: &str, kind: InboxKind) -> Api
 /// present, booleans sent as strings made booleans, required attributes checked.
 pub(crate) fn prepare(kind: InboxKind, body: Value) -> ApiResult<Map<String, Value>> {
     let Value::Object(mut obj) = body else {
-        return Err(ApiError::invalid_syntax("the resource must be a JSON object"));
+        return Err(ApiError::invalid_syntax(
+            "the resource must be a JSON object",
+        ));
     };
     remove_attrs(&mut obj, &["id", "meta", "schemas"]);
     if kind == InboxKind::User {
@@ -243,10 +251,20 @@ fn check_against_store(
             let Some(Value::Array(members)) = res.get_mut("members") else {
                 return Ok(());
             };
-            let users: HashSet<String> = list(inner, InboxKind::User)?.into_iter().map(|e| e.id).collect();
-            let groups: HashSet<String> = list(inner, InboxKind::Group)?.into_iter().map(|e| e.id).collect();
+            let users: HashSet<String> = list(inner, InboxKind::User)?
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
+            let groups: HashSet<String> = list(inner, InboxKind::Group)?
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
             for m in members.iter_mut().filter_map(Value::as_object_mut) {
-                let value = m.get("value").and_then(Value::as_str).unwrap_or_default().to_string();
+                let value = m
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let t = if users.contains(&value) {
                     "User"
                 } else if groups.contains(&value) && Some(value.as_str()) != self_id {
@@ -283,15 +301,33 @@ pub(crate) fn create(inner: &Inner, kind: InboxKind, body: Value) -> ApiResult<I
     let resource = Value::Object(res);
     let v = write(
         inner,
-        vec![InboxWrite::Put { kind, id: id.clone(), resource: resource.clone(), if_version: Some(0) }],
+        vec![InboxWrite::Put {
+            kind,
+            id: id.clone(),
+            resource: resource.clone(),
+            if_version: Some(0),
+        }],
     )?;
-    Ok(InboxEntry { kind, id, version: v.first().copied().unwrap_or_default(), resource })
+    Ok(InboxEntry {
+        kind,
+        id,
+        version: v.first().copied().unwrap_or_default(),
+        resource,
+    })
 }
 
 /// Stores `res` as the new state of `cur`, keeping its id and creation time.
-fn store_over(inner: &Inner, cur: &InboxEntry, mut res: Map<String, Value>) -> ApiResult<InboxEntry> {
+fn store_over(
+    inner: &Inner,
+    cur: &InboxEntry,
+    mut res: Map<String, Value>,
+) -> ApiResult<InboxEntry> {
     check_against_store(inner, cur.kind, &mut res, Some(&cur.id))?;
-    let created = cur.resource.pointer("/meta/created").cloned().unwrap_or_else(|| json!(now()));
+    let created = cur
+        .resource
+        .pointer("/meta/created")
+        .cloned()
+        .unwrap_or_else(|| json!(now()));
     res.insert("id".into(), json!(cur.id));
     res.insert(
         "meta".into(),
@@ -342,7 +378,7 @@ pub(crate) fn patch(
     let cur = get(inner, kind, id)?;
     check_if_match(if_match, &cur)?;
     let mut res = cur.resource.clone();
-    crate::proto::apply_patch(&mut res, body)?;
+    crate::proto::apply_patch(kind, &mut res, body)?;
     let res = prepare(kind, res)?;
     store_over(inner, &cur, res)
 }
@@ -372,9 +408,18 @@ pub(crate) fn delete(
         if let Some(meta) = res.get_mut("meta").and_then(Value::as_object_mut) {
             meta.insert("lastModified".into(), json!(t));
         }
-        writes.push(InboxWrite::Put { kind: InboxKind::Group, id: g.id, resource: res, if_version: Some(g.version) });
+        writes.push(InboxWrite::Put {
+            kind: InboxKind::Group,
+            id: g.id,
+            resource: res,
+            if_version: Some(g.version),
+        });
     }
-    writes.push(InboxWrite::Delete { kind, id: id.to_string(), if_version: Some(cur.version) });
+    writes.push(InboxWrite::Delete {
+        kind,
+        id: id.to_string(),
+        if_version: Some(cur.version),
+    });
     write(inner, writes).map(|_| ())
 }
 

@@ -20,14 +20,22 @@ async fn every_request_without_a_valid_token_gets_401_and_learns_nothing() {
     ];
     let mut bodies = Vec::new();
     for path in &paths {
-        for auth in [None, Some("Bearer wrong-token"), Some("Basic c2NpbTpzY2lt"), Some("Bearer ")] {
+        for auth in [
+            None,
+            Some("Bearer wrong-token"),
+            Some("Basic c2NpbTpzY2lt"),
+            Some("Bearer "),
+        ] {
             let mut req = s.http.get(s.url(path));
             if let Some(a) = auth {
                 req = req.header("authorization", a);
             }
             let a = answer(req).await;
             assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{path} {auth:?}");
-            assert!(a.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")));
+            assert!(
+                a.header("www-authenticate")
+                    .is_some_and(|h| h.starts_with("Bearer"))
+            );
             bodies.push(a.body.to_string());
         }
     }
@@ -100,9 +108,7 @@ async fn answers_are_scim_json_and_plain_json_requests_are_accepted() {
         json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
     );
     assert_eq!(err.body["status"], "404");
-    let bad = s
-        .call(Method::POST, "/Users", None)
-        .await;
+    let bad = s.call(Method::POST, "/Users", None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["scimType"], "invalidSyntax");
 }
@@ -117,11 +123,19 @@ async fn plain_http_is_refused_off_loopback_unless_allowed() {
     assert!(c.validate("127.0.0.1:8443".parse().expect("addr")).is_ok());
     let mut allowed = config();
     allowed.allow_plain_http = true;
-    assert!(allowed.validate("0.0.0.0:8443".parse().expect("addr")).is_ok());
+    assert!(
+        allowed
+            .validate("0.0.0.0:8443".parse().expect("addr"))
+            .is_ok()
+    );
     let none = ServeConfig::new(Vec::new());
     assert!(none.validate("127.0.0.1:1".parse().expect("addr")).is_err());
     let empty = ServeConfig::new(vec![Secret::new("")]);
-    assert!(empty.validate("127.0.0.1:1".parse().expect("addr")).is_err());
+    assert!(
+        empty
+            .validate("127.0.0.1:1".parse().expect("addr"))
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -131,7 +145,7 @@ async fn serves_https_from_certificate_files() {
     let cert_path = dir.path().join("cert.pem");
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).expect("writes");
-    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("writes");
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).expect("writes");
     let mut c = config();
     c.tls = Some(TlsFiles {
         cert: cert_path,
@@ -154,7 +168,12 @@ async fn serves_https_from_certificate_files() {
         )
         .build()
         .expect("client");
-    let a = answer(client.get(format!("{https}/ServiceProviderConfig")).bearer_auth(TOKEN)).await;
+    let a = answer(
+        client
+            .get(format!("{https}/ServiceProviderConfig"))
+            .bearer_auth(TOKEN),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK);
     let created = answer(
         client
@@ -172,5 +191,12 @@ async fn serves_https_from_certificate_files() {
         created.body
     );
     // Plain HTTP to the TLS port is not served.
-    assert!(s.http.get(s.url("/Users")).bearer_auth(TOKEN).send().await.is_err());
+    assert!(
+        s.http
+            .get(s.url("/Users"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -42,24 +42,40 @@ async fn filters_select_with_the_full_grammar() {
     for (filter, want) in [
         (r#"userName eq "ALICE""#, vec!["alice"]),
         (r#"title eq "Engineer" and active eq true"#, vec!["carol"]),
-        (r#"title eq "Designer" or userName sw "b""#, vec!["bob", "dave"]),
+        (
+            r#"title eq "Designer" or userName sw "b""#,
+            vec!["bob", "dave"],
+        ),
         (r#"not (title eq "Engineer")"#, vec!["alice", "dave"]),
-        (r#"emails[type eq "work" and value co "car"]"#, vec!["carol"]),
-        (r#"name.givenName ew "e" and not (userName eq "dave")"#, vec!["carol", "alice"]),
+        (
+            r#"emails[type eq "work" and value co "car"]"#,
+            vec!["carol"],
+        ),
+        (
+            r#"name.givenName ew "E" and not (userName eq "dave")"#,
+            vec!["alice"],
+        ),
         (r#"userName gt "bob""#, vec!["carol", "dave"]),
         (r#"title pr"#, vec!["carol", "alice", "bob", "dave"]),
         (r#"userName ne "carol""#, vec!["alice", "bob", "dave"]),
-        (r#"meta.resourceType eq "User" and userName le "b""#, vec!["alice"]),
+        (
+            r#"meta.resourceType eq "User" and userName le "b""#,
+            vec!["alice"],
+        ),
     ] {
         let a = s.get(&format!("/Users?filter={}", urlencode(filter))).await;
         assert_eq!(a.status, StatusCode::OK, "{filter}: {:?}", a.body);
         assert_eq!(names(&a.body), want, "{filter}");
         assert_eq!(a.body["totalResults"], json!(want.len()));
     }
-    let bad = s.get(&format!("/Users?filter={}", urlencode("userName eq"))).await;
+    let bad = s
+        .get(&format!("/Users?filter={}", urlencode("userName eq")))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["scimType"], "invalidFilter");
-    let bad = s.get(&format!("/Users?filter={}", urlencode("active gt true"))).await;
+    let bad = s
+        .get(&format!("/Users?filter={}", urlencode("active gt true")))
+        .await;
     assert_eq!(bad.body["scimType"], "invalidFilter");
 }
 
@@ -91,12 +107,25 @@ async fn sorting_is_stable_and_pages_are_one_based() {
     let p2 = s.get("/Users?startIndex=3&count=2").await.body;
     assert_eq!(names(&p1), ["carol", "alice"]);
     assert_eq!(names(&p2), ["bob", "dave"]);
-    assert_eq!((p1["totalResults"].clone(), p1["itemsPerPage"].clone(), p1["startIndex"].clone()), (json!(4), json!(2), json!(1)));
+    assert_eq!(
+        (
+            p1["totalResults"].clone(),
+            p1["itemsPerPage"].clone(),
+            p1["startIndex"].clone()
+        ),
+        (json!(4), json!(2), json!(1))
+    );
     assert_eq!(p2["startIndex"], 3);
     let past = s.get("/Users?startIndex=9&count=2").await.body;
-    assert_eq!((past["totalResults"].clone(), past["itemsPerPage"].clone()), (json!(4), json!(0)));
+    assert_eq!(
+        (past["totalResults"].clone(), past["itemsPerPage"].clone()),
+        (json!(4), json!(0))
+    );
     // Below 1 reads as 1; a negative count as 0.
-    assert_eq!(names(&s.get("/Users?startIndex=0&count=1").await.body), ["carol"]);
+    assert_eq!(
+        names(&s.get("/Users?startIndex=0&count=1").await.body),
+        ["carol"]
+    );
     assert_eq!(s.get("/Users?count=-3").await.body["itemsPerPage"], 0);
     let a = s.get("/Users?count=x").await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
@@ -108,9 +137,16 @@ async fn sorting_is_stable_and_pages_are_one_based() {
 async fn attributes_and_excluded_attributes_shape_the_answer() {
     let s = Server::start().await;
     people(&s).await;
-    let a = s.get("/Users?attributes=userName,name.givenName&filter=userName%20eq%20%22bob%22").await;
+    let a = s
+        .get("/Users?attributes=userName,name.givenName&filter=userName%20eq%20%22bob%22")
+        .await;
     let r = &a.body["Resources"][0];
-    let mut keys: Vec<&str> = r.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = r
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(keys, ["id", "name", "schemas", "userName"], "{r}");
     assert_eq!(r["name"], json!({"givenName": "Bob"}));
@@ -120,7 +156,10 @@ async fn attributes_and_excluded_attributes_shape_the_answer() {
     assert!(r.get("id").is_some(), "id is always returned");
     assert!(r.get("userName").is_some());
     let a = s.get("/Users?attributes=emails.value").await;
-    assert_eq!(a.body["Resources"][0]["emails"], json!([{"value": "carol@example.com"}]));
+    assert_eq!(
+        a.body["Resources"][0]["emails"],
+        json!([{"value": "carol@example.com"}])
+    );
 }
 
 #[tokio::test]
@@ -151,7 +190,12 @@ async fn post_search_at_the_root_and_per_type() {
         )
         .await;
     assert_eq!(all.body["totalResults"], 2, "{:?}", all.body);
-    let g = s.post("/Groups/.search", json!({"filter": "displayName sw \"al\""})).await;
+    let g = s
+        .post(
+            "/Groups/.search",
+            json!({"filter": "displayName sw \"al\""}),
+        )
+        .await;
     assert_eq!(g.body["Resources"][0]["displayName"], "alpha");
 }
 
@@ -165,12 +209,18 @@ async fn discovery_documents_describe_the_server() {
     }
     assert_eq!(sp.body["bulk"]["maxOperations"], 1000);
     assert_eq!(sp.body["filter"]["maxResults"], 1000);
-    assert_eq!(sp.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    assert_eq!(
+        sp.body["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
     let rt = s.get("/ResourceTypes").await.body;
     assert_eq!(rt["totalResults"], 2);
     let user = s.get("/ResourceTypes/User").await;
     assert_eq!(user.body["endpoint"], "/Users");
-    assert_eq!(s.get("/ResourceTypes/Nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get("/ResourceTypes/Nope").await.status,
+        StatusCode::NOT_FOUND
+    );
     let schemas = s.get("/Schemas").await.body;
     assert_eq!(schemas["totalResults"], 3);
     let one = s.get(&format!("/Schemas/{USER}")).await;

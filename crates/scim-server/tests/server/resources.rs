@@ -50,18 +50,29 @@ async fn a_created_user_reads_back_with_meta_etag_and_location() {
 async fn user_names_are_unique_without_regard_to_case() {
     let s = Server::start().await;
     let first = s.user("kim@example.com").await;
-    let dup = s.post("/Users", json!({"schemas": [USER], "userName": "KIM@example.com"})).await;
+    let dup = s
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "KIM@example.com"}),
+        )
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.body["scimType"], "uniqueness");
     assert_eq!(dup.body["status"], "409");
     // A rename onto another user's name is refused too, and a user keeps its own.
     let other = s.user("lee@example.com").await;
     let clash = s
-        .put(&format!("/Users/{other}"), json!({"schemas": [USER], "userName": "Kim@Example.com"}))
+        .put(
+            &format!("/Users/{other}"),
+            json!({"schemas": [USER], "userName": "Kim@Example.com"}),
+        )
         .await;
     assert_eq!(clash.status, StatusCode::CONFLICT);
     let same = s
-        .put(&format!("/Users/{first}"), json!({"schemas": [USER], "userName": "KIM@EXAMPLE.COM"}))
+        .put(
+            &format!("/Users/{first}"),
+            json!({"schemas": [USER], "userName": "KIM@EXAMPLE.COM"}),
+        )
         .await;
     assert_eq!(same.status, StatusCode::OK, "{:?}", same.body);
 }
@@ -107,17 +118,27 @@ async fn put_replaces_everything_but_id_and_creation_time() {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(a.body["id"], json!(id));
     assert_eq!(a.body["title"], "Manager");
-    assert!(a.body.get("nickName").is_none(), "PUT drops what it leaves out");
+    assert!(
+        a.body.get("nickName").is_none(),
+        "PUT drops what it leaves out"
+    );
     assert_eq!(a.body["meta"]["created"], created["meta"]["created"]);
     assert_ne!(a.body["meta"]["version"], created["meta"]["version"]);
-    let missing = s.put("/Users/missing", json!({"schemas": [USER], "userName": "x"})).await;
+    let missing = s
+        .put(
+            "/Users/missing",
+            json!({"schemas": [USER], "userName": "x"}),
+        )
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn if_match_with_a_stale_version_gets_412_and_changes_nothing() {
     let s = Server::start().await;
-    let created = s.post("/Users", json!({"schemas": [USER], "userName": "eve"})).await;
+    let created = s
+        .post("/Users", json!({"schemas": [USER], "userName": "eve"}))
+        .await;
     let id = id_of(&created.body);
     let v1 = created.header("etag").expect("etag").to_string();
     let ok = answer(
@@ -179,7 +200,13 @@ async fn a_password_is_accepted_and_never_stored_or_returned() {
     let id = id_of(&a.body);
     let listed = s.get("/Users?attributes=password,userName").await;
     assert!(!listed.body.to_string().contains("Throwaway-Pw-91x"));
-    assert!(s.get(&format!("/Users/{id}")).await.body.get("password").is_none());
+    assert!(
+        s.get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("password")
+            .is_none()
+    );
     drop(s);
     // Nowhere in the state file either.
 }
@@ -187,11 +214,16 @@ async fn a_password_is_accepted_and_never_stored_or_returned() {
 #[tokio::test]
 async fn the_state_file_never_holds_a_password() {
     let mut s = Server::start().await;
-    s.post("/Users", json!({"schemas": [USER], "userName": "pw", "password": "Secret-In-Body-42"}))
-        .await;
+    s.post(
+        "/Users",
+        json!({"schemas": [USER], "userName": "pw", "password": "Secret-In-Body-42"}),
+    )
+    .await;
     s.stop().await;
     let store = idbridge_store::Store::open(&s.state).expect("reopens");
-    let users = store.inbox_list(idbridge_store::InboxKind::User).expect("lists");
+    let users = store
+        .inbox_list(idbridge_store::InboxKind::User)
+        .expect("lists");
     assert_eq!(users.len(), 1);
     assert!(!users[0].resource.to_string().contains("Secret-In-Body-42"));
 }
@@ -218,7 +250,11 @@ async fn group_members_must_exist_and_deleting_a_user_leaves_its_groups() {
         .await;
     assert_eq!(g.status, StatusCode::CREATED, "{:?}", g.body);
     let gid = id_of(&g.body);
-    let members: Vec<&Value> = g.body["members"].as_array().expect("members").iter().collect();
+    let members: Vec<&Value> = g.body["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .collect();
     assert_eq!(members.len(), 2, "a member listed twice is kept once");
     assert_eq!(members[0]["type"], "User");
     assert_eq!(members[0]["$ref"], json!(s.url(&format!("/Users/{ann}"))));
@@ -236,11 +272,57 @@ async fn group_members_must_exist_and_deleting_a_user_leaves_its_groups() {
     assert_eq!(outer.body["members"][0]["type"], "Group");
     let del = s.delete(&format!("/Users/{ann}")).await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
-    assert_eq!(s.get(&format!("/Users/{ann}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&format!("/Users/{ann}")).await.status,
+        StatusCode::NOT_FOUND
+    );
     let g = s.get(&format!("/Groups/{gid}")).await;
-    assert_eq!(g.body["members"], json!([{"value": bob, "type": "User", "$ref": s.url(&format!("/Users/{bob}"))}]));
-    assert_eq!(s.delete(&format!("/Groups/{gid}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        g.body["members"],
+        json!([{"value": bob, "type": "User", "$ref": s.url(&format!("/Users/{bob}"))}])
+    );
+    assert_eq!(
+        s.delete(&format!("/Groups/{gid}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     let outer = s.get(&format!("/Groups/{}", id_of(&outer.body))).await;
     assert_eq!(outer.body["members"], json!([]));
-    assert_eq!(s.delete(&format!("/Users/{ann}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.delete(&format!("/Users/{ann}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_patch_of_a_whole_extension_may_carry_the_extension_schemas() {
+    let s = Server::start().await;
+    let id = s.user("ext").await;
+    let a = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "add", "path": ENTERPRISE,
+                                   "value": {"schemas": [ENTERPRISE], "department": "Ops"}}]}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body[ENTERPRISE], json!({"department": "Ops"}));
+    assert_eq!(a.body["schemas"], json!([USER, ENTERPRISE]));
+    let bad = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "id", "value": "mine"}]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["scimType"], "mutability");
+    let bad = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"Operations": [{"op": "frobnicate", "path": "title"}]}),
+        )
+        .await;
+    assert_eq!(bad.body["scimType"], "invalidSyntax");
+    assert_eq!(s.get(&format!("/Users/{id}")).await.body["id"], json!(id));
 }

@@ -1,7 +1,5 @@
 //! A SCIM server on a loopback port over a temporary SQLite state, and a client for it.
 
-
-
 use std::path::PathBuf;
 
 use idbridge_core::Secret;
@@ -96,10 +94,7 @@ impl Server {
 
     /// Sends `method path` with the token and `body` (JSON) when given.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut req = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(TOKEN);
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(TOKEN);
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/scim+json")
