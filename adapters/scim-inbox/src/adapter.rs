@@ -44,6 +44,8 @@ struct Snapshot {
 /// The `scim-inbox` adapter: a read-only source.
 pub struct InboxAdapter {
     config: InboxConfig,
+    /// Built only to be checked: the state database is not created when missing.
+    read_only: bool,
     store: OnceCell<Store>,
     snapshots: Mutex<VecDeque<Arc<Snapshot>>>,
 }
@@ -70,32 +72,47 @@ impl InboxAdapter {
     /// [`idbridge_core::ErrorKind::Config`] for an invalid section (see
     /// [`InboxConfig::from_adapter_config`]).
     pub async fn build(config: AdapterConfig) -> Result<Arc<dyn Adapter>> {
-        Ok(Arc::new(Self::new(InboxConfig::from_adapter_config(
-            &config,
-        )?)))
+        let mut adapter = Self::new(InboxConfig::from_adapter_config(&config)?);
+        adapter.read_only = config.read_only;
+        Ok(Arc::new(adapter))
     }
 
     /// An adapter over a validated configuration.
     pub fn new(config: InboxConfig) -> Self {
         InboxAdapter {
             config,
+            read_only: false,
             store: OnceCell::new(),
             snapshots: Mutex::new(VecDeque::new()),
         }
     }
 
-    async fn store(&self) -> Result<Store> {
+    /// The state database; `None` when the adapter is built to be checked and the
+    /// database does not exist yet (a check creates nothing, and an absent directory is an
+    /// empty one: `idbridge serve` or the first sync creates it).
+    async fn store(&self) -> Result<Option<Store>> {
         let path = self.config.state.clone();
+        if self.read_only && !idbridge_core::config::is_postgres_state(&path) && !path.exists() {
+            return Ok(None);
+        }
         self.store
             .get_or_try_init(|| async move { blocking(move || Store::open(&path)).await })
             .await
             .cloned()
+            .map(Some)
     }
 
     /// The snapshot at the directory's current change sequence: the last one kept when no
     /// write came since, else a new read.
     async fn fresh(&self) -> Result<Arc<Snapshot>> {
-        let store = self.store().await?;
+        let Some(store) = self.store().await? else {
+            return Ok(Arc::new(snapshot(
+                0,
+                &[],
+                &[],
+                &self.config.attribute_paths,
+            )?));
+        };
         let mut kept = self.snapshots.lock().await;
         let now = {
             let store = store.clone();
@@ -153,7 +170,9 @@ impl InboxAdapter {
     }
 
     async fn entry(&self, kind: InboxKind, id: &str) -> Result<Option<InboxEntry>> {
-        let store = self.store().await?;
+        let Some(store) = self.store().await? else {
+            return Ok(None);
+        };
         let id = id.to_string();
         blocking(move || store.inbox_get(kind, &id)).await
     }
@@ -276,11 +295,14 @@ impl Adapter for InboxAdapter {
         Self::declared_capabilities()
     }
 
-    /// Opens the state database and reads its change sequence: it proves the database is
-    /// there and holds a SCIM directory, without reading it whole.
+    /// Opens the state database and reads its change sequence: it proves the database
+    /// can be read, without reading it whole. A check of a database not created yet
+    /// passes (and creates nothing).
     async fn check(&self) -> Result<()> {
-        let store = self.store().await?;
-        blocking(move || store.inbox_sequence()).await.map(|_| ())
+        match self.store().await? {
+            Some(store) => blocking(move || store.inbox_sequence()).await.map(|_| ()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -395,6 +417,23 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_check_of_a_database_not_created_yet_creates_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = dir.path().join("state.db");
+        let mut cfg = AdapterConfig::new("source", json!({"state": "state.db"}));
+        cfg.origin = idbridge_core::ConfigOrigin::in_memory(dir.path());
+        cfg.read_only = true;
+        let adapter = InboxAdapter::build(cfg).await.expect("builds");
+        adapter.check().await.expect("passes");
+        let users = adapter
+            .list_users(PageRequest::default())
+            .await
+            .expect("lists");
+        assert!(users.items.is_empty());
+        assert!(!state.exists(), "nothing was created");
     }
 
     #[test]
