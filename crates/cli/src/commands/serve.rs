@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use idbridge_core::{Error, Result};
 use idbridge_store::{RunLock, Store};
 use idbridge_sync::Stop;
+use tokio::task::JoinHandle;
 
 use self::debounce::{Debounce, Due};
 use self::settings::ServeSettings;
@@ -116,15 +117,9 @@ async fn serve(
         }
         None => None,
     };
-    let server = scim::start(
-        settings.server.clone(),
-        store.clone(),
-        listener,
-        stop.clone(),
-    )?;
     let fan_out = FanOut {
         shared,
-        store,
+        store: store.clone(),
         lock,
         stop: stop.clone(),
         flags: RunFlags {
@@ -134,18 +129,30 @@ async fn serve(
         metrics,
         alerts,
     };
-    let result = fan_out.run_until_stopped(&settings).await;
+    // Read before the server answers anyone: what is pending now was answered by an
+    // earlier process, and what arrives from here on is this one's to debounce.
+    let (seen, applied) = fan_out.sequence().await?;
+    let server = scim::start(settings.server.clone(), store, listener, stop.clone())?;
+    let result = fan_out
+        .run_until_stopped(&settings, &server, seen, applied)
+        .await;
     // The server stops accepting on the same stop request and finishes what it answers.
+    let requested = stop.is_stopped();
     stop.stop();
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => errln!("error: the SCIM server: {e}"),
-        Err(e) => errln!("error: the SCIM server stopped: {e}"),
-    }
+    let served = match server.await {
+        Ok(served) => served,
+        Err(e) => Err(Error::unavailable(format!("the SCIM server stopped: {e}"))),
+    };
     grace.abort();
     result?;
-    errln!("stopped on request");
-    Ok(crate::exit::SUCCESS)
+    match (served, requested) {
+        (Err(e), _) => Err(e),
+        (Ok(()), false) => Err(Error::unavailable("the SCIM server stopped on its own")),
+        (Ok(()), true) => {
+            errln!("stopped on request");
+            Ok(crate::exit::SUCCESS)
+        }
+    }
 }
 
 /// The fan-out loop's parts.
@@ -167,10 +174,18 @@ impl FanOut {
             .map_err(|e| Error::unavailable(format!("reading the SCIM directory stopped: {e}")))?
     }
 
-    /// Runs fan-outs as writes arrive and on the interval until a stop is requested.
-    async fn run_until_stopped(&self, settings: &ServeSettings) -> Result<()> {
+    /// Runs fan-outs as writes arrive and on the interval until a stop is requested or
+    /// the SCIM server ends (it cannot serve: its error is the command's).
+    /// `seen` and `applied` are the change sequence and the applied mark read before the
+    /// server started.
+    async fn run_until_stopped(
+        &self,
+        settings: &ServeSettings,
+        server: &JoinHandle<Result<()>>,
+        mut seen: i64,
+        applied: i64,
+    ) -> Result<()> {
         let mut clock = Debounce::new(settings.debounce, settings.reconcile, Instant::now());
-        let (mut seen, applied) = self.sequence().await?;
         if seen > applied {
             errln!(
                 "SCIM changes {}..={seen} were answered but not yet applied; applying them now",
@@ -179,7 +194,7 @@ impl FanOut {
             self.run_once(seen, Due::Writes).await;
             clock.started(Instant::now());
         }
-        while !self.stop.is_stopped() {
+        while !self.stop.is_stopped() && !server.is_finished() {
             tokio::select! {
                 () = tokio::time::sleep(POLL) => {}
                 () = self.stop.stopped() => break,

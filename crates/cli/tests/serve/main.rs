@@ -11,3 +11,4 @@ mod guard;
 mod harness;
 mod pushes;
 mod recovery;
+mod startup;

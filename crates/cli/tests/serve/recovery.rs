@@ -26,8 +26,9 @@ async fn a_change_answered_before_a_kill_reaches_the_targets_at_the_next_start()
         for p in &platforms {
             assert!(
                 user_on(p, &people[0]).await.is_none(),
-                "{}: the fan-out ran before the kill; the test proves nothing",
-                p.vendor
+                "{}: the fan-out ran before the kill; the test proves nothing\n{}",
+                p.vendor,
+                serve.output()
             );
         }
     }

@@ -13,7 +13,9 @@ use crate::output::errln;
 /// stderr (`serving SCIM on <url>`).
 ///
 /// # Errors
-/// [`idbridge_core::ErrorKind::Config`] when the listener has no address.
+/// [`idbridge_core::ErrorKind::Config`] when the listener has no address or the
+/// configuration is refused for it (no token, plain HTTP off loopback); TLS files that
+/// cannot be read end the task with their error.
 pub(crate) fn start(
     config: idbridge_scim_server::ServeConfig,
     store: Store,
@@ -23,6 +25,7 @@ pub(crate) fn start(
     let bound = listener
         .local_addr()
         .map_err(|e| idbridge_core::Error::config(format!("serve.listen: {e}")))?;
+    config.validate(bound)?;
     let scheme = if config.tls.is_some() {
         "https"
     } else {
