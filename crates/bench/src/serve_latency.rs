@@ -10,6 +10,7 @@
 //! - the run's report on the child's stdout (the journal written too).
 //!
 //! Both include the debounce; the figures print it next to them. No figure is asserted.
+//! A platform that cannot disable accounts is configured with `deletion = "delete"`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -151,6 +152,12 @@ pub async fn run(o: &Options) -> Result<()> {
         let mut section = e.config.clone();
         if let (Some(s), Some(extra)) = (section.as_object_mut(), e.target_settings.as_object()) {
             s.extend(extra.clone());
+            // A platform that cannot disable an account deletes it instead (as
+            // docs/configuration.md advises), so that every round's run converges.
+            let caps = (idbridge_core::registry::find(d.vendor)?.capabilities)();
+            if !caps.users_set_enabled {
+                s.insert("deletion".into(), json!("delete"));
+            }
         }
         targets.insert(d.vendor.to_string(), section);
         emulators.push(e);
