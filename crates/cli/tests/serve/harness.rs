@@ -87,8 +87,14 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(config: &str) -> Serve {
+        Self::start_with(config, &[])
+    }
+
+    /// [`Serve::start`] with more arguments.
+    pub fn start_with(config: &str, extra: &[&str]) -> Serve {
         let mut child = Command::new(bin())
             .args(["serve", "-c", config])
+            .args(extra)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
