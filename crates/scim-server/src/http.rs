@@ -218,7 +218,7 @@ async fn one(
         };
         let m = resources::memberships(&groups, &base_url);
         let rendered = resources::render(&entry, &base_url, &m);
-        crate::proto::project(kind, &rendered, &attrs, &excluded)
+        Ok(crate::proto::project(kind, &rendered, &attrs, &excluded))
     })
     .await?;
     let mut resp = with_etag(scim(status, &body), version);
