@@ -66,6 +66,7 @@ pub(crate) fn router(state: ServerState) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
 
@@ -85,6 +86,24 @@ async fn host_from_authority(
         }
     }
     next.run(req).await
+}
+
+/// One line per request: method, path, status and time taken. Never headers (the token)
+/// nor the query (filters name people).
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        target: "idbridge::scim",
+        %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "SCIM request"
+    );
+    resp
 }
 
 /// Errors the framework answers itself (an id that is not UTF-8, for one) come as plain
