@@ -61,10 +61,12 @@ pub(crate) fn router(state: ServerState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(host_from_authority))
+        .layer(axum::middleware::from_fn(scim_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
 }
 
@@ -84,6 +86,44 @@ async fn host_from_authority(
         }
     }
     next.run(req).await
+}
+
+/// One line per request: method, path, status and time taken. Never headers (the token)
+/// nor the query (filters name people).
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(
+        target: "idbridge::scim",
+        %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "SCIM request"
+    );
+    resp
+}
+
+/// Errors the framework answers itself (an id that is not UTF-8, for one) come as plain
+/// text: they are given the SCIM error shape with the same status.
+async fn scim_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_scim = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(MEDIA_TYPE.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_scim {
+        return resp;
+    }
+    let detail = if status == StatusCode::BAD_REQUEST {
+        "the request cannot be read (an invalid path segment or query)"
+    } else {
+        status.canonical_reason().unwrap_or("the request failed")
+    };
+    ApiError::new(status, None, detail).into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -218,7 +258,7 @@ async fn one(
         };
         let m = resources::memberships(&groups, &base_url);
         let rendered = resources::render(&entry, &base_url, &m);
-        crate::proto::project(kind, &rendered, &attrs, &excluded)
+        Ok(crate::proto::project(kind, &rendered, &attrs, &excluded))
     })
     .await?;
     let mut resp = with_etag(scim(status, &body), version);

@@ -184,7 +184,7 @@ pub(crate) fn search(
             &r,
             &params.attributes,
             &params.excluded,
-        )?);
+        ));
     }
     Ok(json!({
         "schemas": [LIST_RESPONSE_SCHEMA],

@@ -1,17 +1,16 @@
-//! The protocol library (`idbridge-scim-protocol`) as the server uses it: the filter
-//! grammar, the schemas and their discovery documents; and the projection and sort order
-//! over them.
+//! The protocol library (`idbridge-scim-protocol`) as the server uses it: the schemas and
+//! their discovery documents, the filter grammar, PATCH, projection and sorting, each
+//! bound to the schema of a kind of resource, with errors as answers.
 
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
-use idbridge_scim_protocol::schema::Returned;
-use idbridge_scim_protocol::value::{find_key, get_ci, values_at};
+use idbridge_scim_protocol::value::find_key;
 use idbridge_scim_protocol::wire::PatchOperation;
 use idbridge_scim_protocol::{AttrPath, ResourceSchema, ScimError, parse_attr_path};
 use idbridge_store::InboxKind;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -56,42 +55,10 @@ impl Filter {
     }
 }
 
-fn sort_key<'a>(kind: InboxKind, path: &AttrPath, r: &'a Value) -> Option<&'a Value> {
-    let values = values_at(r, path, schema(kind));
-    // A multi-valued attribute sorts by its primary value, else its first (RFC 7644
-    // §3.4.2.3); a complex value by its `value` sub-attribute.
-    let chosen = values
-        .iter()
-        .find(|v| v.get("primary").and_then(Value::as_bool) == Some(true))
-        .or(values.first())
-        .copied()?;
-    match chosen {
-        Value::Object(_) => get_ci(chosen, "value"),
-        other => Some(other),
-    }
-}
-
-/// Orders `a` and `b` (resources of `kind`) by the attribute `by`: missing values last,
-/// strings without regard to case unless the schema says `caseExact`.
+/// Orders `a` and `b` (resources of `kind`) by the attribute `by`, ascending: missing
+/// values last, strings without regard to case unless the schema says `caseExact`.
 pub(crate) fn compare_by(kind: InboxKind, by: &AttrPath, a: &Value, b: &Value) -> Ordering {
-    let exact = schema(kind).attribute(by).is_some_and(|d| d.case_exact);
-    match (sort_key(kind, by, a), sort_key(kind, by, b)) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => match (x, y) {
-            (Value::String(x), Value::String(y)) if !exact => {
-                x.to_lowercase().cmp(&y.to_lowercase())
-            }
-            (Value::String(x), Value::String(y)) => x.cmp(y),
-            (Value::Number(x), Value::Number(y)) => x
-                .as_f64()
-                .partial_cmp(&y.as_f64())
-                .unwrap_or(Ordering::Equal),
-            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-            _ => Ordering::Equal,
-        },
-    }
+    idbridge_scim_protocol::compare_by(a, b, by, schema(kind))
 }
 
 /// Parses a sort attribute.
@@ -99,201 +66,10 @@ pub(crate) fn sort_path(by: &str) -> ApiResult<AttrPath> {
     Ok(parse_attr_path(by)?)
 }
 
-fn paths(list: &[String]) -> ApiResult<Vec<AttrPath>> {
-    list.iter()
-        .map(|a| parse_attr_path(a).map_err(ApiError::from))
-        .collect()
-}
-
-/// Whether the attribute `name` of the core schema or the common ones is always
-/// returned (`id`, `schemas`...).
-fn always(rs: &ResourceSchema, name: &str) -> bool {
-    name.eq_ignore_ascii_case("schemas")
-        || name.eq_ignore_ascii_case("id")
-        || rs
-            .top_attribute(&AttrPath::new(name))
-            .is_some_and(|d| d.returned == Returned::Always)
-}
-
-fn never(rs: &ResourceSchema, name: &str) -> bool {
-    rs.top_attribute(&AttrPath::new(name))
-        .is_some_and(|d| d.returned == Returned::Never)
-}
-
-/// The object a path's attribute lives in: the resource, or an extension's object.
-fn holder<'a>(
-    rs: &ResourceSchema,
-    obj: &'a Map<String, Value>,
-    path: &AttrPath,
-) -> Option<(Option<String>, &'a Map<String, Value>)> {
-    match &path.schema {
-        Some(urn) if !rs.is_core_urn(urn) => {
-            let key = find_key(obj, urn)?;
-            obj.get(key)?.as_object().map(|m| (Some(key.clone()), m))
-        }
-        _ => Some((None, obj)),
-    }
-}
-
-fn copy_path(
-    rs: &ResourceSchema,
-    src: &Map<String, Value>,
-    out: &mut Map<String, Value>,
-    path: &AttrPath,
-) {
-    // A whole extension named by its URN.
-    if let Some(urn) = path.as_urn() {
-        if rs.extension(&urn).is_some() {
-            if let Some(k) = find_key(src, &urn) {
-                out.insert(k.clone(), src[k].clone());
-            }
-            return;
-        }
-    }
-    let Some((ext, from)) = holder(rs, src, path) else {
-        return;
-    };
-    let Some(key) = find_key(from, &path.attribute) else {
-        return;
-    };
-    let value = &from[key];
-    let picked = match &path.sub_attribute {
-        None => value.clone(),
-        Some(sub) => match value {
-            Value::Object(m) => match find_key(m, sub) {
-                Some(sk) => {
-                    let mut o = Map::new();
-                    o.insert(sk.clone(), m[sk].clone());
-                    Value::Object(o)
-                }
-                None => return,
-            },
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .filter_map(|i| {
-                        let m = i.as_object()?;
-                        let sk = find_key(m, sub)?;
-                        let mut o = Map::new();
-                        o.insert(sk.clone(), m[sk].clone());
-                        Some(Value::Object(o))
-                    })
-                    .collect(),
-            ),
-            _ => return,
-        },
-    };
-    let target = match ext {
-        Some(urn) => match out
-            .entry(urn)
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-        {
-            Some(t) => t,
-            None => return,
-        },
-        None => out,
-    };
-    match (target.get_mut(key), picked) {
-        (Some(Value::Object(have)), Value::Object(add)) => have.extend(add),
-        (Some(Value::Array(have)), Value::Array(add)) => {
-            for (h, a) in have.iter_mut().zip(add) {
-                if let (Some(h), Value::Object(a)) = (h.as_object_mut(), a) {
-                    h.extend(a);
-                }
-            }
-        }
-        (_, picked) => {
-            target.insert(key.clone(), picked);
-        }
-    }
-}
-
-fn remove_path(rs: &ResourceSchema, obj: &mut Map<String, Value>, path: &AttrPath) {
-    if let Some(urn) = path.as_urn() {
-        if rs.extension(&urn).is_some() {
-            if let Some(k) = find_key(obj, &urn).cloned() {
-                obj.remove(&k);
-            }
-            return;
-        }
-    }
-    let from = match &path.schema {
-        Some(urn) if !rs.is_core_urn(urn) => {
-            match find_key(obj, urn)
-                .cloned()
-                .and_then(|k| obj.get_mut(&k))
-                .and_then(Value::as_object_mut)
-            {
-                Some(m) => m,
-                None => return,
-            }
-        }
-        _ => {
-            if path.sub_attribute.is_none() && always(rs, &path.attribute) {
-                return;
-            }
-            obj
-        }
-    };
-    let Some(key) = find_key(from, &path.attribute).cloned() else {
-        return;
-    };
-    match &path.sub_attribute {
-        None => {
-            from.remove(&key);
-        }
-        Some(sub) => {
-            let strip = |m: &mut Map<String, Value>| {
-                if let Some(sk) = find_key(m, sub).cloned() {
-                    m.remove(&sk);
-                }
-            };
-            match from.get_mut(&key) {
-                Some(Value::Object(m)) => strip(m),
-                Some(Value::Array(items)) => items
-                    .iter_mut()
-                    .filter_map(Value::as_object_mut)
-                    .for_each(strip),
-                _ => {}
-            }
-        }
-    }
-}
-
 /// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) to a resource of
-/// `kind`: with `attributes`, only those (and the always-returned `id` and `schemas`);
-/// else everything but `excludedAttributes`. Attributes returned `never` are dropped.
-pub(crate) fn project(
-    kind: InboxKind,
-    r: &Value,
-    attrs: &[String],
-    excluded: &[String],
-) -> ApiResult<Value> {
-    let rs = schema(kind);
-    let Value::Object(obj) = r else {
-        return Ok(r.clone());
-    };
-    let mut out = if attrs.is_empty() {
-        let mut out = obj.clone();
-        for p in paths(excluded)? {
-            remove_path(rs, &mut out, &p);
-        }
-        out
-    } else {
-        let mut out = Map::new();
-        for (k, v) in obj {
-            if always(rs, k) {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-        for p in paths(attrs)? {
-            copy_path(rs, obj, &mut out, &p);
-        }
-        out
-    };
-    out.retain(|k, _| !never(rs, k));
-    Ok(Value::Object(out))
+/// `kind`: `id` and `schemas` always, a password never.
+pub(crate) fn project(kind: InboxKind, r: &Value, attrs: &[String], excluded: &[String]) -> Value {
+    idbridge_scim_protocol::project(r, attrs, excluded, schema(kind))
 }
 
 /// Applies a PATCH request body (RFC 7644 §3.5.2) to `resource` of `kind`, all or

@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{SecondsFormat, Utc};
-use idbridge_scim_protocol::wire::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use idbridge_store::{InboxEntry, InboxKind, InboxWrite};
 use serde_json::{Map, Value, json};
 
@@ -24,13 +23,6 @@ pub(crate) fn resource_type(kind: InboxKind) -> &'static str {
     match kind {
         InboxKind::User => "User",
         InboxKind::Group => "Group",
-    }
-}
-
-fn core_schema(kind: InboxKind) -> &'static str {
-    match kind {
-        InboxKind::User => USER_SCHEMA,
-        InboxKind::Group => GROUP_SCHEMA,
     }
 }
 
@@ -111,89 +103,39 @@ fn remove_attrs(obj: &mut Map<String, Value>, names: &[&str]) {
     obj.retain(|k, _| !names.iter().any(|n| k.eq_ignore_ascii_case(n)));
 }
 
-/// A boolean, also from the strings `"True"`/`"False"` some clients send.
-fn coerce_bool(v: &mut Value, what: &str) -> ApiResult<()> {
-    match v {
-        Value::Bool(_) | Value::Null => Ok(()),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => {
-            *v = Value::Bool(true);
-            Ok(())
-        }
-        Value::String(s) if s.eq_ignore_ascii_case("false") => {
-            *v = Value::Bool(false);
-            Ok(())
-        }
-        _ => Err(ApiError::invalid_value(format!(
-            "`{what}` must be a boolean"
-        ))),
-    }
+/// How a resource to store arrived.
+pub(crate) enum Incoming<'a> {
+    /// A create's body (POST).
+    Create(&'a Value),
+    /// A replace's body (PUT), over the stored resource.
+    Replace(&'a Value, &'a Value),
+    /// The stored resource with a PATCH applied (already checked by the PATCH).
+    Patched(Value),
 }
 
-fn required_string(obj: &Map<String, Value>, name: &str, kind: InboxKind) -> ApiResult<()> {
-    match obj.get(name) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(()),
-        Some(Value::String(_)) | None | Some(Value::Null) => Err(ApiError::invalid_value(format!(
-            "a {} needs a non-empty `{name}`",
-            resource_type(kind)
-        ))),
-        Some(_) => Err(ApiError::invalid_value(format!(
-            "`{name}` must be a string"
-        ))),
-    }
-}
-
-/// What a client sent, made ready to store: read-only attributes (`id`, `meta`,
-/// `groups`) and the write-only `password` dropped, `schemas` set from the extensions
-/// present, booleans sent as strings made booleans, required attributes checked.
-pub(crate) fn prepare(kind: InboxKind, body: Value) -> ApiResult<Map<String, Value>> {
-    let Value::Object(mut obj) = body else {
+/// What a client sent, made ready to store. Create and replace bodies are checked against
+/// the schema by the protocol library (types, required and immutable attributes; read-only
+/// and unknown attributes ignored). Then, whatever the way in: the write-only `password`
+/// is dropped (Okta sends a throwaway one on create: accepted, never kept), and a group's
+/// members are listed once each.
+pub(crate) fn prepare(kind: InboxKind, incoming: Incoming<'_>) -> ApiResult<Map<String, Value>> {
+    let rs = crate::proto::schema(kind);
+    let prepared = match incoming {
+        Incoming::Create(body) => idbridge_scim_protocol::prepare_create(body, rs)?,
+        Incoming::Replace(body, stored) => {
+            idbridge_scim_protocol::prepare_replace(body, stored, rs)?
+        }
+        Incoming::Patched(v) => v,
+    };
+    let Value::Object(mut obj) = prepared else {
         return Err(ApiError::invalid_syntax(
             "the resource must be a JSON object",
         ));
     };
-    remove_attrs(&mut obj, &["id", "meta", "schemas"]);
-    if kind == InboxKind::User {
-        // A password (Okta sends a throwaway one on create) is accepted and never kept.
-        remove_attrs(&mut obj, &["password", "groups"]);
+    remove_attrs(&mut obj, &["id", "meta", "password", "groups"]);
+    if kind == InboxKind::Group {
+        normalize_members(&mut obj)?;
     }
-    obj.retain(|_, v| !v.is_null());
-    let mut schemas = vec![json!(core_schema(kind))];
-    for (k, v) in &obj {
-        if k.starts_with("urn:") {
-            if !v.is_object() {
-                return Err(ApiError::invalid_value(format!(
-                    "the extension `{k}` must be an object"
-                )));
-            }
-            if kind == InboxKind::Group || !k.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
-                return Err(ApiError::invalid_value(format!(
-                    "the schema extension `{k}` is not supported on a {}",
-                    resource_type(kind)
-                )));
-            }
-            schemas.push(json!(ENTERPRISE_USER_SCHEMA));
-        }
-    }
-    for (k, v) in obj.iter_mut() {
-        if k.eq_ignore_ascii_case("active") {
-            coerce_bool(v, "active")?;
-        }
-        if let Value::Array(items) = v {
-            for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                if let Some(p) = item.get_mut("primary") {
-                    coerce_bool(p, "primary")?;
-                }
-            }
-        }
-    }
-    match kind {
-        InboxKind::User => required_string(&obj, "userName", kind)?,
-        InboxKind::Group => {
-            required_string(&obj, "displayName", kind)?;
-            normalize_members(&mut obj)?;
-        }
-    }
-    obj.insert("schemas".into(), Value::Array(schemas));
     Ok(obj)
 }
 
@@ -288,7 +230,7 @@ fn write(inner: &Inner, w: Vec<InboxWrite>) -> ApiResult<Vec<i64>> {
 
 /// Creates a resource from `body` (POST).
 pub(crate) fn create(inner: &Inner, kind: InboxKind, body: Value) -> ApiResult<InboxEntry> {
-    let mut res = prepare(kind, body)?;
+    let mut res = prepare(kind, Incoming::Create(&body))?;
     let _guard = inner.write_lock();
     check_against_store(inner, kind, &mut res, None)?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -359,10 +301,10 @@ pub(crate) fn replace(
     body: Value,
     if_match: Option<&IfMatch>,
 ) -> ApiResult<InboxEntry> {
-    let res = prepare(kind, body)?;
     let _guard = inner.write_lock();
     let cur = get(inner, kind, id)?;
     check_if_match(if_match, &cur)?;
+    let res = prepare(kind, Incoming::Replace(&body, &cur.resource))?;
     store_over(inner, &cur, res)
 }
 
@@ -379,7 +321,7 @@ pub(crate) fn patch(
     check_if_match(if_match, &cur)?;
     let mut res = cur.resource.clone();
     crate::proto::apply_patch(kind, &mut res, body)?;
-    let res = prepare(kind, res)?;
+    let res = prepare(kind, Incoming::Patched(res))?;
     store_over(inner, &cur, res)
 }
 

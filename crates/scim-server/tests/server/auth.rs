@@ -200,3 +200,71 @@ async fn serves_https_from_certificate_files() {
             .is_err()
     );
 }
+
+/// A log sink for one test.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log of this test binary: every test's server logs here (a global subscriber, for
+/// the server's tasks run on threads the test does not own).
+fn global_log() -> &'static Sink {
+    static SINK: std::sync::OnceLock<Sink> = std::sync::OnceLock::new();
+    SINK.get_or_init(|| {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("idbridge=trace,idbridge_scim_server=trace,idbridge_store=trace")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        sink
+    })
+}
+
+#[tokio::test]
+async fn requests_are_logged_without_tokens_or_queries() {
+    let sink = global_log();
+    let s = Server::start().await;
+    s.get("/Users?filter=userName%20eq%20%22private-9d4%40example.com%22")
+        .await;
+    answer(
+        s.http
+            .get(s.url("/Users/logged-401-e5"))
+            .bearer_auth("a-wrong-token-3c1"),
+    )
+    .await;
+    s.post(
+        "/Users",
+        json!({"userName": "logged-7a2", "password": "Pw-In-Body-77"}),
+    )
+    .await;
+    let log = String::from_utf8_lossy(
+        &sink
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .to_string();
+    assert!(log.contains("SCIM request"), "{log}");
+    assert!(
+        log.contains("path=/scim/v2/Users/logged-401-e5 status=401"),
+        "{log}"
+    );
+    for secret in [TOKEN, "a-wrong-token-3c1", "Pw-In-Body-77", "private-9d4"] {
+        assert!(!log.contains(secret), "the log shows `{secret}`: {log}");
+    }
+}

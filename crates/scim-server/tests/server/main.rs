@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod durability;
 mod entra;
+mod garbage;
 mod listing;
 mod okta;
 mod resources;

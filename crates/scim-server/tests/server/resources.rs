@@ -85,7 +85,8 @@ async fn required_attributes_and_types_are_checked() {
         json!({"schemas": [USER], "userName": ""}),
         json!({"schemas": [USER], "userName": 7}),
         json!({"schemas": [USER], "userName": "x", "active": "maybe"}),
-        json!({"schemas": [USER], "userName": "x", "urn:example:unknown": {"a": 1}}),
+        json!({"schemas": [USER], "userName": "x", "emails": "not-a-list"}),
+        json!({"schemas": [USER], "userName": "x", ENTERPRISE: "not-an-object"}),
     ] {
         let a = s.post("/Users", body.clone()).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}");
@@ -93,6 +94,22 @@ async fn required_attributes_and_types_are_checked() {
     }
     let a = s.post("/Groups", json!({"schemas": [GROUP]})).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    // Attributes no schema defines are ignored: identity providers send attributes mapped
+    // for other applications.
+    let a = s
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "x", "urn:example:unknown": {"a": 1}, "shoeSize": 44}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    assert!(a.body.get("shoeSize").is_none() && a.body.get("urn:example:unknown").is_none());
+    assert_eq!(
+        s.delete(&format!("/Users/{}", a.body["id"].as_str().unwrap_or("")))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
     let a = s.post("/Users", json!(["not", "an", "object"])).await;
     assert_eq!(a.body["scimType"], "invalidSyntax");
     assert_eq!(s.get("/Users").await.body["totalResults"], 0);
