@@ -31,7 +31,8 @@ fn default_attributes() -> BTreeMap<String, String> {
 pub struct InboxConfig {
     /// The state database holding the SCIM directory: a SQLite file (relative to the
     /// configuration file) or a PostgreSQL URL. Default: the configuration's own `state`
-    /// (so `idbridge serve` and its fan-out share one database without saying so twice).
+    /// (so `idbridge serve` and its fan-out share one database without saying so twice);
+    /// for a configuration built in memory, `idbridge.db` in its base directory.
     pub state: PathBuf,
     /// Free-form user attributes: idbridge attribute name to SCIM attribute path, as the
     /// `scim` adapter's `attribute_paths` (`title`, `name.givenName`, or a schema URN then
@@ -44,8 +45,8 @@ impl InboxConfig {
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] naming the key: an unknown key, an empty or
-    /// managed attribute path, a `state` left out of a configuration that does not come
-    /// from a file, or the configuration file's own errors when its `state` is read.
+    /// managed attribute path, or the configuration file's own errors when its `state` is
+    /// read.
     pub fn from_adapter_config(cfg: &AdapterConfig) -> Result<Self> {
         let raw: RawInboxConfig = cfg.parse()?;
         for (name, path) in &raw.attribute_paths {
@@ -77,16 +78,18 @@ impl InboxConfig {
 }
 
 /// The `state` of the configuration file the section came from: an adapter receives only
-/// its own section, so the file is read again for its top-level key.
+/// its own section, so the file is read again for its top-level key. A configuration
+/// built in memory has no file: the configuration's own default then applies
+/// (`idbridge.db` in its base directory).
 fn own_state(cfg: &AdapterConfig) -> Result<PathBuf> {
-    let Some(file) = &cfg.origin.file else {
-        return Err(cfg.error(
-            "state",
-            "required here: this configuration does not come from a file whose `state` could be used",
-        ));
-    };
-    Ok(Config::load(file)?.state)
+    match &cfg.origin.file {
+        Some(file) => Ok(Config::load(file)?.state),
+        None => Ok(cfg.origin.base_dir.join(DEFAULT_STATE)),
+    }
 }
+
+/// The configuration's own default `state`.
+const DEFAULT_STATE: &str = "idbridge.db";
 
 #[cfg(test)]
 mod tests {
@@ -125,11 +128,11 @@ mod tests {
     }
 
     #[test]
-    fn bad_sections_are_refused_naming_the_key() {
+    fn bad_sections_are_refused_naming_the_key_and_memory_has_the_default_state() {
         let dir = tempfile::tempdir().expect("tempdir");
         let no_file = section(dir.path(), json!({}));
-        let e = InboxConfig::from_adapter_config(&no_file).expect_err("no state");
-        assert!(e.to_string().contains("source.state"), "{e}");
+        let parsed = InboxConfig::from_adapter_config(&no_file).expect("the default state");
+        assert_eq!(parsed.state, dir.path().join("idbridge.db"));
         let managed = section(
             dir.path(),
             json!({"state": "x.db", "attribute_paths": {"a": "active"}}),
