@@ -251,11 +251,12 @@ async fn one(
     let kind = entry.kind;
     let version = entry.version;
     let body = blocking(move || {
-        let groups = if kind == InboxKind::User {
-            resources::list(&inner, InboxKind::Group)?
+        let snap = if kind == InboxKind::User {
+            Some(resources::snapshot(&inner)?)
         } else {
-            Vec::new()
+            None
         };
+        let groups = snap.as_ref().map_or(&[][..], |s| s.of(InboxKind::Group));
         let m = resources::memberships(&groups, &base_url);
         let rendered = resources::render(&entry, &base_url, &m);
         Ok(crate::proto::project(kind, &rendered, &attrs, &excluded))

@@ -35,6 +35,7 @@
 
 mod auth;
 mod bulk;
+mod cache;
 mod config;
 mod discovery;
 mod error;
