@@ -257,7 +257,7 @@ async fn one(
             None
         };
         let groups = snap.as_ref().map_or(&[][..], |s| s.of(InboxKind::Group));
-        let m = resources::memberships(&groups, &base_url);
+        let m = resources::memberships(groups, &base_url);
         let rendered = resources::render(&entry, &base_url, &m);
         Ok(crate::proto::project(kind, &rendered, &attrs, &excluded))
     })
