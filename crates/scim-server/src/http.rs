@@ -355,6 +355,17 @@ async fn patch_kind(
     let inner = state.inner.clone();
     let m = if_match(&headers);
     let entry = blocking(move || resources::patch(&inner, kind, &id, &body, m.as_ref())).await?;
+    // A group's answer would list every member: 204 with the new version, as RFC 7644
+    // §3.5.2 allows and Entra's guide advises, unless the client asks for attributes.
+    if kind == InboxKind::Group
+        && !q.contains_key("attributes")
+        && !q.contains_key("excludedattributes")
+    {
+        return Ok(with_etag(
+            StatusCode::NO_CONTENT.into_response(),
+            entry.version,
+        ));
+    }
     one(&state, &headers, StatusCode::OK, entry, &q).await
 }
 
