@@ -81,6 +81,17 @@ impl Snapshot {
         }
     }
 
+    /// The resource of `kind` with `id`.
+    pub(crate) fn get(&self, kind: InboxKind, id: &str) -> Option<&Arc<InboxEntry>> {
+        let (list, pos) = match kind {
+            InboxKind::User => (&self.users, &self.user_pos),
+            InboxKind::Group => (&self.groups, &self.group_pos),
+        };
+        pos.get(id)
+            .and_then(|&i| list.get(i))
+            .filter(|e| e.id == id)
+    }
+
     /// The id of the user whose `userName` is `name` in any case.
     pub(crate) fn user_named(&self, name: &str) -> Option<&str> {
         self.names.get(&name_key(name)).map(String::as_str)

@@ -159,9 +159,22 @@ pub(crate) fn search(
     };
     let render_all = params.filter.as_deref().is_some_and(reads_rendered)
         || params.sort_by.as_deref().is_some_and(reads_rendered);
+    // `userName eq "x"` (Okta's and Entra's lookup before every create) can only match the
+    // user of that name, and no group: no need to read the others.
+    let named = filter.as_ref().and_then(|f| f.user_name_eq()).map(|name| {
+        snap.user_named(name)
+            .and_then(|id| snap.get(InboxKind::User, id))
+            .map(|e| std::slice::from_ref(e))
+            .unwrap_or_default()
+    });
     let mut found: Vec<(InboxKind, &InboxEntry, Option<Value>)> = Vec::new();
     for &kind in kinds {
-        for e in snap.of(kind) {
+        let candidates = match (named, kind) {
+            (Some(one), InboxKind::User) => one,
+            (Some(_), InboxKind::Group) => &[],
+            (None, _) => snap.of(kind),
+        };
+        for e in candidates {
             let rendered = render_all.then(|| resources::render(e, base_url, &memberships));
             let view = rendered.as_ref().unwrap_or(&e.resource);
             if filter.as_ref().is_none_or(|f| f.matches(kind, view)) {
