@@ -164,7 +164,7 @@ pub(crate) fn search(
     let named = filter.as_ref().and_then(|f| f.user_name_eq()).map(|name| {
         snap.user_named(name)
             .and_then(|id| snap.get(InboxKind::User, id))
-            .map(|e| std::slice::from_ref(e))
+            .map(std::slice::from_ref)
             .unwrap_or_default()
     });
     let mut found: Vec<(InboxKind, &InboxEntry, Option<Value>)> = Vec::new();
