@@ -3,8 +3,8 @@
 
 use idbridge_scim_protocol::wire::PatchOperation;
 use idbridge_scim_protocol::{
-    Filter, ResourceSchema, ScimError, apply_patch, group_schema, parse_filter, project,
-    user_schema,
+    Filter, PatchOptions, ResourceSchema, ScimError, apply_patch, apply_patch_with, group_schema,
+    parse_filter, prepare_create, prepare_replace, project, user_schema,
 };
 use serde_json::{Value, json};
 
@@ -107,7 +107,18 @@ fn operations(body: &Value) -> Option<Vec<PatchOperation>> {
 
 fn patch_one(resource: Value, ops: &[PatchOperation], schema: &ResourceSchema) {
     let mut patched = resource.clone();
-    match apply_patch(&mut patched, ops, schema) {
+    let mut strict = resource.clone();
+    let strict_outcome = apply_patch_with(&mut strict, ops, schema, PatchOptions::STRICT);
+    let outcome = apply_patch(&mut patched, ops, schema);
+    // The leniencies only accept what the RFC's letter refuses.
+    if strict_outcome.is_ok() {
+        assert!(
+            outcome.is_ok(),
+            "strict accepted what lenient refused: {outcome:?}"
+        );
+        assert_eq!(strict, patched, "strict and lenient disagree");
+    }
+    match outcome {
         Err(e) => {
             expect_400(&e, "apply_patch");
             assert_eq!(patched, resource, "a refused PATCH changed the resource");
@@ -135,14 +146,34 @@ fn patch_one(resource: Value, ops: &[PatchOperation], schema: &ResourceSchema) {
     }
 }
 
+/// A create and a replace of the sample resource with `body`: a 400 with a `scimType`, or
+/// a resource with its required attributes, its `schemas`, and (replaced) its `id`.
+fn create_and_replace(body: &Value, resource: &Value, schema: &ResourceSchema) {
+    match prepare_create(body, schema) {
+        Err(e) => expect_400(&e, "prepare_create"),
+        Ok(created) => {
+            assert!(created.get("id").is_none(), "the client chose the id");
+            assert!(created["schemas"].is_array());
+        }
+    }
+    match prepare_replace(body, resource, schema) {
+        Err(e) => expect_400(&e, "prepare_replace"),
+        Ok(replaced) => assert_eq!(replaced.get("id"), resource.get("id")),
+    }
+}
+
 /// `apply_patch` on any JSON (a PatchOp body, an array of operations or one operation),
-/// against the sample user and the sample group. Refusals are 400s with a `scimType` that
-/// leave the resource unchanged; accepted PATCHes keep read-only attributes, keep
-/// `schemas` in step with the extension, and never return a password.
+/// against the sample user and the sample group, in the lenient and the strict mode; the
+/// same JSON as the body of a create and a replace. Refusals are 400s with a `scimType`
+/// that leave the resource unchanged; what the strict mode accepts, the lenient one does
+/// the same way; accepted PATCHes keep read-only attributes, keep `schemas` in step with
+/// the extension, and never return a password.
 pub fn scim_patch(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<Value>(data) else {
         return;
     };
+    create_and_replace(&body, &sample_user(), &user_schema());
+    create_and_replace(&body, &sample_group(), &group_schema());
     let Some(ops) = operations(&body) else {
         return;
     };

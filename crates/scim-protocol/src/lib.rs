@@ -12,23 +12,30 @@
 //! - [`resource`]: the bodies of create and replace (RFC 7644 §3.3, §3.5.1).
 //! - [`project`]: `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5).
 //! - [`sort`]: `sortBy` and `sortOrder` (RFC 7644 §3.4.2.3).
+//! - [`paging`]: `startIndex` and `count` (RFC 7644 §3.4.2.4).
+//! - [`etag`]: versions and preconditions (RFC 7644 §3.14).
+//! - [`uniqueness`]: unique attributes and 409 `uniqueness` (RFC 7643 §2.2).
 //! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
 
 mod coerce;
 pub mod error;
+pub mod etag;
 pub mod filter;
+pub mod paging;
 pub mod patch;
 pub mod path;
 pub mod project;
 pub mod resource;
 pub mod schema;
 pub mod sort;
+pub mod uniqueness;
 pub mod value;
 pub mod wire;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{CompareOp, Filter, parse_filter};
-pub use patch::{PatchOpKind, apply_patch};
+pub use paging::Page;
+pub use patch::{PatchOpKind, PatchOptions, apply_patch, apply_patch_with};
 pub use path::{AttrPath, PatchPath, parse_attr_path, parse_patch_path};
 pub use project::project;
 pub use resource::{prepare_create, prepare_replace};
@@ -37,3 +44,4 @@ pub use schema::{
     resource_types_document, schemas_document, user_schema,
 };
 pub use sort::{SortOrder, compare_by, compare_in};
+pub use uniqueness::check_unique;

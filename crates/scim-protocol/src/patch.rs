@@ -63,13 +63,47 @@ impl PatchOpKind {
     }
 }
 
+/// What [`apply_patch_with`] accepts beyond the letter of RFC 7644 §3.5.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchOptions {
+    /// A `remove` of a multi-valued attribute with a `value` removes the values it lists
+    /// (Microsoft Entra ID's member removal); when `false` it is refused with
+    /// `invalidValue`, for the RFC reads a remove's target from its path alone.
+    pub remove_value_selects: bool,
+    /// An `add` or `replace` whose value filter selects nothing, when the filter is made of
+    /// `eq` terms joined by `and` (`emails[type eq "work"].value`), adds the value the
+    /// filter describes (as Microsoft Entra ID expects); when `false`, or for another
+    /// filter, it is refused with `noTarget` (RFC 7644 §3.5.2.3 and §3.12).
+    pub unmatched_filter_creates: bool,
+}
+
+impl PatchOptions {
+    /// What identity providers send is accepted (both leniencies on); the default.
+    pub const LENIENT: PatchOptions = PatchOptions {
+        remove_value_selects: true,
+        unmatched_filter_creates: true,
+    };
+    /// The letter of the RFC (both leniencies off).
+    pub const STRICT: PatchOptions = PatchOptions {
+        remove_value_selects: false,
+        unmatched_filter_creates: false,
+    };
+}
+
+impl Default for PatchOptions {
+    fn default() -> Self {
+        PatchOptions::LENIENT
+    }
+}
+
 /// Applies `ops` to `resource` in order (RFC 7644 §3.5.2): either every operation applies
 /// or the resource is left unchanged. Attribute names match in any case and are written
 /// in the schema's case; adding an extension attribute adds the extension's URN to
 /// `schemas`, and an extension left empty is removed with its URN. At most one value of a
 /// multi-valued attribute stays `primary` (RFC 7643 §2.4): the one last written.
 ///
-/// Leniencies for what identity providers send are listed in the module documentation.
+/// Leniencies for what identity providers send are listed in the module documentation;
+/// this is [`apply_patch_with`] with [`PatchOptions::LENIENT`].
 /// Removing with a value filter that matches nothing changes nothing (so that a retried
 /// member removal succeeds).
 ///
@@ -87,6 +121,19 @@ pub fn apply_patch(
     ops: &[PatchOperation],
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
+    apply_patch_with(resource, ops, schema, PatchOptions::LENIENT)
+}
+
+/// [`apply_patch`] with the leniencies `options` choose.
+///
+/// # Errors
+/// Those of [`apply_patch`].
+pub fn apply_patch_with(
+    resource: &mut Value,
+    ops: &[PatchOperation],
+    schema: &ResourceSchema,
+    options: PatchOptions,
+) -> Result<(), ScimError> {
     if !resource.is_object() {
         return Err(ScimError::internal(
             "the resource to patch is not a JSON object",
@@ -94,7 +141,7 @@ pub fn apply_patch(
     }
     let mut work = resource.clone();
     for (i, op) in ops.iter().enumerate() {
-        apply_operation(&mut work, op, schema).map_err(|mut e| {
+        apply_operation(&mut work, op, schema, options).map_err(|mut e| {
             e.detail = format!("operation {}: {}", i + 1, e.detail);
             e
         })?;
@@ -108,6 +155,7 @@ fn apply_operation(
     work: &mut Value,
     op: &PatchOperation,
     schema: &ResourceSchema,
+    options: PatchOptions,
 ) -> Result<(), ScimError> {
     let Some(kind) = PatchOpKind::parse(&op.op) else {
         return Err(ScimError::invalid_syntax(
@@ -119,7 +167,9 @@ fn apply_operation(
         (PatchOpKind::Remove, None) => Err(ScimError::no_target(
             "remove needs a path (RFC 7644 §3.5.2.2)",
         )),
-        (PatchOpKind::Remove, Some(path)) => remove::remove(work, path, op.value.as_ref(), schema),
+        (PatchOpKind::Remove, Some(path)) => {
+            remove::remove(work, path, op.value.as_ref(), schema, options)
+        }
         (_, Some(path)) => {
             let Some(value) = op.value.clone() else {
                 return Err(ScimError::invalid_value(format!(
@@ -127,7 +177,7 @@ fn apply_operation(
                     kind.as_str()
                 )));
             };
-            write::write(work, kind, path, value, schema)
+            write::write(work, kind, path, value, schema, options)
         }
         (_, None) => {
             let Some(Value::Object(members)) = op.value.clone() else {
@@ -137,7 +187,7 @@ fn apply_operation(
                 )));
             };
             for (key, value) in members {
-                write::write(work, kind, &key, value, schema)?;
+                write::write(work, kind, &key, value, schema, options)?;
             }
             Ok(())
         }

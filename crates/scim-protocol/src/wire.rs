@@ -10,16 +10,18 @@ mod discovery;
 mod messages;
 mod provider;
 mod resources;
+mod search;
 
 pub use bulk::{
-    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkOperation,
+    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkMethod, BulkOperation,
     BulkOperationResponse, BulkRequest, BulkResponse, bulk_id_reference, bulk_id_references,
     dependency_order, resolve_bulk_id_in_path, resolve_bulk_ids,
 };
 pub use discovery::{ResourceType, SchemaAttribute, SchemaDocument, SchemaExtension};
 pub use messages::{ErrorResponse, ListResponse, PatchOp, PatchOperation};
-pub use provider::{Bulk, Filter, ServiceProviderConfig, Supported};
+pub use provider::{AuthenticationScheme, Bulk, Filter, ServiceProviderConfig, Supported};
 pub use resources::{Email, GroupResource, Member, Meta, Name, UserResource};
+pub use search::{SEARCH_REQUEST_SCHEMA, SearchRequest};
 
 /// The core User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -251,12 +251,13 @@ async fn one(
     let kind = entry.kind;
     let version = entry.version;
     let body = blocking(move || {
-        let groups = if kind == InboxKind::User {
-            resources::list(&inner, InboxKind::Group)?
+        let snap = if kind == InboxKind::User {
+            Some(resources::snapshot(&inner)?)
         } else {
-            Vec::new()
+            None
         };
-        let m = resources::memberships(&groups, &base_url);
+        let groups = snap.as_ref().map_or(&[][..], |s| s.of(InboxKind::Group));
+        let m = resources::memberships(groups, &base_url);
         let rendered = resources::render(&entry, &base_url, &m);
         Ok(crate::proto::project(kind, &rendered, &attrs, &excluded))
     })
@@ -354,6 +355,17 @@ async fn patch_kind(
     let inner = state.inner.clone();
     let m = if_match(&headers);
     let entry = blocking(move || resources::patch(&inner, kind, &id, &body, m.as_ref())).await?;
+    // A group's answer would list every member: 204 with the new version, as RFC 7644
+    // §3.5.2 allows and Entra's guide advises, unless the client asks for attributes.
+    if kind == InboxKind::Group
+        && !q.contains_key("attributes")
+        && !q.contains_key("excludedattributes")
+    {
+        return Ok(with_etag(
+            StatusCode::NO_CONTENT.into_response(),
+            entry.version,
+        ));
+    }
     one(&state, &headers, StatusCode::OK, entry, &q).await
 }
 

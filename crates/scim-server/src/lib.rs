@@ -13,6 +13,21 @@
 //! - A write is durable in the state database before it is answered 2xx.
 //! - Each resource has a version (`meta.version`, the `ETag` header, a weak tag); a write
 //!   with an `If-Match` naming another version gets 412.
+//! - What identity providers really send is accepted (the protocol library lists it):
+//!   Okta's placeholder password on create (never stored nor returned), Entra's
+//!   capitalised `op`, booleans as strings, member removal by a value array, path-less
+//!   replaces with dotted keys. Attributes no schema defines are ignored.
+//! - `userName` is unique without regard to case (409 `uniqueness`); a group's members must
+//!   exist (400 `invalidValue`); deleting a user or group removes it from every group, in
+//!   the same durable write.
+//!
+//! # Limits
+//! Request bodies above `max_body_bytes` (default 1 MiB, also `/Bulk`'s advertised
+//! `maxPayloadSize`) get 413, as does a `/Bulk` request of more than `max_bulk_operations`
+//! (default 1000); a list answers at most `max_results` resources (default 1000). The
+//! inbox is held in memory (tied to the store's change sequence, so writes by another
+//! handle on the same state are seen at once), so memory grows with the number of users
+//! and groups provisioned.
 //!
 //! # Example
 //!
@@ -35,6 +50,7 @@
 
 mod auth;
 mod bulk;
+mod cache;
 mod config;
 mod discovery;
 mod error;

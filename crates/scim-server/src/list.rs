@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use idbridge_scim_protocol::wire::LIST_RESPONSE_SCHEMA;
-use idbridge_store::InboxKind;
+use idbridge_store::{InboxEntry, InboxKind};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -146,19 +146,39 @@ pub(crate) fn search(
         .as_deref()
         .map(crate::proto::sort_path)
         .transpose()?;
-    let groups = resources::list(inner, InboxKind::Group)?;
-    let memberships = resources::memberships(&groups, base_url);
-    let mut found: Vec<(InboxKind, Value)> = Vec::new();
+    let snap = resources::snapshot(inner)?;
+    let memberships = resources::memberships(snap.of(InboxKind::Group), base_url);
+    // What rendering adds (locations, versions, a user's groups, member references) is
+    // computed for every resource only when the filter or the sort reads it; otherwise
+    // only for the page answered.
+    let reads_rendered = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        ["groups", "location", "version", "$ref"]
+            .iter()
+            .any(|w| t.contains(w))
+    };
+    let render_all = params.filter.as_deref().is_some_and(reads_rendered)
+        || params.sort_by.as_deref().is_some_and(reads_rendered);
+    // `userName eq "x"` (Okta's and Entra's lookup before every create) can only match the
+    // user of that name, and no group: no need to read the others.
+    let named = filter.as_ref().and_then(|f| f.user_name_eq()).map(|name| {
+        snap.user_named(name)
+            .and_then(|id| snap.get(InboxKind::User, id))
+            .map(std::slice::from_ref)
+            .unwrap_or_default()
+    });
+    let mut found: Vec<(InboxKind, &InboxEntry, Option<Value>)> = Vec::new();
     for &kind in kinds {
-        let entries = if kind == InboxKind::Group {
-            groups.clone()
-        } else {
-            resources::list(inner, kind)?
+        let candidates = match (named, kind) {
+            (Some(one), InboxKind::User) => one,
+            (Some(_), InboxKind::Group) => &[],
+            (None, _) => snap.of(kind),
         };
-        for e in &entries {
-            let r = resources::render(e, base_url, &memberships);
-            if filter.as_ref().is_none_or(|f| f.matches(kind, &r)) {
-                found.push((kind, r));
+        for e in candidates {
+            let rendered = render_all.then(|| resources::render(e, base_url, &memberships));
+            let view = rendered.as_ref().unwrap_or(&e.resource);
+            if filter.as_ref().is_none_or(|f| f.matches(kind, view)) {
+                found.push((kind, e, rendered));
             }
         }
     }
@@ -166,7 +186,11 @@ pub(crate) fn search(
         // A stable sort: equal keys keep the creation order, in either direction.
         // (Across kinds, a search at the root reads each resource with its own schema.)
         found.sort_by(|a, b| {
-            let o = crate::proto::compare_by(a.0, by, &a.1, &b.1);
+            let (x, y) = (
+                a.2.as_ref().unwrap_or(&a.1.resource),
+                b.2.as_ref().unwrap_or(&b.1.resource),
+            );
+            let o = crate::proto::compare_by(a.0, by, x, y);
             if params.descending { o.reverse() } else { o }
         });
     }
@@ -178,7 +202,8 @@ pub(crate) fn search(
         .map_or(max, |c| usize::try_from(c.max(0)).unwrap_or(0).min(max));
     let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
     let mut page = Vec::new();
-    for (kind, r) in found.into_iter().skip(skip).take(count) {
+    for (kind, e, rendered) in found.into_iter().skip(skip).take(count) {
+        let r = rendered.unwrap_or_else(|| resources::render(e, base_url, &memberships));
         page.push(crate::proto::project(
             kind,
             &r,

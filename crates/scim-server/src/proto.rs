@@ -53,6 +53,19 @@ impl Filter {
     pub(crate) fn matches(&self, kind: InboxKind, r: &Value) -> bool {
         self.0.matches(r, schema(kind))
     }
+
+    /// The `userName` a filter requires (`userName eq "x"`, alone or joined by `and` to
+    /// other equalities): at most one user can match it, found by name rather than by
+    /// reading every user.
+    pub(crate) fn user_name_eq(&self) -> Option<&str> {
+        let rs = schema(InboxKind::User);
+        self.0.equalities()?.into_iter().find_map(|(p, v)| {
+            let core = p.schema.as_deref().is_none_or(|u| rs.is_core_urn(u));
+            (core && p.sub_attribute.is_none() && p.attribute.eq_ignore_ascii_case("userName"))
+                .then(|| v.as_str())
+                .flatten()
+        })
+    }
 }
 
 /// Orders `a` and `b` (resources of `kind`) by the attribute `by`, ascending: missing

@@ -2,11 +2,13 @@
 //! durable before the answer) and the resource as the client reads it back.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
 use idbridge_store::{InboxEntry, InboxKind, InboxWrite};
 use serde_json::{Map, Value, json};
 
+use crate::cache::Snapshot;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Inner;
 
@@ -93,9 +95,9 @@ pub(crate) fn get(inner: &Inner, kind: InboxKind, id: &str) -> ApiResult<InboxEn
         })
 }
 
-/// Every stored resource of `kind`, in creation order.
-pub(crate) fn list(inner: &Inner, kind: InboxKind) -> ApiResult<Vec<InboxEntry>> {
-    inner.store.inbox_list(kind).map_err(store_err)
+/// The inbox as it is now.
+pub(crate) fn snapshot(inner: &Inner) -> ApiResult<Arc<Snapshot>> {
+    inner.cache.snapshot(&inner.store)
 }
 
 /// Removes `names` from `obj`, matching case-insensitively as SCIM attribute names do.
@@ -169,21 +171,14 @@ fn check_against_store(
     res: &mut Map<String, Value>,
     self_id: Option<&str>,
 ) -> ApiResult<()> {
+    let snap = snapshot(inner)?;
     match kind {
         InboxKind::User => {
             let name = res
                 .get("userName")
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_lowercase();
-            let taken = list(inner, InboxKind::User)?.into_iter().any(|e| {
-                Some(e.id.as_str()) != self_id
-                    && e.resource
-                        .get("userName")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.to_lowercase() == name)
-            });
-            if taken {
+                .unwrap_or_default();
+            if snap.user_named(name).is_some_and(|id| Some(id) != self_id) {
                 return Err(ApiError::uniqueness(
                     "a User with this userName already exists",
                 ));
@@ -193,23 +188,17 @@ fn check_against_store(
             let Some(Value::Array(members)) = res.get_mut("members") else {
                 return Ok(());
             };
-            let users: HashSet<String> = list(inner, InboxKind::User)?
-                .into_iter()
-                .map(|e| e.id)
-                .collect();
-            let groups: HashSet<String> = list(inner, InboxKind::Group)?
-                .into_iter()
-                .map(|e| e.id)
-                .collect();
+            let ids = |k| -> HashSet<&str> { snap.of(k).iter().map(|e| e.id.as_str()).collect() };
+            let (users, groups) = (ids(InboxKind::User), ids(InboxKind::Group));
             for m in members.iter_mut().filter_map(Value::as_object_mut) {
                 let value = m
                     .get("value")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let t = if users.contains(&value) {
+                let t = if users.contains(value.as_str()) {
                     "User"
-                } else if groups.contains(&value) && Some(value.as_str()) != self_id {
+                } else if groups.contains(value.as_str()) && Some(value.as_str()) != self_id {
                     "Group"
                 } else {
                     return Err(ApiError::invalid_value(format!(
@@ -224,8 +213,15 @@ fn check_against_store(
     Ok(())
 }
 
+/// Writes durably, and keeps the in-memory copy in step.
 fn write(inner: &Inner, w: Vec<InboxWrite>) -> ApiResult<Vec<i64>> {
-    inner.store.inbox_write(&w).map_err(store_err)
+    let seq = || inner.store.inbox_sequence();
+    let before = seq().map_err(store_err)?;
+    let versions = inner.store.inbox_write(&w).map_err(store_err)?;
+    // The write is durable; a failed read now only costs the copy (`-1` never matches).
+    let after = seq().unwrap_or(-1);
+    inner.cache.wrote(before, after, &w, &versions);
+    Ok(versions)
 }
 
 /// Creates a resource from `body` (POST).
@@ -337,7 +333,8 @@ pub(crate) fn delete(
     check_if_match(if_match, &cur)?;
     let mut writes = Vec::new();
     let t = now();
-    for g in list(inner, InboxKind::Group)? {
+    let snap = snapshot(inner)?;
+    for g in snap.of(InboxKind::Group) {
         let mut res = g.resource.clone();
         let Some(Value::Array(members)) = res.get_mut("members") else {
             continue;
@@ -352,11 +349,12 @@ pub(crate) fn delete(
         }
         writes.push(InboxWrite::Put {
             kind: InboxKind::Group,
-            id: g.id,
+            id: g.id.clone(),
             resource: res,
             if_version: Some(g.version),
         });
     }
+    drop(snap);
     writes.push(InboxWrite::Delete {
         kind,
         id: id.to_string(),
@@ -366,7 +364,10 @@ pub(crate) fn delete(
 }
 
 /// Each user's groups, as the read-only `groups` attribute shows them.
-pub(crate) fn memberships(groups: &[InboxEntry], base_url: &str) -> HashMap<String, Vec<Value>> {
+pub(crate) fn memberships(
+    groups: &[Arc<InboxEntry>],
+    base_url: &str,
+) -> HashMap<String, Vec<Value>> {
     let mut out: HashMap<String, Vec<Value>> = HashMap::new();
     for g in groups {
         let Some(members) = g.resource.get("members").and_then(Value::as_array) else {

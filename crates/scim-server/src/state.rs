@@ -6,6 +6,7 @@ use idbridge_store::Store;
 
 use crate::ServeConfig;
 use crate::auth::Tokens;
+use crate::cache::Cache;
 
 /// The server's shared state: the configuration, the state database and the accepted
 /// tokens. Cheap to clone.
@@ -21,6 +22,8 @@ pub(crate) struct Inner {
     pub(crate) tokens: Tokens,
     /// Whether the server speaks TLS (for `meta.location` without `public_url`).
     pub(crate) tls: bool,
+    /// The inbox in memory.
+    pub(crate) cache: Cache,
     /// Held across a uniqueness or reference check and the write that relies on it.
     write: Mutex<()>,
 }
@@ -38,6 +41,7 @@ impl ServerState {
                 store,
                 tokens,
                 tls,
+                cache: Cache::default(),
                 write: Mutex::new(()),
             }),
         }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{CompareOp, Filter};
 use crate::error::ScimError;
 use crate::path::AttrPath;
-use crate::schema::{AttrType, AttributeDef, ResourceSchema};
+use crate::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::value::{get_ci, is_present, spread, values_at};
 
 /// Where paths are resolved: a resource (its schemas), or one value of a multi-valued
@@ -40,8 +40,11 @@ impl Filter {
         eval(self, Scope::Element(parent), element)
     }
 
-    /// Checks the filter against the schema as RFC 7644 §3.4.2.2 requires: ordering
-    /// operators (`gt ge lt le`) on boolean or binary attributes are refused.
+    /// Checks the filter against the schema (RFC 7644 §3.4.2.2): ordering operators
+    /// (`gt ge lt le`) and substring ones (`co sw ew`) on boolean or binary attributes, a
+    /// literal not of the attribute's type (`userName eq 5`, a dateTime that does not
+    /// parse), and anything but `eq`/`ne` on a write-only attribute (a password) are
+    /// refused. Attributes no schema defines are not checked (they match nothing).
     ///
     /// # Errors
     /// 400 `invalidFilter` naming the attribute.
@@ -62,19 +65,71 @@ fn check(f: &Filter, scope: Scope<'_>) -> Result<(), ScimError> {
             };
             check(filter, Scope::Element(def))
         }
-        Filter::Compare { path, op, .. } => {
-            let def = definition(path, scope);
-            if op.is_ordering()
-                && def.is_some_and(|d| matches!(d.kind, AttrType::Boolean | AttrType::Binary))
+        Filter::Compare { path, op, value } => {
+            let Some(mut def) = definition(path, scope) else {
+                return Ok(());
+            };
+            if def.kind == AttrType::Complex {
+                match def.sub_attribute("value") {
+                    Some(v) => def = v,
+                    None => return Ok(()),
+                }
+            }
+            if !fits(def, value) {
+                return Err(ScimError::invalid_filter(format!(
+                    "the value compared with {path} is not of its type ({})",
+                    type_name(def.kind)
+                )));
+            }
+            let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+            if (op.is_ordering() || substring)
+                && matches!(def.kind, AttrType::Boolean | AttrType::Binary)
             {
                 return Err(ScimError::invalid_filter(format!(
-                    "'{}' cannot compare the {:?} attribute {path}",
+                    "'{}' cannot compare the {} attribute {path}",
                     op.as_str(),
-                    def.map(|d| d.kind).unwrap_or(AttrType::String)
+                    if def.kind == AttrType::Boolean {
+                        "boolean"
+                    } else {
+                        "binary"
+                    }
+                )));
+            }
+            if def.mutability == Mutability::WriteOnly
+                && !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            {
+                return Err(ScimError::invalid_filter(format!(
+                    "the write-only attribute {path} is only compared with eq or ne"
                 )));
             }
             Ok(())
         }
+    }
+}
+
+fn type_name(kind: AttrType) -> &'static str {
+    match kind {
+        AttrType::String => "string",
+        AttrType::Boolean => "boolean",
+        AttrType::Decimal => "decimal",
+        AttrType::Integer => "integer",
+        AttrType::DateTime => "dateTime",
+        AttrType::Binary => "binary",
+        AttrType::Reference => "reference",
+        AttrType::Complex => "complex",
+    }
+}
+
+/// Whether a filter's literal can be compared with the attribute (`null` always can).
+fn fits(def: &AttributeDef, literal: &Value) -> bool {
+    match (def.kind, literal) {
+        (_, Value::Null) => true,
+        (AttrType::Boolean, v) => as_bool(v).is_some(),
+        (AttrType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+        (AttrType::Decimal, Value::Number(_)) => true,
+        (AttrType::DateTime, Value::String(s)) => date(s).is_some(),
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => true,
+        _ => false,
     }
 }
 
@@ -101,7 +156,7 @@ fn resolve<'v, 'a>(
     let mut values = match scope {
         Scope::Resource(schema) => values_at(obj, path, schema),
         Scope::Element(_) => {
-            let top = get_ci(obj, &path.attribute).map(spread).unwrap_or_default();
+            let top = element_attribute(obj, path);
             match &path.sub_attribute {
                 Some(sub) => top
                     .into_iter()
@@ -161,6 +216,13 @@ fn eval(f: &Filter, scope: Scope<'_>, obj: &Value) -> bool {
                 };
             }
             let (def, values) = resolve(path, scope, obj);
+            // A substring or an ordering on a password would tell a client about it, bit
+            // by bit (RFC 7643 §4.1.1 has it compared for equality only).
+            if def.is_some_and(|d| d.mutability == Mutability::WriteOnly)
+                && !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            {
+                return false;
+            }
             match op {
                 CompareOp::Ne => !values.iter().any(|v| compare(CompareOp::Eq, v, value, def)),
                 _ => values.iter().any(|v| compare(*op, v, value, def)),
@@ -169,11 +231,27 @@ fn eval(f: &Filter, scope: Scope<'_>, obj: &Value) -> bool {
     }
 }
 
+/// The attribute `path` names in one value of a multi-valued attribute; for a value that
+/// is not complex (an entry of `schemas`), `value` names the entry itself, as in
+/// `schemas[value eq "urn:..."]`.
+fn element_attribute<'v>(element: &'v Value, path: &AttrPath) -> Vec<&'v Value> {
+    if !element.is_object() {
+        return if path.attribute.eq_ignore_ascii_case("value") && !element.is_null() {
+            vec![element]
+        } else {
+            Vec::new()
+        };
+    }
+    get_ci(element, &path.attribute)
+        .map(spread)
+        .unwrap_or_default()
+}
+
 fn present(path: &AttrPath, scope: Scope<'_>, obj: &Value) -> bool {
     let values = match scope {
         Scope::Resource(schema) => values_at(obj, path, schema),
         Scope::Element(_) => {
-            let top = get_ci(obj, &path.attribute).map(spread).unwrap_or_default();
+            let top = element_attribute(obj, path);
             match &path.sub_attribute {
                 Some(sub) => top.into_iter().filter_map(|v| get_ci(v, sub)).collect(),
                 None => top,
@@ -384,6 +462,10 @@ mod tests {
         assert!(matches("active ne false"));
         assert!(matches(r#"active eq "True""#), "a boolean sent as a string");
         assert!(matches("nickName eq null"));
+        assert!(matches(
+            r#"schemas[value eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]"#
+        ));
+        assert!(!matches(r#"schemas[type eq "x"]"#));
         assert!(!matches("title eq null"));
         assert!(matches("title ne null"));
         assert!(

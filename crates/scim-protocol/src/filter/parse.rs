@@ -220,11 +220,32 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.depth -= 1;
+            // `emails[type eq "work"].value eq "x"`, which the RFC's grammar leaves out but
+            // Microsoft Entra ID sends for its `emails[type eq "work"].value` matching
+            // attribute: some value matches the filter and has that sub-attribute.
+            let filter = if self.peek() == Some(b'.') {
+                self.pos += 1;
+                let sub_at = self.pos;
+                let sub = self.word();
+                if !crate::path::is_attr_name(sub) {
+                    return Err(self.error_at(sub_at, "expected a sub-attribute name after '.'"));
+                }
+                self.pos += sub.len();
+                let comparison = self.comparison(AttrPath::new(sub))?;
+                Filter::And(vec![inner, comparison])
+            } else {
+                inner
+            };
             return Ok(Filter::ValuePath {
                 path,
-                filter: Box::new(inner),
+                filter: Box::new(filter),
             });
         }
+        self.comparison(path)
+    }
+
+    /// The operator and value after an attribute path: `pr`, or `op compValue`.
+    fn comparison(&mut self, path: AttrPath) -> Result<Filter, ScimError> {
         if !self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
             return Err(self.error("expected an operator after the attribute path"));
         }
@@ -388,6 +409,8 @@ mod tests {
             ("userName pr and", "position 15"),
             ("userName pr )", "position 12"),
             ("emails[type eq \"work\"", "position 21"),
+            ("emails[type eq \"work\"].", "position 23"),
+            ("emails[type eq \"work\"].value", "position 28"),
             ("emails[type[value pr]]", "position 11"),
             ("a gt true", "position 5"),
             ("a co 1", "position 5"),
@@ -399,6 +422,14 @@ mod tests {
             assert_eq!(e.status, 400);
             assert!(e.detail.contains(at), "{s}: {}", e.detail);
         }
+    }
+
+    #[test]
+    fn a_value_path_with_a_sub_attribute_compares_it_in_the_selected_value() {
+        let f = parse(r#"emails[type eq "work"].value eq "a@x""#);
+        assert_eq!(f, parse(r#"emails[type eq "work" and value eq "a@x"]"#));
+        let g = parse(r#"emails[type eq "work" or primary eq true].value pr"#);
+        assert_eq!(parse(&g.to_string()), g);
     }
 
     #[test]

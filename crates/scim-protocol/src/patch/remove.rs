@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use super::PatchOptions;
 use super::write::container_mut;
 use crate::coerce::same_value;
 use crate::error::ScimError;
@@ -17,6 +18,7 @@ pub(super) fn remove(
     path: &str,
     value: Option<&Value>,
     schema: &ResourceSchema,
+    options: PatchOptions,
 ) -> Result<(), ScimError> {
     if let Some(ext) = schema.extension(path.trim()) {
         if ext.required {
@@ -72,11 +74,17 @@ pub(super) fn remove(
             });
         }
     }
+    let listed = value.filter(|v| !v.is_null());
+    if listed.is_some() && !options.remove_value_selects {
+        return Err(ScimError::invalid_value(format!(
+            "{path}: remove takes no value (RFC 7644 §3.5.2.2)"
+        )));
+    }
     let Some(key) = find_key(container, &top.name).cloned() else {
         return Ok(());
     };
-    match (&path.value_filter, sub, value) {
-        (None, None, Some(listed)) if top.multi_valued && !listed.is_null() => {
+    match (&path.value_filter, sub, listed) {
+        (None, None, Some(listed)) if top.multi_valued => {
             remove_listed(container, &key, top, listed);
         }
         (None, None, _) => {

@@ -178,7 +178,7 @@ fn rfc_replace_examples() {
     assert_eq!(whole["emails"][0]["primary"], false, "one primary at most");
     let e = refused(
         user(),
-        json!([{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "x"}}]),
+        json!([{"op": "replace", "path": "emails[value sw \"nobody\"]", "value": {"value": "x"}}]),
         &s,
     );
     assert_eq!(e.scim_type, Some(ScimType::NoTarget));
@@ -417,4 +417,54 @@ fn sub_attributes_and_nulls() {
         cleared.get("name").is_none(),
         "an emptied complex attribute goes: {cleared}"
     );
+}
+
+/// The RFC's letter: no removal by value, no value created for a filter that selects
+/// nothing; the lenient default does both, also for a whole value.
+#[test]
+fn strict_options_refuse_what_the_lenient_default_accepts() {
+    let s = user_schema();
+    let create = json!([{"op": "add", "path": "emails[type eq \"other\"].value", "value": "o@x"}]);
+    let mut u = user();
+    let e = apply_patch_with(&mut u, &ops(create.clone()), &s, PatchOptions::STRICT)
+        .expect_err("strict");
+    assert_eq!(e.scim_type, Some(ScimType::NoTarget));
+    assert_eq!(u, user());
+    let lenient = patched(user(), create, &s);
+    assert_eq!(
+        lenient["emails"][2],
+        json!({"type": "other", "value": "o@x"})
+    );
+    let whole = patched(
+        user(),
+        json!([{"op": "replace", "path": "emails[type eq \"other\"]",
+                "value": {"value": "o@x", "primary": true}}]),
+        &s,
+    );
+    assert_eq!(
+        whole["emails"][2],
+        json!({"type": "other", "value": "o@x", "primary": true})
+    );
+    assert_eq!(whole["emails"][0]["primary"], false);
+    let not_eq = refused(
+        user(),
+        json!([{"op": "add", "path": "emails[type co \"oth\"].value", "value": "o@x"}]),
+        &s,
+    );
+    assert_eq!(
+        not_eq.scim_type,
+        Some(ScimType::NoTarget),
+        "only eq terms describe a value"
+    );
+    let by_value = json!([{"op": "Remove", "path": "members", "value": [{"value": "2819c223"}]}]);
+    let mut g = group();
+    let e = apply_patch_with(
+        &mut g,
+        &ops(by_value),
+        &group_schema(),
+        PatchOptions::STRICT,
+    )
+    .expect_err("strict");
+    assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    assert_eq!(PatchOptions::default(), PatchOptions::LENIENT);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::PatchOpKind;
+use super::{PatchOpKind, PatchOptions};
 use crate::coerce::{coerce, same_value, settle_primary};
 use crate::error::ScimError;
 use crate::filter::Filter;
@@ -18,6 +18,7 @@ pub(super) fn write(
     path: &str,
     value: Value,
     schema: &ResourceSchema,
+    options: PatchOptions,
 ) -> Result<(), ScimError> {
     // A whole extension (`urn:...:enterprise:2.0:User`) is its attributes one by one.
     if let Some(ext) = schema.extension(path.trim()) {
@@ -28,7 +29,7 @@ pub(super) fn write(
         };
         let urn = ext.schema.id.clone();
         for (key, v) in members {
-            write(work, kind, &format!("{urn}:{key}"), v, schema)?;
+            write(work, kind, &format!("{urn}:{key}"), v, schema, options)?;
         }
         return Ok(());
     }
@@ -47,9 +48,11 @@ pub(super) fn write(
     ) {
         (None, None, _) => write_whole(container, kind, top, value, &path),
         (None, Some(sub), _) => write_sub(container, top, sub, value, &path),
-        (Some(filter), _, None) => write_matching(container, kind, top, filter, value, &path),
+        (Some(filter), _, None) => {
+            write_matching(container, kind, top, filter, value, &path, options)
+        }
         (Some(filter), _, Some(sub)) => {
-            write_matching_sub(container, top, filter, sub, value, &path)
+            write_matching_sub(container, top, filter, sub, value, &path, options)
         }
     }
 }
@@ -164,10 +167,22 @@ fn write_whole(
         };
         let mut written = Vec::new();
         for item in items {
-            // Adding a value already there does not duplicate it (RFC 7644 §3.5.2.1).
+            // Adding a value already there does not duplicate it (RFC 7644 §3.5.2.1); its
+            // sub-attributes that may change take the new values.
             match list.iter().position(|e| same_value(e, &item, Some(def))) {
                 Some(i) => {
-                    merge_into(&mut list[i], item);
+                    if let (Some(existing), Value::Object(members)) =
+                        (list.get_mut(i).and_then(Value::as_object_mut), item)
+                    {
+                        for (k, v) in members {
+                            let fixed = def
+                                .sub_attribute(&k)
+                                .is_some_and(|s| s.mutability == Mutability::Immutable);
+                            if !(fixed && find_key(existing, &k).is_some()) {
+                                set(existing, &k, v);
+                            }
+                        }
+                    }
                     written.push(i);
                 }
                 None => {
@@ -344,6 +359,7 @@ fn write_matching(
     filter: &Filter,
     value: Value,
     path: &PatchPath,
+    options: PatchOptions,
 ) -> Result<(), ScimError> {
     if top.mutability == Mutability::ReadOnly {
         return Err(ScimError::mutability(format!(
@@ -359,10 +375,16 @@ fn write_matching(
     let items = multi_valued_items(container, top, path)?;
     let selected = matching(items, filter, top);
     let result = if selected.is_empty() {
-        Err(ScimError::no_target(format!(
-            "{path}: no value of {:?} matches the filter",
-            top.name
-        )))
+        created_from_filter(top, filter, path, options).map(|mut created| {
+            if let Value::Object(members) = new {
+                for (k, v) in members {
+                    created.insert(k, v);
+                }
+            }
+            items.push(Value::Object(created));
+            let last = items.len() - 1;
+            settle_primary(items, &[last]);
+        })
     } else {
         let mut outcome = Ok(());
         for &i in &selected {
@@ -422,6 +444,7 @@ fn write_matching_sub(
     sub: &str,
     value: Value,
     path: &PatchPath,
+    options: PatchOptions,
 ) -> Result<(), ScimError> {
     let sub = sub_def(top, sub, path)?;
     if top.mutability == Mutability::ReadOnly {
@@ -438,7 +461,7 @@ fn write_matching_sub(
     } else if new.is_null() {
         Ok(())
     } else {
-        match new_value_from_filter(top, filter, path) {
+        match created_from_filter(top, filter, path, options) {
             Ok(mut created) => {
                 created.insert(sub.name.clone(), new);
                 items.push(Value::Object(created));
@@ -455,11 +478,13 @@ fn write_matching_sub(
     result
 }
 
-/// The value a filter of `eq` terms describes (`type eq "work"` gives `{"type": "work"}`).
-fn new_value_from_filter(
+/// The value a filter of `eq` terms describes (`type eq "work"` gives `{"type": "work"}`),
+/// added when a filter selects nothing and `options` allow it; otherwise `noTarget`.
+fn created_from_filter(
     top: &AttributeDef,
     filter: &Filter,
     path: &PatchPath,
+    options: PatchOptions,
 ) -> Result<Map<String, Value>, ScimError> {
     let no_target = || {
         ScimError::no_target(format!(
@@ -467,6 +492,9 @@ fn new_value_from_filter(
             top.name
         ))
     };
+    if !options.unmatched_filter_creates {
+        return Err(no_target());
+    }
     let terms = filter.equalities().ok_or_else(no_target)?;
     let mut created = Map::new();
     for (p, v) in terms {

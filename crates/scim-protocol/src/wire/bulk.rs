@@ -32,6 +32,59 @@ pub struct BulkRequest {
     pub operations: Vec<BulkOperation>,
 }
 
+impl BulkRequest {
+    /// Checks the request against the service provider's limits (RFC 7644 §3.7.4, the
+    /// `bulk` of `/ServiceProviderConfig`): at most `max_operations` operations, and a body
+    /// of at most `max_payload_size` bytes (`body_len`, as received).
+    ///
+    /// # Errors
+    /// 413 Payload Too Large naming the limit exceeded.
+    pub fn check_limits(
+        &self,
+        body_len: usize,
+        max_operations: usize,
+        max_payload_size: usize,
+    ) -> Result<(), crate::error::ScimError> {
+        if body_len > max_payload_size {
+            return Err(crate::error::ScimError::payload_too_large(format!(
+                "the bulk request has {body_len} bytes; the maximum is {max_payload_size}"
+            )));
+        }
+        if self.operations.len() > max_operations {
+            return Err(crate::error::ScimError::payload_too_large(format!(
+                "the bulk request has {} operations; the maximum is {max_operations}",
+                self.operations.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The method of a bulk operation (RFC 7644 §3.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BulkMethod {
+    /// Create.
+    Post,
+    /// Replace.
+    Put,
+    /// Modify.
+    Patch,
+    /// Delete.
+    Delete,
+}
+
+impl BulkMethod {
+    /// The method as HTTP writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkMethod::Post => "POST",
+            BulkMethod::Put => "PUT",
+            BulkMethod::Patch => "PATCH",
+            BulkMethod::Delete => "DELETE",
+        }
+    }
+}
+
 /// One operation of a bulk request (RFC 7644 §3.7).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BulkOperation {
@@ -50,6 +103,35 @@ pub struct BulkOperation {
     /// The body (a resource, or a PatchOp); absent for DELETE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+}
+
+impl BulkOperation {
+    /// The operation's method, in any case.
+    ///
+    /// # Errors
+    /// 400 `invalidSyntax` for another method, or a POST without a `bulkId` (RFC 7644
+    /// §3.7 requires one).
+    pub fn method_kind(&self) -> Result<BulkMethod, crate::error::ScimError> {
+        let method = [
+            BulkMethod::Post,
+            BulkMethod::Put,
+            BulkMethod::Patch,
+            BulkMethod::Delete,
+        ]
+        .into_iter()
+        .find(|m| m.as_str().eq_ignore_ascii_case(self.method.trim()))
+        .ok_or_else(|| {
+            crate::error::ScimError::invalid_syntax(
+                "a bulk operation's method is POST, PUT, PATCH or DELETE",
+            )
+        })?;
+        if method == BulkMethod::Post && self.bulk_id.as_deref().is_none_or(str::is_empty) {
+            return Err(crate::error::ScimError::invalid_syntax(
+                "a bulk POST needs a bulkId",
+            ));
+        }
+        Ok(method)
+    }
 }
 
 /// A bulk answer (RFC 7644 §3.7).
@@ -308,6 +390,44 @@ mod tests {
         );
         assert_eq!(bulk_id_reference("bulkId:"), None);
         assert_eq!(bulk_id_reference("qwerty"), None);
+    }
+
+    #[test]
+    fn methods_and_limits_are_checked() {
+        let req: BulkRequest = serde_json::from_value(rfc_request()).expect("reads");
+        let methods: Vec<BulkMethod> = req
+            .operations
+            .iter()
+            .map(|op| op.method_kind().expect("a method"))
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                BulkMethod::Post,
+                BulkMethod::Post,
+                BulkMethod::Put,
+                BulkMethod::Delete
+            ]
+        );
+        let get = BulkOperation {
+            method: "get".into(),
+            ..BulkOperation::default()
+        };
+        assert!(get.method_kind().is_err());
+        let anonymous = BulkOperation {
+            method: "post".into(),
+            ..BulkOperation::default()
+        };
+        assert!(anonymous.method_kind().is_err(), "a POST needs a bulkId");
+        assert!(req.check_limits(1000, 4, 1000).is_ok());
+        assert_eq!(
+            req.check_limits(1000, 3, 1000).map_err(|e| e.status),
+            Err(413)
+        );
+        assert_eq!(
+            req.check_limits(1001, 4, 1000).map_err(|e| e.status),
+            Err(413)
+        );
     }
 
     #[test]

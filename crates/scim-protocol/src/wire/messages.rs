@@ -32,6 +32,20 @@ pub struct ListResponse<T> {
     pub resources: Vec<T>,
 }
 
+impl<T> ListResponse<T> {
+    /// A page of `resources` out of `total_results`, starting at the 1-based
+    /// `start_index`: the ListResponse URN, and `itemsPerPage` the page's length.
+    pub fn page(resources: Vec<T>, total_results: u64, start_index: u64) -> Self {
+        ListResponse {
+            schemas: vec![super::LIST_RESPONSE_SCHEMA.to_string()],
+            total_results,
+            start_index: Some(start_index),
+            items_per_page: Some(resources.len() as u64),
+            resources,
+        }
+    }
+}
+
 /// One PATCH operation (RFC 7644 §3.5.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatchOperation {
@@ -152,6 +166,13 @@ mod tests {
         let l: ListResponse<Value> =
             serde_json::from_value(json!({"totalResults": 0})).expect("a list");
         assert!(l.resources.is_empty());
+        let page = serde_json::to_value(ListResponse::page(vec![json!({"id": "u3"})], 3, 3))
+            .expect("serializes");
+        assert_eq!(
+            page,
+            json!({"schemas": [crate::wire::LIST_RESPONSE_SCHEMA], "totalResults": 3,
+                   "startIndex": 3, "itemsPerPage": 1, "Resources": [{"id": "u3"}]})
+        );
         let null: PatchOperation =
             serde_json::from_value(json!({"op": "replace", "path": "title", "value": null}))
                 .expect("an operation");

@@ -63,6 +63,53 @@ pub struct ServiceProviderConfig {
     /// Versions and `If-Match` (RFC 7644 §3.14).
     #[serde(default)]
     pub etag: Supported,
+    /// How clients authenticate; a server lists at least one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authentication_schemes: Vec<AuthenticationScheme>,
+    /// The URI of the service provider's help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation_uri: Option<String>,
+}
+
+/// One of `authenticationSchemes` (RFC 7643 §5). Members a server leaves out read as empty,
+/// so that a terse server's configuration still reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticationScheme {
+    /// `oauth`, `oauth2`, `oauthbearertoken`, `httpbasic` or `httpdigest`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// The scheme's name.
+    #[serde(default)]
+    pub name: String,
+    /// A description.
+    #[serde(default)]
+    pub description: String,
+    /// The URI of its specification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec_uri: Option<String>,
+    /// The URI of its documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation_uri: Option<String>,
+    /// Whether it is the preferred scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+impl AuthenticationScheme {
+    /// The OAuth bearer token scheme (RFC 6750), which `Authorization: Bearer <token>`
+    /// uses.
+    pub fn bearer_token() -> Self {
+        AuthenticationScheme {
+            kind: "oauthbearertoken".to_string(),
+            name: "OAuth Bearer Token".to_string(),
+            description: "Authentication with a bearer token in the Authorization header"
+                .to_string(),
+            spec_uri: Some("https://www.rfc-editor.org/info/rfc6750".to_string()),
+            documentation_uri: None,
+            primary: Some(true),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -80,13 +127,26 @@ mod tests {
             "changePassword": {"supported": true},
             "sort": {"supported": true},
             "etag": {"supported": true},
-            "authenticationSchemes": []
+            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
+                "description": "Authentication scheme using the OAuth Bearer Token Standard",
+                "specUri": "http://www.rfc-editor.org/info/rfc6750",
+                "documentationUri": "http://example.com/help/oauth.html"}]
         }))
         .expect("a configuration");
+        assert_eq!(c.authentication_schemes[0].kind, "oauthbearertoken");
+        let out = serde_json::to_value(&c).expect("writes");
+        assert_eq!(
+            out["authenticationSchemes"][0]["specUri"],
+            "http://www.rfc-editor.org/info/rfc6750"
+        );
+        assert_eq!(out["bulk"]["maxOperations"], 1000);
         assert!(c.patch.supported && c.etag.supported && c.sort.supported);
         assert_eq!(c.bulk.max_operations, Some(1000));
         assert_eq!(c.filter.max_results, Some(200));
-        let bare: ServiceProviderConfig = serde_json::from_value(json!({})).expect("empty");
+        let bare: ServiceProviderConfig =
+            serde_json::from_value(json!({"authenticationSchemes": [{"type": "httpbasic"}]}))
+                .expect("terse");
+        assert_eq!(bare.authentication_schemes[0].kind, "httpbasic");
         assert!(!bare.patch.supported && !bare.filter.supported && !bare.etag.supported);
     }
 }

@@ -66,3 +66,38 @@ async fn answered_writes_survive_dropping_the_server_and_reopening_the_store() {
     );
     drop(dir);
 }
+
+#[tokio::test]
+async fn a_write_by_another_handle_on_the_state_is_seen_at_once() {
+    let s = Server::start().await;
+    let ann = s.user("ann").await;
+    assert_eq!(s.get("/Users").await.body["totalResults"], 1);
+    // Another writer (another process, or a tool) changes the inbox behind the server.
+    let other = Store::open(&s.state).expect("opens");
+    other
+        .inbox_write(&[idbridge_store::InboxWrite::Put {
+            kind: InboxKind::User,
+            id: "from-elsewhere".into(),
+            resource: json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                             "id": "from-elsewhere", "userName": "zoe",
+                             "meta": {"resourceType": "User"}}),
+            if_version: Some(0),
+        }])
+        .expect("writes");
+    let list = s.get("/Users?filter=userName%20eq%20%22zoe%22").await;
+    assert_eq!(list.body["totalResults"], 1, "{:?}", list.body);
+    let dup = s.post("/Users", json!({"userName": "ZOE"})).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    // And the server's own writes after that are seen by the other handle.
+    assert_eq!(
+        s.delete(&format!("/Users/{ann}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        other
+            .inbox_get(InboxKind::User, &ann)
+            .expect("reads")
+            .is_none()
+    );
+    assert_eq!(s.get("/Users").await.body["totalResults"], 1);
+}

@@ -195,7 +195,7 @@ async fn entra_reads_groups_without_members_and_filters_on_display_name() {
             json!({"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"$ref": null, "value": user}]}]}),
         )
         .await;
-    assert_eq!(add.status, StatusCode::OK, "{:?}", add.body);
+    assert_eq!(add.status, StatusCode::NO_CONTENT, "{:?}", add.body);
     // "Get Group".
     let one = s
         .get(&format!("/Groups/{gid}?excludedAttributes=members"))
@@ -237,8 +237,11 @@ async fn entra_adds_and_removes_members_with_a_value_array() {
             }),
         )
         .await;
-    assert_eq!(add.status, StatusCode::OK, "{:?}", add.body);
-    assert_eq!(add.body["members"][0]["value"], json!(user));
+    // The guide's answer to a group PATCH: 204, no member list.
+    assert_eq!(add.status, StatusCode::NO_CONTENT, "{:?}", add.body);
+    assert!(add.header("etag").is_some());
+    let members = s.get(&format!("/Groups/{gid}")).await.body["members"].clone();
+    assert_eq!(members[0]["value"], json!(user));
     // "Requests made to remove a group member", without the feature flag.
     let remove = s
         .patch(
@@ -259,7 +262,7 @@ async fn entra_adds_and_removes_members_with_a_value_array() {
             }),
         )
         .await;
-    assert_eq!(remove.status, StatusCode::OK, "{:?}", remove.body);
+    assert_eq!(remove.status, StatusCode::NO_CONTENT, "{:?}", remove.body);
     let members = s.get(&format!("/Groups/{gid}")).await.body["members"].clone();
     assert!(members.is_null() || members == json!([]), "{members}");
     // The same removal again (a retry) changes nothing and succeeds.
@@ -269,7 +272,7 @@ async fn entra_adds_and_removes_members_with_a_value_array() {
             json!({"schemas": [PATCH_OP], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": user}]}]}),
         )
         .await;
-    assert_eq!(again.status, StatusCode::OK, "{:?}", again.body);
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "{:?}", again.body);
     // "Update Group [Non-member attributes]".
     let renamed = s
         .patch(
@@ -284,10 +287,23 @@ async fn entra_adds_and_removes_members_with_a_value_array() {
             }),
         )
         .await;
+    assert_eq!(renamed.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        renamed.body["displayName"],
+        s.get(&format!("/Groups/{gid}?attributes=displayName"))
+            .await
+            .body["displayName"],
         "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
     );
+    // Asked for attributes, a group PATCH answers the group.
+    let asked = s
+        .patch(
+            &format!("/Groups/{gid}?excludedAttributes=members"),
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "externalId", "value": "x1"}]}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert_eq!(asked.body["externalId"], "x1");
+    assert!(asked.body.get("members").is_none());
     // Adding someone who does not exist is refused.
     let ghost = s
         .patch(

@@ -41,6 +41,12 @@ async fn filters_select_with_the_full_grammar() {
     people(&s).await;
     for (filter, want) in [
         (r#"userName eq "ALICE""#, vec!["alice"]),
+        (r#"userName eq "carol" and title eq "Manager""#, vec![]),
+        (
+            r#"title eq "Engineer" and userName eq "Carol""#,
+            vec!["carol"],
+        ),
+        (r#"userName eq "nobody""#, vec![]),
         (r#"title eq "Engineer" and active eq true"#, vec!["carol"]),
         (
             r#"title eq "Designer" or userName sw "b""#,
