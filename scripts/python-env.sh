@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 shopt -s nullglob
-for req in adapters/*/tests/fidelity/requirements.txt; do
+for req in adapters/*/tests/fidelity/requirements.txt crates/*/tests/peers/requirements.txt; do
   echo "installing $req"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
 done

@@ -12,6 +12,7 @@ mod ldap;
 mod planning;
 mod provision;
 mod rss;
+mod serve_latency;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -180,6 +181,25 @@ enum Command {
         #[arg(long, default_value_t = 0.1)]
         scale: f64,
     },
+    /// `idbridge serve`: the latency from the SCIM answer of a deactivation to the last
+    /// write on every shipped emulator, over rounds, with the debounce it includes.
+    ServeLatency {
+        /// People provisioned over SCIM before the rounds.
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Rounds: one deactivation each.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// The `[serve]` debounce in seconds (the shipped default is 3).
+        #[arg(long, default_value_t = 3.0)]
+        debounce_secs: f64,
+        /// Latency each emulator adds to every request, in milliseconds.
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        /// The `idbridge` program (default: `idbridge` next to this program).
+        #[arg(long)]
+        idbridge: Option<std::path::PathBuf>,
+    },
     /// An LDAP directory as the source: a private slapd loaded with slapadd, read through
     /// the ldap adapter, and a first sync planned into in-memory targets.
     Ldap {
@@ -233,14 +253,7 @@ fn run(cli: Cli) -> Result<()> {
             max_rss_mib,
             apply_up_to,
         } => {
-            let idbridge = match idbridge {
-                Some(p) => p,
-                None => std::env::current_exe()
-                    .map_err(|e| {
-                        idbridge_core::Error::unavailable(format!("cannot find this program: {e}"))
-                    })?
-                    .with_file_name("idbridge"),
-            };
+            let idbridge = idbridge_program(idbridge)?;
             e2e::run(&e2e::Options {
                 sizes,
                 groups,
@@ -310,6 +323,22 @@ fn run(cli: Cli) -> Result<()> {
                 concurrency,
             ))
         }
+        Command::ServeLatency {
+            users,
+            rounds,
+            debounce_secs,
+            latency_ms,
+            idbridge,
+        } => {
+            let options = serve_latency::Options {
+                users,
+                rounds,
+                debounce_secs,
+                latency: Duration::from_millis(latency_ms),
+                idbridge: idbridge_program(idbridge)?,
+            };
+            rt()?.block_on(serve_latency::run(&options))
+        }
         Command::Ldap {
             users,
             groups,
@@ -323,6 +352,18 @@ fn run(cli: Cli) -> Result<()> {
             };
             rt()?.block_on(ldap::run(shape, page_size))
         }
+    }
+}
+
+/// `--idbridge`, else `idbridge` next to this program (such as target/release/idbridge).
+fn idbridge_program(given: Option<std::path::PathBuf>) -> Result<std::path::PathBuf> {
+    match given {
+        Some(p) => Ok(p),
+        None => Ok(std::env::current_exe()
+            .map_err(|e| {
+                idbridge_core::Error::unavailable(format!("cannot find this program: {e}"))
+            })?
+            .with_file_name("idbridge")),
     }
 }
 

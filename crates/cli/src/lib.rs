@@ -89,6 +89,8 @@ enum Command {
     Approve(commands::approve::Args),
     /// Plan, guard and apply without asking, once or on an interval.
     Sync(commands::sync::Args),
+    /// Serve SCIM 2.0 to identity providers and fan out what they send to every target.
+    Serve(commands::serve::Args),
     /// Disable one person everywhere and revoke their sessions.
     Offboard(commands::offboard::Args),
     /// Show what runs changed.
@@ -186,6 +188,7 @@ pub fn main() -> ExitCode {
             Command::Apply(args) => commands::apply::run(args).await,
             Command::Approve(args) => commands::approve::run(args).await,
             Command::Sync(args) => commands::sync::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
             Command::Offboard(args) => commands::offboard::run(args).await,
             Command::Journal(args) => commands::journal::run(args).await,
             Command::State(cmd) => commands::state::run(cmd).await,

@@ -10,7 +10,9 @@
 //! - **runs**: when each run started and ended, what it counted, how it ended;
 //! - **the run lock**: at most one run changes targets at a time;
 //! - **holds**: people `idbridge offboard` disabled, kept disabled by every later plan
-//!   until the hold is lifted.
+//!   until the hold is lifted;
+//! - **the SCIM inbox**: the users and groups an identity provider pushed to
+//!   `idbridge serve`, with a change sequence the fan-out follows.
 //!
 //! # Example
 //!
@@ -62,6 +64,7 @@
 
 mod commit;
 mod holds;
+mod inbox;
 mod journal;
 mod links;
 mod lock;
@@ -80,6 +83,7 @@ use serde_json::Value;
 
 pub use commit::Write;
 pub use holds::{Hold, NewHold};
+pub use inbox::{InboxEntry, InboxKind, InboxWrite};
 pub use journal::{JournalEntry, NewJournalEntry, Outcome};
 pub use links::{Link, LinkKind};
 pub use lock::os_user;

@@ -104,6 +104,22 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         key BLOB NOT NULL
     );
     CREATE INDEX runs_plan_digest ON runs (plan_digest) WHERE plan_digest IS NOT NULL;",
+    // 7: the SCIM inbox: resources an identity provider pushed to `idbridge serve`, in
+    // creation order (`pos`), with the change sequence and how far the fan-out applied it.
+    "CREATE TABLE inbox (
+        pos      INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind     TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+        id       TEXT NOT NULL,
+        version  INTEGER NOT NULL,
+        resource TEXT NOT NULL,
+        UNIQUE (kind, id)
+    );
+    CREATE TABLE inbox_state (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        sequence INTEGER NOT NULL,
+        applied  INTEGER NOT NULL
+    );
+    INSERT INTO inbox_state (id, sequence, applied) VALUES (1, 0, 0);",
 ];
 
 /// Brings the schema to [`SCHEMA_VERSION`].

@@ -111,6 +111,10 @@ on_both_backends!(
     another_state_shares_nothing,
 );
 
+/// The SCIM inbox, on both backends too.
+#[path = "backends/inbox.rs"]
+mod inbox;
+
 fn link(source: &str, target_id: &str, fp: &str) -> Link {
     Link {
         target: "bi".into(),

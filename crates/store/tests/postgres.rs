@@ -149,7 +149,36 @@ fn a_sqlite_state_is_copied_into_a_tenant_and_a_second_copy_is_refused() {
     let neighbour = open(&format!("{url}?tenant=zeta"));
     let theirs = neighbour.begin_run("sync").expect("their run");
 
+    sqlite
+        .inbox_write(&[
+            idbridge_store::InboxWrite::Put {
+                kind: idbridge_store::InboxKind::User,
+                id: "u1".into(),
+                resource: json!({"userName": "ada"}),
+                if_version: None,
+            },
+            idbridge_store::InboxWrite::Put {
+                kind: idbridge_store::InboxKind::Group,
+                id: "g1".into(),
+                resource: json!({"displayName": "ops", "members": [{"value": "u1"}]}),
+                if_version: None,
+            },
+        ])
+        .expect("inbox");
+    sqlite.inbox_set_applied(1).expect("applied");
     let counts = sqlite.copy_into(&pg, false).expect("copies");
+    assert_eq!(counts.inbox, 2);
+    let u1 = pg
+        .inbox_get(idbridge_store::InboxKind::User, "u1")
+        .expect("reads")
+        .expect("copied");
+    assert_eq!((u1.version, u1.resource), (1, json!({"userName": "ada"})));
+    assert_eq!(
+        pg.inbox_sequence().expect("seq"),
+        2,
+        "versions go on from here"
+    );
+    assert_eq!(pg.inbox_applied().expect("applied"), 1);
     assert_eq!(
         (
             counts.links,

@@ -4,7 +4,7 @@
 use idbridge_sync::Allowances;
 
 /// `--allow-removals N` and `--allow-adoptions N`.
-#[derive(Debug, Clone, Copy, clap::Args)]
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct GuardFlags {
     /// Let up to N membership removals and N role revocations per target through the
     /// guard (`max_membership_removals`, `max_revocations` and their percentages), once.

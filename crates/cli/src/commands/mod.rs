@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod journal;
 pub mod offboard;
 pub mod plan;
+pub mod serve;
 pub mod state;
 pub mod sync;
 

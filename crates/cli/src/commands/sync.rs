@@ -117,11 +117,32 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<Duration, String
     Ok(Duration::from_secs(total))
 }
 
+/// What one run takes from the command line: the guard's overrides and the output format.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunFlags {
+    /// `--allow-deletions N`.
+    pub(crate) allow_deletions: Option<usize>,
+    /// `--allow-removals N` and `--allow-adoptions N`.
+    pub(crate) guard: super::guard_flags::GuardFlags,
+    /// `--json`: print reports as JSON (and no plan).
+    pub(crate) json: bool,
+}
+
+impl Args {
+    fn flags(&self) -> RunFlags {
+        RunFlags {
+            allow_deletions: self.allow_deletions,
+            guard: self.guard,
+            json: self.json,
+        }
+    }
+}
+
 /// One run under the lock: plan, guard, apply. `None` when a stop was requested while
-/// reading (nothing was changed, and no run is recorded).
-async fn once(
+/// reading (nothing was changed, and no run is recorded). Shared by `sync` and `serve`.
+pub(crate) async fn once(
     engine: &Engine,
-    args: &Args,
+    flags: &RunFlags,
     stop: &Stop,
     lock: &RunLock,
     metrics: Option<&Metrics>,
@@ -147,17 +168,17 @@ async fn once(
             return Err(e);
         }
     };
-    let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
-    if !args.json {
+    let violations = engine.guard_with(&plan, &flags.guard.allowances(flags.allow_deletions));
+    if !flags.json {
         out!(
             "{}",
             report::render_plan_limited(&plan, &violations, Some(50))
         );
     }
     let options = ApplyOptions {
-        allow_deletions: args.allow_deletions,
-        allow_removals: args.guard.allow_removals,
-        allow_adoptions: args.guard.allow_adoptions,
+        allow_deletions: flags.allow_deletions,
+        allow_removals: flags.guard.allow_removals,
+        allow_adoptions: flags.guard.allow_adoptions,
         stop: stop.clone(),
         progress: progress(&plan),
         ..Default::default()
@@ -167,6 +188,67 @@ async fn once(
         m.run_finished(&report, started.elapsed());
     }
     Ok(Some(report))
+}
+
+/// The alert webhook of the configuration at `config`, with its tenant; `None` when none
+/// is configured.
+///
+/// # Errors
+/// The configuration cannot be loaded, or the HTTP client cannot be built.
+pub(crate) fn alerts_of(config: &std::path::Path) -> Result<Option<(Webhook, String)>> {
+    let loaded = super::load_config(config)?;
+    Ok(match loaded.alert_webhook {
+        Some(url) => Some((Webhook::new(url)?, loaded.tenant)),
+        None => None,
+    })
+}
+
+/// Exits the process with 1 once `grace` has passed after a stop request, logging out of
+/// the engine's systems first: what is in flight may take that long to finish.
+pub(crate) fn quit_after_grace(
+    stop: &Stop,
+    grace: Duration,
+    engine: &SharedEngine,
+) -> tokio::task::JoinHandle<()> {
+    let (stop, engine) = (stop.clone(), engine.clone());
+    tokio::spawn(async move {
+        stop.stopped().await;
+        tokio::time::sleep(grace).await;
+        errln!(
+            "the operations in flight did not finish within the grace period of {}s; \
+             quitting without them (the next run converges)",
+            grace.as_secs()
+        );
+        // Sessions left open count against the platforms' limits; a logout that
+        // hangs must not hold the exit for long.
+        let _ = tokio::time::timeout(LOGOUT_TIME, engine.log_out()).await;
+        std::process::exit(1);
+    })
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `addr` for the engine's targets, counting
+/// every HTTP answer of the process; `/readyz` wants each target's last run converged no
+/// longer than `max_age` ago.
+///
+/// # Errors
+/// [`idbridge_core::ErrorKind::Config`] when the address cannot be bound.
+pub(crate) async fn serve_metrics(
+    shared: &SharedEngine,
+    addr: std::net::SocketAddr,
+    max_age: Duration,
+) -> Result<std::sync::Arc<Metrics>> {
+    let names: Vec<String> = shared
+        .read()
+        .await
+        .targets()
+        .iter()
+        .map(|t| t.name().to_string())
+        .collect();
+    let metrics = Metrics::new(&names, max_age);
+    crate::metrics::observe_http(&metrics);
+    let bound = crate::metrics::serve(addr, metrics.clone()).await?;
+    errln!("serving /metrics, /healthz and /readyz on http://{bound}");
+    Ok(metrics)
 }
 
 /// Syncs once, or on an interval until SIGINT/SIGTERM, holding the run lock throughout.
@@ -236,26 +318,12 @@ async fn sync(
     // between two runs of an interval.
     let lock = shared.read().await.lock("sync")?;
     let stop = stop_on_signals();
-    let grace = {
-        let (stop, grace, engine) = (stop.clone(), args.grace, shared.clone());
-        tokio::spawn(async move {
-            stop.stopped().await;
-            tokio::time::sleep(grace).await;
-            errln!(
-                "the operations in flight did not finish within the grace period of {}s; \
-                 quitting without them (the next run converges)",
-                grace.as_secs()
-            );
-            // Sessions left open count against the platforms' limits; a logout that
-            // hangs must not hold the exit for long.
-            let _ = tokio::time::timeout(LOGOUT_TIME, engine.log_out()).await;
-            std::process::exit(1);
-        })
-    };
+    let grace = quit_after_grace(&stop, args.grace, &shared);
+    let flags = args.flags();
     let Some(interval) = args.interval else {
         let result = once(
             &*shared.read().await,
-            &args,
+            &flags,
             &stop,
             &lock,
             summary.as_deref(),
@@ -274,19 +342,8 @@ async fn sync(
     };
     let metrics = match args.listen {
         Some(addr) => {
-            let names: Vec<String> = shared
-                .read()
-                .await
-                .targets()
-                .iter()
-                .map(|t| t.name().to_string())
-                .collect();
             let max_age = args.ready_max_age.unwrap_or(interval.saturating_mul(3));
-            let metrics = Metrics::new(&names, max_age);
-            crate::metrics::observe_http(&metrics);
-            let bound = crate::metrics::serve(addr, metrics.clone()).await?;
-            errln!("serving /metrics, /healthz and /readyz on http://{bound}");
-            Some(metrics)
+            Some(serve_metrics(&shared, addr, max_age).await?)
         }
         None => None,
     };
@@ -303,7 +360,7 @@ async fn sync(
             Some(held) => {
                 once(
                     &*shared.read().await,
-                    &args,
+                    &flags,
                     &stop,
                     held,
                     metrics.as_deref(),
@@ -369,7 +426,7 @@ async fn keep_lock(shared: &SharedEngine, lock: &mut Option<RunLock>) {
 }
 
 /// Posts an alert for a run's result when it calls for one (see [`alerts::reasons`]).
-async fn alert(alerts: Option<&(Webhook, String)>, result: &Result<Option<RunReport>>) {
+pub(crate) async fn alert(alerts: Option<&(Webhook, String)>, result: &Result<Option<RunReport>>) {
     let Some((hook, tenant)) = alerts else {
         return;
     };

@@ -173,8 +173,22 @@ pub struct Config {
     /// down. A secret (such URLs carry their token): never logged nor shown.
     /// Default none.
     pub alert_webhook: Option<crate::Secret>,
+    /// `[serve]`: the keys of `idbridge serve` (its SCIM server and fan-out), which that
+    /// command reads; the other commands leave them alone. Default none.
+    pub serve: Option<ServeSection>,
     /// Where the configuration came from.
     pub origin: ConfigOrigin,
+}
+
+/// The `[serve]` section as written, for `idbridge serve` to parse. `Debug` shows only its
+/// key names: it holds bearer tokens.
+#[derive(Clone, PartialEq, Default)]
+pub struct ServeSection(pub Map<String, Value>);
+
+impl std::fmt::Debug for ServeSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 #[derive(Deserialize)]
@@ -196,6 +210,8 @@ struct RawConfig {
     alert_webhook: Option<crate::Secret>,
     #[serde(default)]
     alert_webhook_file: Option<PathBuf>,
+    #[serde(default)]
+    serve: Option<Map<String, Value>>,
     source: Map<String, Value>,
     #[serde(default)]
     targets: BTreeMap<String, Map<String, Value>>,
@@ -372,6 +388,7 @@ impl Config {
             state_ca_file,
             require_approval: raw.require_approval,
             alert_webhook,
+            serve: raw.serve.map(ServeSection),
             source,
             targets,
             origin,

@@ -20,6 +20,7 @@
 //! The run lock is a session-level advisory lock on a connection of its own (see
 //! [`lock`]), released by the server when that connection ends, however the process ends.
 
+mod inbox;
 pub(crate) mod lock;
 pub(crate) mod ops;
 pub(crate) mod probe;

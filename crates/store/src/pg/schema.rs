@@ -91,6 +91,23 @@ const MIGRATIONS: &[&str] = &[
         tenant INTEGER PRIMARY KEY REFERENCES idbridge_tenants (id),
         key    BYTEA NOT NULL CHECK (length(key) = 32)
     );",
+    // 2: the SCIM inbox (as SQLite's 7), scoped by tenant; the state row of a tenant is
+    // made on its first write.
+    "CREATE TABLE idbridge_inbox (
+        pos      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant   INTEGER NOT NULL REFERENCES idbridge_tenants (id),
+        kind     TEXT NOT NULL CHECK (kind IN ('user', 'group')),
+        id       TEXT NOT NULL,
+        version  BIGINT NOT NULL,
+        resource JSONB NOT NULL,
+        UNIQUE (tenant, kind, id)
+    );
+    CREATE INDEX idbridge_inbox_by_kind ON idbridge_inbox (tenant, kind, pos);
+    CREATE TABLE idbridge_inbox_state (
+        tenant   INTEGER PRIMARY KEY REFERENCES idbridge_tenants (id),
+        sequence BIGINT NOT NULL,
+        applied  BIGINT NOT NULL
+    );",
 ];
 
 /// Brings the schema to [`POSTGRES_SCHEMA_VERSION`], in one transaction under an advisory

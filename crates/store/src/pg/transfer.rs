@@ -7,7 +7,9 @@ use idbridge_core::{Error, Result};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::{Hold, JournalEntry, Link, LinkKind, RunRecord, Store, parse_time};
+use crate::{
+    Hold, InboxEntry, InboxKind, JournalEntry, Link, LinkKind, RunRecord, Store, parse_time,
+};
 
 /// What [`Store::copy_into`] copied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -22,6 +24,9 @@ pub struct CopyCounts {
     pub holds: usize,
     /// Whether the plan key was copied (so plans sealed before still apply).
     pub plan_key: bool,
+    /// SCIM inbox resources (users and groups), with their versions and the change
+    /// sequence.
+    pub inbox: usize,
 }
 
 struct Snapshot {
@@ -30,6 +35,9 @@ struct Snapshot {
     journal: Vec<JournalEntry>,
     holds: Vec<Hold>,
     plan_key: Option<Vec<u8>>,
+    inbox: Vec<InboxEntry>,
+    /// The inbox's change sequence and how far the fan-out applied it.
+    inbox_state: (i64, i64),
 }
 
 impl Store {
@@ -63,12 +71,17 @@ impl Store {
             .query_row("SELECT key FROM plan_key WHERE id = 1", [], |r| r.get(0))
             .optional()
             .map_err(|e| self.error("cannot read the plan key", &e))?;
+        let mut inbox = self.inbox_list(InboxKind::User)?;
+        inbox.extend(self.inbox_list(InboxKind::Group)?);
+        let inbox_state = (self.inbox_sequence()?, self.inbox_applied()?);
         Ok(Snapshot {
             links,
             runs,
             journal,
             holds,
             plan_key,
+            inbox,
+            inbox_state,
         })
     }
 
@@ -127,7 +140,8 @@ impl Store {
             .collect()
     }
 
-    /// Copies this SQLite state (links, runs, journal, holds and the plan key) into `dest`,
+    /// Copies this SQLite state (links, runs, journal, holds, the plan key and the SCIM
+    /// inbox with its versions and change sequence) into `dest`,
     /// a PostgreSQL state, under `dest`'s tenant, in one transaction. Run and journal ids
     /// are renumbered (they are shared by every tenant of the database); the journal keeps
     /// pointing at its runs, and every time is kept.
@@ -158,6 +172,7 @@ impl Store {
             journal: snap.journal.len(),
             holds: snap.holds.len(),
             plan_key: snap.plan_key.is_some(),
+            inbox: snap.inbox.len(),
         };
         pg.with(move |c, tenant, t| {
             let err = |what: &str, e: postgres::Error| t.error(what, &e);
@@ -169,7 +184,8 @@ impl Store {
                     "SELECT (SELECT count(*) FROM idbridge_links WHERE tenant = $1)
                           + (SELECT count(*) FROM idbridge_runs WHERE tenant = $1)
                           + (SELECT count(*) FROM idbridge_holds WHERE tenant = $1)
-                          + (SELECT count(*) FROM idbridge_plan_key WHERE tenant = $1)",
+                          + (SELECT count(*) FROM idbridge_plan_key WHERE tenant = $1)
+                          + (SELECT count(*) FROM idbridge_inbox WHERE tenant = $1)",
                     &[&tenant],
                 )
                 .and_then(|r| r.try_get(0))
@@ -186,7 +202,9 @@ impl Store {
                  DELETE FROM idbridge_runs WHERE tenant = {tenant};
                  DELETE FROM idbridge_links WHERE tenant = {tenant};
                  DELETE FROM idbridge_holds WHERE tenant = {tenant};
-                 DELETE FROM idbridge_plan_key WHERE tenant = {tenant};"
+                 DELETE FROM idbridge_plan_key WHERE tenant = {tenant};
+                 DELETE FROM idbridge_inbox WHERE tenant = {tenant};
+                 DELETE FROM idbridge_inbox_state WHERE tenant = {tenant};"
             ))
             .map_err(|e| err("cannot clear the destination", e))?;
             let mut run_ids = HashMap::new();
@@ -279,6 +297,20 @@ impl Store {
                 )
                 .map_err(|e| err("cannot copy the plan key", e))?;
             }
+            for e in &snap.inbox {
+                tx.execute(
+                    "INSERT INTO idbridge_inbox (tenant, kind, id, version, resource)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[&tenant, &e.kind.as_str(), &e.id, &e.version, &e.resource],
+                )
+                .map_err(|e| err("cannot copy an inbox resource", e))?;
+            }
+            let (sequence, applied) = snap.inbox_state;
+            tx.execute(
+                "INSERT INTO idbridge_inbox_state (tenant, sequence, applied) VALUES ($1, $2, $3)",
+                &[&tenant, &sequence, &applied],
+            )
+            .map_err(|e| err("cannot copy the inbox sequence", e))?;
             tx.commit().map_err(|e| err("cannot commit the copy", e))
         })?;
         Ok(counts)
