@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 
 use crate::client::ScimClient;
 use crate::config::{DEFAULT_MEMBERS_PER_PATCH, ScimConfig};
+use crate::discovery::Discovery;
 use crate::wire::ServiceProviderConfig;
 
 /// What the server said it supports (`/ServiceProviderConfig`, RFC 7643 §5), read once.
@@ -88,7 +89,7 @@ pub struct ScimAdapter {
     pub(crate) attributes: BTreeMap<String, String>,
     pub(crate) page_size: usize,
     pub(crate) members_per_patch: usize,
-    features: OnceCell<Features>,
+    discovery: OnceCell<Discovery>,
     /// Cleared when the server refuses `excludedAttributes=members` on a group listing.
     pub(crate) exclude_members: AtomicBool,
 }
@@ -97,7 +98,7 @@ impl std::fmt::Debug for ScimAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScimAdapter")
             .field("client", &self.client)
-            .field("features", &self.features.get())
+            .field("features", &self.discovery.get().map(|d| d.features))
             .finish()
     }
 }
@@ -143,7 +144,7 @@ impl ScimAdapter {
             attributes: config.attribute_paths,
             page_size: config.page_size,
             members_per_patch: config.members_per_patch,
-            features: OnceCell::new(),
+            discovery: OnceCell::new(),
             exclude_members: AtomicBool::new(true),
         })
     }
@@ -179,27 +180,24 @@ impl ScimAdapter {
     /// server that has no such document (404, 501) is taken to support nothing optional.
     ///
     /// # Errors
-    /// Whatever else reading the document failed with.
+    /// As [`ScimAdapter::discovery`].
     pub async fn features(&self) -> Result<Features> {
-        self.features
+        self.discovery().await.map(|d| d.features)
+    }
+
+    /// What discovery found (`/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`),
+    /// read on first use.
+    ///
+    /// # Errors
+    /// Whatever reading failed with other than a missing document.
+    pub async fn discovery(&self) -> Result<&Discovery> {
+        self.discovery
             .get_or_try_init(|| async {
-                let read = self
-                    .client
-                    .get::<ServiceProviderConfig>("/ServiceProviderConfig", &[], "the service provider configuration")
-                    .await;
-                let features = match read {
-                    Ok(c) => Features::from_config(&c),
-                    Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Unsupported) => {
-                        tracing::warn!(adapter = crate::ADAPTER_NAME, "the server has no /ServiceProviderConfig; assuming no PATCH, filter or ETag support");
-                        Features::MINIMAL
-                    }
-                    Err(e) => return Err(e),
-                };
-                tracing::info!(adapter = crate::ADAPTER_NAME, features = %features.summary(), "SCIM service provider configuration");
-                Ok(features)
+                let found = Discovery::read(&self.client).await?;
+                tracing::info!(adapter = crate::ADAPTER_NAME, features = %found.features.summary(), "SCIM service provider configuration");
+                Ok(found)
             })
             .await
-            .copied()
     }
 
     /// The page size to ask for: the caller's wish, else the configured size, within the
@@ -230,12 +228,34 @@ impl Adapter for ScimAdapter {
         }
     }
 
-    /// Reads the server's configuration (logged at `info`, with what it supports) and
-    /// one user.
+    /// Reads the server's discovery documents (logged at `info`, with what it supports)
+    /// and one user; fails naming every configured attribute path that the server's
+    /// `/Schemas` does not have.
     async fn check(&self) -> Result<()> {
-        self.features().await?;
+        let found = self.discovery().await?;
+        let unknown = found.unknown_paths(&self.attributes);
+        if !unknown.is_empty() {
+            let list: Vec<String> = unknown
+                .iter()
+                .map(|(name, path)| format!("attribute_paths.{name} = `{path}`"))
+                .collect();
+            return Err(idbridge_core::Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the SCIM service provider's /Schemas has no such user attribute: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
         crate::users::list(self, PageRequest::with_size(1)).await?;
         Ok(())
+    }
+
+    /// What discovery found, once read: the features of `/ServiceProviderConfig`, the
+    /// resource types, whether groups and the Enterprise extension are there, and the
+    /// user schema's attributes.
+    fn facts(&self) -> Vec<(String, String)> {
+        self.discovery.get().map(Discovery::facts).unwrap_or_default()
     }
 
     fn request_counts(&self) -> Option<RequestCounts> {

@@ -17,9 +17,11 @@
 pub mod adapter;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 mod groups;
 pub mod mapping;
+pub mod schema;
 pub mod users;
 pub use idbridge_scim_protocol::wire;
 
