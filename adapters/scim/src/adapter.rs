@@ -92,6 +92,12 @@ pub struct ScimAdapter {
     discovery: OnceCell<Discovery>,
     /// Cleared when the server refuses `excludedAttributes=members` on a group listing.
     pub(crate) exclude_members: AtomicBool,
+    /// `bulk` of the configuration.
+    bulk: bool,
+    /// `bulk_max_operations` of the configuration.
+    bulk_max_operations: Option<usize>,
+    /// Set when the server answers `/Bulk` with 404, 405 or 501 although it advertises it.
+    bulk_refused: AtomicBool,
 }
 
 impl std::fmt::Debug for ScimAdapter {
@@ -146,6 +152,9 @@ impl ScimAdapter {
             members_per_patch: config.members_per_patch,
             discovery: OnceCell::new(),
             exclude_members: AtomicBool::new(true),
+            bulk: config.bulk,
+            bulk_max_operations: config.bulk_max_operations,
+            bulk_refused: AtomicBool::new(false),
         })
     }
 
@@ -210,6 +219,34 @@ impl ScimAdapter {
         })
     }
 
+    /// The operations and bytes one bulk request may hold, when batches go to `/Bulk`:
+    /// the server advertises it with both limits, and configuration allows it.
+    ///
+    /// # Errors
+    /// As [`ScimAdapter::discovery`].
+    pub(crate) async fn bulk_limits(&self) -> Result<Option<(usize, usize)>> {
+        let features = self.features().await?;
+        Ok(self.limits_of(&features))
+    }
+
+    fn limits_of(&self, features: &Features) -> Option<(usize, usize)> {
+        if !self.bulk || self.bulk_refused.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (ops, bytes) = features.bulk?;
+        let ops = usize::try_from(ops).ok()?;
+        let ops = self.bulk_max_operations.map_or(ops, |m| m.min(ops));
+        let bytes = usize::try_from(bytes).ok()?;
+        // Both limits are required (RFC 7643 §5); a server leaving one out is not trusted
+        // with batches.
+        (ops > 1 && bytes > 0).then_some((ops, bytes))
+    }
+
+    /// Stops sending batches to `/Bulk` (the server refused it).
+    pub(crate) fn bulk_refused(&self) {
+        self.bulk_refused.store(true, Ordering::Relaxed);
+    }
+
     pub(crate) fn exclude_members(&self) -> bool {
         self.exclude_members.load(Ordering::Relaxed)
     }
@@ -221,9 +258,16 @@ impl Adapter for ScimAdapter {
         crate::ADAPTER_NAME
     }
 
+    /// As declared, with the configured members per PATCH, and batches of user writes up
+    /// to the bulk limit where discovery (done when connecting) found `/Bulk`.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             members_batch_max: Some(self.members_per_patch),
+            users_batch_max: self
+                .discovery
+                .get()
+                .and_then(|d| self.limits_of(&d.features))
+                .map(|(ops, _)| ops),
             ..Self::declared_capabilities()
         }
     }
@@ -255,7 +299,10 @@ impl Adapter for ScimAdapter {
     /// resource types, whether groups and the Enterprise extension are there, and the
     /// user schema's attributes.
     fn facts(&self) -> Vec<(String, String)> {
-        self.discovery.get().map(Discovery::facts).unwrap_or_default()
+        self.discovery
+            .get()
+            .map(Discovery::facts)
+            .unwrap_or_default()
     }
 
     fn request_counts(&self) -> Option<RequestCounts> {

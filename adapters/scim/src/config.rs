@@ -77,6 +77,14 @@ pub struct ScimConfig {
     /// Members changed in one PATCH of a group. Default 100.
     #[serde(default = "default_members_per_patch")]
     pub members_per_patch: usize,
+    /// Send batches of user creates and deletes to `/Bulk` where the server advertises it
+    /// (RFC 7644 §3.7). Default `true`; `false` sends every write on its own.
+    #[serde(default = "yes")]
+    pub bulk: bool,
+    /// The most operations in one bulk request, below the server's `maxOperations`.
+    /// Default: the server's `maxOperations`.
+    #[serde(default)]
+    pub bulk_max_operations: Option<usize>,
     /// Verify the server's TLS certificate. Default `true`.
     #[serde(default = "yes")]
     pub verify_tls: bool,
@@ -102,6 +110,8 @@ impl std::fmt::Debug for ScimConfig {
             .field("attribute_paths", &self.attribute_paths)
             .field("page_size", &self.page_size)
             .field("members_per_patch", &self.members_per_patch)
+            .field("bulk", &self.bulk)
+            .field("bulk_max_operations", &self.bulk_max_operations)
             .finish()
     }
 }
@@ -204,6 +214,10 @@ impl ScimConfig {
             ("page_size", self.page_size as u64),
             ("members_per_patch", self.members_per_patch as u64),
             ("timeout_secs", self.timeout_secs),
+            (
+                "bulk_max_operations",
+                self.bulk_max_operations.map_or(1, |m| m as u64),
+            ),
         ] {
             if v == 0 {
                 return Err(cfg.error(key, "must be at least 1"));

@@ -85,7 +85,10 @@ impl Discovery {
         let resource_types = listed(client, "/ResourceTypes", "the resource types").await?;
         let schemas = listed(client, "/Schemas", "the schemas").await?;
         for (what, unreadable) in [
-            ("/ResourceTypes", matches!(resource_types, Published::Unreadable(_))),
+            (
+                "/ResourceTypes",
+                matches!(resource_types, Published::Unreadable(_)),
+            ),
             ("/Schemas", matches!(schemas, Published::Unreadable(_))),
         ] {
             if unreadable {
@@ -106,11 +109,9 @@ impl Discovery {
 
     /// The resource type serving `schema` as its core schema, when published.
     fn resource_type(&self, schema: &str) -> Option<Option<&ResourceType>> {
-        self.resource_types.read().map(|types| {
-            types
-                .iter()
-                .find(|t| t.schema.eq_ignore_ascii_case(schema))
-        })
+        self.resource_types
+            .read()
+            .map(|types| types.iter().find(|t| t.schema.eq_ignore_ascii_case(schema)))
     }
 
     /// Whether the server serves groups: `None` when it publishes no resource types.
@@ -147,7 +148,11 @@ impl Discovery {
         let schema = urn.unwrap_or(USER_SCHEMA);
         let mut parts = attr.split('.');
         let first = parts.next().unwrap_or_default();
-        if urn.is_none() && COMMON_ATTRIBUTES.iter().any(|c| c.eq_ignore_ascii_case(first)) {
+        if urn.is_none()
+            && COMMON_ATTRIBUTES
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(first))
+        {
             return Some(true);
         }
         let doc = self.schema(schema)?;
@@ -168,7 +173,10 @@ impl Discovery {
 
     /// The configured attribute paths (`attribute_paths`, idbridge name to path) that
     /// `/Schemas` shows the server does not have. Empty when `/Schemas` was not read.
-    pub fn unknown_paths<'a>(&self, paths: &'a BTreeMap<String, String>) -> Vec<(&'a str, &'a str)> {
+    pub fn unknown_paths<'a>(
+        &self,
+        paths: &'a BTreeMap<String, String>,
+    ) -> Vec<(&'a str, &'a str)> {
         paths
             .iter()
             .filter(|(_, path)| self.user_attribute(path) == Some(false))

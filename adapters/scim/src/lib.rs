@@ -15,6 +15,7 @@
 //! `adapters/scim/README.md`.
 
 pub mod adapter;
+mod bulk;
 pub mod client;
 pub mod config;
 pub mod discovery;
