@@ -1,8 +1,29 @@
 //! # idbridge-scim-protocol
 //!
-//! The SCIM 2.0 protocol model, free of idbridge types and of any HTTP stack: the wire
-//! types of RFC 7643 resources and RFC 7644 messages ([`wire`]). idbridge's SCIM adapter
-//! (`idbridge-scim`) speaks it as a client; idbridge's SCIM server speaks it as a service
-//! provider.
+//! The SCIM 2.0 protocol, free of idbridge types, of I/O and of any HTTP stack: what
+//! idbridge's SCIM adapter (`idbridge-scim`) speaks as a client and idbridge's SCIM server
+//! speaks as a service provider.
+//!
+//! - [`wire`]: the serde types of RFC 7643 resources and RFC 7644 messages.
+//! - [`schema`]: attribute definitions (RFC 7643 §2, §7) and the discovery documents.
+//! - [`path`]: attribute paths and PATCH paths (RFC 7644 §3.10, §3.5.2).
+//! - [`filter`]: the filter grammar and its evaluation (RFC 7644 §3.4.2.2).
+//! - [`patch`]: PATCH operations (RFC 7644 §3.5.2).
+//! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
 
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod path;
+pub mod schema;
+pub mod value;
 pub mod wire;
+
+pub use error::{ScimError, ScimType};
+pub use filter::{CompareOp, Filter, parse_filter};
+pub use patch::{PatchOpKind, apply_patch};
+pub use path::{AttrPath, PatchPath, parse_attr_path, parse_patch_path};
+pub use schema::{
+    AttrType, AttributeDef, Mutability, ResourceSchema, Returned, Uniqueness, group_schema,
+    resource_types_document, schemas_document, user_schema,
+};

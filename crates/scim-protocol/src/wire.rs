@@ -5,10 +5,12 @@
 //! reads and writes, the rest stays in `extra` and goes back unchanged on a whole-resource
 //! replace (RFC 7644 §3.5.1 replaces every attribute the client may write).
 
+mod discovery;
 mod messages;
 mod provider;
 mod resources;
 
+pub use discovery::{ResourceType, SchemaAttribute, SchemaDocument, SchemaExtension};
 pub use messages::{ErrorResponse, ListResponse, PatchOp, PatchOperation};
 pub use provider::{Bulk, Filter, ServiceProviderConfig, Supported};
 pub use resources::{Email, GroupResource, Member, Meta, Name, UserResource};

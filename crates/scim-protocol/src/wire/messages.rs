@@ -40,9 +40,19 @@ pub struct PatchOperation {
     /// The attribute path (§3.5.2, ABNF of §3.10); absent for a whole-resource add/replace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The value; absent for a remove.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value; absent for a remove. An explicit `null` is kept as `Some(Value::Null)`
+    /// (a replace with null unassigns the attribute, RFC 7643 §2.5).
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub value: Option<Value>,
+}
+
+/// Keeps a present `null` as `Some(Value::Null)`; an absent member stays `None` (default).
+fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl PatchOperation {
@@ -142,6 +152,13 @@ mod tests {
         let l: ListResponse<Value> =
             serde_json::from_value(json!({"totalResults": 0})).expect("a list");
         assert!(l.resources.is_empty());
+        let null: PatchOperation =
+            serde_json::from_value(json!({"op": "replace", "path": "title", "value": null}))
+                .expect("an operation");
+        assert_eq!(null.value, Some(Value::Null));
+        let absent: PatchOperation =
+            serde_json::from_value(json!({"op": "remove", "path": "title"})).expect("one");
+        assert_eq!(absent.value, None);
         let p = PatchOp::new(vec![
             PatchOperation::replace("active", json!(false)),
             PatchOperation::remove("members[value eq \"u1\"]"),
