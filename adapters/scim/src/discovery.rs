@@ -12,8 +12,10 @@ use serde_json::Value;
 use crate::adapter::Features;
 use crate::client::ScimClient;
 use crate::mapping::split_path;
-use crate::schema::{ResourceType, SchemaAttribute, SchemaDocument};
-use crate::wire::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ServiceProviderConfig, USER_SCHEMA};
+use crate::wire::{
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ResourceType, SchemaAttribute, SchemaDocument,
+    ServiceProviderConfig, USER_SCHEMA,
+};
 
 /// Attributes every resource has besides its schema's (RFC 7643 §3.1).
 const COMMON_ATTRIBUTES: [&str; 3] = ["id", "externalId", "meta"];

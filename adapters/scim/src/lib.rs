@@ -22,7 +22,6 @@ pub mod discovery;
 pub mod error;
 mod groups;
 pub mod mapping;
-pub mod schema;
 pub mod users;
 pub use idbridge_scim_protocol::wire;
 
