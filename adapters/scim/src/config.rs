@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use idbridge_core::http::HttpSettings;
 use idbridge_core::{AdapterConfig, Result, Secret};
@@ -173,9 +172,7 @@ impl ScimConfig {
         let mut parsed: ScimConfig = cfg.parse()?;
         parsed.validate(cfg)?;
         parsed.base_url = parsed.base_url.trim_end_matches('/').to_string();
-        if let Some(ca) = &parsed.ca_file {
-            parsed.ca_file = Some(cfg.resolve_path(ca));
-        }
+        parsed.ca_file = parsed.ca_file.map(|ca| cfg.resolve_path(&ca));
         Ok(parsed)
     }
 
@@ -283,12 +280,7 @@ impl ScimConfig {
 
     /// The HTTP client's settings.
     pub fn http_settings(&self) -> HttpSettings {
-        HttpSettings {
-            verify_tls: self.verify_tls,
-            ca_file: self.ca_file.clone(),
-            request_timeout: Duration::from_secs(self.timeout_secs),
-            ..HttpSettings::default()
-        }
+        HttpSettings::for_connection(self.verify_tls, self.ca_file.clone(), self.timeout_secs)
     }
 }
 
