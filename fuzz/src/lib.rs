@@ -22,6 +22,9 @@ use idbridge_testkit::emulator::ReadAnswer;
 use serde_json::Value;
 
 pub mod mutate;
+pub mod scim;
+
+pub use scim::{scim_filter, scim_patch};
 
 /// A target's body: takes any bytes, panics only on a bug.
 pub type Body = fn(&[u8]);
@@ -32,6 +35,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("config_file", config_file),
     ("file_directory", file_directory),
     ("adapter_responses", adapter_responses),
+    ("scim_filter", scim_filter),
+    ("scim_patch", scim_patch),
 ];
 
 /// Renders an error the ways idbridge shows errors (display, debug, report), so that

@@ -111,6 +111,16 @@ fn file_directory() {
     run("file_directory");
 }
 
+#[test]
+fn scim_filter() {
+    run("scim_filter");
+}
+
+#[test]
+fn scim_patch() {
+    run("scim_patch");
+}
+
 /// Every linked adapter's answer reading, each over the shared seeds and mutations of its
 /// own: a new adapter is fuzzed here by being linked.
 #[test]

@@ -22,7 +22,6 @@
 //!   attribute updates" on learn.microsoft.com/answers: "In practice though, it could be
 //!   either").
 
-mod coerce;
 mod remove;
 mod write;
 

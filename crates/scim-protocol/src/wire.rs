@@ -5,11 +5,17 @@
 //! reads and writes, the rest stays in `extra` and goes back unchanged on a whole-resource
 //! replace (RFC 7644 §3.5.1 replaces every attribute the client may write).
 
+mod bulk;
 mod discovery;
 mod messages;
 mod provider;
 mod resources;
 
+pub use bulk::{
+    BULK_ID_PREFIX, BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, BulkOperation,
+    BulkOperationResponse, BulkRequest, BulkResponse, bulk_id_reference, bulk_id_references,
+    dependency_order, resolve_bulk_id_in_path, resolve_bulk_ids,
+};
 pub use discovery::{ResourceType, SchemaAttribute, SchemaDocument, SchemaExtension};
 pub use messages::{ErrorResponse, ListResponse, PatchOp, PatchOperation};
 pub use provider::{Bulk, Filter, ServiceProviderConfig, Supported};

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::coerce::same_value;
 use super::write::container_mut;
+use crate::coerce::same_value;
 use crate::error::ScimError;
 use crate::path::parse_patch_path;
 use crate::schema::{AttributeDef, Mutability, ResourceSchema};

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchOpKind;
-use super::coerce::{coerce, same_value};
+use crate::coerce::{coerce, same_value, settle_primary};
 use crate::error::ScimError;
 use crate::filter::Filter;
 use crate::path::{PatchPath, parse_patch_path};
@@ -213,30 +213,6 @@ fn merge_into(target: &mut Value, new: Value) {
             }
         }
         (_, other) => *target = other,
-    }
-}
-
-/// Keeps at most one value `primary` (RFC 7643 §2.4): when several are, the last one
-/// written this operation keeps it.
-fn settle_primary(list: &mut [Value], written: &[usize]) {
-    let is_primary = |v: &Value| get_ci(v, "primary").and_then(Value::as_bool) == Some(true);
-    if list.iter().filter(|v| is_primary(v)).count() < 2 {
-        return;
-    }
-    let keep = written
-        .iter()
-        .rev()
-        .copied()
-        .find(|&i| list.get(i).is_some_and(is_primary))
-        .or_else(|| list.iter().rposition(is_primary));
-    for (i, v) in list.iter_mut().enumerate() {
-        if Some(i) != keep {
-            if let Some(o) = v.as_object_mut() {
-                if find_key(o, "primary").is_some() {
-                    set(o, "primary", Value::Bool(false));
-                }
-            }
-        }
     }
 }
 

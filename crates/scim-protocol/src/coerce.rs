@@ -1,4 +1,4 @@
-//! Checking a PATCH value against its attribute's definition (RFC 7643 §2.3 data types) and
+//! Checking a written value (PATCH, create, replace) against its attribute's definition (RFC 7643 §2.3 data types) and
 //! bringing it to the schema's shape: canonical attribute names, booleans sent as strings
 //! read as booleans, read-only sub-attributes dropped.
 
@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::schema::{AttrType, AttributeDef};
+use crate::value::{find_key, get_ci};
 
 /// `value` made to fit `def`. A multi-valued attribute takes an array (a single value is
 /// read as an array of one); `element` coerces one value of it instead.
@@ -103,15 +104,37 @@ pub(crate) fn same_value(a: &Value, b: &Value, def: Option<&AttributeDef>) -> bo
         }
         (Value::Object(x), Value::Object(y)) => {
             let value_def = def.and_then(|d| d.sub_attribute("value"));
-            match (
-                crate::value::get_ci(a, "value"),
-                crate::value::get_ci(b, "value"),
-            ) {
+            match (get_ci(a, "value"), get_ci(b, "value")) {
                 (Some(p), Some(q)) if !p.is_null() && !q.is_null() => same_value(p, q, value_def),
                 _ => x == y,
             }
         }
         _ => a == b,
+    }
+}
+
+/// Keeps at most one value `primary` (RFC 7643 §2.4): when several are, the last one
+/// written this operation keeps it.
+pub(crate) fn settle_primary(list: &mut [Value], written: &[usize]) {
+    let is_primary = |v: &Value| get_ci(v, "primary").and_then(Value::as_bool) == Some(true);
+    if list.iter().filter(|v| is_primary(v)).count() < 2 {
+        return;
+    }
+    let keep = written
+        .iter()
+        .rev()
+        .copied()
+        .find(|&i| list.get(i).is_some_and(is_primary))
+        .or_else(|| list.iter().rposition(is_primary));
+    for (i, v) in list.iter_mut().enumerate() {
+        if Some(i) != keep {
+            if let Some(o) = v.as_object_mut() {
+                if find_key(o, "primary").is_some() {
+                    o.retain(|k, _| !k.eq_ignore_ascii_case("primary"));
+                    o.insert("primary".to_string(), Value::Bool(false));
+                }
+            }
+        }
     }
 }
 
