@@ -14,22 +14,22 @@ use std::collections::HashMap;
 
 use idbridge_core::{Error, ErrorKind, Result, User, UserWrite, UserWriteResult};
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::adapter::ScimAdapter;
 use crate::client::seg;
 use crate::error::map_error;
 use crate::mapping::{new_user_body, user_from_scim};
-use crate::wire::UserResource;
-
-/// A bulk request (RFC 7644 §3.7.1).
-pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+use crate::wire::{
+    BULK_REQUEST_SCHEMA, BulkOperation, BulkOperationResponse, BulkRequest, BulkResponse,
+    UserResource,
+};
 
 /// Bytes of a request around its operations (`schemas`, the `Operations` key, braces),
 /// rounded up.
 const ENVELOPE_BYTES: usize = 128;
 
-/// One operation of a bulk request.
+/// One operation of a bulk request; every one carries a `bulkId` to match its answer.
 #[derive(Debug, Clone)]
 pub(crate) struct BulkOp {
     method: &'static str,
@@ -40,15 +40,14 @@ pub(crate) struct BulkOp {
 
 impl BulkOp {
     /// The operation as sent.
-    fn to_value(&self) -> Value {
-        let mut o = Map::new();
-        o.insert("method".into(), json!(self.method));
-        o.insert("path".into(), json!(self.path));
-        o.insert("bulkId".into(), json!(self.bulk_id));
-        if let Some(data) = &self.data {
-            o.insert("data".into(), data.clone());
+    fn to_wire(&self) -> BulkOperation {
+        BulkOperation {
+            method: self.method.to_string(),
+            bulk_id: Some(self.bulk_id.clone()),
+            version: None,
+            path: self.path.clone(),
+            data: self.data.clone(),
         }
-        Value::Object(o)
     }
 }
 
@@ -77,8 +76,11 @@ pub(crate) async fn send(
     max_ops: usize,
     max_bytes: usize,
 ) -> Vec<Outcome> {
-    let encoded: Vec<Value> = ops.iter().map(BulkOp::to_value).collect();
-    let sizes: Vec<usize> = encoded.iter().map(|v| v.to_string().len() + 1).collect();
+    let encoded: Vec<BulkOperation> = ops.iter().map(BulkOp::to_wire).collect();
+    let sizes: Vec<usize> = encoded
+        .iter()
+        .map(|op| serde_json::to_vec(op).map_or(usize::MAX / 2, |b| b.len() + 1))
+        .collect();
     let mut outcomes: Vec<Option<Outcome>> = (0..ops.len()).map(|_| None).collect();
     let mut pending: Vec<std::ops::Range<usize>> = chunks(&sizes, max_ops.max(1), max_bytes)
         .into_iter()
@@ -93,21 +95,45 @@ pub(crate) async fn send(
             }
             continue;
         }
-        let body = json!({
-            "schemas": [BULK_REQUEST_SCHEMA],
-            "Operations": encoded[range.clone()],
-        });
+        // No `failOnErrors`: the server runs every operation (RFC 7644 §3.7.3).
+        let request = BulkRequest {
+            schemas: vec![BULK_REQUEST_SCHEMA.to_string()],
+            fail_on_errors: None,
+            operations: encoded[range.clone()].to_vec(),
+        };
+        let body = serde_json::to_value(&request).unwrap_or(Value::Null);
         match a
             .client
             .write(Method::POST, "/Bulk", Some(body), None, false)
             .await
         {
-            Ok(w) => {
-                let mut ran = read_response(w.body.as_ref(), &ops[range.clone()]);
-                for (k, i) in range.enumerate() {
-                    outcomes[i] = Some(ran[k].take().unwrap_or(Outcome::NotRun));
+            Ok(w) => match w.body.map(serde_json::from_value::<BulkResponse>) {
+                Some(Ok(answer)) => {
+                    let mut ran = read_response(&answer, &ops[range.clone()]);
+                    for (k, i) in range.enumerate() {
+                        outcomes[i] = Some(ran[k].take().unwrap_or(Outcome::NotRun));
+                    }
                 }
-            }
+                // Something may have been written: the outcome of each operation is unknown.
+                Some(Err(e)) => {
+                    let e = Error::new(
+                        ErrorKind::Protocol,
+                        format!("the SCIM service provider's bulk answer does not read: {e}"),
+                    );
+                    for i in range {
+                        outcomes[i] = Some(Outcome::Failed(e.clone()));
+                    }
+                }
+                None => {
+                    let e = Error::new(
+                        ErrorKind::Protocol,
+                        "the SCIM service provider answered a bulk request without a body",
+                    );
+                    for i in range {
+                        outcomes[i] = Some(Outcome::Failed(e.clone()));
+                    }
+                }
+            },
             Err(e) if e.http_status() == Some(413) && range.len() > 1 => {
                 let mid = range.start + range.len() / 2;
                 pending.push(mid..range.end);
@@ -162,56 +188,45 @@ pub(crate) fn chunks(
 /// The outcome of each operation of a request, matched by `bulkId` (else, for a server
 /// that does not echo it, by method and location). Operations missing from the answer
 /// were not run.
-fn read_response(body: Option<&Value>, ops: &[BulkOp]) -> Vec<Option<Outcome>> {
+fn read_response(answer: &BulkResponse, ops: &[BulkOp]) -> Vec<Option<Outcome>> {
     let mut out: Vec<Option<Outcome>> = (0..ops.len()).map(|_| None).collect();
     let by_id: HashMap<&str, usize> = ops
         .iter()
         .enumerate()
         .map(|(i, op)| (op.bulk_id.as_str(), i))
         .collect();
-    let answered = body
-        .and_then(|b| b.get("Operations"))
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for r in answered {
-        let Some(status) = r.get("status").and_then(status_code) else {
+    for r in &answer.operations {
+        let Some(status) = r.status_code() else {
             continue;
         };
-        let location = r
-            .get("location")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let index = match r.get("bulkId").and_then(Value::as_str) {
-            Some(id) => by_id.get(id).copied(),
-            None => ops.iter().position(|op| {
-                let method = r.get("method").and_then(Value::as_str).unwrap_or_default();
-                op.method.eq_ignore_ascii_case(method)
-                    && location.as_deref().is_some_and(|l| l.ends_with(&op.path))
-            }),
+        let Some(i) = index_of(r, ops, &by_id) else {
+            continue;
         };
-        let Some(i) = index else { continue };
         if out[i].is_some() {
             continue;
         }
         out[i] = Some(Outcome::Ran {
             status,
-            location,
-            version: r.get("version").and_then(Value::as_str).map(str::to_string),
-            response: r.get("response").cloned(),
+            location: r.location.clone(),
+            version: r.version.clone(),
+            response: r.response.clone(),
         });
     }
     out
 }
 
-/// An operation's status: a string as in RFC 7644 §3.7.3's examples, a number, or an
-/// object with `code` as some servers send.
-fn status_code(v: &Value) -> Option<u16> {
-    match v {
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Value::Object(o) => o.get("code").and_then(status_code),
-        _ => None,
+/// Which operation an answer is for.
+fn index_of(
+    r: &BulkOperationResponse,
+    ops: &[BulkOp],
+    by_id: &HashMap<&str, usize>,
+) -> Option<usize> {
+    match &r.bulk_id {
+        Some(id) => by_id.get(id.as_str()).copied(),
+        None => ops.iter().position(|op| {
+            op.method.eq_ignore_ascii_case(&r.method)
+                && r.location.as_deref().is_some_and(|l| l.ends_with(&op.path))
+        }),
     }
 }
 
@@ -381,11 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn statuses_and_locations_read_in_every_shape() {
-        assert_eq!(status_code(&json!("201")), Some(201));
-        assert_eq!(status_code(&json!(409)), Some(409));
-        assert_eq!(status_code(&json!({"code": "200"})), Some(200));
-        assert_eq!(status_code(&json!("created")), None);
+    fn locations_give_the_decoded_id() {
         assert_eq!(
             id_of("https://x/v2/Users/2819c223-7f76").as_deref(),
             Some("2819c223-7f76")
@@ -410,12 +421,17 @@ mod tests {
             {"method": "DELETE", "location": "https://h/v2/Users/x", "status": "204"},
             {"method": "POST", "bulkId": "w0", "location": "https://h/v2/Users/1", "status": "201", "version": "W/\"1\""},
         ]});
-        let got = read_response(Some(&body), &ops);
+        let answer: BulkResponse = serde_json::from_value(body).expect("an answer");
+        let got = read_response(&answer, &ops);
         assert!(
             matches!(&got[0], Some(Outcome::Ran { status: 201, location: Some(l), version: Some(_), .. }) if l.ends_with("/1"))
         );
         assert!(matches!(&got[1], Some(Outcome::Ran { status: 204, .. })));
         assert!(got[2].is_none());
-        assert!(read_response(None, &ops).iter().all(Option::is_none));
+        assert!(
+            read_response(&BulkResponse::default(), &ops)
+                .iter()
+                .all(Option::is_none)
+        );
     }
 }
