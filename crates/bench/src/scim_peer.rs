@@ -206,6 +206,19 @@ async fn provision_once(
         rtt.as_secs_f64() * 1000.0,
         wall.as_secs_f64() / bound.as_secs_f64().max(f64::MIN_POSITIVE)
     );
+    // scim2-server's test server runs its requests under one interpreter lock: at most one
+    // at a time makes progress, so requests x round trip is the floor it can reach.
+    println!(
+        "  one request at a time at the server: {:.2} s = {} requests x {:.2} ms; wall / that = {:.2}",
+        rtt.mul_f64(sent.total() as f64).as_secs_f64(),
+        sent.total(),
+        rtt.as_secs_f64() * 1000.0,
+        wall.as_secs_f64()
+            / rtt
+                .mul_f64(sent.total() as f64)
+                .as_secs_f64()
+                .max(f64::MIN_POSITIVE)
+    );
     drop(lock);
     let again = engine.plan().await?;
     println!("  re-plan after it: {} operations", again.op_count());
