@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 
 use crate::client::ScimClient;
 use crate::config::{DEFAULT_MEMBERS_PER_PATCH, ScimConfig};
+use crate::discovery::Discovery;
 use crate::wire::ServiceProviderConfig;
 
 /// What the server said it supports (`/ServiceProviderConfig`, RFC 7643 §5), read once.
@@ -88,16 +89,22 @@ pub struct ScimAdapter {
     pub(crate) attributes: BTreeMap<String, String>,
     pub(crate) page_size: usize,
     pub(crate) members_per_patch: usize,
-    features: OnceCell<Features>,
+    discovery: OnceCell<Discovery>,
     /// Cleared when the server refuses `excludedAttributes=members` on a group listing.
     pub(crate) exclude_members: AtomicBool,
+    /// `bulk` of the configuration.
+    bulk: bool,
+    /// `bulk_max_operations` of the configuration.
+    bulk_max_operations: Option<usize>,
+    /// Set when the server answers `/Bulk` with 404, 405 or 501 although it advertises it.
+    bulk_refused: AtomicBool,
 }
 
 impl std::fmt::Debug for ScimAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScimAdapter")
             .field("client", &self.client)
-            .field("features", &self.features.get())
+            .field("features", &self.discovery.get().map(|d| d.features))
             .finish()
     }
 }
@@ -143,8 +150,11 @@ impl ScimAdapter {
             attributes: config.attribute_paths,
             page_size: config.page_size,
             members_per_patch: config.members_per_patch,
-            features: OnceCell::new(),
+            discovery: OnceCell::new(),
             exclude_members: AtomicBool::new(true),
+            bulk: config.bulk,
+            bulk_max_operations: config.bulk_max_operations,
+            bulk_refused: AtomicBool::new(false),
         })
     }
 
@@ -179,27 +189,24 @@ impl ScimAdapter {
     /// server that has no such document (404, 501) is taken to support nothing optional.
     ///
     /// # Errors
-    /// Whatever else reading the document failed with.
+    /// As [`ScimAdapter::discovery`].
     pub async fn features(&self) -> Result<Features> {
-        self.features
+        self.discovery().await.map(|d| d.features)
+    }
+
+    /// What discovery found (`/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`),
+    /// read on first use.
+    ///
+    /// # Errors
+    /// Whatever reading failed with other than a missing document.
+    pub async fn discovery(&self) -> Result<&Discovery> {
+        self.discovery
             .get_or_try_init(|| async {
-                let read = self
-                    .client
-                    .get::<ServiceProviderConfig>("/ServiceProviderConfig", &[], "the service provider configuration")
-                    .await;
-                let features = match read {
-                    Ok(c) => Features::from_config(&c),
-                    Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Unsupported) => {
-                        tracing::warn!(adapter = crate::ADAPTER_NAME, "the server has no /ServiceProviderConfig; assuming no PATCH, filter or ETag support");
-                        Features::MINIMAL
-                    }
-                    Err(e) => return Err(e),
-                };
-                tracing::info!(adapter = crate::ADAPTER_NAME, features = %features.summary(), "SCIM service provider configuration");
-                Ok(features)
+                let found = Discovery::read(&self.client).await?;
+                tracing::info!(adapter = crate::ADAPTER_NAME, features = %found.features.summary(), "SCIM service provider configuration");
+                Ok(found)
             })
             .await
-            .copied()
     }
 
     /// The page size to ask for: the caller's wish, else the configured size, within the
@@ -210,6 +217,34 @@ impl ScimAdapter {
             Some(max) => wanted.min(max),
             None => wanted,
         })
+    }
+
+    /// The operations and bytes one bulk request may hold, when batches go to `/Bulk`:
+    /// the server advertises it with both limits, and configuration allows it.
+    ///
+    /// # Errors
+    /// As [`ScimAdapter::discovery`].
+    pub(crate) async fn bulk_limits(&self) -> Result<Option<(usize, usize)>> {
+        let features = self.features().await?;
+        Ok(self.limits_of(&features))
+    }
+
+    fn limits_of(&self, features: &Features) -> Option<(usize, usize)> {
+        if !self.bulk || self.bulk_refused.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (ops, bytes) = features.bulk?;
+        let ops = usize::try_from(ops).ok()?;
+        let ops = self.bulk_max_operations.map_or(ops, |m| m.min(ops));
+        let bytes = usize::try_from(bytes).ok()?;
+        // Both limits are required (RFC 7643 §5); a server leaving one out is not trusted
+        // with batches.
+        (ops > 1 && bytes > 0).then_some((ops, bytes))
+    }
+
+    /// Stops sending batches to `/Bulk` (the server refused it).
+    pub(crate) fn bulk_refused(&self) {
+        self.bulk_refused.store(true, Ordering::Relaxed);
     }
 
     pub(crate) fn exclude_members(&self) -> bool {
@@ -223,19 +258,51 @@ impl Adapter for ScimAdapter {
         crate::ADAPTER_NAME
     }
 
+    /// As declared, with the configured members per PATCH, and batches of user writes up
+    /// to the bulk limit where discovery (done when connecting) found `/Bulk`.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             members_batch_max: Some(self.members_per_patch),
+            users_batch_max: self
+                .discovery
+                .get()
+                .and_then(|d| self.limits_of(&d.features))
+                .map(|(ops, _)| ops),
             ..Self::declared_capabilities()
         }
     }
 
-    /// Reads the server's configuration (logged at `info`, with what it supports) and
-    /// one user.
+    /// Reads the server's discovery documents (logged at `info`, with what it supports)
+    /// and one user; fails naming every configured attribute path that the server's
+    /// `/Schemas` does not have.
     async fn check(&self) -> Result<()> {
-        self.features().await?;
+        let found = self.discovery().await?;
+        let unknown = found.unknown_paths(&self.attributes);
+        if !unknown.is_empty() {
+            let list: Vec<String> = unknown
+                .iter()
+                .map(|(name, path)| format!("attribute_paths.{name} = `{path}`"))
+                .collect();
+            return Err(idbridge_core::Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the SCIM service provider's /Schemas has no such user attribute: {}",
+                    list.join(", ")
+                ),
+            ));
+        }
         crate::users::list(self, PageRequest::with_size(1)).await?;
         Ok(())
+    }
+
+    /// What discovery found, once read: the features of `/ServiceProviderConfig`, the
+    /// resource types, whether groups and the Enterprise extension are there, and the
+    /// user schema's attributes.
+    fn facts(&self) -> Vec<(String, String)> {
+        self.discovery
+            .get()
+            .map(Discovery::facts)
+            .unwrap_or_default()
     }
 
     fn request_counts(&self) -> Option<RequestCounts> {

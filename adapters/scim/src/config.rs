@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use idbridge_core::http::HttpSettings;
 use idbridge_core::{AdapterConfig, Result, Secret};
@@ -77,6 +76,14 @@ pub struct ScimConfig {
     /// Members changed in one PATCH of a group. Default 100.
     #[serde(default = "default_members_per_patch")]
     pub members_per_patch: usize,
+    /// Send batches of user creates and deletes to `/Bulk` where the server advertises it
+    /// (RFC 7644 §3.7). Default `true`; `false` sends every write on its own.
+    #[serde(default = "yes")]
+    pub bulk: bool,
+    /// The most operations in one bulk request, below the server's `maxOperations`.
+    /// Default: the server's `maxOperations`.
+    #[serde(default)]
+    pub bulk_max_operations: Option<usize>,
     /// Verify the server's TLS certificate. Default `true`.
     #[serde(default = "yes")]
     pub verify_tls: bool,
@@ -102,6 +109,8 @@ impl std::fmt::Debug for ScimConfig {
             .field("attribute_paths", &self.attribute_paths)
             .field("page_size", &self.page_size)
             .field("members_per_patch", &self.members_per_patch)
+            .field("bulk", &self.bulk)
+            .field("bulk_max_operations", &self.bulk_max_operations)
             .finish()
     }
 }
@@ -163,9 +172,7 @@ impl ScimConfig {
         let mut parsed: ScimConfig = cfg.parse()?;
         parsed.validate(cfg)?;
         parsed.base_url = parsed.base_url.trim_end_matches('/').to_string();
-        if let Some(ca) = &parsed.ca_file {
-            parsed.ca_file = Some(cfg.resolve_path(ca));
-        }
+        parsed.ca_file = parsed.ca_file.map(|ca| cfg.resolve_path(&ca));
         Ok(parsed)
     }
 
@@ -204,6 +211,10 @@ impl ScimConfig {
             ("page_size", self.page_size as u64),
             ("members_per_patch", self.members_per_patch as u64),
             ("timeout_secs", self.timeout_secs),
+            (
+                "bulk_max_operations",
+                self.bulk_max_operations.map_or(1, |m| m as u64),
+            ),
         ] {
             if v == 0 {
                 return Err(cfg.error(key, "must be at least 1"));
@@ -269,12 +280,7 @@ impl ScimConfig {
 
     /// The HTTP client's settings.
     pub fn http_settings(&self) -> HttpSettings {
-        HttpSettings {
-            verify_tls: self.verify_tls,
-            ca_file: self.ca_file.clone(),
-            request_timeout: Duration::from_secs(self.timeout_secs),
-            ..HttpSettings::default()
-        }
+        HttpSettings::for_connection(self.verify_tls, self.ca_file.clone(), self.timeout_secs)
     }
 }
 

@@ -15,8 +15,10 @@
 //! `adapters/scim/README.md`.
 
 pub mod adapter;
+mod bulk;
 pub mod client;
 pub mod config;
+pub mod discovery;
 pub mod error;
 mod groups;
 pub mod mapping;

@@ -2,7 +2,8 @@
 //! §3.5.2 patch, §3.6 delete).
 
 use idbridge_core::{
-    Error, ErrorKind, NewUser, Page, PageRequest, Result, User, UserChanges, Users, async_trait,
+    Error, ErrorKind, NewUser, Page, PageRequest, Result, User, UserChanges, UserWrite,
+    UserWriteResult, Users, async_trait,
 };
 use reqwest::Method;
 use serde_json::Value;
@@ -205,6 +206,12 @@ impl Users for ScimAdapter {
 
     async fn set_user_enabled(&self, id: &str, enabled: bool) -> Result<User> {
         modify(self, id, &UserChanges::default(), Some(enabled)).await
+    }
+
+    /// Creates and deletes go to `/Bulk` where the server advertises it (see
+    /// [`crate::bulk`]); the rest one by one.
+    async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
+        crate::bulk::write_users(self, batch).await
     }
 
     async fn delete_user(&self, id: &str) -> Result<()> {

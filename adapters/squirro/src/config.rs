@@ -2,7 +2,6 @@
 //! derived from it.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use idbridge_core::http::HttpSettings;
 use idbridge_core::{AdapterConfig, Result, Secret};
@@ -141,9 +140,7 @@ impl SquirroConfig {
     pub fn from_adapter_config(cfg: &AdapterConfig) -> Result<Self> {
         let mut parsed: SquirroConfig = cfg.parse()?;
         parsed.validate(cfg)?;
-        if let Some(ca) = &parsed.ca_file {
-            parsed.ca_file = Some(cfg.resolve_path(ca));
-        }
+        parsed.ca_file = parsed.ca_file.map(|ca| cfg.resolve_path(&ca));
         Ok(parsed)
     }
 
@@ -224,12 +221,7 @@ impl SquirroConfig {
 
     /// The HTTP settings: TLS options and the request timeout.
     pub fn http_settings(&self) -> HttpSettings {
-        HttpSettings {
-            verify_tls: self.verify_tls,
-            ca_file: self.ca_file.clone(),
-            request_timeout: Duration::from_secs(self.timeout_secs),
-            ..HttpSettings::default()
-        }
+        HttpSettings::for_connection(self.verify_tls, self.ca_file.clone(), self.timeout_secs)
     }
 }
 

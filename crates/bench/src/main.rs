@@ -12,6 +12,7 @@ mod ldap;
 mod planning;
 mod provision;
 mod rss;
+mod scim_peer;
 mod serve_latency;
 
 use std::process::ExitCode;
@@ -142,6 +143,30 @@ enum Command {
         /// Multiplies users and groups (0.1 = a tenth).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+    },
+    /// Initial provisioning into scim2-server (started from the Python environment on a
+    /// free loopback port) through the `scim` adapter, every write on its own and then
+    /// with `/Bulk`: requests against the minimum, wall time against the bound.
+    ScimPeer {
+        /// Users.
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Groups.
+        #[arg(long, default_value_t = 500)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// Operations in flight.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// The Python interpreter with scim2-server installed. Default: `IDBRIDGE_PYTHON`,
+        /// else `python3`.
+        #[arg(long)]
+        python: Option<std::path::PathBuf>,
+        /// User creates, one after another, that measure the round trip.
+        #[arg(long, default_value_t = 200)]
+        probes: usize,
     },
     /// Benchmark 4: one member added to a large group: write count and plan time per
     /// group size.
@@ -297,6 +322,23 @@ fn run(cli: Cli) -> Result<()> {
                 concurrency,
             ))
         }
+        Command::ScimPeer {
+            users,
+            groups,
+            per_user,
+            concurrency,
+            python,
+            probes,
+        } => rt()?.block_on(scim_peer::run(
+            Shape {
+                users,
+                groups,
+                per_user,
+            },
+            concurrency,
+            python,
+            probes,
+        )),
         Command::LargeGroup {
             users,
             sizes,

@@ -124,3 +124,72 @@ fn check_creates_no_target_file_that_create_would_make() {
     );
     assert!(!state.exists(), "check created no state file");
 }
+
+#[test]
+fn check_json_reports_every_system_with_what_it_supports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.db");
+    let cfg = config(dir.path(), &state, "");
+    let out = idbridge(&["check", "--json", "-c", &cfg], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["mappings"], "ok", "{report}");
+    let systems = report["systems"].as_array().expect("systems");
+    assert_eq!(systems.len(), 2, "{report}");
+    for s in systems {
+        assert_eq!(s["adapter"], "file");
+        assert_eq!(s["ok"], true);
+        assert!(
+            s["supports"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|o| o == "users_create")),
+            "{s}"
+        );
+        assert_eq!(
+            s["facts"],
+            serde_json::json!([]),
+            "a file has nothing to discover"
+        );
+    }
+    assert!(!state.exists(), "check created no state file");
+}
+
+#[test]
+fn check_shows_what_a_scim_server_advertises_in_text_and_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = dir.path().join("source.yaml");
+    copy_example(&source);
+    let (_server, target) = support::emulator("scim", &[]);
+    let cfg = dir.path().join("idbridge.json");
+    std::fs::write(
+        &cfg,
+        serde_json::json!({
+            "state": dir.path().join("state.db"),
+            "source": {"adapter": "file", "path": source},
+            "targets": {"app": target},
+        })
+        .to_string(),
+    )
+    .expect("config written");
+    let cfg = cfg.to_str().expect("utf-8 path");
+    let out = idbridge(&["check", "-c", cfg], &[]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("  discovered:\n    serviceProviderConfig: read\n    patch: yes"),
+        "{text}"
+    );
+    let out = idbridge(&["check", "--json", "-c", cfg], &[]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let facts = &report["systems"][1]["facts"];
+    assert_eq!(facts[0]["name"], "serviceProviderConfig", "{report}");
+    assert!(
+        facts
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["name"] == "bulk")),
+        "{report}"
+    );
+}

@@ -84,6 +84,14 @@ pub trait Adapter: Users + Groups + Memberships + Roles + Sessions + Send + Sync
     fn request_counts(&self) -> Option<RequestCounts> {
         None
     }
+
+    /// What the adapter found out about the platform it is connected to (a server's
+    /// advertised features and limits, for example), as ordered name and value pairs that
+    /// `idbridge check` shows after [`Adapter::check`] succeeded. Names are short and
+    /// stable (`bulk`, `filter.maxResults`); values never hold secrets. Default: none.
+    fn facts(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// Convenience on top of the traits for code that holds a raw adapter (wrappers, adapter

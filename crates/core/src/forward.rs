@@ -70,6 +70,9 @@ pub trait Forward: Send + Sync + 'static {
     fn request_counts(&self) -> Option<RequestCounts> {
         self.forward_to().request_counts()
     }
+    fn facts(&self) -> Vec<(String, String)> {
+        self.forward_to().facts()
+    }
 
     // ---- Users ----
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
@@ -179,6 +182,9 @@ impl<T: Forward> Adapter for T {
     }
     fn request_counts(&self) -> Option<RequestCounts> {
         Forward::request_counts(self)
+    }
+    fn facts(&self) -> Vec<(String, String)> {
+        Forward::facts(self)
     }
 }
 

@@ -16,6 +16,38 @@ pub struct Args {
     /// The configuration file (TOML, YAML or JSON).
     #[arg(short = 'c', long = "config")]
     config: PathBuf,
+    /// Print one JSON document instead of text: `ok`, `systems` (each with `name`,
+    /// `adapter`, `ok`, `error`, `supports` and `facts`, the name and value pairs its
+    /// adapter discovered), `problems` and `mappings`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints a text line unless the output is JSON.
+macro_rules! say {
+    ($json:expr, $($arg:tt)*) => {
+        if !$json {
+            outln!($($arg)*);
+        }
+    };
+}
+
+/// One system's outcome, for `--json`.
+#[derive(Clone, serde::Serialize)]
+struct SystemReport {
+    name: String,
+    adapter: String,
+    ok: bool,
+    error: Option<String>,
+    supports: Vec<&'static str>,
+    facts: Vec<Fact>,
+}
+
+/// A name and value an adapter discovered about its platform.
+#[derive(Clone, serde::Serialize)]
+struct Fact {
+    name: String,
+    value: String,
 }
 
 /// What connecting every system gave.
@@ -24,6 +56,7 @@ struct Connected {
     /// Per system, in configuration order: the handle, or `None` when it failed.
     handles: Vec<Option<AdapterHandle>>,
     failed: usize,
+    reports: Vec<SystemReport>,
 }
 
 impl super::connected::Connections for Connected {
@@ -34,42 +67,69 @@ impl super::connected::Connections for Connected {
     }
 }
 
-/// Connects and checks every system, printing each one's outcome.
-async fn connect_all(config: &Config) -> Connected {
+/// Connects and checks every system, printing each one's outcome (unless `json`) and
+/// what its adapter discovered about it.
+async fn connect_all(config: &Config, json: bool) -> Connected {
     let mut handles = Vec::new();
     let mut failed = 0;
+    let mut reports = Vec::new();
     for section in config.systems() {
         let label = format!("{} ({})", section.name, section.adapter);
+        let mut report = SystemReport {
+            name: section.name.to_string(),
+            adapter: section.adapter.to_string(),
+            ok: false,
+            error: None,
+            supports: Vec::new(),
+            facts: Vec::new(),
+        };
         // Built read-only: a check creates nothing (a file target's `create = true`
         // included).
         let handle = match super::connect_with(config, section, true).await {
             Ok(h) => h,
             Err(e) => {
                 failed += 1;
-                outln!("{label}: FAILED to build: {e}");
+                say!(json, "{label}: FAILED to build: {e}");
+                report.error = Some(format!("failed to build: {e}"));
+                reports.push(report);
                 handles.push(None);
                 continue;
             }
         };
         match handle.check().await {
             Ok(()) => {
-                outln!("{label}: ok");
-                let ops: Vec<&str> = handle
+                say!(json, "{label}: ok");
+                report.ok = true;
+                report.supports = handle
                     .capabilities()
                     .supported()
                     .iter()
                     .map(|o| o.as_str())
                     .collect();
-                outln!("  supports: {}", ops.join(", "));
+                say!(json, "  supports: {}", report.supports.join(", "));
+                let facts = handle.facts();
+                if !facts.is_empty() {
+                    say!(json, "  discovered:");
+                }
+                for (name, value) in facts {
+                    say!(json, "    {name}: {value}");
+                    report.facts.push(Fact { name, value });
+                }
             }
             Err(e) => {
                 failed += 1;
-                outln!("{label}: FAILED: {e}");
+                say!(json, "{label}: FAILED: {e}");
+                report.error = Some(e.to_string());
             }
         }
+        reports.push(report);
         handles.push(Some(handle));
     }
-    Connected { handles, failed }
+    Connected {
+        handles,
+        failed,
+        reports,
+    }
 }
 
 /// Checks the engine's keys of every target, the state file's place, every system's
@@ -79,7 +139,9 @@ async fn connect_all(config: &Config) -> Connected {
 /// target is changed. Exit code 1 when anything fails.
 pub async fn run(args: Args) -> Result<ExitCode> {
     let config = super::load_config(&args.config)?;
+    let json = args.json;
     let mut problems = 0;
+    let mut problem_list: Vec<String> = Vec::new();
 
     let mut settings = Vec::new();
     for (name, section) in &config.targets {
@@ -88,52 +150,76 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             Ok(s) => settings.push(s),
             Err(e) => {
                 problems += 1;
-                outln!("targets.{name}: FAILED: {e}");
+                say!(json, "targets.{name}: FAILED: {e}");
+                problem_list.push(format!("targets.{name}: {e}"));
             }
         }
     }
     if idbridge_core::config::is_postgres_state(&config.state) {
-        problems += check_postgres(&config).await;
+        if let Err(problem) = check_postgres(&config, json).await {
+            problems += 1;
+            problem_list.push(problem);
+        }
     } else {
         match idbridge_sync::check_state_path(&config.state) {
-            Ok(()) => outln!("state {}: ok", config.state.display()),
+            Ok(()) => say!(json, "state {}: ok", config.state.display()),
             Err(e) => {
                 problems += 1;
-                outln!("state: FAILED: {e}");
+                say!(json, "state: FAILED: {e}");
+                problem_list.push(format!("state: {e}"));
             }
         }
     }
 
-    let (systems, failed, plan_checked) = super::connected::run_connected(
-        async { Ok(connect_all(&config).await) },
+    let (reports, failed, plan_checked) = super::connected::run_connected(
+        async { Ok(connect_all(&config, json).await) },
         |connected| async move {
-            let systems = connected.handles.len();
             let failed = connected.failed;
+            let reports = connected.reports;
             if failed > 0 || problems > 0 {
-                return Ok((systems, failed, None));
+                return Ok((reports, failed, None));
             }
             let handles = connected.handles.into_iter().flatten().collect();
-            Ok((systems, failed, Some(plan_check(handles, settings).await)))
+            Ok((reports, failed, Some(plan_check(handles, settings).await)))
         },
     )
     .await?;
-    match plan_checked {
-        Some(Ok(())) => outln!("mappings: ok (a plan can be made)"),
+    let systems = reports.len();
+    let mappings = match plan_checked {
+        Some(Ok(())) => {
+            say!(json, "mappings: ok (a plan can be made)");
+            "ok".to_string()
+        }
         Some(Err(e)) => {
             problems += 1;
-            outln!("mappings: FAILED: {e}");
+            say!(json, "mappings: FAILED: {e}");
+            format!("failed: {e}")
         }
-        None => outln!("mappings: not checked (fix the problems above first)"),
-    }
+        None => {
+            say!(json, "mappings: not checked (fix the problems above first)");
+            "not checked".to_string()
+        }
+    };
 
+    if json {
+        crate::output::json(&serde_json::json!({
+            "ok": failed == 0 && problems == 0,
+            "config": args.config.display().to_string(),
+            "systems": reports,
+            "problems": problem_list,
+            "mappings": mappings,
+        }));
+    }
     if failed > 0 || problems > 0 {
-        outln!(
+        say!(
+            json,
             "{failed} of {systems} system(s) failed; {problems} other problem(s) in {}",
             args.config.display()
         );
         Ok(ExitCode::FAILURE)
     } else {
-        outln!(
+        say!(
+            json,
             "configuration {} is valid and all {systems} system(s) answered",
             args.config.display()
         );
@@ -142,8 +228,8 @@ pub async fn run(args: Args) -> Result<ExitCode> {
 }
 
 /// Connects to a PostgreSQL state and prints what it holds for the tenant, changing
-/// nothing (no migration, no tenant registered); returns the number of problems (0 or 1).
-async fn check_postgres(config: &Config) -> usize {
+/// nothing (no migration, no tenant registered); returns the problem found, if any.
+async fn check_postgres(config: &Config, json: bool) -> std::result::Result<(), String> {
     let state = config.state.clone();
     let shown = state.display().to_string();
     let probe = tokio::task::spawn_blocking(move || idbridge_store::probe_postgres(&state, None))
@@ -156,42 +242,43 @@ async fn check_postgres(config: &Config) -> usize {
     let p = match probe {
         Ok(p) => p,
         Err(e) => {
-            outln!("state: FAILED: {e}");
-            return 1;
+            say!(json, "state: FAILED: {e}");
+            return Err(format!("state: {e}"));
         }
     };
     let tls = if p.encrypted { "TLS" } else { "not encrypted" };
-    outln!("state {shown}: ok (PostgreSQL {}, {tls})", p.server_version);
+    say!(json, "state {shown}: ok (PostgreSQL {}, {tls})", p.server_version);
     match p.schema_version {
-        None => outln!("  schema: none yet (the first run creates it)"),
+        None => say!(json, "  schema: none yet (the first run creates it)"),
         Some(v) if v > idbridge_store::POSTGRES_SCHEMA_VERSION => {
-            outln!(
-                "  schema: FAILED: version {v}, newer than the {} this idbridge knows; use the \
+            let problem = format!(
+                "schema version {v} is newer than the {} this idbridge knows; use the \
                  idbridge version that wrote it (or newer)",
                 idbridge_store::POSTGRES_SCHEMA_VERSION
             );
-            return 1;
+            say!(json, "  schema: FAILED: {problem}");
+            return Err(format!("state: {problem}"));
         }
-        Some(v) if v < idbridge_store::POSTGRES_SCHEMA_VERSION => outln!(
+        Some(v) if v < idbridge_store::POSTGRES_SCHEMA_VERSION => say!(json, 
             "  schema: version {v} (the next run migrates it to {})",
             idbridge_store::POSTGRES_SCHEMA_VERSION
         ),
-        Some(v) => outln!("  schema: version {v}"),
+        Some(v) => say!(json, "  schema: version {v}"),
     }
     if !p.tenant_known {
-        outln!(
+        say!(json, 
             "  tenant {}: not registered yet (the first run registers it)",
             config.tenant
         );
     } else {
-        outln!("  tenant {}: registered", config.tenant);
+        say!(json, "  tenant {}: registered", config.tenant);
     }
     match (&p.holder, p.held_unnamed) {
-        (Some(holder), _) => outln!("  run lock: held by {holder}"),
-        (None, true) => outln!("  run lock: held by a run that is starting up"),
-        (None, false) => outln!("  run lock: free"),
+        (Some(holder), _) => say!(json, "  run lock: held by {holder}"),
+        (None, true) => say!(json, "  run lock: held by a run that is starting up"),
+        (None, false) => say!(json, "  run lock: free"),
     }
-    0
+    Ok(())
 }
 
 /// Reads every system and plans as `idbridge plan` does, against an empty in-memory state

@@ -96,6 +96,12 @@ impl AdapterHandle {
         self.inner.request_counts()
     }
 
+    /// What the adapter found out about its platform ([`Adapter::facts`]), for
+    /// `idbridge check`.
+    pub fn facts(&self) -> Vec<(String, String)> {
+        self.inner.facts()
+    }
+
     /// The wrapped adapter, unchecked: for adapter-specific extensions and for the
     /// conformance suite's check that undeclared operations are not implemented.
     pub fn inner(&self) -> &Arc<dyn Adapter> {

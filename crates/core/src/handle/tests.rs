@@ -485,3 +485,41 @@ fn the_batch_key_is_the_adapters_only_where_it_takes_membership_batches() {
     assert_eq!(key(Some(1)), MemberBatchKey::Alone);
     assert_eq!(key(Some(10)), MemberBatchKey::Shared("g".into()));
 }
+
+/// A wrapper that says what it found out; everything else forwards.
+struct Described(Arc<Recorder>);
+
+impl crate::Forward for Described {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.0.as_ref()
+    }
+    fn facts(&self) -> Vec<(String, String)> {
+        vec![
+            ("bulk".into(), "no".into()),
+            ("filter".into(), "yes".into()),
+        ]
+    }
+}
+
+/// A wrapper that overrides nothing.
+struct Plain(Arc<dyn Adapter>);
+
+impl crate::Forward for Plain {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.0.as_ref()
+    }
+}
+
+#[test]
+fn facts_default_to_none_and_pass_through_wrappers_in_order() {
+    let (rec, h) = recorded("t", Capabilities::default(), Protected::default());
+    assert!(h.facts().is_empty());
+    let wrapped = AdapterHandle::new("w", Arc::new(Plain(Arc::new(Described(rec)))));
+    assert_eq!(
+        wrapped.facts(),
+        vec![
+            ("bulk".to_string(), "no".to_string()),
+            ("filter".to_string(), "yes".to_string())
+        ]
+    );
+}

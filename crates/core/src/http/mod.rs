@@ -67,6 +67,21 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
 }
 
+impl HttpSettings {
+    /// The settings of the connection keys HTTP adapters share (`verify_tls`, `ca_file`,
+    /// already resolved against the configuration file, and a request timeout in
+    /// seconds); everything else default. A timeout of 0 is taken as 1 second: adapters
+    /// refuse 0 when validating their configuration.
+    pub fn for_connection(verify_tls: bool, ca_file: Option<PathBuf>, timeout_secs: u64) -> Self {
+        HttpSettings {
+            verify_tls,
+            ca_file,
+            request_timeout: Duration::from_secs(timeout_secs.max(1)),
+            ..HttpSettings::default()
+        }
+    }
+}
+
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
@@ -155,5 +170,29 @@ pub(crate) mod test_support {
             },
             ..HttpSettings::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_settings_keep_the_shared_keys_and_default_the_rest() {
+        let s = HttpSettings::for_connection(false, Some(PathBuf::from("/etc/ca.pem")), 55);
+        assert!(!s.verify_tls);
+        assert_eq!(
+            s.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(s.request_timeout, Duration::from_secs(55));
+        let d = HttpSettings::default();
+        assert_eq!(s.connect_timeout, d.connect_timeout);
+        assert_eq!(s.max_body_bytes, d.max_body_bytes);
+        assert!(!s.cookie_store);
+        assert_eq!(
+            HttpSettings::for_connection(true, None, 0).request_timeout,
+            Duration::from_secs(1)
+        );
     }
 }
