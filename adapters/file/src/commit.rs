@@ -26,23 +26,24 @@ use idbridge_core::{Error, Result};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::format::{Directory, SaveStep, io_error};
+use crate::held::Held;
 use crate::reload::{Seen, Stat, hash_bytes, read_file};
 
 /// What the adapter holds: the document as last read or durably written.
 pub(crate) struct State {
-    pub(crate) dir: Directory,
+    pub(crate) held: Held,
     /// What the file held when last read or written; `None` while a read-only adapter
     /// stands in for a file that `create = true` would create (an empty directory).
     pub(crate) seen: Option<Seen>,
-    /// What listings computed over `dir`, for the version of it they computed it from:
+    /// What listings computed over `held`, for the version of it they computed it from:
     /// the hash in `seen`. Whatever replaces `dir` resets it.
     pub(crate) derived: Option<crate::listing::Derived>,
 }
 
 impl State {
-    /// Makes `dir`, as the file now holds it (`seen`), the current document.
-    pub(crate) fn replace(&mut self, dir: Directory, seen: Seen) {
-        self.dir = dir;
+    /// Makes `held`, as the file now holds it (`seen`), the current document.
+    pub(crate) fn replace(&mut self, held: Held, seen: Seen) {
+        self.held = held;
         self.seen = Some(seen);
         self.derived = None;
     }
@@ -193,24 +194,25 @@ impl Committer {
         if jobs.is_empty() {
             return;
         }
-        let mut next = state.dir.clone();
+        let current = state.held.unpacked();
+        let mut next = current.clone();
         for job in &mut jobs {
             job.apply(&mut next);
         }
-        if next == state.dir {
+        if next == *current {
             finish(jobs, Ok(()));
             return;
         }
         if next.validate().is_err() {
-            next = isolate(&state.dir, &mut jobs);
-            if next == state.dir {
+            next = isolate(current, &mut jobs);
+            if next == *current {
                 finish(jobs, Ok(()));
                 return;
             }
         }
         match self.save(state.seen.clone(), next).await {
             Ok((dir, seen)) => {
-                state.replace(dir, seen);
+                state.replace(Held::plain(dir), seen);
                 self.rewrites.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %self.path.display(), writes = jobs.len(), "rewrote the directory file");
                 // Answered only now that memory holds what the file holds: a caller's

@@ -7,7 +7,9 @@ use std::path::Path;
 use idbridge_core::{Error, Result};
 
 use super::Directory;
+use super::packed::PackedUsers;
 use super::trailer::{COMPLETE_KEY, Complete, Parsed, Written};
+use super::validate::problems_with;
 
 /// The serialization of a directory file, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +82,23 @@ impl Directory {
         text: &str,
         require_complete: bool,
     ) -> Result<Directory> {
+        Directory::packed_from_file_text(path, text, require_complete).map(Parsed::into_directory)
+    }
+
+    /// [`Directory::from_file_text`] with the users left packed, as the adapter holds
+    /// them.
+    pub(crate) fn packed_from_file_text(
+        path: &Path,
+        text: &str,
+        require_complete: bool,
+    ) -> Result<Parsed> {
         let format = Format::for_path(path)?;
         let origin = format!("directory file `{}`", path.display());
-        let dir = Directory::parse_checked(text, format, &origin, require_complete)?;
-        dir.validate()
+        let parsed = Directory::parse_packed(text, format, &origin, require_complete)?;
+        let problems = problems_with(&parsed.users, &parsed.directory);
+        Directory::problems_to_result(problems)
             .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
-        Ok(dir)
+        Ok(parsed)
     }
 
     /// Parses a document without validating it. `origin_name` (a file name or
@@ -115,8 +128,20 @@ impl Directory {
         origin_name: &str,
         require_complete: bool,
     ) -> Result<Directory> {
+        Directory::parse_packed(text, format, origin_name, require_complete)
+            .map(Parsed::into_directory)
+    }
+
+    /// [`Directory::parse_checked`] with the users left packed.
+    pub(crate) fn parse_packed(
+        text: &str,
+        format: Format,
+        origin_name: &str,
+        require_complete: bool,
+    ) -> Result<Parsed> {
         let parsed = if text.trim().is_empty() {
             Parsed {
+                users: PackedUsers::new(),
                 directory: Directory::default(),
                 complete: None,
             }
@@ -125,7 +150,7 @@ impl Directory {
         };
         match parsed.complete {
             Some(promised) => {
-                let found = Complete::of(&parsed.directory);
+                let found = parsed.found();
                 if promised != found {
                     let mut wrong = Vec::new();
                     for (what, p, f) in [
@@ -146,7 +171,7 @@ impl Directory {
                 }
             }
             None if require_complete => {
-                let found = Complete::of(&parsed.directory);
+                let found = parsed.found();
                 return Err(Error::config(format!(
                     "{origin_name}: incomplete: the file does not end with the \
                      `{COMPLETE_KEY}` trailer (`{COMPLETE_KEY}: {{users: N, groups: N, roles: N, \
@@ -159,7 +184,7 @@ impl Directory {
             }
             None => {}
         }
-        Ok(parsed.directory)
+        Ok(parsed)
     }
 
     fn parse_document(text: &str, format: Format, origin_name: &str) -> Result<Parsed> {
