@@ -18,7 +18,7 @@ use crate::format::{DirGroup, DirRole, Directory, Format, io_error};
 use crate::held::Held;
 use crate::listing::{Derived, page_by, page_of};
 use crate::ops::{self, group_not_found, user_not_found};
-use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, read_file};
+use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_file, read_parsed};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -278,9 +278,7 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let (text, seen) = read_file(path, options.max_file_bytes)?;
-        let parsed = Directory::packed_from_file_text(path, &text, options.require_complete)?;
-        drop(text);
+        let (parsed, seen) = read_parsed(path, options.max_file_bytes, options.require_complete)?;
         Ok(adapter(Held::parsed(parsed), Some(seen)))
     }
 
@@ -378,12 +376,15 @@ impl FileAdapter {
             if known.as_ref().is_some_and(|k| k.proven_by(&now)) {
                 return Ok(Fresh::Same(None));
             }
-            let (text, seen) = read_file(&path, limit)?;
-            if known.as_ref().is_some_and(|k| seen.hash == k.hash) {
-                return Ok(Fresh::Same(Some(seen)));
+            // Hashing first (without keeping the bytes) spares the parse when only the
+            // metadata moved.
+            if let Some(k) = &known {
+                let seen = hash_file(&path, limit)?;
+                if seen.hash == k.hash {
+                    return Ok(Fresh::Same(Some(seen)));
+                }
             }
-            let parsed = Directory::packed_from_file_text(&path, &text, require)?;
-            drop(text);
+            let (parsed, seen) = read_parsed(&path, limit, require)?;
             Ok(Fresh::Changed(Box::new(Held::parsed(parsed)), seen))
         })
         .await
@@ -639,11 +640,8 @@ impl Adapter for FileAdapter {
         let path = self.path.clone();
         let require = self.require_complete;
         let limit = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || {
-            let (text, _) = read_file(&path, limit)?;
-            Directory::packed_from_file_text(&path, &text, require).map(|_| ())
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
+        tokio::task::spawn_blocking(move || read_parsed(&path, limit, require).map(|_| ()))
+            .await
+            .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
     }
 }

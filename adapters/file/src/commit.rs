@@ -27,7 +27,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::format::{Directory, SaveStep, io_error};
 use crate::held::Held;
-use crate::reload::{Seen, Stat, hash_bytes, read_file};
+use crate::reload::{Seen, Stat, hash_bytes, hash_file};
 
 /// What the adapter holds: the document as last read or durably written.
 pub(crate) struct State {
@@ -252,8 +252,7 @@ impl Committer {
                 Ok(now) if expected.proven_by(&now) => true,
                 Ok(now) if now == expected.stat => {
                     // Too recent for the metadata to tell: compare the content.
-                    let (_, seen) = read_file(&path, limit)?;
-                    seen.hash == expected.hash
+                    hash_file(&path, limit)?.hash == expected.hash
                 }
                 _ => false,
             };

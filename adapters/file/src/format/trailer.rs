@@ -52,6 +52,15 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// An empty directory without a trailer (what an empty file holds).
+    pub(crate) fn empty() -> Parsed {
+        Parsed {
+            users: PackedUsers::new(),
+            directory: Directory::default(),
+            complete: None,
+        }
+    }
+
     /// The counts of what was read.
     pub(crate) fn found(&self) -> Complete {
         Complete {
