@@ -188,7 +188,23 @@ impl Committer {
     }
 
     /// Takes every queued write into one rewrite (see the module documentation).
-    async fn flush(self: Arc<Self>, mut state: OwnedMutexGuard<State>) {
+    ///
+    /// The rewrite (copying, changing, comparing and validating the document, then
+    /// saving it) runs on a blocking thread: on the async workers it would keep the
+    /// caller that spawned it from being polled, so that the writes it is about to send
+    /// (a scheduler's next operations) would reach the queue one rewrite at a time.
+    async fn flush(self: Arc<Self>, state: OwnedMutexGuard<State>) {
+        // Writes woken together reach the queue over a few polls: let them in first.
+        tokio::task::yield_now().await;
+        let path = self.path.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || self.rewrite(state)).await {
+            // Its writes' callers are told the rewrite stopped before it answered.
+            tracing::warn!(path = %path.display(), error = %e, "a directory rewrite stopped");
+        }
+    }
+
+    /// [`Committer::flush`]'s work, on a blocking thread.
+    fn rewrite(&self, mut state: OwnedMutexGuard<State>) {
         let mut jobs = std::mem::take(&mut *lock(&self.queue));
         jobs.retain(|j| !j.abandoned());
         if jobs.is_empty() {
@@ -210,7 +226,7 @@ impl Committer {
                 return;
             }
         }
-        match self.save(state.seen.clone(), next).await {
+        match self.save(state.seen.clone(), next) {
             Ok((dir, seen)) => {
                 state.replace(Held::plain(dir), seen);
                 self.rewrites.fetch_add(1, Ordering::Relaxed);
@@ -230,7 +246,7 @@ impl Committer {
     /// Saves `next` (already validated) over the file, unless someone else changed the file
     /// since it was last read or written (`expected`); returns the document and what the
     /// file now holds.
-    async fn save(&self, expected: Option<Seen>, next: Directory) -> Result<(Directory, Seen)> {
+    fn save(&self, expected: Option<Seen>, next: Directory) -> Result<(Directory, Seen)> {
         if self.read_only {
             return Err(Error::permission_denied(format!(
                 "directory file `{}` was opened read-only (to be checked); nothing is written",
@@ -244,40 +260,36 @@ impl Committer {
                 self.path.display()
             )));
         };
-        let path = self.path.clone();
+        let path = &self.path;
         let limit = self.max_file_bytes;
         let fault = lock(&self.fault).clone();
-        tokio::task::spawn_blocking(move || {
-            let unchanged = match Stat::of(&path) {
-                Ok(now) if expected.proven_by(&now) => true,
-                Ok(now) if now == expected.stat => {
-                    // Too recent for the metadata to tell: compare the content.
-                    hash_file(&path, limit)?.hash == expected.hash
-                }
-                _ => false,
-            };
-            if !unchanged {
-                return Err(Error::conflict(format!(
-                    "directory file `{}` was changed by someone else since it was read; \
-                     reload before writing",
-                    path.display()
-                )));
+        let unchanged = match Stat::of(path) {
+            Ok(now) if expected.proven_by(&now) => true,
+            Ok(now) if now == expected.stat => {
+                // Too recent for the metadata to tell: compare the content.
+                hash_file(path, limit)?.hash == expected.hash
             }
-            let at = SystemTime::now();
-            let text = next.save_valid_with(&path, &mut |step| match &fault {
-                Some(f) => f(step),
-                None => Ok(()),
-            })?;
-            let stat = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
-            let seen = Seen {
-                stat,
-                hash: hash_bytes(text.as_bytes()),
-                at,
-            };
-            Ok((next, seen))
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
+            _ => false,
+        };
+        if !unchanged {
+            return Err(Error::conflict(format!(
+                "directory file `{}` was changed by someone else since it was read; \
+                 reload before writing",
+                path.display()
+            )));
+        }
+        let at = SystemTime::now();
+        let text = next.save_valid_with(path, &mut |step| match &fault {
+            Some(f) => f(step),
+            None => Ok(()),
+        })?;
+        let stat = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
+        let seen = Seen {
+            stat,
+            hash: hash_bytes(text.as_bytes()),
+            at,
+        };
+        Ok((next, seen))
     }
 }
 
