@@ -14,10 +14,11 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::commit::{Committer, State};
-use crate::format::{DirGroup, DirRole, DirUser, Directory, Format, io_error};
-use crate::listing::{Derived, page_of};
+use crate::format::{DirGroup, DirRole, Directory, Format, io_error};
+use crate::held::Held;
+use crate::listing::{Derived, page_by, page_of};
 use crate::ops::{self, group_not_found, user_not_found};
-use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, read_file};
+use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_file, read_parsed};
 
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -85,7 +86,7 @@ enum Fresh {
     /// The content is the one already held.
     Same(Option<Seen>),
     /// The file holds a different document.
-    Changed(Box<Directory>, Seen),
+    Changed(Box<Held>, Seen),
 }
 
 /// A directory kept in one YAML or JSON file, as source and as target.
@@ -242,13 +243,13 @@ impl FileAdapter {
     /// As [`FileAdapter::build`], and [`idbridge_core::ErrorKind::Config`] for a path that
     /// is not a regular file or a file larger than `max_file_bytes`.
     pub fn open_options(path: &Path, options: &OpenOptions) -> Result<FileAdapter> {
-        let adapter = |dir, seen| FileAdapter {
+        let adapter = |held, seen| FileAdapter {
             path: path.to_path_buf(),
             require_complete: options.require_complete,
             max_file_bytes: options.max_file_bytes,
             read_only: options.read_only,
             state: Arc::new(Mutex::new(State {
-                dir,
+                held,
                 seen,
                 derived: None,
             })),
@@ -268,7 +269,7 @@ impl FileAdapter {
             }
             if options.read_only {
                 // What the first real run would start from, without creating it.
-                return Ok(adapter(Directory::new(), None));
+                return Ok(adapter(Held::plain(Directory::new()), None));
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
@@ -277,9 +278,8 @@ impl FileAdapter {
             Directory::new().save_atomic(path)?;
             tracing::info!(path = %path.display(), "created an empty directory file");
         }
-        let (text, seen) = read_file(path, options.max_file_bytes)?;
-        let dir = Directory::from_file_text(path, &text, options.require_complete)?;
-        Ok(adapter(dir, Some(seen)))
+        let (parsed, seen) = read_parsed(path, options.max_file_bytes, options.require_complete)?;
+        Ok(adapter(Held::parsed(parsed), Some(seen)))
     }
 
     /// The file this adapter reads and writes.
@@ -302,28 +302,28 @@ impl FileAdapter {
 
     /// A copy of the document as last read or written (without looking at the file).
     pub async fn snapshot(&self) -> Directory {
-        self.state.lock().await.dir.clone()
+        self.state.lock().await.held.to_directory()
     }
 
     /// Serves `f` from the document, first reloading it if the file changed.
     ///
     /// # Errors
     /// A file that cannot be read, parsed, validated or proven complete.
-    async fn read<T>(&self, f: impl FnOnce(&Directory) -> T) -> Result<T> {
+    async fn read<T>(&self, f: impl FnOnce(&Held) -> T) -> Result<T> {
         let mut state = self.state.lock().await;
         self.refresh(&mut state).await?;
-        Ok(f(&state.dir))
+        Ok(f(&state.held))
     }
 
     /// Serves `f` from the document as held: for the pages after a listing's first, so
     /// that one listing reads one version of the file.
-    async fn read_held<T>(&self, f: impl FnOnce(&Directory) -> T) -> T {
+    async fn read_held<T>(&self, f: impl FnOnce(&Held) -> T) -> T {
         let state = self.state.lock().await;
-        f(&state.dir)
+        f(&state.held)
     }
 
     /// Serves the first page of a listing fresh, later pages from the same version.
-    async fn list<T>(&self, page: &PageRequest, f: impl FnOnce(&Directory) -> T) -> Result<T> {
+    async fn list<T>(&self, page: &PageRequest, f: impl FnOnce(&Held) -> T) -> Result<T> {
         if page.cursor.is_none() {
             self.read(f).await
         } else {
@@ -337,7 +337,7 @@ impl FileAdapter {
     async fn list_derived<T>(
         &self,
         page: &PageRequest,
-        f: impl FnOnce(&Directory, &Derived) -> T,
+        f: impl FnOnce(&Held, &Derived) -> T,
     ) -> Result<T> {
         let mut guard = self.state.lock().await;
         if page.cursor.is_none() {
@@ -347,9 +347,9 @@ impl FileAdapter {
         let version = state.seen.as_ref().map(|s| s.hash);
         let derived = match state.derived.take() {
             Some(d) if d.is_for(version) => d,
-            _ => Derived::of(&state.dir, version, &self.work),
+            _ => Derived::of(&state.held, version, &self.work),
         };
-        let out = f(&state.dir, &derived);
+        let out = f(&state.held, &derived);
         state.derived = Some(derived);
         Ok(out)
     }
@@ -376,21 +376,25 @@ impl FileAdapter {
             if known.as_ref().is_some_and(|k| k.proven_by(&now)) {
                 return Ok(Fresh::Same(None));
             }
-            let (text, seen) = read_file(&path, limit)?;
-            if known.as_ref().is_some_and(|k| seen.hash == k.hash) {
-                return Ok(Fresh::Same(Some(seen)));
+            // Hashing first (without keeping the bytes) spares the parse when only the
+            // metadata moved.
+            if let Some(k) = &known {
+                let seen = hash_file(&path, limit)?;
+                if seen.hash == k.hash {
+                    return Ok(Fresh::Same(Some(seen)));
+                }
             }
-            let dir = Directory::from_file_text(&path, &text, require)?;
-            Ok(Fresh::Changed(Box::new(dir), seen))
+            let (parsed, seen) = read_parsed(&path, limit, require)?;
+            Ok(Fresh::Changed(Box::new(Held::parsed(parsed)), seen))
         })
         .await
         .map_err(|e| Error::unavailable(format!("reading the directory file failed: {e}")))??;
         match fresh {
             Fresh::Same(None) => {}
             Fresh::Same(Some(seen)) => state.seen = Some(seen),
-            Fresh::Changed(dir, seen) => {
+            Fresh::Changed(held, seen) => {
                 tracing::debug!(path = %self.path.display(), "the directory file changed; reloaded it");
-                state.replace(*dir, seen);
+                state.replace(*held, seen);
             }
         }
         Ok(())
@@ -414,20 +418,16 @@ impl FileAdapter {
 #[async_trait]
 impl Users for FileAdapter {
     async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
-        self.list(&page, |d| {
-            page_of(
-                &d.users,
-                &page,
-                DEFAULT_PAGE_SIZE,
-                &self.work,
-                DirUser::to_user,
-            )
+        self.list(&page, |h| {
+            page_by(h.user_count(), &page, DEFAULT_PAGE_SIZE, &self.work, |i| {
+                h.user(i)
+            })
         })
         .await?
     }
 
     async fn get_user(&self, id: &str) -> Result<User> {
-        self.read(|d| d.user(id).map(DirUser::to_user))
+        self.read(|h| h.find_user(id))
             .await?
             .ok_or_else(|| user_not_found(id))
     }
@@ -470,9 +470,9 @@ impl Users for FileAdapter {
 #[async_trait]
 impl Groups for FileAdapter {
     async fn list_groups(&self, page: PageRequest) -> Result<Page<Group>> {
-        self.list(&page, |d| {
+        self.list(&page, |h| {
             page_of(
-                &d.groups,
+                &h.rest().groups,
                 &page,
                 DEFAULT_PAGE_SIZE,
                 &self.work,
@@ -483,7 +483,7 @@ impl Groups for FileAdapter {
     }
 
     async fn get_group(&self, id: &str) -> Result<Group> {
-        self.read(|d| d.group(id).map(DirGroup::to_group))
+        self.read(|h| h.rest().group(id).map(DirGroup::to_group))
             .await?
             .ok_or_else(|| group_not_found(id))
     }
@@ -511,14 +511,17 @@ impl Groups for FileAdapter {
 #[async_trait]
 impl Memberships for FileAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
-        self.list_derived(&page, |d, derived| {
-            let g = d.group(group).ok_or_else(|| group_not_found(group))?;
+        self.list_derived(&page, |h, derived| {
+            let g = h
+                .rest()
+                .group(group)
+                .ok_or_else(|| group_not_found(group))?;
             page_of(
                 derived.members(&g.name),
                 &page,
                 DEFAULT_PAGE_SIZE,
                 &self.work,
-                |m| m.principal(d),
+                |m| m.principal(h),
             )
         })
         .await?
@@ -564,9 +567,9 @@ impl Memberships for FileAdapter {
 #[async_trait]
 impl Roles for FileAdapter {
     async fn list_roles(&self, page: PageRequest) -> Result<Page<Role>> {
-        self.list(&page, |d| {
+        self.list(&page, |h| {
             page_of(
-                &d.roles,
+                &h.rest().roles,
                 &page,
                 DEFAULT_PAGE_SIZE,
                 &self.work,
@@ -637,11 +640,8 @@ impl Adapter for FileAdapter {
         let path = self.path.clone();
         let require = self.require_complete;
         let limit = self.max_file_bytes;
-        tokio::task::spawn_blocking(move || {
-            let (text, _) = read_file(&path, limit)?;
-            Directory::from_file_text(&path, &text, require).map(|_| ())
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
+        tokio::task::spawn_blocking(move || read_parsed(&path, limit, require).map(|_| ()))
+            .await
+            .map_err(|e| Error::unavailable(format!("checking the directory file failed: {e}")))?
     }
 }

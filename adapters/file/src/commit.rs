@@ -26,23 +26,24 @@ use idbridge_core::{Error, Result};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::format::{Directory, SaveStep, io_error};
-use crate::reload::{Seen, Stat, hash_bytes, read_file};
+use crate::held::Held;
+use crate::reload::{Seen, Stat, hash_bytes, hash_file};
 
 /// What the adapter holds: the document as last read or durably written.
 pub(crate) struct State {
-    pub(crate) dir: Directory,
+    pub(crate) held: Held,
     /// What the file held when last read or written; `None` while a read-only adapter
     /// stands in for a file that `create = true` would create (an empty directory).
     pub(crate) seen: Option<Seen>,
-    /// What listings computed over `dir`, for the version of it they computed it from:
+    /// What listings computed over `held`, for the version of it they computed it from:
     /// the hash in `seen`. Whatever replaces `dir` resets it.
     pub(crate) derived: Option<crate::listing::Derived>,
 }
 
 impl State {
-    /// Makes `dir`, as the file now holds it (`seen`), the current document.
-    pub(crate) fn replace(&mut self, dir: Directory, seen: Seen) {
-        self.dir = dir;
+    /// Makes `held`, as the file now holds it (`seen`), the current document.
+    pub(crate) fn replace(&mut self, held: Held, seen: Seen) {
+        self.held = held;
         self.seen = Some(seen);
         self.derived = None;
     }
@@ -187,30 +188,47 @@ impl Committer {
     }
 
     /// Takes every queued write into one rewrite (see the module documentation).
-    async fn flush(self: Arc<Self>, mut state: OwnedMutexGuard<State>) {
+    ///
+    /// The rewrite (copying, changing, comparing and validating the document, then
+    /// saving it) runs on a blocking thread: on the async workers it would keep the
+    /// caller that spawned it from being polled, so that the writes it is about to send
+    /// (a scheduler's next operations) would reach the queue one rewrite at a time.
+    async fn flush(self: Arc<Self>, state: OwnedMutexGuard<State>) {
+        // Writes woken together reach the queue over a few polls: let them in first.
+        tokio::task::yield_now().await;
+        let path = self.path.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || self.rewrite(state)).await {
+            // Its writes' callers are told the rewrite stopped before it answered.
+            tracing::warn!(path = %path.display(), error = %e, "a directory rewrite stopped");
+        }
+    }
+
+    /// [`Committer::flush`]'s work, on a blocking thread.
+    fn rewrite(&self, mut state: OwnedMutexGuard<State>) {
         let mut jobs = std::mem::take(&mut *lock(&self.queue));
         jobs.retain(|j| !j.abandoned());
         if jobs.is_empty() {
             return;
         }
-        let mut next = state.dir.clone();
+        let current = state.held.unpacked();
+        let mut next = current.clone();
         for job in &mut jobs {
             job.apply(&mut next);
         }
-        if next == state.dir {
+        if next == *current {
             finish(jobs, Ok(()));
             return;
         }
         if next.validate().is_err() {
-            next = isolate(&state.dir, &mut jobs);
-            if next == state.dir {
+            next = isolate(current, &mut jobs);
+            if next == *current {
                 finish(jobs, Ok(()));
                 return;
             }
         }
-        match self.save(state.seen.clone(), next).await {
+        match self.save(state.seen.clone(), next) {
             Ok((dir, seen)) => {
-                state.replace(dir, seen);
+                state.replace(Held::plain(dir), seen);
                 self.rewrites.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %self.path.display(), writes = jobs.len(), "rewrote the directory file");
                 // Answered only now that memory holds what the file holds: a caller's
@@ -228,7 +246,7 @@ impl Committer {
     /// Saves `next` (already validated) over the file, unless someone else changed the file
     /// since it was last read or written (`expected`); returns the document and what the
     /// file now holds.
-    async fn save(&self, expected: Option<Seen>, next: Directory) -> Result<(Directory, Seen)> {
+    fn save(&self, expected: Option<Seen>, next: Directory) -> Result<(Directory, Seen)> {
         if self.read_only {
             return Err(Error::permission_denied(format!(
                 "directory file `{}` was opened read-only (to be checked); nothing is written",
@@ -242,41 +260,36 @@ impl Committer {
                 self.path.display()
             )));
         };
-        let path = self.path.clone();
+        let path = &self.path;
         let limit = self.max_file_bytes;
         let fault = lock(&self.fault).clone();
-        tokio::task::spawn_blocking(move || {
-            let unchanged = match Stat::of(&path) {
-                Ok(now) if expected.proven_by(&now) => true,
-                Ok(now) if now == expected.stat => {
-                    // Too recent for the metadata to tell: compare the content.
-                    let (_, seen) = read_file(&path, limit)?;
-                    seen.hash == expected.hash
-                }
-                _ => false,
-            };
-            if !unchanged {
-                return Err(Error::conflict(format!(
-                    "directory file `{}` was changed by someone else since it was read; \
-                     reload before writing",
-                    path.display()
-                )));
+        let unchanged = match Stat::of(path) {
+            Ok(now) if expected.proven_by(&now) => true,
+            Ok(now) if now == expected.stat => {
+                // Too recent for the metadata to tell: compare the content.
+                hash_file(path, limit)?.hash == expected.hash
             }
-            let at = SystemTime::now();
-            let text = next.save_valid_with(&path, &mut |step| match &fault {
-                Some(f) => f(step),
-                None => Ok(()),
-            })?;
-            let stat = Stat::of(&path).map_err(|e| io_error(&path, "cannot read", e))?;
-            let seen = Seen {
-                stat,
-                hash: hash_bytes(text.as_bytes()),
-                at,
-            };
-            Ok((next, seen))
-        })
-        .await
-        .map_err(|e| Error::unavailable(format!("saving the directory file failed: {e}")))?
+            _ => false,
+        };
+        if !unchanged {
+            return Err(Error::conflict(format!(
+                "directory file `{}` was changed by someone else since it was read; \
+                 reload before writing",
+                path.display()
+            )));
+        }
+        let at = SystemTime::now();
+        let text = next.save_valid_with(path, &mut |step| match &fault {
+            Some(f) => f(step),
+            None => Ok(()),
+        })?;
+        let stat = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
+        let seen = Seen {
+            stat,
+            hash: hash_bytes(text.as_bytes()),
+            at,
+        };
+        Ok((next, seen))
     }
 }
 

@@ -15,6 +15,7 @@ pub mod limits;
 
 mod adapter;
 mod commit;
+mod held;
 mod listing;
 mod ops;
 mod reload;

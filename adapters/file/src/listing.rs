@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use idbridge_core::{Grant, Page, PageRequest, Principal, Result};
 
-use crate::format::Directory;
+use crate::format::{Directory, UserRecords};
+use crate::held::{Held, WithUsers};
 
 /// The page `req` asks for out of `all`, converting only that page's records with `to`:
 /// the same page as [`Page::slice`] over every record converted. Counts the records it
@@ -26,10 +27,24 @@ pub(crate) fn page_of<S, T>(
     work: &AtomicU64,
     to: impl Fn(&S) -> T,
 ) -> Result<Page<T>> {
+    page_by(all.len(), req, default_size, work, |i| all.get(i).map(&to))
+}
+
+/// [`page_of`] over `total` records that `to` converts by position.
+///
+/// # Errors
+/// As [`page_of`].
+pub(crate) fn page_by<T>(
+    total: usize,
+    req: &PageRequest,
+    default_size: usize,
+    work: &AtomicU64,
+    to: impl Fn(usize) -> Option<T>,
+) -> Result<Page<T>> {
     let offset = req.offset()?;
     let size = req.size.unwrap_or(default_size).max(1);
-    let total = all.len();
-    let items: Vec<T> = all.iter().skip(offset).take(size).map(to).collect();
+    let end = offset.saturating_add(size).min(total);
+    let items: Vec<T> = (offset.min(end)..end).filter_map(to).collect();
     work.fetch_add(items.len() as u64, Ordering::Relaxed);
     let end = offset + items.len();
     let next = (end < total && !items.is_empty()).then(|| end.to_string());
@@ -54,40 +69,12 @@ impl Derived {
     /// records visited in `work`. `version` names the document's content (the hash of the
     /// file's bytes as last read or written, `None` for the empty directory a read-only
     /// adapter stands in for a missing file).
-    pub(crate) fn of(dir: &Directory, version: Option<u64>, work: &AtomicU64) -> Derived {
-        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
-        let mut visited = 0u64;
-        for (at, u) in dir.users.iter().enumerate() {
-            for (i, name) in u.groups.iter().enumerate() {
-                visited += 1;
-                // A name listed twice makes one membership.
-                if !u.groups[..i].contains(name) {
-                    members
-                        .entry(name.clone())
-                        .or_default()
-                        .push(Member::User(at));
-                }
-            }
-        }
-        for (at, g) in dir.groups.iter().enumerate() {
-            for (i, name) in g.groups.iter().enumerate() {
-                visited += 1;
-                if !g.groups[..i].contains(name) {
-                    members
-                        .entry(name.clone())
-                        .or_default()
-                        .push(Member::Group(at));
-                }
-            }
-        }
-        let grants = neutral_grants(dir);
-        visited += (dir.users.len() + dir.groups.len() + dir.grants.len()) as u64;
-        work.fetch_add(visited, Ordering::Relaxed);
-        Derived {
+    pub(crate) fn of(held: &Held, version: Option<u64>, work: &AtomicU64) -> Derived {
+        held.with_users(Compute {
+            rest: held.rest(),
             version,
-            members,
-            grants,
-        }
+            work,
+        })
     }
 
     /// Whether this was computed from the document version `version`. The hash of the
@@ -103,6 +90,60 @@ impl Derived {
     }
 }
 
+/// [`Derived::of`] over the users as they are held.
+struct Compute<'a> {
+    rest: &'a Directory,
+    version: Option<u64>,
+    work: &'a AtomicU64,
+}
+
+impl WithUsers<Derived> for Compute<'_> {
+    fn call<U: UserRecords + ?Sized>(self, users: &U) -> Derived {
+        let dir = self.rest;
+        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
+        let mut visited = 0u64;
+        let mut listed: Vec<&str> = Vec::new();
+        for at in 0..users.count() {
+            listed.clear();
+            for name in users.groups(at) {
+                visited += 1;
+                // A name listed twice makes one membership.
+                if !listed.contains(&name) {
+                    listed.push(name);
+                    match members.get_mut(name) {
+                        Some(list) => list.push(Member::User(at)),
+                        None => {
+                            members.insert(name.to_string(), vec![Member::User(at)]);
+                        }
+                    }
+                }
+            }
+        }
+        for (at, g) in dir.groups.iter().enumerate() {
+            for (i, name) in g.groups.iter().enumerate() {
+                visited += 1;
+                if !g.groups[..i].contains(name) {
+                    members
+                        .entry(name.clone())
+                        .or_default()
+                        .push(Member::Group(at));
+                }
+            }
+        }
+        let grants = neutral_grants(users, dir);
+        visited += (users.count() + dir.groups.len() + dir.grants.len()) as u64;
+        self.work.fetch_add(visited, Ordering::Relaxed);
+        for list in members.values_mut() {
+            list.shrink_to_fit();
+        }
+        Derived {
+            version: self.version,
+            members,
+            grants,
+        }
+    }
+}
+
 /// A member by its position in the document it was computed from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Member {
@@ -113,30 +154,34 @@ pub(crate) enum Member {
 }
 
 impl Member {
-    /// The member as a principal of `dir`, the document version it was computed from
+    /// The member as a principal of `held`, the document version it was computed from
     /// (where every position exists).
-    pub(crate) fn principal(self, dir: &Directory) -> Principal {
+    pub(crate) fn principal(self, held: &Held) -> Principal {
         match self {
-            Member::User(at) => {
-                Principal::User(dir.users.get(at).map(|u| u.id.clone()).unwrap_or_default())
-            }
-            Member::Group(at) => {
-                Principal::Group(dir.groups.get(at).map(|g| g.id.clone()).unwrap_or_default())
-            }
+            Member::User(at) => Principal::User(held.user_id(at).to_string()),
+            Member::Group(at) => Principal::Group(
+                held.rest()
+                    .groups
+                    .get(at)
+                    .map(|g| g.id.clone())
+                    .unwrap_or_default(),
+            ),
         }
     }
 }
 
 /// [`Directory::neutral_grants`], resolving names through maps instead of a scan of the
 /// users, groups and roles per grant. The first record with a name wins, as there.
-fn neutral_grants(dir: &Directory) -> Vec<Grant> {
+fn neutral_grants<U: UserRecords + ?Sized>(users_of: &U, dir: &Directory) -> Vec<Grant> {
     let mut roles = HashMap::new();
     for r in &dir.roles {
         roles.entry(r.name.as_str()).or_insert(r);
     }
     let mut users = HashMap::new();
-    for u in &dir.users {
-        users.entry(u.login.as_str()).or_insert(u.id.as_str());
+    if !dir.grants.is_empty() {
+        for i in 0..users_of.count() {
+            users.entry(users_of.login(i)).or_insert(users_of.id(i));
+        }
     }
     let mut groups = HashMap::new();
     for g in &dir.groups {

@@ -15,8 +15,10 @@ use crate::journal::JournalWriter;
 use crate::plan::{Plan, TargetPlan};
 use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
 use crate::settings::{CorrelationKey, TargetSettings};
-use crate::state::{Effective, SourceState, TargetState, read_members, read_source, read_target};
-use crate::table::{LinkTable, Members};
+use crate::state::{
+    Effective, SourceState, TargetState, read_member_table, read_source, read_target,
+};
+use crate::table::LinkTable;
 use crate::util::norm;
 
 mod offboard;

@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use idbridge_core::{
-    AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Principal, Result, Role,
-    Session, User,
+    AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, MAX_PAGES, PageRequest,
+    Principal, Result, Role, Session,
 };
 
 use crate::settings::{Concept, TargetSettings};
@@ -149,7 +149,7 @@ pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
             source.kind()
         )));
     }
-    let users = source.all_users();
+    let users = users_table(source);
     let groups = async {
         if caps.groups_list {
             source.all_groups().await.map(Some)
@@ -167,12 +167,11 @@ pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
         }
     };
     let (users, groups, roles) = futures::try_join!(users, groups, roles)?;
-    let users = to_table(users)?;
     let members = match (&groups, caps.members_list) {
-        (Some(groups), true) => Members::from_principals(
-            read_members(source, groups.iter().map(|g| g.id.clone()).collect(), 8).await?,
-            &users,
-        ),
+        (Some(groups), true) => {
+            let ids = groups.iter().map(|g| g.id.clone()).collect();
+            read_member_table(source, ids, 8, &users).await?
+        }
         _ => Members::new(),
     };
     let (roles, grants) = match roles {
@@ -203,7 +202,7 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
             target.kind()
         )));
     }
-    let users = target.all_users();
+    let users = users_table(target);
     let groups = async {
         if effective.groups {
             target.all_groups().await
@@ -229,7 +228,7 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
     let (users, groups, (roles, grants), sessions) =
         futures::try_join!(users, groups, roles, sessions)?;
     Ok(TargetState {
-        users: to_table(users)?,
+        users,
         groups,
         members: Members::new(),
         roles,
@@ -238,11 +237,73 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
     })
 }
 
-/// A listing as a table, its spare capacity released.
-fn to_table(users: Vec<User>) -> Result<UserTable> {
-    let mut t = UserTable::from_users(users)?;
-    t.shrink_to_fit();
-    Ok(t)
+/// Every user of `system`, each page appended to the table as it arrives (a million
+/// users as neutral records would hold about 250 MB more than the table), its spare
+/// capacity released at the end.
+///
+/// # Errors
+/// The first page error; [`idbridge_core::ErrorKind::Protocol`] when the system repeats
+/// a cursor or does not end after [`MAX_PAGES`] pages (as
+/// [`idbridge_core::collect_pages`]).
+pub async fn users_table(system: &AdapterHandle) -> Result<UserTable> {
+    let mut table = UserTable::new();
+    let mut cursor: Option<String> = None;
+    let mut seen = HashSet::new();
+    for _ in 0..MAX_PAGES {
+        let page = system
+            .list_users(PageRequest {
+                cursor: cursor.clone(),
+                size: None,
+            })
+            .await?;
+        table.extend(page.items)?;
+        match page.next {
+            None => {
+                table.shrink_to_fit();
+                return Ok(table);
+            }
+            Some(next) => {
+                if !seen.insert(next.clone()) {
+                    return Err(Error::protocol(format!(
+                        "the server returned page cursor `{next}` twice; stopping to avoid a loop"
+                    )));
+                }
+                cursor = Some(next);
+            }
+        }
+    }
+    Err(Error::protocol(format!(
+        "listing did not end after {MAX_PAGES} pages"
+    )))
+}
+
+/// [`read_members`] into a [`Members`] table, each group's list converted (its users
+/// resolved against `users`) as soon as it is read, so that the neutral lists of every
+/// group are never held at once.
+///
+/// # Errors
+/// The first read error.
+pub async fn read_member_table(
+    system: &AdapterHandle,
+    groups: Vec<String>,
+    concurrency: usize,
+    users: &UserTable,
+) -> Result<Members> {
+    if groups.is_empty() || system.capabilities().members_list_all {
+        let read = read_members(system, groups, concurrency).await?;
+        return Ok(Members::from_principals(read, users));
+    }
+    futures::stream::iter(groups)
+        .map(|g| async move {
+            let members = system.all_members(&g).await?;
+            Ok::<_, Error>((g, members))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_fold(Members::new(), |mut table, (g, members)| async move {
+            table.insert(g, members, users);
+            Ok(table)
+        })
+        .await
 }
 
 /// Reads the direct members of `groups`, `concurrency` groups at a time, or all of them

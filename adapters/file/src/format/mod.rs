@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, HashMap};
 use idbridge_core::{Grant, Group, Membership, Principal, Role, Scope, Snapshot, User};
 use serde::{Deserialize, Serialize};
 
+mod packed;
 mod parse;
 mod save;
 pub mod trailer;
@@ -48,9 +49,12 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use packed::PackedUsers;
 pub use parse::Format;
 pub(crate) use save::{SaveStep, io_error};
+pub(crate) use trailer::Parsed;
 pub use trailer::{COMPLETE_KEY, Complete};
+pub(crate) use validate::UserRecords;
 
 fn yes() -> bool {
     true
@@ -176,10 +180,6 @@ impl DirUser {
             enabled: self.enabled,
             attributes: self.attributes.clone(),
         }
-    }
-
-    fn describe(&self, index: usize) -> String {
-        format!("users[{index}] (id {}, login {})", self.id, self.login)
     }
 }
 

@@ -2,12 +2,14 @@
 //! trailer check) and writing it back.
 
 use std::fmt;
+use std::io::BufRead;
 use std::path::Path;
 
 use idbridge_core::{Error, Result};
 
 use super::Directory;
 use super::trailer::{COMPLETE_KEY, Complete, Parsed, Written};
+use super::validate::problems_with;
 
 /// The serialization of a directory file, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +35,7 @@ impl Format {
         }
     }
 
-    pub(super) fn for_path(path: &Path) -> Result<Format> {
+    pub(crate) fn for_path(path: &Path) -> Result<Format> {
         Format::from_path(path).ok_or_else(|| {
             Error::config(format!(
                 "directory file `{}`: unknown format: the name must end in .yaml, .yml or .json",
@@ -80,12 +82,23 @@ impl Directory {
         text: &str,
         require_complete: bool,
     ) -> Result<Directory> {
+        Directory::packed_from_file_text(path, text, require_complete).map(Parsed::into_directory)
+    }
+
+    /// [`Directory::from_file_text`] with the users left packed, as the adapter holds
+    /// them.
+    pub(crate) fn packed_from_file_text(
+        path: &Path,
+        text: &str,
+        require_complete: bool,
+    ) -> Result<Parsed> {
         let format = Format::for_path(path)?;
         let origin = format!("directory file `{}`", path.display());
-        let dir = Directory::parse_checked(text, format, &origin, require_complete)?;
-        dir.validate()
+        let parsed = Directory::parse_packed(text, format, &origin, require_complete)?;
+        let problems = problems_with(&parsed.users, &parsed.directory);
+        Directory::problems_to_result(problems)
             .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
-        Ok(dir)
+        Ok(parsed)
     }
 
     /// Parses a document without validating it. `origin_name` (a file name or
@@ -115,17 +128,114 @@ impl Directory {
         origin_name: &str,
         require_complete: bool,
     ) -> Result<Directory> {
-        let parsed = if text.trim().is_empty() {
-            Parsed {
-                directory: Directory::default(),
-                complete: None,
-            }
+        Directory::parse_packed(text, format, origin_name, require_complete)
+            .map(Parsed::into_directory)
+    }
+
+    /// [`Directory::parse_checked`] with the users left packed.
+    pub(crate) fn parse_packed(
+        text: &str,
+        format: Format,
+        origin_name: &str,
+        require_complete: bool,
+    ) -> Result<Parsed> {
+        // JSON's whitespace is ASCII only, as the streamed reader sees it.
+        let blank = match format {
+            Format::Yaml => text.trim().is_empty(),
+            Format::Json => text.bytes().all(|b| b.is_ascii_whitespace()),
+        };
+        let parsed = if blank {
+            Parsed::empty()
         } else {
             Directory::parse_document(text, format, origin_name)?
         };
+        check_trailer(parsed, origin_name, require_complete)
+    }
+
+    /// [`Directory::packed_from_file_text`] for a JSON file read as it is parsed: the
+    /// text is never held whole, the users are packed a record at a time.
+    ///
+    /// # Errors
+    /// As [`Directory::packed_from_file_text`]; an I/O error while reading is reported
+    /// as the parser's error at the point it happened.
+    pub(crate) fn packed_from_json_reader(
+        path: &Path,
+        reader: &mut impl BufRead,
+        require_complete: bool,
+    ) -> Result<Parsed> {
+        let origin = format!("directory file `{}`", path.display());
+        let parsed = parse_json_reader(reader, &origin, require_complete)?;
+        Directory::problems_to_result(problems_with(&parsed.users, &parsed.directory))
+            .map_err(|e| Error::config(format!("{origin}: {}", e.message())))?;
+        Ok(parsed)
+    }
+
+    /// [`Directory::parse_checked`] of JSON read from `reader` as it is parsed, a record
+    /// at a time, without holding the text: what the adapter does with a `.json` file.
+    /// Reads the same directories as [`Directory::parse_checked`] with [`Format::Json`]
+    /// and refuses the same texts.
+    ///
+    /// # Errors
+    /// As [`Directory::parse_checked`]; a read error is reported as a parse error at the
+    /// point it happened.
+    pub fn parse_json_reader(
+        mut reader: impl BufRead,
+        origin_name: &str,
+        require_complete: bool,
+    ) -> Result<Directory> {
+        parse_json_reader(&mut reader, origin_name, require_complete).map(Parsed::into_directory)
+    }
+}
+
+/// [`Directory::parse_json_reader`], the users packed.
+fn parse_json_reader(
+    reader: &mut impl BufRead,
+    origin: &str,
+    require_complete: bool,
+) -> Result<Parsed> {
+    let blank = only_whitespace(reader)
+        .map_err(|e| Error::config(format!("{origin}: cannot read: {e}")).with_source(e))?;
+    let parsed = if blank {
+        Parsed::empty()
+    } else {
+        let mut de = serde_json::Deserializer::from_reader(&mut *reader);
+        let parsed: Parsed = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+            Error::config(explain_parser_limit(describe_at(
+                origin,
+                err.path(),
+                err.inner(),
+            )))
+        })?;
+        de.end()
+            .map_err(|e| Error::config(format!("{origin}: trailing content: {e}")))?;
+        parsed
+    };
+    check_trailer(parsed, origin, require_complete)
+}
+
+/// Whether what is left to read is only whitespace (an empty file reads as an empty
+/// directory); reads past the leading whitespace, no further.
+fn only_whitespace(reader: &mut impl BufRead) -> std::io::Result<bool> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(true);
+        }
+        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let all = blank == buf.len();
+        reader.consume(blank);
+        if !all {
+            return Ok(false);
+        }
+    }
+}
+
+/// Checks the [`Complete`] trailer of what was parsed (see [`Directory::parse_checked`]).
+fn check_trailer(parsed: Parsed, origin_name: &str, require_complete: bool) -> Result<Parsed> {
+    {
         match parsed.complete {
             Some(promised) => {
-                let found = Complete::of(&parsed.directory);
+                let found = parsed.found();
                 if promised != found {
                     let mut wrong = Vec::new();
                     for (what, p, f) in [
@@ -146,7 +256,7 @@ impl Directory {
                 }
             }
             None if require_complete => {
-                let found = Complete::of(&parsed.directory);
+                let found = parsed.found();
                 return Err(Error::config(format!(
                     "{origin_name}: incomplete: the file does not end with the \
                      `{COMPLETE_KEY}` trailer (`{COMPLETE_KEY}: {{users: N, groups: N, roles: N, \
@@ -159,25 +269,14 @@ impl Directory {
             }
             None => {}
         }
-        Ok(parsed.directory)
+        Ok(parsed)
     }
+}
 
+impl Directory {
     fn parse_document(text: &str, format: Format, origin_name: &str) -> Result<Parsed> {
         let describe = |path: &serde_path_to_error::Path, inner: &dyn fmt::Display| {
-            let path = path.to_string();
-            let mut inner = inner.to_string();
-            // The YAML parser starts its message with (part of) the path; say it once.
-            if let Some((head, rest)) = inner.split_once(": ")
-                && !head.contains(' ')
-                && path.starts_with(head)
-            {
-                inner = rest.to_string();
-            }
-            if path == "." || path.is_empty() {
-                format!("{origin_name}: {inner}")
-            } else {
-                format!("{origin_name}: at `{path}`: {inner}")
-            }
+            describe_at(origin_name, path, inner)
         };
         match format {
             Format::Yaml => {
@@ -233,6 +332,28 @@ impl Directory {
                 })
                 .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
         }
+    }
+}
+
+/// A parser's error with the origin and the key path it happened at.
+fn describe_at(
+    origin_name: &str,
+    path: &serde_path_to_error::Path,
+    inner: &dyn fmt::Display,
+) -> String {
+    let path = path.to_string();
+    let mut inner = inner.to_string();
+    // The YAML parser starts its message with (part of) the path; say it once.
+    if let Some((head, rest)) = inner.split_once(": ")
+        && !head.contains(' ')
+        && path.starts_with(head)
+    {
+        inner = rest.to_string();
+    }
+    if path == "." || path.is_empty() {
+        format!("{origin_name}: {inner}")
+    } else {
+        format!("{origin_name}: at `{path}`: {inner}")
     }
 }
 

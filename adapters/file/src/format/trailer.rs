@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::packed::{PackSeed, PackedUsers};
 use super::{DirGrant, DirGroup, DirRole, DirUser, Directory};
 
 /// The trailer that proves a directory file was written to its end: the number of records
@@ -42,10 +43,39 @@ impl Complete {
 /// The key of the [`Complete`] trailer.
 pub const COMPLETE_KEY: &str = "complete";
 
-/// A parsed file: its records and its trailer, if it has one.
-pub(super) struct Parsed {
-    pub(super) directory: Directory,
-    pub(super) complete: Option<Complete>,
+/// A parsed file: its records (the users packed, `directory.users` empty) and its
+/// trailer, if it has one.
+pub(crate) struct Parsed {
+    pub(crate) users: PackedUsers,
+    pub(crate) directory: Directory,
+    pub(crate) complete: Option<Complete>,
+}
+
+impl Parsed {
+    /// An empty directory without a trailer (what an empty file holds).
+    pub(crate) fn empty() -> Parsed {
+        Parsed {
+            users: PackedUsers::new(),
+            directory: Directory::default(),
+            complete: None,
+        }
+    }
+
+    /// The counts of what was read.
+    pub(crate) fn found(&self) -> Complete {
+        Complete {
+            users: self.users.len(),
+            ..Complete::of(&self.directory)
+        }
+    }
+
+    /// The records as a [`Directory`], the users unpacked.
+    pub(crate) fn into_directory(self) -> Directory {
+        Directory {
+            users: self.users.unpack(),
+            ..self.directory
+        }
+    }
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["users", "groups", "roles", "grants", COMPLETE_KEY];
@@ -67,6 +97,7 @@ impl<'de> Deserialize<'de> for Parsed {
             ) -> std::result::Result<Parsed, A::Error> {
                 use serde::de::Error as _;
                 let mut directory = Directory::default();
+                let mut users = PackedUsers::new();
                 let mut seen: Vec<String> = Vec::new();
                 let mut complete = None;
                 while let Some(key) = map.next_key::<String>()? {
@@ -82,7 +113,7 @@ impl<'de> Deserialize<'de> for Parsed {
                         return Err(A::Error::custom(format!("duplicate key `{key}`")));
                     }
                     match key.as_str() {
-                        "users" => directory.users = map.next_value()?,
+                        "users" => map.next_value_seed(PackSeed(&mut users))?,
                         "groups" => directory.groups = map.next_value()?,
                         "roles" => directory.roles = map.next_value()?,
                         "grants" => directory.grants = map.next_value()?,
@@ -91,7 +122,9 @@ impl<'de> Deserialize<'de> for Parsed {
                     }
                     seen.push(key);
                 }
+                users.finish();
                 Ok(Parsed {
+                    users,
                     directory,
                     complete,
                 })

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use idbridge_core::{Error, Result, Scope};
 
-use super::{Directory, fold, is_valid_email};
+use super::packed::PackedUsers;
+use super::{DirUser, Directory, fold, is_valid_email};
 
 /// The most problems one validation error lists before summarising the rest.
 const MAX_REPORTED_PROBLEMS: usize = 20;
@@ -17,168 +18,7 @@ impl Directory {
     /// entries in a list; group nesting cycles; grants with no or two holders, or a project
     /// role granted outside its project; duplicate grants.
     pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-
-        let mut user_ids = HashMap::new();
-        let mut logins = HashMap::new();
-        for (i, u) in self.users.iter().enumerate() {
-            let me = u.describe(i);
-            if u.id.trim().is_empty() {
-                out.push(format!("{me}: empty id"));
-            } else if let Some(first) = user_ids.insert(u.id.as_str(), i) {
-                out.push(format!(
-                    "{me}: duplicate id, already used by users[{first}]"
-                ));
-            }
-            if u.login.trim().is_empty() {
-                out.push(format!("{me}: empty login"));
-            } else if u.login.trim() != u.login {
-                out.push(format!("{me}: login has leading or trailing spaces"));
-            } else if let Some(first) = logins.insert(fold(&u.login), i) {
-                out.push(format!(
-                    "{me}: duplicate login (ignoring case), already used by users[{first}] ({})",
-                    self.users[first].login
-                ));
-            }
-            if let Some(email) = &u.email
-                && !is_valid_email(email)
-            {
-                out.push(format!("{me}: malformed email `{email}`"));
-            }
-        }
-
-        let mut group_ids = HashMap::new();
-        let mut group_names: HashMap<String, usize> = HashMap::new();
-        for (i, g) in self.groups.iter().enumerate() {
-            let me = g.describe(i);
-            if g.id.trim().is_empty() {
-                out.push(format!("{me}: empty id"));
-            } else if let Some(first) = group_ids.insert(g.id.as_str(), i) {
-                out.push(format!(
-                    "{me}: duplicate id, already used by groups[{first}]"
-                ));
-            }
-            if g.name.trim().is_empty() {
-                out.push(format!("{me}: empty name"));
-            } else if let Some(first) = group_names.insert(fold(&g.name), i) {
-                out.push(format!(
-                    "{me}: duplicate name (ignoring case), already used by groups[{first}] ({})",
-                    self.groups[first].name
-                ));
-            }
-        }
-        let exact_group_names: HashSet<&str> =
-            self.groups.iter().map(|g| g.name.as_str()).collect();
-
-        for (i, u) in self.users.iter().enumerate() {
-            let mut seen = HashSet::new();
-            for name in &u.groups {
-                if !exact_group_names.contains(name.as_str()) {
-                    out.push(format!("{}: unknown group `{name}`", u.describe(i)));
-                } else if !seen.insert(name.as_str()) {
-                    out.push(format!("{}: lists group `{name}` twice", u.describe(i)));
-                }
-            }
-        }
-        for (i, g) in self.groups.iter().enumerate() {
-            let mut seen = HashSet::new();
-            for name in &g.groups {
-                if !exact_group_names.contains(name.as_str()) {
-                    out.push(format!("{}: unknown parent group `{name}`", g.describe(i)));
-                } else if !seen.insert(name.as_str()) {
-                    out.push(format!(
-                        "{}: lists parent group `{name}` twice",
-                        g.describe(i)
-                    ));
-                }
-            }
-        }
-        for cycle in self.nesting_cycles() {
-            let i = cycle[0];
-            let names: Vec<&str> = cycle
-                .iter()
-                .chain(std::iter::once(&i))
-                .map(|&j| self.groups[j].name.as_str())
-                .collect();
-            out.push(format!(
-                "{}: group nesting cycle {}",
-                self.groups[i].describe(i),
-                names.join(" -> ")
-            ));
-        }
-
-        let mut role_ids = HashMap::new();
-        let mut role_names = HashMap::new();
-        for (i, r) in self.roles.iter().enumerate() {
-            let me = r.describe(i);
-            if r.id.trim().is_empty() {
-                out.push(format!("{me}: empty id"));
-            } else if let Some(first) = role_ids.insert(r.id.as_str(), i) {
-                out.push(format!(
-                    "{me}: duplicate id, already used by roles[{first}]"
-                ));
-            }
-            if r.name.trim().is_empty() {
-                out.push(format!("{me}: empty name"));
-            } else if let Some(first) = role_names.insert(r.name.as_str(), i) {
-                out.push(format!(
-                    "{me}: duplicate name, already used by roles[{first}]"
-                ));
-            }
-            if let Scope::Project(p) = &r.scope
-                && p.trim().is_empty()
-            {
-                out.push(format!("{me}: empty project name in scope"));
-            }
-        }
-
-        let exact_logins: HashSet<&str> = self.users.iter().map(|u| u.login.as_str()).collect();
-        let mut seen_grants = HashMap::new();
-        for (i, g) in self.grants.iter().enumerate() {
-            let me = g.describe(i);
-            let role = self.roles.iter().find(|r| r.name == g.role);
-            if role.is_none() {
-                out.push(format!("{me}: unknown role `{}`", g.role));
-            }
-            match (&g.user, &g.group) {
-                (Some(u), None) => {
-                    if !exact_logins.contains(u.as_str()) {
-                        out.push(format!("{me}: unknown user `{u}`"));
-                    }
-                }
-                (None, Some(n)) => {
-                    if !exact_group_names.contains(n.as_str()) {
-                        out.push(format!("{me}: unknown group `{n}`"));
-                    }
-                }
-                _ => out.push(format!("{me}: give exactly one of `user` and `group`")),
-            }
-            if let Some(Scope::Project(p)) = &g.scope
-                && p.trim().is_empty()
-            {
-                out.push(format!("{me}: empty project name in scope"));
-            }
-            if let Some(role) = role {
-                if let (Scope::Project(own), Some(scope)) = (&role.scope, &g.scope)
-                    && scope != &role.scope
-                {
-                    out.push(format!(
-                        "{me}: role `{}` belongs to project `{own}` and cannot be granted in {scope}",
-                        role.name
-                    ));
-                }
-                let key = (
-                    g.role.as_str(),
-                    g.user.as_deref(),
-                    g.group.as_deref(),
-                    g.effective_scope(&role.scope),
-                );
-                if let Some(first) = seen_grants.insert(key, i) {
-                    out.push(format!("{me}: duplicate of grants[{first}]"));
-                }
-            }
-        }
-        out
+        problems_with(self.users.as_slice(), self)
     }
 
     /// Checks the document (see [`Directory::problems`]).
@@ -187,7 +27,11 @@ impl Directory {
     /// [`ErrorKind::InvalidInput`](idbridge_core::ErrorKind::InvalidInput) listing every problem, each naming its record, e.g.
     /// `users[3] (id u-0004, login bob): malformed email `bob@``.
     pub fn validate(&self) -> Result<()> {
-        let problems = self.problems();
+        Directory::problems_to_result(self.problems())
+    }
+
+    /// The error [`Directory::validate`] gives for `problems`, if there are any.
+    pub(crate) fn problems_to_result(problems: Vec<String>) -> Result<()> {
         if problems.is_empty() {
             return Ok(());
         }
@@ -276,4 +120,241 @@ impl Directory {
         }
         false
     }
+}
+
+/// The user records a document is checked through: the file records of a [`Directory`]
+/// or the packed users the adapter holds.
+pub(crate) trait UserRecords {
+    /// How many users.
+    fn count(&self) -> usize;
+    /// The id of user `i`.
+    fn id(&self, i: usize) -> &str;
+    /// The login of user `i`.
+    fn login(&self, i: usize) -> &str;
+    /// The email of user `i`, if any.
+    fn email(&self, i: usize) -> Option<&str>;
+    /// The group names user `i` lists.
+    fn groups(&self, i: usize) -> impl Iterator<Item = &str>;
+}
+
+impl UserRecords for [DirUser] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn id(&self, i: usize) -> &str {
+        self.get(i).map_or("", |u| u.id.as_str())
+    }
+    fn login(&self, i: usize) -> &str {
+        self.get(i).map_or("", |u| u.login.as_str())
+    }
+    fn email(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(|u| u.email.as_deref())
+    }
+    fn groups(&self, i: usize) -> impl Iterator<Item = &str> {
+        self.get(i)
+            .map(|u| u.groups.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+    }
+}
+
+impl UserRecords for PackedUsers {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn id(&self, i: usize) -> &str {
+        PackedUsers::id(self, i)
+    }
+    fn login(&self, i: usize) -> &str {
+        PackedUsers::login(self, i)
+    }
+    fn email(&self, i: usize) -> Option<&str> {
+        PackedUsers::email(self, i)
+    }
+    fn groups(&self, i: usize) -> impl Iterator<Item = &str> {
+        PackedUsers::groups(self, i)
+    }
+}
+
+/// `users[3] (id u-0004, login bob)`: how a problem names a user.
+fn describe<U: UserRecords + ?Sized>(users: &U, i: usize) -> String {
+    format!("users[{i}] (id {}, login {})", users.id(i), users.login(i))
+}
+
+/// [`Directory::problems`] of `users` with the groups, roles and grants of `rest` (whose
+/// own users are not looked at).
+pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory) -> Vec<String> {
+    let mut out = Vec::new();
+
+    let mut user_ids = HashMap::new();
+    let mut logins = HashMap::new();
+    for i in 0..users.count() {
+        let me = describe(users, i);
+        let (id, login) = (users.id(i), users.login(i));
+        if id.trim().is_empty() {
+            out.push(format!("{me}: empty id"));
+        } else if let Some(first) = user_ids.insert(id, i) {
+            out.push(format!(
+                "{me}: duplicate id, already used by users[{first}]"
+            ));
+        }
+        if login.trim().is_empty() {
+            out.push(format!("{me}: empty login"));
+        } else if login.trim() != login {
+            out.push(format!("{me}: login has leading or trailing spaces"));
+        } else if let Some(first) = logins.insert(fold(login), i) {
+            out.push(format!(
+                "{me}: duplicate login (ignoring case), already used by users[{first}] ({})",
+                users.login(first)
+            ));
+        }
+        if let Some(email) = users.email(i)
+            && !is_valid_email(email)
+        {
+            out.push(format!("{me}: malformed email `{email}`"));
+        }
+    }
+    drop((user_ids, logins));
+
+    let mut group_ids = HashMap::new();
+    let mut group_names: HashMap<String, usize> = HashMap::new();
+    for (i, g) in rest.groups.iter().enumerate() {
+        let me = g.describe(i);
+        if g.id.trim().is_empty() {
+            out.push(format!("{me}: empty id"));
+        } else if let Some(first) = group_ids.insert(g.id.as_str(), i) {
+            out.push(format!(
+                "{me}: duplicate id, already used by groups[{first}]"
+            ));
+        }
+        if g.name.trim().is_empty() {
+            out.push(format!("{me}: empty name"));
+        } else if let Some(first) = group_names.insert(fold(&g.name), i) {
+            out.push(format!(
+                "{me}: duplicate name (ignoring case), already used by groups[{first}] ({})",
+                rest.groups[first].name
+            ));
+        }
+    }
+    let exact_group_names: HashSet<&str> = rest.groups.iter().map(|g| g.name.as_str()).collect();
+
+    for i in 0..users.count() {
+        let mut seen = Vec::new();
+        for name in users.groups(i) {
+            if !exact_group_names.contains(name) {
+                out.push(format!("{}: unknown group `{name}`", describe(users, i)));
+            } else if seen.contains(&name) {
+                out.push(format!(
+                    "{}: lists group `{name}` twice",
+                    describe(users, i)
+                ));
+            } else {
+                seen.push(name);
+            }
+        }
+    }
+    for (i, g) in rest.groups.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for name in &g.groups {
+            if !exact_group_names.contains(name.as_str()) {
+                out.push(format!("{}: unknown parent group `{name}`", g.describe(i)));
+            } else if !seen.insert(name.as_str()) {
+                out.push(format!(
+                    "{}: lists parent group `{name}` twice",
+                    g.describe(i)
+                ));
+            }
+        }
+    }
+    for cycle in rest.nesting_cycles() {
+        let i = cycle[0];
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&i))
+            .map(|&j| rest.groups[j].name.as_str())
+            .collect();
+        out.push(format!(
+            "{}: group nesting cycle {}",
+            rest.groups[i].describe(i),
+            names.join(" -> ")
+        ));
+    }
+
+    let mut role_ids = HashMap::new();
+    let mut role_names = HashMap::new();
+    for (i, r) in rest.roles.iter().enumerate() {
+        let me = r.describe(i);
+        if r.id.trim().is_empty() {
+            out.push(format!("{me}: empty id"));
+        } else if let Some(first) = role_ids.insert(r.id.as_str(), i) {
+            out.push(format!(
+                "{me}: duplicate id, already used by roles[{first}]"
+            ));
+        }
+        if r.name.trim().is_empty() {
+            out.push(format!("{me}: empty name"));
+        } else if let Some(first) = role_names.insert(r.name.as_str(), i) {
+            out.push(format!(
+                "{me}: duplicate name, already used by roles[{first}]"
+            ));
+        }
+        if let Scope::Project(p) = &r.scope
+            && p.trim().is_empty()
+        {
+            out.push(format!("{me}: empty project name in scope"));
+        }
+    }
+
+    let exact_logins: HashSet<&str> = if rest.grants.is_empty() {
+        HashSet::new()
+    } else {
+        (0..users.count()).map(|i| users.login(i)).collect()
+    };
+    let mut seen_grants = HashMap::new();
+    for (i, g) in rest.grants.iter().enumerate() {
+        let me = g.describe(i);
+        let role = rest.roles.iter().find(|r| r.name == g.role);
+        if role.is_none() {
+            out.push(format!("{me}: unknown role `{}`", g.role));
+        }
+        match (&g.user, &g.group) {
+            (Some(u), None) => {
+                if !exact_logins.contains(u.as_str()) {
+                    out.push(format!("{me}: unknown user `{u}`"));
+                }
+            }
+            (None, Some(n)) => {
+                if !exact_group_names.contains(n.as_str()) {
+                    out.push(format!("{me}: unknown group `{n}`"));
+                }
+            }
+            _ => out.push(format!("{me}: give exactly one of `user` and `group`")),
+        }
+        if let Some(Scope::Project(p)) = &g.scope
+            && p.trim().is_empty()
+        {
+            out.push(format!("{me}: empty project name in scope"));
+        }
+        if let Some(role) = role {
+            if let (Scope::Project(own), Some(scope)) = (&role.scope, &g.scope)
+                && scope != &role.scope
+            {
+                out.push(format!(
+                    "{me}: role `{}` belongs to project `{own}` and cannot be granted in {scope}",
+                    role.name
+                ));
+            }
+            let key = (
+                g.role.as_str(),
+                g.user.as_deref(),
+                g.group.as_deref(),
+                g.effective_scope(&role.scope),
+            );
+            if let Some(first) = seen_grants.insert(key, i) {
+                out.push(format!("{me}: duplicate of grants[{first}]"));
+            }
+        }
+    }
+    out
 }

@@ -103,18 +103,16 @@ impl Engine {
             .collect();
         // The index borrows the source, which the snapshot is about to own.
         drop(index);
-        let members = futures::future::join_all(
-            readable
-                .iter()
-                .zip(needs)
-                .map(|((t, _), groups)| read_members(&t.handle, groups, t.settings.concurrency)),
-        )
-        .await;
+        let members =
+            futures::future::join_all(readable.iter().zip(needs).map(|((t, snap), groups)| {
+                read_member_table(&t.handle, groups, t.settings.concurrency, &snap.state.users)
+            }))
+            .await;
         let mut targets = Vec::with_capacity(readable.len());
         for ((t, mut snap), m) in readable.into_iter().zip(members) {
             match m {
                 Ok(m) => {
-                    snap.state.members = Members::from_principals(m, &snap.state.users);
+                    snap.state.members = m;
                     targets.push(snap);
                 }
                 Err(e) => unavailable.push(self.unreadable(t, &e)),
