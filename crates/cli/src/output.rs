@@ -70,6 +70,107 @@ pub fn stderr_text(args: fmt::Arguments<'_>) {
     );
 }
 
+/// How much text [`TextOut`] gathers before it writes: big enough that writes are few,
+/// small enough that a report of any size costs no memory.
+const TEXT_CHUNK: usize = 64 * 1024;
+
+/// Human-readable text on its way to stdout or stderr, written in pieces as it is
+/// produced (a plan of millions of operations is never held as one text), each piece
+/// cleaned and escaped as [`outln!`](crate::output::outln) does. Pieces end at line ends,
+/// so that a value, which never spans lines (values are escaped where they are
+/// interpolated), is always cleaned whole: the bytes are those of printing the whole text
+/// at once. Once the stream is closed (`| head`), every write fails, which stops the
+/// rendering, and the command goes on with its work.
+pub struct TextOut {
+    to: Stream,
+    buf: String,
+}
+
+/// Where [`TextOut`] writes.
+enum Stream {
+    Stdout,
+    Stderr,
+    /// Memory, closed after so many bytes (for tests).
+    #[cfg(test)]
+    Memory(Vec<u8>, usize, AtomicBool),
+}
+
+impl TextOut {
+    /// Text for stdout.
+    pub fn stdout() -> TextOut {
+        TextOut::to(Stream::Stdout)
+    }
+
+    /// Text for stderr.
+    pub fn stderr() -> TextOut {
+        TextOut::to(Stream::Stderr)
+    }
+
+    fn to(to: Stream) -> TextOut {
+        TextOut {
+            to,
+            buf: String::with_capacity(TEXT_CHUNK + 1024),
+        }
+    }
+
+    fn closed(&self) -> &AtomicBool {
+        match &self.to {
+            Stream::Stdout => &STDOUT_CLOSED,
+            Stream::Stderr => &STDERR_CLOSED,
+            #[cfg(test)]
+            Stream::Memory(_, _, closed) => closed,
+        }
+    }
+
+    /// Writes `buf[..end]`, keeping the rest; `false` once the stream is closed.
+    fn emit(&mut self, end: usize) -> bool {
+        {
+            let piece = self.buf.get(..end).unwrap_or_default();
+            let clean = redact(piece);
+            let text = escape_lines(&clean);
+            match &mut self.to {
+                Stream::Stdout => write_to(&STDOUT_CLOSED, std::io::stdout().lock(), &text),
+                Stream::Stderr => write_to(&STDERR_CLOSED, std::io::stderr().lock(), &text),
+                #[cfg(test)]
+                Stream::Memory(out, room, closed) => {
+                    let n = text.len().min(*room);
+                    out.extend_from_slice(&text.as_bytes()[..n]);
+                    *room -= n;
+                    if n < text.len() {
+                        closed.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        self.buf.drain(..end);
+        !self.closed().load(Ordering::Relaxed)
+    }
+
+    /// Writes what is left.
+    pub fn finish(mut self) {
+        if !self.closed().load(Ordering::Relaxed) {
+            self.emit(self.buf.len());
+        }
+    }
+}
+
+impl fmt::Write for TextOut {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.closed().load(Ordering::Relaxed) {
+            return Err(fmt::Error);
+        }
+        self.buf.push_str(s);
+        if self.buf.len() >= TEXT_CHUNK {
+            if let Some(end) = self.buf.rfind('\n') {
+                if !self.emit(end + 1) {
+                    return Err(fmt::Error);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where log lines go: stderr, each line cleaned of every secret value the process knows
 /// ([`idbridge_core::redact`]) on its way out. This covers the lines of dependencies too,
 /// which idbridge does not format (a cookie store logging the cookies it keeps, a
@@ -373,6 +474,47 @@ mod tests {
             streamed(&Vec::<u8>::new(), true),
             whole(&Vec::<u8>::new(), true)
         );
+    }
+
+    /// Text written through [`TextOut`] into memory closed after `room` bytes.
+    fn text_out(lines: &[String], room: usize) -> (String, fmt::Result) {
+        use std::fmt::Write as _;
+        let mut out = TextOut::to(Stream::Memory(Vec::new(), room, AtomicBool::new(false)));
+        let mut result = Ok(());
+        for line in lines {
+            result = writeln!(out, "{line}");
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            out.emit(out.buf.len());
+        }
+        let Stream::Memory(text, ..) = out.to else {
+            unreachable!("written to memory")
+        };
+        (String::from_utf8(text).expect("utf-8"), result)
+    }
+
+    #[test]
+    fn streamed_text_is_the_whole_text_cleaned_and_escaped() {
+        let secret = "text-secret-41d7c0";
+        idbridge_core::register_secret(secret);
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("  + line {i} {secret} \u{1b}[2K \u{202e}é"))
+            .collect();
+        let whole = escape_lines(&redact(&(lines.join("\n") + "\n"))).into_owned();
+        assert!(whole.len() > 8 * TEXT_CHUNK, "{}", whole.len());
+        assert!(!whole.contains(secret) && !whole.contains('\u{1b}'));
+        let (streamed, result) = text_out(&lines, usize::MAX);
+        assert!(result.is_ok());
+        assert_eq!(streamed, whole);
+        // A reader that goes away stops the writing with an error, and nothing is
+        // written after it.
+        let (cut, result) = text_out(&lines, 3 * TEXT_CHUNK);
+        assert!(result.is_err());
+        assert_eq!(cut.len(), 3 * TEXT_CHUNK);
+        assert!(whole.starts_with(&cut));
     }
 
     /// A reader that takes a few bytes and goes away.

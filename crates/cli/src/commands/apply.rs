@@ -281,12 +281,15 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
     };
     let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if !args.json || !args.yes {
-        let shown = report::render_plan(&plan, &violations);
-        if args.json {
-            err!("{shown}");
+        // Written as it is rendered: the text of a large plan is never held whole.
+        let mut text = if args.json {
+            crate::output::TextOut::stderr()
         } else {
-            out!("{shown}");
-        }
+            crate::output::TextOut::stdout()
+        };
+        // A closed stream stops the rendering, not the apply.
+        let _ = report::write_plan(&mut text, &plan, &violations, None);
+        text.finish();
     }
     for u in &down {
         errln!(

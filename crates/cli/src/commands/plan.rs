@@ -1,7 +1,7 @@
 //! `idbridge plan`: what a sync would change, as a readable diff or JSON; optionally saved
 //! for `idbridge apply PLAN`.
 
-use crate::output::{errln, out};
+use crate::output::errln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,7 +60,12 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
             refused,
         });
     } else {
-        out!("{}", report::render_plan(&plan, &violations));
+        // Written as it is rendered: the text of a large plan is never held whole.
+        let mut text = crate::output::TextOut::stdout();
+        // A closed stdout stops the rendering; the plan is still saved and the exit code
+        // is the same.
+        let _ = report::write_plan(&mut text, &plan, &violations, None);
+        text.finish();
     }
     crate::timing::done("output", printing);
     if let Some(path) = &args.out {
