@@ -39,10 +39,10 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     };
     let mut remaining: Vec<usize> = plan.ops.iter().map(|o| o.depends_on.len()).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for op in &plan.ops {
+    for (i, op) in plan.ops.iter().enumerate() {
         for d in op.depends_on.iter_usize() {
             if d < n {
-                dependents[d].push(op.id);
+                dependents[d].push(i);
             }
         }
     }

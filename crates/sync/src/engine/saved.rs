@@ -114,7 +114,8 @@ impl SavedPlanCheck {
             let described: Vec<(usize, String)> = tp
                 .ops
                 .iter()
-                .map(|o| (o.id, format!("{} {}", o.action.name(), o.action.resource())))
+                .enumerate()
+                .map(|(i, o)| (i, format!("{} {}", o.action.name(), o.action.resource())))
                 .collect();
             for i in tp.drop_ops(&wanted) {
                 let why = ops.iter().find(|(n, _)| *n == i).map_or_else(

@@ -10,6 +10,7 @@ use hashbrown::HashSet;
 use idbridge_core::{Error, Result};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
+use super::action::SavedOp;
 use super::{Action, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
 
 impl Plan {
@@ -85,7 +86,18 @@ pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op
             // The size hint of a reader is a guess at most; a plan grows its list.
             let mut ops = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
             let mut interner = Interner::default();
-            while let Some(mut op) = seq.next_element::<Op>()? {
+            while let Some(saved) = seq.next_element::<SavedOp>()? {
+                if saved.step != ops.len() {
+                    return Err(serde::de::Error::custom(format!(
+                        "operation {} is numbered {}",
+                        ops.len(),
+                        saved.step
+                    )));
+                }
+                let mut op = Op {
+                    depends_on: saved.depends_on,
+                    action: saved.action,
+                };
                 interner.intern(&mut op.action);
                 ops.push(op);
             }

@@ -283,3 +283,11 @@ fn find<'a>(plan: &'a TargetPlan, name: &str) -> Vec<&'a Op> {
         .filter(|o| o.action.name() == name)
         .collect()
 }
+
+/// The number of an operation of `plan` (its position).
+fn step(plan: &TargetPlan, op: &Op) -> usize {
+    plan.ops
+        .iter()
+        .position(|o| std::ptr::eq(o, op))
+        .expect("an operation of the plan")
+}
