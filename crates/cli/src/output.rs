@@ -241,7 +241,7 @@ fn json_to(value: &impl serde::Serialize, pretty: bool, clean: bool) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut sink = JsonSink::new(std::io::stdout().lock(), clean);
+    let mut sink = JsonSink::new(std::io::stdout().lock(), clean, pretty);
     let written = if pretty {
         value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
     } else {
@@ -268,13 +268,17 @@ const JSON_CHUNK: usize = 64 * 1024;
 
 /// Serialized JSON on its way to `out`, written in pieces as the serializer produces it,
 /// each piece cleaned of secrets (when `clean`) and escaped as [`json`] says. Pieces are
-/// cut only between tokens, outside every string (after `,`, `:`, a bracket, a brace, a
-/// newline or a string's closing quote), so that a string, where a secret or an unsafe
-/// character can be, is always cleaned whole: the bytes are those of cleaning the whole
-/// document at once.
+/// cut only between tokens, outside every string, so that a string, where a secret or an
+/// unsafe character can be, is always cleaned whole: the bytes are those of cleaning the
+/// whole document at once. Pretty JSON is cut at a line end (a serializer escapes every
+/// newline inside a string, so a raw one is always between tokens), which costs nothing
+/// per byte; one-line JSON after `,`, `:`, a bracket, a brace or a string's closing quote,
+/// found by following the strings byte by byte.
 struct JsonSink<W: Write> {
     out: W,
     clean: bool,
+    /// Pieces end at line ends (pretty JSON).
+    lines: bool,
     buf: Vec<u8>,
     /// Where in `buf` a piece may end: the last position between tokens.
     cut: usize,
@@ -284,10 +288,11 @@ struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
-    fn new(out: W, clean: bool) -> Self {
+    fn new(out: W, clean: bool, pretty: bool) -> Self {
         JsonSink {
             out,
             clean,
+            lines: pretty,
             buf: Vec::with_capacity(JSON_CHUNK + 1024),
             cut: 0,
             in_string: false,
@@ -316,6 +321,15 @@ impl<W: Write> JsonSink<W> {
 
 impl<W: Write> Write for JsonSink<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.lines {
+            self.buf.extend_from_slice(bytes);
+            if self.buf.len() >= JSON_CHUNK {
+                if let Some(end) = self.buf.iter().rposition(|b| *b == b'\n') {
+                    self.emit(end + 1)?;
+                }
+            }
+            return Ok(bytes.len());
+        }
         for &b in bytes {
             self.buf.push(b);
             if self.in_string {
@@ -437,7 +451,7 @@ mod tests {
 
     fn streamed(value: &impl serde::Serialize, pretty: bool) -> String {
         let mut out = Vec::new();
-        let mut sink = JsonSink::new(&mut out, true);
+        let mut sink = JsonSink::new(&mut out, true, pretty);
         if pretty {
             value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
         } else {
@@ -538,8 +552,11 @@ mod tests {
     #[test]
     fn a_closed_reader_stops_the_serialization_with_an_error() {
         let records: Vec<String> = (0..100_000).map(|i| format!("record {i}")).collect();
-        let mut sink = JsonSink::new(ClosedAfter(100), true);
+        let mut sink = JsonSink::new(ClosedAfter(100), true, false);
         let e = serde_json::to_writer(&mut sink, &records).expect_err("stops");
+        assert!(e.is_io(), "{e}");
+        let mut sink = JsonSink::new(ClosedAfter(100), true, true);
+        let e = serde_json::to_writer_pretty(&mut sink, &records).expect_err("stops");
         assert!(e.is_io(), "{e}");
     }
 
