@@ -2,7 +2,7 @@
 //! normalised name, each group's direct members and child groups, and the users of a group
 //! through its nesting (computed when first asked).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashMap;
 
@@ -25,6 +25,9 @@ pub struct SourceIndex<'a> {
     pub(super) child_groups: Vec<Vec<usize>>,
     pub(super) closure: Vec<OnceLock<Vec<usize>>>,
     pub(super) holds: Option<&'a HoldIndex>,
+    /// Per source user, the login the first target planned gave it (see
+    /// [`SourceIndex::login`]).
+    logins: Vec<OnceLock<Arc<str>>>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -86,6 +89,7 @@ impl<'a> SourceIndex<'a> {
             child_groups,
             closure,
             holds: None,
+            logins: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -93,6 +97,21 @@ impl<'a> SourceIndex<'a> {
     pub fn with_holds(mut self, holds: &'a HoldIndex) -> SourceIndex<'a> {
         self.holds = (!holds.is_empty()).then_some(holds);
         self
+    }
+
+    /// Source user `u`'s login in a target, as one shared text: the same as another
+    /// target's when the login is the same there (the usual case), so that a first sync
+    /// into several targets keeps each login once rather than once per target.
+    pub(super) fn login(&self, u: usize, login: &str) -> Arc<str> {
+        let Some(cell) = self.logins.get(u) else {
+            return Arc::from(login);
+        };
+        let shared = cell.get_or_init(|| Arc::from(login));
+        if **shared == *login {
+            shared.clone()
+        } else {
+            Arc::from(login)
+        }
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).
