@@ -395,16 +395,17 @@ impl Action {
     }
 
     /// The fingerprint of the desired state it records with the link, when it records one.
-    pub fn fingerprint(&self) -> Option<&str> {
+    pub fn fingerprint(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow::Borrowed;
         match self {
             Action::CreateUser(c) => Some(c.fingerprint()),
-            Action::UpdateUser(u) => Some(&u.fingerprint),
-            Action::EnableUser(u) => Some(&u.fingerprint),
-            Action::DisableUser(u) => u.fingerprint.as_deref(),
-            Action::LinkUser(l) => Some(&l.fingerprint),
-            Action::CreateGroup(c) => Some(&c.fingerprint),
-            Action::UpdateGroup(u) => Some(&u.fingerprint),
-            Action::LinkGroup(l) => Some(&l.fingerprint),
+            Action::UpdateUser(u) => Some(Borrowed(&u.fingerprint)),
+            Action::EnableUser(u) => Some(Borrowed(&u.fingerprint)),
+            Action::DisableUser(u) => u.fingerprint.as_deref().map(Borrowed),
+            Action::LinkUser(l) => Some(Borrowed(&l.fingerprint)),
+            Action::CreateGroup(c) => Some(Borrowed(&c.fingerprint)),
+            Action::UpdateGroup(u) => Some(Borrowed(&u.fingerprint)),
+            Action::LinkGroup(l) => Some(Borrowed(&l.fingerprint)),
             _ => None,
         }
     }

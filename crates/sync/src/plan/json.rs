@@ -116,7 +116,7 @@ fn sorted_op<S: Serializer>(step: usize, op: &Op, s: S) -> Result<S::Ok, S::Erro
             if deps {
                 m.serialize_entry("depends_on", &op.depends_on)?;
             }
-            m.serialize_entry("fingerprint", c.fingerprint())?;
+            m.serialize_entry("fingerprint", &c.fingerprint())?;
             m.serialize_entry("op", op.action.name())?;
             m.serialize_entry("source_id", c.source_id())?;
             m.serialize_entry("step", &step)?;

@@ -251,7 +251,7 @@ impl Case {
                         idbridge_store::LinkKind::User,
                         op.action.source_id().unwrap_or_default(),
                         op.action.target_id().unwrap_or_default(),
-                        op.action.fingerprint().unwrap_or_default(),
+                        &op.action.fingerprint().unwrap_or_default(),
                     ));
                 }
                 Action::LinkGroup(l) => {

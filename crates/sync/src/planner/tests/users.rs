@@ -227,7 +227,7 @@ fn a_field_the_target_does_not_keep_is_not_rewritten_every_run() {
         idbridge_store::LinkKind::User,
         "s1",
         "T1",
-        fingerprint,
+        &fingerprint,
     ));
     assert!(c.plan().expect("plan").ops.is_empty());
     // A real change in the target (drift) is corrected.
