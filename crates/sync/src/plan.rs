@@ -152,7 +152,7 @@ impl Plan {
     /// [`idbridge_core::ErrorKind::InvalidInput`] when the text is not a plan, has another
     /// format version, or its operations reference each other inconsistently.
     pub fn from_json(text: &str) -> Result<Plan> {
-        let plan: Plan = serde_json::from_str(text)
+        let plan: Plan = read::sharing(|| serde_json::from_str(text))
             .map_err(|e| Error::invalid_input(format!("not an idbridge plan: {e}")))?;
         plan.checked()
     }
@@ -597,6 +597,24 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(refs[1].1, refs[2].1));
         assert!(std::sync::Arc::ptr_eq(refs[0].0, refs[2].0));
         assert!(!std::sync::Arc::ptr_eq(refs[0].0, refs[1].0));
+        // Targets alike share their references too.
+        let mut twins = plan.clone();
+        let mut other = twins.targets[0].clone();
+        other.target = "other".into();
+        twins.targets.push(other);
+        let mut saved_twins = Vec::new();
+        twins.write_json(&mut saved_twins).expect("written");
+        let back = Plan::from_reader(saved_twins.as_slice()).expect("parses");
+        let first = back.targets[0].ops[0]
+            .action
+            .membership()
+            .expect("a membership");
+        let second = back.targets[1].ops[0]
+            .action
+            .membership()
+            .expect("a membership");
+        assert!(std::sync::Arc::ptr_eq(first.1, second.1));
+        assert!(std::sync::Arc::ptr_eq(first.0, second.0));
         // Trailing text is no plan.
         saved.extend_from_slice(b" {}");
         assert!(Plan::from_reader(saved.as_slice()).is_err());

@@ -262,6 +262,21 @@ fn targets_planned_from_one_source_share_each_login() {
     for (a, b) in one.iter().zip(&two) {
         assert!(std::sync::Arc::ptr_eq(a, b), "{a} is kept once");
     }
+    let refs = |plan: &TargetPlan| -> Vec<std::sync::Arc<PrincipalRef>> {
+        plan.ops
+            .iter()
+            .filter_map(|o| o.action.membership())
+            .map(|(_, m)| m.clone())
+            .collect()
+    };
+    let (a, b) = (
+        refs(&c.plan_in(&idx).expect("plan")),
+        refs(&c.plan_in(&idx).expect("plan")),
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&a[0], &b[0]),
+        "alike targets share references"
+    );
     assert_eq!(other.len(), 2);
     assert!(other.iter().all(|l| l.chars().all(|c| !c.is_lowercase())));
     assert!(!std::sync::Arc::ptr_eq(&one[0], &other[0]));
