@@ -282,19 +282,27 @@ fn key_digest(key: &str) -> u128 {
 /// as read now. An operation of `saved` with no like operation in `fresh` is stale: its
 /// source record vanished or changed since the plan was made (or the source's groups,
 /// memberships or roles it follows did). Returns each stale operation's number with why,
-/// naming the source record.
+/// naming the source record. `fresh` is used up as it is read, so that it and what is
+/// kept of it are not held whole at once.
 pub fn source_stale(
     saved: &TargetPlan,
-    fresh: &TargetPlan,
+    mut fresh: TargetPlan,
     source: &SourceState,
 ) -> Vec<(usize, String)> {
-    // 128-bit digests of the keys rather than the keys: a plan of millions of operations
-    // is compared without holding a string per operation.
-    let wanted: HashSet<u128> = fresh
-        .ops
-        .iter()
-        .map(|o| key_digest(&op_key(fresh, &o.action)))
-        .collect();
+    // 128-bit digests of the keys rather than the keys, sorted in one list: a plan of
+    // millions of operations is compared without a string or a hash table entry per
+    // operation. Taken from the last operation back (an operation's key names only
+    // earlier ones), each freed once read, and the list of operations shortened as it
+    // goes, so that the digests take the room the operations leave.
+    let mut wanted: Vec<u128> = Vec::with_capacity(fresh.ops.len());
+    while let Some(op) = fresh.ops.pop() {
+        wanted.push(key_digest(&op_key(&fresh, &op.action)));
+        if fresh.ops.len() % (1 << 20) == 0 {
+            fresh.ops.shrink_to_fit();
+        }
+    }
+    drop(fresh);
+    wanted.sort_unstable();
     let group_names: HashMap<&str, &str> = source
         .groups
         .iter()
@@ -304,7 +312,7 @@ pub fn source_stale(
     let mut out = Vec::new();
     for (step, op) in saved.ops.iter().enumerate() {
         let a = &op.action;
-        if wanted.contains(&key_digest(&op_key(saved, a))) {
+        if wanted.binary_search(&key_digest(&op_key(saved, a))).is_ok() {
             continue;
         }
         let is_group = matches!(

@@ -257,11 +257,7 @@ impl Engine {
             for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
                 check.stale.push(format!("target `{}`: {r}", tp.target));
             }
-            let stale = source_stale(tp, &now, &snapshot.source);
-            if !stale.is_empty() {
-                check.source_stale.push((tp.target.clone(), stale));
-            }
-            check.live.push(LiveCounts {
+            let live = LiveCounts {
                 target: tp.target.clone(),
                 managed_users: now.managed_users,
                 managed_groups: now.managed_groups,
@@ -273,7 +269,12 @@ impl Engine {
                     .filter(|c| c.stripped_now)
                     .map(|c| c.id.clone())
                     .collect(),
-            });
+            };
+            check.live.push(live);
+            let stale = source_stale(tp, now, &snapshot.source);
+            if !stale.is_empty() {
+                check.source_stale.push((tp.target.clone(), stale));
+            }
             Ok(())
         })?;
         // In the plan's order, as before; targets planned now keep theirs.
