@@ -188,8 +188,6 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
     let mut saved_digest = None;
     let plan = match (&args.plan, saved) {
         (Some(path), Some(mut plan)) => {
-            // The journal records the plan as written, whatever is dropped from it below.
-            saved_digest = Some(plan.digest());
             let checking = std::time::Instant::now();
             let check = with_spinner(
                 "checking the plan against the targets",
@@ -197,6 +195,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             )
             .await?;
             crate::timing::done("check", checking);
+            // The journal records the plan as written, whatever is dropped from it below.
+            saved_digest = Some(check.digest.clone());
             if let Some(why) = &check.integrity {
                 errln!(
                     "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with                      `idbridge plan --out` and review it",

@@ -72,7 +72,7 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         let saving = std::time::Instant::now();
         // Sealed, so that `apply` takes it only unaltered, with this configuration and
         // this state file.
-        engine.seal(&mut plan)?;
+        let digest = engine.seal(&mut plan)?;
         save(&plan, path).map_err(|e| {
             Error::unavailable(format!(
                 "cannot write the plan to `{}`: {e}",
@@ -83,7 +83,7 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         errln!(
             "plan saved to {} (SHA-256 {}); apply it with: idbridge apply -c {} {}",
             path.display(),
-            plan.digest(),
+            digest,
             args.config.display(),
             path.display()
         );

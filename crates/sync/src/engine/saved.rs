@@ -13,6 +13,8 @@ use super::{Engine, UnavailableTarget};
 /// What a check of a saved plan against the targets found (see [`Engine::check_saved`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SavedPlanCheck {
+    /// The plan's [`Plan::digest`], as read (before anything is dropped from it).
+    pub digest: String,
     /// Why the plan is not taken as one this idbridge wrote, for this configuration and
     /// state file, unaltered (see [`crate::seal`]); `None` when its seal checks. When set,
     /// nothing else was checked.
@@ -189,14 +191,13 @@ impl Engine {
 
     /// Seals a plan about to be saved, binding it to its content, who saves it (the
     /// operating-system user, see [`Plan::made_by`]), this configuration and this state
-    /// file (see [`crate::seal`]).
+    /// file (see [`crate::seal`]); returns the sealed plan's [`Plan::digest`].
     ///
     /// # Errors
     /// A state file whose key cannot be read or made.
-    pub fn seal(&self, plan: &mut Plan) -> Result<()> {
+    pub fn seal(&self, plan: &mut Plan) -> Result<String> {
         plan.made_by = Some(idbridge_store::os_user());
-        self.sealer()?.seal(plan);
-        Ok(())
+        Ok(self.sealer()?.seal(plan))
     }
 
     /// Checks a saved plan before it is applied: its seal (it was written by this
@@ -209,12 +210,16 @@ impl Engine {
     /// # Errors
     /// As [`Engine::read`]; a state file that cannot be read.
     pub async fn check_saved(&self, plan: &Plan) -> Result<SavedPlanCheck> {
-        let mut check = SavedPlanCheck::default();
-        if let Err(why) = self.sealer()?.check(plan) {
+        // Computed once: the seal, the journal and the run all name it.
+        let mut check = SavedPlanCheck {
+            digest: plan.digest(),
+            ..SavedPlanCheck::default()
+        };
+        if let Err(why) = self.sealer()?.check_digest(plan, &check.digest) {
             check.integrity = Some(why);
             return Ok(check);
         }
-        if let Some(run) = self.store.run_of_plan(&plan.digest())? {
+        if let Some(run) = self.store.run_of_plan(&check.digest)? {
             check.applied = Some(run);
             return Ok(check);
         }
