@@ -70,6 +70,107 @@ pub fn stderr_text(args: fmt::Arguments<'_>) {
     );
 }
 
+/// How much text [`TextOut`] gathers before it writes: big enough that writes are few,
+/// small enough that a report of any size costs no memory.
+const TEXT_CHUNK: usize = 64 * 1024;
+
+/// Human-readable text on its way to stdout or stderr, written in pieces as it is
+/// produced (a plan of millions of operations is never held as one text), each piece
+/// cleaned and escaped as [`outln!`](crate::output::outln) does. Pieces end at line ends,
+/// so that a value, which never spans lines (values are escaped where they are
+/// interpolated), is always cleaned whole: the bytes are those of printing the whole text
+/// at once. Once the stream is closed (`| head`), every write fails, which stops the
+/// rendering, and the command goes on with its work.
+pub struct TextOut {
+    to: Stream,
+    buf: String,
+}
+
+/// Where [`TextOut`] writes.
+enum Stream {
+    Stdout,
+    Stderr,
+    /// Memory, closed after so many bytes (for tests).
+    #[cfg(test)]
+    Memory(Vec<u8>, usize, AtomicBool),
+}
+
+impl TextOut {
+    /// Text for stdout.
+    pub fn stdout() -> TextOut {
+        TextOut::to(Stream::Stdout)
+    }
+
+    /// Text for stderr.
+    pub fn stderr() -> TextOut {
+        TextOut::to(Stream::Stderr)
+    }
+
+    fn to(to: Stream) -> TextOut {
+        TextOut {
+            to,
+            buf: String::with_capacity(TEXT_CHUNK + 1024),
+        }
+    }
+
+    fn closed(&self) -> &AtomicBool {
+        match &self.to {
+            Stream::Stdout => &STDOUT_CLOSED,
+            Stream::Stderr => &STDERR_CLOSED,
+            #[cfg(test)]
+            Stream::Memory(_, _, closed) => closed,
+        }
+    }
+
+    /// Writes `buf[..end]`, keeping the rest; `false` once the stream is closed.
+    fn emit(&mut self, end: usize) -> bool {
+        {
+            let piece = self.buf.get(..end).unwrap_or_default();
+            let clean = redact(piece);
+            let text = escape_lines(&clean);
+            match &mut self.to {
+                Stream::Stdout => write_to(&STDOUT_CLOSED, std::io::stdout().lock(), &text),
+                Stream::Stderr => write_to(&STDERR_CLOSED, std::io::stderr().lock(), &text),
+                #[cfg(test)]
+                Stream::Memory(out, room, closed) => {
+                    let n = text.len().min(*room);
+                    out.extend_from_slice(&text.as_bytes()[..n]);
+                    *room -= n;
+                    if n < text.len() {
+                        closed.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        self.buf.drain(..end);
+        !self.closed().load(Ordering::Relaxed)
+    }
+
+    /// Writes what is left.
+    pub fn finish(mut self) {
+        if !self.closed().load(Ordering::Relaxed) {
+            self.emit(self.buf.len());
+        }
+    }
+}
+
+impl fmt::Write for TextOut {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.closed().load(Ordering::Relaxed) {
+            return Err(fmt::Error);
+        }
+        self.buf.push_str(s);
+        if self.buf.len() >= TEXT_CHUNK {
+            if let Some(end) = self.buf.rfind('\n') {
+                if !self.emit(end + 1) {
+                    return Err(fmt::Error);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where log lines go: stderr, each line cleaned of every secret value the process knows
 /// ([`idbridge_core::redact`]) on its way out. This covers the lines of dependencies too,
 /// which idbridge does not format (a cookie store logging the cookies it keeps, a
@@ -140,7 +241,7 @@ fn json_to(value: &impl serde::Serialize, pretty: bool, clean: bool) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut sink = JsonSink::new(std::io::stdout().lock(), clean);
+    let mut sink = JsonSink::new(std::io::stdout().lock(), clean, pretty);
     let written = if pretty {
         value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
     } else {
@@ -167,13 +268,17 @@ const JSON_CHUNK: usize = 64 * 1024;
 
 /// Serialized JSON on its way to `out`, written in pieces as the serializer produces it,
 /// each piece cleaned of secrets (when `clean`) and escaped as [`json`] says. Pieces are
-/// cut only between tokens, outside every string (after `,`, `:`, a bracket, a brace, a
-/// newline or a string's closing quote), so that a string, where a secret or an unsafe
-/// character can be, is always cleaned whole: the bytes are those of cleaning the whole
-/// document at once.
+/// cut only between tokens, outside every string, so that a string, where a secret or an
+/// unsafe character can be, is always cleaned whole: the bytes are those of cleaning the
+/// whole document at once. Pretty JSON is cut at a line end (a serializer escapes every
+/// newline inside a string, so a raw one is always between tokens), which costs nothing
+/// per byte; one-line JSON after `,`, `:`, a bracket, a brace or a string's closing quote,
+/// found by following the strings byte by byte.
 struct JsonSink<W: Write> {
     out: W,
     clean: bool,
+    /// Pieces end at line ends (pretty JSON).
+    lines: bool,
     buf: Vec<u8>,
     /// Where in `buf` a piece may end: the last position between tokens.
     cut: usize,
@@ -183,10 +288,11 @@ struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
-    fn new(out: W, clean: bool) -> Self {
+    fn new(out: W, clean: bool, pretty: bool) -> Self {
         JsonSink {
             out,
             clean,
+            lines: pretty,
             buf: Vec::with_capacity(JSON_CHUNK + 1024),
             cut: 0,
             in_string: false,
@@ -215,6 +321,15 @@ impl<W: Write> JsonSink<W> {
 
 impl<W: Write> Write for JsonSink<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.lines {
+            self.buf.extend_from_slice(bytes);
+            if self.buf.len() >= JSON_CHUNK {
+                if let Some(end) = self.buf.iter().rposition(|b| *b == b'\n') {
+                    self.emit(end + 1)?;
+                }
+            }
+            return Ok(bytes.len());
+        }
         for &b in bytes {
             self.buf.push(b);
             if self.in_string {
@@ -336,7 +451,7 @@ mod tests {
 
     fn streamed(value: &impl serde::Serialize, pretty: bool) -> String {
         let mut out = Vec::new();
-        let mut sink = JsonSink::new(&mut out, true);
+        let mut sink = JsonSink::new(&mut out, true, pretty);
         if pretty {
             value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
         } else {
@@ -375,6 +490,47 @@ mod tests {
         );
     }
 
+    /// Text written through [`TextOut`] into memory closed after `room` bytes.
+    fn text_out(lines: &[String], room: usize) -> (String, fmt::Result) {
+        use std::fmt::Write as _;
+        let mut out = TextOut::to(Stream::Memory(Vec::new(), room, AtomicBool::new(false)));
+        let mut result = Ok(());
+        for line in lines {
+            result = writeln!(out, "{line}");
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            out.emit(out.buf.len());
+        }
+        let Stream::Memory(text, ..) = out.to else {
+            unreachable!("written to memory")
+        };
+        (String::from_utf8(text).expect("utf-8"), result)
+    }
+
+    #[test]
+    fn streamed_text_is_the_whole_text_cleaned_and_escaped() {
+        let secret = "text-secret-41d7c0";
+        idbridge_core::register_secret(secret);
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("  + line {i} {secret} \u{1b}[2K \u{202e}é"))
+            .collect();
+        let whole = escape_lines(&redact(&(lines.join("\n") + "\n"))).into_owned();
+        assert!(whole.len() > 8 * TEXT_CHUNK, "{}", whole.len());
+        assert!(!whole.contains(secret) && !whole.contains('\u{1b}'));
+        let (streamed, result) = text_out(&lines, usize::MAX);
+        assert!(result.is_ok());
+        assert_eq!(streamed, whole);
+        // A reader that goes away stops the writing with an error, and nothing is
+        // written after it.
+        let (cut, result) = text_out(&lines, 3 * TEXT_CHUNK);
+        assert!(result.is_err());
+        assert_eq!(cut.len(), 3 * TEXT_CHUNK);
+        assert!(whole.starts_with(&cut));
+    }
+
     /// A reader that takes a few bytes and goes away.
     struct ClosedAfter(usize);
 
@@ -396,8 +552,11 @@ mod tests {
     #[test]
     fn a_closed_reader_stops_the_serialization_with_an_error() {
         let records: Vec<String> = (0..100_000).map(|i| format!("record {i}")).collect();
-        let mut sink = JsonSink::new(ClosedAfter(100), true);
+        let mut sink = JsonSink::new(ClosedAfter(100), true, false);
         let e = serde_json::to_writer(&mut sink, &records).expect_err("stops");
+        assert!(e.is_io(), "{e}");
+        let mut sink = JsonSink::new(ClosedAfter(100), true, true);
+        let e = serde_json::to_writer_pretty(&mut sink, &records).expect_err("stops");
         assert!(e.is_io(), "{e}");
     }
 

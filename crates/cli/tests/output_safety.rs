@@ -249,9 +249,12 @@ fn output_closed_after_one_line_stops_quietly() {
     // Far more than a pipe buffers, so that the command is still writing when the reader
     // goes away.
     let cfg = config(dir.path(), 3000);
+    let saved = dir.path().join("plan.json");
+    let saved_arg = saved.display().to_string();
     for args in [
         &["users", "list", "-c", &cfg, "--system", "source"][..],
         &["plan", "-c", &cfg][..],
+        &["plan", "-c", &cfg, "--out", &saved_arg][..],
     ] {
         let mut child = command()
             .args(args)
@@ -269,6 +272,14 @@ fn output_closed_after_one_line_stops_quietly() {
         let code = if args[0] == "plan" { Some(2) } else { Some(0) };
         assert_quiet(&args.join(" "), &out, code);
     }
+    // The text stopped at the closed pipe; the plan was still saved whole.
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).expect("the plan is saved"))
+            .expect("the saved plan is JSON");
+    assert!(
+        plan["targets"][0]["ops"].as_array().map_or(0, Vec::len) > 3000,
+        "every operation is saved"
+    );
 }
 
 #[test]

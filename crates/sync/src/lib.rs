@@ -37,8 +37,8 @@
 //! let snapshot = engine.read().await?;
 //! let plan = engine.plan_snapshot(&snapshot)?;
 //! println!("{}", render_plan(&plan, &[]));
-//! for op in &plan.targets[0].ops {
-//!     println!("{} {}", op.id, op.action.name());
+//! for (step, op) in plan.targets[0].ops.iter().enumerate() {
+//!     println!("{step} {}", op.action.name());
 //! }
 //!
 //! let options = ApplyOptions {

@@ -230,8 +230,11 @@ struct Groups<'i> {
     protected_names: HashSet<String>,
 }
 
-/// The member reference of a source user in one target.
+/// The member reference of source user `u` in one target, its login shared with the
+/// other targets' references to the same user (see [`SourceIndex::login`]).
 fn user_principal(
+    src: &SourceIndex<'_>,
+    u: usize,
     at: UserTarget,
     tusers: &UserTable,
     desired: Option<&DesiredUser<'_>>,
@@ -243,13 +246,13 @@ fn user_principal(
             Some(PrincipalRef {
                 kind: PrincipalKind::User,
                 at: Ref::Id(Arc::from(cur.id)),
-                name: Arc::from(cur.login),
+                name: src.login(u, cur.login),
             })
         }
         UserTarget::Created(op) => desired.map(|d| PrincipalRef {
             kind: PrincipalKind::User,
             at: Ref::Created(op),
-            name: Arc::from(d.login.as_ref()),
+            name: src.login(u, &d.login),
         }),
     }
 }
@@ -410,6 +413,8 @@ impl<'s, 'i> Planner<'s, 'i> {
     /// The member reference of source user `u`.
     fn user_ref(&self, u: usize) -> Option<PrincipalRef> {
         user_principal(
+            self.src,
+            u,
             self.users.target[u],
             &self.input.state.users,
             self.users.desired[u].as_ref(),

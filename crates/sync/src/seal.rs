@@ -96,19 +96,27 @@ impl Sealer {
         mac
     }
 
-    /// Puts this sealer's seal on `plan` (replacing any).
-    pub fn seal(&self, plan: &mut Plan) {
-        let mac = self.plan_mac(&plan.digest(), &self.config, &self.state);
+    /// Puts this sealer's seal on `plan` (replacing any), and returns the plan's
+    /// [`Plan::digest`], which the seal covers (a large plan's digest takes seconds).
+    pub fn seal(&self, plan: &mut Plan) -> String {
+        let digest = plan.digest();
+        let mac = self.plan_mac(&digest, &self.config, &self.state);
         plan.seal = Some(Seal {
             state: self.state.clone(),
             config: self.config.clone(),
             mac: hex(&mac.finalize().into_bytes()),
         });
+        digest
     }
 
     /// Checks the seal of `plan`: `Err` says why the plan is not taken as one this
     /// idbridge wrote, for this configuration and state file, unaltered.
     pub fn check(&self, plan: &Plan) -> std::result::Result<(), String> {
+        self.check_digest(plan, &plan.digest())
+    }
+
+    /// [`Sealer::check`] with the plan's [`Plan::digest`] already computed.
+    pub fn check_digest(&self, plan: &Plan, digest: &str) -> std::result::Result<(), String> {
         let Some(seal) = &plan.seal else {
             return Err(
                 "it carries no seal, so it was not written by `idbridge plan --out` (or was \
@@ -118,7 +126,7 @@ impl Sealer {
         };
         let mac = unhex(&seal.mac);
         let genuine = mac.as_deref().is_some_and(|m| {
-            self.plan_mac(&plan.digest(), &seal.config, &seal.state)
+            self.plan_mac(digest, &seal.config, &seal.state)
                 .verify_slice(m)
                 .is_ok()
         });

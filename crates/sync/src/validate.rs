@@ -83,14 +83,14 @@ pub fn stale_reasons(
         ));
     };
     let user_gone = |id: &str| !users.contains_key(id);
-    for op in &plan.ops {
+    for (step, op) in plan.ops.iter().enumerate() {
         let a = &op.action;
         match a {
             Action::CreateUser(c) => {
                 let source_id = c.source_id();
                 if let Some(existing) = logins.get(&norm(c.login())) {
                     say(
-                        op.id,
+                        step,
                         a,
                         format!(
                             "an account with this login now exists (id `{}`)",
@@ -100,7 +100,7 @@ pub fn stale_reasons(
                 } else if let Some(l) = user_links.get(source_id) {
                     if users.contains_key(l.target_id) {
                         say(
-                            op.id,
+                            step,
                             a,
                             format!("the source user is now linked to account `{}`", l.target_id),
                         );
@@ -111,7 +111,7 @@ pub fn stale_reasons(
             | Action::EnableUser(_)
             | Action::DisableUser(_)
             | Action::DeleteUser(_) => match a.target_id().and_then(|id| users.get(id)) {
-                None => say(op.id, a, "the account no longer exists".into()),
+                None => say(step, a, "the account no longer exists".into()),
                 Some(now) => {
                     let Some(before) = a.before_user() else {
                         continue;
@@ -119,7 +119,7 @@ pub fn stale_reasons(
                     let d = user_diff(before, *now);
                     if !d.is_empty() {
                         say(
-                            op.id,
+                            step,
                             a,
                             format!(
                                 "the account changed since the plan was made: {}",
@@ -131,21 +131,21 @@ pub fn stale_reasons(
             },
             Action::RevokeSessions(_) | Action::LinkUser(_) => {
                 if a.target_id().is_none_or(user_gone) {
-                    say(op.id, a, "the account no longer exists".into());
+                    say(step, a, "the account no longer exists".into());
                 }
             }
             Action::CreateGroup(c) => {
                 let (source_id, group) = (&c.source_id, &c.group);
                 if let Some(existing) = group_names.get(&norm(&group.name)) {
                     say(
-                        op.id,
+                        step,
                         a,
                         format!("a group with this name now exists (id `{}`)", existing.id),
                     );
                 } else if let Some(l) = glinks.get(source_id.as_str()) {
                     if groups.contains_key(l.target_id.as_str()) {
                         say(
-                            op.id,
+                            step,
                             a,
                             format!("the source group is now linked to group `{}`", l.target_id),
                         );
@@ -154,7 +154,7 @@ pub fn stale_reasons(
             }
             Action::UpdateGroup(_) | Action::DeleteGroup(_) => {
                 match a.target_id().and_then(|id| groups.get(id)) {
-                    None => say(op.id, a, "the group no longer exists".into()),
+                    None => say(step, a, "the group no longer exists".into()),
                     Some(now) => {
                         let Some(before) = a.before_group() else {
                             continue;
@@ -162,7 +162,7 @@ pub fn stale_reasons(
                         let d = group_diff(before, now);
                         if !d.is_empty() {
                             say(
-                                op.id,
+                                step,
                                 a,
                                 format!(
                                     "the group changed since the plan was made: {}",
@@ -175,13 +175,13 @@ pub fn stale_reasons(
             }
             Action::LinkGroup(l) => {
                 if !groups.contains_key(l.id.as_str()) {
-                    say(op.id, a, "the group no longer exists".into());
+                    say(step, a, "the group no longer exists".into());
                 }
             }
             Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
                 if let Ref::Id(g) = &group.at {
                     if !groups.contains_key(g.as_ref()) {
-                        say(op.id, a, format!("group `{}` no longer exists", group.name));
+                        say(step, a, format!("group `{}` no longer exists", group.name));
                     }
                 }
                 if let Ref::Id(m) = &member.at {
@@ -191,7 +191,7 @@ pub fn stale_reasons(
                     };
                     if gone {
                         say(
-                            op.id,
+                            step,
                             a,
                             format!("member `{}` no longer exists", member.name),
                         );
@@ -201,7 +201,7 @@ pub fn stale_reasons(
             Action::Grant(r) | Action::Revoke(r) => {
                 let (role, principal, role_name) = (&r.role, &r.principal, &r.role_name);
                 if !roles.contains(role.as_str()) {
-                    say(op.id, a, format!("role `{role_name}` no longer exists"));
+                    say(step, a, format!("role `{role_name}` no longer exists"));
                 }
                 if let Ref::Id(m) = &principal.at {
                     let gone = match principal.kind {
@@ -209,7 +209,7 @@ pub fn stale_reasons(
                         PrincipalKind::Group => !groups.contains_key(m.as_ref()),
                     };
                     if gone {
-                        say(op.id, a, format!("`{}` no longer exists", principal.name));
+                        say(step, a, format!("`{}` no longer exists", principal.name));
                     }
                 }
             }
@@ -282,19 +282,27 @@ fn key_digest(key: &str) -> u128 {
 /// as read now. An operation of `saved` with no like operation in `fresh` is stale: its
 /// source record vanished or changed since the plan was made (or the source's groups,
 /// memberships or roles it follows did). Returns each stale operation's number with why,
-/// naming the source record.
+/// naming the source record. `fresh` is used up as it is read, so that it and what is
+/// kept of it are not held whole at once.
 pub fn source_stale(
     saved: &TargetPlan,
-    fresh: &TargetPlan,
+    mut fresh: TargetPlan,
     source: &SourceState,
 ) -> Vec<(usize, String)> {
-    // 128-bit digests of the keys rather than the keys: a plan of millions of operations
-    // is compared without holding a string per operation.
-    let wanted: HashSet<u128> = fresh
-        .ops
-        .iter()
-        .map(|o| key_digest(&op_key(fresh, &o.action)))
-        .collect();
+    // 128-bit digests of the keys rather than the keys, sorted in one list: a plan of
+    // millions of operations is compared without a string or a hash table entry per
+    // operation. Taken from the last operation back (an operation's key names only
+    // earlier ones), each freed once read, and the list of operations shortened as it
+    // goes, so that the digests take the room the operations leave.
+    let mut wanted: Vec<u128> = Vec::with_capacity(fresh.ops.len());
+    while let Some(op) = fresh.ops.pop() {
+        wanted.push(key_digest(&op_key(&fresh, &op.action)));
+        if fresh.ops.len() % (1 << 20) == 0 {
+            fresh.ops.shrink_to_fit();
+        }
+    }
+    drop(fresh);
+    wanted.sort_unstable();
     let group_names: HashMap<&str, &str> = source
         .groups
         .iter()
@@ -302,9 +310,9 @@ pub fn source_stale(
         .map(|g| (g.id.as_str(), g.name.as_str()))
         .collect();
     let mut out = Vec::new();
-    for op in &saved.ops {
+    for (step, op) in saved.ops.iter().enumerate() {
         let a = &op.action;
-        if wanted.contains(&key_digest(&op_key(saved, a))) {
+        if wanted.binary_search(&key_digest(&op_key(saved, a))).is_ok() {
             continue;
         }
         let is_group = matches!(
@@ -338,8 +346,8 @@ pub fn source_stale(
                 .to_string(),
         };
         out.push((
-            op.id,
-            format!("operation {} ({} {}): {why}", op.id, a.name(), a.resource()),
+            step,
+            format!("operation {} ({} {}): {why}", step, a.name(), a.resource()),
         ));
     }
     out

@@ -188,8 +188,6 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
     let mut saved_digest = None;
     let plan = match (&args.plan, saved) {
         (Some(path), Some(mut plan)) => {
-            // The journal records the plan as written, whatever is dropped from it below.
-            saved_digest = Some(plan.digest());
             let checking = std::time::Instant::now();
             let check = with_spinner(
                 "checking the plan against the targets",
@@ -197,6 +195,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             )
             .await?;
             crate::timing::done("check", checking);
+            // The journal records the plan as written, whatever is dropped from it below.
+            saved_digest = Some(check.digest.clone());
             if let Some(why) = &check.integrity {
                 errln!(
                     "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with                      `idbridge plan --out` and review it",
@@ -281,12 +281,15 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
     };
     let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if !args.json || !args.yes {
-        let shown = report::render_plan(&plan, &violations);
-        if args.json {
-            err!("{shown}");
+        // Written as it is rendered: the text of a large plan is never held whole.
+        let mut text = if args.json {
+            crate::output::TextOut::stderr()
         } else {
-            out!("{shown}");
-        }
+            crate::output::TextOut::stdout()
+        };
+        // A closed stream stops the rendering, not the apply.
+        let _ = report::write_plan(&mut text, &plan, &violations, None);
+        text.finish();
     }
     for u in &down {
         errln!(

@@ -1,7 +1,7 @@
 //! `idbridge plan`: what a sync would change, as a readable diff or JSON; optionally saved
 //! for `idbridge apply PLAN`.
 
-use crate::output::{errln, out};
+use crate::output::errln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,14 +60,19 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
             refused,
         });
     } else {
-        out!("{}", report::render_plan(&plan, &violations));
+        // Written as it is rendered: the text of a large plan is never held whole.
+        let mut text = crate::output::TextOut::stdout();
+        // A closed stdout stops the rendering; the plan is still saved and the exit code
+        // is the same.
+        let _ = report::write_plan(&mut text, &plan, &violations, None);
+        text.finish();
     }
     crate::timing::done("output", printing);
     if let Some(path) = &args.out {
         let saving = std::time::Instant::now();
         // Sealed, so that `apply` takes it only unaltered, with this configuration and
         // this state file.
-        engine.seal(&mut plan)?;
+        let digest = engine.seal(&mut plan)?;
         save(&plan, path).map_err(|e| {
             Error::unavailable(format!(
                 "cannot write the plan to `{}`: {e}",
@@ -78,7 +83,7 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         errln!(
             "plan saved to {} (SHA-256 {}); apply it with: idbridge apply -c {} {}",
             path.display(),
-            plan.digest(),
+            digest,
             args.config.display(),
             path.display()
         );

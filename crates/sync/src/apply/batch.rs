@@ -12,10 +12,11 @@ use crate::plan::{Action, TargetPlan};
 
 /// Ready membership changes waiting to be sent in batches (see
 /// [`Capabilities::members_batch_max`]), one set per [`MemberBatchKey`], in the order
-/// they became ready.
+/// they became ready; each by its operation's number (its write is made when its batch
+/// is taken).
 pub(crate) struct MemberQueue {
     max: usize,
-    sets: HashMap<MemberBatchKey, VecDeque<(usize, MemberWrite)>>,
+    sets: HashMap<MemberBatchKey, VecDeque<usize>>,
     order: VecDeque<MemberBatchKey>,
     len: usize,
 }
@@ -33,12 +34,12 @@ impl MemberQueue {
     }
 
     /// Queues operation `i`, whose write shares requests with the writes of `key`.
-    pub(crate) fn push(&mut self, i: usize, write: MemberWrite, key: MemberBatchKey) {
+    pub(crate) fn push(&mut self, i: usize, key: MemberBatchKey) {
         let set = self.sets.entry(key.clone()).or_default();
         if set.is_empty() {
             self.order.push_back(key);
         }
-        set.push_back((i, write));
+        set.push_back(i);
         self.len += 1;
     }
 
@@ -48,34 +49,47 @@ impl MemberQueue {
     }
 
     /// The next batch: the ready changes of the key that has waited longest, at most
-    /// `max`. Two changes of the same membership never share a batch: the later one waits
-    /// for the next.
-    pub(crate) fn take(&mut self) -> Vec<(usize, MemberWrite)> {
+    /// `max`, with their writes. Two changes of the same membership never share a batch:
+    /// the later one waits for the next. Also returned: queued changes whose write cannot
+    /// be made (they go alone, and fail there).
+    pub(crate) fn take(
+        &mut self,
+        plan: &TargetPlan,
+        created: &HashMap<usize, String>,
+    ) -> (Vec<(usize, MemberWrite)>, Vec<usize>) {
         let mut batch: Vec<(usize, MemberWrite)> = Vec::new();
+        let mut alone = Vec::new();
         let Some(key) = self.order.pop_front() else {
-            return batch;
+            return (batch, alone);
         };
         let Some(mut set) = self.sets.remove(&key) else {
-            return batch;
+            return (batch, alone);
         };
         let mut pairs: HashSet<(String, Principal)> = HashSet::new();
-        let mut left = VecDeque::new();
-        while let Some((i, write)) = set.pop_front() {
-            if batch.len() < self.max
-                && pairs.insert((write.group().to_string(), write.member().clone()))
-            {
-                batch.push((i, write));
-            } else {
-                left.push_back((i, write));
+        let mut repeats = Vec::new();
+        // Only as far as the batch fills: a set can hold millions.
+        while batch.len() < self.max {
+            let Some(i) = set.pop_front() else { break };
+            match member_write(plan, i, created) {
+                None => alone.push(i),
+                Some(write)
+                    if pairs.insert((write.group().to_string(), write.member().clone())) =>
+                {
+                    batch.push((i, write));
+                }
+                Some(_) => repeats.push(i),
             }
         }
-        if !left.is_empty() {
-            // What did not fit (or repeats a membership) heads the next batch.
-            self.sets.insert(key.clone(), left);
+        // What repeats a membership heads the next batch, in its order.
+        for i in repeats.into_iter().rev() {
+            set.push_front(i);
+        }
+        if !set.is_empty() {
+            self.sets.insert(key.clone(), set);
             self.order.push_front(key);
         }
-        self.len -= batch.len();
-        batch
+        self.len -= batch.len() + alone.len();
+        (batch, alone)
     }
 }
 
@@ -119,4 +133,65 @@ pub(super) fn user_write(action: &Action) -> Option<UserWrite> {
         Action::DeleteUser(u) => UserWrite::Delete { id: u.id.clone() },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::plan::{GroupRef, PrincipalKind, PrincipalRef, Ref};
+
+    fn add(t: &mut TargetPlan, group: &str, member: &str) -> usize {
+        t.push(
+            Action::AddMember {
+                group: Arc::new(GroupRef {
+                    at: Ref::Id(group.into()),
+                    name: group.into(),
+                }),
+                member: Arc::new(PrincipalRef {
+                    kind: PrincipalKind::User,
+                    at: Ref::Id(member.into()),
+                    name: member.into(),
+                }),
+            },
+            vec![],
+        )
+    }
+
+    #[test]
+    fn batches_fill_in_order_and_a_repeated_membership_waits_for_the_next() {
+        let mut t = TargetPlan::new("bi", "file");
+        let mut queue = MemberQueue::new(&Capabilities {
+            members_batch_max: Some(1000),
+            ..Capabilities::default()
+        })
+        .expect("batches");
+        let first = add(&mut t, "g1", "u0");
+        queue.push(first, MemberBatchKey::Any);
+        let repeat = add(&mut t, "g1", "u0");
+        queue.push(repeat, MemberBatchKey::Any);
+        for i in 1..2500 {
+            let op = add(&mut t, "g1", &format!("u{i}"));
+            queue.push(op, MemberBatchKey::Any);
+        }
+        let created = HashMap::new();
+        let mut taken = Vec::new();
+        while !queue.is_empty() {
+            let (batch, alone) = queue.take(&t, &created);
+            assert!(alone.is_empty());
+            assert!(batch.len() <= 1000);
+            taken.push(batch.iter().map(|(i, _)| *i).collect::<Vec<_>>());
+        }
+        assert_eq!(taken.len(), 3);
+        assert_eq!(taken[0].len(), 1000);
+        assert!(!taken[0].contains(&repeat), "the repeat waits");
+        assert_eq!(taken[1][0], repeat, "and heads the next batch");
+        let all: Vec<usize> = taken.concat();
+        assert_eq!(all.len(), 2501);
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 2501, "each once");
+    }
 }

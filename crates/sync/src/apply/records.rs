@@ -94,6 +94,7 @@ pub(super) fn links_after(
 ) -> Vec<Write> {
     let source_id = action.source_id().unwrap_or_default();
     let fingerprint = action.fingerprint().unwrap_or_default();
+    let fingerprint: &str = &fingerprint;
     let id = action.target_id().unwrap_or_default();
     match action {
         Action::CreateUser(_) => created

@@ -37,16 +37,18 @@ fn retry_wait(error: &Error, retry: u32) -> std::time::Duration {
 /// The retry state of one target's apply: each operation's attempts so far, and the
 /// retryable failures in a row with no success in between.
 pub(super) struct Retries {
-    attempts: Vec<u32>,
+    /// Attempts beyond the first, of the operations tried again (few, where a plan has
+    /// millions).
+    attempts: std::collections::HashMap<usize, u32>,
     failing_in_a_row: usize,
     concurrency: usize,
 }
 
 impl Retries {
-    /// No attempt yet made, for `ops` operations run `concurrency` at a time.
-    pub(super) fn new(ops: usize, concurrency: usize) -> Retries {
+    /// No attempt yet made, for operations run `concurrency` at a time.
+    pub(super) fn new(concurrency: usize) -> Retries {
         Retries {
-            attempts: vec![1u32; ops],
+            attempts: std::collections::HashMap::new(),
             failing_in_a_row: 0,
             concurrency,
         }
@@ -82,15 +84,16 @@ impl Retries {
         let Err(e) = result else {
             return None;
         };
+        let attempts = self.attempts.get(&op).copied().unwrap_or(1);
         let retry = e.is_outcome_unknown()
-            && self.attempts[op] < OP_ATTEMPTS
+            && attempts < OP_ATTEMPTS
             && self.failing_in_a_row <= down_after(self.concurrency)
             && !stopping;
         if !retry {
             return None;
         }
-        let wait = retry_wait(e, self.attempts[op]);
-        self.attempts[op] += 1;
-        Some((wait, self.attempts[op]))
+        let wait = retry_wait(e, attempts);
+        self.attempts.insert(op, attempts + 1);
+        Some((wait, attempts + 1))
     }
 }

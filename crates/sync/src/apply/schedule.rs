@@ -37,15 +37,14 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         can_sign_in: plan.can_sign_in.clone(),
         ..Default::default()
     };
-    let mut remaining: Vec<usize> = plan.ops.iter().map(|o| o.depends_on.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for op in &plan.ops {
-        for d in op.depends_on.iter_usize() {
-            if d < n {
-                dependents[d].push(op.id);
-            }
-        }
-    }
+    // Dependencies are numbered in 32 bits (see `Deps`), and so is everything here: a
+    // first sync of a million users is 6 million operations per target.
+    let mut remaining: Vec<u32> = plan
+        .ops
+        .iter()
+        .map(|o| u32::try_from(o.depends_on.len()).unwrap_or(u32::MAX))
+        .collect();
+    let dependents = Dependents::of(plan);
     let mut state = vec![St::Pending; n];
     let mut created: HashMap<usize, String> = HashMap::new();
     let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
@@ -68,7 +67,10 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 match ctx.handle.member_batch_key(&write) {
                     MemberBatchKey::Alone => {}
                     key => {
-                        queue.push(i, write, key);
+                        // Only the number waits: a first sync queues millions of changes
+                        // while the creates they follow run, and each write is made again
+                        // when its batch is taken.
+                        queue.push(i, key);
                         return;
                     }
                 }
@@ -90,7 +92,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
     let mut finished = 0usize;
     let concurrency = ctx.concurrency.max(1);
-    let mut retries = Retries::new(n, concurrency);
+    let mut retries = Retries::new(concurrency);
     loop {
         while report.fatal.is_none() && !ctx.stop.is_stopped() && inflight.len() < concurrency {
             if let (Some(max), false) = (batch_max, ready_users.is_empty()) {
@@ -121,15 +123,19 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             let Some(queue) = ready_members.as_mut().filter(|q| !q.is_empty()) else {
                 break;
             };
-            let batch = queue.take();
+            let (batch, alone) = queue.take(plan, &created);
+            // Never the case: a queued change resolved when it was queued.
+            ready.extend(alone);
             for (i, _) in &batch {
                 state[*i] = St::Running;
             }
-            if let [(i, _)] = batch.as_slice() {
-                let i = *i;
-                inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
-            } else {
-                inflight.push(Box::pin(run_member_batch(ctx, plan, batch)));
+            match batch.as_slice() {
+                [] => {}
+                [(i, _)] => {
+                    let i = *i;
+                    inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+                }
+                _ => inflight.push(Box::pin(run_member_batch(ctx, plan, batch))),
             }
         }
         let Some(done) = inflight.next().await else {
@@ -175,7 +181,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                     if let Some(id) = new_id {
                         created.insert(d.op, id);
                     }
-                    for &next in &dependents[d.op] {
+                    for next in dependents.of_op(d.op) {
                         remaining[next] = remaining[next].saturating_sub(1);
                         if remaining[next] == 0 && state[next] == St::Pending {
                             enqueue(
@@ -252,12 +258,57 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     report
 }
 
+/// Which operations depend on each operation, in one list (an operation's dependents are
+/// the slice between its offset and the next): two allocations for a plan of millions of
+/// operations rather than one per operation.
+struct Dependents {
+    /// Per operation, where its dependents start in `list`; one more at the end.
+    starts: Vec<u32>,
+    list: Vec<u32>,
+}
+
+impl Dependents {
+    fn of(plan: &TargetPlan) -> Dependents {
+        let n = plan.ops.len();
+        let mut starts = vec![0u32; n + 1];
+        for op in &plan.ops {
+            for d in op.depends_on.iter_usize().filter(|d| *d < n) {
+                starts[d + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut next: Vec<u32> = starts[..n].to_vec();
+        let mut list = vec![0u32; starts[n] as usize];
+        for (i, op) in plan.ops.iter().enumerate() {
+            for d in op.depends_on.iter_usize().filter(|d| *d < n) {
+                // A target plan holds fewer than 4 billion operations (see `Deps`).
+                list[next[d] as usize] = i as u32;
+                next[d] += 1;
+            }
+        }
+        Dependents { starts, list }
+    }
+
+    /// The operations that depend on operation `op`, in plan order.
+    fn of_op(&self, op: usize) -> impl Iterator<Item = usize> + '_ {
+        let start = self.starts.get(op).map_or(0, |s| *s as usize);
+        let end = self.starts.get(op + 1).map_or(start, |s| *s as usize);
+        self.list
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| *d as usize)
+    }
+}
+
 /// Marks every operation that (transitively) depends on `failed` as skipped; returns them.
-fn skip_dependents(failed: usize, dependents: &[Vec<usize>], state: &mut [St]) -> Vec<usize> {
+fn skip_dependents(failed: usize, dependents: &Dependents, state: &mut [St]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack = vec![failed];
     while let Some(x) = stack.pop() {
-        for &d in &dependents[x] {
+        for d in dependents.of_op(x) {
             if state[d] == St::Pending {
                 state[d] = St::Skipped;
                 out.push(d);
@@ -267,4 +318,32 @@ fn skip_dependents(failed: usize, dependents: &[Vec<usize>], state: &mut [St]) -
     }
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, LinkGroup};
+
+    #[test]
+    fn dependents_are_listed_per_operation_in_plan_order() {
+        let mut t = TargetPlan::new("bi", "file");
+        let link = || {
+            Action::LinkGroup(Box::new(LinkGroup {
+                source_id: "g".into(),
+                id: "G".into(),
+                name: "g".into(),
+                fingerprint: "f".into(),
+            }))
+        };
+        for deps in [vec![], vec![0], vec![1, 0], vec![1], vec![]] {
+            t.push(link(), deps);
+        }
+        let d = Dependents::of(&t);
+        let of = |op| d.of_op(op).collect::<Vec<_>>();
+        assert_eq!(of(0), vec![1, 2]);
+        assert_eq!(of(1), vec![2, 3]);
+        assert!(of(2).is_empty() && of(3).is_empty() && of(4).is_empty());
+        assert!(of(5).is_empty(), "past the end: none");
+    }
 }

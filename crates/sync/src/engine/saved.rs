@@ -13,6 +13,8 @@ use super::{Engine, UnavailableTarget};
 /// What a check of a saved plan against the targets found (see [`Engine::check_saved`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SavedPlanCheck {
+    /// The plan's [`Plan::digest`], as read (before anything is dropped from it).
+    pub digest: String,
     /// Why the plan is not taken as one this idbridge wrote, for this configuration and
     /// state file, unaltered (see [`crate::seal`]); `None` when its seal checks. When set,
     /// nothing else was checked.
@@ -114,7 +116,8 @@ impl SavedPlanCheck {
             let described: Vec<(usize, String)> = tp
                 .ops
                 .iter()
-                .map(|o| (o.id, format!("{} {}", o.action.name(), o.action.resource())))
+                .enumerate()
+                .map(|(i, o)| (i, format!("{} {}", o.action.name(), o.action.resource())))
                 .collect();
             for i in tp.drop_ops(&wanted) {
                 let why = ops.iter().find(|(n, _)| *n == i).map_or_else(
@@ -188,14 +191,13 @@ impl Engine {
 
     /// Seals a plan about to be saved, binding it to its content, who saves it (the
     /// operating-system user, see [`Plan::made_by`]), this configuration and this state
-    /// file (see [`crate::seal`]).
+    /// file (see [`crate::seal`]); returns the sealed plan's [`Plan::digest`].
     ///
     /// # Errors
     /// A state file whose key cannot be read or made.
-    pub fn seal(&self, plan: &mut Plan) -> Result<()> {
+    pub fn seal(&self, plan: &mut Plan) -> Result<String> {
         plan.made_by = Some(idbridge_store::os_user());
-        self.sealer()?.seal(plan);
-        Ok(())
+        Ok(self.sealer()?.seal(plan))
     }
 
     /// Checks a saved plan before it is applied: its seal (it was written by this
@@ -208,12 +210,16 @@ impl Engine {
     /// # Errors
     /// As [`Engine::read`]; a state file that cannot be read.
     pub async fn check_saved(&self, plan: &Plan) -> Result<SavedPlanCheck> {
-        let mut check = SavedPlanCheck::default();
-        if let Err(why) = self.sealer()?.check(plan) {
+        // Computed once: the seal, the journal and the run all name it.
+        let mut check = SavedPlanCheck {
+            digest: plan.digest(),
+            ..SavedPlanCheck::default()
+        };
+        if let Err(why) = self.sealer()?.check_digest(plan, &check.digest) {
             check.integrity = Some(why);
             return Ok(check);
         }
-        if let Some(run) = self.store.run_of_plan(&plan.digest())? {
+        if let Some(run) = self.store.run_of_plan(&check.digest)? {
             check.applied = Some(run);
             return Ok(check);
         }
@@ -256,11 +262,7 @@ impl Engine {
             for r in stale_reasons(tp, &snap.state, &snap.user_links, &snap.group_links) {
                 check.stale.push(format!("target `{}`: {r}", tp.target));
             }
-            let stale = source_stale(tp, &now, &snapshot.source);
-            if !stale.is_empty() {
-                check.source_stale.push((tp.target.clone(), stale));
-            }
-            check.live.push(LiveCounts {
+            let live = LiveCounts {
                 target: tp.target.clone(),
                 managed_users: now.managed_users,
                 managed_groups: now.managed_groups,
@@ -272,7 +274,12 @@ impl Engine {
                     .filter(|c| c.stripped_now)
                     .map(|c| c.id.clone())
                     .collect(),
-            });
+            };
+            check.live.push(live);
+            let stale = source_stale(tp, now, &snapshot.source);
+            if !stale.is_empty() {
+                check.source_stale.push((tp.target.clone(), stale));
+            }
             Ok(())
         })?;
         // In the plan's order, as before; targets planned now keep theirs.

@@ -52,19 +52,41 @@ pub struct PrincipalRef {
     pub name: Arc<str>,
 }
 
-/// One operation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One operation. Its number is its index in the target plan: not stored (a first sync of
+/// a million users plans 18 million operations), and saved as `step`, because the
+/// operation's own fields include the target record's `id` (see [`Numbered`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Op {
-    /// Its number in the target plan (its index). Serialized as `step`, because the
-    /// operation's own fields include the target record's `id`.
-    #[serde(rename = "step")]
-    pub id: usize,
     /// Operations that must succeed first (always lower numbers).
-    #[serde(default, skip_serializing_if = "Deps::is_empty")]
     pub depends_on: Deps,
     /// What it does.
-    #[serde(flatten)]
     pub action: Action,
+}
+
+/// An operation with its number, in its saved form: `step`, `depends_on` (when it has
+/// any), then the action's name as `op` and its fields.
+#[derive(Serialize)]
+pub(crate) struct Numbered<'a> {
+    /// Its index in the target plan.
+    pub(crate) step: usize,
+    #[serde(skip_serializing_if = "no_deps")]
+    pub(crate) depends_on: &'a Deps,
+    #[serde(flatten)]
+    pub(crate) action: &'a Action,
+}
+
+fn no_deps(deps: &&Deps) -> bool {
+    deps.is_empty()
+}
+
+/// An operation as saved, read back (see [`Numbered`]).
+#[derive(Deserialize)]
+pub(crate) struct SavedOp {
+    pub(crate) step: usize,
+    #[serde(default)]
+    pub(crate) depends_on: Deps,
+    #[serde(flatten)]
+    pub(crate) action: Action,
 }
 
 /// What an operation does: a small value (24 bytes) whatever the operation, because a
@@ -373,16 +395,17 @@ impl Action {
     }
 
     /// The fingerprint of the desired state it records with the link, when it records one.
-    pub fn fingerprint(&self) -> Option<&str> {
+    pub fn fingerprint(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow::Borrowed;
         match self {
             Action::CreateUser(c) => Some(c.fingerprint()),
-            Action::UpdateUser(u) => Some(&u.fingerprint),
-            Action::EnableUser(u) => Some(&u.fingerprint),
-            Action::DisableUser(u) => u.fingerprint.as_deref(),
-            Action::LinkUser(l) => Some(&l.fingerprint),
-            Action::CreateGroup(c) => Some(&c.fingerprint),
-            Action::UpdateGroup(u) => Some(&u.fingerprint),
-            Action::LinkGroup(l) => Some(&l.fingerprint),
+            Action::UpdateUser(u) => Some(Borrowed(&u.fingerprint)),
+            Action::EnableUser(u) => Some(Borrowed(&u.fingerprint)),
+            Action::DisableUser(u) => u.fingerprint.as_deref().map(Borrowed),
+            Action::LinkUser(l) => Some(Borrowed(&l.fingerprint)),
+            Action::CreateGroup(c) => Some(Borrowed(&c.fingerprint)),
+            Action::UpdateGroup(u) => Some(Borrowed(&u.fingerprint)),
+            Action::LinkGroup(l) => Some(Borrowed(&l.fingerprint)),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! million of them, so each keeps its texts (source id, fingerprint, login, e-mail, name,
 //! attributes) in one allocation rather than in a dozen.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use idbridge_core::NewUser;
@@ -16,17 +17,28 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Serialized as `{"source_id", "user": <NewUser>, "fingerprint"}`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CreateUser {
-    /// `[flags: u8][attribute pairs: u32][ends of the texts: u32 each][the texts]`, the
-    /// texts in order source id, fingerprint, login, e-mail, display name, then each
-    /// attribute's key and value (in key order); the header is built from `&str`s only.
+    /// `[flags: u8][attribute pairs: u32][fingerprint: 8 bytes, when FP_RAW][ends of the
+    /// texts: u32 each][the texts]`, the texts in order source id, fingerprint (unless
+    /// FP_RAW), login, e-mail, display name, then each attribute's key and value (in key
+    /// order); the header is built from `&str`s only.
     packed: Box<[u8]>,
 }
 
 const HAS_EMAIL: u8 = 1;
 const HAS_DISPLAY_NAME: u8 = 2;
 const ENABLED: u8 = 4;
-/// Texts before the attributes.
-const FIXED: usize = 5;
+/// The fingerprint is the usual 16 lower-case hex digits, kept as its 8 bytes.
+const FP_RAW: u8 = 8;
+
+/// The 8 bytes of a fingerprint written as 16 lower-case hex digits (as
+/// [`crate::util::fingerprint_text`] writes them), which is then rewritten the same.
+fn raw_fingerprint(text: &str) -> Option<[u8; 8]> {
+    let lower_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    if text.len() != 16 || !text.as_bytes().iter().all(lower_hex) {
+        return None;
+    }
+    u64::from_str_radix(text, 16).ok().map(u64::to_be_bytes)
+}
 
 impl CreateUser {
     /// The operation for `user`, linked to source user `source_id` with `fingerprint`.
@@ -56,14 +68,13 @@ impl CreateUser {
         attributes: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> CreateUser {
         let pairs = attributes.clone().count();
-        let mut texts: Vec<&str> = Vec::with_capacity(FIXED + 2 * pairs);
-        texts.extend([
-            source_id,
-            fingerprint,
-            login,
-            email.unwrap_or(""),
-            display_name.unwrap_or(""),
-        ]);
+        let raw = raw_fingerprint(fingerprint);
+        let mut texts: Vec<&str> = Vec::with_capacity(5 + 2 * pairs);
+        texts.push(source_id);
+        if raw.is_none() {
+            texts.push(fingerprint);
+        }
+        texts.extend([login, email.unwrap_or(""), display_name.unwrap_or("")]);
         for (k, v) in attributes {
             texts.push(k);
             texts.push(v);
@@ -74,11 +85,15 @@ impl CreateUser {
             } else {
                 0
             }
-            | if enabled { ENABLED } else { 0 };
+            | if enabled { ENABLED } else { 0 }
+            | if raw.is_some() { FP_RAW } else { 0 };
         let text_len: usize = texts.iter().map(|t| t.len()).sum();
-        let mut packed = Vec::with_capacity(5 + 4 * texts.len() + text_len);
+        let mut packed = Vec::with_capacity(13 + 4 * texts.len() + text_len);
         packed.push(flags);
         packed.extend_from_slice(&u32_of(pairs).to_le_bytes());
+        if let Some(raw) = raw {
+            packed.extend_from_slice(&raw);
+        }
         let mut end = 0usize;
         for t in &texts {
             end += t.len();
@@ -96,6 +111,10 @@ impl CreateUser {
         self.packed.first().copied().unwrap_or(0)
     }
 
+    fn raw(&self) -> bool {
+        self.flags() & FP_RAW != 0
+    }
+
     fn word(&self, at: usize) -> usize {
         self.packed
             .get(at..at + 4)
@@ -103,23 +122,39 @@ impl CreateUser {
             .map_or(0, |b| u32::from_le_bytes(b) as usize)
     }
 
-    fn texts(&self) -> usize {
-        FIXED + 2 * self.word(1)
+    /// Where the ends of the texts start.
+    fn ends(&self) -> usize {
+        if self.raw() { 13 } else { 5 }
     }
 
-    /// Text number `i`; "" past the end (never, for a packed value).
+    /// Texts before the attributes.
+    fn fixed(&self) -> usize {
+        if self.raw() { 4 } else { 5 }
+    }
+
+    fn texts(&self) -> usize {
+        self.fixed() + 2 * self.word(1)
+    }
+
+    /// Text number `i` as packed; "" past the end (never, for a packed value).
     fn text(&self, i: usize) -> &str {
-        let base = 5 + 4 * self.texts();
+        let ends = self.ends();
+        let base = ends + 4 * self.texts();
         let start = if i == 0 {
             0
         } else {
-            self.word(5 + 4 * (i - 1))
+            self.word(ends + 4 * (i - 1))
         };
-        let end = self.word(5 + 4 * i);
+        let end = self.word(ends + 4 * i);
         self.packed
             .get(base + start..base + end)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
+    }
+
+    /// Text `i` of the order with the fingerprint (login 2, e-mail 3, display name 4).
+    fn after_fingerprint(&self, i: usize) -> &str {
+        self.text(if self.raw() { i - 1 } else { i })
     }
 
     /// The source user's id.
@@ -127,24 +162,33 @@ impl CreateUser {
         self.text(0)
     }
 
-    /// The fingerprint of the desired state, stored with the link.
-    pub fn fingerprint(&self) -> &str {
-        self.text(1)
+    /// The fingerprint of the desired state, stored with the link (written out when it
+    /// is kept as its 8 bytes).
+    pub fn fingerprint(&self) -> Cow<'_, str> {
+        if !self.raw() {
+            return Cow::Borrowed(self.text(1));
+        }
+        let raw = self
+            .packed
+            .get(5..13)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .unwrap_or_default();
+        Cow::Owned(crate::util::fingerprint_text(u64::from_be_bytes(raw)))
     }
 
     /// The login of the account to create.
     pub fn login(&self) -> &str {
-        self.text(2)
+        self.after_fingerprint(2)
     }
 
     /// Its e-mail address.
     pub fn email(&self) -> Option<&str> {
-        (self.flags() & HAS_EMAIL != 0).then(|| self.text(3))
+        (self.flags() & HAS_EMAIL != 0).then(|| self.after_fingerprint(3))
     }
 
     /// Its display name.
     pub fn display_name(&self) -> Option<&str> {
-        (self.flags() & HAS_DISPLAY_NAME != 0).then(|| self.text(4))
+        (self.flags() & HAS_DISPLAY_NAME != 0).then(|| self.after_fingerprint(4))
     }
 
     /// Whether it starts enabled.
@@ -154,7 +198,8 @@ impl CreateUser {
 
     /// Its attributes, in key order.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        (0..self.word(1)).map(|p| (self.text(FIXED + 2 * p), self.text(FIXED + 2 * p + 1)))
+        let fixed = self.fixed();
+        (0..self.word(1)).map(move |p| (self.text(fixed + 2 * p), self.text(fixed + 2 * p + 1)))
     }
 
     /// The account to create, as the adapters take it (without a password).
@@ -221,7 +266,7 @@ impl Serialize for CreateUser {
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("source_id", self.source_id())?;
         m.serialize_entry("user", &UserOut(self))?;
-        m.serialize_entry("fingerprint", self.fingerprint())?;
+        m.serialize_entry("fingerprint", &self.fingerprint())?;
         m.end()
     }
 }
@@ -304,6 +349,38 @@ mod tests {
         assert_eq!(json, serde_json::to_string(&owned).expect("serializes"));
         let back: CreateUser = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, c);
+        // The usual fingerprint is kept as its 8 bytes, and reads back the same.
+        let packed = CreateUser::new("s1", &u, "00ff00ff00ff00fe");
+        let text = CreateUser::new("s1", &u, "00FF00FF00FF00FE");
+        assert!(packed.packed.len() + 8 <= text.packed.len());
+        assert_eq!(packed.fingerprint(), "00ff00ff00ff00fe");
+        assert_eq!(text.fingerprint(), "00FF00FF00FF00FE");
+        for c in [&packed, &text] {
+            assert_eq!(c.user(), u);
+            assert_eq!(c.source_id(), "s1");
+            let back: CreateUser =
+                serde_json::from_str(&serde_json::to_string(c).expect("json")).expect("parses");
+            assert_eq!(&back, c);
+        }
+        assert_eq!(
+            serde_json::to_string(&packed).expect("json"),
+            serde_json::to_string(&Owned {
+                source_id: "s1",
+                user: &u,
+                fingerprint: "00ff00ff00ff00fe",
+            })
+            .expect("json")
+        );
+        for odd in [
+            "0123456789abcde",
+            "0123456789abcdefa",
+            "0123456789abcdeg",
+            "-123456789abcdef",
+        ] {
+            let c = CreateUser::new("s1", &u, odd);
+            assert_eq!(c.fingerprint(), odd);
+            assert_eq!(c.login(), "ada");
+        }
         let empty = CreateUser::new("", &NewUser::new(""), "");
         assert_eq!(empty.login(), "");
         assert_eq!(empty.attributes().count(), 0);

@@ -3,8 +3,9 @@
 //!
 //! - [`Plan::write_json`]: the saved form (`plan --out`), byte for byte [`Plan::to_json`].
 //! - [`Plan::as_value_form`]: the form `plan --json` prints, the plan as a
-//!   `serde_json::Value` would print it (every object's keys in sorted order), built one
-//!   operation at a time.
+//!   `serde_json::Value` would print it (every object's keys in sorted order). The
+//!   operations a large plan is made of (user creates, membership changes) are written
+//!   straight in that order; the others, few, go through a `Value` one at a time.
 
 use std::io::Write;
 
@@ -13,7 +14,24 @@ use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Account, CanSignIn, Conflict, HeldAccount, Op, Plan, Refused, Seal, TargetPlan};
+use super::{
+    Account, Action, CanSignIn, Conflict, CreateUser, GroupRef, HeldAccount, Numbered, Op, Plan,
+    PrincipalKind, PrincipalRef, Ref, Refused, Seal, TargetPlan,
+};
+
+/// Serializes a target's operations in their saved form, each with its number (see
+/// [`Numbered`]).
+pub(super) fn numbered<S: Serializer>(ops: &[Op], s: S) -> Result<S::Ok, S::Error> {
+    let mut seq = s.serialize_seq(Some(ops.len()))?;
+    for (step, op) in ops.iter().enumerate() {
+        seq.serialize_element(&Numbered {
+            step,
+            depends_on: &op.depends_on,
+            action: &op.action,
+        })?;
+    }
+    seq.end()
+}
 
 impl Plan {
     /// Writes the plan as saved, pretty JSON with the same bytes as [`Plan::to_json`], to
@@ -47,19 +65,19 @@ impl<T: Serialize> Serialize for AsValue<'_, T> {
     }
 }
 
-/// A sequence whose items are serialized one after the other.
-struct Items<'a, T>(&'a [T], fn(&'a T) -> Item<'a>);
+/// A sequence whose items are serialized one after the other, each with its position.
+struct Items<'a, T>(&'a [T], fn(usize, &'a T) -> Item<'a>);
 
 /// One item of [`Items`].
 enum Item<'a> {
-    Op(&'a Op),
+    Op(usize, &'a Op),
     Target(&'a TargetPlan),
 }
 
 impl Serialize for Item<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Item::Op(op) => AsValue(*op).serialize(s),
+            Item::Op(step, op) => sorted_op(*step, op, s),
             Item::Target(t) => target(t, s),
         }
     }
@@ -68,10 +86,125 @@ impl Serialize for Item<'_> {
 impl<T> Serialize for Items<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for item in self.0 {
-            seq.serialize_element(&(self.1)(item))?;
+        for (i, item) in self.0.iter().enumerate() {
+            seq.serialize_element(&(self.1)(i, item))?;
         }
         seq.end()
+    }
+}
+
+/// One operation with its keys sorted, as its `Value` prints: user creates and
+/// membership changes written straight, the rest through a `Value`.
+fn sorted_op<S: Serializer>(step: usize, op: &Op, s: S) -> Result<S::Ok, S::Error> {
+    let deps = !op.depends_on.is_empty();
+    match &op.action {
+        Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+            // depends_on < group < member < op < step
+            let mut m = s.serialize_map(Some(4 + usize::from(deps)))?;
+            if deps {
+                m.serialize_entry("depends_on", &op.depends_on)?;
+            }
+            m.serialize_entry("group", &SortedGroup(group))?;
+            m.serialize_entry("member", &SortedPrincipal(member))?;
+            m.serialize_entry("op", op.action.name())?;
+            m.serialize_entry("step", &step)?;
+            m.end()
+        }
+        Action::CreateUser(c) => {
+            // depends_on < fingerprint < op < source_id < step < user
+            let mut m = s.serialize_map(Some(5 + usize::from(deps)))?;
+            if deps {
+                m.serialize_entry("depends_on", &op.depends_on)?;
+            }
+            m.serialize_entry("fingerprint", &c.fingerprint())?;
+            m.serialize_entry("op", op.action.name())?;
+            m.serialize_entry("source_id", c.source_id())?;
+            m.serialize_entry("step", &step)?;
+            m.serialize_entry("user", &SortedUser(c))?;
+            m.end()
+        }
+        action => AsValue(&Numbered {
+            step,
+            depends_on: &op.depends_on,
+            action,
+        })
+        .serialize(s),
+    }
+}
+
+/// A reference with its one key (`id` or `created`).
+fn sorted_ref<S: Serializer>(at: &Ref, s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(1))?;
+    match at {
+        Ref::Id(id) => m.serialize_entry("id", &**id)?,
+        Ref::Created(n) => m.serialize_entry("created", n)?,
+    }
+    m.end()
+}
+
+struct SortedRef<'a>(&'a Ref);
+
+impl Serialize for SortedRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        sorted_ref(self.0, s)
+    }
+}
+
+struct SortedGroup<'a>(&'a GroupRef);
+
+impl Serialize for SortedGroup<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("name", &*self.0.name)?;
+        m.serialize_entry("ref", &SortedRef(&self.0.at))?;
+        m.end()
+    }
+}
+
+struct SortedPrincipal<'a>(&'a PrincipalRef);
+
+impl Serialize for SortedPrincipal<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry(
+            "kind",
+            match self.0.kind {
+                PrincipalKind::User => "user",
+                PrincipalKind::Group => "group",
+            },
+        )?;
+        m.serialize_entry("name", &*self.0.name)?;
+        m.serialize_entry("ref", &SortedRef(&self.0.at))?;
+        m.end()
+    }
+}
+
+/// The account of a user create, keys sorted: attributes (when any) < display_name <
+/// email < enabled < login.
+struct SortedUser<'a>(&'a CreateUser);
+
+impl Serialize for SortedUser<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let attributes = c.attributes().next().is_some();
+        let mut m = s.serialize_map(Some(4 + usize::from(attributes)))?;
+        if attributes {
+            // Packed in key order, which is a `Value` map's order.
+            m.serialize_entry("attributes", &Attributes(c))?;
+        }
+        m.serialize_entry("display_name", &c.display_name())?;
+        m.serialize_entry("email", &c.email())?;
+        m.serialize_entry("enabled", &c.enabled())?;
+        m.serialize_entry("login", c.login())?;
+        m.end()
+    }
+}
+
+struct Attributes<'a>(&'a CreateUser);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.attributes())
     }
 }
 
@@ -124,7 +257,12 @@ impl Serialize for ValueForm<'_> {
             seal: &plan.seal,
         })
         .map_err(S::Error::custom)?;
-        with_streamed(s, rest, "targets", &Items(&plan.targets, Item::Target))
+        with_streamed(
+            s,
+            rest,
+            "targets",
+            &Items(&plan.targets, |_, t| Item::Target(t)),
+        )
     }
 }
 

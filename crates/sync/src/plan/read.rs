@@ -10,6 +10,7 @@ use hashbrown::HashSet;
 use idbridge_core::{Error, Result};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
+use super::action::SavedOp;
 use super::{Action, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
 
 impl Plan {
@@ -22,7 +23,7 @@ impl Plan {
     /// inconsistently.
     pub fn from_reader(reader: impl std::io::Read) -> Result<Plan> {
         let mut de = serde_json::Deserializer::from_reader(reader);
-        let plan: Plan = serde::Deserialize::deserialize(&mut de)
+        let plan: Plan = sharing(|| serde::Deserialize::deserialize(&mut de))
             .and_then(|p| de.end().map(|()| p))
             .map_err(|e| Error::invalid_input(format!("not an idbridge plan: {e}")))?;
         plan.checked()
@@ -43,7 +44,22 @@ impl Plan {
     }
 }
 
-/// One reference per distinct group and member of a target plan.
+thread_local! {
+    /// The references read so far of the plan being read on this thread (see [`sharing`]).
+    static SHARED: std::cell::RefCell<Option<Interner>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `read` (the reading of one plan) with one [`Interner`] for all its targets, so
+/// that targets alike (the same people, planned alike) share their references as the
+/// planner's plans do.
+pub(super) fn sharing<T>(read: impl FnOnce() -> T) -> T {
+    let outer = SHARED.with(|s| s.replace(Some(Interner::default())));
+    let out = read();
+    SHARED.with(|s| s.replace(outer));
+    out
+}
+
+/// One reference per distinct group and member of a plan.
 #[derive(Default)]
 struct Interner {
     groups: HashSet<Arc<GroupRef>>,
@@ -84,12 +100,30 @@ pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op
         ) -> std::result::Result<Vec<Op>, A::Error> {
             // The size hint of a reader is a guess at most; a plan grows its list.
             let mut ops = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-            let mut interner = Interner::default();
-            while let Some(mut op) = seq.next_element::<Op>()? {
+            // The plan's interner while it is read (taken out, so that nothing else
+            // borrows it meanwhile), else one for this target.
+            let shared = SHARED.with(|s| s.borrow_mut().take());
+            let of_plan = shared.is_some();
+            let mut interner = shared.unwrap_or_default();
+            while let Some(saved) = seq.next_element::<SavedOp>()? {
+                if saved.step != ops.len() {
+                    return Err(serde::de::Error::custom(format!(
+                        "operation {} is numbered {}",
+                        ops.len(),
+                        saved.step
+                    )));
+                }
+                let mut op = Op {
+                    depends_on: saved.depends_on,
+                    action: saved.action,
+                };
                 interner.intern(&mut op.action);
                 ops.push(op);
             }
             ops.shrink_to_fit();
+            if of_plan {
+                SHARED.with(|s| *s.borrow_mut() = Some(interner));
+            }
             Ok(ops)
         }
     }

@@ -145,7 +145,7 @@ impl<'i> Planner<'_, 'i> {
                 };
                 if add {
                     if ref_cache[u].is_none() {
-                        ref_cache[u] = self.user_ref(u).map(Arc::new);
+                        ref_cache[u] = self.user_ref(u).map(|m| self.src.member(u, m));
                     }
                     adds.extend(ref_cache[u].clone());
                 }

@@ -2,13 +2,14 @@
 //! normalised name, each group's direct members and child groups, and the users of a group
 //! through its nesting (computed when first asked).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashMap;
 
 use idbridge_core::{Group, Principal, Role};
 
 use crate::holds::HoldIndex;
+use crate::plan::PrincipalRef;
 use crate::state::SourceState;
 use crate::util::norm;
 
@@ -25,6 +26,9 @@ pub struct SourceIndex<'a> {
     pub(super) child_groups: Vec<Vec<usize>>,
     pub(super) closure: Vec<OnceLock<Vec<usize>>>,
     pub(super) holds: Option<&'a HoldIndex>,
+    /// Per source user, the member reference the first target planned gave it (see
+    /// [`SourceIndex::member`]).
+    members: Vec<OnceLock<Arc<PrincipalRef>>>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -86,6 +90,7 @@ impl<'a> SourceIndex<'a> {
             child_groups,
             closure,
             holds: None,
+            members: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -93,6 +98,40 @@ impl<'a> SourceIndex<'a> {
     pub fn with_holds(mut self, holds: &'a HoldIndex) -> SourceIndex<'a> {
         self.holds = (!holds.is_empty()).then_some(holds);
         self
+    }
+
+    /// Source user `u`'s login in a target, as one shared text: the same as another
+    /// target's when the login is the same there (the usual case), so that a first sync
+    /// into several targets keeps each login once rather than once per target.
+    pub(super) fn login(&self, u: usize, login: &str) -> Arc<str> {
+        match self.members.get(u).and_then(OnceLock::get) {
+            Some(shared) if *shared.name == *login => shared.name.clone(),
+            _ => Arc::from(login),
+        }
+    }
+
+    /// Source user `u`'s member reference in a target, shared with another target's
+    /// when it is the same there (the same login, and the same existing account or the
+    /// same numbered create: targets alike get plans alike), else with its login shared
+    /// where that is the same (see [`SourceIndex::login`]).
+    pub(super) fn member(&self, u: usize, member: PrincipalRef) -> Arc<PrincipalRef> {
+        let Some(cell) = self.members.get(u) else {
+            return Arc::new(member);
+        };
+        if let Some(shared) = cell.get() {
+            if member == **shared {
+                return shared.clone();
+            }
+            let mut member = member;
+            if *member.name == *shared.name {
+                member.name = shared.name.clone();
+            }
+            return Arc::new(member);
+        }
+        let member = Arc::new(member);
+        // Planning runs on one thread: the cell is empty here.
+        let _ = cell.set(member.clone());
+        member
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).

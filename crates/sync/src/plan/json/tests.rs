@@ -31,6 +31,59 @@ fn full_plan() -> Plan {
         },
         vec![create],
     );
+    let mut full = NewUser::new("cy");
+    full.email = Some("cy@example.com".into());
+    full.display_name = Some("Cy \u{1b}".into());
+    full.enabled = false;
+    full.attributes.insert("dept".into(), "R&D".into());
+    full.attributes.insert("Cost".into(), "42".into());
+    let cy = t.push(
+        Action::CreateUser(crate::plan::CreateUser::new(
+            "u3",
+            &full,
+            "0123456789abcdef",
+        )),
+        vec![],
+    );
+    let eng = t.push(
+        Action::CreateGroup(Box::new(crate::plan::CreateGroup {
+            source_id: "g2".into(),
+            group: idbridge_core::NewGroup {
+                name: "ops".into(),
+                description: Some("d".into()),
+            },
+            fingerprint: "fg".into(),
+        })),
+        vec![],
+    );
+    t.push(
+        Action::AddMember {
+            group: std::sync::Arc::new(GroupRef {
+                at: Ref::Created(eng),
+                name: "ops".into(),
+            }),
+            member: std::sync::Arc::new(PrincipalRef {
+                kind: PrincipalKind::User,
+                at: Ref::Created(cy),
+                name: "cy".into(),
+            }),
+        },
+        vec![cy, eng, create],
+    );
+    t.push(
+        Action::RemoveMember {
+            group: std::sync::Arc::new(GroupRef {
+                at: Ref::Id("g1".into()),
+                name: "eng \"core\"".into(),
+            }),
+            member: std::sync::Arc::new(PrincipalRef {
+                kind: PrincipalKind::Group,
+                at: Ref::Id("g7".into()),
+                name: "old".into(),
+            }),
+        },
+        vec![],
+    );
     t.push(
         Action::DisableUser(Box::new(DisableUser {
             source_id: Some("u9".into()),
@@ -140,4 +193,26 @@ fn the_digest_hashes_the_compact_form_without_the_seal() {
         .collect();
     assert_eq!(plan.digest(), want);
     assert_eq!(sealed, want, "the seal is not part of the digest");
+}
+
+#[test]
+fn the_saved_form_and_its_digest_are_those_of_format_1() {
+    // `saved.json` was written by the build before operations stopped storing their
+    // number: saved plans, their seals and journaled digests stay valid.
+    let mut plan = full_plan();
+    plan.created = "2026-12-06T05:06:08.105630918Z".parse().expect("a time");
+    assert_eq!(plan.to_json(), include_str!("saved.json"));
+    assert_eq!(
+        plan.digest(),
+        "510df465d56285e7256d2779b222ff1e2082284687c2b7a5cef068e5d0ffaaf5"
+    );
+    let back = Plan::from_json(include_str!("saved.json")).expect("reads");
+    assert_eq!(back, plan);
+    // A step that is not the operation's position is refused.
+    let renumbered = include_str!("saved.json").replacen("\"step\": 1,", "\"step\": 7,", 1);
+    let err = Plan::from_json(&renumbered).expect_err("misnumbered");
+    assert!(
+        err.to_string().contains("operation 1 is numbered 7"),
+        "{err}"
+    );
 }

@@ -46,7 +46,7 @@ fn groups_memberships_and_nesting() {
         .find(|o| o.action.resource() == "Engineering <- bob")
         .expect("add");
     let create_bob = find(&plan, "create_user")[0];
-    assert!(add_bob.depends_on.has(create_bob.id));
+    assert!(add_bob.depends_on.has(step(&plan, create_bob)));
 
     // Without nesting the target gets all-staff's users directly.
     c.caps.members_nested = false;
@@ -233,4 +233,51 @@ fn group_descriptions_a_target_cannot_keep_are_noted() {
         plan.notes
     );
     assert!(find(&plan, "update_group").is_empty());
+}
+
+#[test]
+fn targets_planned_from_one_source_share_each_login() {
+    let mut c = Case::new(vec![user("s1", "ada"), user("s2", "bob")], vec![]);
+    c.source.groups = Some(vec![group("g-eng", "engineering")]);
+    c.source.members.insert(
+        "g-eng".into(),
+        vec![Principal::User("s1".into()), Principal::User("s2".into())],
+    );
+    // Planned from the shared index's source, with another login template.
+    let mut upper = Case::new(vec![], vec![]);
+    upper.set(json!({"fields": {"login": "{login|upper}"}}));
+    let source = c.source.build();
+    let idx = SourceIndex::new(&source);
+    let members = |plan: &TargetPlan| -> Vec<std::sync::Arc<str>> {
+        plan.ops
+            .iter()
+            .filter_map(|o| o.action.membership())
+            .map(|(_, m)| m.name.clone())
+            .collect()
+    };
+    let one = members(&c.plan_in(&idx).expect("plan"));
+    let two = members(&c.plan_in(&idx).expect("plan"));
+    let other = members(&upper.plan_in(&idx).expect("plan"));
+    assert_eq!(one.len(), 2);
+    for (a, b) in one.iter().zip(&two) {
+        assert!(std::sync::Arc::ptr_eq(a, b), "{a} is kept once");
+    }
+    let refs = |plan: &TargetPlan| -> Vec<std::sync::Arc<PrincipalRef>> {
+        plan.ops
+            .iter()
+            .filter_map(|o| o.action.membership())
+            .map(|(_, m)| m.clone())
+            .collect()
+    };
+    let (a, b) = (
+        refs(&c.plan_in(&idx).expect("plan")),
+        refs(&c.plan_in(&idx).expect("plan")),
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&a[0], &b[0]),
+        "alike targets share references"
+    );
+    assert_eq!(other.len(), 2);
+    assert!(other.iter().all(|l| l.chars().all(|c| !c.is_lowercase())));
+    assert!(!std::sync::Arc::ptr_eq(&one[0], &other[0]));
 }

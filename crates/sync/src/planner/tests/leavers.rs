@@ -83,7 +83,7 @@ fn deletion_policies() {
     let del = find(&plan, "delete_user")[0];
     let rev = find(&plan, "revoke_sessions")[0];
     assert!(
-        del.depends_on.has(rev.id),
+        del.depends_on.has(step(&plan, rev)),
         "sessions are revoked before the delete"
     );
 

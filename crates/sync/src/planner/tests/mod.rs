@@ -212,10 +212,16 @@ impl Case {
 
     fn plan(&self) -> Result<TargetPlan> {
         let source = self.source.build();
-        let target = self.target.build();
-        let user_links = LinkTable::from_links(&self.user_links).expect("links");
         let holds = crate::holds::HoldIndex::new(self.holds.clone());
         let idx = SourceIndex::new(&source).with_holds(&holds);
+        self.plan_in(&idx)
+    }
+
+    /// The plan of this case's target from a source index that other targets share.
+    fn plan_in(&self, idx: &SourceIndex<'_>) -> Result<TargetPlan> {
+        let source = idx.src;
+        let target = self.target.build();
+        let user_links = LinkTable::from_links(&self.user_links).expect("links");
         let input = TargetInput {
             name: "t",
             adapter: "test",
@@ -228,8 +234,8 @@ impl Case {
             own_creates: &self.own_creates,
         };
         let mut notes = Vec::new();
-        let eff = Effective::compute(&self.settings, &self.caps, &source, &mut notes);
-        let plan = plan_target(&idx, &input, &eff)?;
+        let eff = Effective::compute(&self.settings, &self.caps, source, &mut notes);
+        let plan = plan_target(idx, &input, &eff)?;
         plan.check_structure()?;
         Ok(plan)
     }
@@ -245,7 +251,7 @@ impl Case {
                         idbridge_store::LinkKind::User,
                         op.action.source_id().unwrap_or_default(),
                         op.action.target_id().unwrap_or_default(),
-                        op.action.fingerprint().unwrap_or_default(),
+                        &op.action.fingerprint().unwrap_or_default(),
                     ));
                 }
                 Action::LinkGroup(l) => {
@@ -282,4 +288,12 @@ fn find<'a>(plan: &'a TargetPlan, name: &str) -> Vec<&'a Op> {
         .iter()
         .filter(|o| o.action.name() == name)
         .collect()
+}
+
+/// The number of an operation of `plan` (its position).
+fn step(plan: &TargetPlan, op: &Op) -> usize {
+    plan.ops
+        .iter()
+        .position(|o| std::ptr::eq(o, op))
+        .expect("an operation of the plan")
 }

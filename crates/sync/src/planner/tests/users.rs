@@ -183,7 +183,7 @@ fn a_login_freed_by_a_rename_is_created_after_the_rename() {
     let plan = c.plan().expect("plan");
     let update = find(&plan, "update_user")[0];
     let create = find(&plan, "create_user")[0];
-    assert!(create.depends_on.has(update.id), "{:?}", plan.ops);
+    assert!(create.depends_on.has(step(&plan, update)), "{:?}", plan.ops);
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn a_field_the_target_does_not_keep_is_not_rewritten_every_run() {
         idbridge_store::LinkKind::User,
         "s1",
         "T1",
-        fingerprint,
+        &fingerprint,
     ));
     assert!(c.plan().expect("plan").ops.is_empty());
     // A real change in the target (drift) is corrected.
