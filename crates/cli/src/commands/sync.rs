@@ -159,7 +159,7 @@ async fn once(
         allow_removals: args.guard.allow_removals,
         allow_adoptions: args.guard.allow_adoptions,
         stop: stop.clone(),
-        progress: progress(&plan),
+        events: progress(&plan),
         ..Default::default()
     };
     let report = engine.apply(&plan, lock, &options).await?;
