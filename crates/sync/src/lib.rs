@@ -76,7 +76,7 @@ mod engine;
 pub mod events;
 pub mod guard;
 pub mod holds;
-pub mod journal;
+pub(crate) mod journal;
 pub mod plan;
 pub mod planner;
 pub mod report;
@@ -86,7 +86,7 @@ pub mod state;
 pub mod table;
 pub mod template;
 pub mod util;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use apply::{OpOutcome, OpProblem, Stop, TargetReport};
 pub use engine::{
