@@ -1,18 +1,18 @@
 //! Embedding idbridge: plan and apply on demand, from a configuration built in code.
 //!
 //! A directory file is the source and another, empty at first, the target, both in a
-//! temporary directory. The program reads both, plans, prints the plan, applies it with a
-//! callback per finished operation, reads the report, and plans again to show that the
-//! target converged. `cargo test -p idbridge-examples` runs it; every step asserts.
+//! temporary directory. The program reads both, plans, prints the plan, applies it while
+//! observing the engine's typed events (each read, each plan, each operation's outcome,
+//! each target's report, the run's end), reads the report, and plans again to show that
+//! the target converged. `cargo test -p idbridge-examples` runs it; every step asserts.
 //!
 //! Run it alone: `cargo run -p idbridge-examples --example embed_plan_apply`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use idbridge_core::config::{Config, ConfigOrigin};
+use idbridge_store::RunOutcome;
+use idbridge_sync::events::{self, OperationOutcome, RunEvent, SystemRole};
 use idbridge_sync::report::{render_plan, render_run};
-use idbridge_sync::{ApplyOptions, Engine, ProgressEvent};
+use idbridge_sync::{ApplyOptions, Engine};
 use serde_json::json;
 
 /// The source: three people, two groups. The `complete` trailer says how many records of
@@ -49,12 +49,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ConfigOrigin::in_memory(dir.path()),
     )?;
 
-    let engine = Engine::connect(&config, None).await?;
+    let mut engine = Engine::connect(&config, None).await?;
+    // Observe every stage of every run as typed values, on a channel read below.
+    let (observer, mut events) = events::channel();
+    engine.set_events(Some(observer));
 
     // Read, then plan from what was read (`Engine::plan` does both at once).
     let snapshot = engine.read().await?;
     assert_eq!(snapshot.source.users.len(), 3);
     let plan = engine.plan_snapshot(&snapshot)?;
+    let mut source_read = None;
+    let mut planned = None;
+    while let Ok(event) = events.try_recv() {
+        match event {
+            RunEvent::ReadFinished {
+                role: SystemRole::Source,
+                users,
+                groups,
+                ..
+            } => source_read = Some((users, groups)),
+            RunEvent::Planned { target, operations } => planned = Some((target, operations)),
+            _ => {}
+        }
+    }
+    assert_eq!(source_read, Some((3, 2)), "the source's read is reported");
 
     // Inspect the plan: the rendering `idbridge plan` prints, and the operations as values.
     println!("{}", render_plan(&plan, &[]));
@@ -66,20 +84,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|op| op.action.name() == "create_user")
         .count();
     assert_eq!(creates, 3, "one account per person");
+    assert_eq!(planned, Some(("portal".to_string(), portal.ops.len())));
 
-    // Apply under the run lock, counting finished operations as they come.
-    let finished = Arc::new(AtomicUsize::new(0));
-    let seen = finished.clone();
-    let options = ApplyOptions {
-        progress: Some(Arc::new(move |e: &ProgressEvent| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            println!("{}: {}/{}", e.target, e.done, e.total);
-        })),
-        ..Default::default()
-    };
+    // Apply under the run lock. Each operation's outcome arrives as an event.
     let lock = engine.lock("embedded apply")?;
-    let report = engine.apply(&plan, &lock, &options).await?;
+    let report = engine.apply(&plan, &lock, &ApplyOptions::default()).await?;
     drop(lock);
+    let mut finished = 0;
+    let mut run_finished = None;
+    while let Ok(event) = events.try_recv() {
+        match event {
+            RunEvent::OperationFinished {
+                target,
+                operation,
+                resource,
+                outcome,
+                done,
+                total,
+                ..
+            } => {
+                println!(
+                    "{target}: {done}/{total} {operation} {resource}: {}",
+                    outcome.as_str()
+                );
+                assert!(matches!(outcome, OperationOutcome::Done), "{outcome:?}");
+                finished += 1;
+                assert_eq!(done, finished, "counted in the order they finished");
+            }
+            RunEvent::TargetFinished { report } => assert!(report.converged(), "{report:?}"),
+            RunEvent::RunFinished { run, outcome } => run_finished = Some((run, outcome)),
+            _ => {}
+        }
+    }
 
     // The report: the run's id in the state file, and per target what was done.
     println!("{}", render_run(&report));
@@ -87,7 +123,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let done = &report.targets[0];
     assert_eq!(done.ok, portal.ops.len());
     assert_eq!(done.done.get("create_user"), Some(&3));
-    assert_eq!(finished.load(Ordering::SeqCst), portal.ops.len());
+    assert_eq!(finished, portal.ops.len(), "one event per operation");
+    assert_eq!(run_finished, Some((report.run, RunOutcome::Succeeded)));
 
     // Planning again finds nothing to do: the target matches the source.
     let again = engine.plan().await?;

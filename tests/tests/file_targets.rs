@@ -504,14 +504,16 @@ async fn a_stop_request_finishes_what_is_in_flight_journals_it_and_the_next_run_
     w.add_file_target("mirror", json!({"concurrency": 2}));
     let stop = idbridge_sync::Stop::new();
     let s = stop.clone();
-    let progress: idbridge_sync::ProgressFn = std::sync::Arc::new(move |e| {
-        if e.done >= 10 {
-            s.stop();
+    let events: idbridge_sync::EventFn = std::sync::Arc::new(move |e| {
+        if let idbridge_sync::RunEvent::OperationFinished { done, .. } = e {
+            if *done >= 10 {
+                s.stop();
+            }
         }
     });
     let opts = ApplyOptions {
         stop,
-        progress: Some(progress),
+        events: Some(events),
         ..Default::default()
     };
     let (plan, report) = w.sync_with(&opts).await.expect("runs");

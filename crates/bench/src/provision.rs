@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use idbridge_core::{AdapterHandle, Capabilities, MemberBatchKey, MemberWrite, Principal, Result};
 use idbridge_sync::plan::PrincipalKind;
-use idbridge_sync::{Action, ApplyOptions, Plan, ProgressEvent, RunReport, report};
+use idbridge_sync::{Action, ApplyOptions, Plan, RunEvent, RunReport, report};
 
 use crate::data::{self, Shape};
 use crate::emulated::{Requests, World, print_breakdown, required_writes};
@@ -60,9 +60,11 @@ pub async fn measured_sync(world: &World) -> Result<SyncFigures> {
     let finished: Arc<Mutex<BTreeMap<String, Duration>>> = Arc::default();
     let record = Arc::clone(&finished);
     let options = ApplyOptions {
-        progress: Some(Arc::new(move |e: &ProgressEvent| {
-            if let Ok(mut f) = record.lock() {
-                f.insert(e.target.clone(), t2.elapsed());
+        events: Some(Arc::new(move |e: &RunEvent| {
+            if let RunEvent::OperationFinished { target, .. } = e {
+                if let Ok(mut f) = record.lock() {
+                    f.insert(target.clone(), t2.elapsed());
+                }
             }
         })),
         ..ApplyOptions::default()

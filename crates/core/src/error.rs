@@ -234,8 +234,16 @@ impl Error {
         self.0.retryable
     }
 
-    /// The adapter instance (for example `bi` or `source`), if known.
+    /// The adapter instance (for example `bi` or `source`), if known: the same as
+    /// [`Error::system`].
     pub fn adapter(&self) -> Option<&str> {
+        self.0.adapter.as_deref()
+    }
+
+    /// The configured system the error came from (the source's or a target's name, such
+    /// as `bi`), if known. Every call through an [`crate::AdapterHandle`] sets it, with
+    /// the [`Error::operation`].
+    pub fn system(&self) -> Option<&str> {
         self.0.adapter.as_deref()
     }
 
@@ -504,6 +512,34 @@ mod tests {
         let e = Error::invalid_input("session late-token-5a6b7c ended");
         crate::register_secret("late-token-5a6b7c");
         assert!(!e.to_string().contains("late-token"), "{e}");
+    }
+
+    #[test]
+    fn every_fact_a_program_acts_on_is_a_method() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_adapter("bi")
+            .with_operation("users_create")
+            .with_resource("ada")
+            .with_vendor(Some("ERR429"), Some("Too many requests"))
+            .with_http_status(429)
+            .with_retry_after(Some(Duration::from_secs(3)));
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.kind().as_str(), "rate_limited");
+        assert!(e.is_retryable());
+        assert_eq!(e.system(), Some("bi"));
+        assert_eq!(e.adapter(), e.system());
+        assert_eq!(e.operation(), Some("users_create"));
+        assert_eq!(e.resource(), Some("ada"));
+        assert_eq!(e.vendor_code(), Some("ERR429"));
+        assert_eq!(e.vendor_message(), Some("Too many requests"));
+        assert_eq!(e.http_status(), Some(429));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        assert!(!e.is_outcome_unknown());
+        // An override of the kind's default is what the method reports.
+        assert!(!e.with_retryable(false).is_retryable());
+        let bare = Error::conflict("taken");
+        assert_eq!((bare.system(), bare.operation()), (None, None));
+        assert_eq!(bare.vendor_code(), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use idbridge_store::Write;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::events::Emitter;
 use crate::journal::JournalWriter;
 use crate::plan::{CanSignIn, TargetPlan};
 
@@ -80,20 +81,6 @@ impl Stop {
         }
     }
 }
-
-/// Progress of an apply, reported after each finished operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgressEvent {
-    /// The target.
-    pub target: String,
-    /// Operations finished (in any way) so far.
-    pub done: usize,
-    /// Operations planned.
-    pub total: usize,
-}
-
-/// A progress callback.
-pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
 /// How one operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,7 +192,8 @@ pub(crate) struct ApplyContext<'a> {
     pub journal: &'a JournalWriter,
     pub run: i64,
     pub stop: &'a Stop,
-    pub progress: Option<&'a ProgressFn>,
+    /// Where each operation's outcome is reported.
+    pub events: &'a Emitter,
     /// Whether an account found by login when a create says "already exists" may be
     /// linked (the target correlates by login).
     pub adopt_existing_login: bool,

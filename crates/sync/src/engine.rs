@@ -8,7 +8,8 @@ use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use crate::apply::{ApplyContext, ProgressFn, Stop, TargetReport, apply_target};
+use crate::apply::{ApplyContext, Stop, TargetReport, apply_target};
+use crate::events::{Emitter, EventFn, RunEvent};
 use crate::guard::{self, Allowances, GuardViolation};
 use crate::holds::HoldIndex;
 use crate::journal::JournalWriter;
@@ -108,8 +109,9 @@ pub struct ApplyOptions {
     pub skip_guard: bool,
     /// A stop request shared with a signal handler.
     pub stop: Stop,
-    /// Called after each finished operation.
-    pub progress: Option<ProgressFn>,
+    /// Observes this apply's events (each operation's outcome, each target's report, the
+    /// run's end), besides the engine's own observer ([`Engine::set_events`]).
+    pub events: Option<EventFn>,
     /// Targets found unreachable or unreadable since the plan was made (by
     /// [`Engine::check_saved`]): reported unavailable and not touched.
     pub unavailable: Vec<UnavailableTarget>,
@@ -167,6 +169,8 @@ pub struct Engine {
     /// Targets whose connection failed, and the configuration to try them again with.
     disconnected: Vec<Disconnected>,
     config: Option<std::sync::Arc<Config>>,
+    /// The observer of every run's events.
+    events: Emitter,
 }
 
 impl Engine {
@@ -178,6 +182,7 @@ impl Engine {
             store,
             disconnected: Vec::new(),
             config: None,
+            events: Emitter::default(),
         }
     }
 
@@ -288,6 +293,12 @@ impl Engine {
         }
     }
 
+    /// Sets (or, with `None`, removes) the observer of the engine's events: every read,
+    /// plan and apply it runs from now on reports to it (see [`crate::events`]).
+    pub fn set_events(&mut self, events: Option<EventFn>) {
+        self.events = Emitter::new([&events]);
+    }
+
     /// The targets that could not be connected to, with the reason.
     pub fn unavailable(&self) -> Vec<UnavailableTarget> {
         self.disconnected.iter().map(|d| d.status.clone()).collect()
@@ -380,6 +391,10 @@ impl Engine {
             notes.append(&mut tp.notes);
             tp.notes = notes;
             tracing::info!(target = %tp.target, operations = tp.ops.len(), "planned");
+            self.events.emit(|| RunEvent::Planned {
+                target: tp.target.clone(),
+                operations: tp.ops.len(),
+            });
             each(tp)?;
         }
         Ok(())
@@ -430,6 +445,7 @@ impl Engine {
         let run = self.store.begin_run_with_plan(&command, Some(&digest))?;
         let down = self.unavailable();
         let journal = JournalWriter::start(self.store.clone())?;
+        let events = self.events.with(&options.events);
         let violations = if options.skip_guard {
             Vec::new()
         } else {
@@ -471,13 +487,17 @@ impl Engine {
                 continue;
             }
             tracing::info!(target = %tp.target, operations = tp.ops.len(), "applying");
+            events.emit(|| RunEvent::ApplyStarted {
+                target: tp.target.clone(),
+                operations: tp.ops.len(),
+            });
             let span = tracing::info_span!(parent: &run_span, "target", target = %tp.target, ops = tp.ops.len());
             let handle = t.handle.clone();
             let concurrency = t.settings.concurrency;
             let adopt_existing_login = t.settings.correlate.contains(&CorrelationKey::Login);
             let journal = journal.clone();
             let stop = options.stop.clone();
-            let progress = options.progress.clone();
+            let events = events.clone();
             let owned = tp.clone();
             let task = tokio::spawn(
                 async move {
@@ -487,7 +507,7 @@ impl Engine {
                         journal: &journal,
                         run,
                         stop: &stop,
-                        progress: progress.as_ref(),
+                        events: &events,
                         adopt_existing_login,
                     };
                     apply_target(&ctx, &owned).await
@@ -514,6 +534,11 @@ impl Engine {
                     }
                 },
             });
+            if let Some(r) = reports.last() {
+                events.emit(|| RunEvent::TargetFinished {
+                    report: Box::new(r.clone()),
+                });
+            }
         }
         for r in &reports {
             if r.unavailable.is_some() || r.refused.is_some() {
@@ -556,6 +581,7 @@ impl Engine {
         );
         drop(journal);
         self.store.finish_run(run, outcome, &counts)?;
+        events.emit(|| RunEvent::RunFinished { run, outcome });
         Ok(RunReport {
             run,
             outcome,

@@ -12,7 +12,7 @@
 //! # Example
 //!
 //! Build an engine from a configuration built in code, read, plan, inspect the plan,
-//! apply it with a callback per finished operation, and read the report
+//! apply it with a callback per finished operation ([`events`]), and read the report
 //! (`examples/embed/embed_plan_apply.rs` is the same program, run by `cargo test`; the
 //! adapters named must be linked, see `idbridge-platforms`):
 //!
@@ -21,7 +21,7 @@
 //!
 //! use idbridge_core::{Config, ConfigOrigin};
 //! use idbridge_sync::report::{render_plan, render_run};
-//! use idbridge_sync::{ApplyOptions, Engine, ProgressEvent};
+//! use idbridge_sync::{ApplyOptions, Engine, OperationOutcome, RunEvent};
 //!
 //! # async fn run() -> idbridge_core::Result<()> {
 //! let config = Config::from_value(
@@ -42,8 +42,13 @@
 //! }
 //!
 //! let options = ApplyOptions {
-//!     progress: Some(Arc::new(|e: &ProgressEvent| {
-//!         println!("{}: {}/{}", e.target, e.done, e.total);
+//!     events: Some(Arc::new(|e: &RunEvent| {
+//!         if let RunEvent::OperationFinished { target, operation, outcome, done, total, .. } = e {
+//!             println!("{target}: {done}/{total} {operation} {}", outcome.as_str());
+//!             if let OperationOutcome::Failed { error } = outcome {
+//!                 println!("  {:?} retryable={} vendor={:?}", error.kind(), error.is_retryable(), error.vendor_code());
+//!             }
+//!         }
 //!     })),
 //!     ..Default::default()
 //! };
@@ -68,9 +73,10 @@
 pub mod apply;
 pub mod approval;
 mod engine;
+pub mod events;
 pub mod guard;
 pub mod holds;
-pub mod journal;
+pub(crate) mod journal;
 pub mod plan;
 pub mod planner;
 pub mod report;
@@ -80,13 +86,14 @@ pub mod state;
 pub mod table;
 pub mod template;
 pub mod util;
-pub mod validate;
+pub(crate) mod validate;
 
-pub use apply::{OpOutcome, OpProblem, ProgressEvent, ProgressFn, Stop, TargetReport};
+pub use apply::{OpOutcome, OpProblem, Stop, TargetReport};
 pub use engine::{
     ApplyOptions, Engine, LiveCounts, RunReport, SavedPlanCheck, Snapshot, Target, TargetSnapshot,
     UnavailableTarget, check_state_path, open_store,
 };
+pub use events::{EventFn, OperationOutcome, RunEvent, SystemRole};
 pub use guard::{Allowances, GuardViolation};
 pub use plan::{Action, Op, Plan, TargetPlan};
 pub use settings::{TARGET_KEYS, TargetSettings};

@@ -9,9 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use idbridge_core::{Error, Result};
-use idbridge_sync::{
-    ApplyOptions, Engine, Plan, ProgressEvent, ProgressFn, RunReport, Stop, report,
-};
+use idbridge_sync::{ApplyOptions, Engine, EventFn, Plan, RunEvent, RunReport, Stop, report};
 
 /// Arguments of `idbridge apply`.
 #[derive(Debug, clap::Args)]
@@ -72,15 +70,24 @@ pub(crate) fn stop_on_signals() -> Stop {
     super::connected::graceful_stop()
 }
 
-/// Progress bars per target when stderr is a terminal; log events otherwise.
-pub(crate) fn progress(plan: &Plan) -> Option<ProgressFn> {
+/// Progress bars per target when stderr is a terminal; log events otherwise. Both are
+/// fed by the engine's typed events ([`RunEvent`]), the ones an embedding program sees.
+pub(crate) fn progress(plan: &Plan) -> Option<EventFn> {
     if plan.is_empty() {
         return None;
     }
     if !std::io::stderr().is_terminal() {
-        let f: ProgressFn = Arc::new(|e: &ProgressEvent| {
-            if e.done == e.total || e.done % 100 == 0 {
-                tracing::info!(target = %e.target, done = e.done, total = e.total, "apply progress");
+        let f: EventFn = Arc::new(|e: &RunEvent| {
+            if let RunEvent::OperationFinished {
+                target,
+                done,
+                total,
+                ..
+            } = e
+            {
+                if done == total || done % 100 == 0 {
+                    tracing::info!(target = %target, done, total, "apply progress");
+                }
             }
         });
         return Some(f);
@@ -101,13 +108,29 @@ pub(crate) fn progress(plan: &Plan) -> Option<ProgressFn> {
             (t.target.clone(), bar)
         })
         .collect();
-    let f: ProgressFn = Arc::new(move |e: &ProgressEvent| {
-        if let Some((_, bar)) = bars.iter().find(|(n, _)| *n == e.target) {
-            bar.set_position(e.done as u64);
-            if e.done == e.total {
-                bar.finish();
+    let bar_of = move |target: &str| {
+        bars.iter()
+            .find(|(n, _)| n == target)
+            .map(|(_, bar)| bar.clone())
+    };
+    let f: EventFn = Arc::new(move |e: &RunEvent| match e {
+        RunEvent::OperationFinished { target, done, .. } => {
+            if let Some(bar) = bar_of(target) {
+                bar.set_position(*done as u64);
             }
         }
+        // A target refused, unavailable or stopped ends short of its count: its bar
+        // stops where the target did instead of waiting for operations that never come.
+        RunEvent::TargetFinished { report } => {
+            if let Some(bar) = bar_of(&report.target) {
+                if report.converged() {
+                    bar.finish();
+                } else {
+                    bar.abandon();
+                }
+            }
+        }
+        _ => {}
     });
     Some(f)
 }
@@ -320,7 +343,7 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
         allow_removals: args.guard.allow_removals,
         allow_adoptions: args.guard.allow_adoptions,
         stop: stop_on_signals(),
-        progress: progress(&plan),
+        events: progress(&plan),
         unavailable: down,
         plan_digest: saved_digest,
         ..Default::default()

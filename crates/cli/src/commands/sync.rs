@@ -180,7 +180,7 @@ pub(crate) async fn once(
         allow_removals: flags.guard.allow_removals,
         allow_adoptions: flags.guard.allow_adoptions,
         stop: stop.clone(),
-        progress: progress(&plan),
+        events: progress(&plan),
         ..Default::default()
     };
     let report = engine.apply(&plan, lock, &options).await?;

@@ -73,7 +73,7 @@ impl Memberships for Recorder {
             .expect("lock")
             .push(format!("add {group} {member}"));
         if group == "missing" {
-            return Err(Error::not_found("no such group"));
+            return Err(Error::not_found("no such group").with_vendor(Some("E404"), None::<String>));
         }
         Ok(())
     }
@@ -202,6 +202,20 @@ async fn write_members_checks_each_write_and_runs_the_rest_one_by_one_in_order()
         ],
         "only the accepted writes reach the adapter, in order"
     );
+}
+
+#[tokio::test]
+async fn an_adapters_error_names_the_system_and_operation_and_keeps_the_vendor_code() {
+    let (_, h) = recorded("portal", membership_caps(), Protected::default());
+    let e = h
+        .add_member("missing", &user("a"))
+        .await
+        .expect_err("the adapter refuses");
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert!(!e.is_retryable());
+    assert_eq!(e.system(), Some("portal"));
+    assert_eq!(e.operation(), Some(Operation::MembersAdd.as_str()));
+    assert_eq!(e.vendor_code(), Some("E404"));
 }
 
 #[tokio::test]

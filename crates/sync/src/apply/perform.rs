@@ -445,7 +445,7 @@ mod tests {
             journal: &journal,
             run,
             stop: &stop,
-            progress: None,
+            events: &crate::events::Emitter::default(),
             adopt_existing_login: true,
         };
         let report = apply_target(&ctx, &plan).await;

@@ -14,7 +14,8 @@ use super::perform::resolve;
 use super::records::journal_row;
 use super::retry::Retries;
 use super::run::{run_batch, run_member_batch, run_one};
-use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, ProgressEvent, TargetReport};
+use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, TargetReport};
+use crate::events::{OperationOutcome, RunEvent};
 use crate::plan::TargetPlan;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -181,6 +182,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                     if let Some(id) = new_id {
                         created.insert(d.op, id);
                     }
+                    finished_event(ctx, plan, d.op, OperationOutcome::Done, finished);
                     for next in dependents.of_op(d.op) {
                         remaining[next] = remaining[next].saturating_sub(1);
                         if remaining[next] == 0 && state[next] == St::Pending {
@@ -205,6 +207,13 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                         outcome: OpOutcome::Failed,
                         error: e.to_string(),
                     });
+                    finished_event(
+                        ctx,
+                        plan,
+                        d.op,
+                        OperationOutcome::Failed { error: e },
+                        finished,
+                    );
                     let skipped = skip_dependents(d.op, &dependents, &mut state);
                     if !skipped.is_empty() {
                         let why = format!(
@@ -225,6 +234,13 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                                 outcome: OpOutcome::Skipped,
                                 error: why.clone(),
                             });
+                            finished_event(
+                                ctx,
+                                plan,
+                                s,
+                                OperationOutcome::Skipped { because: d.op },
+                                finished,
+                            );
                             writes.push(journal_row(
                                 ctx,
                                 plan,
@@ -243,13 +259,6 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                         }
                     }
                 }
-            }
-            if let Some(progress) = ctx.progress {
-                progress(&ProgressEvent {
-                    target: plan.target.clone(),
-                    done: finished,
-                    total: n,
-                });
             }
         }
     }
@@ -301,6 +310,28 @@ impl Dependents {
             .iter()
             .map(|d| *d as usize)
     }
+}
+
+/// Reports how operation `op` ended, `done` operations of the target having finished.
+fn finished_event(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    op: usize,
+    outcome: OperationOutcome,
+    done: usize,
+) {
+    ctx.events.emit(|| {
+        let action = &plan.ops[op].action;
+        RunEvent::OperationFinished {
+            target: plan.target.clone(),
+            op,
+            operation: action.name().to_string(),
+            resource: action.resource(),
+            outcome,
+            done,
+            total: plan.ops.len(),
+        }
+    });
 }
 
 /// Marks every operation that (transitively) depends on `failed` as skipped; returns them.

@@ -11,6 +11,7 @@ use idbridge_core::{
 use idbridge_store::{Outcome, Store};
 
 use super::*;
+use crate::events::{Emitter, OperationOutcome, RunEvent};
 use crate::plan::{Action, GroupRef, PrincipalKind, PrincipalRef, Ref};
 
 /// Memberships in memory. Batches are recorded; a write to group `broken` fails alone;
@@ -175,6 +176,16 @@ async fn apply(
     plan: &TargetPlan,
     concurrency: usize,
 ) -> (TargetReport, Store, tempfile::TempDir) {
+    observed(adapter, plan, concurrency, &Emitter::default()).await
+}
+
+/// [`apply`], reporting events to `events`.
+async fn observed(
+    adapter: Arc<Members>,
+    plan: &TargetPlan,
+    concurrency: usize,
+    events: &Emitter,
+) -> (TargetReport, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("s.db")).expect("store");
     let run = store.begin_run("apply").expect("run");
@@ -187,7 +198,7 @@ async fn apply(
         journal: &journal,
         run,
         stop: &stop,
-        progress: None,
+        events,
         adopt_existing_login: false,
     };
     let report = apply_target(&ctx, plan).await;
@@ -304,6 +315,53 @@ async fn a_failure_fails_only_its_change_and_every_change_has_its_journal_rows()
         assert_eq!(mine[0].outcome, want, "{resource}");
         assert_eq!(mine[0].operation, "add_member");
     }
+}
+
+#[tokio::test]
+async fn each_operation_reports_its_outcome_once_with_the_count_finished() {
+    let adapter = Members::new(caps(10), any);
+    let mut plan = plan(vec![add("g1", "a"), add("broken", "a")]);
+    let dependent = plan.push(add("g2", "a"), vec![1]);
+    let (sink, mut rx) = crate::events::channel();
+    let (report, _store, _dir) = observed(adapter, &plan, 1, &Emitter::new([&Some(sink)])).await;
+    assert_eq!((report.ok, report.failed, report.skipped), (1, 1, 1));
+    let mut seen = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        let RunEvent::OperationFinished {
+            target,
+            op,
+            operation,
+            outcome,
+            done,
+            total,
+            ..
+        } = e
+        else {
+            panic!("only operation events come from one target's apply: {e:?}");
+        };
+        assert_eq!(
+            (target.as_str(), operation.as_str(), total),
+            ("t", "add_member", 3)
+        );
+        seen.push((op, outcome, done));
+    }
+    seen.sort_by_key(|(op, _, _)| *op);
+    let mut dones: Vec<usize> = seen.iter().map(|(_, _, d)| *d).collect();
+    dones.sort_unstable();
+    assert_eq!(dones, [1, 2, 3], "each finished operation counted once");
+    assert!(matches!(seen[0].1, OperationOutcome::Done), "{seen:?}");
+    match &seen[1].1 {
+        OperationOutcome::Failed { error } => {
+            assert_eq!(error.kind(), idbridge_core::ErrorKind::NotFound);
+            assert!(!error.is_retryable());
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(seen[2].0, dependent);
+    assert!(
+        matches!(seen[2].1, OperationOutcome::Skipped { because: 1 }),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

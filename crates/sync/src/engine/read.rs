@@ -2,6 +2,7 @@
 //! end-to-end benchmark reads.
 
 use super::*;
+use crate::events::SystemRole;
 
 impl Engine {
     /// Reads the source and every target concurrently, then the members of the target
@@ -17,7 +18,17 @@ impl Engine {
         let started = std::time::Instant::now();
         let source = async {
             tracing::info!(system = %self.source.name(), "source: reading");
+            let source_name = || self.source.name().to_string();
+            self.events.emit(|| RunEvent::ReadStarted {
+                system: source_name(),
+                role: SystemRole::Source,
+            });
             let s = read_source(&self.source).await.map_err(|e| {
+                self.events.emit(|| RunEvent::ReadFailed {
+                    system: source_name(),
+                    role: SystemRole::Source,
+                    error: e.clone(),
+                });
                 Error::new(
                     e.kind(),
                     format!("reading the source failed, so nothing was changed: {e}"),
@@ -31,6 +42,12 @@ impl Engine {
                 )));
             }
             tracing::info!(system = %self.source.name(), users = s.users.len(), "source: read");
+            self.events.emit(|| RunEvent::ReadFinished {
+                system: source_name(),
+                role: SystemRole::Source,
+                users: s.users.len(),
+                groups: s.groups.as_ref().map_or(0, Vec::len),
+            });
             timing("source_read", self.source.name(), started);
             Ok(s)
         };
@@ -55,11 +72,21 @@ impl Engine {
                     LinkTable::from_links(&self.store.links(t.name(), LinkKind::User)?)?;
                 let group_links = self.store.links(t.name(), LinkKind::Group)?;
                 tracing::info!(target = %t.name(), "reading");
+                self.events.emit(|| RunEvent::ReadStarted {
+                    system: t.name().to_string(),
+                    role: SystemRole::Target,
+                });
                 let state = match read_target(&t.handle, &effective).await {
                     Ok(state) => state,
                     Err(e) => return Ok(Err(e)),
                 };
                 tracing::info!(target = %t.name(), users = state.users.len(), "read");
+                self.events.emit(|| RunEvent::ReadFinished {
+                    system: t.name().to_string(),
+                    role: SystemRole::Target,
+                    users: state.users.len(),
+                    groups: state.groups.len(),
+                });
                 timing("target_read", t.name(), started);
                 Ok::<_, Error>(Ok(TargetSnapshot {
                     name: t.name().to_string(),
@@ -130,6 +157,11 @@ impl Engine {
     /// Reports a target whose read failed; it is skipped and the others go on.
     pub(super) fn unreadable(&self, t: &Target, e: &Error) -> UnavailableTarget {
         tracing::warn!(target = %t.name(), error = %e, "cannot read; this target is skipped");
+        self.events.emit(|| RunEvent::ReadFailed {
+            system: t.name().to_string(),
+            role: SystemRole::Target,
+            error: e.clone(),
+        });
         UnavailableTarget {
             name: t.name().to_string(),
             adapter: t.handle.kind().to_string(),

@@ -29,7 +29,7 @@ pub struct SavedPlanCheck {
     /// Why the plan can no longer be applied exactly; empty when it can.
     pub stale: Vec<String>,
     /// Operations whose source record vanished or changed since the plan was made, by
-    /// target: the operation's number with why (see [`crate::validate::source_stale`]).
+    /// target: the operation's number with why.
     /// They refuse the plan, unless dropped with [`SavedPlanCheck::drop_source_stale`].
     pub source_stale: Vec<(String, Vec<(usize, String)>)>,
     /// Targets of the plan that cannot be reached or read now: the rest of the plan can
