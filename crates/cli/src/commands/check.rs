@@ -247,7 +247,11 @@ async fn check_postgres(config: &Config, json: bool) -> std::result::Result<(), 
         }
     };
     let tls = if p.encrypted { "TLS" } else { "not encrypted" };
-    say!(json, "state {shown}: ok (PostgreSQL {}, {tls})", p.server_version);
+    say!(
+        json,
+        "state {shown}: ok (PostgreSQL {}, {tls})",
+        p.server_version
+    );
     match p.schema_version {
         None => say!(json, "  schema: none yet (the first run creates it)"),
         Some(v) if v > idbridge_store::POSTGRES_SCHEMA_VERSION => {
@@ -259,14 +263,16 @@ async fn check_postgres(config: &Config, json: bool) -> std::result::Result<(), 
             say!(json, "  schema: FAILED: {problem}");
             return Err(format!("state: {problem}"));
         }
-        Some(v) if v < idbridge_store::POSTGRES_SCHEMA_VERSION => say!(json, 
+        Some(v) if v < idbridge_store::POSTGRES_SCHEMA_VERSION => say!(
+            json,
             "  schema: version {v} (the next run migrates it to {})",
             idbridge_store::POSTGRES_SCHEMA_VERSION
         ),
         Some(v) => say!(json, "  schema: version {v}"),
     }
     if !p.tenant_known {
-        say!(json, 
+        say!(
+            json,
             "  tenant {}: not registered yet (the first run registers it)",
             config.tenant
         );
