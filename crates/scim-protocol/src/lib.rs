@@ -16,6 +16,38 @@
 //! - [`etag`]: versions and preconditions (RFC 7644 §3.14).
 //! - [`uniqueness`]: unique attributes and 409 `uniqueness` (RFC 7643 §2.2).
 //! - [`error`]: errors with their `scimType` (RFC 7644 §3.12).
+//!
+//! # Example
+//!
+//! Apply a PATCH shaped as Microsoft Entra ID sends it (a capitalised `op`, a boolean as
+//! text) to a user, then evaluate the filter an identity provider looks users up with:
+//!
+//! ```
+//! use idbridge_scim_protocol::{apply_patch, parse_filter, schema::user_schema, wire::PatchOp};
+//! use serde_json::json;
+//!
+//! let schema = user_schema();
+//! let mut user = json!({
+//!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+//!     "userName": "ada@example.com",
+//!     "active": true,
+//! });
+//! let patch: PatchOp = serde_json::from_value(json!({
+//!     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+//!     "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+//! }))
+//! .unwrap();
+//! apply_patch(&mut user, &patch.operations, &schema).unwrap();
+//! assert_eq!(user["active"], false);
+//!
+//! let filter = parse_filter(r#"userName eq "ADA@example.com" and active eq false"#).unwrap();
+//! assert!(filter.matches(&user, &schema));
+//! ```
+//!
+//! # Next
+//!
+//! The SCIM adapter (`idbridge-scim`) sends these messages to a service provider;
+//! `idbridge-scim-server` serves them, storing what it receives through `idbridge-store`.
 
 mod coerce;
 pub mod error;
