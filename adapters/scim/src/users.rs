@@ -208,8 +208,8 @@ impl Users for ScimAdapter {
         modify(self, id, &UserChanges::default(), Some(enabled)).await
     }
 
-    /// Creates and deletes go to `/Bulk` where the server advertises it (see
-    /// [`crate::bulk`]); the rest one by one.
+    /// Creates and deletes go to `/Bulk` where the server advertises it (see "Bulk
+    /// writes" in the crate's README); the rest one by one.
     async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
         crate::bulk::write_users(self, batch).await
     }

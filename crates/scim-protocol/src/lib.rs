@@ -10,7 +10,7 @@
 //! - [`filter`]: the filter grammar and its evaluation (RFC 7644 §3.4.2.2).
 //! - [`patch`]: PATCH operations (RFC 7644 §3.5.2).
 //! - [`resource`]: the bodies of create and replace (RFC 7644 §3.3, §3.5.1).
-//! - [`project`]: `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5).
+//! - [`project`](mod@project): `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5).
 //! - [`sort`]: `sortBy` and `sortOrder` (RFC 7644 §3.4.2.3).
 //! - [`paging`]: `startIndex` and `count` (RFC 7644 §3.4.2.4).
 //! - [`etag`]: versions and preconditions (RFC 7644 §3.14).

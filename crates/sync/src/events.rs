@@ -83,7 +83,7 @@ pub enum RunEvent {
     OperationFinished {
         /// The target.
         target: String,
-        /// The operation's number in the target plan ([`Op::id`](crate::Op::id)).
+        /// The operation's number in the target plan: its index in [`TargetPlan::ops`](crate::TargetPlan::ops).
         op: usize,
         /// The operation's name ([`Action::name`](crate::Action::name)).
         operation: String,

@@ -54,7 +54,7 @@ pub struct PrincipalRef {
 
 /// One operation. Its number is its index in the target plan: not stored (a first sync of
 /// a million users plans 18 million operations), and saved as `step`, because the
-/// operation's own fields include the target record's `id` (see [`Numbered`]).
+/// operation's own fields include the target record's `id`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     /// Operations that must succeed first (always lower numbers).
