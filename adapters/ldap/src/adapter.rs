@@ -161,36 +161,30 @@ impl LdapAdapter {
         req: &PageRequest,
         pick: impl Fn(&Directory) -> &[T],
     ) -> Result<Page<T>> {
-        let (generation, directory, offset) = match &req.cursor {
+        let (generation, directory, offset) = match req.snapshot_cursor::<u64>()? {
             None => {
                 let (g, d) = self.fresh().await?;
                 (g, d, 0)
             }
-            Some(cursor) => {
-                let parsed = cursor
-                    .split_once(':')
-                    .and_then(|(g, o)| Some((g.parse::<u64>().ok()?, o.parse::<usize>().ok()?)));
-                let Some((g, offset)) = parsed else {
-                    return Err(Error::invalid_input(format!(
-                        "page cursor `{cursor}` is not one this adapter gave out"
-                    )));
-                };
+            Some((g, offset)) => {
                 let kept = self.snapshots.lock().await;
                 let Some(s) = kept.iter().find(|s| s.generation == g) else {
                     return Err(Error::conflict(format!(
-                        "page cursor `{cursor}` belongs to a directory read no longer kept; \
-                         start the listing again"
+                        "page cursor `{}` belongs to a directory read no longer kept; \
+                         start the listing again",
+                        req.cursor.as_deref().unwrap_or_default()
                     )));
                 };
                 (g, s.directory.clone(), offset)
             }
         };
-        let all = pick(&directory);
-        let size = req.size.unwrap_or(DEFAULT_LIST_PAGE).max(1);
-        let items: Vec<T> = all.iter().skip(offset).take(size).cloned().collect();
-        let end = offset + items.len();
-        let next = (end < all.len() && !items.is_empty()).then(|| format!("{generation}:{end}"));
-        Ok(Page { items, next })
+        Ok(Page::slice_snapshot(
+            pick(&directory),
+            generation,
+            offset,
+            req,
+            DEFAULT_LIST_PAGE,
+        ))
     }
 
     /// Reads one entry by stable id under `bases` with `filter`; `None` when there is none.

@@ -139,34 +139,27 @@ impl InboxAdapter {
         req: &PageRequest,
         pick: impl Fn(&Snapshot) -> &[T],
     ) -> Result<Page<T>> {
-        let (snapshot, offset) = match &req.cursor {
+        let (snapshot, offset) = match req.snapshot_cursor::<i64>()? {
             None => (self.fresh().await?, 0),
-            Some(cursor) => {
-                let parsed = cursor
-                    .split_once(':')
-                    .and_then(|(s, o)| Some((s.parse::<i64>().ok()?, o.parse::<usize>().ok()?)));
-                let Some((sequence, offset)) = parsed else {
-                    return Err(Error::invalid_input(format!(
-                        "page cursor `{cursor}` is not one this adapter gave out"
-                    )));
-                };
+            Some((sequence, offset)) => {
                 let kept = self.snapshots.lock().await;
                 let Some(s) = kept.iter().find(|s| s.sequence == sequence) else {
                     return Err(Error::conflict(format!(
-                        "page cursor `{cursor}` belongs to a directory read no longer kept; \
-                         start the listing again"
+                        "page cursor `{}` belongs to a directory read no longer kept; \
+                         start the listing again",
+                        req.cursor.as_deref().unwrap_or_default()
                     )));
                 };
                 (s.clone(), offset)
             }
         };
-        let all = pick(&snapshot);
-        let size = req.size.unwrap_or(DEFAULT_LIST_PAGE).max(1);
-        let items: Vec<T> = all.iter().skip(offset).take(size).cloned().collect();
-        let end = offset + items.len();
-        let next =
-            (end < all.len() && !items.is_empty()).then(|| format!("{}:{end}", snapshot.sequence));
-        Ok(Page { items, next })
+        Ok(Page::slice_snapshot(
+            pick(&snapshot),
+            snapshot.sequence,
+            offset,
+            req,
+            DEFAULT_LIST_PAGE,
+        ))
     }
 
     async fn entry(&self, kind: InboxKind, id: &str) -> Result<Option<InboxEntry>> {

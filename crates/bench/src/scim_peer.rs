@@ -5,15 +5,14 @@
 //! concurrency x round trip`, the round trip measured first with one create after
 //! another.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use idbridge_core::http::RequestCounts;
 use idbridge_core::{AdapterConfig, AdapterHandle, Error, NewUser, Result, registry};
 use idbridge_store::Store;
 use idbridge_sync::{ApplyOptions, Engine, Target, TargetSettings};
+use idbridge_testkit::peer::{PythonPeer, ScimPeerOptions, start_scim_peer};
 use serde_json::json;
 
 use crate::data::{self, Shape};
@@ -24,65 +23,18 @@ use crate::provision::required_requests;
 const TOKEN: &str = "idbridge-bench-scim-peer";
 
 /// A running scim2-server, stopped when dropped.
-struct Peer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+struct Peer(PythonPeer);
 
 impl Peer {
     /// Starts scim2-server with `python` on a free loopback port, a tenant per base URL.
     fn start(python: &Path) -> Result<Peer> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| Error::unavailable(format!("no free loopback port: {e}")))?
-            .port();
-        let child = Command::new(python)
-            .args([
-                "-c",
-                "import sys; from scim2_server.testserver.cli import main; sys.argv[0] = 'scim2-server'; sys.exit(main())",
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                TOKEN,
-                "--dynamic-tenants",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| {
-                Error::unavailable(format!(
-                    "cannot start scim2-server with `{}`: {e} (set --python or IDBRIDGE_PYTHON)",
-                    python.display()
-                ))
-            })?;
-        let mut peer = Peer { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = peer.child.try_wait() {
-                return Err(Error::unavailable(format!(
-                    "scim2-server exited with {status}: is it installed for `{}`?",
-                    python.display()
-                )));
-            }
-            if Instant::now() > deadline {
-                return Err(Error::unavailable(format!(
-                    "scim2-server did not listen on port {port} within 30 s"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        peer.port = port;
-        Ok(peer)
+        let options = ScimPeerOptions {
+            dynamic_tenants: true,
+            ..ScimPeerOptions::new(TOKEN)
+        };
+        start_scim_peer(python, &options).map(Peer).map_err(|e| {
+            Error::unavailable(format!("{} (set --python or IDBRIDGE_PYTHON)", e.message()))
+        })
     }
 
     /// The `scim` adapter on tenant `tenant`, with `/Bulk` allowed or not.
@@ -92,7 +44,7 @@ impl Peer {
             AdapterConfig::new(
                 "app",
                 json!({
-                    "base_url": format!("http://127.0.0.1:{}/{tenant}", self.port),
+                    "base_url": format!("{}/{tenant}", self.0.base_url()),
                     "token": TOKEN,
                     "bulk": bulk,
                 }),

@@ -135,13 +135,36 @@ pub const MAX_PAGES: usize = 1_000_000;
 /// # Errors
 /// The first page error; [`crate::ErrorKind::Protocol`] when a server repeats a cursor
 /// (which would otherwise loop forever).
-pub async fn collect_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+pub async fn collect_pages<T, F, Fut>(fetch: F) -> Result<Vec<T>>
 where
     F: FnMut(PageRequest) -> Fut + Send,
     Fut: Future<Output = Result<Page<T>>> + Send,
     T: Send,
 {
     let mut out = Vec::new();
+    for_each_page(fetch, |items| {
+        out.extend(items);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Follows `next` cursors until the last page, handing each page's items to `take` as it
+/// arrives: for a caller that converts a long listing page by page instead of holding all
+/// of it (as [`collect_pages`] does).
+///
+/// # Errors
+/// The first error of `fetch` or `take`; [`crate::ErrorKind::Protocol`] when a server
+/// repeats a cursor (which would otherwise loop forever) or the listing does not end
+/// after [`MAX_PAGES`] pages.
+pub async fn for_each_page<T, F, Fut, G>(mut fetch: F, mut take: G) -> Result<()>
+where
+    F: FnMut(PageRequest) -> Fut + Send,
+    Fut: Future<Output = Result<Page<T>>> + Send,
+    G: FnMut(Vec<T>) -> Result<()> + Send,
+    T: Send,
+{
     let mut cursor: Option<String> = None;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
@@ -150,9 +173,9 @@ where
             size: None,
         })
         .await?;
-        out.extend(page.items);
+        take(page.items)?;
         match page.next {
-            None => return Ok(out),
+            None => return Ok(()),
             Some(next) => {
                 if !seen.insert(next.clone()) {
                     return Err(Error::protocol(format!(
@@ -166,4 +189,67 @@ where
     Err(Error::protocol(format!(
         "listing did not end after {MAX_PAGES} pages"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A listing of `pages`, each page's cursor its index; `next` names the page after it.
+    fn listing(
+        pages: Vec<(Vec<u32>, Option<&'static str>)>,
+    ) -> impl FnMut(PageRequest) -> std::future::Ready<Result<Page<u32>>> + Send {
+        move |req: PageRequest| {
+            let i: usize = req.cursor.as_deref().map_or(0, |c| c.parse().unwrap_or(0));
+            let (items, next) = pages[i].clone();
+            std::future::ready(Ok(Page {
+                items,
+                next: next.map(str::to_string),
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn hands_each_page_over_in_order_until_the_last() {
+        let mut seen = Vec::new();
+        for_each_page(
+            listing(vec![
+                (vec![1, 2], Some("1")),
+                (vec![3], Some("2")),
+                (vec![4], None),
+            ]),
+            |items| {
+                seen.push(items);
+                Ok(())
+            },
+        )
+        .await
+        .expect("the listing ends");
+        assert_eq!(seen, vec![vec![1, 2], vec![3], vec![4]]);
+        let all = collect_pages(listing(vec![(vec![1], Some("1")), (vec![2], None)]))
+            .await
+            .expect("the listing ends");
+        assert_eq!(all, vec![1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_cursor_is_a_protocol_error_not_a_loop() {
+        let err = collect_pages(listing(vec![(vec![1], Some("1")), (vec![2], Some("1"))]))
+            .await
+            .expect_err("page 1 points at itself");
+        assert_eq!(err.kind(), crate::ErrorKind::Protocol);
+        assert!(err.message().contains("cursor `1` twice"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_error_of_the_taker_stops_the_listing() {
+        let mut calls = 0;
+        let err = for_each_page(listing(vec![(vec![1], Some("1")), (vec![2], None)]), |_| {
+            calls += 1;
+            Err(Error::invalid_input("refused"))
+        })
+        .await
+        .expect_err("the first page is refused");
+        assert_eq!((err.message(), calls), ("refused", 1));
+    }
 }

@@ -63,7 +63,7 @@ pub mod template;
 pub mod text;
 mod traits;
 
-pub use adapter::{Adapter, AdapterExt, MAX_PAGES, Protected, collect_pages};
+pub use adapter::{Adapter, AdapterExt, MAX_PAGES, Protected, collect_pages, for_each_page};
 pub use capability::{Capabilities, Operation};
 pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
 pub use error::{Error, ErrorKind, ErrorReport, Result};

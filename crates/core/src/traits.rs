@@ -63,6 +63,27 @@ impl PageRequest {
                 .map_err(|_| Error::invalid_input(format!("page cursor `{c}` is not an offset"))),
         }
     }
+
+    /// Reads a cursor of [`Page::slice_snapshot`], `<snapshot>:<offset>`: `None` for the
+    /// first page.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the cursor is not of
+    /// that form (or its snapshot not a `K`).
+    pub fn snapshot_cursor<K: std::str::FromStr>(&self) -> Result<Option<(K, usize)>> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        cursor
+            .split_once(':')
+            .and_then(|(k, o)| Some((k.parse::<K>().ok()?, o.parse::<usize>().ok()?)))
+            .map(Some)
+            .ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "page cursor `{cursor}` is not one this adapter gave out"
+                ))
+            })
+    }
 }
 
 /// One page of a listing.
@@ -93,6 +114,28 @@ impl<T> Page<T> {
         let end = offset + items.len();
         let next = (end < total && !items.is_empty()).then(|| end.to_string());
         Ok(Page { items, next })
+    }
+
+    /// Cuts the page that starts at `offset` out of `all`, a listing read once and kept as
+    /// snapshot `snapshot`, with `<snapshot>:<offset>` cursors (read back with
+    /// [`PageRequest::snapshot_cursor`]): every page of a listing then comes from the same
+    /// read, even when the directory changes meanwhile. For adapters that read the whole
+    /// collection at the first page and keep the last few reads.
+    pub fn slice_snapshot(
+        all: &[T],
+        snapshot: impl std::fmt::Display,
+        offset: usize,
+        req: &PageRequest,
+        default_size: usize,
+    ) -> Self
+    where
+        T: Clone,
+    {
+        let size = req.size.unwrap_or(default_size).max(1);
+        let items: Vec<T> = all.iter().skip(offset).take(size).cloned().collect();
+        let end = offset + items.len();
+        let next = (end < all.len() && !items.is_empty()).then(|| format!("{snapshot}:{end}"));
+        Page { items, next }
     }
 }
 
@@ -300,5 +343,61 @@ pub trait Sessions: Send + Sync {
     /// Ends every session of a user and returns how many were ended.
     async fn revoke_user_sessions(&self, _user: &str) -> Result<u64> {
         Err(not_implemented(Operation::SessionsRevokeUser))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(cursor: Option<&str>, size: Option<usize>) -> PageRequest {
+        PageRequest {
+            cursor: cursor.map(str::to_string),
+            size,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_listing_pages_through_with_cursors_that_name_the_snapshot() {
+        let all = [1, 2, 3, 4, 5];
+        let first = Page::slice_snapshot(&all, 7u64, 0, &at(None, Some(2)), 100);
+        assert_eq!(
+            first,
+            Page {
+                items: vec![1, 2],
+                next: Some("7:2".into())
+            }
+        );
+        let req = at(first.next.as_deref(), Some(2));
+        assert_eq!(
+            req.snapshot_cursor::<u64>().expect("its own cursor"),
+            Some((7, 2))
+        );
+        let last = Page::slice_snapshot(&all, 7u64, 4, &at(Some("7:4"), Some(2)), 100);
+        assert_eq!(last, Page::last(vec![5]));
+        // The default size when the caller names none, and never a page of zero.
+        assert_eq!(
+            Page::slice_snapshot(&all, 1, 0, &at(None, None), 3).items,
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            Page::slice_snapshot(&all, 1, 0, &at(None, Some(0)), 3).items,
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn a_snapshot_cursor_is_none_on_the_first_page_and_refused_when_foreign() {
+        assert_eq!(
+            at(None, None).snapshot_cursor::<i64>().expect("first"),
+            None
+        );
+        for foreign in ["12", "a:1", "1:b", "-1:2"] {
+            let err = at(Some(foreign), None)
+                .snapshot_cursor::<u64>()
+                .expect_err(foreign);
+            assert_eq!(err.kind(), crate::ErrorKind::InvalidInput, "{foreign}");
+            assert!(err.message().contains(foreign), "{err}");
+        }
     }
 }

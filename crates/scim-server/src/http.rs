@@ -32,23 +32,26 @@ pub(crate) fn router(state: ServerState) -> Router {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
-        .route("/Users", get(list_users).post(create_user))
-        .route("/Users/.search", post(search_users))
+        .route("/Users", get(list_kind::<Users>).post(create_kind::<Users>))
+        .route("/Users/.search", post(search_kind::<Users>))
         .route(
             "/Users/{id}",
-            get(get_user)
-                .put(put_user)
-                .patch(patch_user)
-                .delete(delete_user),
+            get(get_kind::<Users>)
+                .put(put_kind::<Users>)
+                .patch(patch_kind::<Users>)
+                .delete(delete_kind::<Users>),
         )
-        .route("/Groups", get(list_groups).post(create_group))
-        .route("/Groups/.search", post(search_groups))
+        .route(
+            "/Groups",
+            get(list_kind::<Groups>).post(create_kind::<Groups>),
+        )
+        .route("/Groups/.search", post(search_kind::<Groups>))
         .route(
             "/Groups/{id}",
-            get(get_group)
-                .put(put_group)
-                .patch(patch_group)
-                .delete(delete_group),
+            get(get_kind::<Groups>)
+                .put(put_kind::<Groups>)
+                .patch(patch_kind::<Groups>)
+                .delete(delete_kind::<Groups>),
         )
         .route("/.search", post(search_all))
         .route("/Bulk", post(bulk::handle));
@@ -222,18 +225,10 @@ fn query_map(raw: Option<String>) -> ApiResult<HashMap<String, String>> {
 
 /// The `attributes`/`excludedAttributes` of a query.
 fn projection(q: &HashMap<String, String>) -> (Vec<String>, Vec<String>) {
-    let split = |k: &str| {
-        q.get(k)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    (split("attributes"), split("excludedattributes"))
+    (
+        list::csv(q.get("attributes")),
+        list::csv(q.get("excludedattributes")),
+    )
 }
 
 /// Answers one resource (`status` 200 or 201), projected, with its ETag (and Location
@@ -275,7 +270,33 @@ async fn one(
     Ok(resp)
 }
 
-async fn list_kind(
+/// The resource type an endpoint (`/Users`, `/Groups`) serves, so that one handler
+/// serves both.
+trait Endpoint {
+    /// The kind of its resources.
+    const KIND: InboxKind;
+    /// What its listing and search return: its kind only.
+    const KINDS: &'static [InboxKind] = &[Self::KIND];
+}
+
+/// `/Users`.
+struct Users;
+
+impl Endpoint for Users {
+    const KIND: InboxKind = InboxKind::User;
+}
+
+/// `/Groups`.
+struct Groups;
+
+impl Endpoint for Groups {
+    const KIND: InboxKind = InboxKind::Group;
+}
+
+/// The body of a `POST`, `PUT` or `PATCH` as the framework read it (or why it could not).
+type Body = std::result::Result<Bytes, BytesRejection>;
+
+async fn list(
     state: ServerState,
     headers: HeaderMap,
     kinds: &'static [InboxKind],
@@ -287,13 +308,49 @@ async fn list_kind(
     Ok(scim(StatusCode::OK, &body))
 }
 
-async fn get_kind(
+async fn search(
     state: ServerState,
     headers: HeaderMap,
-    kind: InboxKind,
-    id: String,
-    raw: Option<String>,
+    kinds: &'static [InboxKind],
+    body: Body,
 ) -> ApiResult<Response> {
+    let params = SearchParams::from_body(&json_body(body)?)?;
+    list(state, headers, kinds, params).await
+}
+
+async fn list_kind<E: Endpoint>(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let params = SearchParams::from_query(&query_map(raw)?)?;
+    list(state, headers, E::KINDS, params).await
+}
+
+async fn search_kind<E: Endpoint>(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    search(state, headers, E::KINDS, body).await
+}
+
+/// `POST /.search`: users and groups.
+async fn search_all(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    search(state, headers, &[InboxKind::User, InboxKind::Group], body).await
+}
+
+async fn get_kind<E: Endpoint>(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let kind = E::KIND;
     let q = query_map(raw)?;
     let inner = state.inner.clone();
     let entry = blocking(move || resources::get(&inner, kind, &id)).await?;
@@ -312,13 +369,13 @@ async fn get_kind(
     one(&state, &headers, StatusCode::OK, entry, &q).await
 }
 
-async fn create_kind(
-    state: ServerState,
+async fn create_kind<E: Endpoint>(
+    State(state): State<ServerState>,
     headers: HeaderMap,
-    kind: InboxKind,
-    raw: Option<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    RawQuery(raw): RawQuery,
+    body: Body,
 ) -> ApiResult<Response> {
+    let kind = E::KIND;
     let q = query_map(raw)?;
     let body = json_body(body)?;
     let inner = state.inner.clone();
@@ -326,14 +383,14 @@ async fn create_kind(
     one(&state, &headers, StatusCode::CREATED, entry, &q).await
 }
 
-async fn put_kind(
-    state: ServerState,
+async fn put_kind<E: Endpoint>(
+    State(state): State<ServerState>,
     headers: HeaderMap,
-    kind: InboxKind,
-    id: String,
-    raw: Option<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
 ) -> ApiResult<Response> {
+    let kind = E::KIND;
     let q = query_map(raw)?;
     let body = json_body(body)?;
     let inner = state.inner.clone();
@@ -342,14 +399,14 @@ async fn put_kind(
     one(&state, &headers, StatusCode::OK, entry, &q).await
 }
 
-async fn patch_kind(
-    state: ServerState,
+async fn patch_kind<E: Endpoint>(
+    State(state): State<ServerState>,
     headers: HeaderMap,
-    kind: InboxKind,
-    id: String,
-    raw: Option<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Body,
 ) -> ApiResult<Response> {
+    let kind = E::KIND;
     let q = query_map(raw)?;
     let body = json_body(body)?;
     let inner = state.inner.clone();
@@ -369,120 +426,14 @@ async fn patch_kind(
     one(&state, &headers, StatusCode::OK, entry, &q).await
 }
 
-async fn delete_kind(
-    state: ServerState,
+async fn delete_kind<E: Endpoint>(
+    State(state): State<ServerState>,
     headers: HeaderMap,
-    kind: InboxKind,
-    id: String,
+    Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    let kind = E::KIND;
     let inner = state.inner.clone();
     let m = if_match(&headers);
     blocking(move || resources::delete(&inner, kind, &id, m.as_ref())).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn search_kind(
-    state: ServerState,
-    headers: HeaderMap,
-    kinds: &'static [InboxKind],
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> ApiResult<Response> {
-    let params = SearchParams::from_body(&json_body(body)?)?;
-    list_kind(state, headers, kinds, params).await
-}
-
-const USERS: &[InboxKind] = &[InboxKind::User];
-const GROUPS: &[InboxKind] = &[InboxKind::Group];
-const ALL: &[InboxKind] = &[InboxKind::User, InboxKind::Group];
-
-macro_rules! kind_handlers {
-    ($kind:expr, $kinds:expr, $list:ident, $get:ident, $create:ident, $put:ident, $patch:ident, $delete:ident, $search:ident) => {
-        async fn $list(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            RawQuery(raw): RawQuery,
-        ) -> ApiResult<Response> {
-            let params = SearchParams::from_query(&query_map(raw)?)?;
-            list_kind(s, h, $kinds, params).await
-        }
-        async fn $get(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            Path(id): Path<String>,
-            RawQuery(raw): RawQuery,
-        ) -> ApiResult<Response> {
-            get_kind(s, h, $kind, id, raw).await
-        }
-        async fn $create(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            RawQuery(raw): RawQuery,
-            body: std::result::Result<Bytes, BytesRejection>,
-        ) -> ApiResult<Response> {
-            create_kind(s, h, $kind, raw, body).await
-        }
-        async fn $put(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            Path(id): Path<String>,
-            RawQuery(raw): RawQuery,
-            body: std::result::Result<Bytes, BytesRejection>,
-        ) -> ApiResult<Response> {
-            put_kind(s, h, $kind, id, raw, body).await
-        }
-        async fn $patch(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            Path(id): Path<String>,
-            RawQuery(raw): RawQuery,
-            body: std::result::Result<Bytes, BytesRejection>,
-        ) -> ApiResult<Response> {
-            patch_kind(s, h, $kind, id, raw, body).await
-        }
-        async fn $delete(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            Path(id): Path<String>,
-        ) -> ApiResult<Response> {
-            delete_kind(s, h, $kind, id).await
-        }
-        async fn $search(
-            State(s): State<ServerState>,
-            h: HeaderMap,
-            body: std::result::Result<Bytes, BytesRejection>,
-        ) -> ApiResult<Response> {
-            search_kind(s, h, $kinds, body).await
-        }
-    };
-}
-
-kind_handlers!(
-    InboxKind::User,
-    USERS,
-    list_users,
-    get_user,
-    create_user,
-    put_user,
-    patch_user,
-    delete_user,
-    search_users
-);
-kind_handlers!(
-    InboxKind::Group,
-    GROUPS,
-    list_groups,
-    get_group,
-    create_group,
-    put_group,
-    patch_group,
-    delete_group,
-    search_groups
-);
-
-async fn search_all(
-    State(s): State<ServerState>,
-    h: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> ApiResult<Response> {
-    search_kind(s, h, ALL, body).await
 }

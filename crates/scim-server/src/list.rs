@@ -39,7 +39,8 @@ fn descending(order: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-fn csv(v: Option<&String>) -> Vec<String> {
+/// The names of a comma-separated list (`attributes=a, b`), empty ones dropped.
+pub(crate) fn csv(v: Option<&String>) -> Vec<String> {
     v.map(|v| {
         v.split(',')
             .map(str::trim)

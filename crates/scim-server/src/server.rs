@@ -11,7 +11,9 @@ use idbridge_core::{Error, Result};
 use idbridge_store::Store;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -84,7 +86,7 @@ pub async fn serve(
         tls = tls.is_some(),
         "SCIM server listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -102,10 +104,8 @@ pub async fn serve(
                 };
                 let app = app.clone();
                 let tls = tls.clone();
-                let mut stop = stop_rx.clone();
+                let stop = stop_rx.clone();
                 conns.spawn(async move {
-                    let service = TowerToHyperService::new(app);
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     match tls {
                         Some(acceptor) => {
                             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -116,27 +116,9 @@ pub async fn serve(
                                 }
                                 Err(_) => return,
                             };
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            tokio::pin!(conn);
-                            tokio::select! {
-                                _ = conn.as_mut() => {}
-                                _ = stop.changed() => {
-                                    conn.as_mut().graceful_shutdown();
-                                    let _ = conn.await;
-                                }
-                            }
+                            serve_connection(stream, app, stop).await;
                         }
-                        None => {
-                            let conn = builder.serve_connection(TokioIo::new(stream), service);
-                            tokio::pin!(conn);
-                            tokio::select! {
-                                _ = conn.as_mut() => {}
-                                _ = stop.changed() => {
-                                    conn.as_mut().graceful_shutdown();
-                                    let _ = conn.await;
-                                }
-                            }
-                        }
+                        None => serve_connection(stream, app, stop).await,
                     }
                 });
             }
@@ -154,4 +136,24 @@ pub async fn serve(
     }
     tracing::info!("SCIM server stopped");
     Ok(())
+}
+
+/// Serves the requests of one connection (HTTP/1.1 or HTTP/2, plain or TLS) until the
+/// client closes it. Once `stop` changes it takes no new request and ends when the ones
+/// in flight are answered.
+async fn serve_connection<S>(stream: S, app: axum::Router, mut stop: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }

@@ -12,60 +12,14 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use idbridge_testkit::fidelity;
+use idbridge_testkit::peer::{ScimPeerOptions, scim_peer_for_test};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use support::{Server, TOKEN};
 
 const PEER_TOKEN: &str = "scim2-server-differential-token";
-
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_peer() -> Option<(Peer, String)> {
-    let python = fidelity::python_with("scim2_server", "same_requests_leave_the_same_resources")?;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(python)
-        .args([
-            "-c",
-            "import sys; from scim2_server.testserver.cli import main; sys.argv[0] = 'scim2-server'; sys.exit(main())",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--bearer-token",
-            PEER_TOKEN,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("scim2-server starts");
-    let peer = Peer(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "scim2-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some((peer, format!("http://127.0.0.1:{port}")))
-}
 
 /// One side: a base URL, a token, and the ids its server gave each named resource.
 struct Side {
@@ -324,7 +278,10 @@ fn sequence() -> Vec<Step> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_requests_leave_the_same_resources() {
-    let Some((_peer, peer_base)) = start_peer() else {
+    let Some(peer) = scim_peer_for_test(
+        "same_requests_leave_the_same_resources",
+        &ScimPeerOptions::new(PEER_TOKEN),
+    ) else {
         return;
     };
     let ours = Server::start().await;
@@ -335,7 +292,7 @@ async fn same_requests_leave_the_same_resources() {
         ids: HashMap::new(),
     };
     let mut b = Side {
-        base: peer_base,
+        base: peer.base_url(),
         token: PEER_TOKEN,
         ids: HashMap::new(),
     };

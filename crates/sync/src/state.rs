@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use idbridge_core::{
-    AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, MAX_PAGES, PageRequest,
-    Principal, Result, Role, Session,
+    AdapterHandle, Capabilities, Error, Grant, GrantFilter, Group, Principal, Result, Role,
+    Session, for_each_page,
 };
 
 use crate::settings::{Concept, TargetSettings};
@@ -242,39 +242,18 @@ pub async fn read_target(target: &AdapterHandle, effective: &Effective) -> Resul
 /// capacity released at the end.
 ///
 /// # Errors
-/// The first page error; [`idbridge_core::ErrorKind::Protocol`] when the system repeats
-/// a cursor or does not end after [`MAX_PAGES`] pages (as
-/// [`idbridge_core::collect_pages`]).
+/// As [`for_each_page`]: the first page error; [`idbridge_core::ErrorKind::Protocol`]
+/// when the system repeats a cursor or does not end after
+/// [`MAX_PAGES`](idbridge_core::MAX_PAGES) pages.
 pub async fn users_table(system: &AdapterHandle) -> Result<UserTable> {
     let mut table = UserTable::new();
-    let mut cursor: Option<String> = None;
-    let mut seen = HashSet::new();
-    for _ in 0..MAX_PAGES {
-        let page = system
-            .list_users(PageRequest {
-                cursor: cursor.clone(),
-                size: None,
-            })
-            .await?;
-        table.extend(page.items)?;
-        match page.next {
-            None => {
-                table.shrink_to_fit();
-                return Ok(table);
-            }
-            Some(next) => {
-                if !seen.insert(next.clone()) {
-                    return Err(Error::protocol(format!(
-                        "the server returned page cursor `{next}` twice; stopping to avoid a loop"
-                    )));
-                }
-                cursor = Some(next);
-            }
-        }
-    }
-    Err(Error::protocol(format!(
-        "listing did not end after {MAX_PAGES} pages"
-    )))
+    for_each_page(
+        |page| system.list_users(page),
+        |users| table.extend(users).map(|_| ()),
+    )
+    .await?;
+    table.shrink_to_fit();
+    Ok(table)
 }
 
 /// [`read_members`] into a [`Members`] table, each group's list converted (its users

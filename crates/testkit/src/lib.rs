@@ -7,6 +7,9 @@
 //! - the conformance suite (module `conformance`): one named scenario per behaviour that
 //!   every adapter runs against a fresh instance of itself.
 //!
+//! And for tests against independent implementations: [`fidelity`] finds the Python
+//! interpreter that carries them, [`peer`] starts one as a server on a loopback port.
+//!
 //! # Example
 //!
 //! Starting every registered emulator in this process, as the cross-platform suites and
@@ -34,6 +37,7 @@
 pub mod conformance;
 pub mod emulator;
 pub mod fidelity;
+pub mod peer;
 
 /// Re-exports for [`register_emulator!`]; not part of the public API.
 #[doc(hidden)]
