@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use crate::commit::{Committer, State};
+use crate::draft::Draft;
 use crate::format::{DirGroup, DirRole, Directory, Format, io_error};
 use crate::held::Held;
 use crate::listing::{Derived, page_by, page_of};
@@ -405,7 +406,7 @@ impl FileAdapter {
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&mut Directory) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
     {
         self.committer
             .submit(&self.state, vec![f])
@@ -461,7 +462,7 @@ impl Users for FileAdapter {
     async fn write_users(&self, batch: Vec<UserWrite>) -> Vec<UserWriteResult> {
         let writes = batch
             .into_iter()
-            .map(|w| move |d: &mut Directory| ops::apply(d, &w))
+            .map(|w| move |d: &mut Draft| ops::apply(d, &w))
             .collect();
         self.committer.submit(&self.state, writes).await
     }
@@ -554,7 +555,7 @@ impl Memberships for FileAdapter {
         let writes = batch
             .into_iter()
             .map(|w| {
-                move |d: &mut Directory| match &w {
+                move |d: &mut Draft| match &w {
                     MemberWrite::Add { group, member } => ops::add_member(d, group, member),
                     MemberWrite::Remove { group, member } => ops::remove_member(d, group, member),
                 }

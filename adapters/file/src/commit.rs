@@ -25,6 +25,7 @@ use std::time::SystemTime;
 use idbridge_core::{Error, Result};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use crate::draft::Draft;
 use crate::format::{Directory, SaveStep, io_error};
 use crate::held::Held;
 use crate::reload::{Seen, Stat, hash_bytes, hash_file};
@@ -59,7 +60,7 @@ trait Job: Send {
     fn abandoned(&self) -> bool;
     /// Applies the write to `dir`, keeping its result; `true` when it succeeded. A write
     /// that fails leaves `dir` as it was.
-    fn apply(&mut self, dir: &mut Directory) -> bool;
+    fn apply(&mut self, dir: &mut Draft) -> bool;
     /// Fails an applied write whose change would leave the document invalid.
     fn reject(&mut self, error: Error);
     /// Answers the caller: its own result once `saved` (the rewrite carrying it, or no
@@ -77,13 +78,13 @@ struct Waiting<T, F> {
 impl<T, F> Job for Waiting<T, F>
 where
     T: Send + 'static,
-    F: FnMut(&mut Directory) -> Result<T> + Send + 'static,
+    F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
 {
     fn abandoned(&self) -> bool {
         self.reply.is_closed()
     }
 
-    fn apply(&mut self, dir: &mut Directory) -> bool {
+    fn apply(&mut self, dir: &mut Draft) -> bool {
         let result = (self.write)(dir);
         let ok = result.is_ok();
         self.result = Some(result);
@@ -152,7 +153,7 @@ impl Committer {
     ) -> Vec<Result<T>>
     where
         T: Send + 'static,
-        F: FnMut(&mut Directory) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
     {
         let mut replies = Vec::with_capacity(writes.len());
         {
@@ -211,22 +212,24 @@ impl Committer {
             return;
         }
         let current = state.held.unpacked();
-        let mut next = current.clone();
+        // Indexed once per rewrite, which copies, validates and saves the whole document
+        // anyway; each write then finds its records in O(1).
+        let mut next = Draft::new(current.clone());
         for job in &mut jobs {
             job.apply(&mut next);
         }
-        if next == *current {
+        if next.dir == *current {
             finish(jobs, Ok(()));
             return;
         }
-        if next.validate().is_err() {
+        if next.dir.validate().is_err() {
             next = isolate(current, &mut jobs);
-            if next == *current {
+            if next.dir == *current {
                 finish(jobs, Ok(()));
                 return;
             }
         }
-        match self.save(state.seen.clone(), next) {
+        match self.save(state.seen.clone(), next.into_dir()) {
             Ok((dir, seen)) => {
                 state.replace(Held::plain(dir), seen);
                 self.rewrites.fetch_add(1, Ordering::Relaxed);
@@ -297,12 +300,12 @@ impl Committer {
 /// leaves the document invalid: so that one bad write fails alone instead of failing
 /// every write that shares its rewrite. Slow (a copy per write), and only taken when the
 /// writes together do not validate.
-fn isolate(base: &Directory, jobs: &mut [Box<dyn Job>]) -> Directory {
-    let mut dir = base.clone();
+fn isolate(base: &Directory, jobs: &mut [Box<dyn Job>]) -> Draft {
+    let mut dir = Draft::new(base.clone());
     for job in jobs {
         let before = dir.clone();
         if job.apply(&mut dir)
-            && let Err(e) = dir.validate()
+            && let Err(e) = dir.dir.validate()
         {
             dir = before;
             job.reject(e);

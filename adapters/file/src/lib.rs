@@ -15,6 +15,7 @@ pub mod limits;
 
 mod adapter;
 mod commit;
+mod draft;
 mod held;
 mod listing;
 mod ops;

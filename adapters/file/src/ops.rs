@@ -1,13 +1,16 @@
 //! Directory mutations, each leaving a valid document or failing without change: what
 //! every write of the file adapter does to its copy of the document before the copy is
-//! validated and saved.
+//! validated and saved. Records are found through the [`Draft`]'s indexes, so a write
+//! costs O(1) however large the directory (a removal or a group rename excepted: they
+//! touch every record that may refer to the removed or renamed one).
 
 use idbridge_core::{
     Error, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Result, Scope, User,
     UserChanges, UserWrite,
 };
 
-use crate::format::{DirGrant, DirGroup, DirUser, Directory, fold, is_valid_email};
+use crate::draft::Draft;
+use crate::format::{DirGrant, DirGroup, DirUser, Directory, is_valid_email};
 
 /// A fresh id `<prefix>-<uuid>` that `taken` does not already hold.
 fn new_id(prefix: &str, taken: impl Fn(&str) -> bool) -> String {
@@ -38,49 +41,43 @@ fn check_email(email: Option<&String>) -> Result<()> {
     }
 }
 
-/// Refuses `name` when a record other than `except` already has it (names compare
-/// folded): `records` yields each record's id and name, `what` starts the message
-/// (`a user with login`).
-fn check_unique<'a>(
+/// Refuses `name` when `holder`, the record that has it ignoring case, is not `except`:
+/// `holder` is its id and name, `what` starts the message (`a user with login`).
+fn check_unique(
     what: &str,
-    mut records: impl Iterator<Item = (&'a str, &'a str)>,
+    holder: Option<(&str, &str)>,
     name: &str,
     except: Option<&str>,
 ) -> Result<()> {
-    let key = fold(name);
-    match records.find(|(id, other)| Some(*id) != except && fold(other) == key) {
-        Some((id, other)) => Err(Error::already_exists(format!(
+    match holder {
+        Some((id, other)) if Some(id) != except => Err(Error::already_exists(format!(
             "{what} `{other}` already exists (id {id})"
         ))
         .with_resource(name.to_string())),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }
 
+/// The user whose login is `login` ignoring case, as its id and login.
+fn login_holder<'a>(d: &'a Draft, login: &str) -> Option<(&'a str, &'a str)> {
+    d.user_with_login(login)
+        .map(|u| (u.id.as_str(), u.login.as_str()))
+}
+
+/// The group whose name is `name` ignoring case, as its id and name.
+fn name_holder<'a>(d: &'a Draft, name: &str) -> Option<(&'a str, &'a str)> {
+    d.group_named(name)
+        .map(|g| (g.id.as_str(), g.name.as_str()))
+}
+
 /// The position of the user with id `id`.
-fn user_index(dir: &Directory, id: &str) -> Result<usize> {
-    dir.users
-        .iter()
-        .position(|u| u.id == id)
-        .ok_or_else(|| user_not_found(id))
+fn user_index(d: &Draft, id: &str) -> Result<usize> {
+    d.user_at(id).ok_or_else(|| user_not_found(id))
 }
 
 /// The position of the group with id `id`.
-fn group_index(dir: &Directory, id: &str) -> Result<usize> {
-    dir.groups
-        .iter()
-        .position(|g| g.id == id)
-        .ok_or_else(|| group_not_found(id))
-}
-
-/// The users' ids and logins.
-fn logins(dir: &Directory) -> impl Iterator<Item = (&str, &str)> {
-    dir.users.iter().map(|u| (u.id.as_str(), u.login.as_str()))
-}
-
-/// The groups' ids and names.
-fn group_names(dir: &Directory) -> impl Iterator<Item = (&str, &str)> {
-    dir.groups.iter().map(|g| (g.id.as_str(), g.name.as_str()))
+fn group_index(d: &Draft, id: &str) -> Result<usize> {
+    d.group_at(id).ok_or_else(|| group_not_found(id))
 }
 
 fn check_name(what: &str, name: &str) -> Result<()> {
@@ -97,12 +94,17 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
+pub(crate) fn create_user(d: &mut Draft, new: &NewUser) -> Result<User> {
     check_name("login", &new.login)?;
     check_email(new.email.as_ref())?;
-    check_unique("a user with login", logins(dir), &new.login, None)?;
+    check_unique(
+        "a user with login",
+        login_holder(d, &new.login),
+        &new.login,
+        None,
+    )?;
     let user = DirUser {
-        id: new_id("u", |id| dir.user(id).is_some()),
+        id: new_id("u", |id| d.has_user_id(id)),
         login: new.login.clone(),
         email: new.email.clone(),
         display_name: new.display_name.clone(),
@@ -111,75 +113,75 @@ pub(crate) fn create_user(dir: &mut Directory, new: &NewUser) -> Result<User> {
         attributes: new.attributes.clone(),
     };
     let out = user.to_user();
-    dir.users.push(user);
+    d.push_user(user);
     Ok(out)
 }
 
-pub(crate) fn update_user(dir: &mut Directory, id: &str, changes: &UserChanges) -> Result<User> {
-    let index = user_index(dir, id)?;
+pub(crate) fn update_user(d: &mut Draft, id: &str, changes: &UserChanges) -> Result<User> {
+    let index = user_index(d, id)?;
     if let Some(Some(email)) = &changes.email {
         check_email(Some(email))?;
     }
     if let Some(login) = &changes.login {
         check_name("login", login)?;
-        check_unique("a user with login", logins(dir), login, Some(id))?;
-        let old = dir.users[index].login.clone();
+        check_unique("a user with login", login_holder(d, login), login, Some(id))?;
+        let old = d.dir.users[index].login.clone();
         if &old != login {
-            for g in &mut dir.grants {
+            for g in &mut d.dir.grants {
                 if g.user.as_deref() == Some(old.as_str()) {
                     g.user = Some(login.clone());
                 }
             }
         }
     }
-    let mut user = dir.users[index].to_user();
+    let mut user = d.dir.users[index].to_user();
     changes.apply_to(&mut user);
-    let record = &mut dir.users[index];
-    record.login = user.login.clone();
+    if d.dir.users[index].login != user.login {
+        d.set_login(index, user.login.clone());
+    }
+    let record = &mut d.dir.users[index];
     record.email = user.email.clone();
     record.display_name = user.display_name.clone();
     record.attributes = user.attributes.clone();
     Ok(user)
 }
 
-pub(crate) fn set_enabled(dir: &mut Directory, id: &str, enabled: bool) -> Result<User> {
-    let user = dir
-        .users
-        .iter_mut()
-        .find(|u| u.id == id)
-        .ok_or_else(|| user_not_found(id))?;
+pub(crate) fn set_enabled(d: &mut Draft, id: &str, enabled: bool) -> Result<User> {
+    let index = user_index(d, id)?;
+    let user = &mut d.dir.users[index];
     user.enabled = enabled;
     Ok(user.to_user())
 }
 
-pub(crate) fn delete_user(dir: &mut Directory, id: &str) -> Result<()> {
-    let index = user_index(dir, id)?;
-    let removed = dir.users.remove(index);
-    dir.grants
+pub(crate) fn delete_user(d: &mut Draft, id: &str) -> Result<()> {
+    let index = user_index(d, id)?;
+    let removed = d.remove_user(index);
+    d.dir
+        .grants
         .retain(|g| g.user.as_deref() != Some(removed.login.as_str()));
     Ok(())
 }
 
-pub(crate) fn apply(dir: &mut Directory, write: &UserWrite) -> Result<Option<User>> {
+pub(crate) fn apply(d: &mut Draft, write: &UserWrite) -> Result<Option<User>> {
     match write {
-        UserWrite::Create { user } => create_user(dir, user).map(Some),
-        UserWrite::Update { id, changes } => update_user(dir, id, changes).map(Some),
-        UserWrite::SetEnabled { id, enabled } => set_enabled(dir, id, *enabled).map(Some),
-        UserWrite::Delete { id } => delete_user(dir, id).map(|()| None),
+        UserWrite::Create { user } => create_user(d, user).map(Some),
+        UserWrite::Update { id, changes } => update_user(d, id, changes).map(Some),
+        UserWrite::SetEnabled { id, enabled } => set_enabled(d, id, *enabled).map(Some),
+        UserWrite::Delete { id } => delete_user(d, id).map(|()| None),
     }
 }
 
-pub(crate) fn create_group(dir: &mut Directory, new: &NewGroup) -> Result<Group> {
+pub(crate) fn create_group(d: &mut Draft, new: &NewGroup) -> Result<Group> {
     check_name("group name", &new.name)?;
-    check_unique("a group named", group_names(dir), &new.name, None)?;
+    check_unique("a group named", name_holder(d, &new.name), &new.name, None)?;
     let group = DirGroup {
-        id: new_id("g", |id| dir.group(id).is_some()),
+        id: new_id("g", |id| d.has_group_id(id)),
         name: new.name.clone(),
         description: new.description.clone(),
         groups: Vec::new(),
     };
     let out = group.to_group();
-    dir.groups.push(group);
+    d.push_group(group);
     Ok(out)
 }
 
@@ -203,81 +205,78 @@ fn rename_group_refs(dir: &mut Directory, old: &str, new: &str) {
     }
 }
 
-pub(crate) fn update_group(dir: &mut Directory, id: &str, changes: &GroupChanges) -> Result<Group> {
-    let index = group_index(dir, id)?;
+pub(crate) fn update_group(d: &mut Draft, id: &str, changes: &GroupChanges) -> Result<Group> {
+    let index = group_index(d, id)?;
     if let Some(name) = &changes.name {
         check_name("group name", name)?;
-        check_unique("a group named", group_names(dir), name, Some(id))?;
-        let old = dir.groups[index].name.clone();
+        check_unique("a group named", name_holder(d, name), name, Some(id))?;
+        let old = d.dir.groups[index].name.clone();
         if &old != name {
-            rename_group_refs(dir, &old, name);
+            rename_group_refs(&mut d.dir, &old, name);
         }
     }
-    let mut group = dir.groups[index].to_group();
+    let mut group = d.dir.groups[index].to_group();
     changes.apply_to(&mut group);
-    let record = &mut dir.groups[index];
-    record.name = group.name.clone();
-    record.description = group.description.clone();
+    if d.dir.groups[index].name != group.name {
+        d.set_group_name(index, group.name.clone());
+    }
+    d.dir.groups[index].description = group.description.clone();
     Ok(group)
 }
 
-pub(crate) fn delete_group(dir: &mut Directory, id: &str) -> Result<()> {
-    let index = group_index(dir, id)?;
-    let removed = dir.groups.remove(index);
+pub(crate) fn delete_group(d: &mut Draft, id: &str) -> Result<()> {
+    let index = group_index(d, id)?;
+    let removed = d.remove_group(index);
     let name = removed.name.as_str();
-    for u in &mut dir.users {
+    for u in &mut d.dir.users {
         u.groups.retain(|n| n != name);
     }
-    for g in &mut dir.groups {
+    for g in &mut d.dir.groups {
         g.groups.retain(|n| n != name);
     }
-    dir.grants.retain(|g| g.group.as_deref() != Some(name));
+    d.dir.grants.retain(|g| g.group.as_deref() != Some(name));
     Ok(())
 }
 
-pub(crate) fn add_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
-    let name = dir.groups[group_index(dir, group)?].name.clone();
+pub(crate) fn add_member(d: &mut Draft, group: &str, member: &Principal) -> Result<()> {
+    let name = d.dir.groups[group_index(d, group)?].name.clone();
     match member {
         Principal::User(uid) => {
-            let user = dir
-                .users
-                .iter_mut()
-                .find(|u| &u.id == uid)
-                .ok_or_else(|| user_not_found(uid))?;
+            let at = user_index(d, uid)?;
+            let user = &mut d.dir.users[at];
             if !user.groups.contains(&name) {
                 user.groups.push(name);
             }
         }
         Principal::Group(gid) => {
-            let child = dir.group(gid).ok_or_else(|| group_not_found(gid))?;
+            let at = group_index(d, gid)?;
+            let child = &d.dir.groups[at];
             if child.groups.contains(&name) {
                 return Ok(());
             }
             let child_name = child.name.clone();
-            if dir.would_cycle(&child_name, &name) {
+            if d.dir.would_cycle(&child_name, &name) {
                 return Err(Error::invalid_input(format!(
                     "adding group `{child_name}` to group `{name}` would make a nesting cycle"
                 )));
             }
-            if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
-                child.groups.push(name);
-            }
+            d.dir.groups[at].groups.push(name);
         }
     }
     Ok(())
 }
 
-pub(crate) fn remove_member(dir: &mut Directory, group: &str, member: &Principal) -> Result<()> {
-    let name = dir.groups[group_index(dir, group)?].name.clone();
+pub(crate) fn remove_member(d: &mut Draft, group: &str, member: &Principal) -> Result<()> {
+    let name = d.dir.groups[group_index(d, group)?].name.clone();
     match member {
         Principal::User(uid) => {
-            if let Some(user) = dir.users.iter_mut().find(|u| &u.id == uid) {
-                user.groups.retain(|n| n != &name);
+            if let Some(i) = d.user_at(uid) {
+                d.dir.users[i].groups.retain(|n| n != &name);
             }
         }
         Principal::Group(gid) => {
-            if let Some(child) = dir.groups.iter_mut().find(|g| &g.id == gid) {
-                child.groups.retain(|n| n != &name);
+            if let Some(i) = d.group_at(gid) {
+                d.dir.groups[i].groups.retain(|n| n != &name);
             }
         }
     }
@@ -285,7 +284,8 @@ pub(crate) fn remove_member(dir: &mut Directory, group: &str, member: &Principal
 }
 
 /// The file-format grant for a neutral one, checking every reference.
-fn to_dir_grant(dir: &Directory, grant: &Grant) -> Result<DirGrant> {
+fn to_dir_grant(d: &Draft, grant: &Grant) -> Result<DirGrant> {
+    let dir = &d.dir;
     let role = dir.role(&grant.role).ok_or_else(|| {
         Error::not_found(format!("no role with id `{}`", grant.role))
             .with_resource(grant.role.clone())
@@ -304,24 +304,8 @@ fn to_dir_grant(dir: &Directory, grant: &Grant) -> Result<DirGrant> {
         return Err(Error::invalid_input("the project name must not be empty"));
     }
     let (user, group) = match &grant.principal {
-        Principal::User(id) => (
-            Some(
-                dir.user(id)
-                    .ok_or_else(|| user_not_found(id))?
-                    .login
-                    .clone(),
-            ),
-            None,
-        ),
-        Principal::Group(id) => (
-            None,
-            Some(
-                dir.group(id)
-                    .ok_or_else(|| group_not_found(id))?
-                    .name
-                    .clone(),
-            ),
-        ),
+        Principal::User(id) => (Some(dir.users[user_index(d, id)?].login.clone()), None),
+        Principal::Group(id) => (None, Some(dir.groups[group_index(d, id)?].name.clone())),
     };
     Ok(DirGrant {
         role: role.name.clone(),
@@ -339,21 +323,23 @@ fn same(dir: &Directory, a: &DirGrant, b: &DirGrant) -> bool {
     a.role == b.role && a.user == b.user && a.group == b.group && scope(a) == scope(b)
 }
 
-pub(crate) fn grant(dir: &mut Directory, grant: &Grant) -> Result<()> {
-    let wanted = to_dir_grant(dir, grant)?;
+pub(crate) fn grant(d: &mut Draft, grant: &Grant) -> Result<()> {
+    let wanted = to_dir_grant(d, grant)?;
+    let dir = &mut d.dir;
     if !dir.grants.iter().any(|g| same(dir, g, &wanted)) {
         dir.grants.push(wanted);
     }
     Ok(())
 }
 
-pub(crate) fn revoke(dir: &mut Directory, grant: &Grant) -> Result<()> {
-    let wanted = match to_dir_grant(dir, grant) {
+pub(crate) fn revoke(d: &mut Draft, grant: &Grant) -> Result<()> {
+    let wanted = match to_dir_grant(d, grant) {
         Ok(g) => g,
         // A project role cannot be held outside its project, so there is nothing to revoke.
         Err(e) if e.kind() == idbridge_core::ErrorKind::InvalidInput => return Ok(()),
         Err(e) => return Err(e),
     };
+    let dir = &mut d.dir;
     let keep: Vec<DirGrant> = dir
         .grants
         .iter()

@@ -293,15 +293,15 @@ async fn a_write_that_would_invalidate_the_document_fails_alone() {
     let path = tmp.path().join("d.yaml");
     seed(&path, 3, 1);
     let adapter = open(&path);
-    type Write = Box<dyn FnMut(&mut Directory) -> Result<()> + Send>;
+    type Write = Box<dyn FnMut(&mut crate::draft::Draft) -> Result<()> + Send>;
     let join = |user: &'static str| -> Write {
-        Box::new(move |d: &mut Directory| {
+        Box::new(move |d: &mut crate::draft::Draft| {
             crate::ops::add_member(d, "g0", &Principal::User(user.into()))
         })
     };
     // Passes its own checks but leaves a dangling group name: validation catches it.
-    let dangling: Write = Box::new(|d: &mut Directory| {
-        d.users[1].groups.push("no-such-group".into());
+    let dangling: Write = Box::new(|d: &mut crate::draft::Draft| {
+        d.dir.users[1].groups.push("no-such-group".into());
         Ok(())
     });
     let results = adapter
