@@ -5,7 +5,6 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use idbridge_store::{Outcome, RunOutcome, Store};
 use support::{
@@ -65,18 +64,6 @@ fn logins(config: &str, system: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits (polling, up to two minutes) until `ready` holds, failing with `what`.
-fn wait_for(what: &str, child: &mut Running, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready() {
-        if let Some(status) = child.0.try_wait().expect("poll") {
-            panic!("the process ended ({status}) before {what}");
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn usage_errors_exit_64_and_help_and_version_exit_0() {
     let out = idbridge(&["plan", "--tagret", "bi"], &[]);
@@ -127,7 +114,7 @@ fn sync_on_an_interval_holds_the_run_lock_between_runs_and_stops_with_exit_0() {
     let cfg = cfg.as_str();
     let mut child = start(&["sync", "-c", cfg, "--interval", "5s"]);
     let state = dir.path().join("state.db");
-    wait_for("the first run ends", &mut child, || {
+    child.wait_for("the first run ends", || {
         state.exists()
             && Store::open(&state)
                 .and_then(|s| s.runs(1))
@@ -181,7 +168,7 @@ fn sigterm_during_sync_on(vendor: &str) -> bool {
     let cfg = write_config(dir.path(), people, serde_json::json!({"t": target}));
     let mut child = start(&["sync", "-c", &cfg]);
     let state = dir.path().join("state.db");
-    wait_for("the first write is journaled", &mut child, || {
+    child.wait_for("the first write is journaled", || {
         state.exists()
             && Store::open(&state)
                 .and_then(|s| s.journal(None))
@@ -509,7 +496,7 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
             .map(|c| c[target].clone())
             .unwrap_or_default()
     };
-    wait_for("a run skips the unreachable targets", &mut child, || {
+    child.wait_for("a run skips the unreachable targets", || {
         runs().iter().any(|r| {
             r.ended.is_some()
                 && vendors
@@ -522,18 +509,14 @@ fn sync_on_an_interval_syncs_a_target_again_once_it_is_back() {
         .zip(&ports)
         .map(|(vendor, port)| emulator_on_port(vendor, *port).0)
         .collect();
-    wait_for(
-        "a later run syncs the targets that are back",
-        &mut child,
-        || {
-            runs().iter().any(|r| {
-                r.outcome == RunOutcome::Succeeded
-                    && vendors
-                        .iter()
-                        .all(|v| counts_of(r, v)["ok"].as_u64() >= Some(2))
-            })
-        },
-    );
+    child.wait_for("a later run syncs the targets that are back", || {
+        runs().iter().any(|r| {
+            r.outcome == RunOutcome::Succeeded
+                && vendors
+                    .iter()
+                    .all(|v| counts_of(r, v)["ok"].as_u64() >= Some(2))
+        })
+    });
     child.sigterm();
     assert_eq!(child.wait_exit().code(), Some(0));
 }

@@ -8,7 +8,6 @@ mod pg;
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use idbridge_core::Secret;
 use idbridge_store::{RunOutcome, Store};
@@ -49,18 +48,6 @@ fn open(url: &str) -> Store {
         Some(Secret::new(pg::PASSWORD)),
     )
     .expect("opens the state")
-}
-
-/// Polls (up to two minutes) until `ready` holds, failing with `what`.
-fn wait_for(what: &str, child: &mut Running, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready() {
-        if let Some(status) = child.0.try_wait().expect("poll") {
-            panic!("the process ended ({status}) before {what}");
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -167,7 +154,7 @@ fn sync_on_an_interval_takes_a_lost_run_lock_again_at_the_next_run() {
             .filter(|r| r.outcome == RunOutcome::Succeeded)
             .count()
     };
-    wait_for("the first run", &mut worker, || succeeded(&store) >= 1);
+    worker.wait_for("the first run", || succeeded(&store) >= 1);
 
     // The lock's session goes away, as with a network cut or a server restart.
     let lock_backends = format!(
@@ -186,7 +173,7 @@ fn sync_on_an_interval_takes_a_lost_run_lock_again_at_the_next_run() {
 
     // A newcomer in the source: the next run takes the lock again and syncs it.
     write_source(&dir.path().join("source.yaml"), 3);
-    wait_for("a run after the lock was lost", &mut worker, || {
+    worker.wait_for("a run after the lock was lost", || {
         store.runs(100).expect("runs").len() > runs_then
             && store.runs(1).expect("runs")[0].outcome != RunOutcome::Running
     });

@@ -9,12 +9,11 @@ mod pg;
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use idbridge_core::Secret;
 use idbridge_store::{Outcome, RunOutcome, Store};
 use support::{
-    Running, all_output, emulated_vendors, emulator, file_target, idbridge, start, users_only,
+    all_output, emulated_vendors, emulator, file_target, idbridge, start, users_only,
     write_json_config, write_yaml_directory,
 };
 
@@ -61,18 +60,6 @@ fn open(url: &str, tenant: &str) -> Store {
     .expect("opens the state")
 }
 
-/// Waits (polling, up to two minutes) until `ready` holds, failing with `what`.
-fn wait_for(what: &str, child: &mut Running, mut ready: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready() {
-        if let Some(status) = child.0.try_wait().expect("poll") {
-            panic!("the process ended ({status}) before {what}");
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn one_run_per_tenant_across_processes_and_tenants_side_by_side() {
     let Some(server) = pg::server() else {
@@ -101,7 +88,7 @@ fn one_run_per_tenant_across_processes_and_tenants_side_by_side() {
     let mut first = start(&["sync", "-c", &acme, "--interval", "1h"]);
     let pid = first.0.id();
     let acme_state = open(&url, "acme");
-    wait_for("the first worker holds the lock", &mut first, || {
+    first.wait_for("the first worker holds the lock", || {
         acme_state
             .lock_holder()
             .is_ok_and(|h| h.is_some_and(|h| h.pid == pid))
@@ -186,7 +173,7 @@ fn a_config_directory_runs_every_tenant_and_skips_one_held_elsewhere() {
     let mut other = start(&["sync", "-c", &paths[1], "--interval", "1h"]);
     let pid = other.0.id();
     let beta = open(&url, "beta");
-    wait_for("the other worker holds beta", &mut other, || {
+    other.wait_for("the other worker holds beta", || {
         beta.lock_holder()
             .is_ok_and(|h| h.is_some_and(|h| h.pid == pid))
     });
@@ -320,7 +307,7 @@ fn kill_during_sync_on(server: &pg::PgServer, vendor: &str) -> bool {
     );
     let state = open(&url, "acme");
     let mut worker = start(&["sync", "-c", &cfg]);
-    wait_for("the first write is journaled", &mut worker, || {
+    worker.wait_for("the first write is journaled", || {
         state
             .journal(None)
             .is_ok_and(|j| j.iter().any(|e| e.outcome == Outcome::Ok))
@@ -421,7 +408,7 @@ fn stop_during_directory_sync_on(server: &pg::PgServer, vendor: &str) -> bool {
     let state = open(&url, "acme");
     let dir_arg = configs.to_string_lossy().into_owned();
     let mut parent = start(&["sync", "--config-dir", &dir_arg, "--interval", "1h"]);
-    wait_for("the first write is journaled", &mut parent, || {
+    parent.wait_for("the first write is journaled", || {
         state
             .journal(None)
             .is_ok_and(|j| j.iter().any(|e| e.outcome == Outcome::Ok))

@@ -122,6 +122,19 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Polls (up to two minutes) until `ready` holds, failing with `what` when the time
+    /// runs out or the process ends first.
+    pub fn wait_for(&mut self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !ready() {
+            if let Some(status) = self.0.try_wait().expect("poll") {
+                panic!("the process ended ({status}) before {what}");
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// Starts `idbridge ARGS` (see [`command`]) in the background, with no stdin and its
