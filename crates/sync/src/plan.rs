@@ -157,10 +157,13 @@ impl Plan {
         plan.checked()
     }
 
-    /// The plan as pretty JSON.
+    /// The plan as saved (see [`Plan::write_json`]): JSON with the plan's and each
+    /// target's fields laid out pretty, and each operation on a line of its own.
     pub fn to_json(&self) -> String {
-        // Serializing plain data with string keys cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        let mut out = Vec::new();
+        // Serializing plain data with string keys into memory cannot fail.
+        let _ = self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
