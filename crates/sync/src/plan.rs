@@ -115,9 +115,13 @@ impl Plan {
                 Ok(())
             }
         }
-        let mut hashing = Hashing(Sha256::new());
+        // Buffered: the serializer writes a token at a time, and a hasher's update per
+        // token costs more than the hashing itself.
+        let mut hashing = std::io::BufWriter::with_capacity(64 << 10, Hashing(Sha256::new()));
         // Serializing plain data with string keys into a hasher cannot fail.
         let _ = serde_json::to_writer(&mut hashing, &content);
+        let _ = std::io::Write::flush(&mut hashing);
+        let (hashing, _) = hashing.into_parts();
         hashing
             .0
             .finalize()

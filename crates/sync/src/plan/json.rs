@@ -28,13 +28,54 @@ const SAVED_OUTLINE_DEPTH: usize = 4;
 pub(super) fn numbered<S: Serializer>(ops: &[Op], s: S) -> Result<S::Ok, S::Error> {
     let mut seq = s.serialize_seq(Some(ops.len()))?;
     for (step, op) in ops.iter().enumerate() {
-        seq.serialize_element(&Numbered {
-            step,
-            depends_on: &op.depends_on,
-            action: &op.action,
-        })?;
+        seq.serialize_element(&SavedOp { step, op })?;
     }
     seq.end()
+}
+
+/// An operation in its saved form, the bytes of [`Numbered`]: user creates and membership
+/// changes, the millions a first sync is made of, written straight (the derived form
+/// goes through serde's flattening, which costs more than the writing itself), the rest
+/// through [`Numbered`].
+struct SavedOp<'a> {
+    step: usize,
+    op: &'a Op,
+}
+
+impl Serialize for SavedOp<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let op = self.op;
+        let deps = !op.depends_on.is_empty();
+        match &op.action {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("step", &self.step)?;
+                if deps {
+                    m.serialize_entry("depends_on", &op.depends_on)?;
+                }
+                m.serialize_entry("op", op.action.name())?;
+                m.serialize_entry("group", &**group)?;
+                m.serialize_entry("member", &**member)?;
+                m.end()
+            }
+            Action::CreateUser(c) => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("step", &self.step)?;
+                if deps {
+                    m.serialize_entry("depends_on", &op.depends_on)?;
+                }
+                m.serialize_entry("op", op.action.name())?;
+                c.serialize_fields(&mut m)?;
+                m.end()
+            }
+            action => Numbered {
+                step: self.step,
+                depends_on: &op.depends_on,
+                action,
+            }
+            .serialize(s),
+        }
+    }
 }
 
 impl Plan {

@@ -238,3 +238,18 @@ fn the_saved_form_puts_each_operation_on_a_line_of_its_own() {
     // The plan's own fields stay pretty.
     assert!(text.starts_with("{\n  \"format\": 1,\n"), "{text}");
 }
+
+#[test]
+fn operations_written_straight_have_the_bytes_of_the_derived_form() {
+    let plan = full_plan();
+    for (step, op) in plan.targets[0].ops.iter().enumerate() {
+        let derived = serde_json::to_string(&crate::plan::Numbered {
+            step,
+            depends_on: &op.depends_on,
+            action: &op.action,
+        })
+        .expect("derived");
+        let straight = serde_json::to_string(&super::SavedOp { step, op }).expect("straight");
+        assert_eq!(straight, derived, "operation {step} ({})", op.action.name());
+    }
+}
