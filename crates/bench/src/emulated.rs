@@ -95,7 +95,7 @@ impl World {
                     "max_membership_removals",
                     "max_revocations",
                 ] {
-                    m.insert(guard.into(), Value::from(1_000_000));
+                    m.insert(guard.into(), Value::from(100_000_000));
                 }
             }
             engine_targets.push(Target {

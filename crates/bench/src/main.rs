@@ -9,6 +9,7 @@ mod emulated;
 mod growth;
 mod large_group;
 mod ldap;
+mod noop;
 mod planning;
 mod provision;
 mod rss;
@@ -143,6 +144,26 @@ enum Command {
         /// Multiplies users and groups (0.1 = a tenth).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+    },
+    /// The no-op run at scale: every shipped emulator seeded with the same people as the
+    /// source, a first sync that links them, then the measured one: writes (should be 0),
+    /// reads against the listing pages, wall time and peak memory.
+    Noop {
+        /// Users (`1m`, `100k`, ...).
+        #[arg(long, value_parser = parse_count, default_value = "1m")]
+        users: usize,
+        /// Groups.
+        #[arg(long, default_value_t = 2000)]
+        groups: usize,
+        /// Direct memberships per user.
+        #[arg(long, default_value_t = 5)]
+        per_user: usize,
+        /// Latency each emulator adds to every request, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Operations in flight per target.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
     },
     /// Initial provisioning into scim2-server (started from the Python environment on a
     /// free loopback port) through the `scim` adapter, every write on its own and then
@@ -317,6 +338,24 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let shape = provision::scaled(users, groups, per_user, scale);
             rt()?.block_on(provision::provision(
+                shape,
+                Duration::from_millis(latency_ms),
+                concurrency,
+            ))
+        }
+        Command::Noop {
+            users,
+            groups,
+            per_user,
+            latency_ms,
+            concurrency,
+        } => {
+            let shape = Shape {
+                users,
+                groups,
+                per_user,
+            };
+            rt()?.block_on(noop::noop(
                 shape,
                 Duration::from_millis(latency_ms),
                 concurrency,

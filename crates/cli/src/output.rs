@@ -222,30 +222,51 @@ impl Drop for LogLine {
 
 /// Writes a value as pretty JSON and a newline to stdout (see the module docs).
 pub fn json(value: &impl serde::Serialize) {
-    json_to(value, true, true);
+    json_to(value, Layout::Pretty, true);
+}
+
+/// Writes a value as JSON and a newline to stdout, laid out as an outline: pretty down to
+/// `depth`, each deeper value on one line (see [`idbridge_core::json_outline`]).
+pub fn json_outline(value: &impl serde::Serialize, depth: usize) {
+    json_to(value, Layout::Outline(depth), true);
 }
 
 /// Writes a value as one-line JSON and a newline to stdout.
 pub fn json_line(value: &impl serde::Serialize) {
-    json_to(value, false, true);
+    json_to(value, Layout::Line, true);
 }
 
 /// Writes a value as one-line JSON and a newline to stdout with the secrets it carries
 /// left in: only for `idbridge emulate`, whose announcement hands out the emulator's own
 /// development credentials, which is its purpose.
 pub fn json_line_with_secrets(value: &impl serde::Serialize) {
-    json_to(value, false, false);
+    json_to(value, Layout::Line, false);
 }
 
-fn json_to(value: &impl serde::Serialize, pretty: bool, clean: bool) {
+/// How [`json_to`] lays JSON out.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Pretty,
+    Outline(usize),
+    Line,
+}
+
+fn json_to(value: &impl serde::Serialize, layout: Layout, clean: bool) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut sink = JsonSink::new(std::io::stdout().lock(), clean, pretty);
-    let written = if pretty {
-        value.serialize(&mut serde_json::Serializer::pretty(&mut sink))
-    } else {
-        value.serialize(&mut serde_json::Serializer::new(&mut sink))
+    let mut sink = JsonSink::new(
+        std::io::stdout().lock(),
+        clean,
+        !matches!(layout, Layout::Line),
+    );
+    let written = match layout {
+        Layout::Pretty => value.serialize(&mut serde_json::Serializer::pretty(&mut sink)),
+        Layout::Outline(depth) => value.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut sink,
+            idbridge_core::json_outline::OutlineFormatter::new(depth),
+        )),
+        Layout::Line => value.serialize(&mut serde_json::Serializer::new(&mut sink)),
     };
     let result = written
         .map_err(std::io::Error::from)
@@ -270,14 +291,14 @@ const JSON_CHUNK: usize = 64 * 1024;
 /// each piece cleaned of secrets (when `clean`) and escaped as [`json`] says. Pieces are
 /// cut only between tokens, outside every string, so that a string, where a secret or an
 /// unsafe character can be, is always cleaned whole: the bytes are those of cleaning the
-/// whole document at once. Pretty JSON is cut at a line end (a serializer escapes every
-/// newline inside a string, so a raw one is always between tokens), which costs nothing
-/// per byte; one-line JSON after `,`, `:`, a bracket, a brace or a string's closing quote,
+/// whole document at once. JSON laid out over lines (pretty, or an outline) is cut at a
+/// line end (a serializer escapes every newline inside a string, so a raw one is always
+/// between tokens), which costs nothing per byte; one-line JSON after `,`, `:`, a bracket, a brace or a string's closing quote,
 /// found by following the strings byte by byte.
 struct JsonSink<W: Write> {
     out: W,
     clean: bool,
-    /// Pieces end at line ends (pretty JSON).
+    /// Pieces end at line ends (JSON laid out over lines).
     lines: bool,
     buf: Vec<u8>,
     /// Where in `buf` a piece may end: the last position between tokens.
@@ -288,11 +309,11 @@ struct JsonSink<W: Write> {
 }
 
 impl<W: Write> JsonSink<W> {
-    fn new(out: W, clean: bool, pretty: bool) -> Self {
+    fn new(out: W, clean: bool, lines: bool) -> Self {
         JsonSink {
             out,
             clean,
-            lines: pretty,
+            lines,
             buf: Vec::with_capacity(JSON_CHUNK + 1024),
             cut: 0,
             in_string: false,

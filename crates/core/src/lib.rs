@@ -55,6 +55,7 @@ pub mod files;
 mod forward;
 mod handle;
 pub mod http;
+pub mod json_outline;
 pub mod model;
 pub mod registry;
 mod secret;

@@ -115,9 +115,13 @@ impl Plan {
                 Ok(())
             }
         }
-        let mut hashing = Hashing(Sha256::new());
+        // Buffered: the serializer writes a token at a time, and a hasher's update per
+        // token costs more than the hashing itself.
+        let mut hashing = std::io::BufWriter::with_capacity(64 << 10, Hashing(Sha256::new()));
         // Serializing plain data with string keys into a hasher cannot fail.
         let _ = serde_json::to_writer(&mut hashing, &content);
+        let _ = std::io::Write::flush(&mut hashing);
+        let (hashing, _) = hashing.into_parts();
         hashing
             .0
             .finalize()
@@ -157,10 +161,13 @@ impl Plan {
         plan.checked()
     }
 
-    /// The plan as pretty JSON.
+    /// The plan as saved (see [`Plan::write_json`]): JSON with the plan's and each
+    /// target's fields laid out pretty, and each operation on a line of its own.
     pub fn to_json(&self) -> String {
-        // Serializing plain data with string keys cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        let mut out = Vec::new();
+        // Serializing plain data with string keys into memory cannot fail.
+        let _ = self.write_json(&mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 

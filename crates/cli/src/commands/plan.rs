@@ -55,10 +55,15 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         // The refusals are few (one per target at most per rule): as a `Value`, sorted.
         let refused = serde_json::to_value(&violations)
             .map_err(|e| Error::invalid_input(format!("cannot print the guard's refusals: {e}")))?;
-        crate::output::json(&Printed {
-            plan: plan.as_value_form(),
-            refused,
-        });
+        // An outline down to the lists of a target (`{"plan": {"targets": [{"ops": [`):
+        // each operation on a line of its own, half the bytes of pretty JSON.
+        crate::output::json_outline(
+            &Printed {
+                plan: plan.as_value_form(),
+                refused,
+            },
+            5,
+        );
     } else {
         // Written as it is rendered: the text of a large plan is never held whole.
         let mut text = crate::output::TextOut::stdout();

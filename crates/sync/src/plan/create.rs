@@ -261,12 +261,19 @@ impl Serialize for Attributes<'_> {
     }
 }
 
+impl CreateUser {
+    /// Writes this create's fields into `m`, an operation's map in its saved form.
+    pub(crate) fn serialize_fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        m.serialize_entry("source_id", self.source_id())?;
+        m.serialize_entry("user", &UserOut(self))?;
+        m.serialize_entry("fingerprint", &self.fingerprint())
+    }
+}
+
 impl Serialize for CreateUser {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("source_id", self.source_id())?;
-        m.serialize_entry("user", &UserOut(self))?;
-        m.serialize_entry("fingerprint", &self.fingerprint())?;
+        self.serialize_fields(&mut m)?;
         m.end()
     }
 }

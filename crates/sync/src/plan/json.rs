@@ -19,28 +19,80 @@ use super::{
     PrincipalKind, PrincipalRef, Ref, Refused, Seal, TargetPlan,
 };
 
+/// How deep the saved form is laid out pretty: the plan (1), its targets (2), a target
+/// (3) and its lists of operations and conflicts (4); what they hold is one line each.
+const SAVED_OUTLINE_DEPTH: usize = 4;
+
 /// Serializes a target's operations in their saved form, each with its number (see
 /// [`Numbered`]).
 pub(super) fn numbered<S: Serializer>(ops: &[Op], s: S) -> Result<S::Ok, S::Error> {
     let mut seq = s.serialize_seq(Some(ops.len()))?;
     for (step, op) in ops.iter().enumerate() {
-        seq.serialize_element(&Numbered {
-            step,
-            depends_on: &op.depends_on,
-            action: &op.action,
-        })?;
+        seq.serialize_element(&SavedOp { step, op })?;
     }
     seq.end()
 }
 
+/// An operation in its saved form, the bytes of [`Numbered`]: user creates and membership
+/// changes, the millions a first sync is made of, written straight (the derived form
+/// goes through serde's flattening, which costs more than the writing itself), the rest
+/// through [`Numbered`].
+struct SavedOp<'a> {
+    step: usize,
+    op: &'a Op,
+}
+
+impl Serialize for SavedOp<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let op = self.op;
+        let deps = !op.depends_on.is_empty();
+        match &op.action {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("step", &self.step)?;
+                if deps {
+                    m.serialize_entry("depends_on", &op.depends_on)?;
+                }
+                m.serialize_entry("op", op.action.name())?;
+                m.serialize_entry("group", &**group)?;
+                m.serialize_entry("member", &**member)?;
+                m.end()
+            }
+            Action::CreateUser(c) => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("step", &self.step)?;
+                if deps {
+                    m.serialize_entry("depends_on", &op.depends_on)?;
+                }
+                m.serialize_entry("op", op.action.name())?;
+                c.serialize_fields(&mut m)?;
+                m.end()
+            }
+            action => Numbered {
+                step: self.step,
+                depends_on: &op.depends_on,
+                action,
+            }
+            .serialize(s),
+        }
+    }
+}
+
 impl Plan {
-    /// Writes the plan as saved, pretty JSON with the same bytes as [`Plan::to_json`], to
-    /// `out` as it is serialized. `out` is best buffered.
+    /// Writes the plan as saved, the same bytes as [`Plan::to_json`], to `out` as it is
+    /// serialized. `out` is best buffered.
+    ///
+    /// The layout is an outline ([`idbridge_core::json_outline`]): the plan's and each
+    /// target's fields as pretty JSON, each operation (and each element of a target's
+    /// other lists) compact on a line of its own, which halves the bytes of a large plan
+    /// against pretty JSON and keeps one operation per line for review, `grep` and `diff`.
+    /// It is JSON all the same: [`Plan::from_json`] reads it, and plans saved pretty
+    /// by earlier builds, alike.
     ///
     /// # Errors
     /// The first write error of `out`.
     pub fn write_json(&self, out: impl Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from)
+        idbridge_core::json_outline::to_writer_outline(out, self, SAVED_OUTLINE_DEPTH)
     }
 
     /// The plan in the form of its `serde_json::Value`, every object's keys sorted, to be

@@ -49,7 +49,7 @@ fn plan_round_trips_through_json_and_checks_structure() {
     let mut plan = Plan::new();
     plan.targets.push(t);
     let text = plan.to_json();
-    assert!(text.contains("\"op\": \"create_user\""), "{text}");
+    assert!(text.contains("\"op\":\"create_user\""), "{text}");
     let back = Plan::from_json(&text).expect("parses");
     assert_eq!(back, plan);
     assert_eq!(back.op_count(), 3);

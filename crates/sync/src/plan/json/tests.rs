@@ -201,7 +201,10 @@ fn the_saved_form_and_its_digest_are_those_of_format_1() {
     // number: saved plans, their seals and journaled digests stay valid.
     let mut plan = full_plan();
     plan.created = "2026-12-06T05:06:08.105630918Z".parse().expect("a time");
-    assert_eq!(plan.to_json(), include_str!("saved.json"));
+    // Saved pretty then, as an outline now: the same JSON, laid out otherwise.
+    let value = |text: &str| serde_json::from_str::<serde_json::Value>(text).expect("JSON");
+    assert_eq!(value(&plan.to_json()), value(include_str!("saved.json")));
+    assert_ne!(plan.to_json(), include_str!("saved.json"));
     assert_eq!(
         plan.digest(),
         "510df465d56285e7256d2779b222ff1e2082284687c2b7a5cef068e5d0ffaaf5"
@@ -215,4 +218,38 @@ fn the_saved_form_and_its_digest_are_those_of_format_1() {
         err.to_string().contains("operation 1 is numbered 7"),
         "{err}"
     );
+}
+
+#[test]
+fn the_saved_form_puts_each_operation_on_a_line_of_its_own() {
+    let plan = full_plan();
+    let text = plan.to_json();
+    let ops = plan.targets[0].ops.len();
+    let op_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("{\"step\":"))
+        .collect();
+    assert_eq!(op_lines.len(), ops, "{text}");
+    for (step, line) in op_lines.iter().enumerate() {
+        let line = line.trim().trim_end_matches(',');
+        let op: serde_json::Value = serde_json::from_str(line).expect("one operation per line");
+        assert_eq!(op["step"], step);
+    }
+    // The plan's own fields stay pretty.
+    assert!(text.starts_with("{\n  \"format\": 1,\n"), "{text}");
+}
+
+#[test]
+fn operations_written_straight_have_the_bytes_of_the_derived_form() {
+    let plan = full_plan();
+    for (step, op) in plan.targets[0].ops.iter().enumerate() {
+        let derived = serde_json::to_string(&crate::plan::Numbered {
+            step,
+            depends_on: &op.depends_on,
+            action: &op.action,
+        })
+        .expect("derived");
+        let straight = serde_json::to_string(&super::SavedOp { step, op }).expect("straight");
+        assert_eq!(straight, derived, "operation {step} ({})", op.action.name());
+    }
 }
