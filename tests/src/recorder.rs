@@ -1,9 +1,10 @@
 //! An adapter wrapper for tests: counts writes, injects failures, and simulates a crash.
 
 use idbridge_core::{
-    Adapter, Capabilities, Error, Forward, Grant, GrantFilter, Group, GroupChanges, MemberWrite,
-    MemberWriteResult, Membership, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role,
-    Session, User, UserChanges, UserWrite, UserWriteResult, async_trait,
+    Adapter, Capabilities, Error, Forward, Grant, GrantFilter, Group, GroupChanges, GroupWrite,
+    GroupWriteResult, MemberWrite, MemberWriteResult, Membership, NewGroup, NewUser, Page,
+    PageRequest, Principal, Result, Role, Session, User, UserChanges, UserWrite, UserWriteResult,
+    async_trait,
 };
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -207,6 +208,28 @@ impl Forward for Recorder {
     async fn delete_group(&self, id: &str) -> Result<()> {
         self.write(self.inner.delete_group(id)).await
     }
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        let mut failed = Vec::new();
+        let mut pass = Vec::new();
+        for (i, w) in batch.into_iter().enumerate() {
+            match &w {
+                GroupWrite::Create { group } if self.check_name(&group.name).is_err() => {
+                    failed.push((i, self.check_name(&group.name)));
+                }
+                _ => pass.push((i, w)),
+            }
+        }
+        let (idx, writes): (Vec<usize>, Vec<GroupWrite>) = pass.into_iter().unzip();
+        let n = writes.len();
+        let results = self.inner.write_groups(writes).await;
+        for _ in 0..n {
+            self.after_write().await;
+        }
+        let mut out: Vec<(usize, GroupWriteResult)> = idx.into_iter().zip(results).collect();
+        out.extend(failed.into_iter().map(|(i, r)| (i, r.map(|()| None))));
+        out.sort_by_key(|(i, _)| *i);
+        out.into_iter().map(|(_, r)| r).collect()
+    }
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.check_read()?;
         self.inner.list_members(group, page).await
@@ -260,6 +283,7 @@ impl Forward for Recorder {
         let mut caps = self.inner.capabilities();
         if self.no_batches {
             caps.users_batch_max = None;
+            caps.groups_batch_max = None;
             caps.members_batch_max = None;
         }
         caps

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use idbridge_core::{
-    Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges, Groups,
-    MemberBatchKey, MemberWrite, MemberWriteResult, Memberships, NewGroup, NewUser, Page,
-    PageRequest, Principal, Result, Role, Roles, Sessions, User, UserChanges, UserWrite,
-    UserWriteResult, Users, async_trait,
+    Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges,
+    GroupWrite, GroupWriteResult, Groups, MemberBatchKey, MemberWrite, MemberWriteResult,
+    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Sessions,
+    User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
 };
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -24,8 +24,9 @@ use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_file, read_parsed};
 /// The page size used when the caller does not ask for one.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 
-/// The largest user or membership batch the adapter declares
-/// ([`Capabilities::users_batch_max`], [`Capabilities::members_batch_max`]). A batch is
+/// The largest user, group or membership batch the adapter declares
+/// ([`Capabilities::users_batch_max`], [`Capabilities::groups_batch_max`],
+/// [`Capabilities::members_batch_max`]). A batch is
 /// saved with one rewrite of the file, and batches and single writes that arrive while a
 /// rewrite is under way share the next one.
 pub const BATCH_MAX: usize = 1000;
@@ -145,6 +146,7 @@ impl FileAdapter {
             users_set_enabled: true,
             users_delete: true,
             users_batch_max: Some(BATCH_MAX),
+            groups_batch_max: Some(BATCH_MAX),
             members_batch_max: Some(BATCH_MAX),
             groups_list: true,
             groups_get: true,
@@ -506,6 +508,18 @@ impl Groups for FileAdapter {
     async fn delete_group(&self, id: &str) -> Result<()> {
         let id = id.to_string();
         self.write(move |d| ops::delete_group(d, &id)).await
+    }
+
+    /// Applies the whole batch, in order, with one rewrite (shared with the writes that
+    /// arrive meanwhile). Each write succeeds or fails on its own (a duplicate name, a
+    /// missing id); if the rewrite fails, every write that had succeeded reports that
+    /// error (nothing was written).
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        let writes = batch
+            .into_iter()
+            .map(|w| move |d: &mut Draft| ops::apply_group(d, &w))
+            .collect();
+        self.committer.submit(&self.state, writes).await
     }
 }
 

@@ -5,8 +5,8 @@
 //! touch every record that may refer to the removed or renamed one).
 
 use idbridge_core::{
-    Error, Grant, Group, GroupChanges, NewGroup, NewUser, Principal, Result, Scope, User,
-    UserChanges, UserWrite,
+    Error, Grant, Group, GroupChanges, GroupWrite, NewGroup, NewUser, Principal, Result, Scope,
+    User, UserChanges, UserWrite,
 };
 
 use crate::draft::Draft;
@@ -236,6 +236,14 @@ pub(crate) fn delete_group(d: &mut Draft, id: &str) -> Result<()> {
     }
     d.dir.grants.retain(|g| g.group.as_deref() != Some(name));
     Ok(())
+}
+
+pub(crate) fn apply_group(d: &mut Draft, write: &GroupWrite) -> Result<Option<Group>> {
+    match write {
+        GroupWrite::Create { group } => create_group(d, group).map(Some),
+        GroupWrite::Update { id, changes } => update_group(d, id, changes).map(Some),
+        GroupWrite::Delete { id } => delete_group(d, id).map(|()| None),
+    }
 }
 
 pub(crate) fn add_member(d: &mut Draft, group: &str, member: &Principal) -> Result<()> {

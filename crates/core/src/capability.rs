@@ -186,6 +186,10 @@ pub struct Capabilities {
     pub groups_description: bool,
     /// Delete a group.
     pub groups_delete: bool,
+    /// The platform takes many group writes (creates, updates, deletes) in one request;
+    /// the most writes in one [`crate::Groups::write_groups`] call. `None` (the default)
+    /// means writes go one by one (the default batch implementation).
+    pub groups_batch_max: Option<usize>,
     /// List a group's members, paged.
     pub members_list: bool,
     /// Add a member (idempotent).

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use crate::http::RequestCounts;
 use crate::model::{
-    Grant, GrantFilter, Group, GroupChanges, MemberBatchKey, MemberWrite, MemberWriteResult,
-    Membership, NewGroup, NewUser, Principal, Role, Session, User, UserActivity, UserChanges,
-    UserWrite, UserWriteResult,
+    Grant, GrantFilter, Group, GroupChanges, GroupWrite, GroupWriteResult, MemberBatchKey,
+    MemberWrite, MemberWriteResult, Membership, NewGroup, NewUser, Principal, Role, Session, User,
+    UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Adapter, Capabilities, Protected, Result};
@@ -115,6 +115,9 @@ pub trait Forward: Send + Sync + 'static {
     }
     async fn delete_group(&self, id: &str) -> Result<()> {
         self.forward_to().delete_group(id).await
+    }
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        self.forward_to().write_groups(batch).await
     }
 
     // ---- Memberships ----
@@ -232,6 +235,9 @@ impl<T: Forward> Groups for T {
     }
     async fn delete_group(&self, id: &str) -> Result<()> {
         Forward::delete_group(self, id).await
+    }
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        Forward::write_groups(self, batch).await
     }
 }
 

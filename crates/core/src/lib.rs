@@ -74,7 +74,7 @@ pub use model::{
     Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
-pub use model::{MemberBatchKey, MemberWrite, MemberWriteResult};
+pub use model::{GroupWrite, GroupWriteResult, MemberBatchKey, MemberWrite, MemberWriteResult};
 pub use secret::{MIN_SECRET_LEN, REDACTED, Secret, redact, register_secret};
 pub use snapshot::Snapshot;
 pub use traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};

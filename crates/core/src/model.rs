@@ -394,6 +394,53 @@ impl UserWrite {
 /// What a successful [`UserWrite`] produced: the platform's record, or nothing for a delete.
 pub type UserWriteResult = crate::Result<Option<User>>;
 
+/// One group write in a batch handed to [`crate::Groups::write_groups`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GroupWrite {
+    /// Create a group.
+    Create {
+        /// The new group.
+        group: NewGroup,
+    },
+    /// Rename a group or change its description.
+    Update {
+        /// The group's id.
+        id: String,
+        /// What changes.
+        changes: GroupChanges,
+    },
+    /// Delete a group.
+    Delete {
+        /// The group's id.
+        id: String,
+    },
+}
+
+impl GroupWrite {
+    /// The operation this write performs.
+    pub fn operation(&self) -> crate::Operation {
+        use crate::Operation;
+        match self {
+            GroupWrite::Create { .. } => Operation::GroupsCreate,
+            GroupWrite::Update { .. } => Operation::GroupsUpdate,
+            GroupWrite::Delete { .. } => Operation::GroupsDelete,
+        }
+    }
+
+    /// The resource the write addresses (an id, or the name for a create).
+    pub fn resource(&self) -> &str {
+        match self {
+            GroupWrite::Create { group } => &group.name,
+            GroupWrite::Update { id, .. } | GroupWrite::Delete { id } => id,
+        }
+    }
+}
+
+/// What a successful [`GroupWrite`] produced: the platform's record, or nothing for a
+/// delete.
+pub type GroupWriteResult = crate::Result<Option<Group>>;
+
 /// One membership write in a batch handed to [`crate::Memberships::write_members`]: one
 /// principal added to or removed from one group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Grant, GrantFilter, Group, GroupChanges, NewGroup, NewUser, Principal, Role, Session, User,
-    UserActivity, UserChanges, UserWrite, UserWriteResult,
+    Grant, GrantFilter, Group, GroupChanges, GroupWrite, GroupWriteResult, NewGroup, NewUser,
+    Principal, Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::model::{MemberBatchKey, MemberWrite, MemberWriteResult, Membership};
 use crate::{Error, Operation, Result};
@@ -230,6 +230,28 @@ pub trait Groups: Send + Sync {
     /// Deletes a group.
     async fn delete_group(&self, _id: &str) -> Result<()> {
         Err(not_implemented(Operation::GroupsDelete))
+    }
+
+    /// Applies many group writes, returning one result per write in the same order. Each
+    /// write fails alone, with the error its single-record method would give (a duplicate
+    /// name is [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists), a missing id
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)); the others still happen.
+    ///
+    /// The default runs them one by one through the single-record methods. Adapters that
+    /// write several groups in one request (or one save) override it and declare
+    /// [`Capabilities::groups_batch_max`](crate::Capabilities::groups_batch_max).
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        let mut out = Vec::with_capacity(batch.len());
+        for write in batch {
+            out.push(match write {
+                GroupWrite::Create { group } => self.create_group(&group).await.map(Some),
+                GroupWrite::Update { id, changes } => {
+                    self.update_group(&id, &changes).await.map(Some)
+                }
+                GroupWrite::Delete { id } => self.delete_group(&id).await.map(|()| None),
+            });
+        }
+        out
     }
 }
 

@@ -216,4 +216,6 @@ struct Performed {
 }
 
 #[cfg(test)]
+mod group_tests;
+#[cfg(test)]
 mod tests;

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use idbridge_core::{
-    ErrorKind, Groups, MemberBatchKey, MemberWrite, Memberships, NewGroup, NewUser, PageRequest,
-    Principal, Result, Users,
+    ErrorKind, GroupChanges, GroupWrite, Groups, MemberBatchKey, MemberWrite, Memberships,
+    NewGroup, NewUser, PageRequest, Principal, Result, Users,
 };
 
 use super::Fault;
@@ -197,6 +197,62 @@ async fn a_membership_batch_is_one_rewrite_and_its_writes_fail_alone() {
     );
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 999);
     assert_eq!(memberships(&on_disk(&path)).len(), 999);
+}
+
+#[tokio::test]
+async fn a_group_batch_is_one_rewrite_and_its_writes_fail_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 10, 3);
+    let adapter = open(&path);
+    let new = |name: String| GroupWrite::Create {
+        group: NewGroup {
+            name,
+            description: None,
+        },
+    };
+    let mut batch: Vec<GroupWrite> = (0..500).map(|i| new(format!("team-{i}"))).collect();
+    // A name already taken (ignoring case), a rename, a delete of a missing group and a
+    // delete of an existing one share the rewrite; the failing two fail alone.
+    batch[100] = new("GROUP-1".into());
+    batch.push(GroupWrite::Update {
+        id: "g0".into(),
+        changes: GroupChanges {
+            name: Some("renamed".into()),
+            ..GroupChanges::default()
+        },
+    });
+    batch.push(GroupWrite::Delete {
+        id: "g-missing".into(),
+    });
+    batch.push(GroupWrite::Delete { id: "g2".into() });
+    let results = adapter.write_groups(batch).await;
+    assert_eq!(adapter.rewrites(), 1, "one rewrite for the whole batch");
+    assert_eq!(results.len(), 503);
+    assert_eq!(
+        results[100].as_ref().expect_err("taken").kind(),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        results[501].as_ref().expect_err("missing").kind(),
+        ErrorKind::NotFound
+    );
+    assert!(matches!(&results[502], Ok(None)), "{:?}", results[502]);
+    let created = results[0]
+        .as_ref()
+        .expect("created")
+        .clone()
+        .expect("a record");
+    assert_eq!(created.name, "team-0");
+    let disk = on_disk(&path);
+    assert_eq!(
+        disk.group(&created.id).map(|g| g.name.as_str()),
+        Some("team-0")
+    );
+    assert_eq!(disk.group("g0").map(|g| g.name.as_str()), Some("renamed"));
+    assert!(disk.group("g2").is_none());
+    // 3 seeded, 499 created, 1 deleted.
+    assert_eq!(disk.groups.len(), 501);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -53,6 +53,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(max) = caps.users_batch_max {
             notes.push(format!("batches of up to {max} user writes"));
         }
+        if let Some(max) = caps.groups_batch_max {
+            notes.push(format!("batches of up to {max} group writes"));
+        }
         if !notes.is_empty() {
             outln!("  notes: {}", notes.join("; "));
         }

@@ -4,7 +4,8 @@
 
 use super::AdapterHandle;
 use crate::model::{
-    MemberBatchKey, MemberWrite, MemberWriteResult, Principal, UserWrite, UserWriteResult,
+    GroupWrite, GroupWriteResult, MemberBatchKey, MemberWrite, MemberWriteResult, Principal,
+    UserWrite, UserWriteResult,
 };
 use crate::{Error, Operation, Result};
 
@@ -44,6 +45,48 @@ impl AdapterHandle {
         for (writes, meta) in chunks(accepted, accepted_meta, self.caps.users_batch_max) {
             let outcomes = self.inner.write_users(writes).await;
             self.place(&mut results, meta, outcomes, "writes");
+        }
+        finish(results)
+    }
+
+    /// Applies many group writes ([`crate::Groups::write_groups`]), one result per write
+    /// in the same order.
+    ///
+    /// Checks every write first as the single-write methods do (capability, description
+    /// qualifier, protected groups); rejected writes get their error in place and only the
+    /// accepted ones reach the adapter, in batches of at most
+    /// [`crate::Capabilities::groups_batch_max`] (one batch when it is not declared).
+    pub async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<GroupWriteResult> {
+        let mut results: Vec<Option<GroupWriteResult>> = Vec::with_capacity(batch.len());
+        let mut accepted = Vec::new();
+        let mut accepted_meta = Vec::new();
+        for write in batch {
+            let op = write.operation();
+            let resource = write.resource().to_string();
+            let check = match &write {
+                GroupWrite::Create { group } => {
+                    self.gate(op).and_then(|()| self.check_new_group(group))
+                }
+                GroupWrite::Update { id, changes } => self
+                    .protect_group(op, id)
+                    .and_then(|()| self.gate(op))
+                    .and_then(|()| self.check_group_changes(id, changes)),
+                GroupWrite::Delete { id } => {
+                    self.protect_group(op, id).and_then(|()| self.gate(op))
+                }
+            };
+            match check {
+                Ok(()) => {
+                    accepted_meta.push((results.len(), op, resource));
+                    results.push(None);
+                    accepted.push(write);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        for (writes, meta) in chunks(accepted, accepted_meta, self.caps.groups_batch_max) {
+            let outcomes = self.inner.write_groups(writes).await;
+            self.place(&mut results, meta, outcomes, "group writes");
         }
         finish(results)
     }

@@ -256,6 +256,15 @@ impl AdapterHandle {
         )
     }
 
+    fn check_group_changes(&self, id: &str, changes: &GroupChanges) -> Result<()> {
+        self.qualifier(
+            changes.description.is_none() || self.caps.groups_description,
+            "groups_description",
+            Operation::GroupsUpdate,
+            id,
+        )
+    }
+
     fn check_member(&self, op: Operation, group: &str, member: &Principal) -> Result<()> {
         self.qualifier(
             !member.is_group() || self.caps.members_nested,
@@ -424,12 +433,7 @@ impl AdapterHandle {
     pub async fn update_group(&self, id: &str, changes: &GroupChanges) -> Result<Group> {
         self.protect_group(Operation::GroupsUpdate, id)?;
         self.gate(Operation::GroupsUpdate)?;
-        self.qualifier(
-            changes.description.is_none() || self.caps.groups_description,
-            "groups_description",
-            Operation::GroupsUpdate,
-            id,
-        )?;
+        self.check_group_changes(id, changes)?;
         self.run(
             Operation::GroupsUpdate,
             Some(id),

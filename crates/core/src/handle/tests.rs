@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use super::*;
 use crate::ErrorKind;
 use crate::model::{
-    GroupChanges, MemberBatchKey, MemberWrite, MemberWriteResult, NewGroup, NewUser, User,
-    UserChanges, UserWrite, UserWriteResult,
+    Group, GroupChanges, GroupWrite, MemberBatchKey, MemberWrite, MemberWriteResult, NewGroup,
+    NewUser, User, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::{Groups, Memberships, Roles, Sessions, Users};
 
@@ -59,8 +59,46 @@ impl Users for Recorder {
     }
 }
 
+/// Group writes are recorded; a create returns the group with its name as id, deleting
+/// group `missing` fails with NotFound. Group batches are recorded by size and run one by
+/// one, as the default does.
 #[async_trait]
-impl Groups for Recorder {}
+impl Groups for Recorder {
+    async fn create_group(&self, group: &NewGroup) -> Result<Group> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push(format!("create {}", group.name));
+        Ok(Group {
+            id: group.name.clone(),
+            name: group.name.clone(),
+            description: group.description.clone(),
+        })
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<()> {
+        self.seen.lock().expect("lock").push(format!("delete {id}"));
+        if id == "missing" {
+            return Err(Error::not_found("no such group"));
+        }
+        Ok(())
+    }
+
+    async fn write_groups(&self, batch: Vec<GroupWrite>) -> Vec<crate::GroupWriteResult> {
+        self.batches.lock().expect("lock").push(batch.len());
+        let mut out = Vec::new();
+        for w in batch {
+            out.push(match &w {
+                GroupWrite::Create { group } => self.create_group(group).await.map(Some),
+                GroupWrite::Update { id, changes } => {
+                    self.update_group(id, changes).await.map(Some)
+                }
+                GroupWrite::Delete { id } => self.delete_group(id).await.map(|()| None),
+            });
+        }
+        out
+    }
+}
 #[async_trait]
 impl Roles for Recorder {}
 #[async_trait]
@@ -536,4 +574,82 @@ fn facts_default_to_none_and_pass_through_wrappers_in_order() {
             ("filter".to_string(), "yes".to_string())
         ]
     );
+}
+
+#[tokio::test]
+async fn write_groups_checks_each_write_and_sends_the_rest_in_batches_of_the_maximum() {
+    let (rec, h) = recorded(
+        "t",
+        Capabilities {
+            groups_create: true,
+            groups_delete: true,
+            groups_batch_max: Some(2),
+            ..Capabilities::default()
+        },
+        Protected {
+            group_ids: ["admins".to_string()].into_iter().collect(),
+            ..Protected::default()
+        },
+    );
+    let new = |name: &str, description: Option<&str>| GroupWrite::Create {
+        group: NewGroup {
+            name: name.into(),
+            description: description.map(str::to_string),
+        },
+    };
+    let results = h
+        .write_groups(vec![
+            new("eng", None),
+            GroupWrite::Delete {
+                id: "admins".into(),
+            },
+            new("ops", Some("no descriptions here")),
+            GroupWrite::Update {
+                id: "eng".into(),
+                changes: GroupChanges::default(),
+            },
+            GroupWrite::Delete {
+                id: "missing".into(),
+            },
+            new("sales", None),
+        ])
+        .await;
+    assert_eq!(results.len(), 6);
+    assert_eq!(
+        results[0]
+            .as_ref()
+            .expect("created")
+            .as_ref()
+            .map(|g| &g.id),
+        Some(&"eng".to_string())
+    );
+    let kinds: Vec<Option<ErrorKind>> = results
+        .iter()
+        .map(|r| r.as_ref().err().map(Error::kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            None,
+            Some(ErrorKind::PermissionDenied),
+            Some(ErrorKind::Unsupported),
+            Some(ErrorKind::Unsupported),
+            Some(ErrorKind::NotFound),
+            None,
+        ]
+    );
+    let missing = results[4].as_ref().expect_err("missing");
+    assert_eq!(missing.system(), Some("t"));
+    assert_eq!(missing.operation(), Some(Operation::GroupsDelete.as_str()));
+    assert!(matches!(results[5], Ok(Some(_))));
+    assert_eq!(
+        rec.seen(),
+        vec![
+            "create eng".to_string(),
+            "delete missing".to_string(),
+            "create sales".to_string(),
+        ],
+        "only the accepted writes reach the adapter, in order"
+    );
+    assert_eq!(*rec.batches.lock().expect("lock"), vec![2, 1]);
 }

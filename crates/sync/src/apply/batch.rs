@@ -1,11 +1,12 @@
 //! Batches: which ready operations share one call. User writes go in batches of
-//! [`Capabilities::users_batch_max`]; membership changes wait in a [`MemberQueue`] and go
+//! [`Capabilities::users_batch_max`], group writes in batches of
+//! [`Capabilities::groups_batch_max`]; membership changes wait in a [`MemberQueue`] and go
 //! in batches of [`Capabilities::members_batch_max`], each holding writes of one
 //! [`MemberBatchKey`] (the adapter says which writes one of its requests carries).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use idbridge_core::{Capabilities, MemberBatchKey, MemberWrite, Principal, UserWrite};
+use idbridge_core::{Capabilities, GroupWrite, MemberBatchKey, MemberWrite, Principal, UserWrite};
 
 use super::perform::{principal, resolve};
 use crate::plan::{Action, TargetPlan};
@@ -131,6 +132,22 @@ pub(super) fn user_write(action: &Action) -> Option<UserWrite> {
             enabled: false,
         },
         Action::DeleteUser(u) => UserWrite::Delete { id: u.id.clone() },
+        _ => return None,
+    })
+}
+
+/// The batched group write of operation `action`, if it is one (see
+/// [`Action::is_group_write`]).
+pub(super) fn group_write(action: &Action) -> Option<GroupWrite> {
+    Some(match action {
+        Action::CreateGroup(c) => GroupWrite::Create {
+            group: c.group.clone(),
+        },
+        Action::UpdateGroup(u) => GroupWrite::Update {
+            id: u.id.clone(),
+            changes: u.changes.clone(),
+        },
+        Action::DeleteGroup(d) => GroupWrite::Delete { id: d.id.clone() },
         _ => return None,
     })
 }

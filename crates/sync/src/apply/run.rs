@@ -3,10 +3,10 @@
 //! [`perform::settle`](super::perform::settle), and every outcome is journaled with its
 //! links before anything that depends on it starts.
 
-use idbridge_core::{Error, MemberWrite, Result, UserWrite};
+use idbridge_core::{Error, GroupWrite, MemberWrite, Result, UserWrite};
 use idbridge_store::{Outcome, Write};
 
-use super::batch::user_write;
+use super::batch::{group_write, user_write};
 use super::perform::{Answer, Resolved, perform, settle};
 use super::records::{journal_row, outcome_row, to_json};
 use super::{ApplyContext, Done, Performed};
@@ -63,6 +63,55 @@ pub(super) async fn run_batch(
                     None => {
                         return Err(Error::protocol(
                             "the target created a user but returned no record",
+                        ));
+                    }
+                },
+                _ => None,
+            };
+            Ok(Answer {
+                after: record.as_ref().and_then(to_json),
+                created,
+            })
+        });
+        outcomes.push((i, settle(ctx, plan, action, sent).await));
+    }
+    journal_outcomes(ctx, plan, outcomes).await
+}
+
+/// Sends a batch of group writes in one call: each keeps its own journal rows (`started`
+/// before the call, its own outcome after) and its own result, and its answer is settled
+/// as a single write's is (a create that finds its group adopts it, a delete of a group
+/// already gone is done).
+pub(super) async fn run_group_batch(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    batch: Vec<usize>,
+) -> Vec<Done> {
+    // Only group writes are batched here (see `Action::is_group_write`).
+    let (ids, batch_writes): (Vec<usize>, Vec<GroupWrite>) = batch
+        .into_iter()
+        .filter_map(|i| group_write(&plan.ops[i].action).map(|w| (i, w)))
+        .unzip();
+    if let Err(failed) = journal_started(ctx, plan, &ids).await {
+        return failed;
+    }
+    tracing::debug!(target = %plan.target, writes = batch_writes.len(), "group write batch");
+    let mut results = ctx.handle.write_groups(batch_writes).await.into_iter();
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for i in ids {
+        let action = &plan.ops[i].action;
+        let raw = results.next().unwrap_or_else(|| {
+            Err(Error::protocol(
+                "the batch returned fewer results than writes",
+            ))
+        });
+        let sent = raw.and_then(|record| {
+            let created = match action {
+                Action::CreateGroup(_) => match &record {
+                    Some(g) => Some(g.id.clone()),
+                    None => {
+                        return Err(Error::protocol(
+                            "the target created a group but returned no record",
                         ));
                     }
                 },

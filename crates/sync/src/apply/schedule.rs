@@ -1,6 +1,6 @@
 //! Scheduling one target's operations: each starts once every operation it depends on
-//! succeeded, at most `concurrency` calls at a time, user writes and membership changes in
-//! batches where the adapter takes them; a failure is retried when [`Retries`] says so,
+//! succeeded, at most `concurrency` calls at a time, user writes, group writes and
+//! membership changes in batches where the adapter takes them; a failure is retried when [`Retries`] says so,
 //! else it skips (and journals as skipped) only what depends on it.
 
 use std::collections::{HashMap, VecDeque};
@@ -13,7 +13,7 @@ use super::batch::{MemberQueue, member_write};
 use super::perform::resolve;
 use super::records::journal_row;
 use super::retry::Retries;
-use super::run::{run_batch, run_member_batch, run_one};
+use super::run::{run_batch, run_group_batch, run_member_batch, run_one};
 use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, TargetReport};
 use crate::events::{OperationOutcome, RunEvent};
 use crate::plan::TargetPlan;
@@ -49,16 +49,27 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     let mut state = vec![St::Pending; n];
     let mut created: HashMap<usize, String> = HashMap::new();
     let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
+    let group_batch_max = ctx
+        .handle
+        .capabilities()
+        .groups_batch_max
+        .filter(|m| *m > 1);
     let mut ready_users: VecDeque<usize> = VecDeque::new();
+    let mut ready_groups: VecDeque<usize> = VecDeque::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut ready_members = MemberQueue::new(&ctx.handle.capabilities());
     let enqueue = |i: usize,
                    created: &HashMap<usize, String>,
                    ready: &mut VecDeque<usize>,
                    ready_users: &mut VecDeque<usize>,
+                   ready_groups: &mut VecDeque<usize>,
                    ready_members: &mut Option<MemberQueue>| {
         if batch_max.is_some() && plan.ops[i].action.is_user_write() {
             ready_users.push_back(i);
+            return;
+        }
+        if group_batch_max.is_some() && plan.ops[i].action.is_group_write() {
+            ready_groups.push_back(i);
             return;
         }
         if let Some(queue) = ready_members.as_mut() {
@@ -86,6 +97,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 &created,
                 &mut ready,
                 &mut ready_users,
+                &mut ready_groups,
                 &mut ready_members,
             );
         }
@@ -111,6 +123,19 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                     )));
                 } else {
                     inflight.push(Box::pin(run_batch(ctx, plan, batch)));
+                }
+                continue;
+            }
+            if let (Some(max), false) = (group_batch_max, ready_groups.is_empty()) {
+                let take = ready_groups.len().min(max);
+                let batch: Vec<usize> = ready_groups.drain(..take).collect();
+                for &i in &batch {
+                    state[i] = St::Running;
+                }
+                if let [i] = batch[..] {
+                    inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
+                } else {
+                    inflight.push(Box::pin(run_group_batch(ctx, plan, batch)));
                 }
                 continue;
             }
@@ -191,6 +216,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                                 &created,
                                 &mut ready,
                                 &mut ready_users,
+                                &mut ready_groups,
                                 &mut ready_members,
                             );
                         }

@@ -428,6 +428,15 @@ impl Action {
         )
     }
 
+    /// Whether it is a single-group write that can go into a batch
+    /// ([`idbridge_core::Groups::write_groups`]).
+    pub(crate) fn is_group_write(&self) -> bool {
+        matches!(
+            self,
+            Action::CreateGroup(_) | Action::UpdateGroup(_) | Action::DeleteGroup(_)
+        )
+    }
+
     /// The source record an operation carries out, when it names one (`source_id`).
     pub fn source_id(&self) -> Option<&str> {
         match self {

@@ -2,8 +2,8 @@
 //! handle and not implemented by the adapter itself, and everything declared is implemented.
 
 use idbridge_core::{
-    ErrorKind, Grant, GrantFilter, GroupChanges, NewGroup, Operation, PageRequest, Principal,
-    Result, Scope, UserChanges, UserWrite,
+    ErrorKind, Grant, GrantFilter, GroupChanges, GroupWrite, NewGroup, Operation, PageRequest,
+    Principal, Result, Scope, UserChanges, UserWrite,
 };
 
 use super::{Ctx, Fail, Outcome, Verdict, ensure, scenarios};
@@ -145,6 +145,29 @@ async fn undeclared_are_unsupported(cx: &Ctx) -> Outcome {
             ensure!(
                 results.len() == 1,
                 "one batch write gave {} results",
+                results.len()
+            );
+            let result = results.remove(0).map(drop);
+            expect_unsupported(result, &format!("{op} in a batch"))?;
+        }
+        let group_write = match op {
+            Operation::GroupsCreate => Some(GroupWrite::Create {
+                group: cx.group_spec(),
+            }),
+            Operation::GroupsUpdate => Some(GroupWrite::Update {
+                id: cx.missing_id(),
+                changes: GroupChanges::default(),
+            }),
+            Operation::GroupsDelete => Some(GroupWrite::Delete {
+                id: cx.missing_id(),
+            }),
+            _ => None,
+        };
+        if let Some(write) = group_write {
+            let mut results = cx.h.write_groups(vec![write]).await;
+            ensure!(
+                results.len() == 1,
+                "one batch group write gave {} results",
                 results.len()
             );
             let result = results.remove(0).map(drop);

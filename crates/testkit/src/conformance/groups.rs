@@ -1,11 +1,11 @@
-//! Group scenarios: list, get, create, rename/update, delete and pagination.
+//! Group scenarios: list, get, create, rename/update, delete, batches and pagination.
 
 use std::collections::HashSet;
 
-use idbridge_core::{ErrorKind, Group, GroupChanges, NewGroup};
+use idbridge_core::{ErrorKind, Group, GroupChanges, GroupWrite, NewGroup};
 
 use super::paging::check_paged_listing;
-use super::{Ctx, Outcome, Verdict, ensure, expect_kind, scenarios};
+use super::{Ctx, Fail, Outcome, Verdict, ensure, expect_kind, scenarios};
 
 scenarios! { "groups";
     list_contains_created ["groups_create", "groups_list"],
@@ -19,6 +19,7 @@ scenarios! { "groups";
     delete_then_get_not_found ["groups_create", "groups_delete", "groups_get"],
     delete_removes_from_list ["groups_create", "groups_delete", "groups_list"],
     delete_missing_not_found ["groups_delete"],
+    batch_mixed_writes_in_order ["groups_create", "groups_update", "groups_delete"],
     pagination_three_pages ["groups_create", "groups_list"],
 }
 
@@ -215,4 +216,97 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
         |g: &Group| g.id.clone(),
     )
     .await
+}
+
+/// A batch of group writes ([`idbridge_core::AdapterHandle::write_groups`]) answers each
+/// write in order, as the single-write method would: a create with its record, a rename
+/// with the renamed record, a delete with nothing, a taken name with `AlreadyExists` and a
+/// missing id with `NotFound`, the others done all the same.
+async fn batch_mixed_writes_in_order(cx: &Ctx) -> Outcome {
+    let existing = cx.new_group().await?;
+    let doomed = cx.new_group().await?;
+    let taken = cx.new_group().await?;
+    let fresh = cx.group_spec();
+    let new_name = cx.unique("g");
+    let batch = vec![
+        GroupWrite::Create {
+            group: fresh.clone(),
+        },
+        GroupWrite::Update {
+            id: existing.id.clone(),
+            changes: GroupChanges {
+                name: Some(new_name.clone()),
+                ..GroupChanges::default()
+            },
+        },
+        GroupWrite::Delete {
+            id: doomed.id.clone(),
+        },
+        GroupWrite::Create {
+            group: NewGroup {
+                name: taken.name.clone(),
+                description: None,
+            },
+        },
+        GroupWrite::Delete {
+            id: cx.missing_id(),
+        },
+    ];
+    let results = cx.h.write_groups(batch).await;
+    if let Some(Ok(Some(g))) = results.first() {
+        cx.remember_group(&g.id);
+    }
+    if let Some(Ok(Some(g))) = results.get(3) {
+        cx.remember_group(&g.id);
+    }
+    ensure!(results.len() == 5, "{} results for 5 writes", results.len());
+    match &results[0] {
+        Ok(Some(g)) => ensure!(
+            g.name.to_lowercase() == fresh.name.to_lowercase(),
+            "batch create returned name {}",
+            g.name
+        ),
+        other => {
+            return Err(Fail(format!(
+                "batch create: expected a record, got {other:?}"
+            )));
+        }
+    }
+    match &results[1] {
+        Ok(Some(g)) => ensure!(g.id == existing.id, "batch rename returned id {}", g.id),
+        other => {
+            return Err(Fail(format!(
+                "batch rename: expected a record, got {other:?}"
+            )));
+        }
+    }
+    ensure!(
+        matches!(&results[2], Ok(None)),
+        "batch delete: expected Ok(None), got {:?}",
+        results[2]
+    );
+    expect_kind(
+        results[3].clone(),
+        ErrorKind::AlreadyExists,
+        "batch create of a taken name",
+    )?;
+    expect_kind(
+        results[4].clone(),
+        ErrorKind::NotFound,
+        "batch delete of a missing id",
+    )?;
+    if cx.caps.groups_get {
+        let got = cx.h.get_group(&existing.id).await?;
+        ensure!(
+            got.name.to_lowercase() == new_name.to_lowercase(),
+            "batch rename not applied: {}",
+            got.name
+        );
+        expect_kind(
+            cx.h.get_group(&doomed.id).await,
+            ErrorKind::NotFound,
+            "get of a group the batch deleted",
+        )?;
+    }
+    Ok(Verdict::Passed)
 }
