@@ -527,9 +527,8 @@ impl Groups for FileAdapter {
 impl Memberships for FileAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.list_derived(&page, |h, derived| {
-            let g = h
-                .rest()
-                .group(group)
+            let g = derived
+                .group(h.rest(), group)
                 .ok_or_else(|| group_not_found(group))?;
             page_of(
                 derived.members(&g.name),

@@ -6,12 +6,11 @@
 //! be computed over the whole document (each group's members, the grants with names
 //! resolved to ids) is computed once per version of the document and kept ([`Derived`]).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use idbridge_core::{Grant, Page, PageRequest, Principal, Result};
 
-use crate::format::{Directory, UserRecords};
+use crate::format::{DirGroup, Directory, UserRecords};
 use crate::held::{Held, WithUsers};
 
 /// The page `req` asks for out of `all`, converting only that page's records with `to`:
@@ -51,6 +50,10 @@ pub(crate) fn page_by<T>(
     Ok(Page { items, next })
 }
 
+/// The maps listings build from the file's names: seeded (names come from the file), and
+/// fast on short keys.
+type HashMap<K, V> = hashbrown::HashMap<K, V, hashbrown::DefaultHashBuilder>;
+
 /// What listings compute over the whole document, for one version of it.
 #[derive(Debug)]
 pub(crate) struct Derived {
@@ -62,6 +65,9 @@ pub(crate) struct Derived {
     members: HashMap<String, Vec<Member>>,
     /// Every grant with names resolved to ids; what [`Directory::neutral_grants`] returns.
     pub(crate) grants: Vec<Grant>,
+    /// The position of the first group with each id: a listing of members finds its group
+    /// once per page, which a scan of the groups would make quadratic in the groups.
+    groups_by_id: HashMap<String, usize>,
 }
 
 impl Derived {
@@ -84,6 +90,12 @@ impl Derived {
         self.version == version
     }
 
+    /// The group with id `id` in `dir`, the document this was computed from: what
+    /// [`Directory::group`] returns.
+    pub(crate) fn group<'d>(&self, dir: &'d Directory, id: &str) -> Option<&'d DirGroup> {
+        self.groups_by_id.get(id).and_then(|&at| dir.groups.get(at))
+    }
+
     /// The direct members of the group named `name` (empty when it has none).
     pub(crate) fn members(&self, name: &str) -> &[Member] {
         self.members.get(name).map_or(&[], Vec::as_slice)
@@ -100,7 +112,7 @@ struct Compute<'a> {
 impl WithUsers<Derived> for Compute<'_> {
     fn call<U: UserRecords + ?Sized>(self, users: &U) -> Derived {
         let dir = self.rest;
-        let mut members: HashMap<String, Vec<Member>> = HashMap::new();
+        let mut members: HashMap<String, Vec<Member>> = HashMap::default();
         let mut visited = 0u64;
         let mut listed: Vec<&str> = Vec::new();
         for at in 0..users.count() {
@@ -136,10 +148,15 @@ impl WithUsers<Derived> for Compute<'_> {
         for list in members.values_mut() {
             list.shrink_to_fit();
         }
+        let mut groups_by_id = HashMap::default();
+        for (at, g) in dir.groups.iter().enumerate() {
+            groups_by_id.entry(g.id.clone()).or_insert(at);
+        }
         Derived {
             version: self.version,
             members,
             grants,
+            groups_by_id,
         }
     }
 }
@@ -173,17 +190,17 @@ impl Member {
 /// [`Directory::neutral_grants`], resolving names through maps instead of a scan of the
 /// users, groups and roles per grant. The first record with a name wins, as there.
 fn neutral_grants<U: UserRecords + ?Sized>(users_of: &U, dir: &Directory) -> Vec<Grant> {
-    let mut roles = HashMap::new();
+    let mut roles = HashMap::default();
     for r in &dir.roles {
         roles.entry(r.name.as_str()).or_insert(r);
     }
-    let mut users = HashMap::new();
+    let mut users = HashMap::default();
     if !dir.grants.is_empty() {
         for i in 0..users_of.count() {
             users.entry(users_of.login(i)).or_insert(users_of.id(i));
         }
     }
-    let mut groups = HashMap::new();
+    let mut groups = HashMap::default();
     for g in &dir.groups {
         groups.entry(g.name.as_str()).or_insert(g.id.as_str());
     }

@@ -361,7 +361,15 @@ impl LinkTable {
     /// # Errors
     /// [`idbridge_core::ErrorKind::InvalidInput`] when the ids' text passes 4 GiB.
     pub fn from_links<'l>(links: impl IntoIterator<Item = &'l Link>) -> Result<LinkTable> {
+        let links = links.into_iter();
         let mut t = LinkTable::new();
+        // Sized once: growing the index a million links long rehashes it twenty times.
+        let expected = links.size_hint().0;
+        t.rows.reserve(expected);
+        let (text, rows, hasher) = (&t.text, &t.rows, &t.hasher);
+        t.by_source.reserve(expected, |&p| {
+            hasher.hash_one(text.get(rows[p as usize].source))
+        });
         for l in links {
             t.insert(&l.source_id, &l.target_id, &l.fingerprint)?;
         }

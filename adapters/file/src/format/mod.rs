@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, HashMap};
 use idbridge_core::{Grant, Group, Membership, Principal, Role, Scope, Snapshot, User};
 use serde::{Deserialize, Serialize};
 
+mod chunked;
 mod packed;
 mod parse;
 mod save;

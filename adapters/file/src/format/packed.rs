@@ -7,10 +7,12 @@
 //! it, one record at a time ([`PackSeed`]), so no whole list of [`DirUser`] is ever built
 //! for a read; a write unpacks it first (see `crate::held`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use idbridge_core::User;
+use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use super::DirUser;
@@ -47,8 +49,9 @@ pub(crate) struct PackedUsers {
     groups: Vec<u32>,
     /// Each distinct group name users refer to, once.
     names: Vec<Box<str>>,
-    /// The number of each name in `names`, while users are added.
-    numbers: HashMap<Box<str>, u32>,
+    /// The number of each name in `names`, while users are added (names come from the
+    /// file: a seeded hasher).
+    numbers: hashbrown::HashMap<Box<str>, u32, hashbrown::DefaultHashBuilder>,
     attributes: Vec<BTreeMap<String, String>>,
 }
 
@@ -83,12 +86,12 @@ impl PackedUsers {
         }
     }
 
-    fn number(&mut self, name: String) -> Result<u32, String> {
-        if let Some(&n) = self.numbers.get(name.as_str()) {
+    fn number(&mut self, name: &str) -> Result<u32, String> {
+        if let Some(&n) = self.numbers.get(name) {
             return Ok(n);
         }
         let n = u32::try_from(self.names.len()).map_err(|_| too_large())?;
-        let name: Box<str> = name.into_boxed_str();
+        let name: Box<str> = name.into();
         self.names.push(name.clone());
         self.numbers.insert(name, n);
         Ok(n)
@@ -99,25 +102,56 @@ impl PackedUsers {
     /// # Errors
     /// A message when the users' text passes 4 GiB.
     pub(crate) fn push(&mut self, u: DirUser) -> Result<(), String> {
-        let id = self.push_str(&u.id)?;
-        let login = self.push_str(&u.login)?;
-        let email = self.push_opt(u.email.as_deref())?;
-        let display_name = self.push_opt(u.display_name.as_deref())?;
+        let fields = Fields {
+            id: &u.id,
+            login: &u.login,
+            email: u.email.as_deref(),
+            display_name: u.display_name.as_deref(),
+            enabled: u.enabled,
+        };
+        self.push_fields(fields, u.groups.iter().map(String::as_str), u.attributes)
+    }
+
+    /// Appends a user read as a [`UserRecord`].
+    ///
+    /// # Errors
+    /// As [`PackedUsers::push`].
+    pub(crate) fn push_record(&mut self, u: UserRecord<'_>) -> Result<(), String> {
+        let fields = Fields {
+            id: &u.id,
+            login: &u.login,
+            email: u.email.as_ref().map(|t| &*t.0),
+            display_name: u.display_name.as_ref().map(|t| &*t.0),
+            enabled: u.enabled,
+        };
+        self.push_fields(fields, u.groups.iter().map(|t| &*t.0), u.attributes)
+    }
+
+    fn push_fields<'g>(
+        &mut self,
+        u: Fields<'_>,
+        groups: impl ExactSizeIterator<Item = &'g str>,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let id = self.push_str(u.id)?;
+        let login = self.push_str(u.login)?;
+        let email = self.push_opt(u.email)?;
+        let display_name = self.push_opt(u.display_name)?;
         let groups_start = u32::try_from(self.groups.len()).map_err(|_| too_large())?;
-        let groups_len = u32::try_from(u.groups.len()).map_err(|_| too_large())?;
+        let groups_len = u32::try_from(groups.len()).map_err(|_| too_large())?;
         groups_start.checked_add(groups_len).ok_or_else(too_large)?;
-        for name in u.groups {
+        for name in groups {
             let n = self.number(name)?;
             self.groups.push(n);
         }
-        let attributes = if u.attributes.is_empty() {
+        let attributes = if attributes.is_empty() {
             ABSENT
         } else {
             let at = u32::try_from(self.attributes.len())
                 .ok()
                 .filter(|a| *a != ABSENT)
                 .ok_or_else(too_large)?;
-            self.attributes.push(u.attributes);
+            self.attributes.push(attributes);
             at
         };
         self.rows.push(Row {
@@ -135,7 +169,7 @@ impl PackedUsers {
 
     /// Releases spare capacity and the lookup only adding needs.
     pub(crate) fn finish(&mut self) {
-        self.numbers = HashMap::new();
+        self.numbers = hashbrown::HashMap::default();
         self.text.shrink_to_fit();
         self.rows.shrink_to_fit();
         self.groups.shrink_to_fit();
@@ -236,6 +270,49 @@ impl PackedUsers {
     /// Every user as a file record, in order.
     pub(crate) fn unpack(&self) -> Vec<DirUser> {
         (0..self.len()).filter_map(|i| self.dir_user(i)).collect()
+    }
+}
+
+/// A user's single-valued fields, borrowed.
+struct Fields<'a> {
+    id: &'a str,
+    login: &'a str,
+    email: Option<&'a str>,
+    display_name: Option<&'a str>,
+    enabled: bool,
+}
+
+/// A user record as read from a slice of the file, its strings borrowed from the slice
+/// where they hold no escapes: what [`DirUser`] reads, the same fields, defaults and
+/// refusals (and the same name in messages), without an allocation per string.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "DirUser", deny_unknown_fields)]
+pub(crate) struct UserRecord<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    login: Cow<'a, str>,
+    #[serde(default, borrow)]
+    email: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    display_name: Option<Text<'a>>,
+    #[serde(default = "super::yes")]
+    enabled: bool,
+    #[serde(default, borrow)]
+    groups: Vec<Text<'a>>,
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+/// A string borrowed where it can be (inside an `Option` or a list, where a bare `Cow`
+/// would always be copied).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Text<'a> {
+        Text(Cow::Borrowed(s))
     }
 }
 

@@ -198,6 +198,25 @@ fn parse_json_reader(
     let parsed = if blank {
         Parsed::empty()
     } else {
+        super::chunked::parse(reader, origin)?
+    };
+    check_trailer(parsed, origin, require_complete)
+}
+
+/// What [`parse_json_reader`] did before it read records from slices: the parser on the
+/// stream. The reference the chunked reader is held to in tests (the same directories,
+/// the same refusals).
+#[cfg(test)]
+pub(super) fn parse_json_stream_reference(
+    reader: &mut impl BufRead,
+    origin: &str,
+    require_complete: bool,
+) -> Result<Directory> {
+    let blank = only_whitespace(reader)
+        .map_err(|e| Error::config(format!("{origin}: cannot read: {e}")).with_source(e))?;
+    let parsed = if blank {
+        Parsed::empty()
+    } else {
         let mut de = serde_json::Deserializer::from_reader(&mut *reader);
         let parsed: Parsed = serde_path_to_error::deserialize(&mut de).map_err(|err| {
             Error::config(explain_parser_limit(describe_at(
@@ -210,7 +229,7 @@ fn parse_json_reader(
             .map_err(|e| Error::config(format!("{origin}: trailing content: {e}")))?;
         parsed
     };
-    check_trailer(parsed, origin, require_complete)
+    check_trailer(parsed, origin, require_complete).map(Parsed::into_directory)
 }
 
 /// Whether what is left to read is only whitespace (an empty file reads as an empty
@@ -358,7 +377,7 @@ fn describe_at(
 }
 
 /// Adds what the parsers' own limits mean to their terse messages.
-fn explain_parser_limit(msg: String) -> String {
+pub(super) fn explain_parser_limit(msg: String) -> String {
     if msg.contains("recursion limit exceeded") {
         format!(
             "{msg} (the document nests deeper than the parser's recursion limit of 128 \

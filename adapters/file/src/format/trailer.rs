@@ -78,7 +78,8 @@ impl Parsed {
     }
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["users", "groups", "roles", "grants", COMPLETE_KEY];
+/// The keys a directory document may have, in the order they are written.
+pub(super) const TOP_LEVEL_KEYS: &[&str] = &["users", "groups", "roles", "grants", COMPLETE_KEY];
 
 impl<'de> Deserialize<'de> for Parsed {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Parsed, D::Error> {

@@ -179,18 +179,41 @@ impl UserRecords for PackedUsers {
 
 /// `users[3] (id u-0004, login bob)`: how a problem names a user.
 fn describe<U: UserRecords + ?Sized>(users: &U, i: usize) -> String {
-    format!("users[{i}] (id {}, login {})", users.id(i), users.login(i))
+    Describe(users, i).to_string()
 }
+
+/// [`describe`], formatted only where it is shown.
+struct Describe<'a, U: ?Sized>(&'a U, usize);
+
+impl<U: UserRecords + ?Sized> std::fmt::Display for Describe<'_, U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Describe(users, i) = *self;
+        write!(
+            f,
+            "users[{i}] (id {}, login {})",
+            users.id(i),
+            users.login(i)
+        )
+    }
+}
+
+/// The hasher of the maps over every user: seeded per process, fast on short keys.
+type Seeded = hashbrown::DefaultHashBuilder;
+type FastMap<K, V> = hashbrown::HashMap<K, V, Seeded>;
+type FastSet<K> = hashbrown::HashSet<K, Seeded>;
 
 /// [`Directory::problems`] of `users` with the groups, roles and grants of `rest` (whose
 /// own users are not looked at).
 pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory) -> Vec<String> {
     let mut out = Vec::new();
 
-    let mut user_ids = HashMap::new();
-    let mut logins = HashMap::new();
+    // Ids and names come from the file: a seeded hasher, and a fast one (these maps hold
+    // every user).
+    let mut user_ids = FastMap::with_capacity_and_hasher(users.count(), Seeded::default());
+    let mut logins = FastMap::with_capacity_and_hasher(users.count(), Seeded::default());
     for i in 0..users.count() {
-        let me = describe(users, i);
+        // Formatted only for a problem: most users have none.
+        let me = Describe(users, i);
         let (id, login) = (users.id(i), users.login(i));
         if id.trim().is_empty() {
             out.push(format!("{me}: empty id"));
@@ -237,10 +260,11 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
             ));
         }
     }
-    let exact_group_names: HashSet<&str> = rest.groups.iter().map(|g| g.name.as_str()).collect();
+    let exact_group_names: FastSet<&str> = rest.groups.iter().map(|g| g.name.as_str()).collect();
 
+    let mut seen = Vec::new();
     for i in 0..users.count() {
-        let mut seen = Vec::new();
+        seen.clear();
         for name in users.groups(i) {
             if !exact_group_names.contains(name) {
                 out.push(format!("{}: unknown group `{name}`", describe(users, i)));
@@ -306,8 +330,8 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
         }
     }
 
-    let exact_logins: HashSet<&str> = if rest.grants.is_empty() {
-        HashSet::new()
+    let exact_logins: FastSet<&str> = if rest.grants.is_empty() {
+        FastSet::default()
     } else {
         (0..users.count()).map(|i| users.login(i)).collect()
     };
