@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use idbridge_core::Result;
+use idbridge_sync::report;
 
 use crate::data::{self, Shape};
 use crate::emulated::{World, print_breakdown};
@@ -48,6 +49,10 @@ pub async fn noop(shape: Shape, latency: Duration, concurrency: usize) -> Result
             "NO"
         }
     );
+    // A run that did not converge says why (a target whose reads failed, say).
+    if !first.report.converged() {
+        print!("{}", report::render_run(&first.report));
+    }
     let first_writes: usize = first.requests.iter().map(|r| r.writes).sum();
     println!("  write requests: {first_writes} (linking an account sends nothing)");
 
@@ -66,6 +71,9 @@ pub async fn noop(shape: Shape, latency: Duration, concurrency: usize) -> Result
             "NO"
         }
     );
+    if !second.report.converged() {
+        print!("{}", report::render_run(&second.report));
+    }
     if let Some(peak) = rss::peak_mib() {
         println!("  peak memory of this process (the emulators included): {peak:.0} MiB");
     }

@@ -7,10 +7,10 @@
 
 mod answers;
 mod contract;
+mod index;
 mod routes;
 pub mod state;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use idbridge_core::{Error, Group, Result, Role, Snapshot, User};
@@ -64,13 +64,7 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
     };
     let state = Arc::new(State::new(token, Settings { max_results }));
     if let Some(snap) = &options.seed {
-        seed(
-            snap,
-            &mut Seeding {
-                state: &state,
-                groups: HashMap::new(),
-            },
-        )?;
+        seed(snap, &mut Seeding { state: &state })?;
     }
     Ok(state)
 }
@@ -78,8 +72,6 @@ pub fn seeded_state(options: &EmulatorOptions) -> Result<Arc<State>> {
 /// The emulated server as the seed fills it.
 struct Seeding<'a> {
     state: &'a State,
-    /// Group handle to its `members`.
-    groups: HashMap<String, Vec<Value>>,
 }
 
 impl SeedTarget for Seeding<'_> {
@@ -127,14 +119,8 @@ impl SeedTarget for Seeding<'_> {
             SeedMember::User(id) => (id, "User"),
             SeedMember::Group(id) => (id, "Group"),
         };
-        let members = self.groups.entry(group.to_string()).or_default();
-        members.push(json!({"value": id, "type": kind}));
-        let all = Value::Array(members.clone());
         self.state
-            .modify(Kind::Groups, group, None, |doc| {
-                doc["members"] = all;
-                Ok(())
-            })
+            .seed_member(group, json!({"value": id, "type": kind}))
             .map_err(|e| e.to_string())?;
         Ok(Seeded::Added(()))
     }

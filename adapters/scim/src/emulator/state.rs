@@ -2,12 +2,12 @@
 //! list with `startIndex`/`count` and `eq` filters, replace, PATCH (RFC 7644 §3.5.2, the
 //! paths idbridge and common clients send), delete, versions and `If-Match`.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use idbridge_testkit::emulator::ErrorBody;
 use serde_json::{Map, Value, json};
 
+use super::index::{Memberships, Table};
 use crate::wire::{ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, USER_SCHEMA};
 
 /// The detail of an emulated SCIM error: its status (the body repeats it) and `scimType`.
@@ -71,19 +71,54 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
-    users: BTreeMap<String, Value>,
-    groups: BTreeMap<String, Value>,
+    users: Table,
+    groups: Table,
+    memberships: Memberships,
     next: u64,
 }
 
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            users: Table::new(Kind::Users),
+            groups: Table::new(Kind::Groups),
+            memberships: Memberships::default(),
+            next: 0,
+        }
+    }
+}
+
 impl Inner {
-    fn of(&mut self, kind: Kind) -> &mut BTreeMap<String, Value> {
+    fn of(&self, kind: Kind) -> &Table {
+        match kind {
+            Kind::Users => &self.users,
+            Kind::Groups => &self.groups,
+        }
+    }
+
+    fn of_mut(&mut self, kind: Kind) -> &mut Table {
         match kind {
             Kind::Users => &mut self.users,
             Kind::Groups => &mut self.groups,
         }
+    }
+
+    /// Whether a resource of `kind` other than `except` holds the folded unique value.
+    fn taken(&self, kind: Kind, folded: &str, except: Option<&str>) -> bool {
+        self.of(kind)
+            .id_named(folded)
+            .is_some_and(|id| Some(id) != except)
+    }
+
+    /// Stores a resource, keeping the member index in step with a group's `members`.
+    fn put(&mut self, kind: Kind, id: &str, doc: Value) {
+        if kind == Kind::Groups {
+            let before = self.groups.get(id).cloned();
+            self.memberships.replace(id, before.as_ref(), Some(&doc));
+        }
+        self.of_mut(kind).put(id, doc);
     }
 }
 
@@ -102,7 +137,9 @@ pub struct State {
     settings: Settings,
 }
 
-fn unique_value(doc: &Value, kind: Kind) -> String {
+/// The folded (lower-case) unique value of a resource: what uniqueness and `eq` filters
+/// compare.
+pub(super) fn unique_value(doc: &Value, kind: Kind) -> String {
     doc.get(kind.unique_key())
         .and_then(Value::as_str)
         .unwrap_or_default()
@@ -175,11 +212,7 @@ impl State {
         doc.insert("id".into(), Value::String(id.clone()));
         let mut doc = Value::Object(doc);
         let wanted = unique_value(&doc, kind);
-        if inner
-            .of(kind)
-            .values()
-            .any(|d| unique_value(d, kind) == wanted)
-        {
+        if inner.taken(kind, &wanted, None) {
             return Err(error(
                 409,
                 Some("uniqueness"),
@@ -187,7 +220,7 @@ impl State {
             ));
         }
         stamp(&mut doc, kind, 1);
-        inner.of(kind).insert(id, doc.clone());
+        inner.put(kind, &id, doc.clone());
         Ok(doc)
     }
 
@@ -204,12 +237,11 @@ impl State {
     /// 404 when there is none.
     pub fn get(&self, kind: Kind, id: &str) -> ApiResult<Value> {
         let inner = self.lock();
-        let doc = match kind {
-            Kind::Users => inner.users.get(id),
-            Kind::Groups => inner.groups.get(id),
-        }
-        .cloned()
-        .ok_or_else(|| not_found(kind, id))?;
+        let doc = inner
+            .of(kind)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found(kind, id))?;
         Ok(with_groups(&inner, kind, doc))
     }
 
@@ -228,22 +260,28 @@ impl State {
     ) -> ApiResult<Value> {
         let wanted = filter.map(|f| parse_eq(f, kind)).transpose()?;
         let inner = self.lock();
-        let all: Vec<&Value> = match kind {
-            Kind::Users => inner.users.values(),
-            Kind::Groups => inner.groups.values(),
-        }
-        .filter(|d| wanted.as_ref().is_none_or(|w| unique_value(d, kind) == *w))
-        .collect();
+        let table = inner.of(kind);
         let count = count
             .unwrap_or(self.settings.max_results)
             .min(self.settings.max_results);
         let start = start.max(1);
-        let page: Vec<Value> = all
-            .iter()
-            .skip(start - 1)
+        // A filter matches at most one resource (the unique value); without one, the
+        // page starts at its position.
+        let (total, found): (usize, Box<dyn Iterator<Item = &Value>>) = match &wanted {
+            Some(w) => {
+                let one: Vec<&Value> = table
+                    .id_named(w)
+                    .and_then(|id| table.get(id))
+                    .into_iter()
+                    .collect();
+                (one.len(), Box::new(one.into_iter().skip(start - 1)))
+            }
+            None => (table.len(), Box::new(table.starting_at(start - 1))),
+        };
+        let page: Vec<Value> = found
             .take(count)
             .map(|d| {
-                let mut d = with_groups(&inner, kind, (*d).clone());
+                let mut d = with_groups(&inner, kind, d.clone());
                 if let Value::Object(m) = &mut d {
                     for e in excluded {
                         m.remove(e);
@@ -254,7 +292,7 @@ impl State {
             .collect();
         Ok(json!({
             "schemas": [LIST_RESPONSE_SCHEMA],
-            "totalResults": all.len(),
+            "totalResults": total,
             "startIndex": start,
             "itemsPerPage": page.len(),
             "Resources": page,
@@ -305,11 +343,7 @@ impl State {
                 format!("`{}` is required", kind.unique_key()),
             ));
         }
-        if inner
-            .of(kind)
-            .iter()
-            .any(|(other, d)| other != id && unique_value(d, kind) == wanted)
-        {
+        if inner.taken(kind, &wanted, Some(id)) {
             return Err(error(
                 409,
                 Some("uniqueness"),
@@ -319,14 +353,9 @@ impl State {
         if kind == Kind::Groups {
             dedup_members(&mut doc);
         }
-        let n = version
-            .trim_start_matches("W/\"")
-            .trim_end_matches('"')
-            .parse::<u64>()
-            .unwrap_or(0)
-            + 1;
+        let n = version_number(&current) + 1;
         stamp(&mut doc, kind, n);
-        inner.of(kind).insert(id.to_string(), doc.clone());
+        inner.put(kind, id, doc.clone());
         Ok(with_groups(&inner, kind, doc))
     }
 
@@ -336,15 +365,59 @@ impl State {
     /// 404 when missing.
     pub fn delete(&self, kind: Kind, id: &str) -> ApiResult<()> {
         let mut inner = self.lock();
-        inner
-            .of(kind)
+        let gone = inner
+            .of_mut(kind)
             .remove(id)
             .ok_or_else(|| not_found(kind, id))?;
-        for g in inner.groups.values_mut() {
-            if let Some(Value::Array(members)) = g.get_mut("members") {
+        if kind == Kind::Groups {
+            inner.memberships.replace(id, Some(&gone), None);
+        }
+        // Only the groups that hold it change.
+        for gid in inner.memberships.take(id) {
+            if let Some(Value::Array(members)) = inner
+                .groups
+                .get_mut(&gid)
+                .and_then(|g| g.get_mut("members"))
+            {
                 members.retain(|m| m["value"].as_str() != Some(id));
             }
         }
+        Ok(())
+    }
+
+    /// Adds `member` (`{"value", "type"}`) to a group while seeding, as a replace of the
+    /// group's `members` with it appended would: a present member is not repeated, and
+    /// the version goes up either way.
+    ///
+    /// # Errors
+    /// 404 when the group is missing.
+    pub fn seed_member(&self, group: &str, member: Value) -> ApiResult<()> {
+        let mut inner = self.lock();
+        let Inner {
+            groups,
+            memberships,
+            ..
+        } = &mut *inner;
+        let doc = groups
+            .get_mut(group)
+            .ok_or_else(|| not_found(Kind::Groups, group))?;
+        let value = member["value"].as_str().unwrap_or_default().to_string();
+        if !memberships.contains(group, &value) {
+            if let Value::Object(m) = doc {
+                let members = m
+                    .entry("members")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if !members.is_array() {
+                    *members = Value::Array(Vec::new());
+                }
+                if let Value::Array(list) = members {
+                    list.push(member);
+                }
+            }
+            memberships.add(group, &value);
+        }
+        let n = version_number(doc) + 1;
+        stamp(doc, Kind::Groups, n);
         Ok(())
     }
 
@@ -361,6 +434,17 @@ fn not_found(kind: Kind, id: &str) -> ApiError {
         None,
         format!("{} `{id}` not found", kind.resource_type()),
     )
+}
+
+/// The number in a resource's `W/"<n>"` version (0 when it has none).
+fn version_number(doc: &Value) -> u64 {
+    doc["meta"]["version"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .parse::<u64>()
+        .unwrap_or(0)
 }
 
 fn stamp(doc: &mut Value, kind: Kind, version: u64) {
@@ -392,13 +476,9 @@ fn with_groups(inner: &Inner, kind: Kind, mut doc: Value) -> Value {
     }
     let id = doc["id"].as_str().unwrap_or_default().to_string();
     let groups: Vec<Value> = inner
-        .groups
-        .iter()
-        .filter(|(_, g)| {
-            g["members"]
-                .as_array()
-                .is_some_and(|ms| ms.iter().any(|m| m["value"].as_str() == Some(&id)))
-        })
+        .memberships
+        .groups_of(&id)
+        .filter_map(|gid| inner.groups.get(gid).map(|g| (gid, g)))
         .map(|(gid, g)| json!({"value": gid, "display": g["displayName"], "type": "direct"}))
         .collect();
     if let Value::Object(m) = &mut doc
@@ -536,4 +616,109 @@ fn container_of<'a, 'p>(
         return Err(error(400, Some("invalidPath"), path.to_string()));
     }
     Ok((at, leaf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> Value {
+        json!({"schemas": [USER_SCHEMA], "userName": name})
+    }
+
+    fn names(list: &Value, key: &str) -> Vec<String> {
+        list["Resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d[key].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn group_names(doc: &Value) -> Vec<String> {
+        doc["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| g["display"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_indexes_follow_renames_deletes_and_recreations() {
+        let s = State::new("t".into(), Settings { max_results: 2 });
+        let id = |d: Value| d["id"].as_str().expect("id").to_string();
+        let ada = id(s.create(Kind::Users, user("Ada")).expect("ada"));
+        let bob = id(s.create(Kind::Users, user("bob")).expect("bob"));
+        let g = id(s
+            .create(
+                Kind::Groups,
+                json!({"displayName": "G", "members": [{"value": ada}, {"value": bob}]}),
+            )
+            .expect("g"));
+        let h = id(s
+            .create(Kind::Groups, json!({"displayName": "H"}))
+            .expect("h"));
+        s.seed_member(&h, json!({"value": ada, "type": "User"}))
+            .expect("seeded");
+        s.seed_member(&h, json!({"value": ada, "type": "User"}))
+            .expect("seeded twice");
+        let hd = s.get(Kind::Groups, &h).expect("h");
+        assert_eq!(hd["members"].as_array().map(Vec::len), Some(1));
+        assert_eq!(hd["meta"]["version"], "W/\"3\"");
+        assert_eq!(
+            group_names(&s.get(Kind::Users, &ada).expect("ada")),
+            ["G", "H"]
+        );
+
+        // A rename frees the old value and takes the new one, in any case.
+        s.modify(Kind::Users, &ada, None, |d| {
+            d["userName"] = json!("Grace");
+            Ok(())
+        })
+        .expect("renamed");
+        let taken = s.create(Kind::Users, user("GRACE")).expect_err("taken");
+        assert_eq!(taken.status, 409);
+        let again = id(s
+            .create(Kind::Users, user("ada"))
+            .expect("the old name again"));
+        let found = s
+            .list(Kind::Users, Some("userName eq \"ADA\""), 1, None, &[])
+            .expect("filtered");
+        assert_eq!(found["totalResults"], 1);
+        assert_eq!(found["Resources"][0]["id"], again.as_str());
+
+        // A group's members replaced, then the group deleted and its name taken again.
+        s.modify(Kind::Groups, &g, None, |d| {
+            d["members"] = json!([{"value": bob}]);
+            Ok(())
+        })
+        .expect("replaced");
+        assert_eq!(group_names(&s.get(Kind::Users, &ada).expect("ada")), ["H"]);
+        s.delete(Kind::Groups, &h).expect("deleted");
+        assert!(group_names(&s.get(Kind::Users, &ada).expect("ada")).is_empty());
+        let h2 = id(s
+            .create(
+                Kind::Groups,
+                json!({"displayName": "h", "members": [{"value": again}]}),
+            )
+            .expect("the name again"));
+        assert_eq!(
+            group_names(&s.get(Kind::Users, &again).expect("again")),
+            ["h"]
+        );
+
+        // Deleting a user takes it out of its groups; pages follow the positions.
+        s.delete(Kind::Users, &bob).expect("bob deleted");
+        let gd = s.get(Kind::Groups, &g).expect("g");
+        assert_eq!(gd["members"], json!([]));
+        let first = s.list(Kind::Users, None, 1, None, &[]).expect("page 1");
+        let second = s.list(Kind::Users, None, 3, None, &[]).expect("page 2");
+        assert_eq!(first["totalResults"], 2);
+        assert_eq!(names(&first, "userName"), ["Grace", "ada"]);
+        assert!(names(&second, "userName").is_empty());
+        let groups = s.list(Kind::Groups, None, 2, Some(5), &[]).expect("groups");
+        assert_eq!(names(&groups, "displayName"), ["h"]);
+        assert_eq!(groups["Resources"][0]["id"], h2.as_str());
+    }
 }

@@ -3,7 +3,7 @@
 //! emulator gave, and turns refusals into one kind of error; the emulator only says how to
 //! add each record ([`SeedTarget`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use idbridge_core::{Error, Grant, Group, Principal, Result, Role, Snapshot, User};
 
@@ -97,6 +97,7 @@ pub trait SeedTarget {
 /// [`idbridge_core::ErrorKind::InvalidInput`] naming the record when the emulator refuses
 /// it, or when a membership or grant names a user, group or role the snapshot lacks.
 pub fn seed(snapshot: &Snapshot, target: &mut dyn SeedTarget) -> Result<()> {
+    let index = Index::new(snapshot);
     let mut users = HashMap::new();
     for u in &snapshot.users {
         let what = format!("user `{}`", u.login);
@@ -113,6 +114,7 @@ pub fn seed(snapshot: &Snapshot, target: &mut dyn SeedTarget) -> Result<()> {
     }
     let ids = Handles {
         snapshot,
+        index,
         users,
         groups,
     };
@@ -125,8 +127,11 @@ pub fn seed(snapshot: &Snapshot, target: &mut dyn SeedTarget) -> Result<()> {
         }
     }
     for g in &snapshot.grants {
-        let role = snapshot
-            .role(&g.role)
+        let role = ids
+            .index
+            .roles
+            .get(g.role.as_str())
+            .copied()
             .ok_or_else(|| unknown("role", &g.role))?;
         let Some(role_handle) = roles.get(g.role.as_str()) else {
             continue;
@@ -146,9 +151,79 @@ pub fn seed(snapshot: &Snapshot, target: &mut dyn SeedTarget) -> Result<()> {
     Ok(())
 }
 
+/// The snapshot's records by id and its memberships by member, so that each seeding step
+/// finds what it refers to without scanning the snapshot (the first record wins for a
+/// repeated id, as a scan would find it).
+struct Index<'a> {
+    users: HashMap<&'a str, &'a User>,
+    groups: HashMap<&'a str, &'a Group>,
+    roles: HashMap<&'a str, &'a Role>,
+    /// The groups each principal is a direct member of, in membership order.
+    parents: HashMap<&'a Principal, Vec<&'a str>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        let mut index = Index {
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            roles: HashMap::new(),
+            parents: HashMap::new(),
+        };
+        for u in &snapshot.users {
+            index.users.entry(u.id.as_str()).or_insert(u);
+        }
+        for g in &snapshot.groups {
+            index.groups.entry(g.id.as_str()).or_insert(g);
+        }
+        for r in &snapshot.roles {
+            index.roles.entry(r.id.as_str()).or_insert(r);
+        }
+        for m in &snapshot.memberships {
+            index
+                .parents
+                .entry(&m.member)
+                .or_default()
+                .push(m.group.as_str());
+        }
+        index
+    }
+
+    /// The groups `member` is a direct member of, in membership order (unknown group ids
+    /// skipped), as [`Snapshot::groups_of`] answers them.
+    fn groups_of(&self, member: &Principal) -> Vec<&'a Group> {
+        self.parents
+            .get(member)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| self.groups.get(g).copied())
+            .collect()
+    }
+
+    /// The groups `member` belongs to directly or through nesting, each once, nearest
+    /// first, as [`Snapshot::groups_above`] answers them.
+    fn groups_above(&self, member: &Principal) -> Vec<&'a Group> {
+        let mut out: Vec<&Group> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut todo = self.groups_of(member);
+        todo.reverse();
+        while let Some(g) = todo.pop() {
+            if !seen.insert(g.id.as_str()) {
+                continue;
+            }
+            out.push(g);
+            let mut parents = self.groups_of(&Principal::Group(g.id.clone()));
+            parents.reverse();
+            todo.extend(parents);
+        }
+        out
+    }
+}
+
 /// The handles the emulator gave the snapshot's users and groups.
 struct Handles<'a> {
     snapshot: &'a Snapshot,
+    index: Index<'a>,
     users: HashMap<&'a str, String>,
     groups: HashMap<&'a str, String>,
 }
@@ -161,7 +236,9 @@ impl Handles<'_> {
     fn member(&self, principal: &Principal) -> Result<Option<SeedMember<'_>>> {
         Ok(match principal {
             Principal::User(id) => {
-                self.snapshot.user(id).ok_or_else(|| unknown("user", id))?;
+                if !self.index.users.contains_key(id.as_str()) {
+                    return Err(unknown("user", id));
+                }
                 self.users.get(id.as_str()).map(|h| SeedMember::User(h))
             }
             Principal::Group(id) => self.group(id)?.map(SeedMember::Group),
@@ -169,9 +246,9 @@ impl Handles<'_> {
     }
 
     fn group(&self, id: &str) -> Result<Option<&str>> {
-        self.snapshot
-            .group(id)
-            .ok_or_else(|| unknown("group", id))?;
+        if !self.index.groups.contains_key(id) {
+            return Err(unknown("group", id));
+        }
         Ok(self.groups.get(id).map(String::as_str))
     }
 }
@@ -186,7 +263,7 @@ fn seed_members(ids: &Handles<'_>, target: &mut dyn SeedTarget) -> Result<()> {
             let Some(child) = ids.group(&g.id)? else {
                 continue;
             };
-            for parent in snapshot.groups_of(&Principal::Group(g.id.clone())) {
+            for parent in ids.index.groups_of(&Principal::Group(g.id.clone())) {
                 let Some(parent) = ids.group(&parent.id)? else {
                     continue;
                 };
@@ -200,7 +277,7 @@ fn seed_members(ids: &Handles<'_>, target: &mut dyn SeedTarget) -> Result<()> {
             let Some(user) = ids.users.get(u.id.as_str()) else {
                 continue;
             };
-            for g in snapshot.groups_above(&Principal::User(u.id.clone())) {
+            for g in ids.index.groups_above(&Principal::User(u.id.clone())) {
                 let Some(group) = ids.group(&g.id)? else {
                     continue;
                 };
@@ -219,8 +296,9 @@ fn seed_members(ids: &Handles<'_>, target: &mut dyn SeedTarget) -> Result<()> {
             continue;
         }
         let login = ids
-            .snapshot
-            .user(m.member.id())
+            .index
+            .users
+            .get(m.member.id())
             .map_or("", |u| u.login.as_str());
         let what = format!("membership of user `{login}`");
         step(&what, target.add_member(group, SeedMember::User(user)))?;

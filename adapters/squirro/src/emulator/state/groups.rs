@@ -50,11 +50,7 @@ impl State {
             return Err(forbidden());
         }
         let inner = self.lock();
-        let g = inner
-            .groups
-            .iter()
-            .find(|g| g.id == id)
-            .ok_or_else(|| not_found("Group", id))?;
+        let g = inner.group(id).ok_or_else(|| not_found("Group", id))?;
         Ok(Self::group_json(
             &inner,
             g,
@@ -77,13 +73,14 @@ impl State {
 
     /// 409 when another group than `except` has this name (in any case).
     fn group_name_free(inner: &Inner, except: Option<&str>, name: &str) -> ApiResult<()> {
-        let taken = inner
-            .groups
-            .iter()
-            .map(|g| (g.id.as_str(), g.name.as_str()));
-        unique(taken, except, name, || {
-            format!("A group named {name} already exists")
-        })
+        if inner.group_names.taken(name, except) {
+            Err(ApiError::new(
+                409,
+                format!("A group named {name} already exists"),
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// `POST /groups`: form `name` and optional `members` (JSON text).
@@ -109,7 +106,7 @@ impl State {
             members,
         };
         let out = Self::group_json(&inner, &group, &self.settings.tenant, false);
-        inner.groups.push(group);
+        inner.push_group(group);
         Ok(out)
     }
 
@@ -131,9 +128,7 @@ impl State {
         let name = required(fields, "name", "A group name is required")?;
         let mut inner = self.lock();
         let idx = inner
-            .groups
-            .iter()
-            .position(|g| g.id == id)
+            .group_position(id)
             .ok_or_else(|| not_found("Group", id))?;
         Self::group_name_free(&inner, Some(id), &name)?;
         let new_members = Self::member_ids(&inner, fields.get("members"))?;
@@ -149,12 +144,11 @@ impl State {
                 return Err(ApiError::new(400, format!("Invalid role {role}")));
             }
         }
-        let group = &mut inner.groups[idx];
-        group.name = name;
+        let old = std::mem::replace(&mut inner.groups[idx].name, name.clone());
+        inner.group_names.remove(&old, id);
+        inner.group_names.add(&name, id);
         for m in new_members {
-            if !group.members.contains(&m) {
-                group.members.push(m);
-            }
+            inner.add_to_group(idx, &m);
         }
         for (pid, role) in projects {
             if let Some(p) = inner.projects.iter_mut().find(|p| p.id == pid) {
@@ -184,10 +178,14 @@ impl State {
             return Err(forbidden());
         }
         let mut inner = self.lock();
-        let before = inner.groups.len();
-        inner.groups.retain(|g| g.id != id);
-        if inner.groups.len() == before {
+        let Some(idx) = inner.group_position(id) else {
             return Err(not_found("Group", id));
+        };
+        let gone = inner.groups.remove(idx);
+        inner.reindex_groups();
+        inner.group_names.remove(&gone.name, id);
+        for m in &gone.members {
+            inner.groups_of.remove(id, m);
         }
         for p in &mut inner.projects {
             p.members.retain(|m| !(m.is_group && m.member_id == id));
@@ -217,14 +215,10 @@ impl State {
             .user(&user_id)
             .cloned()
             .ok_or_else(|| not_found("User", &user_id))?;
-        let group = inner
-            .groups
-            .iter_mut()
-            .find(|g| g.id == group_id)
+        let idx = inner
+            .group_position(group_id)
             .ok_or_else(|| not_found("Group", group_id))?;
-        if !group.members.contains(&user_id) {
-            group.members.push(user_id);
-        }
+        inner.add_to_group(idx, &user_id);
         Ok(Self::user_summary(&user, &self.settings.tenant))
     }
 
@@ -242,14 +236,16 @@ impl State {
             return Err(forbidden());
         }
         let mut inner = self.lock();
-        let group = inner
-            .groups
-            .iter_mut()
-            .find(|g| g.id == group_id)
+        let idx = inner
+            .group_position(group_id)
             .ok_or_else(|| not_found("Group", group_id))?;
+        let group = &mut inner.groups[idx];
         let before = group.members.len();
         group.members.retain(|m| m != user_id);
-        if group.members.len() == before {
+        let removed = group.members.len() != before;
+        if removed {
+            inner.groups_of.remove(group_id, user_id);
+        } else {
             return Err(ApiError::new(
                 404,
                 format!("User {user_id} is not a member of group {group_id}"),

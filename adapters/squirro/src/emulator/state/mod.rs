@@ -19,6 +19,7 @@ use crate::roles::{project_role_privileges, server_role_privileges};
 use crate::users::is_email;
 
 mod groups;
+mod index;
 mod projects;
 pub mod role_updates;
 mod sessions;
@@ -190,7 +191,16 @@ struct Inner {
     /// scan per request would make the emulator, not the latency, the bottleneck of a
     /// large run.
     user_positions: HashMap<String, usize>,
+    /// User ids by e-mail address.
+    emails: index::Names,
     groups: Vec<EGroup>,
+    /// Positions in `groups` by id.
+    group_positions: HashMap<String, usize>,
+    /// Group ids by name.
+    group_names: index::Names,
+    /// The groups each user is in: a user's answer lists its groups, and a scan of every
+    /// group's members per user would make listing users quadratic.
+    groups_of: index::GroupsOf,
     projects: Vec<EProject>,
     sessions: Vec<ESession>,
     tokens: HashMap<String, AccessToken>,
@@ -213,7 +223,79 @@ impl Inner {
     fn push_user(&mut self, user: EUser) {
         self.user_positions
             .insert(user.id.clone(), self.users.len());
+        self.emails.add(&user.email, &user.id);
         self.users.push(user);
+    }
+
+    /// The first user (in listing order) with this e-mail address, in any ASCII case, that
+    /// also passes `also`.
+    fn user_by_email(&self, email: &str, also: impl Fn(&EUser) -> bool) -> Option<&EUser> {
+        let mut found: Vec<usize> = self
+            .emails
+            .ids(email)
+            .iter()
+            .filter_map(|id| self.user_position(id))
+            .collect();
+        found.sort_unstable();
+        found
+            .into_iter()
+            .filter_map(|i| self.users.get(i))
+            .find(|u| also(u))
+    }
+
+    fn group_position(&self, id: &str) -> Option<usize> {
+        self.group_positions.get(id).copied()
+    }
+
+    fn group(&self, id: &str) -> Option<&EGroup> {
+        self.group_position(id).and_then(|i| self.groups.get(i))
+    }
+
+    /// Adds a group, its members as they are.
+    fn push_group(&mut self, group: EGroup) {
+        self.group_positions
+            .insert(group.id.clone(), self.groups.len());
+        self.group_names.add(&group.name, &group.id);
+        for m in &group.members {
+            self.groups_of.add(&group.id, m);
+        }
+        self.groups.push(group);
+    }
+
+    /// Adds `user` to the group at `idx` unless it is there.
+    fn add_to_group(&mut self, idx: usize, user: &str) {
+        let Some(group) = self.groups.get_mut(idx) else {
+            return;
+        };
+        if !self.groups_of.contains(&group.id, user) {
+            group.members.push(user.to_string());
+            self.groups_of.add(&group.id, user);
+        }
+    }
+
+    /// Whether `user` is a member of the group `group`.
+    fn in_group(&self, group: &str, user: &str) -> bool {
+        self.groups_of.contains(group, user)
+    }
+
+    /// The groups `user` is in, in listing order.
+    fn groups_of_user(&self, user: &str) -> Vec<&EGroup> {
+        let mut at: Vec<usize> = self
+            .groups_of
+            .of(user)
+            .filter_map(|g| self.group_position(g))
+            .collect();
+        at.sort_unstable();
+        at.into_iter().filter_map(|i| self.groups.get(i)).collect()
+    }
+
+    fn reindex_groups(&mut self) {
+        self.group_positions = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect();
     }
 
     /// The projects a user or group is a member of: `{id, title, project_role}` each.
@@ -281,21 +363,6 @@ fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(404, format!("{what} {id} not found"))
 }
 
-/// 409 (`message`) when a record other than `except` (by id) has `value` (in any case)
-/// among `taken`'s `(id, value)` pairs.
-fn unique<'a>(
-    mut taken: impl Iterator<Item = (&'a str, &'a str)>,
-    except: Option<&str>,
-    value: &str,
-    message: impl FnOnce() -> String,
-) -> ApiResult<()> {
-    if taken.any(|(id, v)| Some(id) != except && v.eq_ignore_ascii_case(value)) {
-        Err(ApiError::new(409, message()))
-    } else {
-        Ok(())
-    }
-}
-
 /// The text of field `key`, required and not blank (400 `missing` otherwise).
 fn required(fields: &Map<String, Value>, key: &str, missing: &str) -> ApiResult<String> {
     fields
@@ -326,9 +393,7 @@ impl State {
     /// The stored password of the user with this e-mail address, for tests.
     pub fn password_of(&self, email: &str) -> Option<String> {
         self.lock()
-            .users
-            .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .user_by_email(email, |_| true)
             .and_then(|u| u.password.clone())
     }
 
@@ -391,7 +456,7 @@ impl State {
     /// Adds a group with members (seeding); returns its id.
     pub fn seed_group(&self, name: &str, members: Vec<String>) -> String {
         let id = new_id();
-        self.lock().groups.push(EGroup {
+        self.lock().push_group(EGroup {
             id: id.clone(),
             name: name.to_string(),
             members,
@@ -402,10 +467,8 @@ impl State {
     /// Adds a user to a group (seeding).
     pub fn seed_group_member(&self, group_id: &str, user_id: &str) {
         let mut inner = self.lock();
-        if let Some(g) = inner.groups.iter_mut().find(|g| g.id == group_id)
-            && !g.members.iter().any(|m| m == user_id)
-        {
-            g.members.push(user_id.to_string());
+        if let Some(idx) = inner.group_position(group_id) {
+            inner.add_to_group(idx, user_id);
         }
     }
 
@@ -452,9 +515,7 @@ impl State {
     /// The user id with this e-mail (case-insensitive), for tests.
     pub fn user_id_by_email(&self, email: &str) -> Option<String> {
         self.lock()
-            .users
-            .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .user_by_email(email, |_| true)
             .map(|u| u.id.clone())
     }
 }
@@ -660,6 +721,110 @@ mod tests {
         let inner = s.lock();
         let all = format!("{:?} {:?}", inner.users, inner.sessions);
         assert!(!all.contains("canary"), "{all}");
+    }
+
+    /// The groups of each user as the index answers them and as a scan of every group's
+    /// members finds them, side by side.
+    fn groups_both_ways(s: &State) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let inner = s.lock();
+        let indexed = inner
+            .users
+            .iter()
+            .map(|u| {
+                inner
+                    .groups_of_user(&u.id)
+                    .iter()
+                    .map(|g| g.id.clone())
+                    .collect()
+            })
+            .collect();
+        let scanned = inner
+            .users
+            .iter()
+            .map(|u| {
+                inner
+                    .groups
+                    .iter()
+                    .filter(|g| g.members.contains(&u.id))
+                    .map(|g| g.id.clone())
+                    .collect()
+            })
+            .collect();
+        (indexed, scanned)
+    }
+
+    #[test]
+    fn the_indexes_follow_renames_deletes_and_recreations() {
+        let (s, admin) = state();
+        let id = |v: Value| v["id"].as_str().expect("id").to_string();
+        let ada = id(s
+            .create_user(&admin, &fields(json!({"email": "Ada@b.cd"})))
+            .expect("ada"));
+        let g = id(s
+            .create_group(
+                &admin,
+                &fields(json!({"name": "G", "members": [ada.clone()]})),
+            )
+            .expect("g"));
+        let h = id(s
+            .create_group(&admin, &fields(json!({"name": "H"})))
+            .expect("h"));
+        s.add_group_member(&admin, &h, &fields(json!({"user_id": ada.clone()})))
+            .expect("in h");
+        let groups = |u: &str| {
+            s.get_user(&admin, u, false).expect("user")["groups"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .map(|g| g["name"].as_str().unwrap_or_default().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(groups(&ada), ["G", "H"]);
+
+        s.update_group(&admin, &g, &fields(json!({"name": "K"})))
+            .expect("renamed");
+        s.create_group(&admin, &fields(json!({"name": "g"})))
+            .expect("the old name is free");
+        let taken = s
+            .create_group(&admin, &fields(json!({"name": "k"})))
+            .expect_err("the new name is taken");
+        assert_eq!(taken.status, 409);
+        s.update_user(&admin, &ada, &fields(json!({"email": "grace@b.cd"})))
+            .expect("new address");
+        let again = id(s
+            .create_user(&admin, &fields(json!({"email": "ada@B.cd"})))
+            .expect("the old address again"));
+        assert_eq!(
+            s.user_id_by_email("ADA@b.cd").as_deref(),
+            Some(again.as_str())
+        );
+        assert_eq!(
+            s.user_id_by_email("Grace@b.cd").as_deref(),
+            Some(ada.as_str())
+        );
+
+        s.delete_group(&admin, &g).expect("deleted");
+        assert_eq!(groups(&ada), ["H"]);
+        let g2 = id(s
+            .create_group(
+                &admin,
+                &fields(json!({"name": "K", "members": [again.clone()]})),
+            )
+            .expect("the name again"));
+        s.update_group(
+            &admin,
+            &g2,
+            &fields(json!({"name": "K", "members": [ada.clone()]})),
+        )
+        .expect("ada in k");
+        assert_eq!(groups(&ada), ["H", "K"]);
+        s.remove_group_member(&admin, &h, &ada).expect("out of h");
+        s.delete_user(&admin, &again).expect("deleted");
+        assert_eq!(groups(&ada), ["K"]);
+        let group = s.get_group(&admin, &g2, false).expect("k");
+        assert_eq!(group["members"].as_array().map(Vec::len), Some(1));
+        let (indexed, scanned) = groups_both_ways(&s);
+        assert_eq!(indexed, scanned);
     }
 
     #[test]

@@ -22,7 +22,7 @@ impl State {
             "permissions": project_role_privileges(&m.role),
         });
         if m.is_group {
-            if let Some(g) = inner.groups.iter().find(|g| g.id == m.member_id) {
+            if let Some(g) = inner.group(&m.member_id) {
                 out["name"] = json!(g.name);
             }
             out["server_role"] = Value::Null;
@@ -39,10 +39,7 @@ impl State {
             || project.members.iter().any(|m| {
                 (m.role == "admin" || m.role == "owner")
                     && ((!m.is_group && m.member_id == caller.user_id)
-                        || (m.is_group
-                            && inner.groups.iter().any(|g| {
-                                g.id == m.member_id && g.members.contains(&caller.user_id)
-                            })))
+                        || (m.is_group && inner.in_group(&m.member_id, &caller.user_id)))
             })
     }
 
@@ -50,11 +47,7 @@ impl State {
         caller.is_admin()
             || project.members.iter().any(|m| {
                 (!m.is_group && m.member_id == caller.user_id)
-                    || (m.is_group
-                        && inner
-                            .groups
-                            .iter()
-                            .any(|g| g.id == m.member_id && g.members.contains(&caller.user_id)))
+                    || (m.is_group && inner.in_group(&m.member_id, &caller.user_id))
             })
     }
 
@@ -215,7 +208,7 @@ impl State {
         let mut inner = self.lock();
         let idx = Self::project_index(&inner, caller, id, true)?;
         if is_group {
-            if !inner.groups.iter().any(|g| g.id == member_id) {
+            if inner.group(&member_id).is_none() {
                 return Err(not_found("Group", &member_id));
             }
         } else if inner.user(&member_id).is_none() {

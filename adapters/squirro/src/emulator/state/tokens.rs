@@ -40,11 +40,8 @@ impl State {
                     return Err(ApiError::new(400, "Missing username or password"));
                 };
                 let user = inner
-                    .users
-                    .iter()
-                    .find(|u| {
-                        u.email.eq_ignore_ascii_case(&username)
-                            && u.password.as_deref() == Some(password.as_str())
+                    .user_by_email(&username, |u| {
+                        u.password.as_deref() == Some(password.as_str())
                     })
                     .ok_or_else(|| ApiError::new(403, "Invalid username or password"))?;
                 let session = ESession {

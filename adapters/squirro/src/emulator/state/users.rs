@@ -25,9 +25,8 @@ impl State {
         obj.insert("tenant".into(), json!(tenant));
         super::role_updates::echo_role(inner.role_updates, &u.custom, &mut obj);
         let groups: Vec<Value> = inner
-            .groups
-            .iter()
-            .filter(|g| g.members.contains(&u.id))
+            .groups_of_user(&u.id)
+            .into_iter()
             .map(|g| json!({"id": g.id, "name": g.name}))
             .collect();
         obj.insert("groups".into(), Value::Array(groups));
@@ -90,13 +89,14 @@ impl State {
 
     /// 409 when another user than `except` has this e-mail (in any case).
     fn email_free(inner: &Inner, except: Option<&str>, email: &str) -> ApiResult<()> {
-        let taken = inner
-            .users
-            .iter()
-            .map(|u| (u.id.as_str(), u.email.as_str()));
-        unique(taken, except, email, || {
-            format!("A user with email {email} already exists")
-        })
+        if inner.emails.taken(email, except) {
+            Err(ApiError::new(
+                409,
+                format!("A user with email {email} already exists"),
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     /// `POST /users`.
@@ -177,6 +177,11 @@ impl State {
                 return Err(ApiError::new(400, format!("Invalid role {role}")));
             }
         }
+        if let Some(v) = fields.get("email") {
+            let old = inner.users[idx].email.clone();
+            inner.emails.remove(&old, id);
+            inner.emails.add(&value_text(v).unwrap_or_default(), id);
+        }
         let user = &mut inner.users[idx];
         for (k, v) in fields {
             match k.as_str() {
@@ -216,14 +221,16 @@ impl State {
             return Err(ApiError::new(400, "You cannot delete your own user"));
         }
         let mut inner = self.lock();
-        let before = inner.users.len();
-        inner.users.retain(|u| u.id != id);
-        inner.reindex_users();
-        if inner.users.len() == before {
+        let Some(idx) = inner.user_position(id) else {
             return Err(not_found("User", id));
-        }
-        for g in &mut inner.groups {
-            g.members.retain(|m| m != id);
+        };
+        let gone = inner.users.remove(idx);
+        inner.emails.remove(&gone.email, id);
+        inner.reindex_users();
+        for gid in inner.groups_of.take(id) {
+            if let Some(at) = inner.group_position(&gid) {
+                inner.groups[at].members.retain(|m| m != id);
+            }
         }
         for p in &mut inner.projects {
             p.members.retain(|m| m.is_group || m.member_id != id);

@@ -154,14 +154,15 @@ async fn list_groups(State(st): St, Auth(_): Auth<SessionRec>, q: Query) -> R {
     let i = st.lock();
     let name = q.get("nameBegins");
     let wanted = fields(&q);
-    let all: Vec<Value> = i
+    let matching: Vec<&GroupRec> = i
         .group_order
         .iter()
         .filter_map(|g| i.groups.get(g))
         .filter(|g| name.is_none_or(|n| begins_with(&g.name, n)))
-        .map(|g| select_fields(i.group_summary(g), &wanted))
         .collect();
-    paged(all, window(&q)?, None)
+    paged_lazy(&matching, window(&q)?, |g| {
+        Some(select_fields(i.group_summary(g), &wanted))
+    })
 }
 
 async fn top_level_groups(State(st): St, Auth(_): Auth<SessionRec>) -> R {
@@ -184,12 +185,13 @@ async fn group_members(
 ) -> R {
     let i = st.lock();
     group(&i, &id)?;
-    let all: Vec<Value> = i
-        .members_of(&id)
-        .iter()
-        .filter_map(|m| i.member_entry(m))
-        .collect();
-    paged(all, window(&q)?, None)
+    // Every member exists: deleting a user or group takes it out of every group.
+    let members: &[String] = if id == EVERYONE_GROUP_ID {
+        &i.user_order
+    } else {
+        i.groups.get(&id).map_or(&[], |g| g.members.as_slice())
+    };
+    paged_lazy(members, window(&q)?, |m| i.member_entry(m))
 }
 
 async fn group_memberships(State(st): St, Auth(_): Auth<SessionRec>, Path(id): Path<String>) -> R {

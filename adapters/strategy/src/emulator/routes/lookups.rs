@@ -3,7 +3,7 @@
 use super::*;
 use axum::http::Method;
 
-use crate::emulator::state::{Inner, PRIVILEGES, begins_with, parse_operations};
+use crate::emulator::state::{Inner, PRIVILEGES, UserRec, begins_with, parse_operations};
 use crate::wire::{TYPE_SECURITY_ROLE, TYPE_USER_OR_GROUP};
 
 /// `GET /users`: by id, name prefix or login prefix.
@@ -13,18 +13,25 @@ pub(super) async fn list_users(State(st): St, Auth(_): Auth<SessionRec>, q: Quer
     let name = q.get("nameBegins");
     let abbreviation = q.get("abbreviationBegins");
     let wanted = fields(&q);
-    let all: Vec<Value> = i
+    let show = |u: &&UserRec| Some(select_fields(i.user_summary(u), &wanted));
+    if ids.is_empty() && name.is_none() && abbreviation.is_none() {
+        // Every listed user exists (a deleted user leaves the order too).
+        return paged_lazy(&i.user_order, window(&q)?, |u| {
+            i.users.get(u).and_then(|u| show(&u))
+        });
+    }
+    let matching: Vec<&UserRec> = i
         .user_order
         .iter()
         .filter_map(|u| i.users.get(u))
         .filter(|u| ids.is_empty() || ids.contains(&u.id.as_str()))
         .filter(|u| name.is_none_or(|n| begins_with(&u.full_name, n)))
         .filter(|u| abbreviation.is_none_or(|a| begins_with(&u.username, a)))
-        .map(|u| select_fields(i.user_summary(u), &wanted))
         .collect();
     if ids.is_empty() {
-        paged(all, window(&q)?, None)
+        paged_lazy(&matching, window(&q)?, show)
     } else {
+        let all: Vec<Value> = matching.iter().filter_map(show).collect();
         // Filtering by id answers without a total count, as the server does.
         let (offset, limit) = window(&q)?;
         ok(Value::from(

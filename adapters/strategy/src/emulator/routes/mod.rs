@@ -231,6 +231,28 @@ fn paged(all: Vec<Value>, window: (usize, Option<usize>), key: Option<&str>) -> 
         .skip(offset)
         .take(limit.unwrap_or(usize::MAX))
         .collect();
+    page_answer(total, page, key)
+}
+
+/// A page of `all` (records that all exist), each shown by `show`, only the page's
+/// records built: a large directory pages without building every record per page.
+fn paged_lazy<T>(
+    all: &[T],
+    window: (usize, Option<usize>),
+    show: impl Fn(&T) -> Option<Value>,
+) -> R {
+    let (offset, limit) = window;
+    let page: Vec<Value> = all
+        .get(offset..)
+        .unwrap_or_default()
+        .iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .filter_map(show)
+        .collect();
+    page_answer(all.len(), page, None)
+}
+
+fn page_answer(total: usize, page: Vec<Value>, key: Option<&str>) -> R {
     let body = match key {
         None => Value::from(page),
         Some(k) => json!({ k: page }),

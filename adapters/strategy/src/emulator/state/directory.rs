@@ -4,15 +4,15 @@ use super::*;
 
 impl Inner {
     pub(super) fn login_taken(&self, login: &str, except: Option<&str>) -> bool {
-        self.users
-            .values()
-            .any(|u| Some(u.id.as_str()) != except && u.username.eq_ignore_ascii_case(login))
+        self.index
+            .user_with_login(login)
+            .is_some_and(|id| Some(id) != except)
     }
 
     pub(super) fn group_name_taken(&self, name: &str, except: Option<&str>) -> bool {
-        self.groups
-            .values()
-            .any(|g| Some(g.id.as_str()) != except && g.name.eq_ignore_ascii_case(name))
+        self.index
+            .group_named(name)
+            .is_some_and(|id| Some(id) != except)
     }
 
     /// Whether `id` is a user or a group.
@@ -23,17 +23,16 @@ impl Inner {
     /// The direct parent groups of a user or group (Everyone included for users).
     pub fn parents_of(&self, id: &str) -> Vec<&GroupRec> {
         let is_user = self.users.contains_key(id);
-        self.group_order
-            .iter()
-            .filter_map(|g| self.groups.get(g))
-            .filter(|g| {
-                if g.id == EVERYONE_GROUP_ID {
-                    is_user
-                } else {
-                    g.members.iter().any(|m| m == id)
-                }
-            })
-            .collect()
+        let everyone = is_user.then_some(EVERYONE_GROUP_ID);
+        let mut ranked: Vec<(u64, &GroupRec)> = self
+            .index
+            .parents(id)
+            .filter(|g| *g != EVERYONE_GROUP_ID)
+            .chain(everyone)
+            .filter_map(|g| Some((self.index.group_rank(g)?, self.groups.get(g)?)))
+            .collect();
+        ranked.sort_unstable_by_key(|(rank, _)| *rank);
+        ranked.into_iter().map(|(_, g)| g).collect()
     }
 
     /// A group's direct members, in order (Everyone: every user).
@@ -86,9 +85,10 @@ impl Inner {
         }
         let t = now();
         if let Some(g) = self.groups.get_mut(group) {
-            if !g.members.iter().any(|m| m == member) {
+            if !self.index.is_member(group, member) {
                 g.members.push(member.to_string());
                 g.modified = t;
+                self.index.add_member(group, member);
             }
         }
         Ok(())
@@ -104,10 +104,10 @@ impl Inner {
             .groups
             .get_mut(group)
             .ok_or_else(|| ApiError::not_found("User group", group))?;
-        let before = g.members.len();
-        g.members.retain(|m| m != member);
-        if g.members.len() != before {
+        if self.index.is_member(group, member) {
+            g.members.retain(|m| m != member);
             g.modified = t;
+            self.index.remove_member(group, member);
         }
         Ok(())
     }
@@ -174,6 +174,7 @@ impl Inner {
             created: t,
             modified: t,
         };
+        self.index.set_login(None, &user.username, &id);
         self.users.insert(id.clone(), user);
         self.user_order.push(id.clone());
         for g in memberships {
@@ -266,7 +267,10 @@ impl Inner {
         }
         let disabled = !staged.enabled;
         staged.modified = now();
-        self.users.insert(id.to_string(), staged);
+        let new_login = staged.username.clone();
+        if let Some(old) = self.users.insert(id.to_string(), staged) {
+            self.index.set_login(Some(&old.username), &new_login, id);
+        }
         for (add, g) in member_changes {
             if add {
                 self.add_member(&g, id)?;
@@ -287,9 +291,10 @@ impl Inner {
                 "The built-in Administrator cannot be deleted",
             ));
         }
-        if self.users.remove(id).is_none() {
+        let Some(gone) = self.users.remove(id) else {
             return Err(ApiError::not_found("User", id));
-        }
+        };
+        self.index.drop_login(&gone.username, id);
         self.user_order.retain(|u| u != id);
         self.forget_principal(id);
         self.end_sessions_of(id);
@@ -297,8 +302,10 @@ impl Inner {
     }
 
     pub(super) fn forget_principal(&mut self, id: &str) {
-        for g in self.groups.values_mut() {
-            g.members.retain(|m| m != id);
+        for gid in self.index.take_member(id) {
+            if let Some(g) = self.groups.get_mut(&gid) {
+                g.members.retain(|m| m != id);
+            }
         }
         for r in self.roles.values_mut() {
             for members in r.members.values_mut() {
@@ -329,6 +336,8 @@ impl Inner {
         }
         let t = now();
         let id = new_object_id();
+        self.index.set_group_name(None, &name, &id);
+        self.index.rank_group(&id);
         let mut extra = Map::new();
         if let Some(v) = body.get("ldapdn").filter(|v| !v.is_null()) {
             extra.insert("ldapdn".to_string(), v.clone());
@@ -422,7 +431,10 @@ impl Inner {
             }
         }
         staged.modified = now();
-        self.groups.insert(id.to_string(), staged);
+        let new_name = staged.name.clone();
+        if let Some(old) = self.groups.insert(id.to_string(), staged) {
+            self.index.set_group_name(Some(&old.name), &new_name, id);
+        }
         for (add, m) in member_ops {
             if add {
                 self.add_member(id, &m)?;
@@ -454,8 +466,12 @@ impl Inner {
                 "Built-in user groups cannot be deleted",
             ));
         }
-        if self.groups.remove(id).is_none() {
+        let Some(gone) = self.groups.remove(id) else {
             return Err(ApiError::not_found("User group", id));
+        };
+        self.index.drop_group(&gone.name, id);
+        for m in &gone.members {
+            self.index.remove_member(id, m);
         }
         self.group_order.retain(|g| g != id);
         self.forget_principal(id);

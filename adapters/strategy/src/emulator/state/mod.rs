@@ -21,6 +21,7 @@ use crate::wire::{
 mod addresses;
 mod directory;
 mod errors;
+mod index;
 mod patch;
 mod sessions;
 mod views;
@@ -30,6 +31,7 @@ pub use addresses::{
     GENERIC_EMAIL_DEVICE_NAME, device_json,
 };
 pub use errors::{ApiError, ApiResult, MstrError, MstrErrors};
+pub use index::DirectoryIndex;
 pub use patch::{PatchOp, ids_of, parse_operations};
 use patch::{as_bool_value, as_str_value, optional_ids, required_text};
 mod roles;
@@ -269,6 +271,9 @@ pub struct Inner {
     pub api_tokens: HashMap<String, String>,
     /// Identity tokens to user ids.
     pub identity_tokens: HashMap<String, String>,
+    /// Logins, group names and memberships indexed; every change to `users`, `groups` and
+    /// their members goes through the methods that keep it in step.
+    pub(crate) index: DirectoryIndex,
 }
 
 /// Server-wide settings that do not change while it runs.
@@ -378,6 +383,7 @@ impl EmulatorState {
             sessions: HashMap::new(),
             api_tokens: HashMap::new(),
             identity_tokens: HashMap::new(),
+            index: DirectoryIndex::default(),
         };
         inner.users.insert(
             ADMINISTRATOR_USER_ID.to_string(),
@@ -452,6 +458,7 @@ impl EmulatorState {
                 },
             );
         }
+        inner.index = DirectoryIndex::of(&inner);
         EmulatorState {
             inner: Mutex::new(inner),
             settings,

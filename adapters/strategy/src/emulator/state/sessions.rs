@@ -15,9 +15,9 @@ impl Inner {
         let user_id = match mode {
             1 | 16 => {
                 let user = self
-                    .users
-                    .values()
-                    .find(|u| u.username.eq_ignore_ascii_case(username))
+                    .index
+                    .user_with_login(username)
+                    .and_then(|id| self.users.get(id))
                     .ok_or_else(|| ApiError::login_failed("Login failed"))?;
                 // Standard login of an account bound to LDAP or trusted authentication
                 // (`standardAuth: false`) is refused whatever the password.
