@@ -219,8 +219,9 @@ async fn pagination_three_pages(cx: &Ctx) -> Outcome {
 }
 
 /// A batch of group writes ([`idbridge_core::AdapterHandle::write_groups`]) answers each
-/// write in order, as the single-write method would: a create with its record, a rename
-/// with the renamed record, a delete with nothing, a taken name with `AlreadyExists` and a
+/// write in order, as the single-write method would: a create with its record, an update
+/// (a description change where the platform stores one, since some cannot rename, else a
+/// rename) with the updated record, a delete with nothing, a taken name with `AlreadyExists` and a
 /// missing id with `NotFound`, the others done all the same.
 async fn batch_mixed_writes_in_order(cx: &Ctx) -> Outcome {
     let existing = cx.new_group().await?;
@@ -228,16 +229,24 @@ async fn batch_mixed_writes_in_order(cx: &Ctx) -> Outcome {
     let taken = cx.new_group().await?;
     let fresh = cx.group_spec();
     let new_name = cx.unique("g");
+    let changes = if cx.caps.groups_description {
+        GroupChanges {
+            description: Some(Some("batched".to_string())),
+            ..GroupChanges::default()
+        }
+    } else {
+        GroupChanges {
+            name: Some(new_name.clone()),
+            ..GroupChanges::default()
+        }
+    };
     let batch = vec![
         GroupWrite::Create {
             group: fresh.clone(),
         },
         GroupWrite::Update {
             id: existing.id.clone(),
-            changes: GroupChanges {
-                name: Some(new_name.clone()),
-                ..GroupChanges::default()
-            },
+            changes: changes.clone(),
         },
         GroupWrite::Delete {
             id: doomed.id.clone(),
@@ -273,10 +282,10 @@ async fn batch_mixed_writes_in_order(cx: &Ctx) -> Outcome {
         }
     }
     match &results[1] {
-        Ok(Some(g)) => ensure!(g.id == existing.id, "batch rename returned id {}", g.id),
+        Ok(Some(g)) => ensure!(g.id == existing.id, "batch update returned id {}", g.id),
         other => {
             return Err(Fail(format!(
-                "batch rename: expected a record, got {other:?}"
+                "batch update: expected a record, got {other:?}"
             )));
         }
     }
@@ -297,11 +306,18 @@ async fn batch_mixed_writes_in_order(cx: &Ctx) -> Outcome {
     )?;
     if cx.caps.groups_get {
         let got = cx.h.get_group(&existing.id).await?;
-        ensure!(
-            got.name.to_lowercase() == new_name.to_lowercase(),
-            "batch rename not applied: {}",
-            got.name
-        );
+        match &changes.description {
+            Some(wanted) => ensure!(
+                got.description == *wanted,
+                "batch description change not applied: {:?}",
+                got.description
+            ),
+            None => ensure!(
+                got.name.to_lowercase() == new_name.to_lowercase(),
+                "batch rename not applied: {}",
+                got.name
+            ),
+        }
         expect_kind(
             cx.h.get_group(&doomed.id).await,
             ErrorKind::NotFound,
