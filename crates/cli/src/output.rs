@@ -324,8 +324,12 @@ impl<W: Write> JsonSink<W> {
     /// Cleans and writes `buf[..end]`, keeping the rest.
     fn emit(&mut self, end: usize) -> std::io::Result<()> {
         let piece = self.buf.get(..end).unwrap_or_default();
-        // The serializer writes UTF-8, and a piece ends between tokens, on ASCII.
-        let text = String::from_utf8_lossy(piece);
+        // The serializer writes UTF-8, and a piece ends between tokens, on ASCII; checked
+        // whole first, which is quicker than the lossy conversion's walk.
+        let text = match std::str::from_utf8(piece) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(piece),
+        };
         let text = if self.clean { redact(&text) } else { text };
         self.out.write_all(escape_json(&text).as_bytes())?;
         self.buf.drain(..end);
