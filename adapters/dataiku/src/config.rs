@@ -220,6 +220,10 @@ pub struct DataikuConfig {
     /// Seconds for one request and its response. Default 60.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// The most MiB of one response body read: a larger answer is refused, which keeps
+    /// a broken or hostile server from exhausting memory. Default 64; 1 to 65536.
+    #[serde(default = "idbridge_core::http::default_max_response_mib")]
+    pub max_response_mib: u64,
 }
 
 impl std::fmt::Debug for DataikuConfig {
@@ -239,6 +243,7 @@ impl std::fmt::Debug for DataikuConfig {
             .field("attributes_field", &self.attributes_field)
             .field("verify_reads", &self.verify_reads)
             .field("project_roles", &self.project_roles)
+            .field("max_response_mib", &self.max_response_mib)
             .finish()
     }
 }
@@ -269,6 +274,7 @@ impl DataikuConfig {
         if c.api_key.is_empty() {
             return Err(cfg.error("api_key", "the API key is empty"));
         }
+        idbridge_core::http::check_max_response_mib(cfg, c.max_response_mib)?;
         if c.bulk_max == 0 {
             return Err(cfg.error("bulk_max", "must be at least 1"));
         }
@@ -310,6 +316,7 @@ impl DataikuConfig {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             ..HttpSettings::default()
         }
+        .with_max_response_mib(self.max_response_mib)
     }
 }
 
@@ -407,5 +414,30 @@ mod tests {
         ))
         .expect("valid");
         assert_eq!(c.api_path, DOCUMENTED_API_PATH);
+    }
+
+    #[test]
+    fn max_response_mib_is_read_defaulted_and_checked() {
+        let base = json!({"base_url": "http://h:11200/", "api_key": "k"});
+        let with = |v: serde_json::Value| {
+            let mut s = base.clone();
+            s["max_response_mib"] = v;
+            DataikuConfig::from_adapter_config(&AdapterConfig::new("bi", s))
+        };
+        let c = DataikuConfig::from_adapter_config(&AdapterConfig::new("bi", base.clone()))
+            .expect("valid");
+        assert_eq!(c.max_response_mib, 64);
+        assert_eq!(c.http_settings().max_body_bytes, 64 * 1024 * 1024);
+        let c = with(json!(200)).expect("valid");
+        assert_eq!(c.max_response_mib, 200);
+        assert_eq!(c.http_settings().max_body_bytes, 200 * 1024 * 1024);
+        for bad in [json!(0), json!(65_537), json!("big"), json!(-1), json!(1.5)] {
+            let err = with(bad.clone()).expect_err(&bad.to_string());
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("bi.max_response_mib"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

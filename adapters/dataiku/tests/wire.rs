@@ -723,3 +723,41 @@ async fn concurrent_group_creates_share_the_name_check_and_a_taken_name_is_refus
         }
     }
 }
+
+#[tokio::test]
+async fn a_listing_above_max_response_mib_names_the_setting_and_raising_it_reads_it() {
+    let server = MockServer::start().await;
+    mount_auth_info(&server).await;
+    // One unpaged listing of about 1.5 MiB: above a 1 MiB limit, within 2 MiB.
+    let docs: Vec<Value> = (0..2500)
+        .map(|i| user_doc(&format!("u{i:04}"), &[]))
+        .collect();
+    let body = serde_json::to_vec(&docs).expect("json");
+    assert!((1024 * 1024..2 * 1024 * 1024).contains(&body.len()));
+    Mock::given(method("GET"))
+        .and(path(p("/admin/users/")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let small =
+        idbridge_core::http::in_system("bi", connect(&server, json!({"max_response_mib": 1})))
+            .await;
+    let err = small
+        .list_users(idbridge_core::PageRequest::first())
+        .await
+        .expect_err("above the limit");
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    let text = err.to_string();
+    assert!(
+        text.contains("exceeds the limit of 1048576 bytes (1 MiB)")
+            && text.contains("raise the connection setting `max_response_mib` of target `bi`"),
+        "{text}"
+    );
+    let raised = connect(&server, json!({"max_response_mib": 2})).await;
+    let users = raised
+        .list_users(idbridge_core::PageRequest::first())
+        .await
+        .expect("read within the raised limit");
+    assert_eq!(users.items.len(), 2500);
+    assert_eq!(users.items[0].id, "u0000");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use idbridge_core::http::{
     Answer, Authenticator, HttpClient, Idempotency, Pipeline, Request, RequestCounts, parse_json,
-    read_body, retry_after,
+    retry_after,
 };
 use idbridge_core::{Error, Result, Secret, async_trait};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, IF_MATCH};
@@ -138,7 +138,7 @@ async fn client_credentials(
     let resp = http.send_with(rb, Some(Idempotency::Idempotent)).await?;
     let status = resp.status().as_u16();
     let wait = retry_after(&resp);
-    let body = read_body(resp, http.max_body_bytes()).await?;
+    let body = http.read_body(resp).await?;
     if !(200..300).contains(&status) {
         let err = map_error(status, b"", wait);
         let kind = if matches!(status, 400 | 401) {

@@ -93,6 +93,10 @@ pub struct ScimConfig {
     /// Seconds one request may take. Default 60.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// The most MiB of one response body read: a larger answer is refused, which keeps
+    /// a broken or hostile server from exhausting memory. Default 64; 1 to 65536.
+    #[serde(default = "idbridge_core::http::default_max_response_mib")]
+    pub max_response_mib: u64,
 }
 
 impl std::fmt::Debug for ScimConfig {
@@ -111,6 +115,7 @@ impl std::fmt::Debug for ScimConfig {
             .field("members_per_patch", &self.members_per_patch)
             .field("bulk", &self.bulk)
             .field("bulk_max_operations", &self.bulk_max_operations)
+            .field("max_response_mib", &self.max_response_mib)
             .finish()
     }
 }
@@ -207,6 +212,7 @@ impl ScimConfig {
                 ));
             }
         }
+        idbridge_core::http::check_max_response_mib(cfg, self.max_response_mib)?;
         for (key, v) in [
             ("page_size", self.page_size as u64),
             ("members_per_patch", self.members_per_patch as u64),
@@ -281,6 +287,7 @@ impl ScimConfig {
     /// The HTTP client's settings.
     pub fn http_settings(&self) -> HttpSettings {
         HttpSettings::for_connection(self.verify_tls, self.ca_file.clone(), self.timeout_secs)
+            .with_max_response_mib(self.max_response_mib)
     }
 }
 
@@ -330,5 +337,30 @@ mod tests {
         let c = parse(json!({"base_url": "https://x", "username": "u", "password": "canary-pw"}))
             .expect("valid");
         assert!(!format!("{c:?}").contains("canary"));
+    }
+
+    #[test]
+    fn max_response_mib_is_read_defaulted_and_checked() {
+        let base = json!({"base_url": "https://x/scim/v2/", "token": "t"});
+        let with = |v: serde_json::Value| {
+            let mut s = base.clone();
+            s["max_response_mib"] = v;
+            ScimConfig::from_adapter_config(&AdapterConfig::new("bi", s))
+        };
+        let c = ScimConfig::from_adapter_config(&AdapterConfig::new("bi", base.clone()))
+            .expect("valid");
+        assert_eq!(c.max_response_mib, 64);
+        assert_eq!(c.http_settings().max_body_bytes, 64 * 1024 * 1024);
+        let c = with(json!(200)).expect("valid");
+        assert_eq!(c.max_response_mib, 200);
+        assert_eq!(c.http_settings().max_body_bytes, 200 * 1024 * 1024);
+        for bad in [json!(0), json!(65_537), json!("big"), json!(-1), json!(1.5)] {
+            let err = with(bad.clone()).expect_err(&bad.to_string());
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("bi.max_response_mib"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

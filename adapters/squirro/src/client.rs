@@ -6,8 +6,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use idbridge_core::http::{
-    Authenticator, HttpClient, Idempotency, Pipeline, Request, RequestCounts, read_body,
-    retry_after,
+    Authenticator, HttpClient, Idempotency, Pipeline, Request, RequestCounts, retry_after,
 };
 use idbridge_core::{Error, Result, Secret, async_trait};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
@@ -139,7 +138,7 @@ impl TokenExchange {
         let resp = http.send_with(rb, Some(Idempotency::Idempotent)).await?;
         let status = resp.status().as_u16();
         let wait = retry_after(&resp);
-        let body = read_body(resp, http.max_body_bytes()).await?;
+        let body = http.read_body(resp).await?;
         if status == 404 {
             // Squirro answers 404 for a refresh token it does not know, and so does any
             // server without Squirro's user API at this path: name both causes and the URL.

@@ -78,6 +78,10 @@ pub struct SquirroConfig {
     /// Seconds one request may take. Default 55, as the official client.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// The most MiB of one response body read: a larger answer is refused, which keeps
+    /// a broken or hostile server from exhausting memory. Default 64; 1 to 65536.
+    #[serde(default = "idbridge_core::http::default_max_response_mib")]
+    pub max_response_mib: u64,
 }
 
 impl std::fmt::Debug for SquirroConfig {
@@ -97,6 +101,7 @@ impl std::fmt::Debug for SquirroConfig {
             .field("verify_tls", &self.verify_tls)
             .field("ca_file", &self.ca_file)
             .field("timeout_secs", &self.timeout_secs)
+            .field("max_response_mib", &self.max_response_mib)
             .finish()
     }
 }
@@ -189,6 +194,7 @@ impl SquirroConfig {
         if self.timeout_secs == 0 {
             return Err(cfg.error("timeout_secs", "must be at least 1"));
         }
+        idbridge_core::http::check_max_response_mib(cfg, self.max_response_mib)?;
         Ok(())
     }
 
@@ -222,6 +228,7 @@ impl SquirroConfig {
     /// The HTTP settings: TLS options and the request timeout.
     pub fn http_settings(&self) -> HttpSettings {
         HttpSettings::for_connection(self.verify_tls, self.ca_file.clone(), self.timeout_secs)
+            .with_max_response_mib(self.max_response_mib)
     }
 }
 
@@ -316,5 +323,30 @@ mod tests {
         let text = format!("{c:?}");
         assert!(!text.contains("canary"), "{text}");
         assert!(text.contains("app"));
+    }
+
+    #[test]
+    fn max_response_mib_is_read_defaulted_and_checked() {
+        let base = json!({"cluster_url": "https://sq.example.com/", "refresh_token": "t"});
+        let with = |v: serde_json::Value| {
+            let mut s = base.clone();
+            s["max_response_mib"] = v;
+            SquirroConfig::from_adapter_config(&AdapterConfig::new("bi", s))
+        };
+        let c = SquirroConfig::from_adapter_config(&AdapterConfig::new("bi", base.clone()))
+            .expect("valid");
+        assert_eq!(c.max_response_mib, 64);
+        assert_eq!(c.http_settings().max_body_bytes, 64 * 1024 * 1024);
+        let c = with(json!(200)).expect("valid");
+        assert_eq!(c.max_response_mib, 200);
+        assert_eq!(c.http_settings().max_body_bytes, 200 * 1024 * 1024);
+        for bad in [json!(0), json!(65_537), json!("big"), json!(-1), json!(1.5)] {
+            let err = with(bad.clone()).expect_err(&bad.to_string());
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("bi.max_response_mib"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

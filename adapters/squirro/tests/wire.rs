@@ -581,3 +581,47 @@ async fn error_bodies_map_to_kinds() {
         assert_eq!(err.vendor_message(), Some(vendor), "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_group_listing_above_max_response_mib_names_the_setting_and_raising_it_reads_it() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    // One unpaged listing of about 1.6 MiB: above a 1 MiB limit, within 2 MiB.
+    let groups: Vec<Value> = (0..2000)
+        .map(|g| {
+            let members: Vec<Value> = (0..30)
+                .map(|m| json!({"id": format!("U{:021}", g * 30 + m)}))
+                .collect();
+            json!({"id": format!("G{g:05}"), "name": format!("Team {g}"), "members": members})
+        })
+        .collect();
+    let body = serde_json::to_vec(&groups).expect("json");
+    assert!((1024 * 1024..2 * 1024 * 1024).contains(&body.len()));
+    Mock::given(method("GET"))
+        .and(path(format!("{U}/groups")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let small = idbridge_core::http::in_system(
+        "source",
+        SquirroAdapter::connect(&settings(&server, json!({"max_response_mib": 1}))),
+    )
+    .await
+    .expect("connects");
+    let err = small.all_groups().await.expect_err("above the limit");
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    let text = err.to_string();
+    assert!(
+        text.contains("exceeds the limit of 1048576 bytes (1 MiB)")
+            && text.contains("raise the connection setting `max_response_mib` of the source"),
+        "{text}"
+    );
+    let raised = SquirroAdapter::connect(&settings(&server, json!({"max_response_mib": 2})))
+        .await
+        .expect("connects");
+    let read = raised
+        .all_groups()
+        .await
+        .expect("read within the raised limit");
+    assert_eq!(read.len(), 2000);
+}

@@ -162,7 +162,7 @@ impl Session {
         }
         if !status.is_success() {
             let retry_after = http::retry_after(&resp);
-            let body = http::read_body(resp, http.max_body_bytes()).await?;
+            let body = http.read_body(resp).await?;
             let err = map_error(status.as_u16(), &body, retry_after);
             let err = if err.kind() == ErrorKind::Unauthenticated {
                 Error::new(
@@ -240,7 +240,7 @@ impl Authenticator for Session {
         if status.is_success() {
             return Ok(());
         }
-        let body = http::read_body(resp, http.max_body_bytes()).await?;
+        let body = http.read_body(resp).await?;
         if is_session_expired(status.as_u16(), &body) {
             return Ok(());
         }

@@ -113,6 +113,10 @@ pub struct StrategyConfig {
     /// Seconds one request may take. Default 60.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// The most MiB of one response body read: a larger answer is refused, which keeps
+    /// a broken or hostile server from exhausting memory. Default 64; 1 to 65536.
+    #[serde(default = "idbridge_core::http::default_max_response_mib")]
+    pub max_response_mib: u64,
     /// The LDAP distinguished name of created users, as a template of the new user
     /// (`uid={login},ou=people,dc=example,dc=com`): binds each account to the directory
     /// the Intelligence Server authenticates against. Default none.
@@ -141,6 +145,7 @@ impl std::fmt::Debug for StrategyConfig {
             .field("list_details", &self.list_details)
             .field("application_type", &self.application_type)
             .field("timeout_secs", &self.timeout_secs)
+            .field("max_response_mib", &self.max_response_mib)
             .field("new_user_ldapdn", &self.new_user_ldapdn)
             .field("new_user_trust_id", &self.new_user_trust_id)
             .finish()
@@ -185,6 +190,7 @@ impl StrategyConfig {
         if c.timeout_secs == 0 {
             return Err(cfg.error("timeout_secs", "must be at least 1"));
         }
+        idbridge_core::http::check_max_response_mib(cfg, c.max_response_mib)?;
         if let Some(p) = &c.project {
             if p.trim().is_empty() {
                 return Err(cfg.error("project", "must not be empty when given"));
@@ -206,6 +212,7 @@ impl StrategyConfig {
             cookie_store: true,
             ..HttpSettings::default()
         }
+        .with_max_response_mib(self.max_response_mib)
     }
 }
 
@@ -310,5 +317,30 @@ mod tests {
         let c = StrategyConfig::from_adapter_config(&cfg).expect("valid");
         let text = format!("{c:?}");
         assert!(!text.contains("canary"), "{text}");
+    }
+
+    #[test]
+    fn max_response_mib_is_read_defaulted_and_checked() {
+        let base = json!({"base_url": "https://h/MicroStrategyLibrary", "username": "administrator", "password": "pw"});
+        let with = |v: serde_json::Value| {
+            let mut s = base.clone();
+            s["max_response_mib"] = v;
+            StrategyConfig::from_adapter_config(&AdapterConfig::new("bi", s))
+        };
+        let c = StrategyConfig::from_adapter_config(&AdapterConfig::new("bi", base.clone()))
+            .expect("valid");
+        assert_eq!(c.max_response_mib, 64);
+        assert_eq!(c.http_settings().max_body_bytes, 64 * 1024 * 1024);
+        let c = with(json!(200)).expect("valid");
+        assert_eq!(c.max_response_mib, 200);
+        assert_eq!(c.http_settings().max_body_bytes, 200 * 1024 * 1024);
+        for bad in [json!(0), json!(65_537), json!("big"), json!(-1), json!(1.5)] {
+            let err = with(bad.clone()).expect_err(&bad.to_string());
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("bi.max_response_mib"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -9,15 +9,26 @@ use crate::{Error, ErrorKind, Result};
 
 /// Reads a whole body, refusing more than `limit` bytes.
 ///
+/// Prefer [`HttpClient::read_body`](super::HttpClient::read_body), whose error also names
+/// the system whose `max_response_mib` to raise.
+///
 /// # Errors
-/// [`ErrorKind::Protocol`] when the body is larger than `limit`;
+/// [`ErrorKind::Protocol`] when the body is larger than `limit`, naming the
+/// `max_response_mib` connection setting;
 /// [`ErrorKind::Unavailable`] when the connection drops while reading.
-pub async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>> {
+pub async fn read_body(resp: Response, limit: usize) -> Result<Vec<u8>> {
+    read_capped(resp, limit, "").await
+}
+
+/// [`read_body`], whose error when the body is too large names `system`'s setting
+/// (`""`: a client built outside a configured system).
+pub(crate) async fn read_capped(mut resp: Response, limit: usize, system: &str) -> Result<Vec<u8>> {
     if let Some(len) = resp.content_length()
         && len > limit as u64
     {
         return Err(Error::protocol(format!(
-            "response body of {len} bytes exceeds the limit of {limit} bytes"
+            "response body of {len} bytes {}",
+            over_limit(limit, system)
         ))
         .with_http_status(resp.status().as_u16()));
     }
@@ -28,7 +39,8 @@ pub async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>> {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
                     return Err(Error::protocol(format!(
-                        "response body exceeds the limit of {limit} bytes"
+                        "response body {}",
+                        over_limit(limit, system)
                     ))
                     .with_http_status(status));
                 }
@@ -44,6 +56,24 @@ pub async fn read_body(mut resp: Response, limit: usize) -> Result<Vec<u8>> {
             }
         }
     }
+}
+
+/// "exceeds the limit ...", with the setting that raises it: the operator's next step.
+fn over_limit(limit: usize, system: &str) -> String {
+    const MIB: usize = 1024 * 1024;
+    let size = if limit % MIB == 0 {
+        format!("{limit} bytes ({} MiB)", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    let whose = match system {
+        "" => String::new(),
+        "source" => " of the source".to_string(),
+        name => format!(" of target `{name}`"),
+    };
+    format!(
+        "exceeds the limit of {size}; raise the connection setting `max_response_mib`{whose} to read it"
+    )
 }
 
 /// Parses JSON into `T`; on failure names the JSON path that did not match and shows the

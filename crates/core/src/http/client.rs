@@ -9,7 +9,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use super::body::{parse_json, read_body};
+use super::body::{parse_json, read_capped};
 use super::redirect::{RedirectRefused, redirect_policy};
 use super::retry::{RetryPolicy, retry_after};
 use super::secrets::{Direction, RegisteringJar, register_credentials};
@@ -293,12 +293,21 @@ impl HttpClient {
         }
     }
 
+    /// Reads a whole response body within [`HttpClient::max_body_bytes`].
+    ///
+    /// # Errors
+    /// As [`read_body`](super::read_body); a body above the limit names the
+    /// `max_response_mib` setting of the system this client serves.
+    pub async fn read_body(&self, resp: Response) -> Result<Vec<u8>> {
+        read_capped(resp, self.max_body_bytes, &self.system).await
+    }
+
     /// Reads a response body as JSON into `T`, naming the field that did not match.
     ///
     /// # Errors
-    /// See [`parse_json`] and [`read_body`].
+    /// See [`parse_json`] and [`HttpClient::read_body`].
     pub async fn read_json<T: DeserializeOwned>(&self, resp: Response, what: &str) -> Result<T> {
-        let body = read_body(resp, self.max_body_bytes).await?;
+        let body = self.read_body(resp).await?;
         parse_json(&body, what)
     }
 }
@@ -390,6 +399,41 @@ mod tests {
             .expect("response");
         assert_eq!(resp.status(), 502);
         assert_eq!(client.counts().reads, 3);
+    }
+
+    #[tokio::test]
+    async fn a_body_above_the_limit_names_the_setting_of_its_system() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b'x'; 2 * 1024 * 1024]))
+            .mount(&server)
+            .await;
+        let small = fast().with_max_response_mib(1);
+        for (system, names) in [
+            ("bi", "`max_response_mib` of target `bi`"),
+            ("source", "`max_response_mib` of the source"),
+        ] {
+            let client = super::super::in_system(system, async {
+                HttpClient::new("t", &small).expect("client")
+            })
+            .await;
+            let resp = client
+                .send(client.request(Method::GET, server.uri()))
+                .await
+                .expect("response");
+            let err = client.read_body(resp).await.expect_err("too large");
+            assert_eq!(err.kind(), ErrorKind::Protocol);
+            let text = err.to_string();
+            assert!(text.contains("limit of 1048576 bytes (1 MiB)"), "{text}");
+            assert!(text.contains(names), "{text}");
+        }
+        let client = HttpClient::new("t", &fast().with_max_response_mib(2)).expect("client");
+        let resp = client
+            .send(client.request(Method::GET, server.uri()))
+            .await
+            .expect("response");
+        let body = client.read_body(resp).await.expect("within the limit");
+        assert_eq!(body.len(), 2 * 1024 * 1024);
     }
 
     #[tokio::test]

@@ -48,6 +48,36 @@ pub use retry::{RetryPolicy, parse_retry_after, retry_after};
 /// The largest `ca_file` read: 4 MiB, several times a whole system CA bundle.
 pub const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The default of the `max_response_mib` connection key: the most MiB of one response
+/// body an HTTP adapter reads.
+pub const DEFAULT_MAX_RESPONSE_MIB: u64 = 64;
+
+/// The largest `max_response_mib` accepted: 65536 MiB (64 GiB), far above any listing and
+/// low enough that the limit in bytes is computed without overflow.
+pub const MAX_RESPONSE_MIB_LIMIT: u64 = 65_536;
+
+const MIB: u64 = 1024 * 1024;
+
+/// The default of `max_response_mib`, for `#[serde(default = "...")]`: [`DEFAULT_MAX_RESPONSE_MIB`].
+pub fn default_max_response_mib() -> u64 {
+    DEFAULT_MAX_RESPONSE_MIB
+}
+
+/// Checks an HTTP adapter's `max_response_mib` key.
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the key path when the value is
+/// below 1 or above [`MAX_RESPONSE_MIB_LIMIT`].
+pub fn check_max_response_mib(cfg: &crate::AdapterConfig, mib: u64) -> crate::Result<()> {
+    if !(1..=MAX_RESPONSE_MIB_LIMIT).contains(&mib) {
+        return Err(cfg.error(
+            "max_response_mib",
+            format!("must be between 1 and {MAX_RESPONSE_MIB_LIMIT} (MiB), not {mib}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Settings of one adapter's HTTP client.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -63,7 +93,8 @@ pub struct HttpSettings {
     pub retry: RetryPolicy,
     /// Keep cookies between requests (for servers with HTTP sessions). Default `false`.
     pub cookie_store: bool,
-    /// The most bytes of a response body read. Default 64 MiB.
+    /// The most bytes of a response body read (an adapter's `max_response_mib` key, see
+    /// [`HttpSettings::with_max_response_mib`]). Default 64 MiB.
     pub max_body_bytes: usize,
 }
 
@@ -80,6 +111,16 @@ impl HttpSettings {
             ..HttpSettings::default()
         }
     }
+
+    /// These settings with the response-body limit of the `max_response_mib` key, in MiB
+    /// (checked with [`check_max_response_mib`]). A limit too large for this machine's
+    /// address space is taken as the largest there is.
+    pub fn with_max_response_mib(self, mib: u64) -> Self {
+        HttpSettings {
+            max_body_bytes: usize::try_from(mib.saturating_mul(MIB)).unwrap_or(usize::MAX),
+            ..self
+        }
+    }
 }
 
 impl Default for HttpSettings {
@@ -91,7 +132,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             cookie_store: false,
-            max_body_bytes: 64 * 1024 * 1024,
+            max_body_bytes: (DEFAULT_MAX_RESPONSE_MIB * MIB) as usize,
         }
     }
 }
@@ -194,5 +235,22 @@ mod tests {
             HttpSettings::for_connection(true, None, 0).request_timeout,
             Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn the_response_limit_is_set_in_mib_and_checked() {
+        let d = HttpSettings::default();
+        assert_eq!(d.max_body_bytes, 64 * 1024 * 1024);
+        let s = HttpSettings::for_connection(true, None, 5).with_max_response_mib(200);
+        assert_eq!(s.max_body_bytes, 200 * 1024 * 1024);
+        assert_eq!(s.request_timeout, Duration::from_secs(5));
+        let cfg = crate::AdapterConfig::new("bi", serde_json::json!({}));
+        check_max_response_mib(&cfg, 1).expect("1 MiB");
+        check_max_response_mib(&cfg, MAX_RESPONSE_MIB_LIMIT).expect("the most");
+        for bad in [0, MAX_RESPONSE_MIB_LIMIT + 1, u64::MAX] {
+            let err = check_max_response_mib(&cfg, bad).expect_err("out of range");
+            assert_eq!(err.kind(), crate::ErrorKind::Config);
+            assert!(err.to_string().contains("bi.max_response_mib"), "{err}");
+        }
     }
 }

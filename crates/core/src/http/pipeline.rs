@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::body::{parse_json, read_body};
+use super::body::parse_json;
 use super::naming::name_request;
 use super::retry::parse_retry_after;
 use super::{HttpClient, Idempotency, RequestCounts};
@@ -203,10 +203,10 @@ impl Answer {
             .and_then(parse_retry_after)
     }
 
-    async fn read(resp: Response, limit: usize) -> Result<Answer> {
+    async fn read(resp: Response, http: &HttpClient) -> Result<Answer> {
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = read_body(resp, limit).await?;
+        let body = http.read_body(resp).await?;
         Ok(Answer {
             status,
             headers,
@@ -379,11 +379,10 @@ impl<A: Authenticator> Pipeline<A> {
             error,
             unreadable: false,
         };
-        let limit = self.http.max_body_bytes();
         let (credential, generation) = self.credential().await.map_err(fail)?;
         let resp = self.send_with(request, &credential).await.map_err(fail)?;
         let resp = if resp.status() == StatusCode::UNAUTHORIZED {
-            let first = Answer::read(resp, limit).await.map_err(fail)?;
+            let first = Answer::read(resp, &self.http).await.map_err(fail)?;
             if !self.auth.expired(&first.body) {
                 return Ok(first);
             }
@@ -394,11 +393,13 @@ impl<A: Authenticator> Pipeline<A> {
             resp
         };
         let success = resp.status().is_success();
-        Answer::read(resp, limit).await.map_err(|error| Failure {
-            // A 2xx whose body broke off is not something the HTTP layer saw fail.
-            unreadable: success && error.kind() == ErrorKind::Unavailable,
-            error,
-        })
+        Answer::read(resp, &self.http)
+            .await
+            .map_err(|error| Failure {
+                // A 2xx whose body broke off is not something the HTTP layer saw fail.
+                unreadable: success && error.kind() == ErrorKind::Unavailable,
+                error,
+            })
     }
 
     /// The error of a non-2xx answer, through [`Authenticator::map_error`]; a 500, 502 or
