@@ -83,7 +83,13 @@ impl World {
                 ..EmulatorOptions::default()
             };
             let emulator = start_emulator(vendor, options).await?;
-            let handle = registry::build_adapter(vendor, emulator.adapter_config(name)).await?;
+            let mut config = emulator.adapter_config(name);
+            // Some platforms answer a listing unpaged: at 100k users that passes the
+            // default 64 MiB a response may hold.
+            config
+                .settings
+                .insert("max_response_mib".into(), Value::from(16_384));
+            let handle = registry::build_adapter(vendor, config).await?;
             let mut settings = settings;
             if let Value::Object(m) = &mut settings {
                 m.insert("concurrency".into(), Value::from(concurrency));
