@@ -260,18 +260,24 @@ fn json_to(value: &impl serde::Serialize, layout: Layout, clean: bool) {
         clean,
         !matches!(layout, Layout::Line),
     );
-    let written = match layout {
-        Layout::Pretty => value.serialize(&mut serde_json::Serializer::pretty(&mut sink)),
-        Layout::Outline(depth) => value.serialize(&mut serde_json::Serializer::with_formatter(
-            &mut sink,
-            idbridge_core::json_outline::OutlineFormatter::new(depth),
-        )),
-        Layout::Line => value.serialize(&mut serde_json::Serializer::new(&mut sink)),
+    let written = {
+        // The serializer writes a token at a time; gathered first, the sink sees large
+        // pieces (a plan's JSON is gigabytes of small tokens).
+        let mut out = std::io::BufWriter::with_capacity(JSON_CHUNK, &mut sink);
+        let serialized = match layout {
+            Layout::Pretty => value.serialize(&mut serde_json::Serializer::pretty(&mut out)),
+            Layout::Outline(depth) => value.serialize(&mut serde_json::Serializer::with_formatter(
+                &mut out,
+                idbridge_core::json_outline::OutlineFormatter::new(depth),
+            )),
+            Layout::Line => value.serialize(&mut serde_json::Serializer::new(&mut out)),
+        };
+        serialized
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
     };
-    let result = written
-        .map_err(std::io::Error::from)
-        .and_then(|()| sink.write_all(b"\n"))
-        .and_then(|()| sink.finish());
+    let result = written.and_then(|()| sink.finish());
     if let Err(e) = result {
         STDOUT_CLOSED.store(true, Ordering::Relaxed);
         // A reader that went away (`| head`) is normal; a value that cannot be JSON (a map

@@ -36,7 +36,10 @@ pub fn is_unsafe(c: char) -> bool {
 /// rule here changes such a text. Checked a byte at a time, which is many times quicker
 /// than decoding characters, and most texts (a plan of millions of lines) are like that.
 fn printable_ascii(text: &str, also: impl Fn(u8) -> bool) -> bool {
-    text.bytes().all(|b| (b' '..=b'~').contains(&b) || also(b))
+    // Folded without stopping early, which the compiler turns into vector code: a text
+    // that is not printable ASCII is rare, and then the character rules decide anyway.
+    text.bytes()
+        .fold(true, |ok, b| ok & ((b' '..=b'~').contains(&b) | also(b)))
 }
 
 fn write_escaped(f: &mut impl fmt::Write, text: &str, keep_newlines: bool) -> fmt::Result {
