@@ -341,26 +341,9 @@ mod tests {
 
     #[test]
     fn max_response_mib_is_read_defaulted_and_checked() {
-        let base = json!({"base_url": "https://x/scim/v2/", "token": "t"});
-        let with = |v: serde_json::Value| {
-            let mut s = base.clone();
-            s["max_response_mib"] = v;
-            ScimConfig::from_adapter_config(&AdapterConfig::new("bi", s))
-        };
-        let c = ScimConfig::from_adapter_config(&AdapterConfig::new("bi", base.clone()))
-            .expect("valid");
-        assert_eq!(c.max_response_mib, 64);
-        assert_eq!(c.http_settings().max_body_bytes, 64 * 1024 * 1024);
-        let c = with(json!(200)).expect("valid");
-        assert_eq!(c.max_response_mib, 200);
-        assert_eq!(c.http_settings().max_body_bytes, 200 * 1024 * 1024);
-        for bad in [json!(0), json!(65_537), json!("big"), json!(-1), json!(1.5)] {
-            let err = with(bad.clone()).expect_err(&bad.to_string());
-            assert_eq!(err.kind(), ErrorKind::Config);
-            assert!(
-                err.to_string().contains("bi.max_response_mib"),
-                "{bad}: {err}"
-            );
-        }
+        idbridge_testkit::http_config::assert_max_response_mib(
+            json!({"base_url": "https://x/scim/v2/", "token": "t"}),
+            |c| ScimConfig::from_adapter_config(c).map(|c| c.http_settings().max_body_bytes),
+        );
     }
 }

@@ -37,6 +37,7 @@
 pub mod conformance;
 pub mod emulator;
 pub mod fidelity;
+pub mod http_config;
 pub mod peer;
 
 /// Re-exports for [`register_emulator!`]; not part of the public API.
