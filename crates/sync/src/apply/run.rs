@@ -3,7 +3,7 @@
 //! [`perform::settle`](super::perform::settle), and every outcome is journaled with its
 //! links before anything that depends on it starts.
 
-use idbridge_core::{Error, GroupWrite, MemberWrite, Result, UserWrite};
+use idbridge_core::{Error, Group, GroupWrite, MemberWrite, Result, User, UserWrite};
 use idbridge_store::{Outcome, Write};
 
 use super::batch::{group_write, user_write};
@@ -47,35 +47,8 @@ pub(super) async fn run_batch(
         return failed;
     }
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
-    let mut results = ctx.handle.write_users(batch_writes).await.into_iter();
-    let mut outcomes = Vec::with_capacity(ids.len());
-    for i in ids {
-        let action = &plan.ops[i].action;
-        let raw = results.next().unwrap_or_else(|| {
-            Err(Error::protocol(
-                "the batch returned fewer results than writes",
-            ))
-        });
-        let sent = raw.and_then(|record| {
-            let created = match action {
-                Action::CreateUser(_) => match &record {
-                    Some(u) => Some(u.id.clone()),
-                    None => {
-                        return Err(Error::protocol(
-                            "the target created a user but returned no record",
-                        ));
-                    }
-                },
-                _ => None,
-            };
-            Ok(Answer {
-                after: record.as_ref().and_then(to_json),
-                created,
-            })
-        });
-        outcomes.push((i, settle(ctx, plan, action, sent).await));
-    }
-    journal_outcomes(ctx, plan, outcomes).await
+    let results = ctx.handle.write_users(batch_writes).await;
+    settle_batch(ctx, plan, ids, results, |u: &User| &u.id, "user").await
 }
 
 /// Sends a batch of group writes in one call: each keeps its own journal rows (`started`
@@ -96,7 +69,23 @@ pub(super) async fn run_group_batch(
         return failed;
     }
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "group write batch");
-    let mut results = ctx.handle.write_groups(batch_writes).await.into_iter();
+    let results = ctx.handle.write_groups(batch_writes).await;
+    settle_batch(ctx, plan, ids, results, |g: &Group| &g.id, "group").await
+}
+
+/// Settles the answers of a batch of user or group writes (operations `ids`, in order),
+/// each as a single write's answer is, and journals their outcomes: a create must answer
+/// its record (`id_of` gives the new id, `what` names the kind in the error), an answer
+/// missing from the batch fails its operation.
+async fn settle_batch<R: serde::Serialize>(
+    ctx: &ApplyContext<'_>,
+    plan: &TargetPlan,
+    ids: Vec<usize>,
+    results: Vec<Result<Option<R>>>,
+    id_of: impl Fn(&R) -> &str,
+    what: &str,
+) -> Vec<Done> {
+    let mut results = results.into_iter();
     let mut outcomes = Vec::with_capacity(ids.len());
     for i in ids {
         let action = &plan.ops[i].action;
@@ -106,16 +95,17 @@ pub(super) async fn run_group_batch(
             ))
         });
         let sent = raw.and_then(|record| {
-            let created = match action {
-                Action::CreateGroup(_) => match &record {
-                    Some(g) => Some(g.id.clone()),
+            let created = if matches!(action, Action::CreateUser(_) | Action::CreateGroup(_)) {
+                match &record {
+                    Some(r) => Some(id_of(r).to_string()),
                     None => {
-                        return Err(Error::protocol(
-                            "the target created a group but returned no record",
-                        ));
+                        return Err(Error::protocol(format!(
+                            "the target created a {what} but returned no record"
+                        )));
                     }
-                },
-                _ => None,
+                }
+            } else {
+                None
             };
             Ok(Answer {
                 after: record.as_ref().and_then(to_json),
