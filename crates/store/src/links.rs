@@ -87,6 +87,68 @@ impl Store {
         Ok(out)
     }
 
+    /// How many links of one kind one target has.
+    ///
+    /// # Errors
+    /// As [`Store::links`].
+    pub fn link_count(&self, target: &str, kind: LinkKind) -> Result<usize> {
+        if let Some(pg) = self.pg() {
+            return pg.link_count(target, kind);
+        }
+        let conn = self.conn()?;
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM links WHERE target = ?1 AND kind = ?2",
+                params![target, kind.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.error("cannot count links", &e))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Calls `each` with the source id, target id and fingerprint of every link of one
+    /// target and kind, in source id order, without building a [`Link`] for each: a
+    /// million links as records hold about 250 MB more than what the caller keeps of them.
+    /// Stops at the first error `each` returns.
+    ///
+    /// # Errors
+    /// As [`Store::links`]; the error of `each`.
+    pub fn for_each_link(
+        &self,
+        target: &str,
+        kind: LinkKind,
+        mut each: impl FnMut(&str, &str, &str) -> Result<()>,
+    ) -> Result<()> {
+        if let Some(pg) = self.pg() {
+            for l in pg.links(target, kind)? {
+                each(&l.source_id, &l.target_id, &l.fingerprint)?;
+            }
+            return Ok(());
+        }
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT source_id, target_id, fingerprint FROM links
+                 WHERE target = ?1 AND kind = ?2 ORDER BY source_id",
+            )
+            .map_err(|e| self.error("cannot read links", &e))?;
+        let mut rows = stmt
+            .query(params![target, kind.as_str()])
+            .map_err(|e| self.error("cannot read links", &e))?;
+        while let Some(r) = rows
+            .next()
+            .map_err(|e| self.error("cannot read links", &e))?
+        {
+            let field = |i: usize| {
+                r.get_ref(i)
+                    .and_then(|v| v.as_str().map_err(Into::into))
+                    .map_err(|e| self.error("cannot read links", &e))
+            };
+            each(field(0)?, field(1)?, field(2)?)?;
+        }
+        Ok(())
+    }
+
     /// The link of one source record in one target, if any.
     ///
     /// # Errors

@@ -97,6 +97,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     links_round_trip_update_and_delete,
+    links_are_visited_one_by_one_and_counted,
     a_new_claim_on_a_target_account_replaces_the_old_link,
     a_failed_batch_leaves_nothing_behind,
     journal_and_runs_are_recorded_and_read_back,
@@ -187,6 +188,41 @@ fn links_round_trip_update_and_delete(f: &Fixture) {
             .expect("read")
             .is_none()
     );
+}
+
+fn links_are_visited_one_by_one_and_counted(f: &Fixture) {
+    let store = &f.store;
+    let mut group = link("g1", "G1", "fpg");
+    group.kind = LinkKind::Group;
+    store
+        .commit(&[
+            Write::UpsertLink(link("s2", "T2", "fp2")),
+            Write::UpsertLink(link("s1", "T1", "fp1")),
+            Write::UpsertLink(link("s3", "T3", "fp3")),
+            Write::UpsertLink(group),
+        ])
+        .expect("commit");
+    let mut seen = Vec::new();
+    store
+        .for_each_link("bi", LinkKind::User, |s, t, fp| {
+            seen.push(format!("{s} {t} {fp}"));
+            Ok(())
+        })
+        .expect("visits");
+    assert_eq!(seen, ["s1 T1 fp1", "s2 T2 fp2", "s3 T3 fp3"]);
+    assert_eq!(store.link_count("bi", LinkKind::User).expect("count"), 3);
+    assert_eq!(store.link_count("bi", LinkKind::Group).expect("count"), 1);
+    assert_eq!(store.link_count("other", LinkKind::User).expect("count"), 0);
+
+    // The visitor's error stops the visit and is returned as it was.
+    let mut visited = 0;
+    let e = store
+        .for_each_link("bi", LinkKind::User, |_, _, _| {
+            visited += 1;
+            Err(idbridge_core::Error::invalid_input("too many"))
+        })
+        .expect_err("stopped");
+    assert_eq!((visited, e.message()), (1, "too many"));
 }
 
 fn a_new_claim_on_a_target_account_replaces_the_old_link(f: &Fixture) {

@@ -20,6 +20,7 @@ use crate::state::{
     Effective, SourceState, TargetState, read_member_table, read_source, read_target,
 };
 use crate::table::LinkTable;
+use crate::task::AbortOnDrop;
 use crate::util::norm;
 
 mod offboard;
@@ -147,16 +148,6 @@ impl RunReport {
     /// Whether every target converged.
     pub fn converged(&self) -> bool {
         self.outcome == RunOutcome::Succeeded
-    }
-}
-
-/// A target's apply task, ended when its handle is dropped: dropping the future of
-/// [`Engine::apply`] must stop every target's apply, as it did when they ran inside it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

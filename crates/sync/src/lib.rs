@@ -84,6 +84,7 @@ pub mod seal;
 pub mod settings;
 pub mod state;
 pub mod table;
+mod task;
 pub mod template;
 pub mod util;
 pub(crate) mod validate;

@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use idbridge_core::{Error, Principal, Result, User};
-use idbridge_store::Link;
+use idbridge_store::{Link, LinkKind, Store};
 
 /// A piece of a table's text: start and length in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -362,18 +362,36 @@ impl LinkTable {
     /// [`idbridge_core::ErrorKind::InvalidInput`] when the ids' text passes 4 GiB.
     pub fn from_links<'l>(links: impl IntoIterator<Item = &'l Link>) -> Result<LinkTable> {
         let links = links.into_iter();
-        let mut t = LinkTable::new();
-        // Sized once: growing the index a million links long rehashes it twenty times.
-        let expected = links.size_hint().0;
-        t.rows.reserve(expected);
-        let (text, rows, hasher) = (&t.text, &t.rows, &t.hasher);
-        t.by_source.reserve(expected, |&p| {
-            hasher.hash_one(text.get(rows[p as usize].source))
-        });
+        let mut t = LinkTable::with_capacity(links.size_hint().0);
         for l in links {
             t.insert(&l.source_id, &l.target_id, &l.fingerprint)?;
         }
         Ok(t)
+    }
+
+    /// The links of one kind that `store` holds for `target`, read row by row into the
+    /// table (never all as [`Link`] records at once).
+    ///
+    /// # Errors
+    /// The store's read error; as [`LinkTable::from_links`].
+    pub fn read(store: &Store, target: &str, kind: LinkKind) -> Result<LinkTable> {
+        let mut t = LinkTable::with_capacity(store.link_count(target, kind)?);
+        store.for_each_link(target, kind, |source_id, target_id, fingerprint| {
+            t.insert(source_id, target_id, fingerprint)
+        })?;
+        Ok(t)
+    }
+
+    /// An empty table with room for `links` links: growing the index a million links long
+    /// one link at a time rehashes it twenty times.
+    pub fn with_capacity(links: usize) -> LinkTable {
+        let mut t = LinkTable::new();
+        t.rows.reserve(links);
+        let (text, rows, hasher) = (&t.text, &t.rows, &t.hasher);
+        t.by_source.reserve(links, |&p| {
+            hasher.hash_one(text.get(rows[p as usize].source))
+        });
+        t
     }
 
     /// Adds a link, or replaces the one of the same source id.
@@ -624,6 +642,35 @@ mod tests {
         assert_eq!((l.target_id, l.fingerprint), ("t9", Some(1)));
         assert_eq!(t.get("s2").expect("link").fingerprint, None);
         assert!(t.get("s3").is_none());
+    }
+
+    #[test]
+    fn links_are_read_from_the_store_of_their_target_and_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("state.db")).expect("store");
+        let link = |target: &str, kind, source: &str, id: &str| {
+            idbridge_store::Write::UpsertLink(Link {
+                target: target.into(),
+                kind,
+                source_id: source.into(),
+                target_id: id.into(),
+                fingerprint: "00000000000000ff".into(),
+                updated: chrono::Utc::now(),
+            })
+        };
+        store
+            .commit(&[
+                link("bi", LinkKind::User, "s1", "t1"),
+                link("bi", LinkKind::User, "s2", "t2"),
+                link("bi", LinkKind::Group, "g1", "G1"),
+                link("dss", LinkKind::User, "s3", "t3"),
+            ])
+            .expect("commit");
+        let t = LinkTable::read(&store, "bi", LinkKind::User).expect("read");
+        assert_eq!(t.len(), 2);
+        let l = t.get("s2").expect("link");
+        assert_eq!((l.target_id, l.fingerprint), ("t2", Some(255)));
+        assert!(t.get("g1").is_none() && t.get("s3").is_none());
     }
 
     #[test]

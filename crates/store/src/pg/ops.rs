@@ -157,6 +157,21 @@ impl Pg {
         })
     }
 
+    pub(crate) fn link_count(&self, target: &str, kind: LinkKind) -> Result<usize> {
+        let target = target.to_string();
+        self.with(move |c, tenant, t| {
+            let rows = query(
+                c,
+                t,
+                "cannot count links",
+                "SELECT COUNT(*) FROM idbridge_links WHERE tenant = $1 AND target = $2 AND kind = $3",
+                &[&tenant, &target, &kind.as_str()],
+            )?;
+            let n: i64 = rows.first().map_or(0, |r| r.get(0));
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+
     pub(crate) fn link(&self, target: &str, kind: LinkKind, source: &str) -> Result<Option<Link>> {
         let (target, source) = (target.to_string(), source.to_string());
         self.with(move |c, tenant, t| {

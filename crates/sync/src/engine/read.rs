@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::events::SystemRole;
+use crate::task::{on_blocking_task, on_own_task};
 
 impl Engine {
     /// Reads the source and every target concurrently, then the members of the target
@@ -23,7 +24,9 @@ impl Engine {
                 system: source_name(),
                 role: SystemRole::Source,
             });
-            let s = read_source(&self.source).await.map_err(|e| {
+            let handle = self.source.clone();
+            let s = on_own_task(async move { read_source(&handle).await });
+            let s = s.await.map_err(|e| {
                 self.events.emit(|| RunEvent::ReadFailed {
                     system: source_name(),
                     role: SystemRole::Source,
@@ -68,15 +71,21 @@ impl Engine {
                 let mut notes = Vec::new();
                 let caps = t.handle.capabilities();
                 let effective = Effective::compute(&t.settings, &caps, shape, &mut notes);
-                let user_links =
-                    LinkTable::from_links(&self.store.links(t.name(), LinkKind::User)?)?;
                 let group_links = self.store.links(t.name(), LinkKind::Group)?;
                 tracing::info!(target = %t.name(), "reading");
                 self.events.emit(|| RunEvent::ReadStarted {
                     system: t.name().to_string(),
                     role: SystemRole::Target,
                 });
-                let state = match read_target(&t.handle, &effective).await {
+                // A million links take seconds to load: loaded beside the target's read.
+                let (store, name) = (self.store.clone(), t.name().to_string());
+                let user_links =
+                    on_blocking_task(move || LinkTable::read(&store, &name, LinkKind::User));
+                let handle = t.handle.clone();
+                let state = on_own_task(async move { read_target(&handle, &effective).await });
+                let (user_links, state) = futures::join!(user_links, state);
+                let user_links = user_links?;
+                let state = match state {
                     Ok(state) => state,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -130,16 +139,24 @@ impl Engine {
             .collect();
         // The index borrows the source, which the snapshot is about to own.
         drop(index);
+        // Each target's members on a task of its own, which holds the target's users
+        // (members are resolved against them) until it gives them back.
         let members =
-            futures::future::join_all(readable.iter().zip(needs).map(|((t, snap), groups)| {
-                read_member_table(&t.handle, groups, t.settings.concurrency, &snap.state.users)
+            futures::future::join_all(readable.iter_mut().zip(needs).map(|((t, snap), groups)| {
+                let (handle, concurrency) = (t.handle.clone(), t.settings.concurrency);
+                let users = std::mem::take(&mut snap.state.users);
+                on_own_task(async move {
+                    let members = read_member_table(&handle, groups, concurrency, &users).await;
+                    Ok((users, members))
+                })
             }))
             .await;
         let mut targets = Vec::with_capacity(readable.len());
         for ((t, mut snap), m) in readable.into_iter().zip(members) {
-            match m {
-                Ok(m) => {
-                    snap.state.members = m;
+            match m.and_then(|(users, members)| Ok((users, members?))) {
+                Ok((users, members)) => {
+                    snap.state.users = users;
+                    snap.state.members = members;
                     targets.push(snap);
                 }
                 Err(e) => unavailable.push(self.unreadable(t, &e)),
