@@ -123,9 +123,9 @@ impl WithUsers<Derived> for Compute<'_> {
                 if !listed.contains(&name) {
                     listed.push(name);
                     match members.get_mut(name) {
-                        Some(list) => list.push(Member::User(at)),
+                        Some(list) => list.push(Member::User(position(at))),
                         None => {
-                            members.insert(name.to_string(), vec![Member::User(at)]);
+                            members.insert(name.to_string(), vec![Member::User(position(at))]);
                         }
                     }
                 }
@@ -138,7 +138,7 @@ impl WithUsers<Derived> for Compute<'_> {
                     members
                         .entry(name.clone())
                         .or_default()
-                        .push(Member::Group(at));
+                        .push(Member::Group(position(at)));
                 }
             }
         }
@@ -161,13 +161,21 @@ impl WithUsers<Derived> for Compute<'_> {
     }
 }
 
-/// A member by its position in the document it was computed from.
+/// A member by its position in the document it was computed from: 8 bytes, as a million
+/// users' five memberships each are 40 MB of them per document.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Member {
     /// `dir.users[_]`.
-    User(usize),
+    User(u32),
     /// `dir.groups[_]`.
-    Group(usize),
+    Group(u32),
+}
+
+/// A record's position as a [`Member`] holds it. A document's records are counted in
+/// 32 bits: its user text is limited to 4 GiB (`format::packed`), and no document of
+/// 2^32 groups fits in memory; past that the position names no record.
+fn position(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 impl Member {
@@ -175,11 +183,11 @@ impl Member {
     /// (where every position exists).
     pub(crate) fn principal(self, held: &Held) -> Principal {
         match self {
-            Member::User(at) => Principal::User(held.user_id(at).to_string()),
+            Member::User(at) => Principal::User(held.user_id(at as usize).to_string()),
             Member::Group(at) => Principal::Group(
                 held.rest()
                     .groups
-                    .get(at)
+                    .get(at as usize)
                     .map(|g| g.id.clone())
                     .unwrap_or_default(),
             ),
