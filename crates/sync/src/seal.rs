@@ -100,13 +100,56 @@ impl Sealer {
     /// [`Plan::digest`], which the seal covers (a large plan's digest takes seconds).
     pub fn seal(&self, plan: &mut Plan) -> String {
         let digest = plan.digest();
-        let mac = self.plan_mac(&digest, &self.config, &self.state);
-        plan.seal = Some(Seal {
+        plan.seal = Some(self.seal_of(&digest));
+        digest
+    }
+
+    /// The seal of a plan whose [`Plan::digest`] is `digest`.
+    fn seal_of(&self, digest: &str) -> Seal {
+        let mac = self.plan_mac(digest, &self.config, &self.state);
+        Seal {
             state: self.state.clone(),
             config: self.config.clone(),
             mac: hex(&mac.finalize().into_bytes()),
-        });
-        digest
+        }
+    }
+
+    /// Seals `plan` as [`Sealer::seal`] does and writes it to `out` as
+    /// [`Plan::write_json`] does, the same bytes, in about the time of the longer of the
+    /// two: the digest is computed on a second thread while the operations are written,
+    /// and the seal, the last field, is written when it is known. Returns the digest.
+    ///
+    /// # Errors
+    /// The first write error of `out` (the plan then carries no new seal).
+    pub fn write_sealed(
+        &self,
+        plan: &mut Plan,
+        out: impl std::io::Write,
+    ) -> std::io::Result<String> {
+        let (sent, received) = std::sync::mpsc::channel();
+        let digest = std::cell::RefCell::new(None);
+        let seal = std::cell::RefCell::new(None);
+        let shared: &Plan = plan;
+        std::thread::scope(|threads| {
+            threads.spawn(move || {
+                // The writer may have stopped on an error and no longer listen.
+                let _ = sent.send(shared.digest());
+            });
+            shared.write_json_sealed_by(out, &|| {
+                let d = received.recv().ok()?;
+                let s = self.seal_of(&d);
+                *digest.borrow_mut() = Some(d);
+                *seal.borrow_mut() = Some(s.clone());
+                Some(s)
+            })
+        })?;
+        let (Some(digest), Some(seal)) = (digest.into_inner(), seal.into_inner()) else {
+            return Err(std::io::Error::other(
+                "the plan's digest could not be computed",
+            ));
+        };
+        plan.seal = Some(seal);
+        Ok(digest)
     }
 
     /// Checks the seal of `plan`: `Err` says why the plan is not taken as one this
@@ -201,5 +244,85 @@ mod tests {
                 .contains("altered")
         );
         assert!(!format!("{sealer:?}").contains("7, 7"));
+    }
+
+    #[test]
+    fn sealing_while_writing_gives_the_bytes_and_digest_of_sealing_first() {
+        use crate::plan::{Action, CreateUser, GroupRef, PrincipalKind, PrincipalRef, Ref};
+        use std::sync::Arc;
+        let mut plan = Plan::new();
+        let mut t = TargetPlan::new("bi", "file");
+        for i in 0..300 {
+            let login = format!("user{i}");
+            let created = t.push(
+                Action::CreateUser(CreateUser::new(
+                    &format!("s{i}"),
+                    &idbridge_core::NewUser::new(&login),
+                    "f",
+                )),
+                vec![],
+            );
+            t.push(
+                Action::AddMember {
+                    group: Arc::new(GroupRef {
+                        at: Ref::Id("G1".into()),
+                        name: "staff".into(),
+                    }),
+                    member: Arc::new(PrincipalRef {
+                        kind: PrincipalKind::User,
+                        at: Ref::Created(created),
+                        name: login.as_str().into(),
+                    }),
+                },
+                vec![created],
+            );
+        }
+        plan.targets.push(t);
+        plan.made_by = Some("alice".into());
+        let sealer = Sealer::new([7u8; 32], b"config");
+
+        let mut first = plan.clone();
+        let digest_first = sealer.seal(&mut first);
+        let mut bytes_first = Vec::new();
+        first.write_json(&mut bytes_first).expect("written");
+
+        let mut later = plan.clone();
+        let mut bytes_later = Vec::new();
+        let digest_later = sealer
+            .write_sealed(&mut later, &mut bytes_later)
+            .expect("written");
+        assert_eq!(digest_later, digest_first);
+        assert_eq!(later.seal, first.seal);
+        assert!(bytes_later == bytes_first, "the same bytes");
+        let back =
+            Plan::from_json(&String::from_utf8(bytes_later).expect("utf-8")).expect("parses");
+        sealer.check(&back).expect("the seal holds");
+
+        // Without a maker the field is left out, as the derived form leaves it out.
+        let mut anonymous = plan.clone();
+        anonymous.made_by = None;
+        let mut a = anonymous.clone();
+        sealer.seal(&mut a);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        a.write_json(&mut x).expect("written");
+        sealer
+            .write_sealed(&mut anonymous, &mut y)
+            .expect("written");
+        assert!(x == y, "the same bytes without a maker");
+
+        // A write error stops it and leaves the plan unsealed.
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut failing = plan.clone();
+        let e = sealer.write_sealed(&mut failing, Full).expect_err("fails");
+        assert!(e.to_string().contains("disk full"), "{e}");
+        assert!(failing.seal.is_none());
     }
 }

@@ -77,8 +77,8 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
         let saving = std::time::Instant::now();
         // Sealed, so that `apply` takes it only unaltered, with this configuration and
         // this state file.
-        let digest = engine.seal(&mut plan)?;
-        save(&plan, path).map_err(|e| {
+        let sealer = engine.sealer_for(&mut plan)?;
+        let digest = save(&sealer, &mut plan, path).map_err(|e| {
             Error::unavailable(format!(
                 "cannot write the plan to `{}`: {e}",
                 path.display()
@@ -107,10 +107,15 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
 
 /// Writes the saved form of `plan` to `path` as it is serialized (see
 /// [`idbridge_sync::Plan::write_json`]).
-fn save(plan: &idbridge_sync::Plan, path: &std::path::Path) -> std::io::Result<()> {
+fn save(
+    sealer: &idbridge_sync::seal::Sealer,
+    plan: &mut idbridge_sync::Plan,
+    path: &std::path::Path,
+) -> std::io::Result<String> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    plan.write_json(&mut out)?;
-    std::io::Write::flush(&mut out)
+    let digest = sealer.write_sealed(plan, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(digest)
 }
 
 /// The largest saved plan `idbridge apply` and `idbridge approve` read: 16 GiB. A first

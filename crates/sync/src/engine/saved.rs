@@ -196,8 +196,18 @@ impl Engine {
     /// # Errors
     /// A state file whose key cannot be read or made.
     pub fn seal(&self, plan: &mut Plan) -> Result<String> {
+        Ok(self.sealer_for(plan)?.seal(plan))
+    }
+
+    /// Marks `plan` as made by the operating-system user (see [`Plan::made_by`]) and
+    /// returns the sealer to save it with ([`crate::seal::Sealer::write_sealed`]): what
+    /// [`Engine::seal`] does, for a plan sealed as it is written.
+    ///
+    /// # Errors
+    /// As [`Engine::seal`].
+    pub fn sealer_for(&self, plan: &mut Plan) -> Result<crate::seal::Sealer> {
         plan.made_by = Some(idbridge_store::os_user());
-        Ok(self.sealer()?.seal(plan))
+        self.sealer()
     }
 
     /// Checks a saved plan before it is applied: its seal (it was written by this

@@ -95,11 +95,51 @@ impl Plan {
         idbridge_core::json_outline::to_writer_outline(out, self, SAVED_OUTLINE_DEPTH)
     }
 
+    /// [`Plan::write_json`] of this plan with the seal `seal` returns, asked for only when
+    /// the writing reaches it: the seal is the last field, so the digest it covers can be
+    /// computed while the rest is written (see [`crate::seal::Sealer::write_sealed`]).
+    /// `seal` returning `None` stops the writing with an error.
+    pub(crate) fn write_json_sealed_by(
+        &self,
+        out: impl Write,
+        seal: &dyn Fn() -> Option<Seal>,
+    ) -> std::io::Result<()> {
+        let sealed = SealedLater { plan: self, seal };
+        idbridge_core::json_outline::to_writer_outline(out, &sealed, SAVED_OUTLINE_DEPTH)
+    }
+
     /// The plan in the form of its `serde_json::Value`, every object's keys sorted, to be
     /// serialized as it goes (one operation converted at a time); the form
     /// `idbridge plan --json` has always printed.
     pub fn as_value_form(&self) -> impl Serialize + '_ {
         ValueForm(self)
+    }
+}
+
+/// A plan serialized as its derived `Serialize` does, but for the seal, which comes from
+/// a function called when the seal is reached (see [`Plan::write_json_sealed_by`]). A
+/// test holds the two to the same bytes.
+struct SealedLater<'a> {
+    plan: &'a Plan,
+    seal: &'a dyn Fn() -> Option<Seal>,
+}
+
+impl Serialize for SealedLater<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let p = self.plan;
+        let mut st = s.serialize_struct("Plan", 5)?;
+        st.serialize_field("format", &p.format)?;
+        st.serialize_field("created", &p.created)?;
+        st.serialize_field("targets", &p.targets)?;
+        match &p.made_by {
+            Some(by) => st.serialize_field("made_by", by)?,
+            None => st.skip_field("made_by")?,
+        }
+        let seal = (self.seal)()
+            .ok_or_else(|| S::Error::custom("the plan's digest could not be computed"))?;
+        st.serialize_field("seal", &seal)?;
+        st.end()
     }
 }
 
