@@ -517,3 +517,26 @@ fn a_directory_goes_to_a_snapshot_and_back_unchanged() {
     );
     assert_eq!(Directory::from_snapshot(&snap), d);
 }
+
+#[test]
+fn a_name_that_is_its_own_key_is_borrowed_and_keys_agree_with_fold() {
+    use std::borrow::Cow;
+    for name in [
+        "ada",
+        "ada.lovelace@example.com",
+        "Ada",
+        "ÉMILE",
+        "zoë",
+        "",
+        "a B",
+    ] {
+        let key = super::fold_key(name);
+        assert_eq!(key, super::fold(name), "{name}");
+        let borrowed = matches!(key, Cow::Borrowed(_));
+        assert_eq!(
+            borrowed,
+            name.is_ascii() && name == name.to_lowercase(),
+            "{name}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use idbridge_core::{Error, Result, Scope};
 
 use super::packed::PackedUsers;
-use super::{DirUser, Directory, fold, is_valid_email};
+use super::{DirUser, Directory, fold, fold_key, is_valid_email};
 
 /// The most problems one validation error lists before summarising the rest.
 const MAX_REPORTED_PROBLEMS: usize = 20;
@@ -226,7 +226,7 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
             out.push(format!("{me}: empty login"));
         } else if login.trim() != login {
             out.push(format!("{me}: login has leading or trailing spaces"));
-        } else if let Some(first) = logins.insert(fold(login), i) {
+        } else if let Some(first) = logins.insert(fold_key(login), i) {
             out.push(format!(
                 "{me}: duplicate login (ignoring case), already used by users[{first}] ({})",
                 users.login(first)
