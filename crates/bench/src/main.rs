@@ -19,8 +19,8 @@ mod serve_latency;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// The shipped binary's allocator (see `crates/cli/src/main.rs`): in-process memory and
-/// time figures are then those of the program users run.
+/// The shipped binary's allocator (`idbridge::Allocator`): in-process memory and time
+/// figures are then those of the program users run.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

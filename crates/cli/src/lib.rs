@@ -5,6 +5,9 @@
 //! its adapter crates so that the linker keeps their registrations:
 //!
 //! ```ignore
+//! #[global_allocator]
+//! static ALLOCATOR: idbridge::Allocator = idbridge::Allocator;
+//!
 //! fn main() -> std::process::ExitCode {
 //!     acme_portal::link(); // one line per adapter crate of the program's own
 //!     idbridge::main()
@@ -20,6 +23,19 @@
 //! `exit`'s codes: 0 success (converged, nothing to do), 1 failed, 2 changes pending
 //! (`plan`), 3 partly failed (`apply`, `sync`, `offboard`, `plan`: some targets done, some
 //! failed or unreachable), 64 usage error. docs/operations.md lists them per command.
+
+/// The allocator the shipped binary declares as its global allocator, for programs that
+/// run [`main`] too: jemalloc with the `jemalloc` feature (on by default; not on MSVC),
+/// the system allocator otherwise. With reads on several threads, the C library's
+/// allocator held about a quarter more memory at the peak of a million-user `plan`
+/// (docs/performance.md).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+pub use tikv_jemallocator::Jemalloc as Allocator;
+
+/// The allocator the shipped binary declares as its global allocator: the system
+/// allocator, as this build has no `jemalloc` feature (or targets MSVC).
+#[cfg(not(all(feature = "jemalloc", not(target_env = "msvc"))))]
+pub use std::alloc::System as Allocator;
 
 mod alerts;
 mod commands;
