@@ -105,16 +105,29 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_the_waiter_stops_the_work() {
-        let finished = Arc::new(AtomicBool::new(false));
-        let flag = finished.clone();
+        /// Marks that the work's future was dropped before it finished.
+        struct Dropped(Arc<AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(dropped.clone());
+        // Work that never ends by itself: only ending the task drops its guard.
         let waiter = on_own_task(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            flag.store(true, Ordering::SeqCst);
+            let _guard = guard;
+            std::future::pending::<()>().await;
             Ok(())
         });
         // Polled once (the task starts), then dropped.
         let _ = tokio::time::timeout(std::time::Duration::from_millis(20), waiter).await;
-        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-        assert!(!finished.load(Ordering::SeqCst));
+        for _ in 0..500 {
+            if dropped.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(dropped.load(Ordering::SeqCst), "the task was ended");
     }
 }
