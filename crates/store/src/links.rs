@@ -125,24 +125,22 @@ impl Store {
             }
             return Ok(());
         }
+        let failed = |e: &rusqlite::Error| self.error("cannot read links", e);
         let conn = self.conn()?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT source_id, target_id, fingerprint FROM links
                  WHERE target = ?1 AND kind = ?2 ORDER BY source_id",
             )
-            .map_err(|e| self.error("cannot read links", &e))?;
+            .map_err(|e| failed(&e))?;
         let mut rows = stmt
             .query(params![target, kind.as_str()])
-            .map_err(|e| self.error("cannot read links", &e))?;
-        while let Some(r) = rows
-            .next()
-            .map_err(|e| self.error("cannot read links", &e))?
-        {
+            .map_err(|e| failed(&e))?;
+        while let Some(r) = rows.next().map_err(|e| failed(&e))? {
             let field = |i: usize| {
                 r.get_ref(i)
                     .and_then(|v| v.as_str().map_err(Into::into))
-                    .map_err(|e| self.error("cannot read links", &e))
+                    .map_err(|e| failed(&e))
             };
             each(field(0)?, field(1)?, field(2)?)?;
         }

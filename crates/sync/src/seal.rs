@@ -128,7 +128,6 @@ impl Sealer {
     ) -> std::io::Result<String> {
         let (sent, received) = std::sync::mpsc::channel();
         let digest = std::cell::RefCell::new(None);
-        let seal = std::cell::RefCell::new(None);
         let shared: &Plan = plan;
         std::thread::scope(|threads| {
             threads.spawn(move || {
@@ -137,17 +136,17 @@ impl Sealer {
             });
             shared.write_json_sealed_by(out, &|| {
                 let d = received.recv().ok()?;
-                let s = self.seal_of(&d);
+                let seal = self.seal_of(&d);
                 *digest.borrow_mut() = Some(d);
-                *seal.borrow_mut() = Some(s.clone());
-                Some(s)
+                Some(seal)
             })
         })?;
-        let (Some(digest), Some(seal)) = (digest.into_inner(), seal.into_inner()) else {
+        let Some(digest) = digest.into_inner() else {
             return Err(std::io::Error::other(
                 "the plan's digest could not be computed",
             ));
         };
+        let seal = self.seal_of(&digest);
         plan.seal = Some(seal);
         Ok(digest)
     }
