@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use idbridge_core::{Error, Principal, Result, User};
@@ -146,7 +147,11 @@ pub struct UserTable {
     text: Text,
     rows: Vec<UserRow>,
     attributes: Vec<BTreeMap<String, String>>,
-    by_id: HashTable<u32>,
+    /// Positions by id, built from every row by the first lookup and kept up to date by
+    /// [`UserTable::push`] after that. Built at once, it is sized once and reads the rows
+    /// in order; grown while a million users are appended, it would be rehashed twenty
+    /// times, each time reading every row's id again from a random place.
+    by_id: OnceLock<HashTable<u32>>,
     hasher: DefaultHashBuilder,
 }
 
@@ -219,21 +224,20 @@ impl UserTable {
             attributes,
             enabled: u.enabled,
         });
-        let hash = self.hasher.hash_one(u.id.as_str());
-        let (text, rows) = (&self.text, &self.rows);
-        match self
-            .by_id
-            .find_mut(hash, |&p| text.get(rows[p as usize].id) == u.id)
-        {
-            Some(p) => *p = pos32,
-            None => {
-                let hasher = &self.hasher;
-                self.by_id.insert_unique(hash, pos32, |&p| {
-                    hasher.hash_one(text.get(rows[p as usize].id))
-                });
-            }
+        if let Some(index) = self.by_id.get_mut() {
+            index_row(index, &self.hasher, &self.text, &self.rows, pos32);
         }
         Ok(position)
+    }
+
+    /// The index of every row by id, in one pass at its final size.
+    fn build_index(&self) -> HashTable<u32> {
+        let mut index = HashTable::with_capacity(self.rows.len());
+        // Every position fits: `push` refuses a row past `u32::MAX - 1`.
+        for p in 0..self.rows.len() as u32 {
+            index_row(&mut index, &self.hasher, &self.text, &self.rows, p);
+        }
+        index
     }
 
     /// Releases spare capacity once a listing is complete.
@@ -282,10 +286,11 @@ impl UserTable {
         self.text.get(self.rows[position].id)
     }
 
-    /// The position of the user with this id.
+    /// The position of the user with this id. The first lookup indexes the table.
     pub fn find(&self, id: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(id);
         self.by_id
+            .get_or_init(|| self.build_index())
             .find(hash, |&p| self.text.get(self.rows[p as usize].id) == id)
             .map(|&p| p as usize)
     }
@@ -298,6 +303,27 @@ impl UserTable {
     /// Owned copies of every user.
     pub fn to_users(&self) -> Vec<User> {
         self.iter().map(|u| u.to_user()).collect()
+    }
+}
+
+/// Indexes the row at `position` by its id; a later row of the same id takes the place of
+/// the earlier one.
+fn index_row(
+    index: &mut HashTable<u32>,
+    hasher: &DefaultHashBuilder,
+    text: &Text,
+    rows: &[UserRow],
+    position: u32,
+) {
+    let id = text.get(rows[position as usize].id);
+    let hash = hasher.hash_one(id);
+    match index.find_mut(hash, |&p| text.get(rows[p as usize].id) == id) {
+        Some(p) => *p = position,
+        None => {
+            index.insert_unique(hash, position, |&p| {
+                hasher.hash_one(text.get(rows[p as usize].id))
+            });
+        }
     }
 }
 
@@ -626,9 +652,18 @@ mod tests {
 
     #[test]
     fn a_repeated_id_leads_to_the_later_row() {
-        let t = UserTable::from_users(vec![user("1", "a"), user("1", "b")]).expect("table");
+        let mut t = UserTable::from_users(vec![user("1", "a"), user("1", "b")]).expect("table");
         assert_eq!(t.len(), 2);
         assert_eq!(t.find("1"), Some(1));
+        // Rows appended once the index exists are indexed as they come.
+        t.extend(vec![user("2", "c"), user("1", "d")])
+            .expect("extend");
+        assert_eq!((t.find("1"), t.find("2")), (Some(3), Some(2)));
+        // A copy made before the first lookup indexes itself the same way.
+        let mut fresh = UserTable::from_users(vec![user("1", "a")]).expect("table");
+        let copy = fresh.clone();
+        fresh.push(user("1", "b")).expect("push");
+        assert_eq!((copy.find("1"), fresh.find("1")), (Some(0), Some(1)));
     }
 
     #[test]

@@ -202,22 +202,59 @@ type Seeded = hashbrown::DefaultHashBuilder;
 type FastMap<K, V> = hashbrown::HashMap<K, V, Seeded>;
 type FastSet<K> = hashbrown::HashSet<K, Seeded>;
 
+/// The records among `0..n` whose key (`None`: not checked) repeats an earlier record's,
+/// each with the latest earlier record of the same key.
+///
+/// The keys' hashes are sorted with the records' positions, so that equal keys end up
+/// side by side: this reads the records in order and sorts in place, where a map of a
+/// million keys is a write to a random place of a large table for each. Only records of
+/// the same hash are compared.
+fn repeats<K: std::hash::Hash + Eq>(
+    n: usize,
+    key: impl Fn(usize) -> Option<K>,
+) -> FastMap<usize, usize> {
+    use std::hash::BuildHasher;
+    let hasher = Seeded::default();
+    let mut hashed: Vec<(u64, usize)> = (0..n)
+        .filter_map(|i| key(i).map(|k| (hasher.hash_one(k), i)))
+        .collect();
+    hashed.sort_unstable();
+    let mut out = FastMap::default();
+    for run in hashed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        // Positions rise within a run; runs are almost always one record long.
+        for (at, &(_, later)) in run.iter().enumerate().skip(1) {
+            let k = key(later);
+            if let Some(&(_, earlier)) = run[..at].iter().rev().find(|(_, e)| key(*e) == k) {
+                out.insert(later, earlier);
+            }
+        }
+    }
+    out
+}
+
 /// [`Directory::problems`] of `users` with the groups, roles and grants of `rest` (whose
 /// own users are not looked at).
 pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory) -> Vec<String> {
     let mut out = Vec::new();
 
-    // Ids and names come from the file: a seeded hasher, and a fast one (these maps hold
-    // every user).
-    let mut user_ids = FastMap::with_capacity_and_hasher(users.count(), Seeded::default());
-    let mut logins = FastMap::with_capacity_and_hasher(users.count(), Seeded::default());
-    for i in 0..users.count() {
+    let n = users.count();
+    let id_key = |i: usize| Some(users.id(i)).filter(|id| !id.trim().is_empty());
+    let login_key = |i: usize| {
+        let login = users.login(i);
+        (!login.trim().is_empty() && login.trim() == login).then(|| fold_key(login))
+    };
+    let repeated_ids = repeats(n, id_key);
+    let repeated_logins = repeats(n, login_key);
+    for i in 0..n {
         // Formatted only for a problem: most users have none.
         let me = Describe(users, i);
         let (id, login) = (users.id(i), users.login(i));
         if id.trim().is_empty() {
             out.push(format!("{me}: empty id"));
-        } else if let Some(first) = user_ids.insert(id, i) {
+        } else if let Some(first) = repeated_ids.get(&i) {
             out.push(format!(
                 "{me}: duplicate id, already used by users[{first}]"
             ));
@@ -226,7 +263,7 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
             out.push(format!("{me}: empty login"));
         } else if login.trim() != login {
             out.push(format!("{me}: login has leading or trailing spaces"));
-        } else if let Some(first) = logins.insert(fold_key(login), i) {
+        } else if let Some(&first) = repeated_logins.get(&i) {
             out.push(format!(
                 "{me}: duplicate login (ignoring case), already used by users[{first}] ({})",
                 users.login(first)
@@ -238,7 +275,6 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
             out.push(format!("{me}: malformed email `{email}`"));
         }
     }
-    drop((user_ids, logins));
 
     let mut group_ids = HashMap::new();
     let mut group_names: HashMap<String, usize> = HashMap::new();
@@ -381,4 +417,40 @@ pub(crate) fn problems_with<U: UserRecords + ?Sized>(users: &U, rest: &Directory
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeats;
+
+    /// A key whose hash is the same for every value, so that every key collides.
+    #[derive(PartialEq, Eq)]
+    struct Colliding(&'static str);
+
+    impl std::hash::Hash for Colliding {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            state.write_u8(0);
+        }
+    }
+
+    #[test]
+    fn each_repeat_names_the_latest_earlier_record_of_its_key() {
+        let keys = ["a", "b", "", "a", "c", "b", "a", ""];
+        let key = |i: usize| Some(keys[i]).filter(|k| !k.is_empty());
+        let found = repeats(keys.len(), key);
+        let mut found: Vec<(usize, usize)> = found.into_iter().collect();
+        found.sort_unstable();
+        // Unchecked records (the empty keys) repeat nothing.
+        assert_eq!(found, vec![(3, 0), (5, 1), (6, 3)]);
+    }
+
+    #[test]
+    fn keys_of_the_same_hash_are_told_apart() {
+        let keys = ["x", "y", "x", "z", "y"];
+        let found = repeats(keys.len(), |i| Some(Colliding(keys[i])));
+        let mut found: Vec<(usize, usize)> = found.into_iter().collect();
+        found.sort_unstable();
+        assert_eq!(found, vec![(2, 0), (4, 1)]);
+        assert!(repeats(3, |i| Some(Colliding(["p", "q", "r"][i]))).is_empty());
+    }
 }
