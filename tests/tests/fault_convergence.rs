@@ -1,14 +1,17 @@
 //! Fault suite: with every emulator injecting 10 % faults (429 with `Retry-After` 0 or 1 s,
 //! 500, 503, dropped connections, slow answers), a first sync of 1,000 users into every
-//! registered vendor emulator converges to exactly the desired state, read back from each target with
-//! the faults off: every user, group and membership there once, nothing missing, nothing
-//! doubled. A second run, with the faults on again, plans nothing and writes nothing.
+//! registered vendor emulator carries out all but the rare operation whose request met a
+//! fault on every attempt, and a second converges to exactly the desired state, read back
+//! from each target with the faults off: every user, group and membership there once,
+//! nothing missing, nothing doubled. A third run, with the faults on again, plans nothing
+//! and writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use idbridge_core::Principal;
 use idbridge_e2e::World;
 use idbridge_file::{DirGroup, DirUser, Directory, Format};
+use idbridge_sync::{OpOutcome, OpProblem, Plan, RunReport};
 use idbridge_testkit::emulator::{EmulatorOptions, FaultSpec};
 
 const USERS: usize = 1_000;
@@ -163,8 +166,29 @@ fn set_faults(w: &World, on: bool) {
     }
 }
 
+/// The most operations the first sync may leave failed. The HTTP layer tries a request five
+/// times; at 10 % faults all five meet one about once in 100,000 requests, and the first
+/// sync sends about 26,000: a quarter of the runs see one such operation, about one run in
+/// 6,000 four or more. An engine that stopped retrying what it should (a create
+/// whose answer was lost, 4 % of them) would leave a hundred.
+const FIRST_RUN_MAX_FAILED: usize = 3;
+
+/// Runs a sync, again (up to three times more) while it fails before planning: a run
+/// reads a thousand accounts through the faults, and a read that fails every attempt stops
+/// it before it plans or writes anything, as the nightly job's next run would be started.
+async fn sync_until_read(w: &World) -> (Plan, RunReport) {
+    let mut run = w.sync().await;
+    for _ in 0..3 {
+        if run.is_ok() {
+            break;
+        }
+        run = w.sync().await;
+    }
+    run.expect("a sync reads and plans")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_sync_under_ten_percent_faults_converges_exactly_and_a_second_plans_nothing() {
+async fn syncs_under_ten_percent_faults_converge_exactly_and_then_plan_nothing() {
     let mut w = World::new();
     let text = directory().to_text(Format::Json).expect("serialize");
     let source_json = w.dir.path().join("source.json");
@@ -189,28 +213,55 @@ async fn a_first_sync_under_ten_percent_faults_converges_exactly_and_a_second_pl
         .map(|e| e.server.log().faults())
         .sum();
     assert!(faulted > 100, "faults were injected: {faulted}");
+    let failed: Vec<&OpProblem> = report
+        .targets
+        .iter()
+        .flat_map(|t| &t.problems)
+        .filter(|p| p.outcome == OpOutcome::Failed)
+        .collect();
+    let rendered = || idbridge_sync::report::render_run(&report);
     assert!(
-        report.converged(),
-        "the first sync did not converge under faults:\n{}",
-        idbridge_sync::report::render_run(&report)
+        failed.len() <= FIRST_RUN_MAX_FAILED,
+        "the first sync left {} operations failed under faults:\n{}",
+        failed.len(),
+        rendered()
     );
+    for p in &failed {
+        // Only what the faults cause: a server error, throttling or a lost connection
+        // that outlasted the request's attempts.
+        assert!(
+            p.error.contains("(unavailable)") || p.error.contains("(rate_limited)"),
+            "{} {} failed for a reason other than the injected faults: {}\n{}",
+            p.operation,
+            p.resource,
+            p.error,
+            rendered()
+        );
+    }
+    assert!(
+        report
+            .targets
+            .iter()
+            .all(|t| t.fatal.is_none() && t.refused.is_none() && t.unavailable.is_none()),
+        "{}",
+        rendered()
+    );
+
+    if !report.converged() {
+        let (_, report) = sync_until_read(&w).await;
+        assert!(
+            report.converged(),
+            "the second sync did not converge under faults:\n{}",
+            idbridge_sync::report::render_run(&report)
+        );
+    }
 
     set_faults(&w, false);
     assert_exact(&w).await;
 
     set_faults(&w, true);
     let before: Vec<usize> = w.targets.iter().map(|t| t.served_writes()).collect();
-    // The second run reads a thousand accounts through the faults; a read that fails
-    // every attempt stops the run before it plans (and it writes nothing): run it again,
-    // as the nightly job would.
-    let mut second = w.sync().await;
-    for _ in 0..3 {
-        if second.is_ok() {
-            break;
-        }
-        second = w.sync().await;
-    }
-    let (plan, report) = second.expect("the second sync reads and plans");
+    let (plan, report) = sync_until_read(&w).await;
     assert!(
         plan.is_empty(),
         "{}",
@@ -218,5 +269,5 @@ async fn a_first_sync_under_ten_percent_faults_converges_exactly_and_a_second_pl
     );
     assert!(report.converged());
     let after: Vec<usize> = w.targets.iter().map(|t| t.served_writes()).collect();
-    assert_eq!(after, before, "the second run sent no write");
+    assert_eq!(after, before, "the run after convergence sent no write");
 }
