@@ -168,6 +168,15 @@ impl World {
             .collect()
     }
 
+    /// The latency each target's emulator has injected so far (see
+    /// [`idbridge_testkit::emulator::RequestLog::latency_waited`]).
+    pub fn latency_waited(&self) -> Vec<Duration> {
+        self.targets
+            .iter()
+            .map(|t| t.emulator.server.log().latency_waited())
+            .collect()
+    }
+
     /// Retries the adapters made so far, per target (each retry is also a request).
     pub fn retries(&self) -> Vec<u64> {
         self.engine

@@ -206,7 +206,7 @@ struct Done {
     fatal: Option<Error>,
 }
 
-type OpFuture<'a> = Pin<Box<dyn Future<Output = Vec<Done>> + Send + 'a>>;
+type OpFuture<'a> = Pin<Box<dyn Future<Output = run::Called> + Send + 'a>>;
 
 /// What a successful call produced.
 struct Performed {

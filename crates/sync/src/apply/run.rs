@@ -1,7 +1,10 @@
 //! Running operations, alone or in a batch, the same way: every write is journaled as
 //! `started` (durably) before it is sent, the answer is settled by
 //! [`perform::settle`](super::perform::settle), and every outcome is journaled with its
-//! links before anything that depends on it starts.
+//! links ([`journal_outcomes`]) before anything that depends on it starts. The call ends
+//! with the answers ([`Called::Answered`]): the scheduler journals them outside the
+//! call's place among the `concurrency` calls in flight, so that the next call is sent
+//! while the state file takes the outcome.
 
 use idbridge_core::{Error, Group, GroupWrite, MemberWrite, Result, User, UserWrite};
 use idbridge_store::{Outcome, Write};
@@ -12,23 +15,33 @@ use super::records::{journal_row, outcome_row, to_json};
 use super::{ApplyContext, Done, Performed};
 use crate::plan::{Action, TargetPlan};
 
+/// How a call ends.
+pub(super) enum Called {
+    /// Its operations ended before anything was sent: their `started` rows could not be
+    /// written.
+    Ended(Vec<Done>),
+    /// The target answered (or failed to): each operation's result, to journal with
+    /// [`journal_outcomes`] before it counts as done.
+    Answered(Vec<(usize, Result<Performed>)>),
+}
+
 /// Runs operation `i` alone.
 pub(super) async fn run_one(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     i: usize,
     resolved: Result<Resolved>,
-) -> Vec<Done> {
+) -> Called {
     let action = &plan.ops[i].action;
     tracing::debug!(target = %plan.target, op = action.name(), resource = %action.resource(), "operation");
     // Every write is announced before it is sent, so that a process killed between the
     // target's answer and the result's row still leaves the write in the journal (and a
     // disable or delete leaves the record's last state there).
     if let Err(failed) = journal_started(ctx, plan, &[i]).await {
-        return failed;
+        return Called::Ended(failed);
     }
     let result = perform(ctx, plan, action, resolved).await;
-    journal_outcomes(ctx, plan, vec![(i, result)]).await
+    Called::Answered(vec![(i, result)])
 }
 
 /// Sends a batch of user writes in one call: each keeps its own journal rows (`started`
@@ -37,14 +50,14 @@ pub(super) async fn run_batch(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     batch: Vec<usize>,
-) -> Vec<Done> {
+) -> Called {
     // Only user writes are batched (see `Action::is_user_write`).
     let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = batch
         .into_iter()
         .filter_map(|i| user_write(&plan.ops[i].action).map(|w| (i, w)))
         .unzip();
     if let Err(failed) = journal_started(ctx, plan, &ids).await {
-        return failed;
+        return Called::Ended(failed);
     }
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
     let results = ctx.handle.write_users(batch_writes).await;
@@ -59,14 +72,14 @@ pub(super) async fn run_group_batch(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     batch: Vec<usize>,
-) -> Vec<Done> {
+) -> Called {
     // Only group writes are batched here (see `Action::is_group_write`).
     let (ids, batch_writes): (Vec<usize>, Vec<GroupWrite>) = batch
         .into_iter()
         .filter_map(|i| group_write(&plan.ops[i].action).map(|w| (i, w)))
         .unzip();
     if let Err(failed) = journal_started(ctx, plan, &ids).await {
-        return failed;
+        return Called::Ended(failed);
     }
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "group write batch");
     let results = ctx.handle.write_groups(batch_writes).await;
@@ -74,7 +87,7 @@ pub(super) async fn run_group_batch(
 }
 
 /// Settles the answers of a batch of user or group writes (operations `ids`, in order),
-/// each as a single write's answer is, and journals their outcomes: a create must answer
+/// each as a single write's answer is: a create must answer
 /// its record (`id_of` gives the new id, `what` names the kind in the error), an answer
 /// missing from the batch fails its operation.
 async fn settle_batch<R: serde::Serialize>(
@@ -84,7 +97,7 @@ async fn settle_batch<R: serde::Serialize>(
     results: Vec<Result<Option<R>>>,
     id_of: impl Fn(&R) -> &str,
     what: &str,
-) -> Vec<Done> {
+) -> Called {
     let mut results = results.into_iter();
     let mut outcomes = Vec::with_capacity(ids.len());
     for i in ids {
@@ -114,7 +127,7 @@ async fn settle_batch<R: serde::Serialize>(
         });
         outcomes.push((i, settle(ctx, plan, action, sent).await));
     }
-    journal_outcomes(ctx, plan, outcomes).await
+    Called::Answered(outcomes)
 }
 
 /// Sends a batch of membership changes in one call: each keeps its own journal rows
@@ -123,10 +136,10 @@ pub(super) async fn run_member_batch(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     batch: Vec<(usize, MemberWrite)>,
-) -> Vec<Done> {
+) -> Called {
     let (ids, writes): (Vec<usize>, Vec<MemberWrite>) = batch.into_iter().unzip();
     if let Err(failed) = journal_started(ctx, plan, &ids).await {
-        return failed;
+        return Called::Ended(failed);
     }
     tracing::debug!(target = %plan.target, writes = writes.len(), "membership batch");
     let mut results = ctx.handle.write_members(writes).await.into_iter();
@@ -143,7 +156,7 @@ pub(super) async fn run_member_batch(
         });
         outcomes.push((i, settle(ctx, plan, &plan.ops[i].action, sent).await));
     }
-    journal_outcomes(ctx, plan, outcomes).await
+    Called::Answered(outcomes)
 }
 
 /// Journals a batch's writes as started, in one durable transaction, before anything is
@@ -172,7 +185,7 @@ async fn journal_started(
 
 /// Journals the outcomes of a batch in one transaction (each operation's outcome row and
 /// links) and turns them into results; a journal failure is fatal, reported once.
-async fn journal_outcomes(
+pub(super) async fn journal_outcomes(
     ctx: &ApplyContext<'_>,
     plan: &TargetPlan,
     outcomes: Vec<(usize, Result<Performed>)>,

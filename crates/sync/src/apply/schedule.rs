@@ -13,10 +13,14 @@ use super::batch::{MemberQueue, member_write};
 use super::perform::resolve;
 use super::records::journal_row;
 use super::retry::Retries;
-use super::run::{run_batch, run_group_batch, run_member_batch, run_one};
+use super::run::{Called, journal_outcomes, run_batch, run_group_batch, run_member_batch, run_one};
 use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, TargetReport};
 use crate::events::{OperationOutcome, RunEvent};
 use crate::plan::TargetPlan;
+
+/// The journaling of a call's outcomes, ending with its operations' results.
+type JournalFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Done>> + Send + 'a>>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 /// Where an operation stands.
@@ -103,6 +107,9 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         }
     }
     let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
+    // Calls answered, their outcomes being journaled: no longer among the `concurrency`
+    // calls in flight, as they send nothing more.
+    let mut journaling: FuturesUnordered<JournalFuture<'_>> = FuturesUnordered::new();
     let mut finished = 0usize;
     let concurrency = ctx.concurrency.max(1);
     let mut retries = Retries::new(concurrency);
@@ -164,8 +171,18 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 _ => inflight.push(Box::pin(run_member_batch(ctx, plan, batch))),
             }
         }
-        let Some(done) = inflight.next().await else {
-            break;
+        let done = tokio::select! {
+            // Outcomes first: they may free dependents to send.
+            biased;
+            Some(done) = journaling.next() => done,
+            Some(called) = inflight.next() => match called {
+                Called::Ended(done) => done,
+                Called::Answered(outcomes) => {
+                    journaling.push(Box::pin(journal_outcomes(ctx, plan, outcomes)));
+                    continue;
+                }
+            },
+            else => break,
         };
         retries.count_call(done.iter().map(|d| &d.result));
         for d in done {
@@ -181,11 +198,11 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                         () = tokio::time::sleep(wait) => run_one(ctx, plan, i, resolved).await,
                         // A stop request ends the wait: the failure stands (it is
                         // journaled already) and nothing new is sent.
-                        () = ctx.stop.stopped() => vec![Done {
+                        () = ctx.stop.stopped() => Called::Ended(vec![Done {
                             op: i,
                             result: Err(error),
                             fatal: None,
-                        }],
+                        }]),
                     }
                 }));
                 continue;

@@ -44,6 +44,8 @@ pub struct RequestLog {
     reads: AtomicU64,
     writes: AtomicU64,
     faults: AtomicU64,
+    /// The injected latency waited, in nanoseconds, over every request.
+    waited_nanos: AtomicU64,
     entries: Mutex<Vec<LoggedRequest>>,
     issued: Mutex<BTreeSet<String>>,
 }
@@ -62,6 +64,18 @@ impl RequestLog {
     /// How many requests got an injected fault.
     pub fn faults(&self) -> u64 {
         self.faults.load(Ordering::Relaxed)
+    }
+
+    /// The latency injected so far, each request's wait as the timer gave it, summed: a
+    /// wait of 20 ms lasts 20 to 21 ms, as the timer wakes on its next millisecond. Zero
+    /// when the server adds no latency.
+    pub fn latency_waited(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.waited_nanos.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn add_latency_waited(&self, waited: std::time::Duration) {
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.waited_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// A copy of every request received, in arrival order.

@@ -180,7 +180,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, kill: Arc<Notify>) 
     let class = (shared.classify)(req.method().as_str(), path);
     shared.log.record(req.method(), path, class, fault);
     if !shared.options.latency.is_zero() {
+        let started = std::time::Instant::now();
         tokio::time::sleep(shared.options.latency).await;
+        shared.log.add_latency_waited(started.elapsed());
     }
     match fault {
         Some(Fault::Reset) => {
@@ -224,6 +226,31 @@ pub(in crate::emulator) mod tests {
             "/ping",
             get(|| async { "pong" }).post(|| async { "posted" }),
         )
+    }
+
+    #[tokio::test]
+    async fn the_latency_waited_is_summed_over_the_requests() {
+        let latency = std::time::Duration::from_millis(5);
+        let options = EmulatorOptions {
+            latency,
+            ..EmulatorOptions::default()
+        };
+        let server = serve(router(), by_method, options).await.expect("serve");
+        let plain = serve(router(), by_method, EmulatorOptions::default())
+            .await
+            .expect("serve");
+        let client = reqwest::Client::new();
+        for s in [&server, &plain] {
+            for _ in 0..2 {
+                client
+                    .get(format!("{}/ping", s.url()))
+                    .send()
+                    .await
+                    .expect("get");
+            }
+        }
+        assert!(server.log().latency_waited() >= latency * 2);
+        assert!(plain.log().latency_waited().is_zero());
     }
 
     #[tokio::test]
