@@ -204,7 +204,7 @@ pub fn lower_bounds(world: &World, f: &SyncFigures) -> Vec<Duration> {
 /// The lower bound of a run at the latency the emulators injected: per target, the
 /// latency its requests waited / its concurrency. No client keeping at most `concurrency`
 /// requests in flight finishes sooner; it is above [`lower_bounds`] by what the timer adds
-/// to each wait (a 20 ms wait lasts 20 to 21 ms).
+/// to each wait (a 20 ms wait lasts about 21 ms).
 pub fn injected_bounds(world: &World, f: &SyncFigures) -> Vec<Duration> {
     f.waited
         .iter()

@@ -208,6 +208,9 @@ struct Done {
 
 type OpFuture<'a> = Pin<Box<dyn Future<Output = run::Called> + Send + 'a>>;
 
+/// The journaling of a call's outcomes, ending with its operations' results.
+type JournalFuture<'a> = Pin<Box<dyn Future<Output = Vec<Done>> + Send + 'a>>;
+
 /// What a successful call produced.
 struct Performed {
     created: Option<String>,

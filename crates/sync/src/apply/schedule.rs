@@ -14,13 +14,9 @@ use super::perform::resolve;
 use super::records::journal_row;
 use super::retry::Retries;
 use super::run::{Called, journal_outcomes, run_batch, run_group_batch, run_member_batch, run_one};
-use super::{ApplyContext, Done, OpFuture, OpOutcome, OpProblem, TargetReport};
+use super::{ApplyContext, Done, JournalFuture, OpFuture, OpOutcome, OpProblem, TargetReport};
 use crate::events::{OperationOutcome, RunEvent};
 use crate::plan::TargetPlan;
-
-/// The journaling of a call's outcomes, ending with its operations' results.
-type JournalFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Done>> + Send + 'a>>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 /// Where an operation stands.

@@ -67,8 +67,8 @@ impl RequestLog {
     }
 
     /// The latency injected so far, each request's wait as the timer gave it, summed: a
-    /// wait of 20 ms lasts 20 to 21 ms, as the timer wakes on its next millisecond. Zero
-    /// when the server adds no latency.
+    /// wait of 20 ms lasts about 21 ms, as the timer wakes on its next millisecond and the
+    /// task then waits for a worker. Zero when the server adds no latency.
     pub fn latency_waited(&self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.waited_nanos.load(Ordering::Relaxed))
     }
