@@ -133,6 +133,24 @@ pub fn plan_target(
     Ok(p.finish())
 }
 
+/// A position in a [`UserTable`], or none: an `Option<usize>` in four bytes, for the
+/// planner's arrays of one entry per user (a million users, three targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MaybePosition(u32);
+
+impl MaybePosition {
+    const NONE: MaybePosition = MaybePosition(u32::MAX);
+
+    /// Position `p` of a table: below `u32::MAX`, which [`UserTable::push`] refuses.
+    fn some(p: usize) -> MaybePosition {
+        MaybePosition(u32::try_from(p).unwrap_or(u32::MAX))
+    }
+
+    fn get(self) -> Option<usize> {
+        (self != MaybePosition::NONE).then_some(self.0 as usize)
+    }
+}
+
 /// What a source user is in one target's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UserTarget {
@@ -163,20 +181,20 @@ struct SourceUsers<'i> {
     /// The desired state in the target; `None` when the user does not map.
     desired: Vec<Option<DesiredUser<'i>>>,
     /// The target account claimed for it (by link or correlation key).
-    claim: Vec<Option<usize>>,
+    claim: Vec<MaybePosition>,
     /// In a conflict: nothing is done with it.
     conflicted: Vec<bool>,
     /// Claimed through its stored link: that link's fingerprint.
     linked_fp: Vec<Option<u64>>,
-    /// The offboarding hold that keeps it disabled.
-    held: Vec<Option<&'i Hold>>,
+    /// The offboarding hold that keeps it disabled, for the few users one holds.
+    held: HashMap<usize, &'i Hold>,
     /// The operation that creates its account.
     created: Vec<Option<usize>>,
     /// What it is in the plan, for memberships and grants (set once users are planned).
     target: Vec<UserTarget>,
     /// Claimed by a correlation key rather than its link: the key (an adoption of an
-    /// existing account).
-    matched_by: Vec<Option<&'static str>>,
+    /// existing account), for the few users that are.
+    matched_by: HashMap<usize, &'static str>,
     /// Claimed through a link that says the account keeps its own login.
     keeps_login: Vec<bool>,
 }
@@ -186,7 +204,7 @@ struct Accounts<'i> {
     /// The accounts by normalised login, built when first needed.
     by_login: Option<HashMap<Cow<'i, str>, Slot>>,
     /// The source user that claims it.
-    owner: Vec<Option<usize>>,
+    owner: Vec<MaybePosition>,
     /// Protected: never touched.
     protected: Vec<bool>,
     /// Claimed by a mapped source user (and not protected).
@@ -271,18 +289,18 @@ impl<'s, 'i> Planner<'s, 'i> {
             plan,
             users: SourceUsers {
                 desired: Vec::new(),
-                claim: vec![None; sources],
+                claim: vec![MaybePosition::NONE; sources],
                 conflicted: vec![false; sources],
                 linked_fp: vec![None; sources],
-                held: vec![None; sources],
+                held: HashMap::new(),
                 created: vec![None; sources],
                 target: Vec::new(),
-                matched_by: vec![None; sources],
+                matched_by: HashMap::new(),
                 keeps_login: vec![false; sources],
             },
             accounts: Accounts {
                 by_login: None,
-                owner: vec![None; tusers.len()],
+                owner: vec![MaybePosition::NONE; tusers.len()],
                 protected: vec![false; tusers.len()],
                 active: vec![false; tusers.len()],
                 contained: vec![false; tusers.len()],
@@ -323,7 +341,7 @@ impl<'s, 'i> Planner<'s, 'i> {
 
     /// A user link fingerprint of target account `t`, as stored (see [`Self::user_fp_text`]).
     fn account_fp_text(&self, t: usize, fp: u64) -> String {
-        match self.accounts.owner[t] {
+        match self.accounts.owner[t].get() {
             Some(i) => self.user_fp_text(i, fp),
             None => fingerprint_text(fp),
         }

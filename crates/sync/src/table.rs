@@ -9,12 +9,15 @@
 //! instead of hashing strings again for every target.
 
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use hashbrown::HashMap;
 use idbridge_core::{Error, Principal, Result, User};
 use idbridge_store::{Link, LinkKind, Store};
+
+mod index;
+
+use index::PositionIndex;
 
 /// A piece of a table's text: start and length in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -151,8 +154,7 @@ pub struct UserTable {
     /// [`UserTable::push`] after that. Built at once, it is sized once and reads the rows
     /// in order; grown while a million users are appended, it would be rehashed twenty
     /// times, each time reading every row's id again from a random place.
-    by_id: OnceLock<HashTable<u32>>,
-    hasher: DefaultHashBuilder,
+    by_id: OnceLock<PositionIndex>,
 }
 
 impl std::fmt::Debug for UserTable {
@@ -225,17 +227,17 @@ impl UserTable {
             enabled: u.enabled,
         });
         if let Some(index) = self.by_id.get_mut() {
-            index_row(index, &self.hasher, &self.text, &self.rows, pos32);
+            index_row(index, &self.text, &self.rows, pos32);
         }
         Ok(position)
     }
 
     /// The index of every row by id, in one pass at its final size.
-    fn build_index(&self) -> HashTable<u32> {
-        let mut index = HashTable::with_capacity(self.rows.len());
+    fn build_index(&self) -> PositionIndex {
+        let mut index = PositionIndex::with_capacity(self.rows.len());
         // Every position fits: `push` refuses a row past `u32::MAX - 1`.
         for p in 0..self.rows.len() as u32 {
-            index_row(&mut index, &self.hasher, &self.text, &self.rows, p);
+            index_row(&mut index, &self.text, &self.rows, p);
         }
         index
     }
@@ -288,11 +290,28 @@ impl UserTable {
 
     /// The position of the user with this id. The first lookup indexes the table.
     pub fn find(&self, id: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
-        self.by_id
-            .get_or_init(|| self.build_index())
-            .find(hash, |&p| self.text.get(self.rows[p as usize].id) == id)
-            .map(|&p| p as usize)
+        self.index()
+            .find(id, |p| self.id(p as usize))
+            .map(|p| p as usize)
+    }
+
+    /// The position of each of `ids`, in order, passed to `each`: what [`UserTable::find`]
+    /// gives, for many ids at a time. In a table of a million users each lookup waits on
+    /// memory several times; these lookups wait together, a batch of ids at a time.
+    pub fn find_each<'k>(
+        &self,
+        ids: impl IntoIterator<Item = &'k str>,
+        mut each: impl FnMut(Option<usize>),
+    ) {
+        self.index().find_each(
+            ids,
+            |p| self.id(p as usize),
+            |p| each(p.map(|p| p as usize)),
+        );
+    }
+
+    fn index(&self) -> &PositionIndex {
+        self.by_id.get_or_init(|| self.build_index())
     }
 
     /// Every user, in listing order.
@@ -308,23 +327,9 @@ impl UserTable {
 
 /// Indexes the row at `position` by its id; a later row of the same id takes the place of
 /// the earlier one.
-fn index_row(
-    index: &mut HashTable<u32>,
-    hasher: &DefaultHashBuilder,
-    text: &Text,
-    rows: &[UserRow],
-    position: u32,
-) {
+fn index_row(index: &mut PositionIndex, text: &Text, rows: &[UserRow], position: u32) {
     let id = text.get(rows[position as usize].id);
-    let hash = hasher.hash_one(id);
-    match index.find_mut(hash, |&p| text.get(rows[p as usize].id) == id) {
-        Some(p) => *p = position,
-        None => {
-            index.insert_unique(hash, position, |&p| {
-                hasher.hash_one(text.get(rows[p as usize].id))
-            });
-        }
-    }
+    index.upsert(id, position, |p| text.get(rows[p as usize].id));
 }
 
 /// A stored link, borrowed from a [`LinkTable`].
@@ -359,8 +364,7 @@ pub const KEEPS_LOGIN: &str = "+keeps-login";
 pub struct LinkTable {
     text: Text,
     rows: Vec<LinkRow>,
-    by_source: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    by_source: PositionIndex,
 }
 
 impl std::fmt::Debug for LinkTable {
@@ -411,13 +415,15 @@ impl LinkTable {
     /// An empty table with room for `links` links: growing the index a million links long
     /// one link at a time rehashes it twenty times.
     pub fn with_capacity(links: usize) -> LinkTable {
-        let mut t = LinkTable::new();
-        t.rows.reserve(links);
-        let (text, rows, hasher) = (&t.text, &t.rows, &t.hasher);
-        t.by_source.reserve(links, |&p| {
-            hasher.hash_one(text.get(rows[p as usize].source))
-        });
-        t
+        LinkTable {
+            rows: Vec::with_capacity(links),
+            by_source: PositionIndex::with_capacity(links),
+            ..LinkTable::new()
+        }
+    }
+
+    fn source(&self, position: u32) -> &str {
+        self.text.get(self.rows[position as usize].source)
     }
 
     /// Adds a link, or replaces the one of the same source id.
@@ -425,12 +431,7 @@ impl LinkTable {
     /// # Errors
     /// As [`LinkTable::from_links`].
     pub fn insert(&mut self, source_id: &str, target_id: &str, fingerprint: &str) -> Result<()> {
-        let hash = self.hasher.hash_one(source_id);
-        let (text, rows) = (&self.text, &self.rows);
-        let existing = self
-            .by_source
-            .find(hash, |&p| text.get(rows[p as usize].source) == source_id)
-            .copied();
+        let existing = self.by_source.find(source_id, |p| self.source(p));
         let target = self.text.push(target_id)?;
         let (fingerprint, keeps_login) = match fingerprint.strip_suffix(KEEPS_LOGIN) {
             Some(f) => (parse_fingerprint(f), true),
@@ -452,10 +453,9 @@ impl LinkTable {
             fingerprint,
             keeps_login,
         });
-        let (text, rows, hasher) = (&self.text, &self.rows, &self.hasher);
-        self.by_source.insert_unique(hash, position, |&p| {
-            hasher.hash_one(text.get(rows[p as usize].source))
-        });
+        let (text, rows) = (&self.text, &self.rows);
+        self.by_source
+            .upsert(source_id, position, |p| text.get(rows[p as usize].source));
         Ok(())
     }
 
@@ -470,12 +470,24 @@ impl LinkTable {
 
     /// The link of a source id.
     pub fn get(&self, source_id: &str) -> Option<LinkRef<'_>> {
-        let hash = self.hasher.hash_one(source_id);
         self.by_source
-            .find(hash, |&p| {
-                self.text.get(self.rows[p as usize].source) == source_id
-            })
-            .map(|&p| self.view(&self.rows[p as usize]))
+            .find(source_id, |p| self.source(p))
+            .map(|p| self.view(&self.rows[p as usize]))
+    }
+
+    /// The link of each of `source_ids`, in order, passed to `each`: what
+    /// [`LinkTable::get`] gives, with the lookups' waits on memory overlapping (see
+    /// [`UserTable::find_each`]).
+    pub fn get_each<'s, 'k>(
+        &'s self,
+        source_ids: impl IntoIterator<Item = &'k str>,
+        mut each: impl FnMut(Option<LinkRef<'s>>),
+    ) {
+        self.by_source.find_each(
+            source_ids,
+            |p| self.source(p),
+            |p| each(p.map(|p| self.view(&self.rows[p as usize]))),
+        );
     }
 
     /// Every link.
@@ -559,10 +571,19 @@ impl Members {
 
     /// Sets the members of `group`, the users among them resolved against `users`.
     pub fn insert(&mut self, group: String, principals: Vec<Principal>, users: &UserTable) {
+        let user_ids = principals.iter().filter_map(|p| match p {
+            Principal::User(id) => Some(id.as_str()),
+            Principal::Group(_) => None,
+        });
+        let mut found = Vec::with_capacity(principals.len());
+        users.find_each(user_ids, |i| {
+            found.push(i.and_then(|i| u32::try_from(i).ok()))
+        });
+        let mut found = found.into_iter();
         let mut list = MemberList::default();
         for p in principals {
             match &p {
-                Principal::User(id) => match users.find(id).and_then(|i| u32::try_from(i).ok()) {
+                Principal::User(_) => match found.next().flatten() {
                     Some(i) => list.users.push(i),
                     None => list.others.push(p),
                 },
@@ -677,6 +698,36 @@ mod tests {
         assert_eq!((l.target_id, l.fingerprint), ("t9", Some(1)));
         assert_eq!(t.get("s2").expect("link").fingerprint, None);
         assert!(t.get("s3").is_none());
+    }
+
+    #[test]
+    fn many_ids_are_looked_up_at_once_as_one_at_a_time() {
+        let users: Vec<User> = (0..100).map(|i| user(&format!("u{i}"), "x")).collect();
+        let t = UserTable::from_users(users).expect("table");
+        let mut links = LinkTable::new();
+        for i in (0..100).step_by(3) {
+            let fp = format!("{i:016x}");
+            links
+                .insert(&format!("s{i}"), &format!("u{i}"), &fp)
+                .expect("insert");
+        }
+        // Found and missing ids mixed, more than one batch of them.
+        let asked: Vec<String> = (0..150).map(|i| format!("u{}", 149 - i)).collect();
+        let mut found = Vec::new();
+        t.find_each(asked.iter().map(String::as_str), |p| found.push(p));
+        let alone: Vec<Option<usize>> = asked.iter().map(|id| t.find(id)).collect();
+        assert_eq!(found, alone);
+        assert_eq!((found[50], found[149]), (Some(99), Some(0)));
+        let sources: Vec<String> = (0..150).map(|i| format!("s{i}")).collect();
+        let mut got = Vec::new();
+        links.get_each(sources.iter().map(String::as_str), |l| got.push(l));
+        let alone: Vec<Option<LinkRef<'_>>> = sources.iter().map(|s| links.get(s)).collect();
+        assert_eq!(got, alone);
+        assert_eq!(got.iter().flatten().count(), 34);
+        assert_eq!(
+            got[3].map(|l| (l.target_id, l.fingerprint)),
+            Some(("u3", Some(3)))
+        );
     }
 
     #[test]

@@ -12,13 +12,13 @@ use idbridge_store::Link;
 use crate::plan::{Account, Conflict};
 use crate::settings::CorrelationKey;
 use crate::state::Effective;
-use crate::table::UserTable;
+use crate::table::{LinkRef, UserTable};
 use crate::util::{norm, norm_key};
 
 use super::lookalike;
 use super::map::DesiredUser;
 use super::source::SourceIndex;
-use super::{Planner, Slot, TargetInput, describe_group, index_insert};
+use super::{MaybePosition, Planner, Slot, TargetInput, describe_group, index_insert};
 
 /// A source user's field that is checked for look-alikes before anything is planned.
 #[derive(Debug, Clone, Copy)]
@@ -310,23 +310,40 @@ impl<'i> Planner<'_, 'i> {
         let users: &'i UserTable = &src.src.users;
         let tusers: &'i UserTable = &input.state.users;
         let s = self.s;
-        // Correlate: links first.
+        // Correlate: links first. Looked up a chunk of users at a time, their links then
+        // the accounts those name, so that the lookups' waits on memory overlap.
+        const CHUNK: usize = 1024;
         let mut links_of_present = 0usize;
-        for (i, u) in users.iter().enumerate() {
-            let Some(l) = input.user_links.get(u.id) else {
-                continue;
-            };
-            links_of_present += 1;
-            if let Some(t) = tusers.find(l.target_id) {
-                self.users.claim[i] = Some(t);
-                self.accounts.owner[t] = Some(i);
-                self.users.linked_fp[i] = l.fingerprint;
-                self.users.keeps_login[i] = l.keeps_login && !s.adopt_renames_login;
-            }
+        let mut linked: Vec<(usize, LinkRef<'i>)> = Vec::with_capacity(CHUNK);
+        for start in (0..users.len()).step_by(CHUNK) {
+            let end = (start + CHUNK).min(users.len());
+            linked.clear();
+            let mut i = start;
+            input
+                .user_links
+                .get_each((start..end).map(|i| users.id(i)), |l| {
+                    if let Some(l) = l {
+                        linked.push((i, l));
+                    }
+                    i += 1;
+                });
+            links_of_present += linked.len();
+            let mut claimed = linked.iter();
+            tusers.find_each(linked.iter().map(|(_, l)| l.target_id), |t| {
+                let Some(&(i, l)) = claimed.next() else {
+                    return;
+                };
+                if let Some(t) = t {
+                    self.users.claim[i] = MaybePosition::some(t);
+                    self.accounts.owner[t] = MaybePosition::some(i);
+                    self.users.linked_fp[i] = l.fingerprint;
+                    self.users.keeps_login[i] = l.keeps_login && !s.adopt_renames_login;
+                }
+            });
         }
         // Then correlation keys; collect claims so that a doubly claimed account is seen.
         let unclaimed = (0..users.len())
-            .any(|i| self.users.claim[i].is_none() && self.users.desired[i].is_some());
+            .any(|i| self.users.claim[i].get().is_none() && self.users.desired[i].is_some());
         if unclaimed {
             self.correlate_by_keys();
         }
@@ -390,7 +407,7 @@ impl<'i> Planner<'_, 'i> {
         let mut taken: Vec<(usize, usize)> = Vec::new();
         for (i, d) in self.users.desired.iter().enumerate() {
             let Some(d) = d else { continue };
-            if self.users.claim[i].is_some() {
+            if self.users.claim[i].get().is_some() {
                 continue;
             }
             for key in &s.correlate {
@@ -409,7 +426,7 @@ impl<'i> Planner<'_, 'i> {
                     }
                     Some(Slot::One(t)) => {
                         let t = *t;
-                        if let Some(other) = self.accounts.owner[t] {
+                        if let Some(other) = self.accounts.owner[t].get() {
                             // Linked to another source user: if that user is renamed away
                             // from this login, the account is not this user's; it will be
                             // created after the rename.
@@ -448,6 +465,7 @@ impl<'i> Planner<'_, 'i> {
         }
         for (i, t) in taken {
             let other = self.accounts.owner[t]
+                .get()
                 .map(|o| self.src.src.users.id(o).to_string())
                 .unwrap_or_default();
             self.conflict_user(
@@ -460,7 +478,7 @@ impl<'i> Planner<'_, 'i> {
         claims.sort_unstable_by_key(|(t, _)| *t);
         for (t, claimants) in claims {
             if claimants.len() > 1 && claimants.iter().all(|&i| self.users.conflicted[i]) {
-                self.accounts.owner[t] = Some(claimants[0]);
+                self.accounts.owner[t] = MaybePosition::some(claimants[0]);
             } else if claimants.len() > 1 {
                 self.conflict_user(
                     claimants,
@@ -468,9 +486,11 @@ impl<'i> Planner<'_, 'i> {
                     "several source users match this one target account; none is applied".into(),
                 );
             } else {
-                self.users.claim[claimants[0]] = Some(t);
-                self.accounts.owner[t] = Some(claimants[0]);
-                self.users.matched_by[claimants[0]] = keys.get(&claimants[0]).copied();
+                self.users.claim[claimants[0]] = MaybePosition::some(t);
+                self.accounts.owner[t] = MaybePosition::some(claimants[0]);
+                if let Some(&key) = keys.get(&claimants[0]) {
+                    self.users.matched_by.insert(claimants[0], key);
+                }
             }
         }
     }

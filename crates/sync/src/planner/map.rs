@@ -145,7 +145,7 @@ impl<'i> Planner<'_, 'i> {
                             .str(&fingerprint_text(d.fingerprint))
                             .str("held")
                             .value();
-                        self.users.held[i] = Some(h);
+                        self.users.held.insert(i, h);
                     }
                     desired.push(Some(d));
                 }

@@ -29,7 +29,7 @@ impl<'i> Planner<'_, 'i> {
         for i in 0..self.users.desired.len() {
             let r = match (
                 &self.users.desired[i],
-                self.users.claim[i],
+                self.users.claim[i].get(),
                 self.users.created[i],
             ) {
                 _ if self.users.conflicted[i] => UserTarget::Absent,

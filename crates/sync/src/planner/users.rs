@@ -44,7 +44,7 @@ impl<'i> Planner<'_, 'i> {
         // Diff claimed accounts; remember which logins renames free up.
         let mut freed: HashMap<String, usize> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
-            let Some(t) = self.users.claim[i] else {
+            let Some(t) = self.users.claim[i].get() else {
                 continue;
             };
             if self.users.conflicted[i] {
@@ -58,7 +58,7 @@ impl<'i> Planner<'_, 'i> {
                 });
                 continue;
             }
-            let matched_by = self.users.matched_by[i];
+            let matched_by = self.users.matched_by.get(&i).copied();
             if matched_by.is_some() && desired[i].is_some() {
                 if let Some(why) = self.adoption_refusal(t) {
                     self.plan.refused.push(Refused {
@@ -205,7 +205,7 @@ impl<'i> Planner<'_, 'i> {
                 }
             }
             if !d.enabled {
-                let reason = match self.users.held[i] {
+                let reason = match self.users.held.get(&i).copied() {
                     Some(h) => {
                         self.list_held(t, h);
                         Reason::Held
@@ -244,7 +244,7 @@ impl<'i> Planner<'_, 'i> {
         // Create the rest.
         let mut cannot_create = 0usize;
         for (i, u) in users.iter().enumerate() {
-            if self.users.claim[i].is_some() || self.users.conflicted[i] {
+            if self.users.claim[i].get().is_some() || self.users.conflicted[i] {
                 continue;
             }
             let Some(d) = &desired[i] else {
@@ -325,7 +325,7 @@ impl<'i> Planner<'_, 'i> {
                 .collect()
         };
         for (t, cur) in tusers.iter().enumerate() {
-            if self.accounts.owner[t].is_some() {
+            if self.accounts.owner[t].get().is_some() {
                 continue;
             }
             if self.accounts.protected[t] {
