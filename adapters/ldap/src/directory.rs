@@ -352,7 +352,8 @@ async fn complete_ranges(
                 .await?
             else {
                 return Err(Error::protocol(format!(
-                    "{}: group `{}` disappeared while its {} values were read in ranges;                      read again",
+                    "{}: group `{}` disappeared while its {} values were read in ranges; \
+                    read again",
                     c.url, entry.dn, range.attribute
                 )));
             };

@@ -110,6 +110,12 @@ fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
         "content was altered",
     );
     assert!(text.contains("refusing to apply"), "{text}");
+    assert!(
+        text.contains(
+            "nothing was changed. Make a new plan with `idbridge plan --out` and review it"
+        ),
+        "{text}"
+    );
     assert!(!target_text(dir.path()).contains("evil.admin"));
 
     // A changed number is an alteration too.
@@ -141,6 +147,10 @@ fn a_hand_edited_plan_is_refused_naming_why_and_an_unedited_one_applies_once() {
     assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
     let text = all_output(&out);
     assert!(text.contains("was already applied in run 1"), "{text}");
+    assert!(
+        text.contains("nothing was changed. See `idbridge journal --run 1`, or make a new plan"),
+        "{text}"
+    );
     assert!(!text.contains("already exists"), "{text}");
     assert_eq!(text.matches("already applied").count(), 1, "{text}");
 }
@@ -216,7 +226,8 @@ fn a_plan_whose_source_user_left_is_refused_naming_the_user_or_applied_without_i
     assert!(
         text.contains("create_user bob")
             && text.contains("the source user `bob` is no longer in the source")
-            && text.contains("--drop-stale"),
+            && text.contains("the source changed since it was made, so these operations are no longer called for:")
+            && text.contains("or pass --drop-stale to apply the rest (nothing was changed)"),
         "{text}"
     );
     assert!(

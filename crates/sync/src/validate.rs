@@ -221,39 +221,39 @@ pub fn stale_reasons(
 /// What identifies an operation across two plans of the same target: its kind and the
 /// records it addresses, with the fingerprint of the desired state when it has one, but
 /// not its number or what it saw of the target (that is [`stale_reasons`]' concern).
-fn op_key(plan: &TargetPlan, action: &Action) -> String {
-    let at = |r: &Ref| match r {
-        Ref::Id(id) => format!("id:{id}"),
-        Ref::Created(n) => match plan.ops.get(*n).map(|o| &o.action) {
-            Some(Action::CreateUser(c)) => format!("new-user:{}", c.source_id()),
-            Some(Action::CreateGroup(c)) => format!("new-group:{}", c.source_id),
-            _ => format!("new:{n}"),
-        },
-    };
+/// Written into `out` as text; two operations are alike when their texts are the same.
+fn write_op_key(
+    out: &mut impl std::fmt::Write,
+    plan: &TargetPlan,
+    action: &Action,
+) -> std::fmt::Result {
     let name = action.name();
     let source_id = action.source_id().unwrap_or_default();
     let fingerprint = action.fingerprint().unwrap_or_default();
     let id = action.target_id().unwrap_or_default();
+    let at = |r| At(plan, r);
     match action {
         Action::CreateUser(_)
         | Action::CreateGroup(_)
         | Action::LinkUser(_)
-        | Action::LinkGroup(_) => format!("{name} {source_id} {fingerprint}"),
+        | Action::LinkGroup(_) => write!(out, "{name} {source_id} {fingerprint}"),
         Action::UpdateUser(_) | Action::EnableUser(_) | Action::UpdateGroup(_) => {
-            format!("{name} {source_id} {id} {fingerprint}")
+            write!(out, "{name} {source_id} {id} {fingerprint}")
         }
-        Action::DisableUser(d) => format!("{name} {id} {} {:?}", d.reason.as_str(), d.fingerprint),
-        Action::DeleteUser(d) => format!("{name} {id} {}", d.reason.as_str()),
-        Action::DeleteGroup(_) | Action::RevokeSessions(_) => format!("{name} {id}"),
-        Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
-            format!(
-                "{name} {} {:?} {}",
-                at(&group.at),
-                member.kind,
-                at(&member.at)
-            )
+        Action::DisableUser(d) => {
+            write!(out, "{name} {id} {} {:?}", d.reason.as_str(), d.fingerprint)
         }
-        Action::Grant(r) | Action::Revoke(r) => format!(
+        Action::DeleteUser(d) => write!(out, "{name} {id} {}", d.reason.as_str()),
+        Action::DeleteGroup(_) | Action::RevokeSessions(_) => write!(out, "{name} {id}"),
+        Action::AddMember { group, member } | Action::RemoveMember { group, member } => write!(
+            out,
+            "{name} {} {:?} {}",
+            at(&group.at),
+            member.kind,
+            at(&member.at)
+        ),
+        Action::Grant(r) | Action::Revoke(r) => write!(
+            out,
             "{name} {} {} {:?} {}",
             r.role,
             r.scope,
@@ -263,18 +263,105 @@ fn op_key(plan: &TargetPlan, action: &Action) -> String {
     }
 }
 
-/// A 128-bit digest of an operation's key (two SipHashes with fixed keys), compared only
-/// within one process: two distinct keys share one with odds of about 2^-100 for a plan
-/// of millions of operations.
-fn key_digest(key: &str) -> u128 {
+/// A record an operation addresses, as its key names it: an existing record by id, one
+/// the plan creates by its source record (the numbers of two plans differ).
+struct At<'a>(&'a TargetPlan, &'a Ref);
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Ref::Id(id) => write!(f, "id:{id}"),
+            Ref::Created(n) => match self.0.ops.get(*n).map(|o| &o.action) {
+                Some(Action::CreateUser(c)) => write!(f, "new-user:{}", c.source_id()),
+                Some(Action::CreateGroup(c)) => write!(f, "new-group:{}", c.source_id),
+                _ => write!(f, "new:{n}"),
+            },
+        }
+    }
+}
+
+/// A 128-bit digest of an operation's key (two SipHashes with fixed keys, fed the key as
+/// it is written: no text is made), compared only within one process: two distinct keys
+/// share one with odds of about 2^-100 for a plan of millions of operations.
+fn key_digest(plan: &TargetPlan, action: &Action) -> u128 {
     use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        key.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+    struct Digest([std::hash::DefaultHasher; 2]);
+    impl std::fmt::Write for Digest {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for h in &mut self.0 {
+                h.write(s.as_bytes());
+            }
+            Ok(())
+        }
+    }
+    let mut d = Digest([
+        std::hash::DefaultHasher::new(),
+        std::hash::DefaultHasher::new(),
+    ]);
+    for (salt, h) in (0u8..).zip(&mut d.0) {
+        salt.hash(h);
+    }
+    // Writing into hashers cannot fail.
+    let _ = write_op_key(&mut d, plan, action);
+    let [a, b] = d.0.map(|h| h.finish());
+    (u128::from(a) << 64) | u128::from(b)
+}
+
+/// Key digests, sorted, with where each run of digests sharing their first bits starts:
+/// digests are spread evenly, so a lookup reads one short run (one or two cache misses)
+/// where a binary search of millions would wait on memory at each of its last dozen steps.
+struct DigestSet {
+    sorted: Vec<u128>,
+    /// Per value of the first `bits` bits, the position of the first digest at or past it
+    /// (one more entry, the length, closes the last run).
+    starts: Vec<usize>,
+    bits: u32,
+}
+
+impl DigestSet {
+    fn new(mut digests: Vec<u128>) -> DigestSet {
+        digests.sort_unstable();
+        // About two digests a run.
+        let bits = (digests.len() / 2)
+            .max(2)
+            .next_power_of_two()
+            .trailing_zeros();
+        let runs = 1usize << bits;
+        let mut starts = Vec::with_capacity(runs + 1);
+        let mut at = 0;
+        for run in 0..runs {
+            while digests
+                .get(at)
+                .is_some_and(|&d| DigestSet::run_of(d, bits) < run)
+            {
+                at += 1;
+            }
+            starts.push(at);
+        }
+        starts.push(digests.len());
+        DigestSet {
+            sorted: digests,
+            starts,
+            bits,
+        }
+    }
+
+    /// The run of `digest`: its first `bits` bits (1 to 63).
+    fn run_of(digest: u128, bits: u32) -> usize {
+        // Fewer than 64 bits: the value fits.
+        (digest >> (128 - bits)) as usize
+    }
+
+    fn contains(&self, digest: u128) -> bool {
+        let run = DigestSet::run_of(digest, self.bits);
+        match (self.starts.get(run), self.starts.get(run + 1)) {
+            (Some(&from), Some(&to)) => self
+                .sorted
+                .get(from..to)
+                .is_some_and(|r| r.contains(&digest)),
+            _ => false,
+        }
+    }
 }
 
 /// The operations of a saved target plan that the source no longer calls for: `fresh` is
@@ -296,13 +383,13 @@ pub fn source_stale(
     // goes, so that the digests take the room the operations leave.
     let mut wanted: Vec<u128> = Vec::with_capacity(fresh.ops.len());
     while let Some(op) = fresh.ops.pop() {
-        wanted.push(key_digest(&op_key(&fresh, &op.action)));
+        wanted.push(key_digest(&fresh, &op.action));
         if fresh.ops.len() % (1 << 20) == 0 {
             fresh.ops.shrink_to_fit();
         }
     }
     drop(fresh);
-    wanted.sort_unstable();
+    let wanted = DigestSet::new(wanted);
     let group_names: HashMap<&str, &str> = source
         .groups
         .iter()
@@ -312,7 +399,7 @@ pub fn source_stale(
     let mut out = Vec::new();
     for (step, op) in saved.ops.iter().enumerate() {
         let a = &op.action;
-        if wanted.binary_search(&key_digest(&op_key(saved, a))).is_ok() {
+        if wanted.contains(key_digest(saved, a)) {
             continue;
         }
         let is_group = matches!(
@@ -325,15 +412,16 @@ pub fn source_stale(
         let why = match a.source_id() {
             Some(sid) if is_group => match group_names.get(sid) {
                 None => format!("the source group `{sid}` is no longer in the source"),
-                Some(name) => format!(
-                    "the source group `{sid}` (`{name}`) changed since the plan was made"
-                ),
+                Some(name) => {
+                    format!("the source group `{sid}` (`{name}`) changed since the plan was made")
+                }
             },
             Some(sid) => match source.users.find(sid).map(|p| source.users.get(p)) {
                 None => format!("the source user `{sid}` is no longer in the source"),
                 Some(u) if matches!(a, Action::DisableUser(_) | Action::DeleteUser(_)) => {
                     format!(
-                        "the source user `{sid}` (`{}`) changed since the plan was made,                          and no longer calls for it",
+                        "the source user `{sid}` (`{}`) changed since the plan was made, \
+                        and no longer calls for it",
                         u.login
                     )
                 }
@@ -342,7 +430,8 @@ pub fn source_stale(
                     u.login
                 ),
             },
-            None => "the source no longer calls for it (its records changed since the plan                      was made)"
+            None => "the source no longer calls for it (its records changed since the plan \
+            was made)"
                 .to_string(),
         };
         out.push((
@@ -356,6 +445,34 @@ pub fn source_stale(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_set_finds_exactly_its_digests() {
+        assert!(!DigestSet::new(Vec::new()).contains(0));
+        // Spread as digests are, and bunched at both ends of the range.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u128;
+        let mut next = || {
+            x = x.wrapping_mul(0x2545_f491_4f6c_dd1d_0000_0000_0000_0001) ^ (x >> 61);
+            x
+        };
+        let mut held: Vec<u128> = (0..10_000).map(|_| next()).collect();
+        held.extend([0, 1, 2, u128::MAX, u128::MAX - 1]);
+        held.extend(held[..100].to_vec());
+        let set = DigestSet::new(held.clone());
+        for d in &held {
+            assert!(set.contains(*d), "{d:x}");
+        }
+        let mut missed = 0;
+        for _ in 0..10_000 {
+            let d = next();
+            if !held.contains(&d) {
+                assert!(!set.contains(d), "{d:x}");
+                missed += 1;
+            }
+        }
+        assert!(missed > 9_000);
+        assert!(!set.contains(3) && !set.contains(u128::MAX - 2));
+    }
     use crate::plan::{CreateUser, DisableUser, Reason};
     use crate::table::UserTable;
     use idbridge_core::NewUser;

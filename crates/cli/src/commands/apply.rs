@@ -222,7 +222,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             saved_digest = Some(check.digest.clone());
             if let Some(why) = &check.integrity {
                 errln!(
-                    "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with                      `idbridge plan --out` and review it",
+                    "refusing to apply `{}`: {why}; nothing was changed. Make a new plan with \
+                    `idbridge plan --out` and review it",
                     path.display()
                 );
                 return Ok(ExitCode::FAILURE);
@@ -236,7 +237,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             }
             if let Some(run) = &check.applied {
                 errln!(
-                    "`{}` was already applied in run {} (started {}, {}); nothing was changed.                      See `idbridge journal --run {}`, or make a new plan",
+                    "`{}` was already applied in run {} (started {}, {}); nothing was changed. \
+                    See `idbridge journal --run {}`, or make a new plan",
                     path.display(),
                     run.id,
                     run.started.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -275,14 +277,16 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
                     }
                 } else {
                     errln!(
-                        "refusing to apply `{}`: the source changed since it was made, so these                          operations are no longer called for:",
+                        "refusing to apply `{}`: the source changed since it was made, so these \
+                        operations are no longer called for:",
                         path.display()
                     );
                     for r in &source_stale {
                         errln!("  {}", idbridge_core::text::Escaped(r));
                     }
                     errln!(
-                        "make a new plan with `idbridge plan`, or pass --drop-stale to apply                          the rest (nothing was changed)"
+                        "make a new plan with `idbridge plan`, or pass --drop-stale to apply \
+                        the rest (nothing was changed)"
                     );
                     return Ok(ExitCode::FAILURE);
                 }
@@ -349,7 +353,9 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
         ..Default::default()
     };
     let applying = std::time::Instant::now();
-    let report = engine.apply(&plan, &lock, &options).await?;
+    let report = engine
+        .apply_shared(std::sync::Arc::new(plan), &lock, &options)
+        .await?;
     crate::timing::done("apply", applying);
     drop(lock);
     let printing = std::time::Instant::now();

@@ -132,7 +132,9 @@ async fn offboard(engine: Engine, args: Args) -> Result<ExitCode> {
         stop: stop_on_signals(),
         ..Default::default()
     };
-    let report = engine.apply(&plan, &lock, &options).await?;
+    let report = engine
+        .apply_shared(std::sync::Arc::new(plan), &lock, &options)
+        .await?;
     holds::journal_placed(engine.store(), report.run, &hold)?;
     drop(lock);
     if !args.json {

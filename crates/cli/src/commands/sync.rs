@@ -183,7 +183,9 @@ pub(crate) async fn once(
         events: progress(&plan),
         ..Default::default()
     };
-    let report = engine.apply(&plan, lock, &options).await?;
+    let report = engine
+        .apply_shared(std::sync::Arc::new(plan), lock, &options)
+        .await?;
     if let Some(m) = metrics {
         m.run_finished(&report, started.elapsed());
     }

@@ -261,8 +261,9 @@ impl Engine {
         }
         let snapshot = self.read().await?;
         // The plan that would be made now: what the source calls for, and what the guards
-        // count, from the current state rather than from the file; one target at a time.
-        self.plan_each_target(&snapshot, |now| {
+        // count, from the current state rather than from the file; one target at a time,
+        // the accounts it creates as the saved plan does kept once for both.
+        self.plan_each_target(&snapshot, Some(plan), |now| {
             let Some(tp) = plan.target(&now.target) else {
                 return Ok(());
             };

@@ -1,9 +1,11 @@
 //! The operation that creates a user, packed: a first sync of a million users plans three
 //! million of them, so each keeps its texts (source id, fingerprint, login, e-mail, name,
-//! attributes) in one allocation rather than in a dozen.
+//! attributes) in one allocation rather than in a dozen, which targets planned alike
+//! share.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use idbridge_core::NewUser;
 use serde::ser::SerializeMap;
@@ -12,16 +14,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Create a user and link it to its source user: the account to create, the source user's
 /// id, and the fingerprint of the desired state stored with the link.
 ///
-/// Immutable once made. A plan never holds a secret: a password given with the account
+/// Immutable once made, so clones share one allocation: the planner, and the reading of a
+/// saved plan, give the same operation in several targets one. A plan never holds a
+/// secret: a password given with the account
 /// ([`NewUser::password`]) is not kept, and the account is created without one.
 /// Serialized as `{"source_id", "user": <NewUser>, "fingerprint"}`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CreateUser {
     /// `[flags: u8][attribute pairs: u32][fingerprint: 8 bytes, when FP_RAW][ends of the
     /// texts: u32 each][the texts]`, the texts in order source id, fingerprint (unless
     /// FP_RAW), login, e-mail, display name, then each attribute's key and value (in key
     /// order); the header is built from `&str`s only.
-    packed: Box<[u8]>,
+    packed: Arc<[u8]>,
 }
 
 const HAS_EMAIL: u8 = 1;
@@ -103,8 +107,14 @@ impl CreateUser {
             packed.extend_from_slice(t.as_bytes());
         }
         CreateUser {
-            packed: packed.into_boxed_slice(),
+            packed: Arc::from(packed),
         }
+    }
+
+    /// Whether `other` is this operation's one allocation (shared, not only equal).
+    #[cfg(test)]
+    pub(crate) fn shares_with(&self, other: &CreateUser) -> bool {
+        Arc::ptr_eq(&self.packed, &other.packed)
     }
 
     fn flags(&self) -> u8 {

@@ -1,6 +1,7 @@
 //! Reading a saved plan into the same compact form the planner makes: straight from a
 //! reader (never the whole file as one string), each membership's group and member
-//! shared with every other operation that names them, as in the plan that was saved.
+//! shared with every other operation that names them, and each account creation with the
+//! same creation of the other targets, as in the plan that was saved.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +12,7 @@ use idbridge_core::{Error, Result};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use super::action::SavedOp;
-use super::{Action, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
+use super::{Action, CreateUser, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
 
 impl Plan {
     /// Reads a saved plan from `reader` as it is parsed (best buffered) and checks its
@@ -59,15 +60,17 @@ pub(super) fn sharing<T>(read: impl FnOnce() -> T) -> T {
     out
 }
 
-/// One reference per distinct group and member of a plan.
+/// One reference per distinct group and member of a plan, one allocation per distinct
+/// account creation.
 #[derive(Default)]
 struct Interner {
     groups: HashSet<Arc<GroupRef>>,
     members: HashSet<Arc<PrincipalRef>>,
+    creates: HashSet<CreateUser>,
 }
 
-fn shared<T: Eq + std::hash::Hash>(set: &mut HashSet<Arc<T>>, value: &mut Arc<T>) {
-    match set.get(&**value) {
+fn shared<T: Eq + std::hash::Hash + Clone>(set: &mut HashSet<T>, value: &mut T) {
+    match set.get(value) {
         Some(s) => *value = s.clone(),
         None => {
             set.insert(value.clone());
@@ -77,10 +80,13 @@ fn shared<T: Eq + std::hash::Hash>(set: &mut HashSet<Arc<T>>, value: &mut Arc<T>
 
 impl Interner {
     fn intern(&mut self, action: &mut Action) {
-        if let Action::AddMember { group, member } | Action::RemoveMember { group, member } = action
-        {
-            shared(&mut self.groups, group);
-            shared(&mut self.members, member);
+        match action {
+            Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+                shared(&mut self.groups, group);
+                shared(&mut self.members, member);
+            }
+            Action::CreateUser(create) => shared(&mut self.creates, create),
+            _ => {}
         }
     }
 }

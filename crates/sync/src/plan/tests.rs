@@ -100,8 +100,16 @@ fn operations_stay_small_and_a_read_plan_shares_its_references() {
     assert!(std::sync::Arc::ptr_eq(refs[1].1, refs[2].1));
     assert!(std::sync::Arc::ptr_eq(refs[0].0, refs[2].0));
     assert!(!std::sync::Arc::ptr_eq(refs[0].0, refs[1].0));
-    // Targets alike share their references too.
+    // Targets alike share their references too, and their account creations.
     let mut twins = plan.clone();
+    twins.targets[0].push(
+        Action::CreateUser(crate::plan::CreateUser::new(
+            "s1",
+            &NewUser::new("ada"),
+            "00ff00ff00ff00fe",
+        )),
+        vec![],
+    );
     let mut other = twins.targets[0].clone();
     other.target = "other".into();
     twins.targets.push(other);
@@ -118,6 +126,12 @@ fn operations_stay_small_and_a_read_plan_shares_its_references() {
         .expect("a membership");
     assert!(std::sync::Arc::ptr_eq(first.1, second.1));
     assert!(std::sync::Arc::ptr_eq(first.0, second.0));
+    let create = |t: usize| match &back.targets[t].ops[3].action {
+        Action::CreateUser(c) => c.clone(),
+        other => panic!("not a creation: {other:?}"),
+    };
+    assert!(create(0).shares_with(&create(1)));
+    assert_eq!(back, twins);
     // Trailing text is no plan.
     saved.extend_from_slice(b" {}");
     assert!(Plan::from_reader(saved.as_slice()).is_err());

@@ -66,6 +66,16 @@ impl<'i> Planner<'_, 'i> {
         // A few Arcs per group; the loop below needs `self` for the rest.
         let group_refs = self.groups.refs.clone();
         let (mut skipped_adds, mut skipped_removals) = (0usize, 0usize);
+        // Room at once for the direct members of the groups this plan creates, which all
+        // join: a list of millions of operations that doubles as it grows holds both
+        // copies while it moves.
+        let joining: usize = group_refs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| matches!(r.at, Ref::Created(_))))
+            .map(|(g, _)| self.src.direct_users[g].len())
+            .sum();
+        self.plan.ops.reserve(joining);
         for (g, gref) in group_refs.iter().enumerate() {
             let Some(gref) = gref else { continue };
             if let Ref::Id(id) = &gref.at {

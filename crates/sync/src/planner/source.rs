@@ -9,7 +9,7 @@ use hashbrown::HashMap;
 use idbridge_core::{Group, Principal, Role};
 
 use crate::holds::HoldIndex;
-use crate::plan::PrincipalRef;
+use crate::plan::{CreateUser, PrincipalRef};
 use crate::state::SourceState;
 use crate::util::norm;
 
@@ -29,6 +29,9 @@ pub struct SourceIndex<'a> {
     /// Per source user, the member reference the first target planned gave it (see
     /// [`SourceIndex::member`]).
     members: Vec<OnceLock<Arc<PrincipalRef>>>,
+    /// Per source user, the account the first target planned to create for it (see
+    /// [`SourceIndex::create`]).
+    creates: Vec<OnceLock<CreateUser>>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -91,6 +94,7 @@ impl<'a> SourceIndex<'a> {
             closure,
             holds: None,
             members: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
+            creates: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -132,6 +136,44 @@ impl<'a> SourceIndex<'a> {
         // Planning runs on one thread: the cell is empty here.
         let _ = cell.set(member.clone());
         member
+    }
+
+    /// The creation of source user `u`'s account in a target, sharing its one allocation
+    /// with another target's when it is the same there (the same login, e-mail, name,
+    /// attributes and fingerprint: targets mapped alike), so that a first sync into
+    /// several such targets holds each new account once.
+    pub(super) fn create(&self, u: usize, create: CreateUser) -> CreateUser {
+        let Some(cell) = self.creates.get(u) else {
+            return create;
+        };
+        match cell.get() {
+            Some(shared) if *shared == create => shared.clone(),
+            Some(_) => create,
+            None => {
+                // Planning runs on one thread: the cell is empty here.
+                let _ = cell.set(create.clone());
+                create
+            }
+        }
+    }
+
+    /// Offers the account creations of `plan`, a plan already held (a saved plan being
+    /// checked), to be shared by the creations planned alike (see [`SourceIndex::create`]),
+    /// so that planning again holds no second copy of them. A creation whose source user
+    /// is not in the source is left out.
+    pub(crate) fn share_creates(&self, plan: &crate::plan::Plan) {
+        for op in plan.targets.iter().flat_map(|t| &t.ops) {
+            if let crate::plan::Action::CreateUser(c) = &op.action {
+                if let Some(cell) = self
+                    .src
+                    .users
+                    .find(c.source_id())
+                    .and_then(|u| self.creates.get(u))
+                {
+                    let _ = cell.set(c.clone());
+                }
+            }
+        }
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).

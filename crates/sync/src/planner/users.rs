@@ -282,18 +282,23 @@ impl<'i> Planner<'_, 'i> {
             }
             let op = self.push_user_op(
                 None,
-                Action::CreateUser(CreateUser::from_parts(
-                    u.id,
-                    &fingerprint_text(d.fingerprint),
-                    &d.login,
-                    d.email.as_deref(),
-                    d.display_name.as_deref(),
-                    true,
-                    d.attributes
-                        .iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )),
+                Action::CreateUser(
+                    src.create(
+                        i,
+                        CreateUser::from_parts(
+                            u.id,
+                            &fingerprint_text(d.fingerprint),
+                            &d.login,
+                            d.email.as_deref(),
+                            d.display_name.as_deref(),
+                            true,
+                            d.attributes
+                                .iter()
+                                .flatten()
+                                .map(|(k, v)| (k.as_str(), v.as_str())),
+                        ),
+                    ),
+                ),
                 deps,
             );
             self.users.created[i] = Some(op);

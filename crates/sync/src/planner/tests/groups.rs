@@ -280,4 +280,39 @@ fn targets_planned_from_one_source_share_each_login() {
     assert_eq!(other.len(), 2);
     assert!(other.iter().all(|l| l.chars().all(|c| !c.is_lowercase())));
     assert!(!std::sync::Arc::ptr_eq(&one[0], &other[0]));
+    // Each account to create is kept once for alike targets, and apart where it differs.
+    let creates = |plan: &TargetPlan| -> Vec<crate::plan::CreateUser> {
+        plan.ops
+            .iter()
+            .filter_map(|o| match &o.action {
+                Action::CreateUser(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (a, b, shouted) = (
+        creates(&c.plan_in(&idx).expect("plan")),
+        creates(&c.plan_in(&idx).expect("plan")),
+        creates(&upper.plan_in(&idx).expect("plan")),
+    );
+    assert_eq!((a.len(), shouted.len()), (2, 2));
+    for ((a, b), shouted) in a.iter().zip(&b).zip(&shouted) {
+        assert!(a.shares_with(b), "{a:?} is kept once");
+        assert_eq!(shouted.login(), a.login().to_uppercase());
+        assert!(!a.shares_with(shouted));
+    }
+    // Planning again beside a plan already held (a saved plan being checked) shares
+    // that plan's creations, where they are the same.
+    let mut held = crate::plan::Plan::new();
+    held.targets.push(upper.plan_in(&idx).expect("plan"));
+    let again = SourceIndex::new(&source);
+    again.share_creates(&held);
+    let held = creates(&held.targets[0]);
+    let fresh = creates(&upper.plan_in(&again).expect("plan"));
+    let unlike = creates(&c.plan_in(&again).expect("plan"));
+    assert_eq!((held.len(), fresh.len(), unlike.len()), (2, 2, 2));
+    for ((held, fresh), unlike) in held.iter().zip(&fresh).zip(&unlike) {
+        assert!(fresh.shares_with(held));
+        assert!(!unlike.shares_with(held));
+    }
 }
