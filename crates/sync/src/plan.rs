@@ -14,6 +14,7 @@ mod create;
 mod deps;
 mod json;
 mod read;
+mod saved_op;
 
 pub(crate) use action::Numbered;
 pub use action::{

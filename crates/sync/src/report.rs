@@ -127,4 +127,4 @@ pub fn render_run(report: &RunReport) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

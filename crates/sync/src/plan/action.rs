@@ -79,16 +79,6 @@ fn no_deps(deps: &&Deps) -> bool {
     deps.is_empty()
 }
 
-/// An operation as saved, read back (see [`Numbered`]).
-#[derive(Deserialize)]
-pub(crate) struct SavedOp {
-    pub(crate) step: usize,
-    #[serde(default)]
-    pub(crate) depends_on: Deps,
-    #[serde(flatten)]
-    pub(crate) action: Action,
-}
-
 /// What an operation does: a small value (24 bytes) whatever the operation, because a
 /// large plan holds millions. A membership change refers to its group and member through
 /// shared references (one per group and one per member for a whole target plan); every

@@ -11,7 +11,7 @@ use hashbrown::HashSet;
 use idbridge_core::{Error, Result};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
-use super::action::SavedOp;
+use super::saved_op::SavedOp;
 use super::{Action, CreateUser, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
 
 impl Plan {

@@ -30,8 +30,9 @@ pub struct SourceIndex<'a> {
     /// [`SourceIndex::member`]).
     members: Vec<OnceLock<Arc<PrincipalRef>>>,
     /// Per source user, the account the first target planned to create for it (see
-    /// [`SourceIndex::create`]).
-    creates: Vec<OnceLock<CreateUser>>,
+    /// [`SourceIndex::create`]); made at the first creation, so that a plan that creates
+    /// nobody does not hold an entry per user.
+    creates: OnceLock<Vec<OnceLock<CreateUser>>>,
 }
 
 impl<'a> SourceIndex<'a> {
@@ -94,7 +95,7 @@ impl<'a> SourceIndex<'a> {
             closure,
             holds: None,
             members: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
-            creates: (0..src.users.len()).map(|_| OnceLock::new()).collect(),
+            creates: OnceLock::new(),
         }
     }
 
@@ -143,7 +144,7 @@ impl<'a> SourceIndex<'a> {
     /// attributes and fingerprint: targets mapped alike), so that a first sync into
     /// several such targets holds each new account once.
     pub(super) fn create(&self, u: usize, create: CreateUser) -> CreateUser {
-        let Some(cell) = self.creates.get(u) else {
+        let Some(cell) = self.creates().get(u) else {
             return create;
         };
         match cell.get() {
@@ -168,12 +169,18 @@ impl<'a> SourceIndex<'a> {
                     .src
                     .users
                     .find(c.source_id())
-                    .and_then(|u| self.creates.get(u))
+                    .and_then(|u| self.creates().get(u))
                 {
                     let _ = cell.set(c.clone());
                 }
             }
         }
+    }
+
+    /// One cell per source user for [`SourceIndex::create`].
+    fn creates(&self) -> &[OnceLock<CreateUser>] {
+        self.creates
+            .get_or_init(|| (0..self.src.users.len()).map(|_| OnceLock::new()).collect())
     }
 
     /// Every user of group `g`, directly or through nested groups (cycles are harmless).

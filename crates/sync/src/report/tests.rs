@@ -36,7 +36,8 @@ fn principal(kind: PrincipalKind, at: Ref, name: &str) -> Arc<PrincipalRef> {
 }
 
 /// One target with every operation and remark, one unavailable target, one in sync.
-fn sample() -> (Plan, Vec<GuardViolation>) {
+/// A plan with every kind of operation, and a guard's refusal.
+pub(crate) fn sample() -> (Plan, Vec<GuardViolation>) {
     let mut t = TargetPlan::new("bi\u{1b}[2J", "file");
     t.managed_users = 7;
     let mut full = NewUser::new("ada");
