@@ -117,6 +117,58 @@ fn action_of<'de, D: Deserializer<'de>>(kind: Kind, d: D) -> Result<Action, D::E
     })
 }
 
+/// The rest of an operation's map, once `op` is read: its action's fields. A key of the
+/// operation itself there (`step`, `depends_on`, `op`) is refused, where the action's
+/// reader would skip it as a field it does not know.
+struct ActionFields<A>(A);
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for ActionFields<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        self.0.next_key_seed(NotOwnKey(seed))
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.0.next_value_seed(seed)
+    }
+}
+
+/// A field name of an action, refused when it is one of the operation's own.
+struct NotOwnKey<K>(K);
+
+impl<'de, K: de::DeserializeSeed<'de>> de::DeserializeSeed<'de> for NotOwnKey<K> {
+    type Value = K::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<K::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, K: de::DeserializeSeed<'de>> Visitor<'de> for NotOwnKey<K> {
+    type Value = K::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<K::Value, E> {
+        if matches!(key, "step" | "depends_on" | "op") {
+            return Err(E::custom(format!(
+                "`{key}` comes after the operation's `op` (a plan idbridge writes gives `step` and `depends_on` first)"
+            )));
+        }
+        self.0
+            .deserialize(de::value::StrDeserializer::<E>::new(key))
+    }
+}
+
 struct SavedOpVisitor;
 
 impl<'de> Visitor<'de> for SavedOpVisitor {
@@ -142,7 +194,8 @@ impl<'de> Visitor<'de> for SavedOpVisitor {
                 Key::Op if early.is_empty() && step.is_some() => {
                     let kind: Kind = map.next_value()?;
                     // The rest of the map is the action's fields.
-                    let action = action_of(kind, MapAccessDeserializer::new(&mut map))?;
+                    let fields = ActionFields(&mut map);
+                    let action = action_of(kind, MapAccessDeserializer::new(fields))?;
                     return Ok(SavedOp {
                         step: step.unwrap_or_default(),
                         depends_on: depends_on.unwrap_or_default(),
@@ -232,6 +285,14 @@ mod tests {
             (
                 format!(r#"{{"step":0,{group},"op":"add_member"}}"#),
                 "missing field `member`",
+            ),
+            (
+                format!(r#"{{"step":1,"op":"add_member",{group},{member},"depends_on":[0]}}"#),
+                "`depends_on` comes after the operation's `op`",
+            ),
+            (
+                format!(r#"{{"step":1,"op":"add_member",{group},"op":"grant",{member}}}"#),
+                "`op` comes after the operation's `op`",
             ),
         ] {
             let err = serde_json::from_str::<SavedOp>(&text)
