@@ -16,8 +16,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// Immutable once made, so clones share one allocation: the planner, and the reading of a
 /// saved plan, give the same operation in several targets one. A plan never holds a
-/// secret: a password given with the account
-/// ([`NewUser::password`]) is not kept, and the account is created without one.
+/// secret: a password given with the account ([`NewUser::password`]) is not kept, and the
+/// account is created without one.
 /// Serialized as `{"source_id", "user": <NewUser>, "fingerprint"}`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CreateUser {

@@ -203,10 +203,15 @@ impl<'de> Visitor<'de> for SavedOpVisitor {
                     });
                 }
                 Key::Op => {
-                    early.insert("op".to_string(), map.next_value()?);
+                    if early.insert("op".to_string(), map.next_value()?).is_some() {
+                        return Err(de::Error::duplicate_field("op"));
+                    }
                 }
                 Key::Field(name) => {
-                    early.insert(name, map.next_value()?);
+                    let value = map.next_value()?;
+                    if early.insert(name.clone(), value).is_some() {
+                        return Err(de::Error::custom(format!("duplicate field `{name}`")));
+                    }
                 }
             }
         }
@@ -266,6 +271,14 @@ mod tests {
                 "duplicate field `depends_on`",
             ),
             (r#"{"step":0}"#.to_string(), "missing field `op`"),
+            (
+                r#"{"role":"r","op":"grant","op":"revoke","step":0}"#.to_string(),
+                "duplicate field `op`",
+            ),
+            (
+                r#"{"role":"r","role":"s","op":"grant","step":0}"#.to_string(),
+                "duplicate field `role`",
+            ),
             (
                 format!(r#"{{"op":"add_member",{group},{member}}}"#),
                 "missing field `step`",
