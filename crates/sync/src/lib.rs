@@ -96,5 +96,5 @@ pub use engine::{
 };
 pub use events::{EventFn, OperationOutcome, RunEvent, SystemRole};
 pub use guard::{Allowances, GuardViolation};
-pub use plan::{Action, Op, Plan, TargetPlan};
+pub use plan::{Action, Op, Ops, Plan, TargetPlan};
 pub use settings::{TARGET_KEYS, TargetSettings};

@@ -13,6 +13,7 @@ mod action;
 mod create;
 mod deps;
 mod json;
+mod ops;
 mod read;
 mod saved_op;
 
@@ -22,7 +23,7 @@ pub use action::{
     LinkGroup, LinkUser, Op, PrincipalKind, PrincipalRef, Ref, RevokeSessions, RoleChange,
     UpdateGroup, UpdateUser,
 };
-pub use deps::Deps;
+pub use ops::Ops;
 
 /// The plan file format version this build reads and writes.
 pub const PLAN_FORMAT: u32 = 1;
@@ -292,7 +293,7 @@ pub struct TargetPlan {
     /// The operations, in a valid order. Read back from a saved plan, the operations share
     /// one reference per group and per member, as the planner's do.
     #[serde(serialize_with = "json::numbered", deserialize_with = "read::ops")]
-    pub ops: Vec<Op>,
+    pub ops: Ops,
     /// Records the engine refused to decide about.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
@@ -338,7 +339,7 @@ impl TargetPlan {
             adapter: adapter.to_string(),
             managed_users: 0,
             managed_groups: 0,
-            ops: Vec::new(),
+            ops: Ops::new(),
             conflicts: Vec::new(),
             unmanaged: Vec::new(),
             protected: Vec::new(),
@@ -365,12 +366,9 @@ impl TargetPlan {
     /// order, repeats allowed), and returns its number.
     ///
     /// A target plan holds fewer than 4 billion operations: dependencies on numbers past
-    /// 32 bits are not kept.
+    /// 32 bits are not kept (see [`Ops`]).
     pub fn push(&mut self, action: Action, depends_on: Vec<usize>) -> usize {
-        let id = self.ops.len();
-        let depends_on = Deps::from_vec(depends_on).unwrap_or_default();
-        self.ops.push(Op { depends_on, action });
-        id
+        self.ops.push(action, depends_on)
     }
 
     /// The number of user disables and deletes, counting each account this plan strips of
@@ -387,14 +385,15 @@ impl TargetPlan {
         let mut gone = vec![false; self.ops.len()];
         let mut new_index = vec![None; self.ops.len()];
         let mut next = 0;
-        for (i, op) in self.ops.iter().enumerate() {
+        for i in 0..self.ops.len() {
             // Dependencies point backwards, so one pass sees every removal before its
             // dependants.
             if drop.contains(&i)
-                || op
-                    .depends_on
-                    .iter_usize()
-                    .any(|d| gone.get(d) == Some(&true))
+                || self
+                    .ops
+                    .depends_on(i)
+                    .iter()
+                    .any(|d| gone.get(*d as usize) == Some(&true))
             {
                 gone[i] = true;
             } else {
@@ -403,21 +402,17 @@ impl TargetPlan {
             }
         }
         let removed: Vec<usize> = (0..self.ops.len()).filter(|i| gone[*i]).collect();
-        let ops = std::mem::take(&mut self.ops);
         let mut renumbered = read::Renumbered::default();
-        for (i, mut op) in ops.into_iter().enumerate() {
+        for (i, (mut action, deps)) in self.ops.take().enumerate() {
             if new_index[i].is_none() {
                 continue;
             }
-            op.depends_on = Deps::from_vec(
-                op.depends_on
-                    .iter_usize()
-                    .filter_map(|d| new_index.get(d).copied().flatten())
-                    .collect(),
-            )
-            .unwrap_or_default();
-            renumbered.apply(&mut op.action, &new_index);
-            self.ops.push(op);
+            let deps = deps
+                .iter()
+                .filter_map(|d| new_index.get(*d as usize).copied().flatten())
+                .collect();
+            renumbered.apply(&mut action, &new_index);
+            self.ops.push(action, deps);
         }
         removed
     }
@@ -475,11 +470,11 @@ impl TargetPlan {
                 self.target
             )))
         };
-        for (i, op) in self.ops.iter().enumerate() {
-            if let Some(d) = op.depends_on.iter_usize().find(|d| *d >= i) {
+        for (i, deps, action) in self.ops.iter_with_deps() {
+            if let Some(d) = deps.iter().find(|d| **d as usize >= i) {
                 return bad(i, format!("depends on a later operation {d}"));
             }
-            for r in op.action.refs() {
+            for r in action.refs() {
                 if let Ref::Created(n) = r {
                     let creates = self.ops.get(*n).is_some_and(|o| {
                         matches!(o.action, Action::CreateUser(_) | Action::CreateGroup(_))
@@ -490,7 +485,7 @@ impl TargetPlan {
                             format!("refers to operation {n}, which creates nothing before it"),
                         );
                     }
-                    if !op.depends_on.has(*n) {
+                    if !deps.iter().any(|d| *d as usize == *n) {
                         return bad(
                             i,
                             format!("uses what operation {n} creates without depending on it"),

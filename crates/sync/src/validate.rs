@@ -328,8 +328,8 @@ pub fn source_stale(
     // earlier ones), each freed once read, and the list of operations shortened as it
     // goes, so that the digests take the room the operations leave.
     let mut wanted: Vec<u128> = Vec::with_capacity(fresh.ops.len());
-    while let Some(op) = fresh.ops.pop() {
-        wanted.push(key_digest(&fresh, &op.action));
+    while let Some(action) = fresh.ops.pop() {
+        wanted.push(key_digest(&fresh, &action));
         if fresh.ops.len() % (1 << 20) == 0 {
             fresh.ops.shrink_to_fit();
         }

@@ -40,10 +40,8 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     };
     // Dependencies are numbered in 32 bits (see `Deps`), and so is everything here: a
     // first sync of a million users is 6 million operations per target.
-    let mut remaining: Vec<u32> = plan
-        .ops
-        .iter()
-        .map(|o| u32::try_from(o.depends_on.len()).unwrap_or(u32::MAX))
+    let mut remaining: Vec<u32> = (0..n)
+        .map(|i| u32::try_from(plan.ops.depends_on(i).len()).unwrap_or(u32::MAX))
         .collect();
     let dependents = Dependents::of(plan);
     let mut state = vec![St::Pending; n];
@@ -319,8 +317,14 @@ impl Dependents {
     fn of(plan: &TargetPlan) -> Dependents {
         let n = plan.ops.len();
         let mut starts = vec![0u32; n + 1];
-        for op in &plan.ops {
-            for d in op.depends_on.iter_usize().filter(|d| *d < n) {
+        for i in 0..n {
+            for d in plan
+                .ops
+                .depends_on(i)
+                .iter()
+                .map(|d| *d as usize)
+                .filter(|d| *d < n)
+            {
                 starts[d + 1] += 1;
             }
         }
@@ -329,8 +333,14 @@ impl Dependents {
         }
         let mut next: Vec<u32> = starts[..n].to_vec();
         let mut list = vec![0u32; starts[n] as usize];
-        for (i, op) in plan.ops.iter().enumerate() {
-            for d in op.depends_on.iter_usize().filter(|d| *d < n) {
+        for i in 0..n {
+            for d in plan
+                .ops
+                .depends_on(i)
+                .iter()
+                .map(|d| *d as usize)
+                .filter(|d| *d < n)
+            {
                 // A target plan holds fewer than 4 billion operations (see `Deps`).
                 list[next[d] as usize] = i as u32;
                 next[d] += 1;

@@ -54,11 +54,13 @@ pub struct PrincipalRef {
 
 /// One operation. Its number is its index in the target plan: not stored (a first sync of
 /// a million users plans 18 million operations), and saved as `step`, because the
-/// operation's own fields include the target record's `id`.
+/// operation's own fields include the target record's `id`. What it depends on is read
+/// through its plan's operations ([`super::Ops::depends_on`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
-    /// Operations that must succeed first (always lower numbers).
-    pub depends_on: Deps,
+    /// Operations that must succeed first (always lower numbers), or where the plan's
+    /// operations keep them.
+    pub(crate) depends_on: Deps,
     /// What it does.
     pub action: Action,
 }
@@ -70,12 +72,12 @@ pub(crate) struct Numbered<'a> {
     /// Its index in the target plan.
     pub(crate) step: usize,
     #[serde(skip_serializing_if = "no_deps")]
-    pub(crate) depends_on: &'a Deps,
+    pub(crate) depends_on: &'a [u32],
     #[serde(flatten)]
     pub(crate) action: &'a Action,
 }
 
-fn no_deps(deps: &&Deps) -> bool {
+fn no_deps(deps: &&[u32]) -> bool {
     deps.is_empty()
 }
 

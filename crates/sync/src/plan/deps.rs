@@ -1,105 +1,157 @@
-//! The dependencies of an operation: almost always none, one or two, kept inline.
+//! The dependencies of an operation: almost always none, one or two, kept in the
+//! operation's 8 bytes; the rare longer list lives with the target's operations
+//! ([`super::Ops`]), which the operation names by index.
 
-use std::ops::Deref;
+use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
-/// The numbers of the operations an operation depends on, sorted and without repeats.
-/// Up to two are kept inline (16 bytes, no allocation), more in one allocation; reads as a
-/// slice of operation numbers (`u32`: a target plan holds fewer than 4 billion operations,
-/// which [`Deps::from_vec`] and reading a saved plan enforce). Serialized as a list.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Deps(Inner);
+/// Marks an empty slot.
+const EMPTY: u32 = u32::MAX;
+/// In the first slot: the second is the index of a longer list kept by the operations.
+const LONGER: u32 = u32::MAX - 1;
+/// The largest operation number a dependency may name: the two above are markers.
+pub(crate) const MAX_STEP: u32 = u32::MAX - 2;
 
-#[derive(Clone, PartialEq, Eq, Default)]
-enum Inner {
-    #[default]
-    None,
-    One([u32; 1]),
-    Two([u32; 2]),
-    // A thin pointer: a boxed slice would make every operation 8 bytes larger for the
-    // rare one with more than two dependencies.
-    #[allow(clippy::box_collection)]
-    Many(Box<Vec<u32>>),
+/// The dependencies of one operation as it keeps them: up to two operation numbers, in
+/// increasing order, or the index of a longer list (see [`super::Ops::depends_on`]).
+/// 8 bytes, because a first sync of a million users holds 18 million operations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deps([u32; 2]);
+
+/// Where an operation's dependencies are: in the operation, or in a longer list.
+pub(crate) enum Kept<'a> {
+    Inline(&'a [u32]),
+    Longer(usize),
 }
 
 impl Deps {
     /// No dependency.
-    pub fn new() -> Deps {
-        Deps(Inner::None)
+    pub(crate) const NONE: Deps = Deps([EMPTY, EMPTY]);
+
+    /// Up to two sorted, distinct numbers (each at most [`MAX_STEP`]) kept inline;
+    /// `None` for more.
+    pub(crate) fn inline(sorted: &[u32]) -> Option<Deps> {
+        match *sorted {
+            [] => Some(Deps::NONE),
+            [a] => Some(Deps([a, EMPTY])),
+            [a, b] => Some(Deps([a, b])),
+            _ => None,
+        }
     }
 
-    /// The dependencies `deps` name, sorted and deduplicated; `None` when a number does
-    /// not fit 32 bits.
-    pub fn from_vec(mut deps: Vec<usize>) -> Option<Deps> {
-        deps.sort_unstable();
-        deps.dedup();
-        let deps: Vec<u32> = deps
-            .into_iter()
-            .map(u32::try_from)
-            .collect::<Result<_, _>>()
-            .ok()?;
-        Some(Deps(match deps[..] {
-            [] => Inner::None,
-            [a] => Inner::One([a]),
-            [a, b] => Inner::Two([a, b]),
-            _ => Inner::Many(Box::new(deps)),
-        }))
+    /// The dependencies kept in list `index` of the target's operations.
+    pub(crate) fn longer(index: u32) -> Deps {
+        Deps([LONGER, index])
     }
 
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        matches!(self.0, Inner::None)
-    }
-
-    /// The dependencies as operation numbers.
-    pub fn iter_usize(&self) -> impl Iterator<Item = usize> + '_ {
-        self.iter().map(|d| *d as usize)
-    }
-
-    /// Whether it names operation `n`.
-    pub fn has(&self, n: usize) -> bool {
-        self.iter().any(|d| *d as usize == n)
-    }
-}
-
-impl Deref for Deps {
-    type Target = [u32];
-
-    fn deref(&self) -> &[u32] {
-        match &self.0 {
-            Inner::None => &[],
-            Inner::One(a) => a,
-            Inner::Two(a) => a,
-            Inner::Many(v) => v,
+    /// Where they are.
+    pub(crate) fn kept(&self) -> Kept<'_> {
+        match self.0 {
+            [LONGER, i] => Kept::Longer(i as usize),
+            [EMPTY, _] => Kept::Inline(&[]),
+            [_, EMPTY] => Kept::Inline(&self.0[..1]),
+            _ => Kept::Inline(&self.0),
         }
     }
 }
 
-impl std::fmt::Debug for Deps {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
+impl fmt::Debug for Deps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kept() {
+            Kept::Inline(d) => f.debug_list().entries(d).finish(),
+            Kept::Longer(i) => write!(f, "longer list {i}"),
+        }
     }
 }
 
-impl Serialize for Deps {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+/// Sorts and deduplicates operation numbers; `None` when one is past [`MAX_STEP`].
+pub(crate) fn sorted(deps: impl IntoIterator<Item = usize>) -> Option<Vec<u32>> {
+    let mut deps: Vec<u32> = deps
+        .into_iter()
+        .map(|d| u32::try_from(d).ok().filter(|d| *d <= MAX_STEP))
+        .collect::<Option<_>>()?;
+    deps.sort_unstable();
+    deps.dedup();
+    Some(deps)
+}
+
+/// A saved operation's `depends_on`, read without an allocation when it names up to two
+/// operations (nearly all do); sorted and deduplicated.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) enum SavedDeps {
+    /// None, one or two, inline.
+    #[default]
+    None,
+    /// Kept inline.
+    Inline(Deps),
+    /// Three or more.
+    Longer(Vec<u32>),
+}
+
+impl SavedDeps {
+    /// The operation numbers.
+    pub(crate) fn as_slice(&self) -> &[u32] {
+        match self {
+            SavedDeps::None => &[],
+            SavedDeps::Inline(d) => match d.kept() {
+                Kept::Inline(d) => d,
+                Kept::Longer(_) => &[],
+            },
+            SavedDeps::Longer(v) => v,
+        }
     }
 }
 
-impl<'de> Deserialize<'de> for Deps {
+impl<'de> Deserialize<'de> for SavedDeps {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let deps = Vec::<usize>::deserialize(d)?;
-        Deps::from_vec(deps).ok_or_else(|| {
-            serde::de::Error::custom("an operation number in `depends_on` is too large")
-        })
-    }
-}
-
-impl PartialEq<Vec<usize>> for Deps {
-    fn eq(&self, other: &Vec<usize>) -> bool {
-        self.iter_usize().eq(other.iter().copied())
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = SavedDeps;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of operation numbers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SavedDeps, A::Error> {
+                let too_large =
+                    || de::Error::custom("an operation number in `depends_on` is too large");
+                let mut few = [0u32; 2];
+                let mut n = 0;
+                let mut more: Option<Vec<u32>> = None;
+                while let Some(d) = seq.next_element::<u64>()? {
+                    let d = u32::try_from(d)
+                        .ok()
+                        .filter(|d| *d <= MAX_STEP)
+                        .ok_or_else(too_large)?;
+                    match &mut more {
+                        Some(v) => v.push(d),
+                        None if n < 2 => {
+                            few[n] = d;
+                            n += 1;
+                        }
+                        None => more = Some(vec![few[0], few[1], d]),
+                    }
+                }
+                if let Some(v) = more {
+                    let v = sorted(v.into_iter().map(|d| d as usize)).ok_or_else(too_large)?;
+                    return Ok(match Deps::inline(&v) {
+                        Some(d) => SavedDeps::Inline(d),
+                        None => SavedDeps::Longer(v),
+                    });
+                }
+                let few = &mut few[..n];
+                few.sort_unstable();
+                let few = match few {
+                    [a, b] if a == b => &few[..1],
+                    few => few,
+                };
+                Ok(match few {
+                    [] => SavedDeps::None,
+                    few => SavedDeps::Inline(Deps::inline(few).ok_or_else(too_large)?),
+                })
+            }
+        }
+        d.deserialize_seq(List)
     }
 }
 
@@ -108,17 +160,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_few_inline_and_any_number_sorted() {
-        assert_eq!(std::mem::size_of::<Deps>(), 16);
-        for n in 0..5usize {
+    fn keeps_two_in_eight_bytes_and_reads_any_number_sorted() {
+        assert_eq!(std::mem::size_of::<Deps>(), 8);
+        for n in 0..6usize {
             let v: Vec<usize> = (0..n).rev().chain(0..n).collect();
-            let d = Deps::from_vec(v).expect("fits");
-            assert_eq!(d, (0..n).collect::<Vec<_>>());
-            let json = serde_json::to_string(&d).expect("serializes");
-            let back: Deps = serde_json::from_str(&json).expect("parses");
-            assert_eq!(back, d);
+            let want: Vec<u32> = (0..n as u32).collect();
+            assert_eq!(sorted(v.clone()).expect("fits"), want);
+            let json = serde_json::to_string(&v).expect("serializes");
+            let back: SavedDeps = serde_json::from_str(&json).expect("parses");
+            assert_eq!(back.as_slice(), want, "{json}");
+            assert_eq!(matches!(back, SavedDeps::Longer(_)), n > 2, "{json}");
         }
-        assert!(Deps::from_vec(vec![1 << 33]).is_none());
-        assert!(serde_json::from_str::<Deps>("[8589934592]").is_err());
+        let two: SavedDeps = serde_json::from_str("[7, 3]").expect("parses");
+        assert_eq!(two.as_slice(), [3, 7]);
+        let twice: SavedDeps = serde_json::from_str("[7, 7]").expect("parses");
+        assert_eq!(twice.as_slice(), [7]);
+        let thrice: SavedDeps = serde_json::from_str("[7, 7, 7]").expect("parses");
+        assert_eq!(thrice, SavedDeps::Inline(Deps([7, EMPTY])));
+        assert!(sorted([1 << 33]).is_none());
+        assert!(sorted([MAX_STEP as usize + 1]).is_none());
+        for bad in ["[8589934592]", "[4294967294]", "[1, 2, 4294967295]"] {
+            let err = serde_json::from_str::<SavedDeps>(bad).expect_err(bad);
+            assert!(err.to_string().contains("too large"), "{bad}: {err}");
+        }
     }
 }

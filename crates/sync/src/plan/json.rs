@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::{
-    Account, Action, CanSignIn, Conflict, CreateUser, GroupRef, HeldAccount, Numbered, Op, Plan,
+    Account, Action, CanSignIn, Conflict, CreateUser, GroupRef, HeldAccount, Numbered, Ops, Plan,
     PrincipalKind, PrincipalRef, Ref, Refused, Seal, TargetPlan,
 };
 
@@ -25,10 +25,10 @@ const SAVED_OUTLINE_DEPTH: usize = 4;
 
 /// Serializes a target's operations in their saved form, each with its number (see
 /// [`Numbered`]).
-pub(super) fn numbered<S: Serializer>(ops: &[Op], s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn numbered<S: Serializer>(ops: &Ops, s: S) -> Result<S::Ok, S::Error> {
     let mut seq = s.serialize_seq(Some(ops.len()))?;
-    for (step, op) in ops.iter().enumerate() {
-        seq.serialize_element(&SavedOp { step, op })?;
+    for (step, deps, action) in ops.iter_with_deps() {
+        seq.serialize_element(&SavedOp { step, deps, action })?;
     }
     seq.end()
 }
@@ -39,21 +39,21 @@ pub(super) fn numbered<S: Serializer>(ops: &[Op], s: S) -> Result<S::Ok, S::Erro
 /// through [`Numbered`].
 struct SavedOp<'a> {
     step: usize,
-    op: &'a Op,
+    deps: &'a [u32],
+    action: &'a Action,
 }
 
 impl Serialize for SavedOp<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let op = self.op;
-        let deps = !op.depends_on.is_empty();
-        match &op.action {
+        let deps = !self.deps.is_empty();
+        match self.action {
             Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
                 let mut m = s.serialize_map(None)?;
                 m.serialize_entry("step", &self.step)?;
                 if deps {
-                    m.serialize_entry("depends_on", &op.depends_on)?;
+                    m.serialize_entry("depends_on", &self.deps)?;
                 }
-                m.serialize_entry("op", op.action.name())?;
+                m.serialize_entry("op", self.action.name())?;
                 m.serialize_entry("group", &**group)?;
                 m.serialize_entry("member", &**member)?;
                 m.end()
@@ -62,15 +62,15 @@ impl Serialize for SavedOp<'_> {
                 let mut m = s.serialize_map(None)?;
                 m.serialize_entry("step", &self.step)?;
                 if deps {
-                    m.serialize_entry("depends_on", &op.depends_on)?;
+                    m.serialize_entry("depends_on", &self.deps)?;
                 }
-                m.serialize_entry("op", op.action.name())?;
+                m.serialize_entry("op", self.action.name())?;
                 c.serialize_fields(&mut m)?;
                 m.end()
             }
             action => Numbered {
                 step: self.step,
-                depends_on: &op.depends_on,
+                depends_on: self.deps,
                 action,
             }
             .serialize(s),
@@ -157,29 +157,39 @@ impl<T: Serialize> Serialize for AsValue<'_, T> {
     }
 }
 
-/// A sequence whose items are serialized one after the other, each with its position.
-struct Items<'a, T>(&'a [T], fn(usize, &'a T) -> Item<'a>);
+/// A plan's targets in their `Value` form, one after the other.
+struct Targets<'a>(&'a [TargetPlan]);
 
-/// One item of [`Items`].
-enum Item<'a> {
-    Op(usize, &'a Op),
-    Target(&'a TargetPlan),
-}
-
-impl Serialize for Item<'_> {
+impl Serialize for Targets<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Item::Op(step, op) => sorted_op(*step, op, s),
-            Item::Target(t) => target(t, s),
+        struct One<'a>(&'a TargetPlan);
+        impl Serialize for One<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                target(self.0, s)
+            }
         }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for t in self.0 {
+            seq.serialize_element(&One(t))?;
+        }
+        seq.end()
     }
 }
 
-impl<T> Serialize for Items<'_, T> {
+/// A target's operations in their `Value` form, one after the other.
+struct SortedOps<'a>(&'a Ops);
+
+impl Serialize for SortedOps<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct One<'a>(SavedOp<'a>);
+        impl Serialize for One<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                sorted_op(&self.0, s)
+            }
+        }
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (i, item) in self.0.iter().enumerate() {
-            seq.serialize_element(&(self.1)(i, item))?;
+        for (step, deps, action) in self.0.iter_with_deps() {
+            seq.serialize_element(&One(SavedOp { step, deps, action }))?;
         }
         seq.end()
     }
@@ -187,14 +197,14 @@ impl<T> Serialize for Items<'_, T> {
 
 /// One operation with its keys sorted, as its `Value` prints: user creates and
 /// membership changes written straight, the rest through a `Value`.
-fn sorted_op<S: Serializer>(step: usize, op: &Op, s: S) -> Result<S::Ok, S::Error> {
-    let deps = !op.depends_on.is_empty();
-    match &op.action {
+fn sorted_op<S: Serializer>(op: &SavedOp<'_>, s: S) -> Result<S::Ok, S::Error> {
+    let (step, deps) = (op.step, !op.deps.is_empty());
+    match op.action {
         Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
             // depends_on < group < member < op < step
             let mut m = s.serialize_map(Some(4 + usize::from(deps)))?;
             if deps {
-                m.serialize_entry("depends_on", &op.depends_on)?;
+                m.serialize_entry("depends_on", &op.deps)?;
             }
             m.serialize_entry("group", &SortedGroup(group))?;
             m.serialize_entry("member", &SortedPrincipal(member))?;
@@ -206,7 +216,7 @@ fn sorted_op<S: Serializer>(step: usize, op: &Op, s: S) -> Result<S::Ok, S::Erro
             // depends_on < fingerprint < op < source_id < step < user
             let mut m = s.serialize_map(Some(5 + usize::from(deps)))?;
             if deps {
-                m.serialize_entry("depends_on", &op.depends_on)?;
+                m.serialize_entry("depends_on", &op.deps)?;
             }
             m.serialize_entry("fingerprint", &c.fingerprint())?;
             m.serialize_entry("op", op.action.name())?;
@@ -217,7 +227,7 @@ fn sorted_op<S: Serializer>(step: usize, op: &Op, s: S) -> Result<S::Ok, S::Erro
         }
         action => AsValue(&Numbered {
             step,
-            depends_on: &op.depends_on,
+            depends_on: op.deps,
             action,
         })
         .serialize(s),
@@ -349,12 +359,7 @@ impl Serialize for ValueForm<'_> {
             seal: &plan.seal,
         })
         .map_err(S::Error::custom)?;
-        with_streamed(
-            s,
-            rest,
-            "targets",
-            &Items(&plan.targets, |_, t| Item::Target(t)),
-        )
+        with_streamed(s, rest, "targets", &Targets(&plan.targets))
     }
 }
 
@@ -403,7 +408,7 @@ fn target<S: Serializer>(t: &TargetPlan, s: S) -> Result<S::Ok, S::Error> {
         held: &t.held,
     })
     .map_err(S::Error::custom)?;
-    with_streamed(s, rest, "ops", &Items(&t.ops, Item::Op))
+    with_streamed(s, rest, "ops", &SortedOps(&t.ops))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use idbridge_core::{Error, Result};
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use super::saved_op::SavedOp;
-use super::{Action, CreateUser, GroupRef, Op, PLAN_FORMAT, Plan, PrincipalRef, Ref};
+use super::{Action, CreateUser, GroupRef, Ops, PLAN_FORMAT, Plan, PrincipalRef, Ref};
 
 impl Plan {
     /// Reads a saved plan from `reader` as it is parsed (best buffered) and checks its
@@ -93,19 +93,17 @@ impl Interner {
 
 /// Deserializes a target's operations one at a time, sharing their references as they
 /// come (see [`Interner`]).
-pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op>, D::Error> {
-    struct Ops;
-    impl<'de> Visitor<'de> for Ops {
-        type Value = Vec<Op>;
+pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Ops, D::Error> {
+    struct List;
+    impl<'de> Visitor<'de> for List {
+        type Value = Ops;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of operations")
         }
-        fn visit_seq<A: SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> std::result::Result<Vec<Op>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Ops, A::Error> {
             // The size hint of a reader is a guess at most; a plan grows its list.
-            let mut ops = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            let mut ops = Ops::new();
+            ops.reserve(seq.size_hint().unwrap_or(0).min(1 << 16));
             // The plan's interner while it is read (taken out, so that nothing else
             // borrows it meanwhile), else one for this target.
             let shared = SHARED.with(|s| s.borrow_mut().take());
@@ -119,12 +117,9 @@ pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op
                         saved.step
                     )));
                 }
-                let mut op = Op {
-                    depends_on: saved.depends_on,
-                    action: saved.action,
-                };
-                interner.intern(&mut op.action);
-                ops.push(op);
+                let mut action = saved.action;
+                interner.intern(&mut action);
+                ops.push_sorted(action, saved.depends_on.as_slice());
             }
             ops.shrink_to_fit();
             if of_plan {
@@ -133,7 +128,7 @@ pub(super) fn ops<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op
             Ok(ops)
         }
     }
-    d.deserialize_seq(Ops)
+    d.deserialize_seq(List)
 }
 
 /// Renumbers the references of operations when some are dropped, keeping each shared

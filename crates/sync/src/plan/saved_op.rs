@@ -15,14 +15,14 @@ use serde::{Deserialize, Deserializer};
 
 use super::action::{Action, GroupRef, PrincipalRef};
 use super::create::CreateUser;
-use super::deps::Deps;
+use super::deps::SavedDeps;
 
 /// An operation as saved, read back.
 pub(crate) struct SavedOp {
     /// Its number, which must be its index in the target plan.
     pub(crate) step: usize,
     /// The operations it depends on.
-    pub(crate) depends_on: Deps,
+    pub(crate) depends_on: SavedDeps,
     /// What it does.
     pub(crate) action: Action,
 }
@@ -180,7 +180,7 @@ impl<'de> Visitor<'de> for SavedOpVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SavedOp, A::Error> {
         let mut step: Option<usize> = None;
-        let mut depends_on: Option<Deps> = None;
+        let mut depends_on: Option<SavedDeps> = None;
         // The action's fields met before its name, kept to be read once it is known.
         let mut early = serde_json::Map::new();
         while let Some(key) = map.next_key::<Key>()? {
@@ -321,10 +321,7 @@ mod tests {
             r#"{{"depends_on":[1],{group},{member},"op":"add_member","step":3}}"#
         ));
         for op in [straight, sorted] {
-            assert_eq!(
-                (op.step, op.depends_on.iter_usize().collect::<Vec<_>>()),
-                (3, vec![1])
-            );
+            assert_eq!((op.step, op.depends_on.as_slice().to_vec()), (3, vec![1]));
             assert!(matches!(op.action, Action::AddMember { .. }));
         }
     }

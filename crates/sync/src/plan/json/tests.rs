@@ -242,14 +242,15 @@ fn the_saved_form_puts_each_operation_on_a_line_of_its_own() {
 #[test]
 fn operations_written_straight_have_the_bytes_of_the_derived_form() {
     let plan = full_plan();
-    for (step, op) in plan.targets[0].ops.iter().enumerate() {
+    for (step, deps, action) in plan.targets[0].ops.iter_with_deps() {
         let derived = serde_json::to_string(&crate::plan::Numbered {
             step,
-            depends_on: &op.depends_on,
-            action: &op.action,
+            depends_on: deps,
+            action,
         })
         .expect("derived");
-        let straight = serde_json::to_string(&super::SavedOp { step, op }).expect("straight");
-        assert_eq!(straight, derived, "operation {step} ({})", op.action.name());
+        let straight =
+            serde_json::to_string(&super::SavedOp { step, deps, action }).expect("straight");
+        assert_eq!(straight, derived, "operation {step} ({})", action.name());
     }
 }

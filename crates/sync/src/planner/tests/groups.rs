@@ -46,7 +46,7 @@ fn groups_memberships_and_nesting() {
         .find(|o| o.action.resource() == "Engineering <- bob")
         .expect("add");
     let create_bob = find(&plan, "create_user")[0];
-    assert!(add_bob.depends_on.has(step(&plan, create_bob)));
+    assert!(depends(&plan, add_bob, create_bob));
 
     // Without nesting the target gets all-staff's users directly.
     c.caps.members_nested = false;

@@ -291,6 +291,12 @@ fn find<'a>(plan: &'a TargetPlan, name: &str) -> Vec<&'a Op> {
 }
 
 /// The number of an operation of `plan` (its position).
+/// Whether `op` depends on `on`, both operations of `plan`.
+fn depends(plan: &TargetPlan, op: &Op, on: &Op) -> bool {
+    let on = u32::try_from(step(plan, on)).expect("a 32-bit number");
+    plan.ops.depends_on(step(plan, op)).contains(&on)
+}
+
 fn step(plan: &TargetPlan, op: &Op) -> usize {
     plan.ops
         .iter()

@@ -183,7 +183,7 @@ fn a_login_freed_by_a_rename_is_created_after_the_rename() {
     let plan = c.plan().expect("plan");
     let update = find(&plan, "update_user")[0];
     let create = find(&plan, "create_user")[0];
-    assert!(create.depends_on.has(step(&plan, update)), "{:?}", plan.ops);
+    assert!(depends(&plan, create, update), "{:?}", plan.ops);
 }
 
 #[test]
