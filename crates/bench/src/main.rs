@@ -83,6 +83,9 @@ enum Command {
         /// empty (`initial`), or both.
         #[arg(long, value_enum)]
         scenario: Option<Scenario>,
+        /// Plan only the first N targets of the list printed (default: all of them).
+        #[arg(long)]
+        targets: Option<usize>,
     },
     /// End to end: the real `idbridge` commands (`plan` in the initial and steady cases
     /// with text, `--json` and `--out`; `apply` of the saved plan; `users list --json`),
@@ -128,6 +131,8 @@ enum Command {
         per_user: usize,
         #[arg(long, value_enum)]
         scenario: Scenario,
+        #[arg(long)]
+        targets: Option<usize>,
     },
     /// Benchmarks 2 and 3: initial provisioning into every shipped emulator at once with
     /// latency, then the no-op re-sync of the same source.
@@ -288,12 +293,13 @@ fn run(cli: Cli) -> Result<()> {
             groups,
             per_user,
             scenario,
+            targets,
         } => {
             let scenarios = match scenario {
                 Some(s) => vec![s],
                 None => vec![Scenario::Steady, Scenario::Initial],
             };
-            planning::run(&sizes, groups, per_user, &scenarios)
+            planning::run(&sizes, groups, per_user, &scenarios, targets)
         }
         Command::E2e {
             sizes,
@@ -324,13 +330,14 @@ fn run(cli: Cli) -> Result<()> {
             groups,
             per_user,
             scenario,
+            targets,
         } => {
             let shape = Shape {
                 users,
                 groups,
                 per_user,
             };
-            let m = planning::measure(shape, scenario)?;
+            let m = planning::measure(shape, scenario, targets)?;
             println!("{}", serde_json::to_string(&m).unwrap_or_default());
             Ok(())
         }

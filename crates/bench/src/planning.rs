@@ -72,7 +72,12 @@ pub fn targets() -> Vec<(&'static str, &'static str, Value)> {
 
 /// The targets' vendors, for the figures' headings: `a, b and c`.
 pub fn vendor_list() -> String {
-    let vendors: Vec<&str> = targets().iter().map(|t| t.1).collect();
+    first_vendors(usize::MAX)
+}
+
+/// The vendors of the first `n` targets, as [`vendor_list`].
+fn first_vendors(n: usize) -> String {
+    let vendors: Vec<&str> = targets().iter().take(n).map(|t| t.1).collect();
     match vendors.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => vendors.join(""),
@@ -176,11 +181,12 @@ fn synced_state(
     Ok((state, user_links, group_links))
 }
 
-/// Runs one measurement in this process (the child's work) and returns it.
+/// Runs one measurement in this process (the child's work) and returns it, planning the
+/// first `first` targets of [`targets`] (all of them when `None`).
 ///
 /// # Errors
 /// When the state file cannot be created or planning fails.
-pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
+pub fn measure(shape: Shape, scenario: Scenario, first: Option<usize>) -> Result<Measurement> {
     idbridge_platforms::link_all();
     let t0 = Instant::now();
     let dir = tempfile::tempdir()
@@ -196,7 +202,7 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
     );
     let mut engine_targets = Vec::new();
     let mut snaps = Vec::new();
-    for (name, vendor, settings) in targets() {
+    for (name, vendor, settings) in targets().into_iter().take(first.unwrap_or(usize::MAX)) {
         let (kind, caps) = declared(vendor)?;
         let handle = AdapterHandle::new(name, Arc::new(Declared { kind, caps }));
         let settings = TargetSettings::from_json(name, settings)?;
@@ -261,17 +267,24 @@ pub fn measure(shape: Shape, scenario: Scenario) -> Result<Measurement> {
     })
 }
 
-/// Runs each size in a fresh child process and prints the figures and growth ratios.
+/// Runs each size in a fresh child process and prints the figures and growth ratios; the
+/// children plan the first `first` targets (all of them when `None`).
 ///
 /// # Errors
 /// When a child cannot be started or fails.
-pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenario]) -> Result<()> {
+pub fn run(
+    sizes: &[usize],
+    groups: usize,
+    per_user: usize,
+    scenarios: &[Scenario],
+    first: Option<usize>,
+) -> Result<()> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::unavailable(format!("cannot find this program: {e}")))?;
     let pin = std::path::Path::new("/usr/bin/taskset").exists();
     println!(
         "planning cost: {groups} groups, {per_user} memberships per user, targets with the capabilities of {} in memory",
-        vendor_list()
+        first_vendors(first.unwrap_or(usize::MAX))
     );
     println!(
         "each size in a fresh process{}; time = Engine::plan_snapshot on one thread",
@@ -310,6 +323,9 @@ pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenari
                     Scenario::Initial => "initial",
                 },
             ]);
+            if let Some(first) = first {
+                cmd.args(["--targets", &first.to_string()]);
+            }
             let out = cmd
                 .output()
                 .map_err(|e| Error::unavailable(format!("cannot start the measurement: {e}")))?;
@@ -364,4 +380,36 @@ pub fn run(sizes: &[usize], groups: usize, per_user: usize, scenarios: &[Scenari
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_the_first_targets_asked_for() {
+        let shape = Shape {
+            users: 50,
+            groups: 5,
+            per_user: 2,
+        };
+        let all = targets().len();
+        assert!(all >= 2, "{all} targets");
+        let one = measure(shape, Scenario::Initial, Some(1)).expect("one target");
+        let two = measure(shape, Scenario::Initial, Some(2)).expect("two targets");
+        let every = measure(shape, Scenario::Initial, None).expect("every target");
+        assert!(one.ops > 0);
+        assert!(two.ops > one.ops, "{} then {}", one.ops, two.ops);
+        assert!(every.ops >= two.ops);
+        assert_eq!(
+            measure(shape, Scenario::Initial, Some(all + 3))
+                .expect("more than there are")
+                .ops,
+            every.ops
+        );
+        let names: Vec<&str> = targets().iter().map(|t| t.1).collect();
+        assert_eq!(first_vendors(1), names[0]);
+        assert_eq!(first_vendors(2), format!("{} and {}", names[0], names[1]));
+        assert_eq!(first_vendors(usize::MAX), vendor_list());
+    }
 }
