@@ -38,7 +38,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         can_sign_in: plan.can_sign_in.clone(),
         ..Default::default()
     };
-    // Dependencies are numbered in 32 bits (see `Deps`), and so is everything here: a
+    // Dependencies are numbered in 32 bits (see `Ops`), and so is everything here: a
     // first sync of a million users is 6 million operations per target.
     let mut remaining: Vec<u32> = (0..n)
         .map(|i| u32::try_from(plan.ops.depends_on(i).len()).unwrap_or(u32::MAX))
@@ -316,15 +316,17 @@ struct Dependents {
 impl Dependents {
     fn of(plan: &TargetPlan) -> Dependents {
         let n = plan.ops.len();
-        let mut starts = vec![0u32; n + 1];
-        for i in 0..n {
-            for d in plan
-                .ops
+        // What operation `i` depends on, within the plan.
+        let deps_of = |i: usize| {
+            plan.ops
                 .depends_on(i)
                 .iter()
                 .map(|d| *d as usize)
-                .filter(|d| *d < n)
-            {
+                .filter(move |d| *d < n)
+        };
+        let mut starts = vec![0u32; n + 1];
+        for i in 0..n {
+            for d in deps_of(i) {
                 starts[d + 1] += 1;
             }
         }
@@ -334,14 +336,8 @@ impl Dependents {
         let mut next: Vec<u32> = starts[..n].to_vec();
         let mut list = vec![0u32; starts[n] as usize];
         for i in 0..n {
-            for d in plan
-                .ops
-                .depends_on(i)
-                .iter()
-                .map(|d| *d as usize)
-                .filter(|d| *d < n)
-            {
-                // A target plan holds fewer than 4 billion operations (see `Deps`).
+            for d in deps_of(i) {
+                // A target plan holds fewer than 4 billion operations (see `Ops`).
                 list[next[d] as usize] = i as u32;
                 next[d] += 1;
             }

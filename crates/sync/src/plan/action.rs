@@ -55,7 +55,9 @@ pub struct PrincipalRef {
 /// One operation. Its number is its index in the target plan: not stored (a first sync of
 /// a million users plans 18 million operations), and saved as `step`, because the
 /// operation's own fields include the target record's `id`. What it depends on is read
-/// through its plan's operations ([`super::Ops::depends_on`]).
+/// through its plan's operations ([`super::Ops::depends_on`]); two operations are equal
+/// when their actions are and their dependencies are kept alike, so compare whole
+/// [`super::Ops`] to compare what operations depend on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     /// Operations that must succeed first (always lower numbers), or where the plan's

@@ -170,6 +170,42 @@ fn dropping_an_operation_drops_its_dependants_and_renumbers_the_rest() {
 }
 
 #[test]
+fn longer_dependency_lists_survive_saving_reading_and_dropping() {
+    let mut t = TargetPlan::new("bi", "file");
+    let revoke = |n: usize| {
+        Action::RevokeSessions(Box::new(RevokeSessions {
+            id: format!("T{n}"),
+            login: format!("user{n}"),
+            sessions: Vec::new(),
+        }))
+    };
+    let first: Vec<usize> = (0..4).map(|n| t.push(revoke(n), vec![])).collect();
+    let all = t.push(revoke(4), vec![3, 2, 1, 0, 2]);
+    let some = t.push(revoke(5), vec![1, 3, 2]);
+    let two = t.push(revoke(6), vec![some, all]);
+    t.check_structure().expect("consistent");
+    let mut plan = Plan::new();
+    plan.targets.push(t);
+    for back in [
+        Plan::from_json(&plan.to_json()).expect("parses"),
+        Plan::from_reader(plan.to_json().as_bytes()).expect("parses"),
+    ] {
+        let ops = &back.targets[0].ops;
+        assert_eq!(ops.depends_on(all), [0, 1, 2, 3]);
+        assert_eq!(ops.depends_on(some), [1, 2, 3]);
+        assert_eq!(ops.depends_on(two), [4, 5]);
+        assert_eq!(back, plan);
+    }
+    // Dropping the first takes the operation that needs it, and renumbers the rest.
+    let t = &mut plan.targets[0];
+    let removed = t.drop_ops(&[first[0]].into_iter().collect());
+    assert_eq!(removed, vec![0, all, two]);
+    t.check_structure().expect("consistent");
+    assert_eq!(t.ops.len(), 4);
+    assert_eq!(t.ops.depends_on(3), [0, 1, 2]);
+}
+
+#[test]
 fn inconsistent_plans_are_rejected() {
     let mut t = TargetPlan::new("bi", "file");
     t.push(
