@@ -79,22 +79,24 @@ pub(crate) fn sorted(deps: impl IntoIterator<Item = usize>) -> Option<Vec<u32>> 
 
 /// A saved operation's `depends_on`, read without an allocation when it names up to two
 /// operations (nearly all do); sorted and deduplicated.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum SavedDeps {
     /// None, one or two, inline.
-    #[default]
-    None,
-    /// Kept inline.
     Inline(Deps),
     /// Three or more.
     Longer(Vec<u32>),
+}
+
+impl Default for SavedDeps {
+    fn default() -> Self {
+        SavedDeps::Inline(Deps::NONE)
+    }
 }
 
 impl SavedDeps {
     /// The operation numbers.
     pub(crate) fn as_slice(&self) -> &[u32] {
         match self {
-            SavedDeps::None => &[],
             SavedDeps::Inline(d) => match d.kept() {
                 Kept::Inline(d) => d,
                 Kept::Longer(_) => &[],
@@ -145,10 +147,7 @@ impl<'de> Deserialize<'de> for SavedDeps {
                     [a, b] if a == b => &few[..1],
                     few => few,
                 };
-                Ok(match few {
-                    [] => SavedDeps::None,
-                    few => SavedDeps::Inline(Deps::inline(few).ok_or_else(too_large)?),
-                })
+                Ok(SavedDeps::Inline(Deps::inline(few).ok_or_else(too_large)?))
             }
         }
         d.deserialize_seq(List)

@@ -157,41 +157,35 @@ impl<T: Serialize> Serialize for AsValue<'_, T> {
     }
 }
 
-/// A plan's targets in their `Value` form, one after the other.
-struct Targets<'a>(&'a [TargetPlan]);
+/// A sequence of the items its function gives, serialized one at a time as they come.
+struct Seq<F>(F);
 
-impl Serialize for Targets<'_> {
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct One<'a>(&'a TargetPlan);
-        impl Serialize for One<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                target(self.0, s)
-            }
-        }
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for t in self.0 {
-            seq.serialize_element(&One(t))?;
-        }
-        seq.end()
+        s.collect_seq((self.0)())
     }
 }
 
-/// A target's operations in their `Value` form, one after the other.
-struct SortedOps<'a>(&'a Ops);
+/// A target in its `Value` form (see [`target`]).
+struct SortedTarget<'a>(&'a TargetPlan);
 
-impl Serialize for SortedOps<'_> {
+impl Serialize for SortedTarget<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct One<'a>(SavedOp<'a>);
-        impl Serialize for One<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                sorted_op(&self.0, s)
-            }
-        }
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (step, deps, action) in self.0.iter_with_deps() {
-            seq.serialize_element(&One(SavedOp { step, deps, action }))?;
-        }
-        seq.end()
+        target(self.0, s)
+    }
+}
+
+/// An operation in its `Value` form (see [`sorted_op`]).
+struct SortedOp<'a>(SavedOp<'a>);
+
+impl Serialize for SortedOp<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        sorted_op(&self.0, s)
     }
 }
 
@@ -359,7 +353,8 @@ impl Serialize for ValueForm<'_> {
             seal: &plan.seal,
         })
         .map_err(S::Error::custom)?;
-        with_streamed(s, rest, "targets", &Targets(&plan.targets))
+        let targets = Seq(|| plan.targets.iter().map(SortedTarget));
+        with_streamed(s, rest, "targets", &targets)
     }
 }
 
@@ -408,7 +403,12 @@ fn target<S: Serializer>(t: &TargetPlan, s: S) -> Result<S::Ok, S::Error> {
         held: &t.held,
     })
     .map_err(S::Error::custom)?;
-    with_streamed(s, rest, "ops", &SortedOps(&t.ops))
+    let ops = Seq(|| {
+        t.ops
+            .iter_with_deps()
+            .map(|(step, deps, action)| SortedOp(SavedOp { step, deps, action }))
+    });
+    with_streamed(s, rest, "ops", &ops)
 }
 
 #[cfg(test)]
