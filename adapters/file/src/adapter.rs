@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use idbridge_core::{
     Adapter, AdapterConfig, Capabilities, Error, Grant, GrantFilter, Group, GroupChanges,
     GroupWrite, GroupWriteResult, Groups, MemberBatchKey, MemberWrite, MemberWriteResult,
-    Memberships, NewGroup, NewUser, Page, PageRequest, Principal, Result, Role, Roles, Sessions,
-    User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
+    Memberships, NewGroup, NewUser, Page, PageRequest, PositionedMembers, Principal, Result, Role,
+    Roles, Sessions, User, UserChanges, UserWrite, UserWriteResult, Users, async_trait,
 };
 use serde::Deserialize;
 use tokio::sync::Mutex;
@@ -17,7 +17,7 @@ use crate::commit::{Committer, State};
 use crate::draft::Draft;
 use crate::format::{DirGroup, DirRole, Directory, Format, io_error};
 use crate::held::Held;
-use crate::listing::{Derived, page_by, page_of};
+use crate::listing::{Derived, Member, page_by, page_of};
 use crate::ops::{self, group_not_found, user_not_found};
 use crate::reload::{DEFAULT_MAX_FILE_BYTES, Seen, Stat, hash_file, read_parsed};
 
@@ -157,6 +157,7 @@ impl FileAdapter {
             members_list: true,
             members_add: true,
             members_remove: true,
+            members_by_position: true,
             members_nested: true,
             roles_list: true,
             grants_list: true,
@@ -251,11 +252,7 @@ impl FileAdapter {
             require_complete: options.require_complete,
             max_file_bytes: options.max_file_bytes,
             read_only: options.read_only,
-            state: Arc::new(Mutex::new(State {
-                held,
-                seen,
-                derived: None,
-            })),
+            state: Arc::new(Mutex::new(State::new(held, seen))),
             committer: Arc::new(Committer::new(
                 path.to_path_buf(),
                 options.max_file_bytes,
@@ -346,7 +343,12 @@ impl FileAdapter {
         if page.cursor.is_none() {
             self.refresh(&mut guard).await?;
         }
-        let state = &mut *guard;
+        Ok(self.with_derived(&mut guard, f))
+    }
+
+    /// Serves `f` from the document as held and what listings compute over it, computed
+    /// again only when the document changed.
+    fn with_derived<T>(&self, state: &mut State, f: impl FnOnce(&Held, &Derived) -> T) -> T {
         let version = state.seen.as_ref().map(|s| s.hash);
         let derived = match state.derived.take() {
             Some(d) if d.is_for(version) => d,
@@ -354,7 +356,7 @@ impl FileAdapter {
         };
         let out = f(&state.held, &derived);
         state.derived = Some(derived);
-        Ok(out)
+        out
     }
 
     /// How many records listings have converted or visited since the adapter was opened:
@@ -530,15 +532,45 @@ impl Memberships for FileAdapter {
             let g = derived
                 .group(h.rest(), group)
                 .ok_or_else(|| group_not_found(group))?;
-            page_of(
-                derived.members(&g.name),
-                &page,
-                DEFAULT_PAGE_SIZE,
-                &self.work,
-                |m| m.principal(h),
-            )
+            let members = derived.members(&g.name);
+            page_by(members.len(), &page, DEFAULT_PAGE_SIZE, &self.work, |i| {
+                members.get(i).map(|m| m.principal(h))
+            })
         })
         .await?
+    }
+
+    /// The version of the document as held; a reload or a write makes a new one. The
+    /// first page of a listing reloads a changed file, so a caller takes the version
+    /// before it and after the last page.
+    async fn listing_version(&self) -> Result<u64> {
+        Ok(self.state.lock().await.version)
+    }
+
+    /// The members of `group` in the document of `version`, the users as positions in
+    /// the document's users (the order `list_users` gives them in), without reloading the
+    /// file: `None` once the document held is another.
+    async fn members_by_position(
+        &self,
+        group: &str,
+        version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        let mut state = self.state.lock().await;
+        if state.version != version {
+            return Ok(None);
+        }
+        self.with_derived(&mut state, |h, derived| {
+            let g = derived
+                .group(h.rest(), group)
+                .ok_or_else(|| group_not_found(group))?;
+            let members = derived.members(&g.name);
+            self.work.fetch_add(members.len() as u64, Ordering::Relaxed);
+            let others = members.groups.iter();
+            Ok(Some(PositionedMembers {
+                users: members.users.clone(),
+                others: others.map(|&at| Member::Group(at).principal(h)).collect(),
+            }))
+        })
     }
 
     /// Adds a user or a group; a group that would make a nesting cycle is refused with

@@ -39,15 +39,36 @@ pub(crate) struct State {
     /// What listings computed over `held`, for the version of it they computed it from:
     /// the hash in `seen`. Whatever replaces `dir` resets it.
     pub(crate) derived: Option<crate::listing::Derived>,
+    /// The listing version of `held` ([`idbridge_core::Memberships::listing_version`]):
+    /// a new one whenever `held` is replaced.
+    pub(crate) version: u64,
 }
 
 impl State {
+    /// The state of an adapter that holds `held`, as the file holds it (`seen`).
+    pub(crate) fn new(held: Held, seen: Option<Seen>) -> State {
+        State {
+            held,
+            seen,
+            derived: None,
+            version: next_version(),
+        }
+    }
+
     /// Makes `held`, as the file now holds it (`seen`), the current document.
     pub(crate) fn replace(&mut self, held: Held, seen: Seen) {
         self.held = held;
         self.seen = Some(seen);
         self.derived = None;
+        self.version = next_version();
     }
+}
+
+/// A listing version no adapter of this process has given out: a position read under one
+/// version can never be taken for one of another document, even another adapter's.
+fn next_version() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A failure injected at a step of a save, so tests can fail a rewrite where a full disk

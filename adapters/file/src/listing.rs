@@ -59,10 +59,10 @@ type HashMap<K, V> = hashbrown::HashMap<K, V, hashbrown::DefaultHashBuilder>;
 pub(crate) struct Derived {
     /// The version it was computed from (see [`Derived::is_for`]).
     version: Option<u64>,
-    /// The direct members of each group, by group name: users first (in file order), then
-    /// groups (in file order); what [`Directory::members_of`] returns, as positions in the
-    /// document's user and group lists (a few bytes each, not a copy of every id).
-    members: HashMap<String, Vec<Member>>,
+    /// The direct members of each group, by group name: what [`Directory::members_of`]
+    /// returns, as positions in the document's user and group lists (4 bytes each, not a
+    /// copy of every id).
+    members: HashMap<String, GroupMembers>,
     /// Every grant with names resolved to ids; what [`Directory::neutral_grants`] returns.
     pub(crate) grants: Vec<Grant>,
     /// The position of the first group with each id: a listing of members finds its group
@@ -97,8 +97,38 @@ impl Derived {
     }
 
     /// The direct members of the group named `name` (empty when it has none).
-    pub(crate) fn members(&self, name: &str) -> &[Member] {
-        self.members.get(name).map_or(&[], Vec::as_slice)
+    pub(crate) fn members(&self, name: &str) -> &GroupMembers {
+        static NONE: GroupMembers = GroupMembers {
+            users: Vec::new(),
+            groups: Vec::new(),
+        };
+        self.members.get(name).unwrap_or(&NONE)
+    }
+}
+
+/// The direct members of one group, as positions in the document they were computed
+/// from: 4 bytes a member, as a million users' five memberships each are 20 MB of them per
+/// document. Listed users first (in file order), then groups (in file order).
+#[derive(Debug, Default)]
+pub(crate) struct GroupMembers {
+    /// Positions in the document's users, ascending.
+    pub(crate) users: Vec<u32>,
+    /// Positions in the document's groups, ascending.
+    pub(crate) groups: Vec<u32>,
+}
+
+impl GroupMembers {
+    /// How many members.
+    pub(crate) fn len(&self) -> usize {
+        self.users.len() + self.groups.len()
+    }
+
+    /// Member `i` in listing order (users, then groups).
+    pub(crate) fn get(&self, i: usize) -> Option<Member> {
+        match i.checked_sub(self.users.len()) {
+            None => self.users.get(i).map(|&at| Member::User(at)),
+            Some(g) => self.groups.get(g).map(|&at| Member::Group(at)),
+        }
     }
 }
 
@@ -112,7 +142,7 @@ struct Compute<'a> {
 impl WithUsers<Derived> for Compute<'_> {
     fn call<U: UserRecords + ?Sized>(self, users: &U) -> Derived {
         let dir = self.rest;
-        let mut members: HashMap<String, Vec<Member>> = HashMap::default();
+        let mut members: HashMap<String, GroupMembers> = HashMap::default();
         let mut visited = 0u64;
         let mut listed: Vec<&str> = Vec::new();
         for at in 0..users.count() {
@@ -123,9 +153,13 @@ impl WithUsers<Derived> for Compute<'_> {
                 if !listed.contains(&name) {
                     listed.push(name);
                     match members.get_mut(name) {
-                        Some(list) => list.push(Member::User(position(at))),
+                        Some(list) => list.users.push(position(at)),
                         None => {
-                            members.insert(name.to_string(), vec![Member::User(position(at))]);
+                            let list = GroupMembers {
+                                users: vec![position(at)],
+                                groups: Vec::new(),
+                            };
+                            members.insert(name.to_string(), list);
                         }
                     }
                 }
@@ -138,7 +172,8 @@ impl WithUsers<Derived> for Compute<'_> {
                     members
                         .entry(name.clone())
                         .or_default()
-                        .push(Member::Group(position(at)));
+                        .groups
+                        .push(position(at));
                 }
             }
         }
@@ -146,7 +181,8 @@ impl WithUsers<Derived> for Compute<'_> {
         visited += (users.count() + dir.groups.len() + dir.grants.len()) as u64;
         self.work.fetch_add(visited, Ordering::Relaxed);
         for list in members.values_mut() {
-            list.shrink_to_fit();
+            list.users.shrink_to_fit();
+            list.groups.shrink_to_fit();
         }
         let mut groups_by_id = HashMap::default();
         for (at, g) in dir.groups.iter().enumerate() {
@@ -161,8 +197,7 @@ impl WithUsers<Derived> for Compute<'_> {
     }
 }
 
-/// A member by its position in the document it was computed from: 8 bytes, as a million
-/// users' five memberships each are 40 MB of them per document.
+/// A member by its position in the document it was computed from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Member {
     /// `dir.users[_]`.

@@ -460,6 +460,73 @@ async fn a_listing_after_an_external_edit_sees_the_edit() {
 }
 
 #[tokio::test]
+async fn members_by_position_answer_only_for_the_document_they_were_listed_from() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let h = seeded(tmp.path()).await;
+    let version = h.listing_version().await.expect("a version");
+    let eng = |v| h.members_by_position("g-eng", v);
+    let at = eng(version)
+        .await
+        .expect("reads")
+        .expect("the version held");
+    assert_eq!(at.users, [0], "ada, the first user listed");
+    assert_eq!(at.others, Vec::<Principal>::new());
+    let all = h
+        .members_by_position("g-all", version)
+        .await
+        .expect("reads")
+        .expect("the version held");
+    assert_eq!(
+        (all.users.len(), all.others),
+        (0, vec![Principal::Group("g-eng".into())])
+    );
+
+    // Bob joins eng in the file, and ada moves after him: until a listing reloads the
+    // file, the positions are the old document's; after it, there is a new version.
+    let edited = SEED
+        .replace(
+            "  - {id: u-1, login: ada, email: ada@example.com, groups: [eng]}\n  - {id: u-2, login: bob}",
+            "  - {id: u-2, login: bob, groups: [eng]}\n  - {id: u-1, login: ada, email: ada@example.com, groups: [eng]}",
+        );
+    assert_ne!(edited, SEED);
+    std::fs::write(tmp.path().join("d.yaml"), &edited).expect("edit");
+    assert_eq!(
+        eng(version)
+            .await
+            .expect("reads")
+            .expect("not reloaded")
+            .users,
+        [0]
+    );
+    assert_eq!(logins(&h.all_users().await.expect("lists")), ["bob", "ada"]);
+    let reloaded = h.listing_version().await.expect("a version");
+    assert_ne!(reloaded, version, "a reload makes a new version");
+    assert_eq!(
+        eng(version).await.expect("reads"),
+        None,
+        "the old document is gone"
+    );
+    let now = eng(reloaded)
+        .await
+        .expect("reads")
+        .expect("the version held");
+    assert_eq!(now.users, [0, 1]);
+
+    // A write makes a new version too.
+    h.remove_member("g-eng", &Principal::User("u-2".into()))
+        .await
+        .expect("removes");
+    assert_eq!(eng(reloaded).await.expect("reads"), None);
+    let written = h.listing_version().await.expect("a version");
+    assert_eq!(eng(written).await.expect("reads").expect("held").users, [1]);
+    let missing = h.members_by_position("g-none", written).await;
+    assert_eq!(
+        missing.expect_err("no such group").kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
 async fn a_write_after_a_reload_keeps_the_edit_and_an_unread_edit_is_never_overwritten() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let h = seeded(tmp.path()).await;

@@ -47,6 +47,9 @@ pub enum Operation {
     MembersRemove,
     /// [`crate::Memberships::list_all_members`]
     MembersListAll,
+    /// [`crate::Memberships::listing_version`] and
+    /// [`crate::Memberships::members_by_position`]
+    MembersByPosition,
     /// [`crate::Roles::list_roles`]
     RolesList,
     /// [`crate::Roles::list_grants`]
@@ -65,7 +68,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in declaration order.
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 24] = [
         Operation::UsersList,
         Operation::UsersGet,
         Operation::UsersCreate,
@@ -82,6 +85,7 @@ impl Operation {
         Operation::MembersAdd,
         Operation::MembersRemove,
         Operation::MembersListAll,
+        Operation::MembersByPosition,
         Operation::RolesList,
         Operation::GrantsList,
         Operation::GrantsGrant,
@@ -110,6 +114,7 @@ impl Operation {
             Operation::MembersAdd => "members_add",
             Operation::MembersRemove => "members_remove",
             Operation::MembersListAll => "members_list_all",
+            Operation::MembersByPosition => "members_by_position",
             Operation::RolesList => "roles_list",
             Operation::GrantsList => "grants_list",
             Operation::GrantsGrant => "grants_grant",
@@ -131,6 +136,7 @@ impl Operation {
                 | Operation::GroupsGet
                 | Operation::MembersList
                 | Operation::MembersListAll
+                | Operation::MembersByPosition
                 | Operation::RolesList
                 | Operation::GrantsList
                 | Operation::SessionsList
@@ -201,6 +207,13 @@ pub struct Capabilities {
     /// listing carries the members). The sync engine then reads a target's memberships
     /// with this one call instead of one listing per group.
     pub members_list_all: bool,
+    /// The adapter holds its directory in memory and gives a group's users as their
+    /// positions in its user listing ([`crate::Memberships::members_by_position`]), under
+    /// a version that says which listing they index
+    /// ([`crate::Memberships::listing_version`]). The sync engine then takes the members
+    /// of a system it listed under one version as those positions, without resolving an id
+    /// per member.
+    pub members_by_position: bool,
     /// Groups can be members of groups. Without it, the sync engine flattens nesting.
     pub members_nested: bool,
     /// The platform takes several membership writes in one request; the most writes (adds
@@ -259,6 +272,7 @@ impl Capabilities {
             Operation::MembersAdd => self.members_add,
             Operation::MembersRemove => self.members_remove,
             Operation::MembersListAll => self.members_list_all,
+            Operation::MembersByPosition => self.members_by_position,
             Operation::RolesList => self.roles_list,
             Operation::GrantsList => self.grants_list,
             Operation::GrantsGrant => self.grants_grant,

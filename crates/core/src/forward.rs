@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use crate::http::RequestCounts;
 use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, GroupWrite, GroupWriteResult, MemberBatchKey,
-    MemberWrite, MemberWriteResult, Membership, NewGroup, NewUser, Principal, Role, Session, User,
-    UserActivity, UserChanges, UserWrite, UserWriteResult,
+    MemberWrite, MemberWriteResult, Membership, NewGroup, NewUser, PositionedMembers, Principal,
+    Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
 use crate::{Adapter, Capabilities, Protected, Result};
@@ -132,6 +132,16 @@ pub trait Forward: Send + Sync + 'static {
     }
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         self.forward_to().list_all_members().await
+    }
+    async fn listing_version(&self) -> Result<u64> {
+        self.forward_to().listing_version().await
+    }
+    async fn members_by_position(
+        &self,
+        group: &str,
+        version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        self.forward_to().members_by_position(group, version).await
     }
     fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
         self.forward_to().member_batch_key(write)
@@ -254,6 +264,16 @@ impl<T: Forward> Memberships for T {
     }
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         Forward::list_all_members(self).await
+    }
+    async fn listing_version(&self) -> Result<u64> {
+        Forward::listing_version(self).await
+    }
+    async fn members_by_position(
+        &self,
+        group: &str,
+        version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        Forward::members_by_position(self, group, version).await
     }
     fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
         Forward::member_batch_key(self, write)

@@ -70,6 +70,7 @@ pub use config::{AdapterConfig, Config, ConfigOrigin, SystemSection};
 pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use forward::Forward;
 pub use handle::AdapterHandle;
+pub use model::PositionedMembers;
 pub use model::{
     Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role, Scope,
     Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,

@@ -221,6 +221,18 @@ pub struct Membership {
     pub member: Principal,
 }
 
+/// A group's direct members as [`crate::Memberships::members_by_position`] gives them:
+/// the users by their positions in the user listing of one version of the directory, the
+/// other members (groups) by reference.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PositionedMembers {
+    /// Positions in the user listing (0 is the first user of its first page), in any
+    /// order.
+    pub users: Vec<u32>,
+    /// The members that are not users.
+    pub others: Vec<Principal>,
+}
+
 /// Where a role applies: everywhere, or in one named project.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

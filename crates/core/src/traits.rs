@@ -24,7 +24,7 @@ use crate::model::{
     Grant, GrantFilter, Group, GroupChanges, GroupWrite, GroupWriteResult, NewGroup, NewUser,
     Principal, Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
-use crate::model::{MemberBatchKey, MemberWrite, MemberWriteResult, Membership};
+use crate::model::{MemberBatchKey, MemberWrite, MemberWriteResult, Membership, PositionedMembers};
 use crate::{Error, Operation, Result};
 
 /// Which page to read.
@@ -284,6 +284,39 @@ pub trait Memberships: Send + Sync {
     /// its users can keep the name of a deleted group); callers keep the groups they know.
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         Err(not_implemented(Operation::MembersListAll))
+    }
+
+    /// The version of the directory the adapter's listings are served from now, for
+    /// [`Memberships::members_by_position`]. It changes whenever what a listing gives could
+    /// change (a reload, a write): a user listing read while it stayed the same, from
+    /// before its first page to after its last, is the listing of that version.
+    ///
+    /// Adapters that hold their directory in memory implement it with
+    /// `members_by_position` and declare
+    /// [`Capabilities::members_by_position`](crate::Capabilities::members_by_position). A
+    /// version is never given out twice by one process, so two adapters' versions differ.
+    async fn listing_version(&self) -> Result<u64> {
+        Err(not_implemented(Operation::MembersByPosition))
+    }
+
+    /// The direct members of `group` in version `version` of the directory
+    /// ([`Memberships::listing_version`]): the users as their positions in the user
+    /// listing of that version, the others (groups) by reference. The same members as
+    /// [`Memberships::list_members`] of that version, each once.
+    ///
+    /// `Ok(None)` when the adapter no longer holds that version (the caller then reads the
+    /// members by id); it never answers from another version. It does not look for a newer
+    /// version itself.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a group that version does
+    /// not have.
+    async fn members_by_position(
+        &self,
+        _group: &str,
+        _version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        Err(not_implemented(Operation::MembersByPosition))
     }
 
     /// Which writes one request of this adapter's [`Memberships::write_members`] carries

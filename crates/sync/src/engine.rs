@@ -18,7 +18,8 @@ use crate::plan::{Plan, TargetPlan};
 use crate::planner::{SourceIndex, TargetInput, groups_needing_members, plan_target};
 use crate::settings::{CorrelationKey, TargetSettings};
 use crate::state::{
-    Effective, SourceState, TargetState, read_member_table, read_source, read_target,
+    Effective, SourceState, TargetState, listed_version, listing_version, read_member_table,
+    read_source, read_target,
 };
 use crate::table::LinkTable;
 use crate::task::AbortOnDrop;

@@ -13,7 +13,7 @@ use idbridge_core::{
 };
 
 use crate::settings::{Concept, TargetSettings};
-use crate::table::{Members, UserTable};
+use crate::table::{MemberList, Members, UserTable};
 
 /// The source's records.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -166,11 +166,13 @@ pub async fn read_source(source: &AdapterHandle) -> Result<SourceState> {
             Ok(None)
         }
     };
+    let before = listing_version(source).await;
     let (users, groups, roles) = futures::try_join!(users, groups, roles)?;
+    let listed = listed_version(source, before).await;
     let members = match (&groups, caps.members_list) {
         (Some(groups), true) => {
             let ids = groups.iter().map(|g| g.id.clone()).collect();
-            read_member_table(source, ids, 8, &users).await?
+            read_member_table(source, ids, 8, &users, listed).await?
         }
         _ => Members::new(),
     };
@@ -256,18 +258,57 @@ pub async fn users_table(system: &AdapterHandle) -> Result<UserTable> {
     Ok(table)
 }
 
+/// The version of the directory `system` serves its listings from now, where it gives
+/// members by position (`members_by_position`); `None` otherwise, or when it cannot say.
+pub(crate) async fn listing_version(system: &AdapterHandle) -> Option<u64> {
+    if !system.capabilities().members_by_position {
+        return None;
+    }
+    match system.listing_version().await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::debug!(system = %system.name(), error = %e, "no listing version; members are read by id");
+            None
+        }
+    }
+}
+
+/// The version a listing read after [`listing_version`] gave `before` was read from: the
+/// same version then as now, or `None` (the directory changed meanwhile, so the listing
+/// may mix versions, and members are read by id).
+pub(crate) async fn listed_version(system: &AdapterHandle, before: Option<u64>) -> Option<u64> {
+    let before = before?;
+    (listing_version(system).await == Some(before)).then_some(before)
+}
+
 /// [`read_members`] into a [`Members`] table, each group's list converted (its users
 /// resolved against `users`) as soon as it is read, so that the neutral lists of every
 /// group are never held at once.
 ///
+/// With `listed`, the version `users` was listed from (the same
+/// [`AdapterHandle::listing_version`] before its first page and after its last), the
+/// members are taken as positions in `users` (`members_by_position`), with no id to
+/// resolve; read by id as above when the system no longer holds that version.
+///
 /// # Errors
-/// The first read error.
+/// The first read error; [`idbridge_core::ErrorKind::Protocol`] for a position past the
+/// end of `users`.
 pub async fn read_member_table(
     system: &AdapterHandle,
     groups: Vec<String>,
     concurrency: usize,
     users: &UserTable,
+    listed: Option<u64>,
 ) -> Result<Members> {
+    if let Some(version) = listed {
+        match members_by_position(system, &groups, version, users).await? {
+            Some(table) => return Ok(table),
+            None => tracing::debug!(
+                system = %system.name(),
+                "the directory changed since its users were listed; members are read by id"
+            ),
+        }
+    }
     if groups.is_empty() || system.capabilities().members_list_all {
         let read = read_members(system, groups, concurrency).await?;
         return Ok(Members::from_principals(read, users));
@@ -283,6 +324,40 @@ pub async fn read_member_table(
             Ok(table)
         })
         .await
+}
+
+/// The members of `groups` as positions in `users`, the listing of version `version`;
+/// `None` when the system no longer holds that version.
+///
+/// # Errors
+/// The first read error; [`idbridge_core::ErrorKind::Protocol`] for a position past the
+/// end of the listing.
+async fn members_by_position(
+    system: &AdapterHandle,
+    groups: &[String],
+    version: u64,
+    users: &UserTable,
+) -> Result<Option<Members>> {
+    let mut table = Members::new();
+    for g in groups {
+        let Some(read) = system.members_by_position(g, version).await? else {
+            return Ok(None);
+        };
+        if let Some(&p) = read.users.iter().find(|&&p| p as usize >= users.len()) {
+            return Err(Error::protocol(format!(
+                "`{}` gives position {p} among the members of group `{g}`, past the {} users \
+                 it listed",
+                system.name(),
+                users.len()
+            )));
+        }
+        let list = MemberList {
+            users: read.users,
+            others: read.others,
+        };
+        table.insert_list(g.clone(), list);
+    }
+    Ok(Some(table))
 }
 
 /// Reads the direct members of `groups`, `concurrency` groups at a time, or all of them

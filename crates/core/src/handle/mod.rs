@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crate::http::RequestCounts;
 use crate::model::{
-    Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, Principal, Role,
-    Session, User, UserActivity, UserChanges,
+    Grant, GrantFilter, Group, GroupChanges, Membership, NewGroup, NewUser, PositionedMembers,
+    Principal, Role, Session, User, UserActivity, UserChanges,
 };
 use crate::traits::{Page, PageRequest};
 use crate::{Adapter, Capabilities, Error, ErrorKind, Operation, Protected, Result, collect_pages};
@@ -513,6 +513,39 @@ impl AdapterHandle {
             Operation::MembersListAll,
             None,
             self.inner.list_all_members(),
+        )
+        .await
+    }
+
+    /// The version of the directory listings are served from now
+    /// ([`crate::Memberships::listing_version`]).
+    ///
+    /// # Errors
+    /// Unsupported without `members_by_position`.
+    pub async fn listing_version(&self) -> Result<u64> {
+        self.run(
+            Operation::MembersByPosition,
+            None,
+            self.inner.listing_version(),
+        )
+        .await
+    }
+
+    /// A group's direct members in one version of the directory, the users as positions in
+    /// that version's user listing ([`crate::Memberships::members_by_position`]); `None`
+    /// when the adapter no longer holds that version.
+    ///
+    /// # Errors
+    /// Unsupported without `members_by_position`; NotFound for a missing group.
+    pub async fn members_by_position(
+        &self,
+        group: &str,
+        version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        self.run(
+            Operation::MembersByPosition,
+            Some(group),
+            self.inner.members_by_position(group, version),
         )
         .await
     }

@@ -82,11 +82,15 @@ impl Engine {
                 let user_links =
                     on_blocking_task(move || LinkTable::read(&store, &name, LinkKind::User));
                 let handle = t.handle.clone();
-                let state = on_own_task(async move { read_target(&handle, &effective).await });
+                let state = on_own_task(async move {
+                    let before = listing_version(&handle).await;
+                    let state = read_target(&handle, &effective).await?;
+                    Ok((state, listed_version(&handle, before).await))
+                });
                 let (user_links, state) = futures::join!(user_links, state);
                 let user_links = user_links?;
-                let state = match state {
-                    Ok(state) => state,
+                let (state, listed) = match state {
+                    Ok(read) => read,
                     Err(e) => return Ok(Err(e)),
                 };
                 tracing::info!(target = %t.name(), users = state.users.len(), "read");
@@ -97,22 +101,27 @@ impl Engine {
                     groups: state.groups.len(),
                 });
                 timing("target_read", t.name(), started);
-                Ok::<_, Error>(Ok(TargetSnapshot {
+                let snap = TargetSnapshot {
                     name: t.name().to_string(),
                     effective,
                     notes,
                     state,
                     user_links,
                     group_links,
-                }))
+                };
+                Ok::<_, Error>(Ok((snap, listed)))
             }
         }));
         let (source, read) = futures::try_join!(source, targets)?;
         let mut unavailable = self.unavailable();
         let mut readable: Vec<(&Target, TargetSnapshot)> = Vec::new();
+        let mut listed = Vec::new();
         for (t, r) in self.targets.iter().zip(read) {
             match r {
-                Ok(snap) => readable.push((t, snap)),
+                Ok((snap, version)) => {
+                    readable.push((t, snap));
+                    listed.push(version);
+                }
                 Err(e) => unavailable.push(self.unreadable(t, &e)),
             }
         }
@@ -141,16 +150,16 @@ impl Engine {
         drop(index);
         // Each target's members on a task of its own, which holds the target's users
         // (members are resolved against them) until it gives them back.
-        let members =
-            futures::future::join_all(readable.iter_mut().zip(needs).map(|((t, snap), groups)| {
-                let (handle, concurrency) = (t.handle.clone(), t.settings.concurrency);
-                let users = std::mem::take(&mut snap.state.users);
-                on_own_task(async move {
-                    let members = read_member_table(&handle, groups, concurrency, &users).await;
-                    Ok((users, members))
-                })
-            }))
-            .await;
+        let reads = readable.iter_mut().zip(needs).zip(listed);
+        let members = futures::future::join_all(reads.map(|(((t, snap), groups), listed)| {
+            let (handle, concurrency) = (t.handle.clone(), t.settings.concurrency);
+            let users = std::mem::take(&mut snap.state.users);
+            on_own_task(async move {
+                let members = read_member_table(&handle, groups, concurrency, &users, listed).await;
+                Ok((users, members))
+            })
+        }))
+        .await;
         let mut targets = Vec::with_capacity(readable.len());
         for ((t, mut snap), m) in readable.into_iter().zip(members) {
             match m.and_then(|(users, members)| Ok((users, members?))) {

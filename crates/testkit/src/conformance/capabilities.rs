@@ -75,6 +75,10 @@ macro_rules! call {
             Operation::MembersAdd => Some(target.add_member(&missing, &user).await),
             Operation::MembersRemove => Some(target.remove_member(&missing, &user).await),
             Operation::MembersListAll => Some(target.list_all_members().await.map(drop)),
+            Operation::MembersByPosition => Some(match target.listing_version().await {
+                Ok(v) => target.members_by_position(&missing, v).await.map(drop),
+                Err(e) => Err(e),
+            }),
             Operation::RolesList => Some(target.list_roles(first).await.map(drop)),
             Operation::GrantsList => Some(
                 target

@@ -43,6 +43,7 @@ mod groups;
 mod members;
 mod members_all;
 mod members_batch;
+mod members_position;
 mod paging;
 mod protected;
 #[cfg(test)]
@@ -333,6 +334,7 @@ pub(crate) fn all_scenarios() -> Vec<Scenario> {
     v.extend(members::scenarios());
     v.extend(members_all::scenarios());
     v.extend(members_batch::scenarios());
+    v.extend(members_position::scenarios());
     v.extend(grants::scenarios());
     v.extend(sessions::scenarios());
     v.extend(protected::scenarios());
