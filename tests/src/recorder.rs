@@ -281,6 +281,8 @@ impl Forward for Recorder {
             return caps;
         }
         let mut caps = self.inner.capabilities();
+        // Members are read by id, through `list_members`, where read failures are injected.
+        caps.members_by_position = false;
         if self.no_batches {
             caps.users_batch_max = None;
             caps.groups_batch_max = None;

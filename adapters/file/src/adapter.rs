@@ -540,7 +540,8 @@ impl Memberships for FileAdapter {
         .await?
     }
 
-    /// The version of the document as held; a reload or a write makes a new one. The
+    /// The version of the document as held; a reload, and a write that changes the
+    /// document, make a new one. The
     /// first page of a listing reloads a changed file, so a caller takes the version
     /// before it and after the last page.
     async fn listing_version(&self) -> Result<u64> {

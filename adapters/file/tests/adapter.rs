@@ -527,6 +527,35 @@ async fn members_by_position_answer_only_for_the_document_they_were_listed_from(
 }
 
 #[tokio::test]
+async fn a_groups_members_page_through_its_users_then_its_groups() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let h = seeded(tmp.path()).await;
+    for id in ["u-2", "u-1"] {
+        h.add_member("g-all", &Principal::User(id.into()))
+            .await
+            .expect("adds");
+    }
+    let mut listed = Vec::new();
+    let mut page = idbridge_core::PageRequest::with_size(1);
+    loop {
+        let got = h.list_members("g-all", page.clone()).await.expect("lists");
+        assert!(got.items.len() <= 1);
+        listed.extend(got.items);
+        match got.next {
+            Some(next) => page.cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected = [
+        Principal::User("u-1".into()),
+        Principal::User("u-2".into()),
+        Principal::Group("g-eng".into()),
+    ];
+    assert_eq!(listed, expected, "users in file order, then groups");
+    assert_eq!(h.all_members("g-all").await.expect("lists"), expected);
+}
+
+#[tokio::test]
 async fn a_write_after_a_reload_keeps_the_edit_and_an_unread_edit_is_never_overwritten() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let h = seeded(tmp.path()).await;

@@ -210,7 +210,6 @@ fn write_dir(path: &Path, dir: &Directory) -> Result<()> {
         .map_err(|e| Error::unavailable(format!("cannot write `{}`: {e}", path.display())))
 }
 
-/// A configuration: the source file, the state file and three file targets in `case`.
 /// Waits until every file under `dir` is on disk, so that the commands measured next do
 /// not share the disk (and the processor time the kernel spends writing back) with the
 /// files written before them: the 1M case's files, about 1.5 GB, and a saved plan.
@@ -234,6 +233,7 @@ fn flush_files(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A configuration: the source file, the state file and three file targets in `case`.
 fn write_config(case: &Path, source: &Path) -> Result<PathBuf> {
     let q = |p: &Path| json!(p.display().to_string()).to_string();
     let mut text = format!(

@@ -15,12 +15,23 @@ use crate::model::{
     MemberWrite, MemberWriteResult, Membership, NewGroup, NewUser, PositionedMembers, Principal,
     Role, Session, User, UserActivity, UserChanges, UserWrite, UserWriteResult,
 };
+use crate::traits::not_implemented;
 use crate::traits::{Groups, Memberships, Page, PageRequest, Roles, Sessions, Users};
-use crate::{Adapter, Capabilities, Protected, Result};
+use crate::{Adapter, Capabilities, Operation, Protected, Result};
 
 /// A wrapper around an adapter: every method defaults to forwarding to
 /// [`Forward::forward_to`]. Implement this instead of the concept traits and [`Adapter`];
 /// the blanket impls provide those.
+///
+/// Two methods are the exception: [`Memberships::listing_version`] and
+/// [`Memberships::members_by_position`] answer `Unimplemented` unless the wrapper
+/// overrides them. Their positions index the inner adapter's user listing, which a
+/// wrapper may filter, reorder or cache, and a position taken against another listing
+/// names another user. A wrapper that passes `list_users` through unchanged forwards both
+/// itself; one that does not should leave
+/// [`Capabilities::members_by_position`](crate::Capabilities::members_by_position) out of
+/// its capabilities (declared but left at this default, the sync engine reads the members
+/// by id, as the handle reports them `Unimplemented`).
 ///
 /// # Examples
 /// ```
@@ -133,15 +144,17 @@ pub trait Forward: Send + Sync + 'static {
     async fn list_all_members(&self) -> Result<Vec<Membership>> {
         self.forward_to().list_all_members().await
     }
+    /// Not forwarded: see the trait's documentation.
     async fn listing_version(&self) -> Result<u64> {
-        self.forward_to().listing_version().await
+        Err(not_implemented(Operation::MembersByPosition))
     }
+    /// Not forwarded: see the trait's documentation.
     async fn members_by_position(
         &self,
-        group: &str,
-        version: u64,
+        _group: &str,
+        _version: u64,
     ) -> Result<Option<PositionedMembers>> {
-        self.forward_to().members_by_position(group, version).await
+        Err(not_implemented(Operation::MembersByPosition))
     }
     fn member_batch_key(&self, write: &MemberWrite) -> MemberBatchKey {
         self.forward_to().member_batch_key(write)

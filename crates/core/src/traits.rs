@@ -139,7 +139,7 @@ impl<T> Page<T> {
     }
 }
 
-fn not_implemented(op: Operation) -> Error {
+pub(crate) fn not_implemented(op: Operation) -> Error {
     Error::unimplemented(op.as_str())
 }
 
@@ -293,8 +293,8 @@ pub trait Memberships: Send + Sync {
     ///
     /// Adapters that hold their directory in memory implement it with
     /// `members_by_position` and declare
-    /// [`Capabilities::members_by_position`](crate::Capabilities::members_by_position). A
-    /// version is never given out twice by one process, so two adapters' versions differ.
+    /// [`Capabilities::members_by_position`](crate::Capabilities::members_by_position).
+    /// Once replaced, a version is never given out again by the adapter.
     async fn listing_version(&self) -> Result<u64> {
         Err(not_implemented(Operation::MembersByPosition))
     }
@@ -302,7 +302,8 @@ pub trait Memberships: Send + Sync {
     /// The direct members of `group` in version `version` of the directory
     /// ([`Memberships::listing_version`]): the users as their positions in the user
     /// listing of that version, the others (groups) by reference. The same members as
-    /// [`Memberships::list_members`] of that version, each once.
+    /// [`Memberships::list_members`] of that version, each once; every member that is a
+    /// user is in that version's user listing.
     ///
     /// `Ok(None)` when the adapter no longer holds that version (the caller then reads the
     /// members by id); it never answers from another version. It does not look for a newer

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use idbridge_core::{
-    Adapter, AdapterHandle, Capabilities, ErrorKind, Group, Groups, Memberships, Page, PageRequest,
-    PositionedMembers, Principal, Result, Roles, Sessions, User, Users, async_trait,
+    Adapter, AdapterHandle, Capabilities, ErrorKind, Forward, Group, Groups, Memberships, Page,
+    PageRequest, PositionedMembers, Principal, Result, Roles, Sessions, User, Users, async_trait,
 };
 use idbridge_sync::state::{read_member_table, read_source};
 use idbridge_sync::table::{Members, UserTable};
@@ -238,4 +238,42 @@ async fn a_source_reloaded_while_its_users_were_listed_gives_its_members_by_id()
     assert_eq!(fake.position_reads.load(Ordering::SeqCst), 0);
     assert_eq!(fake.per_group_reads.load(Ordering::SeqCst), 3);
     assert_eq!(source.members, by_id(&source.users).await);
+}
+
+/// A wrapper that lists the users in another order than the adapter it wraps, and leaves
+/// the rest to `Forward`'s defaults.
+struct Reversing(Arc<Fake>);
+
+#[async_trait]
+impl Forward for Reversing {
+    fn forward_to(&self) -> &dyn Adapter {
+        self.0.as_ref()
+    }
+
+    async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
+        let mut users = self.0.users.clone();
+        users.reverse();
+        Page::slice(users, &page, 2)
+    }
+}
+
+#[tokio::test]
+async fn a_wrapper_that_does_not_forward_positions_gives_its_members_by_id() {
+    let fake = Arc::new(Fake::new());
+    // It keeps the inner adapter's capabilities, `members_by_position` included.
+    let wrapper = AdapterHandle::new("s", Arc::new(Reversing(fake.clone())));
+    assert!(wrapper.capabilities().members_by_position);
+    let source = read_source(&wrapper).await.expect("source read");
+    assert_eq!(fake.position_reads.load(Ordering::SeqCst), 0);
+    assert_eq!(fake.per_group_reads.load(Ordering::SeqCst), 3);
+    // Positions 1 and 3 of the inner listing are u3 and u1 in the reversed one.
+    let g1: Vec<&str> = source
+        .members
+        .get("g1")
+        .expect("g1")
+        .users
+        .iter()
+        .map(|&p| source.users.id(p as usize))
+        .collect();
+    assert_eq!(g1, ["u3", "u1"]);
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use idbridge_core::{
     Adapter, AdapterHandle, Capabilities, Error, Forward, Memberships, Page, PageRequest,
-    Principal, Protected, Result, User, Users, async_trait,
+    PositionedMembers, Principal, Protected, Result, User, Users, async_trait,
 };
 use idbridge_file::FileAdapter;
 
@@ -41,6 +41,18 @@ impl Forward for Buggy {
     }
     fn kind(&self) -> &'static str {
         "buggy-file"
+    }
+    // No bug changes which users a listing gives or their order, so the file adapter's
+    // positions hold for this wrapper's listing too.
+    async fn listing_version(&self) -> Result<u64> {
+        self.inner.listing_version().await
+    }
+    async fn members_by_position(
+        &self,
+        group: &str,
+        version: u64,
+    ) -> Result<Option<PositionedMembers>> {
+        self.inner.members_by_position(group, version).await
     }
     fn capabilities(&self) -> Capabilities {
         let mut caps = FileAdapter::declared_capabilities();
