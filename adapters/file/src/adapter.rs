@@ -529,10 +529,7 @@ impl Groups for FileAdapter {
 impl Memberships for FileAdapter {
     async fn list_members(&self, group: &str, page: PageRequest) -> Result<Page<Principal>> {
         self.list_derived(&page, |h, derived| {
-            let g = derived
-                .group(h.rest(), group)
-                .ok_or_else(|| group_not_found(group))?;
-            let members = derived.members(&g.name);
+            let members = derived.members_of_group(h.rest(), group)?;
             page_by(members.len(), &page, DEFAULT_PAGE_SIZE, &self.work, |i| {
                 members.get(i).map(|m| m.principal(h))
             })
@@ -541,9 +538,8 @@ impl Memberships for FileAdapter {
     }
 
     /// The version of the document as held; a reload, and a write that changes the
-    /// document, make a new one. The
-    /// first page of a listing reloads a changed file, so a caller takes the version
-    /// before it and after the last page.
+    /// document, make a new one. The first page of a listing reloads a changed file, so a
+    /// caller takes the version before it and after the last page.
     async fn listing_version(&self) -> Result<u64> {
         Ok(self.state.lock().await.version)
     }
@@ -561,10 +557,7 @@ impl Memberships for FileAdapter {
             return Ok(None);
         }
         self.with_derived(&mut state, |h, derived| {
-            let g = derived
-                .group(h.rest(), group)
-                .ok_or_else(|| group_not_found(group))?;
-            let members = derived.members(&g.name);
+            let members = derived.members_of_group(h.rest(), group)?;
             self.work.fetch_add(members.len() as u64, Ordering::Relaxed);
             let others = members.groups.iter();
             Ok(Some(PositionedMembers {

@@ -12,6 +12,7 @@ use idbridge_core::{Grant, Page, PageRequest, Principal, Result};
 
 use crate::format::{DirGroup, Directory, UserRecords};
 use crate::held::{Held, WithUsers};
+use crate::ops::group_not_found;
 
 /// The page `req` asks for out of `all`, converting only that page's records with `to`:
 /// the same page as [`Page::slice`] over every record converted. Counts the records it
@@ -94,6 +95,16 @@ impl Derived {
     /// [`Directory::group`] returns.
     pub(crate) fn group<'d>(&self, dir: &'d Directory, id: &str) -> Option<&'d DirGroup> {
         self.groups_by_id.get(id).and_then(|&at| dir.groups.get(at))
+    }
+
+    /// The direct members of the group with id `id` in `dir`, the document this was
+    /// computed from.
+    ///
+    /// # Errors
+    /// [`idbridge_core::ErrorKind::NotFound`] when `dir` has no such group.
+    pub(crate) fn members_of_group(&self, dir: &Directory, id: &str) -> Result<&GroupMembers> {
+        let g = self.group(dir, id).ok_or_else(|| group_not_found(id))?;
+        Ok(self.members(&g.name))
     }
 
     /// The direct members of the group named `name` (empty when it has none).
