@@ -29,7 +29,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 100;
 /// [`Capabilities::members_batch_max`]). A batch is
 /// saved with one rewrite of the file, and batches and single writes that arrive while a
 /// rewrite is under way share the next one.
-pub const BATCH_MAX: usize = 1000;
+pub const BATCH_MAX: usize = 10_000;
 
 /// The adapter's configuration keys.
 #[derive(Debug, Clone, Deserialize)]

@@ -2,16 +2,22 @@
 //! rewrite, so a burst of writes (the sync engine runs many at once, and hands over
 //! membership and user batches) costs a few rewrites instead of one each.
 //!
-//! A write is queued ([`Committer::submit`]) and its caller waits for the state lock.
-//! Whoever gets the lock while writes are queued takes all of them ([`Committer::flush`]):
-//! it applies them in order to one copy of the document, validates the copy, saves it
-//! atomically once and only then makes it current, and tells every caller its outcome. A
-//! caller whose write an earlier rewrite already carried finds the queue empty and has its
-//! answer. So a call returns `Ok` only once the rewrite holding its change is durable
-//! (renamed into place, file and directory fsynced): the journal, which marks a write done
-//! when its call returns, never marks done what is not on disk. A failed rewrite fails
-//! every write it carried and leaves the document held in memory as it was (the file was
-//! not replaced), so memory never claims what the file lacks.
+//! A write is queued ([`Committer::submit`]) and its caller waits for its answer, nothing
+//! else. One task at a time, the drainer ([`Committer::drain`]), rewrites the file: it
+//! takes the state lock and every queued write, applies them in order to one copy of the
+//! document, validates the copy, saves it atomically once and only then makes it current,
+//! tells every caller its outcome, and goes on while writes are queued. The first write
+//! queued while no drainer runs starts one. So a call returns `Ok` only once the rewrite
+//! holding its change is durable (renamed into place, file and directory fsynced): the
+//! journal, which marks a write done when its call returns, never marks done what is not
+//! on disk. A failed rewrite fails every write it carried and leaves the document held in
+//! memory as it was (the file was not replaced), so memory never claims what the file
+//! lacks.
+//!
+//! Callers do not queue for the lock themselves: when they did, a caller whose write a
+//! rewrite had already carried still waited its turn behind the next rewrite, so a client
+//! keeping eight batches in flight had two at most in the queue, and a rewrite of the
+//! whole file carried one batch instead of seven.
 //!
 //! The rewrite runs in a task of its own: a caller that gives up waiting (its future is
 //! dropped) cannot cut a rewrite short and leave memory and file apart. A write whose
@@ -130,12 +136,19 @@ where
     }
 }
 
+/// The writes waiting for a rewrite, and whether a drainer is running to take them.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Box<dyn Job>>,
+    draining: bool,
+}
+
 /// The queue of writes waiting for a rewrite, and how to rewrite the file.
 pub(crate) struct Committer {
     path: PathBuf,
     max_file_bytes: u64,
     read_only: bool,
-    queue: StdMutex<Vec<Box<dyn Job>>>,
+    queue: StdMutex<Queue>,
     rewrites: AtomicU64,
     fault: StdMutex<Option<Fault>>,
 }
@@ -146,7 +159,7 @@ impl Committer {
             path,
             max_file_bytes,
             read_only,
-            queue: StdMutex::new(Vec::new()),
+            queue: StdMutex::new(Queue::default()),
             rewrites: AtomicU64::new(0),
             fault: StdMutex::new(None),
         }
@@ -177,24 +190,21 @@ impl Committer {
         F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
     {
         let mut replies = Vec::with_capacity(writes.len());
-        {
+        let start = {
             let mut queue = lock(&self.queue);
             for write in writes {
                 let (reply, answer) = oneshot::channel();
-                queue.push(Box::new(Waiting {
+                queue.jobs.push(Box::new(Waiting {
                     write,
                     result: None,
                     reply,
                 }));
                 replies.push(answer);
             }
-        }
-        let guard = state.clone().lock_owned().await;
-        if lock(&self.queue).is_empty() {
-            // The rewrite that held the lock before carried these writes.
-            drop(guard);
-        } else {
-            tokio::spawn(self.clone().flush(guard));
+            !std::mem::replace(&mut queue.draining, true)
+        };
+        if start {
+            tokio::spawn(self.clone().drain(state.clone()));
         }
         let mut out = Vec::with_capacity(replies.len());
         for answer in replies {
@@ -209,25 +219,42 @@ impl Committer {
         out
     }
 
-    /// Takes every queued write into one rewrite (see the module documentation).
+    /// Rewrites the file for the queued writes, again and again while writes are queued
+    /// (see the module documentation); ends, letting the next write start a drainer, once
+    /// the queue is empty.
     ///
-    /// The rewrite (copying, changing, comparing and validating the document, then
+    /// Each rewrite (copying, changing, comparing and validating the document, then
     /// saving it) runs on a blocking thread: on the async workers it would keep the
-    /// caller that spawned it from being polled, so that the writes it is about to send
-    /// (a scheduler's next operations) would reach the queue one rewrite at a time.
-    async fn flush(self: Arc<Self>, state: OwnedMutexGuard<State>) {
-        // Writes woken together reach the queue over a few polls: let them in first.
-        tokio::task::yield_now().await;
-        let path = self.path.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || self.rewrite(state)).await {
-            // Its writes' callers are told the rewrite stopped before it answered.
-            tracing::warn!(path = %path.display(), error = %e, "a directory rewrite stopped");
+    /// callers from being polled, so that the writes they are about to send (a
+    /// scheduler's next batches) would reach the queue one rewrite at a time.
+    async fn drain(self: Arc<Self>, state: Arc<Mutex<State>>) {
+        // Should this task be dropped (with its runtime) before it ends, the next write
+        // starts a drainer again.
+        let mut draining = Draining(Some(&self.queue));
+        loop {
+            // Writes woken together reach the queue over a few polls: let them in first.
+            tokio::task::yield_now().await;
+            let guard = state.clone().lock_owned().await;
+            let this = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || this.rewrite(guard)).await {
+                // Its writes' callers are told the rewrite stopped before it answered.
+                tracing::warn!(path = %self.path.display(), error = %e, "a directory rewrite stopped");
+            }
+            // Under the queue's lock: a write queued after this sees no drainer and starts
+            // one.
+            let mut queue = lock(&self.queue);
+            if queue.jobs.is_empty() {
+                queue.draining = false;
+                draining.0 = None;
+                return;
+            }
         }
     }
 
-    /// [`Committer::flush`]'s work, on a blocking thread.
+    /// One rewrite of [`Committer::drain`], on a blocking thread: takes every queued
+    /// write.
     fn rewrite(&self, mut state: OwnedMutexGuard<State>) {
-        let mut jobs = std::mem::take(&mut *lock(&self.queue));
+        let mut jobs = std::mem::take(&mut lock(&self.queue).jobs);
         jobs.retain(|j| !j.abandoned());
         if jobs.is_empty() {
             return;
@@ -317,22 +344,54 @@ impl Committer {
     }
 }
 
-/// Applies `jobs` again to a copy of `base`, one at a time, rejecting each whose change
-/// leaves the document invalid: so that one bad write fails alone instead of failing
-/// every write that shares its rewrite. Slow (a copy per write), and only taken when the
-/// writes together do not validate.
+/// Applies `jobs` again to a copy of `base`, rejecting each write whose change leaves the
+/// document invalid, so that one bad write fails alone instead of failing every write
+/// that shares its rewrite. Only taken when the writes together do not validate.
 fn isolate(base: &Directory, jobs: &mut [Box<dyn Job>]) -> Draft {
     let mut dir = Draft::new(base.clone());
-    for job in jobs {
-        let before = dir.clone();
-        if job.apply(&mut dir)
-            && let Err(e) = dir.dir.validate()
-        {
-            dir = before;
-            job.reject(e);
+    // All of them together did not validate: start from their halves.
+    let (first, rest) = jobs.split_at_mut(jobs.len() / 2);
+    apply_valid(&mut dir, first);
+    apply_valid(&mut dir, rest);
+    dir
+}
+
+/// Applies `jobs` to `dir` if the result validates; else halves them, down to the single
+/// writes that leave the document invalid, which are rejected. A rewrite carries tens of
+/// thousands of writes: one bad write among them costs about twice the logarithm of their
+/// number in copies and checks of the document, where trying them one at a time cost a
+/// copy and a check per write.
+fn apply_valid(dir: &mut Draft, jobs: &mut [Box<dyn Job>]) {
+    if jobs.is_empty() {
+        return;
+    }
+    let before = dir.clone();
+    for job in jobs.iter_mut() {
+        job.apply(dir);
+    }
+    let Err(e) = dir.dir.validate() else {
+        return;
+    };
+    *dir = before;
+    if let [job] = jobs {
+        job.reject(e);
+        return;
+    }
+    let (first, rest) = jobs.split_at_mut(jobs.len() / 2);
+    apply_valid(dir, first);
+    apply_valid(dir, rest);
+}
+
+/// Marks the queue as without a drainer when a drainer is dropped before it ends (a drainer
+/// that ends clears the mark itself, with the queue found empty under the same lock).
+struct Draining<'a>(Option<&'a StdMutex<Queue>>);
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0 {
+            lock(queue).draining = false;
         }
     }
-    dir
 }
 
 fn finish(jobs: Vec<Box<dyn Job>>, saved: std::result::Result<(), &Error>) {

@@ -114,6 +114,57 @@ async fn a_thousand_concurrent_membership_writes_share_few_rewrites_and_all_land
     );
 }
 
+/// A client like the apply engine: `clients` tasks each send `batches` membership batches
+/// one after another, each waiting for its answer. With every save slowed down, the
+/// batches that arrive during one rewrite share the next: what counts the rewrites here
+/// is how many batches wait together, not a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_kept_in_flight_by_a_bounded_client_share_rewrites() {
+    let (clients, batches, per_batch) = (8usize, 6usize, 20usize);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    let users = clients * batches * per_batch;
+    seed(&path, users, 1);
+    let adapter = open(&path);
+    adapter.set_fault(Some(Arc::new(|step| {
+        if step == SaveStep::BeforeRename {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        Ok(())
+    })));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let a = adapter.clone();
+        tasks.push(tokio::spawn(async move {
+            for b in 0..batches {
+                let batch = (0..per_batch)
+                    .map(|i| MemberWrite::Add {
+                        group: "g0".into(),
+                        member: Principal::User(format!("u{}", (c * batches + b) * per_batch + i)),
+                    })
+                    .collect();
+                for result in a.write_members(batch).await {
+                    result.expect("every add is acknowledged");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("joins");
+    }
+    let rewrites = adapter.rewrites() as usize;
+    let sent = clients * batches;
+    println!("{sent} batches from {clients} clients: {rewrites} rewrites");
+    // Eight in flight, each rewrite carries the batches that arrived during the one
+    // before: about seven after the first. One or two a rewrite is what a caller
+    // waiting its turn behind the next rewrite made of it.
+    assert!(
+        rewrites * 3 <= sent,
+        "{rewrites} rewrites for {sent} batches kept {clients} in flight: they did not share"
+    );
+    assert_eq!(memberships(&on_disk(&path)).len(), users);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_end_in_one_file_and_are_read_back_after_their_ack() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -377,4 +428,41 @@ async fn a_write_that_would_invalidate_the_document_fails_alone() {
             ("user2".to_string(), "group-0".to_string())
         ]
     );
+}
+
+#[tokio::test]
+async fn bad_writes_among_many_fail_alone_and_the_rest_land() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 300, 1);
+    let adapter = open(&path);
+    type Write = Box<dyn FnMut(&mut crate::draft::Draft) -> Result<()> + Send>;
+    let bad = [7usize, 8, 150, 299];
+    let writes: Vec<Write> = (0..300usize)
+        .map(|i| -> Write {
+            if bad.contains(&i) {
+                // Passes its own checks but leaves a dangling group name.
+                Box::new(move |d: &mut crate::draft::Draft| {
+                    d.dir.users[i].groups.push(format!("no-such-group-{i}"));
+                    Ok(())
+                })
+            } else {
+                Box::new(move |d: &mut crate::draft::Draft| {
+                    crate::ops::add_member(d, "g0", &Principal::User(format!("u{i}")))
+                })
+            }
+        })
+        .collect();
+    let results = adapter.committer.submit(&adapter.state, writes).await;
+    for (i, result) in results.iter().enumerate() {
+        match result {
+            Err(e) if bad.contains(&i) => assert_eq!(e.kind(), ErrorKind::InvalidInput),
+            Ok(()) if !bad.contains(&i) => {}
+            other => panic!("write {i}: {other:?}"),
+        }
+    }
+    assert_eq!(adapter.rewrites(), 1);
+    let disk = on_disk(&path);
+    assert_eq!(memberships(&disk).len(), 296);
+    assert_eq!(disk, adapter.snapshot().await);
 }
