@@ -178,8 +178,9 @@ impl Committer {
 
     /// Applies `writes`, in order, with the writes of other callers queued meanwhile, and
     /// returns one result per write once the rewrite carrying them is durable (or failed).
-    /// Each write must leave the document unchanged when it fails; it may run more than
-    /// once (on a fresh copy) when the writes together leave the document invalid.
+    /// Each write must leave the document unchanged when it fails; it may run again, on
+    /// the document as it was before it, when the writes together leave the document
+    /// invalid (see `isolate`).
     pub(crate) async fn submit<T, F>(
         self: &Arc<Self>,
         state: &Arc<Mutex<State>>,
@@ -204,7 +205,10 @@ impl Committer {
             !std::mem::replace(&mut queue.draining, true)
         };
         if start {
-            tokio::spawn(self.clone().drain(state.clone()));
+            // Made before the task, so that a task dropped unpolled (its runtime shutting
+            // down) still clears the mark.
+            let draining = Draining(Some(self.clone()));
+            tokio::spawn(self.clone().drain(state.clone(), draining));
         }
         let mut out = Vec::with_capacity(replies.len());
         for answer in replies {
@@ -227,10 +231,7 @@ impl Committer {
     /// saving it) runs on a blocking thread: on the async workers it would keep the
     /// callers from being polled, so that the writes they are about to send (a
     /// scheduler's next batches) would reach the queue one rewrite at a time.
-    async fn drain(self: Arc<Self>, state: Arc<Mutex<State>>) {
-        // Should this task be dropped (with its runtime) before it ends, the next write
-        // starts a drainer again.
-        let mut draining = Draining(Some(&self.queue));
+    async fn drain(self: Arc<Self>, state: Arc<Mutex<State>>, mut draining: Draining) {
         loop {
             // Writes woken together reach the queue over a few polls: let them in first.
             tokio::task::yield_now().await;
@@ -382,14 +383,23 @@ fn apply_valid(dir: &mut Draft, jobs: &mut [Box<dyn Job>]) {
     apply_valid(dir, rest);
 }
 
-/// Marks the queue as without a drainer when a drainer is dropped before it ends (a drainer
-/// that ends clears the mark itself, with the queue found empty under the same lock).
-struct Draining<'a>(Option<&'a StdMutex<Queue>>);
+/// What a drainer dropped before it ends (with its runtime) leaves behind: the queue
+/// marked as without a drainer, so that the next write starts one, and the writes queued
+/// meanwhile answered as never applied rather than left waiting. A drainer that ends
+/// disarms it, having cleared the mark itself with the queue found empty under the same
+/// lock.
+struct Draining(Option<Arc<Committer>>);
 
-impl Drop for Draining<'_> {
+impl Drop for Draining {
     fn drop(&mut self) {
-        if let Some(queue) = self.0 {
-            lock(queue).draining = false;
+        if let Some(committer) = self.0.take() {
+            let jobs = {
+                let mut queue = lock(&committer.queue);
+                queue.draining = false;
+                std::mem::take(&mut queue.jobs)
+            };
+            // Unapplied, each answers that it was never applied.
+            finish(jobs, Ok(()));
         }
     }
 }

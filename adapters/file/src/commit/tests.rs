@@ -2,6 +2,7 @@
 //! write is on disk, and a failed rewrite fails the writes it carried and loses nothing
 //! acknowledged before it.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -465,4 +466,44 @@ async fn bad_writes_among_many_fail_alone_and_the_rest_land() {
     let disk = on_disk(&path);
     assert_eq!(memberships(&disk).len(), 296);
     assert_eq!(disk, adapter.snapshot().await);
+}
+
+/// A drainer dropped with its runtime, even before it ran once, leaves no mark that one is
+/// running: the next write, on another runtime, starts its own and lands, and the write
+/// queued on the dropped runtime was never applied.
+#[test]
+fn a_drainer_dropped_with_its_runtime_leaves_later_writes_working() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 2, 1);
+    let adapter = open(&path);
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    first.block_on(async {
+        let member = Principal::User("u0".into());
+        let mut write = Box::pin(adapter.add_member("g0", &member));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        // Polled once: the write is queued and its drainer spawned, not yet run.
+        assert!(write.as_mut().poll(&mut cx).is_pending());
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    second.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            adapter.add_member("g0", &Principal::User("u1".into())),
+        )
+        .await
+        .expect("a later write is not left waiting for a drainer that is gone")
+        .expect("acknowledged");
+    });
+    assert_eq!(
+        memberships(&on_disk(&path)),
+        vec![("user1".to_string(), "group-0".to_string())]
+    );
 }
