@@ -69,14 +69,42 @@ impl World {
         latency: Duration,
         concurrency: usize,
     ) -> Result<World> {
+        World::start_only(source, seed, latency, concurrency, &[]).await
+    }
+
+    /// [`World::start`] with only the targets of the vendors named in `only` (all of them
+    /// when it is empty): one emulator at a time holds a million users where four do not
+    /// fit in memory.
+    ///
+    /// # Errors
+    /// As [`World::start`], and [`idbridge_core::ErrorKind::InvalidInput`] naming the
+    /// vendors that have an emulator when `only` names another.
+    pub async fn start_only(
+        source: &Directory,
+        seed: Option<&Directory>,
+        latency: Duration,
+        concurrency: usize,
+        only: &[String],
+    ) -> Result<World> {
         link_vendors();
+        let all = targets();
+        if let Some(unknown) = only.iter().find(|v| !all.iter().any(|t| t.1 == v.as_str())) {
+            let known: Vec<&str> = all.iter().map(|t| t.1).collect();
+            return Err(Error::invalid_input(format!(
+                "--target {unknown}: no emulator of that vendor; the vendors with one are {}",
+                known.join(", ")
+            )));
+        }
         let dir = tempfile::tempdir()
             .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
         let source_path = dir.path().join("source.json");
         write_source(&source_path, source)?;
         let mut emulated = Vec::new();
         let mut engine_targets = Vec::new();
-        for (name, vendor, settings) in targets() {
+        let chosen = all
+            .into_iter()
+            .filter(|t| only.is_empty() || only.iter().any(|v| v == t.1));
+        for (name, vendor, settings) in chosen {
             let options = EmulatorOptions {
                 latency,
                 seed: seed.map(Directory::to_snapshot),

@@ -175,6 +175,10 @@ enum Command {
         /// Operations in flight per target.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+        /// Only the emulator of this vendor (repeatable; default: every one). Four
+        /// emulators holding a million users each need more memory than one at a time.
+        #[arg(long = "target")]
+        targets: Vec<String>,
     },
     /// Initial provisioning into scim2-server (started from the Python environment on a
     /// free loopback port) through the `scim` adapter, every write on its own and then
@@ -362,6 +366,7 @@ fn run(cli: Cli) -> Result<()> {
             per_user,
             latency_ms,
             concurrency,
+            targets,
         } => {
             let shape = Shape {
                 users,
@@ -372,6 +377,7 @@ fn run(cli: Cli) -> Result<()> {
                 shape,
                 Duration::from_millis(latency_ms),
                 concurrency,
+                &targets,
             ))
         }
         Command::ScimPeer {

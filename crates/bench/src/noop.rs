@@ -20,13 +20,22 @@ use crate::rss;
 ///
 /// # Errors
 /// When the emulators cannot start or a run cannot be made.
-pub async fn noop(shape: Shape, latency: Duration, concurrency: usize) -> Result<()> {
+pub async fn noop(
+    shape: Shape,
+    latency: Duration,
+    concurrency: usize,
+    only: &[String],
+) -> Result<()> {
+    let vendors = if only.is_empty() {
+        crate::planning::vendor_list()
+    } else {
+        only.join(", ")
+    };
     println!(
-        "no-op run: {} users, {} groups, {} memberships already in {}",
+        "no-op run: {} users, {} groups, {} memberships already in {vendors}",
         shape.users,
         shape.groups,
         shape.memberships(),
-        crate::planning::vendor_list()
     );
     println!(
         "each emulator adds {} ms to every request; concurrency {concurrency} per target",
@@ -34,7 +43,7 @@ pub async fn noop(shape: Shape, latency: Duration, concurrency: usize) -> Result
     );
     let directory = data::directory(shape);
     let t0 = Instant::now();
-    let world = World::start(&directory, Some(&directory), latency, concurrency).await?;
+    let world = World::start_only(&directory, Some(&directory), latency, concurrency, only).await?;
     drop(directory);
     println!("  emulators seeded in {:.1} s", t0.elapsed().as_secs_f64());
 

@@ -147,6 +147,12 @@ impl RequestLog {
         if !json {
             return resp;
         }
+        // A listing of a million users passes the limit; no answer carrying a credential
+        // comes near it, so such an answer goes out unread rather than failed.
+        let size = axum::body::HttpBody::size_hint(resp.body()).exact();
+        if size.is_some_and(|n| n > MANGLE_READ_LIMIT as u64) {
+            return resp;
+        }
         let (mut parts, body) = resp.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, MANGLE_READ_LIMIT).await else {
             parts.status = StatusCode::INTERNAL_SERVER_ERROR;
@@ -206,5 +212,47 @@ impl RequestLog {
             Ok(mut e) => e.push(entry),
             Err(poisoned) => poisoned.into_inner().push(entry),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_answer(body: Vec<u8>) -> Response<Body> {
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("answer")
+    }
+
+    #[tokio::test]
+    async fn credentials_in_an_answer_are_noted_and_the_answer_goes_out_unchanged() {
+        let log = RequestLog::default();
+        let body = br#"{"access_token": "tok-1234567890"}"#.to_vec();
+        let resp = log.note_credentials(json_answer(body.clone())).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let out = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(out.as_ref(), body.as_slice());
+        assert_eq!(log.issued_credentials(), vec!["tok-1234567890".to_string()]);
+    }
+
+    /// A listing of a million users is larger than what is read to look for credentials:
+    /// it goes out whole, not as a failed answer.
+    #[tokio::test]
+    async fn an_answer_past_the_read_limit_goes_out_unread() {
+        let log = RequestLog::default();
+        let mut body = b"[".to_vec();
+        body.resize(MANGLE_READ_LIMIT + 2, b' ');
+        *body.last_mut().expect("not empty") = b']';
+        let len = body.len();
+        let resp = log.note_credentials(json_answer(body)).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let out = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(out.len(), len);
     }
 }
