@@ -269,7 +269,7 @@ impl FileAdapter {
             }
             if options.read_only {
                 // What the first real run would start from, without creating it.
-                return Ok(adapter(Held::plain(Directory::new()), None));
+                return Ok(adapter(Held::empty(), None));
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)

@@ -4,15 +4,16 @@
 //!
 //! A write is queued ([`Committer::submit`]) and its caller waits for its answer, nothing
 //! else. One task at a time, the drainer ([`Committer::drain`]), rewrites the file: it
-//! takes the state lock and every queued write, applies them in order to one copy of the
-//! document, validates the copy, saves it atomically once and only then makes it current,
-//! tells every caller its outcome, and goes on while writes are queued. The first write
+//! takes the state lock and every queued write, applies them in order to the document
+//! held (recording how to undo them: [`Draft`]), validates it, saves it atomically once,
+//! tells every caller its outcome, and goes on while writes are queued. Readers wait for
+//! the lock, so they never see a document a rewrite is still changing. The first write
 //! queued while no drainer runs starts one. So a call returns `Ok` only once the rewrite
 //! holding its change is durable (renamed into place, file and directory fsynced): the
 //! journal, which marks a write done when its call returns, never marks done what is not
-//! on disk. A failed rewrite fails every write it carried and leaves the document held in
-//! memory as it was (the file was not replaced), so memory never claims what the file
-//! lacks.
+//! on disk. A failed rewrite fails every write it carried and undoes their changes to the
+//! document held (the file was not replaced), so memory never claims what the file lacks;
+//! so does a rewrite cut short by a panic, as its lock is released.
 //!
 //! Callers do not queue for the lock themselves: when they did, a caller whose write a
 //! rewrite had already carried still waited its turn behind the next rewrite, so a client
@@ -32,9 +33,9 @@ use idbridge_core::{Error, Result};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::draft::Draft;
-use crate::format::{Directory, SaveStep, io_error};
+use crate::format::SaveStep;
 use crate::held::Held;
-use crate::reload::{Seen, Stat, hash_bytes, hash_file};
+use crate::reload::{Seen, Stat, hash_file};
 
 /// What the adapter holds: the document as last read or durably written.
 pub(crate) struct State {
@@ -64,6 +65,12 @@ impl State {
     /// Makes `held`, as the file now holds it (`seen`), the current document.
     pub(crate) fn replace(&mut self, held: Held, seen: Seen) {
         self.held = held;
+        self.rewritten(seen);
+    }
+
+    /// Notes that the document held, changed in place, is what the file now holds
+    /// (`seen`).
+    fn rewritten(&mut self, seen: Seen) {
         self.seen = Some(seen);
         self.derived = None;
         self.version = next_version();
@@ -86,7 +93,7 @@ trait Job: Send {
     /// Whether its caller gave up before the write was applied.
     fn abandoned(&self) -> bool;
     /// Applies the write to `dir`, keeping its result; `true` when it succeeded. A write
-    /// that fails leaves `dir` as it was.
+    /// that fails is undone.
     fn apply(&mut self, dir: &mut Draft) -> bool;
     /// Fails an applied write whose change would leave the document invalid.
     fn reject(&mut self, error: Error);
@@ -112,8 +119,13 @@ where
     }
 
     fn apply(&mut self, dir: &mut Draft) -> bool {
+        let mark = dir.mark();
         let result = (self.write)(dir);
         let ok = result.is_ok();
+        if !ok {
+            // A write checks before it changes anything; whatever it did change goes.
+            dir.rollback_to(mark);
+        }
         self.result = Some(result);
         ok
     }
@@ -178,9 +190,8 @@ impl Committer {
 
     /// Applies `writes`, in order, with the writes of other callers queued meanwhile, and
     /// returns one result per write once the rewrite carrying them is durable (or failed).
-    /// Each write must leave the document unchanged when it fails; it may run again, on
-    /// the document as it was before it, when the writes together leave the document
-    /// invalid (see `isolate`).
+    /// A write that fails is undone; a write may run again, on the document as it was
+    /// before it, when the writes together leave the document invalid (see `isolate`).
     pub(crate) async fn submit<T, F>(
         self: &Arc<Self>,
         state: &Arc<Mutex<State>>,
@@ -227,8 +238,8 @@ impl Committer {
     /// (see the module documentation); ends, letting the next write start a drainer, once
     /// the queue is empty.
     ///
-    /// Each rewrite (copying, changing, comparing and validating the document, then
-    /// saving it) runs on a blocking thread: on the async workers it would keep the
+    /// Each rewrite (changing and validating the document, then saving it) runs on a
+    /// blocking thread: on the async workers it would keep the
     /// callers from being polled, so that the writes they are about to send (a
     /// scheduler's next batches) would reach the queue one rewrite at a time.
     async fn drain(self: Arc<Self>, state: Arc<Mutex<State>>, mut draining: Draining) {
@@ -254,33 +265,36 @@ impl Committer {
 
     /// One rewrite of [`Committer::drain`], on a blocking thread: takes every queued
     /// write.
-    fn rewrite(&self, mut state: OwnedMutexGuard<State>) {
+    fn rewrite(&self, state: OwnedMutexGuard<State>) {
         let mut jobs = std::mem::take(&mut lock(&self.queue).jobs);
         jobs.retain(|j| !j.abandoned());
         if jobs.is_empty() {
             return;
         }
-        let current = state.held.unpacked();
-        // Indexed once per rewrite, which copies, validates and saves the whole document
-        // anyway; each write then finds its records in O(1).
-        let mut next = Draft::new(current.clone());
+        let mut state = Rewriting(state);
+        let expected = state.0.seen.clone();
+        let draft = state.0.held.writable();
         for job in &mut jobs {
-            job.apply(&mut next);
+            job.apply(draft);
         }
-        if next.dir == *current {
+        if !draft.changed_since(0) {
+            drop(state);
             finish(jobs, Ok(()));
             return;
         }
-        if next.dir.validate().is_err() {
-            next = isolate(current, &mut jobs);
-            if next.dir == *current {
+        if draft.validate().is_err() {
+            draft.rollback_to(0);
+            isolate(draft, &mut jobs);
+            if !draft.changed_since(0) {
+                drop(state);
                 finish(jobs, Ok(()));
                 return;
             }
         }
-        match self.save(state.seen.clone(), next.into_dir()) {
-            Ok((dir, seen)) => {
-                state.replace(Held::plain(dir), seen);
+        match self.save(expected, draft) {
+            Ok(seen) => {
+                draft.commit();
+                state.0.rewritten(seen);
                 self.rewrites.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(path = %self.path.display(), writes = jobs.len(), "rewrote the directory file");
                 // Answered only now that memory holds what the file holds: a caller's
@@ -289,6 +303,7 @@ impl Committer {
                 finish(jobs, Ok(()));
             }
             Err(e) => {
+                // Undone as the lock is released: memory holds what the file holds.
                 drop(state);
                 finish(jobs, Err(&e));
             }
@@ -296,9 +311,8 @@ impl Committer {
     }
 
     /// Saves `next` (already validated) over the file, unless someone else changed the file
-    /// since it was last read or written (`expected`); returns the document and what the
-    /// file now holds.
-    fn save(&self, expected: Option<Seen>, next: Directory) -> Result<(Directory, Seen)> {
+    /// since it was last read or written (`expected`); returns what the file now holds.
+    fn save(&self, expected: Option<Seen>, next: &Draft) -> Result<Seen> {
         if self.read_only {
             return Err(Error::permission_denied(format!(
                 "directory file `{}` was opened read-only (to be checked); nothing is written",
@@ -331,49 +345,53 @@ impl Committer {
             )));
         }
         let at = SystemTime::now();
-        let text = next.save_valid_with(path, &mut |step| match &fault {
+        let hash = next.save_with(path, &mut |step| match &fault {
             Some(f) => f(step),
             None => Ok(()),
         })?;
-        let stat = Stat::of(path).map_err(|e| io_error(path, "cannot read", e))?;
-        let seen = Seen {
-            stat,
-            hash: hash_bytes(text.as_bytes()),
-            at,
-        };
-        Ok((next, seen))
+        let stat = Stat::of(path).map_err(|e| crate::format::io_error(path, "cannot read", e))?;
+        Ok(Seen { stat, hash, at })
     }
 }
 
-/// Applies `jobs` again to a copy of `base`, rejecting each write whose change leaves the
-/// document invalid, so that one bad write fails alone instead of failing every write
-/// that shares its rewrite. Only taken when the writes together do not validate.
-fn isolate(base: &Directory, jobs: &mut [Box<dyn Job>]) -> Draft {
-    let mut dir = Draft::new(base.clone());
-    // All of them together did not validate: start from their halves.
-    let (first, rest) = jobs.split_at_mut(jobs.len() / 2);
-    apply_valid(&mut dir, first);
-    apply_valid(&mut dir, rest);
-    dir
+/// The state lock held by a rewrite: released, it undoes whatever changes the rewrite has
+/// not committed (a failed save, a panic), so that no reader sees them.
+struct Rewriting(OwnedMutexGuard<State>);
+
+impl Drop for Rewriting {
+    fn drop(&mut self) {
+        self.0.held.discard_changes();
+    }
 }
 
-/// Applies `jobs` to `dir` if the result validates; else halves them, down to the single
-/// writes that leave the document invalid, which are rejected. A rewrite carries tens of
-/// thousands of writes: one bad write among them costs about twice the logarithm of their
-/// number in copies and checks of the document, where trying them one at a time cost a
-/// copy and a check per write.
+/// Applies `jobs` again to `dir` (their changes undone), rejecting each write whose change
+/// leaves the document invalid, so that one bad write fails alone instead of failing
+/// every write that shares its rewrite. Only taken when the writes together do not
+/// validate.
+fn isolate(dir: &mut Draft, jobs: &mut [Box<dyn Job>]) {
+    // All of them together did not validate: start from their halves.
+    let (first, rest) = jobs.split_at_mut(jobs.len() / 2);
+    apply_valid(dir, first);
+    apply_valid(dir, rest);
+}
+
+/// Applies `jobs` to `dir` if the result validates; else undoes them and halves them,
+/// down to the single writes that leave the document invalid, which are rejected. A
+/// rewrite carries tens of thousands of writes: one bad write among them costs about
+/// twice the logarithm of their number in checks of the document, where trying them one
+/// at a time cost a check per write.
 fn apply_valid(dir: &mut Draft, jobs: &mut [Box<dyn Job>]) {
     if jobs.is_empty() {
         return;
     }
-    let before = dir.clone();
+    let mark = dir.mark();
     for job in jobs.iter_mut() {
         job.apply(dir);
     }
-    let Err(e) = dir.dir.validate() else {
+    let Err(e) = dir.validate() else {
         return;
     };
-    *dir = before;
+    dir.rollback_to(mark);
     if let [job] = jobs {
         job.reject(e);
         return;

@@ -1,98 +1,110 @@
 //! The document the adapter holds: its users packed ([`PackedUsers`], a fifth of the
-//! memory of file records) for as long as it is only read, which is all a source and all
-//! of `plan` ever do; the first write unpacks them into a plain [`Directory`], which the
-//! write operations change.
+//! memory of file records), read or written. The first write turns it into a [`Draft`],
+//! the same packed users with the indexes and the undo record writes need, which the
+//! writes change in place; a source and `plan`, which only read, never build them.
 
 use idbridge_core::User;
 
-use crate::format::{DirUser, Directory, PackedUsers, Parsed};
+use crate::draft::Draft;
+use crate::format::{Directory, PackedUsers, Parsed};
 
 /// The held document (see the module documentation).
 #[derive(Debug, Clone)]
-pub(crate) struct Held {
-    /// The groups, roles and grants; the users too once unpacked (`packed` is `None`).
-    dir: Directory,
-    /// The users while they are packed; `dir.users` is then empty.
-    packed: Option<PackedUsers>,
+pub(crate) enum Held {
+    /// As parsed: the groups, roles and grants (`users` empty), and the users.
+    Packed { rest: Directory, users: PackedUsers },
+    /// As written: the same, indexed for writes.
+    Plain(Draft),
 }
 
 impl Held {
     /// A document as parsed, its users packed.
     pub(crate) fn parsed(parsed: Parsed) -> Held {
-        Held {
-            dir: parsed.directory,
-            packed: Some(parsed.users),
+        Held::Packed {
+            rest: parsed.directory,
+            users: parsed.users,
         }
     }
 
-    /// A document as a plain directory (after a write, or an empty one).
-    pub(crate) fn plain(dir: Directory) -> Held {
-        Held { dir, packed: None }
+    /// An empty document.
+    pub(crate) fn empty() -> Held {
+        Held::Packed {
+            rest: Directory::new(),
+            users: PackedUsers::new(),
+        }
     }
 
-    /// The groups, roles and grants (its `users` are empty while they are packed).
+    /// The groups, roles and grants (its `users` are empty: the users are packed).
     pub(crate) fn rest(&self) -> &Directory {
-        &self.dir
+        match self {
+            Held::Packed { rest, .. } => rest,
+            Held::Plain(d) => d.rest(),
+        }
     }
 
-    /// The whole document as a plain directory, unpacking the users the first time: what
-    /// writes work on.
-    pub(crate) fn unpacked(&mut self) -> &Directory {
-        if let Some(packed) = self.packed.take() {
-            self.dir.users = packed.unpack();
+    /// The users.
+    fn users(&self) -> &PackedUsers {
+        match self {
+            Held::Packed { users, .. } => users,
+            Held::Plain(d) => d.users(),
         }
-        &self.dir
+    }
+
+    /// The document for writing, indexing it the first time.
+    pub(crate) fn writable(&mut self) -> &mut Draft {
+        if let Held::Packed { rest, users } = self {
+            let draft = Draft::from_parts(std::mem::take(rest), std::mem::take(users));
+            *self = Held::Plain(draft);
+        }
+        match self {
+            Held::Plain(d) => d,
+            Held::Packed { .. } => unreachable!("made writable above"),
+        }
+    }
+
+    /// Undoes the changes of a rewrite that did not end in a save (see
+    /// [`Draft::rollback_to`]): what is held is then what the file holds.
+    pub(crate) fn discard_changes(&mut self) {
+        if let Held::Plain(d) = self {
+            d.rollback_to(0);
+        }
     }
 
     /// A plain copy of the whole document.
     pub(crate) fn to_directory(&self) -> Directory {
-        match &self.packed {
-            Some(p) => Directory {
-                users: p.unpack(),
-                ..self.dir.clone()
-            },
-            None => self.dir.clone(),
+        Directory {
+            users: self.users().unpack(),
+            ..self.rest().clone()
         }
     }
 
     /// How many users.
     pub(crate) fn user_count(&self) -> usize {
-        match &self.packed {
-            Some(p) => p.len(),
-            None => self.dir.users.len(),
-        }
+        self.users().len()
     }
 
     /// User `i` as a neutral record.
     pub(crate) fn user(&self, i: usize) -> Option<User> {
-        match &self.packed {
-            Some(p) => p.user(i),
-            None => self.dir.users.get(i).map(DirUser::to_user),
-        }
+        self.users().user(i)
     }
 
     /// The id of user `i` (empty past the end).
     pub(crate) fn user_id(&self, i: usize) -> &str {
-        match &self.packed {
-            Some(p) => p.id(i),
-            None => self.dir.users.get(i).map_or("", |u| u.id.as_str()),
-        }
+        self.users().id(i)
     }
 
     /// The first user with this id, as a neutral record.
     pub(crate) fn find_user(&self, id: &str) -> Option<User> {
-        match &self.packed {
-            Some(p) => p.position(id).and_then(|i| p.user(i)),
-            None => self.dir.user(id).map(DirUser::to_user),
-        }
+        let at = match self {
+            Held::Packed { users, .. } => users.position(id),
+            Held::Plain(d) => d.user_at(id),
+        };
+        at.and_then(|i| self.users().user(i))
     }
 
-    /// Calls `f` with the users as whichever records they are held in.
+    /// Calls `f` with the users.
     pub(crate) fn with_users<T>(&self, f: impl WithUsers<T>) -> T {
-        match &self.packed {
-            Some(p) => f.call(p),
-            None => f.call(self.dir.users.as_slice()),
-        }
+        f.call(self.users())
     }
 }
 

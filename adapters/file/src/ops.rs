@@ -1,6 +1,6 @@
 //! Directory mutations, each leaving a valid document or failing without change: what
-//! every write of the file adapter does to its copy of the document before the copy is
-//! validated and saved. Records are found through the [`Draft`]'s indexes, so a write
+//! every write of the file adapter does to the document held (through the [`Draft`], which
+//! records how to undo it) before the document is validated and saved. Records are found through the [`Draft`]'s indexes, so a write
 //! costs O(1) however large the directory (a removal or a group rename excepted: they
 //! touch every record that may refer to the removed or renamed one).
 
@@ -61,7 +61,7 @@ fn check_unique(
 /// The user whose login is `login` ignoring case, as its id and login.
 fn login_holder<'a>(d: &'a Draft, login: &str) -> Option<(&'a str, &'a str)> {
     d.user_with_login(login)
-        .map(|u| (u.id.as_str(), u.login.as_str()))
+        .map(|i| (d.users().id(i), d.users().login(i)))
 }
 
 /// The group whose name is `name` ignoring case, as its id and name.
@@ -113,7 +113,7 @@ pub(crate) fn create_user(d: &mut Draft, new: &NewUser) -> Result<User> {
         attributes: new.attributes.clone(),
     };
     let out = user.to_user();
-    d.push_user(user);
+    d.push_user(user)?;
     Ok(out)
 }
 
@@ -125,40 +125,40 @@ pub(crate) fn update_user(d: &mut Draft, id: &str, changes: &UserChanges) -> Res
     if let Some(login) = &changes.login {
         check_name("login", login)?;
         check_unique("a user with login", login_holder(d, login), login, Some(id))?;
-        let old = d.dir.users[index].login.clone();
+        let old = d.users().login(index).to_string();
         if &old != login {
-            for g in &mut d.dir.grants {
-                if g.user.as_deref() == Some(old.as_str()) {
-                    g.user = Some(login.clone());
+            d.change_grants(|grants| {
+                for g in grants {
+                    if g.user.as_deref() == Some(old.as_str()) {
+                        g.user = Some(login.clone());
+                    }
                 }
-            }
+            });
         }
     }
-    let mut user = d.dir.users[index].to_user();
+    let mut user = d.users().user(index).ok_or_else(|| user_not_found(id))?;
     changes.apply_to(&mut user);
-    if d.dir.users[index].login != user.login {
-        d.set_login(index, user.login.clone());
-    }
-    let record = &mut d.dir.users[index];
-    record.email = user.email.clone();
-    record.display_name = user.display_name.clone();
-    record.attributes = user.attributes.clone();
+    d.change_user(index, |record| {
+        record.login = user.login.clone();
+        record.email = user.email.clone();
+        record.display_name = user.display_name.clone();
+        record.attributes = user.attributes.clone();
+    })?;
     Ok(user)
 }
 
 pub(crate) fn set_enabled(d: &mut Draft, id: &str, enabled: bool) -> Result<User> {
     let index = user_index(d, id)?;
-    let user = &mut d.dir.users[index];
-    user.enabled = enabled;
-    Ok(user.to_user())
+    d.change_user(index, |user| {
+        user.enabled = enabled;
+        user.to_user()
+    })
 }
 
 pub(crate) fn delete_user(d: &mut Draft, id: &str) -> Result<()> {
     let index = user_index(d, id)?;
-    let removed = d.remove_user(index);
-    d.dir
-        .grants
-        .retain(|g| g.user.as_deref() != Some(removed.login.as_str()));
+    let removed = d.remove_user(index).ok_or_else(|| user_not_found(id))?;
+    d.change_grants(|grants| grants.retain(|g| g.user.as_deref() != Some(removed.login.as_str())));
     Ok(())
 }
 
@@ -186,23 +186,37 @@ pub(crate) fn create_group(d: &mut Draft, new: &NewGroup) -> Result<Group> {
 }
 
 /// Replaces every reference to group name `old` by `new`.
-fn rename_group_refs(dir: &mut Directory, old: &str, new: &str) {
+fn rename_group_refs(d: &mut Draft, old: &str, new: &str) -> Result<()> {
     let rename = |names: &mut Vec<String>| {
         for n in names.iter_mut().filter(|n| n.as_str() == old) {
             *n = new.to_string();
         }
     };
-    for u in &mut dir.users {
-        rename(&mut u.groups);
-    }
-    for g in &mut dir.groups {
-        rename(&mut g.groups);
-    }
-    for g in &mut dir.grants {
-        if g.group.as_deref() == Some(old) {
-            g.group = Some(new.to_string());
+    let refers = |names: &[String]| names.iter().any(|n| n == old);
+    let (from, to) = (d.group_number(old)?, d.group_number(new)?);
+    for i in 0..d.users().len() {
+        let numbers = d.users().group_numbers(i);
+        if numbers.contains(&from) {
+            let renamed: Vec<u32> = numbers
+                .iter()
+                .map(|&n| if n == from { to } else { n })
+                .collect();
+            d.set_user_groups(i, &renamed)?;
         }
     }
+    for i in 0..d.rest().groups.len() {
+        if refers(&d.rest().groups[i].groups) {
+            d.change_group(i, |g| rename(&mut g.groups));
+        }
+    }
+    d.change_grants(|grants| {
+        for g in grants {
+            if g.group.as_deref() == Some(old) {
+                g.group = Some(new.to_string());
+            }
+        }
+    });
+    Ok(())
 }
 
 pub(crate) fn update_group(d: &mut Draft, id: &str, changes: &GroupChanges) -> Result<Group> {
@@ -210,17 +224,17 @@ pub(crate) fn update_group(d: &mut Draft, id: &str, changes: &GroupChanges) -> R
     if let Some(name) = &changes.name {
         check_name("group name", name)?;
         check_unique("a group named", name_holder(d, name), name, Some(id))?;
-        let old = d.dir.groups[index].name.clone();
+        let old = d.rest().groups[index].name.clone();
         if &old != name {
-            rename_group_refs(&mut d.dir, &old, name);
+            rename_group_refs(d, &old, name)?;
         }
     }
-    let mut group = d.dir.groups[index].to_group();
+    let mut group = d.rest().groups[index].to_group();
     changes.apply_to(&mut group);
-    if d.dir.groups[index].name != group.name {
-        d.set_group_name(index, group.name.clone());
-    }
-    d.dir.groups[index].description = group.description.clone();
+    d.change_group(index, |record| {
+        record.name = group.name.clone();
+        record.description = group.description.clone();
+    });
     Ok(group)
 }
 
@@ -228,13 +242,21 @@ pub(crate) fn delete_group(d: &mut Draft, id: &str) -> Result<()> {
     let index = group_index(d, id)?;
     let removed = d.remove_group(index);
     let name = removed.name.as_str();
-    for u in &mut d.dir.users {
-        u.groups.retain(|n| n != name);
+    let refers = |names: &[String]| names.iter().any(|n| n == name);
+    let gone = d.group_number(name)?;
+    for i in 0..d.users().len() {
+        let numbers = d.users().group_numbers(i);
+        if numbers.contains(&gone) {
+            let kept: Vec<u32> = numbers.iter().copied().filter(|&n| n != gone).collect();
+            d.set_user_groups(i, &kept)?;
+        }
     }
-    for g in &mut d.dir.groups {
-        g.groups.retain(|n| n != name);
+    for i in 0..d.rest().groups.len() {
+        if refers(&d.rest().groups[i].groups) {
+            d.change_group(i, |g| g.groups.retain(|n| n != name));
+        }
     }
-    d.dir.grants.retain(|g| g.group.as_deref() != Some(name));
+    d.change_grants(|grants| grants.retain(|g| g.group.as_deref() != Some(name)));
     Ok(())
 }
 
@@ -247,44 +269,54 @@ pub(crate) fn apply_group(d: &mut Draft, write: &GroupWrite) -> Result<Option<Gr
 }
 
 pub(crate) fn add_member(d: &mut Draft, group: &str, member: &Principal) -> Result<()> {
-    let name = d.dir.groups[group_index(d, group)?].name.clone();
+    let name = d.rest().groups[group_index(d, group)?].name.clone();
     match member {
         Principal::User(uid) => {
             let at = user_index(d, uid)?;
-            let user = &mut d.dir.users[at];
-            if !user.groups.contains(&name) {
-                user.groups.push(name);
+            let number = d.group_number(&name)?;
+            let numbers = d.users().group_numbers(at);
+            if !numbers.contains(&number) {
+                let mut added = numbers.to_vec();
+                added.push(number);
+                d.set_user_groups(at, &added)?;
             }
         }
         Principal::Group(gid) => {
             let at = group_index(d, gid)?;
-            let child = &d.dir.groups[at];
+            let child = &d.rest().groups[at];
             if child.groups.contains(&name) {
                 return Ok(());
             }
             let child_name = child.name.clone();
-            if d.dir.would_cycle(&child_name, &name) {
+            if d.rest().would_cycle(&child_name, &name) {
                 return Err(Error::invalid_input(format!(
                     "adding group `{child_name}` to group `{name}` would make a nesting cycle"
                 )));
             }
-            d.dir.groups[at].groups.push(name);
+            d.change_group(at, |g| g.groups.push(name));
         }
     }
     Ok(())
 }
 
 pub(crate) fn remove_member(d: &mut Draft, group: &str, member: &Principal) -> Result<()> {
-    let name = d.dir.groups[group_index(d, group)?].name.clone();
+    let name = d.rest().groups[group_index(d, group)?].name.clone();
     match member {
         Principal::User(uid) => {
             if let Some(i) = d.user_at(uid) {
-                d.dir.users[i].groups.retain(|n| n != &name);
+                let number = d.group_number(&name)?;
+                let numbers = d.users().group_numbers(i);
+                if numbers.contains(&number) {
+                    let kept: Vec<u32> = numbers.iter().copied().filter(|&n| n != number).collect();
+                    d.set_user_groups(i, &kept)?;
+                }
             }
         }
         Principal::Group(gid) => {
-            if let Some(i) = d.group_at(gid) {
-                d.dir.groups[i].groups.retain(|n| n != &name);
+            if let Some(i) = d.group_at(gid)
+                && d.rest().groups[i].groups.contains(&name)
+            {
+                d.change_group(i, |g| g.groups.retain(|n| n != &name));
             }
         }
     }
@@ -293,7 +325,7 @@ pub(crate) fn remove_member(d: &mut Draft, group: &str, member: &Principal) -> R
 
 /// The file-format grant for a neutral one, checking every reference.
 fn to_dir_grant(d: &Draft, grant: &Grant) -> Result<DirGrant> {
-    let dir = &d.dir;
+    let dir = d.rest();
     let role = dir.role(&grant.role).ok_or_else(|| {
         Error::not_found(format!("no role with id `{}`", grant.role))
             .with_resource(grant.role.clone())
@@ -312,7 +344,7 @@ fn to_dir_grant(d: &Draft, grant: &Grant) -> Result<DirGrant> {
         return Err(Error::invalid_input("the project name must not be empty"));
     }
     let (user, group) = match &grant.principal {
-        Principal::User(id) => (Some(dir.users[user_index(d, id)?].login.clone()), None),
+        Principal::User(id) => (Some(d.users().login(user_index(d, id)?).to_string()), None),
         Principal::Group(id) => (None, Some(dir.groups[group_index(d, id)?].name.clone())),
     };
     Ok(DirGrant {
@@ -333,9 +365,9 @@ fn same(dir: &Directory, a: &DirGrant, b: &DirGrant) -> bool {
 
 pub(crate) fn grant(d: &mut Draft, grant: &Grant) -> Result<()> {
     let wanted = to_dir_grant(d, grant)?;
-    let dir = &mut d.dir;
+    let dir = d.rest();
     if !dir.grants.iter().any(|g| same(dir, g, &wanted)) {
-        dir.grants.push(wanted);
+        d.change_grants(|grants| grants.push(wanted));
     }
     Ok(())
 }
@@ -347,13 +379,13 @@ pub(crate) fn revoke(d: &mut Draft, grant: &Grant) -> Result<()> {
         Err(e) if e.kind() == idbridge_core::ErrorKind::InvalidInput => return Ok(()),
         Err(e) => return Err(e),
     };
-    let dir = &mut d.dir;
+    let dir = d.rest();
     let keep: Vec<DirGrant> = dir
         .grants
         .iter()
         .filter(|g| !same(dir, g, &wanted))
         .cloned()
         .collect();
-    dir.grants = keep;
+    d.change_grants(|grants| *grants = keep);
     Ok(())
 }

@@ -370,6 +370,51 @@ async fn a_failed_rewrite_fails_its_writes_and_loses_nothing_acknowledged() {
     }
 }
 
+/// The writes change the document held in place: a rewrite cut short by a panic, after
+/// its writes changed it, leaves the document as the file holds it, for readers and for
+/// the writes after it.
+#[tokio::test]
+async fn a_rewrite_that_panics_midway_leaves_memory_as_the_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("d.yaml");
+    seed(&path, 3, 1);
+    let adapter = open(&path);
+    adapter
+        .add_member("g0", &Principal::User("u0".into()))
+        .await
+        .expect("acknowledged");
+    let acked = on_disk(&path);
+    type Write = Box<dyn FnMut(&mut crate::draft::Draft) -> Result<()> + Send>;
+    let join: Write = Box::new(|d: &mut crate::draft::Draft| {
+        crate::ops::add_member(d, "g0", &Principal::User("u1".into()))
+    });
+    let panics: Write = Box::new(|d: &mut crate::draft::Draft| {
+        crate::ops::set_enabled(d, "u2", false)?;
+        panic!("a write that fails halfway");
+    });
+    let results = adapter
+        .committer
+        .submit(&adapter.state, vec![join, panics])
+        .await;
+    for result in &results {
+        let err = result.as_ref().expect_err("the rewrite stopped");
+        assert!(
+            err.to_string().contains("stopped before it answered"),
+            "{err}"
+        );
+    }
+    assert_eq!(on_disk(&path), acked);
+    assert_eq!(adapter.snapshot().await, acked, "memory was rolled back");
+    adapter
+        .add_member("g0", &Principal::User("u2".into()))
+        .await
+        .expect("the next write works");
+    let disk = on_disk(&path);
+    assert_eq!(memberships(&disk).len(), 2);
+    assert!(disk.users.iter().all(|u| u.enabled), "{disk:?}");
+    assert_eq!(disk, adapter.snapshot().await);
+}
+
 #[tokio::test]
 async fn a_write_given_up_before_its_rewrite_is_never_applied() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -409,7 +454,7 @@ async fn a_write_that_would_invalidate_the_document_fails_alone() {
     };
     // Passes its own checks but leaves a dangling group name: validation catches it.
     let dangling: Write = Box::new(|d: &mut crate::draft::Draft| {
-        d.dir.users[1].groups.push("no-such-group".into());
+        d.change_user(1, |u| u.groups.push("no-such-group".into()))?;
         Ok(())
     });
     let results = adapter
@@ -444,7 +489,7 @@ async fn bad_writes_among_many_fail_alone_and_the_rest_land() {
             if bad.contains(&i) {
                 // Passes its own checks but leaves a dangling group name.
                 Box::new(move |d: &mut crate::draft::Draft| {
-                    d.dir.users[i].groups.push(format!("no-such-group-{i}"));
+                    d.change_user(i, |u| u.groups.push(format!("no-such-group-{i}")))?;
                     Ok(())
                 })
             } else {

@@ -50,12 +50,12 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use packed::PackedUsers;
+pub(crate) use packed::{PackedUsers, Row};
 pub use parse::Format;
-pub(crate) use save::{SaveStep, io_error};
+pub(crate) use save::{SaveStep, io_error, save_document_with};
 pub(crate) use trailer::Parsed;
 pub use trailer::{COMPLETE_KEY, Complete};
-pub(crate) use validate::UserRecords;
+pub(crate) use validate::{UserRecords, problems_with};
 
 fn yes() -> bool {
     true

@@ -17,6 +17,8 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use super::DirUser;
 
+mod edit;
+
 /// A piece of the text: start and length in bytes; `len == ABSENT` for a missing value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
@@ -26,8 +28,9 @@ struct Span {
 
 const ABSENT: u32 = u32::MAX;
 
+/// One user: where its fields lie in the buffers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Row {
+pub(crate) struct Row {
     id: Span,
     login: Span,
     email: Span,
@@ -53,6 +56,8 @@ pub(crate) struct PackedUsers {
     /// file: a seeded hasher).
     numbers: hashbrown::HashMap<Box<str>, u32, hashbrown::DefaultHashBuilder>,
     attributes: Vec<BTreeMap<String, String>>,
+    /// Bytes of `text` and `groups` no row points at any more (see `edit`).
+    dead: usize,
 }
 
 /// The error when the packed text or lists pass what 32-bit positions address.
@@ -144,16 +149,7 @@ impl PackedUsers {
             let n = self.number(name)?;
             self.groups.push(n);
         }
-        let attributes = if attributes.is_empty() {
-            ABSENT
-        } else {
-            let at = u32::try_from(self.attributes.len())
-                .ok()
-                .filter(|a| *a != ABSENT)
-                .ok_or_else(too_large)?;
-            self.attributes.push(attributes);
-            at
-        };
+        let attributes = self.push_attributes(attributes)?;
         self.rows.push(Row {
             id,
             login,
@@ -165,6 +161,19 @@ impl PackedUsers {
             enabled: u.enabled,
         });
         Ok(())
+    }
+
+    /// Keeps `attributes`, returning where (`ABSENT` for none).
+    fn push_attributes(&mut self, attributes: BTreeMap<String, String>) -> Result<u32, String> {
+        if attributes.is_empty() {
+            return Ok(ABSENT);
+        }
+        let at = u32::try_from(self.attributes.len())
+            .ok()
+            .filter(|a| *a != ABSENT)
+            .ok_or_else(too_large)?;
+        self.attributes.push(attributes);
+        Ok(at)
     }
 
     /// Releases spare capacity and the lookup only adding needs.
@@ -270,6 +279,20 @@ impl PackedUsers {
     /// Every user as a file record, in order.
     pub(crate) fn unpack(&self) -> Vec<DirUser> {
         (0..self.len()).filter_map(|i| self.dir_user(i)).collect()
+    }
+}
+
+/// Written as the list of file records, each unpacked only while it is written.
+impl serde::Serialize for PackedUsers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for i in 0..self.len() {
+            if let Some(u) = self.dir_user(i) {
+                seq.serialize_element(&u)?;
+            }
+        }
+        seq.end()
     }
 }
 

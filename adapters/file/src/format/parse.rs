@@ -2,14 +2,16 @@
 //! trailer check) and writing it back.
 
 use std::fmt;
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 use idbridge_core::{Error, Result};
 
-use super::Directory;
+use serde::Serialize;
+
 use super::trailer::{COMPLETE_KEY, Complete, Parsed, Written};
 use super::validate::problems_with;
+use super::{DirUser, Directory};
 
 /// The serialization of a directory file, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,13 +336,7 @@ impl Directory {
     /// [`ErrorKind::Protocol`](idbridge_core::ErrorKind::Protocol) if the serializer fails (it does not for valid documents).
     /// The text ends with the [`Complete`] trailer.
     pub fn to_text(&self, format: Format) -> Result<String> {
-        let written = Written {
-            users: &self.users,
-            groups: &self.groups,
-            roles: &self.roles,
-            grants: &self.grants,
-            complete: Complete::of(self),
-        };
+        let written = self.written();
         match format {
             Format::Yaml => serde_norway::to_string(&written)
                 .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
@@ -350,6 +346,54 @@ impl Directory {
                     s
                 })
                 .map_err(|e| Error::protocol(format!("cannot serialize the directory: {e}"))),
+        }
+    }
+}
+
+impl Directory {
+    /// What is written: the records and the trailer counting them.
+    fn written(&self) -> Written<'_, [DirUser]> {
+        written(self.users.as_slice(), self.users.len(), self)
+    }
+}
+
+/// What is written for the `count` users `users` and the other records of `rest` (whose
+/// own users are not written).
+fn written<'a, U: Serialize + ?Sized>(
+    users: &'a U,
+    count: usize,
+    rest: &'a Directory,
+) -> Written<'a, U> {
+    Written {
+        users,
+        groups: &rest.groups,
+        roles: &rest.roles,
+        grants: &rest.grants,
+        complete: Complete {
+            users: count,
+            ..Complete::of(rest)
+        },
+    }
+}
+
+/// Writes the document of the `count` users `users` and the other records of `rest` in
+/// `format` to `out`, as it is serialized: the text [`Directory::to_text`] gives.
+///
+/// # Errors
+/// `out`'s error, or the serializer's as [`std::io::ErrorKind::Other`].
+pub(crate) fn write_document<U: Serialize + ?Sized>(
+    users: &U,
+    count: usize,
+    rest: &Directory,
+    format: Format,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let written = written(users, count, rest);
+    match format {
+        Format::Yaml => serde_norway::to_writer(&mut *out, &written).map_err(std::io::Error::other),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &written)?;
+            out.write_all(b"\n")
         }
     }
 }

@@ -1,11 +1,15 @@
 //! The atomic save: write a temporary file beside the target, fsync, rename, fsync the
 //! directory.
 
-use std::io::Write;
+use std::hash::{DefaultHasher, Hasher};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use idbridge_core::{Error, ErrorKind, Result};
 
+use serde::Serialize;
+
+use super::parse::write_document;
 use super::{Directory, Format};
 
 impl Directory {
@@ -25,28 +29,42 @@ impl Directory {
     }
 
     /// [`Directory::save_atomic`] with a hook called at each step, so tests can simulate a
-    /// failure at any point.
+    /// failure at any point; returns the hash of what was written (as
+    /// `reload::hash_bytes` hashes the file's bytes).
     pub(crate) fn save_atomic_with(
         &self,
         path: &Path,
         hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
-    ) -> Result<String> {
+    ) -> Result<u64> {
         self.validate()?;
         self.save_valid_with(path, hook)
     }
 
     /// [`Directory::save_atomic_with`] for a document the caller has just validated: a
-    /// rewrite validates once, before it decides which writes it carries.
+    /// rewrite validates once, before it decides which writes it carries. The text is
+    /// written as it is serialized, never held whole: a file of a million users is
+    /// hundreds of megabytes.
     pub(crate) fn save_valid_with(
         &self,
         path: &Path,
         hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
-    ) -> Result<String> {
-        let format = Format::for_path(path)?;
-        let text = self.to_text(format)?;
-        write_atomic(path, text.as_bytes(), hook).map_err(|e| io_error(path, "cannot save", e))?;
-        Ok(text)
+    ) -> Result<u64> {
+        save_document_with(self.users.as_slice(), self.users.len(), self, path, hook)
     }
+}
+
+/// [`Directory::save_valid_with`] for the document of the `count` users `users` and the
+/// other records of `rest` (the users of a `file` target are held packed).
+pub(crate) fn save_document_with<U: Serialize + ?Sized>(
+    users: &U,
+    count: usize,
+    rest: &Directory,
+    path: &Path,
+    hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
+) -> Result<u64> {
+    let format = Format::for_path(path)?;
+    let mut write = |out: &mut dyn Write| write_document(users, count, rest, format, out);
+    write_atomic(path, &mut write, hook).map_err(|e| io_error(path, "cannot save", e))
 }
 
 /// Points in an atomic save at which a test hook may inject a failure.
@@ -81,14 +99,16 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{unique}.tmp"))
 }
 
+/// Writes the temporary file through `write`, fsyncs it, renames it over `path` and
+/// fsyncs the directory; returns the hash of the bytes written.
 fn write_atomic(
     path: &Path,
-    bytes: &[u8],
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
     hook: &mut dyn FnMut(SaveStep) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<u64> {
     let tmp = temp_path(path);
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
@@ -96,21 +116,76 @@ fn write_atomic(
             // Keep the mode of the file being replaced; a failure here is not fatal.
             let _ = file.set_permissions(meta.permissions());
         }
-        let half = bytes.len() / 2;
-        file.write_all(&bytes[..half])?;
-        hook(SaveStep::PartlyWritten)?;
-        file.write_all(&bytes[half..])?;
+        let mut out = BufWriter::with_capacity(
+            WRITE_BUFFER,
+            Tracked {
+                file,
+                hasher: DefaultHasher::new(),
+                hook: &mut *hook,
+                partly: false,
+            },
+        );
+        write(&mut out)?;
+        let Tracked {
+            file,
+            hasher,
+            partly,
+            ..
+        } = out.into_inner().map_err(|e| e.into_error())?;
+        if !partly {
+            // Too little text to split: the step comes once it is all written.
+            hook(SaveStep::PartlyWritten)?;
+        }
         file.sync_all()?;
         drop(file);
         hook(SaveStep::BeforeRename)?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        Ok(hasher.finish())
     })();
-    if result.is_err() {
-        // The temporary file is garbage now; the target was never touched.
-        let _ = std::fs::remove_file(&tmp);
-        return result;
+    let hash = match result {
+        Ok(hash) => hash,
+        Err(e) => {
+            // The temporary file is garbage now; the target was never touched.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    sync_parent(path)?;
+    Ok(hash)
+}
+
+/// How much text is gathered before it is written to the file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// The temporary file being written: hashes what reaches it, and calls the hook with
+/// [`SaveStep::PartlyWritten`] once part of the text is in the file (half of the first
+/// buffer written).
+struct Tracked<'a> {
+    file: std::fs::File,
+    hasher: DefaultHasher,
+    hook: &'a mut dyn FnMut(SaveStep) -> std::io::Result<()>,
+    /// Whether the hook was called.
+    partly: bool,
+}
+
+impl Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = if !self.partly && buf.len() > 1 {
+            let half = &buf[..buf.len() / 2];
+            self.file.write_all(half)?;
+            self.partly = true;
+            (self.hook)(SaveStep::PartlyWritten)?;
+            half.len()
+        } else {
+            self.file.write(buf)?
+        };
+        self.hasher.write(&buf[..n]);
+        Ok(n)
     }
-    sync_parent(path)
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 #[cfg(unix)]

@@ -481,6 +481,56 @@ fn a_failure_at_any_step_leaves_the_old_file_intact() {
     assert_eq!(Directory::load(&p).expect("loads"), changed);
 }
 
+/// The save writes the text as it is serialized, in pieces: what reaches the file is
+/// exactly [`Directory::to_text`], the hash returned is the file's (what a later read
+/// compares), and the hook of the first step finds part of the text in the temporary file.
+#[test]
+fn a_streamed_save_writes_the_whole_text_and_hashes_what_it_wrote() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut big = sample();
+    // Several times the write buffer, so the text reaches the file in many writes.
+    for i in 0..40_000 {
+        big.users.push(DirUser {
+            id: format!("u-{i}"),
+            login: format!("user.{i}"),
+            email: Some(format!("user.{i}@example.com")),
+            display_name: Some(format!("User {i}")),
+            enabled: true,
+            groups: vec!["engineering".into()],
+            attributes: Default::default(),
+        });
+    }
+    for (format, name) in [(Format::Yaml, "d.yaml"), (Format::Json, "d.json")] {
+        let p = dir.path().join(name);
+        let text = big.to_text(format).expect("serializes");
+        assert!(text.len() > 3 << 20, "{}", text.len());
+        let mut partly = None;
+        let hash = big
+            .save_atomic_with(&p, &mut |step| {
+                if step == SaveStep::PartlyWritten {
+                    let sizes: Vec<u64> = std::fs::read_dir(dir.path())
+                        .expect("lists")
+                        .filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+                        .collect();
+                    partly = Some(sizes);
+                }
+                Ok(())
+            })
+            .expect("saves");
+        let on_disk = std::fs::read(&p).expect("read");
+        assert!(on_disk == text.as_bytes(), "{name}: the file is the text");
+        assert_eq!(hash, crate::reload::hash_bytes(&on_disk), "{name}");
+        let partly = partly.expect("the hook saw the first step");
+        assert!(
+            matches!(partly.as_slice(), [n] if *n > 0 && *n < text.len() as u64),
+            "{name}: {partly:?}"
+        );
+        assert!(leftovers(dir.path()).is_empty(), "{name}");
+    }
+}
+
 #[test]
 fn save_into_a_missing_directory_fails_and_names_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");

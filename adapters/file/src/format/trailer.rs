@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::packed::{PackSeed, PackedUsers};
-use super::{DirGrant, DirGroup, DirRole, DirUser, Directory};
+use super::{DirGrant, DirGroup, DirRole, Directory};
 
 /// The trailer that proves a directory file was written to its end: the number of records
 /// in each section, under the key `complete`, which must be the document's last key.
@@ -136,10 +136,11 @@ impl<'de> Deserialize<'de> for Parsed {
     }
 }
 
-/// What a file is written as: the records, then the trailer.
+/// What a file is written as: the records, then the trailer. `U` is the users, as file
+/// records or packed.
 #[derive(Serialize)]
-pub(super) struct Written<'a> {
-    pub(super) users: &'a [DirUser],
+pub(super) struct Written<'a, U: Serialize + ?Sized> {
+    pub(super) users: &'a U,
     pub(super) groups: &'a [DirGroup],
     #[serde(skip_serializing_if = "<[DirRole]>::is_empty")]
     pub(super) roles: &'a [DirRole],
