@@ -414,3 +414,93 @@ fn with_require_approval_sync_and_apply_without_a_plan_refuse_before_connecting(
         assert!(!target.exists(), "{args:?} connected to the target");
     }
 }
+
+/// `plan --out` replaces a saved plan whole (through a symbolic link, the file it points
+/// to), leaves no temporary file, writes to `/dev/null` as to any device, and a save that
+/// cannot be made (the path is a directory) fails naming the path and leaves nothing.
+#[cfg(unix)]
+#[test]
+fn a_saved_plan_replaces_the_one_there_whole_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = example_config(dir.path());
+    let saved = save_plan(dir.path(), &cfg);
+    std::fs::write(&saved, "the plan that was there").expect("write");
+    load_plan(&save_plan(dir.path(), &cfg));
+
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&saved, &link).expect("symlink");
+    std::fs::write(&saved, "the plan that was there").expect("write");
+    let link_text = link.to_str().expect("utf-8");
+    let out = idbridge(&["plan", "-c", &cfg, "--out", link_text], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let meta = std::fs::symlink_metadata(&link).expect("the link stays");
+    assert!(meta.file_type().is_symlink());
+    load_plan(&saved);
+
+    let out = idbridge(&["plan", "-c", &cfg, "--out", "/dev/null"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+
+    let plans = dir.path().join("plans");
+    std::fs::create_dir(&plans).expect("mkdir");
+    let plans_text = plans.to_str().expect("utf-8");
+    let out = idbridge(&["plan", "-c", &cfg, "--out", plans_text], &[]);
+    assert!(!out.status.success(), "{}", all_output(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot write the plan to `{plans_text}`")),
+        "{}",
+        all_output(&out)
+    );
+    assert!(plans.is_dir());
+    for d in [dir.path(), plans.as_path()] {
+        let left: Vec<String> = std::fs::read_dir(d)
+            .expect("lists")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
+
+/// A save cut short leaves the plan that was there: `plan --out` over a saved plan, in a
+/// process whose file size limit (`ulimit -f`) kills it partway through writing the new
+/// one (`SIGXFSZ`), after the plan was planned and printed.
+#[cfg(unix)]
+#[test]
+fn a_save_cut_short_leaves_the_plan_that_was_there() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let people: Vec<String> = (0..2_000).map(|i| format!("person{i:04}")).collect();
+    let people: Vec<&str> = people.iter().map(String::as_str).collect();
+    let source = dir.path().join("source.yaml");
+    write_people(&source, &people);
+    let cfg = file_config(
+        dir.path(),
+        &dir.path().join("state.db"),
+        &source,
+        &dir.path().join("target.yaml"),
+        "create = true\n",
+    );
+    let saved = save_plan(dir.path(), &cfg);
+    let before = std::fs::read(&saved).expect("read");
+    // 256 blocks (128 or 256 KiB, by the shell's unit): more than the state file holds,
+    // less than the plan of 2,000 creates.
+    assert!(before.len() > 300 << 10, "{}", before.len());
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 256; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_idbridge"))
+        .args(["plan", "-c", &cfg, "--out", &saved])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "{}", all_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("person1999"),
+        "the plan was made and printed before the save: {}",
+        all_output(&out)
+    );
+    assert!(
+        std::fs::read(&saved).expect("read") == before,
+        "the saved plan is the one that was there"
+    );
+    load_plan(&saved);
+}

@@ -22,7 +22,8 @@ pub struct Args {
     /// Print the plan (and any guard refusals) as JSON.
     #[arg(long)]
     json: bool,
-    /// Save the plan to this file, for `idbridge apply -c FILE PLAN`.
+    /// Save the plan to this file, for `idbridge apply -c FILE PLAN`. A file there is
+    /// replaced only once the new plan is written whole.
     #[arg(long, value_name = "PLAN")]
     out: Option<PathBuf>,
     /// Check the deletion guard as `apply --allow-deletions N` would.
@@ -106,15 +107,54 @@ async fn plan(engine: Engine, args: Args) -> Result<ExitCode> {
 }
 
 /// Writes the saved form of `plan` to `path` as it is serialized (see
-/// [`idbridge_sync::Plan::write_json`]).
+/// [`idbridge_sync::Plan::write_json`]); returns its digest.
+///
+/// A regular file (or a new one) is replaced atomically: the plan is written to a
+/// temporary file beside it, fsynced and renamed over it, so that a save cut short (a
+/// full disk, an interrupt) leaves the plan that was there, perhaps the one awaiting
+/// approval, instead of a truncated one. Through a symbolic link, the file it points to is
+/// replaced. Anything else (`/dev/null`, a pipe) is written to directly.
 fn save(
     sealer: &idbridge_sync::seal::Sealer,
     plan: &mut idbridge_sync::Plan,
     path: &std::path::Path,
 ) -> std::io::Result<String> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    use std::io::Write;
+    // What cannot be resolved (a new file, `/dev/stdout` on a pipe) is taken as given.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let digest = sealer.write_sealed(plan, &mut out)?;
+        out.flush()?;
+        return Ok(digest);
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "plan".into(), |n| n.to_string_lossy());
+    // Opened as `File::create` opens a file, so that the plan's mode follows the umask
+    // (another user may have to read it to approve it).
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .make_in(dir, |p| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+        })?;
+    let mut out = std::io::BufWriter::new(tmp.as_file());
     let digest = sealer.write_sealed(plan, &mut out)?;
-    std::io::Write::flush(&mut out)?;
+    out.flush()?;
+    drop(out);
+    tmp.as_file().sync_all()?;
+    // A failure up to here removes the temporary file (dropped) and leaves `path` as it was.
+    tmp.persist(&path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(digest)
 }
 
