@@ -51,6 +51,16 @@ fn creates_fold_each_name_a_bounded_number_of_times() {
     assert!(folds() - start <= n + n / 10, "{}", folds() - start);
 }
 
+/// Creates a user with login `login` in `d`; returns its id.
+fn add_user(d: &mut Draft, login: &str) -> String {
+    ops::create_user(d, &new_user(login)).expect("created").id
+}
+
+/// Creates a group named `name` in `d`; returns its id.
+fn add_group(d: &mut Draft, name: &str) -> String {
+    ops::create_group(d, &new_group(name)).expect("created").id
+}
+
 /// A draft of `n` users created with the logins `login(i)`, and their ids.
 fn with_users(n: usize, login: impl Fn(usize) -> String) -> (Draft, Vec<String>) {
     let mut d = Draft::new(Directory::new()).expect("packs");
@@ -67,9 +77,7 @@ fn with_users(n: usize, login: impl Fn(usize) -> String) -> (Draft, Vec<String>)
 #[test]
 fn memberships_fold_nothing() {
     let (mut d, users) = with_users(200, |i| format!("u{i}"));
-    let group = ops::create_group(&mut d, &new_group("staff"))
-        .expect("created")
-        .id;
+    let group = add_group(&mut d, "staff");
     let before = folds();
     for id in &users {
         ops::add_member(&mut d, &group, &Principal::User(id.clone())).expect("added");
@@ -90,21 +98,11 @@ fn memberships_fold_nothing() {
 #[test]
 fn indexes_follow_renames_deletes_and_reloads() {
     let mut d = Draft::new(Directory::new()).expect("packs");
-    let ada = ops::create_user(&mut d, &new_user("ada"))
-        .expect("created")
-        .id;
-    let bob = ops::create_user(&mut d, &new_user("bob"))
-        .expect("created")
-        .id;
-    let cy = ops::create_user(&mut d, &new_user("cy"))
-        .expect("created")
-        .id;
-    let eng = ops::create_group(&mut d, &new_group("eng"))
-        .expect("created")
-        .id;
-    let ops_g = ops::create_group(&mut d, &new_group("ops"))
-        .expect("created")
-        .id;
+    let ada = add_user(&mut d, "ada");
+    let bob = add_user(&mut d, "bob");
+    let cy = add_user(&mut d, "cy");
+    let eng = add_group(&mut d, "eng");
+    let ops_g = add_group(&mut d, "ops");
     ops::add_member(&mut d, &eng, &Principal::User(cy.clone())).expect("added");
     ops::add_member(&mut d, &eng, &Principal::Group(ops_g.clone())).expect("nested");
 
@@ -166,19 +164,11 @@ fn committed() -> (Draft, [String; 4]) {
         privileges: Vec::new(),
     });
     let mut d = Draft::new(dir).expect("packs");
-    let ada = ops::create_user(&mut d, &new_user("ada"))
-        .expect("created")
-        .id;
-    let bob = ops::create_user(&mut d, &new_user("bob"))
-        .expect("created")
-        .id;
+    let ada = add_user(&mut d, "ada");
+    let bob = add_user(&mut d, "bob");
     ops::create_user(&mut d, &new_user("cy")).expect("created");
-    let eng = ops::create_group(&mut d, &new_group("eng"))
-        .expect("created")
-        .id;
-    let ops_g = ops::create_group(&mut d, &new_group("ops"))
-        .expect("created")
-        .id;
+    let eng = add_group(&mut d, "eng");
+    let ops_g = add_group(&mut d, "ops");
     ops::add_member(&mut d, &eng, &Principal::User(ada.clone())).expect("added");
     ops::add_member(&mut d, &eng, &Principal::Group(ops_g.clone())).expect("nested");
     ops::add_member(&mut d, &ops_g, &Principal::User(bob.clone())).expect("added");
