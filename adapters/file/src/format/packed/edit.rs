@@ -86,16 +86,23 @@ impl PackedUsers {
             .get(i)
             .copied()
             .ok_or_else(|| format!("no user {i}"))?;
-        let start = u32::try_from(self.groups.len()).map_err(|_| too_large())?;
-        let len = u32::try_from(numbers.len()).map_err(|_| too_large())?;
-        start.checked_add(len).ok_or_else(too_large)?;
-        self.groups.extend_from_slice(numbers);
-        self.dead += was.groups_len as usize * 4;
+        let (start, len) = self.append_groups(numbers, &was)?;
         if let Some(r) = self.rows.get_mut(i) {
             r.groups_start = start;
             r.groups_len = len;
         }
         Ok(was)
+    }
+
+    /// Appends the group list `numbers`, replacing `was`'s (now dead); returns where it
+    /// lies.
+    fn append_groups(&mut self, numbers: &[u32], was: &Row) -> Result<(u32, u32), String> {
+        let start = u32::try_from(self.groups.len()).map_err(|_| too_large())?;
+        let len = u32::try_from(numbers.len()).map_err(|_| too_large())?;
+        start.checked_add(len).ok_or_else(too_large)?;
+        self.groups.extend_from_slice(numbers);
+        self.dead += was.groups_len as usize * 4;
+        Ok((start, len))
     }
 
     /// Makes user `i` the record `u`, appending only the fields that changed; returns the
@@ -121,13 +128,7 @@ impl PackedUsers {
             .map(|g| self.number(g))
             .collect::<Result<Vec<u32>, String>>()?;
         if numbers.as_slice() != self.group_numbers(i) {
-            let start = u32::try_from(self.groups.len()).map_err(|_| too_large())?;
-            let len = u32::try_from(numbers.len()).map_err(|_| too_large())?;
-            start.checked_add(len).ok_or_else(too_large)?;
-            self.groups.extend_from_slice(&numbers);
-            self.dead += was.groups_len as usize * 4;
-            row.groups_start = start;
-            row.groups_len = len;
+            (row.groups_start, row.groups_len) = self.append_groups(&numbers, &was)?;
         }
         if *self.attributes_of(&was) != u.attributes {
             row.attributes = self.push_attributes(u.attributes.clone())?;
