@@ -7,7 +7,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Store, corrupt, parse_json, parse_time};
+use crate::{JsonText, Store, corrupt, parse_json, parse_time};
 
 /// How a journaled operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,9 +59,9 @@ pub struct NewJournalEntry {
     /// What it addressed, readably (a login, a group name, `group <- login`).
     pub resource: String,
     /// The record's state before the operation, when there was one.
-    pub before: Option<Value>,
+    pub before: Option<JsonText>,
     /// The record's state after it, as the target reported it.
-    pub after: Option<Value>,
+    pub after: Option<JsonText>,
     /// How it ended.
     pub outcome: Outcome,
     /// The error, for failed and skipped operations.

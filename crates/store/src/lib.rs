@@ -66,6 +66,7 @@ mod commit;
 mod holds;
 mod inbox;
 mod journal;
+mod json_text;
 mod links;
 mod lock;
 mod pg;
@@ -85,6 +86,7 @@ pub use commit::Write;
 pub use holds::{Hold, NewHold};
 pub use inbox::{InboxEntry, InboxKind, InboxWrite};
 pub use journal::{JournalEntry, NewJournalEntry, Outcome};
+pub use json_text::JsonText;
 pub use links::{Link, LinkKind};
 pub use lock::os_user;
 pub use lock::{LockHolder, RunLock};
@@ -140,8 +142,8 @@ pub(crate) fn parse_json(s: Option<String>) -> Result<Option<Value>> {
         .transpose()
 }
 
-pub(crate) fn to_json_text(v: &Option<Value>) -> Option<String> {
-    v.as_ref().map(Value::to_string)
+pub(crate) fn to_json_text(v: &Option<JsonText>) -> Option<&str> {
+    v.as_ref().map(JsonText::as_str)
 }
 
 impl Store {

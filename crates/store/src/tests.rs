@@ -26,8 +26,8 @@ fn entry(run: i64, op: &str, outcome: Outcome) -> NewJournalEntry {
         target: "bi".into(),
         operation: op.into(),
         resource: "ada".into(),
-        before: Some(serde_json::json!({"enabled": true})),
-        after: Some(serde_json::json!({"enabled": false})),
+        before: Some((&serde_json::json!({"enabled": true})).into()),
+        after: Some((&serde_json::json!({"enabled": false})).into()),
         outcome,
         error: None,
     }

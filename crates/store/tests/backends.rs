@@ -133,8 +133,8 @@ fn entry(run: i64, op: &str, outcome: Outcome) -> NewJournalEntry {
         target: "bi".into(),
         operation: op.into(),
         resource: "ada".into(),
-        before: Some(json!({"enabled": true})),
-        after: Some(json!({"enabled": false})),
+        before: Some((&json!({"enabled": true})).into()),
+        after: Some((&json!({"enabled": false})).into()),
         outcome,
         error: None,
     }
@@ -322,7 +322,7 @@ fn an_outcome_completes_the_started_row_of_its_operation(f: &Fixture) {
         .expect("started");
     let mut done = entry(run, "update_user", Outcome::Ok);
     done.before = None;
-    done.after = Some(json!({"login": "ada.l"}));
+    done.after = Some((&json!({"login": "ada.l"})).into());
     store
         .commit(&[Write::FinishJournal(done)])
         .expect("finished");

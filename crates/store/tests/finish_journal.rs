@@ -27,7 +27,7 @@ fn store() -> (tempfile::TempDir, Store, i64) {
 fn an_outcome_completes_the_started_row_of_its_operation() {
     let (_dir, store, run) = store();
     let mut started = row(run, "update_user", "ada", Outcome::Started);
-    started.before = Some(json!({"login": "ada"}));
+    started.before = Some((&json!({"login": "ada"})).into());
     store
         .commit(&[
             Write::Journal(started),
@@ -35,7 +35,7 @@ fn an_outcome_completes_the_started_row_of_its_operation() {
         ])
         .expect("started");
     let mut done = row(run, "update_user", "ada", Outcome::Ok);
-    done.after = Some(json!({"login": "ada.l"}));
+    done.after = Some((&json!({"login": "ada.l"})).into());
     store
         .commit(&[Write::FinishJournal(done)])
         .expect("finished");

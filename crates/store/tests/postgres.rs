@@ -111,7 +111,7 @@ fn sqlite_state(dir: &Path) -> (Store, i64) {
                 operation: "create_group".into(),
                 resource: "staff".into(),
                 before: None,
-                after: Some(json!({"name": "staff", "n": 1.5})),
+                after: Some((&json!({"name": "staff", "n": 1.5})).into()),
                 outcome: Outcome::Ok,
                 error: None,
             }),

@@ -21,14 +21,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use idbridge_core::{AdapterHandle, Error, Result};
 use idbridge_store::Write;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::events::Emitter;
 use crate::journal::JournalWriter;
 use crate::plan::{CanSignIn, TargetPlan};
 
 mod batch;
+mod created;
 mod perform;
+mod progress;
 mod records;
 mod retry;
 mod run;
@@ -214,7 +215,7 @@ type JournalFuture<'a> = Pin<Box<dyn Future<Output = Vec<Done>> + Send + 'a>>;
 /// What a successful call produced.
 struct Performed {
     created: Option<String>,
-    after: Option<Value>,
+    after: Option<idbridge_store::JsonText>,
     links: Vec<Write>,
 }
 

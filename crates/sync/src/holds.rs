@@ -7,7 +7,9 @@
 
 use hashbrown::HashMap;
 use idbridge_core::{Error, Result};
-use idbridge_store::{Hold, NewJournalEntry, Outcome, RunLock, RunOutcome, Store, Write, os_user};
+use idbridge_store::{
+    Hold, JsonText, NewJournalEntry, Outcome, RunLock, RunOutcome, Store, Write, os_user,
+};
 use serde_json::json;
 
 use crate::table::UserRef;
@@ -82,8 +84,8 @@ fn journal_row(run: i64, operation: &str, hold: &Hold, after: serde_json::Value)
         target: ALL_TARGETS.to_string(),
         operation: operation.to_string(),
         resource: hold.person.clone(),
-        before: serde_json::to_value(hold).ok(),
-        after: Some(after),
+        before: JsonText::of(hold),
+        after: Some(JsonText::from(&after)),
         outcome: Outcome::Ok,
         error: None,
     })

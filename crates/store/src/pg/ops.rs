@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::{Pg, Target};
 use crate::{
-    Hold, JournalEntry, Link, LinkKind, LockHolder, RunOutcome, RunRecord, Write, corrupt, lock,
+    Hold, JournalEntry, JsonText, Link, LinkKind, LockHolder, RunOutcome, RunRecord, Write,
+    corrupt, lock,
 };
 
 fn kind_of(s: &str) -> Result<LinkKind> {
@@ -231,8 +232,8 @@ impl Pg {
                                ORDER BY id DESC LIMIT 1)",
                             &[
                                 &now,
-                                &j.before,
-                                &j.after,
+                                &j.before.as_ref().map(JsonText::sql),
+                                &j.after.as_ref().map(JsonText::sql),
                                 &j.outcome.as_str(),
                                 &j.error,
                                 &j.run,
@@ -260,8 +261,8 @@ impl Pg {
                                 &j.target,
                                 &j.operation,
                                 &j.resource,
-                                &j.before,
-                                &j.after,
+                                &j.before.as_ref().map(JsonText::sql),
+                                &j.after.as_ref().map(JsonText::sql),
                                 &j.outcome.as_str(),
                                 &j.error,
                             ],

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use idbridge_core::{Capabilities, GroupWrite, MemberBatchKey, MemberWrite, Principal, UserWrite};
 
+use super::created::CreatedIds;
 use super::perform::{principal, resolve};
 use crate::plan::{Action, TargetPlan};
 
@@ -17,7 +18,9 @@ use crate::plan::{Action, TargetPlan};
 /// is taken).
 pub(crate) struct MemberQueue {
     max: usize,
-    sets: HashMap<MemberBatchKey, VecDeque<usize>>,
+    /// Operation numbers, in 32 bits as the plan numbers them (see `Ops`): a first sync
+    /// queues millions.
+    sets: HashMap<MemberBatchKey, VecDeque<u32>>,
     order: VecDeque<MemberBatchKey>,
     len: usize,
 }
@@ -40,7 +43,8 @@ impl MemberQueue {
         if set.is_empty() {
             self.order.push_back(key);
         }
-        set.push_back(i);
+        // A target plan numbers its operations in 32 bits (see `Ops`).
+        set.push_back(i as u32);
         self.len += 1;
     }
 
@@ -56,7 +60,7 @@ impl MemberQueue {
     pub(crate) fn take(
         &mut self,
         plan: &TargetPlan,
-        created: &HashMap<usize, String>,
+        created: &CreatedIds,
     ) -> (Vec<(usize, MemberWrite)>, Vec<usize>) {
         let mut batch: Vec<(usize, MemberWrite)> = Vec::new();
         let mut alone = Vec::new();
@@ -70,7 +74,9 @@ impl MemberQueue {
         let mut repeats = Vec::new();
         // Only as far as the batch fills: a set can hold millions.
         while batch.len() < self.max {
-            let Some(i) = set.pop_front() else { break };
+            let Some(i) = set.pop_front().map(|i| i as usize) else {
+                break;
+            };
             match member_write(plan, i, created) {
                 None => alone.push(i),
                 Some(write)
@@ -83,9 +89,10 @@ impl MemberQueue {
         }
         // What repeats a membership heads the next batch, in its order.
         for i in repeats.into_iter().rev() {
-            set.push_front(i);
+            set.push_front(i as u32);
         }
         if !set.is_empty() {
+            shrink_drained(&mut set);
             self.sets.insert(key.clone(), set);
             self.order.push_front(key);
         }
@@ -94,11 +101,20 @@ impl MemberQueue {
     }
 }
 
+/// Gives back the room of a queue that has mostly drained: a first sync queues millions
+/// of operations at once (its user creates, then the membership changes that waited for
+/// them), and a queue keeps its largest room until dropped.
+pub(super) fn shrink_drained<T>(queue: &mut VecDeque<T>) {
+    if queue.capacity() > 4096 && queue.len() < queue.capacity() / 4 {
+        queue.shrink_to(queue.len() * 2);
+    }
+}
+
 /// The membership write of operation `i`, if it is one and its references resolve.
 pub(super) fn member_write(
     plan: &TargetPlan,
     i: usize,
-    created: &HashMap<usize, String>,
+    created: &CreatedIds,
 ) -> Option<MemberWrite> {
     let (Action::AddMember { member, .. } | Action::RemoveMember { member, .. }) =
         &plan.ops[i].action
@@ -177,6 +193,18 @@ mod tests {
     }
 
     #[test]
+    fn a_drained_queue_gives_back_its_room_and_keeps_its_order() {
+        let mut q: VecDeque<u32> = (0..100_000).collect();
+        let full = q.capacity();
+        while q.len() > 1_000 {
+            q.pop_front();
+            shrink_drained(&mut q);
+        }
+        assert!(q.capacity() <= 4_096 * 2, "{} of {full} kept", q.capacity());
+        assert!(q.iter().copied().eq(99_000..100_000));
+    }
+
+    #[test]
     fn batches_fill_in_order_and_a_repeated_membership_waits_for_the_next() {
         let mut t = TargetPlan::new("bi", "file");
         let mut queue = MemberQueue::new(&Capabilities {
@@ -192,7 +220,7 @@ mod tests {
             let op = add(&mut t, "g1", &format!("u{i}"));
             queue.push(op, MemberBatchKey::Any);
         }
-        let created = HashMap::new();
+        let created = CreatedIds::for_plan(&t);
         let mut taken = Vec::new();
         while !queue.is_empty() {
             let (batch, alone) = queue.take(&t, &created);

@@ -2,14 +2,13 @@
 //! interpreting the answer ([`settle`]), the one place where "already exists" on a create
 //! becomes an adoption of the existing record and "not found" on a delete is done.
 
-use std::collections::HashMap;
-
 use idbridge_core::{
     AdapterHandle, Error, ErrorKind, Grant, GroupChanges, NewGroup, NewUser, Principal, Result,
     User, UserChanges,
 };
-use serde_json::Value;
+use idbridge_store::JsonText;
 
+use super::created::CreatedIds;
 use super::records::{links_after, to_json};
 use super::{ApplyContext, Performed};
 use crate::plan::{Action, PrincipalKind, PrincipalRef, Ref, TargetPlan};
@@ -20,7 +19,7 @@ pub(super) struct Answer {
     /// The id of the record a create made.
     pub created: Option<String>,
     /// The record after the write, as the journal keeps it.
-    pub after: Option<Value>,
+    pub after: Option<JsonText>,
 }
 
 /// Ids of the records an operation addresses through [`Ref::Created`], resolved.
@@ -30,10 +29,10 @@ pub(super) struct Resolved {
     pub principal: Option<String>,
 }
 
-fn resolve_ref(r: &Ref, created: &HashMap<usize, String>) -> Result<String> {
+fn resolve_ref(r: &Ref, created: &CreatedIds) -> Result<String> {
     match r {
         Ref::Id(id) => Ok(id.to_string()),
-        Ref::Created(n) => created.get(n).cloned().ok_or_else(|| {
+        Ref::Created(n) => created.get(*n).map(str::to_string).ok_or_else(|| {
             Error::conflict(format!(
                 "operation {n} should have created this record, but reported no id"
             ))
@@ -41,11 +40,7 @@ fn resolve_ref(r: &Ref, created: &HashMap<usize, String>) -> Result<String> {
     }
 }
 
-pub(super) fn resolve(
-    plan: &TargetPlan,
-    i: usize,
-    created: &HashMap<usize, String>,
-) -> Result<Resolved> {
+pub(super) fn resolve(plan: &TargetPlan, i: usize, created: &CreatedIds) -> Result<Resolved> {
     match &plan.ops[i].action {
         Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
             Ok(Resolved {
@@ -117,7 +112,7 @@ pub(super) async fn settle(
 /// Sends one operation to the target: the call itself, its answer not yet interpreted
 /// (see [`settle`]).
 async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<Answer> {
-    let simple = |after: Option<Value>| Answer {
+    let simple = |after: Option<JsonText>| Answer {
         created: None,
         after,
     };
@@ -162,8 +157,8 @@ async fn send(h: &AdapterHandle, action: &Action, resolved: Resolved) -> Result<
                 }
                 n
             };
-            Ok(simple(Some(
-                serde_json::json!({ "sessions_revoked": revoked }),
+            Ok(simple(to_json(
+                &serde_json::json!({ "sessions_revoked": revoked }),
             )))
         }
         Action::LinkUser(_) | Action::LinkGroup(_) => Ok(simple(None)),

@@ -1,18 +1,17 @@
 //! What an operation writes to the state file besides the target: its journal rows
 //! (`started` before the write, the outcome after) and the links that follow its success.
 
-use idbridge_store::{Link, LinkKind, NewJournalEntry, Outcome, Write};
+use idbridge_store::{JsonText, Link, LinkKind, NewJournalEntry, Outcome, Write};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::ApplyContext;
 use crate::plan::{Action, TargetPlan};
 
-pub(super) fn to_json<T: Serialize>(v: &T) -> Option<Value> {
-    serde_json::to_value(v).ok()
+pub(super) fn to_json<T: Serialize>(v: &T) -> Option<JsonText> {
+    JsonText::of(v)
 }
 
-fn before_of(action: &Action) -> Option<Value> {
+fn before_of(action: &Action) -> Option<JsonText> {
     match (action.before_user(), action.before_group()) {
         (Some(u), _) => to_json(u),
         (None, Some(g)) => to_json(g),
@@ -25,7 +24,7 @@ pub(super) fn journal_row(
     plan: &TargetPlan,
     action: &Action,
     outcome: Outcome,
-    after: Option<Value>,
+    after: Option<JsonText>,
     error: Option<String>,
 ) -> Write {
     Write::Journal(NewJournalEntry {
@@ -57,7 +56,7 @@ pub(super) fn outcome_row(
     plan: &TargetPlan,
     action: &Action,
     outcome: Outcome,
-    after: Option<Value>,
+    after: Option<JsonText>,
     error: Option<String>,
 ) -> Write {
     match journal_row(ctx, plan, action, outcome, after, error) {

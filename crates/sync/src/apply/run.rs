@@ -166,12 +166,15 @@ async fn journal_started(
     plan: &TargetPlan,
     ids: &[usize],
 ) -> std::result::Result<(), Vec<Done>> {
-    let started: Vec<Write> = ids
-        .iter()
-        .map(|&i| &plan.ops[i].action)
-        .filter(|a| a.writes_target())
-        .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None))
-        .collect();
+    // Sized at once: the rows wait in the journal's queue while other batches are sent,
+    // and a list grown by doubling would hold up to twice their room.
+    let mut started: Vec<Write> = Vec::with_capacity(ids.len());
+    started.extend(
+        ids.iter()
+            .map(|&i| &plan.ops[i].action)
+            .filter(|a| a.writes_target())
+            .map(|a| journal_row(ctx, plan, a, Outcome::Started, None, None)),
+    );
     ctx.journal.write(started).await.map_err(|e| {
         ids.iter()
             .map(|&i| Done {
@@ -190,7 +193,12 @@ pub(super) async fn journal_outcomes(
     plan: &TargetPlan,
     outcomes: Vec<(usize, Result<Performed>)>,
 ) -> Vec<Done> {
-    let mut all_writes = Vec::new();
+    // Sized at once, as the `started` rows are.
+    let rows = outcomes
+        .iter()
+        .map(|(_, p)| 1 + p.as_ref().map_or(0, |p| p.links.len()))
+        .sum();
+    let mut all_writes = Vec::with_capacity(rows);
     let mut out = Vec::with_capacity(outcomes.len());
     for (i, performed) in outcomes {
         let action = &plan.ops[i].action;

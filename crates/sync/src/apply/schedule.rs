@@ -3,30 +3,22 @@
 //! membership changes in batches where the adapter takes them; a failure is retried when [`Retries`] says so,
 //! else it skips (and journals as skipped) only what depends on it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use idbridge_core::MemberBatchKey;
 use idbridge_store::Outcome;
 
-use super::batch::{MemberQueue, member_write};
+use super::batch::{MemberQueue, member_write, shrink_drained};
+use super::created::CreatedIds;
 use super::perform::resolve;
+use super::progress::{Progress, St};
 use super::records::journal_row;
 use super::retry::Retries;
 use super::run::{Called, journal_outcomes, run_batch, run_group_batch, run_member_batch, run_one};
 use super::{ApplyContext, Done, JournalFuture, OpFuture, OpOutcome, OpProblem, TargetReport};
 use crate::events::{OperationOutcome, RunEvent};
 use crate::plan::TargetPlan;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-/// Where an operation stands.
-enum St {
-    Pending,
-    Running,
-    Ok,
-    Failed,
-    Skipped,
-}
 
 /// Applies one target's plan.
 pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> TargetReport {
@@ -40,12 +32,9 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     };
     // Dependencies are numbered in 32 bits (see `Ops`), and so is everything here: a
     // first sync of a million users is 6 million operations per target.
-    let mut remaining: Vec<u32> = (0..n)
-        .map(|i| u32::try_from(plan.ops.depends_on(i).len()).unwrap_or(u32::MAX))
-        .collect();
+    let mut progress = Progress::for_plan(plan);
     let dependents = Dependents::of(plan);
-    let mut state = vec![St::Pending; n];
-    let mut created: HashMap<usize, String> = HashMap::new();
+    let mut created = CreatedIds::for_plan(plan);
     let batch_max = ctx.handle.capabilities().users_batch_max.filter(|m| *m > 1);
     let group_batch_max = ctx
         .handle
@@ -57,7 +46,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut ready_members = MemberQueue::new(&ctx.handle.capabilities());
     let enqueue = |i: usize,
-                   created: &HashMap<usize, String>,
+                   created: &CreatedIds,
                    ready: &mut VecDeque<usize>,
                    ready_users: &mut VecDeque<usize>,
                    ready_groups: &mut VecDeque<usize>,
@@ -88,8 +77,8 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         }
         ready.push_back(i);
     };
-    for (i, r) in remaining.iter().enumerate() {
-        if *r == 0 {
+    for i in 0..n {
+        if progress.waiting(i) == 0 {
             enqueue(
                 i,
                 &created,
@@ -112,8 +101,9 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             if let (Some(max), false) = (batch_max, ready_users.is_empty()) {
                 let take = ready_users.len().min(max);
                 let batch: Vec<usize> = ready_users.drain(..take).collect();
+                shrink_drained(&mut ready_users);
                 for &i in &batch {
-                    state[i] = St::Running;
+                    progress.set(i, St::Running);
                 }
                 if batch.len() == 1 {
                     inflight.push(Box::pin(run_one(
@@ -130,8 +120,9 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             if let (Some(max), false) = (group_batch_max, ready_groups.is_empty()) {
                 let take = ready_groups.len().min(max);
                 let batch: Vec<usize> = ready_groups.drain(..take).collect();
+                shrink_drained(&mut ready_groups);
                 for &i in &batch {
-                    state[i] = St::Running;
+                    progress.set(i, St::Running);
                 }
                 if let [i] = batch[..] {
                     inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
@@ -141,7 +132,8 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                 continue;
             }
             if let Some(i) = ready.pop_front() {
-                state[i] = St::Running;
+                shrink_drained(&mut ready);
+                progress.set(i, St::Running);
                 inflight.push(Box::pin(run_one(ctx, plan, i, resolve(plan, i, &created))));
                 continue;
             }
@@ -154,7 +146,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             // Never the case: a queued change resolved when it was queued.
             ready.extend(alone);
             for (i, _) in &batch {
-                state[*i] = St::Running;
+                progress.set(*i, St::Running);
             }
             match batch.as_slice() {
                 [] => {}
@@ -212,16 +204,16 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             let op = &plan.ops[d.op];
             match d.result {
                 Ok(new_id) => {
-                    state[d.op] = St::Ok;
+                    progress.set(d.op, St::Ok);
                     report.ok += 1;
                     *report.done.entry(op.action.name().to_string()).or_default() += 1;
                     if let Some(id) = new_id {
-                        created.insert(d.op, id);
+                        created.insert(d.op, &id);
                     }
                     finished_event(ctx, plan, d.op, OperationOutcome::Done, finished);
                     for next in dependents.of_op(d.op) {
-                        remaining[next] = remaining[next].saturating_sub(1);
-                        if remaining[next] == 0 && state[next] == St::Pending {
+                        if progress.one_succeeded(next) == 0 && progress.state(next) == St::Pending
+                        {
                             enqueue(
                                 next,
                                 &created,
@@ -234,7 +226,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                     }
                 }
                 Err(e) => {
-                    state[d.op] = St::Failed;
+                    progress.set(d.op, St::Failed);
                     report.failed += 1;
                     tracing::warn!(target = %plan.target, op = op.action.name(), resource = %op.action.resource(), error = %e, "operation failed");
                     report.problems.push(OpProblem {
@@ -251,7 +243,7 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
                         OperationOutcome::Failed { error: e },
                         finished,
                     );
-                    let skipped = skip_dependents(d.op, &dependents, &mut state);
+                    let skipped = skip_dependents(d.op, &dependents, &mut progress);
                     if !skipped.is_empty() {
                         let why = format!(
                             "not attempted: it depends on operation {} ({} {}), which failed",
@@ -299,16 +291,20 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
             }
         }
     }
-    report.not_started = state.iter().filter(|s| **s == St::Pending).count();
+    report.not_started = progress.states().filter(|(_, s)| *s == St::Pending).count();
     report.problems.sort_by_key(|p| p.op);
     report
 }
 
-/// Which operations depend on each operation, in one list (an operation's dependents are
-/// the slice between its offset and the next): two allocations for a plan of millions of
-/// operations rather than one per operation.
+/// Which operations depend on each operation, in one list: the operations that have
+/// dependents, in order, and where each one's dependents start in `list` (the slice up to
+/// the next one's start). Three allocations for a plan of millions of operations rather
+/// than one per operation, and nothing for the many operations nothing depends on (the
+/// membership changes of a first sync).
 struct Dependents {
-    /// Per operation, where its dependents start in `list`; one more at the end.
+    /// The operations with dependents, ascending.
+    owners: Vec<u32>,
+    /// Per owner, where its dependents start in `list`; one more at the end.
     starts: Vec<u32>,
     list: Vec<u32>,
 }
@@ -324,33 +320,50 @@ impl Dependents {
                 .map(|d| *d as usize)
                 .filter(move |d| *d < n)
         };
-        let mut starts = vec![0u32; n + 1];
+        // Per operation, how many depend on it, then where its next dependent goes.
+        let mut at = vec![0u32; n];
         for i in 0..n {
             for d in deps_of(i) {
-                starts[d + 1] += 1;
+                at[d] += 1;
             }
         }
-        for i in 0..n {
-            starts[i + 1] += starts[i];
-        }
-        let mut next: Vec<u32> = starts[..n].to_vec();
-        let mut list = vec![0u32; starts[n] as usize];
-        for i in 0..n {
-            for d in deps_of(i) {
+        let mut owners = Vec::new();
+        let mut starts = Vec::new();
+        let mut total = 0u32;
+        for (op, count) in at.iter_mut().enumerate() {
+            if *count > 0 {
                 // A target plan holds fewer than 4 billion operations (see `Ops`).
-                list[next[d] as usize] = i as u32;
-                next[d] += 1;
+                owners.push(op as u32);
+                starts.push(total);
+                total += std::mem::replace(count, total);
             }
         }
-        Dependents { starts, list }
+        starts.push(total);
+        let mut list = vec![0u32; total as usize];
+        for i in 0..n {
+            for d in deps_of(i) {
+                list[at[d] as usize] = i as u32;
+                at[d] += 1;
+            }
+        }
+        Dependents {
+            owners,
+            starts,
+            list,
+        }
     }
 
     /// The operations that depend on operation `op`, in plan order.
     fn of_op(&self, op: usize) -> impl Iterator<Item = usize> + '_ {
-        let start = self.starts.get(op).map_or(0, |s| *s as usize);
-        let end = self.starts.get(op + 1).map_or(start, |s| *s as usize);
+        let slot = u32::try_from(op)
+            .ok()
+            .and_then(|op| self.owners.binary_search(&op).ok());
+        let range = slot.map_or(0..0, |s| {
+            let start = self.starts.get(s).map_or(0, |v| *v as usize);
+            start..self.starts.get(s + 1).map_or(start, |v| *v as usize)
+        });
         self.list
-            .get(start..end)
+            .get(range)
             .unwrap_or_default()
             .iter()
             .map(|d| *d as usize)
@@ -380,13 +393,13 @@ fn finished_event(
 }
 
 /// Marks every operation that (transitively) depends on `failed` as skipped; returns them.
-fn skip_dependents(failed: usize, dependents: &Dependents, state: &mut [St]) -> Vec<usize> {
+fn skip_dependents(failed: usize, dependents: &Dependents, progress: &mut Progress) -> Vec<usize> {
     let mut out = Vec::new();
     let mut stack = vec![failed];
     while let Some(x) = stack.pop() {
         for d in dependents.of_op(x) {
-            if state[d] == St::Pending {
-                state[d] = St::Skipped;
+            if progress.state(d) == St::Pending {
+                progress.set(d, St::Skipped);
                 out.push(d);
                 stack.push(d);
             }
