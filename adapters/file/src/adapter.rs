@@ -316,10 +316,14 @@ impl FileAdapter {
     }
 
     /// Serves `f` from the document as held: for the pages after a listing's first, so
-    /// that one listing reads one version of the file.
-    async fn read_held<T>(&self, f: impl FnOnce(&Held) -> T) -> T {
-        let state = self.state.lock().await;
-        f(&state.held)
+    /// that one listing reads one version of the file (read again only if the adapter
+    /// was closed meanwhile).
+    async fn read_held<T>(&self, f: impl FnOnce(&Held) -> T) -> Result<T> {
+        let mut state = self.state.lock().await;
+        if state.closed {
+            self.refresh(&mut state).await?;
+        }
+        Ok(f(&state.held))
     }
 
     /// Serves the first page of a listing fresh, later pages from the same version.
@@ -327,7 +331,7 @@ impl FileAdapter {
         if page.cursor.is_none() {
             self.read(f).await
         } else {
-            Ok(self.read_held(f).await)
+            self.read_held(f).await
         }
     }
 
@@ -340,7 +344,7 @@ impl FileAdapter {
         f: impl FnOnce(&Held, &Derived) -> T,
     ) -> Result<T> {
         let mut guard = self.state.lock().await;
-        if page.cursor.is_none() {
+        if page.cursor.is_none() || guard.closed {
             self.refresh(&mut guard).await?;
         }
         Ok(self.with_derived(&mut guard, f))
@@ -412,11 +416,31 @@ impl FileAdapter {
         T: Send + 'static,
         F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
     {
-        self.committer
-            .submit(&self.state, vec![f])
+        self.submit(vec![f])
             .await
             .pop()
             .unwrap_or_else(|| Err(Error::protocol("a directory write went unanswered")))
+    }
+
+    /// Queues `writes` with the committer ([`Committer::submit`]), the file read again
+    /// first if the adapter was closed.
+    async fn submit<T, F>(&self, writes: Vec<F>) -> Vec<Result<T>>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Draft) -> Result<T> + Send + 'static,
+    {
+        let reopened = {
+            let mut state = self.state.lock().await;
+            if state.closed {
+                self.refresh(&mut state).await
+            } else {
+                Ok(())
+            }
+        };
+        if let Err(e) = reopened {
+            return writes.iter().map(|_| Err(e.clone())).collect();
+        }
+        self.committer.submit(&self.state, writes).await
     }
 }
 
@@ -468,7 +492,7 @@ impl Users for FileAdapter {
             .into_iter()
             .map(|w| move |d: &mut Draft| ops::apply(d, &w))
             .collect();
-        self.committer.submit(&self.state, writes).await
+        self.submit(writes).await
     }
 }
 
@@ -521,7 +545,7 @@ impl Groups for FileAdapter {
             .into_iter()
             .map(|w| move |d: &mut Draft| ops::apply_group(d, &w))
             .collect();
-        self.committer.submit(&self.state, writes).await
+        self.submit(writes).await
     }
 }
 
@@ -600,7 +624,7 @@ impl Memberships for FileAdapter {
                 }
             })
             .collect();
-        self.committer.submit(&self.state, writes).await
+        self.submit(writes).await
     }
 }
 
@@ -668,6 +692,15 @@ impl Adapter for FileAdapter {
 
     fn capabilities(&self) -> Capabilities {
         FileAdapter::declared_capabilities()
+    }
+
+    /// Lets go of the document held in memory (a directory of a million users holds
+    /// hundreds of megabytes): the next read or write reads the file again, as a first
+    /// one does. A rewrite queued before and still waiting fails with a conflict, writing
+    /// nothing.
+    async fn close(&self) -> Result<()> {
+        self.state.lock().await.close();
+        Ok(())
     }
 
     /// Checks that the file is still there and readable as a valid directory (complete,

@@ -49,6 +49,9 @@ pub(crate) struct State {
     /// The listing version of `held` ([`idbridge_core::Memberships::listing_version`]):
     /// a new one whenever `held` is replaced.
     pub(crate) version: u64,
+    /// Whether [`idbridge_core::Adapter::close`] let go of the document: `held` is empty
+    /// and `seen` is `None` until a read or a write reads the file again.
+    pub(crate) closed: bool,
 }
 
 impl State {
@@ -59,7 +62,17 @@ impl State {
             seen,
             derived: None,
             version: next_version(),
+            closed: false,
         }
+    }
+
+    /// Lets go of the document: the next read or write reads the file again.
+    pub(crate) fn close(&mut self) {
+        self.held = Held::empty();
+        self.seen = None;
+        self.derived = None;
+        self.version = next_version();
+        self.closed = true;
     }
 
     /// Makes `held`, as the file now holds it (`seen`), the current document.
@@ -71,6 +84,7 @@ impl State {
     /// Notes that the document held, changed in place, is what the file now holds
     /// (`seen`).
     fn rewritten(&mut self, seen: Seen) {
+        self.closed = false;
         self.seen = Some(seen);
         self.derived = None;
         self.version = next_version();

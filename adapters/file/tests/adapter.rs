@@ -671,3 +671,51 @@ async fn read_only_creates_nothing_and_refuses_writes() {
     assert_eq!(h.all_users().await.expect("lists").len(), 2);
     h.check().await.expect("valid");
 }
+
+#[tokio::test]
+async fn closing_lets_go_of_the_document_and_the_next_read_or_write_reads_the_file() {
+    use idbridge_core::{Adapter, PageRequest, Users};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(tmp.path().join("d.yaml"), SEED).expect("write seed");
+    let file = idbridge_file::FileAdapter::open(&tmp.path().join("d.yaml"), false).expect("opens");
+    assert_eq!(file.snapshot().await.users.len(), 2);
+    file.close().await.expect("closes");
+    assert_eq!(
+        file.snapshot().await,
+        Directory::new(),
+        "nothing held once closed"
+    );
+    // A read reads the file again, as it is now.
+    let users = file.list_users(PageRequest::first()).await.expect("lists");
+    assert_eq!(logins(&users.items), ["ada", "bob"]);
+    // Closed halfway through a listing, the next page reads the file again.
+    let first = file
+        .list_users(PageRequest::with_size(1))
+        .await
+        .expect("lists");
+    file.close().await.expect("closes");
+    let rest = file
+        .list_users(PageRequest {
+            cursor: first.next.clone(),
+            size: Some(1),
+        })
+        .await
+        .expect("the next page");
+    assert_eq!(logins(&rest.items), ["bob"]);
+    // A write after closing writes onto the file as it is, edits included: nothing the
+    // file held is lost, nothing is refused as a conflict.
+    file.close().await.expect("closes");
+    let edited = SEED.replace("{id: u-2, login: bob}", "{id: u-2, login: bobby}");
+    std::fs::write(tmp.path().join("d.yaml"), edited).expect("edit");
+    file.create_user(&NewUser::new("carol"))
+        .await
+        .expect("writes");
+    let saved = Directory::load(&tmp.path().join("d.yaml")).expect("valid");
+    let saved: Vec<&str> = saved.users.iter().map(|u| u.login.as_str()).collect();
+    assert_eq!(saved, ["ada", "bobby", "carol"]);
+    assert_eq!(
+        file.snapshot().await.users.len(),
+        3,
+        "held again after the write"
+    );
+}

@@ -58,6 +58,8 @@ pub(crate) struct PackedUsers {
     attributes: Vec<BTreeMap<String, String>>,
     /// Bytes of `text` and `groups` no row points at any more (see `edit`).
     dead: usize,
+    /// Of those, the entries of `groups`.
+    dead_groups: usize,
 }
 
 /// The error when the packed text or lists pass what 32-bit positions address.

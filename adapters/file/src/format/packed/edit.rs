@@ -102,6 +102,7 @@ impl PackedUsers {
         start.checked_add(len).ok_or_else(too_large)?;
         self.groups.extend_from_slice(numbers);
         self.dead += was.groups_len as usize * 4;
+        self.dead_groups += was.groups_len as usize;
         Ok((start, len))
     }
 
@@ -163,6 +164,13 @@ impl PackedUsers {
     pub(crate) fn compact(&mut self) {
         let live = self.text.len() + self.groups.len() * 4;
         if self.dead * 2 <= live {
+            // Each membership change appends its user's whole list, so the lists die
+            // faster than the text: they alone are rebuilt, a pass over the rows, once a
+            // third of them is dead (a first sync's memberships would otherwise leave
+            // three lists' worth of entries for each one live).
+            if self.dead_groups * 3 > self.groups.len() {
+                self.compact_groups();
+            }
             return;
         }
         let mut fresh = PackedUsers::new();
@@ -175,6 +183,25 @@ impl PackedUsers {
             }
         }
         *self = fresh;
+    }
+
+    /// Rebuilds `groups` from the rows, leaving out what no row points at.
+    fn compact_groups(&mut self) {
+        let list = |r: &Row| r.groups_start as usize..(r.groups_start + r.groups_len) as usize;
+        if self.rows.iter().any(|r| self.groups.get(list(r)).is_none()) {
+            return;
+        }
+        let mut fresh =
+            Vec::with_capacity(self.groups.len() - self.dead_groups.min(self.groups.len()));
+        for row in &mut self.rows {
+            let range = list(row);
+            // Fewer entries than before, so the positions still fit in 32 bits.
+            row.groups_start = fresh.len() as u32;
+            fresh.extend_from_slice(&self.groups[range]);
+        }
+        self.groups = fresh;
+        self.dead = self.dead.saturating_sub(self.dead_groups * 4);
+        self.dead_groups = 0;
     }
 }
 

@@ -94,3 +94,44 @@ fn many_changes_leave_the_buffers_bounded_once_compacted() {
         assert_eq!(u.id, format!("u-{i}"));
     }
 }
+
+#[test]
+fn lists_that_grow_one_group_at_a_time_are_rebuilt_alone() {
+    let n = 2_000;
+    let mut users = packed(n);
+    let text = users.text.len();
+    let names: Vec<u32> = (0..5)
+        .map(|g| users.group_number(&format!("g{g}")).expect("numbered"))
+        .collect();
+    let all = users.group_number("all").expect("numbered");
+    for round in 0..names.len() {
+        for i in 0..n {
+            let mut numbers = vec![all];
+            numbers.extend_from_slice(&names[..=round]);
+            users.set_group_numbers(i, &numbers).expect("set");
+        }
+        users.compact();
+        let live = n * (round + 2);
+        assert!(
+            users.groups.len() * 2 <= live * 3,
+            "round {round}: {} list entries for {live} live",
+            users.groups.len()
+        );
+        assert_eq!(
+            users.text.len(),
+            text,
+            "round {round}: the text is left as it was"
+        );
+    }
+    for i in 0..n {
+        let u = users.dir_user(i).expect("held");
+        assert_eq!(u.groups, ["all", "g0", "g1", "g2", "g3", "g4"], "{i}");
+        assert_eq!(
+            u,
+            DirUser {
+                groups: u.groups.clone(),
+                ..user(i)
+            }
+        );
+    }
+}
