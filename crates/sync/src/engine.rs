@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use idbridge_core::{AdapterHandle, Config, Error, ErrorKind, Result, registry};
 use idbridge_store::{LinkKind, RunLock, RunOutcome, Store};
@@ -25,6 +26,8 @@ use crate::table::LinkTable;
 use crate::task::AbortOnDrop;
 use crate::util::norm;
 
+#[cfg(test)]
+mod close_tests;
 mod offboard;
 mod read;
 mod saved;
@@ -164,6 +167,8 @@ pub struct Engine {
     config: Option<std::sync::Arc<Config>>,
     /// The observer of every run's events.
     events: Emitter,
+    /// Whether [`Engine::close_source`] closed the source (shared by the engine's clones).
+    source_closed: Arc<AtomicBool>,
 }
 
 impl Engine {
@@ -176,6 +181,7 @@ impl Engine {
             disconnected: Vec::new(),
             config: None,
             events: Emitter::default(),
+            source_closed: Default::default(),
         }
     }
 
@@ -320,10 +326,28 @@ impl Engine {
         self.store.lock(command)
     }
 
-    /// Logs out of every system (best effort).
+    /// Logs out of every system (best effort), the source unless
+    /// [`Engine::close_source`] closed it already.
     pub async fn close(&self) {
-        close_all(std::iter::once(&self.source).chain(self.targets.iter().map(|t| &t.handle)))
-            .await;
+        let source = (!self.source_closed.load(Ordering::Relaxed)).then_some(&self.source);
+        close_all(
+            source
+                .into_iter()
+                .chain(self.targets.iter().map(|t| &t.handle)),
+        )
+        .await;
+    }
+
+    /// Closes the source ([`idbridge_core::Adapter::close`], best effort) once this run
+    /// reads it no more: an apply, after its plan is made or checked, has only targets to
+    /// write. The source logs out, and a `file` source lets go of the directory it parsed
+    /// (hundreds of megabytes at a million users) before the writes need the memory.
+    /// Whether the source can be read afterwards is up to its adapter (a `file` source
+    /// reads its file again); [`Engine::close`] does not close it a second time.
+    pub async fn close_source(&self) {
+        if !self.source_closed.swap(true, Ordering::Relaxed) {
+            close_all(std::iter::once(&self.source)).await;
+        }
     }
 
     /// Plans every target from a snapshot and the offboarding holds in the state file.

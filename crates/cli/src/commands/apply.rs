@@ -306,6 +306,8 @@ async fn apply(engine: Engine, args: Args, saved: Option<idbridge_sync::Plan>) -
             }
         },
     };
+    // The plan is made or checked: from here on only the targets are read and written.
+    engine.close_source().await;
     let violations = engine.guard_with(&plan, &args.guard.allowances(args.allow_deletions));
     if !args.json || !args.yes {
         // Written as it is rendered: the text of a large plan is never held whole.
