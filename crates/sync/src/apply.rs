@@ -28,6 +28,7 @@ use crate::plan::{CanSignIn, TargetPlan};
 
 mod batch;
 mod created;
+mod dependents;
 mod perform;
 mod progress;
 mod records;

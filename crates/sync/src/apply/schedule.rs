@@ -11,6 +11,7 @@ use idbridge_store::Outcome;
 
 use super::batch::{MemberQueue, member_write, shrink_drained};
 use super::created::CreatedIds;
+use super::dependents::Dependents;
 use super::perform::resolve;
 use super::progress::{Progress, St};
 use super::records::journal_row;
@@ -296,80 +297,6 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
     report
 }
 
-/// Which operations depend on each operation, in one list: the operations that have
-/// dependents, in order, and where each one's dependents start in `list` (the slice up to
-/// the next one's start). Three allocations for a plan of millions of operations rather
-/// than one per operation, and nothing for the many operations nothing depends on (the
-/// membership changes of a first sync).
-struct Dependents {
-    /// The operations with dependents, ascending.
-    owners: Vec<u32>,
-    /// Per owner, where its dependents start in `list`; one more at the end.
-    starts: Vec<u32>,
-    list: Vec<u32>,
-}
-
-impl Dependents {
-    fn of(plan: &TargetPlan) -> Dependents {
-        let n = plan.ops.len();
-        // What operation `i` depends on, within the plan.
-        let deps_of = |i: usize| {
-            plan.ops
-                .depends_on(i)
-                .iter()
-                .map(|d| *d as usize)
-                .filter(move |d| *d < n)
-        };
-        // Per operation, how many depend on it, then where its next dependent goes.
-        let mut at = vec![0u32; n];
-        for i in 0..n {
-            for d in deps_of(i) {
-                at[d] += 1;
-            }
-        }
-        let mut owners = Vec::new();
-        let mut starts = Vec::new();
-        let mut total = 0u32;
-        for (op, count) in at.iter_mut().enumerate() {
-            if *count > 0 {
-                // A target plan holds fewer than 4 billion operations (see `Ops`).
-                owners.push(op as u32);
-                starts.push(total);
-                total += std::mem::replace(count, total);
-            }
-        }
-        starts.push(total);
-        let mut list = vec![0u32; total as usize];
-        for i in 0..n {
-            for d in deps_of(i) {
-                list[at[d] as usize] = i as u32;
-                at[d] += 1;
-            }
-        }
-        Dependents {
-            owners,
-            starts,
-            list,
-        }
-    }
-
-    /// The operations that depend on operation `op`, in plan order.
-    fn of_op(&self, op: usize) -> impl Iterator<Item = usize> + '_ {
-        let slot = u32::try_from(op)
-            .ok()
-            .and_then(|op| self.owners.binary_search(&op).ok());
-        let range = slot.map_or(0..0, |s| {
-            let start = self.starts.get(s).map_or(0, |v| *v as usize);
-            start..self.starts.get(s + 1).map_or(start, |v| *v as usize)
-        });
-        self.list
-            .get(range)
-            .unwrap_or_default()
-            .iter()
-            .map(|d| *d as usize)
-    }
-}
-
 /// Reports how operation `op` ended, `done` operations of the target having finished.
 fn finished_event(
     ctx: &ApplyContext<'_>,
@@ -407,32 +334,4 @@ fn skip_dependents(failed: usize, dependents: &Dependents, progress: &mut Progre
     }
     out.sort_unstable();
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::{Action, LinkGroup};
-
-    #[test]
-    fn dependents_are_listed_per_operation_in_plan_order() {
-        let mut t = TargetPlan::new("bi", "file");
-        let link = || {
-            Action::LinkGroup(Box::new(LinkGroup {
-                source_id: "g".into(),
-                id: "G".into(),
-                name: "g".into(),
-                fingerprint: "f".into(),
-            }))
-        };
-        for deps in [vec![], vec![0], vec![1, 0], vec![1], vec![]] {
-            t.push(link(), deps);
-        }
-        let d = Dependents::of(&t);
-        let of = |op| d.of_op(op).collect::<Vec<_>>();
-        assert_eq!(of(0), vec![1, 2]);
-        assert_eq!(of(1), vec![2, 3]);
-        assert!(of(2).is_empty() && of(3).is_empty() && of(4).is_empty());
-        assert!(of(5).is_empty(), "past the end: none");
-    }
 }
