@@ -35,6 +35,8 @@ mod records;
 mod retry;
 mod run;
 mod schedule;
+#[cfg(test)]
+mod test_plans;
 
 pub(crate) use schedule::apply_target;
 

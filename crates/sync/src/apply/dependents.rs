@@ -143,27 +143,11 @@ fn write_gap(gaps: &mut Vec<u8>, mut gap: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, LinkGroup};
-
-    fn plan_with(lists: &[Vec<usize>]) -> TargetPlan {
-        let mut t = TargetPlan::new("bi", "file");
-        for deps in lists {
-            t.push(
-                Action::LinkGroup(Box::new(LinkGroup {
-                    source_id: "g".into(),
-                    id: "G".into(),
-                    name: "g".into(),
-                    fingerprint: "f".into(),
-                })),
-                deps.clone(),
-            );
-        }
-        t
-    }
+    use crate::apply::test_plans::plan_with_deps;
 
     #[test]
     fn dependents_are_listed_per_operation_in_plan_order() {
-        let t = plan_with(&[vec![], vec![0], vec![1, 0], vec![1], vec![]]);
+        let t = plan_with_deps(&[vec![], vec![0], vec![1, 0], vec![1], vec![]]);
         let d = Dependents::of(&t);
         let of = |op| d.of_op(op).collect::<Vec<_>>();
         assert_eq!(of(0), vec![1, 2]);
@@ -193,7 +177,7 @@ mod tests {
         lists.push(vec![0]);
         expected[0].push(far);
         expected.resize(lists.len(), vec![]);
-        let d = Dependents::of(&plan_with(&lists));
+        let d = Dependents::of(&plan_with_deps(&lists));
         for (op, want) in expected.iter().enumerate() {
             assert_eq!(d.of_op(op).collect::<Vec<_>>(), *want, "operation {op}");
         }

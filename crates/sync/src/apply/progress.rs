@@ -96,23 +96,7 @@ fn pack(st: St, count: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, LinkGroup};
-
-    fn plan_with_deps(lists: &[Vec<usize>]) -> TargetPlan {
-        let mut t = TargetPlan::new("bi", "file");
-        for deps in lists {
-            t.push(
-                Action::LinkGroup(Box::new(LinkGroup {
-                    source_id: "g".into(),
-                    id: "G".into(),
-                    name: "g".into(),
-                    fingerprint: "f".into(),
-                })),
-                deps.clone(),
-            );
-        }
-        t
-    }
+    use crate::apply::test_plans::plan_with_deps;
 
     #[test]
     fn states_and_counts_are_kept_apart_in_one_byte() {
