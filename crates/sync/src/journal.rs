@@ -21,6 +21,9 @@ struct Msg {
 #[derive(Clone)]
 pub struct JournalWriter {
     tx: mpsc::Sender<Msg>,
+    /// How many writes were handed to the thread: what the scheduler's tests watch.
+    #[cfg(test)]
+    sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -40,7 +43,17 @@ impl JournalWriter {
             .name("idbridge-journal".into())
             .spawn(move || run(store, rx))
             .map_err(|e| Error::unavailable(format!("cannot start the journal writer: {e}")))?;
-        Ok(JournalWriter { tx })
+        Ok(JournalWriter {
+            tx,
+            #[cfg(test)]
+            sent: Default::default(),
+        })
+    }
+
+    /// How many writes were handed to the thread so far.
+    #[cfg(test)]
+    pub(crate) fn writes_sent(&self) -> usize {
+        self.sent.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Writes `writes` in one transaction (possibly shared with other callers' writes) and
@@ -52,6 +65,8 @@ impl JournalWriter {
         if writes.is_empty() {
             return Ok(());
         }
+        #[cfg(test)]
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Msg { writes, done })

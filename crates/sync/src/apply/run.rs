@@ -51,14 +51,20 @@ pub(super) async fn run_batch(
     plan: &TargetPlan,
     batch: Vec<usize>,
 ) -> Called {
-    // Only user writes are batched (see `Action::is_user_write`).
-    let (ids, batch_writes): (Vec<usize>, Vec<UserWrite>) = batch
+    // Only user writes are batched (see `Action::is_user_write`). The writes are made
+    // once their `started` rows are durable: a batch waits for the journal in the
+    // meantime, and a write holds the whole record.
+    let ids: Vec<usize> = batch
         .into_iter()
-        .filter_map(|i| user_write(&plan.ops[i].action).map(|w| (i, w)))
-        .unzip();
+        .filter(|&i| plan.ops[i].action.is_user_write())
+        .collect();
     if let Err(failed) = journal_started(ctx, plan, &ids).await {
         return Called::Ended(failed);
     }
+    let batch_writes: Vec<UserWrite> = ids
+        .iter()
+        .filter_map(|&i| user_write(&plan.ops[i].action))
+        .collect();
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "user write batch");
     let results = ctx.handle.write_users(batch_writes).await;
     settle_batch(ctx, plan, ids, results, |u: &User| &u.id, "user").await
@@ -73,14 +79,19 @@ pub(super) async fn run_group_batch(
     plan: &TargetPlan,
     batch: Vec<usize>,
 ) -> Called {
-    // Only group writes are batched here (see `Action::is_group_write`).
-    let (ids, batch_writes): (Vec<usize>, Vec<GroupWrite>) = batch
+    // Only group writes are batched here (see `Action::is_group_write`); made once
+    // journaled, as user writes are.
+    let ids: Vec<usize> = batch
         .into_iter()
-        .filter_map(|i| group_write(&plan.ops[i].action).map(|w| (i, w)))
-        .unzip();
+        .filter(|&i| plan.ops[i].action.is_group_write())
+        .collect();
     if let Err(failed) = journal_started(ctx, plan, &ids).await {
         return Called::Ended(failed);
     }
+    let batch_writes: Vec<GroupWrite> = ids
+        .iter()
+        .filter_map(|&i| group_write(&plan.ops[i].action))
+        .collect();
     tracing::debug!(target = %plan.target, writes = batch_writes.len(), "group write batch");
     let results = ctx.handle.write_groups(batch_writes).await;
     settle_batch(ctx, plan, ids, results, |g: &Group| &g.id, "group").await

@@ -91,14 +91,22 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         }
     }
     let mut inflight: FuturesUnordered<OpFuture<'_>> = FuturesUnordered::new();
-    // Calls answered, their outcomes being journaled: no longer among the `concurrency`
-    // calls in flight, as they send nothing more.
+    // Calls answered, their outcomes being journaled. A single operation's call is no
+    // longer among the `concurrency` calls in flight, as it sends nothing more, so the
+    // next is sent while the state file takes the outcome. A batch keeps its place until
+    // its outcomes are journaled: they are thousands of rows holding the records written,
+    // and when the journal is the slower side, more batches sent only queue at it (a
+    // million users into `file` targets held fifteen batches a target, not eight).
     let mut journaling: FuturesUnordered<JournalFuture<'_>> = FuturesUnordered::new();
+    let mut batches_journaling = 0usize;
     let mut finished = 0usize;
     let concurrency = ctx.concurrency.max(1);
     let mut retries = Retries::new(concurrency);
     loop {
-        while report.fatal.is_none() && !ctx.stop.is_stopped() && inflight.len() < concurrency {
+        while report.fatal.is_none()
+            && !ctx.stop.is_stopped()
+            && inflight.len() + batches_journaling < concurrency
+        {
             if let (Some(max), false) = (batch_max, ready_users.is_empty()) {
                 let take = ready_users.len().min(max);
                 let batch: Vec<usize> = ready_users.drain(..take).collect();
@@ -161,10 +169,18 @@ pub(crate) async fn apply_target(ctx: &ApplyContext<'_>, plan: &TargetPlan) -> T
         let done = tokio::select! {
             // Outcomes first: they may free dependents to send.
             biased;
-            Some(done) = journaling.next() => done,
+            Some(done) = journaling.next() => {
+                if done.len() > 1 {
+                    batches_journaling -= 1;
+                }
+                done
+            }
             Some(called) = inflight.next() => match called {
                 Called::Ended(done) => done,
                 Called::Answered(outcomes) => {
+                    if outcomes.len() > 1 {
+                        batches_journaling += 1;
+                    }
                     journaling.push(Box::pin(journal_outcomes(ctx, plan, outcomes)));
                     continue;
                 }

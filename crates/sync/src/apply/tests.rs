@@ -1,14 +1,18 @@
 //! Membership batches: how ready changes are cut into batches, and that each change keeps
-//! its own journal rows, result and retries.
+//! its own journal rows, result and retries; and that a batch keeps its place among the
+//! calls in flight until its outcomes are journaled.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use idbridge_core::{
     Adapter, AdapterHandle, Capabilities, Error, Groups, MemberBatchKey, MemberWrite,
     MemberWriteResult, Memberships, Principal, Result, Roles, Sessions, Users, async_trait,
 };
 use idbridge_store::{Outcome, Store};
+use tokio::sync::Semaphore;
 
 use super::*;
 use crate::events::{Emitter, OperationOutcome, RunEvent};
@@ -24,6 +28,14 @@ struct Members {
     batches: Mutex<Vec<Vec<MemberWrite>>>,
     singles: Mutex<Vec<MemberWrite>>,
     flaky: HashSet<String>,
+    /// When set, each batch waits for a permit before it answers.
+    hold: Option<Arc<Hold>>,
+}
+
+/// Batches that wait at the adapter until the test lets them answer.
+struct Hold {
+    arrived: AtomicUsize,
+    answer: Semaphore,
 }
 
 impl Members {
@@ -35,6 +47,7 @@ impl Members {
             batches: Mutex::new(Vec::new()),
             singles: Mutex::new(Vec::new()),
             flaky: HashSet::new(),
+            hold: None,
         })
     }
 
@@ -92,6 +105,10 @@ impl Memberships for Members {
 
     async fn write_members(&self, batch: Vec<MemberWrite>) -> Vec<MemberWriteResult> {
         self.batches.lock().expect("lock").push(batch.clone());
+        if let Some(hold) = &self.hold {
+            hold.arrived.fetch_add(1, Ordering::SeqCst);
+            hold.answer.acquire().await.expect("open").forget();
+        }
         batch
             .iter()
             .map(|w| {
@@ -373,6 +390,7 @@ async fn a_retryable_failure_in_a_batch_is_tried_again_alone() {
         batches: Mutex::new(Vec::new()),
         singles: Mutex::new(Vec::new()),
         flaky: HashSet::new(),
+        hold: None,
     };
     members.flaky.insert("b".into());
     let adapter = Arc::new(members);
@@ -406,6 +424,7 @@ async fn a_large_batch_failing_at_once_does_not_make_the_target_look_down() {
         batches: Mutex::new(Vec::new()),
         singles: Mutex::new(Vec::new()),
         flaky: HashSet::new(),
+        hold: None,
     };
     let logins: Vec<String> = (0..30).map(|i| format!("u{i:02}")).collect();
     members.flaky.extend(logins.iter().cloned());
@@ -467,4 +486,67 @@ async fn writes_the_adapter_sends_alone_are_never_batched() {
     assert!(report.converged(), "{report:?}");
     assert!(adapter.batches().is_empty());
     assert_eq!(adapter.singles.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test]
+async fn a_batch_keeps_its_place_until_its_outcomes_are_journaled() {
+    // Two batches in flight (concurrency 2) answer while another connection holds the
+    // state file's write lock, so their outcomes wait for the journal. Until they are
+    // journaled nothing more may start: not even the `started` rows of the next batches,
+    // which would only queue behind them.
+    let hold = Arc::new(Hold {
+        arrived: AtomicUsize::new(0),
+        answer: Semaphore::new(0),
+    });
+    let adapter = Arc::new(Members {
+        hold: Some(hold.clone()),
+        ..Arc::into_inner(Members::new(caps(5), any)).expect("unshared")
+    });
+    let plan = plan((0..40).map(|i| add("g1", &format!("u{i:02}"))).collect());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).expect("store");
+    let run = store.begin_run("apply").expect("run");
+    let journal = JournalWriter::start(store.clone()).expect("journal");
+    let handle = AdapterHandle::new("t", adapter.clone());
+    let (stop, events) = (Stop::new(), Emitter::default());
+    let ctx = ApplyContext {
+        handle: &handle,
+        concurrency: 2,
+        journal: &journal,
+        run,
+        stop: &stop,
+        events: &events,
+        adopt_existing_login: false,
+    };
+    let watch = async {
+        while hold.arrived.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let lock = rusqlite::Connection::open(&path).expect("second connection");
+        lock.busy_timeout(Duration::from_secs(5)).expect("timeout");
+        lock.execute_batch("BEGIN EXCLUSIVE").expect("write lock");
+        let before = journal.writes_sent();
+        hold.answer.add_permits(Semaphore::MAX_PERMITS / 2);
+        // The two outcomes reach the journal first; then anything sent too would follow.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while journal.writes_sent() - before < 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let while_locked = journal.writes_sent() - before;
+        lock.execute_batch("COMMIT").expect("unlock");
+        while_locked
+    };
+    let (report, while_locked) = tokio::join!(apply_target(&ctx, &plan), watch);
+    assert_eq!(
+        while_locked, 2,
+        "the two batches' outcomes, and nothing started while they waited"
+    );
+    assert!(report.converged(), "{report:?}");
+    assert_eq!(
+        adapter.batches().len(),
+        8,
+        "forty changes in batches of five"
+    );
 }
