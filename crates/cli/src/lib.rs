@@ -28,7 +28,9 @@
 /// run [`main`] too: jemalloc with the `jemalloc` feature (on by default; not on MSVC),
 /// the system allocator otherwise. With reads on several threads, the C library's
 /// allocator held about a quarter more memory at the peak of a million-user `plan`
-/// (docs/performance.md).
+/// (docs/performance.md). How quickly jemalloc gives freed memory back is set when it is
+/// built: this repository's `.cargo/config.toml` sets one second (the default is ten),
+/// which a program built elsewhere sets the same way or with `_RJEM_MALLOC_CONF`.
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 pub use tikv_jemallocator::Jemalloc as Allocator;
 
