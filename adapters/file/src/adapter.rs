@@ -700,6 +700,7 @@ impl Adapter for FileAdapter {
     /// nothing.
     async fn close(&self) -> Result<()> {
         self.state.lock().await.close();
+        tracing::debug!(path = %self.path.display(), "let go of the directory; the next read or write reads the file again");
         Ok(())
     }
 

@@ -1,4 +1,5 @@
-//! `plan`, `apply`, `journal` and `demo` as a user runs them: output and exit codes.
+//! `plan`, `apply`, `sync`, `journal` and `demo` as a user runs them: output, exit codes, and
+//! when `apply` and `sync` let go of their source.
 
 mod support;
 
@@ -114,4 +115,53 @@ fn demo_tells_the_whole_story() {
             .contains("Nothing to change: every target matches the source."),
         "{text}"
     );
+}
+
+/// The position of the first JSON log line of `out` with `message` about `path`.
+fn logged(out: &Output, message: &str, path: &std::path::Path) -> Option<usize> {
+    let path = path.display().to_string();
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .position(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(message))
+                && l["fields"]["path"].as_str() == Some(path.as_str())
+        })
+}
+
+#[test]
+fn a_single_sync_lets_go_of_its_file_source_before_it_writes() {
+    // As `apply` does: the plan is made, the source is read no more, and a `file` source's
+    // directory (hundreds of megabytes at a million users) is not held through the writes.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = config(dir.path());
+    let (source, target) = (
+        dir.path().join("source.yaml"),
+        dir.path().join("target.yaml"),
+    );
+    for command in ["sync", "apply"] {
+        std::fs::remove_file(&target).ok();
+        std::fs::remove_file(dir.path().join("state.db")).ok();
+        let mut args = vec!["--log-format", "json", command, "-c", &cfg];
+        if command == "apply" {
+            args.push("--yes");
+        }
+        let out = idbridge(&args, &[("RUST_LOG", "idbridge_file=debug")]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{command}: {}",
+            all_output(&out)
+        );
+        let closed = logged(&out, "let go of the directory", &source)
+            .unwrap_or_else(|| panic!("{command}: the source is closed: {}", all_output(&out)));
+        let written = logged(&out, "rewrote the directory file", &target)
+            .unwrap_or_else(|| panic!("{command}: the target is written: {}", all_output(&out)));
+        assert!(
+            closed < written,
+            "{command}: the source is closed (line {closed}) before the first write (line {written})"
+        );
+    }
 }

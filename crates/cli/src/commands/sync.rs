@@ -126,6 +126,10 @@ pub(crate) struct RunFlags {
     pub(crate) guard: super::guard_flags::GuardFlags,
     /// `--json`: print reports as JSON (and no plan).
     pub(crate) json: bool,
+    /// Whether this is the only run of the process (`sync` without `--interval`): the
+    /// source is then closed once the plan is made, as `apply` closes it, so that a `file`
+    /// source lets go of its directory before the writes. Runs that come again keep it.
+    pub(crate) only_run: bool,
 }
 
 impl Args {
@@ -134,6 +138,7 @@ impl Args {
             allow_deletions: self.allow_deletions,
             guard: self.guard,
             json: self.json,
+            only_run: self.interval.is_none(),
         }
     }
 }
@@ -168,6 +173,9 @@ pub(crate) async fn once(
             return Err(e);
         }
     };
+    if flags.only_run {
+        engine.close_source().await;
+    }
     let violations = engine.guard_with(&plan, &flags.guard.allowances(flags.allow_deletions));
     if !flags.json {
         out!(
