@@ -53,6 +53,10 @@ fn default_page_size() -> usize {
     DEFAULT_PAGE_SIZE
 }
 
+fn default_list_details_concurrency() -> usize {
+    DEFAULT_LIST_DETAILS_CONCURRENCY
+}
+
 fn default_application_type() -> u32 {
     DEFAULT_APPLICATION_TYPE
 }
@@ -63,6 +67,14 @@ fn default_timeout_secs() -> u64 {
 
 /// The page size used when a caller does not ask for one: the chunk the official SDK uses.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+/// How many reads of single users a listing keeps in flight when `list_details` is on and
+/// `list_details_concurrency` is not set: the official SDK's number of parallel requests.
+pub const DEFAULT_LIST_DETAILS_CONCURRENCY: usize = 8;
+
+/// The most `list_details_concurrency` accepts: each read in flight holds a connection to
+/// the Library, whose request threads the platform's own users share.
+pub const MAX_LIST_DETAILS_CONCURRENCY: usize = 64;
 
 /// The `applicationType` sent at login: 35, the generic REST client type every server
 /// version accepts (the SDK's own type 76 needs server 11.5.0600 or later).
@@ -102,11 +114,15 @@ pub struct StrategyConfig {
     /// Which endpoint lists users. Default `everyone_members`.
     #[serde(default)]
     pub user_listing: UserListing,
-    /// Read every listed user in full (`GET /api/users/{id}`, 8 at a time) so listings
-    /// carry the email address, which the listing endpoints leave out. Default `true`;
-    /// `false` lists with one request per page and no emails.
+    /// Read every listed user in full (`GET /api/users/{id}`) so listings carry the email
+    /// address, which the listing endpoints leave out. Default `true`; `false` lists with
+    /// one request per page and no emails.
     #[serde(default = "yes")]
     pub list_details: bool,
+    /// How many of those reads of single users a listing keeps in flight. Default 8 (the
+    /// official SDK's); 1 to [`MAX_LIST_DETAILS_CONCURRENCY`].
+    #[serde(default = "default_list_details_concurrency")]
+    pub list_details_concurrency: usize,
     /// The `applicationType` sent at login. Default 35.
     #[serde(default = "default_application_type")]
     pub application_type: u32,
@@ -143,6 +159,7 @@ impl std::fmt::Debug for StrategyConfig {
             .field("page_size", &self.page_size)
             .field("user_listing", &self.user_listing)
             .field("list_details", &self.list_details)
+            .field("list_details_concurrency", &self.list_details_concurrency)
             .field("application_type", &self.application_type)
             .field("timeout_secs", &self.timeout_secs)
             .field("max_response_mib", &self.max_response_mib)
@@ -157,7 +174,8 @@ impl StrategyConfig {
     ///
     /// # Errors
     /// [`idbridge_core::ErrorKind::Config`] naming the key: unknown keys, a `base_url`
-    /// that is not an http(s) URL, missing credentials for the login mode, a zero page size.
+    /// that is not an http(s) URL, missing credentials for the login mode, a zero page size,
+    /// a `list_details_concurrency` outside 1 to [`MAX_LIST_DETAILS_CONCURRENCY`].
     pub fn from_adapter_config(cfg: &AdapterConfig) -> Result<StrategyConfig> {
         let mut c: StrategyConfig = cfg.parse()?;
         c.base_url = normalise_base_url(&c.base_url).map_err(|p| cfg.error("base_url", p))?;
@@ -186,6 +204,15 @@ impl StrategyConfig {
         }
         if c.page_size == 0 {
             return Err(cfg.error("page_size", "must be at least 1"));
+        }
+        if !(1..=MAX_LIST_DETAILS_CONCURRENCY).contains(&c.list_details_concurrency) {
+            return Err(cfg.error(
+                "list_details_concurrency",
+                format!(
+                    "is {}; it must be 1 to {MAX_LIST_DETAILS_CONCURRENCY}",
+                    c.list_details_concurrency
+                ),
+            ));
         }
         if c.timeout_secs == 0 {
             return Err(cfg.error("timeout_secs", "must be at least 1"));
@@ -236,7 +263,7 @@ fn normalise_base_url(raw: &str) -> std::result::Result<String, String> {
 mod tests {
     use super::*;
     use idbridge_core::ErrorKind;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn defaults_and_normalised_url() {
@@ -250,6 +277,8 @@ mod tests {
         assert_eq!(c.login_mode, LoginMode::Standard);
         assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
         assert_eq!(c.user_listing, UserListing::EveryoneMembers);
+        assert!(c.list_details);
+        assert_eq!(c.list_details_concurrency, DEFAULT_LIST_DETAILS_CONCURRENCY);
         assert!(c.verify_tls);
         assert!(c.http_settings().cookie_store);
     }
@@ -284,6 +313,35 @@ mod tests {
         ))
         .expect_err("bad scheme");
         assert!(err.to_string().contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn list_details_concurrency_is_read_and_bounded() {
+        let section = |n: Value| {
+            AdapterConfig::new(
+                "bi",
+                json!({"base_url": "https://h/MicroStrategyLibrary", "username": "u",
+                       "password": "p", "list_details_concurrency": n}),
+            )
+        };
+        let c = StrategyConfig::from_adapter_config(&section(json!(32))).expect("valid");
+        assert_eq!(c.list_details_concurrency, 32);
+        for bad in [json!(0), json!(MAX_LIST_DETAILS_CONCURRENCY + 1)] {
+            let err = StrategyConfig::from_adapter_config(&section(bad.clone()))
+                .expect_err("out of range");
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("bi.list_details_concurrency")
+                    && err.to_string().contains(&format!("is {bad}")),
+                "{err}"
+            );
+        }
+        let err =
+            StrategyConfig::from_adapter_config(&section(json!("many"))).expect_err("not a number");
+        assert!(
+            err.to_string().contains("list_details_concurrency"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,9 +12,6 @@ use crate::client::Call;
 use crate::config::UserListing;
 use crate::wire::{self, Field, ObjectJson, Operation, OperationList, Origin};
 
-/// How many user reads a listing keeps in flight (the official SDK's concurrency).
-const DETAIL_CONCURRENCY: usize = 8;
-
 /// The attribute key that carries a Strategy user's description.
 pub const DESCRIPTION_ATTRIBUTE: &str = "description";
 
@@ -199,7 +196,7 @@ impl Users for StrategyAdapter {
                     }
                 }
             })
-            .buffered(DETAIL_CONCURRENCY)
+            .buffered(self.cfg.list_details_concurrency)
             .try_collect()
             .await?;
         let items = read.into_iter().flatten().collect();

@@ -31,6 +31,36 @@ pub struct EmulatedTarget {
     pub emulator: RunningEmulator,
 }
 
+/// One adapter key set on a vendor's target for a benchmark run (`--set VENDOR.KEY=VALUE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterSetting {
+    /// The vendor whose target gets the key.
+    pub vendor: String,
+    /// The adapter's key.
+    pub key: String,
+    /// The value: JSON where the text is JSON (`16`, `false`), else the text itself.
+    pub value: Value,
+}
+
+impl std::str::FromStr for AdapterSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}` is not VENDOR.KEY=VALUE"))?;
+        let (vendor, key) = name
+            .split_once('.')
+            .filter(|(v, k)| !v.is_empty() && !k.is_empty())
+            .ok_or_else(|| format!("`{name}` is not VENDOR.KEY"))?;
+        Ok(AdapterSetting {
+            vendor: vendor.to_string(),
+            key: key.to_string(),
+            value: serde_json::from_str(value).unwrap_or_else(|_| Value::from(value)),
+        })
+    }
+}
+
 /// A source file, a state file and the emulated targets.
 pub struct World {
     /// Holds the source and state files.
@@ -69,7 +99,7 @@ impl World {
         latency: Duration,
         concurrency: usize,
     ) -> Result<World> {
-        World::start_only(source, seed, latency, concurrency, &[]).await
+        World::start_only(source, seed, latency, concurrency, &[], &[]).await
     }
 
     /// [`World::start`] with only the targets of the vendors named in `only` (all of them
@@ -78,17 +108,23 @@ impl World {
     ///
     /// # Errors
     /// As [`World::start`], and [`idbridge_core::ErrorKind::InvalidInput`] naming the
-    /// vendors that have an emulator when `only` names another.
+    /// vendors that have an emulator when `only` or `extra` names another; a key
+    /// the adapter does not know fails as in a configuration file, naming the key.
     pub async fn start_only(
         source: &Directory,
         seed: Option<&Directory>,
         latency: Duration,
         concurrency: usize,
         only: &[String],
+        extra: &[AdapterSetting],
     ) -> Result<World> {
         link_vendors();
         let all = targets();
-        if let Some(unknown) = only.iter().find(|v| !all.iter().any(|t| t.1 == v.as_str())) {
+        let named = only.iter().chain(extra.iter().map(|s| &s.vendor));
+        if let Some(unknown) = named
+            .into_iter()
+            .find(|v| !all.iter().any(|t| t.1 == v.as_str()))
+        {
             let known: Vec<&str> = all.iter().map(|t| t.1).collect();
             return Err(Error::invalid_input(format!(
                 "--target {unknown}: no emulator of that vendor; the vendors with one are {}",
@@ -117,6 +153,9 @@ impl World {
             config
                 .settings
                 .insert("max_response_mib".into(), Value::from(16_384));
+            for s in extra.iter().filter(|s| s.vendor == vendor) {
+                config.settings.insert(s.key.clone(), s.value.clone());
+            }
             let handle = registry::build_adapter(vendor, config).await?;
             let mut settings = settings;
             if let Value::Object(m) = &mut settings {
@@ -292,5 +331,35 @@ pub fn print_breakdown(world: &World, requests: &[Requests]) {
         rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let text: Vec<String> = rows.iter().map(|(p, n)| format!("{n} x {p}")).collect();
         println!("    {} ({}): {}", t.name, t.vendor, text.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AdapterSetting;
+    use serde_json::json;
+
+    #[test]
+    fn a_setting_names_vendor_key_and_value() {
+        let s: AdapterSetting = "strategy.list_details_concurrency=32"
+            .parse()
+            .expect("valid");
+        assert_eq!(
+            (s.vendor.as_str(), s.key.as_str(), s.value),
+            ("strategy", "list_details_concurrency", json!(32))
+        );
+        let s: AdapterSetting = "scim.base_path=/v2".parse().expect("valid");
+        assert_eq!(s.value, json!("/v2"));
+        let s: AdapterSetting = "strategy.list_details=false".parse().expect("valid");
+        assert_eq!(s.value, json!(false));
+        for bad in [
+            "strategy=1",
+            "strategy.list_details",
+            ".key=1",
+            "strategy.=1",
+        ] {
+            let err = bad.parse::<AdapterSetting>().expect_err(bad);
+            assert!(err.contains('`'), "{bad}: {err}");
+        }
     }
 }

@@ -179,6 +179,10 @@ enum Command {
         /// emulators holding a million users each need more memory than one at a time.
         #[arg(long = "target")]
         targets: Vec<String>,
+        /// An adapter key for one vendor's target, as `VENDOR.KEY=VALUE` (repeatable), such
+        /// as `strategy.list_details_concurrency=32`; the value is read as JSON when it is.
+        #[arg(long = "set")]
+        settings: Vec<emulated::AdapterSetting>,
     },
     /// Initial provisioning into scim2-server (started from the Python environment on a
     /// free loopback port) through the `scim` adapter, every write on its own and then
@@ -367,6 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             latency_ms,
             concurrency,
             targets,
+            settings,
         } => {
             let shape = Shape {
                 users,
@@ -378,6 +383,7 @@ fn run(cli: Cli) -> Result<()> {
                 Duration::from_millis(latency_ms),
                 concurrency,
                 &targets,
+                &settings,
             ))
         }
         Command::ScimPeer {

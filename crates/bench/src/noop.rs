@@ -10,13 +10,14 @@ use idbridge_core::Result;
 use idbridge_sync::report;
 
 use crate::data::{self, Shape};
-use crate::emulated::{World, print_breakdown};
+use crate::emulated::{AdapterSetting, World, print_breakdown};
 use crate::provision::measured_sync;
 use crate::rss;
 
 /// Seeds the emulators with `shape`'s directory, links it with a first sync and measures
 /// the second: wall time, peak memory of this process, and per target the writes, the
-/// reads and how many of them were the listing.
+/// reads and how many of them were the listing. `settings` are adapter keys set on the
+/// named vendors' targets.
 ///
 /// # Errors
 /// When the emulators cannot start or a run cannot be made.
@@ -25,6 +26,7 @@ pub async fn noop(
     latency: Duration,
     concurrency: usize,
     only: &[String],
+    settings: &[AdapterSetting],
 ) -> Result<()> {
     let vendors = if only.is_empty() {
         crate::planning::vendor_list()
@@ -43,7 +45,18 @@ pub async fn noop(
     );
     let directory = data::directory(shape);
     let t0 = Instant::now();
-    let world = World::start_only(&directory, Some(&directory), latency, concurrency, only).await?;
+    for s in settings {
+        println!("  {}: {} = {}", s.vendor, s.key, s.value);
+    }
+    let world = World::start_only(
+        &directory,
+        Some(&directory),
+        latency,
+        concurrency,
+        only,
+        settings,
+    )
+    .await?;
     drop(directory);
     println!("  emulators seeded in {:.1} s", t0.elapsed().as_secs_f64());
 
