@@ -140,13 +140,14 @@ async fn list_through_gate(concurrency: usize, groups: usize) -> Arc<Gate> {
     gate
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fewer_reads_in_flight_than_the_default_when_asked() {
-    let gate = list_through_gate(3, 4).await;
-    assert_eq!(gate.reads.load(Ordering::SeqCst), 12);
+/// Lists through the gate and checks that exactly `concurrency` reads were in flight at
+/// once, every read keeping company, and each listed user read once.
+async fn assert_reads_in_flight(concurrency: usize, groups: usize) {
+    let gate = list_through_gate(concurrency, groups).await;
+    assert_eq!(gate.reads.load(Ordering::SeqCst), concurrency * groups);
     assert_eq!(
         gate.peak.load(Ordering::SeqCst),
-        3,
+        concurrency,
         "reads in flight at once"
     );
     assert_eq!(
@@ -157,17 +158,11 @@ async fn fewer_reads_in_flight_than_the_default_when_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_reads_in_flight_than_the_default_when_asked() {
+    assert_reads_in_flight(3, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_reads_in_flight_than_the_default_when_asked() {
-    let gate = list_through_gate(12, 2).await;
-    assert_eq!(gate.reads.load(Ordering::SeqCst), 24);
-    assert_eq!(
-        gate.peak.load(Ordering::SeqCst),
-        12,
-        "reads in flight at once"
-    );
-    assert_eq!(
-        gate.alone.load(Ordering::SeqCst),
-        0,
-        "reads that waited in vain for company"
-    );
+    assert_reads_in_flight(12, 2).await;
 }

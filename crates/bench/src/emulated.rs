@@ -120,16 +120,18 @@ impl World {
     ) -> Result<World> {
         link_vendors();
         let all = targets();
-        let named = only.iter().chain(extra.iter().map(|s| &s.vendor));
-        if let Some(unknown) = named
-            .into_iter()
-            .find(|v| !all.iter().any(|t| t.1 == v.as_str()))
-        {
-            let known: Vec<&str> = all.iter().map(|t| t.1).collect();
-            return Err(Error::invalid_input(format!(
-                "--target {unknown}: no emulator of that vendor; the vendors with one are {}",
-                known.join(", ")
-            )));
+        let named = only
+            .iter()
+            .map(|v| ("--target", v))
+            .chain(extra.iter().map(|s| ("--set", &s.vendor)));
+        for (option, vendor) in named {
+            if !all.iter().any(|t| t.1 == vendor.as_str()) {
+                let known: Vec<&str> = all.iter().map(|t| t.1).collect();
+                return Err(Error::invalid_input(format!(
+                    "{option} {vendor}: no emulator of that vendor; the vendors with one are {}",
+                    known.join(", ")
+                )));
+            }
         }
         let dir = tempfile::tempdir()
             .map_err(|e| Error::unavailable(format!("cannot create a temporary directory: {e}")))?;
